@@ -1,0 +1,290 @@
+"""The layer and city model: what a ``layers/<city>/*.toml`` file may say, validated.
+
+Every model is frozen; the registry built from them is immutable.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+AccessLevel = Literal["public", "internal", "restricted"]
+LayerKind = Literal["landuse", "planning", "infrastructure", "population", "boundary", "basemap"]
+GeometryType = Literal[
+    "Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon"
+]
+FieldType = Literal["string", "integer", "float", "boolean", "date", "datetime"]
+SourceFormat = Literal["geojson", "topojson", "shapefile", "gpkg", "csv"]
+Aggregate = Literal["master", "sum", "count", "count_other", "mode_other", "first"]
+
+IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
+RESERVED_COLUMNS = {"fid", "geom"}
+
+
+def _identifier(value: str, what: str) -> str:
+    if not IDENTIFIER.match(value):
+        raise ValueError(
+            f"{what} {value!r} must be lower-case letters, digits and '_', starting with a letter"
+        )
+    return value
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Titles(Frozen):
+    """A text in Chinese and English."""
+
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+    def get(self, lang: str) -> str:
+        return self.zh if lang.lower().startswith("zh") else self.en
+
+
+class FieldDef(Frozen):
+    """One typed attribute column of a layer.
+
+    ``source`` names the source column (``"Col"``) or a joined table's column
+    (``"<join>.Col"``); it defaults to the field name.
+    """
+
+    name: str
+    type: FieldType = "string"
+    source: str | None = None
+    title: Titles
+    description: Titles | None = None
+    unit: str | None = None
+    queryable: bool = True
+    access: AccessLevel = "public"
+    aggregate: Aggregate = "master"
+    derived: bool = False
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        _identifier(value, "field name")
+        if value in RESERVED_COLUMNS:
+            raise ValueError(f"field name {value!r} is reserved")
+        return value
+
+    @property
+    def source_column(self) -> str:
+        return self.source or self.name
+
+    @property
+    def join_name(self) -> str | None:
+        """The join this field comes from, or None for the main source."""
+        if "." in self.source_column:
+            return self.source_column.split(".", 1)[0]
+        return None
+
+    @property
+    def join_column(self) -> str:
+        return self.source_column.split(".", 1)[-1]
+
+
+class MasterRow(Frozen):
+    """Which row of a one-to-many join carries the record's own values.
+
+    Rows whose ``column`` is in ``values`` are master rows (e.g. a condominium's
+    building row); when a key has none, the single row or the first row is used.
+    """
+
+    column: str
+    values: tuple[str, ...]
+
+
+class JoinDef(Frozen):
+    """A table joined onto the layer's rows by key or by row order."""
+
+    name: str
+    path: str
+    how: Literal["key", "row_order"] = "key"
+    left_key: str | None = None
+    right_key: str | None = None
+    row_id: str | None = None
+    master: MasterRow | None = None
+    encoding: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        return _identifier(value, "join name")
+
+    @model_validator(mode="after")
+    def _keys_for_key_join(self) -> JoinDef:
+        if self.how == "key" and not (self.left_key and self.right_key):
+            raise ValueError(f"join {self.name!r}: a key join needs left_key and right_key")
+        return self
+
+
+class SourceDef(Frozen):
+    """Where a layer's rows come from and how to read them."""
+
+    path: str
+    format: SourceFormat | None = None
+    layer: str | None = None
+    crs: str | None = None
+    encoding: str | None = None
+    x: str | None = None
+    y: str | None = None
+    wkt: str | None = None
+    id_field: str | None = None
+    joins: tuple[JoinDef, ...] = ()
+
+    @property
+    def resolved_format(self) -> SourceFormat:
+        if self.format:
+            return self.format
+        suffix = self.path.lower().rsplit(".", 1)[-1]
+        by_suffix: dict[str, SourceFormat] = {
+            "geojson": "geojson",
+            "json": "geojson",
+            "topojson": "topojson",
+            "shp": "shapefile",
+            "gpkg": "gpkg",
+            "csv": "csv",
+        }
+        if suffix not in by_suffix:
+            raise ValueError(f"cannot tell the format of {self.path!r}: set source.format")
+        return by_suffix[suffix]
+
+    @model_validator(mode="after")
+    def _csv_needs_geometry(self) -> SourceDef:
+        fmt = self.resolved_format
+        if fmt == "csv" and not (self.wkt or (self.x and self.y)):
+            raise ValueError("a CSV source needs either wkt or both x and y columns")
+        names = [j.name for j in self.joins]
+        if len(names) != len(set(names)):
+            raise ValueError("join names must be unique")
+        return self
+
+
+class Crosswalk(Frozen):
+    """Maps the native code to a standard code system through a data file."""
+
+    to: str
+    file: str
+    level1_field: str
+    level2_field: str
+
+
+class Classification(Frozen):
+    """How a layer's features are classified, coloured and explained in legends."""
+
+    field: str
+    system: str
+    crosswalk: Crosswalk | None = None
+
+
+class Simplify(Frozen):
+    """Tolerance in metres applied to tiles at zooms up to ``max_zoom``."""
+
+    max_zoom: int = Field(ge=0, le=24)
+    tolerance_m: float = Field(ge=0)
+
+
+class LayerDef(Frozen):
+    """A layer of a city: the one definition that drives table, API, tiles, legend and style."""
+
+    id: str
+    city: str
+    title: Titles
+    description: Titles | None = None
+    kind: LayerKind
+    geometry_type: GeometryType
+    source: SourceDef
+    fields: tuple[FieldDef, ...] = ()
+    classification: Classification | None = None
+    access: AccessLevel = "public"
+    min_zoom: int = Field(default=10, ge=0, le=24)
+    max_zoom: int = Field(default=22, ge=0, le=24)
+    simplify: tuple[Simplify, ...] = ()
+    label_field: str | None = None
+    search_fields: tuple[str, ...] = ()
+    order: int = 100
+
+    @field_validator("id")
+    @classmethod
+    def _valid_id(cls, value: str) -> str:
+        return _identifier(value, "layer id")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LayerDef:
+        if self.min_zoom > self.max_zoom:
+            raise ValueError(f"min_zoom {self.min_zoom} exceeds max_zoom {self.max_zoom}")
+        names = [f.name for f in self.all_fields]
+        duplicates = {n for n in names if names.count(n) > 1}
+        if duplicates:
+            raise ValueError(f"duplicate field names: {sorted(duplicates)}")
+        joins = {j.name for j in self.source.joins}
+        for f in self.fields:
+            if f.join_name and f.join_name not in joins:
+                raise ValueError(f"field {f.name!r} reads from unknown join {f.join_name!r}")
+        known = set(names)
+        for ref in (self.label_field, *self.search_fields):
+            if ref and ref not in known:
+                raise ValueError(f"{ref!r} is not a field of layer {self.id!r}")
+        if self.classification and self.classification.field not in known:
+            raise ValueError(f"classification field {self.classification.field!r} is not a field")
+        return self
+
+    @property
+    def all_fields(self) -> tuple[FieldDef, ...]:
+        """Declared fields plus those derived from the classification crosswalk."""
+        cw = self.classification.crosswalk if self.classification else None
+        if not cw:
+            return self.fields
+        derived = tuple(
+            FieldDef(
+                name=name,
+                type="string",
+                title=Titles(zh=f"{label_zh}（{cw.to}）", en=f"{label_en} ({cw.to})"),
+                derived=True,
+            )
+            for name, label_zh, label_en in (
+                (cw.level1_field, "标准用地一级类", "Standard land-use class, level 1"),
+                (cw.level2_field, "标准用地二级类", "Standard land-use class, level 2"),
+            )
+        )
+        return self.fields + derived
+
+    def field(self, name: str) -> FieldDef:
+        for f in self.all_fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    @property
+    def qualified_id(self) -> str:
+        return f"{self.city}.{self.id}"
+
+
+class CityDef(Frozen):
+    """A city: its titles, its storage CRS and its local metric CRS for measurement."""
+
+    id: str
+    title: Titles
+    storage_crs: str
+    local_crs: str
+    country: str | None = None
+    center: tuple[float, float] | None = None
+    default_zoom: float = 12
+    bbox: tuple[float, float, float, float] | None = Field(
+        default=None, description="lon/lat extent (WGS84) used to reject far-away coordinates"
+    )
+    demo: bool = True
+
+    @field_validator("id")
+    @classmethod
+    def _valid_id(cls, value: str) -> str:
+        return _identifier(value, "city id")
+
+    @property
+    def schema_name(self) -> str:
+        """The PostgreSQL schema holding the city's layer tables."""
+        return self.id

@@ -1,0 +1,226 @@
+"""The ``digitalcity`` command: database, catalog checks, loading and serving."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from digitalcity.catalog import load_catalog
+from digitalcity.config import Settings
+from digitalcity.errors import DigitalCityError
+
+app = typer.Typer(
+    help="digitalcity: city layers in PostGIS, a geo API and maps.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="The embedded PostgreSQL + PostGIS cluster.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def one_line_errors(func: F) -> F:
+    """Print user errors as one line on stderr and exit 1, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except DigitalCityError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _ready_engine(settings: Settings):  # noqa: ANN202
+    """Start the embedded cluster unless an external database is configured; return an engine."""
+    from digitalcity.db.cluster import EmbeddedCluster
+    from digitalcity.db.engine import ensure_ready, make_engine
+
+    if not settings.database_url:
+        EmbeddedCluster(settings).start()
+    engine = make_engine(settings)
+    ensure_ready(engine)
+    return engine
+
+
+# -- db -----------------------------------------------------------------------------------------
+@db_app.command("start")
+@one_line_errors
+def db_start() -> None:
+    """Create (first time) and start the embedded cluster; idempotent."""
+    from digitalcity.db.cluster import EmbeddedCluster
+    from digitalcity.db.engine import ensure_ready, make_engine
+
+    settings = _settings()
+    if settings.database_url:
+        typer.echo("DIGITALCITY_DATABASE_URL is set: using that database, nothing to start")
+        ensure_ready(make_engine(settings))
+        return
+    status = EmbeddedCluster(settings).start()
+    ensure_ready(make_engine(settings))
+    typer.echo(f"running: {status.data_dir} on {settings.db_host}:{status.port} (pid {status.pid})")
+
+
+@db_app.command("stop")
+@one_line_errors
+def db_stop() -> None:
+    """Stop the embedded cluster (no-op when stopped)."""
+    from digitalcity.db.cluster import EmbeddedCluster
+
+    EmbeddedCluster(_settings()).stop()
+    typer.echo("stopped")
+
+
+@db_app.command("status")
+@one_line_errors
+def db_status() -> None:
+    """Whether the embedded cluster runs; exit 3 when it does not."""
+    from digitalcity.db.cluster import EmbeddedCluster
+
+    settings = _settings()
+    if settings.database_url:
+        typer.echo("external database (DIGITALCITY_DATABASE_URL)")
+        return
+    status = EmbeddedCluster(settings).status()
+    if status.running:
+        typer.echo(
+            f"running: {status.data_dir} on {settings.db_host}:{status.port} (pid {status.pid})"
+        )
+    else:
+        typer.echo(f"stopped: {status.data_dir}")
+        raise typer.Exit(3)
+
+
+@db_app.command("url")
+@one_line_errors
+def db_url() -> None:
+    """Print the SQLAlchemy URL of the database in use (contains the password)."""
+    from digitalcity.db.engine import database_url
+
+    typer.echo(database_url(_settings()))
+
+
+# -- catalog ------------------------------------------------------------------------------------
+@app.command("check-layers")
+@one_line_errors
+def check_layers() -> None:
+    """Validate every city and layer definition, code table and crosswalk."""
+    from digitalcity.catalog.validate import validate_catalog
+
+    settings = _settings()
+    catalog = load_catalog(settings.layers_dir)
+    problems = validate_catalog(catalog, settings)
+    for city_id, layers in catalog.layers.items():
+        typer.echo(f"{city_id}: {len(layers)} layers: {', '.join(x.id for x in layers)}")
+    if problems:
+        for line in problems:
+            typer.echo(f"error: {line}", err=True)
+        raise typer.Exit(1)
+    typer.echo("all layer definitions are valid")
+
+
+# -- load ---------------------------------------------------------------------------------------
+@app.command("load")
+@one_line_errors
+def load(
+    city: Annotated[str, typer.Argument(help="city id, or 'all' for every demo city")],
+    layers: Annotated[list[str] | None, typer.Argument(help="layer ids (default: all)")] = None,
+    force: Annotated[bool, typer.Option(help="reload even when the inputs are unchanged")] = False,
+    details: Annotated[bool, typer.Option(help="list rejected and repaired rows")] = False,
+    report_json: Annotated[str | None, typer.Option(help="write the reports to this file")] = None,
+) -> None:
+    """Load layers from their source files; prints one report line per layer."""
+    from digitalcity.ingest.city import load_city
+
+    settings = _settings()
+    catalog = load_catalog(settings.layers_dir)
+    engine = _ready_engine(settings)
+    cities = [c.id for c in catalog.cities.values() if c.demo] if city == "all" else [city]
+    failures = 0
+    reports = []
+    for city_id in cities:
+        for outcome in load_city(catalog, city_id, layers or None, engine, settings, force=force):
+            if outcome.error:
+                failures += 1
+                typer.echo(f"error: {outcome.error}", err=True)
+                continue
+            assert outcome.report is not None
+            reports.append(outcome.report.to_dict())
+            typer.echo(outcome.report.summary())
+            if details:
+                for line in outcome.report.details():
+                    typer.echo(line)
+    if report_json:
+        with open(report_json, "w", encoding="utf-8") as fh:
+            json.dump(reports, fh, ensure_ascii=False, indent=1, default=str)
+    if failures:
+        raise typer.Exit(1)
+
+
+@app.command("versions")
+@one_line_errors
+def versions(city: Annotated[str | None, typer.Argument()] = None) -> None:
+    """List loaded layer versions (current and kept)."""
+    from digitalcity.db.versions import list_versions
+
+    engine = _ready_engine(_settings())
+    with engine.connect() as conn:
+        for v in list_versions(conn, city):
+            state = "current" if v["is_current"] else ("dropped" if v["dropped"] else "kept")
+            typer.echo(
+                f"{v['city']}.{v['layer']} v{v['version']} {state} {v['rows_loaded']} rows "
+                f"{v['loaded_at']:%Y-%m-%d %H:%M} {v['table_name']}"
+            )
+
+
+# -- serve --------------------------------------------------------------------------------------
+@app.command("serve")
+@one_line_errors
+def serve(
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+    workers: Annotated[int, typer.Option(min=1)] = 1,
+) -> None:
+    """Serve the API and maps with uvicorn."""
+    import uvicorn
+
+    settings = _settings()
+    _ready_engine(settings).dispose()
+    uvicorn.run(
+        "digitalcity.api.main:app_factory",
+        factory=True,
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        workers=workers,
+        log_level="info",
+    )
+
+
+@app.command("demo")
+@one_line_errors
+def demo(
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve")] = True,
+    port: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """Start the database, load every demo city (unchanged layers are skipped) and serve."""
+    load(city="all", layers=None, force=False, details=False, report_json=None)
+    if serve_after:
+        settings = _settings()
+        typer.echo(f"serving on http://{settings.api_host}:{port or settings.api_port}")
+        serve(host=None, port=port, workers=1)
+
+
+def main() -> None:  # pragma: no cover - console entry for `python -m digitalcity`
+    sys.exit(app())

@@ -1,0 +1,61 @@
+"""Settings for every part of digitalcity, read from ``DIGITALCITY_*`` variables.
+
+Settings are created explicitly (``Settings()``) and passed in; nothing reads them at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from platformdirs import user_data_dir
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _default_data_dir() -> Path:
+    # A root-run service keeps its cluster where an unprivileged server user can reach it.
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return Path("/var/lib/digitalcity")
+    return Path(user_data_dir("digitalcity"))
+
+
+class Settings(BaseSettings):
+    """All run-time configuration; see README "Configuration"."""
+
+    model_config = SettingsConfigDict(env_prefix="DIGITALCITY_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    database_url: str | None = None
+    db_host: str = "127.0.0.1"
+    db_port: int = 54329
+    db_name: str = "digitalcity"
+    db_user: str = "digitalcity"
+    db_service_user: str = "digitalcity"
+    db_fast_unsafe: bool = False
+    pg_bin_dir: Path | None = None
+
+    layers_dir: Path = PROJECT_ROOT / "layers"
+    source_data_dir: Path = PROJECT_ROOT.parent / "shared" / "data"
+    tiles_dir: Path = PROJECT_ROOT / "tiles"
+
+    keep_versions: int = 1
+    copy_batch_rows: int = 20_000
+    progress: bool = True
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+
+    @field_validator("keep_versions")
+    @classmethod
+    def _keep_at_least_one(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("keep_versions must be at least 1 (the previous version is kept)")
+        return value
+
+    @property
+    def cluster_dir(self) -> Path:
+        """Data directory of the embedded PostgreSQL cluster."""
+        return self.data_dir / "pgdata"

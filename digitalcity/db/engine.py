@@ -1,0 +1,52 @@
+"""Database URL, engine and the project's own metadata schema."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from digitalcity.config import Settings
+from digitalcity.db.cluster import EmbeddedCluster
+from digitalcity.errors import ConfigError
+
+
+def database_url(settings: Settings) -> str:
+    """``DIGITALCITY_DATABASE_URL`` when set, else the embedded cluster's URL."""
+    if settings.database_url:
+        url = settings.database_url
+        for prefix in ("postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix) :]
+        return url
+    return EmbeddedCluster(settings).url()
+
+
+def read_sql(name: str) -> str:
+    """The text of ``digitalcity/db/sql/<name>``."""
+    return resources.files("digitalcity.db").joinpath("sql", name).read_text(encoding="utf-8")
+
+
+def make_engine(settings: Settings, *, pool_size: int = 5) -> Engine:
+    """An engine for the configured database; connects lazily."""
+    return sa.create_engine(
+        database_url(settings), pool_pre_ping=True, pool_size=pool_size, max_overflow=10
+    )
+
+
+def ensure_ready(engine: Engine) -> None:
+    """Create PostGIS (and pgRouting when installed) and the metadata schema if missing."""
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
+            has_routing = conn.exec_driver_sql(
+                "SELECT 1 FROM pg_available_extensions WHERE name = 'pgrouting'"
+            ).first()
+            if has_routing:
+                conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pgrouting")
+            conn.exec_driver_sql(read_sql("meta.sql"))
+    except sa.exc.OperationalError as exc:
+        raise ConfigError(
+            f"cannot reach the database: {str(exc.orig).strip().splitlines()[0]}"
+        ) from None

@@ -1,0 +1,80 @@
+"""Layer tables derived from the catalog: names, columns, indexes.
+
+A layer's current rows live in ``<city>.<layer>``; earlier versions are kept as
+``<city>.<layer>__v<n>`` and a load builds ``<city>.<layer>__staging`` first.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from geoalchemy2 import Geometry
+
+from digitalcity.catalog.model import CityDef, FieldDef, LayerDef
+from digitalcity.crs import epsg_code
+
+SQL_TYPES: dict[str, sa.types.TypeEngine] = {
+    "string": sa.Text(),
+    "integer": sa.BigInteger(),
+    "float": sa.Double(),
+    "boolean": sa.Boolean(),
+    "date": sa.Date(),
+    "datetime": sa.DateTime(timezone=True),
+}
+
+STAGING_SUFFIX = "__staging"
+
+
+def version_table_name(layer: LayerDef, version: int) -> str:
+    return f"{layer.id}__v{version}"
+
+
+def staging_table_name(layer: LayerDef) -> str:
+    return f"{layer.id}{STAGING_SUFFIX}"
+
+
+def storage_srid(city: CityDef) -> int:
+    return epsg_code(city.storage_crs)
+
+
+def column_for(field: FieldDef) -> sa.Column:
+    return sa.Column(field.name, SQL_TYPES[field.type], nullable=True)
+
+
+def layer_table(
+    layer: LayerDef, city: CityDef, name: str | None = None, *, primary_key: bool = True
+) -> sa.Table:
+    """The SQLAlchemy table of ``layer`` (the current table unless ``name`` is given)."""
+    return sa.Table(
+        name or layer.id,
+        sa.MetaData(),
+        sa.Column(
+            "fid", sa.BigInteger(), primary_key=primary_key, autoincrement=False, nullable=False
+        ),
+        sa.Column(
+            "geom",
+            Geometry(layer.geometry_type, srid=storage_srid(city), spatial_index=False),
+            nullable=False,
+        ),
+        *(column_for(f) for f in layer.all_fields),
+        schema=city.schema_name,
+    )
+
+
+def index_statements(table: sa.Table, layer: LayerDef, tag: str) -> list[sa.schema.DDLElement]:
+    """GiST on the geometry plus b-tree indexes on search and classification fields.
+
+    ``tag`` makes index names unique per version, so versions can be renamed freely.
+    """
+    statements: list[sa.schema.DDLElement] = [
+        sa.schema.CreateIndex(
+            sa.Index(f"{layer.id}_{tag}_geom", table.c.geom, postgresql_using="gist")
+        )
+    ]
+    indexed = list(layer.search_fields)
+    if layer.classification:
+        indexed.append(layer.classification.field)
+    for name in dict.fromkeys(indexed):
+        statements.append(
+            sa.schema.CreateIndex(sa.Index(f"{layer.id}_{tag}_{name}", table.c[name]))
+        )
+    return statements

@@ -1,0 +1,20 @@
+-- Project metadata: one row per loaded version of every layer.
+CREATE SCHEMA IF NOT EXISTS digitalcity;
+
+CREATE TABLE IF NOT EXISTS digitalcity.layer_versions (
+    city         text        NOT NULL,
+    layer        text        NOT NULL,
+    version      integer     NOT NULL,
+    table_name   text        NOT NULL,
+    is_current   boolean     NOT NULL DEFAULT false,
+    dropped      boolean     NOT NULL DEFAULT false,
+    fingerprint  text        NOT NULL,
+    loaded_at    timestamptz NOT NULL DEFAULT now(),
+    rows_loaded  integer     NOT NULL,
+    extent       double precision[],
+    report       jsonb       NOT NULL,
+    PRIMARY KEY (city, layer, version)
+);
+
+CREATE UNIQUE INDEX IF NOT EXISTS layer_versions_one_current
+    ON digitalcity.layer_versions (city, layer) WHERE is_current;

@@ -1,0 +1,122 @@
+"""Layer versions: the swap of a freshly loaded staging table into place, and the history.
+
+All statements run on the caller's connection, inside the caller's transaction, so a load
+either replaces the layer completely or leaves it as it was.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from digitalcity.catalog.model import CityDef, LayerDef
+from digitalcity.db.schema import version_table_name
+
+_CURRENT = sa.text(
+    "SELECT version, fingerprint, rows_loaded, loaded_at FROM digitalcity.layer_versions "
+    "WHERE city = :city AND layer = :layer AND is_current"
+)
+_NEXT_VERSION = sa.text(
+    "SELECT coalesce(max(version), 0) + 1 FROM digitalcity.layer_versions "
+    "WHERE city = :city AND layer = :layer"
+)
+_DEMOTE = sa.text(
+    "UPDATE digitalcity.layer_versions SET is_current = false, table_name = :table_name "
+    "WHERE city = :city AND layer = :layer AND is_current"
+)
+_INSERT = sa.text(
+    "INSERT INTO digitalcity.layer_versions "
+    "(city, layer, version, table_name, is_current, fingerprint, rows_loaded, extent, report) "
+    "VALUES (:city, :layer, :version, :table_name, true, :fingerprint, :rows, :extent, "
+    "CAST(:report AS jsonb))"
+)
+_KEPT = sa.text(
+    "SELECT version, table_name FROM digitalcity.layer_versions "
+    "WHERE city = :city AND layer = :layer AND NOT is_current AND NOT dropped "
+    "ORDER BY version DESC"
+)
+_MARK_DROPPED = sa.text(
+    "UPDATE digitalcity.layer_versions SET dropped = true "
+    "WHERE city = :city AND layer = :layer AND version = :version"
+)
+_LIST = sa.text(
+    "SELECT city, layer, version, table_name, is_current, dropped, rows_loaded, loaded_at, "
+    "extent, fingerprint FROM digitalcity.layer_versions "
+    "WHERE (CAST(:city AS text) IS NULL OR city = :city) ORDER BY city, layer, version"
+)
+
+
+@dataclass(frozen=True)
+class CurrentVersion:
+    version: int
+    fingerprint: str
+    rows: int
+
+
+def current_version(conn: Connection, layer: LayerDef) -> CurrentVersion | None:
+    row = conn.execute(_CURRENT, {"city": layer.city, "layer": layer.id}).first()
+    return CurrentVersion(row.version, row.fingerprint, row.rows_loaded) if row else None
+
+
+def _qualified(conn: Connection, schema: str, table: str) -> str:
+    quote = conn.dialect.identifier_preparer.quote
+    return f"{quote(schema)}.{quote(table)}"
+
+
+def swap_in(
+    conn: Connection,
+    layer: LayerDef,
+    city: CityDef,
+    staging: str,
+    *,
+    fingerprint: str,
+    rows: int,
+    extent: list[float] | None,
+    report: dict[str, Any],
+    keep: int,
+) -> int:
+    """Make ``staging`` the layer's current table; keep ``keep`` earlier versions. Returns the version."""
+    params = {"city": layer.city, "layer": layer.id}
+    # Serialise concurrent loads of the same layer.
+    conn.execute(
+        sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": layer.qualified_id}
+    )
+    version = int(conn.execute(_NEXT_VERSION, params).scalar_one())
+    previous = current_version(conn, layer)
+    quote = conn.dialect.identifier_preparer.quote
+    if previous is not None:
+        old_name = version_table_name(layer, previous.version)
+        conn.exec_driver_sql(
+            f"ALTER TABLE {_qualified(conn, city.schema_name, layer.id)} RENAME TO {quote(old_name)}"
+        )
+        conn.execute(_DEMOTE, {**params, "table_name": old_name})
+    conn.exec_driver_sql(
+        f"ALTER TABLE {_qualified(conn, city.schema_name, staging)} RENAME TO {quote(layer.id)}"
+    )
+    conn.execute(
+        _INSERT,
+        {
+            **params,
+            "version": version,
+            "table_name": layer.id,
+            "fingerprint": fingerprint,
+            "rows": rows,
+            "extent": extent,
+            "report": json.dumps(report, default=str),
+        },
+    )
+    for old in conn.execute(_KEPT, params).all()[keep:]:
+        conn.exec_driver_sql(
+            f"DROP TABLE IF EXISTS {_qualified(conn, city.schema_name, old.table_name)}"
+        )
+        conn.execute(_MARK_DROPPED, {**params, "version": old.version})
+    return version
+
+
+def list_versions(conn: Connection, city: str | None = None) -> list[dict[str, Any]]:
+    """Every recorded version (current, kept and dropped), oldest first."""
+    return [dict(row._mapping) for row in conn.execute(_LIST, {"city": city})]

@@ -1,0 +1,46 @@
+"""Load several layers of a city, one transaction each, collecting reports and errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+
+from digitalcity.catalog import Catalog
+from digitalcity.config import Settings
+from digitalcity.errors import DigitalCityError
+from digitalcity.ingest.loader import load_layer
+from digitalcity.ingest.report import LoadReport
+
+
+@dataclass(frozen=True)
+class LoadOutcome:
+    layer: str
+    report: LoadReport | None = None
+    error: str | None = None
+
+
+def load_city(
+    catalog: Catalog,
+    city_id: str,
+    layer_ids: Sequence[str] | None,
+    engine: Engine,
+    settings: Settings,
+    *,
+    force: bool = False,
+) -> Iterator[LoadOutcome]:
+    """Load the named layers (all when None) in catalog order; a failing layer does not stop the rest."""
+    city = catalog.city(city_id)
+    layers = (
+        [catalog.layer(city_id, layer_id) for layer_id in layer_ids]
+        if layer_ids
+        else list(catalog.city_layers(city_id))
+    )
+    for layer in layers:
+        try:
+            yield LoadOutcome(
+                layer.id, report=load_layer(layer, city, engine, settings, force=force)
+            )
+        except DigitalCityError as exc:
+            yield LoadOutcome(layer.id, error=str(exc))

@@ -1,0 +1,175 @@
+"""Geometry checks for a batch: readable, non-empty, in range, valid (repaired), right type.
+
+Input geometries are in the source CRS; output geometries are in the city's storage CRS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+
+from digitalcity.catalog.model import CityDef, GeometryType
+from digitalcity.crs import SourceCRS, coordinates_in_range, transform_geometries
+
+_FAMILY = {
+    "Point": ("Point", "MultiPoint"),
+    "MultiPoint": ("Point", "MultiPoint"),
+    "LineString": ("LineString", "MultiLineString"),
+    "MultiLineString": ("LineString", "MultiLineString"),
+    "Polygon": ("Polygon", "MultiPolygon"),
+    "MultiPolygon": ("Polygon", "MultiPolygon"),
+}
+_TYPE_IDS = {
+    "Point": 0,
+    "LineString": 1,
+    "Polygon": 3,
+    "MultiPoint": 4,
+    "MultiLineString": 5,
+    "MultiPolygon": 6,
+}
+_MULTI = {
+    "MultiPoint": shapely.multipoints,
+    "MultiLineString": shapely.multilinestrings,
+    "MultiPolygon": shapely.multipolygons,
+}
+
+
+COLLAPSED_WIDTH_M = 0.1
+METRES_PER_DEGREE = 111_320.0
+
+
+def _repair(
+    geom: shapely.Geometry, target: GeometryType, collapse: float
+) -> shapely.Geometry | None:
+    """make_valid, then cast; a polygon that collapsed to a line (e.g. under TopoJSON
+    quantisation) becomes a sliver ``COLLAPSED_WIDTH_M`` wide instead of being lost."""
+    fixed = _coerce(shapely.make_valid(geom), target)
+    if fixed is None and _FAMILY[target][0] == "Polygon":
+        sliver = shapely.buffer(shapely.make_valid(geom), collapse / 2, quad_segs=2)
+        fixed = _coerce(sliver, target) if not sliver.is_empty else None
+    return fixed
+
+
+@dataclass
+class GeometryResult:
+    geometry: np.ndarray  # storage-CRS geometries; None where rejected
+    rejected: dict[int, str]  # batch position -> reason
+    repaired: list[int]  # batch positions
+
+
+def _parts_of_family(geom: shapely.Geometry, family: tuple[str, str]) -> list[shapely.Geometry]:
+    parts = shapely.get_parts(geom)
+    out: list[shapely.Geometry] = []
+    for part in parts:
+        kind = part.geom_type
+        if kind == "GeometryCollection" or kind.startswith("Multi"):
+            out.extend(_parts_of_family(part, family))
+        elif kind == family[0] and not part.is_empty:
+            out.append(part)
+    return out
+
+
+def _coerce(geom: shapely.Geometry, target: GeometryType) -> shapely.Geometry | None:
+    """Cast to the layer's geometry type (single to multi, collections filtered); None if unfit."""
+    family = _FAMILY[target]
+    if geom.geom_type == target:
+        return geom
+    parts = _parts_of_family(geom, family)
+    if not parts:
+        return None
+    if target in _MULTI:
+        return _MULTI[target](parts)
+    return parts[0] if len(parts) == 1 else None
+
+
+def _outside_city(geoms: np.ndarray, city: CityDef, storage_is_geographic: bool) -> np.ndarray:
+    """True where a geometry lies entirely outside the city's extent grown by its own size."""
+    if city.bbox is None or not storage_is_geographic:
+        return np.zeros(len(geoms), dtype=bool)
+    minx, miny, maxx, maxy = city.bbox
+    pad_x, pad_y = max(maxx - minx, 0.5), max(maxy - miny, 0.5)
+    bounds = shapely.bounds(geoms)
+    return (
+        (bounds[:, 2] < minx - pad_x)
+        | (bounds[:, 0] > maxx + pad_x)
+        | (bounds[:, 3] < miny - pad_y)
+        | (bounds[:, 1] > maxy + pad_y)
+    )
+
+
+def check_geometries(
+    geoms: np.ndarray,
+    source: SourceCRS,
+    city: CityDef,
+    target: GeometryType,
+    storage_is_geographic: bool,
+) -> GeometryResult:
+    """Validate, repair, reproject and cast one batch of geometries."""
+    rejected: dict[int, str] = {}
+    geoms = np.asarray(geoms, dtype=object)
+    missing = shapely.is_missing(geoms)
+    for i in np.flatnonzero(missing):
+        rejected[int(i)] = "missing or unreadable geometry"
+    empty = ~missing & shapely.is_empty(np.where(missing, shapely.Point(), geoms))
+    for i in np.flatnonzero(empty):
+        rejected[int(i)] = "empty geometry"
+    usable = ~missing & ~empty
+    in_range = np.zeros(len(geoms), dtype=bool)
+    in_range[usable] = coordinates_in_range(geoms[usable], source.crs)
+    for i in np.flatnonzero(usable & ~in_range):
+        rejected[int(i)] = "coordinates out of range for the source CRS"
+    usable &= in_range
+
+    out = np.full(len(geoms), None, dtype=object)
+    if usable.any():
+        moved = transform_geometries(geoms[usable], source, city.storage_crs)
+        finite = np.isfinite(shapely.bounds(moved)).all(axis=1)
+        out[np.flatnonzero(usable)[finite]] = moved[finite]
+        for i in np.flatnonzero(usable)[~finite]:
+            rejected[int(i)] = "coordinates could not be transformed to the storage CRS"
+        usable[np.flatnonzero(usable)[~finite]] = False
+
+    far = np.zeros(len(geoms), dtype=bool)
+    far[usable] = _outside_city(out[usable], city, storage_is_geographic)
+    for i in np.flatnonzero(far):
+        rejected[int(i)] = f"far outside the extent of {city.id}"
+        out[i] = None
+    usable &= ~far
+
+    repaired: list[int] = []
+    invalid = np.zeros(len(geoms), dtype=bool)
+    invalid[usable] = ~shapely.is_valid(out[usable])
+    collapse = COLLAPSED_WIDTH_M / METRES_PER_DEGREE if storage_is_geographic else COLLAPSED_WIDTH_M
+    for i in np.flatnonzero(invalid):
+        fixed = _repair(out[i], target, collapse)
+        if fixed is None or fixed.is_empty or not fixed.is_valid:
+            rejected[int(i)] = (
+                f"invalid geometry that could not be repaired ({shapely.is_valid_reason(out[i])})"
+            )
+            out[i] = None
+        else:
+            out[i] = fixed
+            repaired.append(int(i))
+    _cast_valid(out, np.flatnonzero(usable & ~invalid), target, rejected)
+    return GeometryResult(out, rejected, repaired)
+
+
+def _cast_valid(
+    out: np.ndarray, rows: np.ndarray, target: GeometryType, rejected: dict[int, str]
+) -> None:
+    """Cast valid geometries in place: the common single-to-multi case is vectorised."""
+    if not len(rows):
+        return
+    kinds = shapely.get_type_id(out[rows])
+    single, _ = _FAMILY[target]
+    wanted = _TYPE_IDS[target]
+    promote = rows[kinds == _TYPE_IDS[single]] if target in _MULTI else rows[:0]
+    if len(promote):
+        out[promote] = _MULTI[target](out[promote], indices=np.arange(len(promote)))
+    for i in rows[(kinds != wanted) & ~np.isin(rows, promote)]:
+        cast = _coerce(out[i], target)
+        if cast is None:
+            rejected[int(i)] = f"{out[i].geom_type} does not fit a {target} layer"
+        out[i] = cast

@@ -1,0 +1,336 @@
+"""Load one layer: read → CRS → validate & repair → map attributes and codes → COPY → swap.
+
+The whole load is one transaction: a failure at any step leaves the previous version of the
+layer untouched and queryable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+import sqlalchemy as sa
+from psycopg import sql
+from sqlalchemy.engine import Connection, Engine
+from tqdm import tqdm
+
+from digitalcity.catalog.codes import NORMALISERS, Crosswalk, code_tables, load_crosswalk
+from digitalcity.catalog.model import CityDef, LayerDef
+from digitalcity.config import Settings
+from digitalcity.crs import SourceCRS, resolve_crs
+from digitalcity.db import schema
+from digitalcity.db.versions import current_version, swap_in
+from digitalcity.errors import LoadError, SourceError
+from digitalcity.ingest.attributes import AttributeMapper
+from digitalcity.ingest.geometry import check_geometries
+from digitalcity.ingest.joins import PreparedJoin, normalise_key, prepare_joins
+from digitalcity.ingest.readers import Batch, SourceReader, resolve_path
+from digitalcity.ingest.report import LoadReport
+
+_HASH_CHUNK = 1 << 20
+
+
+def _file_digest(path: Path, digest: hashlib._Hash) -> None:
+    digest.update(str(path.name).encode())
+    siblings = [path] + (
+        sorted(p for p in path.parent.glob(path.stem + ".*") if p != path)
+        if path.suffix.lower() == ".shp"
+        else []
+    )
+    for part in siblings:
+        with part.open("rb") as fh:
+            while chunk := fh.read(_HASH_CHUNK):
+                digest.update(chunk)
+
+
+def fingerprint(layer: LayerDef, city: CityDef, settings: Settings) -> str:
+    """A hash of the definition and every input file: equal fingerprints load equal rows."""
+    digest = hashlib.sha256()
+    digest.update(layer.model_dump_json().encode())
+    digest.update(city.model_dump_json().encode())
+    paths = [resolve_path(layer.source.path, settings.source_data_dir)]
+    paths += [resolve_path(j.path, settings.source_data_dir) for j in layer.source.joins]
+    if layer.classification and layer.classification.crosswalk:
+        paths.append(settings.layers_dir / layer.classification.crosswalk.file)
+    for path in paths:
+        _file_digest(path, digest)
+    return digest.hexdigest()
+
+
+@dataclass
+class _Classifier:
+    crosswalk: Crosswalk
+    code_field: str
+    level1: str
+    level2: str
+    unclassified: Counter[str]
+
+    def apply(self, columns: dict[str, list[object]]) -> None:
+        level1: list[object] = []
+        level2: list[object] = []
+        for code in columns[self.code_field]:
+            hit = self.crosswalk.lookup(str(code)) if code is not None else None
+            if hit is None:
+                if code is not None:
+                    self.unclassified[str(code)] += 1
+                level1.append(None)
+                level2.append(None)
+            else:
+                level1.append(hit[0])
+                level2.append(hit[1])
+        columns[self.level1] = level1
+        columns[self.level2] = level2
+
+
+def _classifier(layer: LayerDef, settings: Settings) -> _Classifier | None:
+    cls = layer.classification
+    if not cls or not cls.crosswalk:
+        return None
+    tables = code_tables(settings.layers_dir)
+    if cls.crosswalk.to not in tables:
+        raise LoadError(f"{layer.qualified_id}: unknown code system {cls.crosswalk.to!r}")
+    crosswalk = load_crosswalk(
+        settings.layers_dir / cls.crosswalk.file,
+        tables[cls.crosswalk.to],
+        NORMALISERS.get(cls.system),
+    )
+    return _Classifier(
+        crosswalk, cls.field, cls.crosswalk.level1_field, cls.crosswalk.level2_field, Counter()
+    )
+
+
+def _feature_ids(layer: LayerDef, batch: Batch) -> np.ndarray:
+    rows = np.arange(batch.offset + 1, batch.offset + len(batch) + 1, dtype=np.int64)
+    if not layer.source.id_field:
+        return rows
+    ids = pd.to_numeric(batch.attributes[layer.source.id_field], errors="coerce")
+    if ids.isna().any() or (ids != np.round(ids)).any():
+        raise LoadError(
+            f"{layer.qualified_id}: id_field {layer.source.id_field!r} must hold whole numbers "
+            f"(row {int(batch.offset + np.flatnonzero(ids.isna() | (ids != np.round(ids)))[0] + 1)})"
+        )
+    return ids.to_numpy(dtype=np.int64)
+
+
+class _LayerLoad:
+    """The state of one load in progress."""
+
+    def __init__(self, layer: LayerDef, city: CityDef, settings: Settings) -> None:
+        self.layer, self.city, self.settings = layer, city, settings
+        self.reader = SourceReader(layer.source, settings.source_data_dir)
+        self.mapper = AttributeMapper(layer.all_fields)
+        where = f"{self.reader.path.name}"
+        missing = self.mapper.missing_columns(self.reader.columns)
+        if layer.source.id_field and layer.source.id_field not in self.reader.columns:
+            missing.append(layer.source.id_field)
+        self.joins: list[PreparedJoin] = prepare_joins(layer, settings.source_data_dir)
+        for pj in self.joins:
+            if pj.join.how == "key" and pj.join.left_key not in self.reader.columns:
+                missing.append(str(pj.join.left_key))
+        if missing:
+            raise SourceError(
+                f"{where}: columns {sorted(set(missing))} not found "
+                f"(has {', '.join(self.reader.columns)})"
+            )
+        self.classifier = _classifier(layer, settings)
+        self.source_crs: SourceCRS | None = None
+        self.storage_geographic = pyproj.CRS.from_user_input(city.storage_crs).is_geographic
+        self.srid = schema.storage_srid(city)
+        self.report = LoadReport(city.id, layer.id, str(self.reader.path))
+        self.columns = ["fid", "geom", *(f.name for f in layer.all_fields)]
+
+    def _crs_for(self, batch: Batch) -> SourceCRS:
+        if self.source_crs is None:
+            sample = shapely.get_coordinates(
+                batch.geometry[~shapely.is_missing(batch.geometry)][:50]
+            )
+            self.source_crs = resolve_crs(
+                self.layer.source.crs, self.reader.file_crs, sample[:, 0] if len(sample) else None
+            )
+        return self.source_crs
+
+    def _joined(self, batch: Batch, keep: np.ndarray) -> dict[str, pd.DataFrame]:
+        """Joined values for the kept rows of a batch."""
+        joined = {}
+        for pj in self.joins:
+            if pj.join.how == "row_order":
+                keys = pd.Series(batch.offset + keep)
+            else:
+                column = batch.attributes[str(pj.join.left_key)].iloc[keep]
+                keys = normalise_key(column).reset_index(drop=True)
+            joined[pj.join.name] = pj.lookup(keys).reset_index(drop=True)
+        return joined
+
+    def rows(self, batch: Batch) -> list[tuple[object, ...]]:
+        """COPY rows of one batch; rejected rows are recorded in the report."""
+        report = self.report
+        report.rows_read += len(batch)
+        checked = check_geometries(
+            batch.geometry,
+            self._crs_for(batch),
+            self.city,
+            self.layer.geometry_type,
+            self.storage_geographic,
+        )
+        for pos, reason in sorted(checked.rejected.items()):
+            report.rejected.append((batch.offset + pos + 1, reason))
+        report.repaired.extend(batch.offset + pos + 1 for pos in checked.repaired)
+        keep = np.flatnonzero(~shapely.is_missing(checked.geometry))
+        if not len(keep):
+            return []
+        geoms = shapely.set_srid(checked.geometry[keep].astype(object), self.srid)
+        ewkb = shapely.to_wkb(geoms, hex=True, include_srid=True)
+        attributes = batch.attributes.iloc[keep].reset_index(drop=True)
+        joined = self._joined(batch, keep)
+        columns = self.mapper.map(attributes, joined)
+        if self.classifier:
+            self.classifier.apply(columns)
+        fids = _feature_ids(self.layer, batch)[keep].tolist()
+        values = [columns[f.name] for f in self.layer.all_fields]
+        return list(zip(fids, ewkb.tolist(), *values, strict=True))
+
+
+def _copy_rows(
+    conn: Connection, table: sa.Table, columns: list[str], rows: list[tuple[object, ...]]
+) -> None:
+    raw = conn.connection.driver_connection
+    statement = sql.SQL("COPY {}.{} ({}) FROM STDIN").format(
+        sql.Identifier(str(table.schema)),
+        sql.Identifier(table.name),
+        sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+    )
+    with raw.cursor() as cur, cur.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _extent_lonlat(conn: Connection, table: sa.Table) -> list[float] | None:
+    box = conn.execute(
+        sa.select(
+            sa.func.ST_Transform(
+                sa.func.ST_SetSRID(
+                    sa.func.ST_Extent(table.c.geom), sa.func.ST_SRID(sa.func.min(table.c.geom))
+                ),
+                4326,
+            )
+        )
+    ).scalar()
+    if box is None:
+        return None
+    ext = conn.execute(
+        sa.select(
+            sa.func.ST_XMin(box), sa.func.ST_YMin(box), sa.func.ST_XMax(box), sa.func.ST_YMax(box)
+        )
+    ).one()
+    return [float(v) for v in ext]
+
+
+def load_layer(
+    layer: LayerDef,
+    city: CityDef,
+    engine: Engine,
+    settings: Settings,
+    *,
+    force: bool = False,
+) -> LoadReport:
+    """Load ``layer`` from its source into PostGIS as a new version; see the module docstring.
+
+    Raises SourceError / LoadError (one-line messages) and leaves the database unchanged on
+    failure. Returns the report; ``status == "unchanged"`` when the inputs are identical to the
+    current version's (unless ``force``).
+    """
+    started = time.perf_counter()
+    job = _LayerLoad(layer, city, settings)
+    fp = fingerprint(layer, city, settings)
+    with engine.connect() as conn:
+        current = current_version(conn, layer)
+    if current and current.fingerprint == fp and not force:
+        job.report.status = "unchanged"
+        job.report.version = current.version
+        job.report.rows_loaded = job.report.rows_read = current.rows
+        return job.report
+
+    staging = schema.layer_table(layer, city, schema.staging_table_name(layer), primary_key=False)
+    tag = secrets.token_hex(3)
+    quote = engine.dialect.identifier_preparer.quote
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {quote(city.schema_name)}")
+            staging.drop(conn, checkfirst=True)
+            staging.create(conn)  # no primary key yet: added after COPY, named per version
+            bar = tqdm(
+                total=job.reader.total,
+                unit="rows",
+                desc=layer.qualified_id,
+                disable=not settings.progress,
+                leave=False,
+            )
+            with bar:
+                for batch in job.reader.batches(settings.copy_batch_rows):
+                    rows = job.rows(batch)
+                    _copy_rows(conn, staging, job.columns, rows)
+                    job.report.rows_loaded += len(rows)
+                    bar.update(len(batch))
+            _finish_report(job)
+            conn.exec_driver_sql(
+                f"ALTER TABLE {quote(city.schema_name)}.{quote(staging.name)} "
+                f"ADD CONSTRAINT {quote(f'{layer.id}_{tag}_pkey')} PRIMARY KEY (fid)"
+            )
+            for ddl in schema.index_statements(staging, layer, tag):
+                conn.execute(ddl)
+            conn.exec_driver_sql(f"ANALYZE {quote(city.schema_name)}.{quote(staging.name)}")
+            extent = _extent_lonlat(conn, staging)
+            job.report.seconds = round(time.perf_counter() - started, 3)
+            job.report.version = swap_in(
+                conn,
+                layer,
+                city,
+                staging.name,
+                fingerprint=fp,
+                rows=job.report.rows_loaded,
+                extent=extent,
+                report=job.report.to_dict(),
+                keep=settings.keep_versions,
+            )
+    except sa.exc.IntegrityError as exc:
+        raise LoadError(
+            f"{layer.qualified_id}: duplicate feature ids ({str(exc.orig).splitlines()[0]}); "
+            "previous version kept"
+        ) from None
+    job.report.seconds = round(time.perf_counter() - started, 3)
+    return job.report
+
+
+def _finish_report(job: _LayerLoad) -> None:
+    report = job.report
+    for pj in job.joins:
+        report.joins[pj.join.name] = {
+            "matched": pj.matched,
+            "unmatched": pj.unmatched,
+            "examples": pj.unmatched_examples,
+        }
+        if report.rows_loaded and pj.matched == 0:
+            raise LoadError(
+                f"{job.layer.qualified_id}: join {pj.join.name!r} matched none of "
+                f"{report.rows_loaded} rows (keys {pj.join.left_key or 'row order'} ↔ "
+                f"{pj.join.right_key or pj.join.row_id or 'row order'}, e.g. "
+                f"{pj.unmatched_examples[:3]}); previous version kept"
+            )
+    report.coerced_to_null = dict(job.mapper.coerced)
+    if job.classifier:
+        report.unclassified = sum(job.classifier.unclassified.values())
+        report.unclassified_codes = dict(job.classifier.unclassified.most_common(20))
+    if report.rows_loaded == 0:
+        raise LoadError(
+            f"{job.layer.qualified_id}: no valid rows among {report.rows_read} "
+            f"({', '.join(f'{n}× {r}' for r, n in report.rejection_reasons().most_common(3))}); "
+            "previous version kept"
+        )

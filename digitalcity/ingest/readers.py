@@ -1,0 +1,196 @@
+"""Read a layer's source file in batches: attributes as a DataFrame, geometries as WKB.
+
+Spatial formats stream through pyogrio's Arrow reader (memory bounded by the batch size for
+formats GDAL streams); CSV streams through pandas in chunks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from pyogrio.errors import DataLayerError, DataSourceError
+
+from digitalcity.catalog.model import SourceDef
+from digitalcity.errors import SourceError
+from digitalcity.ingest.topojson import Topology, read_topology, topojson_frames
+
+
+@dataclass
+class Batch:
+    """Rows ``offset .. offset+len`` of the source (0-based, in file order)."""
+
+    offset: int
+    attributes: pd.DataFrame
+    geometry: np.ndarray  # shapely geometries, None where unreadable
+
+    def __len__(self) -> int:
+        return len(self.attributes)
+
+
+def resolve_path(path: str, data_root: Path) -> Path:
+    """A source path from a layer definition, relative to the source data directory."""
+    resolved = (data_root / path).resolve() if not Path(path).is_absolute() else Path(path)
+    if not resolved.exists():
+        raise SourceError(f"missing source file: {resolved}")
+    if resolved.is_file() and resolved.stat().st_size == 0:
+        raise SourceError(f"empty source file: {resolved}")
+    return resolved
+
+
+def _gdal_message(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else exc.__class__.__name__
+
+
+class SourceReader:
+    """Iterates a source file in batches; ``file_crs`` and ``total`` are known before reading."""
+
+    def __init__(self, source: SourceDef, data_root: Path) -> None:
+        self.source = source
+        self.path = resolve_path(source.path, data_root)
+        self.format = source.resolved_format
+        self.file_crs: str | None = None
+        self.total: int | None = None
+        self.columns: list[str] = []
+        self._topology: Topology | None = None
+        if self.format == "csv":
+            self._inspect_csv()
+        elif self.format == "topojson":
+            self._inspect_topojson()
+        else:
+            self._inspect_ogr()
+
+    # -- inspection ------------------------------------------------------------------------
+    def _layer(self) -> str | int | None:
+        return self.source.layer
+
+    def _inspect_ogr(self) -> None:
+        try:
+            info = pyogrio.read_info(self.path, layer=self._layer(), encoding=self.source.encoding)
+        except (DataSourceError, DataLayerError) as exc:
+            raise SourceError(f"cannot read {self.path.name}: {_gdal_message(exc)}") from None
+        self.file_crs = info["crs"]
+        self.total = int(info["features"]) if info["features"] >= 0 else None
+        self.columns = [str(c) for c in info["fields"]]
+
+    def _inspect_topojson(self) -> None:
+        self._topology = read_topology(self.path)
+        names: dict[str, None] = {}
+        count = 0
+        for props, _ in self._topology.features(self.source.layer, with_geometry=False):
+            names.update(dict.fromkeys(props))
+            count += 1
+        self.columns, self.total = list(names), count
+
+    def _inspect_csv(self) -> None:
+        try:
+            head = pd.read_csv(self.path, nrows=0, encoding=self.source.encoding or "utf-8")
+        except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise SourceError(f"cannot read {self.path.name}: {exc}") from None
+        self.columns = list(head.columns)
+        needed = [c for c in (self.source.wkt, self.source.x, self.source.y) if c]
+        missing = [c for c in needed if c not in self.columns]
+        if missing:
+            raise SourceError(f"{self.path.name}: geometry columns {missing} not in the header")
+
+    # -- reading ---------------------------------------------------------------------------
+    def batches(self, batch_rows: int) -> Iterator[Batch]:
+        if self.format == "csv":
+            yield from self._csv_batches(batch_rows)
+        elif self._topology is not None:
+            offset = 0
+            for frame, geoms in topojson_frames(self._topology, self.source.layer, batch_rows):
+                yield Batch(offset, frame.reindex(columns=self.columns), geoms)
+                offset += len(frame)
+        else:
+            yield from self._ogr_batches(batch_rows)
+
+    def _ogr_batches(self, batch_rows: int) -> Iterator[Batch]:
+        from pyogrio.raw import open_arrow
+
+        offset = 0
+        try:
+            with open_arrow(
+                self.path,
+                layer=self._layer(),
+                encoding=self.source.encoding,
+                batch_size=batch_rows,
+                use_pyarrow=True,
+            ) as (meta, reader):
+                geom_name = meta.get("geometry_name") or "wkb_geometry"
+                for record_batch in reader:
+                    table = record_batch.to_pandas(date_as_object=True)
+                    wkb = table.pop(geom_name).to_numpy() if geom_name in table else None
+                    geoms = (
+                        shapely.from_wkb(wkb, on_invalid="ignore")
+                        if wkb is not None
+                        else np.full(len(table), None, dtype=object)
+                    )
+                    yield Batch(offset, table, geoms)
+                    offset += len(table)
+        except (DataSourceError, DataLayerError, OSError, RuntimeError) as exc:
+            raise SourceError(
+                f"cannot read {self.path.name} (after {offset} rows): {_gdal_message(exc)}"
+            ) from None
+
+    def _csv_batches(self, batch_rows: int) -> Iterator[Batch]:
+        offset = 0
+        try:
+            chunks = pd.read_csv(
+                self.path,
+                chunksize=batch_rows,
+                dtype=str,
+                keep_default_na=False,
+                encoding=self.source.encoding or "utf-8",
+            )
+            for chunk in chunks:
+                chunk = chunk.reset_index(drop=True)
+                yield Batch(offset, chunk, self._csv_geometry(chunk))
+                offset += len(chunk)
+        except (UnicodeDecodeError, pd.errors.ParserError) as exc:
+            raise SourceError(
+                f"cannot read {self.path.name} (after {offset} rows): {exc}"
+            ) from None
+
+    def _csv_geometry(self, chunk: pd.DataFrame) -> np.ndarray:
+        if self.source.wkt:
+            text = chunk[self.source.wkt].to_numpy(dtype=object)
+            text = np.where(text == "", None, text)
+            return shapely.from_wkt(text, on_invalid="ignore")
+        x = pd.to_numeric(chunk[self.source.x], errors="coerce").to_numpy(dtype=float)
+        y = pd.to_numeric(chunk[self.source.y], errors="coerce").to_numpy(dtype=float)
+        points = shapely.points(x, y)
+        return np.where(np.isnan(x) | np.isnan(y), None, points)
+
+
+def read_table(path: Path, encoding: str | None = None) -> pd.DataFrame:
+    """A small attribute table (join source) as strings; empty cells become missing."""
+    try:
+        if path.suffix.lower() == ".csv":
+            frame = pd.read_csv(
+                path, dtype=str, keep_default_na=False, encoding=encoding or "utf-8"
+            )
+        else:
+            frame = pyogrio.read_dataframe(path, read_geometry=False, encoding=encoding)
+            frame = frame.astype(str)
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise SourceError(f"cannot read {path.name}: {exc}") from None
+    except (DataSourceError, DataLayerError) as exc:
+        raise SourceError(f"cannot read {path.name}: {_gdal_message(exc)}") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame.replace({"": None}).dropna(how="all")
+
+
+def column_or_error(frame: pd.DataFrame, column: str, where: str) -> Any:
+    if column not in frame.columns:
+        raise SourceError(
+            f"{where}: no column {column!r} (has {', '.join(map(str, frame.columns))})"
+        )
+    return frame[column]

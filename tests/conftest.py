@@ -1,0 +1,102 @@
+"""Test session: a throwaway PostGIS cluster, the demo cities loaded through our own loaders.
+
+Set ``DIGITALCITY_TEST_DATABASE_URL`` to run against an existing PostGIS instead of a
+throwaway cluster. In CI (``CI=true``) a skipped test fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from digitalcity.catalog import Catalog, load_catalog
+from digitalcity.config import PROJECT_ROOT, Settings
+
+SHARED_DATA = Path(
+    os.environ.get("DIGITALCITY_SOURCE_DATA_DIR", PROJECT_ROOT.parent / "shared" / "data")
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Iterator[Path]:
+    # Not under pytest's tmp (0700 per user): the server user must traverse to it when root.
+    path = Path(tempfile.mkdtemp(prefix="digitalcity-test-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def settings(data_dir: Path) -> Settings:
+    return Settings(
+        data_dir=data_dir,
+        database_url=os.environ.get("DIGITALCITY_TEST_DATABASE_URL"),
+        db_port=free_port(),
+        db_fast_unsafe=True,
+        source_data_dir=SHARED_DATA,
+        layers_dir=PROJECT_ROOT / "layers",
+        tiles_dir=data_dir / "tiles",
+        progress=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def catalog(settings: Settings) -> Catalog:
+    return load_catalog(settings.layers_dir)
+
+
+@pytest.fixture(scope="session")
+def engine(settings: Settings) -> Iterator[Engine]:
+    from digitalcity.db.cluster import EmbeddedCluster
+    from digitalcity.db.engine import ensure_ready, make_engine
+
+    cluster = None if settings.database_url else EmbeddedCluster(settings)
+    if cluster:
+        cluster.start()
+    engine = make_engine(settings)
+    ensure_ready(engine)
+    yield engine
+    engine.dispose()
+    if cluster:
+        cluster.destroy()
+
+
+@pytest.fixture(scope="session")
+def loaded(catalog: Catalog, engine: Engine, settings: Settings) -> dict[str, dict]:
+    """Every demo city loaded through the project's loaders; reports keyed by city.layer."""
+    from digitalcity.ingest.city import load_city
+
+    reports: dict[str, dict] = {}
+    errors = []
+    for city in catalog.cities.values():
+        for outcome in load_city(catalog, city.id, None, engine, settings):
+            if outcome.error:
+                errors.append(outcome.error)
+            else:
+                reports[f"{city.id}.{outcome.layer}"] = outcome.report
+    assert not errors, errors
+    return reports
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """In CI a skipped test is a failure: PostGIS, browser and notebook tests must run."""
+    if not os.environ.get("CI"):
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if skipped:
+        if reporter:
+            reporter.write_line(f"CI: {skipped} test(s) skipped; skipped tests fail CI", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

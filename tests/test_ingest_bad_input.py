@@ -1,0 +1,211 @@
+"""Bad input: a clear one-line error or a per-row rejection, and the old version stays."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from digitalcity.catalog.model import LayerDef
+from digitalcity.catalog.registry import load_catalog
+from digitalcity.errors import CatalogError, LoadError, SourceError
+from digitalcity.ingest import load_layer
+from tests.conftest import SHARED_DATA
+
+
+def variant(layer: LayerDef, layer_id: str | None = None, **source_changes) -> LayerDef:
+    """The same layer definition with a different source (and id, to load into its own table)."""
+    data = layer.model_dump()
+    data["source"].update(source_changes)
+    data["id"] = layer_id or data["id"]
+    return LayerDef.model_validate(data)
+
+
+def rows_and_version(engine, table: str) -> tuple[int, int]:
+    city, layer = table.split(".")
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()  # noqa: S608
+        version = conn.execute(
+            sa.text(
+                "SELECT version FROM digitalcity.layer_versions WHERE city=:c AND layer=:l AND is_current"
+            ),
+            {"c": city, "l": layer},
+        ).scalar_one()
+    return rows, version
+
+
+@pytest.fixture
+def blocks(catalog, loaded):
+    return catalog.layer("cambridge", "census_blocks_2000"), catalog.city("cambridge")
+
+
+def test_missing_file(blocks, engine, settings, tmp_path):
+    layer, city = blocks
+    before = rows_and_version(engine, "cambridge.census_blocks_2000")
+    with pytest.raises(SourceError, match="missing source file"):
+        load_layer(variant(layer, path=str(tmp_path / "nope.geojson")), city, engine, settings)
+    assert rows_and_version(engine, "cambridge.census_blocks_2000") == before
+
+
+def test_truncated_file_keeps_previous_version(blocks, engine, settings, tmp_path):
+    layer, city = blocks
+    text = (SHARED_DATA / layer.source.path).read_text()
+    truncated = tmp_path / "blocks.geojson"
+    truncated.write_text(text[: len(text) // 2])
+    before = rows_and_version(engine, "cambridge.census_blocks_2000")
+    with pytest.raises(SourceError, match="cannot read blocks.geojson"):
+        load_layer(variant(layer, path=str(truncated)), city, engine, settings)
+    assert rows_and_version(engine, "cambridge.census_blocks_2000") == before
+    with engine.connect() as conn:
+        total = conn.execute(sa.text("SELECT sum(population) FROM cambridge.census_blocks_2000"))
+        assert total.scalar_one() == 101355
+
+
+def test_unreadable_file(blocks, engine, settings, tmp_path):
+    layer, city = blocks
+    garbage = tmp_path / "garbage.geojson"
+    garbage.write_bytes(b"\x00\x01 not json at all \xff")
+    with pytest.raises(SourceError, match="cannot read garbage.geojson"):
+        load_layer(variant(layer, path=str(garbage)), city, engine, settings)
+
+
+def test_unknown_crs(blocks, engine, settings):
+    layer, city = blocks
+    with pytest.raises(SourceError, match="EPSG:999999"):
+        load_layer(variant(layer, crs="EPSG:999999"), city, engine, settings)
+
+
+def test_missing_crs(catalog, engine, settings, loaded):
+    parcels = catalog.layer("cambridge", "parcels")
+    with pytest.raises(SourceError, match="no CRS"):
+        load_layer(variant(parcels, crs=None), catalog.city("cambridge"), engine, settings)
+
+
+def test_join_key_matching_nothing(catalog, engine, settings, loaded):
+    zoning = catalog.layer("cambridge", "zoning_districts")
+    data = zoning.model_dump()
+    data["source"]["joins"][0]["left_key"] = "GlobalID"  # never equals a zone code
+    before = rows_and_version(engine, "cambridge.zoning_districts")
+    with pytest.raises(LoadError, match="join 'names' matched none"):
+        load_layer(LayerDef.model_validate(data), catalog.city("cambridge"), engine, settings)
+    assert rows_and_version(engine, "cambridge.zoning_districts") == before
+
+
+def test_join_column_missing(catalog, engine, settings, loaded):
+    zoning = catalog.layer("cambridge", "zoning_districts")
+    data = zoning.model_dump()
+    data["source"]["joins"][0]["right_key"] = "NoSuchColumn"
+    with pytest.raises(SourceError, match="no column 'NoSuchColumn'"):
+        load_layer(LayerDef.model_validate(data), catalog.city("cambridge"), engine, settings)
+
+
+def _feature(geometry, pop):
+    return {
+        "type": "Feature",
+        "properties": {"STFID": str(900000 + pop), "POP_LAB": pop},
+        "geometry": geometry,
+    }
+
+
+def test_broken_geometries_rejected_or_repaired_per_row(blocks, engine, settings, tmp_path):
+    layer, city = blocks
+    square = [[-71.11, 42.37], [-71.10, 42.37], [-71.10, 42.38], [-71.11, 42.38], [-71.11, 42.37]]
+    bowtie = [[-71.11, 42.37], [-71.10, 42.38], [-71.10, 42.37], [-71.11, 42.38], [-71.11, 42.37]]
+    far = [[[c[0] + 300.0, c[1]] for c in square]]  # longitude beyond 180
+    paris = [[[c[0] + 73.45, c[1] + 6.5] for c in square]]  # valid, but nowhere near Cambridge
+    features = [
+        _feature({"type": "Polygon", "coordinates": [square]}, 1),
+        _feature({"type": "Polygon", "coordinates": [bowtie]}, 2),
+        _feature(None, 3),
+        _feature({"type": "Polygon", "coordinates": far}, 4),
+        _feature({"type": "Polygon", "coordinates": paris}, 5),
+        _feature({"type": "LineString", "coordinates": square}, 6),
+    ]
+    path = tmp_path / "broken.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    report = load_layer(
+        variant(layer, "broken_blocks", path=str(path), id_field=None), city, engine, settings
+    )
+    reasons = dict(report.rejected)
+    assert report.rows_read == 6
+    assert report.rows_loaded == 2
+    assert report.repaired == [2]
+    assert set(reasons) == {3, 4, 5, 6}
+    assert "missing" in reasons[3]
+    assert "out of range" in reasons[4]
+    assert "far outside" in reasons[5]
+    assert "does not fit" in reasons[6]
+    with engine.connect() as conn:
+        stored = conn.execute(
+            sa.text(
+                "SELECT fid, ST_IsValid(geom), GeometryType(geom) FROM cambridge.broken_blocks "
+                "ORDER BY fid"
+            )
+        ).all()
+    assert stored == [(1, True, "MULTIPOLYGON"), (2, True, "MULTIPOLYGON")]
+
+
+def test_all_rows_rejected_keeps_previous_version(blocks, engine, settings, tmp_path):
+    layer, city = blocks
+    path = tmp_path / "nothing.geojson"
+    path.write_text(
+        json.dumps(
+            {"type": "FeatureCollection", "features": [_feature(None, 1), _feature(None, 2)]}
+        )
+    )
+    before = rows_and_version(engine, "cambridge.census_blocks_2000")
+    with pytest.raises(LoadError, match="no valid rows among 2"):
+        load_layer(variant(layer, path=str(path), id_field=None), city, engine, settings)
+    assert rows_and_version(engine, "cambridge.census_blocks_2000") == before
+
+
+def _write_layers(root: Path, layer_toml: str) -> Path:
+    city = root / "testcity"
+    city.mkdir(parents=True)
+    (city / "city.toml").write_text(
+        'title = { zh = "测试", en = "Test" }\nstorage_crs = "EPSG:4326"\nlocal_crs = "EPSG:26986"\n'
+    )
+    (city / "roads.toml").write_text(layer_toml)
+    return root
+
+
+VALID = """
+id = "roads"
+title = { zh = "道路", en = "Roads" }
+kind = "infrastructure"
+geometry_type = "MultiLineString"
+[source]
+path = "x.geojson"
+[[fields]]
+name = "name"
+title = { zh = "名称", en = "Name" }
+"""
+
+
+def test_valid_definition_parses(tmp_path):
+    catalog = load_catalog(_write_layers(tmp_path, VALID))
+    assert catalog.layer("testcity", "roads").city == "testcity"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (('kind = "infrastructure"', 'kind = "sewers"'), "kind"),
+        (('name = "name"', 'name = "Name With Spaces"'), "field name"),
+        (('geometry_type = "MultiLineString"', 'geometry_type = "Blob"'), "geometry_type"),
+        (("[source]", "min_zoom = 18\nmax_zoom = 3\n[source]"), "min_zoom 18 exceeds max_zoom 3"),
+        (('name = "name"\n', 'name = "name"\nsource = "other.col"\n'), "unknown join 'other'"),
+        (('title = { zh = "道路", en = "Roads" }', 'title = "Roads"'), "title"),
+        (('id = "roads"', 'id = "roads'), "not valid TOML"),
+        (('path = "x.geojson"', 'path = "x.csv"'), "CSV source needs"),
+    ],
+)
+def test_invalid_definition_is_one_clear_error(tmp_path, change, message):
+    old, new = change
+    assert old in VALID
+    with pytest.raises(CatalogError, match=message) as info:
+        load_catalog(_write_layers(tmp_path, VALID.replace(old, new)))
+    assert "roads.toml" in str(info.value)
+    assert "\n" not in str(info.value)
