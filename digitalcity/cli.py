@@ -224,3 +224,44 @@ def demo(
 
 def main() -> None:  # pragma: no cover - console entry for `python -m digitalcity`
     sys.exit(app())
+
+
+# -- keys ---------------------------------------------------------------------------------------
+keys_app = typer.Typer(help="API keys (stored hashed).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+@one_line_errors
+def keys_create(
+    role: Annotated[str, typer.Option(help="planner | land_bureau | admin")],
+    name: Annotated[str, typer.Option(help="who or what the key is for")] = "",
+) -> None:
+    """Create a key and print it once (it cannot be shown again)."""
+    from digitalcity.db.keys import create_key
+
+    new = create_key(_ready_engine(_settings()), role, name)
+    typer.echo(new.key)
+    typer.echo(f"key {new.id} for role {new.role}: store it now, it is not kept", err=True)
+
+
+@keys_app.command("list")
+@one_line_errors
+def keys_list() -> None:
+    """List keys (prefix, role, name, state); never the keys themselves."""
+    from digitalcity.db.keys import list_keys
+
+    for k in list_keys(_ready_engine(_settings())):
+        state = "revoked" if k["revoked_at"] else "active"
+        typer.echo(f"{k['id']}\t{k['prefix']}…\t{k['role']}\t{state}\t{k['name']}")
+
+
+@keys_app.command("revoke")
+@one_line_errors
+def keys_revoke(key_id: int) -> None:
+    """Revoke a key by id."""
+    from digitalcity.db.keys import revoke_key
+
+    if not revoke_key(_ready_engine(_settings()), key_id):
+        raise DigitalCityError(f"no active key with id {key_id}")
+    typer.echo(f"revoked key {key_id}")

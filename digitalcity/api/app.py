@@ -18,6 +18,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.catalog = load_catalog(settings.layers_dir)
     app.state.engine = make_engine(settings)
+    app.state.key_cache = {}
     problems.install(app)
     app.include_router(health.router)
     return app

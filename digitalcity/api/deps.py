@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -9,6 +10,15 @@ from sqlalchemy.engine import Engine
 
 from digitalcity.catalog import Catalog, Role
 from digitalcity.config import Settings
+from digitalcity.db.keys import hash_key, role_for_key
+from digitalcity.errors import DigitalCityError
+
+KEY_CACHE_SECONDS = 30.0
+
+
+class Unauthorized(DigitalCityError):
+    status = 401
+    title = "Unauthorized"
 
 
 def get_settings(request: Request) -> Settings:
@@ -23,9 +33,36 @@ def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
+def _presented_key(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    return request.headers.get("x-api-key") or request.query_params.get("api_key")
+
+
 def get_role(request: Request) -> Role:
-    """Anonymous until API keys exist (issue: geo API)."""
-    return "anonymous"
+    """The caller's role: anonymous without a key, the key's role with a valid one, 401 otherwise.
+
+    Keys come as ``Authorization: Bearer <key>``, ``X-API-Key`` or ``?api_key=`` (for map tiles);
+    lookups are cached for ``KEY_CACHE_SECONDS`` so tile requests do not each hit the database.
+    """
+    key = _presented_key(request)
+    if not key:
+        return "anonymous"
+    cache: dict[str, tuple[float, Role | None]] = request.app.state.key_cache
+    digest = hash_key(key)
+    hit = cache.get(digest)
+    now = time.monotonic()
+    if hit and now - hit[0] < KEY_CACHE_SECONDS:
+        role = hit[1]
+    else:
+        role = role_for_key(request.app.state.engine, key)
+        if len(cache) > 10_000:
+            cache.clear()
+        cache[digest] = (now, role)
+    if role is None:
+        raise Unauthorized("invalid or revoked API key")
+    return role
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

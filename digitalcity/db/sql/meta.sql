@@ -18,3 +18,14 @@ CREATE TABLE IF NOT EXISTS digitalcity.layer_versions (
 
 CREATE UNIQUE INDEX IF NOT EXISTS layer_versions_one_current
     ON digitalcity.layer_versions (city, layer) WHERE is_current;
+
+-- API keys: only a SHA-256 hash of each key is stored; the key itself is shown once.
+CREATE TABLE IF NOT EXISTS digitalcity.api_keys (
+    id          serial      PRIMARY KEY,
+    prefix      text        NOT NULL,
+    key_hash    text        NOT NULL UNIQUE,
+    role        text        NOT NULL CHECK (role IN ('planner', 'land_bureau', 'admin')),
+    name        text        NOT NULL DEFAULT '',
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    revoked_at  timestamptz
+);
