@@ -47,6 +47,10 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    items_default_limit: int = 10
+    items_max_limit: int = 10_000
+    count_threshold: int = 500_000
+    public_base_url: str | None = None
 
     @field_validator("keep_versions")
     @classmethod

@@ -3,22 +3,38 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 
 from digitalcity import __version__
 from digitalcity.api import problems
-from digitalcity.api.routes import health
+from digitalcity.api.routes import collections, health, items, landing
+from digitalcity.api.state import LoadedLayersCache
 from digitalcity.catalog import load_catalog
+from digitalcity.catalog.codes import code_tables
 from digitalcity.config import Settings
 from digitalcity.db.engine import make_engine
 
 
 def create_app(settings: Settings) -> FastAPI:
     """A FastAPI app serving the catalog in ``settings.layers_dir`` from the configured database."""
-    app = FastAPI(title="digitalcity", version=__version__)
+    app = FastAPI(
+        title="digitalcity geo API",
+        version=__version__,
+        description="OGC API – Features (Parts 1–3) and Tiles over the city's layers.",
+        openapi_url="/api",
+        docs_url="/api.html",
+        redoc_url=None,
+    )
     app.state.settings = settings
     app.state.catalog = load_catalog(settings.layers_dir)
+    app.state.codes = code_tables(settings.layers_dir)
     app.state.engine = make_engine(settings)
     app.state.key_cache = {}
+    app.state.loaded_rows = LoadedLayersCache(app.state.engine).rows
     problems.install(app)
+    app.add_middleware(GZipMiddleware, minimum_size=2048)
+    app.include_router(landing.router)
+    app.include_router(collections.router)
+    app.include_router(items.router)
     app.include_router(health.router)
     return app

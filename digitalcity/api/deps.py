@@ -8,10 +8,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
 
-from digitalcity.catalog import Catalog, Role
+from digitalcity.catalog import Catalog, LayerDef, Role, visible_layer
+from digitalcity.catalog.ids import parse_collection_id
 from digitalcity.config import Settings
 from digitalcity.db.keys import hash_key, role_for_key
-from digitalcity.errors import DigitalCityError
+from digitalcity.errors import DigitalCityError, NotFound
 
 KEY_CACHE_SECONDS = 30.0
 
@@ -65,7 +66,22 @@ def get_role(request: Request) -> Role:
     return role
 
 
+def base_url(request: Request) -> str:
+    """Absolute base for links: ``DIGITALCITY_PUBLIC_BASE_URL`` or the request's own."""
+    configured = request.app.state.settings.public_base_url
+    return (configured or str(request.base_url)).rstrip("/")
+
+
+def visible_layer_or_404(collection: str, catalog: Catalog, role: Role) -> LayerDef:
+    """The layer of a collection id; 404 alike for unknown layers and layers hidden from ``role``."""
+    layer = parse_collection_id(collection, catalog)
+    if not visible_layer(role, layer):
+        raise NotFound(f"unknown collection {collection!r}")
+    return layer
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 RoleDep = Annotated[Role, Depends(get_role)]
+BaseUrlDep = Annotated[str, Depends(base_url)]

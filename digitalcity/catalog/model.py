@@ -206,6 +206,12 @@ class LayerDef(Frozen):
     simplify: tuple[Simplify, ...] = ()
     label_field: str | None = None
     search_fields: tuple[str, ...] = ()
+    time_field: str | None = None
+    semantics: dict[str, str] = Field(
+        default_factory=dict,
+        description="what a field means to the platform, e.g. {address = 'address', "
+        "land_area = 'land_area_sqft'}: code refers to meanings, never to column names",
+    )
     order: int = 100
 
     @field_validator("id")
@@ -226,9 +232,11 @@ class LayerDef(Frozen):
             if f.join_name and f.join_name not in joins:
                 raise ValueError(f"field {f.name!r} reads from unknown join {f.join_name!r}")
         known = set(names)
-        for ref in (self.label_field, *self.search_fields):
+        for ref in (self.label_field, *self.search_fields, *self.semantics.values()):
             if ref and ref not in known:
                 raise ValueError(f"{ref!r} is not a field of layer {self.id!r}")
+        if self.time_field and self.field(self.time_field).type not in ("date", "datetime"):
+            raise ValueError(f"time_field {self.time_field!r} must be a date or datetime field")
         if self.classification and self.classification.field not in known:
             raise ValueError(f"classification field {self.classification.field!r} is not a field")
         return self
@@ -253,6 +261,11 @@ class LayerDef(Frozen):
         )
         return self.fields + derived
 
+    def semantic(self, meaning: str) -> FieldDef | None:
+        """The field that carries ``meaning`` (see ``semantics``), if the layer declares one."""
+        name = self.semantics.get(meaning)
+        return self.field(name) if name else None
+
     def field(self, name: str) -> FieldDef:
         for f in self.all_fields:
             if f.name == name:
@@ -262,6 +275,21 @@ class LayerDef(Frozen):
     @property
     def qualified_id(self) -> str:
         return f"{self.city}.{self.id}"
+
+
+class CityRoles(Frozen):
+    """Which layers play which part in planning queries (identify, analyses)."""
+
+    parcels: str | None = None
+    zoning: str | None = None
+    overlays: tuple[str, ...] = ()
+    population: str | None = None
+    streets: str | None = None
+    hydrants: str | None = None
+    districts: str | None = None
+    facilities: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict, description="facility type -> layer ids, e.g. school -> [...]"
+    )
 
 
 class CityDef(Frozen):
@@ -278,6 +306,7 @@ class CityDef(Frozen):
         default=None, description="lon/lat extent (WGS84) used to reject far-away coordinates"
     )
     demo: bool = True
+    roles: CityRoles = Field(default_factory=CityRoles)
 
     @field_validator("id")
     @classmethod

@@ -82,6 +82,16 @@ def parse_layer(data: dict[str, Any], city_id: str, path: Path) -> LayerDef:
         raise CatalogError(_validation_message(path, exc)) from None
 
 
+def _check_roles(city: CityDef, layer_ids: set[str], path: Path) -> None:
+    roles = city.roles
+    named = [v for v in (roles.parcels, roles.zoning, roles.population, roles.streets,
+                         roles.hydrants, roles.districts) if v]
+    named += list(roles.overlays) + [x for ids in roles.facilities.values() for x in ids]
+    unknown = sorted(set(named) - layer_ids)
+    if unknown:
+        raise CatalogError(f"{path}: roles name unknown layers {unknown}")
+
+
 def load_catalog(root: Path) -> Catalog:
     """Read and validate every ``<city>/city.toml`` and ``<city>/*.toml`` layer under ``root``."""
     if not root.is_dir():
@@ -106,6 +116,7 @@ def load_catalog(root: Path) -> Catalog:
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise CatalogError(f"{city_dir}: layer ids defined twice: {dupes}")
+        _check_roles(city, {layer.id for layer in parsed}, city_path)
         cities[city.id] = city
         layers[city.id] = tuple(sorted(parsed, key=lambda x: (x.order, x.id)))
     if not cities:

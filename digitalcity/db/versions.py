@@ -43,6 +43,8 @@ _MARK_DROPPED = sa.text(
     "UPDATE digitalcity.layer_versions SET dropped = true "
     "WHERE city = :city AND layer = :layer AND version = :version"
 )
+NOTIFY_CHANNEL = "digitalcity_layer_versions"
+_NOTIFY = sa.text(f"SELECT pg_notify('{NOTIFY_CHANNEL}', :payload)")
 _LIST = sa.text(
     "SELECT city, layer, version, table_name, is_current, dropped, rows_loaded, loaded_at, "
     "extent, fingerprint FROM digitalcity.layer_versions "
@@ -109,6 +111,8 @@ def swap_in(
             "report": json.dumps(report, default=str),
         },
     )
+    # Tell listening API processes (tile caches) that this layer changed; delivered on commit.
+    conn.execute(_NOTIFY, {"payload": f"{layer.qualified_id}:{version}"})
     for old in conn.execute(_KEPT, params).all()[keep:]:
         conn.exec_driver_sql(
             f"DROP TABLE IF EXISTS {_qualified(conn, city.schema_name, old.table_name)}"
@@ -120,3 +124,25 @@ def swap_in(
 def list_versions(conn: Connection, city: str | None = None) -> list[dict[str, Any]]:
     """Every recorded version (current, kept and dropped), oldest first."""
     return [dict(row._mapping) for row in conn.execute(_LIST, {"city": city})]
+
+
+_CURRENT_ALL = sa.text(
+    "SELECT city, layer, version, rows_loaded, extent, loaded_at FROM digitalcity.layer_versions "
+    "WHERE is_current"
+)
+
+
+@dataclass(frozen=True)
+class LoadedLayer:
+    version: int
+    rows: int
+    extent: list[float] | None
+    loaded_at: Any
+
+
+def loaded_layers(conn: Connection) -> dict[tuple[str, str], LoadedLayer]:
+    """Current version, row count and lon/lat extent of every loaded layer."""
+    return {
+        (r.city, r.layer): LoadedLayer(r.version, r.rows_loaded, r.extent, r.loaded_at)
+        for r in conn.execute(_CURRENT_ALL)
+    }

@@ -1,0 +1,58 @@
+"""One load by our loader in a fresh interpreter: ``python -m bench.ingest.child '<spec json>'``.
+
+Prints one JSON line: load seconds, rows, repaired/rejected counts, and peak RSS (``VmHWM``, KiB)
+after importing everything (``baseline_kib``) and after the load (``peak_kib``).
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+from bench.ingest.inputs import REAL_LAYER, bench_layer
+from bench.ingest.measure import vm_hwm_kib
+from digitalcity.catalog import load_catalog
+from digitalcity.config import Settings
+from digitalcity.db.engine import make_engine
+from digitalcity.ingest import load_layer
+
+
+def _peak_kib() -> int:
+    """This process's peak RSS in KiB (``VmHWM``; ``ru_maxrss`` would include the parent's)."""
+    return vm_hwm_kib() or int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
+def main(spec: dict[str, object]) -> dict[str, object]:
+    baseline = _peak_kib()
+    settings = Settings(
+        data_dir=Path(str(spec["data_dir"])), db_port=int(str(spec["port"])), progress=False
+    )
+    catalog = load_catalog(settings.layers_dir)
+    city = catalog.city(REAL_LAYER[0])
+    layer = catalog.layer(*REAL_LAYER)
+    if spec.get("path"):
+        layer = bench_layer(
+            layer, str(spec["id"]), Path(str(spec["path"])), join=bool(spec["join"])
+        )
+    engine = make_engine(settings)
+    started = time.perf_counter()
+    report = load_layer(layer, city, engine, settings, force=True)
+    seconds = time.perf_counter() - started
+    engine.dispose()
+    return {
+        "seconds": seconds,
+        "rows_read": report.rows_read,
+        "rows_loaded": report.rows_loaded,
+        "repaired": len(report.repaired),
+        "rejected": len(report.rejected),
+        "joins": {k: v["matched"] for k, v in report.joins.items()},
+        "baseline_kib": baseline,
+        "peak_kib": _peak_kib(),
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(json.loads(sys.argv[1]))))

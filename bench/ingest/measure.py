@@ -1,0 +1,91 @@
+"""Run one load as a child process and measure its wall time and peak RSS (``VmHWM``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.ingest.db import BenchDB
+
+_SAMPLE_S = 0.01
+
+
+@dataclass
+class Run:
+    seconds: float  # wall time of the load
+    peak_kib: int  # peak RSS (VmHWM) of the process that loaded
+    rows: int
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def vm_hwm_kib(pid: int | str = "self") -> int | None:
+    """Peak resident set (``VmHWM``, KiB) of a live process's own address space.
+
+    Unlike ``ru_maxrss`` from ``wait4``, it does not include the parent's resident set at
+    fork time, which Linux carries over into the child's ``ru_maxrss`` across ``exec``.
+    """
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return None
+
+
+def _run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int, str]:
+    """Wall seconds, peak RSS (KiB, ``VmHWM`` sampled every 10 ms) and stdout of a child."""
+    peak = 0
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
+        while True:
+            try:
+                proc.wait(timeout=_SAMPLE_S)
+                break
+            except subprocess.TimeoutExpired:
+                peak = max(peak, vm_hwm_kib(proc.pid) or 0)
+        seconds = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{Path(cmd[0]).name} failed ({proc.returncode}): {stderr.strip()}")
+    return seconds, peak, stdout
+
+
+def ours(db: BenchDB, spec: dict[str, object]) -> Run:
+    """Our loader (``load_layer(force=True)``) in a fresh interpreter; see ``bench.ingest.child``."""
+    full = {"data_dir": str(db.settings.data_dir), "port": db.settings.db_port, **spec}
+    _, _, stdout = _run([sys.executable, "-m", "bench.ingest.child", json.dumps(full)])
+    result = json.loads(stdout.strip().splitlines()[-1])
+    return Run(
+        float(result["seconds"]), int(result["peak_kib"]), int(result["rows_loaded"]), result
+    )
+
+
+def ogr2ogr(db: BenchDB, source: Path, table: str, *, assign_srs: str | None = None) -> Run:
+    """``ogr2ogr -f PostgreSQL`` in COPY mode into ``bench.<table>`` (overwritten)."""
+    cmd = [
+        "ogr2ogr",
+        "--config", "PG_USE_COPY", "YES",
+        "-f", "PostgreSQL", db.ogr_conninfo(),
+        str(source),
+        "-nln", f"bench.{table}",
+        "-nlt", "PROMOTE_TO_MULTI",
+        "-lco", "GEOMETRY_NAME=geom",
+        "-lco", "FID=fid",
+        "-lco", "SPATIAL_INDEX=GIST",
+        "-overwrite",
+    ]  # fmt: skip
+    if assign_srs:
+        cmd += ["-a_srs", assign_srs]
+    seconds, peak, _ = _run(cmd, env={**os.environ, "PGPASSWORD": db.password})
+    return Run(seconds, peak, db.count(f"bench.{table}"))

@@ -1,0 +1,56 @@
+"""The result table: medians of the repeated runs per input."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+
+from bench.ingest.measure import Run
+
+
+@dataclass
+class Case:
+    label: str  # "real ×1" / "SYNTHETIC ×N"
+    fmt: str
+    variant: str  # "full" (assessor join + crosswalk) or "no join"
+    ours_spec: dict[str, object]
+    ogr_spec: dict[str, object]
+    ours: list[Run] = field(default_factory=list)
+    ogr: list[Run] = field(default_factory=list)
+
+
+def _median(values: list[float]) -> float:
+    return float(statistics.median(values))
+
+
+def _mib(kib: float) -> str:
+    return f"{kib / 1024:.0f}"
+
+
+def print_table(cases: list[Case], repeat: int) -> None:
+    head = (
+        f"{'input':<15} {'format':<10} {'ours':<8} {'rows':>8} {'ours s':>8} {'ogr2ogr s':>9} "
+        f"{'ratio':>6} {'ours MiB':>8} {'(idle)':>6} {'ogr MiB':>7} {'ours rows/s':>11} "
+        f"{'ogr rows/s':>10} {'repaired':>8} {'rejected':>8}"
+    )
+    print(
+        f"\nmedian of {repeat} run(s); our loader: validation+repair on (always), "
+        "'full' = assessor join + land-use crosswalk; peak = VmHWM of the loading process"
+    )
+    print(head)
+    print("-" * len(head))
+    for c in cases:
+        ours_s = _median([r.seconds for r in c.ours])
+        ogr_s = _median([r.seconds for r in c.ogr])
+        last = c.ours[-1].extra
+        print(
+            f"{c.label:<15} {c.fmt:<10} {c.variant:<8} {c.ours[-1].rows:>8} {ours_s:>8.2f} "
+            f"{ogr_s:>9.2f} {ours_s / ogr_s:>6.2f} "
+            f"{_mib(_median([r.peak_kib for r in c.ours])):>8} "
+            f"{_mib(float(str(last['baseline_kib']))):>6} "
+            f"{_mib(_median([r.peak_kib for r in c.ogr])):>7} "
+            f"{c.ours[-1].rows / ours_s:>11.0f} {c.ogr[-1].rows / ogr_s:>10.0f} "
+            f"{last['repaired']!s:>8} {last['rejected']!s:>8}"
+        )
+        if c.ours[-1].rows != c.ogr[-1].rows:
+            print(f"{'':<15} note: ogr2ogr loaded {c.ogr[-1].rows} rows, ours {c.ours[-1].rows}")

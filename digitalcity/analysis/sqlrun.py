@@ -1,0 +1,178 @@
+"""Running the analysis SQL: ``sql/*.sql`` files with bound parameters, over temporary tables
+staged from the layer tables in the city's local metric CRS.
+
+Staging is the only place a layer's table and columns enter SQL, through SQLAlchemy Core
+(``layer_table()``, quoted identifiers): the ``.sql`` files name only the fixed temporary tables
+(``_parcels``, ``_zones``, …) and columns aliased here. Temporary tables are dropped at commit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pyproj
+import shapely
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ClauseElement, Executable
+from sqlalchemy.types import NullType
+
+from digitalcity.analysis.errors import InvalidParameter
+from digitalcity.catalog import visible_fields
+from digitalcity.catalog.model import LayerDef
+from digitalcity.city import City
+from digitalcity.crs import epsg_code
+from digitalcity.db.schema import layer_table, storage_srid
+
+_STATEMENT_END = re.compile(r";\s*(?:\n|$)")
+_TEMP_NAME = re.compile(r"^_[a-z][a-z0-9_]*$")
+_BIND = re.compile(r"(?<![:\w]):(\w+)")
+
+
+@lru_cache(maxsize=64)
+def read_sql(name: str) -> tuple[str, ...]:
+    """The statements of ``digitalcity/analysis/sql/<name>.sql`` (split at ``;`` + newline)."""
+    text = (
+        resources.files("digitalcity.analysis")
+        .joinpath("sql", f"{name}.sql")
+        .read_text(encoding="utf-8")
+    )
+    return tuple(s.strip() for s in _STATEMENT_END.split(text) if _code(s))
+
+
+def _code(statement: str) -> bool:
+    return any(line.strip() and not line.strip().startswith("--") for line in statement.splitlines())
+
+
+def run(conn: Connection, name: str, params: Mapping[str, Any] | None = None) -> sa.CursorResult:
+    """Execute every statement of ``name``.sql with ``params``; returns the last result."""
+    result = None
+    for statement in read_sql(name):
+        text = sa.text(statement)
+        names = set(_BIND.findall(statement))
+        used = {k: v for k, v in (params or {}).items() if k in names}
+        result = conn.execute(text, used)
+    assert result is not None, f"{name}.sql holds no statement"
+    return result
+
+
+class CreateTempAs(Executable, ClauseElement):
+    """``CREATE TEMP TABLE <name> ON COMMIT DROP AS <select>`` with the select's bound params."""
+
+    inherit_cache = False
+
+    def __init__(self, name: str, select: sa.Select) -> None:
+        if not _TEMP_NAME.match(name):
+            raise ValueError(f"bad temporary table name {name!r}")
+        self.name, self.select = name, select
+
+
+@compiles(CreateTempAs)
+def _compile_create_temp_as(element: CreateTempAs, compiler: Any, **kw: Any) -> str:
+    name = compiler.preparer.quote(element.name)
+    return f"CREATE TEMP TABLE {name} ON COMMIT DROP AS {compiler.process(element.select, **kw)}"
+
+
+def _raw(expr: Any) -> Any:
+    """``expr`` without geoalchemy2's result wrapping (ST_AsEWKB), for server-side tables."""
+    return sa.type_coerce(expr, NullType())
+
+
+def local_srid(city: City) -> int:
+    return epsg_code(city.local_crs)
+
+
+def check_fields(city: City, layer: LayerDef, names: Sequence[str]) -> None:
+    """InvalidParameter unless every name is a field of ``layer`` the city's role may read."""
+    allowed = {f.name for f in visible_fields(city.role, layer)}
+    unknown = [n for n in names if n not in allowed]
+    if unknown:
+        raise InvalidParameter(
+            f"unknown field(s) {unknown} of layer {layer.id!r} (readable: {sorted(allowed)})"
+        )
+
+
+def stage(
+    conn: Connection,
+    city: City,
+    name: str,
+    layer: LayerDef,
+    columns: Mapping[str, str] | None = None,
+    *,
+    table_name: str | None = None,
+    where: Mapping[str, Sequence[Any]] | None = None,
+    dump: bool = False,
+    subdivide: int | None = None,
+) -> None:
+    """Copy ``layer`` into the temporary table ``name`` (fid, geom in the local CRS, columns).
+
+    ``columns`` maps alias → field name; ``where`` keeps rows whose field is one of the values;
+    ``table_name`` reads a kept version table instead of the current one; ``dump`` splits
+    multi-geometries into one row per part (fid repeated); ``subdivide`` cuts polygons into
+    pieces of at most that many vertices (faster overlays; pieces tile the original exactly).
+    Adds a GiST index and statistics.
+    """
+    columns = dict(columns or {})
+    check_fields(city, layer, [*columns.values(), *(where or {})])
+    table = layer_table(layer, city.definition, table_name)
+    geom: Any = sa.func.ST_Transform(table.c.geom, local_srid(city))
+    if dump:
+        geom = sa.func.ST_Dump(geom).scalar_table_valued("geom")
+    if subdivide is not None:
+        geom = sa.func.ST_Subdivide(geom, subdivide)
+    select = sa.select(
+        table.c.fid,
+        _raw(geom).label("geom"),
+        *(table.c[field].label(alias) for alias, field in columns.items()),
+    )
+    for field, values in (where or {}).items():
+        select = select.where(table.c[field].in_(list(values)))
+    conn.execute(CreateTempAs(name, select))
+    quoted = conn.dialect.identifier_preparer.quote(name)
+    conn.exec_driver_sql(f"CREATE INDEX ON {quoted} USING gist (geom)")
+    conn.exec_driver_sql(f"ANALYZE {quoted}")
+
+
+def stage_geometry(conn: Connection, name: str, geom: shapely.Geometry, srid: int) -> None:
+    """A one-row temporary table ``name`` (id 1, geom) holding ``geom`` (already in ``srid``)."""
+    select = sa.select(
+        sa.literal(1).label("id"),
+        _raw(
+            sa.func.ST_GeomFromWKB(sa.literal(shapely.to_wkb(geom), sa.LargeBinary), srid)
+        ).label("geom"),
+    )
+    conn.execute(CreateTempAs(name, select))
+
+
+def frame(
+    conn: Connection,
+    name: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    geometry: str | None = None,
+    crs: str | None = None,
+) -> pd.DataFrame:
+    """Rows of the last statement of ``name``.sql as a DataFrame, or a GeoDataFrame when
+    ``geometry`` names a WKB column (decoded; its CRS is ``crs``)."""
+    result = run(conn, name, params)
+    data = pd.DataFrame(result.mappings().all(), columns=list(result.keys()))
+    if geometry is None:
+        return data
+    geoms = shapely.from_wkb([None if g is None else bytes(g) for g in data[geometry]])
+    return gpd.GeoDataFrame(
+        data.drop(columns=[geometry]),
+        geometry=gpd.GeoSeries(geoms, index=data.index),
+        crs=pyproj.CRS.from_user_input(crs) if crs else None,
+    )
+
+
+def storage_params(city: City) -> dict[str, int]:
+    """The two SRIDs every SQL file may use: ``:storage_srid`` and ``:local_srid``."""
+    return {"storage_srid": storage_srid(city.definition), "local_srid": local_srid(city)}

@@ -1,0 +1,147 @@
+"""JSON documents of the OGC API: landing page, conformance, collections, queryables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from digitalcity.catalog.access import Role, visible_fields
+from digitalcity.catalog.codes import CodeTable
+from digitalcity.catalog.ids import collection_id
+from digitalcity.catalog.legend import legend_for
+from digitalcity.catalog.model import CityDef, LayerDef
+from digitalcity.crs import epsg_code
+from digitalcity.query.crs_ref import CRS84, crs_uri, supported_crs
+from digitalcity.query.items import queryables
+
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-common-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/case-insensitive-comparison",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/temporal-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/arithmetic",
+    "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
+    "http://www.opengis.net/spec/ogcapi-features-5/1.0/conf/sortables",
+]
+
+JSON_SCHEMA_TYPES = {
+    "string": {"type": "string"},
+    "integer": {"type": "integer"},
+    "float": {"type": "number"},
+    "boolean": {"type": "boolean"},
+    "date": {"type": "string", "format": "date"},
+    "datetime": {"type": "string", "format": "date-time"},
+}
+GEOMETRY_SCHEMA = {
+    "Point": "https://geojson.org/schema/Point.json",
+    "LineString": "https://geojson.org/schema/LineString.json",
+    "Polygon": "https://geojson.org/schema/Polygon.json",
+    "MultiPoint": "https://geojson.org/schema/MultiPoint.json",
+    "MultiLineString": "https://geojson.org/schema/MultiLineString.json",
+    "MultiPolygon": "https://geojson.org/schema/MultiPolygon.json",
+}
+
+
+def landing(base: str, lang: str) -> dict[str, Any]:
+    title = "数字城市 地理数据接口" if lang == "zh" else "digitalcity geo API"
+    return {
+        "title": title,
+        "description": "Land use, planning, infrastructure and population layers of the cities "
+        "served here (OGC API – Features and Tiles).",
+        "links": [
+            {"rel": "self", "type": "application/json", "href": f"{base}/?f=json"},
+            {"rel": "alternate", "type": "text/html", "href": f"{base}/?f=html"},
+            {"rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0",
+             "href": f"{base}/api"},
+            {"rel": "service-doc", "type": "text/html", "href": f"{base}/api.html"},
+            {"rel": "conformance", "type": "application/json", "href": f"{base}/conformance"},
+            {"rel": "data", "type": "application/json", "href": f"{base}/collections"},
+            {"rel": "http://www.opengis.net/def/rel/ogc/1.0/conformance", "type": "application/json",
+             "href": f"{base}/conformance"},
+            {"rel": "http://www.opengis.net/def/rel/ogc/1.0/data", "type": "application/json",
+             "href": f"{base}/collections"},
+        ],
+    }
+
+
+def collection(
+    layer: LayerDef, city: CityDef, role: Role, base: str, lang: str,
+    extent: list[float] | None, tables: dict[str, CodeTable],
+) -> dict[str, Any]:
+    """The collection document of one layer, as ``role`` may see it."""
+    cid = collection_id(layer)
+    href = f"{base}/collections/{cid}"
+    doc: dict[str, Any] = {
+        "id": cid,
+        "title": layer.title.get(lang),
+        "description": layer.description.get(lang) if layer.description else layer.title.get(lang),
+        "itemType": "feature",
+        "city": city.id,
+        "cityTitle": city.title.get(lang),
+        "kind": layer.kind,
+        "geometryType": layer.geometry_type,
+        "access": layer.access,
+        "crs": list(supported_crs(city)),
+        "storageCrs": crs_uri(epsg_code(city.storage_crs)),
+        "links": [
+            {"rel": "self", "type": "application/json", "href": href},
+            {"rel": "alternate", "type": "text/html", "href": f"{href}?f=html"},
+            {"rel": "items", "type": "application/geo+json", "href": f"{href}/items"},
+            {"rel": "items", "type": "text/html", "href": f"{href}/items?f=html"},
+            {"rel": "items", "type": "text/csv", "href": f"{href}/items?f=csv"},
+            {"rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+             "type": "application/schema+json", "href": f"{href}/queryables"},
+            {"rel": "http://www.opengis.net/def/rel/ogc/1.0/sortables",
+             "type": "application/schema+json", "href": f"{href}/sortables"},
+        ],
+    }
+    if extent:
+        doc["extent"] = {"spatial": {"bbox": [extent], "crs": CRS84}}
+    legend = legend_for(layer, tables, lang)
+    if legend:
+        doc["legend"] = {
+            "field": legend.field, "system": legend.system,
+            "entries": [{"code": e.code, "label": e.label, "colour": e.colour} for e in legend.entries],
+        }
+    return doc
+
+
+def queryables_doc(layer: LayerDef, role: Role, href: str, lang: str, *, sortable: bool = False) -> dict[str, Any]:
+    """JSON Schema of the properties ``role`` may filter (or sort) on."""
+    fields = (
+        {f.name: f for f in visible_fields(role, layer)} if sortable else queryables(layer, role)
+    )
+    properties: dict[str, Any] = {}
+    if not sortable:
+        properties["geometry"] = {"$ref": GEOMETRY_SCHEMA[layer.geometry_type], "x-ogc-role": "primary-geometry"}
+    properties["id"] = {"type": "integer", "title": "Feature id", "x-ogc-role": "id"}
+    for f in fields.values():
+        schema = dict(JSON_SCHEMA_TYPES[f.type])
+        schema["title"] = f.title.get(lang)
+        if f.description:
+            schema["description"] = f.description.get(lang)
+        if f.unit:
+            schema["x-ogc-unit"] = f.unit
+        properties[f.name] = schema
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": href,
+        "type": "object",
+        "title": layer.title.get(lang),
+        "properties": properties,
+        "additionalProperties": False,
+    }

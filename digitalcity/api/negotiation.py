@@ -1,0 +1,49 @@
+"""Output format and language of a request: ``f=`` / ``Accept``, ``lang=`` / ``Accept-Language``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import Depends, Request
+
+from digitalcity.query.items import QueryError
+
+Format = Literal["json", "html", "csv"]
+Lang = Literal["zh", "en"]
+
+_F_VALUES: dict[str, Format] = {
+    "json": "json", "geojson": "json", "application/geo+json": "json",
+    "application/json": "json", "html": "html", "text/html": "html", "csv": "csv",
+    "text/csv": "csv",
+}
+
+
+def output_format(request: Request) -> Format:
+    explicit = request.query_params.get("f")
+    if explicit is not None:
+        try:
+            return _F_VALUES[explicit.lower()]
+        except KeyError:
+            raise QueryError(f"f must be one of json, html, csv; not {explicit!r}") from None
+    accept = request.headers.get("accept", "")
+    for part in (p.split(";")[0].strip().lower() for p in accept.split(",")):
+        if part in ("application/geo+json", "application/json"):
+            return "json"
+        if part == "text/html":
+            return "html"
+        if part == "text/csv":
+            return "csv"
+    return "json"
+
+
+def language(request: Request) -> Lang:
+    explicit = request.query_params.get("lang")
+    if explicit:
+        return "zh" if explicit.lower().startswith("zh") else "en"
+    accept = request.headers.get("accept-language", "")
+    first = accept.split(",")[0].strip().lower()
+    return "zh" if first.startswith("zh") else "en"
+
+
+FormatDep = Annotated[Format, Depends(output_format)]
+LangDep = Annotated[Lang, Depends(language)]

@@ -1,0 +1,43 @@
+"""Landing page and conformance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from digitalcity.api import html
+from digitalcity.api.deps import BaseUrlDep, CatalogDep, RoleDep
+from digitalcity.api.documents import CONFORMANCE, landing
+from digitalcity.api.negotiation import FormatDep, LangDep
+from digitalcity.catalog import visible_layer
+from digitalcity.catalog.ids import collection_id
+
+router = APIRouter(tags=["capabilities"])
+
+
+@router.get("/", summary="Landing page")
+def landing_page(base: BaseUrlDep, fmt: FormatDep, lang: LangDep, catalog: CatalogDep,
+                 role: RoleDep) -> Any:
+    doc = landing(base, lang)
+    if fmt != "html":
+        return doc
+    cities = "".join(
+        f"<h2>{html.cell(city.title.get(lang))}</h2><ul>"
+        + "".join(
+            f"<li>{html.link(f'{base}/collections/{collection_id(layer)}?f=html', layer.title.get(lang))}"
+            f" <span class='muted'>{html.cell(layer.kind)}</span></li>"
+            for layer in catalog.city_layers(city.id) if visible_layer(role, layer)
+        )
+        + "</ul>"
+        for city in catalog.cities.values()
+    )
+    return html.page(doc["title"], html.links_nav(doc["links"]) + cities, lang)
+
+
+@router.get("/conformance", summary="Conformance classes")
+def conformance(fmt: FormatDep, lang: LangDep) -> Any:
+    if fmt == "html":
+        items = "".join(f"<li><code>{html.cell(c)}</code></li>" for c in CONFORMANCE)
+        return html.page("Conformance", f"<ul>{items}</ul>", lang)
+    return {"conformsTo": CONFORMANCE}

@@ -1,0 +1,148 @@
+"""The CQL2 expression tree shared by the text and JSON parsers and the SQL compiler."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Union
+
+import shapely
+
+from digitalcity.errors import DigitalCityError
+
+
+class FilterError(DigitalCityError):
+    """A malformed or unsupported CQL2 filter (400)."""
+
+    title = "Invalid filter"
+
+
+@dataclass(frozen=True)
+class Property:
+    name: str
+
+
+@dataclass(frozen=True)
+class Literal:
+    value: str | int | float | bool
+
+
+@dataclass(frozen=True)
+class GeometryLiteral:
+    geometry: shapely.Geometry
+
+
+@dataclass(frozen=True)
+class Instant:
+    value: dt.date | dt.datetime
+
+
+@dataclass(frozen=True)
+class Interval:
+    start: Instant | Property | None  # None: open ('..')
+    end: Instant | Property | None
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    args: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
+class Arithmetic:
+    op: str  # + - * / % div
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True)
+class And:
+    args: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    args: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    arg: Expr
+
+
+@dataclass(frozen=True)
+class Comparison:
+    op: str  # = <> < > <= >=
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True)
+class Like:
+    value: Expr
+    pattern: Expr
+
+
+@dataclass(frozen=True)
+class Between:
+    value: Expr
+    low: Expr
+    high: Expr
+
+
+@dataclass(frozen=True)
+class In:
+    value: Expr
+    items: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
+class IsNull:
+    value: Expr
+
+
+@dataclass(frozen=True)
+class Spatial:
+    op: str  # s_intersects, s_equals, s_disjoint, s_touches, s_within, s_overlaps, s_crosses, s_contains
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True)
+class Temporal:
+    op: str  # t_after, t_before, t_during, t_equals, t_intersects, t_disjoint, ...
+    left: Expr
+    right: Expr
+
+
+Expr = Union[  # noqa: UP007 - recursive alias needs the Union form before 3.12
+    Property, Literal, GeometryLiteral, Instant, Interval, Function, Arithmetic, And, Or, Not,
+    Comparison, Like, Between, In, IsNull, Spatial, Temporal,
+]
+
+SPATIAL_OPS = frozenset({
+    "s_intersects", "s_equals", "s_disjoint", "s_touches", "s_within", "s_overlaps",
+    "s_crosses", "s_contains",
+})
+TEMPORAL_OPS = frozenset({
+    "t_after", "t_before", "t_contains", "t_disjoint", "t_during", "t_equals", "t_finishedby",
+    "t_finishes", "t_intersects", "t_meets", "t_metby", "t_overlappedby", "t_overlaps",
+    "t_startedby", "t_starts",
+})
+COMPARISON_OPS = frozenset({"=", "<>", "<", ">", "<=", ">="})
+ARITHMETIC_OPS = frozenset({"+", "-", "*", "/", "%", "div"})
+FUNCTIONS = frozenset({"casei", "accenti", "lower", "upper"})
+
+
+def parse_instant(text: str, kind: str) -> Instant:
+    """A DATE('YYYY-MM-DD') or TIMESTAMP('…Z') literal."""
+    try:
+        if kind == "date":
+            return Instant(dt.date.fromisoformat(text))
+        stamp = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        if stamp.tzinfo is None:
+            stamp = stamp.replace(tzinfo=dt.UTC)
+        return Instant(stamp)
+    except ValueError:
+        raise FilterError(f"invalid {kind.upper()} literal {text!r}") from None

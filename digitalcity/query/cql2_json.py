@@ -1,0 +1,140 @@
+"""CQL2 JSON to the shared expression tree."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import shapely
+
+from digitalcity.query.cql2_ast import (
+    ARITHMETIC_OPS,
+    COMPARISON_OPS,
+    FUNCTIONS,
+    SPATIAL_OPS,
+    TEMPORAL_OPS,
+    And,
+    Arithmetic,
+    Between,
+    Comparison,
+    Expr,
+    FilterError,
+    Function,
+    GeometryLiteral,
+    In,
+    Instant,
+    Interval,
+    IsNull,
+    Like,
+    Literal,
+    Not,
+    Or,
+    Property,
+    Spatial,
+    Temporal,
+    parse_instant,
+)
+
+_GEOJSON_TYPES = {
+    "Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon",
+    "GeometryCollection",
+}
+
+
+def parse_json(document: str | dict[str, Any]) -> Expr:
+    """Parse CQL2 JSON (a string or an already decoded object)."""
+    if isinstance(document, str):
+        try:
+            document = json.loads(document)
+        except json.JSONDecodeError as exc:
+            raise FilterError(f"filter is not valid JSON: {exc.msg} at position {exc.pos}") from None
+    return _node(document)
+
+
+def _args(node: dict[str, Any], count: int | None = None) -> list[Any]:
+    args = node.get("args")
+    if not isinstance(args, list):
+        raise FilterError(f"operator {node.get('op')!r} needs an 'args' array")
+    if count is not None and len(args) != count:
+        raise FilterError(f"operator {node['op']!r} takes {count} arguments, got {len(args)}")
+    return args
+
+
+def _node(node: Any) -> Expr:  # noqa: C901 - one branch per CQL2 construct
+    if isinstance(node, bool | int | float | str):
+        return Literal(node)
+    if not isinstance(node, dict):
+        raise FilterError(f"unexpected JSON value {node!r} in filter")
+    if "property" in node:
+        return Property(str(node["property"]))
+    if "date" in node:
+        return parse_instant(str(node["date"]), "date")
+    if "timestamp" in node:
+        return parse_instant(str(node["timestamp"]), "timestamp")
+    if "interval" in node:
+        ends = node["interval"]
+        if not isinstance(ends, list) or len(ends) != 2:
+            raise FilterError("interval needs two bounds")
+        return Interval(*(_interval_end(e) for e in ends))
+    if "bbox" in node:
+        box = node["bbox"]
+        if not isinstance(box, list) or len(box) not in (4, 6):
+            raise FilterError("bbox needs 4 or 6 numbers")
+        w, s, e, n = (box[0], box[1], box[2], box[3]) if len(box) == 4 else (box[0], box[1], box[3], box[4])
+        return GeometryLiteral(shapely.box(w, s, e, n))
+    if node.get("type") in _GEOJSON_TYPES:
+        try:
+            return GeometryLiteral(shapely.from_geojson(json.dumps(node)))
+        except shapely.errors.GEOSException as exc:
+            raise FilterError(f"invalid GeoJSON geometry in filter: {exc}") from None
+    op = node.get("op")
+    if not isinstance(op, str):
+        raise FilterError(f"cannot read filter node {json.dumps(node)[:60]}")
+    op_lower = op.lower()
+    if op_lower == "and":
+        return And(tuple(_node(a) for a in _args(node)))
+    if op_lower == "or":
+        return Or(tuple(_node(a) for a in _args(node)))
+    if op_lower == "not":
+        return Not(_node(_args(node, 1)[0]))
+    if op in COMPARISON_OPS:
+        left, right = _args(node, 2)
+        return Comparison(op, _node(left), _node(right))
+    if op_lower == "like":
+        left, right = _args(node, 2)
+        return Like(_node(left), _node(right))
+    if op_lower == "between":
+        value, low, high = _args(node, 3)
+        return Between(_node(value), _node(low), _node(high))
+    if op_lower == "in":
+        value, items = _args(node, 2)
+        if not isinstance(items, list):
+            raise FilterError("'in' needs a list as its second argument")
+        return In(_node(value), tuple(_node(i) for i in items))
+    if op_lower == "isnull":
+        return IsNull(_node(_args(node, 1)[0]))
+    if op_lower in SPATIAL_OPS:
+        left, right = _args(node, 2)
+        return Spatial(op_lower, _node(left), _node(right))
+    if op_lower in TEMPORAL_OPS:
+        left, right = _args(node, 2)
+        return Temporal(op_lower, _node(left), _node(right))
+    if op_lower in ARITHMETIC_OPS:
+        left, right = _args(node, 2)
+        return Arithmetic(op_lower, _node(left), _node(right))
+    if op_lower in FUNCTIONS:
+        return Function(op_lower, tuple(_node(a) for a in _args(node)))
+    if op_lower.startswith("a_"):
+        raise FilterError(f"array operator {op!r} is not supported (no array properties)")
+    raise FilterError(f"unknown operator {op!r}")
+
+
+def _interval_end(value: Any) -> Instant | Property | None:
+    if value == "..":
+        return None
+    if isinstance(value, str):
+        return parse_instant(value, "timestamp" if "T" in value else "date")
+    expr = _node(value)
+    if isinstance(expr, Instant | Property):
+        return expr
+    raise FilterError("interval bounds must be dates, timestamps, properties or '..'")

@@ -1,0 +1,180 @@
+"""The items query: one layer's features filtered by bbox, CQL2, datetime and id, paged,
+projected to the requested CRS and rendered as GeoJSON feature text inside PostGIS.
+
+Used by the API (items, single feature, CSV) and by exports; the WHERE clause builder is the
+one the tile query uses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from geoalchemy2 import Geometry
+
+from digitalcity.catalog.access import Role, visible_fields
+from digitalcity.catalog.model import CityDef, FieldDef, LayerDef
+from digitalcity.db.schema import layer_table, storage_srid
+from digitalcity.errors import DigitalCityError
+from digitalcity.query.cql2_ast import Expr
+from digitalcity.query.crs_ref import CRS84, CRSRef
+from digitalcity.query.filter_sql import FilterContext, compile_filter
+
+WGS84_REF = CRSRef(4326, False, CRS84)
+MAX_JSON_PAIRS = 50  # json_build_object takes at most 100 arguments
+
+
+class QueryError(DigitalCityError):
+    title = "Invalid query parameter"
+
+
+def queryables(layer: LayerDef, role: Role) -> dict[str, FieldDef]:
+    """Fields the caller may filter and sort on."""
+    return {f.name: f for f in visible_fields(role, layer) if f.queryable}
+
+
+@dataclass(frozen=True)
+class ItemsQuery:
+    """A validated request for features of one layer (all coordinates in their stated CRS)."""
+
+    layer: LayerDef
+    city: CityDef
+    role: Role
+    bbox: tuple[float, float, float, float] | None = None
+    bbox_crs: CRSRef = WGS84_REF
+    crs: CRSRef = WGS84_REF
+    limit: int = 10
+    offset: int = 0
+    properties: tuple[str, ...] | None = None
+    sortby: tuple[tuple[str, bool], ...] = ()
+    filter: Expr | None = None
+    filter_crs: CRSRef = WGS84_REF
+    datetime: tuple[dt.datetime | None, dt.datetime | None] | None = None
+    feature_id: int | None = None
+    equals: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def table(self) -> sa.Table:
+        return layer_table(self.layer, self.city)
+
+    def output_fields(self) -> list[FieldDef]:
+        visible = visible_fields(self.role, self.layer)
+        if self.properties is None:
+            return list(visible)
+        by_name = {f.name: f for f in visible}
+        unknown = [p for p in self.properties if p not in by_name]
+        if unknown:
+            raise QueryError(f"unknown properties {unknown}; available: {sorted(by_name)}")
+        return [by_name[p] for p in self.properties]
+
+    # -- WHERE ------------------------------------------------------------------------------
+    def where(self, table: sa.Table) -> list[sa.ColumnElement[bool]]:
+        """Every condition of the request; shared with the tile query."""
+        clauses: list[sa.ColumnElement[bool]] = []
+        srid = storage_srid(self.city)
+        if self.bbox is not None:
+            clauses.append(table.c.geom.op("&&")(self._envelope(srid)))
+        if self.filter is not None:
+            ctx = FilterContext(table, queryables(self.layer, self.role), srid,
+                                self.filter_crs.srid, self.filter_crs.swap_axes)
+            clauses.append(compile_filter(self.filter, ctx))
+        if self.datetime is not None:
+            clauses.append(self._datetime_clause(table))
+        if self.feature_id is not None:
+            clauses.append(table.c.fid == self.feature_id)
+        allowed = queryables(self.layer, self.role)
+        for name, value in self.equals:
+            if name not in allowed:
+                raise QueryError(f"unknown query parameter {name!r}")
+            column = table.c[name]
+            clauses.append(column == sa.cast(sa.literal(value), column.type))
+        return clauses
+
+    def _envelope(self, srid: int) -> sa.ColumnElement:
+        assert self.bbox is not None
+        x1, y1, x2, y2 = self.bbox
+        if self.bbox_crs.swap_axes:
+            x1, y1, x2, y2 = y1, x1, y2, x2
+        if x1 > x2 or y1 > y2:
+            raise QueryError("bbox must be minx,miny,maxx,maxy with min ≤ max")
+        envelope = sa.func.ST_MakeEnvelope(x1, y1, x2, y2, self.bbox_crs.srid, type_=Geometry())
+        if self.bbox_crs.srid != srid:
+            envelope = sa.func.ST_Transform(envelope, srid, type_=Geometry())
+        return envelope
+
+    def _datetime_clause(self, table: sa.Table) -> sa.ColumnElement[bool]:
+        name = self.layer.time_field
+        visible = {f.name for f in visible_fields(self.role, self.layer)}
+        if not name or name not in visible:
+            raise QueryError(f"collection {self.layer.id!r} has no time property for datetime")
+        column = table.c[name]
+        start, end = self.datetime  # type: ignore[misc]
+        clauses = []
+        if start is not None:
+            clauses.append(column >= sa.cast(sa.literal(start), column.type))
+        if end is not None:
+            clauses.append(column <= sa.cast(sa.literal(end), column.type))
+        return sa.and_(*clauses) if clauses else sa.true()
+
+    # -- SELECTs ----------------------------------------------------------------------------
+    def _output_geometry(self, table: sa.Table) -> sa.ColumnElement:
+        geom: sa.ColumnElement = table.c.geom
+        if self.crs.srid != storage_srid(self.city):
+            geom = sa.func.ST_Transform(geom, self.crs.srid, type_=Geometry())
+        if self.crs.swap_axes:
+            geom = sa.func.ST_FlipCoordinates(geom, type_=Geometry())
+        return geom
+
+    def _ordered(self, select: sa.Select, table: sa.Table) -> sa.Select:
+        allowed = {f.name for f in visible_fields(self.role, self.layer)}
+        order = []
+        for name, descending in self.sortby:
+            if name in ("id", "fid"):
+                column = table.c.fid
+            elif name in allowed:
+                column = table.c[name]
+            else:
+                raise QueryError(f"cannot sort by unknown property {name!r}")
+            order.append(column.desc().nulls_last() if descending else column.asc().nulls_last())
+        return select.order_by(*order, table.c.fid)
+
+    def _decimals(self) -> int:
+        return 7 if self.crs.srid in (4326, 4490) else 3
+
+    def feature_json_select(self) -> sa.Select:
+        """One row per feature: its GeoJSON text, built in PostGIS."""
+        table = self.table
+        fields = self.output_fields()
+        geometry = sa.cast(sa.func.ST_AsGeoJSON(self._output_geometry(table), self._decimals()), sa.JSON)
+        properties: sa.ColumnElement
+        if len(fields) <= MAX_JSON_PAIRS:
+            pairs = [x for f in fields for x in (sa.literal(f.name), table.c[f.name])]
+            properties = sa.func.json_build_object(*pairs)
+        else:
+            chunks = [fields[i:i + MAX_JSON_PAIRS] for i in range(0, len(fields), MAX_JSON_PAIRS)]
+            built = [sa.cast(sa.func.json_build_object(
+                *[x for f in chunk for x in (sa.literal(f.name), table.c[f.name])]), sa.dialects.postgresql.JSONB)
+                for chunk in chunks]
+            properties = built[0]
+            for more in built[1:]:
+                properties = properties.op("||")(more)
+        feature = sa.func.json_build_object(
+            sa.literal("type"), sa.literal("Feature"), sa.literal("id"), table.c.fid,
+            sa.literal("geometry"), geometry, sa.literal("properties"), properties,
+        )
+        select = sa.select(sa.cast(feature, sa.Text).label("feature")).where(*self.where(table))
+        return self._ordered(select, table).limit(self.limit).offset(self.offset)
+
+    def rows_select(self) -> sa.Select:
+        """Plain rows (fid, WKT geometry, fields) for CSV and tabular output."""
+        table = self.table
+        columns = [table.c.fid.label("id"),
+                   sa.func.ST_AsText(self._output_geometry(table), self._decimals()).label("wkt")]
+        columns += [table.c[f.name] for f in self.output_fields()]
+        select = sa.select(*columns).where(*self.where(table))
+        return self._ordered(select, table).limit(self.limit).offset(self.offset)
+
+    def count_select(self) -> sa.Select:
+        table = self.table
+        return sa.select(sa.func.count()).select_from(table).where(*self.where(table))
