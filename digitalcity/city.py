@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import geopandas as gpd
@@ -11,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from digitalcity.catalog import Catalog, CityDef, LayerDef, Role, load_catalog, visible_fields
 from digitalcity.catalog.access import visible_layer
+from digitalcity.catalog.codes import CodeTable, code_tables
 from digitalcity.config import Settings
 from digitalcity.crs import epsg_code
 from digitalcity.db.engine import make_engine
@@ -25,6 +27,19 @@ class City:
 
     def __init__(self, catalog: Catalog, city: CityDef, engine: Engine, role: Role) -> None:
         self.catalog, self.definition, self.engine, self.role = catalog, city, engine, role
+
+    @functools.cached_property
+    def code_tables(self) -> dict[str, CodeTable]:
+        """Land-use and zoning code tables (names and colours), from the catalog's folder."""
+        return code_tables(self.catalog.root) if self.catalog.root else {}
+
+    @property
+    def storage_srid(self) -> int:
+        return storage_srid(self.definition)
+
+    @property
+    def local_srid(self) -> int:
+        return epsg_code(self.definition.local_crs)
 
     @property
     def id(self) -> str:

@@ -104,23 +104,25 @@ def stage(
     city: City,
     name: str,
     layer: LayerDef,
-    columns: Mapping[str, str] | None = None,
+    columns: Mapping[str, str | None] | None = None,
     *,
     table_name: str | None = None,
     where: Mapping[str, Sequence[Any]] | None = None,
+    fids: Sequence[int] | None = None,
     dump: bool = False,
     subdivide: int | None = None,
 ) -> None:
     """Copy ``layer`` into the temporary table ``name`` (fid, geom in the local CRS, columns).
 
-    ``columns`` maps alias → field name; ``where`` keeps rows whose field is one of the values;
+    ``columns`` maps alias → field name (None: a NULL text column); ``where`` keeps rows whose field is one of the values,
+    ``fids`` the rows with these feature ids;
     ``table_name`` reads a kept version table instead of the current one; ``dump`` splits
     multi-geometries into one row per part (fid repeated); ``subdivide`` cuts polygons into
     pieces of at most that many vertices (faster overlays; pieces tile the original exactly).
     Adds a GiST index and statistics.
     """
     columns = dict(columns or {})
-    check_fields(city, layer, [*columns.values(), *(where or {})])
+    check_fields(city, layer, [*(c for c in columns.values() if c), *(where or {})])
     table = layer_table(layer, city.definition, table_name)
     geom: Any = sa.func.ST_Transform(table.c.geom, local_srid(city))
     if dump:
@@ -130,10 +132,15 @@ def stage(
     select = sa.select(
         table.c.fid,
         _raw(geom).label("geom"),
-        *(table.c[field].label(alias) for alias, field in columns.items()),
+        *(
+            (table.c[field] if field else sa.cast(sa.null(), sa.Text)).label(alias)
+            for alias, field in columns.items()
+        ),
     )
     for field, values in (where or {}).items():
         select = select.where(table.c[field].in_(list(values)))
+    if fids is not None:
+        select = select.where(table.c.fid.in_(list(fids)))
     conn.execute(CreateTempAs(name, select))
     quoted = conn.dialect.identifier_preparer.quote(name)
     conn.exec_driver_sql(f"CREATE INDEX ON {quoted} USING gist (geom)")

@@ -7,7 +7,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 
 from digitalcity import __version__
 from digitalcity.api import problems
-from digitalcity.api.routes import collections, health, items, landing
+from digitalcity.api.routes import collections, health, items, landing, planning
 from digitalcity.api.state import LoadedLayersCache
 from digitalcity.catalog import load_catalog
 from digitalcity.catalog.codes import code_tables
@@ -36,5 +36,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(landing.router)
     app.include_router(collections.router)
     app.include_router(items.router)
+    app.include_router(planning.router)
     app.include_router(health.router)
     return app

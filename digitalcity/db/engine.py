@@ -40,6 +40,7 @@ def ensure_ready(engine: Engine) -> None:
     try:
         with engine.begin() as conn:
             conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
+            conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
             has_routing = conn.exec_driver_sql(
                 "SELECT 1 FROM pg_available_extensions WHERE name = 'pgrouting'"
             ).first()

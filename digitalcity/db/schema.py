@@ -60,12 +60,13 @@ def layer_table(
     )
 
 
-def index_statements(table: sa.Table, layer: LayerDef, tag: str) -> list[sa.schema.DDLElement]:
-    """GiST on the geometry plus b-tree indexes on search and classification fields.
+def index_statements(table: sa.Table, layer: LayerDef, tag: str) -> list[sa.Executable]:
+    """GiST on the geometry, b-tree on classification and search fields, and trigram GIN on
+    text search fields (fuzzy and substring search, Chinese included).
 
     ``tag`` makes index names unique per version, so versions can be renamed freely.
     """
-    statements: list[sa.schema.DDLElement] = [
+    statements: list[sa.Executable] = [
         sa.schema.CreateIndex(
             sa.Index(f"{layer.id}_{tag}_geom", table.c.geom, postgresql_using="gist")
         )
@@ -77,4 +78,13 @@ def index_statements(table: sa.Table, layer: LayerDef, tag: str) -> list[sa.sche
         statements.append(
             sa.schema.CreateIndex(sa.Index(f"{layer.id}_{tag}_{name}", table.c[name]))
         )
+    prep = sa.dialects.postgresql.dialect().identifier_preparer
+    for name in layer.search_fields:
+        if layer.field(name).type != "string":
+            continue
+        statements.append(sa.DDL(
+            f"CREATE INDEX {prep.quote(f'{layer.id}_{tag}_{name}_trgm')} ON "
+            f"{prep.quote(str(table.schema))}.{prep.quote(table.name)} "
+            f"USING gin (lower({prep.quote(name)}) gin_trgm_ops)"
+        ))
     return statements

@@ -241,7 +241,7 @@ def _temporal(expr: Temporal, ctx: FilterContext) -> sa.ColumnElement[bool]:
         "t_after": lt(b_end, a_start) if b_end is not None else sa.false(),
         "t_before": lt(a_end, b_start) if b_start is not None else sa.false(),
         "t_equals": sa.and_(a_start == b_start, a_end == b_end)
-        if None not in (a_start, b_start, a_end, b_end) else sa.false(),
+        if all(v is not None for v in (a_start, b_start, a_end, b_end)) else sa.false(),
         "t_intersects": intersects,
         "t_disjoint": sa.not_(intersects),
         "t_during": sa.and_(lt(b_start, a_start), lt(a_end, b_end)),

@@ -74,7 +74,7 @@ class ItemsQuery:
         clauses: list[sa.ColumnElement[bool]] = []
         srid = storage_srid(self.city)
         if self.bbox is not None:
-            clauses.append(table.c.geom.op("&&")(self._envelope(srid)))
+            clauses.append(sa.func.ST_Intersects(table.c.geom, self._envelope(srid)))
         if self.filter is not None:
             ctx = FilterContext(table, queryables(self.layer, self.role), srid,
                                 self.filter_crs.srid, self.filter_crs.swap_axes)

@@ -1,0 +1,109 @@
+"""Zoning compliance: built FAR (gross floor area / land area) and stories of each parcel
+against its district's maximum FAR and height, and summaries per district."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from digitalcity.analysis import params
+from digitalcity.analysis.bindings import bindings_for
+from digitalcity.analysis.districts import METHOD, planning_layers, stage_parcel_districts
+from digitalcity.analysis.result import AnalysisResult, provenance
+from digitalcity.analysis.sqlrun import frame, storage_params
+from digitalcity.city import City
+
+STATUS = ("over", "within", "unknown")
+
+
+def _units(feet_per_story: float) -> dict[str, str]:
+    return {
+        "share": "share of the parcel's area in its district (0-1)",
+        "land_area": "ft² (assessor)",
+        "floor_area": "ft² (assessor gross floor area)",
+        "far": "ratio (gross floor area / land area)",
+        "max_far": "ratio",
+        "stories": "stories",
+        "implied_height_ft": f"ft, assumed {feet_per_story:g} ft per story (stories × {feet_per_story:g})",
+        "max_height_ft": "ft",
+    }
+
+
+def zoning_compliance(city: City, *, feet_per_story: float = 10.0) -> AnalysisResult:
+    """Per parcel: built FAR against the district's maximum FAR and the height implied by the
+    stories (``feet_per_story``, default 10 ft) against its height limit; each check and the
+    overall ``status`` is 'over', 'within' or 'unknown' (a missing control or parcel figure is
+    unknown, never compliant). GeoDataFrame in the storage CRS."""
+    gdf, prov = _compliance(city, feet_per_story)
+    counts = gdf["status"].value_counts()
+    summary = {s: int(counts.get(s, 0)) for s in STATUS}
+    return AnalysisResult(gdf, city.definition.storage_crs, _units(feet_per_story), prov, summary)
+
+
+def zoning_compliance_summary(city: City, *, feet_per_story: float = 10.0) -> AnalysisResult:
+    """Per district (zone code): its controls, parcel counts by status, and FAR figures."""
+    gdf, prov = _compliance(city, feet_per_story)
+    table = pd.DataFrame(gdf.drop(columns="geometry"))
+    table["zone"] = table["zone"].fillna("none")
+    grouped = table.groupby("zone", dropna=False)
+    out = pd.DataFrame(
+        {
+            "max_far": grouped["max_far"].first(),
+            "max_height_ft": grouped["max_height_ft"].first(),
+            "parcels": grouped.size(),
+            **{f"far_{s}": grouped["far_status"].apply(lambda x, s=s: int((x == s).sum())) for s in STATUS},
+            **{f"height_{s}": grouped["height_status"].apply(lambda x, s=s: int((x == s).sum())) for s in STATUS},
+            **{s: grouped["status"].apply(lambda x, s=s: int((x == s).sum())) for s in STATUS},
+            "median_far": grouped["far"].median(),
+            "max_built_far": grouped["far"].max(),
+        }
+    ).reset_index()
+    units = {"max_far": "ratio", "max_height_ft": "ft", "median_far": "ratio",
+             "max_built_far": "ratio", "*": "parcels"}
+    prov = {**prov, "analysis": "zoning_compliance_summary"}
+    summary = {s: int(out[s].sum()) for s in STATUS}
+    return AnalysisResult(out, None, units, prov, summary)
+
+
+def _compliance(city: City, feet_per_story: float) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    feet_per_story = params.number(feet_per_story, "feet_per_story", 6.0, 20.0)
+    bound = bindings_for(city.id)
+    parcels, zoning, _ = planning_layers(city)
+    parcel_columns = {
+        "label": parcels.label_field or bound.parcel_land_area,
+        "land_area": bound.parcel_land_area,
+        "floor_area": bound.parcel_floor_area,
+        "stories": bound.parcel_stories,
+    }
+    zone_columns = {"max_far": bound.zone_max_far, "max_height": bound.zone_max_height}
+    with city.engine.begin() as conn:
+        stage_parcel_districts(conn, city, parcel_columns, zone_columns)
+        gdf = frame(
+            conn,
+            "zoning_compliance",
+            {**storage_params(city), "feet_per_story": feet_per_story},
+            geometry="geom",
+            crs=city.definition.storage_crs,
+        )
+        prov = provenance(
+            conn,
+            city,
+            "zoning_compliance",
+            {"feet_per_story": feet_per_story},
+            [parcels, zoning],
+            method=(
+                f"{METHOD}; FAR = {parcels.id}.{bound.parcel_floor_area} / "
+                f"{bound.parcel_land_area} against {zoning.id}.{bound.zone_max_far}; implied "
+                f"height = {bound.parcel_stories} × {feet_per_story:g} ft against "
+                f"{zoning.id}.{bound.zone_max_height}"
+            ),
+            assumptions=[
+                f"building height is estimated as {feet_per_story:g} ft per story",
+                "a missing control, land area, floor area or story count (0 stories counts as "
+                "missing) makes that check 'unknown', never compliant",
+                "parcel land area is the assessor's figure, not the polygon's area",
+            ],
+        )
+    return gdf, prov

@@ -1,0 +1,54 @@
+"""Planner endpoints: search, identify a parcel at a point, and a parcel's card."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+
+from digitalcity.api.deps import CatalogDep, EngineDep, RoleDep
+from digitalcity.api.negotiation import LangDep
+from digitalcity.city import City
+from digitalcity.planning.card import identify, parcel_card
+from digitalcity.query.crs_ref import CRS84, parse_crs, supported_crs
+from digitalcity.query.items import QueryError
+from digitalcity.search import search
+
+router = APIRouter(tags=["planning"])
+
+
+def _city(city: str, catalog: CatalogDep, engine: EngineDep, role: RoleDep) -> City:
+    return City(catalog, catalog.city(city), engine, role)
+
+
+@router.get("/cities/{city}/search", summary="Search parcels, addresses, zones and places")
+def city_search(
+    city: str, catalog: CatalogDep, engine: EngineDep, role: RoleDep,
+    q: str = Query(..., max_length=200, description="text: parcel id, address, name (中文也可)"),
+    limit: int = Query(10, ge=1, le=100),
+    layers: str | None = Query(None, description="comma-separated layer ids to search"),
+) -> dict[str, Any]:
+    wanted = [x.strip() for x in layers.split(",")] if layers else None
+    hits = search(_city(city, catalog, engine, role), q, layers=wanted, limit=limit)
+    return {"query": q, "hits": [h.to_dict() for h in hits]}
+
+
+@router.get("/cities/{city}/identify", summary="The parcel at a point, with its full card")
+def city_identify(
+    city: str, catalog: CatalogDep, engine: EngineDep, role: RoleDep, lang: LangDep,
+    lon: float = Query(..., description="x (easting or longitude) in `crs`"),
+    lat: float = Query(..., description="y (northing or latitude) in `crs`"),
+    crs: str = Query(CRS84, description="CRS of the point (URI); lon is x (east), lat is y (north)"),
+) -> dict[str, Any]:
+    place = _city(city, catalog, engine, role)
+    ref = parse_crs(crs, supported_crs(place.definition))
+    x, y = lon, lat  # named parameters: no axis-order ambiguity
+    if ref.srid in (4326, 4490) and not (-180 <= x <= 180 and -90 <= y <= 90):
+        raise QueryError("lon must be within ±180 and lat within ±90")
+    return identify(place, x, y, ref.srid, lang)
+
+
+@router.get("/cities/{city}/parcels/{fid}", summary="A parcel's card by feature id")
+def city_parcel(city: str, fid: int, catalog: CatalogDep, engine: EngineDep, role: RoleDep,
+                lang: LangDep) -> dict[str, Any]:
+    return parcel_card(_city(city, catalog, engine, role), fid, lang)

@@ -1,0 +1,1 @@
+"""Planner queries: identify a parcel and build its card (use, zone, controls, FAR, surroundings)."""

@@ -1,0 +1,97 @@
+"""What goes into a tile: which layers and fields a role sees at a zoom, and how much to simplify.
+
+Everything here is derived from the catalog; nothing names a layer or a column.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from digitalcity.catalog import Catalog, CityDef, FieldDef, LayerDef, Role, visible_fields
+from digitalcity.catalog.access import visible_layer
+from digitalcity.tiles.tms import pixel_size
+
+POINT_TYPES = {"Point", "MultiPoint"}
+MVT_TYPES = {"string": "String", "date": "String", "datetime": "String", "boolean": "Boolean"}
+
+
+@dataclass(frozen=True)
+class LayerPlan:
+    """One layer of a tile for one role: the layer and the fields written as properties."""
+
+    layer: LayerDef
+    fields: tuple[FieldDef, ...]
+
+
+def plan_layer(layer: LayerDef, role: Role) -> LayerPlan | None:
+    """The plan of ``layer`` for ``role``; None when the role may not see the layer."""
+    if not visible_layer(role, layer):
+        return None
+    return LayerPlan(layer, visible_fields(role, layer))
+
+
+def in_zoom(layer: LayerDef, z: int) -> bool:
+    return layer.min_zoom <= z <= layer.max_zoom
+
+
+def city_plans(
+    catalog: Catalog, city_id: str, role: Role, loaded: Callable[[LayerDef], bool]
+) -> tuple[LayerPlan, ...]:
+    """Plans of every loaded layer of the city that ``role`` may see, bottom layer first."""
+    plans = (plan_layer(layer, role) for layer in catalog.city_layers(city_id) if loaded(layer))
+    return tuple(p for p in plans if p is not None)
+
+
+def at_zoom(plans: Iterable[LayerPlan], z: int) -> tuple[LayerPlan, ...]:
+    """The plans whose layers are meant for zoom ``z`` (min_zoom..max_zoom)."""
+    return tuple(p for p in plans if in_zoom(p.layer, z))
+
+
+def fieldset_key(plans: Iterable[LayerPlan]) -> str:
+    """Short stable hash of the layers and property names in a tile (differs per role)."""
+    text = ";".join(f"{p.layer.id}:{','.join(f.name for f in p.fields)}" for p in plans)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def finest_simplified_zoom(layer: LayerDef) -> int | None:
+    """The highest zoom at which the layer is simplified; None for points or no ``simplify``."""
+    if layer.geometry_type in POINT_TYPES or not layer.simplify:
+        return None
+    return max(s.max_zoom for s in layer.simplify)
+
+
+def _scale(city: CityDef) -> float:
+    """EPSG:3857 units per metre at the city's centre latitude (1 / cos φ)."""
+    lat = city.center[1] if city.center else 0.0
+    return 1.0 / max(math.cos(math.radians(lat)), 1e-6)
+
+
+def tolerance(layer: LayerDef, city: CityDef, z: int) -> float:
+    """Simplification tolerance for ``layer`` at zoom ``z``, in EPSG:3857 units (0: none).
+
+    The layer's ``simplify`` entry for ``z`` (the one with the smallest ``max_zoom >= z``),
+    in metres, is converted at the city's centre latitude; at zooms up to the finest entry
+    the tolerance is at least half a screen pixel, so low zooms stay small. Above it, and
+    for points, nothing is simplified (ST_AsMVTGeom still snaps to the 4096 grid).
+    """
+    finest = finest_simplified_zoom(layer)
+    if finest is None or z > finest:
+        return 0.0
+    metres = min((s for s in layer.simplify if s.max_zoom >= z), key=lambda s: s.max_zoom)
+    return max(metres.tolerance_m * _scale(city), pixel_size(z) / 2)
+
+
+def simplified_zooms(layer: LayerDef) -> range:
+    """Zooms at which a pre-simplified geometry is kept for the layer (may be empty)."""
+    finest = finest_simplified_zoom(layer)
+    if finest is None:
+        return range(0)
+    return range(layer.min_zoom, min(finest, layer.max_zoom) + 1)
+
+
+def mvt_type(field: FieldDef) -> str:
+    """TileJSON field type: String, Number or Boolean."""
+    return MVT_TYPES.get(field.type, "Number")

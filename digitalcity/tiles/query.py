@@ -1,0 +1,118 @@
+"""The MVT query of one tile: one statement concatenating one ``ST_AsMVT`` per layer.
+
+SQL text comes from ``digitalcity/tiles/sql/*.sql``; identifiers from the catalog are quoted
+by SQLAlchemy's PostgreSQL dialect; values (tile, tolerances, names, SRIDs) are bound.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Connection
+
+from digitalcity.catalog import CityDef, FieldDef
+from digitalcity.db.schema import storage_srid
+from digitalcity.tiles.content import LayerPlan, tolerance
+from digitalcity.tiles.tms import BUFFER, EXTENT, MARGIN, TileIndex
+
+_PREPARER = postgresql.dialect().identifier_preparer
+_TEXT_TYPES = {"date", "datetime"}
+
+
+def quote(name: str) -> str:
+    """A catalog identifier quoted for PostgreSQL."""
+    return _PREPARER.quote(name)
+
+
+def qualified(schema: str, table: str) -> str:
+    return f"{quote(schema)}.{quote(table)}"
+
+
+@cache
+def read_sql(name: str) -> str:
+    """The text of ``digitalcity/tiles/sql/<name>`` without its comment lines."""
+    text = resources.files("digitalcity.tiles").joinpath("sql").joinpath(name).read_text(encoding="utf-8")
+    return "\n".join(line for line in text.splitlines() if not line.startswith("--")).strip()
+
+
+def property_columns(fields: Sequence[FieldDef], alias: str = "s") -> str:
+    """``, s."a", CAST(s."d" AS text) AS "d"`` for the fields written as MVT properties.
+
+    Dates and timestamps become ISO text (MVT has no date type).
+    """
+    parts = []
+    for f in fields:
+        col = f"{alias}.{quote(f.name)}"
+        parts.append(f"CAST({col} AS text) AS {quote(f.name)}" if f.type in _TEXT_TYPES else col)
+    return "".join(f", {p}" for p in parts)
+
+
+@dataclass(frozen=True)
+class TileSource:
+    """Where a layer's rows are read for tiles: its table, or its EPSG:3857 copy."""
+
+    table: str  # quoted, schema-qualified
+    copy_zooms: range | None = None  # zooms with a pre-simplified column; None: not a copy
+
+
+def layer_statement(
+    plan: LayerPlan, city: CityDef, tile: TileIndex, source: TileSource, index: int
+) -> tuple[str, dict[str, Any]]:
+    """SQL and parameters of one layer's ``ST_AsMVT`` (parameters prefixed ``l<index>_``)."""
+    p = f"l{index}_"
+    params: dict[str, Any] = {f"{p}name": plan.layer.id}
+    tol = tolerance(plan.layer, city, tile.z)
+    if source.copy_zooms is not None:
+        template = "layer_prepared.sql"
+        geometry = f"s.{quote(f'g{tile.z}')}" if tile.z in source.copy_zooms else "s.geom"
+    else:
+        template = "layer_direct.sql"
+        params[f"{p}srid"] = storage_srid(city)
+        geometry = "ST_Transform(s.geom, 3857)"
+        if tol > 0:
+            geometry = f"ST_Simplify({geometry}, :{p}tol)"
+            params[f"{p}tol"] = tol
+    text = read_sql(template).format(
+        p=p, table=source.table, columns=property_columns(plan.fields), geometry=geometry
+    )
+    return text, params
+
+
+def tile_statement(
+    layers: Sequence[tuple[LayerPlan, TileSource]], city: CityDef, tile: TileIndex
+) -> tuple[sa.TextClause, dict[str, Any]]:
+    """One statement returning the whole tile: the layers' MVTs concatenated, in order."""
+    params: dict[str, Any] = {
+        "z": tile.z,
+        "x": tile.x,
+        "y": tile.y,
+        "extent": EXTENT,
+        "buffer": BUFFER,
+        "margin": MARGIN,
+    }
+    parts = []
+    for i, (plan, source) in enumerate(layers):
+        text, layer_params = layer_statement(plan, city, tile, source, i)
+        parts.append(f"({text})")
+        params.update(layer_params)
+    return sa.text("SELECT " + " || ".join(parts)), params
+
+
+def render(
+    conn: Connection,
+    layers: Sequence[tuple[LayerPlan, TileSource]],
+    city: CityDef,
+    tile: TileIndex,
+) -> bytes:
+    """The MVT bytes of ``tile`` (empty when no layer has a feature there)."""
+    if not layers:
+        return b""
+    statement, params = tile_statement(layers, city, tile)
+    data = conn.execute(statement, params).scalar()
+    return bytes(data) if data else b""

@@ -1,0 +1,184 @@
+"""Tiles for a role: what a tileset holds, its cache key and ETag, cache look-up and rendering.
+
+A ``TileService`` lives as long as the app (or a CLI command). Its ``VersionMap`` is loaded
+at start and kept current by a LISTEN thread, so building a key, answering If-None-Match
+and serving a cached tile never touch the database.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+import threading
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from digitalcity.catalog import Catalog, CityDef, LayerDef, Role
+from digitalcity.tiles.cache import CITY_TILESET, CacheKey, TileCache
+from digitalcity.tiles.content import LayerPlan, at_zoom, city_plans, fieldset_key, plan_layer
+from digitalcity.tiles.copies import CopyPreparer, source_for
+from digitalcity.tiles.options import TileOptions
+from digitalcity.tiles.query import TileSource, qualified, render
+from digitalcity.tiles.state import VersionListener, VersionMap
+from digitalcity.tiles.tms import TileIndex
+
+log = logging.getLogger(__name__)
+
+TILE_FORMAT = "mvt1"  # part of every key: bump when the SQL or encoding changes
+
+
+@dataclass(frozen=True)
+class Tileset:
+    """The layers of one tileset for one role (at one zoom for the city tileset) and its key."""
+
+    city: CityDef
+    name: str  # a layer id, or CITY_TILESET
+    plans: tuple[LayerPlan, ...]
+    key: CacheKey
+
+    def etag(self, tile: TileIndex) -> str:
+        """Weak ETag: layer versions, field set, tileset and tile (same for any encoding)."""
+        text = f"{TILE_FORMAT}|{'/'.join(self.key.parts())}|{tile}"
+        return f'W/"{hashlib.sha256(text.encode()).hexdigest()[:24]}"'
+
+
+class TileService:
+    """Tilesets, keys and tiles of one catalog, with the disk cache and the version map."""
+
+    def __init__(
+        self, catalog: Catalog, options: TileOptions, versions: VersionMap | None = None
+    ) -> None:
+        self.catalog = catalog
+        self.options = options
+        self.versions = versions or VersionMap()
+        self.cache = TileCache(options.cache_dir)
+        self.copies: dict[tuple[str, str], int] = {}  # (city, layer) -> version of its copy
+        self._memo: dict[tuple, Tileset] = {}
+        self._memo_generation = -1
+        self._memo_lock = threading.Lock()
+        self._listener: VersionListener | None = None
+        self._preparer: CopyPreparer | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def start(self, engine: Engine, *, listen: bool = True) -> None:
+        """Load versions; start the LISTEN thread and the 3857-copy builder (when enabled)."""
+        try:
+            self.versions.load(engine)
+        except sa.exc.SQLAlchemyError as exc:
+            log.warning("tile versions not loaded at start: %s", exc)
+        if self.options.copies and self._preparer is None:
+            self._preparer = CopyPreparer(self.catalog, engine, self.copies, self.versions)
+            self.versions.on_change(self._preparer.enqueue)
+            self._preparer.start(set(self.versions.current))
+        if listen and self._listener is None:
+            dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+            self._listener = VersionListener(self.versions, dsn, self.options.poll_seconds)
+            self._listener.start()
+
+    def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.stop()
+            self._listener = None
+        if self._preparer is not None:
+            self._preparer.stop()
+            self._preparer = None
+
+    def wait_for_copies(self, timeout: float = 60.0) -> bool:
+        """Block until queued 3857 copies are built (CLI seeding and benchmarks)."""
+        return self._preparer.wait(timeout) if self._preparer else True
+
+    # -- tilesets ------------------------------------------------------------------------------
+    def loaded(self, layer: LayerDef) -> bool:
+        return self.versions.get(layer.city, layer.id) is not None
+
+    def city_layers(self, city_id: str, role: Role) -> tuple[LayerPlan, ...]:
+        """Every loaded layer of the city ``role`` may see, with its fields (any zoom)."""
+        return city_plans(self.catalog, city_id, role, self.loaded)
+
+    def layer_tileset(self, layer: LayerDef, role: Role) -> Tileset | None:
+        """The single-layer tileset; None when the role may not see it or it is not loaded."""
+        plan = plan_layer(layer, role)
+        if plan is None or not self.loaded(layer):
+            return None
+        return self._memoised(("layer", layer.city, layer.id, role), layer.city, layer.id, (plan,))
+
+    def city_tileset(self, city_id: str, role: Role, z: int) -> Tileset:
+        """The city tileset at zoom ``z``: the layers meant for ``z`` that ``role`` may see."""
+        city = self.catalog.city(city_id)
+        memo = ("city", city.id, role, z)
+        with self._memo_lock:
+            hit = self._memo.get(memo) if self._memo_generation == self.versions.generation else None
+        if hit is not None:
+            return hit
+        plans = at_zoom(self.city_layers(city.id, role), z)
+        return self._memoised(memo, city.id, CITY_TILESET, plans)
+
+    def _memoised(
+        self, memo: tuple, city_id: str, name: str, plans: tuple[LayerPlan, ...]
+    ) -> Tileset:
+        generation = self.versions.generation
+        with self._memo_lock:
+            if self._memo_generation != generation:
+                self._memo.clear()
+                self._memo_generation = generation
+            hit = self._memo.get(memo)
+            if hit is None:
+                hit = Tileset(
+                    self.catalog.city(city_id), name, plans, self._key(city_id, name, plans)
+                )
+                self._memo[memo] = hit
+        return hit
+
+    def _key(self, city_id: str, name: str, plans: tuple[LayerPlan, ...]) -> CacheKey:
+        versions = "|".join(
+            f"{p.layer.id}:{getattr(self.versions.get(city_id, p.layer.id), 'version', 0)}"
+            for p in plans
+        )
+        digest = hashlib.sha256(f"{TILE_FORMAT}|{versions}".encode()).hexdigest()[:12]
+        return CacheKey(city_id, name, digest, fieldset_key(plans))
+
+    # -- tiles ---------------------------------------------------------------------------------
+    def cached(self, tileset: Tileset, tile: TileIndex) -> bytes | None:
+        """The cached gzip tile (b"" when empty), or None; never touches the database."""
+        if not tileset.plans:
+            return b""
+        return self.cache.get(tileset.key, tile) if self.options.cache else None
+
+    def tile(self, engine: Engine, tileset: Tileset, tile: TileIndex) -> bytes:
+        """The gzip-compressed MVT of ``tile`` (b"" when empty): from the cache or rendered."""
+        hit = self.cached(tileset, tile)
+        if hit is not None:
+            return hit
+        mvt = self.render(engine, tileset, tile)
+        gz = gzip.compress(mvt, compresslevel=self.options.gzip_level, mtime=0) if mvt else b""
+        if self.options.cache:
+            self.cache.put(tileset.key, tile, gz)
+        return gz
+
+    def render(self, engine: Engine, tileset: Tileset, tile: TileIndex) -> bytes:
+        """The uncompressed MVT of ``tile``, read from PostGIS (b"" when empty)."""
+        try:
+            with engine.connect() as conn:
+                return render(conn, self._sources(tileset, copies=True), tileset.city, tile)
+        except sa.exc.ProgrammingError:
+            # A copy dropped under us (a newer version was just prepared): read the tables.
+            with engine.connect() as conn:
+                return render(conn, self._sources(tileset, copies=False), tileset.city, tile)
+
+    def _sources(self, tileset: Tileset, *, copies: bool) -> list[tuple[LayerPlan, TileSource]]:
+        city = tileset.city
+        out = []
+        for plan in tileset.plans:
+            state = self.versions.get(city.id, plan.layer.id)
+            version = state.version if state else None
+            use_copy = copies and version is not None and self.copies.get(
+                (city.id, plan.layer.id)
+            ) == version
+            if use_copy:
+                out.append((plan, source_for(plan.layer, version)))  # type: ignore[arg-type]
+            else:
+                out.append((plan, TileSource(qualified(city.schema_name, plan.layer.id))))
+        return out

@@ -1,0 +1,141 @@
+"""The in-process map of current layer versions, kept fresh by LISTEN / NOTIFY.
+
+Tile cache keys are built from this map, so a cache hit never touches the database. The
+loader sends ``pg_notify('digitalcity_layer_versions', '<city>.<layer>:<version>')`` on
+commit; a daemon thread listens (psycopg ``conn.notifies()``), reconnects after failures and
+also re-reads the versions every ``poll_seconds`` in case a notification was missed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import psycopg
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from digitalcity.db.versions import NOTIFY_CHANNEL
+
+log = logging.getLogger(__name__)
+
+_CURRENT = (
+    "SELECT city, layer, version, extent FROM digitalcity.layer_versions WHERE is_current"
+)
+
+
+@dataclass(frozen=True)
+class LayerState:
+    """A loaded layer's current version and lon/lat extent (EPSG:4326, west south east north)."""
+
+    version: int
+    extent: tuple[float, float, float, float] | None
+
+
+Versions = Mapping[tuple[str, str], LayerState]
+
+
+def _parse(rows: list[tuple]) -> dict[tuple[str, str], LayerState]:
+    out = {}
+    for city, layer, version, extent in rows:
+        box = tuple(float(v) for v in extent) if extent and len(extent) == 4 else None
+        out[(city, layer)] = LayerState(int(version), box)  # type: ignore[arg-type]
+    return out
+
+
+class VersionMap:
+    """Current versions of every loaded layer; ``generation`` grows on every change."""
+
+    def __init__(self) -> None:
+        self._current: Versions = MappingProxyType({})
+        self.generation = 0
+        self._lock = threading.Lock()
+        self._listeners: list[Callable[[set[tuple[str, str]]], None]] = []
+
+    @property
+    def current(self) -> Versions:
+        return self._current
+
+    def get(self, city: str, layer: str) -> LayerState | None:
+        return self._current.get((city, layer))
+
+    def on_change(self, callback: Callable[[set[tuple[str, str]]], None]) -> None:
+        """Call ``callback(changed keys)`` after every change (on the refreshing thread)."""
+        self._listeners.append(callback)
+
+    def replace(self, rows: list[tuple]) -> set[tuple[str, str]]:
+        """Install rows of (city, layer, version, extent); returns the keys that changed."""
+        new = _parse(rows)
+        with self._lock:
+            old = self._current
+            changed = {k for k in set(old) | set(new) if old.get(k) != new.get(k)}
+            if changed:
+                self._current = MappingProxyType(new)
+                self.generation += 1
+        if changed:
+            for callback in self._listeners:
+                try:
+                    callback(changed)
+                except Exception:  # noqa: BLE001 - a listener must not stop the refresh
+                    log.exception("layer version listener failed")
+        return changed
+
+    def load(self, engine: Engine) -> set[tuple[str, str]]:
+        """Read the current versions through ``engine``."""
+        with engine.connect() as conn:
+            rows = [tuple(r) for r in conn.execute(sa.text(_CURRENT))]
+        return self.replace(rows)
+
+    def load_psycopg(self, conn: psycopg.Connection) -> set[tuple[str, str]]:
+        return self.replace([tuple(r) for r in conn.execute(_CURRENT).fetchall()])
+
+
+class VersionListener:
+    """Daemon thread keeping a ``VersionMap`` current through LISTEN and a slow poll."""
+
+    def __init__(self, versions: VersionMap, dsn: str, poll_seconds: float = 5.0) -> None:
+        self.versions = versions
+        self.dsn = dsn
+        self.poll_seconds = poll_seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.connected = threading.Event()
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._run, name="digitalcity-tile-versions", daemon=True
+            )
+            self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _run(self) -> None:
+        backoff = 0.5
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self.dsn, autocommit=True, connect_timeout=5) as conn:
+                    conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    self.versions.load_psycopg(conn)  # whatever changed while disconnected
+                    self.connected.set()
+                    backoff = 0.5
+                    last = time.monotonic()
+                    while not self._stop.is_set():
+                        notified = any(True for _ in conn.notifies(timeout=0.5, stop_after=1))
+                        if notified or time.monotonic() - last >= self.poll_seconds:
+                            # Re-read every version: cheap, and nothing missed is kept stale.
+                            self.versions.load_psycopg(conn)
+                            last = time.monotonic()
+            except (psycopg.Error, OSError) as exc:
+                self.connected.clear()
+                log.warning("tile version listener: %s; reconnecting in %.1f s", exc, backoff)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 30.0)

@@ -1,0 +1,230 @@
+"""OGC API – Features on the demo data: every parameter, checked against geopandas on the sources."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import geopandas as gpd
+import pytest
+import shapely
+
+from tests.conftest import SHARED_DATA
+
+BLOCKS = "/collections/cambridge__census_blocks_2000"
+PARCELS = "/collections/cambridge__parcels"
+ZONING = "/collections/cambridge__zoning_districts"
+HYDRANTS = "/collections/cambridge__hydrants"
+BOX = (-71.115, 42.365, -71.095, 42.375)
+
+
+@pytest.fixture(scope="module")
+def blocks_src() -> gpd.GeoDataFrame:
+    return gpd.read_file(SHARED_DATA / "cambridge_ma/DEMOGRAPHICS_Blocks2000.geojson")
+
+
+def matched(client, path, **params) -> int:
+    response = client.get(f"{path}/items", params={"limit": 1, **params})
+    assert response.status_code == 200, response.text
+    return response.json()["numberMatched"]
+
+
+def problem(response, status: int) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["status"] == status and body["detail"]
+    return body
+
+
+def test_landing_conformance_and_openapi(client):
+    landing = client.get("/").json()
+    rels = {link["rel"] for link in landing["links"]}
+    assert {"service-desc", "conformance", "data"} <= rels
+    conforms = client.get("/conformance").json()["conformsTo"]
+    assert "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter" in conforms
+    assert "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs" in conforms
+    api = client.get("/api").json()
+    assert api["openapi"].startswith("3.") and "/collections/{collection_id}/items" in api["paths"]
+    assert "<html" in client.get("/", params={"f": "html"}).text
+
+
+def test_collections_list_only_public_layers_for_anonymous(client, catalog):
+    ids = {c["id"] for c in client.get("/collections").json()["collections"]}
+    assert "cambridge__parcels" in ids and "xiamen__districts" in ids
+    hidden = {f"{layer.city}__{layer.id}" for layer in catalog if layer.access != "public"}
+    assert hidden and not ids & hidden
+
+
+def test_collection_document(client):
+    doc = client.get(PARCELS, params={"lang": "zh"}).json()
+    assert doc["title"].startswith("地块")
+    minx, miny, maxx, maxy = doc["extent"]["spatial"]["bbox"][0]
+    assert -71.17 < minx < maxx < -71.05 and 42.34 < miny < maxy < 42.41
+    assert "http://www.opengis.net/def/crs/EPSG/0/26986" in doc["crs"]
+    legend = {e["code"]: e for e in doc["legend"]["entries"]}
+    assert legend["07"]["colour"].startswith("#") and doc["legend"]["field"] == "landuse_l1"
+    english = client.get(PARCELS, headers={"Accept-Language": "en-US,en"}).json()
+    assert english["title"].startswith("Parcels")
+
+
+def test_bbox_count_matches_geopandas(client, blocks_src):
+    expected = int(blocks_src.intersects(shapely.box(*BOX)).sum())
+    assert matched(client, BLOCKS, bbox=",".join(map(str, BOX))) == expected > 20
+
+
+def test_bbox_crs_latlon_axis_order(client):
+    crs84 = matched(client, BLOCKS, bbox=",".join(map(str, BOX)))
+    latlon = ",".join(map(str, (BOX[1], BOX[0], BOX[3], BOX[2])))
+    assert matched(client, BLOCKS, bbox=latlon,
+                   **{"bbox-crs": "http://www.opengis.net/def/crs/EPSG/0/4326"}) == crs84
+
+
+def test_cql2_text_filters_match_pandas(client, blocks_src):
+    assert matched(client, BLOCKS, filter="population > 200") == int((blocks_src.POP_LAB > 200).sum())
+    assert matched(client, BLOCKS, filter="population BETWEEN 50 AND 100") == int(
+        blocks_src.POP_LAB.between(50, 100).sum())
+    poly = shapely.box(*BOX)
+    both = int(((blocks_src.POP_LAB >= 100) & blocks_src.intersects(poly)).sum())
+    assert matched(client, BLOCKS, filter=f"population >= 100 AND S_INTERSECTS(geometry, {poly.wkt})") == both
+    zones = gpd.read_file(SHARED_DATA / "cambridge_ma/CDD_ZoningDistricts.geojson")
+    expected = int(zones.ZONE_TYPE.str.startswith("C-").sum())
+    assert matched(client, ZONING, filter="zone_code LIKE 'C-%'") == expected
+    assert matched(client, ZONING, filter="zone_code IN ('C-1', 'B')") == int(
+        zones.ZONE_TYPE.isin(["C-1", "B"]).sum())
+    assert matched(client, ZONING, filter="NOT zone_code LIKE 'C-%'") == len(zones) - expected
+
+
+def test_cql2_json_equals_text(client):
+    text = matched(client, BLOCKS, filter="population > 150 OR population IS NULL")
+    cql_json = json.dumps({"op": "or", "args": [
+        {"op": ">", "args": [{"property": "population"}, 150]},
+        {"op": "isNull", "args": [{"property": "population"}]}]})
+    assert matched(client, BLOCKS, filter=cql_json, **{"filter-lang": "cql2-json"}) == text
+
+
+def test_cql2_arithmetic_far_filter(client, engine):
+    import sqlalchemy as sa
+
+    with engine.connect() as conn:
+        expected = conn.execute(sa.text(
+            "SELECT count(*) FROM cambridge.parcels WHERE gross_area_sqft / nullif(land_area_sqft, 0) > 2"
+        )).scalar_one()
+    assert matched(client, PARCELS, filter="gross_area_sqft / land_area_sqft > 2") == expected > 100
+
+
+def test_temporal_filter_and_datetime(client):
+    source = json.loads((SHARED_DATA / "cambridge_ma/INFRA_Hydrants.geojson").read_text())
+    dates = [f["properties"].get("INSTALLDATE") for f in source["features"]]
+    cutoff = dt.datetime(2000, 1, 1, tzinfo=dt.UTC).timestamp() * 1000
+    after = sum(1 for d in dates if d is not None and d >= cutoff + 86_400_000)
+    assert matched(client, HYDRANTS, filter="T_AFTER(install_date, DATE('2000-01-01'))") == after
+    since = sum(1 for d in dates if d is not None and d >= cutoff)
+    assert matched(client, HYDRANTS, datetime="2000-01-01T00:00:00Z/..") == since
+
+
+def test_paging_links_and_offset(client):
+    first = client.get(f"{BLOCKS}/items", params={"limit": 100}).json()
+    assert first["numberReturned"] == 100 and first["numberMatched"] == 886
+    next_link = next(link["href"] for link in first["links"] if link["rel"] == "next")
+    second = client.get(next_link.replace("http://testserver", "")).json()
+    assert {f["id"] for f in first["features"]}.isdisjoint({f["id"] for f in second["features"]})
+    assert any(link["rel"] == "prev" for link in second["links"])
+    last = client.get(f"{BLOCKS}/items", params={"limit": 100, "offset": 800}).json()
+    assert last["numberReturned"] == 86 and not any(lk["rel"] == "next" for lk in last["links"])
+
+
+def test_properties_and_sortby(client):
+    page = client.get(f"{BLOCKS}/items", params={"limit": 5, "sortby": "-population",
+                                                 "properties": "population"}).json()
+    values = [f["properties"]["population"] for f in page["features"]]
+    assert values == sorted(values, reverse=True)
+    assert all(set(f["properties"]) == {"population"} for f in page["features"])
+
+
+def test_output_crs_and_content_crs_header(client):
+    fid = client.get(f"{BLOCKS}/items", params={"limit": 1}).json()["features"][0]["id"]
+    assert fid > 250_000_000_000_000  # the block's FIPS code is its stable feature id
+    response = client.get(f"{BLOCKS}/items/{fid}", params={"crs": "http://www.opengis.net/def/crs/EPSG/0/26986"})
+    assert response.status_code == 200
+    assert response.headers["content-crs"] == "<http://www.opengis.net/def/crs/EPSG/0/26986>"
+    x, y = response.json()["geometry"]["coordinates"][0][0][0]
+    assert 220_000 < x < 240_000 and 890_000 < y < 910_000  # Massachusetts Mainland metres
+    latlon = client.get(f"{BLOCKS}/items/{fid}", params={"crs": "http://www.opengis.net/def/crs/EPSG/0/4326"})
+    lat, lon = latlon.json()["geometry"]["coordinates"][0][0][0]
+    assert 42.3 < lat < 42.45 and -71.2 < lon < -71.0
+
+
+def test_csv_and_html_outputs(client):
+    csv_text = client.get(f"{BLOCKS}/items", params={"f": "csv", "limit": 3}).text
+    lines = csv_text.strip().splitlines()
+    assert lines[0].startswith("id,wkt,") and len(lines) == 4
+    html = client.get(f"{BLOCKS}/items", headers={"Accept": "text/html"}).text
+    assert "<table>" in html and "population" in html
+
+
+def test_single_feature_and_unknown_feature(client):
+    feature = client.get(f"{PARCELS}/items/13").json()
+    assert feature["properties"]["ml"] == "113-27" and feature["id"] == 13
+    problem(client.get(f"{PARCELS}/items/99999999"), 404)
+    problem(client.get(f"{PARCELS}/items/abc"), 404)
+    problem(client.get("/collections/cambridge__nope/items"), 404)
+
+
+@pytest.mark.parametrize(
+    ("params", "fragment"),
+    [
+        ({"bbox": "1,2,3"}, "bbox"),
+        ({"bbox": "a,b,c,d"}, "bbox"),
+        ({"bbox": "10,10,0,0"}, "bbox"),
+        ({"filter": "population >"}, "filter"),
+        ({"filter": "nosuchfield = 1"}, "nosuchfield"),
+        ({"filter": "population = 'many'"}, "compare"),
+        ({"filter": "{not json", "filter-lang": "cql2-json"}, "JSON"),
+        ({"filter-lang": "sql", "filter": "1=1"}, "filter-lang"),
+        ({"limit": "0"}, "limit"),
+        ({"limit": "100001"}, "limit"),
+        ({"limit": "ten"}, "limit"),
+        ({"offset": "-1"}, "offset"),
+        ({"crs": "EPSG:999999"}, "CRS"),
+        ({"crs": "http://www.opengis.net/def/crs/EPSG/0/2000"}, "not offered"),
+        ({"properties": "nosuch"}, "nosuch"),
+        ({"sortby": "nosuch"}, "nosuch"),
+        ({"datetime": "yesterday"}, "datetime"),
+        ({"unknownparam": "1"}, "unknownparam"),
+        ({"f": "xml"}, "f must be"),
+    ],
+)
+def test_bad_parameters_are_400_problems(client, params, fragment):
+    body = problem(client.get(f"{BLOCKS}/items", params=params), 400)
+    assert fragment.lower() in body["detail"].lower()
+
+
+def test_internal_layers_hidden_from_anonymous_on_every_endpoint(client, planner_key):
+    poles = "/collections/cambridge__utility_poles"
+    for path in (poles, f"{poles}/items", f"{poles}/items/1", f"{poles}/queryables",
+                 f"{poles}/sortables"):
+        problem(client.get(path), 404)
+        assert client.get(path, headers={"Authorization": f"Bearer {planner_key}"}).status_code == 200
+    problem(client.get(poles, headers={"X-API-Key": "dc_wrong"}), 401)
+
+
+def test_internal_fields_hidden_from_anonymous(client, planner_key):
+    anonymous = client.get(f"{PARCELS}/items/13").json()["properties"]
+    assert "total_value" not in anonymous and "land_value" not in anonymous
+    assert "total_value" not in client.get(f"{PARCELS}/queryables").json()["properties"]
+    problem(client.get(f"{PARCELS}/items", params={"filter": "total_value > 0"}), 400)
+    problem(client.get(f"{PARCELS}/items", params={"properties": "total_value"}), 400)
+    keyed = client.get(f"{PARCELS}/items/13", headers={"X-API-Key": planner_key}).json()
+    assert keyed["properties"]["total_value"] > 0
+
+
+def test_queryables_schema(client):
+    schema = client.get(f"{BLOCKS}/queryables").json()
+    assert schema["properties"]["population"]["type"] == "integer"
+    assert schema["properties"]["geometry"]["x-ogc-role"] == "primary-geometry"
+
+
+def test_property_equality_query_parameter(client, blocks_src):
+    block = blocks_src.iloc[0]
+    assert matched(client, BLOCKS, block_id=block.STFID) == 1
