@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     source_data_dir: Path = PROJECT_ROOT.parent / "shared" / "data"
     tiles_dir: Path = PROJECT_ROOT / "tiles"
 
+    tile_cache: bool = True
+    tile_copies: bool = True
+    tile_max_age: int = 3600
+    tile_poll_seconds: float = 5.0
+
     keep_versions: int = 1
     copy_batch_rows: int = 20_000
     progress: bool = True

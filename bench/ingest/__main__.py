@@ -13,7 +13,7 @@ from pathlib import Path
 from bench.ingest import db as bench_db
 from bench.ingest import measure
 from bench.ingest.inputs import PARCELS_PATH, REAL_LAYER, write_synthetic
-from bench.ingest.table import Case, print_table
+from bench.ingest.table import Case, OgrSpec, print_memory_scaling, print_table
 from digitalcity.catalog import load_catalog
 from digitalcity.config import Settings
 
@@ -23,78 +23,84 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scale", type=int, default=20, help="SYNTHETIC copies (default 20)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per case; median reported")
     parser.add_argument("--keep", action="store_true", help="keep the temporary cluster and files")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.scale < 1 or args.repeat < 1:
+        parser.error("--scale and --repeat must be at least 1")
+    return args
 
 
-def _cases(real: Path, gpkg1: Path, gpkgn: Path, scale: int) -> list[Case]:
-    ogr_real = {"source": real, "table": "ogr_x1", "assign_srs": "EPSG:4326"}
-    return [
-        Case("real ×1", "TopoJSON", "full", {}, ogr_real),
-        Case(
-            "SYNTHETIC ×1",
-            "GeoPackage",
-            "full",
-            {"id": "bench_parcels_x1", "path": str(gpkg1), "join": True},
-            {"source": gpkg1, "table": "ogr_synth_x1"},
-        ),
-        Case(
-            f"SYNTHETIC ×{scale}",
-            "GeoPackage",
-            "full",
-            {"id": f"bench_parcels_x{scale}", "path": str(gpkgn), "join": True},
-            {"source": gpkgn, "table": f"ogr_x{scale}"},
-        ),
-        Case(
-            f"SYNTHETIC ×{scale}",
-            "GeoPackage",
-            "no join",
-            {"id": f"bench_parcels_x{scale}_nojoin", "path": str(gpkgn), "join": False},
-            {"source": gpkgn, "table": f"ogr_x{scale}"},
-        ),
-    ]
+def _synthetic_case(path: Path, scale: int, *, join: bool) -> Case:
+    suffix = "" if join else "_nojoin"
+    return Case(
+        f"SYNTHETIC ×{scale}",
+        "GeoPackage",
+        "full" if join else "no join",
+        {"id": f"bench_parcels_x{scale}{suffix}", "path": str(path), "join": join},
+        OgrSpec(path, f"ogr_synthetic_x{scale}"),
+    )
+
+
+def _inputs(work: Path, scale: int) -> dict[int, Path]:
+    """SYNTHETIC GeoPackages ×1, ×scale/4 (to see memory against size) and ×scale."""
+    settings = Settings(progress=False)
+    city = load_catalog(settings.layers_dir).city(REAL_LAYER[0])
+    real = settings.source_data_dir / PARCELS_PATH
+    paths = {}
+    for n in sorted({1, max(scale // 4, 1), scale}):
+        started = time.perf_counter()
+        paths[n] = work / f"SYNTHETIC_parcels_x{n}.gpkg"
+        rows = write_synthetic(real, paths[n], city, n)
+        print(
+            f"SYNTHETIC ×{n}: {rows} rows, {paths[n].stat().st_size / 2**20:.1f} MiB, "
+            f"written in {time.perf_counter() - started:.1f} s to {paths[n]}"
+        )
+    return paths
+
+
+def _run(db: bench_db.BenchDB, cases: list[Case], repeat: int) -> None:
+    """Each case ``repeat`` times, ours and ogr2ogr interleaved (so both see the same load)."""
+    for run_no in range(repeat):
+        for case in cases:
+            case.ours.append(measure.ours(db, case.ours_spec))
+            spec = case.ogr_spec
+            case.ogr.append(
+                measure.ogr2ogr(db, spec.source, spec.table, assign_srs=spec.assign_srs)
+            )
+            print(
+                f"  run {run_no + 1}/{repeat} {case.label} [{case.variant}]: "
+                f"ours {case.ours[-1].seconds:.2f} s, ogr2ogr {case.ogr[-1].seconds:.2f} s",
+                flush=True,
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _args(argv)
     settings = Settings(progress=False)
-    catalog = load_catalog(settings.layers_dir)
-    city = catalog.city(REAL_LAYER[0])
     real = settings.source_data_dir / PARCELS_PATH
-    work = Path(tempfile.mkdtemp(prefix="digitalcity-bench-inputs-"))
     gdal = subprocess.run(["ogr2ogr", "--version"], capture_output=True, text=True, check=True)
-    print(f"ogr2ogr: {gdal.stdout.strip()}; python: {sys.version.split()[0]}")
-    started = time.perf_counter()
-    gpkg1, gpkgn = (
-        work / "SYNTHETIC_parcels_x1.gpkg",
-        work / f"SYNTHETIC_parcels_x{args.scale}.gpkg",
-    )
-    rows1 = write_synthetic(real, gpkg1, city, 1)
-    rows = write_synthetic(real, gpkgn, city, args.scale)
-    print(
-        f"SYNTHETIC inputs (×1: {rows1} rows, ×{args.scale}: {rows} rows, "
-        f"{gpkgn.stat().st_size / 2**20:.0f} MiB) written to {work} "
-        f"in {time.perf_counter() - started:.1f} s"
-    )
-    db = bench_db.start()
-    print(
-        f"cluster: {db.settings.data_dir} port {db.settings.db_port}, PostGIS {db.server_version()}"
-    )
+    print(f"ogr2ogr: {gdal.stdout.strip()}; python {sys.version.split()[0]}")
+    print(f"real input: {real} (cambridge.parcels, TopoJSON, read whole by our loader)")
+    work = Path(tempfile.mkdtemp(prefix="digitalcity-bench-inputs-"))
+    db = None
     try:
-        cases = _cases(real, gpkg1, gpkgn, args.scale)
-        for run_no in range(args.repeat):
-            for case in cases:
-                case.ours.append(measure.ours(db, case.ours_spec))
-                case.ogr.append(measure.ogr2ogr(db, **case.ogr_spec))
-                print(
-                    f"  run {run_no + 1}/{args.repeat} {case.label} [{case.variant}]: "
-                    f"ours {case.ours[-1].seconds:.2f} s, ogr2ogr {case.ogr[-1].seconds:.2f} s",
-                    flush=True,
-                )
+        paths = _inputs(work, args.scale)
+        db = bench_db.start()
+        print(f"cluster: {db.settings.data_dir}, port {db.settings.db_port}, {db.server_version()}")
+        ogr_real = OgrSpec(real, "ogr_real_x1", assign_srs="EPSG:4326")  # the file declares none
+        cases = [Case("real ×1", "TopoJSON", "full", {}, ogr_real)]
+        cases += [_synthetic_case(path, n, join=True) for n, path in paths.items()]
+        cases.append(_synthetic_case(paths[args.scale], args.scale, join=False))
+        _run(db, cases, args.repeat)
         print_table(cases, args.repeat)
+        full = [c for c in cases if c.variant == "full" and c.fmt == "GeoPackage"]
+        print_memory_scaling(full[-2] if len(full) > 1 else full[0], full[-1])
     finally:
-        db.close(args.keep)
+        if db is not None:
+            db.close(args.keep)
         if args.keep:
-            print(f"kept: cluster in {db.settings.data_dir}, inputs in {work}")
+            print(
+                f"kept: inputs in {work}" + (f", cluster in {db.settings.data_dir}" if db else "")
+            )
         else:
             shutil.rmtree(work, ignore_errors=True)
     return 0

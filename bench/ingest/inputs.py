@@ -13,6 +13,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyogrio.raw
 import shapely
 
@@ -47,8 +48,10 @@ def grid_offsets(city: CityDef, scale: int) -> list[tuple[float, float]]:
 
 
 def _field_array(values: np.ndarray) -> np.ndarray:
-    out = np.asarray(values, dtype=object)
-    return np.where([v is None or (isinstance(v, float) and math.isnan(v)) for v in out], None, out)
+    """Object values with None where missing (NaN included), as pyogrio writes them."""
+    out = np.asarray(values, dtype=object).copy()
+    out[pd.isna(out)] = None
+    return out
 
 
 def write_synthetic(source: Path, out: Path, city: CityDef, scale: int) -> int:

@@ -22,6 +22,7 @@ class Run:
     peak_kib: int  # peak RSS (VmHWM) of the process that loaded
     rows: int
     extra: dict[str, object] = field(default_factory=dict)
+    index_seconds: float | None = None  # ours: the part after the rows are copied in
 
 
 def vm_hwm_kib(pid: int | str = "self") -> int | None:
@@ -66,9 +67,9 @@ def ours(db: BenchDB, spec: dict[str, object]) -> Run:
     full = {"data_dir": str(db.settings.data_dir), "port": db.settings.db_port, **spec}
     _, _, stdout = _run([sys.executable, "-m", "bench.ingest.child", json.dumps(full)])
     result = json.loads(stdout.strip().splitlines()[-1])
-    return Run(
-        float(result["seconds"]), int(result["peak_kib"]), int(result["rows_loaded"]), result
-    )
+    seconds, copied = float(result["seconds"]), result.get("copy_seconds")
+    indexing = seconds - float(copied) if copied is not None else None
+    return Run(seconds, int(result["peak_kib"]), int(result["rows_loaded"]), result, indexing)
 
 
 def ogr2ogr(db: BenchDB, source: Path, table: str, *, assign_srs: str | None = None) -> Run:

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bench.ingest.measure import Run
+
+
+@dataclass(frozen=True)
+class OgrSpec:
+    """An ogr2ogr load: source file, target table in schema ``bench``, SRS to assign."""
+
+    source: Path
+    table: str
+    assign_srs: str | None = None
 
 
 @dataclass
@@ -14,7 +24,7 @@ class Case:
     fmt: str
     variant: str  # "full" (assessor join + crosswalk) or "no join"
     ours_spec: dict[str, object]
-    ogr_spec: dict[str, object]
+    ogr_spec: OgrSpec
     ours: list[Run] = field(default_factory=list)
     ogr: list[Run] = field(default_factory=list)
 
@@ -29,13 +39,16 @@ def _mib(kib: float) -> str:
 
 def print_table(cases: list[Case], repeat: int) -> None:
     head = (
-        f"{'input':<15} {'format':<10} {'ours':<8} {'rows':>8} {'ours s':>8} {'ogr2ogr s':>9} "
+        f"{'input':<15} {'format':<10} {'ours':<8} {'rows':>8} {'ours s':>8} {'(index)':>7} "
+        f"{'ogr2ogr s':>9} "
         f"{'ratio':>6} {'ours MiB':>8} {'(idle)':>6} {'ogr MiB':>7} {'ours rows/s':>11} "
         f"{'ogr rows/s':>10} {'repaired':>8} {'rejected':>8}"
     )
     print(
         f"\nmedian of {repeat} run(s); our loader: validation+repair on (always), "
-        "'full' = assessor join + land-use crosswalk; peak = VmHWM of the loading process"
+        "'full' = assessor join + land-use crosswalk; (index) = ours after the rows are in:\n"
+        "keys, GiST, b-tree and trigram indexes, ANALYZE, extent, swap (ogr2ogr: key + GiST "
+        "only); peak = VmHWM of the loading process"
     )
     print(head)
     print("-" * len(head))
@@ -43,9 +56,11 @@ def print_table(cases: list[Case], repeat: int) -> None:
         ours_s = _median([r.seconds for r in c.ours])
         ogr_s = _median([r.seconds for r in c.ogr])
         last = c.ours[-1].extra
+        indexing = [r.index_seconds for r in c.ours if r.index_seconds is not None]
+        index_s = f"{_median(indexing):>7.2f}" if indexing else f"{'?':>7}"
         print(
             f"{c.label:<15} {c.fmt:<10} {c.variant:<8} {c.ours[-1].rows:>8} {ours_s:>8.2f} "
-            f"{ogr_s:>9.2f} {ours_s / ogr_s:>6.2f} "
+            f"{index_s} {ogr_s:>9.2f} {ours_s / ogr_s:>6.2f} "
             f"{_mib(_median([r.peak_kib for r in c.ours])):>8} "
             f"{_mib(float(str(last['baseline_kib']))):>6} "
             f"{_mib(_median([r.peak_kib for r in c.ogr])):>7} "
@@ -54,3 +69,15 @@ def print_table(cases: list[Case], repeat: int) -> None:
         )
         if c.ours[-1].rows != c.ogr[-1].rows:
             print(f"{'':<15} note: ogr2ogr loaded {c.ogr[-1].rows} rows, ours {c.ours[-1].rows}")
+
+
+def print_memory_scaling(small: Case, large: Case) -> None:
+    """Our peak RSS above the idle interpreter, for two sizes of the same streamed input."""
+    idle = _median([float(str(r.extra["baseline_kib"])) for r in large.ours])
+    grow = [_median([r.peak_kib for r in c.ours]) - idle for c in (small, large)]
+    rows = [small.ours[-1].rows, large.ours[-1].rows]
+    print(
+        f"\nour peak RSS above the idle interpreter ({_mib(idle)} MiB): {small.label} "
+        f"{_mib(grow[0])} MiB, {large.label} {_mib(grow[1])} MiB "
+        f"({rows[1] / rows[0]:.0f}× the rows, {grow[1] / grow[0]:.2f}× the memory)"
+    )

@@ -47,21 +47,30 @@ def zoning_compliance_summary(city: City, *, feet_per_story: float = 10.0) -> An
     gdf, prov = _compliance(city, feet_per_story)
     table = pd.DataFrame(gdf.drop(columns="geometry"))
     table["zone"] = table["zone"].fillna("none")
-    grouped = table.groupby("zone", dropna=False)
-    out = pd.DataFrame(
-        {
-            "max_far": grouped["max_far"].first(),
-            "max_height_ft": grouped["max_height_ft"].first(),
-            "parcels": grouped.size(),
-            **{f"far_{s}": grouped["far_status"].apply(lambda x, s=s: int((x == s).sum())) for s in STATUS},
-            **{f"height_{s}": grouped["height_status"].apply(lambda x, s=s: int((x == s).sum())) for s in STATUS},
-            **{s: grouped["status"].apply(lambda x, s=s: int((x == s).sum())) for s in STATUS},
-            "median_far": grouped["far"].median(),
-            "max_built_far": grouped["far"].max(),
-        }
+    grouped = table.groupby("zone")
+    counts = [
+        pd.crosstab(table["zone"], table[column])
+        .reindex(columns=list(STATUS), fill_value=0)
+        .add_prefix(prefix)
+        for column, prefix in (("far_status", "far_"), ("height_status", "height_"), ("status", ""))
+    ]
+    out = pd.concat(
+        [
+            grouped[["max_far", "max_height_ft"]].first(),
+            grouped.size().rename("parcels"),
+            *counts,
+            grouped["far"].median().rename("median_far"),
+            grouped["far"].max().rename("max_built_far"),
+        ],
+        axis=1,
     ).reset_index()
-    units = {"max_far": "ratio", "max_height_ft": "ft", "median_far": "ratio",
-             "max_built_far": "ratio", "*": "parcels"}
+    units = {
+        "max_far": "ratio",
+        "max_height_ft": "ft",
+        "median_far": "ratio",
+        "max_built_far": "ratio",
+        "*": "parcels",
+    }
     prov = {**prov, "analysis": "zoning_compliance_summary"}
     summary = {s: int(out[s].sum()) for s in STATUS}
     return AnalysisResult(out, None, units, prov, summary)
@@ -72,7 +81,7 @@ def _compliance(city: City, feet_per_story: float) -> tuple[gpd.GeoDataFrame, di
     bound = bindings_for(city.id)
     parcels, zoning, _ = planning_layers(city)
     parcel_columns = {
-        "label": parcels.label_field or bound.parcel_land_area,
+        "label": parcels.label_field,
         "land_area": bound.parcel_land_area,
         "floor_area": bound.parcel_floor_area,
         "stories": bound.parcel_stories,

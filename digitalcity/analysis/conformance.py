@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import geopandas as gpd
 import pandas as pd
@@ -45,7 +45,7 @@ def plan_conformance(city: City) -> AnalysisResult:
     no district, or a district the rule table does not cover). GeoDataFrame in the storage CRS."""
     gdf, rules, prov = _classified(city)
     counts = gdf.groupby("status")["area_m2"].agg(["size", "sum"])
-    summary = {
+    summary: dict[str, Any] = {
         s: {"parcels": int(counts["size"].get(s, 0)), "area_m2": float(counts["sum"].get(s, 0.0))}
         for s in STATUS
     }
@@ -86,7 +86,9 @@ def zoning_landuse_crosstab(
     table.index.name, table.columns.name = by, None
     prov = {**prov, "analysis": "zoning_landuse_crosstab", "parameters": {"by": by, "value": value}}
     units = {"*": "ha" if value == "area_ha" else "parcels"}
-    return AnalysisResult(table.reset_index(), None, units, prov, {"total": float(table["total"].sum())})
+    return AnalysisResult(
+        table.reset_index(), None, units, prov, {"total": float(table["total"].sum())}
+    )
 
 
 def _classified(city: City) -> tuple[gpd.GeoDataFrame, UseRules, dict]:
@@ -94,13 +96,21 @@ def _classified(city: City) -> tuple[gpd.GeoDataFrame, UseRules, dict]:
     rules = _rules(city, parcels, zoning)
     l1 = class_field(city, parcels, "level1").field
     l2 = class_field(city, parcels, "level2").field
-    label = parcels.label_field or l1
     with city.engine.begin() as conn:
-        stage_parcel_districts(conn, city, {"label": label, "l1": l1, "l2": l2})
-        gdf = frame(conn, "parcel_use_district", storage_params(city), geometry="geom",
-                    crs=city.definition.storage_crs)
+        stage_parcel_districts(conn, city, {"label": parcels.label_field, "l1": l1, "l2": l2})
+        gdf = frame(
+            conn,
+            "parcel_use_district",
+            storage_params(city),
+            geometry="geom",
+            crs=city.definition.storage_crs,
+        )
         prov = provenance(
-            conn, city, "plan_conformance", {}, [parcels, zoning],
+            conn,
+            city,
+            "plan_conformance",
+            {},
+            [parcels, zoning],
             method=f"{METHOD}; the district's family and permitted classes come from the rule "
             f"table {rules.path.name} (longest zone-code prefix)",
             assumptions=[
@@ -114,11 +124,27 @@ def _classified(city: City) -> tuple[gpd.GeoDataFrame, UseRules, dict]:
         gdf[col] = gdf[col].astype(object).where(gdf[col].notna(), None)
     matched = [rules.match(z) for z in gdf["zone"]]
     gdf["family"] = [r.family if r else None for r in matched]
-    fits = [r.permits(a, b) if r else None for r, a, b in zip(matched, gdf["level1"], gdf["level2"], strict=True)]
-    gdf["status"] = ["unknown" if f is None else "conforming" if f else "nonconforming" for f in fits]
+    fits = [
+        r.permits(a, b) if r else None
+        for r, a, b in zip(matched, gdf["level1"], gdf["level2"], strict=True)
+    ]
+    gdf["status"] = [
+        "unknown" if f is None else "conforming" if f else "nonconforming" for f in fits
+    ]
     gdf["permitted"] = [" ".join(sorted(r.permitted)) if r else None for r in matched]
-    order = ["fid", "label", "level1", "level2", "zone", "family", "share", "status", "permitted",
-             "area_m2", "geometry"]
+    order = [
+        "fid",
+        "label",
+        "level1",
+        "level2",
+        "zone",
+        "family",
+        "share",
+        "status",
+        "permitted",
+        "area_m2",
+        "geometry",
+    ]
     prov["rules"] = {
         r.prefix: {"family": r.family, "permitted": sorted(r.permitted), "note": r.note}
         for r in rules.rules.values()

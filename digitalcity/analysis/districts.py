@@ -1,5 +1,6 @@
 """Parcels with their zoning district: the district covering the largest share of each parcel,
-staged as ``_parcel_district(fid, zone, share)`` for the plan and compliance analyses."""
+staged as ``_parcel_district(fid, zone, share)`` for the plan and compliance analyses and
+cached for the current versions of the parcels and zoning layers (``cache.py``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Mapping
 from sqlalchemy.engine import Connection
 
 from digitalcity.analysis.bindings import bindings_for, require
+from digitalcity.analysis.cache import cached
 from digitalcity.analysis.sqlrun import run, stage
 from digitalcity.analysis.zones import SUBDIVIDE
 from digitalcity.catalog.model import LayerDef
@@ -31,13 +33,22 @@ def planning_layers(city: City) -> tuple[LayerDef, LayerDef, str]:
 def stage_parcel_districts(
     conn: Connection,
     city: City,
-    parcel_columns: Mapping[str, str],
-    zone_columns: Mapping[str, str] | None = None,
+    parcel_columns: Mapping[str, str | None],
+    zone_columns: Mapping[str, str | None] | None = None,
 ) -> tuple[LayerDef, LayerDef]:
     """Stage ``_parcels`` (with ``parcel_columns``), ``_zones`` (zone code plus
     ``zone_columns``) and ``_parcel_district``; returns the parcels and zoning layers."""
     parcels, zoning, code = planning_layers(city)
     stage(conn, city, "_parcels", parcels, parcel_columns)
     stage(conn, city, "_zones", zoning, {"zone": code, **(zone_columns or {})}, subdivide=SUBDIVIDE)
-    run(conn, "parcel_district")
+    _, built = cached(
+        conn,
+        city,
+        "district",
+        [parcels, zoning],
+        ["_parcel_district"],
+        lambda: run(conn, "parcel_district"),
+    )
+    if not built:
+        run(conn, "parcel_district_index")
     return parcels, zoning

@@ -9,7 +9,7 @@ import pandas as pd
 
 from digitalcity.analysis import params
 from digitalcity.analysis.bindings import bindings_for, require
-from digitalcity.analysis.classes import LEVELS, Level, class_field
+from digitalcity.analysis.classes import LEVELS, ClassField, Level, class_field
 from digitalcity.analysis.result import AnalysisResult, provenance
 from digitalcity.analysis.sqlrun import frame, stage
 from digitalcity.analysis.zones import stage_zones
@@ -53,8 +53,12 @@ def landuse_statistics(
             conn,
             city,
             "landuse_statistics",
-            {"level": level, "polygon": area is not None, "polygon_crs": str(polygon_crs),
-             "group_by": group_by},
+            {
+                "level": level,
+                "polygon": params.describe(area, city),
+                "polygon_crs": str(polygon_crs),
+                "group_by": group_by,
+            },
             [parcels, *zone_layers],
             method=(
                 "parcel polygons (and zones) projected to the local CRS; areas of exact "
@@ -74,7 +78,7 @@ def landuse_statistics(
     return AnalysisResult(out, None, UNITS, prov, summary)
 
 
-def _tidy(rows: pd.DataFrame, cls: Any) -> pd.DataFrame:
+def _tidy(rows: pd.DataFrame, cls: ClassField) -> pd.DataFrame:
     out = rows.astype({"area_m2": float, "parcels": int})
     out["code"] = out["code"].astype(object).where(out["code"].notna(), None)
     names = [cls.names(c) for c in out["code"]]
@@ -85,6 +89,15 @@ def _tidy(rows: pd.DataFrame, cls: Any) -> pd.DataFrame:
     totals = out.groupby("zone", dropna=False)["area_m2"].transform("sum")
     out["share"] = out["area_m2"] / totals.where(totals > 0)
     out = out.sort_values(["zone", "area_m2"], ascending=[True, False], na_position="last")
-    columns = ["zone", "code", "name_en", "name_zh", "colour", "area_m2", "area_ha", "share",
-               "parcels"]
+    columns = [
+        "zone",
+        "code",
+        "name_en",
+        "name_zh",
+        "colour",
+        "area_m2",
+        "area_ha",
+        "share",
+        "parcels",
+    ]
     return out[columns].reset_index(drop=True)

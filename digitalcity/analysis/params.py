@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 import numpy as np
 import shapely
@@ -25,7 +25,7 @@ MAX_DISTANCE_M = 50_000.0
 MINUTES_RANGE = (1.0, 120.0)
 WALK_SPEED_RANGE_KMH = (1.0, 10.0)
 
-PolygonLike = BaseGeometry | Mapping[str, Any] | str | bytes
+PolygonLike: TypeAlias = BaseGeometry | Mapping[str, Any] | str | bytes
 T = TypeVar("T")
 
 _EXTENTS = sa.text(
@@ -54,7 +54,8 @@ def distance(value: Any, name: str = "distance_m", *, maximum: float = MAX_DISTA
 
 def minutes(values: Any, name: str = "minutes") -> tuple[float, ...]:
     """One or more walking times in minutes, each within 1-120, sorted and de-duplicated."""
-    items = [values] if not isinstance(values, (list, tuple, set, frozenset)) else list(values)
+    many = isinstance(values, (list, tuple, set, frozenset, np.ndarray))
+    items = list(values) if many else [values]
     if not items:
         raise InvalidParameter(f"{name} must name at least one time")
     return tuple(sorted({number(v, name, *MINUTES_RANGE) for v in items}))
@@ -76,7 +77,9 @@ def choice(value: Any, name: str, options: Iterable[T]) -> T:
 def crs(value: Any, name: str = "crs") -> SourceCRS:
     """A CRS (EPSG code, 'EPSG:n', WKT, PROJ string, 'GCJ-02', 'BD-09')."""
     if not isinstance(value, (str, int)) or isinstance(value, bool) or value == "":
-        raise InvalidParameter(f"{name} must be a CRS code or name such as 'EPSG:4326', got {value!r}")
+        raise InvalidParameter(
+            f"{name} must be a CRS code or name such as 'EPSG:4326', got {value!r}"
+        )
     try:
         return parse_crs(value, what=name)
     except DigitalCityError as exc:
@@ -106,7 +109,10 @@ def _as_geometry(value: PolygonLike, name: str) -> BaseGeometry:
 
 
 def polygon(
-    conn: Connection, city: City, value: PolygonLike, crs_value: Any = "EPSG:4326",
+    conn: Connection,
+    city: City,
+    value: PolygonLike,
+    crs_value: Any = "EPSG:4326",
     name: str = "polygon",
 ) -> BaseGeometry:
     """A valid, non-empty (multi)polygon that overlaps the city, returned in the local CRS.
@@ -140,6 +146,17 @@ def polygon(
             f"(extent {', '.join(f'{v:.3f}' for v in extent)}); check the CRS and the x/y order"
         )
     return local
+
+
+def describe(geom: BaseGeometry | None, city: City) -> dict[str, Any] | None:
+    """A validated polygon for the provenance: WKT (cm precision) in the local CRS, area."""
+    if geom is None:
+        return None
+    return {
+        "wkt": shapely.to_wkt(geom, rounding_precision=2),
+        "crs": city.local_crs,
+        "area_m2": float(geom.area),
+    }
 
 
 def fids(values: Any, name: str = "fids") -> list[int] | None:

@@ -33,15 +33,25 @@ def buffer(
     with city.engine.begin() as conn:
         stage(conn, city, "_features", layer, {"label": layer.label_field}, fids=wanted)
         sql = "buffer_dissolved" if dissolve else "buffer"
-        gdf = frame(conn, sql, {**storage_params(city), "distance_m": distance_m},
-                    geometry="geom", crs=city.definition.storage_crs)
-        prov = provenance(
-            conn, city, "buffer",
-            {"layer": layer_id, "distance_m": distance_m, "fids": wanted, "dissolve": dissolve},
-            [layer], method="ST_Buffer in the local CRS (8 segments per quarter circle)",
+        gdf = frame(
+            conn,
+            sql,
+            {**storage_params(city), "distance_m": distance_m},
+            geometry="geom",
+            crs=city.definition.storage_crs,
         )
-    summary = {"features": int(gdf["features"].sum()) if dissolve else len(gdf),
-               "area_m2": float(gdf["area_m2"].sum())}
+        prov = provenance(
+            conn,
+            city,
+            "buffer",
+            {"layer": layer_id, "distance_m": distance_m, "fids": wanted, "dissolve": dissolve},
+            [layer],
+            method="ST_Buffer in the local CRS (8 segments per quarter circle)",
+        )
+    summary = {
+        "features": int(gdf["features"].sum()) if dissolve else len(gdf),
+        "area_m2": float(gdf["area_m2"].sum()),
+    }
     units = {"area_m2": "m²"}
     return AnalysisResult(gdf, city.definition.storage_crs, units, prov, summary)
 
@@ -63,13 +73,23 @@ def parcels_beyond(
     with city.engine.begin() as conn:
         stage(conn, city, "_parcels", parcels, {"label": parcels.label_field})
         stage(conn, city, "_facilities", facilities, {"label": facilities.label_field}, where=where)
-        gdf = frame(conn, "parcels_beyond", {**storage_params(city), "distance_m": distance_m},
-                    geometry="geom", crs=city.definition.storage_crs)
+        gdf = frame(
+            conn,
+            "parcels_beyond",
+            {**storage_params(city), "distance_m": distance_m},
+            geometry="geom",
+            crs=city.definition.storage_crs,
+        )
         total = frame(conn, "parcel_count").iloc[0]
         prov = provenance(
-            conn, city, "parcels_beyond",
-            {"distance_m": distance_m, "facility_layer": facility_id,
-             "facility_filter": dict(where or {})},
+            conn,
+            city,
+            "parcels_beyond",
+            {
+                "distance_m": distance_m,
+                "facility_layer": facility_id,
+                "facility_filter": dict(where or {}),
+            },
             [parcels, facilities],
             method="nearest facility by true distance from the parcel polygon (0 inside it), "
             "local CRS; straight-line distance, not along streets",
@@ -79,7 +99,9 @@ def parcels_beyond(
         "area_m2": float(gdf["area_m2"].sum()),
         "all_parcels": int(total["parcels"]),
         "share_of_parcels": len(gdf) / int(total["parcels"]) if int(total["parcels"]) else None,
-        "share_of_area": float(gdf["area_m2"].sum() / total["area_m2"]) if total["area_m2"] else None,
+        "share_of_area": float(gdf["area_m2"].sum() / total["area_m2"])
+        if total["area_m2"]
+        else None,
     }
     units = {"area_m2": "m²", "distance_m": "m"}
     return AnalysisResult(gdf, city.definition.storage_crs, units, prov, summary)
@@ -102,12 +124,15 @@ def facilities_within(
     distance_m = params.distance(distance_m)
     if (parcel_fid is None) == (polygon is None):
         raise params.InvalidParameter("give exactly one of parcel_fid and polygon")
-    chosen = [_point_layer(city, x) for x in layers] if layers is not None else [
-        x for x in city.layers() if x.kind == "infrastructure" and x.geometry_type == "Point"
-    ]
+    chosen = (
+        [_point_layer(city, x) for x in layers]
+        if layers is not None
+        else [x for x in city.layers() if x.kind == "infrastructure" and x.geometry_type == "Point"]
+    )
     bound = bindings_for(city.id)
     inputs: list[LayerDef] = list(chosen)
     frames = []
+    area = None
     with city.engine.begin() as conn:
         if parcel_fid is not None:
             fid = params.fids(parcel_fid, "parcel_fid")
@@ -121,16 +146,28 @@ def facilities_within(
             stage_geometry(conn, "_area", area, local_srid(city))
         for layer in chosen:
             stage(conn, city, "_facilities", layer, {"label": layer.label_field})
-            part = frame(conn, "facilities_within", {**storage_params(city), "distance_m": distance_m},
-                         geometry="geom", crs=city.definition.storage_crs)
+            part = frame(
+                conn,
+                "facilities_within",
+                {**storage_params(city), "distance_m": distance_m},
+                geometry="geom",
+                crs=city.definition.storage_crs,
+            )
             part.insert(0, "layer", layer.id)
             frames.append(part)
             conn.exec_driver_sql("DROP TABLE _facilities")
         prov = provenance(
-            conn, city, "facilities_within",
-            {"distance_m": distance_m, "parcel_fid": parcel_fid, "polygon": polygon is not None,
-             "layers": [x.id for x in chosen]},
-            inputs, method="ST_DWithin / ST_Distance in the local CRS (straight line)",
+            conn,
+            city,
+            "facilities_within",
+            {
+                "distance_m": distance_m,
+                "parcel_fid": parcel_fid,
+                "polygon": params.describe(area, city),
+                "layers": [x.id for x in chosen],
+            },
+            inputs,
+            method="ST_DWithin / ST_Distance in the local CRS (straight line)",
         )
     gdf = pd.concat(frames, ignore_index=True) if frames else None
     if gdf is None:

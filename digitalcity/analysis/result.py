@@ -75,7 +75,9 @@ class AnalysisResult:
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    frame = frame.reset_index() if frame.index.name or isinstance(frame.index, pd.MultiIndex) else frame
+    frame = (
+        frame.reset_index() if frame.index.name or isinstance(frame.index, pd.MultiIndex) else frame
+    )
     return [dict(zip(frame.columns, row, strict=True)) for row in frame.itertuples(index=False)]
 
 
@@ -111,9 +113,7 @@ def provenance(
     Read on the analysis's own connection, so the versions are those the analysis saw.
     """
     wanted = sorted({layer.id for layer in layers})
-    rows = {
-        r.layer: r for r in conn.execute(_VERSIONS, {"city": city.id, "layers": wanted}).all()
-    }
+    rows = {r.layer: r for r in conn.execute(_VERSIONS, {"city": city.id, "layers": wanted}).all()}
     missing = [x for x in wanted if x not in rows]
     if missing:
         raise LayerNotLoaded(

@@ -53,9 +53,7 @@ class UseRules:
 
 
 @lru_cache(maxsize=8)
-def load_use_rules(
-    path: Path, standard: CodeTable, zoning: CodeTable | None = None
-) -> UseRules:
+def load_use_rules(path: Path, standard: CodeTable, zoning: CodeTable | None = None) -> UseRules:
     """Read and check a rule table: unique prefixes, codes of ``standard``, families of
     ``zoning`` (level 1) when given. Raises ``CatalogError`` naming the file and row."""
     rules: dict[str, UseRule] = {}
@@ -74,7 +72,9 @@ def load_use_rules(
                     raise CatalogError(f"{where}: empty or duplicate zone_prefix {prefix!r}")
                 unknown = sorted(c for c in codes if standard.get(c) is None)
                 if unknown or not codes:
-                    raise CatalogError(f"{where}: not {standard.system} codes: {unknown or '(none)'}")
+                    raise CatalogError(
+                        f"{where}: not {standard.system} codes: {unknown or '(none)'}"
+                    )
                 known = zoning.get(family) if zoning is not None else None
                 if zoning is not None and (known is None or known.level != 1):
                     raise CatalogError(f"{where}: {family!r} is not a family of {zoning.system}")

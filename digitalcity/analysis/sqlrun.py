@@ -16,6 +16,7 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import psycopg
 import pyproj
 import shapely
 import sqlalchemy as sa
@@ -24,7 +25,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ClauseElement, Executable
 from sqlalchemy.types import NullType
 
-from digitalcity.analysis.errors import InvalidParameter
+from digitalcity.analysis.errors import InvalidParameter, LayerNotLoaded
 from digitalcity.catalog import visible_fields
 from digitalcity.catalog.model import LayerDef
 from digitalcity.city import City
@@ -38,17 +39,15 @@ _BIND = re.compile(r"(?<![:\w]):(\w+)")
 
 @lru_cache(maxsize=64)
 def read_sql(name: str) -> tuple[str, ...]:
-    """The statements of ``digitalcity/analysis/sql/<name>.sql`` (split at ``;`` + newline)."""
+    """The statements of ``digitalcity/analysis/sql/<name>.sql``: whole-line ``--`` comments
+    dropped, split at a ``;`` that ends a line."""
     text = (
         resources.files("digitalcity.analysis")
         .joinpath("sql", f"{name}.sql")
         .read_text(encoding="utf-8")
     )
-    return tuple(s.strip() for s in _STATEMENT_END.split(text) if _code(s))
-
-
-def _code(statement: str) -> bool:
-    return any(line.strip() and not line.strip().startswith("--") for line in statement.splitlines())
+    code = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
+    return tuple(s.strip() for s in _STATEMENT_END.split(code) if s.strip())
 
 
 def run(conn: Connection, name: str, params: Mapping[str, Any] | None = None) -> sa.CursorResult:
@@ -63,21 +62,36 @@ def run(conn: Connection, name: str, params: Mapping[str, Any] | None = None) ->
     return result
 
 
-class CreateTempAs(Executable, ClauseElement):
-    """``CREATE TEMP TABLE <name> ON COMMIT DROP AS <select>`` with the select's bound params."""
+class CreateTableAs(Executable, ClauseElement):
+    """``CREATE [TEMP] TABLE <name> AS <select>`` with the select's bound parameters.
+
+    A temporary table (``schema`` None) is dropped at commit; its name starts with ``_``.
+    """
 
     inherit_cache = False
 
-    def __init__(self, name: str, select: sa.Select) -> None:
-        if not _TEMP_NAME.match(name):
+    def __init__(self, name: str, select: sa.Select, schema: str | None = None) -> None:
+        if schema is None and not _TEMP_NAME.match(name):
             raise ValueError(f"bad temporary table name {name!r}")
-        self.name, self.select = name, select
+        self.name, self.select, self.schema = name, select, schema
 
 
-@compiles(CreateTempAs)
-def _compile_create_temp_as(element: CreateTempAs, compiler: Any, **kw: Any) -> str:
-    name = compiler.preparer.quote(element.name)
-    return f"CREATE TEMP TABLE {name} ON COMMIT DROP AS {compiler.process(element.select, **kw)}"
+@compiles(CreateTableAs)
+def _compile_create_table_as(element: CreateTableAs, compiler: Any, **kw: Any) -> str:
+    quote = compiler.preparer.quote
+    body = compiler.process(element.select, **kw)
+    if element.schema is None:
+        return f"CREATE TEMP TABLE {quote(element.name)} ON COMMIT DROP AS {body}"
+    return f"CREATE TABLE {quote(element.schema)}.{quote(element.name)} AS {body}"
+
+
+def copy_table(
+    conn: Connection, source: sa.TableClause, target: str, schema: str | None = None
+) -> None:
+    """Copy every row and column of ``source`` into the new table ``target``."""
+    conn.execute(
+        CreateTableAs(target, sa.select(sa.literal_column("*")).select_from(source), schema)
+    )
 
 
 def _raw(expr: Any) -> Any:
@@ -141,7 +155,15 @@ def stage(
         select = select.where(table.c[field].in_(list(values)))
     if fids is not None:
         select = select.where(table.c.fid.in_(list(fids)))
-    conn.execute(CreateTempAs(name, select))
+    try:
+        conn.execute(CreateTableAs(name, select))
+    except sa.exc.ProgrammingError as exc:
+        if isinstance(exc.orig, psycopg.errors.UndefinedTable):
+            raise LayerNotLoaded(
+                f"layer {layer.qualified_id} is not loaded ({table.name} missing): "
+                f"run `digitalcity load {layer.city}`"
+            ) from None
+        raise
     quoted = conn.dialect.identifier_preparer.quote(name)
     conn.exec_driver_sql(f"CREATE INDEX ON {quoted} USING gist (geom)")
     conn.exec_driver_sql(f"ANALYZE {quoted}")
@@ -151,11 +173,11 @@ def stage_geometry(conn: Connection, name: str, geom: shapely.Geometry, srid: in
     """A one-row temporary table ``name`` (id 1, geom) holding ``geom`` (already in ``srid``)."""
     select = sa.select(
         sa.literal(1).label("id"),
-        _raw(
-            sa.func.ST_GeomFromWKB(sa.literal(shapely.to_wkb(geom), sa.LargeBinary), srid)
-        ).label("geom"),
+        _raw(sa.func.ST_GeomFromWKB(sa.literal(shapely.to_wkb(geom), sa.LargeBinary), srid)).label(
+            "geom"
+        ),
     )
-    conn.execute(CreateTempAs(name, select))
+    conn.execute(CreateTableAs(name, select))
 
 
 def frame(

@@ -8,6 +8,8 @@ from fastapi.middleware.gzip import GZipMiddleware
 from digitalcity import __version__
 from digitalcity.api import problems
 from digitalcity.api.routes import collections, health, items, landing, planning
+from digitalcity.api.routes import styles as styles_routes
+from digitalcity.api.routes import tiles as tiles_routes
 from digitalcity.api.state import LoadedLayersCache
 from digitalcity.catalog import load_catalog
 from digitalcity.catalog.codes import code_tables
@@ -32,10 +34,12 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.key_cache = {}
     app.state.loaded_rows = LoadedLayersCache(app.state.engine).rows
     problems.install(app)
-    app.add_middleware(GZipMiddleware, minimum_size=2048)
+    app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=4)
     app.include_router(landing.router)
     app.include_router(collections.router)
     app.include_router(items.router)
     app.include_router(planning.router)
     app.include_router(health.router)
+    app.include_router(tiles_routes.router)
+    app.include_router(styles_routes.router)
     return app

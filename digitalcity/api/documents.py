@@ -36,6 +36,11 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/cql2/1.0/conf/arithmetic",
     "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
     "http://www.opengis.net/spec/ogcapi-features-5/1.0/conf/sortables",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
 ]
 
 JSON_SCHEMA_TYPES = {
@@ -65,22 +70,36 @@ def landing(base: str, lang: str) -> dict[str, Any]:
         "links": [
             {"rel": "self", "type": "application/json", "href": f"{base}/?f=json"},
             {"rel": "alternate", "type": "text/html", "href": f"{base}/?f=html"},
-            {"rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0",
-             "href": f"{base}/api"},
+            {
+                "rel": "service-desc",
+                "type": "application/vnd.oai.openapi+json;version=3.0",
+                "href": f"{base}/api",
+            },
             {"rel": "service-doc", "type": "text/html", "href": f"{base}/api.html"},
             {"rel": "conformance", "type": "application/json", "href": f"{base}/conformance"},
             {"rel": "data", "type": "application/json", "href": f"{base}/collections"},
-            {"rel": "http://www.opengis.net/def/rel/ogc/1.0/conformance", "type": "application/json",
-             "href": f"{base}/conformance"},
-            {"rel": "http://www.opengis.net/def/rel/ogc/1.0/data", "type": "application/json",
-             "href": f"{base}/collections"},
+            {
+                "rel": "http://www.opengis.net/def/rel/ogc/1.0/conformance",
+                "type": "application/json",
+                "href": f"{base}/conformance",
+            },
+            {
+                "rel": "http://www.opengis.net/def/rel/ogc/1.0/data",
+                "type": "application/json",
+                "href": f"{base}/collections",
+            },
         ],
     }
 
 
 def collection(
-    layer: LayerDef, city: CityDef, role: Role, base: str, lang: str,
-    extent: list[float] | None, tables: dict[str, CodeTable],
+    layer: LayerDef,
+    city: CityDef,
+    role: Role,
+    base: str,
+    lang: str,
+    extent: list[float] | None,
+    tables: dict[str, CodeTable],
 ) -> dict[str, Any]:
     """The collection document of one layer, as ``role`` may see it."""
     cid = collection_id(layer)
@@ -103,10 +122,16 @@ def collection(
             {"rel": "items", "type": "application/geo+json", "href": f"{href}/items"},
             {"rel": "items", "type": "text/html", "href": f"{href}/items?f=html"},
             {"rel": "items", "type": "text/csv", "href": f"{href}/items?f=csv"},
-            {"rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
-             "type": "application/schema+json", "href": f"{href}/queryables"},
-            {"rel": "http://www.opengis.net/def/rel/ogc/1.0/sortables",
-             "type": "application/schema+json", "href": f"{href}/sortables"},
+            {
+                "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+                "type": "application/schema+json",
+                "href": f"{href}/queryables",
+            },
+            {
+                "rel": "http://www.opengis.net/def/rel/ogc/1.0/sortables",
+                "type": "application/schema+json",
+                "href": f"{href}/sortables",
+            },
         ],
     }
     if extent:
@@ -114,20 +139,28 @@ def collection(
     legend = legend_for(layer, tables, lang)
     if legend:
         doc["legend"] = {
-            "field": legend.field, "system": legend.system,
-            "entries": [{"code": e.code, "label": e.label, "colour": e.colour} for e in legend.entries],
+            "field": legend.field,
+            "system": legend.system,
+            "entries": [
+                {"code": e.code, "label": e.label, "colour": e.colour} for e in legend.entries
+            ],
         }
     return doc
 
 
-def queryables_doc(layer: LayerDef, role: Role, href: str, lang: str, *, sortable: bool = False) -> dict[str, Any]:
+def queryables_doc(
+    layer: LayerDef, role: Role, href: str, lang: str, *, sortable: bool = False
+) -> dict[str, Any]:
     """JSON Schema of the properties ``role`` may filter (or sort) on."""
     fields = (
         {f.name: f for f in visible_fields(role, layer)} if sortable else queryables(layer, role)
     )
     properties: dict[str, Any] = {}
     if not sortable:
-        properties["geometry"] = {"$ref": GEOMETRY_SCHEMA[layer.geometry_type], "x-ogc-role": "primary-geometry"}
+        properties["geometry"] = {
+            "$ref": GEOMETRY_SCHEMA[layer.geometry_type],
+            "x-ogc-role": "primary-geometry",
+        }
     properties["id"] = {"type": "integer", "title": "Feature id", "x-ogc-role": "id"}
     for f in fields.values():
         schema = dict(JSON_SCHEMA_TYPES[f.type])

@@ -49,7 +49,8 @@ def table(rows: Iterable[Mapping[str, Any]], columns: list[str] | None = None) -
     columns = columns or list(rows[0])
     head = "".join(f"<th>{escape(c)}</th>" for c in columns)
     body = "".join(
-        "<tr>" + "".join(f"<td>{r.get(c) if c == '_link' else cell(r.get(c))}</td>" for c in columns)
+        "<tr>"
+        + "".join(f"<td>{r.get(c) if c == '_link' else cell(r.get(c))}</td>" for c in columns)
         + "</tr>"
         for r in rows
     )
@@ -62,4 +63,6 @@ def definition_list(items: Mapping[str, Any]) -> str:
 
 def links_nav(links: list[dict[str, Any]]) -> str:
     shown = [lk for lk in links if lk.get("type") in (None, "text/html") or lk["rel"] == "next"]
-    return "<nav>" + "".join(link(lk["href"], lk.get("title") or lk["rel"]) for lk in shown) + "</nav>"
+    return (
+        "<nav>" + "".join(link(lk["href"], lk.get("title") or lk["rel"]) for lk in shown) + "</nav>"
+    )

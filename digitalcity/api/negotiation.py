@@ -12,8 +12,13 @@ Format = Literal["json", "html", "csv"]
 Lang = Literal["zh", "en"]
 
 _F_VALUES: dict[str, Format] = {
-    "json": "json", "geojson": "json", "application/geo+json": "json",
-    "application/json": "json", "html": "html", "text/html": "html", "csv": "csv",
+    "json": "json",
+    "geojson": "json",
+    "application/geo+json": "json",
+    "application/json": "json",
+    "html": "html",
+    "text/html": "html",
+    "csv": "csv",
     "text/csv": "csv",
 }
 

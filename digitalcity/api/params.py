@@ -14,10 +14,24 @@ from digitalcity.query import parse_json, parse_text
 from digitalcity.query.crs_ref import CRSRef, parse_crs, supported_crs
 from digitalcity.query.items import ItemsQuery, QueryError, queryables
 
-STANDARD = frozenset({
-    "f", "bbox", "bbox-crs", "crs", "limit", "offset", "properties", "sortby", "filter",
-    "filter-lang", "filter-crs", "datetime", "lang", "api_key",
-})
+STANDARD = frozenset(
+    {
+        "f",
+        "bbox",
+        "bbox-crs",
+        "crs",
+        "limit",
+        "offset",
+        "properties",
+        "sortby",
+        "filter",
+        "filter-lang",
+        "filter-crs",
+        "datetime",
+        "lang",
+        "api_key",
+    }
+)
 
 
 def parse_bbox(text: str) -> tuple[float, float, float, float]:
@@ -97,8 +111,13 @@ def _crs(params: QueryParams, name: str, allowed: tuple[str, ...]) -> CRSRef:
 
 
 def items_query(
-    params: QueryParams, layer: LayerDef, city: CityDef, role: Role, settings: Settings,
-    *, feature_id: int | None = None,
+    params: QueryParams,
+    layer: LayerDef,
+    city: CityDef,
+    role: Role,
+    settings: Settings,
+    *,
+    feature_id: int | None = None,
 ) -> ItemsQuery:
     """Validate every parameter of an items (or single feature) request."""
     allowed = supported_crs(city)
@@ -109,18 +128,23 @@ def items_query(
     equals = tuple((k, v) for k, v in params.items() if k in searchable and k not in STANDARD)
     properties = params.get("properties")
     return ItemsQuery(
-        layer=layer, city=city, role=role,
+        layer=layer,
+        city=city,
+        role=role,
         bbox=parse_bbox(params["bbox"]) if "bbox" in params else None,
         bbox_crs=_crs(params, "bbox-crs", allowed),
         crs=_crs(params, "crs", allowed),
-        limit=parse_int(params.get("limit"), "limit", settings.items_default_limit, 1,
-                        settings.items_max_limit),
+        limit=parse_int(
+            params.get("limit"), "limit", settings.items_default_limit, 1, settings.items_max_limit
+        ),
         offset=parse_int(params.get("offset"), "offset", 0, 0, 10_000_000),
         properties=tuple(p.strip() for p in properties.split(",") if p.strip())
-        if properties is not None else None,
+        if properties is not None
+        else None,
         sortby=parse_sortby(params.get("sortby", "")),
         filter=parse_filter(params["filter"], params.get("filter-lang"))
-        if params.get("filter") else None,
+        if params.get("filter")
+        else None,
         filter_crs=_crs(params, "filter-crs", allowed),
         datetime=parse_datetime(params["datetime"]) if "datetime" in params else None,
         feature_id=feature_id,

@@ -33,8 +33,13 @@ def _is_root() -> bool:
 def find_pg_bin(settings: Settings) -> Path:
     """The directory holding ``initdb``, ``pg_ctl`` and ``postgres`` (newest major first)."""
     candidates: list[Path] = []
-    if settings.pg_bin_dir:
-        candidates.append(settings.pg_bin_dir)
+    if settings.pg_bin_dir:  # an explicit choice is the only candidate
+        bin_dir = settings.pg_bin_dir
+        if all((bin_dir / tool).exists() for tool in ("initdb", "pg_ctl", "postgres")):
+            return bin_dir
+        raise ConfigError(
+            f"PostgreSQL server binaries (initdb, pg_ctl) not found in {bin_dir}: {INSTALL_HINT}"
+        )
     debian = sorted(
         Path("/usr/lib/postgresql").glob("*/bin"),
         key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,

@@ -40,24 +40,45 @@ def column_for(field: FieldDef) -> sa.Column:
     return sa.Column(field.name, SQL_TYPES[field.type], nullable=True)
 
 
+_TABLES: dict[tuple[object, ...], sa.Table] = {}
+
+
 def layer_table(
     layer: LayerDef, city: CityDef, name: str | None = None, *, primary_key: bool = True
 ) -> sa.Table:
-    """The SQLAlchemy table of ``layer`` (the current table unless ``name`` is given)."""
-    return sa.Table(
+    """The SQLAlchemy table of ``layer`` (the current table unless ``name`` is given).
+
+    Current tables are memoised by their full shape, so SQLAlchemy's statement cache can
+    reuse compiled SQL across requests.
+    """
+    srid = storage_srid(city)
+    key = (
+        city.schema_name,
         name or layer.id,
-        sa.MetaData(),
-        sa.Column(
-            "fid", sa.BigInteger(), primary_key=primary_key, autoincrement=False, nullable=False
-        ),
-        sa.Column(
-            "geom",
-            Geometry(layer.geometry_type, srid=storage_srid(city), spatial_index=False),
-            nullable=False,
-        ),
-        *(column_for(f) for f in layer.all_fields),
-        schema=city.schema_name,
+        primary_key,
+        layer.geometry_type,
+        srid,
+        tuple((f.name, f.type) for f in layer.all_fields),
     )
+    table = _TABLES.get(key) if name is None else None
+    if table is None:
+        table = sa.Table(
+            name or layer.id,
+            sa.MetaData(),
+            sa.Column(
+                "fid", sa.BigInteger(), primary_key=primary_key, autoincrement=False, nullable=False
+            ),
+            sa.Column(
+                "geom",
+                Geometry(layer.geometry_type, srid=srid, spatial_index=False),
+                nullable=False,
+            ),
+            *(column_for(f) for f in layer.all_fields),
+            schema=city.schema_name,
+        )
+        if name is None:  # staging tables get per-load indexes attached: never shared
+            _TABLES[key] = table
+    return table
 
 
 def index_statements(table: sa.Table, layer: LayerDef, tag: str) -> list[sa.Executable]:
@@ -82,9 +103,11 @@ def index_statements(table: sa.Table, layer: LayerDef, tag: str) -> list[sa.Exec
     for name in layer.search_fields:
         if layer.field(name).type != "string":
             continue
-        statements.append(sa.DDL(
-            f"CREATE INDEX {prep.quote(f'{layer.id}_{tag}_{name}_trgm')} ON "
-            f"{prep.quote(str(table.schema))}.{prep.quote(table.name)} "
-            f"USING gin (lower({prep.quote(name)}) gin_trgm_ops)"
-        ))
+        statements.append(
+            sa.DDL(
+                f"CREATE INDEX {prep.quote(f'{layer.id}_{tag}_{name}_trgm')} ON "
+                f"{prep.quote(str(table.schema))}.{prep.quote(table.name)} "
+                f"USING gin (lower({prep.quote(name)}) gin_trgm_ops)"
+            )
+        )
     return statements

@@ -1,4 +1,8 @@
-"""Attribute mapping: source columns (and joined values) to the layer's typed fields."""
+"""Attribute mapping: source columns (and joined values) to the layer's typed fields.
+
+Each field becomes one Arrow array of its SQL type (see ``digitalcity.ingest.copy``), built
+with vectorised pandas / numpy operations rather than a Python loop per value.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,32 @@ from collections import Counter
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from digitalcity.catalog.model import FieldDef
+from digitalcity.ingest.joins import JoinedRows
 
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
+_INT64_LIMIT = 2.0**63
 
 
-def _is_blank(values: pd.Series) -> pd.Series:
-    text = values.astype("string").str.strip()
+def _is_text(values: pd.Series) -> bool:
+    """False for numbers, booleans and timestamps, whose text is never blank when present."""
+    dtype = values.dtype
+    return not (
+        pd.api.types.is_numeric_dtype(dtype)
+        or pd.api.types.is_bool_dtype(dtype)
+        or pd.api.types.is_datetime64_any_dtype(dtype)
+    )
+
+
+def _is_blank(values: pd.Series, text: pd.Series | None = None) -> pd.Series:
+    """Missing, or text that is empty after stripping (``text``: the stripped text, if known)."""
+    if text is None:
+        if not _is_text(values):
+            return values.isna()
+        text = values.astype("string").str.strip()
     return values.isna() | text.isna() | (text == "")
 
 
@@ -29,35 +50,94 @@ def _to_datetime(values: pd.Series) -> pd.Series:
     return parsed.where(parsed.notna() | numbers.isna(), epoch)
 
 
-def cast(values: pd.Series, field: FieldDef) -> tuple[list[object], int]:
-    """Python values for COPY and the number of non-blank values that could not be cast."""
-    blank = _is_blank(values)
+def _mask(ok: pd.Series) -> np.ndarray:
+    return ~ok.to_numpy(dtype=bool)
+
+
+def _integers(numbers: pd.Series, whole: pd.Series) -> pa.Array:
+    """Whole numbers as int64 (text when beyond int64, so the database refuses them as before)."""
+    kept = numbers[whole]
+    if pd.api.types.is_integer_dtype(kept.dtype):
+        ints = kept.to_numpy(dtype=np.int64)
+    else:
+        floats = kept.to_numpy(dtype=np.float64)
+        if len(floats) and np.abs(floats).max() >= _INT64_LIMIT:
+            text = np.full(len(numbers), None, dtype=object)
+            text[whole.to_numpy(dtype=bool)] = [str(int(v)) for v in floats]
+            return pa.array(text, type=pa.string())
+        ints = floats.astype(np.int64)
+    out = np.zeros(len(numbers), dtype=np.int64)
+    out[whole.to_numpy(dtype=bool)] = ints
+    return pa.array(out, mask=_mask(whole))
+
+
+def _stamps(stamps: pd.Series, ok: pd.Series, kind: str) -> pa.Array:
+    if kind == "date" and pd.api.types.is_datetime64_any_dtype(stamps.dtype):
+        dates = stamps.dt.date.to_numpy(dtype=object)
+        return pa.array(dates, mask=_mask(ok), type=pa.date32(), from_pandas=True)
+    if kind == "date":
+        return pa.array(
+            [s.date() if good else None for s, good in zip(stamps, ok, strict=True)],
+            type=pa.date32(),
+        )
+    # datetime: the text psycopg sent for a Python datetime (str()), parsed by the server
+    return pa.array(
+        [str(s.to_pydatetime()) if good else None for s, good in zip(stamps, ok, strict=True)],
+        type=pa.string(),
+    )
+
+
+def cast(values: pd.Series, field: FieldDef) -> tuple[pa.Array, int]:
+    """The field's values as an Arrow array (null where blank or unusable) and the number of
+    non-blank values that could not be cast.
+
+    Arrow types: string → string, integer → int64, float → float64 (finite only), boolean →
+    bool, date → date32, datetime → ISO text.
+    """
+    array, failed = _cast(values, field)
+    return array, int(failed.sum())
+
+
+def _cast(values: pd.Series, field: FieldDef) -> tuple[pa.Array, np.ndarray]:
+    """``cast``, with a mask of the values that could not be cast."""
     kind = field.type
     if kind == "string":
         text = values.astype("string").str.strip()
-        out = text.where(~blank, None)
-        return out.astype(object).where(~blank, None).tolist(), 0
+        blank = _is_blank(values, text)
+        array = pa.array(text.where(~blank), type=pa.string(), from_pandas=True)
+        return array, np.zeros(len(values), dtype=bool)
+    blank = _is_blank(values)
     if kind in ("integer", "float"):
         numbers = pd.to_numeric(values.where(~blank), errors="coerce")
         if kind == "integer":
             whole = numbers.notna() & np.isfinite(numbers) & (numbers == np.round(numbers))
-            failed = int((~blank & ~whole).sum())
-            out = [int(v) if ok else None for v, ok in zip(numbers.to_numpy(), whole, strict=True)]
-            return out, failed
+            return _integers(numbers, whole), _failed(blank, whole)
         finite = numbers.notna() & np.isfinite(numbers.astype(float))
-        failed = int((~blank & ~finite).sum())
-        return [float(v) if ok else None for v, ok in zip(numbers, finite, strict=True)], failed
+        floats = numbers.astype(float).to_numpy(dtype=np.float64, na_value=np.nan)
+        return pa.array(floats, mask=_mask(finite), type=pa.float64()), _failed(blank, finite)
     if kind == "boolean":
-        text = values.astype("string").str.strip().str.lower()
-        out_b = [True if t in _TRUE else False if t in _FALSE else None for t in text.fillna("")]
-        failed = int(sum(1 for v, b in zip(out_b, blank, strict=True) if v is None and not b))
-        return out_b, failed
+        text = values.astype("string").str.strip().str.lower().fillna("")
+        is_true, is_false = text.isin(_TRUE), text.isin(_FALSE)
+        known = is_true | is_false
+        return pa.array(is_true.to_numpy(dtype=bool), mask=_mask(known)), _failed(blank, known)
     stamps = _to_datetime(values.where(~blank))
     ok = stamps.notna()
-    failed = int((~blank & ~ok).sum())
-    if kind == "date":
-        return [s.date() if good else None for s, good in zip(stamps, ok, strict=True)], failed
-    return [s.to_pydatetime() if good else None for s, good in zip(stamps, ok, strict=True)], failed
+    return _stamps(stamps, ok, kind), _failed(blank, ok)
+
+
+def _failed(blank: pd.Series, ok: pd.Series) -> np.ndarray:
+    return (~blank & ~ok).to_numpy(dtype=bool)
+
+
+def _elementwise(values: pd.Series, field: FieldDef) -> bool:
+    """Whether casting ``values`` row by row equals casting the rows that a batch reindexes
+    out of them (reindexing turns an integer column into floats when a key is missing)."""
+    dtype = values.dtype
+    if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
+        return True
+    if pd.api.types.is_float_dtype(dtype):
+        return True
+    return pd.api.types.is_integer_dtype(dtype) and field.type in ("integer", "float")
 
 
 class AttributeMapper:
@@ -66,6 +146,7 @@ class AttributeMapper:
     def __init__(self, fields: tuple[FieldDef, ...]) -> None:
         self.fields = [f for f in fields if not f.derived]
         self.coerced: Counter[str] = Counter()
+        self._join_casts: dict[tuple[str, str], tuple[pa.Array, np.ndarray] | None] = {}
 
     def missing_columns(self, columns: list[str]) -> list[str]:
         return [
@@ -74,16 +155,34 @@ class AttributeMapper:
             if not f.join_name and f.source_column not in columns
         ]
 
-    def map(
-        self, attributes: pd.DataFrame, joined: dict[str, pd.DataFrame]
-    ) -> dict[str, list[object]]:
-        out: dict[str, list[object]] = {}
+    def map(self, attributes: pd.DataFrame, joined: dict[str, JoinedRows]) -> dict[str, pa.Array]:
+        out: dict[str, pa.Array] = {}
         for f in self.fields:
             if f.join_name:
-                values = joined[f.join_name][f.name]
+                out[f.name], failed = self._joined(joined[f.join_name], f)
             else:
-                values = attributes[f.source_column]
-            out[f.name], failed = cast(values.reset_index(drop=True), f)
-            if failed:
-                self.coerced[f.name] += failed
+                out[f.name], failed = _cast(attributes[f.source_column].reset_index(drop=True), f)
+            if failed.any():
+                self.coerced[f.name] += int(failed.sum())
         return out
+
+    def _joined(self, rows: JoinedRows, field: FieldDef) -> tuple[pa.Array, np.ndarray]:
+        """A joined field: its join table cast once and taken per batch where that is exact."""
+        key = (rows.join.join.name, field.name)
+        if key not in self._join_casts:
+            table_values = rows.join.values[field.name].reset_index(drop=True)
+            self._join_casts[key] = None
+            if _elementwise(table_values, field):
+                try:
+                    self._join_casts[key] = _cast(table_values, field)
+                except Exception:  # cast per batch instead, exactly as before
+                    self._join_casts[key] = None
+        cast_once = self._join_casts[key]
+        if cast_once is None:
+            return _cast(rows.column(field.name), field)
+        array, failed = cast_once
+        found = rows.positions >= 0
+        if not len(array):
+            return pa.nulls(len(found), array.type), np.zeros(len(found), dtype=bool)
+        taken = array.take(pa.array(rows.positions, mask=~found))
+        return taken, found & failed[np.where(found, rows.positions, 0)]

@@ -35,17 +35,30 @@ class PreparedJoin:
     unmatched: int = 0
     unmatched_examples: list[str] = field(default_factory=list)
 
-    def lookup(self, batch_keys: pd.Series) -> pd.DataFrame:
-        """Values for each row of a batch (missing where nothing matches)."""
-        found = self.values.reindex(batch_keys.to_numpy())
-        hit = found.index.isin(self.values.index) & batch_keys.notna().to_numpy()
+    def match(self, batch_keys: pd.Series) -> JoinedRows:
+        """The join rows matching each key of a batch (missing keys match nothing)."""
+        keys = batch_keys.to_numpy()
+        positions = self.values.index.get_indexer(keys)
+        hit = (positions >= 0) & batch_keys.notna().to_numpy()
         self.matched += int(hit.sum())
         self.unmatched += int((~hit).sum())
         if len(self.unmatched_examples) < 5:
             misses = batch_keys[~hit].dropna().astype(str).tolist()
             self.unmatched_examples.extend(misses[: 5 - len(self.unmatched_examples)])
-        found.index = batch_keys.index
-        return found
+        return JoinedRows(self, keys, positions)
+
+
+@dataclass(frozen=True)
+class JoinedRows:
+    """The rows of a prepared join matched by the rows of one batch."""
+
+    join: PreparedJoin
+    keys: np.ndarray  # the batch's keys
+    positions: np.ndarray  # per batch row, its row in ``join.values``; -1 where none matches
+
+    def column(self, name: str) -> pd.Series:
+        """One field's joined values (missing where nothing matches), 0-based index."""
+        return self.join.values[name].reindex(self.keys).reset_index(drop=True)
 
 
 def _reduce(

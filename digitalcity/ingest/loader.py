@@ -10,11 +10,15 @@ import hashlib
 import secrets
 import time
 from collections import Counter
+from collections.abc import Generator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyproj
 import shapely
 import sqlalchemy as sa
@@ -30,8 +34,9 @@ from digitalcity.db import schema
 from digitalcity.db.versions import current_version, swap_in
 from digitalcity.errors import LoadError, SourceError
 from digitalcity.ingest.attributes import AttributeMapper
+from digitalcity.ingest.copytext import copy_text, ewkb_hex
 from digitalcity.ingest.geometry import check_geometries
-from digitalcity.ingest.joins import PreparedJoin, normalise_key, prepare_joins
+from digitalcity.ingest.joins import JoinedRows, PreparedJoin, normalise_key, prepare_joins
 from digitalcity.ingest.readers import Batch, SourceReader, resolve_path
 from digitalcity.ingest.report import LoadReport
 
@@ -73,21 +78,24 @@ class _Classifier:
     level2: str
     unclassified: Counter[str]
 
-    def apply(self, columns: dict[str, list[object]]) -> None:
-        level1: list[object] = []
-        level2: list[object] = []
-        for code in columns[self.code_field]:
-            hit = self.crosswalk.lookup(str(code)) if code is not None else None
-            if hit is None:
-                if code is not None:
-                    self.unclassified[str(code)] += 1
-                level1.append(None)
-                level2.append(None)
+    def apply(self, columns: dict[str, pa.Array]) -> None:
+        hits: dict[str, tuple[str, str] | None] = {}
+        level1: list[str | None] = []
+        level2: list[str | None] = []
+        for code in columns[self.code_field].to_pylist():
+            if code is None:
+                hit = None
             else:
-                level1.append(hit[0])
-                level2.append(hit[1])
-        columns[self.level1] = level1
-        columns[self.level2] = level2
+                key = str(code)
+                if key not in hits:
+                    hits[key] = self.crosswalk.lookup(key)
+                hit = hits[key]
+                if hit is None:
+                    self.unclassified[key] += 1
+            level1.append(hit[0] if hit else None)
+            level2.append(hit[1] if hit else None)
+        columns[self.level1] = pa.array(level1, type=pa.string())
+        columns[self.level2] = pa.array(level2, type=pa.string())
 
 
 def _classifier(layer: LayerDef, settings: Settings) -> _Classifier | None:
@@ -157,8 +165,8 @@ class _LayerLoad:
             )
         return self.source_crs
 
-    def _joined(self, batch: Batch, keep: np.ndarray) -> dict[str, pd.DataFrame]:
-        """Joined values for the kept rows of a batch."""
+    def _joined(self, batch: Batch, keep: np.ndarray) -> dict[str, JoinedRows]:
+        """The join rows matched by the kept rows of a batch."""
         joined = {}
         for pj in self.joins:
             if pj.join.how == "row_order":
@@ -166,11 +174,11 @@ class _LayerLoad:
             else:
                 column = batch.attributes[str(pj.join.left_key)].iloc[keep]
                 keys = normalise_key(column).reset_index(drop=True)
-            joined[pj.join.name] = pj.lookup(keys).reset_index(drop=True)
+            joined[pj.join.name] = pj.match(keys)
         return joined
 
-    def rows(self, batch: Batch) -> list[tuple[object, ...]]:
-        """COPY rows of one batch; rejected rows are recorded in the report."""
+    def rows(self, batch: Batch) -> tuple[int, pa.Buffer | None]:
+        """The number of rows kept and their COPY text; rejected rows go to the report."""
         report = self.report
         report.rows_read += len(batch)
         checked = check_geometries(
@@ -185,31 +193,52 @@ class _LayerLoad:
         report.repaired.extend(batch.offset + pos + 1 for pos in checked.repaired)
         keep = np.flatnonzero(~shapely.is_missing(checked.geometry))
         if not len(keep):
-            return []
-        geoms = shapely.set_srid(checked.geometry[keep].astype(object), self.srid)
-        ewkb = shapely.to_wkb(geoms, hex=True, include_srid=True)
+            return 0, None
+        geoms = checked.geometry[keep].astype(object)
         attributes = batch.attributes.iloc[keep].reset_index(drop=True)
         joined = self._joined(batch, keep)
         columns = self.mapper.map(attributes, joined)
         if self.classifier:
             self.classifier.apply(columns)
-        fids = _feature_ids(self.layer, batch)[keep].tolist()
+        fids = pa.array(_feature_ids(self.layer, batch)[keep])
         values = [columns[f.name] for f in self.layer.all_fields]
-        return list(zip(fids, ewkb.tolist(), *values, strict=True))
+        return len(keep), copy_text([fids, ewkb_hex(geoms, self.srid), *values])
 
 
-def _copy_rows(
-    conn: Connection, table: sa.Table, columns: list[str], rows: list[tuple[object, ...]]
-) -> None:
+def _prepared(
+    job: _LayerLoad, batch_rows: int
+) -> Generator[tuple[int, int, pa.Buffer | None], None, None]:
+    """(rows read, rows kept, COPY data) per batch, in order.
+
+    The next batch is read and prepared in one worker thread while the caller copies the
+    current one into the database, so at most two batches are held at a time.
+    """
+    batches = job.reader.batches(batch_rows)
+
+    def step() -> tuple[int, int, pa.Buffer | None] | None:
+        batch = next(batches, None)
+        return None if batch is None else (len(batch), *job.rows(batch))
+
+    try:
+        with ThreadPoolExecutor(1, thread_name_prefix="ingest-prepare") as pool:
+            pending = pool.submit(step)
+            while (result := pending.result()) is not None:
+                pending = pool.submit(step)
+                yield result
+    finally:  # the worker is idle here (the pool has been shut down)
+        batches.close()
+
+
+def _copy_rows(conn: Connection, table: sa.Table, columns: list[str], data: pa.Buffer) -> None:
     raw = conn.connection.driver_connection
+    assert raw is not None  # the connection is checked out
     statement = sql.SQL("COPY {}.{} ({}) FROM STDIN").format(
         sql.Identifier(str(table.schema)),
         sql.Identifier(table.name),
         sql.SQL(", ").join(sql.Identifier(c) for c in columns),
     )
     with raw.cursor() as cur, cur.copy(statement) as copy:
-        for row in rows:
-            copy.write_row(row)
+        copy.write(memoryview(data))
 
 
 def _extent_lonlat(conn: Connection, table: sa.Table) -> list[float] | None:
@@ -273,12 +302,12 @@ def load_layer(
                 disable=not settings.progress,
                 leave=False,
             )
-            with bar:
-                for batch in job.reader.batches(settings.copy_batch_rows):
-                    rows = job.rows(batch)
-                    _copy_rows(conn, staging, job.columns, rows)
-                    job.report.rows_loaded += len(rows)
-                    bar.update(len(batch))
+            with bar, closing(_prepared(job, settings.copy_batch_rows)) as prepared:
+                for read, kept, data in prepared:
+                    if data is not None:
+                        _copy_rows(conn, staging, job.columns, data)
+                    job.report.rows_loaded += kept
+                    bar.update(read)
             _finish_report(job)
             conn.exec_driver_sql(
                 f"ALTER TABLE {quote(city.schema_name)}.{quote(staging.name)} "

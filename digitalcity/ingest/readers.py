@@ -6,7 +6,7 @@ formats GDAL streams); CSV streams through pandas in chunks.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,7 +101,7 @@ class SourceReader:
             raise SourceError(f"{self.path.name}: geometry columns {missing} not in the header")
 
     # -- reading ---------------------------------------------------------------------------
-    def batches(self, batch_rows: int) -> Iterator[Batch]:
+    def batches(self, batch_rows: int) -> Generator[Batch, None, None]:
         if self.format == "csv":
             yield from self._csv_batches(batch_rows)
         elif self._topology is not None:

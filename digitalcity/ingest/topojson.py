@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import shapely
 from digitalcity.errors import SourceError
 
 Ring = list[list[float]]
+_EXACT_SUM = 2.0**53
 
 
 class Topology:
@@ -29,8 +31,10 @@ class Topology:
             raise SourceError(f"{source}: not a TopoJSON Topology")
         self.objects: dict[str, Any] = document["objects"]
         transform = document.get("transform")
-        self.arcs: list[np.ndarray] = []
-        for arc in document.get("arcs", []):
+        arcs = document.get("arcs", [])
+        decoded = _decode_arcs_at_once(arcs, transform)
+        self.arcs: list[np.ndarray] = decoded if decoded is not None else []
+        for arc in arcs if decoded is None else []:
             points = np.asarray(arc, dtype=float)[:, :2]
             if transform:
                 points = np.cumsum(points, axis=0)
@@ -41,6 +45,8 @@ class Topology:
         return self.arcs[index] if index >= 0 else self.arcs[~index][::-1]
 
     def _line(self, indexes: list[int]) -> np.ndarray:
+        if len(indexes) == 1:  # most rings: one arc, used as it is (callers do not modify it)
+            return self._arc(indexes[0])
         parts = [self._arc(i) if n == 0 else self._arc(i)[1:] for n, i in enumerate(indexes)]
         return np.concatenate(parts) if parts else np.empty((0, 2))
 
@@ -48,7 +54,7 @@ class Topology:
         coords = self._line(indexes)
         if len(coords) == 0:
             return None
-        if not np.array_equal(coords[0], coords[-1]):
+        if not (coords[0] == coords[-1]).all():
             coords = np.vstack([coords, coords[:1]])
         while len(coords) < 4:  # collapsed ring: keep it, validation repairs it
             coords = np.vstack([coords, coords[-1:]])
@@ -100,6 +106,31 @@ class Topology:
             except (ValueError, IndexError, KeyError, TypeError, shapely.errors.GEOSException):
                 geom = None
             yield props, geom
+
+
+def _decode_arcs_at_once(
+    arcs: list[Any], transform: dict[str, Any] | None
+) -> list[np.ndarray] | None:
+    """All arcs decoded in one pass, exactly as arc by arc, or None when that cannot be
+    guaranteed (ragged or empty arcs, or delta sums that floating point would round)."""
+    if not arcs or not all(arcs):
+        return None
+    try:
+        flat = np.asarray(list(chain.from_iterable(arcs)), dtype=float)
+    except (ValueError, TypeError):
+        return None
+    if flat.ndim != 2 or flat.shape[1] < 2:
+        return None
+    points = flat[:, :2]
+    ends = np.cumsum([len(arc) for arc in arcs])
+    if transform:
+        if not (np.all(points == np.round(points)) and np.abs(points).sum() < _EXACT_SUM):
+            return None
+        sums = np.cumsum(points, axis=0)  # exact: integers whose sums stay below 2**53
+        before = np.vstack([np.zeros((1, 2)), sums[ends[:-1] - 1]])
+        points = sums - np.repeat(before, np.diff(ends, prepend=0), axis=0)
+        points = points * transform["scale"] + transform["translate"]
+    return np.split(points, ends[:-1])
 
 
 def read_topology(path: Path) -> Topology:

@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from geoalchemy2 import Geometry
+from sqlalchemy.engine import Connection
 
 from digitalcity.catalog.access import visible_fields, visible_layer
 from digitalcity.catalog.ids import collection_id
@@ -59,7 +60,9 @@ def _land_use(
     return out
 
 
-def _zoning(city: City, parcel_geom: sa.ColumnElement, lang: str) -> dict[str, Any] | None:
+def _zoning(
+    conn: Connection, city: City, parcel_geom: sa.ColumnElement, lang: str
+) -> dict[str, Any] | None:
     layer_id = city.definition.roles.zoning
     if not layer_id or not visible_layer(city.role, layer := city.catalog.layer(city.id, layer_id)):
         return None
@@ -71,8 +74,7 @@ def _zoning(city: City, parcel_geom: sa.ColumnElement, lang: str) -> dict[str, A
         .order_by(overlap.desc())
         .limit(1)
     )
-    with city.engine.connect() as conn:
-        row = conn.execute(stmt).first()
+    row = conn.execute(stmt).first()
     if row is None:
         return None
     props = _visible_row(city, layer, row)
@@ -110,26 +112,25 @@ def _zoning(city: City, parcel_geom: sa.ColumnElement, lang: str) -> dict[str, A
     }
 
 
-def _overlays(city: City, parcel_geom: sa.ColumnElement, lang: str) -> list[dict[str, Any]]:
+def _overlays(conn: Connection, city: City, parcel_geom: sa.ColumnElement) -> list[dict[str, Any]]:
     out = []
-    with city.engine.connect() as conn:
-        for layer_id in city.definition.roles.overlays:
-            layer = city.catalog.layer(city.id, layer_id)
-            if not visible_layer(city.role, layer):
-                continue
-            table = layer_table(layer, city.definition)
-            for row in conn.execute(
-                sa.select(table).where(sa.func.ST_Intersects(table.c.geom, parcel_geom))
-            ):
-                props = _visible_row(city, layer, row)
-                out.append(
-                    {
-                        "collection": collection_id(layer),
-                        "fid": row.fid,
-                        "name": props.get(layer.label_field) if layer.label_field else None,
-                        "properties": props,
-                    }
-                )
+    for layer_id in city.definition.roles.overlays:
+        layer = city.catalog.layer(city.id, layer_id)
+        if not visible_layer(city.role, layer):
+            continue
+        table = layer_table(layer, city.definition)
+        for row in conn.execute(
+            sa.select(table).where(sa.func.ST_Intersects(table.c.geom, parcel_geom))
+        ):
+            props = _visible_row(city, layer, row)
+            out.append(
+                {
+                    "collection": collection_id(layer),
+                    "fid": row.fid,
+                    "name": props.get(layer.label_field) if layer.label_field else None,
+                    "properties": props,
+                }
+            )
     return out
 
 
@@ -183,11 +184,14 @@ def parcel_card(city: City, fid: int, lang: str = "en") -> dict[str, Any]:
     ).where(table.c.fid == fid)
     with city.engine.connect() as conn:
         row = conn.execute(stmt).first()
-    if row is None:
-        raise NotFound(f"no parcel {fid} in {city.id!r}")
-    props = _visible_row(city, parcels, row)
-    geom = sa.select(table.c.geom).where(table.c.fid == fid).scalar_subquery()
-    zoning = _zoning(city, geom, lang)
+        if row is None:
+            raise NotFound(f"no parcel {fid} in {city.id!r}")
+        props = _visible_row(city, parcels, row)
+        geom = sa.select(table.c.geom).where(table.c.fid == fid).scalar_subquery()
+        zoning = _zoning(conn, city, geom, lang)
+        overlays = _overlays(conn, city, geom)
+        nearest = nearest_facilities(conn, city, geom, lang)
+        residents = residents_within(conn, city, geom, RESIDENTS_RADIUS_M)
     return {
         "city": city.id,
         "collection": collection_id(parcels),
@@ -200,10 +204,10 @@ def parcel_card(city: City, fid: int, lang: str = "en") -> dict[str, Any]:
         "geometry": json.loads(row._geojson),
         "land_use": _land_use(city, parcels, props, lang),
         "zoning": zoning,
-        "overlays": _overlays(city, geom, lang),
+        "overlays": overlays,
         "far": _far(parcels, props, zoning),
-        "nearest": nearest_facilities(city, geom, lang),
-        "residents": residents_within(city, geom, RESIDENTS_RADIUS_M),
+        "nearest": nearest,
+        "residents": residents,
         "units": {
             "area_m2": "m²",
             "distance_m": "m",

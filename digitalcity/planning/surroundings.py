@@ -1,6 +1,7 @@
 """What is around a geometry: the nearest facility of each type and the residents nearby.
 
 Distances in metres and areas in square metres, measured in the city's local metric CRS.
+Every function runs on the caller's connection.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from geoalchemy2 import Geometry
+from sqlalchemy.engine import Connection
 
 from digitalcity.catalog.access import visible_fields, visible_layer
 from digitalcity.catalog.ids import collection_id
@@ -18,59 +20,75 @@ from digitalcity.db.schema import layer_table
 KNN_CANDIDATES = 5
 
 
-def nearest_facilities(city: City, geom: sa.ColumnElement, lang: str = "en") -> dict[str, Any]:
-    """For each facility type in the city's roles: the nearest visible facility and its distance."""
+def _nearest_in_layer(
+    city: City, kind: str, layer_id: str, geom: sa.ColumnElement
+) -> sa.Select | None:
+    layer = city.catalog.layer(city.id, layer_id)
+    if not visible_layer(city.role, layer):
+        return None
+    table = layer_table(layer, city.definition)
+    names = {f.name for f in visible_fields(city.role, layer)}
+    label = (
+        sa.cast(table.c[layer.label_field], sa.Text) if layer.label_field in names else sa.null()
+    )
+    address = sa.cast(table.c["address"], sa.Text) if "address" in names else sa.null()
+    # KNN on the GiST index in the storage CRS, then the exact metric distance of a few candidates.
+    candidates = (
+        sa.select(table.c.fid, table.c.geom, label.label("name"), address.label("address"))
+        .order_by(table.c.geom.op("<->")(geom))
+        .limit(KNN_CANDIDATES)
+        .subquery()
+    )
+    distance = sa.func.ST_Distance(
+        sa.func.ST_Transform(candidates.c.geom, city.local_srid, type_=Geometry()),
+        sa.func.ST_Transform(geom, city.local_srid, type_=Geometry()),
+    )
+    return (
+        sa.select(
+            sa.literal(kind).label("kind"),
+            sa.literal(layer_id).label("layer"),
+            candidates.c.fid,
+            candidates.c.name,
+            candidates.c.address,
+            distance.label("distance_m"),
+        )
+        .order_by(distance)
+        .limit(1)
+    )
+
+
+def nearest_facilities(
+    conn: Connection, city: City, geom: sa.ColumnElement, lang: str = "en"
+) -> dict[str, Any]:
+    """For each facility type in the city's roles: the nearest visible facility (one query)."""
+    parts = [
+        part
+        for kind, layer_ids in city.definition.roles.facilities.items()
+        for layer_id in layer_ids
+        if (part := _nearest_in_layer(city, kind, layer_id, geom)) is not None
+    ]
+    if not parts:
+        return {}
     out: dict[str, Any] = {}
-    local = city.local_srid
-    with city.engine.connect() as conn:
-        for kind, layer_ids in city.definition.roles.facilities.items():
-            best: dict[str, Any] | None = None
-            for layer_id in layer_ids:
-                layer = city.catalog.layer(city.id, layer_id)
-                if not visible_layer(city.role, layer):
-                    continue
-                table = layer_table(layer, city.definition)
-                names = {f.name for f in visible_fields(city.role, layer)}
-                label = table.c[layer.label_field] if layer.label_field in names else sa.null()
-                address = table.c["address"] if "address" in names else sa.null()
-                # KNN on the index in the storage CRS, then the exact metric distance.
-                candidates = (
-                    sa.select(
-                        table.c.fid, table.c.geom, label.label("name"), address.label("address")
-                    )
-                    .order_by(table.c.geom.op("<->")(geom))
-                    .limit(KNN_CANDIDATES)
-                    .subquery()
-                )
-                distance = sa.func.ST_Distance(
-                    sa.func.ST_Transform(candidates.c.geom, local, type_=Geometry()),
-                    sa.func.ST_Transform(geom, local, type_=Geometry()),
-                )
-                row = conn.execute(
-                    sa.select(
-                        candidates.c.fid,
-                        candidates.c.name,
-                        candidates.c.address,
-                        distance.label("distance_m"),
-                    )
-                    .order_by(distance)
-                    .limit(1)
-                ).first()
-                if row is not None and (best is None or row.distance_m < best["distance_m"]):
-                    best = {
-                        "collection": collection_id(layer),
-                        "layer_title": layer.title.get(lang),
-                        "fid": row.fid,
-                        "name": row.name,
-                        "address": row.address,
-                        "distance_m": round(float(row.distance_m), 1),
-                    }
-            if best is not None:
-                out[kind] = best
+    statement = sa.union_all(*(p.subquery().select() for p in parts))
+    for row in conn.execute(statement):
+        if row.kind in out and out[row.kind]["distance_m"] <= row.distance_m:
+            continue
+        layer = city.catalog.layer(city.id, row.layer)
+        out[row.kind] = {
+            "collection": collection_id(layer),
+            "layer_title": layer.title.get(lang),
+            "fid": row.fid,
+            "name": row.name,
+            "address": row.address,
+            "distance_m": round(float(row.distance_m), 1),
+        }
     return out
 
 
-def residents_within(city: City, geom: sa.ColumnElement, radius_m: float) -> dict[str, Any] | None:
+def residents_within(
+    conn: Connection, city: City, geom: sa.ColumnElement, radius_m: float
+) -> dict[str, Any] | None:
     """Residents within ``radius_m`` of ``geom`` by areal interpolation of the population layer
     (each unit contributes its head count times the share of its area inside the buffer)."""
     layer_id = city.definition.roles.population
@@ -91,9 +109,8 @@ def residents_within(city: City, geom: sa.ColumnElement, radius_m: float) -> dic
     stmt = sa.select(
         sa.func.coalesce(sa.func.sum(table.c[people.name] * share), 0).label("residents"),
         sa.func.count().label("units"),
-    ).where(table.c.geom.op("&&")(near), sa.func.ST_Intersects(table.c.geom, near))
-    with city.engine.connect() as conn:
-        row = conn.execute(stmt).one()
+    ).where(sa.func.ST_Intersects(table.c.geom, near))
+    row = conn.execute(stmt).one()
     return {
         "radius_m": radius_m,
         "residents": round(float(row.residents)),

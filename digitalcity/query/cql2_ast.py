@@ -117,19 +117,56 @@ class Temporal:
 
 
 Expr = Union[  # noqa: UP007 - recursive alias needs the Union form before 3.12
-    Property, Literal, GeometryLiteral, Instant, Interval, Function, Arithmetic, And, Or, Not,
-    Comparison, Like, Between, In, IsNull, Spatial, Temporal,
+    Property,
+    Literal,
+    GeometryLiteral,
+    Instant,
+    Interval,
+    Function,
+    Arithmetic,
+    And,
+    Or,
+    Not,
+    Comparison,
+    Like,
+    Between,
+    In,
+    IsNull,
+    Spatial,
+    Temporal,
 ]
 
-SPATIAL_OPS = frozenset({
-    "s_intersects", "s_equals", "s_disjoint", "s_touches", "s_within", "s_overlaps",
-    "s_crosses", "s_contains",
-})
-TEMPORAL_OPS = frozenset({
-    "t_after", "t_before", "t_contains", "t_disjoint", "t_during", "t_equals", "t_finishedby",
-    "t_finishes", "t_intersects", "t_meets", "t_metby", "t_overlappedby", "t_overlaps",
-    "t_startedby", "t_starts",
-})
+SPATIAL_OPS = frozenset(
+    {
+        "s_intersects",
+        "s_equals",
+        "s_disjoint",
+        "s_touches",
+        "s_within",
+        "s_overlaps",
+        "s_crosses",
+        "s_contains",
+    }
+)
+TEMPORAL_OPS = frozenset(
+    {
+        "t_after",
+        "t_before",
+        "t_contains",
+        "t_disjoint",
+        "t_during",
+        "t_equals",
+        "t_finishedby",
+        "t_finishes",
+        "t_intersects",
+        "t_meets",
+        "t_metby",
+        "t_overlappedby",
+        "t_overlaps",
+        "t_startedby",
+        "t_starts",
+    }
+)
 COMPARISON_OPS = frozenset({"=", "<>", "<", ">", "<=", ">="})
 ARITHMETIC_OPS = frozenset({"+", "-", "*", "/", "%", "div"})
 FUNCTIONS = frozenset({"casei", "accenti", "lower", "upper"})

@@ -36,7 +36,12 @@ from digitalcity.query.cql2_ast import (
 )
 
 _GEOJSON_TYPES = {
-    "Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon",
+    "Point",
+    "LineString",
+    "Polygon",
+    "MultiPoint",
+    "MultiLineString",
+    "MultiPolygon",
     "GeometryCollection",
 }
 
@@ -47,7 +52,9 @@ def parse_json(document: str | dict[str, Any]) -> Expr:
         try:
             document = json.loads(document)
         except json.JSONDecodeError as exc:
-            raise FilterError(f"filter is not valid JSON: {exc.msg} at position {exc.pos}") from None
+            raise FilterError(
+                f"filter is not valid JSON: {exc.msg} at position {exc.pos}"
+            ) from None
     return _node(document)
 
 
@@ -80,7 +87,9 @@ def _node(node: Any) -> Expr:  # noqa: C901 - one branch per CQL2 construct
         box = node["bbox"]
         if not isinstance(box, list) or len(box) not in (4, 6):
             raise FilterError("bbox needs 4 or 6 numbers")
-        w, s, e, n = (box[0], box[1], box[2], box[3]) if len(box) == 4 else (box[0], box[1], box[3], box[4])
+        w, s, e, n = (
+            (box[0], box[1], box[2], box[3]) if len(box) == 4 else (box[0], box[1], box[3], box[4])
+        )
         return GeometryLiteral(shapely.box(w, s, e, n))
     if node.get("type") in _GEOJSON_TYPES:
         try:

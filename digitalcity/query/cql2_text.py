@@ -44,7 +44,12 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 _GEOMETRY_WORDS = {
-    "POINT", "LINESTRING", "POLYGON", "MULTIPOINT", "MULTILINESTRING", "MULTIPOLYGON",
+    "POINT",
+    "LINESTRING",
+    "POLYGON",
+    "MULTIPOINT",
+    "MULTILINESTRING",
+    "MULTIPOLYGON",
     "GEOMETRYCOLLECTION",
 }
 _KEYWORDS = {"AND", "OR", "NOT", "LIKE", "BETWEEN", "IN", "IS", "NULL", "TRUE", "FALSE", "DIV"}
@@ -60,7 +65,9 @@ class _Tokens:
                 break
             match = _TOKEN.match(text, pos)
             if not match or match.end() == pos:
-                raise FilterError(f"unexpected character at position {pos + 1}: {text[pos:pos + 10]!r}")
+                raise FilterError(
+                    f"unexpected character at position {pos + 1}: {text[pos : pos + 10]!r}"
+                )
             kind = match.lastgroup or ""
             self.items.append((kind, match.group(kind), match.start(kind)))
             pos = match.end()
@@ -239,8 +246,11 @@ def _primary(t: _Tokens) -> Expr:
         numbers = _numbers(t)
         if len(numbers) not in (4, 6):
             raise FilterError(f"{upper} needs 4 (or 6) numbers")
-        w, s, e, n = (numbers[0], numbers[1], numbers[2], numbers[3]) if len(numbers) == 4 else (
-            numbers[0], numbers[1], numbers[3], numbers[4])
+        w, s, e, n = (
+            (numbers[0], numbers[1], numbers[2], numbers[3])
+            if len(numbers) == 4
+            else (numbers[0], numbers[1], numbers[3], numbers[4])
+        )
         return GeometryLiteral(shapely.box(w, s, e, n))
     if upper in ("DATE", "TIMESTAMP") and t.accept_op("("):
         literal = _primary(t)

@@ -145,8 +145,13 @@ def _value(expr: Expr, ctx: FilterContext, hint: str | None = None) -> Typed:
                 return Typed(numerator / divisor, "float")
             if expr.op == "div":
                 return Typed(sa.func.floor(numerator / divisor), "float")
-            return Typed(sa.func.mod(sa.cast(left.sql, sa.Numeric()),
-                                     sa.func.nullif(sa.cast(right.sql, sa.Numeric()), 0)), "float")
+            return Typed(
+                sa.func.mod(
+                    sa.cast(left.sql, sa.Numeric()),
+                    sa.func.nullif(sa.cast(right.sql, sa.Numeric()), 0),
+                ),
+                "float",
+            )
         return Typed(left.sql.op(expr.op)(right.sql), "float")
     if isinstance(expr, Function):
         if len(expr.args) != 1:
@@ -175,8 +180,14 @@ def _compatible(a: str, b: str) -> bool:
 def _pair(left_expr: Expr, right_expr: Expr, ctx: FilterContext, op: str) -> tuple[Typed, Typed]:
     left, right = _value(left_expr, ctx), _value(right_expr, ctx)
     # Lenient: a quoted 'YYYY-MM-DD' compared with a date property reads as DATE('…').
-    if left.kind in ("date", "datetime") and isinstance(right_expr, Literal) and right.kind == "string":
-        right = _value(parse_instant(str(right_expr.value), left.kind.replace("datetime", "timestamp")), ctx)
+    if (
+        left.kind in ("date", "datetime")
+        and isinstance(right_expr, Literal)
+        and right.kind == "string"
+    ):
+        right = _value(
+            parse_instant(str(right_expr.value), left.kind.replace("datetime", "timestamp")), ctx
+        )
     if not _compatible(left.kind, right.kind):
         raise FilterError(f"cannot compare {left.kind} with {right.kind} in {op}")
     if left.kind == "geometry":
@@ -192,7 +203,8 @@ def _geometry_literal(geometry: shapely.Geometry, ctx: FilterContext) -> sa.Colu
     if not shapely.is_valid(geometry):
         geometry = shapely.make_valid(geometry)
     literal = sa.func.ST_GeomFromWKB(
-        sa.literal(shapely.to_wkb(geometry), sa.LargeBinary()), ctx.filter_srid,
+        sa.literal(shapely.to_wkb(geometry), sa.LargeBinary()),
+        ctx.filter_srid,
         type_=Geometry(),
     )
     if ctx.filter_srid != ctx.storage_srid:
@@ -201,9 +213,14 @@ def _geometry_literal(geometry: shapely.Geometry, ctx: FilterContext) -> sa.Colu
 
 
 _SPATIAL_SQL = {
-    "s_intersects": "ST_Intersects", "s_equals": "ST_Equals", "s_disjoint": "ST_Disjoint",
-    "s_touches": "ST_Touches", "s_within": "ST_Within", "s_overlaps": "ST_Overlaps",
-    "s_crosses": "ST_Crosses", "s_contains": "ST_Contains",
+    "s_intersects": "ST_Intersects",
+    "s_equals": "ST_Equals",
+    "s_disjoint": "ST_Disjoint",
+    "s_touches": "ST_Touches",
+    "s_within": "ST_Within",
+    "s_overlaps": "ST_Overlaps",
+    "s_crosses": "ST_Crosses",
+    "s_contains": "ST_Contains",
 }
 
 
@@ -214,7 +231,9 @@ def _spatial(expr: Spatial, ctx: FilterContext) -> sa.ColumnElement[bool]:
     return getattr(sa.func, _SPATIAL_SQL[expr.op])(left.sql, right.sql)  # type: ignore[no-any-return]
 
 
-def _bounds(expr: Expr, ctx: FilterContext) -> tuple[sa.ColumnElement | None, sa.ColumnElement | None]:
+def _bounds(
+    expr: Expr, ctx: FilterContext
+) -> tuple[sa.ColumnElement | None, sa.ColumnElement | None]:
     if isinstance(expr, Interval):
         start = _value(expr.start, ctx).sql if expr.start is not None else None
         end = _value(expr.end, ctx).sql if expr.end is not None else None
@@ -241,7 +260,8 @@ def _temporal(expr: Temporal, ctx: FilterContext) -> sa.ColumnElement[bool]:
         "t_after": lt(b_end, a_start) if b_end is not None else sa.false(),
         "t_before": lt(a_end, b_start) if b_start is not None else sa.false(),
         "t_equals": sa.and_(a_start == b_start, a_end == b_end)
-        if all(v is not None for v in (a_start, b_start, a_end, b_end)) else sa.false(),
+        if all(v is not None for v in (a_start, b_start, a_end, b_end))
+        else sa.false(),
         "t_intersects": intersects,
         "t_disjoint": sa.not_(intersects),
         "t_during": sa.and_(lt(b_start, a_start), lt(a_end, b_end)),

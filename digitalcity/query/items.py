@@ -76,8 +76,13 @@ class ItemsQuery:
         if self.bbox is not None:
             clauses.append(sa.func.ST_Intersects(table.c.geom, self._envelope(srid)))
         if self.filter is not None:
-            ctx = FilterContext(table, queryables(self.layer, self.role), srid,
-                                self.filter_crs.srid, self.filter_crs.swap_axes)
+            ctx = FilterContext(
+                table,
+                queryables(self.layer, self.role),
+                srid,
+                self.filter_crs.srid,
+                self.filter_crs.swap_axes,
+            )
             clauses.append(compile_filter(self.filter, ctx))
         if self.datetime is not None:
             clauses.append(self._datetime_clause(table))
@@ -142,35 +147,55 @@ class ItemsQuery:
     def _decimals(self) -> int:
         return 7 if self.crs.srid in (4326, 4490) else 3
 
-    def feature_json_select(self) -> sa.Select:
-        """One row per feature: its GeoJSON text, built in PostGIS."""
+    def feature_json_select(self, *, with_count: bool = False) -> sa.Select:
+        """One row per feature: its GeoJSON text built in PostGIS (``feature``), and with
+        ``with_count`` the number of all matching features (``matched``, computed once)."""
         table = self.table
         fields = self.output_fields()
-        geometry = sa.cast(sa.func.ST_AsGeoJSON(self._output_geometry(table), self._decimals()), sa.JSON)
+        geometry = sa.cast(
+            sa.func.ST_AsGeoJSON(self._output_geometry(table), self._decimals()), sa.JSON
+        )
         properties: sa.ColumnElement
         if len(fields) <= MAX_JSON_PAIRS:
             pairs = [x for f in fields for x in (sa.literal(f.name), table.c[f.name])]
             properties = sa.func.json_build_object(*pairs)
         else:
-            chunks = [fields[i:i + MAX_JSON_PAIRS] for i in range(0, len(fields), MAX_JSON_PAIRS)]
-            built = [sa.cast(sa.func.json_build_object(
-                *[x for f in chunk for x in (sa.literal(f.name), table.c[f.name])]), sa.dialects.postgresql.JSONB)
-                for chunk in chunks]
+            chunks = [fields[i : i + MAX_JSON_PAIRS] for i in range(0, len(fields), MAX_JSON_PAIRS)]
+            built = [
+                sa.cast(
+                    sa.func.json_build_object(
+                        *[x for f in chunk for x in (sa.literal(f.name), table.c[f.name])]
+                    ),
+                    sa.dialects.postgresql.JSONB,
+                )
+                for chunk in chunks
+            ]
             properties = built[0]
             for more in built[1:]:
                 properties = properties.op("||")(more)
         feature = sa.func.json_build_object(
-            sa.literal("type"), sa.literal("Feature"), sa.literal("id"), table.c.fid,
-            sa.literal("geometry"), geometry, sa.literal("properties"), properties,
+            sa.literal("type"),
+            sa.literal("Feature"),
+            sa.literal("id"),
+            table.c.fid,
+            sa.literal("geometry"),
+            geometry,
+            sa.literal("properties"),
+            properties,
         )
-        select = sa.select(sa.cast(feature, sa.Text).label("feature")).where(*self.where(table))
+        columns = [sa.cast(feature, sa.Text).label("feature")]
+        if with_count:
+            columns.append(self.count_select().correlate(None).scalar_subquery().label("matched"))
+        select = sa.select(*columns).where(*self.where(table))
         return self._ordered(select, table).limit(self.limit).offset(self.offset)
 
     def rows_select(self) -> sa.Select:
         """Plain rows (fid, WKT geometry, fields) for CSV and tabular output."""
         table = self.table
-        columns = [table.c.fid.label("id"),
-                   sa.func.ST_AsText(self._output_geometry(table), self._decimals()).label("wkt")]
+        columns = [
+            table.c.fid.label("id"),
+            sa.func.ST_AsText(self._output_geometry(table), self._decimals()).label("wkt"),
+        ]
         columns += [table.c[f.name] for f in self.output_fields()]
         select = sa.select(*columns).where(*self.where(table))
         return self._ordered(select, table).limit(self.limit).offset(self.offset)

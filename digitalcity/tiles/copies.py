@@ -55,7 +55,12 @@ class CopyPreparer:
     def wait(self, timeout: float) -> bool:
         """True once every queued copy has been handled (within ``timeout`` seconds)."""
         done = threading.Event()
-        threading.Thread(target=lambda: (self._queue.join(), done.set()), daemon=True).start()
+
+        def join() -> None:
+            self._queue.join()
+            done.set()
+
+        threading.Thread(target=join, daemon=True).start()
         return done.wait(timeout)
 
     def stop(self) -> None:

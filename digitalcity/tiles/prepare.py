@@ -73,9 +73,7 @@ def _build(conn: Connection, layer: LayerDef, city: CityDef, version: int) -> No
     conn.execute(sa.text(fill), params)
     name = copy_name(layer, version)
     conn.exec_driver_sql(f"ALTER TABLE {target} ADD PRIMARY KEY (fid)")
-    conn.exec_driver_sql(
-        f"CREATE INDEX {quote(name[:56] + '_geom')} ON {target} USING gist (geom)"
-    )
+    conn.exec_driver_sql(f"CREATE INDEX {quote(name[:56] + '_geom')} ON {target} USING gist (geom)")
     conn.exec_driver_sql(f"ANALYZE {target}")
 
 

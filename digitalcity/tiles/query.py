@@ -37,7 +37,12 @@ def qualified(schema: str, table: str) -> str:
 @cache
 def read_sql(name: str) -> str:
     """The text of ``digitalcity/tiles/sql/<name>`` without its comment lines."""
-    text = resources.files("digitalcity.tiles").joinpath("sql").joinpath(name).read_text(encoding="utf-8")
+    text = (
+        resources.files("digitalcity.tiles")
+        .joinpath("sql")
+        .joinpath(name)
+        .read_text(encoding="utf-8")
+    )
     return "\n".join(line for line in text.splitlines() if not line.startswith("--")).strip()
 
 

@@ -7,7 +7,6 @@ and serving a cached tile never touch the database.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import logging
 import threading
@@ -18,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from digitalcity.catalog import Catalog, CityDef, LayerDef, Role
 from digitalcity.tiles.cache import CITY_TILESET, CacheKey, TileCache
+from digitalcity.tiles.compress import compress
 from digitalcity.tiles.content import LayerPlan, at_zoom, city_plans, fieldset_key, plan_layer
 from digitalcity.tiles.copies import CopyPreparer, source_for
 from digitalcity.tiles.options import TileOptions
@@ -110,11 +110,17 @@ class TileService:
         city = self.catalog.city(city_id)
         memo = ("city", city.id, role, z)
         with self._memo_lock:
-            hit = self._memo.get(memo) if self._memo_generation == self.versions.generation else None
+            hit = (
+                self._memo.get(memo) if self._memo_generation == self.versions.generation else None
+            )
         if hit is not None:
             return hit
         plans = at_zoom(self.city_layers(city.id, role), z)
         return self._memoised(memo, city.id, CITY_TILESET, plans)
+
+    def empty_tileset(self, city_id: str) -> Tileset:
+        """A tileset with no layers (every tile empty), e.g. outside a layer's zooms."""
+        return self._memoised(("empty", city_id), city_id, "_empty", ())
 
     def _memoised(
         self, memo: tuple, city_id: str, name: str, plans: tuple[LayerPlan, ...]
@@ -153,7 +159,7 @@ class TileService:
         if hit is not None:
             return hit
         mvt = self.render(engine, tileset, tile)
-        gz = gzip.compress(mvt, compresslevel=self.options.gzip_level, mtime=0) if mvt else b""
+        gz = compress(mvt, self.options.gzip_level) if mvt else b""
         if self.options.cache:
             self.cache.put(tileset.key, tile, gz)
         return gz
@@ -162,21 +168,26 @@ class TileService:
         """The uncompressed MVT of ``tile``, read from PostGIS (b"" when empty)."""
         try:
             with engine.connect() as conn:
-                return render(conn, self._sources(tileset, copies=True), tileset.city, tile)
+                return render(conn, self.sources(tileset, copies=True), tileset.city, tile)
         except sa.exc.ProgrammingError:
             # A copy dropped under us (a newer version was just prepared): read the tables.
             with engine.connect() as conn:
-                return render(conn, self._sources(tileset, copies=False), tileset.city, tile)
+                return render(conn, self.sources(tileset, copies=False), tileset.city, tile)
 
-    def _sources(self, tileset: Tileset, *, copies: bool) -> list[tuple[LayerPlan, TileSource]]:
+    def sources(
+        self, tileset: Tileset, *, copies: bool = True
+    ) -> list[tuple[LayerPlan, TileSource]]:
+        """Where each layer of ``tileset`` is read: its 3857 copy when current, else its table."""
         city = tileset.city
         out = []
         for plan in tileset.plans:
             state = self.versions.get(city.id, plan.layer.id)
             version = state.version if state else None
-            use_copy = copies and version is not None and self.copies.get(
-                (city.id, plan.layer.id)
-            ) == version
+            use_copy = (
+                copies
+                and version is not None
+                and self.copies.get((city.id, plan.layer.id)) == version
+            )
             if use_copy:
                 out.append((plan, source_for(plan.layer, version)))  # type: ignore[arg-type]
             else:

@@ -23,9 +23,7 @@ from digitalcity.db.versions import NOTIFY_CHANNEL
 
 log = logging.getLogger(__name__)
 
-_CURRENT = (
-    "SELECT city, layer, version, extent FROM digitalcity.layer_versions WHERE is_current"
-)
+_CURRENT = "SELECT city, layer, version, extent FROM digitalcity.layer_versions WHERE is_current"
 
 
 @dataclass(frozen=True)

@@ -76,7 +76,9 @@ def mercator_scale(tile: TileIndex) -> float:
     return 1.0 / max(math.cos(lat), 1e-6)
 
 
-def tiles_for_bounds(bounds: tuple[float, float, float, float], zooms: range) -> Iterator[TileIndex]:
+def tiles_for_bounds(
+    bounds: tuple[float, float, float, float], zooms: range
+) -> Iterator[TileIndex]:
     """Every tile at ``zooms`` intersecting lon/lat ``bounds`` (west, south, east, north)."""
     tms = tile_matrix_set(TMS_ID)
     for t in tms.tiles(*bounds, list(zooms)):

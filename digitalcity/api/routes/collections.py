@@ -23,8 +23,15 @@ def _loaded(engine) -> dict:  # noqa: ANN001
 
 
 @router.get("/collections", summary="The collections (layers) the caller may see")
-def collections(request: Request, catalog: CatalogDep, engine: EngineDep, role: RoleDep,
-                base: BaseUrlDep, fmt: FormatDep, lang: LangDep) -> Any:
+def collections(
+    request: Request,
+    catalog: CatalogDep,
+    engine: EngineDep,
+    role: RoleDep,
+    base: BaseUrlDep,
+    fmt: FormatDep,
+    lang: LangDep,
+) -> Any:
     loaded = _loaded(engine)
     tables = request.app.state.codes
     docs = [
@@ -40,44 +47,87 @@ def collections(request: Request, catalog: CatalogDep, engine: EngineDep, role: 
         "collections": docs,
     }
     if fmt == "html":
-        rows = [{"_link": html.link(f"{d['links'][0]['href']}?f=html", d["title"]),
-                 "city": d["cityTitle"], "kind": d["kind"], "geometry": d["geometryType"]}
-                for d in docs]
-        return html.page("Collections · 图层", html.table(rows, ["_link", "city", "kind", "geometry"]), lang)
+        rows = [
+            {
+                "_link": html.link(f"{d['links'][0]['href']}?f=html", d["title"]),
+                "city": d["cityTitle"],
+                "kind": d["kind"],
+                "geometry": d["geometryType"],
+            }
+            for d in docs
+        ]
+        return html.page(
+            "Collections · 图层", html.table(rows, ["_link", "city", "kind", "geometry"]), lang
+        )
     return body
 
 
 @router.get("/collections/{collection_id}", summary="One collection")
-def one_collection(collection_id: str, request: Request, catalog: CatalogDep, engine: EngineDep,
-                   role: RoleDep, base: BaseUrlDep, fmt: FormatDep, lang: LangDep) -> Any:
+def one_collection(
+    collection_id: str,
+    request: Request,
+    catalog: CatalogDep,
+    engine: EngineDep,
+    role: RoleDep,
+    base: BaseUrlDep,
+    fmt: FormatDep,
+    lang: LangDep,
+) -> Any:
     layer = visible_layer_or_404(collection_id, catalog, role)
     loaded = _loaded(engine).get((layer.city, layer.id))
-    doc = collection(layer, catalog.city(layer.city), role, base, lang,
-                     loaded.extent if loaded else None, request.app.state.codes)
+    doc = collection(
+        layer,
+        catalog.city(layer.city),
+        role,
+        base,
+        lang,
+        loaded.extent if loaded else None,
+        request.app.state.codes,
+    )
     if fmt == "html":
-        summary = {"id": doc["id"], "description": doc["description"], "kind": doc["kind"],
-                   "geometry": doc["geometryType"], "features": loaded.rows if loaded else 0,
-                   "version": loaded.version if loaded else None,
-                   "extent": doc.get("extent", {}).get("spatial", {}).get("bbox")}
-        return html.page(doc["title"], html.links_nav(doc["links"]) + html.definition_list(summary), lang)
+        summary = {
+            "id": doc["id"],
+            "description": doc["description"],
+            "kind": doc["kind"],
+            "geometry": doc["geometryType"],
+            "features": loaded.rows if loaded else 0,
+            "version": loaded.version if loaded else None,
+            "extent": doc.get("extent", {}).get("spatial", {}).get("bbox"),
+        }
+        return html.page(
+            doc["title"], html.links_nav(doc["links"]) + html.definition_list(summary), lang
+        )
     return doc
 
 
 def _schema(collection_id: str, request: Request, catalog, role, base, lang, sortable: bool):  # noqa: ANN001, ANN202
     layer = visible_layer_or_404(collection_id, catalog, role)
     suffix = "sortables" if sortable else "queryables"
-    doc = queryables_doc(layer, role, f"{base}/collections/{collection_id}/{suffix}", lang,
-                         sortable=sortable)
+    doc = queryables_doc(
+        layer, role, f"{base}/collections/{collection_id}/{suffix}", lang, sortable=sortable
+    )
     return JSONResponse(doc, media_type="application/schema+json")
 
 
 @router.get("/collections/{collection_id}/queryables", summary="Properties usable in filters")
-def collection_queryables(collection_id: str, request: Request, catalog: CatalogDep,
-                          role: RoleDep, base: BaseUrlDep, lang: LangDep) -> Any:
+def collection_queryables(
+    collection_id: str,
+    request: Request,
+    catalog: CatalogDep,
+    role: RoleDep,
+    base: BaseUrlDep,
+    lang: LangDep,
+) -> Any:
     return _schema(collection_id, request, catalog, role, base, lang, sortable=False)
 
 
 @router.get("/collections/{collection_id}/sortables", summary="Properties usable in sortby")
-def collection_sortables(collection_id: str, request: Request, catalog: CatalogDep,
-                         role: RoleDep, base: BaseUrlDep, lang: LangDep) -> Any:
+def collection_sortables(
+    collection_id: str,
+    request: Request,
+    catalog: CatalogDep,
+    role: RoleDep,
+    base: BaseUrlDep,
+    lang: LangDep,
+) -> Any:
     return _schema(collection_id, request, catalog, role, base, lang, sortable=True)

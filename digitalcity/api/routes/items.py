@@ -39,7 +39,9 @@ def _open(engine: Engine, statement: sa.Select) -> tuple[Connection, CursorResul
     """Execute and fetch the first chunk, so database errors become 400s before streaming."""
     conn = engine.connect()
     try:
-        result = conn.execution_options(stream_results=True, yield_per=CHUNK_ROWS).execute(statement)
+        result = conn.execution_options(stream_results=True, yield_per=CHUNK_ROWS).execute(
+            statement
+        )
         first = result.fetchmany(CHUNK_ROWS)
     except sa.exc.DBAPIError as exc:
         conn.close()
@@ -60,17 +62,9 @@ def _rows(conn: Connection, result: CursorResult, first: list[Any]) -> Iterator[
         conn.close()
 
 
-def _number_matched(request: Request, engine: Engine, query: ItemsQuery) -> int | None:
-    """Exact count unless the layer is larger than ``count_threshold`` (then omitted)."""
-    rows = request.app.state.loaded_rows(query.layer)
-    if rows is None or rows > request.app.state.settings.count_threshold:
-        return None
-    with engine.connect() as conn:
-        return int(conn.execute(query.count_select()).scalar_one())
-
-
-def _page_links(request: Request, base: str, collection: str, query: ItemsQuery,
-                has_next: bool) -> list[dict[str, str]]:
+def _page_links(
+    request: Request, base: str, collection: str, query: ItemsQuery, has_next: bool
+) -> list[dict[str, str]]:
     params = dict(request.query_params)
     href = f"{base}/collections/{collection}/items"
 
@@ -84,42 +78,64 @@ def _page_links(request: Request, base: str, collection: str, query: ItemsQuery,
         {"rel": "self", "type": "application/geo+json", "href": at(query.offset, "json")},
         {"rel": "alternate", "type": "text/html", "href": at(query.offset, "html")},
         {"rel": "alternate", "type": "text/csv", "href": at(query.offset, "csv")},
-        {"rel": "collection", "type": "application/json", "href": f"{base}/collections/{collection}"},
+        {
+            "rel": "collection",
+            "type": "application/json",
+            "href": f"{base}/collections/{collection}",
+        },
     ]
     if has_next:
-        links.append({"rel": "next", "type": "application/geo+json", "href": at(query.offset + query.limit)})
+        links.append(
+            {"rel": "next", "type": "application/geo+json", "href": at(query.offset + query.limit)}
+        )
     if query.offset > 0:
-        links.append({"rel": "prev", "type": "application/geo+json",
-                      "href": at(max(0, query.offset - query.limit))})
+        links.append(
+            {
+                "rel": "prev",
+                "type": "application/geo+json",
+                "href": at(max(0, query.offset - query.limit)),
+            }
+        )
     return links
 
 
-def _geojson(request: Request, engine: Engine, base: str, collection: str,
-             query: ItemsQuery) -> StreamingResponse:
-    matched = _number_matched(request, engine, query)
-    probe = query.feature_json_select().limit(query.limit + 1)
-    conn, result, first = _open(engine, probe)
-
-    def body() -> Iterator[bytes]:
-        yield b'{"type":"FeatureCollection","features":['
-        count = 0
-        for row in _rows(conn, result, first):
-            if count == query.limit:
-                break
-            yield (b"," if count else b"") + row[0].encode()
-            count += 1
-        tail: dict[str, Any] = {
-            "numberReturned": count,
-            "timeStamp": datetime.now(UTC).isoformat(timespec="seconds"),
-            "links": _page_links(request, base, collection, query,
-                                 has_next=len(first) > query.limit),
-        }
-        if matched is not None:
-            tail["numberMatched"] = matched
-        yield b"]," + json.dumps(tail)[1:].encode()
-
-    return StreamingResponse(body(), media_type="application/geo+json",
-                             headers={"Content-Crs": f"<{query.crs.uri}>"})
+def _geojson(
+    request: Request, engine: Engine, base: str, collection: str, query: ItemsQuery
+) -> Response:
+    """One statement: the page (limit + 1 rows, to know whether a next page exists) with the
+    match count as an uncorrelated sub-select PostgreSQL evaluates once."""
+    rows_total = request.app.state.loaded_rows(query.layer)
+    counting = rows_total is not None and rows_total <= request.app.state.settings.count_threshold
+    statement = query.feature_json_select(with_count=counting).limit(query.limit + 1)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(statement).all()
+            matched = rows[0].matched if counting and rows else None
+            if counting and not rows:
+                matched = int(conn.execute(query.count_select()).scalar_one())
+    except sa.exc.DataError as exc:
+        raise QueryError(
+            f"the query cannot be evaluated: {str(exc.orig).strip().splitlines()[0]}"
+        ) from None
+    page = rows[: query.limit]
+    tail: dict[str, Any] = {
+        "numberReturned": len(page),
+        "timeStamp": datetime.now(UTC).isoformat(timespec="seconds"),
+        "links": _page_links(request, base, collection, query, has_next=len(rows) > query.limit),
+    }
+    if matched is not None:
+        tail["numberMatched"] = int(matched)
+    body = "".join(
+        (
+            '{"type":"FeatureCollection","features":[',
+            ",".join(row.feature for row in page),
+            "],",
+            json.dumps(tail)[1:],
+        )
+    )
+    return Response(
+        body, media_type="application/geo+json", headers={"Content-Crs": f"<{query.crs.uri}>"}
+    )
 
 
 def _csv(engine: Engine, query: ItemsQuery, name: str) -> StreamingResponse:
@@ -138,29 +154,47 @@ def _csv(engine: Engine, query: ItemsQuery, name: str) -> StreamingResponse:
                 buffer.truncate()
         yield buffer.getvalue()
 
-    return StreamingResponse(body(), media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="{name}.csv"',
-        "Content-Crs": f"<{query.crs.uri}>"})
+    return StreamingResponse(
+        body(),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}.csv"',
+            "Content-Crs": f"<{query.crs.uri}>",
+        },
+    )
 
 
-def _html(request: Request, engine: Engine, base: str, collection: str, query: ItemsQuery,
-          lang: str) -> Response:
+def _html(
+    request: Request, engine: Engine, base: str, collection: str, query: ItemsQuery, lang: str
+) -> Response:
     limited = replace(query, limit=min(query.limit, HTML_MAX_ROWS))
     conn, result, first = _open(engine, limited.rows_select().limit(limited.limit + 1))
     rows = [dict(r._mapping) for r in _rows(conn, result, first)]
     has_next = len(rows) > limited.limit
     for row in rows[: limited.limit]:
-        row["_link"] = html.link(f"{base}/collections/{collection}/items/{row['id']}?f=html", str(row["id"]))
+        row["_link"] = html.link(
+            f"{base}/collections/{collection}/items/{row['id']}?f=html", str(row["id"])
+        )
         row.pop("wkt", None)
     columns = ["_link"] + [f.name for f in limited.output_fields()]
     nav = html.links_nav(_page_links(request, base, collection, limited, has_next))
-    return html.page(f"{query.layer.title.get(lang)}", nav + html.table(rows[: limited.limit], columns), lang)
+    return html.page(
+        f"{query.layer.title.get(lang)}", nav + html.table(rows[: limited.limit], columns), lang
+    )
 
 
 @router.get("/collections/{collection_id}/items", summary="Features, filtered and paged")
-def items(collection_id: str, request: Request, catalog: CatalogDep, engine: EngineDep,
-          role: RoleDep, settings: SettingsDep, base: BaseUrlDep, fmt: FormatDep,
-          lang: LangDep) -> Response:
+def items(
+    collection_id: str,
+    request: Request,
+    catalog: CatalogDep,
+    engine: EngineDep,
+    role: RoleDep,
+    settings: SettingsDep,
+    base: BaseUrlDep,
+    fmt: FormatDep,
+    lang: LangDep,
+) -> Response:
     layer = visible_layer_or_404(collection_id, catalog, role)
     query = items_query(request.query_params, layer, catalog.city(layer.city), role, settings)
     if fmt == "csv":
@@ -171,9 +205,18 @@ def items(collection_id: str, request: Request, catalog: CatalogDep, engine: Eng
 
 
 @router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature")
-def one_item(collection_id: str, feature_id: str, request: Request, catalog: CatalogDep,
-             engine: EngineDep, role: RoleDep, settings: SettingsDep, base: BaseUrlDep,
-             fmt: FormatDep, lang: LangDep) -> Response:
+def one_item(
+    collection_id: str,
+    feature_id: str,
+    request: Request,
+    catalog: CatalogDep,
+    engine: EngineDep,
+    role: RoleDep,
+    settings: SettingsDep,
+    base: BaseUrlDep,
+    fmt: FormatDep,
+    lang: LangDep,
+) -> Response:
     layer = visible_layer_or_404(collection_id, catalog, role)
     if not feature_id.isdigit() or len(feature_id) > 18:
         raise NotFound(f"no feature {feature_id!r} in {collection_id!r}")
@@ -181,8 +224,9 @@ def one_item(collection_id: str, feature_id: str, request: Request, catalog: Cat
     unexpected = [k for k in params if k not in ("f", "crs", "properties", "lang", "api_key")]
     if unexpected:
         raise QueryError(f"unknown query parameters {sorted(unexpected)}")
-    query = items_query(params, layer, catalog.city(layer.city), role, settings,
-                        feature_id=int(feature_id))
+    query = items_query(
+        params, layer, catalog.city(layer.city), role, settings, feature_id=int(feature_id)
+    )
     with engine.connect() as conn:
         text = conn.execute(query.feature_json_select()).scalar()
     if text is None:
@@ -192,10 +236,15 @@ def one_item(collection_id: str, feature_id: str, request: Request, catalog: Cat
     feature["links"] = [
         {"rel": "self", "type": "application/geo+json", "href": href},
         {"rel": "alternate", "type": "text/html", "href": f"{href}?f=html"},
-        {"rel": "collection", "type": "application/json", "href": f"{base}/collections/{collection_id}"},
+        {
+            "rel": "collection",
+            "type": "application/json",
+            "href": f"{base}/collections/{collection_id}",
+        },
     ]
     if fmt == "html":
         body = html.links_nav(feature["links"]) + html.definition_list(feature["properties"])
         return html.page(f"{layer.title.get(lang)} #{feature_id}", body, lang)
-    return JSONResponse(feature, media_type="application/geo+json",
-                        headers={"Content-Crs": f"<{query.crs.uri}>"})
+    return JSONResponse(
+        feature, media_type="application/geo+json", headers={"Content-Crs": f"<{query.crs.uri}>"}
+    )

@@ -17,8 +17,9 @@ router = APIRouter(tags=["capabilities"])
 
 
 @router.get("/", summary="Landing page")
-def landing_page(base: BaseUrlDep, fmt: FormatDep, lang: LangDep, catalog: CatalogDep,
-                 role: RoleDep) -> Any:
+def landing_page(
+    base: BaseUrlDep, fmt: FormatDep, lang: LangDep, catalog: CatalogDep, role: RoleDep
+) -> Any:
     doc = landing(base, lang)
     if fmt != "html":
         return doc
@@ -27,7 +28,8 @@ def landing_page(base: BaseUrlDep, fmt: FormatDep, lang: LangDep, catalog: Catal
         + "".join(
             f"<li>{html.link(f'{base}/collections/{collection_id(layer)}?f=html', layer.title.get(lang))}"
             f" <span class='muted'>{html.cell(layer.kind)}</span></li>"
-            for layer in catalog.city_layers(city.id) if visible_layer(role, layer)
+            for layer in catalog.city_layers(city.id)
+            if visible_layer(role, layer)
         )
         + "</ul>"
         for city in catalog.cities.values()

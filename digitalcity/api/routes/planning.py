@@ -23,7 +23,10 @@ def _city(city: str, catalog: CatalogDep, engine: EngineDep, role: RoleDep) -> C
 
 @router.get("/cities/{city}/search", summary="Search parcels, addresses, zones and places")
 def city_search(
-    city: str, catalog: CatalogDep, engine: EngineDep, role: RoleDep,
+    city: str,
+    catalog: CatalogDep,
+    engine: EngineDep,
+    role: RoleDep,
     q: str = Query(..., max_length=200, description="text: parcel id, address, name (中文也可)"),
     limit: int = Query(10, ge=1, le=100),
     layers: str | None = Query(None, description="comma-separated layer ids to search"),
@@ -35,10 +38,16 @@ def city_search(
 
 @router.get("/cities/{city}/identify", summary="The parcel at a point, with its full card")
 def city_identify(
-    city: str, catalog: CatalogDep, engine: EngineDep, role: RoleDep, lang: LangDep,
+    city: str,
+    catalog: CatalogDep,
+    engine: EngineDep,
+    role: RoleDep,
+    lang: LangDep,
     lon: float = Query(..., description="x (easting or longitude) in `crs`"),
     lat: float = Query(..., description="y (northing or latitude) in `crs`"),
-    crs: str = Query(CRS84, description="CRS of the point (URI); lon is x (east), lat is y (north)"),
+    crs: str = Query(
+        CRS84, description="CRS of the point (URI); lon is x (east), lat is y (north)"
+    ),
 ) -> dict[str, Any]:
     place = _city(city, catalog, engine, role)
     ref = parse_crs(crs, supported_crs(place.definition))
@@ -49,6 +58,7 @@ def city_identify(
 
 
 @router.get("/cities/{city}/parcels/{fid}", summary="A parcel's card by feature id")
-def city_parcel(city: str, fid: int, catalog: CatalogDep, engine: EngineDep, role: RoleDep,
-                lang: LangDep) -> dict[str, Any]:
+def city_parcel(
+    city: str, fid: int, catalog: CatalogDep, engine: EngineDep, role: RoleDep, lang: LangDep
+) -> dict[str, Any]:
     return parcel_card(_city(city, catalog, engine, role), fid, lang)

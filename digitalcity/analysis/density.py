@@ -1,0 +1,61 @@
+"""Population density of a city's districts: census residents over the district's area,
+measured in the city's local metric CRS (e.g. CGCS2000 / 3-degree Gauss-Krüger EPSG:4548 for
+Xiamen and Beijing, whose layers are stored in CGCS2000 lon/lat EPSG:4490)."""
+
+from __future__ import annotations
+
+from digitalcity.analysis.bindings import bindings_for, require
+from digitalcity.analysis.population import population_field
+from digitalcity.analysis.result import AnalysisResult, provenance
+from digitalcity.analysis.sqlrun import frame, stage, storage_params
+from digitalcity.city import City
+
+UNITS = {
+    "population": "persons (census)",
+    "area_km2": "km²",
+    "density_per_km2": "persons/km²",
+    "share_of_population": "fraction of the city's census population (0-1)",
+}
+
+
+def district_density(city: City) -> AnalysisResult:
+    """Per district (``fid`` is the layer's feature id, the adcode for Chinese districts):
+    census population, area (km², local CRS) and density (persons/km²).
+
+    GeoDataFrame in the storage CRS; summary: the total population (it reconciles with the
+    census), the total area and the overall density.
+    """
+    bound = bindings_for(city.id)
+    layer = city.layer(require(city.id, "districts", bound.districts))
+    population = population_field(layer)
+    label = layer.label_field
+    with city.engine.begin() as conn:
+        stage(conn, city, "_districts", layer, {"label": label, "pop": population})
+        gdf = frame(
+            conn,
+            "district_density",
+            storage_params(city),
+            geometry="geom",
+            crs=city.definition.storage_crs,
+        )
+        prov = provenance(
+            conn,
+            city,
+            "district_density",
+            {},
+            [layer],
+            method=f"{layer.id}.{population} / ST_Area in {city.local_crs} "
+            f"(geometries stored in {city.definition.storage_crs})",
+        )
+    gdf = gdf.rename(columns={"label": label or "label"})
+    gdf["population"] = gdf["population"].astype(float)
+    total = float(gdf["population"].sum())
+    gdf["share_of_population"] = gdf["population"] / total if total else float("nan")
+    area = float(gdf["area_km2"].sum())
+    summary = {
+        "population": total,
+        "area_km2": area,
+        "density_per_km2": total / area if area else None,
+        "districts": len(gdf),
+    }
+    return AnalysisResult(gdf, city.definition.storage_crs, UNITS, prov, summary)

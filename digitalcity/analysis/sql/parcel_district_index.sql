@@ -1,0 +1,1 @@
+CREATE UNIQUE INDEX ON _parcel_district (fid)

@@ -1,0 +1,1 @@
+SELECT tid, layer, minutes FROM _targets ORDER BY tid

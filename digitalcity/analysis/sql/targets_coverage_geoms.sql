@@ -1,0 +1,1 @@
+SELECT tid, layer, minutes, ST_AsBinary(ST_Transform(geom, :storage_srid)) AS geom FROM _targets ORDER BY tid

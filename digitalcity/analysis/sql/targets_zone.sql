@@ -1,0 +1,1 @@
+SELECT tid, zone FROM _targets ORDER BY tid

@@ -1,0 +1,95 @@
+"""MapLibre styles and legends of a city, generated from the catalog and the code tables.
+
+``/styles/{city}/planner`` shows every layer the caller may see; ``/styles/{city}/public``
+only public layers whoever asks. Both draw from the city tileset (absolute URLs).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+
+from digitalcity.api.deps import RoleDep, SettingsDep
+from digitalcity.api.routes.tiles import TilesDep
+from digitalcity.catalog import Role
+from digitalcity.catalog.codes import code_tables
+from digitalcity.errors import NotFound
+from digitalcity.tiles import metadata as meta
+from digitalcity.tiles import style as styles
+from digitalcity.tiles.service import TileService
+from digitalcity.tiles.symbology import Symbol, Symbology
+from digitalcity.tiles.tms import TMS_ID
+
+StyleName = Literal["planner", "public"]
+LangQuery = Annotated[str, Query(pattern="^(zh|en)$", description="zh or en")]
+router = APIRouter(tags=["styles"])
+
+
+def _symbology(request: Request, settings: Any) -> Symbology:
+    found = getattr(request.app.state, "symbology", None)
+    if found is None:
+        tables = getattr(request.app.state, "codes", None) or code_tables(settings.layers_dir)
+        found = Symbology(tables, settings.layers_dir)
+        request.app.state.symbology = found
+    return found
+
+
+def _style_role(name: str, role: Role) -> Role:
+    return "anonymous" if name == "public" else role
+
+
+def _parts(
+    request: Request, service: TileService, settings: Any, city_id: str, role: Role, lang: str
+) -> tuple[meta.TilesetInfo, list[Symbol]]:
+    city = service.catalog.city(city_id)
+    plans = service.city_layers(city.id, role)
+    base = str(request.base_url).rstrip("/")
+    info = meta.TilesetInfo(
+        city=city,
+        plans=plans,
+        title=city.title.get(lang),
+        description=city.title.get(lang),
+        tiles_url=f"{base}/tiles/{city.id}/{{z}}/{{x}}/{{y}}",
+        self_url=f"{base}/tiles/{city.id}/{TMS_ID}",
+        tilejson_url=f"{base}/tiles/{city.id}/tilejson.json",
+        base_url=base,
+        lang=lang,
+    )
+    shown = {p.layer.id for p in plans}
+    symbols = _symbology(request, settings).symbols(
+        list(service.catalog.city_layers(city.id)), shown, lang
+    )
+    return info, symbols
+
+
+@router.get("/styles/{city}/legend")
+def city_legend(
+    city: str,
+    request: Request,
+    role: RoleDep,
+    service: TilesDep,
+    settings: SettingsDep,
+    lang: LangQuery = "zh",
+    style: StyleName = "planner",
+) -> dict[str, Any]:
+    """Legend of a style: per layer its title and entries (colour, label), as in the style."""
+    info, symbols = _parts(request, service, settings, city, _style_role(style, role), lang)
+    return styles.legend(style, info.city, symbols, lang)
+
+
+@router.get("/styles/{city}/{name}")
+def city_style(
+    city: str,
+    name: str,
+    request: Request,
+    role: RoleDep,
+    service: TilesDep,
+    settings: SettingsDep,
+    lang: LangQuery = "zh",
+) -> dict[str, Any]:
+    """MapLibre style JSON (version 8): ``planner`` (the caller's layers) or ``public``."""
+    if name not in ("planner", "public"):
+        raise NotFound(f"unknown style {name[:60]!r}: planner or public")
+    info, symbols = _parts(request, service, settings, city, _style_role(name, role), lang)
+    return styles.style(name, info, symbols, service.versions.current)

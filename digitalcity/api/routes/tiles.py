@@ -1,0 +1,299 @@
+"""OGC API – Tiles and TileJSON: per-layer tilesets and the multi-layer city tileset (MVT).
+
+Empty tiles: 204. Outside WebMercatorQuad or unknown TMS: 404; non-integer z/x/y: 400 (problem
+JSON). Tiles carry a weak ETag (layer versions, field set, tile), Cache-Control, gzip.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from digitalcity.api.deps import CatalogDep, RoleDep
+from digitalcity.catalog import Catalog, LayerDef, Role
+from digitalcity.catalog.access import visible_layer
+from digitalcity.catalog.ids import collection_id, parse_collection_id
+from digitalcity.errors import NotFound
+from digitalcity.tiles import metadata as meta
+from digitalcity.tiles.compress import decompress
+from digitalcity.tiles.http import VARY, accepts_gzip, cache_control, etag_matches
+from digitalcity.tiles.options import TileOptions
+from digitalcity.tiles.service import TileService, Tileset
+from digitalcity.tiles.tms import OFFERED, TMS_ID, check_tile, tile_matrix_set, tms_document
+
+_CREATE_LOCK = threading.Lock()
+
+
+def tile_service(app: FastAPI) -> TileService:
+    """The app's tile service, created and started on first use (or at startup)."""
+    service = getattr(app.state, "tile_service", None)
+    if service is None:
+        with _CREATE_LOCK:
+            service = getattr(app.state, "tile_service", None)
+            if service is None:
+                service = TileService(
+                    app.state.catalog, TileOptions.from_settings(app.state.settings)
+                )
+                service.start(app.state.engine)
+                app.state.tile_service = service
+    return service
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start the tile service (version map, LISTEN thread, 3857 copies); stop it at shutdown."""
+    tile_service(app)
+    yield
+    service = getattr(app.state, "tile_service", None)
+    if service is not None:
+        service.stop()
+        app.state.tile_service = None
+
+
+async def get_tile_service(request: Request) -> TileService:
+    """Async, so tile requests make no thread hop for it (created at startup normally)."""
+    return tile_service(request.app)
+
+
+TilesDep = Annotated[TileService, Depends(get_tile_service)]
+LangQuery = Annotated[str, Query(pattern="^(zh|en)$", description="zh or en")]
+router = APIRouter(tags=["tiles"], lifespan=lifespan)
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def visible_collection(collection: str, catalog: Catalog, role: Role) -> LayerDef:
+    """The layer of a collection id; 404 alike for unknown and for hidden layers."""
+    layer = parse_collection_id(collection, catalog)
+    if not visible_layer(role, layer):
+        raise NotFound(f"unknown collection {collection[:100]!r}")
+    return layer
+
+
+def _layer_tileset(service: TileService, layer: LayerDef, role: Role) -> Tileset:
+    tileset = service.layer_tileset(layer, role)
+    if tileset is None:
+        raise NotFound(f"collection {collection_id(layer)!r} has no data loaded")
+    return tileset
+
+
+def _layer_info(
+    request: Request, service: TileService, layer: LayerDef, role: Role, lang: str
+) -> meta.TilesetInfo:
+    tileset = _layer_tileset(service, layer, role)
+    base = f"{_base(request)}/collections/{collection_id(layer)}/tiles/{TMS_ID}"
+    return meta.TilesetInfo(
+        city=tileset.city,
+        plans=tileset.plans,
+        title=layer.title.get(lang),
+        description=(layer.description or layer.title).get(lang),
+        tiles_url=f"{base}/{{z}}/{{x}}/{{y}}",
+        self_url=base,
+        tilejson_url=f"{base}/tilejson.json",
+        base_url=_base(request),
+        lang=lang,
+    )
+
+
+def _city_info(
+    request: Request, service: TileService, city_id: str, role: Role, lang: str
+) -> meta.TilesetInfo:
+    city = service.catalog.city(city_id)
+    base = f"{_base(request)}/tiles/{city.id}"
+    return meta.TilesetInfo(
+        city=city,
+        plans=service.city_layers(city.id, role),
+        title=city.title.get(lang),
+        description=city.title.get(lang),
+        tiles_url=f"{base}/{{z}}/{{x}}/{{y}}",
+        self_url=f"{base}/{TMS_ID}",
+        tilejson_url=f"{base}/tilejson.json",
+        base_url=_base(request),
+        lang=lang,
+    )
+
+
+async def _tile_response(
+    request: Request, service: TileService, tileset: Tileset, role: Role, tile: Any
+) -> Response:
+    """The tile as HTTP: 304 on a matching ETag, 204 when empty, gzip when accepted.
+
+    Up to a cache miss this runs on the event loop without the database; a miss renders in
+    the thread pool on the app's current engine."""
+    etag = tileset.etag(tile)
+    headers = {
+        "ETag": etag,
+        "Cache-Control": cache_control(role == "anonymous", service.options.max_age),
+        "Vary": VARY,
+    }
+    if etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    gz = service.cached(tileset, tile)
+    if gz is None:
+        gz = await run_in_threadpool(service.tile, request.app.state.engine, tileset, tile)
+    if not gz:
+        return Response(status_code=204, headers=headers)
+    if accepts_gzip(request.headers.get("accept-encoding")):
+        headers["Content-Encoding"] = "gzip"
+        return Response(gz, media_type=meta.MVT, headers=headers)
+    return Response(decompress(gz), media_type=meta.MVT, headers=headers)
+
+
+# -- tile matrix sets ---------------------------------------------------------------------------
+@router.get("/tileMatrixSets")
+def tile_matrix_sets(request: Request) -> dict[str, Any]:
+    """The tile matrix sets offered (WebMercatorQuad)."""
+    return {
+        "tileMatrixSets": [
+            {
+                "id": tms_id,
+                "title": tile_matrix_set(tms_id).title,
+                "uri": tile_matrix_set(tms_id).uri,
+                "links": [{"rel": "self", "href": f"{_base(request)}/tileMatrixSets/{tms_id}"}],
+            }
+            for tms_id in OFFERED
+        ]
+    }
+
+
+@router.get("/tileMatrixSets/{tileMatrixSetId}")
+def tile_matrix_set_definition(tileMatrixSetId: str) -> dict[str, Any]:  # noqa: N803
+    """The OGC TileMatrixSet 2.0 definition; 404 for unknown ids."""
+    return tms_document(tileMatrixSetId)
+
+
+# -- per-layer tilesets -------------------------------------------------------------------------
+@router.get("/collections/{collectionId}/tiles")
+def collection_tilesets(
+    collectionId: str,  # noqa: N803
+    request: Request,
+    catalog: CatalogDep,
+    role: RoleDep,
+    service: TilesDep,
+    lang: LangQuery = "en",
+) -> dict[str, Any]:
+    """The tilesets of a collection (one: vector, WebMercatorQuad)."""
+    layer = visible_collection(collectionId, catalog, role)
+    info = _layer_info(request, service, layer, role, lang)
+    return meta.tileset_list(info, str(request.url.remove_query_params("api_key")))
+
+
+@router.get("/collections/{collectionId}/tiles/{tileMatrixSetId}")
+def collection_tileset(
+    collectionId: str,  # noqa: N803
+    tileMatrixSetId: str,  # noqa: N803
+    request: Request,
+    catalog: CatalogDep,
+    role: RoleDep,
+    service: TilesDep,
+    lang: LangQuery = "en",
+) -> dict[str, Any]:
+    """OGC tileset metadata of one collection."""
+    tile_matrix_set(tileMatrixSetId)
+    layer = visible_collection(collectionId, catalog, role)
+    return meta.ogc_tileset(
+        _layer_info(request, service, layer, role, lang), service.versions.current
+    )
+
+
+@router.get("/collections/{collectionId}/tiles/{tileMatrixSetId}/tilejson.json")
+def collection_tilejson(
+    collectionId: str,  # noqa: N803
+    tileMatrixSetId: str,  # noqa: N803
+    request: Request,
+    catalog: CatalogDep,
+    role: RoleDep,
+    service: TilesDep,
+    lang: LangQuery = "en",
+) -> dict[str, Any]:
+    """TileJSON 3 of one collection."""
+    tile_matrix_set(tileMatrixSetId)
+    layer = visible_collection(collectionId, catalog, role)
+    return meta.tilejson(_layer_info(request, service, layer, role, lang), service.versions.current)
+
+
+@router.get("/collections/{collectionId}/tiles/{tileMatrixSetId}/{z}/{x}/{y}")
+async def collection_tile(
+    collectionId: str,  # noqa: N803
+    tileMatrixSetId: str,  # noqa: N803
+    z: int,
+    x: int,
+    y: int,
+    request: Request,
+    role: RoleDep,
+    service: TilesDep,
+) -> Response:
+    """One MVT tile of one collection (204 when empty or outside the layer's zooms)."""
+    tile_matrix_set(tileMatrixSetId)
+    tile = check_tile(z, x, y)
+    layer = visible_collection(collectionId, service.catalog, role)
+    tileset = _layer_tileset(service, layer, role)
+    if not layer.min_zoom <= z <= layer.max_zoom:
+        tileset = service.empty_tileset(layer.city)
+    return await _tile_response(request, service, tileset, role, tile)
+
+
+# -- the city tileset ---------------------------------------------------------------------------
+@router.get("/tiles/{city}")
+def city_tilesets(
+    city: str, request: Request, role: RoleDep, service: TilesDep, lang: LangQuery = "en"
+) -> dict[str, Any]:
+    """The city's tilesets (one: every layer the caller may see, vector, WebMercatorQuad)."""
+    info = _city_info(request, service, city, role, lang)
+    return meta.tileset_list(info, str(request.url.remove_query_params("api_key")))
+
+
+@router.get("/tiles/{city}/tilejson.json")
+def city_tilejson(
+    city: str, request: Request, role: RoleDep, service: TilesDep, lang: LangQuery = "en"
+) -> dict[str, Any]:
+    """TileJSON 3 of the city tileset: one vector layer per layer the caller may see."""
+    return meta.tilejson(_city_info(request, service, city, role, lang), service.versions.current)
+
+
+@router.get("/tiles/{city}/{tileMatrixSetId}")
+def city_tileset(
+    city: str,
+    tileMatrixSetId: str,  # noqa: N803
+    request: Request,
+    role: RoleDep,
+    service: TilesDep,
+    lang: LangQuery = "en",
+) -> dict[str, Any]:
+    """OGC tileset metadata of the city tileset."""
+    tile_matrix_set(tileMatrixSetId)
+    info = _city_info(request, service, city, role, lang)
+    return meta.ogc_tileset(info, service.versions.current)
+
+
+@router.get("/tiles/{city}/{z}/{x}/{y}")
+async def city_tile(
+    city: str, z: int, x: int, y: int, request: Request, role: RoleDep, service: TilesDep
+) -> Response:
+    """One tile of the city tileset: the layers meant for zoom ``z`` (204 when empty)."""
+    tile = check_tile(z, x, y)
+    return await _tile_response(request, service, service.city_tileset(city, role, z), role, tile)
+
+
+@router.get("/tiles/{city}/{tileMatrixSetId}/{z}/{x}/{y}")
+async def city_tile_tms(
+    city: str,
+    tileMatrixSetId: str,  # noqa: N803
+    z: int,
+    x: int,
+    y: int,
+    request: Request,
+    role: RoleDep,
+    service: TilesDep,
+) -> Response:
+    """The same tile addressed with its tile matrix set (``WebMercatorQuad``)."""
+    tile_matrix_set(tileMatrixSetId)
+    tile = check_tile(z, x, y)
+    return await _tile_response(request, service, service.city_tileset(city, role, z), role, tile)

@@ -1,0 +1,161 @@
+"""Change between two versions of a layer: a test-only copy of the zoning districts is loaded
+twice through the project's loader (the second time from an edited source), then compared
+with geopandas on the two source files. The copy is dropped afterwards."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import pytest
+import shapely
+import sqlalchemy as sa
+import test_analysis_sources as src
+from shapely import affinity
+
+from digitalcity.analysis import InvalidParameter, area_change_by_class, layer_changes
+from digitalcity.catalog import FieldDef, Titles
+from digitalcity.city import City
+from digitalcity.errors import NotFound
+from digitalcity.ingest.loader import load_layer
+
+LAYER = "zz_analysis_change_test"
+SINGLE = "zz_analysis_change_single"  # loaded once: no earlier version to compare with
+NEW_SQUARE = shapely.box(-71.1050, 42.3790, -71.1040, 42.3797)  # lon/lat, inside Cambridge
+
+
+def _edit(features: list[dict]) -> list[dict]:
+    """Rezone feature 5 to OS, grow feature 10 by 2 %, drop 261 and add a new OS square."""
+    out = []
+    for f in features:
+        fid = f["properties"]["ID"]
+        if fid == 261:
+            continue
+        f = json.loads(json.dumps(f))
+        if fid == 5:
+            f["properties"]["ZONE_TYPE"] = "OS" if f["properties"]["ZONE_TYPE"] != "OS" else "C-1"
+        if fid == 10:
+            shape = shapely.geometry.shape(f["geometry"])
+            f["geometry"] = affinity.scale(shape, 1.02, 1.02, origin="centroid").__geo_interface__
+        out.append(f)
+    out.append(
+        {
+            "type": "Feature",
+            "properties": {"ID": 1000, "ZONE_TYPE": "OS"},
+            "geometry": NEW_SQUARE.__geo_interface__,
+        }
+    )
+    return out
+
+
+@pytest.fixture(scope="module")
+def versioned(loaded, catalog, engine, settings, tmp_path_factory):
+    base = catalog.layer("cambridge", "zoning_districts")
+    data = json.loads((src.CAMBRIDGE / "CDD_ZoningDistricts.geojson").read_text())
+    for i, f in enumerate(data["features"], start=1):
+        f["properties"]["ID"] = i
+    folder = tmp_path_factory.mktemp("change")
+    paths = []
+    for name, features in (("v1", data["features"]), ("v2", _edit(data["features"]))):
+        path = folder / f"{name}.geojson"
+        path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+        paths.append(path)
+    definitions = [
+        base.model_copy(
+            update={
+                "id": LAYER,
+                "source": base.source.model_copy(update={"path": str(p), "id_field": "ID"}),
+            }
+        )
+        for p in paths
+    ]
+    # the second version's definition gains a field (ZCODE): only the fields both versions
+    # have are compared
+    zcode = FieldDef(
+        name="zcode", type="integer", source="ZCODE", title=Titles(zh="区码", en="Zone number")
+    )
+    definitions[1] = definitions[1].model_copy(update={"fields": (*base.fields, zcode)})
+    single = definitions[0].model_copy(update={"id": SINGLE})
+    city_def = catalog.city("cambridge")
+    _drop_test_layers(engine)  # left over from an interrupted run
+    for definition in (*definitions, single):
+        load_layer(definition, city_def, engine, settings, force=True)
+    city = City(
+        catalog.with_layer(definitions[1]).with_layer(single), city_def, engine, "land_bureau"
+    )
+    yield city, paths
+    _drop_test_layers(engine)
+
+
+def _drop_test_layers(engine) -> None:
+    with engine.begin() as conn:
+        for layer in (LAYER, SINGLE):
+            params = {"layer": layer}
+            tables = conn.execute(
+                sa.text(
+                    "SELECT table_name FROM digitalcity.layer_versions "
+                    "WHERE city = 'cambridge' AND layer = :layer AND NOT dropped"
+                ),
+                params,
+            ).scalars()
+            for table in list(tables):
+                sa.Table(table, sa.MetaData(), schema="cambridge").drop(conn, checkfirst=True)
+            conn.execute(
+                sa.text(
+                    "DELETE FROM digitalcity.layer_versions "
+                    "WHERE city = 'cambridge' AND layer = :layer"
+                ),
+                params,
+            )
+
+
+def test_added_removed_and_changed_features(versioned):
+    city, _ = versioned
+    result = layer_changes(city, LAYER)
+    frame = result.frame.set_index("fid")
+    assert result.summary == {"added": 1, "removed": 1, "changed": 2}
+    assert frame.loc[1000, "change"] == "added"
+    assert frame.loc[261, "change"] == "removed"
+    assert frame.loc[5, "change"] == "changed" and "zone_code" in frame.loc[5, "changed_fields"]
+    assert not frame.loc[5, "geometry_changed"]
+    assert frame.loc[10, "geometry_changed"] and list(frame.loc[10, "changed_fields"]) == []
+    assert frame.loc[10, "area_after_m2"] / frame.loc[10, "area_before_m2"] == pytest.approx(
+        1.02**2, rel=1e-3
+    )
+    assert result.provenance["compared"]["from_version"] == 1
+    assert result.provenance["compared"]["to_version"] == 2
+    assert "zone_code" in result.provenance["compared"]["fields"]
+    assert "zcode" not in result.provenance["compared"]["fields"]
+    assert result.crs == "EPSG:4326"
+    assert json.loads(result.to_json())["data"]["type"] == "FeatureCollection"
+
+
+def test_area_change_by_class_matches_geopandas(versioned):
+    city, (old_path, new_path) = versioned
+    result = area_change_by_class(city, LAYER)
+    ours = result.frame.set_index("class")
+    before, after = (gpd.read_file(p).to_crs(src.LOCAL) for p in (old_path, new_path))
+    theirs = (
+        after.geometry.area.groupby(after["ZONE_TYPE"])
+        .sum()
+        .sub(before.geometry.area.groupby(before["ZONE_TYPE"]).sum(), fill_value=0.0)
+    )
+    for zone, change in theirs.items():
+        assert ours.loc[zone, "area_change_m2"] == pytest.approx(change, rel=1e-6, abs=0.5), zone
+    assert ours["count_change"].sum() == 0  # one removed, one added
+    assert result.summary["area_after_m2"] - result.summary["area_before_m2"] == pytest.approx(
+        theirs.sum(), rel=1e-6
+    )
+    assert abs(ours.loc["OS", "area_change_m2"]) > 0
+
+
+def test_version_errors(versioned, catalog, engine):
+    city, _ = versioned
+    with pytest.raises(InvalidParameter, match="same version"):
+        layer_changes(city, LAYER, from_version=2)
+    with pytest.raises(NotFound, match="not kept"):
+        layer_changes(city, LAYER, from_version=7)
+    with pytest.raises(InvalidParameter, match="no earlier version"):
+        layer_changes(city, SINGLE)
+    with pytest.raises(InvalidParameter, match="by="):
+        area_change_by_class(src.city(catalog, engine), "hydrants")

@@ -1,0 +1,100 @@
+"""The command line, in-process, against the test cluster: one-line errors, idempotent db."""
+
+from __future__ import annotations
+
+import os
+import pwd
+
+import pytest
+from typer.testing import CliRunner
+
+from digitalcity.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(settings, monkeypatch, loaded):
+    monkeypatch.setenv("DIGITALCITY_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("DIGITALCITY_DB_PORT", str(settings.db_port))
+    monkeypatch.setenv("DIGITALCITY_PROGRESS", "false")
+    monkeypatch.setenv("DIGITALCITY_SOURCE_DATA_DIR", str(settings.source_data_dir))
+    if settings.database_url:
+        monkeypatch.setenv("DIGITALCITY_DATABASE_URL", settings.database_url)
+    return monkeypatch
+
+
+def one_line_error(result) -> str:
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    assert "Traceback" not in result.output
+    return lines[0]
+
+
+def test_check_layers_passes(env):
+    result = runner.invoke(app, ["check-layers"])
+    assert result.exit_code == 0, result.output
+    assert "all layer definitions are valid" in result.output
+
+
+def test_check_layers_reports_an_invalid_definition(env, tmp_path):
+    city = tmp_path / "bad"
+    city.mkdir()
+    (city / "city.toml").write_text('title = { zh = "坏", en = "Bad" }\nstorage_crs = "EPSG:4326"\n')
+    env.setenv("DIGITALCITY_LAYERS_DIR", str(tmp_path))
+    assert "local_crs" in one_line_error(runner.invoke(app, ["check-layers"]))
+
+
+def test_db_start_is_idempotent_and_status_reports(env, settings):
+    if settings.database_url:
+        assert "using that database" in runner.invoke(app, ["db", "start"]).output
+        return
+    for _ in range(2):
+        result = runner.invoke(app, ["db", "start"])
+        assert result.exit_code == 0 and "running" in result.output
+    status = runner.invoke(app, ["db", "status"])
+    assert status.exit_code == 0 and str(settings.db_port) in status.output
+    url = runner.invoke(app, ["db", "url"])
+    assert url.output.startswith("postgresql+psycopg://") and str(settings.db_port) in url.output
+
+
+def test_server_does_not_run_as_root(settings):
+    pid = int((settings.cluster_dir / "postmaster.pid").read_text().split()[0])
+    owner = os.stat(f"/proc/{pid}").st_uid
+    assert owner != 0 and pwd.getpwuid(owner).pw_name == settings.db_service_user or os.geteuid() != 0
+
+
+def test_missing_binaries_name_the_install_command(env, tmp_path):
+    env.setenv("DIGITALCITY_DATA_DIR", str(tmp_path / "fresh"))
+    env.setenv("DIGITALCITY_PG_BIN_DIR", str(tmp_path / "no-postgres-here"))
+    message = one_line_error(runner.invoke(app, ["db", "start"]))
+    assert "initdb" in message and "apt-get install" in message
+
+
+def test_load_unknown_city_and_layer(env):
+    assert "unknown city 'atlantis'" in one_line_error(runner.invoke(app, ["load", "atlantis"]))
+    error = one_line_error(runner.invoke(app, ["load", "cambridge", "nope"]))
+    assert "unknown layer 'nope'" in error
+
+
+def test_load_unchanged_layer_says_so(env):
+    result = runner.invoke(app, ["load", "cambridge", "neighbourhoods"])
+    assert result.exit_code == 0, result.output
+    assert "cambridge.neighbourhoods: unchanged" in result.output
+
+
+def test_keys_create_list_revoke(env, client):
+    created = runner.invoke(app, ["keys", "create", "--role", "planner", "--name", "cli test"])
+    assert created.exit_code == 0, created.output
+    key = created.stdout.strip().splitlines()[0]
+    assert key.startswith("dc_")
+    poles = "/collections/cambridge__utility_poles"
+    assert client.get(poles, headers={"X-API-Key": key}).status_code == 200
+    listing = runner.invoke(app, ["keys", "list"]).output
+    assert "cli test" in listing and key not in listing
+    key_id = next(line.split("\t")[0] for line in listing.splitlines() if "cli test" in line)
+    assert runner.invoke(app, ["keys", "revoke", key_id]).exit_code == 0
+    client.app.state.key_cache.clear()
+    assert client.get(poles, headers={"X-API-Key": key}).status_code == 401
+    assert "role must be one of" in one_line_error(runner.invoke(app, ["keys", "create", "--role", "god"]))

@@ -1,0 +1,151 @@
+"""MapLibre styles and legends generated from the catalog and the code tables."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from fastapi.testclient import TestClient
+
+from digitalcity.api.app import create_app
+from digitalcity.catalog.codes import code_tables
+from digitalcity.db.keys import create_key
+
+INTERNAL = {"drainage", "utility_poles"}
+
+
+@pytest.fixture(scope="module")
+def client(loaded, settings, tmp_path_factory):
+    tiles_dir = tmp_path_factory.mktemp("tiles-styles")
+    with TestClient(create_app(settings.model_copy(update={"tiles_dir": tiles_dir}))) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def planner(engine, loaded) -> dict[str, str]:
+    return {"Authorization": f"Bearer {create_key(engine, 'planner', 'style tests').key}"}
+
+
+@pytest.fixture(scope="module")
+def tables(settings):
+    return code_tables(settings.layers_dir)
+
+
+def match_colours(expression) -> dict[str, str]:
+    """{value: colour} of a ``["match", ["get", f], v1, c1, ..., fallback]`` expression."""
+    assert expression[0] == "match"
+    pairs = expression[2:-1]
+    return dict(zip(pairs[::2], pairs[1::2], strict=True))
+
+
+def paint_colour(layer: dict):
+    paint = layer["paint"]
+    return paint.get("fill-color") or paint.get("line-color") or paint.get("circle-color")
+
+
+def source_layers(style: dict) -> set[str]:
+    return {layer["source-layer"] for layer in style["layers"] if "source-layer" in layer}
+
+
+@pytest.mark.parametrize("name", ["planner", "public"])
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_style_is_valid_maplibre_json(client, name, lang):
+    style = client.get(f"/styles/cambridge/{name}?lang={lang}").json()
+    assert style["version"] == 8
+    assert set(style["sources"]) == {"cambridge"}
+    source = style["sources"]["cambridge"]
+    assert source["type"] == "vector"
+    assert source["tiles"] == ["http://testserver/tiles/cambridge/{z}/{x}/{y}"]
+    tilejson = client.get("/tiles/cambridge/tilejson.json").json()
+    assert source_layers(style) <= {v["id"] for v in tilejson["vector_layers"]}
+    ids = [layer["id"] for layer in style["layers"]]
+    assert len(ids) == len(set(ids))
+    assert all(layer.get("source") in (None, "cambridge") for layer in style["layers"])
+    assert not [layer for layer in style["layers"] if layer["type"] == "symbol"]  # no glyphs
+
+
+def test_parcel_colours_come_from_tdyh_2023(client, tables):
+    style = client.get("/styles/cambridge/public").json()
+    fill = next(x for x in style["layers"] if x["id"] == "parcels-fill")
+    expression = fill["paint"]["fill-color"]
+    assert expression[1] == ["get", "landuse_l1"]
+    colours = match_colours(expression)
+    assert colours["07"] == tables["tdyh_2023"].get("07").colour
+    assert all(colours[code] == tables["tdyh_2023"].colour_for(code) for code in colours)
+
+
+def test_zoning_colours_fall_back_to_the_family(client, tables):
+    style = client.get("/styles/cambridge/planner").json()
+    fill = next(x for x in style["layers"] if x["id"] == "zoning_districts-fill")
+    colours = match_colours(fill["paint"]["fill-color"])
+    zoning = tables["cambridge_zoning"]
+    assert colours["C-1"] == zoning.get("C-1").colour
+    assert colours["OS"] == zoning.colour_for("OS")
+    assert all(colours[code] == zoning.colour_for(code) for code in colours)
+
+
+def test_point_layers_have_distinct_colours(client):
+    style = client.get("/styles/cambridge/planner").json()
+    circles = [paint_colour(x) for x in style["layers"] if x["type"] == "circle"]
+    assert len(circles) >= 10 and len(set(circles)) == len(circles)
+
+
+def test_legend_colours_equal_style_colours(client, planner):
+    for name, headers in (("public", {}), ("planner", planner)):
+        style = client.get(f"/styles/cambridge/{name}?lang=en", headers=headers).json()
+        legend = client.get(
+            f"/styles/cambridge/legend?lang=en&style={name}", headers=headers
+        ).json()
+        by_layer: dict[str, list] = {}
+        for layer in style["layers"]:
+            if "source-layer" in layer:
+                by_layer.setdefault(layer["source-layer"], []).append(paint_colour(layer))
+        assert sorted(x["id"] for x in legend["layers"]) == sorted(by_layer)
+        for entry in legend["layers"]:
+            colours = by_layer[entry["id"]]
+            if isinstance(colours[0], list):
+                expected = match_colours(colours[0])
+                coded = {e["value"]: e["colour"] for e in entry["entries"] if e["value"]}
+                assert coded == expected
+            else:
+                assert [e["colour"] for e in entry["entries"]] == [colours[0]]
+
+
+def test_legend_labels_follow_the_language(client, tables):
+    zh = client.get("/styles/cambridge/legend?lang=zh&style=public").json()
+    en = client.get("/styles/cambridge/legend?lang=en&style=public").json()
+    parcels_zh = next(x for x in zh["layers"] if x["id"] == "parcels")
+    parcels_en = next(x for x in en["layers"] if x["id"] == "parcels")
+    residential = tables["tdyh_2023"].get("07")
+    assert {"value": "07", "colour": residential.colour, "label": f"07 {residential.name_zh}",
+            "group": None} in parcels_zh["entries"]  # fmt: skip
+    assert f"07 {residential.name_en}" in [e["label"] for e in parcels_en["entries"]]
+    assert parcels_zh["title"] != parcels_en["title"]
+
+
+def test_public_style_and_legend_never_show_internal_layers(client, planner):
+    for headers in ({}, planner):
+        style = client.get("/styles/cambridge/public", headers=headers).json()
+        legend = client.get("/styles/cambridge/legend?style=public", headers=headers).json()
+        assert not source_layers(style) & INTERNAL
+        assert not {x["id"] for x in legend["layers"]} & INTERNAL
+    anonymous_planner_style = client.get("/styles/cambridge/planner").json()
+    assert not source_layers(anonymous_planner_style) & INTERNAL
+    keyed = client.get("/styles/cambridge/planner", headers=planner).json()
+    assert INTERNAL <= source_layers(keyed)
+
+
+def test_style_errors(client):
+    assert client.get("/styles/cambridge/fancy").status_code == 404
+    assert client.get("/styles/atlantis/public").status_code == 404
+    assert client.get("/styles/cambridge/public?lang=fr").status_code == 400
+    assert client.get("/styles/cambridge/legend?style=secret").status_code == 400
+
+
+def test_xiamen_style(client):
+    style = client.get("/styles/xiamen/public?lang=zh").json()
+    assert source_layers(style) == {"districts", "island_zones"}
+    assert style["name"].startswith("厦门市")
