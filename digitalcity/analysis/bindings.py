@@ -1,13 +1,10 @@
-"""Which layers and columns each analysis reads, per city: the one place in ``analysis`` that
-names them.
+"""Which layers and columns each analysis reads, derived from the catalog.
 
-Everything else comes from the catalog: land-use code fields from the parcels layer's
-classification (native code field and crosswalk level fields), the zone code from the zoning
-layer's classification, the head count from the population layer's field whose unit is
-``persons``, facility names from each layer's ``label_field``. A city without an entry (or with
-``None`` for a role) cannot run the analyses that need that role.
-
-A later catalog version could carry this as an ``[analysis]`` table in ``city.toml``.
+Layers come from the city's ``[roles]`` in ``city.toml``; columns from each layer's
+``[semantics]`` (land area, floor area, stories, maximum FAR, height limit), its
+classification (land-use code fields, zone code), its ``label_field`` (facility names) and the
+population layer's ``population`` meaning. A city without a role cannot run the analyses that
+need it.
 """
 
 from __future__ import annotations
@@ -15,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from digitalcity.analysis.errors import InvalidParameter
+from digitalcity.city import City
 
 
 @dataclass(frozen=True)
@@ -22,13 +20,13 @@ class Bindings:
     """Layer ids and column names the analyses use in one city."""
 
     parcels: str | None = None
-    parcel_land_area: str = "land_area_sqft"
-    parcel_floor_area: str = "gross_area_sqft"
-    parcel_stories: str = "stories"
-    residential_level1: str = "07"
+    parcel_land_area: str | None = None
+    parcel_floor_area: str | None = None
+    parcel_stories: str | None = None
+    residential_level1: str | None = None
     zoning: str | None = None
-    zone_max_far: str = "max_far"
-    zone_max_height: str = "max_height_ft"
+    zone_max_far: str | None = None
+    zone_max_height: str | None = None
     zoning_rules: str | None = None
     population: str | None = None
     districts: str | None = None
@@ -38,31 +36,38 @@ class Bindings:
     life_circle_facilities: tuple[str, ...] = ()
 
 
-_CITY_BINDINGS: dict[str, Bindings] = {
-    "cambridge": Bindings(
-        parcels="parcels",
-        zoning="zoning_districts",
-        zoning_rules="cambridge/use_rules_zoning_vs_landuse.csv",
-        population="census_blocks_2000",
-        districts="neighbourhoods",
-        streets="street_centerlines",
-        hydrants="hydrants",
-        # in-service hydrants: ACT (active) and MITFL (MIT fire loop); ABN abandoned is left out
-        hydrant_filter=("lifecycle_status", ("ACT", "MITFL")),
-        life_circle_facilities=("public_schools", "fire_stations", "subway_stations"),
-    ),
-    "xiamen": Bindings(population="districts", districts="districts"),
-    "beijing": Bindings(population="districts", districts="districts"),
-}
+def _semantic(city: City, layer_id: str | None, meaning: str) -> str | None:
+    if not layer_id:
+        return None
+    field = city.catalog.layer(city.id, layer_id).semantic(meaning)
+    return field.name if field else None
 
 
-def bindings_for(city_id: str) -> Bindings:
-    """The bindings of ``city_id`` (all roles empty for an unknown city)."""
-    return _CITY_BINDINGS.get(city_id, Bindings())
+def bindings_for(city: City) -> Bindings:
+    """The bindings of ``city`` from its roles and its layers' semantics."""
+    roles = city.definition.roles
+    hydrant_filter = next(iter(roles.hydrants_in_service.items()), None)
+    return Bindings(
+        parcels=roles.parcels,
+        parcel_land_area=_semantic(city, roles.parcels, "land_area"),
+        parcel_floor_area=_semantic(city, roles.parcels, "floor_area"),
+        parcel_stories=_semantic(city, roles.parcels, "stories"),
+        residential_level1=roles.residential_class,
+        zoning=roles.zoning,
+        zone_max_far=_semantic(city, roles.zoning, "max_far"),
+        zone_max_height=_semantic(city, roles.zoning, "max_height"),
+        zoning_rules=roles.zoning_rules,
+        population=roles.population,
+        districts=roles.districts,
+        streets=roles.streets,
+        hydrants=roles.hydrants,
+        hydrant_filter=hydrant_filter,
+        life_circle_facilities=roles.life_circle,
+    )
 
 
 def require(city_id: str, role: str, value: str | None) -> str:
     """``value`` or a one-line InvalidParameter naming the missing role."""
     if not value:
-        raise InvalidParameter(f"city {city_id!r} has no {role} layer for this analysis")
+        raise InvalidParameter(f"city {city_id!r} has no {role} for this analysis")
     return value

@@ -9,7 +9,7 @@ import geopandas as gpd
 import pandas as pd
 
 from digitalcity.analysis import params
-from digitalcity.analysis.bindings import bindings_for
+from digitalcity.analysis.bindings import bindings_for, require
 from digitalcity.analysis.districts import METHOD, planning_layers, stage_parcel_districts
 from digitalcity.analysis.result import AnalysisResult, provenance
 from digitalcity.analysis.sqlrun import frame, storage_params
@@ -78,15 +78,18 @@ def zoning_compliance_summary(city: City, *, feet_per_story: float = 10.0) -> An
 
 def _compliance(city: City, feet_per_story: float) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
     feet_per_story = params.number(feet_per_story, "feet_per_story", 6.0, 20.0)
-    bound = bindings_for(city.id)
+    bound = bindings_for(city)
     parcels, zoning, _ = planning_layers(city)
     parcel_columns = {
         "label": parcels.label_field,
-        "land_area": bound.parcel_land_area,
-        "floor_area": bound.parcel_floor_area,
-        "stories": bound.parcel_stories,
+        "land_area": require(city.id, "parcel land area", bound.parcel_land_area),
+        "floor_area": require(city.id, "parcel floor area", bound.parcel_floor_area),
+        "stories": require(city.id, "parcel stories", bound.parcel_stories),
     }
-    zone_columns = {"max_far": bound.zone_max_far, "max_height": bound.zone_max_height}
+    zone_columns = {
+        "max_far": require(city.id, "zoning maximum FAR", bound.zone_max_far),
+        "max_height": require(city.id, "zoning height limit", bound.zone_max_height),
+    }
     with city.engine.begin() as conn:
         stage_parcel_districts(conn, city, parcel_columns, zone_columns)
         gdf = frame(

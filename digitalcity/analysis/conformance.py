@@ -28,7 +28,7 @@ UNITS = {
 
 def _rules(city: City, parcels: LayerDef, zoning: LayerDef) -> UseRules:
     root = city.catalog.root
-    rel = require(city.id, "zoning rules", bindings_for(city.id).zoning_rules)
+    rel = require(city.id, "zoning rules", bindings_for(city).zoning_rules)
     if root is None:
         raise CatalogError("the catalog has no layers directory to read the rule table from")
     tables = _tables(root)

@@ -25,7 +25,7 @@ def district_density(city: City) -> AnalysisResult:
     GeoDataFrame in the storage CRS; summary: the total population (it reconciles with the
     census), the total area and the overall density.
     """
-    bound = bindings_for(city.id)
+    bound = bindings_for(city)
     layer = city.layer(require(city.id, "districts", bound.districts))
     population = population_field(layer)
     label = layer.label_field

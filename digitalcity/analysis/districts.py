@@ -23,7 +23,7 @@ METHOD = (
 
 def planning_layers(city: City) -> tuple[LayerDef, LayerDef, str]:
     """The parcels layer, the zoning layer and the zoning layer's zone-code field."""
-    bound = bindings_for(city.id)
+    bound = bindings_for(city)
     parcels = city.layer(require(city.id, "parcels", bound.parcels))
     zoning = city.layer(require(city.id, "zoning", bound.zoning))
     code = zoning.classification.field if zoning.classification else zoning.label_field

@@ -41,7 +41,7 @@ def landuse_statistics(
     (parcels without a class are a row of their own, code None). Returns a DataFrame.
     """
     level = params.choice(level, "level", LEVELS)
-    parcels = city.layer(require(city.id, "parcels", bindings_for(city.id).parcels))
+    parcels = city.layer(require(city.id, "parcels", bindings_for(city).parcels))
     cls = class_field(city, parcels, level)
     with city.engine.begin() as conn:
         area = params.polygon(conn, city, polygon, polygon_crs) if polygon is not None else None

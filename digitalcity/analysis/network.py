@@ -31,7 +31,7 @@ class Graph:
 
 
 def streets_layer(city: City) -> LayerDef:
-    return city.layer(require(city.id, "streets", bindings_for(city.id).streets))
+    return city.layer(require(city.id, "streets", bindings_for(city).streets))
 
 
 def load_graph(conn: Connection, city: City) -> Graph:

@@ -25,7 +25,11 @@ UNITS = {"population": "persons (fractional)", "area_m2": "m²", "density_per_km
 
 
 def population_field(layer: LayerDef) -> str:
-    """The field of a population layer that counts persons (its unit is 'persons')."""
+    """The field of a population layer that counts persons: its ``population`` meaning, else
+    the field whose unit is 'persons'."""
+    declared = layer.semantic("population")
+    if declared is not None:
+        return declared.name
     for f in layer.all_fields:
         if f.unit == "persons" and f.type in ("integer", "float"):
             return f.name
@@ -34,7 +38,7 @@ def population_field(layer: LayerDef) -> str:
 
 def stage_carriers(conn: Connection, city: City, method: Method) -> list[LayerDef]:
     """Stage ``_blocks`` and ``_carriers`` for ``method``; returns the layers read."""
-    bound = bindings_for(city.id)
+    bound = bindings_for(city)
     blocks = city.layer(require(city.id, "population", bound.population))
     stage(conn, city, "_blocks", blocks, {"pop": population_field(blocks)})
     if method == "areal":
@@ -42,13 +46,14 @@ def stage_carriers(conn: Connection, city: City, method: Method) -> list[LayerDe
         return [blocks]
     parcels = city.layer(require(city.id, "parcels", bound.parcels))
     level1 = class_field(city, parcels, "level1").field
-    stage(conn, city, "_residential", parcels, where={level1: [bound.residential_level1]})
+    residential = require(city.id, "residential land class", bound.residential_level1)
+    stage(conn, city, "_residential", parcels, where={level1: [residential]})
     run(conn, "carriers_dasymetric")
     return [blocks, parcels]
 
 
 def method_text(city: City, method: Method) -> str:
-    bound = bindings_for(city.id)
+    bound = bindings_for(city)
     if method == "areal":
         return (
             f"areal interpolation: {bound.population} population × (area of the block inside "

@@ -63,7 +63,7 @@ def parcels_beyond(
     ``facility_layer`` (default: the city's in-service hydrants), with that distance (m, from
     the parcel's edge) and the nearest facility; summary: count and share of all parcels."""
     distance_m = params.distance(distance_m)
-    bound = bindings_for(city.id)
+    bound = bindings_for(city)
     parcels = city.layer(require(city.id, "parcels", bound.parcels))
     facility_id = facility_layer or require(city.id, "hydrants", bound.hydrants)
     facilities = _point_layer(city, facility_id)
@@ -129,7 +129,7 @@ def facilities_within(
         if layers is not None
         else [x for x in city.layers() if x.kind == "infrastructure" and x.geometry_type == "Point"]
     )
-    bound = bindings_for(city.id)
+    bound = bindings_for(city)
     inputs: list[LayerDef] = list(chosen)
     frames = []
     area = None

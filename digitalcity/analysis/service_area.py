@@ -161,7 +161,7 @@ def life_circle(
     ids = (
         list(facility_layers)
         if facility_layers is not None
-        else list(bindings_for(city.id).life_circle_facilities)
+        else list(bindings_for(city).life_circle_facilities)
     )
     if not ids:
         raise InvalidParameter(f"no facility layers given for city {city.id!r}")

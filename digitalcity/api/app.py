@@ -10,6 +10,7 @@ from digitalcity.api import problems
 from digitalcity.api.routes import collections, health, items, landing, planning
 from digitalcity.api.routes import styles as styles_routes
 from digitalcity.api.routes import tiles as tiles_routes
+from digitalcity.api.routes import web as web_routes
 from digitalcity.api.state import LoadedLayersCache
 from digitalcity.catalog import load_catalog
 from digitalcity.catalog.codes import code_tables
@@ -42,4 +43,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health.router)
     app.include_router(tiles_routes.router)
     app.include_router(styles_routes.router)
+    app.include_router(web_routes.router)
+    app.mount(web_routes.STATIC_URL, web_routes.static_files(), name="web-static")
     return app

@@ -290,6 +290,18 @@ class CityRoles(Frozen):
     facilities: dict[str, tuple[str, ...]] = Field(
         default_factory=dict, description="facility type -> layer ids, e.g. school -> [...]"
     )
+    life_circle: tuple[str, ...] = Field(
+        default=(), description="facility layers of the 15-minute life circle (15分钟生活圈)"
+    )
+    hydrants_in_service: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict, description="field -> values of hydrants counted as in service"
+    )
+    residential_class: str | None = Field(
+        default=None, description="standard level-1 code of residential land (dasymetric mask)"
+    )
+    zoning_rules: str | None = Field(
+        default=None, description="rule table (under layers/) of uses permitted per district"
+    )
 
 
 class CityDef(Frozen):

@@ -86,7 +86,8 @@ def _check_roles(city: CityDef, layer_ids: set[str], path: Path) -> None:
     roles = city.roles
     named = [v for v in (roles.parcels, roles.zoning, roles.population, roles.streets,
                          roles.hydrants, roles.districts) if v]
-    named += list(roles.overlays) + [x for ids in roles.facilities.values() for x in ids]
+    named += list(roles.overlays) + list(roles.life_circle)
+    named += [x for ids in roles.facilities.values() for x in ids]
     unknown = sorted(set(named) - layer_ids)
     if unknown:
         raise CatalogError(f"{path}: roles name unknown layers {unknown}")

@@ -29,3 +29,6 @@ CREATE TABLE IF NOT EXISTS digitalcity.api_keys (
     created_at  timestamptz NOT NULL DEFAULT now(),
     revoked_at  timestamptz
 );
+
+-- Derived data cached by analyses and tiles (rebuilt on demand, keyed by layer versions).
+CREATE SCHEMA IF NOT EXISTS digitalcity_cache;

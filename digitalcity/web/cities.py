@@ -1,0 +1,69 @@
+"""What the map pages need to know about cities and layers, as JSON-ready dicts.
+
+Everything comes from the catalog and goes through ``digitalcity.catalog.access``: a layer or
+field the role may not see is absent. Coordinates are lon/lat (CRS84).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from digitalcity.catalog import Catalog, CityDef, Role, visible_fields, visible_layer
+from digitalcity.catalog.ids import collection_id
+from digitalcity.planning.card import CONTROL_MEANINGS
+
+
+def city_summary(city: CityDef, lang: str = "en") -> dict[str, Any]:
+    """Title, centre (lon, lat), default zoom and lon/lat bbox of a city."""
+    return {
+        "id": city.id,
+        "title": city.title.get(lang),
+        "titles": {"zh": city.title.zh, "en": city.title.en},
+        "center": list(city.center) if city.center else None,
+        "zoom": city.default_zoom,
+        "bbox": list(city.bbox) if city.bbox else None,
+        "has_parcels": city.roles.parcels is not None,
+    }
+
+
+def cities(catalog: Catalog, lang: str = "en") -> list[dict[str, Any]]:
+    """Every city of the catalog, in declaration order."""
+    return [city_summary(c, lang) for c in catalog.cities.values()]
+
+
+def layer_meta(catalog: Catalog, city_id: str, role: Role) -> dict[str, Any]:
+    """Per layer ``role`` may see: collection id, titles (zh/en), kind, label field and the
+    visible fields with titles and units; plus the city's roles (parcels, zoning, ...)."""
+    city = catalog.city(city_id)
+    layers: dict[str, Any] = {}
+    for layer in catalog.city_layers(city_id):
+        if not visible_layer(role, layer):
+            continue
+        fields = visible_fields(role, layer)
+        names = {f.name for f in fields}
+        layers[layer.id] = {
+            "collection": collection_id(layer),
+            "title": {"zh": layer.title.zh, "en": layer.title.en},
+            "kind": layer.kind,
+            "access": layer.access,
+            "geometry": layer.geometry_type,
+            "label": layer.label_field if layer.label_field in names else None,
+            "search": [n for n in layer.search_fields if n in names],
+            "semantics": {k: v for k, v in layer.semantics.items() if v in names},
+            "fields": {
+                f.name: {"title": {"zh": f.title.zh, "en": f.title.en}, "unit": f.unit}
+                for f in fields
+            },
+        }
+    roles = city.roles
+    return {
+        "city": city_summary(city),
+        "layers": layers,
+        "roles": {
+            "parcels": roles.parcels if roles.parcels in layers else None,
+            "zoning": roles.zoning if roles.zoning in layers else None,
+            "overlays": [x for x in roles.overlays if x in layers],
+            "population": roles.population if roles.population in layers else None,
+        },
+        "controls": list(CONTROL_MEANINGS),
+    }

@@ -1,0 +1,79 @@
+"""The HTML pages: small templates under ``templates/`` filled with a JSON config.
+
+The config tells the page's script which city and language to open, where the assets are,
+the cities to offer, the public layer metadata (titles, fields) and the optional external
+basemap. No request data other than the chosen city and language goes into a page.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from html import escape
+from importlib import resources
+from typing import Any, Literal
+
+from digitalcity.catalog import Catalog
+from digitalcity.web.cities import cities, layer_meta
+
+Page = Literal["planner", "public", "static"]
+TITLES = {
+    "planner": {"zh": "规划工作图", "en": "Planner map"},
+    "public": {"zh": "公众地图", "en": "Public map"},
+    "static": {"zh": "公众地图", "en": "Public map"},
+}
+TEMPLATES = {"planner": "planner.html", "public": "public.html", "static": "public.html"}
+
+
+@cache
+def _template(name: str) -> str:
+    return resources.files("digitalcity.web").joinpath("templates", name).read_text("utf-8")
+
+
+def basemap(settings: Any) -> dict[str, Any] | None:
+    """The optional external raster basemap: ``settings.basemap_url`` (an XYZ template with
+    ``{z}/{x}/{y}``) and ``settings.basemap_crs`` (``WGS84`` or ``GCJ-02``); None when unset."""
+    url = getattr(settings, "basemap_url", None)
+    if not url:
+        return None
+    crs = str(getattr(settings, "basemap_crs", "WGS84") or "WGS84").upper().replace("_", "-")
+    return {
+        "url": url,
+        "crs": "GCJ-02" if crs in ("GCJ-02", "GCJ02") else "WGS84",
+        "attribution": getattr(settings, "basemap_attribution", None) or "",
+    }
+
+
+def default_city(catalog: Catalog, requested: str | None) -> str:
+    """``requested`` when it is a city of the catalog, else the first city with parcels."""
+    if requested in catalog.cities:
+        return str(requested)
+    with_parcels = [c.id for c in catalog.cities.values() if c.roles.parcels]
+    return (with_parcels or list(catalog.cities))[0]
+
+
+def page_config(
+    page: Page, catalog: Catalog, city: str, lang: str, settings: Any, assets: str
+) -> dict[str, Any]:
+    """The JSON the page's script starts from (public layer metadata of every city)."""
+    return {
+        "page": page,
+        "city": city,
+        "lang": lang,
+        "assets": assets,
+        "cities": cities(catalog, lang),
+        "meta": {c: layer_meta(catalog, c, "anonymous") for c in catalog.cities},
+        "basemap": basemap(settings),
+    }
+
+
+def render(page: Page, config: dict[str, Any], lang: str) -> str:
+    """The page's HTML with ``config`` embedded as JSON (safe inside a script element)."""
+    data = json.dumps(config, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e")
+    return (
+        _template(TEMPLATES[page])
+        .replace("{{lang}}", "zh-CN" if lang == "zh" else "en")
+        .replace("{{title}}", escape(TITLES[page][lang]))
+        .replace("{{assets}}", escape(config["assets"]))
+        .replace("{{config}}", data)
+    )

@@ -1,0 +1,142 @@
+// Information cards: the parcel card (planner), the public card, any feature's properties,
+// and the statistics of a drawn polygon. Every value is escaped.
+import { esc, num, swatch } from "./common.js";
+import { pick, t } from "./i18n.js";
+
+const row = (label, value) => `<tr><th>${esc(label)}</th><td>${value}</td></tr>`;
+const table = (rows) => `<table class="kv">${rows.join("")}</table>`;
+const unknown = () => `<span class="unknown">${esc(t("unknown"))}</span>`;
+
+function codeText(entry) {
+  if (!entry) return unknown();
+  return `${swatch(entry.colour)}<b>${esc(entry.code)}</b> ${esc(entry.name || "")}`;
+}
+
+function value(v, unit) {
+  if (v == null || v === "") return unknown();
+  const text = typeof v === "number" ? num(v, 2) : esc(v);
+  return unit ? `${text} ${esc(unit)}` : text;
+}
+
+function fieldRows(props, info) {
+  const fields = (info && info.fields) || {};
+  return Object.entries(props)
+    .filter(([name]) => !name.startsWith("_"))
+    .map(([name, v]) => {
+      const f = fields[name];
+      return row(f ? pick(f.title) : name, value(v, f && f.unit));
+    });
+}
+
+function controlsTable(zoning) {
+  if (!zoning.controls.length) return `<p>${unknown()}</p>`;
+  const head = `<tr><th>${esc(t("control"))}</th><th>${esc(t("value"))}</th>` +
+    `<th>${esc(t("source"))}</th></tr>`;
+  const body = zoning.controls.map((c) => `<tr><td>${esc(t(`control_${c.control}`))}</td>` +
+    `<td>${c.known ? value(c.value, c.unit) : unknown()}</td><td class="muted">${esc(c.source || "")}</td></tr>`);
+  return `<table class="grid controls">${head}${body.join("")}</table>`;
+}
+
+function zoningHtml(zoning, withControls = true) {
+  if (!zoning) return `<p>${unknown()}</p>`;
+  const name = `<p class="zone">${swatch(zoning.colour)}<b>${esc(zoning.zone_code)}</b> ` +
+    `${esc(zoning.zone_name || "")}</p>`;
+  if (!withControls) return name;
+  const note = zoning.controls_note ? `<p class="muted small">${esc(zoning.controls_note)}</p>` : "";
+  return name + controlsTable(zoning) + note;
+}
+
+function farHtml(far) {
+  const badge = `<span class="badge status-${esc(far.status)}">${esc(t(`status_${far.status}`))}</span>`;
+  return `<p class="far">${esc(t("far"))}: ${esc(t("farBuilt"))} <b>${value(far.built_far)}</b>` +
+    ` / ${esc(t("farMax"))} <b>${value(far.max_far)}</b> ${badge}</p>`;
+}
+
+function nearestHtml(nearest) {
+  const kinds = Object.entries(nearest || {});
+  if (!kinds.length) return `<p>${esc(t("none"))}</p>`;
+  return `<table class="grid">${kinds.map(([kind, f]) => `<tr><td>${esc(t(`facility_${kind}`))}</td>` +
+    `<td>${esc(f.name || f.layer_title)}</td><td class="num">${num(f.distance_m)} m</td></tr>`).join("")}</table>`;
+}
+
+/** The planner's parcel card (from /cities/{city}/identify or /parcels/{fid}). */
+export function parcelCard(card, meta) {
+  const info = meta.layers[card.collection.split("__").slice(1).join("__")];
+  const sem = (info && info.semantics) || {};
+  const props = card.properties;
+  const lu = card.land_use || {};
+  const overlays = card.overlays.length
+    ? `<ul>${card.overlays.map((o) => `<li>${esc(o.name || o.collection)}</li>`).join("")}</ul>`
+    : `<p>${esc(t("none"))}</p>`;
+  const residents = card.residents
+    ? `${num(card.residents.residents)} ${esc(t("persons"))}` : unknown();
+  return `<h2 class="card-title">${esc(card.label || t("parcel"))}</h2>` +
+    table([
+      row(t("address"), value(props[sem.address])),
+      row(t("parcelId"), `${value(props[sem.parcel_id])} <span class="muted">fid ${esc(card.fid)}</span>`),
+      row(t("parcelArea"), `${num(card.area_m2)} m²`),
+    ]) +
+    `<h3>${esc(t("landUse"))}</h3>` +
+    table([
+      row(t("native"), codeText(lu.native)),
+      row(t("standard1"), codeText(lu.standard_level1)),
+      row(t("standard2"), codeText(lu.standard_level2)),
+    ]) +
+    `<h3>${esc(t("zoning"))}</h3>${zoningHtml(card.zoning)}${farHtml(card.far)}` +
+    `<h3>${esc(t("overlays"))}</h3>${overlays}` +
+    `<h3>${esc(t("nearest"))}</h3>${nearestHtml(card.nearest)}` +
+    `<h3>${esc(t("residents400"))}</h3><p class="residents">${residents}</p>` +
+    `<details><summary>${esc(t("properties"))}</summary>${table(fieldRows(props, info))}</details>` +
+    `<p class="export">${esc(t("export"))}: <button type="button" data-export="geojson">GeoJSON</button> ` +
+    `<button type="button" data-export="csv">CSV</button></p>`;
+}
+
+/** The public card of a parcel: its use, its zone and the zone's controls. */
+export function publicParcelCard(card, meta) {
+  const info = meta.layers[card.collection.split("__").slice(1).join("__")];
+  const sem = (info && info.semantics) || {};
+  const lu = card.land_use || {};
+  return `<h2 class="card-title">${esc(card.label || t("parcel"))}</h2>` +
+    table([
+      row(t("address"), value(card.properties[sem.address])),
+      row(t("landUse"), codeText(lu.standard_level1)),
+      row(t("standard2"), codeText(lu.standard_level2)),
+    ]) +
+    `<h3>${esc(t("zoning"))}</h3>${zoningHtml(card.zoning)}`;
+}
+
+/** Properties of map features (from the tiles or the items endpoint), one block each. */
+export function featuresCard(features, meta) {
+  return features.map(({ layer, properties }) => {
+    const info = meta.layers[layer] || {};
+    const label = info.label && properties[info.label];
+    return `<h2 class="card-title">${esc(label || pick(info.title) || layer)}</h2>` +
+      `<p class="muted">${esc(pick(info.title) || layer)}</p>${table(fieldRows(properties, info))}`;
+  }).join("<hr>");
+}
+
+/** Statistics of a drawn polygon (POST /cities/{city}/stats). */
+export function statsCard(stats) {
+  const lu = stats.landuse;
+  const classes = lu && lu.classes.length
+    ? `<table class="grid"><tr><th>${esc(t("class"))}</th><th>${esc(t("area"))} (m²)</th>` +
+      `<th>${esc(t("share_"))}</th><th>${esc(t("parcels"))}</th></tr>` +
+      lu.classes.map((c) => `<tr><td>${swatch(c.colour)}${esc(c.code ?? t("other"))} ${esc(c.name || "")}</td>` +
+        `<td class="num">${num(c.area_m2)}</td><td class="num">${c.share == null ? "" : num(c.share * 100, 1) + "%"}</td>` +
+        `<td class="num">${num(c.parcels)}</td></tr>`).join("") + "</table>"
+    : `<p>${esc(t("none"))}</p>`;
+  const facilities = Object.entries(stats.facilities);
+  const facilityRows = facilities.length
+    ? `<table class="grid">${facilities.map(([kind, f]) => `<tr><td>${esc(t(`facility_${kind}`))}</td>` +
+      `<td class="num">${num(f.count)}</td><td>${f.items.map((i) => esc(i.name || i.fid)).join(", ")}</td></tr>`).join("")}</table>`
+    : `<p>${esc(t("none"))}</p>`;
+  return `<h2 class="card-title">${esc(t("stats"))}</h2>` +
+    table([
+      row(t("area"), `${num(stats.area_m2)} m² (${num(stats.area_m2 / 10000, 2)} ha)`),
+      row(t("perimeter"), `${num(stats.perimeter_m)} m`),
+      row(t("residents"), stats.residents ? `${num(stats.residents.residents)} ${esc(t("persons"))}` : unknown()),
+    ]) +
+    `<h3>${esc(t("landuseByClass"))}</h3>${classes}` +
+    `<h3>${esc(t("facilitiesInside"))}</h3>${facilityRows}` +
+    `<p class="muted small">${esc(stats.units.crs_measure)}</p>`;
+}

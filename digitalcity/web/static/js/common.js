@@ -1,0 +1,113 @@
+// Shared by the map pages: page config, API calls (with the planner's key), URL-hash state,
+// HTML escaping and number formatting.
+import { lang, t } from "./i18n.js";
+
+export const config = JSON.parse(document.getElementById("dc-config").textContent);
+const KEY_STORE = "digitalcity.apiKey";
+
+export function apiKey() {
+  return config.page === "planner" ? sessionStorage.getItem(KEY_STORE) : null;
+}
+
+export function setApiKey(key) {
+  if (key) sessionStorage.setItem(KEY_STORE, key);
+  else sessionStorage.removeItem(KEY_STORE);
+}
+
+function sameOrigin(url) {
+  return new URL(url, location.href).origin === location.origin;
+}
+
+function withKey(url, headers = {}, key = apiKey()) {
+  return key && sameOrigin(url) ? { ...headers, "X-API-Key": key } : headers;
+}
+
+/** MapLibre transformRequest: the key goes with style, TileJSON and tile requests. */
+export function transformRequest(url) {
+  const headers = withKey(url);
+  return Object.keys(headers).length ? { url, headers } : { url };
+}
+
+export class ApiError extends Error {
+  constructor(status, detail) {
+    super(detail);
+    this.status = status;
+  }
+}
+
+/** JSON from the API (same origin); problem JSON becomes an ApiError. */
+export async function api(path, { method = "GET", body, key } = {}) {
+  const headers = withKey(path, body ? { "Content-Type": "application/json" } : {}, key);
+  const response = await fetch(path, {
+    method, headers, body: body ? JSON.stringify(body) : undefined,
+  });
+  const type = response.headers.get("content-type") || "";
+  const data = type.includes("json") ? await response.json() : await response.text();
+  if (!response.ok) throw new ApiError(response.status, data.detail || data.title || String(data));
+  return data;
+}
+
+/** Fetch ``path`` (with the key) and save it as ``filename``. */
+export async function download(path, filename) {
+  const response = await fetch(path, { headers: withKey(path) });
+  if (!response.ok) throw new ApiError(response.status, response.statusText);
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(await response.blob());
+  link.download = filename;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+}
+
+/** State in the URL hash: #c=city&z=zoom&ll=lon,lat&layers=a,b&sel=fid&lang=zh */
+export function readHash(hash = location.hash) {
+  const p = new URLSearchParams(hash.replace(/^#/, ""));
+  const ll = (p.get("ll") || "").split(",").map(Number);
+  const num = (v) => (v === null || v === "" || Number.isNaN(Number(v)) ? null : Number(v));
+  return {
+    city: p.get("c") || null,
+    zoom: num(p.get("z")),
+    center: ll.length === 2 && ll.every(Number.isFinite) ? ll : null,
+    layers: p.has("layers") ? p.get("layers").split(",").filter(Boolean) : null,
+    sel: num(p.get("sel")),
+    lang: ["zh", "en"].includes(p.get("lang")) ? p.get("lang") : null,
+  };
+}
+
+export function hashOf(map, state) {
+  const c = map.getCenter();
+  const p = new URLSearchParams();
+  p.set("c", state.city);
+  p.set("z", map.getZoom().toFixed(2));
+  p.set("ll", `${c.lng.toFixed(6)},${c.lat.toFixed(6)}`);
+  if (state.visible) p.set("layers", [...state.visible].join(","));
+  if (state.sel != null) p.set("sel", String(state.sel));
+  p.set("lang", lang());
+  return "#" + p.toString().replace(/%2C/g, ",");
+}
+
+export function writeHash(map, state) {
+  history.replaceState(null, "", hashOf(map, state));
+}
+
+export function esc(value) {
+  return String(value ?? "").replace(/[&<>"']/g, (ch) => (
+    { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[ch]
+  ));
+}
+
+export function num(value, digits = 0) {
+  if (value == null || Number.isNaN(Number(value))) return t("unknown");
+  return Number(value).toLocaleString(lang() === "zh" ? "zh-CN" : "en-US", {
+    maximumFractionDigits: digits,
+  });
+}
+
+export function swatch(colour) {
+  return colour ? `<span class="swatch" style="background:${esc(colour)}"></span>` : "";
+}
+
+export function cityById(id) {
+  return config.cities.find((c) => c.id === id) || config.cities[0];
+}

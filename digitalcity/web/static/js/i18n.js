@@ -1,0 +1,111 @@
+// Every UI string of the map pages, in Chinese and English (one dictionary).
+export const STRINGS = {
+  zh: {
+    plannerTitle: "规划工作图", publicTitle: "公众地图", city: "城市",
+    search: "搜索", searchPlaceholder: "地址、地块编号、名称…", searchAddress: "搜索地址…",
+    noHits: "未找到结果", switchLang: "切换语言", langButton: "EN",
+    signIn: "登录", signOut: "退出", apiKey: "API 密钥", cancel: "取消",
+    keyHelp: "输入 API 密钥以查看内部图层；密钥只保存在本浏览器标签页中。",
+    badKey: "密钥无效或已撤销", signedIn: "已登录：{role}",
+    layers: "图层", legend: "图例", tools: "工具", close: "关闭",
+    kind_landuse: "土地利用", kind_planning: "规划", kind_infrastructure: "市政设施",
+    kind_population: "人口", kind_boundary: "边界与底图", kind_basemap: "边界与底图",
+    internal: "内部",
+    measureDistance: "量距离", measureArea: "量面积", drawStats: "画区统计",
+    finish: "完成", clear: "清除", share: "分享链接", copied: "链接已复制",
+    hintDistance: "在地图上单击添加点，双击或点“完成”结束。",
+    hintArea: "单击添加多边形顶点，双击或点“完成”结束。",
+    hintStats: "画一个多边形（单击添加顶点，双击结束），统计其中的用地、人口和设施。",
+    distance: "距离", area: "面积", perimeter: "周长",
+    parcel: "地块", parcelId: "地块编号", address: "地址", parcelArea: "地块面积",
+    landUse: "土地用途", native: "本地分类", standard1: "国土空间一级类",
+    standard2: "国土空间二级类", zoning: "控规分区", controls: "控制指标",
+    control: "指标", value: "数值", source: "来源", unknown: "未知",
+    far: "容积率", farBuilt: "现状", farMax: "上限",
+    status_over: "超出", status_within: "未超出", status_unknown: "未知",
+    overlays: "叠加分区", none: "无", nearest: "最近设施", residents400: "400 米内常住人口",
+    persons: "人", properties: "全部属性", export: "导出", features: "要素",
+    noParcel: "此处没有地块", loading: "加载中…", error: "出错了：{msg}",
+    stats: "区域统计", landuseByClass: "各类用地面积", class: "类别", share_: "占比",
+    parcels: "地块数", residents: "常住人口", facilitiesInside: "区内设施", count: "数量",
+    facility_school: "学校", facility_fire_station: "消防站", facility_hospital: "医院",
+    facility_subway_station: "地铁站", facility_library: "图书馆",
+    facility_police_station: "派出所",
+    control_max_far: "容积率上限", control_max_far_residential: "住宅容积率上限",
+    control_max_height: "限高", control_min_open_space: "最小开敞空间比例",
+    other: "其他",
+  },
+  en: {
+    plannerTitle: "Planner map", publicTitle: "Public map", city: "City",
+    search: "Search", searchPlaceholder: "Address, parcel id, name…",
+    searchAddress: "Search an address…",
+    noHits: "Nothing found", switchLang: "Switch language", langButton: "中文",
+    signIn: "Sign in", signOut: "Sign out", apiKey: "API key", cancel: "Cancel",
+    keyHelp: "Enter an API key to see internal layers; it is kept in this browser tab only.",
+    badKey: "Invalid or revoked key", signedIn: "Signed in: {role}",
+    layers: "Layers", legend: "Legend", tools: "Tools", close: "Close",
+    kind_landuse: "Land use", kind_planning: "Planning", kind_infrastructure: "Infrastructure",
+    kind_population: "Population", kind_boundary: "Boundaries & basemap",
+    kind_basemap: "Boundaries & basemap", internal: "internal",
+    measureDistance: "Measure distance", measureArea: "Measure area",
+    drawStats: "Area statistics", finish: "Finish", clear: "Clear", share: "Share link",
+    copied: "Link copied",
+    hintDistance: "Click to add points; double-click or press Finish to end.",
+    hintArea: "Click to add polygon vertices; double-click or press Finish to end.",
+    hintStats: "Draw a polygon (click vertices, double-click to end) for its land use, residents and facilities.",
+    distance: "Distance", area: "Area", perimeter: "Perimeter",
+    parcel: "Parcel", parcelId: "Parcel id", address: "Address", parcelArea: "Parcel area",
+    landUse: "Land use", native: "Local class", standard1: "Standard class (level 1)",
+    standard2: "Standard class (level 2)", zoning: "Zoning district", controls: "Controls",
+    control: "Control", value: "Value", source: "Source", unknown: "unknown",
+    far: "FAR", farBuilt: "built", farMax: "maximum",
+    status_over: "over", status_within: "within", status_unknown: "unknown",
+    overlays: "Overlays", none: "none", nearest: "Nearest facilities",
+    residents400: "Residents within 400 m", persons: "persons", properties: "All properties",
+    export: "Export", features: "Features", noParcel: "No parcel here", loading: "Loading…",
+    error: "Error: {msg}",
+    stats: "Area statistics", landuseByClass: "Land use by class", class: "Class",
+    share_: "Share", parcels: "Parcels", residents: "Residents",
+    facilitiesInside: "Facilities inside", count: "Count",
+    facility_school: "School", facility_fire_station: "Fire station", facility_hospital: "Hospital",
+    facility_subway_station: "Subway station", facility_library: "Library",
+    facility_police_station: "Police station",
+    control_max_far: "Maximum FAR", control_max_far_residential: "Maximum FAR (residential)",
+    control_max_height: "Maximum height", control_min_open_space: "Minimum open space",
+    other: "Other",
+  },
+};
+
+let current = "en";
+
+export function setLang(lang) {
+  current = lang === "zh" ? "zh" : "en";
+  document.documentElement.lang = current === "zh" ? "zh-CN" : "en";
+}
+
+export function lang() {
+  return current;
+}
+
+/** The string ``key`` in the current language, with {name} placeholders filled. */
+export function t(key, vars = {}) {
+  const text = STRINGS[current][key] ?? STRINGS.en[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ""));
+}
+
+/** Fill every element marked data-i18n / data-i18n-placeholder / data-i18n-title. */
+export function applyLabels(root = document) {
+  for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  for (const el of root.querySelectorAll("[data-i18n-placeholder]")) {
+    el.placeholder = t(el.dataset.i18nPlaceholder);
+  }
+  for (const el of root.querySelectorAll("[data-i18n-title]")) el.title = t(el.dataset.i18nTitle);
+  for (const el of root.querySelectorAll("button.lang")) el.textContent = t("langButton");
+}
+
+/** Pick the zh or en text of a {zh, en} object. */
+export function pick(titles) {
+  if (titles == null) return "";
+  if (typeof titles === "string") return titles;
+  return titles[current] ?? titles.en ?? "";
+}

@@ -1,0 +1,264 @@
+// The planner app (/map): layers with legends, search, identify, measure, area statistics,
+// share links, export, sign-in with an API key, zh/en and a city switcher.
+import { addBasemap } from "./basemap.js";
+import { featuresCard, parcelCard, statsCard } from "./cards.js";
+import {
+  api, apiKey, cityById, config, download, esc, hashOf, num, readHash, setApiKey,
+  transformRequest, writeHash,
+} from "./common.js";
+import { applyLabels, lang, setLang, t } from "./i18n.js";
+import { applyVisibility, renderSwitcher, visibleInStyle } from "./layers.js";
+import { Drawer } from "./measure.js";
+import { clearSelection, closeCard, installSelection, openCard, select, wireSearch } from "./ui.js";
+
+const $ = (id) => document.getElementById(id);
+const start = readHash();
+setLang(start.lang || config.lang);
+const state = {
+  city: cityById(start.city || config.city).id,
+  visible: start.layers ? new Set(start.layers) : null,
+  sel: start.sel,
+  meta: config.meta[start.city || config.city],
+  lastCard: null,
+};
+const city = cityById(state.city);
+const map = new maplibregl.Map({
+  container: "map",
+  style: styleUrl(),
+  center: start.center || city.center,
+  zoom: start.zoom ?? city.zoom,
+  transformRequest,
+  attributionControl: { compact: true },
+});
+window.dcMap = map;
+map.addControl(new maplibregl.NavigationControl(), "top-right");
+map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
+
+function styleUrl() {
+  return `/styles/${state.city}/planner?lang=${lang()}`;
+}
+
+function save() {
+  writeHash(map, state);
+}
+
+async function loadMeta() {
+  state.meta = await api(`/cities/${state.city}`);
+  $("signin").textContent = apiKey() ? t("signOut") : t("signIn");
+  $("signin").title = apiKey() ? t("signedIn", { role: state.meta.role }) : "";
+}
+
+async function onStyle() {
+  addBasemap(map, config.basemap);
+  installSelection(map);
+  drawer.install();
+  if (state.visible) applyVisibility(map, state.visible);
+  else state.visible = visibleInStyle(map);
+  try {
+    await loadMeta();
+    const legend = await api(`/styles/${state.city}/legend?style=planner&lang=${lang()}`);
+    renderSwitcher($("layer-list"), legend, state.meta, state.visible, (id, on) => {
+      if (on) state.visible.add(id);
+      else state.visible.delete(id);
+      applyVisibility(map, state.visible);
+      save();
+    });
+  } catch (err) {
+    console.warn("legend", err.message);
+  }
+  if (state.lastCard) state.lastCard();
+  else if (state.sel != null) showParcel(state.sel, false);
+  document.body.dataset.ready = "1";
+}
+map.on("style.load", onStyle);
+map.on("moveend", save);
+
+// -- cards ---------------------------------------------------------------------------------
+function showCard(html, again) {
+  state.lastCard = again;
+  openCard(html);
+  for (const button of document.querySelectorAll("#card [data-export]")) {
+    button.onclick = () => exportSelection(button.dataset.export);
+  }
+}
+
+function onError(err) {
+  openCard(`<p class="error">${esc(t("error", { msg: err.message }))}</p>`);
+}
+
+async function showParcel(fid, fly) {
+  try {
+    const card = await api(`/cities/${state.city}/parcels/${fid}?lang=${lang()}`);
+    parcelShown(card, fly);
+  } catch (err) {
+    onError(err);
+  }
+}
+
+function parcelShown(card, fly) {
+  state.sel = card.fid;
+  state.selection = card;
+  select(map, card.geometry);
+  showCard(parcelCard(card, state.meta), () => showParcel(card.fid, false));
+  if (fly) map.fitBounds(card.bbox, { padding: 80, maxZoom: 18, duration: 600 });
+  save();
+}
+
+async function identify(lngLat, point) {
+  const { lng, lat } = lngLat;
+  try {
+    const card = await api(`/cities/${state.city}/identify?lon=${lng}&lat=${lat}&lang=${lang()}`);
+    parcelShown(card, false);
+  } catch (err) {
+    if (err.status !== 404) return onError(err);
+    const hits = map.queryRenderedFeatures(point).filter((f) => f.layer.metadata);
+    const seen = new Set();
+    const features = hits.filter((f) => {
+      const key = `${f.sourceLayer}:${f.id}`;
+      return !seen.has(key) && seen.add(key);
+    }).slice(0, 3).map((f) => ({ layer: f.sourceLayer, properties: f.properties }));
+    state.sel = null;
+    clearSelection(map);
+    if (features.length) showCard(featuresCard(features, state.meta), null);
+    else openCard(`<p>${esc(t("noParcel"))}</p>`);
+    save();
+  }
+}
+
+map.on("click", (e) => {
+  if (!drawer.active) identify(e.lngLat, e.point);
+});
+
+async function exportSelection(format) {
+  const card = state.selection;
+  if (!card) return;
+  const base = `/collections/${card.collection}/items`;
+  const path = format === "csv"
+    ? `${base}?f=csv&filter=${encodeURIComponent(`fid=${card.fid}`)}`
+    : `${base}/${card.fid}`;
+  await download(path, `${card.collection}-${card.fid}.${format === "csv" ? "csv" : "geojson"}`);
+}
+
+// -- tools ---------------------------------------------------------------------------------
+const drawer = new Drawer(map, {
+  onChange: (mode, m) => {
+    const out = $("measure-out");
+    if (!mode || !m) out.textContent = "";
+    else if ("distance" in m) out.textContent = `${t("distance")}: ${num(m.distance, 1)} m`;
+    else out.textContent = `${t("area")}: ${num(m.area, 1)} m² · ${t("perimeter")}: ${num(m.perimeter, 1)} m`;
+    $("finish").hidden = !drawer.active;
+  },
+  onDone: async (mode, geometry) => {
+    $("tool-hint").textContent = "";
+    if (mode !== "stats") return;
+    openCard(`<p>${esc(t("loading"))}</p>`);
+    const again = async () => {
+      try {
+        const stats = await api(`/cities/${state.city}/stats?lang=${lang()}`, {
+          method: "POST", body: geometry,
+        });
+        showCard(statsCard(stats), again);
+      } catch (err) {
+        onError(err);
+      }
+    };
+    again();
+  },
+});
+const HINTS = { distance: "hintDistance", area: "hintArea", stats: "hintStats" };
+for (const button of document.querySelectorAll("[data-tool]")) {
+  button.onclick = () => {
+    drawer.start(button.dataset.tool);
+    $("tool-hint").textContent = t(HINTS[button.dataset.tool]);
+  };
+}
+$("finish").onclick = () => drawer.finish();
+$("clear").onclick = () => {
+  drawer.clear();
+  $("tool-hint").textContent = "";
+};
+$("share").onclick = async () => {
+  const url = location.href.split("#")[0] + hashOf(map, state);
+  $("share-url").hidden = false;
+  $("share-url").value = url;
+  $("share-url").select();
+  try {
+    await navigator.clipboard.writeText(url);
+    $("tool-hint").textContent = t("copied");
+  } catch {
+    /* the field shows the link to copy by hand */
+  }
+};
+
+// -- header: city, search, language, sign-in ---------------------------------------------------
+const citySelect = $("city");
+function fillCities() {
+  citySelect.innerHTML = config.cities.map((c) =>
+    `<option value="${esc(c.id)}"${c.id === state.city ? " selected" : ""}>${esc(c.titles[lang()])}</option>`).join("");
+}
+citySelect.onchange = () => {
+  const next = cityById(citySelect.value);
+  Object.assign(state, { city: next.id, visible: null, sel: null, selection: null, lastCard: null });
+  closeCard();
+  drawer.clear();
+  map.jumpTo({ center: next.center, zoom: next.zoom });
+  map.setStyle(styleUrl());
+};
+
+wireSearch({
+  search: (q) => api(`/cities/${state.city}/search?q=${encodeURIComponent(q)}&limit=8`),
+  choose: async (hit) => {
+    if (hit.layer === state.meta.roles.parcels) return showParcel(hit.fid, true);
+    map.fitBounds(hit.bbox, { padding: 80, maxZoom: 17, duration: 600 });
+    const item = await api(`/collections/${hit.collection}/items/${hit.fid}`);
+    select(map, item.geometry);
+    state.sel = null;
+    state.selection = { collection: hit.collection, fid: hit.fid };
+    showCard(featuresCard([{ layer: hit.layer, properties: item.properties }], state.meta), null);
+  },
+});
+
+$("lang").onclick = () => {
+  setLang(lang() === "zh" ? "en" : "zh");
+  applyLabels();
+  fillCities();
+  drawer.render();
+  map.setStyle(styleUrl());
+  save();
+};
+
+$("signin").onclick = () => {
+  if (apiKey()) {
+    setApiKey(null);
+    map.setStyle(styleUrl());
+    return;
+  }
+  $("key-error").hidden = true;
+  $("key-dialog").showModal();
+};
+$("key-form").onsubmit = async (event) => {
+  if (event.submitter && event.submitter.value !== "ok") return;
+  event.preventDefault();
+  const key = $("key").value.trim();
+  try {
+    await api(`/cities/${state.city}`, { key });
+  } catch (err) {
+    $("key-error").textContent = err.status === 401 ? t("badKey") : err.message;
+    $("key-error").hidden = false;
+    return;
+  }
+  setApiKey(key);
+  $("key").value = "";
+  $("key-dialog").close();
+  state.visible = null; // show the newly visible layers as the style sets them
+  map.setStyle(styleUrl());
+};
+
+$("card-close").onclick = () => {
+  closeCard();
+  clearSelection(map);
+  Object.assign(state, { sel: null, selection: null, lastCard: null });
+  save();
+};
+applyLabels();
+fillCities();

@@ -1,0 +1,87 @@
+// Page furniture shared by the planner and the public map: the selection highlight, the card
+// panel and the search box with its hit list.
+import { esc } from "./common.js";
+import { t } from "./i18n.js";
+
+const SELECTION = "dc-selection";
+const EMPTY = { type: "FeatureCollection", features: [] };
+let selected = EMPTY;
+
+/** (Re-)add the highlight source and layers on top of the style; call after every style load. */
+export function installSelection(map) {
+  if (map.getSource(SELECTION)) return;
+  map.addSource(SELECTION, { type: "geojson", data: selected });
+  map.addLayer({ id: "dc-selection-fill", type: "fill", source: SELECTION,
+    filter: ["!=", ["geometry-type"], "Point"],
+    paint: { "fill-color": "#ffd400", "fill-opacity": 0.35 } });
+  map.addLayer({ id: "dc-selection-line", type: "line", source: SELECTION,
+    paint: { "line-color": "#d62728", "line-width": 3 } });
+  map.addLayer({ id: "dc-selection-point", type: "circle", source: SELECTION,
+    filter: ["==", ["geometry-type"], "Point"],
+    paint: { "circle-radius": 9, "circle-color": "rgba(0,0,0,0)", "circle-stroke-width": 3,
+      "circle-stroke-color": "#d62728" } });
+}
+
+export function select(map, geometry) {
+  selected = geometry
+    ? { type: "FeatureCollection", features: [{ type: "Feature", properties: {}, geometry }] }
+    : EMPTY;
+  const source = map.getSource(SELECTION);
+  if (source) source.setData(selected);
+}
+
+export function clearSelection(map) {
+  select(map, null);
+}
+
+export function openCard(html) {
+  document.getElementById("card-body").innerHTML = html;
+  document.getElementById("card").hidden = false;
+}
+
+export function closeCard() {
+  document.getElementById("card").hidden = true;
+  document.getElementById("card-body").innerHTML = "";
+}
+
+/**
+ * Wire the search form: ``search(q)`` returns {hits}; the best hit is chosen at once
+ * (``choose(hit)``) and the others listed to pick from.
+ */
+export function wireSearch({ search, choose }) {
+  const form = document.getElementById("search");
+  const input = document.getElementById("q");
+  const list = document.getElementById("hits");
+  let hits = [];
+  form.onsubmit = async (event) => {
+    event.preventDefault();
+    const q = input.value.trim();
+    if (!q) return;
+    try {
+      hits = (await search(q)).hits;
+    } catch (err) {
+      hits = [];
+      list.innerHTML = `<li class="error">${esc(t("error", { msg: err.message }))}</li>`;
+      list.hidden = false;
+      return;
+    }
+    list.innerHTML = hits.length
+      ? hits.map((h, i) => `<li><button type="button" data-hit="${i}">${esc(h.label)}` +
+        `<span class="muted"> ${esc(h.layer)}</span></button></li>`).join("")
+      : `<li class="muted">${esc(t("noHits"))}</li>`;
+    list.hidden = false;
+    if (hits.length) await choose(hits[0]);
+  };
+  list.onclick = async (event) => {
+    const button = event.target.closest("[data-hit]");
+    if (!button) return;
+    list.hidden = true;
+    await choose(hits[Number(button.dataset.hit)]);
+  };
+  input.addEventListener("input", () => {
+    if (!input.value) list.hidden = true;
+  });
+  document.addEventListener("click", (event) => {
+    if (!form.contains(event.target)) list.hidden = true;
+  });
+}
