@@ -7,7 +7,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 
 from digitalcity import __version__
 from digitalcity.api import problems
-from digitalcity.api.routes import collections, health, items, landing, planning
+from digitalcity.api.routes import analysis, collections, health, items, landing, planning
 from digitalcity.api.routes import styles as styles_routes
 from digitalcity.api.routes import tiles as tiles_routes
 from digitalcity.api.routes import web as web_routes
@@ -40,6 +40,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(collections.router)
     app.include_router(items.router)
     app.include_router(planning.router)
+    app.include_router(analysis.router)
     app.include_router(health.router)
     app.include_router(tiles_routes.router)
     app.include_router(styles_routes.router)

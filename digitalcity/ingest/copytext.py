@@ -74,10 +74,9 @@ def _text(column: pa.Array) -> pa.Array:
 def copy_text(columns: Sequence[pa.Array]) -> pa.Buffer:
     """The COPY text payload (one line per row, columns tab-separated) of equal-length columns."""
     texts = [pc.fill_null(_text(c), "\\N") for c in columns]
-    tab = pa.scalar("\t", pa.large_string())
-    lines = pc.binary_join_element_wise(*texts, pa.scalar("", pa.large_string()), tab)
+    newline = pa.scalar("\n", pa.large_string())
+    texts[-1] = pc.binary_join_element_wise(texts[-1], newline, pa.scalar("", pa.large_string()))
+    lines = pc.binary_join_element_wise(*texts, pa.scalar("\t", pa.large_string()))
+    del texts
     offsets = _offsets(lines)
-    # each line ends with the separator before the empty last column: make it the newline
-    data = np.frombuffer(lines.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]].copy()
-    data[offsets[1:] - offsets[0] - 1] = ord("\n")
-    return pa.py_buffer(data)
+    return lines.buffers()[2].slice(int(offsets[0]), int(offsets[-1] - offsets[0]))

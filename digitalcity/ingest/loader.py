@@ -211,7 +211,8 @@ def _prepared(
     """(rows read, rows kept, COPY data) per batch, in order.
 
     The next batch is read and prepared in one worker thread while the caller copies the
-    current one into the database, so at most two batches are held at a time.
+    current one into the database, so at most two batches are held at a time (the caller
+    drops each one once copied).
     """
     batches = job.reader.batches(batch_rows)
 
@@ -222,9 +223,13 @@ def _prepared(
     try:
         with ThreadPoolExecutor(1, thread_name_prefix="ingest-prepare") as pool:
             pending = pool.submit(step)
-            while (result := pending.result()) is not None:
+            while True:
+                result = pending.result()
+                if result is None:
+                    break
                 pending = pool.submit(step)
                 yield result
+                del result  # not held while the next batch is awaited
     finally:  # the worker is idle here (the pool has been shut down)
         batches.close()
 
@@ -306,6 +311,7 @@ def load_layer(
                 for read, kept, data in prepared:
                     if data is not None:
                         _copy_rows(conn, staging, job.columns, data)
+                    del data  # copied: free it while the next batch is prepared
                     job.report.rows_loaded += kept
                     bar.update(read)
             _finish_report(job)

@@ -61,7 +61,7 @@ def city_list(catalog: CatalogDep, lang: LangDep) -> dict[str, Any]:
 
 @router.get("/cities/{city}", summary="A city and the layers and fields the caller may see")
 def city_layers(city: str, catalog: CatalogDep, role: RoleDep) -> dict[str, Any]:
-    return layer_meta(catalog, city, role)
+    return {**layer_meta(catalog, city, role), "role": role}
 
 
 @router.post(

@@ -1,0 +1,179 @@
+"""Analysis endpoints: ``POST /cities/{city}/analysis/{name}`` with the parameters as JSON.
+
+Each endpoint calls the same library function notebooks use, as the caller's role (hidden
+layers are 404), and returns its result: data (records or GeoJSON), units, CRS, summary and
+provenance. Bad parameters are 400 problem JSON; nothing is computed on them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from digitalcity import analysis
+from digitalcity.api.deps import CatalogDep, EngineDep, RoleDep
+from digitalcity.city import City
+from digitalcity.errors import NotFound
+
+router = APIRouter(tags=["analysis"])
+
+Polygon = dict[str, Any] | str
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NoParams(Params):
+    pass
+
+
+class LandUse(Params):
+    level: Literal["level1", "level2", "native"] = "level1"
+    polygon: Polygon | None = Field(None, description="GeoJSON geometry or WKT, in polygon_crs")
+    polygon_crs: str = "EPSG:4326"
+    group_by: str | None = Field(
+        None, description="layer id of zones to group by, e.g. neighbourhoods"
+    )
+
+
+class Crosstab(Params):
+    by: Literal["family", "zone"] = "family"
+    value: Literal["area_ha", "parcels"] = "area_ha"
+
+
+class Compliance(Params):
+    feet_per_story: float = 10.0
+
+
+class Buffer(Params):
+    layer: str
+    distance_m: float
+    fids: list[int] | None = None
+    dissolve: bool = False
+
+
+class Beyond(Params):
+    distance_m: float
+    facility_layer: str | None = None
+
+
+class Within(Params):
+    distance_m: float
+    parcel_fid: int | None = None
+    polygon: Polygon | None = None
+    polygon_crs: str = "EPSG:4326"
+    layers: list[str] | None = None
+
+
+class ServiceAreas(Params):
+    facility_layer: str
+    minutes: list[float] = [5, 10, 15]
+    walk_speed_kmh: float = 4.8
+    buffer_m: float = 50.0
+
+
+class LifeCircle(Params):
+    minutes: float = 15
+    facility_layers: list[str] | None = None
+    walk_speed_kmh: float = 4.8
+    buffer_m: float = 50.0
+
+
+class PopulationPolygon(Params):
+    polygon: Polygon
+    polygon_crs: str = "EPSG:4326"
+    method: Literal["areal", "dasymetric"] = "areal"
+
+
+class PopulationZones(Params):
+    zone_layer: str
+    method: Literal["areal", "dasymetric"] = "areal"
+
+
+class Changes(Params):
+    layer: str
+    from_version: int | None = None
+    to_version: int | None = None
+
+
+class AreaChange(Changes):
+    by: str | None = None
+
+
+def _call(name: str) -> Callable[[City, Params], analysis.AnalysisResult]:
+    function = getattr(analysis, name)
+
+    def run(city: City, params: Params) -> analysis.AnalysisResult:
+        values = params.model_dump()
+        positional = [values.pop(k) for k in ANALYSES[name][1]]
+        return function(city, *positional, **values)
+
+    return run
+
+
+# name -> (parameter model, positional parameters in the library signature)
+ANALYSES: dict[str, tuple[type[Params], tuple[str, ...]]] = {
+    "landuse_statistics": (LandUse, ()),
+    "plan_conformance": (NoParams, ()),
+    "nonconforming_parcels": (NoParams, ()),
+    "zoning_landuse_crosstab": (Crosstab, ()),
+    "zoning_compliance": (Compliance, ()),
+    "zoning_compliance_summary": (Compliance, ()),
+    "buffer": (Buffer, ("layer", "distance_m")),
+    "parcels_beyond": (Beyond, ("distance_m",)),
+    "facilities_within": (Within, ("distance_m",)),
+    "service_areas": (ServiceAreas, ("facility_layer",)),
+    "life_circle": (LifeCircle, ()),
+    "population_in_polygon": (PopulationPolygon, ("polygon",)),
+    "population_by_zone": (PopulationZones, ("zone_layer",)),
+    "layer_changes": (Changes, ("layer",)),
+    "area_change_by_class": (AreaChange, ("layer",)),
+    "district_density": (NoParams, ()),
+}
+
+
+@router.get("/cities/{city}/analysis", summary="The analyses offered and their parameters")
+def list_analyses(city: str, catalog: CatalogDep) -> dict[str, Any]:
+    catalog.city(city)
+    return {
+        "analyses": [
+            {
+                "name": name,
+                "href": f"/cities/{city}/analysis/{name}",
+                "doc": (getattr(analysis, name).__doc__ or "").strip().split("\n")[0],
+                "parameters": model.model_json_schema(),
+            }
+            for name, (model, _) in ANALYSES.items()
+        ]
+    }
+
+
+@router.post("/cities/{city}/analysis/{name}", summary="Run an analysis")
+def run_analysis(
+    city: str,
+    name: str,
+    catalog: CatalogDep,
+    engine: EngineDep,
+    role: RoleDep,
+    body: Annotated[dict[str, Any] | None, Body(description="parameters (GET …/analysis)")] = None,
+) -> dict[str, Any]:
+    if name not in ANALYSES:
+        raise NotFound(f"unknown analysis {name!r}")
+    model, _ = ANALYSES[name]
+    params = _validated(model, body or {})
+    place = City(catalog, catalog.city(city), engine, role)
+    return _call(name)(place, params).to_dict()
+
+
+def _validated(model: type[Params], body: dict[str, Any]) -> Params:
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        detail = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
+        )
+        raise analysis.InvalidParameter(detail) from None

@@ -1,0 +1,173 @@
+// The public map (/public and the static PMTiles site): public layers only, zh/en, legend,
+// search and planning details on click. Never sends an API key.
+import { featuresCard, publicParcelCard } from "./cards.js";
+import { api, cityById, config, esc, readHash, writeHash } from "./common.js";
+import { applyLabels, lang, setLang, t } from "./i18n.js";
+import { applyVisibility, renderSwitcher, visibleInStyle } from "./layers.js";
+import { addBasemap } from "./basemap.js";
+import { clearSelection, closeCard, installSelection, openCard, select, wireSearch } from "./ui.js";
+
+const $ = (id) => document.getElementById(id);
+const STATIC = config.page === "static";
+const start = readHash();
+setLang(start.lang || config.lang);
+const city = cityById(config.city);
+const meta = config.meta[city.id];
+const state = { city: city.id, visible: start.layers ? new Set(start.layers) : null, sel: null };
+let legend = null;
+let again = null;
+
+if (STATIC) {
+  const protocol = new pmtiles.Protocol();
+  maplibregl.addProtocol("pmtiles", protocol.tile);
+}
+const fill = (template) => template.replace("{city}", city.id).replace("{lang}", lang());
+const styleUrl = () => fill(config.styleUrl || "/styles/{city}/public?lang={lang}");
+const legendUrl = () => fill(config.legendUrl || "/styles/{city}/legend?style=public&lang={lang}");
+
+const map = new maplibregl.Map({
+  container: "map",
+  style: styleUrl(),
+  center: start.center || city.center,
+  zoom: start.zoom ?? city.zoom,
+  attributionControl: { compact: true },
+});
+window.dcMap = map;
+map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
+map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
+map.addControl(new maplibregl.GeolocateControl({}), "top-right");
+map.on("moveend", () => writeHash(map, state));
+
+map.on("style.load", async () => {
+  addBasemap(map, config.basemap);
+  installSelection(map);
+  if (state.visible) applyVisibility(map, state.visible);
+  else state.visible = visibleInStyle(map);
+  try {
+    legend = await (await fetch(legendUrl())).json();
+    renderSwitcher($("layer-list"), legend, meta, state.visible, (id, on) => {
+      if (on) state.visible.add(id);
+      else state.visible.delete(id);
+      applyVisibility(map, state.visible);
+      writeHash(map, state);
+    });
+  } catch (err) {
+    console.warn("legend", err.message);
+  }
+  if (again) again();
+  document.body.dataset.ready = "1";
+});
+
+// A parcel card built from tile properties (static site): use from the legend, zone from the
+// zoning feature under the point.
+function cardFromTiles(parcel, features) {
+  const parcels = meta.layers[meta.roles.parcels];
+  const level1 = legend && legend.layers.find((l) => l.id === meta.roles.parcels);
+  const code = level1 && parcel.properties[level1.field];
+  const entry = level1 && level1.entries.find((e) => e.value === code);
+  const zone = features.find((f) => f.sourceLayer === meta.roles.zoning);
+  const zInfo = zone && meta.layers[meta.roles.zoning];
+  const zp = zone ? zone.properties : {};
+  const sem = (zInfo && zInfo.semantics) || {};
+  return {
+    collection: parcels.collection,
+    label: parcels.label && parcel.properties[parcels.label],
+    properties: parcel.properties,
+    land_use: entry ? { standard_level1: { code, name: entry.label.replace(code, "").trim(), colour: entry.colour } } : null,
+    zoning: zone ? {
+      zone_code: zp[sem.zone_code], zone_name: zp[sem.zone_name], colour: null,
+      controls: meta.controls.filter((c) => sem[c]).map((c) => ({
+        control: c, value: zp[sem[c]], known: zp[sem[c]] != null,
+        unit: zInfo.fields[sem[c]].unit, source: zp[sem.controls_source],
+      })),
+    } : null,
+  };
+}
+
+async function identify(e) {
+  const features = map.queryRenderedFeatures(e.point).filter((f) => f.layer.metadata);
+  const parcel = features.find((f) => f.sourceLayer === meta.roles.parcels);
+  try {
+    if (parcel && !STATIC) {
+      const { lng, lat } = e.lngLat;
+      const card = await api(`/cities/${city.id}/identify?lon=${lng}&lat=${lat}&lang=${lang()}`);
+      select(map, card.geometry);
+      openCard(publicParcelCard(card, meta));
+      again = () => identify(e);
+      return;
+    }
+    if (parcel) {
+      select(map, parcel.geometry);
+      openCard(publicParcelCard(cardFromTiles(parcel, features), meta));
+      again = () => identify(e);
+      return;
+    }
+  } catch (err) {
+    if (err.status !== 404) return openCard(`<p class="error">${esc(t("error", { msg: err.message }))}</p>`);
+  }
+  const seen = new Set();
+  const shown = features.filter((f) => {
+    const key = `${f.sourceLayer}:${f.id}`;
+    return !seen.has(key) && seen.add(key);
+  }).slice(0, 3);
+  if (!shown.length) return;
+  select(map, shown[0].geometry);
+  openCard(featuresCard(shown.map((f) => ({ layer: f.sourceLayer, properties: f.properties })), meta));
+  again = () => identify(e);
+}
+map.on("click", identify);
+
+// Static site: search what is in the loaded tiles (label and search fields of each layer).
+function searchTiles(q) {
+  const needle = q.toLowerCase();
+  const hits = [];
+  for (const [id, info] of Object.entries(meta.layers)) {
+    const fields = [...new Set([info.label, ...info.search].filter(Boolean))];
+    for (const f of map.querySourceFeatures(city.id, { sourceLayer: id })) {
+      const value = fields.map((n) => f.properties[n]).find((v) => String(v ?? "").toLowerCase().includes(needle));
+      if (value != null && !hits.some((h) => h.layer === id && h.fid === f.id)) {
+        hits.push({ layer: id, fid: f.id, label: String(f.properties[info.label] ?? value), feature: f });
+      }
+    }
+  }
+  return { hits: hits.slice(0, 8) };
+}
+
+wireSearch({
+  search: (q) => (STATIC ? searchTiles(q)
+    : api(`/cities/${city.id}/search?q=${encodeURIComponent(q)}&limit=8`)),
+  choose: async (hit) => {
+    if (hit.feature) {
+      select(map, hit.feature.geometry);
+      const c = hit.feature.geometry.type === "Point" ? hit.feature.geometry.coordinates : null;
+      if (c) map.flyTo({ center: c, zoom: Math.max(map.getZoom(), 16) });
+      openCard(featuresCard([{ layer: hit.layer, properties: hit.feature.properties }], meta));
+      return;
+    }
+    map.fitBounds(hit.bbox, { padding: 60, maxZoom: 18, duration: 600 });
+    again = null;
+    if (hit.layer === meta.roles.parcels) {
+      const card = await api(`/cities/${city.id}/parcels/${hit.fid}?lang=${lang()}`);
+      select(map, card.geometry);
+      openCard(publicParcelCard(card, meta));
+      return;
+    }
+    const item = await api(`/collections/${hit.collection}/items/${hit.fid}?lang=${lang()}`);
+    select(map, item.geometry);
+    openCard(featuresCard([{ layer: hit.layer, properties: item.properties }], meta));
+  },
+});
+
+$("lang").onclick = () => {
+  setLang(lang() === "zh" ? "en" : "zh");
+  applyLabels();
+  map.setStyle(styleUrl());
+  writeHash(map, state);
+};
+$("legend-toggle").onclick = () => document.body.classList.toggle("legend-open");
+$("card-close").onclick = () => {
+  closeCard();
+  clearSelection(map);
+  again = null;
+};
+applyLabels();
