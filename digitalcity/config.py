@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     items_default_limit: int = 10
     items_max_limit: int = 10_000
     count_threshold: int = 500_000
+    items_cache_mb: int = 64
+    items_stream_above: int = 2_000
     public_base_url: str | None = None
 
     @field_validator("keep_versions")

@@ -228,3 +228,26 @@ def test_queryables_schema(client):
 def test_property_equality_query_parameter(client, blocks_src):
     block = blocks_src.iloc[0]
     assert matched(client, BLOCKS, block_id=block.STFID) == 1
+
+
+def test_large_pages_stream_and_match_small_pages(client):
+    big = client.get(f"{PARCELS}/items", params={"limit": 5000, "properties": "ml"}).json()
+    assert big["numberReturned"] == 5000 and big["numberMatched"] == 13116
+    assert any(link["rel"] == "next" for link in big["links"])
+    small = client.get(f"{PARCELS}/items", params={"limit": 1000, "properties": "ml"}).json()
+    assert [f["id"] for f in big["features"][:1000]] == [f["id"] for f in small["features"]]
+
+
+def test_page_cache_etag_and_reload_invalidation(client, catalog, engine, settings):
+    from digitalcity.ingest import load_layer
+
+    url = f"{BLOCKS}/items"
+    first = client.get(url, params={"limit": 3})
+    etag = first.headers["etag"]
+    assert client.get(url, params={"limit": 3}, headers={"If-None-Match": etag}).status_code == 304
+    load_layer(catalog.layer("cambridge", "census_blocks_2000"), catalog.city("cambridge"), engine,
+               settings, force=True)
+    client.app.state.layers.versions.load(engine)  # what the LISTEN thread does on NOTIFY
+    after = client.get(url, params={"limit": 3})
+    assert after.headers["etag"] != etag
+    assert after.json()["features"] == first.json()["features"]

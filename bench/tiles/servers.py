@@ -21,9 +21,9 @@ from digitalcity.catalog import Catalog, load_catalog
 from digitalcity.config import Settings
 from digitalcity.db.cluster import EmbeddedCluster
 from digitalcity.db.engine import ensure_ready, make_engine
+from digitalcity.db.live import VersionMap
 from digitalcity.ingest.city import load_city
 from digitalcity.tiles.prepare import prepare_layer
-from digitalcity.tiles.state import VersionMap
 
 CITY = "cambridge"
 

@@ -7,11 +7,12 @@ from fastapi.middleware.gzip import GZipMiddleware
 
 from digitalcity import __version__
 from digitalcity.api import problems
+from digitalcity.api.page_cache import PageCache
 from digitalcity.api.routes import analysis, collections, health, items, landing, planning
 from digitalcity.api.routes import styles as styles_routes
 from digitalcity.api.routes import tiles as tiles_routes
 from digitalcity.api.routes import web as web_routes
-from digitalcity.api.state import LoadedLayersCache
+from digitalcity.api.state import LiveLayers
 from digitalcity.catalog import load_catalog
 from digitalcity.catalog.codes import code_tables
 from digitalcity.config import Settings
@@ -33,7 +34,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.codes = code_tables(settings.layers_dir)
     app.state.engine = make_engine(settings)
     app.state.key_cache = {}
-    app.state.loaded_rows = LoadedLayersCache(app.state.engine).rows
+    app.state.layers = LiveLayers(app)
+    app.state.pages = PageCache(settings.items_cache_mb * 1024 * 1024)
     problems.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=4)
     app.include_router(landing.router)

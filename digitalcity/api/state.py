@@ -1,35 +1,42 @@
-"""Per-process state shared by requests: code tables and a short-lived view of loaded layers."""
+"""The app's view of loaded layers: one ``VersionMap`` shared by items, collections and tiles.
+
+The tile service's LISTEN thread keeps it current (started with the app's lifespan); without
+it, the map is re-read when older than ``STALE_SECONDS``.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
 
-from sqlalchemy.engine import Engine
+from fastapi import FastAPI
 
 from digitalcity.catalog.model import LayerDef
-from digitalcity.db.versions import LoadedLayer, loaded_layers
+from digitalcity.db.live import LayerState, VersionMap, Versions
 
-LOADED_TTL_SECONDS = 5.0
+STALE_SECONDS = 5.0
 
 
-class LoadedLayersCache:
-    """Current versions and row counts, re-read at most every ``LOADED_TTL_SECONDS``."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._value: dict[tuple[str, str], LoadedLayer] = {}
+class LiveLayers:
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self.versions = VersionMap()
         self._read_at = 0.0
         self._lock = threading.Lock()
 
-    def get(self) -> dict[tuple[str, str], LoadedLayer]:
-        with self._lock:
-            if time.monotonic() - self._read_at > LOADED_TTL_SECONDS:
-                with self.engine.connect() as conn:
-                    self._value = loaded_layers(conn)
-                self._read_at = time.monotonic()
-            return self._value
+    def _listening(self) -> bool:
+        service = getattr(self.app.state, "tile_service", None)
+        listener = getattr(service, "_listener", None) if service else None
+        return bool(listener and listener.connected.is_set())
 
-    def rows(self, layer: LayerDef) -> int | None:
-        loaded = self.get().get((layer.city, layer.id))
-        return loaded.rows if loaded else None
+    def current(self) -> Versions:
+        if self._listening():
+            return self.versions.current
+        with self._lock:
+            if time.monotonic() - self._read_at > STALE_SECONDS:
+                self.versions.load(self.app.state.engine)
+                self._read_at = time.monotonic()
+        return self.versions.current
+
+    def get(self, layer: LayerDef) -> LayerState | None:
+        return self.current().get((layer.city, layer.id))

@@ -125,24 +125,3 @@ def list_versions(conn: Connection, city: str | None = None) -> list[dict[str, A
     """Every recorded version (current, kept and dropped), oldest first."""
     return [dict(row._mapping) for row in conn.execute(_LIST, {"city": city})]
 
-
-_CURRENT_ALL = sa.text(
-    "SELECT city, layer, version, rows_loaded, extent, loaded_at FROM digitalcity.layer_versions "
-    "WHERE is_current"
-)
-
-
-@dataclass(frozen=True)
-class LoadedLayer:
-    version: int
-    rows: int
-    extent: list[float] | None
-    loaded_at: Any
-
-
-def loaded_layers(conn: Connection) -> dict[tuple[str, str], LoadedLayer]:
-    """Current version, row count and lon/lat extent of every loaded layer."""
-    return {
-        (r.city, r.layer): LoadedLayer(r.version, r.rows_loaded, r.extent, r.loaded_at)
-        for r in conn.execute(_CURRENT_ALL)
-    }

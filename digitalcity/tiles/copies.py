@@ -10,11 +10,11 @@ from collections.abc import Iterable
 from sqlalchemy.engine import Engine
 
 from digitalcity.catalog import Catalog, LayerDef
+from digitalcity.db.live import VersionMap
 from digitalcity.errors import NotFound
 from digitalcity.tiles.content import simplified_zooms
 from digitalcity.tiles.prepare import copy_table, prepare_layer
 from digitalcity.tiles.query import TileSource
-from digitalcity.tiles.state import VersionMap
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from digitalcity.catalog import CityDef
+from digitalcity.db.live import Versions
 from digitalcity.tiles.content import POINT_TYPES, LayerPlan, mvt_type
-from digitalcity.tiles.state import Versions
 from digitalcity.tiles.tms import TMS_ID, limits, tile_matrix_set
 
 MVT = "application/vnd.mapbox-vector-tile"

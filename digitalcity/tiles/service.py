@@ -16,13 +16,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from digitalcity.catalog import Catalog, CityDef, LayerDef, Role
+from digitalcity.db.live import VersionListener, VersionMap
 from digitalcity.tiles.cache import CITY_TILESET, CacheKey, TileCache
 from digitalcity.tiles.compress import compress
 from digitalcity.tiles.content import LayerPlan, at_zoom, city_plans, fieldset_key, plan_layer
 from digitalcity.tiles.copies import CopyPreparer, source_for
 from digitalcity.tiles.options import TileOptions
 from digitalcity.tiles.query import TileSource, qualified, render
-from digitalcity.tiles.state import VersionListener, VersionMap
 from digitalcity.tiles.tms import TileIndex
 
 log = logging.getLogger(__name__)

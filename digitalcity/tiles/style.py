@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from digitalcity.catalog import CityDef
+from digitalcity.db.live import Versions
 from digitalcity.tiles.metadata import TilesetInfo, attribution, bounds, zoom_range
-from digitalcity.tiles.state import Versions
 from digitalcity.tiles.symbology import Symbol
 
 BACKGROUND = "#f7f6f2"

@@ -12,14 +12,8 @@ from digitalcity.api.deps import BaseUrlDep, CatalogDep, EngineDep, RoleDep, vis
 from digitalcity.api.documents import collection, queryables_doc
 from digitalcity.api.negotiation import FormatDep, LangDep
 from digitalcity.catalog import visible_layer
-from digitalcity.db.versions import loaded_layers
 
 router = APIRouter(tags=["collections"])
-
-
-def _loaded(engine) -> dict:  # noqa: ANN001
-    with engine.connect() as conn:
-        return loaded_layers(conn)
 
 
 @router.get("/collections", summary="The collections (layers) the caller may see")
@@ -32,7 +26,7 @@ def collections(
     fmt: FormatDep,
     lang: LangDep,
 ) -> Any:
-    loaded = _loaded(engine)
+    loaded = request.app.state.layers.current()
     tables = request.app.state.codes
     docs = [
         collection(layer, catalog.city(layer.city), role, base, lang, loaded[key].extent, tables)
@@ -74,7 +68,7 @@ def one_collection(
     lang: LangDep,
 ) -> Any:
     layer = visible_layer_or_404(collection_id, catalog, role)
-    loaded = _loaded(engine).get((layer.city, layer.id))
+    loaded = request.app.state.layers.get(layer)
     doc = collection(
         layer,
         catalog.city(layer.city),

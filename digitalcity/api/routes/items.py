@@ -26,6 +26,7 @@ from digitalcity.api.deps import (
     visible_layer_or_404,
 )
 from digitalcity.api.negotiation import FormatDep, LangDep
+from digitalcity.api.page_cache import PageCache
 from digitalcity.api.params import items_query
 from digitalcity.errors import NotFound
 from digitalcity.query.items import ItemsQuery, QueryError
@@ -99,13 +100,54 @@ def _page_links(
     return links
 
 
+def _tail(
+    request: Request,
+    base: str,
+    collection: str,
+    query: ItemsQuery,
+    returned: int,
+    has_next: bool,
+    matched: int | None,
+) -> bytes:
+    tail: dict[str, Any] = {
+        "numberReturned": returned,
+        "timeStamp": datetime.now(UTC).isoformat(timespec="seconds"),
+        "links": _page_links(request, base, collection, query, has_next=has_next),
+    }
+    if matched is not None:
+        tail["numberMatched"] = int(matched)
+    return b"]," + json.dumps(tail)[1:].encode()
+
+
+def _page_key(request: Request, query: ItemsQuery, base: str) -> str | None:
+    state = request.app.state.layers.get(query.layer)
+    if state is None:
+        return None
+    params = sorted((k, v) for k, v in request.query_params.multi_items() if k != "api_key")
+    return PageCache.key(query.layer.city, query.layer.id, state.version, query.role, base, params)
+
+
 def _geojson(
     request: Request, engine: Engine, base: str, collection: str, query: ItemsQuery
 ) -> Response:
-    """One statement: the page (limit + 1 rows, to know whether a next page exists) with the
-    match count as an uncorrelated sub-select PostgreSQL evaluates once."""
-    rows_total = request.app.state.loaded_rows(query.layer)
-    counting = rows_total is not None and rows_total <= request.app.state.settings.count_threshold
+    """A page of features: from the page cache, or one statement (limit + 1 rows, to know
+    whether a next page exists, with the match count as a sub-select evaluated once)."""
+    headers = {"Content-Crs": f"<{query.crs.uri}>"}
+    if query.limit > request.app.state.settings.items_stream_above:
+        return _geojson_stream(request, engine, base, collection, query, headers)
+    key = _page_key(request, query, base)
+    if key is not None:
+        headers["ETag"] = f'W/"{key[:32]}"'
+        headers["Cache-Control"] = (
+            "public, max-age=60" if query.role == "anonymous" else "private, max-age=60"
+        )
+        if request.headers.get("if-none-match") == headers["ETag"]:
+            return Response(status_code=304, headers=headers)
+        cached = request.app.state.pages.get(key)
+        if cached is not None:
+            return Response(cached, media_type="application/geo+json", headers=headers)
+    state = request.app.state.layers.get(query.layer)
+    counting = state is not None and state.rows <= request.app.state.settings.count_threshold
     statement = query.feature_json_select(with_count=counting).limit(query.limit + 1)
     try:
         with engine.connect() as conn:
@@ -118,24 +160,53 @@ def _geojson(
             f"the query cannot be evaluated: {str(exc.orig).strip().splitlines()[0]}"
         ) from None
     page = rows[: query.limit]
-    tail: dict[str, Any] = {
-        "numberReturned": len(page),
-        "timeStamp": datetime.now(UTC).isoformat(timespec="seconds"),
-        "links": _page_links(request, base, collection, query, has_next=len(rows) > query.limit),
-    }
-    if matched is not None:
-        tail["numberMatched"] = int(matched)
-    body = "".join(
+    body = b"".join(
         (
-            '{"type":"FeatureCollection","features":[',
-            ",".join(row.feature for row in page),
-            "],",
-            json.dumps(tail)[1:],
+            b'{"type":"FeatureCollection","features":[',
+            ",".join(row.feature for row in page).encode(),
+            _tail(request, base, collection, query, len(page), len(rows) > query.limit, matched),
         )
     )
-    return Response(
-        body, media_type="application/geo+json", headers={"Content-Crs": f"<{query.crs.uri}>"}
-    )
+    if key is not None:
+        request.app.state.pages.put(key, body)
+    return Response(body, media_type="application/geo+json", headers=headers)
+
+
+def _geojson_stream(
+    request: Request,
+    engine: Engine,
+    base: str,
+    collection: str,
+    query: ItemsQuery,
+    headers: dict[str, str],
+) -> StreamingResponse:
+    """Large pages stream from a server-side cursor, a chunk of features per write."""
+    state = request.app.state.layers.get(query.layer)
+    matched = None
+    if state is not None and state.rows <= request.app.state.settings.count_threshold:
+        with engine.connect() as conn:
+            matched = int(conn.execute(query.count_select()).scalar_one())
+    conn, result, first = _open(engine, query.feature_json_select().limit(query.limit + 1))
+
+    def body() -> Iterator[bytes]:
+        yield b'{"type":"FeatureCollection","features":['
+        count = 0
+        chunk: list[str] = []
+        has_next = False
+        for row in _rows(conn, result, first):
+            if count == query.limit:
+                has_next = True
+                break
+            chunk.append(row.feature)
+            count += 1
+            if len(chunk) == CHUNK_ROWS:
+                yield (b"," if count > CHUNK_ROWS else b"") + ",".join(chunk).encode()
+                chunk = []
+        if chunk:
+            yield (b"," if count > len(chunk) else b"") + ",".join(chunk).encode()
+        yield _tail(request, base, collection, query, count, has_next, matched)
+
+    return StreamingResponse(body(), media_type="application/geo+json", headers=headers)
 
 
 def _csv(engine: Engine, query: ItemsQuery, name: str) -> StreamingResponse:

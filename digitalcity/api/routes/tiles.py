@@ -37,7 +37,9 @@ def tile_service(app: FastAPI) -> TileService:
             service = getattr(app.state, "tile_service", None)
             if service is None:
                 service = TileService(
-                    app.state.catalog, TileOptions.from_settings(app.state.settings)
+                    app.state.catalog,
+                    TileOptions.from_settings(app.state.settings),
+                    versions=app.state.layers.versions,
                 )
                 service.start(app.state.engine)
                 app.state.tile_service = service

@@ -28,13 +28,28 @@ function fieldRows(props, info) {
     });
 }
 
+// A source text may hold several "url (note)" parts separated by " | ": each becomes a link.
+function sourceHtml(text) {
+  return text.split(" | ").map((part) => {
+    const url = (part.match(/https?:\/\/\S+/) || [])[0];
+    if (!url) return esc(part);
+    const note = part.replace(url, "").trim();
+    return `<a href="${esc(url)}" target="_blank" rel="noopener">${esc(new URL(url).hostname)}</a>` +
+      (note ? ` ${esc(note)}` : "");
+  }).join("; ");
+}
+
 function controlsTable(zoning) {
   if (!zoning.controls.length) return `<p>${unknown()}</p>`;
+  const sources = [...new Set(zoning.controls.map((c) => c.source).filter(Boolean))];
   const head = `<tr><th>${esc(t("control"))}</th><th>${esc(t("value"))}</th>` +
     `<th>${esc(t("source"))}</th></tr>`;
   const body = zoning.controls.map((c) => `<tr><td>${esc(t(`control_${c.control}`))}</td>` +
-    `<td>${c.known ? value(c.value, c.unit) : unknown()}</td><td class="muted">${esc(c.source || "")}</td></tr>`);
-  return `<table class="grid controls">${head}${body.join("")}</table>`;
+    `<td>${c.known ? value(c.value, c.unit) : unknown()}</td>` +
+    `<td class="muted">${c.source ? `[${sources.indexOf(c.source) + 1}]` : ""}</td></tr>`);
+  const notes = sources.map((s, i) => `<li>[${i + 1}] ${sourceHtml(s)}</li>`).join("");
+  return `<table class="grid controls">${head}${body.join("")}</table>` +
+    (notes ? `<ul class="sources small muted">${notes}</ul>` : "");
 }
 
 function zoningHtml(zoning, withControls = true) {

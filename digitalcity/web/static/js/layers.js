@@ -21,12 +21,18 @@ export function styleLayersByCatalog(map) {
   return out;
 }
 
-/** The catalog layers drawn visible by the style as loaded. */
-export function visibleInStyle(map) {
+/**
+ * The catalog layers to show when the URL names none: those the style draws visible, less
+ * the dense point layers (hydrants, lights...) other than the city's facilities.
+ */
+export function visibleInStyle(map, meta) {
   const shown = new Set();
+  const facilities = new Set((meta && meta.roles.facilities) || []);
   for (const layer of map.getStyle().layers) {
     const id = layer.metadata && layer.metadata["digitalcity:layer"];
-    if (id && (layer.layout || {}).visibility !== "none") shown.add(id);
+    if (!id || (layer.layout || {}).visibility === "none") continue;
+    if (layer.type === "circle" && meta && !facilities.has(id)) continue;
+    shown.add(id);
   }
   return shown;
 }

@@ -52,10 +52,14 @@ async function onStyle() {
   addBasemap(map, config.basemap);
   installSelection(map);
   drawer.install();
-  if (state.visible) applyVisibility(map, state.visible);
-  else state.visible = visibleInStyle(map);
   try {
     await loadMeta();
+  } catch (err) {
+    console.warn("layers", err.message);
+  }
+  if (!state.visible) state.visible = visibleInStyle(map, state.meta);
+  applyVisibility(map, state.visible);
+  try {
     const legend = await api(`/styles/${state.city}/legend?style=planner&lang=${lang()}`);
     renderSwitcher($("layer-list"), legend, state.meta, state.visible, (id, on) => {
       if (on) state.visible.add(id);

@@ -41,8 +41,8 @@ map.on("moveend", () => writeHash(map, state));
 map.on("style.load", async () => {
   addBasemap(map, config.basemap);
   installSelection(map);
-  if (state.visible) applyVisibility(map, state.visible);
-  else state.visible = visibleInStyle(map);
+  if (!state.visible) state.visible = visibleInStyle(map, meta);
+  applyVisibility(map, state.visible);
   try {
     legend = await (await fetch(legendUrl())).json();
     renderSwitcher($("layer-list"), legend, meta, state.visible, (id, on) => {

@@ -1,6 +1,7 @@
 """The in-process map of current layer versions, kept fresh by LISTEN / NOTIFY.
 
-Tile cache keys are built from this map, so a cache hit never touches the database. The
+Tile and item-page cache keys are built from this map, so a cache hit never touches the
+database. The
 loader sends ``pg_notify('digitalcity_layer_versions', '<city>.<layer>:<version>')`` on
 commit; a daemon thread listens (psycopg ``conn.notifies()``), reconnects after failures and
 also re-reads the versions every ``poll_seconds`` in case a notification was missed.
@@ -23,15 +24,20 @@ from digitalcity.db.versions import NOTIFY_CHANNEL
 
 log = logging.getLogger(__name__)
 
-_CURRENT = "SELECT city, layer, version, extent FROM digitalcity.layer_versions WHERE is_current"
+_CURRENT = (
+    "SELECT city, layer, version, extent, rows_loaded FROM digitalcity.layer_versions "
+    "WHERE is_current"
+)
 
 
 @dataclass(frozen=True)
 class LayerState:
-    """A loaded layer's current version and lon/lat extent (EPSG:4326, west south east north)."""
+    """A loaded layer's current version, lon/lat extent (EPSG:4326, west south east north) and
+    row count."""
 
     version: int
     extent: tuple[float, float, float, float] | None
+    rows: int = 0
 
 
 Versions = Mapping[tuple[str, str], LayerState]
@@ -39,9 +45,9 @@ Versions = Mapping[tuple[str, str], LayerState]
 
 def _parse(rows: list[tuple]) -> dict[tuple[str, str], LayerState]:
     out = {}
-    for city, layer, version, extent in rows:
+    for city, layer, version, extent, count in rows:
         box = tuple(float(v) for v in extent) if extent and len(extent) == 4 else None
-        out[(city, layer)] = LayerState(int(version), box)  # type: ignore[arg-type]
+        out[(city, layer)] = LayerState(int(version), box, int(count))  # type: ignore[arg-type]
     return out
 
 
@@ -66,7 +72,7 @@ class VersionMap:
         self._listeners.append(callback)
 
     def replace(self, rows: list[tuple]) -> set[tuple[str, str]]:
-        """Install rows of (city, layer, version, extent); returns the keys that changed."""
+        """Install rows of (city, layer, version, extent, rows); returns the keys that changed."""
         new = _parse(rows)
         with self._lock:
             old = self._current
@@ -106,7 +112,7 @@ class VersionListener:
     def start(self) -> None:
         if self._thread is None:
             self._thread = threading.Thread(
-                target=self._run, name="digitalcity-tile-versions", daemon=True
+                target=self._run, name="digitalcity-layer-versions", daemon=True
             )
             self._thread.start()
 
@@ -134,6 +140,6 @@ class VersionListener:
                             last = time.monotonic()
             except (psycopg.Error, OSError) as exc:
                 self.connected.clear()
-                log.warning("tile version listener: %s; reconnecting in %.1f s", exc, backoff)
+                log.warning("layer version listener: %s; reconnecting in %.1f s", exc, backoff)
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 30.0)
