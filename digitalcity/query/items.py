@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from geoalchemy2 import Geometry
+from sqlalchemy.dialects.postgresql import JSONB
 
 from digitalcity.catalog.access import Role, visible_fields
 from digitalcity.catalog.model import CityDef, FieldDef, LayerDef
@@ -152,13 +153,15 @@ class ItemsQuery:
         ``with_count`` the number of all matching features (``matched``, computed once)."""
         table = self.table
         fields = self.output_fields()
-        geometry = sa.cast(
-            sa.func.ST_AsGeoJSON(self._output_geometry(table), self._decimals()), sa.JSON
+        # Text concatenation, not json_build_object over the geometry: casting ST_AsGeoJSON's
+        # text to json would make PostgreSQL parse every coordinate again (about 2x slower).
+        geometry = sa.func.coalesce(
+            sa.func.ST_AsGeoJSON(self._output_geometry(table), self._decimals()), "null"
         )
         properties: sa.ColumnElement
         if len(fields) <= MAX_JSON_PAIRS:
             pairs = [x for f in fields for x in (sa.literal(f.name), table.c[f.name])]
-            properties = sa.func.json_build_object(*pairs)
+            properties = sa.cast(sa.func.json_build_object(*pairs), sa.Text)
         else:
             chunks = [fields[i : i + MAX_JSON_PAIRS] for i in range(0, len(fields), MAX_JSON_PAIRS)]
             built = [
@@ -166,24 +169,24 @@ class ItemsQuery:
                     sa.func.json_build_object(
                         *[x for f in chunk for x in (sa.literal(f.name), table.c[f.name])]
                     ),
-                    sa.dialects.postgresql.JSONB,
+                    JSONB,
                 )
                 for chunk in chunks
             ]
-            properties = built[0]
+            merged = built[0]
             for more in built[1:]:
-                properties = properties.op("||")(more)
-        feature = sa.func.json_build_object(
-            sa.literal("type"),
-            sa.literal("Feature"),
-            sa.literal("id"),
+                merged = merged.op("||")(more)
+            properties = sa.cast(merged, sa.Text)
+        feature = sa.func.concat(
+            '{"type":"Feature","id":',
             table.c.fid,
-            sa.literal("geometry"),
+            ',"geometry":',
             geometry,
-            sa.literal("properties"),
+            ',"properties":',
             properties,
+            "}",
         )
-        columns = [sa.cast(feature, sa.Text).label("feature")]
+        columns = [feature.label("feature")]
         if with_count:
             columns.append(self.count_select().correlate(None).scalar_subquery().label("matched"))
         select = sa.select(*columns).where(*self.where(table))

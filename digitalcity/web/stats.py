@@ -18,7 +18,6 @@ import sqlalchemy as sa
 from geoalchemy2 import Geometry
 from shapely.geometry import box, shape
 from shapely.geometry.base import BaseGeometry
-from shapely.ops import transform
 from shapely.validation import explain_validity
 from sqlalchemy.engine import Connection
 
@@ -49,7 +48,7 @@ def parse_polygon(doc: Any, city: CityDef) -> BaseGeometry:
         geom = shape(doc)
     except (ValueError, TypeError, AttributeError, IndexError, shapely.errors.ShapelyError) as exc:
         raise InvalidPolygon(f"unreadable polygon coordinates: {exc}") from None
-    if geom.is_empty or geom.area == 0:
+    if geom.is_empty:
         raise InvalidPolygon("the polygon is empty")
     if shapely.get_num_coordinates(geom) > MAX_VERTICES:
         raise InvalidPolygon(f"the polygon has more than {MAX_VERTICES} vertices")
@@ -58,13 +57,15 @@ def parse_polygon(doc: Any, city: CityDef) -> BaseGeometry:
         raise InvalidPolygon("coordinates must be lon/lat (CRS84) within ±180 / ±90")
     if not geom.is_valid:
         raise InvalidPolygon(f"the polygon is not valid: {explain_validity(geom)}")
+    if geom.area == 0:
+        raise InvalidPolygon("the polygon is empty (no area)")
     if city.bbox:
         extent = box(*city.bbox)
         if not geom.intersects(extent):
             raise InvalidPolygon(f"the polygon lies outside {city.title.en} (bbox {city.bbox})")
         local = pyproj.Transformer.from_crs("EPSG:4326", city.local_crs, always_xy=True)
-        limit = transform(local.transform, extent).area * MAX_AREA_SHARE
-        if transform(local.transform, geom).area > limit:
+        limit = shapely.transform(extent, local.transform, interleaved=False).area
+        if shapely.transform(geom, local.transform, interleaved=False).area > limit * MAX_AREA_SHARE:
             raise InvalidPolygon(f"the polygon is larger than the extent of {city.title.en}")
     return geom
 

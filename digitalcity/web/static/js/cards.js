@@ -115,7 +115,7 @@ export function publicParcelCard(card, meta) {
     table([
       row(t("address"), value(card.properties[sem.address])),
       row(t("landUse"), codeText(lu.standard_level1)),
-      row(t("standard2"), codeText(lu.standard_level2)),
+      ...(lu.standard_level2 ? [row(t("standard2"), codeText(lu.standard_level2))] : []),
     ]) +
     `<h3>${esc(t("zoning"))}</h3>${zoningHtml(card.zoning)}`;
 }
