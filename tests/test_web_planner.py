@@ -1,0 +1,251 @@
+"""The planner app (/map) in headless Chromium against the live API: tiles drawn, identify,
+search, share links, zh/en, sign-in, measuring, area statistics, export, city switch.
+
+Never skipped: without /usr/bin/chromium these tests error.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Iterator
+from urllib.parse import parse_qs
+
+import numpy as np
+import pytest
+from PIL import Image
+from pyproj import Geod
+
+from digitalcity.catalog.access import visible_layer
+from digitalcity.config import PROJECT_ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+SHOTS = PROJECT_ROOT / "test-artifacts" / "screenshots"
+MAPLE = (-71.1039, 42.37295)  # 38 MAPLE AVE, zoning district C-1
+BACKGROUND = (0xF7, 0xF6, 0xF2)
+READY = "document.body.dataset.ready === '1' && window.dcMap.loaded() && window.dcMap.areTilesLoaded()"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:  # a missing Chromium is an error, never a skip
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+class Opened:
+    def __init__(self, browser, url: str, width: int = 1280, height: int = 800) -> None:
+        self.context = browser.new_context(viewport={"width": width, "height": height},
+                                           locale="en-US", accept_downloads=True)  # fmt: skip
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.requests: list = []
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("request", lambda r: self.requests.append(r))
+        self.page.goto(url)
+        self.ready()
+
+    def ready(self) -> None:
+        self.page.wait_for_function(READY, timeout=30_000)
+
+    def click_lonlat(self, lon: float, lat: float) -> None:
+        x, y = self.page.evaluate(
+            "([lon, lat]) => { const p = dcMap.project([lon, lat]);"
+            " const r = dcMap.getCanvas().getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; }",
+            [lon, lat],
+        )
+        self.page.mouse.click(x, y)
+
+    def card(self) -> str:
+        self.page.wait_for_selector("#card:not([hidden]) .card-title", timeout=15_000)
+        return self.page.inner_text("#card")
+
+    def hash(self) -> dict[str, str]:
+        return {k: v[0] for k, v in parse_qs(self.page.evaluate("location.hash")[1:]).items()}
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def drawn_share(page) -> float:
+    """Share of the map canvas's pixels that differ from the style's background colour."""
+    image = Image.open(io.BytesIO(page.locator("#map canvas").screenshot())).convert("RGB")
+    pixels = np.asarray(image).astype(int)
+    return float((np.abs(pixels - BACKGROUND).sum(axis=2) > 24).mean())
+
+
+@pytest.fixture
+def maple(browser, live_server) -> Iterator[Opened]:
+    opened = Opened(browser, f"{live_server}/map#c=cambridge&z=17&ll={MAPLE[0]},{MAPLE[1]}&lang=en")
+    yield opened
+    opened.close()
+
+
+def test_planner_loads_without_errors_and_draws_the_city(browser, live_server):
+    opened = Opened(browser, f"{live_server}/map?lang=en#c=cambridge&z=15&ll=-71.1045,42.3725")
+    page = opened.page
+    assert page.evaluate("dcMap.getStyle().metadata['digitalcity:style']") == "planner"
+    assert drawn_share(page) > 0.6
+    assert page.locator("[data-layer-row=parcels]").count() == 1
+    assert page.locator("section.group h3").all_inner_texts()[0].upper() == "LAND USE"
+    assert not opened.errors
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    opened.click_lonlat(*MAPLE)
+    opened.card()
+    page.screenshot(path=SHOTS / "planner.png")
+    opened.close()
+
+
+def test_click_identifies_the_parcel_and_highlights_it(maple):
+    maple.click_lonlat(*MAPLE)
+    text = maple.card()
+    assert "38 MAPLE AVE" in text and "C-1" in text
+    for label in ("Land use", "Zoning district", "FAR", "Nearest facilities", "Residents within 400 m"):
+        assert label in text
+    assert re.search(r"Maximum height\s+45 ft", text)
+    assert "unknown" in text  # the C-1 FAR limit was removed: shown as unknown, not 0
+    assert "sel" in maple.hash()
+    highlighted = maple.page.evaluate(
+        "([lon, lat]) => dcMap.queryRenderedFeatures(dcMap.project([lon, lat]),"
+        " {layers: ['dc-selection-fill']}).length", list(MAPLE))  # fmt: skip
+    assert highlighted == 1
+    assert not maple.errors
+
+
+def test_search_flies_to_the_address_and_selects_it(browser, live_server, client):
+    opened = Opened(browser, f"{live_server}/map?lang=en#c=cambridge")
+    opened.page.fill("#q", "38 maple")
+    opened.page.press("#q", "Enter")
+    opened.card()
+    assert opened.page.inner_text("#card .card-title") == "38 MAPLE AVE"
+    hit = client.get("/cities/cambridge/search", params={"q": "38 maple"}).json()["hits"][0]
+    assert opened.hash()["sel"] == str(hit["fid"])
+    opened.page.wait_for_function("!dcMap.isMoving()")
+    assert opened.page.evaluate("dcMap.getZoom()") > 16
+    assert not opened.errors
+    opened.close()
+
+
+def test_share_url_restores_view_layers_and_selection(browser, maple):
+    maple.click_lonlat(*MAPLE)
+    maple.card()
+    maple.page.uncheck("input[data-layer=zoning_districts]")
+    maple.page.click("#share")
+    url = maple.page.input_value("#share-url")
+    state = maple.hash()
+    assert "zoning_districts" not in state["layers"].split(",")
+    again = Opened(browser, url)
+    assert "38 MAPLE AVE" in again.card()
+    centre = again.page.evaluate("dcMap.getCenter().toArray()")
+    assert centre == pytest.approx([float(v) for v in state["ll"].split(",")], abs=1e-5)
+    assert again.page.evaluate("dcMap.getZoom()") == pytest.approx(float(state["z"]), abs=0.01)
+    assert not again.page.is_checked("input[data-layer=zoning_districts]")
+    assert again.page.evaluate("dcMap.getLayoutProperty('zoning_districts-fill', 'visibility')") == "none"
+    assert again.hash()["sel"] == state["sel"]
+    assert not again.errors
+    again.close()
+
+
+def test_language_switch_changes_every_label_and_the_style(maple):
+    page = maple.page
+    english = page.inner_text("header") + page.inner_text("#side")
+    page.click("#lang")
+    page.wait_for_function("dcMap.getStyle().metadata['digitalcity:lang'] === 'zh'")
+    maple.ready()
+    page.wait_for_function("document.querySelector('section.group h3').textContent === '土地利用'")
+    assert page.inner_text("h1") == "规划工作图"
+    assert page.get_attribute("#q", "placeholder") == "地址、地块编号、名称…"
+    chinese = page.inner_text("header") + page.inner_text("#side")
+    assert "量距离" in chinese and "分享链接" in chinese and "地块（土地利用现状）" in chinese
+    assert not set(re.findall(r"[A-Za-z]{4,}", chinese)) & {"Layers", "Tools", "Search", "Share"}
+    assert english != chinese and maple.hash()["lang"] == "zh"
+    maple.click_lonlat(*MAPLE)
+    assert "土地用途" in maple.card() and "控规分区" in maple.card()
+    assert not maple.errors
+
+
+def test_sign_in_shows_internal_layers_with_the_key_on_tile_requests(maple, catalog, planner_key):
+    internal = [x.id for x in catalog.city_layers("cambridge") if not visible_layer("anonymous", x)]
+    page = maple.page
+    assert all(page.locator(f"[data-layer-row={i}]").count() == 0 for i in internal)
+    page.click("#signin")
+    page.fill("#key", "not-a-key")
+    page.click("#key-ok")
+    page.wait_for_selector("#key-error:not([hidden])")
+    page.fill("#key", planner_key)
+    page.click("#key-ok")
+    page.wait_for_selector(f"[data-layer-row={internal[0]}]", timeout=15_000)
+    maple.ready()
+    layers = {x.get("source-layer") for x in page.evaluate("dcMap.getStyle().layers")}
+    assert set(internal) <= layers
+    keyed = [r for r in maple.requests if "/tiles/cambridge/" in r.url and r.headers.get("x-api-key")]
+    assert keyed and all(r.headers["x-api-key"] == planner_key for r in keyed)
+    assert page.evaluate("sessionStorage.getItem('digitalcity.apiKey')") == planner_key
+    assert page.inner_text("#signin") == "Sign out"
+
+
+def test_measure_distance_and_area_geodesically(maple):
+    page, geod = maple.page, Geod(ellps="WGS84")
+    a, b, c = (-71.1050, 42.3720), (-71.1030, 42.3720), (-71.1030, 42.3735)
+    page.click("[data-tool=distance]")
+    for point in (a, b, c):
+        maple.click_lonlat(*point)
+    page.click("#finish")
+    shown = float(re.sub(r"[^\d.]", "", page.inner_text("#measure-out").split("m")[0]))
+    expected = geod.line_length([a[0], b[0], c[0]], [a[1], b[1], c[1]])
+    assert shown == pytest.approx(expected, rel=0.005)
+    page.click("[data-tool=area]")
+    for point in (a, b, c):
+        maple.click_lonlat(*point)
+    page.click("#finish")
+    area = float(re.sub(r"[^\d.]", "", page.inner_text("#measure-out").split("m²")[0]))
+    expected_area = abs(geod.polygon_area_perimeter([a[0], b[0], c[0]], [a[1], b[1], c[1]])[0])
+    assert area == pytest.approx(expected_area, rel=0.005)
+    page.click("#clear")
+    assert page.inner_text("#measure-out") == ""
+
+
+def test_drawn_polygon_gets_statistics(maple, client):
+    corners = [(-71.1055, 42.3722), (-71.1025, 42.3722), (-71.1025, 42.3738), (-71.1055, 42.3738)]
+    maple.page.click("[data-tool=stats]")
+    for point in corners:
+        maple.click_lonlat(*point)
+    maple.page.click("#finish")
+    text = maple.card()
+    assert "Area statistics" in text and "Residential land" in text and "Residents" in text
+    polygon = maple.page.evaluate("dcMap.getSource('dc-draw').serialize().data.features.at(-1).geometry")
+    stats = client.post("/cities/cambridge/stats", json=polygon).json()
+    shown = re.search(r"Residents\s+([\d,]+)", text).group(1).replace(",", "")
+    assert int(shown) == round(stats["residents"]["residents"])
+
+
+def test_export_downloads_the_selected_parcel(maple):
+    maple.click_lonlat(*MAPLE)
+    maple.card()
+    fid = int(maple.hash()["sel"])
+    with maple.page.expect_download() as download:
+        maple.page.click("[data-export=geojson]")
+    feature = json.loads(open(download.value.path(), encoding="utf-8").read())
+    assert feature["id"] == fid and feature["properties"]["address"] == "38 MAPLE AVE"
+    with maple.page.expect_download() as download:
+        maple.page.click("[data-export=csv]")
+    rows = open(download.value.path(), encoding="utf-8").read().strip().splitlines()
+    assert len(rows) == 2 and "38 MAPLE AVE" in rows[1]
+
+
+def test_city_switcher_opens_another_city(maple):
+    page = maple.page
+    page.select_option("#city", "xiamen")
+    page.wait_for_function("dcMap.getStyle().metadata['digitalcity:city'] === 'xiamen'")
+    maple.ready()
+    assert maple.hash()["c"] == "xiamen"
+    assert page.evaluate("dcMap.getCenter().toArray()") == pytest.approx([118.12, 24.58], abs=0.01)
+    assert drawn_share(page) > 0.3
+    assert not maple.errors
