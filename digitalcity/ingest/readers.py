@@ -166,8 +166,9 @@ class SourceReader:
             return shapely.from_wkt(text, on_invalid="ignore")
         x = pd.to_numeric(chunk[self.source.x], errors="coerce").to_numpy(dtype=float)
         y = pd.to_numeric(chunk[self.source.y], errors="coerce").to_numpy(dtype=float)
-        points = shapely.points(x, y)
-        return np.where(np.isnan(x) | np.isnan(y), None, points)
+        points = np.asarray(shapely.points(x, y), dtype=object)
+        points[np.isnan(x) | np.isnan(y)] = None
+        return points
 
 
 def read_table(path: Path, encoding: str | None = None) -> pd.DataFrame:

@@ -140,7 +140,7 @@ def _value(expr: Expr, ctx: FilterContext, hint: str | None = None) -> Typed:
             raise FilterError(f"arithmetic {expr.op!r} needs numbers")
         if expr.op in ("/", "div", "%"):
             divisor = sa.func.nullif(sa.cast(right.sql, sa.Double()), 0)
-            numerator = sa.cast(left.sql, sa.Double())
+            numerator: sa.ColumnElement = sa.cast(left.sql, sa.Double())
             if expr.op == "/":
                 return Typed(numerator / divisor, "float")
             if expr.op == "div":
@@ -259,9 +259,7 @@ def _temporal(expr: Temporal, ctx: FilterContext) -> sa.ColumnElement[bool]:
     ops = {
         "t_after": lt(b_end, a_start) if b_end is not None else sa.false(),
         "t_before": lt(a_end, b_start) if b_start is not None else sa.false(),
-        "t_equals": sa.and_(a_start == b_start, a_end == b_end)
-        if all(v is not None for v in (a_start, b_start, a_end, b_end))
-        else sa.false(),
+        "t_equals": _equal_bounds(a_start, a_end, b_start, b_end),
         "t_intersects": intersects,
         "t_disjoint": sa.not_(intersects),
         "t_during": sa.and_(lt(b_start, a_start), lt(a_end, b_end)),
@@ -270,3 +268,14 @@ def _temporal(expr: Temporal, ctx: FilterContext) -> sa.ColumnElement[bool]:
     if expr.op not in ops:
         raise FilterError(f"{expr.op.upper()} is not supported for date properties (instants)")
     return ops[expr.op]
+
+
+def _equal_bounds(
+    a_start: sa.ColumnElement | None,
+    a_end: sa.ColumnElement | None,
+    b_start: sa.ColumnElement | None,
+    b_end: sa.ColumnElement | None,
+) -> sa.ColumnElement[bool]:
+    if a_start is None or a_end is None or b_start is None or b_end is None:
+        return sa.false()
+    return sa.and_(a_start == b_start, a_end == b_end)

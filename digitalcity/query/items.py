@@ -173,7 +173,7 @@ class ItemsQuery:
                 )
                 for chunk in chunks
             ]
-            merged = built[0]
+            merged: sa.ColumnElement = built[0]
             for more in built[1:]:
                 merged = merged.op("||")(more)
             properties = sa.cast(merged, sa.Text)
@@ -195,7 +195,7 @@ class ItemsQuery:
     def rows_select(self) -> sa.Select:
         """Plain rows (fid, WKT geometry, fields) for CSV and tabular output."""
         table = self.table
-        columns = [
+        columns: list[sa.ColumnElement] = [
             table.c.fid.label("id"),
             sa.func.ST_AsText(self._output_geometry(table), self._decimals()).label("wkt"),
         ]

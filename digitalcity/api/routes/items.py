@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -37,7 +37,7 @@ CHUNK_ROWS = 1000
 HTML_MAX_ROWS = 500
 
 
-def _open(engine: Engine, statement: sa.Select) -> tuple[Connection, CursorResult, list[Any]]:
+def _open(engine: Engine, statement: sa.Select) -> tuple[Connection, CursorResult, Sequence[Any]]:
     """Execute and fetch the first chunk, so database errors become 400s before streaming."""
     conn = engine.connect()
     try:
@@ -54,7 +54,7 @@ def _open(engine: Engine, statement: sa.Select) -> tuple[Connection, CursorResul
     return conn, result, first
 
 
-def _rows(conn: Connection, result: CursorResult, first: list[Any]) -> Iterator[Any]:
+def _rows(conn: Connection, result: CursorResult, first: Sequence[Any]) -> Iterator[Any]:
     try:
         yield from first
         while chunk := result.fetchmany(CHUNK_ROWS):
