@@ -2,7 +2,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint check bench-ingest
+.PHONY: setup demo test lint check bench bench-ingest bench-tiles bench-api bench-deps
 
 setup:
 	@bash scripts/setup.sh
@@ -19,5 +19,17 @@ lint: setup
 check: setup
 	$(BIN)/digitalcity check-layers
 
+bench: bench-ingest bench-tiles bench-api
+
 bench-ingest: setup
 	$(BIN)/python -m bench.ingest
+
+# tipg (the peer server of the tiles and api benches) is the optional extra "bench".
+bench-deps: setup
+	@$(BIN)/python -c "import tipg" 2>/dev/null || $(BIN)/pip install -q -e ".[bench]"
+
+bench-tiles: setup bench-deps
+	$(BIN)/python -m bench.tiles
+
+bench-api: setup bench-deps
+	$(BIN)/python -m bench.api

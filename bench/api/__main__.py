@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import argparse
 import random
-import threading
 from collections.abc import Callable
 
-import psycopg
 import sqlalchemy as sa
 
-from bench.tiles.measure import Result, http_jobs, run
-from bench.tiles.servers import BenchDB, bench_db, uvicorn_server
+from bench.common.city import CITY, CityDB, city_db
+from bench.common.runner import Result, http_jobs, run, thread_connection
+from bench.common.servers import tipg_env, uvicorn_server
 from digitalcity.catalog.ids import collection_id
 from digitalcity.db.schema import layer_table
 from digitalcity.query.items import ItemsQuery
@@ -39,7 +38,7 @@ def bboxes(count: int) -> list[tuple[float, float, float, float]]:
     return out
 
 
-def identify_points(db: BenchDB, count: int) -> list[tuple[float, float]]:
+def identify_points(db: CityDB, count: int) -> list[tuple[float, float]]:
     layer = db.catalog.layer("cambridge", "parcels")
     table = layer_table(layer, db.catalog.city("cambridge"))
     point = sa.func.ST_PointOnSurface(table.c.geom)
@@ -50,18 +49,12 @@ def identify_points(db: BenchDB, count: int) -> list[tuple[float, float]]:
     return [tuple(r) for r in rng.sample(rows, count)]
 
 
-def floor_jobs(db: BenchDB, boxes: list[tuple[float, ...]]) -> list[Callable[[], int]]:
+def floor_jobs(db: CityDB, boxes: list[tuple[float, ...]]) -> list[Callable[[], int]]:
     """The statement our server runs for each page (features as GeoJSON text built in PostGIS,
     the match count as a sub-select), executed straight through psycopg, rows joined as ours."""
     layer = db.catalog.layer("cambridge", "parcels")
     city = db.catalog.city("cambridge")
-    dsn = db.libpq_url()
-    local = threading.local()
-
-    def conn() -> psycopg.Connection:
-        if not hasattr(local, "conn"):
-            local.conn = psycopg.connect(dsn, autocommit=True)
-        return local.conn
+    conn = thread_connection(db.libpq_url())
 
     def job(box: tuple[float, ...]) -> Callable[[], int]:
         query = ItemsQuery(layer=layer, city=city, role="anonymous", bbox=box, limit=LIMIT)
@@ -97,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--points", type=int, default=60, help="identify requests per run")
     args = parser.parse_args(argv)
     boxes = bboxes(args.pages)
-    with bench_db() as db:
+    with city_db(CITY) as db:
         parcels = collection_id(db.catalog.layer("cambridge", "parcels"))
         ours_paths = [
             f"/collections/{parcels}/items?bbox={','.join(map(str, b))}&limit={LIMIT}"
@@ -129,11 +122,7 @@ def main(argv: list[str] | None = None) -> int:
                     http_jobs(base, ours_paths, concurrency), concurrency
                 )
         tipg_note = None
-        env = {
-            "DATABASE_URL": db.libpq_url(),
-            "TIPG_DB_SCHEMAS": '["cambridge"]',
-            "TIPG_MAX_FEATURES_PER_QUERY": str(LIMIT * 10),
-        }
+        env = {**tipg_env(db, [CITY]), "TIPG_MAX_FEATURES_PER_QUERY": str(LIMIT * 10)}
         try:
             with uvicorn_server("tipg.main:app", env) as base:
                 for concurrency in (1, 8):

@@ -10,8 +10,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.ingest import db as bench_db
+from bench.common.cluster import BenchDB
 from bench.ingest import measure
+from bench.ingest.db import bench_cluster, postgis_version
 from bench.ingest.inputs import PARCELS_PATH, REAL_LAYER, write_synthetic
 from bench.ingest.table import Case, OgrSpec, print_memory_scaling, print_table
 from digitalcity.catalog import load_catalog
@@ -57,8 +58,9 @@ def _inputs(work: Path, scale: int) -> dict[int, Path]:
     return paths
 
 
-def _run(db: bench_db.BenchDB, cases: list[Case], repeat: int) -> None:
-    """Each case ``repeat`` times, ours and ogr2ogr interleaved (so both see the same load)."""
+def _run(db: BenchDB, cases: list[Case], repeat: int) -> None:
+    """Each case ``repeat`` times, ours, ogr2ogr and ogr2ogr -makevalid interleaved (so all
+    see the same load)."""
     for run_no in range(repeat):
         for case in cases:
             case.ours.append(measure.ours(db, case.ours_spec))
@@ -66,9 +68,15 @@ def _run(db: bench_db.BenchDB, cases: list[Case], repeat: int) -> None:
             case.ogr.append(
                 measure.ogr2ogr(db, spec.source, spec.table, assign_srs=spec.assign_srs)
             )
+            case.ogr_valid.append(
+                measure.ogr2ogr(
+                    db, spec.source, f"{spec.table}_mv", assign_srs=spec.assign_srs, make_valid=True
+                )
+            )
             print(
                 f"  run {run_no + 1}/{repeat} {case.label} [{case.variant}]: "
-                f"ours {case.ours[-1].seconds:.2f} s, ogr2ogr {case.ogr[-1].seconds:.2f} s",
+                f"ours {case.ours[-1].seconds:.2f} s, ogr2ogr {case.ogr[-1].seconds:.2f} s, "
+                f"ogr2ogr -makevalid {case.ogr_valid[-1].seconds:.2f} s",
                 flush=True,
             )
 
@@ -81,26 +89,25 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ogr2ogr: {gdal.stdout.strip()}; python {sys.version.split()[0]}")
     print(f"real input: {real} (cambridge.parcels, TopoJSON, read whole by our loader)")
     work = Path(tempfile.mkdtemp(prefix="digitalcity-bench-inputs-"))
-    db = None
+    kept = [f"inputs in {work}"]
     try:
         paths = _inputs(work, args.scale)
-        db = bench_db.start()
-        print(f"cluster: {db.settings.data_dir}, port {db.settings.db_port}, {db.server_version()}")
-        ogr_real = OgrSpec(real, "ogr_real_x1", assign_srs="EPSG:4326")  # the file declares none
-        cases = [Case("real ×1", "TopoJSON", "full", {}, ogr_real)]
-        cases += [_synthetic_case(path, n, join=True) for n, path in paths.items()]
-        cases.append(_synthetic_case(paths[args.scale], args.scale, join=False))
-        _run(db, cases, args.repeat)
+        with bench_cluster(keep=args.keep) as db:
+            kept.append(f"cluster in {db.settings.data_dir}")
+            print(
+                f"cluster: {db.settings.data_dir}, port {db.settings.db_port}, {postgis_version(db)}"
+            )
+            ogr_real = OgrSpec(real, "ogr_real_x1", assign_srs="EPSG:4326")  # declares none
+            cases = [Case("real ×1", "TopoJSON", "full", {}, ogr_real)]
+            cases += [_synthetic_case(path, n, join=True) for n, path in paths.items()]
+            cases.append(_synthetic_case(paths[args.scale], args.scale, join=False))
+            _run(db, cases, args.repeat)
         print_table(cases, args.repeat)
         full = [c for c in cases if c.variant == "full" and c.fmt == "GeoPackage"]
         print_memory_scaling(full[-2] if len(full) > 1 else full[0], full[-1])
     finally:
-        if db is not None:
-            db.close(args.keep)
         if args.keep:
-            print(
-                f"kept: inputs in {work}" + (f", cluster in {db.settings.data_dir}" if db else "")
-            )
+            print("kept: " + ", ".join(kept))
         else:
             shutil.rmtree(work, ignore_errors=True)
     return 0

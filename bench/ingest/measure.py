@@ -11,7 +11,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.ingest.db import BenchDB
+from bench.common.cluster import BenchDB
+from bench.ingest.db import count, ogr_conninfo
 
 _SAMPLE_S = 0.01
 
@@ -72,12 +73,23 @@ def ours(db: BenchDB, spec: dict[str, object]) -> Run:
     return Run(seconds, int(result["peak_kib"]), int(result["rows_loaded"]), result, indexing)
 
 
-def ogr2ogr(db: BenchDB, source: Path, table: str, *, assign_srs: str | None = None) -> Run:
-    """``ogr2ogr -f PostgreSQL`` in COPY mode into ``bench.<table>`` (overwritten)."""
+def ogr2ogr(
+    db: BenchDB,
+    source: Path,
+    table: str,
+    *,
+    assign_srs: str | None = None,
+    make_valid: bool = False,
+) -> Run:
+    """``ogr2ogr -f PostgreSQL`` in COPY mode into ``bench.<table>`` (overwritten).
+
+    With ``make_valid``, ``-makevalid`` (GDAL >= 3.1): each geometry goes through GEOS
+    MakeValid and loses lower-dimension parts, as our loader's repair does.
+    """
     cmd = [
         "ogr2ogr",
         "--config", "PG_USE_COPY", "YES",
-        "-f", "PostgreSQL", db.ogr_conninfo(),
+        "-f", "PostgreSQL", ogr_conninfo(db),
         str(source),
         "-nln", f"bench.{table}",
         "-nlt", "PROMOTE_TO_MULTI",
@@ -88,5 +100,7 @@ def ogr2ogr(db: BenchDB, source: Path, table: str, *, assign_srs: str | None = N
     ]  # fmt: skip
     if assign_srs:
         cmd += ["-a_srs", assign_srs]
+    if make_valid:
+        cmd.append("-makevalid")
     seconds, peak, _ = _run(cmd, env={**os.environ, "PGPASSWORD": db.password})
-    return Run(seconds, peak, db.count(f"bench.{table}"))
+    return Run(seconds, peak, count(db, f"bench.{table}"))

@@ -27,6 +27,7 @@ class Case:
     ogr_spec: OgrSpec
     ours: list[Run] = field(default_factory=list)
     ogr: list[Run] = field(default_factory=list)
+    ogr_valid: list[Run] = field(default_factory=list)  # ogr2ogr -makevalid
 
 
 def _median(values: list[float]) -> float:
@@ -48,7 +49,9 @@ def print_table(cases: list[Case], repeat: int) -> None:
         f"\nmedian of {repeat} run(s); our loader: validation+repair on (always), "
         "'full' = assessor join + land-use crosswalk; (index) = ours after the rows are in:\n"
         "keys, GiST, b-tree and trigram indexes, ANALYZE, extent, swap (ogr2ogr: key + GiST "
-        "only); peak = VmHWM of the loading process"
+        "only); peak = VmHWM of the loading process;\n"
+        "the second line of each input is ogr2ogr -makevalid (GEOS MakeValid on every "
+        "geometry), its ratio = ours / that"
     )
     print(head)
     print("-" * len(head))
@@ -69,6 +72,20 @@ def print_table(cases: list[Case], repeat: int) -> None:
         )
         if c.ours[-1].rows != c.ogr[-1].rows:
             print(f"{'':<15} note: ogr2ogr loaded {c.ogr[-1].rows} rows, ours {c.ours[-1].rows}")
+        if c.ogr_valid:
+            _print_peer("ogr2ogr -makevalid", c.ogr_valid, ours_s, c.ours[-1].rows)
+
+
+def _print_peer(name: str, runs: list[Run], ours_s: float, ours_rows: int) -> None:
+    """A peer's line under its input: its seconds, ours / its ratio, its peak and rows/s."""
+    peer_s = _median([r.seconds for r in runs])
+    print(
+        f"{'  ' + name:<35} {'':>8} {'':>8} {'':>7} {peer_s:>9.2f} {ours_s / peer_s:>6.2f} "
+        f"{'':>8} {'':>6} {_mib(_median([r.peak_kib for r in runs])):>7} "
+        f"{'':>11} {runs[-1].rows / peer_s:>10.0f}"
+    )
+    if runs[-1].rows != ours_rows:
+        print(f"{'':<15} note: {name} loaded {runs[-1].rows} rows, ours {ours_rows}")
 
 
 def print_memory_scaling(small: Case, large: Case) -> None:

@@ -11,12 +11,15 @@ and the parcels layer (z13-z16), over real HTTP with httpx at concurrency 1 and 
 
 from __future__ import annotations
 
+import argparse
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
 
-from bench.tiles.measure import Result, Target, floor_jobs, http_jobs, run, targets, tile_list
-from bench.tiles.servers import CITY, BenchDB, bench_db, uvicorn_server
+from bench.common.city import CITY, CityDB, city_db
+from bench.common.runner import Result, http_jobs, run
+from bench.common.servers import tipg_env, uvicorn_server
+from bench.tiles.measure import Target, floor_jobs, targets, tile_list
 from digitalcity.tiles.options import TileOptions
 from digitalcity.tiles.service import TileService
 
@@ -32,7 +35,7 @@ def subsets(all_targets: list[Target]) -> dict[str, list[Target]]:
 
 
 def floor_makers(
-    db: BenchDB, service: TileService, groups: dict[str, list[Target]]
+    db: CityDB, service: TileService, groups: dict[str, list[Target]]
 ) -> dict[str, Make]:
     makers: dict[str, Make] = {}
     layer = db.catalog.layer(CITY, "parcels")
@@ -109,11 +112,16 @@ def report(results: Results, groups: dict[str, list[Target]], tipg_note: str | N
         )
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    argparse.ArgumentParser(
+        prog="python -m bench.tiles",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    ).parse_args(argv)  # no options: the tile list is fixed
     all_targets = targets(tile_list())
     groups = subsets(all_targets)
     tipg_note = None
-    with bench_db() as db, ExitStack() as stack:
+    with city_db(CITY) as db, ExitStack() as stack:
         env = db.env()
         app = "digitalcity.api.main:app_factory"
         cold = stack.enter_context(
@@ -125,8 +133,8 @@ def main() -> None:
         ours_paths = {subset: [t.ours for t in group] for subset, group in groups.items()}
         plan = {"cold": http_makers(cold, ours_paths), "warm": http_makers(warm, ours_paths)}
         try:
-            tipg_env = {"DATABASE_URL": db.libpq_url(), "TIPG_DB_SCHEMAS": '["cambridge"]'}
-            tipg_base = stack.enter_context(uvicorn_server("tipg.main:app", tipg_env))
+            tipg = tipg_env(db, [CITY])
+            tipg_base = stack.enter_context(uvicorn_server("tipg.main:app", tipg))
             plan["tipg"] = http_makers(
                 tipg_base, {"parcels": [t.tipg for t in groups["parcels"] if t.tipg]}
             )

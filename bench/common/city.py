@@ -1,0 +1,49 @@
+"""A throwaway cluster with one city loaded through our own loaders and its tile copies built."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from bench.common.cluster import BenchDB, throwaway_cluster
+from digitalcity.catalog import Catalog, load_catalog
+from digitalcity.db.live import VersionMap
+from digitalcity.ingest.city import load_city
+from digitalcity.tiles.prepare import prepare_layer
+
+CITY = "cambridge"
+
+
+@dataclass
+class CityDB(BenchDB):
+    """A throwaway cluster with a city loaded, and the catalog it was loaded from."""
+
+    catalog: Catalog
+
+
+def load_city_layers(db: BenchDB, catalog: Catalog, city: str) -> None:
+    """Load every layer of ``city`` with ``load_city``; exit with the first layer's error."""
+    for outcome in load_city(catalog, city, None, db.engine, db.settings):
+        if outcome.error:
+            raise SystemExit(f"load failed: {outcome.error}")
+
+
+def prepare_tile_copies(db: BenchDB, catalog: Catalog, city: str) -> None:
+    """Build the EPSG:3857 tile copies of every loaded layer of ``city`` (as the server would)."""
+    versions = VersionMap()
+    versions.load(db.engine)
+    for layer in catalog.city_layers(city):
+        state = versions.get(city, layer.id)
+        if state:
+            prepare_layer(db.engine, layer, catalog.city(city), state.version)
+
+
+@contextmanager
+def city_db(city: str = CITY) -> Iterator[CityDB]:
+    """A fast (unsafe) throwaway cluster with ``city`` loaded and its 3857 copies built."""
+    with throwaway_cluster(f"digitalcity-bench-{city}-", pool_size=10) as db:
+        catalog = load_catalog(db.settings.layers_dir)
+        load_city_layers(db, catalog, city)
+        prepare_tile_copies(db, catalog, city)
+        yield CityDB(db.settings, db.cluster, db.engine, catalog)
