@@ -185,3 +185,12 @@ def test_non_public_layers_and_fields(catalog):
         "building_value",
         "total_value",
     }
+
+
+def test_no_demo_value_is_lost_to_a_failed_cast(loaded, engine):
+    coerced = {name: r.coerced_to_null for name, r in loaded.items() if r.coerced_to_null}
+    assert coerced == {}
+    with engine.connect() as conn:
+        gates = dict(conn.execute(sa.text(
+            "SELECT gate, count(*) FROM cambridge.hydrants GROUP BY gate")).all())
+    assert gates == {True: 1313, False: 227, None: 420}  # 0 / 1 flags in the source

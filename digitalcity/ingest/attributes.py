@@ -116,6 +116,14 @@ def _cast(values: pd.Series, field: FieldDef) -> tuple[pa.Array, np.ndarray]:
         floats = numbers.astype(float).to_numpy(dtype=np.float64, na_value=np.nan)
         return pa.array(floats, mask=_mask(finite), type=pa.float64()), _failed(blank, finite)
     if kind == "boolean":
+        if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(
+            values.dtype
+        ):
+            numbers = pd.to_numeric(values, errors="coerce")  # 0 / 1 flags (float when nulls)
+            known = numbers.isin((0, 1))
+            return pa.array((numbers == 1).to_numpy(dtype=bool), mask=_mask(known)), _failed(
+                blank, known
+            )
         text = values.astype("string").str.strip().str.lower().fillna("")
         is_true, is_false = text.isin(_TRUE), text.isin(_FALSE)
         known = is_true | is_false

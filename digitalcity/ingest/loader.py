@@ -304,7 +304,7 @@ def load_layer(
                 total=job.reader.total,
                 unit="rows",
                 desc=layer.qualified_id,
-                disable=not settings.progress,
+                disable=(not settings.progress) or None,
                 leave=False,
             )
             with bar, closing(_prepared(job, settings.copy_batch_rows)) as prepared:
