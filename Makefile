@@ -2,7 +2,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint check bench bench-ingest bench-tiles bench-api bench-deps
+.PHONY: setup demo test lint check bench bench-ingest bench-tiles bench-api bench-analysis bench-deps
 
 setup:
 	@bash scripts/setup.sh
@@ -19,7 +19,7 @@ lint: setup
 check: setup
 	$(BIN)/digitalcity check-layers
 
-bench: bench-ingest bench-tiles bench-api
+bench: bench-ingest bench-tiles bench-api bench-analysis
 
 bench-ingest: setup
 	$(BIN)/python -m bench.ingest
@@ -33,3 +33,6 @@ bench-tiles: setup bench-deps
 
 bench-api: setup bench-deps
 	$(BIN)/python -m bench.api
+
+bench-analysis: setup
+	$(BIN)/python -m bench.analysis
