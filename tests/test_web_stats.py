@@ -8,14 +8,13 @@ from types import SimpleNamespace
 
 import geopandas as gpd
 import pytest
+from conftest import SHARED_DATA
 from shapely.geometry import shape
 
 from digitalcity.catalog.access import visible_layer
 from digitalcity.city import City
 from digitalcity.web import static_dir
 from digitalcity.web.pages import basemap
-
-from conftest import SHARED_DATA
 
 # A block of mid-Cambridge around Maple Ave and Harvard St (lon/lat).
 POLYGON = {
@@ -70,9 +69,7 @@ def test_facilities_inside_match_geopandas(stats, catalog, engine):
     city = City(catalog, catalog.city("cambridge"), engine, "anonymous")
     polygon = shape(POLYGON)
     for kind, layer_ids in catalog.city("cambridge").roles.facilities.items():
-        count = sum(
-            int(city.read(i, crs="EPSG:4326").intersects(polygon).sum()) for i in layer_ids
-        )
+        count = sum(int(city.read(i, crs="EPSG:4326").intersects(polygon).sum()) for i in layer_ids)
         got = stats["facilities"].get(kind, {"count": 0})["count"]
         assert got == count, kind
     assert stats["facilities"]["school"]["count"] >= 1

@@ -64,7 +64,9 @@ def layer_meta(catalog: Catalog, city_id: str, role: Role) -> dict[str, Any]:
             "zoning": roles.zoning if roles.zoning in layers else None,
             "overlays": [x for x in roles.overlays if x in layers],
             "population": roles.population if roles.population in layers else None,
-            "facilities": sorted({x for ids in roles.facilities.values() for x in ids} & set(layers)),
+            "facilities": sorted(
+                {x for ids in roles.facilities.values() for x in ids} & set(layers)
+            ),
         },
         "controls": list(CONTROL_MEANINGS),
     }

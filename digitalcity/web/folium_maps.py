@@ -20,8 +20,9 @@ import mapclassify
 import numpy as np
 import pandas as pd
 from branca.element import MacroElement, Template
+from shapely.geometry import box
 
-from digitalcity.catalog import LayerDef
+from digitalcity.catalog import LayerDef, visible_fields
 from digitalcity.catalog.legend import legend_for
 from digitalcity.city import City, open_city
 from digitalcity.tiles.symbology import FALLBACK, Symbology
@@ -93,7 +94,11 @@ class Legend(MacroElement):
 
 
 def _frame(city: City, layer: LayerDef, bbox: BBox | None, limit: int | None) -> gpd.GeoDataFrame:
-    frame = city.read(layer.id, bbox=bbox, crs="EPSG:4326", limit=limit).reset_index()
+    columns = [f.name for f in visible_fields(city.role, layer)]
+    frame = city.read(layer.id, bbox=bbox, crs="EPSG:4326", columns=columns, limit=limit)
+    if bbox is not None:  # read() matches bounding boxes; keep what really intersects
+        frame = frame[frame.intersects(box(*bbox))]
+    frame = frame.reset_index()
     for name in frame.columns:
         kind = frame[name].dtype
         if name != frame.geometry.name and not (
@@ -105,10 +110,13 @@ def _frame(city: City, layer: LayerDef, bbox: BBox | None, limit: int | None) ->
 
 
 def _tooltip(layer: LayerDef, frame: gpd.GeoDataFrame, lang: str) -> folium.GeoJsonTooltip:
-    names = [layer.label_field] if layer.label_field in frame.columns else []
+    label = layer.label_field
+    names: list[str] = [label] if label and label in frame.columns else []
     names += [f.name for f in layer.all_fields if f.name in frame.columns and f.name not in names]
     names = names[:TOOLTIP_FIELDS]
-    return folium.GeoJsonTooltip(fields=names, aliases=[layer.field(n).title.get(lang) for n in names])
+    return folium.GeoJsonTooltip(
+        fields=names, aliases=[layer.field(n).title.get(lang) for n in names]
+    )
 
 
 def _geojson(layer: LayerDef, frame: gpd.GeoDataFrame, style: Any, lang: str) -> folium.GeoJson:
@@ -216,7 +224,9 @@ def choropleth(
     ]
     style = _style(lambda c: FALLBACK if c is None else palette[min(c, len(palette) - 1)],
                    definition, "_class", 0.75)  # fmt: skip
-    _geojson(definition, frame, style, lang).add_to(m := folium.Map(tiles=tiles, control_scale=True))
+    _geojson(definition, frame, style, lang).add_to(
+        m := folium.Map(tiles=tiles, control_scale=True)
+    )
     lower = [float(known.min()), *bins[:-1]]
     rows = [(palette[i], f"{lower[i]:,.4g} – {b:,.4g}") for i, b in enumerate(bins)]
     if values.isna().any():

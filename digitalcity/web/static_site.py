@@ -20,7 +20,7 @@ from typing import Any
 
 from pmtiles.reader import MmapSource, Reader
 
-from digitalcity.catalog import load_catalog
+from digitalcity.catalog import Role, load_catalog
 from digitalcity.catalog.codes import code_tables
 from digitalcity.config import Settings
 from digitalcity.tiles import style as styles
@@ -33,7 +33,7 @@ from digitalcity.web.pages import page_config, render
 
 LANGS = ("zh", "en")
 ASSETS = ("js", "css", "vendor/maplibre-gl", "vendor/pmtiles")
-PUBLIC = "anonymous"
+PUBLIC: Role = "anonymous"
 
 
 def read_archive(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -65,7 +65,10 @@ def parse_polygon(doc: Any, city: CityDef) -> BaseGeometry:
             raise InvalidPolygon(f"the polygon lies outside {city.title.en} (bbox {city.bbox})")
         local = pyproj.Transformer.from_crs("EPSG:4326", city.local_crs, always_xy=True)
         limit = shapely.transform(extent, local.transform, interleaved=False).area
-        if shapely.transform(geom, local.transform, interleaved=False).area > limit * MAX_AREA_SHARE:
+        if (
+            shapely.transform(geom, local.transform, interleaved=False).area
+            > limit * MAX_AREA_SHARE
+        ):
             raise InvalidPolygon(f"the polygon is larger than the extent of {city.title.en}")
     return geom
 
@@ -108,7 +111,7 @@ def _landuse(conn: Connection, city: City, area: sa.CTE, lang: str) -> dict[str,
         .group_by(table.c[field])
     )
     codes = city.code_tables.get(system)
-    classes = []
+    classes: list[dict[str, Any]] = []
     for row in conn.execute(stmt):
         code = str(row.code) if row.code is not None else None
         entry = codes.get(code) if codes and code else None

@@ -57,7 +57,9 @@ function zoningHtml(zoning, withControls = true) {
   const name = `<p class="zone">${swatch(zoning.colour)}<b>${esc(zoning.zone_code)}</b> ` +
     `${esc(zoning.zone_name || "")}</p>`;
   if (!withControls) return name;
-  const note = zoning.controls_note ? `<p class="muted small">${esc(zoning.controls_note)}</p>` : "";
+  const note = zoning.controls_note
+    ? `<details class="small"><summary>${esc(t("note"))}</summary><p class="muted">${esc(zoning.controls_note)}</p></details>`
+    : "";
   return name + controlsTable(zoning) + note;
 }
 

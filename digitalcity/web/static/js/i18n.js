@@ -33,7 +33,7 @@ export const STRINGS = {
     facility_police_station: "派出所",
     control_max_far: "容积率上限", control_max_far_residential: "住宅容积率上限",
     control_max_height: "限高", control_min_open_space: "最小开敞空间比例",
-    other: "其他",
+    other: "其他", note: "说明",
   },
   en: {
     plannerTitle: "Planner map", publicTitle: "Public map", city: "City",
@@ -72,7 +72,7 @@ export const STRINGS = {
     facility_police_station: "Police station",
     control_max_far: "Maximum FAR", control_max_far_residential: "Maximum FAR (residential)",
     control_max_height: "Maximum height", control_min_open_space: "Minimum open space",
-    other: "Other",
+    other: "Other", note: "Note",
   },
 };
 

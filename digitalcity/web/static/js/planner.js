@@ -9,7 +9,9 @@ import {
 import { applyLabels, lang, setLang, t } from "./i18n.js";
 import { applyVisibility, renderSwitcher, visibleInStyle } from "./layers.js";
 import { Drawer } from "./measure.js";
-import { clearSelection, closeCard, installSelection, openCard, select, wireSearch } from "./ui.js";
+import {
+  clearSelection, closeCard, installSelection, keepVisible, openCard, select, wireSearch,
+} from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
 const start = readHash();
@@ -31,6 +33,7 @@ const map = new maplibregl.Map({
   attributionControl: { compact: true },
 });
 window.dcMap = map;
+new ResizeObserver(() => map.resize()).observe(document.getElementById("map"));
 map.addControl(new maplibregl.NavigationControl(), "top-right");
 map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
 
@@ -75,6 +78,11 @@ async function onStyle() {
   document.body.dataset.ready = "1";
 }
 map.on("style.load", onStyle);
+
+function reloadStyle() {
+  document.body.dataset.ready = "0";
+  map.setStyle(styleUrl(), { diff: false });
+}
 map.on("moveend", save);
 
 // -- cards ---------------------------------------------------------------------------------
@@ -113,6 +121,7 @@ async function identify(lngLat, point) {
   try {
     const card = await api(`/cities/${state.city}/identify?lon=${lng}&lat=${lat}&lang=${lang()}`);
     parcelShown(card, false);
+    keepVisible(map, lngLat);
   } catch (err) {
     if (err.status !== 404) return onError(err);
     const hits = map.queryRenderedFeatures(point).filter((f) => f.layer.metadata);
@@ -206,7 +215,7 @@ citySelect.onchange = () => {
   closeCard();
   drawer.clear();
   map.jumpTo({ center: next.center, zoom: next.zoom });
-  map.setStyle(styleUrl());
+  reloadStyle();
 };
 
 wireSearch({
@@ -227,14 +236,14 @@ $("lang").onclick = () => {
   applyLabels();
   fillCities();
   drawer.render();
-  map.setStyle(styleUrl());
+  reloadStyle();
   save();
 };
 
 $("signin").onclick = () => {
   if (apiKey()) {
     setApiKey(null);
-    map.setStyle(styleUrl());
+    reloadStyle();
     return;
   }
   $("key-error").hidden = true;
@@ -255,7 +264,7 @@ $("key-form").onsubmit = async (event) => {
   $("key").value = "";
   $("key-dialog").close();
   state.visible = null; // show the newly visible layers as the style sets them
-  map.setStyle(styleUrl());
+  reloadStyle();
 };
 
 $("card-close").onclick = () => {

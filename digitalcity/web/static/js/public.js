@@ -5,7 +5,9 @@ import { api, cityById, config, esc, readHash, writeHash } from "./common.js";
 import { applyLabels, lang, setLang, t } from "./i18n.js";
 import { applyVisibility, renderSwitcher, visibleInStyle } from "./layers.js";
 import { addBasemap } from "./basemap.js";
-import { clearSelection, closeCard, installSelection, openCard, select, wireSearch } from "./ui.js";
+import {
+  clearSelection, closeCard, installSelection, keepVisible, openCard, select, wireSearch,
+} from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
 const STATIC = config.page === "static";
@@ -33,10 +35,16 @@ const map = new maplibregl.Map({
   attributionControl: { compact: true },
 });
 window.dcMap = map;
+new ResizeObserver(() => map.resize()).observe(document.getElementById("map"));
 map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
 map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
 map.addControl(new maplibregl.GeolocateControl({}), "top-right");
 map.on("moveend", () => writeHash(map, state));
+
+function reloadStyle() {
+  document.body.dataset.ready = "0";
+  map.setStyle(styleUrl(), { diff: false });
+}
 
 map.on("style.load", async () => {
   addBasemap(map, config.basemap);
@@ -93,12 +101,14 @@ async function identify(e) {
       const card = await api(`/cities/${city.id}/identify?lon=${lng}&lat=${lat}&lang=${lang()}`);
       select(map, card.geometry);
       openCard(publicParcelCard(card, meta));
+      keepVisible(map, e.lngLat);
       again = () => identify(e);
       return;
     }
     if (parcel) {
       select(map, parcel.geometry);
       openCard(publicParcelCard(cardFromTiles(parcel, features), meta));
+      keepVisible(map, e.lngLat);
       again = () => identify(e);
       return;
     }
@@ -161,7 +171,7 @@ wireSearch({
 $("lang").onclick = () => {
   setLang(lang() === "zh" ? "en" : "zh");
   applyLabels();
-  map.setStyle(styleUrl());
+  reloadStyle();
   writeHash(map, state);
 };
 $("legend-toggle").onclick = () => document.body.classList.toggle("legend-open");

@@ -39,6 +39,16 @@ export function openCard(html) {
   document.getElementById("card").hidden = false;
 }
 
+/** On narrow screens the card is a bottom sheet: pan so ``lngLat`` shows above it. */
+export function keepVisible(map, lngLat) {
+  const card = document.getElementById("card");
+  if (!window.matchMedia("(max-width: 720px)").matches || card.hidden) return;
+  const box = map.getContainer().getBoundingClientRect();
+  const free = card.getBoundingClientRect().top - box.top;
+  const y = map.project(lngLat).y;
+  if (y > free - 40) map.panBy([0, y - free / 2], { duration: 300 });
+}
+
 export function closeCard() {
   document.getElementById("card").hidden = true;
   document.getElementById("card-body").innerHTML = "";

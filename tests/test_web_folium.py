@@ -1,0 +1,100 @@
+"""folium maps for notebooks: the features of a bbox, catalog colours, mapclassify classes,
+and HTML that loads nothing from the internet (checked in headless Chromium too)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import folium
+import mapclassify
+import pytest
+from test_web_planner import launched_browser
+
+import digitalcity.maps as maps
+from digitalcity.catalog.codes import code_tables
+from digitalcity.city import City
+
+BBOX = (-71.110, 42.370, -71.100, 42.375)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    yield from launched_browser()
+
+
+@pytest.fixture(scope="module")
+def city(catalog, engine, loaded) -> City:
+    return City(catalog, catalog.city("cambridge"), engine, "anonymous")
+
+
+@pytest.fixture(scope="module")
+def parcels_map(city) -> tuple[folium.Map, str]:
+    m = maps.explore(city, layers=["parcels", "hydrants"], bbox=BBOX, lang="en")
+    return m, m.get_root().render()
+
+
+def geojson_layers(m: folium.Map) -> list[folium.GeoJson]:
+    return [c for c in m._children.values() if isinstance(c, folium.GeoJson)]
+
+
+def external_assets(html: str) -> list[str]:
+    return re.findall(r'<(?:script|link)[^>]+(?:src|href)="((?:https?:)?//[^"]+)"', html)
+
+
+def test_explore_embeds_every_feature_of_the_bbox(parcels_map, client):
+    m, html = parcels_map
+    layers = geojson_layers(m)
+    assert [g.layer_name for g in layers] == ["Parcels (current land use)", "Fire hydrants"]
+    bbox = ",".join(map(str, BBOX))
+    for g, collection in zip(layers, ["cambridge__parcels", "cambridge__hydrants"], strict=True):
+        matched = client.get(f"/collections/{collection}/items",
+                             params={"bbox": bbox, "limit": 1}).json()["numberMatched"]  # fmt: skip
+        assert len(g.data["features"]) == matched > 10
+    assert html.count('"type": "Feature"') >= sum(len(g.data["features"]) for g in layers)
+
+
+def test_explore_uses_the_code_table_colours_and_a_legend(parcels_map, settings):
+    m, html = parcels_map
+    residential = code_tables(settings.layers_dir)["tdyh_2023"].colour_for("07")
+    assert residential in html and "07 Residential land" in html
+    parcels = geojson_layers(m)[0]
+    feature = next(f for f in parcels.data["features"] if f["properties"]["landuse_l1"] == "07")
+    assert parcels.style_function(feature)["fillColor"] == residential
+
+
+def test_maps_work_offline(parcels_map, city, browser):
+    _, html = parcels_map
+    assert not external_assets(html)
+    assert "data:text/javascript;base64," in html and "cdn.jsdelivr" not in html
+    page = browser.new_page()
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.set_content(html, wait_until="load")
+    page.wait_for_function(
+        "typeof L !== 'undefined' && document.querySelectorAll('.leaflet-interactive').length > 100"
+    )
+    assert not [u for u in requests if u.startswith("http")]
+    page.close()
+
+
+def test_choropleth_classes_with_mapclassify(city):
+    m = maps.choropleth(city, "census_blocks_2000", "population", scheme="quantiles", k=5)
+    html = m.get_root().render()
+    values = city.read("census_blocks_2000", columns=["population"])["population"].astype(float)
+    bins = mapclassify.Quantiles(values.to_numpy(), k=5).bins
+    assert f"{bins[-1]:,.4g}" in html and f"{bins[1]:,.4g}" in html
+    assert "Residents (persons) · quantiles" in html
+    assert not external_assets(html)
+    layer = geojson_layers(m)[0]
+    assert len(layer.data["features"]) == len(values)
+    top = max(layer.data["features"], key=lambda f: f["properties"]["population"] or 0)
+    assert layer.style_function(top)["fillColor"] == "#bd0026"  # the darkest of 5 YlOrRd
+    with pytest.raises(ValueError):
+        maps.choropleth(city, "census_blocks_2000", "population", k=12)
+
+
+def test_dc_maps_is_importable_as_a_submodule():
+    import digitalcity
+
+    assert digitalcity.maps.explore is maps.explore and callable(maps.offline)

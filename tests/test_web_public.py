@@ -1,0 +1,190 @@
+"""The public map (/public) and its static PMTiles site in headless Chromium: public layers
+only, phone-sized screens, zh/en, search, planning details, an optional external basemap.
+
+Never skipped: without /usr/bin/chromium these tests error.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import uvicorn
+from conftest import free_port
+from test_web_planner import MAPLE, SHOTS, Opened, drawn_share, launched_browser
+
+from digitalcity.api.routes.tiles import tile_service
+from digitalcity.catalog.access import visible_layer
+from digitalcity.crs.chinese import wgs84_to_gcj02
+from digitalcity.tiles.export import export_pmtiles
+from digitalcity.web.static_site import build_static_site
+
+PUBLIC_URL = "/public?lang=en#c=cambridge&z=17&ll={},{}".format(*MAPLE)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    yield from launched_browser()
+
+
+@pytest.fixture(scope="module")
+def internal(catalog) -> set[str]:
+    hidden = {x.id for x in catalog if not visible_layer("anonymous", x)}
+    assert {"utility_poles", "drainage"} <= hidden
+    return hidden
+
+
+def serve(app, port: int | None = None) -> tuple[uvicorn.Server, str]:  # noqa: ANN001
+    port = port or free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    return server, f"http://127.0.0.1:{port}"
+
+
+def assert_public_only(opened: Opened, internal: set[str]) -> None:
+    urls = [r.url for r in opened.requests]
+    assert urls and not [u for u in urls if "utility_poles" in u or "drainage" in u]
+    assert not [r for r in opened.requests if r.headers.get("x-api-key")]
+    style_layers = opened.page.evaluate("dcMap.getStyle().layers")
+    assert not {x.get("source-layer") for x in style_layers} & internal
+    assert not [i for i in internal if opened.page.locator(f"[data-layer-row={i}]").count()]
+    text = opened.page.inner_text("body")
+    assert "Utility poles" not in text and "Drainage" not in text
+
+
+def test_public_map_shows_only_public_layers_even_with_a_key(browser, live_server, internal,
+                                                              planner_key):  # fmt: skip
+    opened = Opened(browser, f"{live_server}/map#c=cambridge")
+    opened.page.evaluate("key => sessionStorage.setItem('digitalcity.apiKey', key)", planner_key)
+    opened.requests.clear()
+    opened.page.goto(f"{live_server}{PUBLIC_URL}")
+    opened.ready()
+    assert opened.page.evaluate("dcMap.getStyle().metadata['digitalcity:style']") == "public"
+    assert drawn_share(opened.page) > 0.6
+    assert_public_only(opened, internal)
+    assert not opened.errors
+    opened.close()
+
+
+def test_public_card_shows_use_zone_and_controls(browser, live_server, internal, catalog):
+    opened = Opened(browser, f"{live_server}{PUBLIC_URL}")
+    opened.click_lonlat(*MAPLE)
+    text = opened.card()
+    assert "38 MAPLE AVE" in text and "C-1" in text and "Residential land" in text
+    assert "Maximum height" in text and "45 ft" in text
+    parcels = catalog.layer("cambridge", "parcels")
+    for hidden in (f for f in parcels.all_fields if f.access != "public"):
+        assert hidden.title.en not in text
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    opened.page.screenshot(path=SHOTS / "public.png")
+    assert_public_only(opened, internal)
+    assert not opened.errors
+    opened.close()
+
+
+def test_public_map_on_a_phone(browser, live_server, internal):
+    opened = Opened(browser, f"{live_server}{PUBLIC_URL}", width=390, height=844)
+    page = opened.page
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert page.is_visible("#q") and page.is_visible("#legend-toggle")
+    assert not page.is_visible("#side")
+    box = page.locator("#map").bounding_box()
+    assert box["width"] == 390 and box["height"] > 600
+    opened.click_lonlat(*MAPLE)
+    opened.card()
+    card = page.locator("#card").bounding_box()
+    assert card["x"] >= 0 and card["x"] + card["width"] <= 390 and card["y"] > 300
+    page.screenshot(path=SHOTS / "public-phone-card.png")
+    page.click("#card-close")
+    page.click("#legend-toggle")
+    assert page.is_visible("#side") and page.locator("[data-layer-row=parcels]").count() == 1
+    page.screenshot(path=SHOTS / "public-phone-legend.png")
+    assert_public_only(opened, internal)
+    assert not opened.errors
+    opened.close()
+
+
+def test_public_search_and_language(browser, live_server):
+    opened = Opened(browser, f"{live_server}{PUBLIC_URL}")
+    page = opened.page
+    page.fill("#q", "38 maple")
+    page.press("#q", "Enter")
+    opened.card()
+    assert page.inner_text("#card .card-title") == "38 MAPLE AVE"
+    page.click("#lang")
+    page.wait_for_function("dcMap.getStyle()?.metadata['digitalcity:lang'] === 'zh'")
+    opened.ready()
+    assert page.inner_text("h1") == "公众地图"
+    assert page.get_attribute("#q", "placeholder") == "搜索地址…"
+    page.wait_for_function("document.querySelector('#layer-list h3').textContent === '土地利用'")
+    assert "地块（土地利用现状）" in page.inner_text("#layer-list")
+    assert not opened.errors
+    opened.close()
+
+
+def test_gcj02_conversion_in_the_browser_matches_python(browser, live_server):
+    opened = Opened(browser, f"{live_server}{PUBLIC_URL}")
+    for lon, lat in ((118.12, 24.58), (116.40, 39.91), (-71.1, 42.37)):
+        got = opened.page.evaluate(
+            "async ([lon, lat]) => (await import('/static/web/js/basemap.js')).wgs84ToGcj02(lon, lat)",
+            [lon, lat],
+        )
+        assert got == pytest.approx(list(wgs84_to_gcj02(lon, lat)), abs=1e-9)
+    opened.close()
+
+
+@pytest.mark.parametrize("crs", ["WGS84", "GCJ-02"])
+def test_external_basemap_is_drawn_under_the_city_layers(browser, settings, loaded, crs):
+    from digitalcity.api import create_app
+
+    port = free_port()  # the basemap comes from the same origin: no CORS needed in the test
+    tile = f"http://127.0.0.1:{port}/static/web/vendor/leaflet/images/layers.png?z={{z}}&x={{x}}&y={{y}}"
+    app = create_app(settings.model_copy(update={"basemap_url": tile, "basemap_crs": crs}))
+    server, base = serve(app, port)
+    try:
+        opened = Opened(browser, f"{base}{PUBLIC_URL}")
+        ids = [x["id"] for x in opened.page.evaluate("dcMap.getStyle().layers")]
+        assert ids[:2] == ["background", "dc-basemap"]
+        assert [r for r in opened.requests if "layers.png?z=" in r.url]
+        assert not opened.errors
+        opened.close()
+    finally:
+        server.should_exit = True
+
+
+@pytest.fixture(scope="module")
+def static_site(app, engine, settings, tmp_path_factory, live_server) -> Iterator[str]:
+    from starlette.applications import Starlette
+    from starlette.staticfiles import StaticFiles
+
+    folder = tmp_path_factory.mktemp("site")
+    archive = folder / "cambridge.pmtiles"
+    export_pmtiles(tile_service(app), engine, "cambridge", range(13, 16), archive)
+    build_static_site(archive, "cambridge", settings=settings, lang="en")
+    site = Starlette()
+    site.mount("/", StaticFiles(directory=folder, html=True))
+    server, base = serve(site)
+    yield base
+    server.should_exit = True
+
+
+def test_static_pmtiles_site_runs_without_the_api(browser, static_site, live_server, internal):
+    url = f"{static_site}/#z=16.5&ll={MAPLE[0]},{MAPLE[1]}"
+    opened = Opened(browser, url)
+    assert drawn_share(opened.page) > 0.6
+    opened.click_lonlat(*MAPLE)
+    text = opened.card()
+    assert "38 MAPLE AVE" in text and "C-1" in text and "Maximum height" in text
+    opened.page.screenshot(path=SHOTS / "static-site.png")
+    remote = [r.url for r in opened.requests if r.url.startswith("http")]
+    assert remote and all(u.startswith(static_site) for u in remote), remote
+    assert [r for r in opened.requests if r.url.endswith("cambridge.pmtiles")]
+    assert_public_only(opened, internal)
+    assert not opened.errors
+    opened.close()
