@@ -22,4 +22,12 @@ def open_city(city_id: str, settings=None, *, role="land_bureau"):  # noqa: ANN0
     return _open_city(city_id, settings, role=role)
 
 
-__all__ = ["__version__", "open_city"]
+def __getattr__(name: str):  # noqa: ANN202 - lazy submodules keep `import digitalcity` light
+    if name in ("maps", "analysis"):
+        import importlib
+
+        return importlib.import_module(f"digitalcity.{name}")
+    raise AttributeError(f"module 'digitalcity' has no attribute {name!r}")
+
+
+__all__ = ["__version__", "analysis", "maps", "open_city"]

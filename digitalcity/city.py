@@ -72,13 +72,14 @@ class City:
     ) -> gpd.GeoDataFrame:
         """Rows of a layer as a GeoDataFrame.
 
-        ``bbox`` (minx, miny, maxx, maxy) is in ``bbox_crs`` (lon/lat by default); the result is
-        in ``crs`` (default: the city's storage CRS), indexed by feature id ``fid``.
+        ``bbox`` (minx, miny, maxx, maxy) is in ``bbox_crs`` (lon/lat by default) and keeps the
+        features whose geometry intersects it; the result is in ``crs`` (default: the city's
+        storage CRS), indexed by feature id ``fid``, with the fields the role may read.
         """
         layer = self.layer(layer_id)
         table = layer_table(layer, self.definition)
-        allowed = {f.name for f in visible_fields(self.role, layer)}
-        wanted = list(columns) if columns is not None else [f.name for f in layer.all_fields]
+        allowed = [f.name for f in visible_fields(self.role, layer)]
+        wanted = list(columns) if columns is not None else allowed
         unknown = [c for c in wanted if c not in allowed]
         if unknown:
             raise DigitalCityError(f"unknown columns for {layer_id!r}: {unknown}")
@@ -90,7 +91,7 @@ class City:
             envelope = sa.func.ST_MakeEnvelope(*map(float, bbox), epsg_code(bbox_crs))
             if epsg_code(bbox_crs) != srid:
                 envelope = sa.func.ST_Transform(envelope, srid)
-            query = query.where(table.c.geom.op("&&")(envelope))
+            query = query.where(sa.func.ST_Intersects(table.c.geom, envelope))
         query = query.order_by(table.c.fid)
         if limit is not None:
             query = query.limit(limit)

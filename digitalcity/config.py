@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     items_cache_mb: int = 64
     items_stream_above: int = 2_000
     public_base_url: str | None = None
+    basemap_url: str | None = None
+    basemap_crs: str = "WGS84"
+    basemap_attribution: str | None = None
 
     @field_validator("keep_versions")
     @classmethod

@@ -33,14 +33,14 @@ def _template(name: str) -> str:
 def basemap(settings: Any) -> dict[str, Any] | None:
     """The optional external raster basemap: ``settings.basemap_url`` (an XYZ template with
     ``{z}/{x}/{y}``) and ``settings.basemap_crs`` (``WGS84`` or ``GCJ-02``); None when unset."""
-    url = getattr(settings, "basemap_url", None)
+    url = settings.basemap_url
     if not url:
         return None
-    crs = str(getattr(settings, "basemap_crs", "WGS84") or "WGS84").upper().replace("_", "-")
+    crs = (settings.basemap_crs or "WGS84").upper().replace("_", "-")
     return {
         "url": url,
         "crs": "GCJ-02" if crs in ("GCJ-02", "GCJ02") else "WGS84",
-        "attribution": getattr(settings, "basemap_attribution", None) or "",
+        "attribution": settings.basemap_attribution or "",
     }
 
 

@@ -1,0 +1,49 @@
+"""Notebook access: ``dc.open_city(...).read(...)`` returns GeoDataFrames in the requested CRS."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pytest
+import shapely
+
+from digitalcity.city import City
+from digitalcity.errors import DigitalCityError, NotFound
+from tests.conftest import SHARED_DATA
+
+BOX = (-71.115, 42.365, -71.095, 42.375)
+
+
+def test_read_bbox_in_local_crs_matches_geopandas(catalog, engine, loaded):
+    city = City(catalog, catalog.city("cambridge"), engine, "land_bureau")
+    frame = city.read("census_blocks_2000", bbox=BOX, crs="EPSG:26986")
+    source = gpd.read_file(SHARED_DATA / "cambridge_ma/DEMOGRAPHICS_Blocks2000.geojson")
+    assert len(frame) == int(source.intersects(shapely.box(*BOX)).sum())
+    assert frame.crs.to_epsg() == 26986
+    assert frame.total_bounds[0] > 200_000  # metres, not degrees
+    assert frame.index.name == "fid" and "population" in frame.columns
+
+
+def test_read_respects_access(catalog, engine, loaded):
+    anonymous = City(catalog, catalog.city("cambridge"), engine, "anonymous")
+    parcels = anonymous.read("parcels", limit=5)
+    assert "total_value" not in parcels.columns and "address" in parcels.columns
+    with pytest.raises(DigitalCityError, match="total_value"):
+        anonymous.read("parcels", columns=["total_value"], limit=1)
+    with pytest.raises(NotFound):
+        anonymous.read("utility_poles", limit=1)
+    planner = City(catalog, catalog.city("cambridge"), engine, "planner")
+    assert "total_value" in planner.read("parcels", limit=1).columns
+
+
+def test_open_city_from_settings(settings, loaded, monkeypatch):
+    import digitalcity as dc
+
+    monkeypatch.setenv("DIGITALCITY_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("DIGITALCITY_DB_PORT", str(settings.db_port))
+    if settings.database_url:
+        monkeypatch.setenv("DIGITALCITY_DATABASE_URL", settings.database_url)
+    xiamen = dc.open_city("xiamen")
+    districts = xiamen.read("districts", crs="EPSG:4548")
+    assert len(districts) == 6 and districts.population.sum() == 5163970
+    assert districts.crs.to_epsg() == 4548
+    assert callable(dc.maps.explore)
