@@ -4,7 +4,6 @@ against an independent geopandas computation."""
 from __future__ import annotations
 
 import re
-from types import SimpleNamespace
 
 import geopandas as gpd
 import pytest
@@ -82,14 +81,14 @@ def test_facilities_inside_match_geopandas(stats, catalog, engine):
         ({"type": "Polygon", "coordinates": []}, "empty"),
         ({"type": "Polygon", "coordinates": [[[-71.1, 42.37], [-71.1, 42.37], [-71.1, 42.37]]]}, ""),
         ({"type": "Polygon", "coordinates": [[[-71.11, 42.37], [-71.10, 42.375], [-71.10, 42.37],
-          [-71.11, 42.375], [-71.11, 42.37]]]}, "not valid"),
+          [-71.11, 42.375], [-71.11, 42.37]]]}, "not a valid"),
         ({"type": "Polygon", "coordinates": [[[2.3, 48.8], [2.4, 48.8], [2.4, 48.9], [2.3, 48.8]]]},
-         "outside"),
+         "does not overlap"),
         ({"type": "Polygon", "coordinates": [[[-73.0, 41.0], [-70.0, 41.0], [-70.0, 43.0],
           [-73.0, 43.0], [-73.0, 41.0]]]}, "larger"),
         ({"type": "Polygon", "coordinates": [[[-71.1, 142.0], [-71.0, 142.0], [-71.0, 143.0],
-          [-71.1, 142.0]]]}, "lon/lat"),
-        ({"type": "Polygon", "coordinates": "nonsense"}, "unreadable"),
+          [-71.1, 142.0]]]}, "out of range"),
+        ({"type": "Polygon", "coordinates": "nonsense"}, "not a readable"),
     ],
 )  # fmt: skip
 def test_bad_polygons_are_400_problems(client, body, message):
@@ -149,6 +148,6 @@ def test_vendored_libraries_are_complete_and_small():
 
 def test_external_basemap_is_off_by_default_and_read_from_settings(settings):
     assert basemap(settings) is None
-    spec = basemap(SimpleNamespace(basemap_url="https://t.example/{z}/{x}/{y}.png",
-                                   basemap_crs="gcj02"))  # fmt: skip
+    spec = basemap(settings.model_copy(update={"basemap_url": "https://t.example/{z}/{x}/{y}.png",
+                                               "basemap_crs": "gcj02"}))  # fmt: skip
     assert spec == {"url": "https://t.example/{z}/{x}/{y}.png", "crs": "GCJ-02", "attribution": ""}

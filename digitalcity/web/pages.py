@@ -14,6 +14,7 @@ from importlib import resources
 from typing import Any, Literal
 
 from digitalcity.catalog import Catalog
+from digitalcity.config import Settings
 from digitalcity.web.cities import cities, layer_meta
 
 Page = Literal["planner", "public", "static"]
@@ -30,11 +31,12 @@ def _template(name: str) -> str:
     return resources.files("digitalcity.web").joinpath("templates", name).read_text("utf-8")
 
 
-def basemap(settings: Any) -> dict[str, Any] | None:
+def basemap(settings: Settings | None) -> dict[str, Any] | None:
     """The optional external raster basemap: ``settings.basemap_url`` (an XYZ template with
-    ``{z}/{x}/{y}``) and ``settings.basemap_crs`` (``WGS84`` or ``GCJ-02``); None when unset."""
-    url = settings.basemap_url
-    if not url:
+    ``{z}/{x}/{y}``) and ``settings.basemap_crs`` (``WGS84`` or ``GCJ-02``); None when unset
+    (and for static sites, built without settings)."""
+    url = settings.basemap_url if settings else None
+    if not url or settings is None:
         return None
     crs = (settings.basemap_crs or "WGS84").upper().replace("_", "-")
     return {

@@ -1,210 +1,148 @@
 """Statistics of a polygon drawn on the planner map: land-use area by class, residents and
-facilities inside.
+facilities inside, composed from the analysis library (the same functions the analysis API and
+notebooks call), with the caller's role.
 
-The polygon is GeoJSON in CRS84 (lon/lat). Areas are square metres measured in the city's
-local metric CRS on exact intersections (``ST_Intersection``); residents are interpolated by
-area share from the population layer. Layers and fields come from the city's ``roles`` and the
-layers' classification and semantics, through the caller's access; SQL is SQLAlchemy Core with
-the polygon as a bound parameter.
+The polygon is GeoJSON in CRS84 (lon/lat), validated up front by ``analysis.params.polygon``;
+areas are m² and lengths m in the city's local metric CRS. Sections whose layers or fields the
+role may not read, or that the city has no layer for, are ``None`` (facilities: left out).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import pyproj
+import numpy as np
+import pandas as pd
 import shapely
-import sqlalchemy as sa
-from geoalchemy2 import Geometry
-from shapely.geometry import box, shape
-from shapely.geometry.base import BaseGeometry
-from shapely.validation import explain_validity
-from sqlalchemy.engine import Connection
 
+from digitalcity.analysis import (
+    facilities_within,
+    landuse_statistics,
+    params,
+    population_in_polygon,
+)
+from digitalcity.analysis.bindings import bindings_for
+from digitalcity.analysis.classes import class_field
+from digitalcity.analysis.population import population_field
 from digitalcity.catalog.access import visible_fields, visible_layer
 from digitalcity.catalog.ids import collection_id
-from digitalcity.catalog.model import CityDef, LayerDef
+from digitalcity.catalog.model import LayerDef
 from digitalcity.city import City
-from digitalcity.db.schema import layer_table
-from digitalcity.errors import DigitalCityError
+from digitalcity.crs import parse_crs, transform_geometries
 
-MAX_VERTICES = 20_000
+LONLAT = "EPSG:4326"
 MAX_AREA_SHARE = 1.0  # of the area of the city's bbox
 MAX_LISTED = 100  # facilities listed per type (all are counted)
+# facilities_within needs a distance > 0: search within 1 mm, keep those at distance 0 (inside)
+NEAR_M = 0.001
 
 
-class InvalidPolygon(DigitalCityError):
-    title = "Invalid polygon"
+def validate(city: City, doc: Any) -> shapely.Geometry:
+    """The polygon in the city's local CRS, checked as every analysis checks it (InvalidParameter
+    / OutsideCity, 400) and, for the map, no larger than the city's extent."""
+    with city.engine.connect() as conn:
+        local = params.polygon(conn, city, doc, LONLAT)
+    bbox = city.definition.bbox
+    if bbox:
+        extent = np.array([shapely.box(*bbox)], dtype=object)
+        limit = transform_geometries(extent, parse_crs(LONLAT), city.local_crs)[0].area
+        if local.area > limit * MAX_AREA_SHARE:
+            raise params.InvalidParameter(
+                f"polygon is larger than the extent of {city.definition.title.en}"
+            )
+    return local
 
 
-def parse_polygon(doc: Any, city: CityDef) -> BaseGeometry:
-    """A valid, non-empty lon/lat (Multi)Polygon near ``city`` from a GeoJSON geometry or
-    Feature; ``InvalidPolygon`` (400) otherwise."""
-    if isinstance(doc, dict) and doc.get("type") == "Feature":
-        doc = doc.get("geometry")
-    if not isinstance(doc, dict) or doc.get("type") not in ("Polygon", "MultiPolygon"):
-        raise InvalidPolygon("expected a GeoJSON Polygon or MultiPolygon (or a Feature of one)")
-    try:
-        geom = shape(doc)
-    except (ValueError, TypeError, AttributeError, IndexError, shapely.errors.ShapelyError) as exc:
-        raise InvalidPolygon(f"unreadable polygon coordinates: {exc}") from None
-    if geom.is_empty:
-        raise InvalidPolygon("the polygon is empty")
-    if shapely.get_num_coordinates(geom) > MAX_VERTICES:
-        raise InvalidPolygon(f"the polygon has more than {MAX_VERTICES} vertices")
-    west, south, east, north = geom.bounds
-    if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
-        raise InvalidPolygon("coordinates must be lon/lat (CRS84) within ±180 / ±90")
-    if not geom.is_valid:
-        raise InvalidPolygon(f"the polygon is not valid: {explain_validity(geom)}")
-    if geom.area == 0:
-        raise InvalidPolygon("the polygon is empty (no area)")
-    if city.bbox:
-        extent = box(*city.bbox)
-        if not geom.intersects(extent):
-            raise InvalidPolygon(f"the polygon lies outside {city.title.en} (bbox {city.bbox})")
-        local = pyproj.Transformer.from_crs("EPSG:4326", city.local_crs, always_xy=True)
-        limit = shapely.transform(extent, local.transform, interleaved=False).area
-        if (
-            shapely.transform(geom, local.transform, interleaved=False).area
-            > limit * MAX_AREA_SHARE
-        ):
-            raise InvalidPolygon(f"the polygon is larger than the extent of {city.title.en}")
-    return geom
-
-
-def _area_cte(city: City, wkt: str) -> sa.CTE:
-    given = sa.func.ST_SetSRID(sa.func.ST_GeomFromText(sa.bindparam("wkt", wkt)), 4326)
-    return sa.select(
-        sa.func.ST_Transform(given, city.storage_srid, type_=Geometry()).label("storage"),
-        sa.func.ST_Transform(given, city.local_srid, type_=Geometry()).label("local"),
-    ).cte("area")
-
-
-def _layer(city: City, layer_id: str | None) -> LayerDef | None:
+def _readable(city: City, layer_id: str | None, *fields: str) -> LayerDef | None:
+    """The layer if the role may read it and ``fields`` of it."""
     if not layer_id:
         return None
     layer = city.catalog.layer(city.id, layer_id)
-    return layer if visible_layer(city.role, layer) else None
+    if not visible_layer(city.role, layer):
+        return None
+    names = {f.name for f in visible_fields(city.role, layer)}
+    return layer if names.issuperset(fields) else None
 
 
-def _landuse(conn: Connection, city: City, area: sa.CTE, lang: str) -> dict[str, Any] | None:
-    parcels = _layer(city, city.definition.roles.parcels)
-    cls = parcels.classification if parcels else None
-    if parcels is None or cls is None:
+def _landuse(city: City, doc: Any, lang: str) -> dict[str, Any] | None:
+    parcels = _readable(city, bindings_for(city).parcels)
+    if parcels is None or parcels.classification is None:
         return None
-    field = cls.crosswalk.level1_field if cls.crosswalk else cls.field
-    if field not in {f.name for f in visible_fields(city.role, parcels)}:
+    level = "level1" if parcels.classification.crosswalk else "native"
+    cls = class_field(city, parcels, level)
+    if _readable(city, parcels.id, cls.field) is None:
         return None
-    system = cls.crosswalk.to if cls.crosswalk else cls.system
-    table = layer_table(parcels, city.definition)
-    local = sa.func.ST_Transform(table.c.geom, city.local_srid, type_=Geometry())
-    piece = sa.func.ST_Area(sa.func.ST_Intersection(local, area.c.local))
-    inside = sa.func.ST_Intersects(sa.func.ST_PointOnSurface(table.c.geom), area.c.storage)
-    stmt = (
-        sa.select(
-            table.c[field].label("code"),
-            sa.func.sum(piece).label("area_m2"),
-            sa.func.count().filter(inside).label("parcels"),
-        )
-        .select_from(table.join(area, sa.func.ST_Intersects(table.c.geom, area.c.storage)))
-        .group_by(table.c[field])
-    )
-    codes = city.code_tables.get(system)
-    classes: list[dict[str, Any]] = []
-    for row in conn.execute(stmt):
-        code = str(row.code) if row.code is not None else None
-        entry = codes.get(code) if codes and code else None
-        classes.append(
-            {
-                "code": code,
-                "name": entry.name(lang) if entry else None,
-                "colour": codes.colour_for(code) if codes and code else None,
-                "area_m2": round(float(row.area_m2 or 0), 2),
-                "parcels": int(row.parcels),
-            }
-        )
-    classes = [c for c in classes if c["area_m2"] > 0 or c["parcels"]]
-    classes.sort(key=lambda c: -c["area_m2"])
-    total = sum(c["area_m2"] for c in classes)
-    for c in classes:
-        c["share"] = round(c["area_m2"] / total, 4) if total else None
+    result = landuse_statistics(city, level=level, polygon=doc, polygon_crs=LONLAT)
+    name = "name_zh" if lang == "zh" else "name_en"
+    classes = [
+        {
+            "code": row["code"],
+            "name": row[name],
+            "colour": row["colour"],
+            "area_m2": round(row["area_m2"], 2),
+            "share": None if row["share"] is None else round(row["share"], 4),
+            "parcels": row["parcels"],
+        }
+        for row in result.to_dict()["data"]
+    ]
     return {
         "collection": collection_id(parcels),
-        "field": field,
-        "system": system,
-        "total_area_m2": round(total, 2),
+        "field": cls.field,
+        "system": cls.system,
+        "total_area_m2": round(result.summary["area_m2"], 2),
         "classes": classes,
     }
 
 
-def _residents(conn: Connection, city: City, area: sa.CTE) -> dict[str, Any] | None:
-    layer = _layer(city, city.definition.roles.population)
-    people = layer.semantic("population") if layer else None
-    if layer is None or people is None or people not in visible_fields(city.role, layer):
+def _residents(city: City, doc: Any) -> dict[str, Any] | None:
+    layer = _readable(city, bindings_for(city).population)
+    if layer is None or _readable(city, layer.id, field := population_field(layer)) is None:
         return None
-    table = layer_table(layer, city.definition)
-    unit = sa.func.ST_Transform(table.c.geom, city.local_srid, type_=Geometry())
-    share = sa.func.ST_Area(sa.func.ST_Intersection(unit, area.c.local)) / sa.func.nullif(
-        sa.func.ST_Area(unit), 0
-    )
-    stmt = sa.select(
-        sa.func.coalesce(sa.func.sum(table.c[people.name] * share), 0).label("residents"),
-        sa.func.count().label("units"),
-    ).select_from(table.join(area, sa.func.ST_Intersects(table.c.geom, area.c.storage)))
-    row = conn.execute(stmt).one()
+    result = population_in_polygon(city, doc, polygon_crs=LONLAT, method="areal")
     return {
         "collection": collection_id(layer),
-        "field": people.name,
-        "residents": round(float(row.residents), 1),
-        "units_touched": int(row.units),
-        "method": "areal interpolation (persons × share of the unit's area inside)",
+        "field": field,
+        "residents": round(result.summary["population"], 1),
+        "method": result.provenance["method"],
     }
 
 
-def _facilities(conn: Connection, city: City, area: sa.CTE, lang: str) -> dict[str, Any]:
+def _facilities(city: City, doc: Any, lang: str) -> dict[str, Any]:
+    kinds = {
+        kind: [x for i in ids if (x := _readable(city, i)) is not None]
+        for kind, ids in city.definition.roles.facilities.items()
+    }
+    layers = list(dict.fromkeys(x.id for chosen in kinds.values() for x in chosen))
+    if not layers:
+        return {}
+    found = facilities_within(city, NEAR_M, polygon=doc, polygon_crs=LONLAT, layers=layers).frame
+    inside = found[found["distance_m"] == 0].sort_values("fid")
     out: dict[str, Any] = {}
-    for kind, layer_ids in city.definition.roles.facilities.items():
-        for layer in (x for i in layer_ids if (x := _layer(city, i)) is not None):
-            table = layer_table(layer, city.definition)
-            names = {f.name for f in visible_fields(city.role, layer)}
-            label = table.c[layer.label_field] if layer.label_field in names else sa.null()
-            stmt = (
-                sa.select(table.c.fid, sa.cast(label, sa.Text).label("name"))
-                .select_from(table.join(area, sa.func.ST_Intersects(table.c.geom, area.c.storage)))
-                .order_by(table.c.fid)
-            )
-            rows = conn.execute(stmt).all()
-            entry = out.setdefault(kind, {"count": 0, "items": []})
-            entry["count"] += len(rows)
-            room = MAX_LISTED - len(entry["items"])
-            entry["items"].extend(
-                {"collection": collection_id(layer), "layer_title": layer.title.get(lang),
-                 "fid": r.fid, "name": r.name}
-                for r in rows[:room]
-            )  # fmt: skip
+    for kind, chosen in kinds.items():
+        if not chosen:
+            continue
+        rows = [(x, r) for x in chosen for r in inside[inside["layer"] == x.id].itertuples()]
+        out[kind] = {
+            "count": len(rows),
+            "items": [
+                {"collection": collection_id(x), "layer_title": x.title.get(lang),
+                 "fid": int(r.fid), "name": None if pd.isna(r.label) else str(r.label)}
+                for x, r in rows[:MAX_LISTED]
+            ],
+        }  # fmt: skip
     return out
 
 
-def polygon_statistics(city: City, geom: BaseGeometry, lang: str = "en") -> dict[str, Any]:
-    """Land use by class, residents and facilities inside ``geom`` (lon/lat, from
-    ``parse_polygon``); areas in m² in the city's local CRS. Reads only; no side effects."""
-    area = _area_cte(city, geom.wkt)
-    measure = sa.select(
-        sa.func.ST_Area(area.c.local).label("area"),
-        sa.func.ST_Perimeter(area.c.local).label("perimeter"),
-    )
-    with city.engine.connect() as conn:
-        size = conn.execute(measure).one()
-        landuse = _landuse(conn, city, area, lang)
-        residents = _residents(conn, city, area)
-        facilities = _facilities(conn, city, area, lang)
+def polygon_statistics(city: City, doc: Any, lang: str = "en") -> dict[str, Any]:
+    """Land use by class, residents and facilities inside the GeoJSON polygon (or Feature)
+    ``doc`` (lon/lat); areas in m² in the city's local CRS. Reads only; no side effects."""
+    local = validate(city, doc)
     return {
         "city": city.id,
-        "area_m2": round(float(size.area), 2),
-        "perimeter_m": round(float(size.perimeter), 2),
-        "landuse": landuse,
-        "residents": residents,
-        "facilities": facilities,
+        "area_m2": round(local.area, 2),
+        "perimeter_m": round(local.length, 2),
+        "landuse": _landuse(city, doc, lang),
+        "residents": _residents(city, doc),
+        "facilities": _facilities(city, doc, lang),
         "units": {"area_m2": "m²", "perimeter_m": "m", "crs_measure": city.local_crs},
     }

@@ -15,7 +15,7 @@ from digitalcity.city import City
 from digitalcity.web import STATIC_URL, static_dir
 from digitalcity.web.cities import cities, layer_meta
 from digitalcity.web.pages import Page, default_city, page_config, render
-from digitalcity.web.stats import parse_polygon, polygon_statistics
+from digitalcity.web.stats import polygon_statistics
 
 router = APIRouter(tags=["web maps"])
 CityQuery = Annotated[str | None, Query(max_length=60, description="city id to open")]
@@ -77,4 +77,4 @@ def city_stats(
     polygon: Annotated[dict[str, Any], Body(examples=[POLYGON_EXAMPLE])],
 ) -> dict[str, Any]:
     place = City(catalog, catalog.city(city), engine, role)
-    return polygon_statistics(place, parse_polygon(polygon, place.definition), lang)
+    return polygon_statistics(place, polygon, lang)
