@@ -76,7 +76,7 @@ def visible_layer_or_404(collection: str, catalog: Catalog, role: Role) -> Layer
     """The layer of a collection id; 404 alike for unknown layers and layers hidden from ``role``."""
     layer = parse_collection_id(collection, catalog)
     if not visible_layer(role, layer):
-        raise NotFound(f"unknown collection {collection!r}")
+        raise NotFound(f"unknown collection {collection[:100]!r}")
     return layer
 
 

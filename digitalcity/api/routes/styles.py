@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 
-from digitalcity.api.deps import RoleDep, SettingsDep
+from digitalcity.api.deps import RoleDep, SettingsDep, base_url
 from digitalcity.api.routes.tiles import TilesDep
 from digitalcity.catalog import Role
 from digitalcity.catalog.codes import code_tables
@@ -44,7 +44,7 @@ def _parts(
 ) -> tuple[meta.TilesetInfo, list[Symbol]]:
     city = service.catalog.city(city_id)
     plans = service.city_layers(city.id, role)
-    base = str(request.base_url).rstrip("/")
+    base = base_url(request)
     info = meta.TilesetInfo(
         city=city,
         plans=plans,

@@ -14,10 +14,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from digitalcity.api.deps import CatalogDep, RoleDep
-from digitalcity.catalog import Catalog, LayerDef, Role
-from digitalcity.catalog.access import visible_layer
-from digitalcity.catalog.ids import collection_id, parse_collection_id
+from digitalcity.api.deps import CatalogDep, RoleDep, base_url, visible_layer_or_404
+from digitalcity.catalog import LayerDef, Role
+from digitalcity.catalog.ids import collection_id
 from digitalcity.errors import NotFound
 from digitalcity.tiles import metadata as meta
 from digitalcity.tiles.compress import decompress
@@ -67,18 +66,6 @@ LangQuery = Annotated[str, Query(pattern="^(zh|en)$", description="zh or en")]
 router = APIRouter(tags=["tiles"], lifespan=lifespan)
 
 
-def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
-
-
-def visible_collection(collection: str, catalog: Catalog, role: Role) -> LayerDef:
-    """The layer of a collection id; 404 alike for unknown and for hidden layers."""
-    layer = parse_collection_id(collection, catalog)
-    if not visible_layer(role, layer):
-        raise NotFound(f"unknown collection {collection[:100]!r}")
-    return layer
-
-
 def _layer_tileset(service: TileService, layer: LayerDef, role: Role) -> Tileset:
     tileset = service.layer_tileset(layer, role)
     if tileset is None:
@@ -90,7 +77,7 @@ def _layer_info(
     request: Request, service: TileService, layer: LayerDef, role: Role, lang: str
 ) -> meta.TilesetInfo:
     tileset = _layer_tileset(service, layer, role)
-    base = f"{_base(request)}/collections/{collection_id(layer)}/tiles/{TMS_ID}"
+    base = f"{base_url(request)}/collections/{collection_id(layer)}/tiles/{TMS_ID}"
     return meta.TilesetInfo(
         city=tileset.city,
         plans=tileset.plans,
@@ -99,7 +86,7 @@ def _layer_info(
         tiles_url=f"{base}/{{z}}/{{x}}/{{y}}",
         self_url=base,
         tilejson_url=f"{base}/tilejson.json",
-        base_url=_base(request),
+        base_url=base_url(request),
         lang=lang,
     )
 
@@ -108,7 +95,7 @@ def _city_info(
     request: Request, service: TileService, city_id: str, role: Role, lang: str
 ) -> meta.TilesetInfo:
     city = service.catalog.city(city_id)
-    base = f"{_base(request)}/tiles/{city.id}"
+    base = f"{base_url(request)}/tiles/{city.id}"
     return meta.TilesetInfo(
         city=city,
         plans=service.city_layers(city.id, role),
@@ -117,7 +104,7 @@ def _city_info(
         tiles_url=f"{base}/{{z}}/{{x}}/{{y}}",
         self_url=f"{base}/{TMS_ID}",
         tilejson_url=f"{base}/tilejson.json",
-        base_url=_base(request),
+        base_url=base_url(request),
         lang=lang,
     )
 
@@ -158,7 +145,7 @@ def tile_matrix_sets(request: Request) -> dict[str, Any]:
                 "id": tms_id,
                 "title": tile_matrix_set(tms_id).title,
                 "uri": tile_matrix_set(tms_id).uri,
-                "links": [{"rel": "self", "href": f"{_base(request)}/tileMatrixSets/{tms_id}"}],
+                "links": [{"rel": "self", "href": f"{base_url(request)}/tileMatrixSets/{tms_id}"}],
             }
             for tms_id in OFFERED
         ]
@@ -182,7 +169,7 @@ def collection_tilesets(
     lang: LangQuery = "en",
 ) -> dict[str, Any]:
     """The tilesets of a collection (one: vector, WebMercatorQuad)."""
-    layer = visible_collection(collectionId, catalog, role)
+    layer = visible_layer_or_404(collectionId, catalog, role)
     info = _layer_info(request, service, layer, role, lang)
     return meta.tileset_list(info, str(request.url.remove_query_params("api_key")))
 
@@ -199,7 +186,7 @@ def collection_tileset(
 ) -> dict[str, Any]:
     """OGC tileset metadata of one collection."""
     tile_matrix_set(tileMatrixSetId)
-    layer = visible_collection(collectionId, catalog, role)
+    layer = visible_layer_or_404(collectionId, catalog, role)
     return meta.ogc_tileset(
         _layer_info(request, service, layer, role, lang), service.versions.current
     )
@@ -217,7 +204,7 @@ def collection_tilejson(
 ) -> dict[str, Any]:
     """TileJSON 3 of one collection."""
     tile_matrix_set(tileMatrixSetId)
-    layer = visible_collection(collectionId, catalog, role)
+    layer = visible_layer_or_404(collectionId, catalog, role)
     return meta.tilejson(_layer_info(request, service, layer, role, lang), service.versions.current)
 
 
@@ -235,7 +222,7 @@ async def collection_tile(
     """One MVT tile of one collection (204 when empty or outside the layer's zooms)."""
     tile_matrix_set(tileMatrixSetId)
     tile = check_tile(z, x, y)
-    layer = visible_collection(collectionId, service.catalog, role)
+    layer = visible_layer_or_404(collectionId, service.catalog, role)
     tileset = _layer_tileset(service, layer, role)
     if not layer.min_zoom <= z <= layer.max_zoom:
         tileset = service.empty_tileset(layer.city)
