@@ -11,7 +11,6 @@ from sqlalchemy.engine import Connection
 from digitalcity.analysis.bindings import bindings_for, require
 from digitalcity.analysis.cache import cached
 from digitalcity.analysis.sqlrun import run, stage
-from digitalcity.analysis.zones import SUBDIVIDE
 from digitalcity.catalog.model import LayerDef
 from digitalcity.city import City
 
@@ -40,7 +39,9 @@ def stage_parcel_districts(
     ``zone_columns``) and ``_parcel_district``; returns the parcels and zoning layers."""
     parcels, zoning, code = planning_layers(city)
     stage(conn, city, "_parcels", parcels, parcel_columns)
-    stage(conn, city, "_zones", zoning, {"zone": code, **(zone_columns or {})}, subdivide=SUBDIVIDE)
+    stage(
+        conn, city, "_zones", zoning, {"zone": code, **(zone_columns or {})}
+    )  # whole zones: see zones.py
     _, built = cached(
         conn,
         city,

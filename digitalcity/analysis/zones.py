@@ -11,8 +11,6 @@ from digitalcity.analysis.sqlrun import local_srid, run, stage, stage_geometry
 from digitalcity.catalog.model import LayerDef
 from digitalcity.city import City
 
-SUBDIVIDE = 64  # vertices per zone piece: exact tiling, much faster intersections
-
 
 def zone_layer(city: City, layer_id: str) -> tuple[LayerDef, str]:
     """A polygon layer the role may read, and the field that names its zones."""
@@ -41,8 +39,10 @@ def stage_zones(
         return []
     layer, label = zone_layer(city, group_by)
     if area is None:
-        stage(conn, city, "_zones", layer, {"zone": label}, subdivide=SUBDIVIDE)
+        # Whole zones, not pieces: the SQL tests ST_Covers(zone, parcel), which PostGIS runs
+        # against one prepared (cached) zone geometry; pieces would defeat that cache.
+        stage(conn, city, "_zones", layer, {"zone": label})
     else:
-        stage(conn, city, "_zones_all", layer, {"zone": label}, subdivide=SUBDIVIDE)
+        stage(conn, city, "_zones_all", layer, {"zone": label})
         run(conn, "clip_zones")
     return [layer]

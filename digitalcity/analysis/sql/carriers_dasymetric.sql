@@ -6,7 +6,7 @@
 -- Output: _carriers(fid, geom, pop, fallback).
 CREATE TEMP TABLE _res_pieces ON COMMIT DROP AS
 SELECT b.fid AS block,
-       CASE WHEN ST_CoveredBy(r.geom, b.geom) THEN r.geom
+       CASE WHEN ST_Covers(b.geom, r.geom) THEN r.geom
             ELSE ST_CollectionExtract(ST_Intersection(r.geom, b.geom), 3) END AS geom
 FROM _residential AS r
 JOIN _blocks AS b ON ST_Intersects(r.geom, b.geom);

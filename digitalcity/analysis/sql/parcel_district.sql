@@ -2,18 +2,18 @@
 -- Inputs: _parcels(fid, geom, …), _zones(fid, geom, zone, …) in the local metric CRS.
 -- Output: _parcel_district(fid, zone, share) where share = that zone's part of the parcel
 -- area (0-1); parcels outside every zone have no row. Ties go to the first zone label.
-CREATE TEMP TABLE _pieces ON COMMIT DROP AS
-SELECT fid, ST_Subdivide(geom, 256) AS geom FROM _parcels;
-CREATE INDEX ON _pieces USING gist (geom);
-ANALYZE _pieces;
+-- ST_Covers(zone, parcel) keeps the zone as the prepared (cached) geometry: see
+-- landuse_by_zone.sql.
+CREATE INDEX IF NOT EXISTS _parcels_geom_gist ON _parcels USING gist (geom);
+ANALYZE _parcels;
 CREATE TEMP TABLE _parcel_district ON COMMIT DROP AS
 WITH overlap AS (
     SELECT p.fid,
            z.zone,
-           sum(CASE WHEN ST_CoveredBy(p.geom, z.geom) THEN ST_Area(p.geom)
+           sum(CASE WHEN ST_Covers(z.geom, p.geom) THEN ST_Area(p.geom)
                     ELSE ST_Area(ST_Intersection(p.geom, z.geom)) END) AS area_m2
-    FROM _pieces AS p
-    JOIN _zones AS z ON ST_Intersects(p.geom, z.geom)
+    FROM _zones AS z
+    JOIN _parcels AS p ON ST_Intersects(z.geom, p.geom)
     GROUP BY p.fid, z.zone
 ), ranked AS (
     SELECT fid, zone, area_m2,

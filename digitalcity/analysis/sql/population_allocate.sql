@@ -8,7 +8,7 @@ WITH pieces AS (
     SELECT tid, ST_Subdivide(geom, 128) AS geom FROM _targets
 ), shares AS (
     SELECT p.tid,
-           sum(b.pop * CASE WHEN ST_CoveredBy(b.geom, p.geom) THEN 1.0
+           sum(b.pop * CASE WHEN ST_Covers(p.geom, b.geom) THEN 1.0
                             ELSE ST_Area(ST_Intersection(b.geom, p.geom)) / nullif(ST_Area(b.geom), 0)
                        END) AS population
     FROM pieces AS p
