@@ -266,6 +266,7 @@ def keys_revoke(key_id: int) -> None:
         raise DigitalCityError(f"no active key with id {key_id}")
     typer.echo(f"revoked key {key_id}")
 
+
 from digitalcity.cli_tiles import tiles_app  # noqa: E402
 
 app.add_typer(tiles_app, name="tiles")

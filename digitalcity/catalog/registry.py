@@ -84,8 +84,18 @@ def parse_layer(data: dict[str, Any], city_id: str, path: Path) -> LayerDef:
 
 def _check_roles(city: CityDef, layer_ids: set[str], path: Path) -> None:
     roles = city.roles
-    named = [v for v in (roles.parcels, roles.zoning, roles.population, roles.streets,
-                         roles.hydrants, roles.districts) if v]
+    named = [
+        v
+        for v in (
+            roles.parcels,
+            roles.zoning,
+            roles.population,
+            roles.streets,
+            roles.hydrants,
+            roles.districts,
+        )
+        if v
+    ]
     named += list(roles.overlays) + list(roles.life_circle)
     named += [x for ids in roles.facilities.values() for x in ids]
     unknown = sorted(set(named) - layer_ids)

@@ -295,6 +295,16 @@ def geodesic_area(geom_lonlat: BaseGeometry) -> float:
 
 def epsg_code(crs: CRSLike) -> int:
     """The EPSG code of a CRS given as 'EPSG:n', an int or a pyproj CRS (ValueError if none)."""
+    if isinstance(crs, str | int):
+        return _epsg_code_cached(crs)
+    code = pyproj.CRS.from_user_input(crs).to_epsg()
+    if code is None:
+        raise ValueError(f"{crs!r} has no EPSG code")
+    return int(code)
+
+
+@lru_cache(maxsize=256)
+def _epsg_code_cached(crs: str | int) -> int:
     code = pyproj.CRS.from_user_input(crs).to_epsg()
     if code is None:
         raise ValueError(f"{crs!r} has no EPSG code")

@@ -124,4 +124,3 @@ def swap_in(
 def list_versions(conn: Connection, city: str | None = None) -> list[dict[str, Any]]:
     """Every recorded version (current, kept and dropped), oldest first."""
     return [dict(row._mapping) for row in conn.execute(_LIST, {"city": city})]
-
