@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -106,7 +106,14 @@ def tile_statement(
         text, layer_params = layer_statement(plan, city, tile, source, i)
         parts.append(f"({text})")
         params.update(layer_params)
-    return sa.text("SELECT " + " || ".join(parts)), params
+    return _text_clause("SELECT " + " || ".join(parts)), params
+
+
+@lru_cache(maxsize=4096)
+def _text_clause(sql: str) -> sa.TextClause:
+    """One TextClause per distinct statement: parsing its bind parameters once, and letting
+    SQLAlchemy reuse the compiled form (the text differs only by tileset and zoom)."""
+    return sa.text(sql)
 
 
 def render(
