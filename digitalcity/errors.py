@@ -47,3 +47,29 @@ class ClusterError(DigitalCityError):
 
     status = 500
     title = "Database cluster error"
+
+
+class InvalidParameter(DigitalCityError):
+    """An analysis parameter is out of range, malformed or meaningless (never computed on)."""
+
+    title = "Invalid parameter"
+
+
+class OutsideCity(InvalidParameter):
+    """A geometry does not overlap the extent of the city's layers."""
+
+    title = "Geometry outside the city"
+
+
+class LayerNotLoaded(DigitalCityError):
+    """An input layer is defined in the catalog but has no loaded version in the database."""
+
+    status = 409
+    title = "Layer not loaded"
+
+
+class MissingExtension(DigitalCityError):
+    """A database extension an analysis needs (pgRouting) is not installed."""
+
+    status = 503
+    title = "Database extension missing"
