@@ -12,7 +12,7 @@ from digitalcity.analysis import params
 from digitalcity.analysis.bindings import bindings_for, require
 from digitalcity.analysis.districts import METHOD, planning_layers, stage_parcel_districts
 from digitalcity.analysis.result import AnalysisResult, provenance
-from digitalcity.analysis.sqlrun import frame, storage_params
+from digitalcity.analysis.sqlrun import geo_frame
 from digitalcity.city import City
 
 STATUS = ("over", "within", "unknown")
@@ -92,13 +92,7 @@ def _compliance(city: City, feet_per_story: float) -> tuple[gpd.GeoDataFrame, di
     }
     with city.engine.begin() as conn:
         stage_parcel_districts(conn, city, parcel_columns, zone_columns)
-        gdf = frame(
-            conn,
-            "zoning_compliance",
-            {**storage_params(city), "feet_per_story": feet_per_story},
-            geometry="geom",
-            crs=city.definition.storage_crs,
-        )
+        gdf = geo_frame(conn, city, "zoning_compliance", {"feet_per_story": feet_per_story})
         prov = provenance(
             conn,
             city,

@@ -14,7 +14,7 @@ from digitalcity.analysis.classes import _tables, class_field
 from digitalcity.analysis.districts import METHOD, planning_layers, stage_parcel_districts
 from digitalcity.analysis.result import AnalysisResult, provenance
 from digitalcity.analysis.rules import UseRules, load_use_rules
-from digitalcity.analysis.sqlrun import frame, storage_params
+from digitalcity.analysis.sqlrun import geo_frame
 from digitalcity.catalog.model import LayerDef
 from digitalcity.city import City
 from digitalcity.errors import CatalogError
@@ -98,13 +98,7 @@ def _classified(city: City) -> tuple[gpd.GeoDataFrame, UseRules, dict]:
     l2 = class_field(city, parcels, "level2").field
     with city.engine.begin() as conn:
         stage_parcel_districts(conn, city, {"label": parcels.label_field, "l1": l1, "l2": l2})
-        gdf = frame(
-            conn,
-            "parcel_use_district",
-            storage_params(city),
-            geometry="geom",
-            crs=city.definition.storage_crs,
-        )
+        gdf = geo_frame(conn, city, "parcel_use_district")
         prov = provenance(
             conn,
             city,

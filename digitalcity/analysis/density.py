@@ -7,7 +7,7 @@ from __future__ import annotations
 from digitalcity.analysis.bindings import bindings_for, require
 from digitalcity.analysis.population import population_field
 from digitalcity.analysis.result import AnalysisResult, provenance
-from digitalcity.analysis.sqlrun import frame, stage, storage_params
+from digitalcity.analysis.sqlrun import geo_frame, stage
 from digitalcity.city import City
 
 UNITS = {
@@ -31,13 +31,7 @@ def district_density(city: City) -> AnalysisResult:
     label = layer.label_field
     with city.engine.begin() as conn:
         stage(conn, city, "_districts", layer, {"label": label, "pop": population})
-        gdf = frame(
-            conn,
-            "district_density",
-            storage_params(city),
-            geometry="geom",
-            crs=city.definition.storage_crs,
-        )
+        gdf = geo_frame(conn, city, "district_density")
         prov = provenance(
             conn,
             city,

@@ -12,7 +12,7 @@ from digitalcity.analysis.bindings import bindings_for, require
 from digitalcity.analysis.cache import cached
 from digitalcity.analysis.errors import MissingExtension
 from digitalcity.analysis.result import AnalysisResult, provenance
-from digitalcity.analysis.sqlrun import frame, run, stage, storage_params
+from digitalcity.analysis.sqlrun import frame, geo_frame, run, stage
 from digitalcity.catalog.model import LayerDef
 from digitalcity.city import City
 
@@ -59,13 +59,7 @@ def street_network(city: City) -> AnalysisResult:
     geometry in the storage CRS; summary: edges, vertices, connected components, length."""
     with city.engine.begin() as conn:
         graph = load_graph(conn, city)
-        gdf = frame(
-            conn,
-            "graph_edges",
-            storage_params(city),
-            geometry="geom",
-            crs=city.definition.storage_crs,
-        )
+        gdf = geo_frame(conn, city, "graph_edges")
         stats = frame(conn, "graph_stats").iloc[0]
         prov = provenance(
             conn, city, "street_network", {"snap_m": SNAP_M}, [graph.layer], method=METHOD

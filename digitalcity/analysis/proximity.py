@@ -11,7 +11,13 @@ import pandas as pd
 from digitalcity.analysis import params
 from digitalcity.analysis.bindings import bindings_for, require
 from digitalcity.analysis.result import AnalysisResult, provenance
-from digitalcity.analysis.sqlrun import frame, local_srid, stage, stage_geometry, storage_params
+from digitalcity.analysis.sqlrun import (
+    frame,
+    geo_frame,
+    local_srid,
+    stage,
+    stage_geometry,
+)
 from digitalcity.catalog.model import LayerDef
 from digitalcity.city import City
 from digitalcity.errors import NotFound
@@ -33,13 +39,7 @@ def buffer(
     with city.engine.begin() as conn:
         stage(conn, city, "_features", layer, {"label": layer.label_field}, fids=wanted)
         sql = "buffer_dissolved" if dissolve else "buffer"
-        gdf = frame(
-            conn,
-            sql,
-            {**storage_params(city), "distance_m": distance_m},
-            geometry="geom",
-            crs=city.definition.storage_crs,
-        )
+        gdf = geo_frame(conn, city, sql, {"distance_m": distance_m})
         prov = provenance(
             conn,
             city,
@@ -73,13 +73,7 @@ def parcels_beyond(
     with city.engine.begin() as conn:
         stage(conn, city, "_parcels", parcels, {"label": parcels.label_field})
         stage(conn, city, "_facilities", facilities, {"label": facilities.label_field}, where=where)
-        gdf = frame(
-            conn,
-            "parcels_beyond",
-            {**storage_params(city), "distance_m": distance_m},
-            geometry="geom",
-            crs=city.definition.storage_crs,
-        )
+        gdf = geo_frame(conn, city, "parcels_beyond", {"distance_m": distance_m})
         total = frame(conn, "parcel_count").iloc[0]
         prov = provenance(
             conn,
@@ -146,13 +140,7 @@ def facilities_within(
             stage_geometry(conn, "_area", area, local_srid(city))
         for layer in chosen:
             stage(conn, city, "_facilities", layer, {"label": layer.label_field})
-            part = frame(
-                conn,
-                "facilities_within",
-                {**storage_params(city), "distance_m": distance_m},
-                geometry="geom",
-                crs=city.definition.storage_crs,
-            )
+            part = geo_frame(conn, city, "facilities_within", {"distance_m": distance_m})
             part.insert(0, "layer", layer.id)
             frames.append(part)
             conn.exec_driver_sql("DROP TABLE _facilities")

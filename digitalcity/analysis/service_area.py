@@ -17,7 +17,7 @@ from digitalcity.analysis.network import METHOD as GRAPH_METHOD
 from digitalcity.analysis.network import load_graph
 from digitalcity.analysis.population import method_text, stage_carriers
 from digitalcity.analysis.result import AnalysisResult, provenance
-from digitalcity.analysis.sqlrun import frame, run, stage, storage_params
+from digitalcity.analysis.sqlrun import frame, geo_frame, run, stage, storage_params
 from digitalcity.catalog.model import LayerDef
 from digitalcity.city import City
 
@@ -98,13 +98,7 @@ def service_areas(
     with city.engine.begin() as conn:
         graph = load_graph(conn, city)
         _catchments(conn, city, layer, minutes, speed, buffer_m)
-        gdf = frame(
-            conn,
-            "catchments",
-            storage_params(city),
-            geometry="geom",
-            crs=city.definition.storage_crs,
-        )
+        gdf = geo_frame(conn, city, "catchments")
         run(conn, "targets_catchments")
         inputs = stage_carriers(conn, city, "areal")
         pops = frame(conn, "population_allocate")
@@ -207,13 +201,7 @@ def _coverage_population(conn: Connection, city: City, *, geometry: bool = False
     pops = frame(conn, "population_allocate")
     total = float(frame(conn, "carriers_totals").iloc[0]["population"])
     if geometry:
-        shapes: pd.DataFrame = frame(
-            conn,
-            "targets_coverage_geoms",
-            storage_params(city),
-            geometry="geom",
-            crs=city.definition.storage_crs,
-        )
+        shapes: pd.DataFrame = geo_frame(conn, city, "targets_coverage_geoms")
     else:
         shapes = frame(conn, "targets_coverage", storage_params(city))
     out = shapes.merge(pops, on="tid").drop(columns="tid")

@@ -202,6 +202,17 @@ def frame(
     )
 
 
+def geo_frame(
+    conn: Connection, city: City, name: str, params: Mapping[str, Any] | None = None
+) -> gpd.GeoDataFrame:
+    """Rows of ``name``.sql as a GeoDataFrame of its ``geom`` column, in the city's storage CRS;
+    ``:storage_srid`` and ``:local_srid`` are bound along with ``params``."""
+    return frame(
+        conn, name, {**storage_params(city), **(params or {})}, geometry="geom",
+        crs=city.definition.storage_crs,
+    )  # fmt: skip
+
+
 def storage_params(city: City) -> dict[str, int]:
     """The two SRIDs every SQL file may use: ``:storage_srid`` and ``:local_srid``."""
     return {"storage_srid": storage_srid(city.definition), "local_srid": local_srid(city)}

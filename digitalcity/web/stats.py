@@ -22,7 +22,7 @@ from digitalcity.analysis import (
     population_in_polygon,
 )
 from digitalcity.analysis.bindings import bindings_for
-from digitalcity.analysis.classes import class_field
+from digitalcity.analysis.classes import Level, class_field
 from digitalcity.analysis.population import population_field
 from digitalcity.catalog.access import visible_fields, visible_layer
 from digitalcity.catalog.ids import collection_id
@@ -68,7 +68,7 @@ def _landuse(city: City, doc: Any, lang: str) -> dict[str, Any] | None:
     parcels = _readable(city, bindings_for(city).parcels)
     if parcels is None or parcels.classification is None:
         return None
-    level = "level1" if parcels.classification.crosswalk else "native"
+    level: Level = "level1" if parcels.classification.crosswalk else "native"
     cls = class_field(city, parcels, level)
     if _readable(city, parcels.id, cls.field) is None:
         return None

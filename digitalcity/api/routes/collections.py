@@ -8,10 +8,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from digitalcity.api import html
-from digitalcity.api.deps import BaseUrlDep, CatalogDep, EngineDep, RoleDep, visible_layer_or_404
+from digitalcity.api.deps import BaseUrlDep, CatalogDep, RoleDep, visible_layer_or_404
 from digitalcity.api.documents import collection, queryables_doc
 from digitalcity.api.negotiation import FormatDep, LangDep
-from digitalcity.catalog import visible_layer
+from digitalcity.catalog import Catalog, Role, visible_layer
 
 router = APIRouter(tags=["collections"])
 
@@ -20,7 +20,6 @@ router = APIRouter(tags=["collections"])
 def collections(
     request: Request,
     catalog: CatalogDep,
-    engine: EngineDep,
     role: RoleDep,
     base: BaseUrlDep,
     fmt: FormatDep,
@@ -61,7 +60,6 @@ def one_collection(
     collection_id: str,
     request: Request,
     catalog: CatalogDep,
-    engine: EngineDep,
     role: RoleDep,
     base: BaseUrlDep,
     fmt: FormatDep,
@@ -94,7 +92,10 @@ def one_collection(
     return doc
 
 
-def _schema(collection_id: str, request: Request, catalog, role, base, lang, sortable: bool):  # noqa: ANN001, ANN202
+def _schema(
+    collection_id: str, catalog: Catalog, role: Role, base: str, lang: str, *, sortable: bool
+) -> JSONResponse:
+    """The JSON Schema of the properties ``role`` may filter (or sort) on."""
     layer = visible_layer_or_404(collection_id, catalog, role)
     suffix = "sortables" if sortable else "queryables"
     doc = queryables_doc(
@@ -105,23 +106,13 @@ def _schema(collection_id: str, request: Request, catalog, role, base, lang, sor
 
 @router.get("/collections/{collection_id}/queryables", summary="Properties usable in filters")
 def collection_queryables(
-    collection_id: str,
-    request: Request,
-    catalog: CatalogDep,
-    role: RoleDep,
-    base: BaseUrlDep,
-    lang: LangDep,
-) -> Any:
-    return _schema(collection_id, request, catalog, role, base, lang, sortable=False)
+    collection_id: str, catalog: CatalogDep, role: RoleDep, base: BaseUrlDep, lang: LangDep
+) -> JSONResponse:
+    return _schema(collection_id, catalog, role, base, lang, sortable=False)
 
 
 @router.get("/collections/{collection_id}/sortables", summary="Properties usable in sortby")
 def collection_sortables(
-    collection_id: str,
-    request: Request,
-    catalog: CatalogDep,
-    role: RoleDep,
-    base: BaseUrlDep,
-    lang: LangDep,
-) -> Any:
-    return _schema(collection_id, request, catalog, role, base, lang, sortable=True)
+    collection_id: str, catalog: CatalogDep, role: RoleDep, base: BaseUrlDep, lang: LangDep
+) -> JSONResponse:
+    return _schema(collection_id, catalog, role, base, lang, sortable=True)
