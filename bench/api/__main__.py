@@ -58,12 +58,7 @@ def floor_jobs(db: CityDB, boxes: list[tuple[float, ...]]) -> list[Callable[[], 
 
     def job(box: tuple[float, ...]) -> Callable[[], int]:
         query = ItemsQuery(layer=layer, city=city, role="anonymous", bbox=box, limit=LIMIT)
-        compiled = (
-            query.feature_json_select(with_count=True)
-            .limit(LIMIT + 1)
-            .compile(dialect=db.engine.dialect)
-        )
-        sql, params = str(compiled), compiled.params
+        sql, params = query.page_sql(db.engine.dialect, with_count=True, extra_row=True)
 
         def go() -> int:
             rows = conn().execute(sql, params).fetchall()

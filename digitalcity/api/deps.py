@@ -1,4 +1,8 @@
-"""Shared dependencies: settings, catalog, engine and the caller's role."""
+"""Shared dependencies: settings, catalog, engine and the caller's role.
+
+They are ``async``: FastAPI runs a plain ``def`` dependency on the thread pool, a hop that
+costs more than these lookups themselves.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
+from starlette.concurrency import run_in_threadpool
 
 from digitalcity.catalog import Catalog, LayerDef, Role, visible_layer
 from digitalcity.catalog.ids import parse_collection_id
@@ -22,15 +27,15 @@ class Unauthorized(DigitalCityError):
     title = "Unauthorized"
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_catalog(request: Request) -> Catalog:
+async def get_catalog(request: Request) -> Catalog:
     return request.app.state.catalog
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
@@ -41,7 +46,7 @@ def _presented_key(request: Request) -> str | None:
     return request.headers.get("x-api-key") or request.query_params.get("api_key")
 
 
-def get_role(request: Request) -> Role:
+async def get_role(request: Request) -> Role:
     """The caller's role: anonymous without a key, the key's role with a valid one, 401 otherwise.
 
     Keys come as ``Authorization: Bearer <key>``, ``X-API-Key`` or ``?api_key=`` (for map tiles);
@@ -57,7 +62,7 @@ def get_role(request: Request) -> Role:
     if hit and now - hit[0] < KEY_CACHE_SECONDS:
         role = hit[1]
     else:
-        role = role_for_key(request.app.state.engine, key)
+        role = await run_in_threadpool(role_for_key, request.app.state.engine, key)
         if len(cache) > 10_000:
             cache.clear()
         cache[digest] = (now, role)
@@ -72,6 +77,10 @@ def base_url(request: Request) -> str:
     return (configured or str(request.base_url)).rstrip("/")
 
 
+async def _base_url_dependency(request: Request) -> str:
+    return base_url(request)
+
+
 def visible_layer_or_404(collection: str, catalog: Catalog, role: Role) -> LayerDef:
     """The layer of a collection id; 404 alike for unknown layers and layers hidden from ``role``."""
     layer = parse_collection_id(collection, catalog)
@@ -84,4 +93,4 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 RoleDep = Annotated[Role, Depends(get_role)]
-BaseUrlDep = Annotated[str, Depends(base_url)]
+BaseUrlDep = Annotated[str, Depends(_base_url_dependency)]

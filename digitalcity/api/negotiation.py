@@ -23,7 +23,7 @@ _F_VALUES: dict[str, Format] = {
 }
 
 
-def output_format(request: Request) -> Format:
+async def output_format(request: Request) -> Format:
     explicit = request.query_params.get("f")
     if explicit is not None:
         try:
@@ -41,7 +41,7 @@ def output_format(request: Request) -> Format:
     return "json"
 
 
-def language(request: Request) -> Lang:
+async def language(request: Request) -> Lang:
     explicit = request.query_params.get("lang")
     if explicit:
         return "zh" if explicit.lower().startswith("zh") else "en"

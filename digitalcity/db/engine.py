@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import select
 from importlib import resources
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -29,10 +31,25 @@ def read_sql(name: str) -> str:
 
 
 def make_engine(settings: Settings, *, pool_size: int = 5) -> Engine:
-    """An engine for the configured database; connects lazily."""
-    return sa.create_engine(
-        database_url(settings), pool_pre_ping=True, pool_size=pool_size, max_overflow=10
-    )
+    """An engine for the configured database; connects lazily. Pooled connections the server
+    has closed are replaced at checkout (see ``_drop_closed``)."""
+    engine = sa.create_engine(database_url(settings), pool_size=pool_size, max_overflow=10)
+    sa.event.listen(engine, "checkout", _drop_closed)
+    return engine
+
+
+def _drop_closed(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+    """Replace a pooled connection the server has closed, without a round trip per checkout:
+    an idle connection's socket becomes readable only when the server says goodbye (restart,
+    termination) or hangs up. SQLAlchemy's ``pool_pre_ping`` costs a query every time."""
+    if dbapi_conn.closed or dbapi_conn.broken:
+        raise sa.exc.DisconnectionError("connection closed")
+    try:
+        readable, _, _ = select.select([dbapi_conn.fileno()], [], [], 0)
+    except (OSError, ValueError) as exc:
+        raise sa.exc.DisconnectionError(str(exc)) from None
+    if readable:
+        raise sa.exc.DisconnectionError("the server closed the connection")
 
 
 def ensure_ready(engine: Engine) -> None:

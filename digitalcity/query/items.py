@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from geoalchemy2 import Geometry
 from sqlalchemy.dialects.postgresql import JSONB
 
 from digitalcity.catalog.access import Role, visible_fields
-from digitalcity.catalog.model import CityDef, FieldDef, LayerDef
+from digitalcity.catalog.model import IDENTIFIER, CityDef, FieldDef, LayerDef
 from digitalcity.db.schema import layer_table, storage_srid
 from digitalcity.errors import DigitalCityError
 from digitalcity.query.cql2_ast import Expr
@@ -24,10 +25,20 @@ from digitalcity.query.filter_sql import FilterContext, compile_filter
 
 WGS84_REF = CRSRef(4326, False, CRS84)
 MAX_JSON_PAIRS = 50  # json_build_object takes at most 100 arguments
+MAX_TEMPLATES = 512
+# Compiled SQL of page statements without a filter, by the request's shape (see page_sql).
+# Entries keep their layer and city alive, so the ids in a key are never reused meanwhile.
+_TEMPLATES: dict[tuple[Any, ...], tuple[LayerDef, CityDef, str, dict[str, Any]]] = {}
 
 
 class QueryError(DigitalCityError):
     title = "Invalid query parameter"
+
+
+def _name(field: FieldDef) -> sa.ColumnElement:
+    """A property name as an SQL string constant (catalog identifiers only: see IDENTIFIER)."""
+    assert IDENTIFIER.match(field.name), field.name
+    return sa.literal_column(f"'{field.name}'", sa.Text)
 
 
 def queryables(layer: LayerDef, role: Role) -> dict[str, FieldDef]:
@@ -88,23 +99,28 @@ class ItemsQuery:
         if self.datetime is not None:
             clauses.append(self._datetime_clause(table))
         if self.feature_id is not None:
-            clauses.append(table.c.fid == self.feature_id)
+            clauses.append(table.c.fid == sa.bindparam("feature_id", self.feature_id))
         allowed = queryables(self.layer, self.role)
-        for name, value in self.equals:
+        for n, (name, value) in enumerate(self.equals):
             if name not in allowed:
                 raise QueryError(f"unknown query parameter {name!r}")
             column = table.c[name]
-            clauses.append(column == sa.cast(sa.literal(value), column.type))
+            bound = sa.bindparam(f"equals_{n}", value, sa.String)
+            clauses.append(column == sa.cast(bound, column.type))
         return clauses
 
-    def _envelope(self, srid: int) -> sa.ColumnElement:
+    def _bbox_values(self) -> dict[str, float]:
         assert self.bbox is not None
         x1, y1, x2, y2 = self.bbox
         if self.bbox_crs.swap_axes:
             x1, y1, x2, y2 = y1, x1, y2, x2
         if x1 > x2 or y1 > y2:
             raise QueryError("bbox must be minx,miny,maxx,maxy with min ≤ max")
-        envelope = sa.func.ST_MakeEnvelope(x1, y1, x2, y2, self.bbox_crs.srid, type_=Geometry())
+        return {"bbox_minx": x1, "bbox_miny": y1, "bbox_maxx": x2, "bbox_maxy": y2}
+
+    def _envelope(self, srid: int) -> sa.ColumnElement:
+        corners = [sa.bindparam(k, v, sa.Float) for k, v in self._bbox_values().items()]
+        envelope = sa.func.ST_MakeEnvelope(*corners, self.bbox_crs.srid, type_=Geometry())
         if self.bbox_crs.srid != srid:
             envelope = sa.func.ST_Transform(envelope, srid, type_=Geometry())
         return envelope
@@ -118,9 +134,11 @@ class ItemsQuery:
         start, end = self.datetime  # type: ignore[misc]
         clauses = []
         if start is not None:
-            clauses.append(column >= sa.cast(sa.literal(start), column.type))
+            bound = sa.bindparam("datetime_start", start, sa.DateTime(timezone=True))
+            clauses.append(column >= sa.cast(bound, column.type))
         if end is not None:
-            clauses.append(column <= sa.cast(sa.literal(end), column.type))
+            bound = sa.bindparam("datetime_end", end, sa.DateTime(timezone=True))
+            clauses.append(column <= sa.cast(bound, column.type))
         return sa.and_(*clauses) if clauses else sa.true()
 
     # -- SELECTs ----------------------------------------------------------------------------
@@ -148,9 +166,12 @@ class ItemsQuery:
     def _decimals(self) -> int:
         return 7 if self.crs.srid in (4326, 4490) else 3
 
-    def feature_json_select(self, *, with_count: bool = False) -> sa.Select:
+    def feature_json_select(
+        self, *, with_count: bool = False, extra_row: bool = False
+    ) -> sa.Select:
         """One row per feature: its GeoJSON text built in PostGIS (``feature``), and with
-        ``with_count`` the number of all matching features (``matched``, computed once)."""
+        ``with_count`` the number of all matching features (``matched``, computed once).
+        ``extra_row`` fetches one row past the page, to tell whether a next page exists."""
         table = self.table
         fields = self.output_fields()
         # Text concatenation, not json_build_object over the geometry: casting ST_AsGeoJSON's
@@ -160,14 +181,14 @@ class ItemsQuery:
         )
         properties: sa.ColumnElement
         if len(fields) <= MAX_JSON_PAIRS:
-            pairs = [x for f in fields for x in (sa.literal(f.name), table.c[f.name])]
+            pairs = [x for f in fields for x in (_name(f), table.c[f.name])]
             properties = sa.cast(sa.func.json_build_object(*pairs), sa.Text)
         else:
             chunks = [fields[i : i + MAX_JSON_PAIRS] for i in range(0, len(fields), MAX_JSON_PAIRS)]
             built = [
                 sa.cast(
                     sa.func.json_build_object(
-                        *[x for f in chunk for x in (sa.literal(f.name), table.c[f.name])]
+                        *[x for f in chunk for x in (_name(f), table.c[f.name])]
                     ),
                     JSONB,
                 )
@@ -190,7 +211,75 @@ class ItemsQuery:
         if with_count:
             columns.append(self.count_select().correlate(None).scalar_subquery().label("matched"))
         select = sa.select(*columns).where(*self.where(table))
-        return self._ordered(select, table).limit(self.limit).offset(self.offset)
+        return self._paged(self._ordered(select, table), extra_row)
+
+    def _paged(self, select: sa.Select, extra_row: bool) -> sa.Select:
+        limit = sa.bindparam("page_limit", self.limit + int(extra_row), sa.Integer)
+        return select.limit(limit).offset(sa.bindparam("page_offset", self.offset, sa.Integer))
+
+    def _values(self, extra_row: bool) -> dict[str, Any]:
+        """The request's own values, bound by name into a statement of its shape."""
+        values: dict[str, Any] = {
+            "page_limit": self.limit + int(extra_row),
+            "page_offset": self.offset,
+        }
+        if self.bbox is not None:
+            values.update(self._bbox_values())
+        if self.feature_id is not None:
+            values["feature_id"] = self.feature_id
+        if self.datetime is not None:
+            start, end = self.datetime
+            if start is not None:
+                values["datetime_start"] = start
+            if end is not None:
+                values["datetime_end"] = end
+        values.update((f"equals_{n}", value) for n, (_, value) in enumerate(self.equals))
+        return values
+
+    def _shape(self, with_count: bool, extra_row: bool) -> tuple[Any, ...]:
+        """Everything that decides the SQL text of a page statement, but not its bound values."""
+        return (
+            id(self.city),
+            id(self.layer),
+            self.role,
+            self.bbox is not None,
+            self.bbox_crs,
+            self.crs,
+            self.properties,
+            self.sortby,
+            None if self.datetime is None else tuple(v is None for v in self.datetime),
+            self.feature_id is not None,
+            tuple(name for name, _ in self.equals),
+            with_count,
+            extra_row,
+        )
+
+    def page_sql(
+        self, dialect: sa.Dialect, *, with_count: bool = False, extra_row: bool = False
+    ) -> tuple[str, dict[str, Any]]:
+        """SQL text and parameters of :meth:`feature_json_select`, for the DB-API driver.
+
+        Without a CQL2 filter the text is compiled once per request shape and reused (building
+        and compiling the statement costs more than a small page of results); with a filter it
+        is compiled per request. Every user value travels as a bound parameter either way.
+        """
+        if self.filter is not None:
+            compiled = self.feature_json_select(with_count=with_count, extra_row=extra_row).compile(
+                dialect=dialect
+            )
+            return str(compiled), dict(compiled.params)
+        key = (dialect.name, *self._shape(with_count, extra_row))
+        template = _TEMPLATES.get(key)
+        if template is None:
+            compiled = self.feature_json_select(with_count=with_count, extra_row=extra_row).compile(
+                dialect=dialect
+            )
+            if len(_TEMPLATES) >= MAX_TEMPLATES:
+                _TEMPLATES.clear()
+            template = (self.layer, self.city, str(compiled), dict(compiled.params))
+            _TEMPLATES[key] = template
+        _, _, sql, defaults = template
+        return sql, {**defaults, **self._values(extra_row)}
 
     def rows_select(self) -> sa.Select:
         """Plain rows (fid, WKT geometry, fields) for CSV and tabular output."""
@@ -201,7 +290,7 @@ class ItemsQuery:
         ]
         columns += [table.c[f.name] for f in self.output_fields()]
         select = sa.select(*columns).where(*self.where(table))
-        return self._ordered(select, table).limit(self.limit).offset(self.offset)
+        return self._paged(self._ordered(select, table), extra_row=False)
 
     def count_select(self) -> sa.Select:
         table = self.table

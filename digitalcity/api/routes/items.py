@@ -6,7 +6,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -28,12 +28,14 @@ from digitalcity.api.deps import (
 from digitalcity.api.negotiation import FormatDep, LangDep
 from digitalcity.api.page_cache import PageCache
 from digitalcity.api.params import items_query
+from digitalcity.db.driver import STATEMENT_ERRORS, streamed_rows
 from digitalcity.errors import NotFound
 from digitalcity.query.items import ItemsQuery, QueryError
-from digitalcity.tiles.compress import compress, decompress
+from digitalcity.tiles.compress import GzipWriter, decompress
 
 router = APIRouter(tags=["features"])
 CHUNK_ROWS = 1000
+STREAM_ROWS = 100  # features per chunk of a GeoJSON page (small: compression overlaps the query)
 HTML_MAX_ROWS = 500
 
 
@@ -128,14 +130,67 @@ def _page_key(request: Request, query: ItemsQuery, base: str) -> str | None:
     return PageCache.key(query.layer.city, query.layer.id, state.version, query.role, base, params)
 
 
+@dataclass
+class _PageState:
+    """What a page learns while its features stream by."""
+
+    returned: int = 0
+    matched: int | None = None
+    has_next: bool = False
+
+
+def _feature_chunks(
+    rows: Iterator[tuple[Any, ...]], limit: int, page: _PageState
+) -> Iterator[bytes]:
+    """Feature texts of a page joined ``STREAM_ROWS`` at a time (commas between them); the
+    row past the page only tells that a next page exists."""
+    batch: list[str] = []
+    for row in rows:
+        if page.returned == limit:
+            page.has_next = True
+            continue
+        if page.matched is None and len(row) > 1:
+            page.matched = row[1]
+        batch.append(row[0])
+        page.returned += 1
+        if len(batch) == STREAM_ROWS:
+            yield (b"," if page.returned > STREAM_ROWS else b"") + ",".join(batch).encode()
+            batch = []
+    if batch:
+        yield (b"," if page.returned > len(batch) else b"") + ",".join(batch).encode()
+
+
+def _first_chunk(chunks: Iterator[bytes]) -> bytes:
+    """Run the statement (its first chunk), so database errors become 400s before any output."""
+    try:
+        return next(chunks, b"")
+    except STATEMENT_ERRORS as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise QueryError(f"the query cannot be evaluated: {message}") from None
+
+
+def _matched(engine: Engine, query: ItemsQuery, page: _PageState, counting: bool) -> int | None:
+    if not counting:
+        return None
+    if page.matched is None:  # no row on this page
+        if query.offset == 0:
+            return 0
+        with engine.connect() as conn:
+            return int(conn.execute(query.count_select()).scalar_one())
+    return int(page.matched)
+
+
 def _geojson(
     request: Request, engine: Engine, base: str, collection: str, query: ItemsQuery
 ) -> Response:
     """A page of features: from the page cache, or one statement (limit + 1 rows, to know
-    whether a next page exists, with the match count as a sub-select evaluated once)."""
+    whether a next page exists, with the match count as a sub-select evaluated once) whose
+    rows are gzipped as PostgreSQL produces them."""
     headers = {"Content-Crs": f"<{query.crs.uri}>"}
+    state = request.app.state.layers.get(query.layer)
+    counting = state is not None and state.rows <= request.app.state.settings.count_threshold
     if query.limit > request.app.state.settings.items_stream_above:
-        return _geojson_stream(request, engine, base, collection, query, headers)
+        return _geojson_stream(request, engine, base, collection, query, headers, counting)
     key = _page_key(request, query, base)
     gzip_ok = "gzip" in request.headers.get("accept-encoding", "").lower()
     headers["Vary"] = "Accept-Encoding"
@@ -149,28 +204,17 @@ def _geojson(
         cached = request.app.state.pages.get(key)
         if cached is not None:
             return _page_response(cached, gzip_ok, headers)
-    state = request.app.state.layers.get(query.layer)
-    counting = state is not None and state.rows <= request.app.state.settings.count_threshold
-    statement = query.feature_json_select(with_count=counting).limit(query.limit + 1)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(statement).all()
-            matched = rows[0].matched if counting and rows else None
-            if counting and not rows:
-                matched = int(conn.execute(query.count_select()).scalar_one())
-    except sa.exc.DataError as exc:
-        raise QueryError(
-            f"the query cannot be evaluated: {str(exc.orig).strip().splitlines()[0]}"
-        ) from None
-    page = rows[: query.limit]
-    body = b"".join(
-        (
-            b'{"type":"FeatureCollection","features":[',
-            ",".join(row.feature for row in page).encode(),
-            _tail(request, base, collection, query, len(page), len(rows) > query.limit, matched),
-        )
-    )
-    compressed = compress(body)  # ISA-L: ~1 ms for a 1,000-parcel page
+    sql, params = query.page_sql(engine.dialect, with_count=counting, extra_row=True)
+    page = _PageState()
+    chunks = _feature_chunks(streamed_rows(engine, sql, params), query.limit, page)
+    out = GzipWriter()
+    out.write(b'{"type":"FeatureCollection","features":[')
+    out.write(_first_chunk(chunks))
+    for chunk in chunks:
+        out.write(chunk)
+    matched = _matched(engine, query, page, counting)
+    out.write(_tail(request, base, collection, query, page.returned, page.has_next, matched))
+    compressed = out.finish()
     if key is not None:
         request.app.state.pages.put(key, compressed)
     return _page_response(compressed, gzip_ok, headers)
@@ -193,32 +237,30 @@ def _geojson_stream(
     collection: str,
     query: ItemsQuery,
     headers: dict[str, str],
+    counting: bool,
 ) -> StreamingResponse:
-    """Large pages stream from a server-side cursor, a chunk of features per write."""
-    state = request.app.state.layers.get(query.layer)
+    """Large pages go out as they come from the database, a chunk of features per write."""
     matched = None
-    if state is not None and state.rows <= request.app.state.settings.count_threshold:
+    if counting:
         with engine.connect() as conn:
             matched = int(conn.execute(query.count_select()).scalar_one())
-    conn, result, first = _open(engine, query.feature_json_select().limit(query.limit + 1))
+    sql, params = query.page_sql(engine.dialect, extra_row=True)
+    page = _PageState()
+    rows = streamed_rows(engine, sql, params)
+    chunks = _feature_chunks(rows, query.limit, page)
+    try:
+        first = _first_chunk(chunks)
+    except QueryError:
+        rows.close()
+        raise
 
     def body() -> Iterator[bytes]:
-        yield b'{"type":"FeatureCollection","features":['
-        count = 0
-        chunk: list[str] = []
-        has_next = False
-        for row in _rows(conn, result, first):
-            if count == query.limit:
-                has_next = True
-                break
-            chunk.append(row.feature)
-            count += 1
-            if len(chunk) == CHUNK_ROWS:
-                yield (b"," if count > CHUNK_ROWS else b"") + ",".join(chunk).encode()
-                chunk = []
-        if chunk:
-            yield (b"," if count > len(chunk) else b"") + ",".join(chunk).encode()
-        yield _tail(request, base, collection, query, count, has_next, matched)
+        try:
+            yield b'{"type":"FeatureCollection","features":[' + first
+            yield from chunks
+            yield _tail(request, base, collection, query, page.returned, page.has_next, matched)
+        finally:
+            rows.close()
 
     return StreamingResponse(body(), media_type="application/geo+json", headers=headers)
 
