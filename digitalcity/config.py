@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     tile_copies: bool = True
     tile_max_age: int = 3600
     tile_poll_seconds: float = 5.0
+    tile_render_cores: int = 0  # 0: the machine's cores (see TileOptions.render_cores)
 
     keep_versions: int = 1
     copy_batch_rows: int = 20_000

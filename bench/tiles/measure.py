@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bench.common.runner import thread_connection
-from digitalcity.tiles.query import tile_statement
+from digitalcity.tiles.query import driver_sql, tile_statement
 from digitalcity.tiles.service import TileService, Tileset
 from digitalcity.tiles.tms import TileIndex, tile_matrix_set
 
@@ -48,9 +47,6 @@ def targets(tiles: Sequence[TileIndex]) -> list[Target]:
     return out
 
 
-_PARAM = re.compile(r"(?<![:\w]):(\w+)")
-
-
 def floor_jobs(service: TileService, dsn: str, tilesets: Sequence[tuple[Tileset, TileIndex]]):
     """The statements our server runs, executed straight through psycopg (one conn per thread)."""
     conn = thread_connection(dsn)
@@ -60,7 +56,7 @@ def floor_jobs(service: TileService, dsn: str, tilesets: Sequence[tuple[Tileset,
             jobs.append(lambda: 204)  # the server answers these without a query too
             continue
         statement, params = tile_statement(service.sources(tileset), tileset.city, tile)
-        sql = _PARAM.sub(r"%(\1)s", statement.text)
+        sql = driver_sql(statement)
 
         def job(sql: str = sql, params: dict = params) -> int:
             data = conn().execute(sql, params).fetchone()[0]

@@ -4,6 +4,7 @@ machinery costs more than the query: the statement is already compiled to text."
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -18,18 +19,30 @@ def streamed_rows(
 ) -> Iterator[tuple[Any, ...]]:
     """Rows of ``sql`` as PostgreSQL produces them, fetched ``chunk`` at a time, on a pooled
     connection held until the rows are exhausted or the iterator is closed. The statement runs
-    at the first ``next()``, which raises one of ``STATEMENT_ERRORS`` if it fails.
+    at the first ``next()``, which raises one of ``STATEMENT_ERRORS`` if it fails."""
+    with _autocommit(engine) as driver:
+        yield from driver.cursor().stream(sql, params, size=chunk)
 
-    The statement runs in autocommit mode: a read needs no BEGIN and ROLLBACK round trips.
-    """
+
+def fetch_value(engine: Engine, sql: str, params: Mapping[str, Any]) -> Any:
+    """The first column of the first row of ``sql`` (None without rows), in autocommit."""
+    with _autocommit(engine) as driver:
+        row = driver.execute(sql, params).fetchone()
+    return row[0] if row else None
+
+
+@contextmanager
+def _autocommit(engine: Engine) -> Iterator[psycopg.Connection]:
+    """A pooled psycopg connection in autocommit mode: a read needs no BEGIN and ROLLBACK
+    round trips. Back in the pool it is transactional again, as SQLAlchemy expects."""
     conn = engine.raw_connection()
     driver: psycopg.Connection = conn.driver_connection  # type: ignore[assignment]
     try:
         driver.autocommit = True
-        yield from driver.cursor().stream(sql, params, size=chunk)
+        yield driver
     finally:
         try:
             driver.autocommit = False
-        except psycopg.Error:  # interrupted mid-stream: the connection is not reusable
+        except psycopg.Error:  # interrupted mid-statement: the connection is not reusable
             conn.invalidate()
         conn.close()

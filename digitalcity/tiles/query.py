@@ -14,14 +14,17 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.engine import Connection
+from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
+from sqlalchemy.engine import Engine
 
 from digitalcity.catalog import CityDef, FieldDef
+from digitalcity.db.driver import fetch_value
 from digitalcity.db.schema import storage_srid
 from digitalcity.tiles.content import LayerPlan, tolerance
 from digitalcity.tiles.tms import BUFFER, EXTENT, MARGIN, TileIndex
 
 _PREPARER = postgresql.dialect().identifier_preparer
+_DIALECT = pg_psycopg.dialect()
 _TEXT_TYPES = {"date", "datetime"}
 
 
@@ -111,13 +114,18 @@ def tile_statement(
 
 @lru_cache(maxsize=4096)
 def _text_clause(sql: str) -> sa.TextClause:
-    """One TextClause per distinct statement: parsing its bind parameters once, and letting
-    SQLAlchemy reuse the compiled form (the text differs only by tileset and zoom)."""
+    """One TextClause per distinct statement (the text differs only by tileset and zoom)."""
     return sa.text(sql)
 
 
+@lru_cache(maxsize=4096)
+def driver_sql(clause: sa.TextClause) -> str:
+    """The statement in the driver's own parameter style (``%(name)s``), compiled once."""
+    return str(clause.compile(dialect=_DIALECT))
+
+
 def render(
-    conn: Connection,
+    engine: Engine,
     layers: Sequence[tuple[LayerPlan, TileSource]],
     city: CityDef,
     tile: TileIndex,
@@ -126,5 +134,5 @@ def render(
     if not layers:
         return b""
     statement, params = tile_statement(layers, city, tile)
-    data = conn.execute(statement, params).scalar()
+    data = fetch_value(engine, driver_sql(statement), params)
     return bytes(data) if data else b""

@@ -1,12 +1,14 @@
 -- One Mapbox Vector Tile layer read from the layer's EPSG:3857 copy (digitalcity_tiles schema):
 -- no per-feature reprojection, and {geometry} is a column simplified for this zoom at copy time.
 -- {table}, {columns}, {geometry} come from the catalog (quoted identifiers); {p} is a
--- per-layer parameter prefix; every value is a bound parameter.
+-- per-layer parameter prefix; every value is a bound parameter. OFFSET 0 keeps the sub-select
+-- apart: flattened, PostgreSQL would run ST_AsMVTGeom twice per row (filter and output).
 SELECT coalesce(ST_AsMVT(t, :{p}name, :extent, 'geom', 'fid'), ''::bytea)
 FROM (
     SELECT s.fid{columns},
            ST_AsMVTGeom({geometry}, ST_TileEnvelope(:z, :x, :y), :extent, :buffer, true) AS geom
     FROM {table} AS s
     WHERE s.geom && ST_TileEnvelope(:z, :x, :y, margin => :margin)
+    OFFSET 0
 ) AS t
 WHERE t.geom IS NOT NULL
