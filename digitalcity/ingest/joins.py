@@ -110,13 +110,25 @@ def _reduce(
     return out
 
 
+def _join_columns(join: JoinDef, fields: list[FieldDef]) -> set[str]:
+    """The columns of a join table the load uses."""
+    wanted = {str(f.join_column) for f in fields}
+    wanted |= {c for c in (join.right_key, join.row_id) if c}
+    if join.master:
+        wanted.add(join.master.column)
+    return wanted
+
+
 def prepare_joins(layer: LayerDef, data_root: Path) -> list[PreparedJoin]:
     """Read and reduce every join of ``layer`` (small tables, held in memory)."""
     prepared = []
     for join in layer.source.joins:
         path = resolve_path(join.path, data_root)
-        table = read_table(path, join.encoding)
         fields = [f for f in layer.fields if f.join_name == join.name]
+        # key joins read only the columns they use; row-order joins read whole rows, since a
+        # row blank in the used columns still counts in the order
+        used = _join_columns(join, fields) if join.how == "key" else None
+        table = read_table(path, join.encoding, used)
         if join.how == "row_order":
             if join.row_id:
                 ids = pd.to_numeric(

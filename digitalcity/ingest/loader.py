@@ -133,13 +133,16 @@ class _LayerLoad:
 
     def __init__(self, layer: LayerDef, city: CityDef, settings: Settings) -> None:
         self.layer, self.city, self.settings = layer, city, settings
-        self.reader = SourceReader(layer.source, settings.source_data_dir)
+        with ThreadPoolExecutor(1, thread_name_prefix="ingest-joins") as pool:
+            # the join tables are read and reduced while the source is opened
+            joins = pool.submit(prepare_joins, layer, settings.source_data_dir)
+            self.reader = SourceReader(layer.source, settings.source_data_dir)
+            self.joins: list[PreparedJoin] = joins.result()
         self.mapper = AttributeMapper(layer.all_fields)
         where = f"{self.reader.path.name}"
         missing = self.mapper.missing_columns(self.reader.columns)
         if layer.source.id_field and layer.source.id_field not in self.reader.columns:
             missing.append(layer.source.id_field)
-        self.joins: list[PreparedJoin] = prepare_joins(layer, settings.source_data_dir)
         for pj in self.joins:
             if pj.join.how == "key" and pj.join.left_key not in self.reader.columns:
                 missing.append(str(pj.join.left_key))

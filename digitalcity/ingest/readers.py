@@ -6,7 +6,7 @@ formats GDAL streams); CSV streams through pandas in chunks.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+from collections.abc import Collection, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -171,12 +171,27 @@ class SourceReader:
         return points
 
 
-def read_table(path: Path, encoding: str | None = None) -> pd.DataFrame:
-    """A small attribute table (join source) as strings; empty cells become missing."""
+def read_table(
+    path: Path, encoding: str | None = None, columns: Collection[str] | None = None
+) -> pd.DataFrame:
+    """A small attribute table (join source) as strings; empty cells become missing.
+
+    With ``columns``, only those are read (names compare stripped); a missing one is a
+    ``SourceError`` naming the columns the table has.
+    """
+    wanted = None if columns is None else {c.strip() for c in columns}
     try:
         if path.suffix.lower() == ".csv":
+            text_encoding = encoding or "utf-8"
+            if wanted is not None:
+                header = pd.read_csv(path, nrows=0, encoding=text_encoding).columns
+                _require(path, wanted, [str(c).strip() for c in header])
             frame = pd.read_csv(
-                path, dtype=str, keep_default_na=False, encoding=encoding or "utf-8"
+                path,
+                dtype=str,
+                keep_default_na=False,
+                encoding=text_encoding,
+                usecols=None if wanted is None else (lambda c: str(c).strip() in wanted),
             )
         else:
             frame = pyogrio.read_dataframe(path, read_geometry=False, encoding=encoding)
@@ -187,6 +202,12 @@ def read_table(path: Path, encoding: str | None = None) -> pd.DataFrame:
         raise SourceError(f"cannot read {path.name}: {_gdal_message(exc)}") from None
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame.replace({"": None}).dropna(how="all")
+
+
+def _require(path: Path, wanted: set[str], header: list[str]) -> None:
+    missing = sorted(wanted - set(header))
+    if missing:
+        raise SourceError(f"{path.name}: no column {missing[0]!r} (has {', '.join(header)})")
 
 
 def column_or_error(frame: pd.DataFrame, column: str, where: str) -> Any:

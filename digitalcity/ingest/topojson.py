@@ -89,23 +89,98 @@ class Topology:
     def features(
         self, layer: str | None, *, with_geometry: bool = True
     ) -> Iterator[tuple[dict[str, Any], shapely.Geometry | None]]:
+        """(properties, geometry) of each member of ``layer`` (the first object by default)."""
+        for chunk in self.feature_chunks(layer, 4096, with_geometry=with_geometry):
+            yield from zip(*chunk, strict=True)
+
+    def feature_chunks(
+        self, layer: str | None, size: int, *, with_geometry: bool = True
+    ) -> Iterator[tuple[list[dict[str, Any]], np.ndarray]]:
+        """Properties and geometries (an object array; None where a member has none or a
+        broken one) of up to ``size`` members at a time."""
         name = layer or next(iter(self.objects), None)
         if name not in self.objects:
             raise SourceError(f"TopoJSON has no object {name!r} (has {', '.join(self.objects)})")
         collection = self.objects[name]
         members = collection.get("geometries", [collection])
-        for member in members:
-            props = dict(member.get("properties") or {})
-            if "id" in member:
-                props.setdefault("id", member["id"])
-            if not with_geometry:
-                yield props, None
-                continue
+        for start in range(0, len(members), size):
+            chunk = members[start : start + size]
+            props = []
+            for member in chunk:
+                p = dict(member.get("properties") or {})
+                if "id" in member:
+                    p.setdefault("id", member["id"])
+                props.append(p)
+            if with_geometry:
+                yield props, self.geometries(chunk)
+            else:
+                yield props, np.full(len(chunk), None, dtype=object)
+
+    def geometries(self, members: list[dict[str, Any]]) -> np.ndarray:
+        """The geometries of ``members``: polygons built all at once, the rest one by one."""
+        out = np.full(len(members), None, dtype=object)
+        polygon_at = [i for i, m in enumerate(members) if m.get("type") == "Polygon"]
+        if polygon_at:
+            out[polygon_at] = self._polygons([members[i].get("arcs") for i in polygon_at])
+        for i, member in enumerate(members):
+            if member.get("type") != "Polygon":
+                out[i] = self._guarded(member)
+        return out
+
+    def _guarded(self, member: dict[str, Any]) -> shapely.Geometry | None:
+        try:
+            return self.geometry(member)
+        except (ValueError, IndexError, KeyError, TypeError, shapely.errors.GEOSException):
+            return None
+
+    def _polygons(self, arcs_of: list[Any]) -> np.ndarray:
+        """Polygons from their rings' arc indexes in one ``from_ragged_array`` call; rings are
+        treated as in ``_ring`` (closed, padded to four points, empty holes dropped)."""
+        rings: list[np.ndarray] = []
+        ring_counts = np.zeros(len(arcs_of), dtype=np.int64)
+        built = np.ones(len(arcs_of), dtype=bool)
+        for n, polygon in enumerate(arcs_of):
             try:
-                geom = self.geometry(member)
-            except (ValueError, IndexError, KeyError, TypeError, shapely.errors.GEOSException):
-                geom = None
-            yield props, geom
+                lines = [self._line(r) for r in polygon]
+            except (ValueError, IndexError, KeyError, TypeError):
+                lines = []
+            if not lines or len(lines[0]) == 0:
+                built[n] = False
+                continue
+            lines = [line for line in lines if len(line)]
+            rings += lines
+            ring_counts[n] = len(lines)
+        out = np.full(len(arcs_of), None, dtype=object)
+        if not rings:
+            return out
+        rings = _closed_rings(rings)
+        lengths = np.fromiter((len(r) for r in rings), dtype=np.int64, count=len(rings))
+        ring_offsets = np.concatenate([[0], np.cumsum(lengths)])
+        polygon_offsets = np.concatenate([[0], np.cumsum(ring_counts[built])])
+        polygons = shapely.from_ragged_array(
+            shapely.GeometryType.POLYGON,
+            np.concatenate(rings),
+            (ring_offsets, polygon_offsets),
+        )
+        out[np.flatnonzero(built)] = polygons
+        return out
+
+
+def _closed_rings(rings: list[np.ndarray]) -> list[np.ndarray]:
+    """Rings closed and padded to at least four points (a collapsed ring is kept, so
+    validation repairs it and reports it); rings already so are returned as they are."""
+    firsts = np.array([r[0] for r in rings])
+    lasts = np.array([r[-1] for r in rings])
+    short = np.fromiter((len(r) < 4 for r in rings), dtype=bool, count=len(rings))
+    bad = np.flatnonzero(~np.all(firsts == lasts, axis=1) | short)
+    for i in bad:
+        coords = rings[i]
+        if not (coords[0] == coords[-1]).all():
+            coords = np.vstack([coords, coords[:1]])
+        while len(coords) < 4:
+            coords = np.vstack([coords, coords[-1:]])
+        rings[i] = coords
+    return rings
 
 
 def _decode_arcs_at_once(
@@ -148,19 +223,5 @@ def topojson_frames(
     topology: Topology, layer: str | None, batch_rows: int
 ) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
     """Attributes and geometries in batches of ``batch_rows``."""
-    props: list[dict[str, Any]] = []
-    geoms: list[shapely.Geometry | None] = []
-    for p, g in topology.features(layer):
-        props.append(p)
-        geoms.append(g)
-        if len(props) == batch_rows:
-            yield pd.DataFrame(props), _object_array(geoms)
-            props, geoms = [], []
-    if props:
-        yield pd.DataFrame(props), _object_array(geoms)
-
-
-def _object_array(items: list[shapely.Geometry | None]) -> np.ndarray:
-    out = np.empty(len(items), dtype=object)
-    out[:] = items
-    return out
+    for props, geoms in topology.feature_chunks(layer, batch_rows):
+        yield pd.DataFrame(props), geoms
