@@ -18,13 +18,12 @@ from digitalcity.tiles.content import POINT_TYPES, LayerPlan
 from digitalcity.tiles.tms import TileIndex, tile_bounds
 
 T = TypeVar("T")
-MIN_SPLIT_WEIGHT = 1000.0  # a split costs ~1 ms; tiles weighing more take 10-40 ms (Cambridge, z13-z15)
+# a split costs ~1 ms; tiles weighing more take 10-40 ms (Cambridge, z13-z15)
+MIN_SPLIT_WEIGHT = 1000.0
 _LINE_TYPES = {"LineString", "MultiLineString"}
 
 
-def expected_features(
-    state: LayerState | None, bounds: tuple[float, float, float, float]
-) -> float:
+def expected_features(state: LayerState | None, bounds: tuple[float, float, float, float]) -> float:
     """Rows of the layer expected inside a tile's lon/lat ``bounds``, assuming they spread
     evenly over the layer's extent."""
     if state is None:
