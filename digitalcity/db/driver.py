@@ -3,7 +3,7 @@ machinery costs more than the query: the statement is already compiled to text."
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -16,7 +16,7 @@ STATEMENT_ERRORS = (psycopg.DataError, psycopg.ProgrammingError)
 
 def streamed_rows(
     engine: Engine, sql: str, params: Mapping[str, Any], *, chunk: int = 100
-) -> Iterator[tuple[Any, ...]]:
+) -> Generator[tuple[Any, ...], None, None]:
     """Rows of ``sql`` as PostgreSQL produces them, fetched ``chunk`` at a time, on a pooled
     connection held until the rows are exhausted or the iterator is closed. The statement runs
     at the first ``next()``, which raises one of ``STATEMENT_ERRORS`` if it fails."""
