@@ -209,3 +209,23 @@ def test_invalid_definition_is_one_clear_error(tmp_path, change, message):
         load_catalog(_write_layers(tmp_path, VALID.replace(old, new)))
     assert "roads.toml" in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_duplicate_feature_ids_keep_previous_version_and_leave_no_staging(
+    blocks, engine, settings, tmp_path
+):
+    layer, city = blocks
+    square = [[-71.11, 42.37], [-71.10, 42.37], [-71.10, 42.38], [-71.11, 42.38], [-71.11, 42.37]]
+    polygon = {"type": "Polygon", "coordinates": [square]}
+    twins = [_feature(polygon, 1), _feature(polygon, 1)]  # both STFID 900001
+    path = tmp_path / "twins.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": twins}))
+    before = rows_and_version(engine, "cambridge.census_blocks_2000")
+    with pytest.raises(LoadError, match="duplicate feature ids"):
+        load_layer(variant(layer, path=str(path)), city, engine, settings)
+    assert rows_and_version(engine, "cambridge.census_blocks_2000") == before
+    with engine.connect() as conn:
+        staging = conn.execute(
+            sa.text("SELECT count(*) FROM pg_tables WHERE tablename LIKE '%\\_\\_staging'")
+        ).scalar_one()
+    assert staging == 0
