@@ -143,30 +143,26 @@ def _feature_chunks(
     rows: Iterator[tuple[Any, ...]], limit: int, page: _PageState
 ) -> Iterator[bytes]:
     """Feature texts of a page joined ``STREAM_ROWS`` at a time (commas between them); the
-    row past the page only tells that a next page exists."""
+    row past the page only tells that a next page exists. A statement the data cannot
+    satisfy raises QueryError (a 400 while nothing has been sent)."""
     batch: list[str] = []
-    for row in rows:
-        if page.returned == limit:
-            page.has_next = True
-            continue
-        if page.matched is None and len(row) > 1:
-            page.matched = row[1]
-        batch.append(row[0])
-        page.returned += 1
-        if len(batch) == STREAM_ROWS:
-            yield (b"," if page.returned > STREAM_ROWS else b"") + ",".join(batch).encode()
-            batch = []
-    if batch:
-        yield (b"," if page.returned > len(batch) else b"") + ",".join(batch).encode()
-
-
-def _first_chunk(chunks: Iterator[bytes]) -> bytes:
-    """Run the statement (its first chunk), so database errors become 400s before any output."""
     try:
-        return next(chunks, b"")
+        for row in rows:
+            if page.returned == limit:
+                page.has_next = True
+                continue
+            if page.matched is None and len(row) > 1:
+                page.matched = row[1]
+            batch.append(row[0])
+            page.returned += 1
+            if len(batch) == STREAM_ROWS:
+                yield (b"," if page.returned > STREAM_ROWS else b"") + ",".join(batch).encode()
+                batch = []
     except STATEMENT_ERRORS as exc:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise QueryError(f"the query cannot be evaluated: {message}") from None
+    if batch:
+        yield (b"," if page.returned > len(batch) else b"") + ",".join(batch).encode()
 
 
 def _matched(engine: Engine, query: ItemsQuery, page: _PageState, counting: bool) -> int | None:
@@ -209,7 +205,6 @@ def _geojson(
     chunks = _feature_chunks(streamed_rows(engine, sql, params), query.limit, page)
     out = GzipWriter()
     out.write(b'{"type":"FeatureCollection","features":[')
-    out.write(_first_chunk(chunks))
     for chunk in chunks:
         out.write(chunk)
     matched = _matched(engine, query, page, counting)
@@ -249,7 +244,7 @@ def _geojson_stream(
     rows = streamed_rows(engine, sql, params)
     chunks = _feature_chunks(rows, query.limit, page)
     try:
-        first = _first_chunk(chunks)
+        first = next(chunks, b"")  # runs the statement: its errors are 400s before any output
     except QueryError:
         rows.close()
         raise
