@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     tile_render_cores: int = 0  # 0: the machine's cores (see TileOptions.render_cores)
 
     keep_versions: int = 1
-    copy_batch_rows: int = 10_000
+    copy_batch_rows: int = 16_000
     progress: bool = True
 
     api_host: str = "127.0.0.1"
