@@ -111,9 +111,22 @@ def parse_crs(
         raise SourceError(f"{what} {value!r} is not a CRS pyproj understands: {exc}") from exc
 
 
+def _maybe_gk(source: SourceCRS) -> bool:
+    """Whether the CRS could be a CGCS2000 Gauss-Krüger zone: projected on the China 2000
+    datum. Checked first because ``to_epsg`` searches the EPSG database (~0.14 s) for a CRS
+    without an authority code, such as a shapefile's custom Transverse Mercator."""
+    geodetic = source.crs.geodetic_crs
+    return (
+        source.offset is None
+        and source.crs.is_projected
+        and geodetic is not None
+        and geodetic.datum.name == "China 2000"
+    )
+
+
 def _fix_gk_prefix(source: SourceCRS, sample_x: ArrayLike | None) -> SourceCRS:
     """Swap a CGCS2000 GK EPSG code for its (un)prefixed twin to match the eastings."""
-    zone = gk_zone_of_epsg(source.crs.to_epsg()) if source.offset is None else None
+    zone = gk_zone_of_epsg(source.crs.to_epsg()) if _maybe_gk(source) else None
     if zone is None or sample_x is None:
         return source
     xs = np.asarray(sample_x, dtype=np.float64)
