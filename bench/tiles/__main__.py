@@ -6,7 +6,7 @@
 4. tipg on the same tables (per-collection tiles only: it has no multi-layer tileset).
 
 Requests: the 3 x 3 tiles around the centre of Cambridge at z10-z16, from the city tileset
-and the parcels layer (z13-z16), over real HTTP with httpx at concurrency 1 and 8.
+and the parcels layer (z13-z16), over real HTTP (http.client, keep-alive) at concurrency 1 and 8.
 """
 
 from __future__ import annotations
