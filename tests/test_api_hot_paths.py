@@ -110,3 +110,15 @@ def test_a_value_the_database_cannot_cast_is_400(own_client) -> None:
     assert r.status_code == 400, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
     assert "cannot be evaluated" in r.json()["detail"]
+
+
+def test_pages_are_the_same_without_chunked_rows(own_client, monkeypatch) -> None:
+    """With a libpq older than 17 rows are fetched at once and handed out in chunks."""
+    from digitalcity.db import driver
+
+    params = {"bbox": ",".join(map(str, BOXES[1])), "limit": 700}
+    chunked = own_client.get(ITEMS, params=params).json()
+    monkeypatch.setattr(driver, "CHUNKED_ROWS", False)
+    fetched = own_client.get(ITEMS, params=params).json()
+    assert fetched["features"] == chunked["features"]
+    assert fetched["numberMatched"] == chunked["numberMatched"]

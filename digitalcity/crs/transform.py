@@ -116,11 +116,12 @@ def _maybe_gk(source: SourceCRS) -> bool:
     datum. Checked first because ``to_epsg`` searches the EPSG database (~0.14 s) for a CRS
     without an authority code, such as a shapefile's custom Transverse Mercator."""
     geodetic = source.crs.geodetic_crs
+    datum = geodetic.datum if geodetic is not None else None
     return (
         source.offset is None
         and source.crs.is_projected
-        and geodetic is not None
-        and geodetic.datum.name == "China 2000"
+        and datum is not None
+        and datum.name == "China 2000"
     )
 
 

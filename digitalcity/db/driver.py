@@ -10,6 +10,9 @@ from typing import Any
 import psycopg
 from sqlalchemy.engine import Engine
 
+# libpq 17 streams rows in chunks (psycopg's binary wheels bundle a recent one).
+CHUNKED_ROWS = psycopg.pq.version() >= 170000
+
 # Errors of a statement the data cannot satisfy (a bad cast, a division by zero in a filter).
 STATEMENT_ERRORS = (psycopg.DataError, psycopg.ProgrammingError)
 
@@ -21,7 +24,13 @@ def streamed_rows(
     connection held until the rows are exhausted or the iterator is closed. The statement runs
     at the first ``next()``, which raises one of ``STATEMENT_ERRORS`` if it fails."""
     with _autocommit(engine) as driver:
-        yield from driver.cursor().stream(sql, params, size=chunk)
+        cursor = driver.cursor()
+        if CHUNKED_ROWS:
+            yield from cursor.stream(sql, params, size=chunk)
+            return
+        cursor.execute(sql, params)  # an older libpq: all rows at once, handed out in chunks
+        while rows := cursor.fetchmany(chunk):
+            yield from rows
 
 
 def fetch_value(engine: Engine, sql: str, params: Mapping[str, Any]) -> Any:

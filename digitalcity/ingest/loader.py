@@ -131,19 +131,20 @@ class _LayerLoad:
 
     def __init__(self, layer: LayerDef, city: CityDef, settings: Settings) -> None:
         self.layer, self.city, self.settings = layer, city, settings
-        with ThreadPoolExecutor(1, thread_name_prefix="ingest-joins") as pool:
-            # the join tables are read and reduced while the source is opened
-            joins = pool.submit(prepare_joins, layer, settings.source_data_dir)
-            self.reader = SourceReader(layer.source, settings.source_data_dir)
-            self.joins: list[PreparedJoin] = joins.result()
+        # The join tables are read and reduced in the background, while the source is opened
+        # and its first batch checked; the first batch to be joined waits for them.
+        pool = ThreadPoolExecutor(1, thread_name_prefix="ingest-joins")
+        self._joins = pool.submit(prepare_joins, layer, settings.source_data_dir)
+        pool.shutdown(wait=False)
+        self.reader = SourceReader(layer.source, settings.source_data_dir)
         self.mapper = AttributeMapper(layer.all_fields)
         where = f"{self.reader.path.name}"
         missing = self.mapper.missing_columns(self.reader.columns)
         if layer.source.id_field and layer.source.id_field not in self.reader.columns:
             missing.append(layer.source.id_field)
-        for pj in self.joins:
-            if pj.join.how == "key" and pj.join.left_key not in self.reader.columns:
-                missing.append(str(pj.join.left_key))
+        for join in layer.source.joins:
+            if join.how == "key" and join.left_key not in self.reader.columns:
+                missing.append(str(join.left_key))
         if missing:
             raise SourceError(
                 f"{where}: columns {sorted(set(missing))} not found "
@@ -155,6 +156,11 @@ class _LayerLoad:
         self.srid = schema.storage_srid(city)
         self.report = LoadReport(city.id, layer.id, str(self.reader.path))
         self.columns = ["fid", "geom", *(f.name for f in layer.all_fields)]
+
+    @property
+    def joins(self) -> list[PreparedJoin]:
+        """The prepared joins (waits for them; raises what preparing them raised)."""
+        return self._joins.result()
 
     def _crs_for(self, batch: Batch) -> SourceCRS:
         if self.source_crs is None:

@@ -7,13 +7,13 @@ as degenerate rings, so validation can repair them and report it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from itertools import chain
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 import shapely
 
@@ -210,12 +210,11 @@ def _decode_arcs_at_once(
 
 def read_topology(path: Path) -> Topology:
     try:
-        with path.open("rb") as fh:
-            document = json.load(fh)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise SourceError(
-            f"cannot read {path.name}: not valid JSON ({exc.msg if hasattr(exc, 'msg') else exc})"
-        ) from None
+        document = orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError as exc:
+        raise SourceError(f"cannot read {path.name}: not valid JSON ({exc.msg})") from None
+    if not isinstance(document, dict):
+        raise SourceError(f"{path.name}: not a TopoJSON Topology")
     return Topology(document, path.name)
 
 
