@@ -1,0 +1,33 @@
+"""Geometry repair: the buffer(0) shortcut for self-touching rings gives MakeValid's result,
+and every other fault still goes through MakeValid."""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+
+from digitalcity.ingest.geometry import _make_valid, _touching_rings_fixed
+
+# a square whose ring touches itself at (2, 4), enclosing a triangle: an "inverted hole"
+PINCHED = shapely.Polygon([(0, 0), (4, 0), (4, 4), (2, 4), (3, 2), (1, 2), (2, 4), (0, 4)])
+BOWTIE = shapely.Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])
+
+
+def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
+    return shapely.union_all([p for p in shapely.get_parts(geom) if p.geom_type == "Polygon"])
+
+
+def test_self_touching_ring_takes_the_shortcut_with_makevalids_result() -> None:
+    assert shapely.is_valid_reason(PINCHED).startswith("Ring Self-intersection")
+    shortcut = _touching_rings_fixed(np.array([PINCHED], dtype=object))[0]
+    assert shortcut is not None and shortcut.is_valid
+    expected = _polygonal(shapely.make_valid(PINCHED))
+    assert shortcut.area == expected.area == 16 - 2  # the triangle is a hole
+    assert shortcut.symmetric_difference(expected).area < 1e-12
+
+
+def test_other_faults_go_through_makevalid() -> None:
+    assert _touching_rings_fixed(np.array([BOWTIE], dtype=object))[0] is None
+    repaired = _make_valid(np.array([BOWTIE, PINCHED], dtype=object))
+    assert _polygonal(repaired[0]).area == 2.0  # both lobes kept (buffer(0) would keep one)
+    assert repaired[1].area == 14.0
