@@ -1,9 +1,11 @@
-"""``python -m bench.tiles``: vector tiles from one database, four ways, in one run.
+"""``python -m bench.tiles``: vector tiles from one database, five ways, in one run.
 
 1. the SQL floor: our tile statements executed straight through psycopg;
-2. our server cold (uvicorn, DIGITALCITY_TILE_CACHE=0: every tile rendered);
-3. our server warm (cache on, after one pass that fills it);
-4. tipg on the same tables (per-collection tiles only: it has no multi-layer tileset).
+2. "tables": the same ST_AsMVT statements on the source tables (reprojected and simplified per
+   request), the plain SQL one would write without our EPSG:3857 copies;
+3. our server cold (uvicorn, DIGITALCITY_TILE_CACHE=0: every tile rendered);
+4. our server warm (cache on, after one pass that fills it);
+5. tipg on the same tables (per-collection tiles only: it has no multi-layer tileset).
 
 Requests: the 3 x 3 tiles around the centre of Cambridge at z10-z16, from the city tileset
 and the parcels layer (z13-z16), over real HTTP (http.client, keep-alive) at concurrency 1 and 8.
@@ -25,7 +27,7 @@ from digitalcity.tiles.service import TileService
 
 CONCURRENCY = (1, 8)
 ROUNDS = 3  # scenarios interleave; each keeps its best round (the machine is shared)
-PASSES = {"floor": 2, "cold": 2, "warm": 10, "tipg": 2}
+PASSES = {"floor": 2, "tables": 2, "cold": 2, "warm": 10, "tipg": 2}
 Results = dict[tuple[str, str, int], Result]  # (scenario, subset, concurrency)
 Make = Callable[[int, int], list]  # (concurrency, passes) -> jobs
 
@@ -35,7 +37,7 @@ def subsets(all_targets: list[Target]) -> dict[str, list[Target]]:
 
 
 def floor_makers(
-    db: CityDB, service: TileService, groups: dict[str, list[Target]]
+    db: CityDB, service: TileService, groups: dict[str, list[Target]], *, copies: bool = True
 ) -> dict[str, Make]:
     makers: dict[str, Make] = {}
     layer = db.catalog.layer(CITY, "parcels")
@@ -49,7 +51,7 @@ def floor_makers(
             )
             for t in group
         ]
-        jobs = floor_jobs(service, db.libpq_url(), pairs)  # type: ignore[arg-type]
+        jobs = floor_jobs(service, db.libpq_url(), pairs, copies=copies)  # type: ignore[arg-type]
         makers[subset] = lambda c, n, j=jobs: j * n
     return makers
 
@@ -100,6 +102,10 @@ def report(results: Results, groups: dict[str, list[Target]], tipg_note: str | N
               f"{ratio(('tipg', 'parcels', c), ('floor', 'parcels', c))}")  # fmt: skip
         print(f"  ours cold / SQL floor (parcels)  "
               f"{ratio(('cold', 'parcels', c), ('floor', 'parcels', c))}")  # fmt: skip
+        print(f"  ours cold / plain SQL on the source tables (all)  "
+              f"{ratio(('cold', 'all', c), ('tables', 'all', c))}")  # fmt: skip
+        print(f"  tipg / plain SQL on the source tables (parcels)   "
+              f"{ratio(('tipg', 'parcels', c), ('tables', 'parcels', c))}")  # fmt: skip
     cold = results.get(("cold", "all", 1))
     if cold:
         per_request = groups["all"] * PASSES["cold"]
@@ -145,6 +151,7 @@ def main(argv: list[str] | None = None) -> None:
         stack.callback(service.stop)
         service.wait_for_copies(300)
         plan["floor"] = floor_makers(db, service, groups)
+        plan["tables"] = floor_makers(db, service, groups, copies=False)
         time.sleep(3)  # the servers record the existing 3857 copies in the background
         results = measure_all(plan)
     bad = {s for (sc, _, _), r in results.items() if sc == "tipg" for s in r.statuses if s >= 400}

@@ -47,15 +47,26 @@ def targets(tiles: Sequence[TileIndex]) -> list[Target]:
     return out
 
 
-def floor_jobs(service: TileService, dsn: str, tilesets: Sequence[tuple[Tileset, TileIndex]]):
-    """The statements our server runs, executed straight through psycopg (one conn per thread)."""
+def floor_jobs(
+    service: TileService,
+    dsn: str,
+    tilesets: Sequence[tuple[Tileset, TileIndex]],
+    *,
+    copies: bool = True,
+):
+    """The statements our server runs, executed straight through psycopg (one conn per thread).
+
+    With ``copies=False``, the same ST_AsMVT statements on the source tables (reprojected and
+    simplified per request): the plain SQL one would write without our EPSG:3857 copies.
+    """
     conn = thread_connection(dsn)
     jobs = []
     for tileset, tile in tilesets:
         if not tileset.plans:
             jobs.append(lambda: 204)  # the server answers these without a query too
             continue
-        statement, params = tile_statement(service.sources(tileset), tileset.city, tile)
+        sources = service.sources(tileset, copies=copies)
+        statement, params = tile_statement(sources, tileset.city, tile)
         sql = driver_sql(statement)
 
         def job(sql: str = sql, params: dict = params) -> int:
