@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import geopandas as gpd
 import pytest
 import shapely
+import sqlalchemy as sa
 
 from tests.conftest import SHARED_DATA
 
@@ -122,10 +125,6 @@ def test_search_never_returns_hidden_layers_or_bad_input(client, catalog):
 def test_card_of_the_most_detailed_parcel_is_prompt_and_right(client, engine):
     """The buffer and the local outline are computed once per card, not once per census block
     or facility candidate (that took over 30 s for this 18,000-vertex parcel)."""
-    import time
-
-    import sqlalchemy as sa
-
     with engine.connect() as conn:
         fid = conn.execute(
             sa.text("SELECT fid FROM cambridge.parcels ORDER BY ST_NPoints(geom) DESC LIMIT 1")

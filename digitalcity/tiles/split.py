@@ -45,9 +45,11 @@ def geometry_weight(layer: LayerDef) -> float:
 
 def split_in_two(items: Sequence[T], weight: Callable[[T], float]) -> list[Sequence[T]]:
     """``items`` in two contiguous runs of about equal weight, or one run when light."""
+    if len(items) < 2:
+        return [items]
     weights = [weight(i) for i in items]
     total = sum(weights)
-    if len(items) < 2 or total < MIN_SPLIT_WEIGHT:
+    if total < MIN_SPLIT_WEIGHT:
         return [items]
     best_at, best_max, running = 1, total, 0.0
     for at in range(1, len(items)):
@@ -61,11 +63,14 @@ def split_in_two(items: Sequence[T], weight: Callable[[T], float]) -> list[Seque
 def plan_weight(
     state_of: Callable[[LayerDef], LayerState | None], tile: TileIndex
 ) -> Callable[[tuple[LayerPlan, object]], float]:
-    """The weight of a (plan, source) pair of ``tile``."""
-    bounds = tile_bounds(tile)
+    """The weight of a (plan, source) pair of ``tile`` (the tile's bounds are computed on the
+    first call: a one-layer tile is never weighed)."""
+    bounds: list[tuple[float, float, float, float]] = []
 
     def weight(pair: tuple[LayerPlan, object]) -> float:
+        if not bounds:
+            bounds.append(tile_bounds(tile))
         layer = pair[0].layer
-        return expected_features(state_of(layer), bounds) * geometry_weight(layer)
+        return expected_features(state_of(layer), bounds[0]) * geometry_weight(layer)
 
     return weight
