@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from digitalcity.catalog.model import FieldDef, JoinDef, LayerDef
 from digitalcity.errors import SourceError
@@ -61,52 +63,79 @@ class JoinedRows:
         return self.join.values[name].reindex(self.keys).reset_index(drop=True)
 
 
+def _numbers(values: pd.Series) -> pd.Series:
+    """``pd.to_numeric(values, errors="coerce")``; plain whole numbers without gaps (the
+    common case) are parsed by pyarrow instead, ten times faster, to the same int64 values."""
+    if values.dtype == "str" and len(values):
+        text = pa.array(values)
+        if text.null_count == 0 and pc.all(pc.match_substring_regex(text, r"^-?[0-9]+$")).as_py():
+            try:
+                return pd.Series(pc.cast(text, pa.int64()).to_numpy(), index=values.index)
+            except pa.ArrowInvalid:  # beyond int64
+                pass
+    return pd.to_numeric(values, errors="coerce")
+
+
+def _first_of_runs(ordered_codes: np.ndarray) -> np.ndarray:
+    """Where each run of equal codes starts in a sorted array."""
+    return np.unique(ordered_codes, return_index=True)[1]
+
+
+def _commonest_rows(keys: np.ndarray, values: pd.Series, n_keys: int) -> np.ndarray:
+    """Per key code, the first row holding the key's commonest non-missing value (ties: the
+    smallest value); -1 for a key without one. ``keys`` are the rows' key codes."""
+    value_codes, uniques = pd.factorize(values, sort=True)
+    counted = np.flatnonzero(value_codes >= 0)
+    pairs = keys[counted].astype(np.int64) * len(uniques) + value_codes[counted]
+    pairs, first, counts = np.unique(pairs, return_index=True, return_counts=True)
+    pair_keys = pairs // max(len(uniques), 1)
+    by_count = np.lexsort((-counts, pair_keys))  # stable: equal counts stay in value order
+    best = by_count[_first_of_runs(pair_keys[by_count])]
+    rows = np.full(n_keys, -1)
+    rows[pair_keys[best]] = counted[first[best]]
+    return rows
+
+
 def _reduce(
     frame: pd.DataFrame, key: pd.Series, join: JoinDef, fields: list[FieldDef]
 ) -> pd.DataFrame:
-    frame = frame.assign(__key=key.to_numpy(), __order=np.arange(len(frame)))
-    frame = frame[frame["__key"].notna()]
+    """One row per key (index ``__key``, sorted); rows without a key are ignored."""
+    where = f"join {join.name!r}"
+    keyed = np.flatnonzero(key.notna().to_numpy())  # the frame's rows with a key
+    codes, keys = pd.factorize(key.iloc[keyed], sort=True)  # per keyed row, its key's number
+    is_master = np.zeros(len(keyed), dtype=bool)
     if join.master:
-        master_col = column_or_error(frame, join.master.column, f"join {join.name!r}")
-        is_master = master_col.astype(str).str.strip().isin(join.master.values)
-    else:
-        is_master = pd.Series(False, index=frame.index)
-    frame = frame.assign(__master=is_master.to_numpy())
-    by_key = frame.sort_values(["__key", "__master", "__order"], ascending=[True, False, True])
-    master_rows = by_key.drop_duplicates("__key").set_index("__key")
+        master_col = column_or_error(frame, join.master.column, where).iloc[keyed]
+        is_master = master_col.astype(str).str.strip().isin(join.master.values).to_numpy()
+    # per key, as positions in ``keyed``: its first master row, else its first row ...
+    by_key = np.lexsort((~is_master, codes))
+    master_rows = by_key[_first_of_runs(codes[by_key])]
+    # ... and its typical other row, else again that row
+    typical_rows = master_rows.copy()
+    if join.master:
+        others = np.flatnonzero(~is_master)
+        commonest = _commonest_rows(codes[others], master_col.iloc[others], len(keys))
+        found = commonest >= 0
+        typical_rows[found] = others[commonest[found]]
+    master_rows, typical_rows = keyed[master_rows], keyed[typical_rows]
 
-    others = frame[~frame["__master"]]
-    if join.master and len(others):
-        commonest = (
-            others.groupby(["__key", join.master.column])
-            .size()
-            .rename("__n")
-            .reset_index()
-            .sort_values(["__key", "__n"], ascending=[True, False])
-            .drop_duplicates("__key")
-        )
-        typical = others.merge(
-            commonest[["__key", join.master.column]], on=["__key", join.master.column]
-        )
-        typical = typical.sort_values("__order").drop_duplicates("__key").set_index("__key")
-    else:
-        typical = master_rows.iloc[0:0]
-
-    out = pd.DataFrame(index=master_rows.index)
+    # the keys as text (of object dtype when there are none, as pandas infers it)
+    index = pd.Index(keys.astype("str" if len(keys) else object), name="__key")
+    out = pd.DataFrame(index=index)
     for f in fields:
-        col = f.join_column
         if f.aggregate in ("count", "count_other"):
-            rows = frame if f.aggregate == "count" else others
-            out[f.name] = rows.groupby("__key").size().reindex(out.index).fillna(0).astype("int64")
+            counted = codes if f.aggregate == "count" else codes[~is_master]
+            out[f.name] = np.bincount(counted, minlength=len(keys)).astype("int64")
             continue
-        column_or_error(frame, col, f"join {join.name!r} (field {f.name!r})")
+        column = column_or_error(frame, f.join_column, f"{where} (field {f.name!r})")
         if f.aggregate == "sum":
-            numbers = pd.to_numeric(frame[col], errors="coerce")
-            out[f.name] = numbers.groupby(frame["__key"]).sum(min_count=1).reindex(out.index)
-        elif f.aggregate == "mode_other":
-            out[f.name] = typical[col].reindex(out.index).fillna(master_rows[col])
-        else:  # master / first
-            out[f.name] = master_rows[col]
+            numbers = _numbers(column.iloc[keyed])
+            out[f.name] = numbers.groupby(codes).sum(min_count=1).to_numpy()
+            continue
+        rows = master_rows
+        if f.aggregate == "mode_other":  # the typical row's value, else the master row's
+            rows = np.where(column.notna().to_numpy()[typical_rows], typical_rows, master_rows)
+        out[f.name] = column.iloc[rows].set_axis(index)
     return out
 
 

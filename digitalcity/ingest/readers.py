@@ -6,6 +6,7 @@ formats GDAL streams); CSV streams through pandas in chunks.
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Collection, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyogrio
 import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
@@ -82,12 +85,8 @@ class SourceReader:
 
     def _inspect_topojson(self) -> None:
         self._topology = read_topology(self.path)
-        names: dict[str, None] = {}
-        count = 0
-        for props, _ in self._topology.features(self.source.layer, with_geometry=False):
-            names.update(dict.fromkeys(props))
-            count += 1
-        self.columns, self.total = list(names), count
+        self.columns = self._topology.columns(self.source.layer)
+        self.total = len(self._topology.members(self.source.layer))
 
     def _inspect_csv(self) -> None:
         try:
@@ -182,26 +181,85 @@ def read_table(
     wanted = None if columns is None else {c.strip() for c in columns}
     try:
         if path.suffix.lower() == ".csv":
-            text_encoding = encoding or "utf-8"
-            if wanted is not None:
-                header = pd.read_csv(path, nrows=0, encoding=text_encoding).columns
-                _require(path, wanted, [str(c).strip() for c in header])
-            frame = pd.read_csv(
-                path,
-                dtype=str,
-                keep_default_na=False,
-                encoding=text_encoding,
-                usecols=None if wanted is None else (lambda c: str(c).strip() in wanted),
-            )
+            frame = _read_csv(path, encoding or "utf-8", wanted)
         else:
             frame = pyogrio.read_dataframe(path, read_geometry=False, encoding=encoding)
-            frame = frame.astype(str)
+            frame = frame.astype(str).replace({"": None}).dropna(how="all")
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise SourceError(f"cannot read {path.name}: {exc}") from None
     except (DataSourceError, DataLayerError) as exc:
         raise SourceError(f"cannot read {path.name}: {_gdal_message(exc)}") from None
     frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+def _read_csv(path: Path, encoding: str, wanted: set[str] | None) -> pd.DataFrame:
+    """The CSV's (wanted) columns as strings, empty cells None: read by pyarrow (5x faster,
+    without holding the GIL) where it reads the file as pandas does, else by pandas (which
+    then raises pandas' errors for bad rows and bytes)."""
+    header = [str(c) for c in pd.read_csv(path, nrows=0, encoding=encoding).columns]
+    if wanted is not None:
+        _require(path, wanted, [c.strip() for c in header])
+    names = [c for c in header if wanted is None or c.strip() in wanted]
+    try:
+        return _read_csv_arrow(path, encoding, header, names)
+    except (pa.ArrowException, UnicodeError):
+        pass
+    frame = pd.read_csv(
+        path,
+        dtype=str,
+        keep_default_na=False,
+        encoding=encoding,
+        usecols=None if wanted is None else (lambda c: str(c).strip() in wanted),
+    )
     return frame.replace({"": None}).dropna(how="all")
+
+
+def _read_csv_arrow(path: Path, encoding: str, header: list[str], names: list[str]) -> pd.DataFrame:
+    """``names`` as pandas reads them (``dtype=str, keep_default_na=False``, then "" -> None):
+    a column with empty cells has object dtype and None there, a column without ``str``.
+
+    Raises ``pa.ArrowException`` where pyarrow would read the file otherwise: header names
+    pandas renames (blank, repeated), rows of another length (pandas fills short ones), a
+    file ending inside a quoted field (pandas raises).
+    """
+    data = path.read_bytes()
+    if codecs.lookup(encoding).name != "utf-8":
+        data = data.decode(encoding).encode()
+    if len(header) < 2 or data.count(b"\r") != data.count(b"\r\n"):
+        # pandas skips lines of blanks (a value in a one-column file) and eats a delimiter
+        # after a blank line ended by a lone CR
+        raise pa.ArrowInvalid("a one-column file or lone carriage returns")
+    last = header[-1]  # read as well, to check the end of the file
+    read = list(dict.fromkeys([*names, last]))
+    table = pacsv.read_csv(
+        pa.py_buffer(data),
+        read_options=pacsv.ReadOptions(use_threads=False),  # less CPU; still no GIL
+        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(
+            include_columns=read,
+            column_types=dict.fromkeys(read, pa.string()),
+            null_values=[""],
+            strings_can_be_null=True,
+        ),
+    )
+    # pyarrow ends a quoted field left open at the end of the file where pandas raises; if the
+    # file ends as that would, let pandas read it
+    if table.num_rows:
+        end = table[last][-1].as_py() or ""
+        if data.endswith(('"' + end.replace('"', '""')).encode()):
+            raise pa.ArrowInvalid("the file may end inside a quoted field")
+    columns = table.select(names).columns
+    frame = pd.DataFrame(
+        {
+            name: column.to_pandas()
+            if column.null_count == 0
+            else pd.Series(column.to_numpy(zero_copy_only=False), dtype=object)
+            for name, column in zip(names, columns, strict=True)
+        }
+    )
+    # a row can be empty only if every column has empty cells
+    return frame.dropna(how="all") if all(c.null_count for c in columns) else frame
 
 
 def _require(path: Path, wanted: set[str], header: list[str]) -> None:
