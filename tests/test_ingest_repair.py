@@ -31,3 +31,17 @@ def test_other_faults_go_through_makevalid() -> None:
     repaired = _make_valid(np.array([BOWTIE, PINCHED], dtype=object))
     assert _polygonal(repaired[0]).area == 2.0  # both lobes kept (buffer(0) would keep one)
     assert repaired[1].area == 14.0
+
+
+def test_repair_keeps_polygon_parts_only_and_the_area() -> None:
+    """The "structure" repair: a spike (zero-width ring part) is cut off, no line is added, and
+    a hole reaching outside its shell is subtracted from it."""
+    spike = shapely.Polygon([(0, 0), (4, 0), (4, 4), (2, 4), (2, 6), (2, 4), (0, 4)])
+    hole_outside = shapely.Polygon(
+        [(0, 0), (4, 0), (4, 4), (0, 4)], [[(2, 2), (6, 2), (6, 3), (2, 3)]]
+    )
+    repaired = _make_valid(np.array([spike, hole_outside], dtype=object))
+    assert [g.geom_type for g in repaired] == ["Polygon", "Polygon"]
+    assert all(g.is_valid for g in repaired)
+    assert repaired[0].area == 16.0
+    assert repaired[1].area == 16.0 - 2.0

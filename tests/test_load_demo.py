@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import geopandas as gpd
 import pandas as pd
 import pytest
@@ -191,6 +193,56 @@ def test_no_demo_value_is_lost_to_a_failed_cast(loaded, engine):
     coerced = {name: r.coerced_to_null for name, r in loaded.items() if r.coerced_to_null}
     assert coerced == {}
     with engine.connect() as conn:
-        gates = dict(conn.execute(sa.text(
-            "SELECT gate, count(*) FROM cambridge.hydrants GROUP BY gate")).all())
+        gates = dict(
+            conn.execute(
+                sa.text("SELECT gate, count(*) FROM cambridge.hydrants GROUP BY gate")
+            ).all()
+        )
     assert gates == {True: 1313, False: 227, None: 420}  # 0 / 1 flags in the source
+
+
+def test_statistics_at_load_and_full_analyze_after(loaded, engine, catalog):
+    """The load analyses the columns its queries use before the swap; autovacuum's ANALYZE
+    of every column (and of the search expression indexes) follows within seconds."""
+    from digitalcity.db.schema import load_statistics_columns
+
+    layer = catalog.layer("cambridge", "parcels")
+    query = """SELECT count(*) FROM pg_stats
+               WHERE schemaname = 'cambridge' AND tablename = 'parcels' AND attname = ANY(:c)"""
+    columns = load_statistics_columns(layer)
+    assert columns[:2] == ["fid", "geom"] and "address" in columns
+    assert scalar(engine, query, c=columns) == len(columns)
+    every = [f.name for f in layer.all_fields]
+    deadline = time.monotonic() + 90
+    while scalar(engine, query, c=every) < len(every) and time.monotonic() < deadline:
+        time.sleep(1)
+    assert scalar(engine, query, c=every) == len(every)
+    expression_stats = """SELECT count(*) FROM pg_stats s
+                          JOIN pg_class i ON i.relname = s.tablename
+                          JOIN pg_index x ON x.indexrelid = i.oid
+                          WHERE s.schemaname = 'cambridge'
+                            AND x.indrelid = 'cambridge.parcels'::regclass"""
+    assert scalar(engine, expression_stats) == 2  # lower(address), lower(ml)
+
+
+def test_recorded_extent_is_the_loaded_bounds(loaded, engine):
+    """The extent recorded with a version is the bounding box of its rows (computed while
+    loading); PostGIS's own ST_Extent rounds outwards to float4, by less than 1e-5 degrees."""
+    for city, layer in (("cambridge", "parcels"), ("xiamen", "districts")):
+        recorded = scalar(
+            engine,
+            "SELECT extent FROM digitalcity.layer_versions "
+            "WHERE city = :c AND layer = :l AND is_current",
+            c=city,
+            l=layer,
+        )
+        table = sa.table(layer, sa.column("geom"), schema=city)
+        extent = sa.func.ST_Extent(sa.func.ST_Transform(table.c.geom, 4326))
+        e = sa.select(extent.label("e")).subquery().c.e
+        with engine.connect() as conn:
+            corners = conn.execute(
+                sa.select(
+                    sa.func.ST_XMin(e), sa.func.ST_YMin(e), sa.func.ST_XMax(e), sa.func.ST_YMax(e)
+                )
+            ).one()
+        assert recorded == pytest.approx(list(corners), abs=1e-5)

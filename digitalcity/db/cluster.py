@@ -204,6 +204,9 @@ class EmbeddedCluster:
             "maintenance_work_mem = '256MB'",
             "max_wal_size = '2GB'",
             "jit = off",
+            # a load analyses only the columns its queries need; autovacuum's full ANALYZE
+            # of the new version follows within this
+            "autovacuum_naptime = '10s'",
         ]
         if self.settings.db_fast_unsafe:
             lines += ["fsync = off", "synchronous_commit = off", "full_page_writes = off"]

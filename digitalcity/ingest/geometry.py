@@ -47,7 +47,7 @@ _MAX_REPAIR_THREADS = 4
 def _repair(
     geom: shapely.Geometry, made_valid: shapely.Geometry, target: GeometryType, collapse: float
 ) -> shapely.Geometry | None:
-    """Cast ``made_valid`` (``make_valid(geom)``); a polygon that collapsed to a line (e.g.
+    """Cast ``made_valid`` (``_make_valid(geom)``); a polygon that collapsed to a line (e.g.
     under TopoJSON quantisation) becomes a sliver ``COLLAPSED_WIDTH_M`` wide instead of being
     lost."""
     fixed = _coerce(made_valid, target)
@@ -57,10 +57,19 @@ def _repair(
     return fixed
 
 
-def _make_valid(geoms: np.ndarray) -> np.ndarray:
-    """``shapely.make_valid`` of each geometry (see ``_touching_rings_fixed`` for a shortcut
-    that gives the same result)."""
-    out = _touching_rings_fixed(geoms)
+def _structure_valid(geoms: np.ndarray) -> np.ndarray:
+    """GEOS MakeValid, "structure" method: outer rings unioned, holes subtracted, each ring
+    first made valid; a part that collapsed to a line is kept as a line (see ``_repair``).
+    Unlike the "linework" method it never adds lines or points to a polygon, and on
+    Cambridge's invalid parcels it takes half the time (0.09 s against 0.19 s) for the same
+    areas (within 5e-6)."""
+    return np.asarray(shapely.make_valid(geoms, method="structure", keep_collapsed=True))
+
+
+def _make_valid(geoms: np.ndarray, shortcut: np.ndarray | None = None) -> np.ndarray:
+    """``_structure_valid`` of each geometry; ``shortcut``: ``_touching_rings_fixed(geoms)``
+    if already known (the same result where not None, for less)."""
+    out = _touching_rings_fixed(geoms) if shortcut is None else shortcut.copy()
     rest = np.flatnonzero(shapely.is_missing(out))
     if len(rest):
         out[rest] = _make_valid_threaded(geoms[rest])
@@ -92,12 +101,12 @@ def _touching_rings_fixed(geoms: np.ndarray) -> np.ndarray:
 
 
 def _make_valid_threaded(geoms: np.ndarray) -> np.ndarray:
-    """``shapely.make_valid`` of each geometry; a heavy batch is shared among threads (GEOS
+    """``_structure_valid`` of each geometry; a heavy batch is shared among threads (GEOS
     releases the GIL), in chunks of about equal vertex counts. Same results as one call."""
     sizes = shapely.get_num_coordinates(geoms)
     workers = min(os.cpu_count() or 1, _MAX_REPAIR_THREADS, len(geoms))
     if workers < 2 or sizes.sum() < _PARALLEL_REPAIR_COORDS:
-        return np.asarray(shapely.make_valid(geoms), dtype=object)
+        return _structure_valid(geoms)
     chunks: list[list[int]] = [[] for _ in range(workers)]
     loads = np.zeros(workers)
     for i in np.argsort(-sizes, kind="stable"):  # largest first, to the least loaded chunk
@@ -106,7 +115,7 @@ def _make_valid_threaded(geoms: np.ndarray) -> np.ndarray:
         loads[k] += sizes[i]
     out = np.empty(len(geoms), dtype=object)
     with ThreadPoolExecutor(workers, thread_name_prefix="make-valid") as pool:
-        results = list(pool.map(lambda chunk: shapely.make_valid(geoms[chunk]), chunks))
+        results = list(pool.map(lambda chunk: _structure_valid(geoms[chunk]), chunks))
     for chunk, made in zip(chunks, results, strict=True):
         out[chunk] = made
     return out
@@ -114,7 +123,8 @@ def _make_valid_threaded(geoms: np.ndarray) -> np.ndarray:
 
 @dataclass
 class GeometryResult:
-    geometry: np.ndarray  # storage-CRS geometries; None where rejected
+    geometry: np.ndarray  # storage-CRS geometries; None where rejected; in a multi layer, a
+    # single geometry stays single (see ``_cast_valid``)
     rejected: dict[int, str]  # batch position -> reason
     repaired: list[int]  # batch positions
 
@@ -203,9 +213,12 @@ def check_geometries(
     invalid[usable] = ~shapely.is_valid(out[usable])
     collapse = COLLAPSED_WIDTH_M / METRES_PER_DEGREE if storage_is_geographic else COLLAPSED_WIDTH_M
     rows = np.flatnonzero(invalid)
-    for i, made_valid in zip(rows, _make_valid(out[rows]), strict=True):
+    shortcut = _touching_rings_fixed(out[rows])  # checked valid already
+    for i, made_valid, checked in zip(
+        rows, _make_valid(out[rows], shortcut), shortcut, strict=True
+    ):
         fixed = _repair(out[i], made_valid, target, collapse)
-        if fixed is None or fixed.is_empty or not fixed.is_valid:
+        if fixed is None or fixed.is_empty or (fixed is not checked and not fixed.is_valid):
             rejected[int(i)] = (
                 f"invalid geometry that could not be repaired ({shapely.is_valid_reason(out[i])})"
             )
@@ -220,16 +233,15 @@ def check_geometries(
 def _cast_valid(
     out: np.ndarray, rows: np.ndarray, target: GeometryType, rejected: dict[int, str]
 ) -> None:
-    """Cast valid geometries in place: the common single-to-multi case is vectorised."""
+    """Cast valid geometries in place to the layer's type; single geometries of a multi
+    layer are left single (``ewkb_hex(multi=True)`` writes them as one-part multis)."""
     if not len(rows):
         return
     kinds = shapely.get_type_id(out[rows])
-    single, _ = _FAMILY[target]
-    wanted = _TYPE_IDS[target]
-    promote = rows[kinds == _TYPE_IDS[single]] if target in _MULTI else rows[:0]
-    if len(promote):
-        out[promote] = _MULTI[target](out[promote], indices=np.arange(len(promote)))
-    for i in rows[(kinds != wanted) & ~np.isin(rows, promote)]:
+    fits = kinds == _TYPE_IDS[target]
+    if target in _MULTI:
+        fits |= kinds == _TYPE_IDS[_FAMILY[target][0]]
+    for i in rows[~fits]:
         cast = _coerce(out[i], target)
         if cast is None:
             rejected[int(i)] = f"{out[i].geom_type} does not fit a {target} layer"

@@ -13,11 +13,12 @@ import os
 import secrets
 import time
 from collections import Counter
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -33,7 +34,7 @@ from tqdm import tqdm
 from digitalcity.catalog.codes import NORMALISERS, Crosswalk, code_tables, load_crosswalk
 from digitalcity.catalog.model import CityDef, LayerDef
 from digitalcity.config import Settings
-from digitalcity.crs import SourceCRS, resolve_crs
+from digitalcity.crs import SourceCRS, resolve_crs, transform_geometries
 from digitalcity.db import schema
 from digitalcity.db.versions import current_version, swap_in
 from digitalcity.errors import LoadError, SourceError
@@ -45,6 +46,7 @@ from digitalcity.ingest.readers import Batch, SourceReader, resolve_path
 from digitalcity.ingest.report import LoadReport
 
 _HASH_CHUNK = 1 << 20
+T = TypeVar("T")
 
 
 def _file_digest(path: Path, digest: hashlib._Hash) -> None:
@@ -58,6 +60,15 @@ def _file_digest(path: Path, digest: hashlib._Hash) -> None:
         with part.open("rb") as fh:
             while chunk := fh.read(_HASH_CHUNK):
                 digest.update(chunk)
+
+
+def in_background(fn: Callable[..., T], *args: Any) -> Future[T]:
+    """``fn(*args)`` started on a thread of its own."""
+    pool = ThreadPoolExecutor(1, thread_name_prefix=f"ingest-{fn.__name__}")
+    try:
+        return pool.submit(fn, *args)
+    finally:
+        pool.shutdown(wait=False)
 
 
 def fingerprint(layer: LayerDef, city: CityDef, settings: Settings) -> str:
@@ -133,9 +144,7 @@ class _LayerLoad:
         self.layer, self.city, self.settings = layer, city, settings
         # The join tables are read and reduced in the background, while the source is opened
         # and its first batch checked; the first batch to be joined waits for them.
-        pool = ThreadPoolExecutor(1, thread_name_prefix="ingest-joins")
-        self._joins = pool.submit(prepare_joins, layer, settings.source_data_dir)
-        pool.shutdown(wait=False)
+        self._joins = in_background(prepare_joins, layer, settings.source_data_dir)
         self.reader = SourceReader(layer.source, settings.source_data_dir)
         self.mapper = AttributeMapper(layer.all_fields)
         where = f"{self.reader.path.name}"
@@ -154,8 +163,27 @@ class _LayerLoad:
         self.source_crs: SourceCRS | None = None
         self.storage_geographic = pyproj.CRS.from_user_input(city.storage_crs).is_geographic
         self.srid = schema.storage_srid(city)
+        self.multi = layer.geometry_type.startswith("Multi")
+        self.bounds: np.ndarray | None = None  # of the rows kept so far, storage CRS
         self.report = LoadReport(city.id, layer.id, str(self.reader.path))
         self.columns = ["fid", "geom", *(f.name for f in layer.all_fields)]
+
+    def _grow_bounds(self, bounds: np.ndarray) -> None:
+        box = np.concatenate([bounds[:, :2].min(axis=0), bounds[:, 2:].max(axis=0)])
+        if self.bounds is not None:
+            box = np.concatenate(
+                [np.minimum(box[:2], self.bounds[:2]), np.maximum(box[2:], self.bounds[2:])]
+            )
+        self.bounds = box
+
+    def extent_lonlat(self) -> list[float] | None:
+        """The loaded geometries' bounding box in WGS84 lon/lat (its corners transformed)."""
+        if self.bounds is None:
+            return None
+        box = np.array([shapely.box(*self.bounds)], dtype=object)
+        storage = SourceCRS(pyproj.CRS.from_user_input(self.city.storage_crs))
+        lonlat = transform_geometries(box, storage, "EPSG:4326")[0]
+        return [float(v) for v in lonlat.bounds]
 
     @property
     def joins(self) -> list[PreparedJoin]:
@@ -207,6 +235,7 @@ class _LayerLoad:
         if not len(keep):
             return len(batch), 0, None
         geoms = checked.geometry[keep].astype(object)
+        self._grow_bounds(shapely.bounds(geoms))
         attributes = batch.attributes.iloc[keep].reset_index(drop=True)
         joined = self._joined(batch, keep)
         columns = self.mapper.map(attributes, joined)
@@ -214,7 +243,11 @@ class _LayerLoad:
             self.classifier.apply(columns)
         fids = pa.array(_feature_ids(self.layer, batch)[keep])
         values = [columns[f.name] for f in self.layer.all_fields]
-        return len(batch), len(keep), copy_text([fids, ewkb_hex(geoms, self.srid), *values])
+        return (
+            len(batch),
+            len(keep),
+            copy_text([fids, ewkb_hex(geoms, self.srid, multi=self.multi), *values]),
+        )
 
 
 @dataclass
@@ -282,27 +315,6 @@ def _copy_rows(conn: Connection, table: sa.Table, columns: list[str], data: pa.B
         copy.write(memoryview(data))
 
 
-def _extent_lonlat(conn: Connection, table: sa.Table) -> list[float] | None:
-    box = conn.execute(
-        sa.select(
-            sa.func.ST_Transform(
-                sa.func.ST_SetSRID(
-                    sa.func.ST_Extent(table.c.geom), sa.func.ST_SRID(sa.func.min(table.c.geom))
-                ),
-                4326,
-            )
-        )
-    ).scalar()
-    if box is None:
-        return None
-    ext = conn.execute(
-        sa.select(
-            sa.func.ST_XMin(box), sa.func.ST_YMin(box), sa.func.ST_XMax(box), sa.func.ST_YMax(box)
-        )
-    ).one()
-    return [float(v) for v in ext]
-
-
 def load_layer(
     layer: LayerDef,
     city: CityDef,
@@ -318,15 +330,16 @@ def load_layer(
     current version's (unless ``force``).
     """
     started = time.perf_counter()
+    fingerprinting = in_background(fingerprint, layer, city, settings)  # hashing frees the GIL
     job = _LayerLoad(layer, city, settings)
-    fp = fingerprint(layer, city, settings)
-    with engine.connect() as conn:
-        current = current_version(conn, layer)
-    if current and current.fingerprint == fp and not force:
-        job.report.status = "unchanged"
-        job.report.version = current.version
-        job.report.rows_loaded = job.report.rows_read = current.rows
-        return job.report
+    if not force:
+        with engine.connect() as conn:
+            current = current_version(conn, layer)
+        if current and current.fingerprint == fingerprinting.result():
+            job.report.status = "unchanged"
+            job.report.version = current.version
+            job.report.rows_loaded = job.report.rows_read = current.rows
+            return job.report
 
     staging = schema.layer_table(layer, city, schema.staging_table_name(layer), primary_key=False)
     tag = secrets.token_hex(3)
@@ -339,6 +352,7 @@ def load_layer(
                 try:
                     _index(engine, staging, layer, tag)
                     with engine.begin() as conn:
+                        fp = fingerprinting.result()
                         job.report.version = _swap(conn, job, staging, fp, tag, started)
                 except BaseException:
                     _drop_quietly(engine, staging)
@@ -428,14 +442,16 @@ def _balanced(statements: list[sa.Executable], runs: int) -> list[list[sa.Execut
 def _swap(
     conn: Connection, job: _LayerLoad, staging: sa.Table, fp: str, tag: str, started: float
 ) -> int:
-    """Primary key from the built index, ANALYZE, extent, and the swap; returns the version."""
+    """Primary key from the built index, statistics, extent, and the swap; returns the
+    version."""
     layer, city = job.layer, job.city
     quote = conn.dialect.identifier_preparer.quote
     table = f"{quote(city.schema_name)}.{quote(staging.name)}"
     key = quote(f"{layer.id}_{tag}_pkey")
     conn.exec_driver_sql(f"ALTER TABLE {table} ADD CONSTRAINT {key} PRIMARY KEY USING INDEX {key}")
-    conn.exec_driver_sql(f"ANALYZE {table}")
-    extent = _extent_lonlat(conn, staging)
+    analysed = ", ".join(quote(c) for c in schema.load_statistics_columns(layer))
+    conn.exec_driver_sql(f"ANALYZE {table} ({analysed})")
+    extent = job.extent_lonlat()
     job.report.seconds = round(time.perf_counter() - started, 3)
     return swap_in(
         conn,
