@@ -1,6 +1,6 @@
 """Attribute mapping: source columns (and joined values) to the layer's typed fields.
 
-Each field becomes one Arrow array of its SQL type (see ``digitalcity.ingest.copy``), built
+Each field becomes one Arrow array of its SQL type (see ``digitalcity.ingest.copybinary``), built
 with vectorised pandas / numpy operations rather than a Python loop per value.
 """
 
@@ -54,21 +54,15 @@ def _mask(ok: pd.Series) -> np.ndarray:
     return ~ok.to_numpy(dtype=bool)
 
 
-def _integers(numbers: pd.Series, whole: pd.Series) -> pa.Array:
-    """Whole numbers as int64 (text when beyond int64, so the database refuses them as before)."""
-    kept = numbers[whole]
-    if pd.api.types.is_integer_dtype(kept.dtype):
-        ints = kept.to_numpy(dtype=np.int64)
-    else:
-        floats = kept.to_numpy(dtype=np.float64)
-        if len(floats) and np.abs(floats).max() >= _INT64_LIMIT:
-            text = np.full(len(numbers), None, dtype=object)
-            text[whole.to_numpy(dtype=bool)] = [str(int(v)) for v in floats]
-            return pa.array(text, type=pa.string())
-        ints = floats.astype(np.int64)
+def _integers(numbers: pd.Series, whole: pd.Series) -> tuple[pa.Array, pd.Series]:
+    """Whole numbers as int64, and which were kept (one beyond int64 is not: it fails the
+    cast like any other unusable value)."""
+    if not pd.api.types.is_integer_dtype(numbers.dtype):
+        whole = whole & (np.abs(numbers.astype(float)) < _INT64_LIMIT)
+    ints = numbers[whole].to_numpy(dtype=np.int64)
     out = np.zeros(len(numbers), dtype=np.int64)
     out[whole.to_numpy(dtype=bool)] = ints
-    return pa.array(out, mask=_mask(whole))
+    return pa.array(out, mask=_mask(whole)), whole
 
 
 def _stamps(stamps: pd.Series, ok: pd.Series, kind: str) -> pa.Array:
@@ -80,11 +74,13 @@ def _stamps(stamps: pd.Series, ok: pd.Series, kind: str) -> pa.Array:
             [s.date() if good else None for s, good in zip(stamps, ok, strict=True)],
             type=pa.date32(),
         )
-    # datetime: the text psycopg sent for a Python datetime (str()), parsed by the server
-    return pa.array(
-        [str(s.to_pydatetime()) if good else None for s, good in zip(stamps, ok, strict=True)],
-        type=pa.string(),
-    )
+    # datetime: an instant; one without a time zone is taken as UTC
+    if not pd.api.types.is_datetime64_any_dtype(stamps.dtype):  # mixed offsets
+        stamps = pd.to_datetime(stamps.where(ok), utc=True)
+    elif stamps.dt.tz is None:
+        stamps = stamps.dt.tz_localize("UTC")
+    utc = stamps.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+    return pa.array(utc, mask=_mask(ok), type=pa.timestamp("us", tz="UTC"), from_pandas=True)
 
 
 def cast(values: pd.Series, field: FieldDef) -> tuple[pa.Array, int]:
@@ -92,7 +88,8 @@ def cast(values: pd.Series, field: FieldDef) -> tuple[pa.Array, int]:
     non-blank values that could not be cast.
 
     Arrow types: string → string, integer → int64, float → float64 (finite only), boolean →
-    bool, date → date32, datetime → ISO text.
+    bool, date → date32, datetime → timestamp (UTC; a value without a time zone is taken as
+    UTC).
     """
     array, failed = _cast(values, field)
     return array, int(failed.sum())
@@ -111,7 +108,8 @@ def _cast(values: pd.Series, field: FieldDef) -> tuple[pa.Array, np.ndarray]:
         numbers = pd.to_numeric(values.where(~blank), errors="coerce")
         if kind == "integer":
             whole = numbers.notna() & np.isfinite(numbers) & (numbers == np.round(numbers))
-            return _integers(numbers, whole), _failed(blank, whole)
+            ints, whole = _integers(numbers, whole)
+            return ints, _failed(blank, whole)
         finite = numbers.notna() & np.isfinite(numbers.astype(float))
         floats = numbers.astype(float).to_numpy(dtype=np.float64, na_value=np.nan)
         return pa.array(floats, mask=_mask(finite), type=pa.float64()), _failed(blank, finite)

@@ -234,7 +234,7 @@ def _cast_valid(
     out: np.ndarray, rows: np.ndarray, target: GeometryType, rejected: dict[int, str]
 ) -> None:
     """Cast valid geometries in place to the layer's type; single geometries of a multi
-    layer are left single (``ewkb_hex(multi=True)`` writes them as one-part multis)."""
+    layer are left single (``copybinary.ewkb(multi=True)`` writes them as one-part multis)."""
     if not len(rows):
         return
     kinds = shapely.get_type_id(out[rows])

@@ -39,7 +39,7 @@ from digitalcity.db import schema
 from digitalcity.db.versions import current_version, swap_in
 from digitalcity.errors import LoadError, SourceError
 from digitalcity.ingest.attributes import AttributeMapper
-from digitalcity.ingest.copytext import copy_text, ewkb_hex
+from digitalcity.ingest.copybinary import HEADER, TRAILER, copy_binary, ewkb
 from digitalcity.ingest.geometry import GeometryResult, check_geometries
 from digitalcity.ingest.joins import JoinedRows, PreparedJoin, normalise_key, prepare_joins
 from digitalcity.ingest.readers import Batch, SourceReader, resolve_path
@@ -246,7 +246,7 @@ class _LayerLoad:
         return (
             len(batch),
             len(keep),
-            copy_text([fids, ewkb_hex(geoms, self.srid, multi=self.multi), *values]),
+            copy_binary([fids, ewkb(geoms, self.srid, multi=self.multi), *values]),
         )
 
 
@@ -306,13 +306,15 @@ def _prepared(
 def _copy_rows(conn: Connection, table: sa.Table, columns: list[str], data: pa.Buffer) -> None:
     raw = conn.connection.driver_connection
     assert raw is not None  # the connection is checked out
-    statement = sql.SQL("COPY {}.{} ({}) FROM STDIN").format(
+    statement = sql.SQL("COPY {}.{} ({}) FROM STDIN (FORMAT BINARY)").format(
         sql.Identifier(str(table.schema)),
         sql.Identifier(table.name),
         sql.SQL(", ").join(sql.Identifier(c) for c in columns),
     )
     with raw.cursor() as cur, cur.copy(statement) as copy:
+        copy.write(HEADER)
         copy.write(memoryview(data))
+        copy.write(TRAILER)
 
 
 def load_layer(
