@@ -44,7 +44,11 @@ def _to_datetime(values: pd.Series) -> pd.Series:
         return values
     numbers = pd.to_numeric(values, errors="coerce")
     as_text = values.astype("string").str.strip()
-    parsed = pd.to_datetime(as_text, errors="coerce", format="mixed")
+    try:
+        parsed = pd.to_datetime(as_text, errors="coerce", format="mixed")
+    except ValueError:  # offsets and no offsets mixed: each value parsed on its own
+        parsed = as_text.map(lambda v: pd.to_datetime(v, errors="coerce"), na_action="ignore")
+        parsed = parsed.astype(object).where(parsed.notna(), None)
     # Esri JSON dates arrive as epoch milliseconds.
     epoch = pd.to_datetime(numbers, unit="ms", errors="coerce")
     return parsed.where(parsed.notna() | numbers.isna(), epoch)
