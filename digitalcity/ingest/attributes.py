@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from digitalcity.catalog.model import FieldDef
 from digitalcity.ingest.joins import JoinedRows
+from digitalcity.ingest.numbers import to_numbers
 
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
@@ -42,7 +43,7 @@ def _is_blank(values: pd.Series, text: pd.Series | None = None) -> pd.Series:
 def _to_datetime(values: pd.Series) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values):
         return values
-    numbers = pd.to_numeric(values, errors="coerce")
+    numbers = to_numbers(values)
     as_text = values.astype("string").str.strip()
     try:
         parsed = pd.to_datetime(as_text, errors="coerce", format="mixed")
@@ -109,7 +110,7 @@ def _cast(values: pd.Series, field: FieldDef) -> tuple[pa.Array, np.ndarray]:
         return array, np.zeros(len(values), dtype=bool)
     blank = _is_blank(values)
     if kind in ("integer", "float"):
-        numbers = pd.to_numeric(values.where(~blank), errors="coerce")
+        numbers = to_numbers(values.where(~blank))
         if kind == "integer":
             whole = numbers.notna() & np.isfinite(numbers) & (numbers == np.round(numbers))
             ints, whole = _integers(numbers, whole)

@@ -13,11 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from digitalcity.catalog.model import FieldDef, JoinDef, LayerDef
 from digitalcity.errors import SourceError
+from digitalcity.ingest.numbers import to_numbers
 from digitalcity.ingest.readers import column_or_error, read_table, resolve_path
 
 
@@ -61,19 +60,6 @@ class JoinedRows:
     def column(self, name: str) -> pd.Series:
         """One field's joined values (missing where nothing matches), 0-based index."""
         return self.join.values[name].reindex(self.keys).reset_index(drop=True)
-
-
-def _numbers(values: pd.Series) -> pd.Series:
-    """``pd.to_numeric(values, errors="coerce")``; plain whole numbers without gaps (the
-    common case) are parsed by pyarrow instead, ten times faster, to the same int64 values."""
-    if values.dtype == "str" and len(values):
-        text = pa.array(values)
-        if text.null_count == 0 and pc.all(pc.match_substring_regex(text, r"^-?[0-9]+$")).as_py():
-            try:
-                return pd.Series(pc.cast(text, pa.int64()).to_numpy(), index=values.index)
-            except pa.ArrowInvalid:  # beyond int64
-                pass
-    return pd.to_numeric(values, errors="coerce")
 
 
 def _first_of_runs(ordered_codes: np.ndarray) -> np.ndarray:
@@ -129,7 +115,7 @@ def _reduce(
             continue
         column = column_or_error(frame, f.join_column, f"{where} (field {f.name!r})")
         if f.aggregate == "sum":
-            numbers = _numbers(column.iloc[keyed])
+            numbers = to_numbers(column.iloc[keyed])
             out[f.name] = numbers.groupby(codes).sum(min_count=1).to_numpy()
             continue
         rows = master_rows

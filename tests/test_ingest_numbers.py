@@ -1,0 +1,42 @@
+"""``to_numbers`` equals ``pd.to_numeric(errors="coerce")``: values and dtype, fast or not."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from digitalcity.ingest.numbers import to_numbers
+
+CASES = [
+    ["1", "22", "-333", "007"],  # whole: int64
+    ["1", None, "3"],  # whole with a gap: float64
+    ["1.5", "-0.25", ".5", "2.", "10"],  # plain decimals
+    ["0.1", "123456789.12345", "-99999999999999"],  # 15 characters at most
+    ["1234567890.1234567", "1"],  # more: pandas
+    [" 12", "13 "],  # spaces: pandas
+    ["1e5", "inf", "nan", "x", ""],  # exponents, words: pandas
+    ["12,5", "1_000"],
+    [None, None],
+    [],
+]
+
+
+@pytest.mark.parametrize("values", CASES)
+def test_same_as_pandas(values: list) -> None:
+    for dtype in (object, "str", "string"):
+        series = pd.Series(values, dtype=dtype)
+        expected = pd.to_numeric(series, errors="coerce")
+        got = to_numbers(series)
+        pd.testing.assert_series_equal(got, expected, check_dtype=True, check_exact=True)
+
+
+def test_random_plain_decimals_parse_to_the_same_doubles() -> None:
+    rng = np.random.default_rng(7)
+    values = [
+        f"{v:.{d}f}"
+        for v, d in zip(rng.normal(0, 1e6, 5000), rng.integers(0, 6, 5000), strict=True)
+    ]
+    values = [v for v in values if len(v) <= 15]
+    series = pd.Series(values, dtype=object)
+    assert (to_numbers(series).to_numpy() == pd.to_numeric(series).to_numpy()).all()
