@@ -229,3 +229,28 @@ def test_duplicate_feature_ids_keep_previous_version_and_leave_no_staging(
             sa.text("SELECT count(*) FROM pg_tables WHERE tablename LIKE '%\\_\\_staging'")
         ).scalar_one()
     assert staging == 0
+
+
+def test_values_postgresql_cannot_store_are_cleaned_or_nulled(blocks, engine, settings, tmp_path):
+    """A NUL character (PostgreSQL text cannot hold one) is dropped from the text; an integer
+    beyond 64 bits becomes NULL and is counted. (GDAL cuts text at a NUL; CSV and TopoJSON,
+    read without GDAL, keep it until here.)"""
+    layer, city = blocks
+    square = "POLYGON((-71.11 42.37,-71.10 42.37,-71.10 42.38,-71.11 42.38,-71.11 42.37))"
+    path = tmp_path / "odd.csv"
+    path.write_text(
+        f'STFID,POP_LAB,WKT\n9\x001,{2**70},"{square}"\n900007,7,"{square}"\n', encoding="utf-8"
+    )
+    report = load_layer(
+        variant(layer, "odd_blocks", path=str(path), id_field=None, crs="EPSG:4326", wkt="WKT"),
+        city,
+        engine,
+        settings,
+    )
+    assert report.rows_loaded == 2 and report.rejected == []
+    assert report.coerced_to_null == {"population": 1}
+    with engine.connect() as conn:
+        stored = conn.execute(
+            sa.text("SELECT block_id, population FROM cambridge.odd_blocks ORDER BY fid")
+        ).all()
+    assert stored == [("91", None), ("900007", 7)]

@@ -103,8 +103,8 @@ def cast(values: pd.Series, field: FieldDef) -> tuple[pa.Array, int]:
 def _cast(values: pd.Series, field: FieldDef) -> tuple[pa.Array, np.ndarray]:
     """``cast``, with a mask of the values that could not be cast."""
     kind = field.type
-    if kind == "string":
-        text = values.astype("string").str.strip()
+    if kind == "string":  # (PostgreSQL text cannot hold a NUL character)
+        text = values.astype("string").str.strip().str.replace("\x00", "", regex=False)
         blank = _is_blank(values, text)
         array = pa.array(text.where(~blank), type=pa.string(), from_pandas=True)
         return array, np.zeros(len(values), dtype=bool)

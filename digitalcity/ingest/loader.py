@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
+import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyproj
@@ -365,6 +366,11 @@ def load_layer(
     except sa.exc.IntegrityError as exc:
         raise LoadError(
             f"{layer.qualified_id}: duplicate feature ids ({str(exc.orig).splitlines()[0]}); "
+            "previous version kept"
+        ) from None
+    except psycopg.DataError as exc:  # a value the COPY refused (the mapping should not let one by)
+        raise LoadError(
+            f"{layer.qualified_id}: the database refused a value ({str(exc).splitlines()[0]}); "
             "previous version kept"
         ) from None
     job.report.seconds = round(time.perf_counter() - started, 3)
