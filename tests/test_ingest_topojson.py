@@ -4,6 +4,7 @@ drops), and every arc rule on small topologies written here."""
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import numpy as np
@@ -114,13 +115,16 @@ def test_broken_indexes_lose_only_their_member(tmp_path: Path) -> None:
         {"type": "Polygon", "arcs": 3},  # not a list of rings
         {"type": "MultiPolygon", "arcs": [[[0]], [[9]]]},  # one broken part: all of it
         {"type": "Polygon"},  # no arcs at all
+        {"type": "Polygon", "arcs": [[[0]]]},  # nested as a multipolygon's
+        {"type": "MultiPolygon", "arcs": [[[[0]]]]},  # nested deeper still
+        {"type": "MultiPolygon", "arcs": [[0]]},  # not nested enough
         {"type": "Polygon", "arcs": [[0]]},
         {"type": "LineString", "arcs": [4]},
     ]
     geoms = _topology(tmp_path, members, arcs)
-    assert geoms[:6] == [None] * 6
-    assert geoms[6].equals(shapely.Polygon([(0, 0), (1, 0), (1, 1)]))
-    assert geoms[7] is None
+    assert geoms[:9] == [None] * 9
+    assert geoms[9].equals(shapely.Polygon([(0, 0), (1, 0), (1, 1)]))
+    assert geoms[10] is None
 
 
 @pytest.mark.parametrize(
@@ -187,3 +191,29 @@ def test_arcs_read_from_the_text_equal_the_parsed_ones(
 )
 def test_other_arcs_are_parsed_as_json(arcs: list) -> None:
     assert split_arcs(json.dumps(_document(False, arcs)).encode()) is None
+
+
+def test_random_members_never_raise() -> None:
+    """Members of every type with arcs and coordinates nested at random: None or a geometry,
+    never an exception."""
+    rng = random.Random(2)
+    leaves = [0, 1, 2, -1, -3, 5, 1.5, True, None, "a", 2**70, [], {}]
+
+    def nested(depth: int) -> object:
+        if depth <= 0 or rng.random() < 0.3:
+            return rng.choice(leaves)
+        return [nested(depth - 1) for _ in range(rng.randint(0, 3))]
+
+    arcs = [[[0, 0], [1, 0], [0, 1], [-1, -1]], [[5, 5], [1, 0]], [], [[2, 2], [0, 1], [1, 0]]]
+    kinds = ["Polygon", "MultiPolygon", "LineString", "MultiLineString", "Point", "MultiPoint"]
+    for transform in ({"scale": [1, 1], "translate": [0, 0]}, None):
+        topology = Topology(
+            {"type": "Topology", "objects": {}, "arcs": arcs, "transform": transform}, "t"
+        )
+        for _ in range(500):
+            members = [
+                {"type": rng.choice(kinds), "arcs": nested(4), "coordinates": nested(3)}
+                for _ in range(rng.randint(1, 8))
+            ]
+            geoms = topology.geometries(members)
+            assert all(g is None or isinstance(g, shapely.Geometry) for g in geoms)

@@ -84,7 +84,7 @@ class Topology:
     def _guarded(self, member: dict[str, Any]) -> shapely.Geometry | None:
         try:
             return self._other(member)
-        except (ValueError, IndexError, KeyError, TypeError, shapely.errors.GEOSException):
+        except (ValueError, IndexError, KeyError, TypeError, shapely.errors.ShapelyError):
             return None
 
     # -- members ---------------------------------------------------------------------------
@@ -199,8 +199,13 @@ class Topology:
                     ring_sizes.append(len(ring))
             else:
                 broken[n] = True
-        ref = np.array(refs)
-        if len(ref) and (ref.dtype.kind != "i" or ref.min() < -n_arcs or ref.max() >= n_arcs):
+        try:
+            ref = np.array(refs)
+        except (ValueError, TypeError):  # a ring holding lists: too deeply nested
+            ref = np.array([None])
+        if len(ref) and (
+            ref.ndim != 1 or ref.dtype.kind != "i" or ref.min() < -n_arcs or ref.max() >= n_arcs
+        ):
             # some index is not a whole number in range: leave those polygons out
             return self._rings([p if _valid_rings(p, n_arcs) else None for p in polygons])
         ref = ref.astype(np.int64)
