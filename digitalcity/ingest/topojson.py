@@ -64,11 +64,6 @@ class Topology:
         parts = [self._arc(i) if n == 0 else self._arc(i)[1:] for n, i in enumerate(indexes)]
         return np.concatenate(parts) if parts else np.empty((0, 2))
 
-    def geometry(self, obj: dict[str, Any]) -> shapely.Geometry | None:
-        """One member's geometry (polygonal members are better built in batches: see
-        ``geometries``)."""
-        return self.geometries([obj])[0]
-
     def _other(self, obj: dict[str, Any]) -> shapely.Geometry | None:
         kind = obj.get("type")
         if kind == "Point":
@@ -111,26 +106,15 @@ class Topology:
                 names["id"] = None
         return list(names)
 
-    def features(
-        self, layer: str | None, *, with_geometry: bool = True
-    ) -> Iterator[tuple[dict[str, Any], shapely.Geometry | None]]:
-        """(properties, geometry) of each member of ``layer`` (the first object by default)."""
-        for chunk in self.feature_chunks(layer, 4096, with_geometry=with_geometry):
-            yield from zip(*chunk, strict=True)
-
     def feature_chunks(
-        self, layer: str | None, size: int, *, with_geometry: bool = True
+        self, layer: str | None, size: int
     ) -> Iterator[tuple[list[dict[str, Any]], np.ndarray]]:
         """Properties and geometries (an object array; None where a member has none or a
         broken one) of up to ``size`` members at a time."""
         members = self.members(layer)
         for start in range(0, len(members), size):
             chunk = members[start : start + size]
-            props = [_properties(m) for m in chunk]
-            if with_geometry:
-                yield props, self.geometries(chunk)
-            else:
-                yield props, np.full(len(chunk), None, dtype=object)
+            yield [_properties(m) for m in chunk], self.geometries(chunk)
 
     def geometries(self, members: list[dict[str, Any]]) -> np.ndarray:
         """The geometries of ``members``: polygons and multipolygons built all at once, the
@@ -184,32 +168,30 @@ class Topology:
 
     def _rings(self, polygons: list[Any]) -> _Rings:
         """The rings of ``polygons`` (each a list of rings, each a list of arc indexes):
-        arcs joined (each after the first without its first point), empty rings dropped, rings
-        closed and padded to four points as in ``_closed_rings``."""
+        arcs joined, empty rings dropped, rings closed and padded to four points (``_closed``);
+        a polygon whose outer ring is empty is not built."""
         n_arcs = len(self.starts)
-        refs: list[int] = []
-        ring_sizes: list[int] = []
-        ring_counts = np.zeros(len(polygons), dtype=np.int64)
-        broken = np.zeros(len(polygons), dtype=bool)
-        for n, polygon in enumerate(polygons):
-            if type(polygon) is list and all(type(ring) is list for ring in polygon):
-                ring_counts[n] = len(polygon)
-                for ring in polygon:
-                    refs += ring
-                    ring_sizes.append(len(ring))
-            else:
-                broken[n] = True
-        try:
-            ref = np.array(refs)
-        except (ValueError, TypeError):  # a ring holding lists: too deeply nested
-            ref = np.array([None])
-        if len(ref) and (
-            ref.ndim != 1 or ref.dtype.kind != "i" or ref.min() < -n_arcs or ref.max() >= n_arcs
-        ):
-            # some index is not a whole number in range: leave those polygons out
+        refs = _arc_refs(polygons, n_arcs)
+        if refs is None:  # some index is not a whole number in range: leave those out
             return self._rings([p if _valid_rings(p, n_arcs) else None for p in polygons])
-        ref = ref.astype(np.int64)
-        sizes = np.asarray(ring_sizes, dtype=np.int64)
+        index, ring_lengths = self._joined(refs)
+        polygon_of_ring = np.repeat(np.arange(len(polygons)), refs.ring_counts)
+        first_ring = np.cumsum(refs.ring_counts) - refs.ring_counts
+        built = ~refs.broken & (refs.ring_counts > 0)
+        built[built] = ring_lengths[first_ring[built]] > 0
+        ring_keep = built[polygon_of_ring] & (ring_lengths > 0)
+        kept_per_polygon = np.bincount(polygon_of_ring[ring_keep], minlength=len(polygons))
+        coords = self.points[index[np.repeat(ring_keep, ring_lengths)]]
+        ring_offsets = np.concatenate([[0], np.cumsum(ring_lengths[ring_keep])])
+        coords, ring_offsets = _closed(coords, ring_offsets)
+        offsets = np.concatenate([[0], np.cumsum(kept_per_polygon[built])])
+        return _Rings(coords, ring_offsets, offsets, built, refs.broken)
+
+    def _joined(self, refs: _ArcRefs) -> tuple[np.ndarray, np.ndarray]:
+        """Per ring, its arcs joined: the positions' indexes into ``points`` (each arc after a
+        ring's first without its first point; ``~i`` runs arc i backwards), and the rings'
+        lengths."""
+        ref, sizes = refs.refs, refs.ring_sizes
         first = np.zeros(len(ref), dtype=bool)
         first[(np.cumsum(sizes) - sizes)[sizes > 0]] = True
         reverse = ref < 0
@@ -220,25 +202,45 @@ class Topology:
         step = np.where(reverse, -1, 1)
         base = np.where(reverse, end - 1 - skip, start + skip)
         before = np.cumsum(lengths) - lengths
-        index = np.repeat(base - step * before, lengths) + np.repeat(step, lengths) * np.arange(
-            lengths.sum()
-        )
+        index = np.repeat(base - step * before, lengths)
+        index += np.repeat(step, lengths) * np.arange(lengths.sum())
         ring_of_ref = np.repeat(np.arange(len(sizes)), sizes)
-        ring_lengths = np.bincount(ring_of_ref, weights=lengths, minlength=len(sizes)).astype(
-            np.int64
-        )
-        polygon_of_ring = np.repeat(np.arange(len(polygons)), ring_counts)
-        first_ring = np.cumsum(ring_counts) - ring_counts
-        built = ~broken & (ring_counts > 0)
-        built[built] = ring_lengths[first_ring[built]] > 0
-        ring_keep = built[polygon_of_ring] & (ring_lengths > 0)
-        kept_per_polygon = np.bincount(polygon_of_ring[ring_keep], minlength=len(polygons))
-        point_keep = np.repeat(ring_keep, ring_lengths)
-        coords = self.points[index[point_keep]]
-        ring_offsets = np.concatenate([[0], np.cumsum(ring_lengths[ring_keep])])
-        coords, ring_offsets = _closed(coords, ring_offsets)
-        offsets = np.concatenate([[0], np.cumsum(kept_per_polygon[built])])
-        return _Rings(coords, ring_offsets, offsets, built, broken)
+        ring_lengths = np.bincount(ring_of_ref, weights=lengths, minlength=len(sizes))
+        return index, ring_lengths.astype(np.int64)
+
+
+@dataclass
+class _ArcRefs:
+    refs: np.ndarray  # every ring's arc indexes, one ring after the other
+    ring_sizes: np.ndarray  # arc indexes per ring
+    ring_counts: np.ndarray  # rings per polygon (0 where broken)
+    broken: np.ndarray  # per polygon: not a list of lists
+
+
+def _arc_refs(polygons: list[Any], n_arcs: int) -> _ArcRefs | None:
+    """The arc indexes of ``polygons``' rings, or None when one is not a whole number within
+    range (``-n_arcs .. n_arcs - 1``)."""
+    refs: list[Any] = []
+    ring_sizes: list[int] = []
+    ring_counts = np.zeros(len(polygons), dtype=np.int64)
+    broken = np.zeros(len(polygons), dtype=bool)
+    for n, polygon in enumerate(polygons):
+        if type(polygon) is list and all(type(ring) is list for ring in polygon):
+            ring_counts[n] = len(polygon)
+            for ring in polygon:
+                refs += ring
+                ring_sizes.append(len(ring))
+        else:
+            broken[n] = True
+    try:
+        ref = np.array(refs)
+    except (ValueError, TypeError):  # a ring holding lists: nested too deep
+        return None
+    if len(ref) and (
+        ref.ndim != 1 or ref.dtype.kind != "i" or ref.min() < -n_arcs or ref.max() >= n_arcs
+    ):
+        return None
+    return _ArcRefs(ref.astype(np.int64), np.asarray(ring_sizes, np.int64), ring_counts, broken)
 
 
 @dataclass
