@@ -77,10 +77,10 @@ def _make_valid(geoms: np.ndarray, shortcut: np.ndarray | None = None) -> np.nda
 
 
 def _touching_rings_fixed(geoms: np.ndarray) -> np.ndarray:
-    """Polygons whose only fault is a ring touching itself, fixed by ``buffer(0)`` (5x faster
-    than MakeValid on Cambridge's parcels, 0.06 s against 0.32 s, and the same geometry in all
-    12 such cases there); kept only when the area is unchanged, i.e. no part was dropped.
-    None where the shortcut does not apply."""
+    """Polygons whose only fault is a ring touching itself, fixed by ``buffer(0)`` (on the 12
+    such parcels of Cambridge 0.02 s, against 0.05 s for MakeValid "structure", for the same
+    geometries); kept only when the area is unchanged, i.e. no part was dropped. None where
+    the shortcut does not apply."""
     out = np.full(len(geoms), None, dtype=object)
     polygonal = np.isin(shapely.get_type_id(geoms), (3, 6))
     if not polygonal.any():
