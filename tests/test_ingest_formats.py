@@ -130,3 +130,15 @@ def test_reload_is_idempotent_and_keeps_previous_version(catalog, engine, settin
             "AND tablename LIKE 'census_blocks_2000%'")).scalars())
     # keep_versions = 1: the current table and the one before it, no more
     assert names == {"census_blocks_2000", f"census_blocks_2000__v{third.version - 1}"}
+
+
+def test_a_new_loader_version_reloads(catalog, settings, monkeypatch):
+    """The loader's version is part of the fingerprint: after a change to what loads store,
+    `load` reloads instead of reporting the layer unchanged."""
+    from digitalcity.ingest import loader
+
+    blocks, city = catalog.layer("cambridge", "census_blocks_2000"), catalog.city("cambridge")
+    before = loader.fingerprint(blocks, city, settings)
+    assert loader.fingerprint(blocks, city, settings) == before
+    monkeypatch.setattr(loader, "LOADER_VERSION", loader.LOADER_VERSION + 1)
+    assert loader.fingerprint(blocks, city, settings) != before

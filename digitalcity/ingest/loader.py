@@ -47,6 +47,9 @@ from digitalcity.ingest.readers import Batch, SourceReader, resolve_path
 from digitalcity.ingest.report import LoadReport
 
 _HASH_CHUNK = 1 << 20
+# part of every fingerprint: bump when what a load stores from the same input changes (2: the
+# "structure" repair, NUL characters dropped, integers beyond 64 bits nulled)
+LOADER_VERSION = 2
 T = TypeVar("T")
 
 
@@ -73,8 +76,9 @@ def in_background(fn: Callable[..., T], *args: Any) -> Future[T]:
 
 
 def fingerprint(layer: LayerDef, city: CityDef, settings: Settings) -> str:
-    """A hash of the definition and every input file: equal fingerprints load equal rows."""
-    digest = hashlib.sha256()
+    """A hash of the loader's version, the definition and every input file: equal
+    fingerprints load equal rows."""
+    digest = hashlib.sha256(f"loader {LOADER_VERSION}".encode())
     digest.update(layer.model_dump_json().encode())
     digest.update(city.model_dump_json().encode())
     paths = [resolve_path(layer.source.path, settings.source_data_dir)]
