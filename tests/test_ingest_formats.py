@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from digitalcity.catalog.model import LayerDef
 from digitalcity.crs import wgs84_to_bd09
+from digitalcity.errors import SourceError
 from digitalcity.ingest import load_layer
 from tests.conftest import SHARED_DATA
 
@@ -19,10 +20,17 @@ XIAMEN_DISTRICTS = SHARED_DATA / "china_districts/derived_xiamen_districts_gcj02
 
 
 def layer(layer_id: str, geometry_type: str, source: dict, fields: list[dict]) -> LayerDef:
-    return LayerDef.model_validate({
-        "id": layer_id, "city": "xiamen", "title": {"zh": "测试", "en": "Test"},
-        "kind": "population", "geometry_type": geometry_type, "source": source, "fields": fields,
-    })
+    return LayerDef.model_validate(
+        {
+            "id": layer_id,
+            "city": "xiamen",
+            "title": {"zh": "测试", "en": "Test"},
+            "kind": "population",
+            "geometry_type": geometry_type,
+            "source": source,
+            "fields": fields,
+        }
+    )
 
 
 NAME = {"name": "name", "title": {"zh": "名称", "en": "Name"}}
@@ -33,15 +41,22 @@ POP = {"name": "population", "type": "integer", "title": {"zh": "人口", "en": 
 def districts() -> gpd.GeoDataFrame:
     """Xiamen's districts with WGS84 coordinates (the reference for every format test)."""
     with_gcj = gpd.read_file(XIAMEN_DISTRICTS)
-    return with_gcj[["district", "POPU", "geometry"]].rename(
-        columns={"district": "name", "POPU": "population"}).set_crs(4326, allow_override=True)
+    return (
+        with_gcj[["district", "POPU", "geometry"]]
+        .rename(columns={"district": "name", "POPU": "population"})
+        .set_crs(4326, allow_override=True)
+    )
 
 
 def stored(engine, table: str) -> pd.DataFrame:
     with engine.connect() as conn:
-        return pd.read_sql(sa.text(
-            f"SELECT name, population, ST_X(ST_Centroid(geom)) AS x, ST_Y(ST_Centroid(geom)) AS y "  # noqa: S608
-            f"FROM xiamen.{table} ORDER BY fid"), conn)
+        return pd.read_sql(
+            sa.text(
+                f"SELECT name, population, ST_X(ST_Centroid(geom)) AS x, ST_Y(ST_Centroid(geom)) AS y "  # noqa: S608
+                f"FROM xiamen.{table} ORDER BY fid"
+            ),
+            conn,
+        )
 
 
 def test_gbk_shapefile_keeps_chinese_names(districts, catalog, engine, settings, tmp_path, loaded):
@@ -59,8 +74,9 @@ def test_gbk_shapefile_keeps_chinese_names(districts, catalog, engine, settings,
 def test_geopackage(districts, catalog, engine, settings, tmp_path, loaded):
     path = tmp_path / "districts.gpkg"
     districts.to_crs(4490).to_file(path, layer="districts", driver="GPKG")
-    definition = layer("gpkg_districts", "MultiPolygon", {"path": str(path), "layer": "districts"},
-                       [NAME, POP])
+    definition = layer(
+        "gpkg_districts", "MultiPolygon", {"path": str(path), "layer": "districts"}, [NAME, POP]
+    )
     assert load_layer(definition, catalog.city("xiamen"), engine, settings).rows_loaded == 6
     assert stored(engine, "gpkg_districts").population.sum() == 5163970
 
@@ -72,19 +88,30 @@ def _points(districts: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 @pytest.mark.parametrize("prefixed", [False, True])
-def test_csv_gauss_kruger_with_or_without_zone_prefix(districts, catalog, engine, settings, tmp_path,
-                                                      loaded, prefixed):
+def test_csv_gauss_kruger_with_or_without_zone_prefix(
+    districts, catalog, engine, settings, tmp_path, loaded, prefixed
+):
     points = _points(districts)
     projected = points.to_crs(4527 if prefixed else 4548)  # zone 39, with / without prefix
-    frame = pd.DataFrame({"name": points.name, "population": points.population,
-                          "x": projected.geometry.x, "y": projected.geometry.y})
+    frame = pd.DataFrame(
+        {
+            "name": points.name,
+            "population": points.population,
+            "x": projected.geometry.x,
+            "y": projected.geometry.y,
+        }
+    )
     if prefixed:
         assert frame.x.min() > 39_000_000  # bureau-style eastings carry the zone number
     path = tmp_path / "gk.csv"
     frame.to_csv(path, index=False)
     # the definition says 4548 (no prefix) either way: the loader detects the prefix
-    definition = layer(f"gk_{int(prefixed)}", "Point",
-                       {"path": str(path), "x": "x", "y": "y", "crs": "EPSG:4548"}, [NAME, POP])
+    definition = layer(
+        f"gk_{int(prefixed)}",
+        "Point",
+        {"path": str(path), "x": "x", "y": "y", "crs": "EPSG:4548"},
+        [NAME, POP],
+    )
     assert load_layer(definition, catalog.city("xiamen"), engine, settings).rows_loaded == 6
     rows = stored(engine, f"gk_{int(prefixed)}")
     expected = points.to_crs(4490)
@@ -95,12 +122,18 @@ def test_csv_gauss_kruger_with_or_without_zone_prefix(districts, catalog, engine
 def test_csv_wkt_in_bd09_is_converted(districts, catalog, engine, settings, tmp_path, loaded):
     points = _points(districts)
     lon, lat = wgs84_to_bd09(points.geometry.x.to_numpy(), points.geometry.y.to_numpy())
-    frame = pd.DataFrame({"name": points.name, "population": points.population,
-                          "wkt": [f"POINT ({x} {y})" for x, y in zip(lon, lat, strict=True)]})
+    frame = pd.DataFrame(
+        {
+            "name": points.name,
+            "population": points.population,
+            "wkt": [f"POINT ({x} {y})" for x, y in zip(lon, lat, strict=True)],
+        }
+    )
     path = tmp_path / "bd09.csv"
     frame.to_csv(path, index=False)
-    definition = layer("bd09_points", "Point", {"path": str(path), "wkt": "wkt", "crs": "BD-09"},
-                       [NAME, POP])
+    definition = layer(
+        "bd09_points", "Point", {"path": str(path), "wkt": "wkt", "crs": "BD-09"}, [NAME, POP]
+    )
     assert load_layer(definition, catalog.city("xiamen"), engine, settings).rows_loaded == 6
     rows = stored(engine, "bd09_points")
     # back within a metre of the WGS84 originals (BD-09's published inverse is good to ~0.1 m)
@@ -117,17 +150,25 @@ def test_reload_is_idempotent_and_keeps_previous_version(catalog, engine, settin
     forced = load_layer(blocks, city, engine, settings, force=True)
     assert forced.status == "loaded" and forced.version == again.version + 1
     with engine.connect() as conn:
-        kept = conn.execute(sa.text(
-            f"SELECT count(*), sum(population) FROM cambridge.census_blocks_2000__v{again.version}"  # noqa: S608
-        )).one()
-        current = conn.execute(sa.text(
-            "SELECT count(*), sum(population) FROM cambridge.census_blocks_2000")).one()
+        kept = conn.execute(
+            sa.text(
+                f"SELECT count(*), sum(population) FROM cambridge.census_blocks_2000__v{again.version}"  # noqa: S608
+            )
+        ).one()
+        current = conn.execute(
+            sa.text("SELECT count(*), sum(population) FROM cambridge.census_blocks_2000")
+        ).one()
     assert tuple(kept) == tuple(current) == (886, 101355)
     third = load_layer(blocks, city, engine, settings, force=True)
     with engine.connect() as conn:
-        names = set(conn.execute(sa.text(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'cambridge' "
-            "AND tablename LIKE 'census_blocks_2000%'")).scalars())
+        names = set(
+            conn.execute(
+                sa.text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'cambridge' "
+                    "AND tablename LIKE 'census_blocks_2000%'"
+                )
+            ).scalars()
+        )
     # keep_versions = 1: the current table and the one before it, no more
     assert names == {"census_blocks_2000", f"census_blocks_2000__v{third.version - 1}"}
 
@@ -142,3 +183,17 @@ def test_a_new_loader_version_reloads(catalog, settings, monkeypatch):
     assert loader.fingerprint(blocks, city, settings) == before
     monkeypatch.setattr(loader, "LOADER_VERSION", loader.LOADER_VERSION + 1)
     assert loader.fingerprint(blocks, city, settings) != before
+
+
+def test_load_leaves_no_object_frozen(catalog, engine, settings, loaded):
+    """Loads keep the garbage collector off their objects while running (gc.freeze) and give
+    them all back when done, failed or not."""
+    import gc
+
+    blocks, city = catalog.layer("cambridge", "census_blocks_2000"), catalog.city("cambridge")
+    load_layer(blocks, city, engine, settings, force=True)
+    assert gc.get_freeze_count() == 0
+    broken = blocks.model_copy(update={"source": blocks.source.model_copy(update={"path": "nope"})})
+    with pytest.raises(SourceError):
+        load_layer(broken, city, engine, settings)
+    assert gc.get_freeze_count() == 0

@@ -8,14 +8,15 @@ of the layer untouched and queryable.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import secrets
 import time
 from collections import Counter
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -336,9 +337,35 @@ def load_layer(
     failure. Returns the report; ``status == "unchanged"`` when the inputs are identical to the
     current version's (unless ``force``).
     """
+    with _collector_frozen() as freeze:
+        return _load(layer, city, engine, settings, force, freeze)
+
+
+@contextmanager
+def _collector_frozen() -> Iterator[Callable[[], None]]:
+    """The objects that exist when a load starts (modules, the caller's data), and those
+    frozen with the yielded function (the parsed source), are left out of the cyclic garbage
+    collector's passes until the load ends; the collector kept scanning them while the load
+    allocated (0.07 s of 0.78 s on the real parcels). All are collectable again afterwards."""
+    gc.freeze()
+    try:
+        yield gc.freeze
+    finally:
+        gc.unfreeze()
+
+
+def _load(
+    layer: LayerDef,
+    city: CityDef,
+    engine: Engine,
+    settings: Settings,
+    force: bool,
+    freeze: Callable[[], None],
+) -> LoadReport:
     started = time.perf_counter()
     fingerprinting = in_background(fingerprint, layer, city, settings)  # hashing frees the GIL
     job = _LayerLoad(layer, city, settings)
+    freeze()  # the source as opened (a TopoJSON document is held whole)
     if not force:
         with engine.connect() as conn:
             current = current_version(conn, layer)
