@@ -17,6 +17,8 @@ CASES = [
     [" 12", "13 "],  # spaces: pandas
     ["1e5", "inf", "nan", "x", ""],  # exponents, words: pandas
     ["12,5", "1_000"],
+    ["11/12/2010", "2010-11-12 10:00", "a;b"],  # never numbers: all NaN at once
+    ["11/12/2010", "12"],
     [None, None],
     [],
 ]

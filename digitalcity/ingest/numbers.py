@@ -3,12 +3,14 @@
 Source tables (CSV above all) hold numbers as text. When every present value is a plain
 decimal (an optional minus, digits, at most one point, at most 15 characters), pyarrow
 parses the column in one pass, 10x faster than pandas; both parsers round such values
-exactly (15 significant digits or fewer), so the numbers are the same. Anything else goes
-to pandas as before.
+exactly (15 significant digits or fewer), so the numbers are the same. A column whose every
+value holds a character no number has (dates: "11/12/2010") is all NaN at once. Anything else
+goes to pandas as before.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -16,6 +18,7 @@ import pyarrow.compute as pc
 _PLAIN_INTEGER = r"^-?[0-9]+$"
 _PLAIN_DECIMAL = r"^-?([0-9]+\.?[0-9]*|\.[0-9]+)$"
 _MAX_CHARS = 15
+_NEVER_IN_A_NUMBER = r"[/:,;]"  # a value holding one is no number to pandas either
 
 
 def to_numbers(values: pd.Series) -> pd.Series:
@@ -27,6 +30,8 @@ def to_numbers(values: pd.Series) -> pd.Series:
     present = text.drop_null()
     if len(present) == 0 or pc.max(pc.utf8_length(present)).as_py() > _MAX_CHARS:
         return pd.to_numeric(values, errors="coerce")
+    if pc.all(pc.match_substring_regex(present, _NEVER_IN_A_NUMBER)).as_py():
+        return pd.Series(np.nan, index=values.index, dtype=np.float64)  # e.g. dates
     whole = pc.all(pc.match_substring_regex(present, _PLAIN_INTEGER)).as_py()
     try:
         if whole and text.null_count == 0:
