@@ -197,3 +197,15 @@ def test_load_leaves_no_object_frozen(catalog, engine, settings, loaded):
     with pytest.raises(SourceError):
         load_layer(broken, city, engine, settings)
     assert gc.get_freeze_count() == 0
+
+
+def test_load_warms_the_connections_it_holds_at_once(settings, engine):
+    from digitalcity.db.engine import make_engine
+    from digitalcity.ingest import loader
+
+    fresh = make_engine(settings)
+    try:
+        loader._warm_pool(fresh)
+        assert fresh.pool.checkedin() == loader._CONNECTIONS_AT_ONCE
+    finally:
+        fresh.dispose()

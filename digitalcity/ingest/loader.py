@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import closing, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -364,6 +364,7 @@ def _load(
 ) -> LoadReport:
     started = time.perf_counter()
     fingerprinting = in_background(fingerprint, layer, city, settings)  # hashing frees the GIL
+    in_background(_warm_pool, engine)
     job = _LayerLoad(layer, city, settings)
     freeze()  # the source as opened (a TopoJSON document is held whole)
     if not force:
@@ -406,6 +407,21 @@ def _load(
         ) from None
     job.report.seconds = round(time.perf_counter() - started, 3)
     return job.report
+
+
+_CONNECTIONS_AT_ONCE = 3  # the lock's, then the COPY's or the two index builds'
+
+
+def _warm_pool(engine: Engine) -> None:
+    """Open the connections a load holds at once while its source is being opened (each new
+    one costs a password exchange: 6-12 ms); they wait in the pool. Errors are left for the
+    load's own connections to raise."""
+    with ExitStack() as held:
+        try:
+            for _ in range(_CONNECTIONS_AT_ONCE):
+                held.enter_context(engine.connect())
+        except sa.exc.SQLAlchemyError:
+            pass
 
 
 _LOAD_LOCK = sa.text("SELECT pg_advisory_lock(hashtext('load:' || :key))")
