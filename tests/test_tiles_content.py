@@ -188,3 +188,24 @@ def test_internal_layers_are_404_for_anonymous(client, planner, path):
     assert refused.status_code == 404
     assert refused.json()["detail"].startswith("unknown collection")
     assert client.get(path, headers=planner).status_code in (200, 204)
+
+
+def test_tile_copies_store_geometries_uncompressed(client, engine):
+    """The EPSG:3857 copies tiles read keep every geometry column uncompressed."""
+    assert client.get(tile_url("cambridge__parcels", *CENTRE_Z16)).status_code == 200
+    with engine.connect() as conn:
+        storage = (
+            conn.execute(
+                sa.text(
+                    "SELECT DISTINCT a.attstorage FROM pg_attribute a "
+                    "JOIN pg_class c ON c.oid = a.attrelid "
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "JOIN pg_type t ON t.oid = a.atttypid "
+                    "WHERE n.nspname = 'digitalcity_tiles' AND c.relkind = 'r' "
+                    "AND t.typname = 'geometry' AND a.attnum > 0"
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert storage == ["e"]

@@ -89,10 +89,15 @@ def create_layer_table(conn: Connection, table: sa.Table) -> None:
     table grows by 5 %."""
     table.create(conn)
     quote = conn.dialect.identifier_preparer.quote
-    conn.exec_driver_sql(
-        f"ALTER TABLE {quote(str(table.schema))}.{quote(table.name)} "
-        "ALTER COLUMN geom SET STORAGE EXTERNAL"
-    )
+    store_uncompressed(conn, f"{quote(str(table.schema))}.{quote(table.name)}", ["geom"])
+
+
+def store_uncompressed(conn: Connection, table: str, columns: list[str]) -> None:
+    """``STORAGE EXTERNAL`` for ``columns`` of ``table`` (quoted, schema-qualified): values too
+    large to stay inline go out of line uncompressed (see ``create_layer_table``)."""
+    quote = conn.dialect.identifier_preparer.quote
+    alters = ", ".join(f"ALTER COLUMN {quote(c)} SET STORAGE EXTERNAL" for c in columns)
+    conn.exec_driver_sql(f"ALTER TABLE {table} {alters}")
 
 
 def indexed_fields(layer: LayerDef) -> list[str]:

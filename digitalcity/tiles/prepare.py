@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from digitalcity.catalog import CityDef, LayerDef
+from digitalcity.db.schema import store_uncompressed
 from digitalcity.tiles.content import simplified_zooms, tolerance
 from digitalcity.tiles.query import property_columns, qualified, quote, read_sql
 
@@ -70,6 +71,9 @@ def _build(conn: Connection, layer: LayerDef, city: CityDef, version: int) -> No
     fill = read_sql("copy_fill.sql").format(
         target=target, source=source, columns=columns, simplified=values
     )
+    # uncompressed: a tile on a large polygon then costs no decompression (the 119,241-vertex
+    # road surface at z16: 6.3 -> 3.2 ms)
+    store_uncompressed(conn, target, ["geom", *(f"g{z}" for z in zooms)])
     conn.execute(sa.text(fill), params)
     name = copy_name(layer, version)
     conn.exec_driver_sql(f"ALTER TABLE {target} ADD PRIMARY KEY (fid)")
