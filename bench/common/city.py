@@ -46,4 +46,12 @@ def city_db(city: str = CITY) -> Iterator[CityDB]:
         catalog = load_catalog(db.settings.layers_dir)
         load_city_layers(db, catalog, city)
         prepare_tile_copies(db, catalog, city)
+        settle_statistics(db)
         yield CityDB(db.settings, db.cluster, db.engine, catalog)
+
+
+def settle_statistics(db: BenchDB) -> None:
+    """Analyse every table now: loads analyse only the columns their queries need and leave the
+    rest to autovacuum, which would otherwise run during the first measurements."""
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("ANALYZE")
