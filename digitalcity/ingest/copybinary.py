@@ -145,12 +145,10 @@ def _variable_field(column: pa.Array) -> pa.Array:
 
 def _field(column: pa.Array) -> pa.Array:
     kind = column.type
-    if pa.types.is_null(kind):
-        column = pa.nulls(len(column), pa.large_binary())
-        kind = column.type
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_binary(kind):
-        return _variable_field(column)
-    if pa.types.is_large_binary(kind):
+    if pa.types.is_null(kind):  # a column without a single value
+        return _variable_field(pa.nulls(len(column), pa.large_binary()))
+    variable = (pa.types.is_string, pa.types.is_large_string, pa.types.is_binary)
+    if any(is_kind(kind) for is_kind in variable) or pa.types.is_large_binary(kind):
         return _variable_field(column)
     return _fixed_field(column)
 
