@@ -85,8 +85,8 @@ class SourceReader:
 
     def _inspect_topojson(self) -> None:
         self._topology = read_topology(self.path)
-        self.columns = self._topology.columns(self.source.layer)
-        self.total = len(self._topology.members(self.source.layer))
+        members = self._topology.members(self.source.layer)
+        self.columns, self.total = self._topology.columns(members), len(members)
 
     def _inspect_csv(self) -> None:
         try:

@@ -51,7 +51,7 @@ class Topology:
             return self.points[self.starts[index] : self.ends[index]]
         return self.points[self.starts[~index] : self.ends[~index]][::-1]
 
-    def _positions(self, positions: list[Any]) -> np.ndarray:
+    def _point_positions(self, positions: list[Any]) -> np.ndarray:
         """Point positions (quantised ones, unlike arcs, are not deltas: only transformed)."""
         points = _positions(positions)
         if self.transform:
@@ -67,9 +67,9 @@ class Topology:
     def _other(self, obj: dict[str, Any]) -> shapely.Geometry | None:
         kind = obj.get("type")
         if kind == "Point":
-            return shapely.Point(self._positions([obj["coordinates"]])[0])
+            return shapely.Point(self._point_positions([obj["coordinates"]])[0])
         if kind == "MultiPoint":
-            return shapely.MultiPoint(self._positions(obj["coordinates"]))
+            return shapely.MultiPoint(self._point_positions(obj["coordinates"]))
         if kind == "LineString":
             return shapely.LineString(self._line(obj["arcs"]))
         if kind == "MultiLineString":
@@ -94,11 +94,12 @@ class Topology:
         members = collection.get("geometries", [collection])
         return [m if isinstance(m, dict) else {} for m in members]
 
-    def columns(self, layer: str | None) -> list[str]:
-        """Every property name of ``layer``'s members, in order of appearance ("id" too when
-        a member has one)."""
+    @staticmethod
+    def columns(members: list[dict[str, Any]]) -> list[str]:
+        """Every property name of ``members``, in order of appearance ("id" too when a member
+        has one)."""
         names: dict[str, None] = {}
-        for member in self.members(layer):
+        for member in members:
             props = member.get("properties")
             if isinstance(props, dict):
                 names.update(dict.fromkeys(props))
