@@ -7,6 +7,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 
 from digitalcity import __version__
 from digitalcity.api import problems
+from digitalcity.api.caller import CallerMiddleware
 from digitalcity.api.page_cache import PageCache
 from digitalcity.api.routes import analysis, collections, health, items, landing, planning
 from digitalcity.api.routes import styles as styles_routes
@@ -33,11 +34,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.catalog = load_catalog(settings.layers_dir)
     app.state.codes = code_tables(settings.layers_dir)
     app.state.engine = make_engine(settings)
-    app.state.key_cache = {}
     app.state.layers = LiveLayers(app)
     app.state.pages = PageCache(settings.items_cache_mb * 1024 * 1024)
     problems.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=4)
+    app.add_middleware(CallerMiddleware, engine_of=lambda: app.state.engine)
     app.include_router(landing.router)
     app.include_router(collections.router)
     app.include_router(items.router)

@@ -6,25 +6,16 @@ costs more than these lookups themselves.
 
 from __future__ import annotations
 
-import time
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
-from starlette.concurrency import run_in_threadpool
 
+from digitalcity.api.caller import ROLE_STATE
 from digitalcity.catalog import Catalog, LayerDef, Role, visible_layer
 from digitalcity.catalog.ids import parse_collection_id
 from digitalcity.config import Settings
-from digitalcity.db.keys import hash_key, role_for_key
-from digitalcity.errors import DigitalCityError, NotFound
-
-KEY_CACHE_SECONDS = 30.0
-
-
-class Unauthorized(DigitalCityError):
-    status = 401
-    title = "Unauthorized"
+from digitalcity.errors import NotFound
 
 
 async def get_settings(request: Request) -> Settings:
@@ -39,35 +30,12 @@ async def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
-def _presented_key(request: Request) -> str | None:
-    auth = request.headers.get("authorization", "")
-    if auth.lower().startswith("bearer "):
-        return auth[7:].strip()
-    return request.headers.get("x-api-key") or request.query_params.get("api_key")
-
-
 async def get_role(request: Request) -> Role:
-    """The caller's role: anonymous without a key, the key's role with a valid one, 401 otherwise.
-
-    Keys come as ``Authorization: Bearer <key>``, ``X-API-Key`` or ``?api_key=`` (for map tiles);
-    lookups are cached for ``KEY_CACHE_SECONDS`` so tile requests do not each hit the database.
-    """
-    key = _presented_key(request)
-    if not key:
-        return "anonymous"
-    cache: dict[str, tuple[float, Role | None]] = request.app.state.key_cache
-    digest = hash_key(key)
-    hit = cache.get(digest)
-    now = time.monotonic()
-    if hit and now - hit[0] < KEY_CACHE_SECONDS:
-        role = hit[1]
-    else:
-        role = await run_in_threadpool(role_for_key, request.app.state.engine, key)
-        if len(cache) > 10_000:
-            cache.clear()
-        cache[digest] = (now, role)
+    """The caller's role, resolved by ``CallerMiddleware`` (which answers 401 itself for an
+    invalid or revoked key): anonymous without a key, the key's role with a valid one."""
+    role: Role | None = getattr(request.state, ROLE_STATE, None)
     if role is None:
-        raise Unauthorized("invalid or revoked API key")
+        raise RuntimeError("the caller middleware is not installed")
     return role
 
 

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from sqlalchemy.engine import Connection, CursorResult, Engine
 
 from digitalcity.api import html
+from digitalcity.api.caller import KEY_QUERY_PARAMETER
 from digitalcity.api.deps import (
     BaseUrlDep,
     CatalogDep,
@@ -69,7 +70,8 @@ def _rows(conn: Connection, result: CursorResult, first: Sequence[Any]) -> Itera
 def _page_links(
     request: Request, base: str, collection: str, query: ItemsQuery, has_next: bool
 ) -> list[dict[str, str]]:
-    params = dict(request.query_params)
+    # The caller's key never goes into a link: links are cached and shared between callers.
+    params = {k: v for k, v in request.query_params.items() if k != KEY_QUERY_PARAMETER}
     href = f"{base}/collections/{collection}/items"
 
     def at(offset: int, fmt: str | None = None) -> str:
@@ -126,7 +128,9 @@ def _page_key(request: Request, query: ItemsQuery, base: str) -> str | None:
     state = request.app.state.layers.get(query.layer)
     if state is None:
         return None
-    params = sorted((k, v) for k, v in request.query_params.multi_items() if k != "api_key")
+    params = sorted(
+        (k, v) for k, v in request.query_params.multi_items() if k != KEY_QUERY_PARAMETER
+    )
     return PageCache.key(query.layer.city, query.layer.id, state.version, query.role, base, params)
 
 
