@@ -10,7 +10,10 @@ setup:
 demo: setup
 	$(BIN)/digitalcity demo
 
+# Lint and types first (seconds), then the suite; pytest's exit 5 (no test ran) fails too.
 test: setup
+	$(BIN)/ruff check digitalcity tests bench
+	$(BIN)/mypy digitalcity
 	$(BIN)/python -m pytest
 
 lint: setup
