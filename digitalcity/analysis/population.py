@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Literal
 
 import pandas as pd
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from digitalcity.analysis import params
@@ -18,6 +19,7 @@ from digitalcity.analysis.sqlrun import frame, run, stage
 from digitalcity.analysis.zones import stage_zones
 from digitalcity.catalog.model import LayerDef
 from digitalcity.city import City
+from digitalcity.db.schema import layer_table
 
 Method = Literal["areal", "dasymetric"]
 METHODS: tuple[Method, ...] = ("areal", "dasymetric")
@@ -36,11 +38,15 @@ def population_field(layer: LayerDef) -> str:
     raise InvalidParameter(f"layer {layer.id!r} has no field counted in persons")
 
 
-def stage_carriers(conn: Connection, city: City, method: Method) -> list[LayerDef]:
-    """Stage ``_blocks`` and ``_carriers`` for ``method``; returns the layers read."""
+def stage_carriers(
+    conn: Connection, city: City, method: Method, *, near: str | None = None
+) -> list[LayerDef]:
+    """Stage ``_blocks`` and ``_carriers`` for ``method``; returns the layers read. With
+    ``near`` (areal only: a staged table of targets), only the blocks around the targets."""
     bound = bindings_for(city)
     blocks = city.layer(require(city.id, "population", bound.population))
-    stage(conn, city, "_blocks", blocks, {"pop": population_field(blocks)})
+    near = near if method == "areal" else None
+    stage(conn, city, "_blocks", blocks, {"pop": population_field(blocks)}, near=near)
     if method == "areal":
         run(conn, "carriers_areal")
         return [blocks]
@@ -50,6 +56,13 @@ def stage_carriers(conn: Connection, city: City, method: Method) -> list[LayerDe
     stage(conn, city, "_residential", parcels, where={level1: [residential]})
     run(conn, "carriers_dasymetric")
     return [blocks, parcels]
+
+
+def layer_total(conn: Connection, city: City, layer: LayerDef) -> float:
+    """The sum of a population layer's persons field over every row."""
+    table = layer_table(layer, city.definition)
+    total = conn.execute(sa.select(sa.func.sum(table.c[population_field(layer)]))).scalar()
+    return float(total or 0.0)
 
 
 def method_text(city: City, method: Method) -> str:
@@ -81,9 +94,11 @@ def population_in_polygon(
         area = params.polygon(conn, city, polygon, polygon_crs)
         stage_zones(conn, city, None, area)
         run(conn, "targets_from")
-        inputs = stage_carriers(conn, city, method)
+        inputs = stage_carriers(conn, city, method, near="_targets")
         rows = frame(conn, "population_allocate")
         totals = frame(conn, "carriers_totals").iloc[0]
+        if method == "areal":  # the staged blocks are those near the polygon: total them all
+            totals["population"] = layer_total(conn, city, inputs[0])
         prov = provenance(
             conn,
             city,

@@ -125,6 +125,7 @@ def stage(
     fids: Sequence[int] | None = None,
     dump: bool = False,
     subdivide: int | None = None,
+    near: str | None = None,
 ) -> None:
     """Copy ``layer`` into the temporary table ``name`` (fid, geom in the local CRS, columns).
 
@@ -132,7 +133,10 @@ def stage(
     ``fids`` the rows with these feature ids;
     ``table_name`` reads a kept version table instead of the current one; ``dump`` splits
     multi-geometries into one row per part (fid repeated); ``subdivide`` cuts polygons into
-    pieces of at most that many vertices (faster overlays; pieces tile the original exactly).
+    pieces of at most that many vertices (faster overlays; pieces tile the original exactly);
+    ``near`` names a staged table (geometries in the local CRS): only rows that meet its extent
+    (plus ``NEAR_MARGIN_M``) are copied — a drawn polygon over a 494,676-cell population grid
+    stages ~1 % of it (bench/raster: 2.9 s → see the README).
     Adds a GiST index and statistics.
     """
     columns = dict(columns or {})
@@ -155,6 +159,8 @@ def stage(
         select = select.where(table.c[field].in_(list(values)))
     if fids is not None:
         select = select.where(table.c.fid.in_(list(fids)))
+    if near is not None:
+        select = select.where(sa.func.ST_Intersects(table.c.geom, _extent_of(near, city)))
     try:
         conn.execute(CreateTableAs(name, select))
     except sa.exc.ProgrammingError as exc:
@@ -167,6 +173,19 @@ def stage(
     quoted = conn.dialect.identifier_preparer.quote(name)
     conn.exec_driver_sql(f"CREATE INDEX ON {quoted} USING gist (geom)")
     conn.exec_driver_sql(f"ANALYZE {quoted}")
+
+
+NEAR_MARGIN_M = 200.0  # metres: covers the bend of a local box's edges once in lon/lat
+
+
+def _extent_of(staged: str, city: City) -> Any:
+    """The extent of a staged table's geometries (local CRS), widened by ``NEAR_MARGIN_M`` and
+    in the storage CRS, as a scalar sub-select (the layer's GiST index then applies)."""
+    geom = sa.table(staged, sa.column("geom")).c.geom
+    box = sa.func.ST_Expand(
+        sa.func.ST_SetSRID(sa.func.ST_Extent(geom), local_srid(city)), NEAR_MARGIN_M
+    )
+    return sa.select(sa.func.ST_Transform(box, storage_srid(city.definition))).scalar_subquery()
 
 
 def stage_geometry(conn: Connection, name: str, geom: shapely.Geometry, srid: int) -> None:

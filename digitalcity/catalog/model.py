@@ -16,7 +16,7 @@ GeometryType = Literal[
     "Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon"
 ]
 FieldType = Literal["string", "integer", "float", "boolean", "date", "datetime"]
-SourceFormat = Literal["geojson", "topojson", "shapefile", "gpkg", "csv"]
+SourceFormat = Literal["geojson", "topojson", "shapefile", "gpkg", "csv", "geotiff"]
 Aggregate = Literal["master", "sum", "count", "count_other", "mode_other", "first"]
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
@@ -134,6 +134,7 @@ class SourceDef(Frozen):
     y: str | None = None
     wkt: str | None = None
     id_field: str | None = None
+    band: int = Field(default=1, ge=1)  # a GeoTIFF's band, read as cells (attribute "value")
     joins: tuple[JoinDef, ...] = ()
 
     @property
@@ -148,6 +149,8 @@ class SourceDef(Frozen):
             "shp": "shapefile",
             "gpkg": "gpkg",
             "csv": "csv",
+            "tif": "geotiff",
+            "tiff": "geotiff",
         }
         if suffix not in by_suffix:
             raise ValueError(f"cannot tell the format of {self.path!r}: set source.format")

@@ -1,7 +1,8 @@
 """Read a layer's source file in batches: attributes as a DataFrame, geometries as WKB.
 
 Spatial formats stream through pyogrio's Arrow reader (memory bounded by the batch size for
-formats GDAL streams); CSV streams through pandas in chunks.
+formats GDAL streams); CSV streams through pandas in chunks; a GeoTIFF grid streams as vector
+cells in strips of rows (``raster.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pyogrio.errors import DataLayerError, DataSourceError
 
 from digitalcity.catalog.model import SourceDef
 from digitalcity.errors import SourceError
+from digitalcity.ingest.raster import RasterCells
 from digitalcity.ingest.topojson import Topology, read_topology, topojson_frames
 
 
@@ -63,8 +65,12 @@ class SourceReader:
         self.total: int | None = None
         self.columns: list[str] = []
         self._topology: Topology | None = None
+        self._raster: RasterCells | None = None
         if self.format == "csv":
             self._inspect_csv()
+        elif self.format == "geotiff":
+            self._raster = RasterCells(self.path, source.band)
+            self.file_crs, self.columns = self._raster.file_crs, self._raster.columns
         elif self.format == "topojson":
             self._inspect_topojson()
         else:
@@ -103,6 +109,11 @@ class SourceReader:
     def batches(self, batch_rows: int) -> Generator[Batch, None, None]:
         if self.format == "csv":
             yield from self._csv_batches(batch_rows)
+        elif self._raster is not None:
+            offset = 0
+            for frame, cells in self._raster.cells(batch_rows):
+                yield Batch(offset, frame, cells)
+                offset += len(frame)
         elif self._topology is not None:
             offset = 0
             for frame, geoms in topojson_frames(self._topology, self.source.layer, batch_rows):

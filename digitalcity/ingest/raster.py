@@ -1,0 +1,96 @@
+"""A gridded raster (a GeoTIFF population grid) read as vector cells: one square polygon per
+cell that holds a value, with the value as the attribute ``value``.
+
+Why cells and not PostGIS raster (``postgis_raster``), measured on Wuhan's WorldPop grid
+(1662 x 1668 cells of 3 arc-seconds, 494,676 with people) by ``python -m bench.raster``:
+
+| | cells (ours) | raster (ST_Tile 100x100, ST_Clip + ST_SummaryStats) |
+|---|---|---|
+| load | 4.7 s | 0.37 s |
+| table | 109 MiB | 2.7 MiB |
+| residents in an 8 x 10 km box | 0.43 s, 994,278 | 0.007 s, 988,954 |
+| residents in the city boundary | 7.4 s, 9,490,032 | 0.17 s, 9,491,334 |
+
+Raster answers 40-60x faster. Cells are kept because, as an ordinary population layer,
+every population analysis (residents in a polygon, areal and dasymetric allocation,
+life-circle coverage, district density), the tiles, identify, editing and the access rules
+work on the grid unchanged, and a cell cut by the polygon counts by the share of its area
+inside (a raster clip counts whole cells by their centres: 0.5 % off on the box). A raster
+path for the polygon sums is the known next step for speed on large grids.
+
+Cells keep the raster's CRS (the loader reprojects as for any source). Cells with the nodata
+value, a non-finite value or a value of 0 or less are left out: they hold nobody.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from digitalcity.errors import SourceError
+
+VALUE_COLUMN = "value"
+
+
+class RasterCells:
+    """Reads band ``band`` of a raster in strips of rows; ``file_crs`` is known on opening."""
+
+    def __init__(self, path: Path, band: int = 1) -> None:
+        import rasterio
+        from rasterio.errors import RasterioIOError
+
+        self.path = path
+        self.band = band
+        try:
+            with rasterio.open(path) as dataset:
+                if not 1 <= band <= dataset.count:
+                    raise SourceError(f"{path.name}: no band {band} (has {dataset.count})")
+                self.file_crs = dataset.crs.to_wkt() if dataset.crs else None
+                self.width, self.height = dataset.width, dataset.height
+                self.transform = dataset.transform
+                self.nodata = dataset.nodatavals[band - 1]
+        except RasterioIOError as exc:
+            raise SourceError(f"cannot read {path.name}: {exc}") from None
+        if not self.transform.is_rectilinear:
+            raise SourceError(f"{path.name}: a rotated raster grid is not supported")
+
+    @property
+    def columns(self) -> list[str]:
+        return [VALUE_COLUMN]
+
+    def cells(self, batch_rows: int) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
+        """(attributes, cell polygons) per strip of raster rows, about ``batch_rows`` cells
+        with data each."""
+        import rasterio
+        from rasterio.windows import Window
+
+        strip = max(1, batch_rows // max(1, self.width))
+        t = self.transform
+        try:
+            with rasterio.open(self.path) as dataset:
+                for top in range(0, self.height, strip):
+                    rows = min(strip, self.height - top)
+                    values = dataset.read(self.band, window=Window(0, top, self.width, rows))
+                    keep = np.isfinite(values) & (values > 0)
+                    if self.nodata is not None and np.isfinite(self.nodata):
+                        keep &= values != self.nodata
+                    row_index, col_index = np.nonzero(keep)
+                    if not len(row_index):
+                        continue
+                    row_index = row_index + top
+                    x0 = t.c + col_index * t.a
+                    y0 = t.f + row_index * t.e
+                    polygons = shapely.box(
+                        np.minimum(x0, x0 + t.a),
+                        np.minimum(y0, y0 + t.e),
+                        np.maximum(x0, x0 + t.a),
+                        np.maximum(y0, y0 + t.e),
+                    )
+                    frame = pd.DataFrame({VALUE_COLUMN: values[keep].astype(float)})
+                    yield frame, np.asarray(polygons, dtype=object)
+        except rasterio.errors.RasterioIOError as exc:
+            raise SourceError(f"cannot read {self.path.name}: {exc}") from None
