@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-time (idempotent) set-up for `make demo` and `make test` on Debian/Ubuntu:
 # OS packages when missing (PostgreSQL server, PostGIS and pgRouting for its major version,
-# GDAL tools, Chromium and CJK fonts for the browser tests), a virtualenv in .venv and the
+# GDAL tools, Chromium and CJK fonts for the browser tests, PgBouncer and nginx for the
+# deployment tests), a virtualenv in .venv and the
 # package with its dev extras.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,6 +40,9 @@ command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
 # A real headless browser for the web-map tests (Playwright drives Debian's Chromium).
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 [ -d /usr/share/fonts/opentype/noto ] || missing+=(fonts-noto-cjk)
+# The read path beyond one machine, started by the tests: a connection pooler and a caching proxy.
+[ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer)
+[ -x /usr/sbin/nginx ] || missing+=(nginx)
 if ! python3 -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null; then
   missing+=(python3 python3-venv)
 elif ! python3 -c 'import ensurepip' 2>/dev/null; then
