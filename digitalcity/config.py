@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     db_user: str = "digitalcity"
     db_service_user: str = "digitalcity"
     db_fast_unsafe: bool = False
+    # Behind PgBouncer in transaction pooling mode: no named prepared statements (see
+    # deploy/pgbouncer.ini).
+    db_transaction_pooling: bool = False
     pg_bin_dir: Path | None = None
 
     layers_dir: Path = PROJECT_ROOT / "layers"

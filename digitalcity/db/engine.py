@@ -32,8 +32,15 @@ def read_sql(name: str) -> str:
 
 def make_engine(settings: Settings, *, pool_size: int = 5) -> Engine:
     """An engine for the configured database; connects lazily. Pooled connections the server
-    has closed are replaced at checkout (see ``_drop_closed``)."""
-    engine = sa.create_engine(database_url(settings), pool_size=pool_size, max_overflow=10)
+    has closed are replaced at checkout (see ``_drop_closed``). With
+    ``db_transaction_pooling`` (PgBouncer), psycopg prepares no named statements: a pooler
+    before 1.21 hands the next transaction another server connection, without them."""
+    connect_args: dict[str, Any] = {}
+    if settings.db_transaction_pooling:
+        connect_args["prepare_threshold"] = None
+    engine = sa.create_engine(
+        database_url(settings), pool_size=pool_size, max_overflow=10, connect_args=connect_args
+    )
     sa.event.listen(engine, "checkout", _drop_closed)
     return engine
 
