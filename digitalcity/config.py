@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     # Behind PgBouncer in transaction pooling mode: no named prepared statements (see
     # deploy/pgbouncer.ini).
     db_transaction_pooling: bool = False
+    # Hot standbys that answer reads (comma-separated URLs); loads, edits, keys and analyses
+    # (which stage temporary tables) go to the primary. See digitalcity/db/routing.py.
+    read_database_urls: str | None = None
+    replica_max_lag_mb: float = 16.0
+    replica_check_seconds: float = 1.0
     pg_bin_dir: Path | None = None
 
     layers_dir: Path = PROJECT_ROOT / "layers"

@@ -18,6 +18,7 @@ from digitalcity.catalog import load_catalog
 from digitalcity.catalog.codes import code_tables
 from digitalcity.config import Settings
 from digitalcity.db.engine import make_engine
+from digitalcity.db.routing import make_router
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -34,11 +35,16 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.catalog = load_catalog(settings.layers_dir)
     app.state.codes = code_tables(settings.layers_dir)
     app.state.engine = make_engine(settings)
+    app.state.router = make_router(settings, app.state.engine)
     app.state.layers = LiveLayers(app)
     app.state.pages = PageCache(settings.items_cache_mb * 1024 * 1024)
     problems.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=4)
-    app.add_middleware(CallerMiddleware, engine_of=lambda: app.state.engine)
+    app.add_middleware(
+        CallerMiddleware,
+        engine_of=lambda: app.state.engine,
+        fallback_of=lambda: app.state.router.reader(),
+    )
     app.include_router(landing.router)
     app.include_router(collections.router)
     app.include_router(items.router)

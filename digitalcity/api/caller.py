@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+import sqlalchemy as sa
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders, QueryParams
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -64,12 +65,31 @@ def _make_private(headers: MutableHeaders) -> None:
 class CallerMiddleware:
     """Resolves the caller's role once per request into ``request.state.role``."""
 
-    def __init__(self, app: ASGIApp, engine_of: Callable[[], Any]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        engine_of: Callable[[], Any],
+        fallback_of: Callable[[], Any] | None = None,
+    ) -> None:
         self.app = app
         self.engine_of = engine_of
+        self.fallback_of = fallback_of
+
+    def _lookup(self, key: str) -> Role | None:
+        """Keys live on the primary (a revocation counts there at once); with the primary
+        unreachable, a standby's copy answers, as of its last replayed commit."""
+        try:
+            return role_for_key(self.engine_of(), key)
+        except sa.exc.OperationalError:
+            if self.fallback_of is None:
+                raise
+            fallback = self.fallback_of()
+            if fallback is self.engine_of():
+                raise
+            return role_for_key(fallback, key)
 
     async def _role(self, key: str) -> Role | None:
-        return await run_in_threadpool(role_for_key, self.engine_of(), key)
+        return await run_in_threadpool(self._lookup, key)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -26,7 +26,20 @@ async def get_catalog(request: Request) -> Catalog:
     return request.app.state.catalog
 
 
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+def read_engine(request: Request) -> Engine:
+    """Where a read goes: a healthy hot standby that has replayed the caller's last write
+    (``digitalcity.db.routing``), else the primary."""
+    return request.app.state.router.reader(min_lsn=getattr(request.state, "min_lsn", None))
+
+
 async def get_engine(request: Request) -> Engine:
+    """The engine for the request: reads (GET, HEAD) through the read router; anything else
+    (edits, analyses, which stage temporary tables a standby cannot hold) on the primary."""
+    if request.method in READ_METHODS:
+        return read_engine(request)
     return request.app.state.engine
 
 

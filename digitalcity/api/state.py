@@ -1,7 +1,8 @@
 """The app's view of loaded layers: one ``VersionMap`` shared by items, collections and tiles.
 
-The tile service's LISTEN thread keeps it current (started with the app's lifespan); without
-it, the map is re-read when older than ``STALE_SECONDS``.
+The tile service's LISTEN thread keeps it current (started with the app's lifespan), or over
+hot standbys a ``VersionPoller``; without either, the map is re-read when older than
+``STALE_SECONDS``.
 """
 
 from __future__ import annotations
@@ -27,14 +28,15 @@ class LiveLayers:
     def _listening(self) -> bool:
         service = getattr(self.app.state, "tile_service", None)
         listener = getattr(service, "_listener", None) if service else None
-        return bool(listener and listener.connected.is_set())
+        poller = getattr(self.app.state, "version_poller", None)
+        return any(w is not None and w.connected.is_set() for w in (listener, poller))
 
     def current(self) -> Versions:
         if self._listening():
             return self.versions.current
         with self._lock:
             if time.monotonic() - self._read_at > STALE_SECONDS:
-                self.versions.load(self.app.state.engine)
+                self.versions.load(self.app.state.router.reader())
                 self._read_at = time.monotonic()
         return self.versions.current
 

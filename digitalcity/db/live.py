@@ -1,4 +1,5 @@
-"""The in-process map of current layer versions, kept fresh by LISTEN / NOTIFY.
+"""The in-process map of current layer versions, kept fresh by LISTEN / NOTIFY, or, over hot
+standbys (which receive no notifications), by polling the versions table (``VersionPoller``).
 
 Tile and item-page cache keys are built from this map, so a cache hit never touches the
 database. The
@@ -143,3 +144,43 @@ class VersionListener:
                 log.warning("layer version listener: %s; reconnecting in %.1f s", exc, backoff)
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 30.0)
+
+
+class VersionPoller:
+    """Daemon thread re-reading a ``VersionMap`` every ``seconds`` through ``engine_of()`` (the
+    read router's choice, so a standby that stops is replaced by another or the primary).
+    One small query a second: layer versions reach the process within ``seconds`` plus the
+    standby's replay lag, without NOTIFY."""
+
+    def __init__(
+        self, versions: VersionMap, engine_of: Callable[[], Engine], seconds: float = 1.0
+    ) -> None:
+        self.versions = versions
+        self.engine_of = engine_of
+        self.seconds = seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.connected = threading.Event()
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._run, name="digitalcity-layer-versions-poll", daemon=True
+            )
+            self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.versions.load(self.engine_of())
+                self.connected.set()
+            except sa.exc.SQLAlchemyError as exc:
+                self.connected.clear()
+                log.warning("layer version poll: %s", str(exc).splitlines()[0])
+            self._stop.wait(self.seconds)

@@ -22,6 +22,9 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from digitalcity.config import Settings
+from digitalcity.db.engine import make_engine
+
 _PRIMARY_LSN = sa.text("SELECT pg_current_wal_lsn()::text")
 _STANDBY_LSN = sa.text("SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text")
 
@@ -106,3 +109,22 @@ class ReadRouter:
 
     def healthy_standbys(self) -> int:
         return sum(h.ok for h in self._health)
+
+
+def standby_urls(settings: Settings) -> list[str]:
+    """``DIGITALCITY_READ_DATABASE_URLS`` as a list (empty when unset)."""
+    return [u.strip() for u in (settings.read_database_urls or "").split(",") if u.strip()]
+
+
+def make_router(settings: Settings, primary: Engine) -> ReadRouter:
+    """A router over ``primary`` and the configured standbys (none: every read on the primary)."""
+    standbys = [
+        make_engine(settings.model_copy(update={"database_url": url}))
+        for url in standby_urls(settings)
+    ]
+    return ReadRouter(
+        primary,
+        standbys,
+        max_lag_bytes=int(settings.replica_max_lag_mb * 1024 * 1024),
+        check_every_s=settings.replica_check_seconds,
+    )

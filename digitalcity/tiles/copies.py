@@ -1,11 +1,12 @@
-"""A background builder of the EPSG:3857 tile copies, fed by layer version changes."""
+"""A background builder of the EPSG:3857 tile copies, fed by layer version changes; over hot
+standbys (``build=False``) it only finds the copies the primary's builder made."""
 
 from __future__ import annotations
 
 import logging
 import queue
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy.engine import Engine
 
@@ -13,7 +14,7 @@ from digitalcity.catalog import Catalog, LayerDef
 from digitalcity.db.live import VersionMap
 from digitalcity.errors import NotFound
 from digitalcity.tiles.content import simplified_zooms
-from digitalcity.tiles.prepare import copy_table, prepare_layer
+from digitalcity.tiles.prepare import copy_exists, copy_table, prepare_layer
 from digitalcity.tiles.query import TileSource
 
 log = logging.getLogger(__name__)
@@ -33,9 +34,14 @@ class CopyPreparer:
         engine: Engine,
         copies: dict[tuple[str, str], int],
         versions: VersionMap,
+        *,
+        build: bool = True,
+        reader: Callable[[], Engine] | None = None,
     ) -> None:
         self.catalog = catalog
         self.engine = engine
+        self.build = build
+        self.reader = reader or (lambda: engine)
         self.copies = copies
         self.versions = versions
         self._queue: queue.Queue[tuple[str, str] | None] = queue.Queue()
@@ -91,6 +97,10 @@ class CopyPreparer:
         except NotFound:
             return  # loaded in the database but no longer in the catalog
         if self.copies.get(key) == state.version:
+            return
+        if not self.build:
+            if copy_exists(self.reader(), layer, state.version):
+                self.copies[key] = state.version
             return
         if prepare_layer(self.engine, layer, self.catalog.city(layer.city), state.version):
             self.copies[key] = state.version

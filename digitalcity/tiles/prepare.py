@@ -55,6 +55,16 @@ def existing_copies(conn: Connection) -> set[str]:
     return {r[0] for r in conn.execute(_TABLES, {"schema": SCHEMA})}
 
 
+def copy_exists(engine: Engine, layer: LayerDef, version: int) -> bool:
+    """True when the copy of ``layer`` at ``version`` exists (read-only: works on a standby)."""
+    try:
+        with engine.connect() as conn:
+            return copy_name(layer, version) in existing_copies(conn)
+    except sa.exc.SQLAlchemyError as exc:
+        log.warning("cannot look for the tile copy of %s: %s", layer.qualified_id, exc)
+        return False
+
+
 def _build(conn: Connection, layer: LayerDef, city: CityDef, version: int) -> None:
     target = copy_table(layer, version)
     source = qualified(city.schema_name, layer.id)

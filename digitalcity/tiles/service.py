@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -69,14 +70,32 @@ class TileService:
         self._renderers: ThreadPoolExecutor | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
-    def start(self, engine: Engine, *, listen: bool = True) -> None:
-        """Load versions; start the LISTEN thread and the 3857-copy builder (when enabled)."""
+    def start(
+        self,
+        engine: Engine,
+        *,
+        listen: bool = True,
+        reader: Callable[[], Engine] | None = None,
+    ) -> None:
+        """Load versions; start the LISTEN thread and the 3857-copy builder (when enabled).
+
+        With ``reader`` (hot standbys), versions are read through it, nothing is built and no
+        LISTEN runs: the copies the primary's builder made are found and used."""
         try:
-            self.versions.load(engine)
+            self.versions.load(reader() if reader else engine)
         except sa.exc.SQLAlchemyError as exc:
             log.warning("tile versions not loaded at start: %s", exc)
+        if reader is not None:
+            listen = False
         if self.options.copies and self._preparer is None:
-            self._preparer = CopyPreparer(self.catalog, engine, self.copies, self.versions)
+            self._preparer = CopyPreparer(
+                self.catalog,
+                engine,
+                self.copies,
+                self.versions,
+                build=reader is None,
+                reader=reader,
+            )
             self.versions.on_change(self._preparer.enqueue)
             self._preparer.start(set(self.versions.current))
         if listen and self._listener is None:

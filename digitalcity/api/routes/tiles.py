@@ -14,9 +14,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from digitalcity.api.deps import CatalogDep, RoleDep, base_url, visible_layer_or_404
+from digitalcity.api.deps import (
+    CatalogDep,
+    RoleDep,
+    base_url,
+    read_engine,
+    visible_layer_or_404,
+)
 from digitalcity.catalog import LayerDef, Role
 from digitalcity.catalog.ids import collection_id
+from digitalcity.db.live import VersionPoller
 from digitalcity.errors import NotFound
 from digitalcity.tiles import metadata as meta
 from digitalcity.tiles.compress import decompress
@@ -40,7 +47,16 @@ def tile_service(app: FastAPI) -> TileService:
                     TileOptions.from_settings(app.state.settings),
                     versions=app.state.layers.versions,
                 )
-                service.start(app.state.engine)
+                router = app.state.router
+                replicas = bool(router.standbys)
+                service.start(app.state.engine, reader=router.reader if replicas else None)
+                if replicas:
+                    app.state.version_poller = VersionPoller(
+                        app.state.layers.versions,
+                        router.reader,
+                        app.state.settings.replica_check_seconds,
+                    )
+                    app.state.version_poller.start()
                 app.state.tile_service = service
     return service
 
@@ -54,6 +70,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if service is not None:
         service.stop()
         app.state.tile_service = None
+    poller = getattr(app.state, "version_poller", None)
+    if poller is not None:
+        poller.stop()
+        app.state.version_poller = None
 
 
 async def get_tile_service(request: Request) -> TileService:
@@ -126,7 +146,7 @@ async def _tile_response(
         return Response(status_code=304, headers=headers)
     gz = service.cached(tileset, tile)
     if gz is None:
-        gz = await run_in_threadpool(service.tile, request.app.state.engine, tileset, tile)
+        gz = await run_in_threadpool(service.tile, read_engine(request), tileset, tile)
     if not gz:
         return Response(status_code=204, headers=headers)
     if accepts_gzip(request.headers.get("accept-encoding")):
