@@ -18,6 +18,7 @@ with warnings.catch_warnings():
 
 from digitalcity.api.app import create_app
 from digitalcity.cli import app as cli_app
+from digitalcity.db.routing import ReadRouter
 from digitalcity.ingest import load_layer
 from digitalcity.tiles.export import export_pmtiles
 from digitalcity.tiles.options import TileOptions
@@ -66,6 +67,7 @@ def test_reload_invalidates_only_that_layer_and_hits_skip_the_database(
         app.state.engine = sa.create_engine(
             "postgresql+psycopg://nobody:wrong@127.0.0.1:9/none", poolclass=sa.pool.NullPool
         )
+        app.state.router = ReadRouter(app.state.engine, [])
         cached = client.get(PARCELS)
         assert cached.status_code == 200
         assert cached.headers["etag"] == parcels_before.headers["etag"]
@@ -79,7 +81,7 @@ def test_reload_invalidates_only_that_layer_and_hits_skip_the_database(
         uncached = broken.get(
             "/collections/cambridge__parcels/tiles/WebMercatorQuad/16/19823/24236"
         )
-        assert uncached.status_code == 500  # proves the engine really was unusable
+        assert uncached.status_code in (500, 503)  # proves the engine really was unusable
 
 
 def test_cache_can_be_disabled(loaded, settings, tmp_path):
