@@ -47,12 +47,19 @@ class Scaled:
         return f"SYNTHETIC ×{self.scale}" if self.synthetic else "demo (real)"
 
 
-def write_zones(source: Path, out: Path, city: CityDef, scale: int) -> int:
+def write_zones(
+    source: Path,
+    out: Path,
+    city: CityDef,
+    scale: int,
+    offsets: list[tuple[float, float]] | None = None,
+) -> int:
     """Write ``scale`` translated copies of the neighbourhoods GeoJSON ``source`` (lon/lat) to
-    the GeoPackage ``out``, each copy's zones renamed and renumbered; rows written."""
+    the GeoPackage ``out`` (at ``offsets``, degrees; default ``grid_offsets``), each copy's
+    zones renamed and renumbered; rows written."""
     frame = pyogrio.read_dataframe(source)
     copies = []
-    for copy_no, (dx, dy) in enumerate(grid_offsets(city, scale)):
+    for copy_no, (dx, dy) in enumerate(offsets or grid_offsets(city, scale)):
         part = frame.copy()
         part["geometry"] = shapely.transform(frame.geometry.values, lambda xy, d=(dx, dy): xy + d)
         part["NAME"] = [f"{name} #{copy_no}" for name in frame["NAME"]]

@@ -46,6 +46,8 @@ def main(spec: dict[str, object]) -> dict[str, object]:
     )
     catalog = load_catalog(settings.layers_dir)
     city = catalog.city(REAL_LAYER[0])
+    if spec.get("bbox"):  # a SYNTHETIC city spread wider than the real one (bench.scale)
+        city = city.model_copy(update={"bbox": tuple(spec["bbox"])})  # type: ignore[arg-type]
     layer = catalog.layer(*REAL_LAYER)
     if spec.get("path"):
         layer = bench_layer(

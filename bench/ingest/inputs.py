@@ -54,11 +54,18 @@ def _field_array(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def write_synthetic(source: Path, out: Path, city: CityDef, scale: int) -> int:
+def write_synthetic(
+    source: Path,
+    out: Path,
+    city: CityDef,
+    scale: int,
+    offsets: list[tuple[float, float]] | None = None,
+) -> int:
     """Write the SYNTHETIC ×``scale`` GeoPackage ``out`` from the TopoJSON ``source``; rows written.
 
     Geometries are decoded with the loader's own TopoJSON decoder (collapsed rings kept, so the
-    copies need the same repairs as the real file) and written one copy at a time.
+    copies need the same repairs as the real file) and written one copy at a time, at
+    ``offsets`` (degrees; default ``grid_offsets(city, scale)``).
     """
     frames = list(topojson_frames(read_topology(source), None, 1_000_000))
     frame, geoms = frames[0]
@@ -68,7 +75,7 @@ def write_synthetic(source: Path, out: Path, city: CityDef, scale: int) -> int:
     fields["id"] = frame["id"].to_numpy(dtype=np.int64)
     total = 0
     out.unlink(missing_ok=True)
-    for copy_no, (dx, dy) in enumerate(grid_offsets(city, scale)):
+    for copy_no, (dx, dy) in enumerate(offsets or grid_offsets(city, scale)):
         moved = np.asarray(shapely.transform(geoms, lambda xy, d=(dx, dy): xy + d), dtype=object)
         wkb = np.asarray(shapely.to_wkb(moved), dtype=object)
         data = {

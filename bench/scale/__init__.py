@@ -1,0 +1,19 @@
+"""Scale: SYNTHETIC cities made of translated copies of the real Cambridge parcels, side by
+side (copy 0 in place), from ×1 (the real parcels) to millions of parcels.
+
+``python -m bench.scale [--scales 1,10,100,300] [--samples 30] [--standbys]``
+
+For each size, on one throwaway cluster:
+- ingest: our loader in a fresh process (wall time, peak RSS above the idle interpreter);
+- database size of the parcels table and its tile copy;
+- cold tile render p50/p95 per zoom z12–z16 (the same tiles over copy 0 and over the last copy);
+- a 1,000-item bbox page (the API's page statement, streamed with psycopg) p95;
+- identify (the parcel card at a point) p95;
+- land-use statistics by neighbourhood (level-1 classes, the neighbourhoods copied alike).
+Latencies are printed as ratios to ×1 (target ≤ 1.5×), analysis time per parcel against ×1
+(target: at most linear).
+
+``--standbys`` also measures the API (two uvicorn workers) over one and over two streaming
+standbys of a primary holding the real city: item pages at c=8, and the ratio. All SYNTHETIC
+data is labelled so; none of it is sample data.
+"""
