@@ -11,10 +11,12 @@ import time
 from pathlib import Path
 
 from bench.common.cluster import BenchDB
+from bench.common.osmlike import CITY as OSM_CITY
+from bench.common.osmlike import COUNTS, write_dataset
 from bench.ingest import measure
 from bench.ingest.db import bench_cluster, postgis_version
 from bench.ingest.inputs import PARCELS_PATH, REAL_LAYER, write_synthetic
-from bench.ingest.table import Case, OgrSpec, print_memory_scaling, print_table
+from bench.ingest.table import Case, OgrSpec, print_memory_scaling, print_table, print_total
 from digitalcity.catalog import load_catalog
 from digitalcity.config import Settings
 
@@ -24,6 +26,12 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scale", type=int, default=20, help="SYNTHETIC copies (default 20)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per case; median reported")
     parser.add_argument("--keep", action="store_true", help="keep the temporary cluster and files")
+    parser.add_argument(
+        "--dataset",
+        choices=("cambridge", "osm", "both"),
+        default="both",
+        help="Cambridge parcels (real + SYNTHETIC copies), the SYNTHETIC OSM-like set, or both",
+    )
     args = parser.parse_args(argv)
     if args.scale < 1 or args.repeat < 1:
         parser.error("--scale and --repeat must be at least 1")
@@ -58,6 +66,24 @@ def _inputs(work: Path, scale: int) -> dict[int, Path]:
     return paths
 
 
+def _osm_cases(work: Path) -> list[Case]:
+    """One case per layer of the SYNTHETIC OSM-like dataset."""
+    started = time.perf_counter()
+    layers = write_dataset(work / "osmlike")
+    gpkg = work / "osmlike" / "SYNTHETIC_osmlike.gpkg"
+    print(f"SYNTHETIC OSM-like: written in {time.perf_counter() - started:.1f} s to {gpkg}")
+    return [
+        Case(
+            f"SYNTHETIC osm {layer}",
+            "GeoPackage",
+            "osm",
+            {"layers_dir": str(layers), "city": OSM_CITY, "layer": layer},
+            OgrSpec(gpkg, f"ogr_osm_{layer}", layer=layer),
+        )
+        for layer in COUNTS
+    ]
+
+
 def _run(db: BenchDB, cases: list[Case], repeat: int) -> None:
     """Each case ``repeat`` times, ours, ogr2ogr and ogr2ogr -makevalid interleaved (so all
     see the same load)."""
@@ -66,11 +92,18 @@ def _run(db: BenchDB, cases: list[Case], repeat: int) -> None:
             case.ours.append(measure.ours(db, case.ours_spec))
             spec = case.ogr_spec
             case.ogr.append(
-                measure.ogr2ogr(db, spec.source, spec.table, assign_srs=spec.assign_srs)
+                measure.ogr2ogr(
+                    db, spec.source, spec.table, assign_srs=spec.assign_srs, layer=spec.layer
+                )
             )
             case.ogr_valid.append(
                 measure.ogr2ogr(
-                    db, spec.source, f"{spec.table}_mv", assign_srs=spec.assign_srs, make_valid=True
+                    db,
+                    spec.source,
+                    f"{spec.table}_mv",
+                    assign_srs=spec.assign_srs,
+                    make_valid=True,
+                    layer=spec.layer,
                 )
             )
             print(
@@ -91,20 +124,29 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="digitalcity-bench-inputs-"))
     kept = [f"inputs in {work}"]
     try:
-        paths = _inputs(work, args.scale)
+        cambridge = args.dataset in ("cambridge", "both")
+        paths = _inputs(work, args.scale) if cambridge else {}
+        osm = _osm_cases(work) if args.dataset in ("osm", "both") else []
         with bench_cluster(keep=args.keep) as db:
             kept.append(f"cluster in {db.settings.data_dir}")
             print(
                 f"cluster: {db.settings.data_dir}, port {db.settings.db_port}, {postgis_version(db)}"
             )
-            ogr_real = OgrSpec(real, "ogr_real_x1", assign_srs="EPSG:4326")  # declares none
-            cases = [Case("real ×1", "TopoJSON", "full", {}, ogr_real)]
-            cases += [_synthetic_case(path, n, join=True) for n, path in paths.items()]
-            cases.append(_synthetic_case(paths[args.scale], args.scale, join=False))
-            _run(db, cases, args.repeat)
-        print_table(cases, args.repeat)
-        full = [c for c in cases if c.variant == "full" and c.fmt == "GeoPackage"]
-        print_memory_scaling(full[-2] if len(full) > 1 else full[0], full[-1])
+            cases = []
+            if cambridge:
+                ogr_real = OgrSpec(real, "ogr_real_x1", assign_srs="EPSG:4326")  # declares none
+                cases = [Case("real ×1", "TopoJSON", "full", {}, ogr_real)]
+                cases += [_synthetic_case(path, n, join=True) for n, path in paths.items()]
+                cases.append(_synthetic_case(paths[args.scale], args.scale, join=False))
+            _run(db, cases + osm, args.repeat)
+        if cases:
+            print_table(cases, args.repeat)
+            full = [c for c in cases if c.variant == "full" and c.fmt == "GeoPackage"]
+            print_memory_scaling(full[-2] if len(full) > 1 else full[0], full[-1])
+        if osm:
+            print("\nSYNTHETIC OSM-like dataset (bench/common/osmlike.py): wide sparse columns")
+            print_table(osm, args.repeat)
+            print_total(osm, args.repeat)
     finally:
         if args.keep:
             print("kept: " + ", ".join(kept))

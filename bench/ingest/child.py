@@ -44,11 +44,13 @@ def main(spec: dict[str, object]) -> dict[str, object]:
     settings = Settings(
         data_dir=Path(str(spec["data_dir"])), db_port=int(str(spec["port"])), progress=False
     )
+    if spec.get("layers_dir"):  # another dataset's layer (bench.common.osmlike)
+        settings = settings.model_copy(update={"layers_dir": Path(str(spec["layers_dir"]))})
     catalog = load_catalog(settings.layers_dir)
-    city = catalog.city(REAL_LAYER[0])
+    city = catalog.city(str(spec.get("city", REAL_LAYER[0])))
     if spec.get("bbox"):  # a SYNTHETIC city spread wider than the real one (bench.scale)
         city = city.model_copy(update={"bbox": tuple(spec["bbox"])})  # type: ignore[arg-type]
-    layer = catalog.layer(*REAL_LAYER)
+    layer = catalog.layer(city.id, str(spec.get("layer", REAL_LAYER[1])))
     if spec.get("path"):
         layer = bench_layer(
             layer, str(spec["id"]), Path(str(spec["path"])), join=bool(spec["join"])

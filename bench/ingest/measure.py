@@ -80,6 +80,7 @@ def ogr2ogr(
     *,
     assign_srs: str | None = None,
     make_valid: bool = False,
+    layer: str | None = None,
 ) -> Run:
     """``ogr2ogr -f PostgreSQL`` in COPY mode into ``bench.<table>`` (overwritten).
 
@@ -98,6 +99,8 @@ def ogr2ogr(
         "-lco", "SPATIAL_INDEX=GIST",
         "-overwrite",
     ]  # fmt: skip
+    if layer:
+        cmd.append(layer)
     if assign_srs:
         cmd += ["-a_srs", assign_srs]
     if make_valid:

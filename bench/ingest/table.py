@@ -16,6 +16,7 @@ class OgrSpec:
     source: Path
     table: str
     assign_srs: str | None = None
+    layer: str | None = None  # of a multi-layer source
 
 
 @dataclass
@@ -97,4 +98,25 @@ def print_memory_scaling(small: Case, large: Case) -> None:
         f"\nour peak RSS above the idle interpreter ({_mib(idle)} MiB): {small.label} "
         f"{_mib(grow[0])} MiB, {large.label} {_mib(grow[1])} MiB "
         f"({rows[1] / rows[0]:.0f}× the rows, {grow[1] / grow[0]:.2f}× the memory)"
+    )
+
+
+def print_total(cases: list[Case], repeat: int) -> None:
+    """The cases loaded one after another, as one dataset: summed medians and ratios, and
+    our peak RSS above the idle interpreter against ogr2ogr's peak (the issue-16 target:
+    at most 2× ogr2ogr's plus the interpreter's)."""
+    ours = sum(_median([r.seconds for r in c.ours]) for c in cases)
+    plain = sum(_median([r.seconds for r in c.ogr]) for c in cases)
+    valid = sum(_median([r.seconds for r in c.ogr_valid]) for c in cases)
+    idle = max(float(str(c.ours[-1].extra["baseline_kib"])) for c in cases)
+    ours_peak = max(_median([r.peak_kib for r in c.ours]) for c in cases)
+    ogr_peak = max(_median([r.peak_kib for r in c.ogr_valid]) for c in cases)
+    rows = sum(c.ours[-1].rows for c in cases)
+    print(
+        f"whole dataset ({rows:,} rows, median of {repeat}): ours {ours:.2f} s, ogr2ogr "
+        f"{plain:.2f} s (ratio {ours / plain:.2f}), ogr2ogr -makevalid {valid:.2f} s "
+        f"(ratio {ours / valid:.2f}); peak RSS ours {_mib(ours_peak)} MiB "
+        f"({_mib(ours_peak - idle)} above the idle interpreter's {_mib(idle)}), "
+        f"ogr2ogr -makevalid {_mib(ogr_peak)} MiB: "
+        f"{(ours_peak - idle) / ogr_peak:.1f}× its peak"
     )
