@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     read_database_urls: str | None = None
     replica_max_lag_mb: float = 16.0
     replica_check_seconds: float = 1.0
+    # Statement timeouts per role, milliseconds (0: none); every statement run for a request.
+    statement_timeout_anonymous_ms: int = 15_000
+    statement_timeout_planner_ms: int = 60_000
+    statement_timeout_land_bureau_ms: int = 300_000
+    statement_timeout_admin_ms: int = 600_000
     pg_bin_dir: Path | None = None
 
     layers_dir: Path = PROJECT_ROOT / "layers"
@@ -77,6 +82,12 @@ class Settings(BaseSettings):
         if value < 1:
             raise ValueError("keep_versions must be at least 1 (the previous version is kept)")
         return value
+
+    def statement_timeout_ms(self, role: str) -> int:
+        """The statement timeout of ``role`` in milliseconds (0: none)."""
+        return int(
+            getattr(self, f"statement_timeout_{role}_ms", self.statement_timeout_anonymous_ms)
+        )
 
     @property
     def cluster_dir(self) -> Path:

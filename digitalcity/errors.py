@@ -73,3 +73,19 @@ class MissingExtension(DigitalCityError):
 
     status = 503
     title = "Database extension missing"
+
+
+class DatabaseUnavailable(DigitalCityError):
+    """No database answers (stopped, unreachable, or the primary is down for a write)."""
+
+    status = 503
+    title = "Database unavailable"
+    retry_after_s = 5
+
+
+class TimedOut(DigitalCityError):
+    """A statement ran past the caller's time budget and was stopped."""
+
+    status = 503
+    title = "Time budget exceeded"
+    retry_after_s = 30

@@ -21,6 +21,7 @@ from digitalcity.analysis.sqlrun import frame, geo_frame, run, stage, storage_pa
 from digitalcity.catalog.model import LayerDef
 from digitalcity.city import City
 
+MAX_FACILITIES = 1_000  # per catchment request (service_areas, life_circle)
 DEFAULT_MINUTES = (5, 10, 15)
 UNITS = {
     "minutes": "min",
@@ -65,8 +66,15 @@ def _catchments(
     speed: float,
     buffer_m: float,
 ) -> None:
-    """Stage ``_facilities`` of ``layer`` and build ``_catchments`` on the loaded graph."""
+    """Stage ``_facilities`` of ``layer`` and build ``_catchments`` on the loaded graph.
+    More than ``MAX_FACILITIES`` facilities is an InvalidParameter (catchments of every street
+    light are no question a person asks, and would hold a core for minutes)."""
     stage(conn, city, "_facilities", layer, {"label": layer.label_field}, dump=True)
+    count = conn.exec_driver_sql("SELECT count(*) FROM _facilities").scalar_one()
+    if count > MAX_FACILITIES:
+        raise InvalidParameter(
+            f"{layer.id} has {count:,} facilities; catchments take at most {MAX_FACILITIES:,}"
+        )
     run(
         conn,
         "service_area",

@@ -44,6 +44,7 @@ def create_app(settings: Settings) -> FastAPI:
         CallerMiddleware,
         engine_of=lambda: app.state.engine,
         fallback_of=lambda: app.state.router.reader(),
+        timeout_of=lambda role: app.state.settings.statement_timeout_ms(role),
     )
     app.include_router(landing.router)
     app.include_router(collections.router)

@@ -17,13 +17,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders, QueryParams
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from digitalcity.api.problems import problem
+from digitalcity.api.problems import database_problem, problem, typed_response
 from digitalcity.catalog.access import Role
+from digitalcity.db.bounds import statement_timeout_ms
 from digitalcity.db.keys import role_for_key
 
 KEY_QUERY_PARAMETER = "api_key"
@@ -70,10 +72,12 @@ class CallerMiddleware:
         app: ASGIApp,
         engine_of: Callable[[], Any],
         fallback_of: Callable[[], Any] | None = None,
+        timeout_of: Callable[[Role], int] | None = None,
     ) -> None:
         self.app = app
         self.engine_of = engine_of
         self.fallback_of = fallback_of
+        self.timeout_of = timeout_of
 
     def _lookup(self, key: str) -> Role | None:
         """Keys live on the primary (a revocation counts there at once); with the primary
@@ -98,7 +102,14 @@ class CallerMiddleware:
         key = presented_key(Headers(scope=scope), QueryParams(scope.get("query_string", b"")))
         role: Role = "anonymous"
         if key:
-            found = await self._role(key)
+            try:
+                found = await self._role(key)
+            except (sa.exc.DBAPIError, psycopg.Error) as exc:
+                typed = database_problem(exc)
+                if typed is None:
+                    raise
+                await typed_response(typed, scope.get("path", ""))(scope, receive, send)
+                return
             if found is None:
                 response = problem(
                     401, "Unauthorized", "invalid or revoked API key", scope.get("path")
@@ -112,6 +123,8 @@ class CallerMiddleware:
         state: MutableMapping[str, Any] = scope.setdefault("state", {})
         state[ROLE_STATE] = role
         keyed = key is not None
+        # the role's statement timeout, for every statement run for this request
+        token = statement_timeout_ms.set(self.timeout_of(role) if self.timeout_of else None)
 
         async def send_with_headers(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
@@ -121,4 +134,7 @@ class CallerMiddleware:
                     _make_private(headers)
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            statement_timeout_ms.reset(token)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import psycopg
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from digitalcity.errors import DigitalCityError
+from digitalcity.db.bounds import statement_timeout_ms
+from digitalcity.errors import DatabaseUnavailable, DigitalCityError, TimedOut
 
 PROBLEM = "application/problem+json"
 
@@ -19,12 +22,49 @@ def problem(status: int, title: str, detail: str, instance: str | None = None) -
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 
+def database_problem(exc: BaseException) -> DigitalCityError | None:
+    """The typed error for a database failure that is not the request's fault: a statement
+    stopped by the caller's timeout, or no database to talk to. None for anything else."""
+    orig = getattr(exc, "orig", exc)
+    if isinstance(orig, psycopg.errors.QueryCanceled):
+        budget = statement_timeout_ms.get()
+        limit = f" of {budget / 1000:g} s" if budget else ""
+        return TimedOut(f"the request ran past its time budget{limit} and was stopped")
+    if isinstance(exc, sa.exc.TimeoutError):  # no pooled connection came free
+        return DatabaseUnavailable("the database is busy: no connection came free in time")
+    if isinstance(orig, psycopg.OperationalError | psycopg.InterfaceError) or isinstance(
+        exc, sa.exc.OperationalError | sa.exc.InterfaceError
+    ):
+        if isinstance(orig, psycopg.errors.ReadOnlySqlTransaction):
+            return DatabaseUnavailable("the primary database is unavailable for writes")
+        return DatabaseUnavailable("the database is unavailable; try again shortly")
+    return None
+
+
+def typed_response(exc: DigitalCityError, instance: str) -> JSONResponse:
+    response = problem(exc.status, exc.title, str(exc), instance)
+    retry = getattr(exc, "retry_after_s", None)
+    if retry:
+        response.headers["Retry-After"] = str(retry)
+    return response
+
+
 def install(app: FastAPI) -> None:
-    """Register handlers turning typed errors into problem JSON."""
+    """Register handlers turning typed errors, and database outages and timeouts, into
+    problem JSON."""
 
     @app.exception_handler(DigitalCityError)
     async def _typed(request: Request, exc: DigitalCityError) -> JSONResponse:
-        return problem(exc.status, exc.title, str(exc), request.url.path)
+        return typed_response(exc, request.url.path)
+
+    async def _database(request: Request, exc: Exception) -> JSONResponse:
+        typed = database_problem(exc)
+        if typed is None:
+            raise exc
+        return typed_response(typed, request.url.path)
+
+    for kind in (sa.exc.DBAPIError, sa.exc.TimeoutError, psycopg.Error):
+        app.add_exception_handler(kind, _database)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

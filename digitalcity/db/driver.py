@@ -10,6 +10,8 @@ from typing import Any
 import psycopg
 from sqlalchemy.engine import Engine
 
+from digitalcity.db.bounds import set_local_timeout, statement_timeout_ms
+
 # libpq 17 streams rows in chunks (psycopg's binary wheels bundle a recent one).
 CHUNKED_ROWS = psycopg.pq.version() >= 170000
 
@@ -43,15 +45,26 @@ def fetch_value(engine: Engine, sql: str, params: Mapping[str, Any]) -> Any:
 @contextmanager
 def _autocommit(engine: Engine) -> Iterator[psycopg.Connection]:
     """A pooled psycopg connection in autocommit mode: a read needs no BEGIN and ROLLBACK
-    round trips. Back in the pool it is transactional again, as SQLAlchemy expects."""
+    round trips. Back in the pool it is transactional again, as SQLAlchemy expects.
+
+    With a statement timeout for the caller (``bounds.statement_timeout_ms``) the read runs in
+    a transaction instead, opened by ``SET LOCAL statement_timeout`` and rolled back after:
+    one more round trip, and no setting left on the pooled connection."""
     conn = engine.raw_connection()
     driver: psycopg.Connection = conn.driver_connection  # type: ignore[assignment]
+    timeout = statement_timeout_ms.get()
     try:
-        driver.autocommit = True
+        if timeout:
+            set_local_timeout(driver)
+        else:
+            driver.autocommit = True
         yield driver
     finally:
         try:
-            driver.autocommit = False
+            if timeout:
+                driver.rollback()
+            else:
+                driver.autocommit = False
         except psycopg.Error:  # interrupted mid-statement: the connection is not reusable
             conn.invalidate()
         conn.close()

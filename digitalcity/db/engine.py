@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from digitalcity.config import Settings
+from digitalcity.db import bounds
 from digitalcity.db.cluster import EmbeddedCluster
 from digitalcity.errors import ConfigError
 
@@ -42,6 +43,7 @@ def make_engine(settings: Settings, *, pool_size: int = 5) -> Engine:
         database_url(settings), pool_size=pool_size, max_overflow=10, connect_args=connect_args
     )
     sa.event.listen(engine, "checkout", _drop_closed)
+    bounds.install(engine)
     return engine
 
 

@@ -7,20 +7,43 @@ provenance. Bad parameters are 400 problem JSON; nothing is computed on them.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from fastapi import APIRouter, Body, Request
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from digitalcity import analysis
+from digitalcity.api.cancel import cancellable
 from digitalcity.api.deps import CatalogDep, EngineDep, RoleDep
 from digitalcity.city import City
 from digitalcity.errors import NotFound
 
 router = APIRouter(tags=["analysis"])
 
-Polygon = dict[str, Any] | str
+# Bounds on what one request may ask for (declared in the OpenAPI schemas; the role's
+# statement timeout bounds the rest).
+MAX_DISTANCE_M = 10_000.0
+MAX_BUFFER_M = 500.0
+MAX_SPEED_KMH = 30.0
+MAX_TIMES = 6
+MAX_LAYERS = 20
+MAX_FIDS = 10_000
+MAX_POLYGON_CHARS = 2_000_000  # WKT or GeoJSON text of a drawn polygon
+Minutes = Annotated[float, Field(gt=0, le=120, description="walking minutes, 1-120")]
+FeatureId = Annotated[int, Field(ge=0, le=2**63 - 1)]
+Version = Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
+def _bounded_polygon(value: dict[str, Any] | str) -> dict[str, Any] | str:
+    size = len(value) if isinstance(value, str) else len(json.dumps(value))
+    if size > MAX_POLYGON_CHARS:
+        raise ValueError(f"polygon too large: {size:,} characters (at most {MAX_POLYGON_CHARS:,})")
+    return value
+
+
+Polygon = Annotated[dict[str, Any] | str, AfterValidator(_bounded_polygon)]
 
 
 class Params(BaseModel):
@@ -46,41 +69,41 @@ class Crosstab(Params):
 
 
 class Compliance(Params):
-    feet_per_story: float = 10.0
+    feet_per_story: float = Field(10.0, gt=0, le=100)
 
 
 class Buffer(Params):
     layer: str
-    distance_m: float
-    fids: list[int] | None = None
+    distance_m: float = Field(gt=0, le=MAX_DISTANCE_M)
+    fids: list[FeatureId] | None = Field(None, max_length=MAX_FIDS)
     dissolve: bool = False
 
 
 class Beyond(Params):
-    distance_m: float
+    distance_m: float = Field(gt=0, le=MAX_DISTANCE_M)
     facility_layer: str | None = None
 
 
 class Within(Params):
-    distance_m: float
-    parcel_fid: int | None = None
+    distance_m: float = Field(gt=0, le=MAX_DISTANCE_M)
+    parcel_fid: FeatureId | None = None
     polygon: Polygon | None = None
     polygon_crs: str = "EPSG:4326"
-    layers: list[str] | None = None
+    layers: list[str] | None = Field(None, max_length=MAX_LAYERS)
 
 
 class ServiceAreas(Params):
     facility_layer: str
-    minutes: list[float] = [5, 10, 15]
-    walk_speed_kmh: float = 4.8
-    buffer_m: float = 50.0
+    minutes: list[Minutes] = Field([5, 10, 15], min_length=1, max_length=MAX_TIMES)
+    walk_speed_kmh: float = Field(4.8, gt=0, le=MAX_SPEED_KMH)
+    buffer_m: float = Field(50.0, ge=0, le=MAX_BUFFER_M)
 
 
 class LifeCircle(Params):
-    minutes: float = 15
-    facility_layers: list[str] | None = None
-    walk_speed_kmh: float = 4.8
-    buffer_m: float = 50.0
+    minutes: Minutes = 15
+    facility_layers: list[str] | None = Field(None, max_length=MAX_LAYERS)
+    walk_speed_kmh: float = Field(4.8, gt=0, le=MAX_SPEED_KMH)
+    buffer_m: float = Field(50.0, ge=0, le=MAX_BUFFER_M)
 
 
 class PopulationPolygon(Params):
@@ -96,8 +119,8 @@ class PopulationZones(Params):
 
 class Changes(Params):
     layer: str
-    from_version: int | None = None
-    to_version: int | None = None
+    from_version: Version | None = None
+    to_version: Version | None = None
 
 
 class AreaChange(Changes):
@@ -153,9 +176,10 @@ def list_analyses(city: str, catalog: CatalogDep) -> dict[str, Any]:
 
 
 @router.post("/cities/{city}/analysis/{name}", summary="Run an analysis")
-def run_analysis(
+async def run_analysis(
     city: str,
     name: str,
+    request: Request,
     catalog: CatalogDep,
     engine: EngineDep,
     role: RoleDep,
@@ -166,7 +190,8 @@ def run_analysis(
     model, _ = ANALYSES[name]
     params = _validated(model, body or {})
     place = City(catalog, catalog.city(city), engine, role)
-    return _call(name)(place, params).to_dict()
+    # bounded: the role's statement timeout applies, and a client that leaves stops the work
+    return await cancellable(request, lambda: _call(name)(place, params).to_dict())
 
 
 def _validated(model: type[Params], body: dict[str, Any]) -> Params:

@@ -11,7 +11,7 @@ from digitalcity import __version__
 from digitalcity.api.deps import CatalogDep, EngineDep, RoleDep
 from digitalcity.catalog import visible_layer
 from digitalcity.db.versions import list_versions
-from digitalcity.errors import ConfigError
+from digitalcity.errors import DatabaseUnavailable
 
 router = APIRouter(tags=["health"])
 
@@ -23,7 +23,7 @@ def health(engine: EngineDep) -> dict[str, Any]:
         with engine.connect() as conn:
             postgis = conn.execute(sa.text("SELECT postgis_lib_version()")).scalar_one()
     except sa.exc.SQLAlchemyError as exc:
-        raise ConfigError("database unreachable") from exc
+        raise DatabaseUnavailable("the database does not answer") from exc
     return {"status": "ok", "version": __version__, "postgis": postgis}
 
 

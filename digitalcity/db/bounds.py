@@ -1,0 +1,109 @@
+"""Bounded work: a statement timeout for the caller's role on every statement the API runs for
+it, and cancellation of a request's statements when its client goes away.
+
+Both ride on context variables set per request (``CallerMiddleware``, ``cancellable``), so the
+library code that runs the statements (items, tiles, analyses) needs no parameter for them:
+
+- ``statement_timeout_ms``: applied with ``SET LOCAL`` when a SQLAlchemy transaction begins,
+  and inside the transaction that ``driver.py`` opens for a streamed read when one is set.
+  ``SET LOCAL`` ends with the transaction, so nothing leaks to the next user of a pooled
+  connection, behind PgBouncer's transaction pooling too.
+- ``CancelScope``: every connection checked out while a scope is current is registered in it;
+  ``cancel()`` sends PostgreSQL a cancel request for each (psycopg ``cancel_safe``), so the
+  backend stops at once instead of running on for a client that left.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+import psycopg
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+statement_timeout_ms: ContextVar[int | None] = ContextVar("statement_timeout_ms", default=None)
+
+
+class CancelScope:
+    """The connections one request uses; ``cancel`` stops their running statements."""
+
+    def __init__(self) -> None:
+        self._connections: set[Any] = set()
+        self._lock = threading.Lock()
+        self.cancelled = False
+
+    def add(self, connection: Any) -> None:
+        with self._lock:
+            self._connections.add(connection)
+            cancelled = self.cancelled
+        if cancelled:
+            _cancel(connection)
+
+    def discard(self, connection: Any) -> None:
+        with self._lock:
+            self._connections.discard(connection)
+
+    def cancel(self) -> None:
+        with self._lock:
+            self.cancelled = True
+            connections = list(self._connections)
+        for connection in connections:
+            _cancel(connection)
+
+
+def _cancel(connection: Any) -> None:
+    try:
+        if isinstance(connection, psycopg.Connection) and not connection.closed:
+            connection.cancel_safe(timeout=5.0)
+    except (psycopg.Error, OSError):
+        pass  # the statement ended or the connection is gone: nothing left to stop
+
+
+current_scope: ContextVar[CancelScope | None] = ContextVar("cancel_scope", default=None)
+
+
+@contextmanager
+def scope() -> Iterator[CancelScope]:
+    """A cancel scope current for the block (and the threads started from its context)."""
+    made = CancelScope()
+    token = current_scope.set(made)
+    try:
+        yield made
+    finally:
+        current_scope.reset(token)
+
+
+def set_local_timeout(cursor_or_conn: Any) -> None:
+    """``SET LOCAL statement_timeout`` for the current caller, inside an open transaction."""
+    timeout = statement_timeout_ms.get()
+    if timeout:
+        cursor_or_conn.execute(
+            "SELECT set_config('statement_timeout', %s, true)", (f"{int(timeout)}ms",)
+        )
+
+
+def install(engine: Engine) -> None:
+    """Apply the caller's timeout to every transaction of ``engine``, and register its
+    checked-out connections with the current cancel scope."""
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(conn: sa.engine.Connection) -> None:
+        if statement_timeout_ms.get():
+            set_local_timeout(conn.connection.driver_connection)
+
+    @sa.event.listens_for(engine, "checkout")
+    def _checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        active = current_scope.get()
+        if active is not None:
+            active.add(dbapi_conn)
+            record.info["cancel_scope"] = active
+
+    @sa.event.listens_for(engine, "checkin")
+    def _checkin(dbapi_conn: Any, record: Any) -> None:
+        active = record.info.pop("cancel_scope", None)
+        if active is not None:
+            active.discard(dbapi_conn)
