@@ -217,7 +217,8 @@ def geometry_literal(geometry: shapely.Geometry | None) -> GeometryLiteral:
     """A geometry literal with finite coordinates (coordinates in the filter CRS)."""
     if geometry is None or geometry.is_empty:
         raise FilterError("empty geometry in filter")
-    if not np.isfinite(shapely.get_coordinates(geometry, include_z=True)).all():
+    coordinates = shapely.get_coordinates(geometry, include_z=bool(shapely.has_z(geometry)))
+    if not np.isfinite(coordinates).all():
         raise FilterError("geometry in filter has infinite or NaN coordinates")
     return GeometryLiteral(geometry)
 
