@@ -95,10 +95,12 @@ def _children(expr: Expr) -> tuple[Any, ...]:
 
 
 def check_depth(expr: Expr) -> None:
-    """Refuse an expression tree deeper than MAX_DEPTH (iterative walk, before compiling)."""
-    stack: list[tuple[Expr, int]] = [(expr, 1)]
+    """Refuse a tree with more than MAX_DEPTH nested operators (iterative walk, before
+    compiling; leaves such as properties and literals do not count)."""
+    stack: list[tuple[Expr, int]] = [(expr, 0)]
     while stack:
         node, depth = stack.pop()
-        if depth > MAX_DEPTH:
+        children = _children(node)
+        if children and depth + 1 > MAX_DEPTH:
             raise depth_error()
-        stack.extend((child, depth + 1) for child in _children(node))
+        stack.extend((child, depth + 1) for child in children)
