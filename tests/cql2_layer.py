@@ -99,15 +99,20 @@ def _columns() -> dict[str, str]:
     return {**columns, **EXTRA_COLUMNS}
 
 
-def create_features(engine: Engine) -> sa.Table:
-    """(Re)create SCHEMA.features (EPSG:4326) with one row (ROW)."""
-    table = sa.Table(
+def features_table() -> sa.Table:
+    """The table object of SCHEMA.features (EPSG:4326), not created."""
+    return sa.Table(
         "features",
         sa.MetaData(schema=SCHEMA),
         sa.Column("fid", sa.Integer, primary_key=True),
         sa.Column("geom", Geometry(srid=4326)),
         *(sa.Column(name, _SQL_TYPES[kind]()) for name, kind in _columns().items()),
     )
+
+
+def create_features(engine: Engine) -> sa.Table:
+    """(Re)create SCHEMA.features with one row (ROW)."""
+    table = features_table()
     with engine.begin() as conn:
         conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}"))
         table.drop(conn, checkfirst=True)

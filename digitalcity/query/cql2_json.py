@@ -126,10 +126,12 @@ def _node(node: Any) -> Expr:  # noqa: C901 - one branch per CQL2 construct
     if not isinstance(op, str):
         raise FilterError(f"cannot read filter node {str(node)[:60]!r}")
     op_lower = op.lower()
-    if op_lower == "and":
-        return And(tuple(_node(a) for a in _args(node)))
-    if op_lower == "or":
-        return Or(tuple(_node(a) for a in _args(node)))
+    if op_lower in ("and", "or"):
+        args = _args(node)
+        if not args:
+            raise FilterError(f"operator {op!r} needs at least one argument")
+        cls = And if op_lower == "and" else Or
+        return cls(tuple(_node(a) for a in args))
     if op_lower == "not":
         return Not(_node(_args(node, 1)[0]))
     if op in COMPARISON_OPS:

@@ -76,7 +76,7 @@ def _predicate(expr: Expr, ctx: FilterContext) -> sa.ColumnElement[bool]:
         return sa.not_(_predicate(expr.arg, ctx))
     if isinstance(expr, Comparison):
         left, right = _pair(expr.left, expr.right, ctx, expr.op)
-        return left.sql.op(expr.op)(right.sql)  # type: ignore[no-any-return]
+        return left.sql.op(expr.op, is_comparison=True)(right.sql)  # type: ignore[no-any-return]
     if isinstance(expr, Like):
         value, pattern = _value(expr.value, ctx), _value(expr.pattern, ctx)
         if value.kind != "string" or pattern.kind != "string":
