@@ -13,12 +13,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from digitalcity.query import FilterError, compile_filter, parse_json, parse_text
-from digitalcity.query.cql2_text import tokenize
+from digitalcity.query.cql2_tokens import tokenize
 
 CTX = context(features_table())
 DIALECT = sa.dialects.postgresql.dialect()
 FUZZ = settings(  # CQL2_FUZZ_EXAMPLES=20000 for a longer hunt
-    max_examples=int(os.environ.get("CQL2_FUZZ_EXAMPLES", "300")), deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=int(os.environ.get("CQL2_FUZZ_EXAMPLES", "300")),
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
 )
 WORDS = [
     "AND", "OR", "NOT", "LIKE", "BETWEEN", "IN", "IS", "NULL", "TRUE", "FALSE", "DIV",

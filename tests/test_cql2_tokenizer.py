@@ -8,7 +8,7 @@ from __future__ import annotations
 import gc
 import time
 
-from digitalcity.query.cql2_text import tokenize
+from digitalcity.query.cql2_tokens import tokenize
 
 UNIT = "floors > 5 AND owner LIKE 'Mike%' OR S_INTERSECTS(geometry, POINT(1.5 -2)) "
 

@@ -105,9 +105,10 @@ FILTER_LANGS = {  # GDAL's OGC API driver sends the pre-standard names cql-text 
 
 
 def parse_filter(text: str, lang: str | None):  # noqa: ANN201
-    parse = FILTER_LANGS.get((lang or "cql2-text").lower())
+    name = (lang or "cql2-text").lower()
+    parse = FILTER_LANGS.get(name)
     if parse is None:
-        raise QueryError(f"filter-lang must be cql2-text or cql2-json, not {lang[:40]!r}")
+        raise QueryError(f"filter-lang must be cql2-text or cql2-json, not {name[:40]!r}")
     return parse(text)
 
 

@@ -141,7 +141,8 @@ def _value(expr: Expr, ctx: FilterContext, hint: str | None = None) -> Typed:
         if left.kind not in _NUMERIC or right.kind not in _NUMERIC:
             raise FilterError(f"arithmetic {expr.op!r} needs numbers")
         if expr.op == "^":
-            base, exponent = sa.cast(left.sql, sa.Double()), sa.cast(right.sql, sa.Double())
+            base: sa.ColumnElement = sa.cast(left.sql, sa.Double())
+            exponent: sa.ColumnElement = sa.cast(right.sql, sa.Double())
             return Typed(sa.func.power(base, exponent), "float")
         if expr.op in ("/", "div", "%"):
             divisor = sa.func.nullif(sa.cast(right.sql, sa.Double()), 0)

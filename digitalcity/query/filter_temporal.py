@@ -29,32 +29,29 @@ Bound = sa.ColumnElement | Infinity
 Condition = sa.ColumnElement[bool]
 
 
-def _rank(x: Bound) -> int | None:
-    """-1 for -infinity, 1 for +infinity, None for a finite SQL value."""
+def _rank(x: Bound) -> int:
+    """-1 for -infinity, 1 for +infinity, 0 for a finite SQL value."""
     if isinstance(x, str):
         return -1 if x == "-inf" else 1
-    return None
+    return 0
 
 
 def _lt(x: Bound, y: Bound) -> Condition:
-    rx, ry = _rank(x), _rank(y)
-    if rx is None and ry is None:
-        return x < y  # type: ignore[operator]
-    return sa.true() if (rx or 0) < (ry or 0) else sa.false()
+    if isinstance(x, str) or isinstance(y, str):
+        return sa.true() if _rank(x) < _rank(y) else sa.false()
+    return x < y
 
 
 def _le(x: Bound, y: Bound) -> Condition:
-    rx, ry = _rank(x), _rank(y)
-    if rx is None and ry is None:
-        return x <= y  # type: ignore[operator]
-    return sa.true() if (rx or 0) <= (ry or 0) else sa.false()
+    if isinstance(x, str) or isinstance(y, str):
+        return sa.true() if _rank(x) <= _rank(y) else sa.false()
+    return x <= y
 
 
 def _eq(x: Bound, y: Bound) -> Condition:
-    rx, ry = _rank(x), _rank(y)
-    if rx is None and ry is None:
-        return x == y  # type: ignore[return-value]
-    return sa.true() if rx == ry else sa.false()
+    if isinstance(x, str) or isinstance(y, str):
+        return sa.true() if _rank(x) == _rank(y) and _rank(x) != 0 else sa.false()
+    return x == y  # type: ignore[no-any-return]
 
 
 def temporal_condition(op: str, a: tuple[Bound, Bound], b: tuple[Bound, Bound]) -> Condition:
