@@ -2,9 +2,10 @@
 arithmetic, case- and accent-insensitive comparison conformance classes).
 
 Why our own parser and not the ``cql2`` package (Rust, Development Seed, used by tipg):
-measured on the standard's 120 text / 109 JSON examples (tests/test_cql2_examples.py), cql2 0.6.0
-parses a text filter in 19 us and ours in 65 us (JSON: 10 vs 43 us), but (1) we need our own tree
-for the SQL compiler, and cql2's JSON turned into it costs 73 us in all, more than ours alone;
+measured on the standard's 120 text / 109 JSON examples (``python -m bench.cql2``; ranges of
+runs on our shared 2-core machine), cql2 0.6.0 parses a text filter in 17-21 us and ours in
+65-110 us (JSON: 11-12 vs 43-106 us), but (1) we need our own tree for the SQL compiler, and
+cql2's JSON turned into it costs 73-113 us in all, no less than our parser alone;
 (2) its JSON makes every integer a float (5 -> 5.0), losing the integer/float typing the compiler
 checks; (3) it crashes the whole process with SIGSEGV on 10,000 nested parentheses or 100,000
 NOTs (a Rust stack overflow, not an exception), so a depth check would have to run first anyway;
