@@ -165,3 +165,22 @@ def test_accent_insensitive_comparison(client):  # noqa: ANN001
         matched(client, filter="CASEI(ACCENTI(use_desc)) LIKE CASEI(ACCENTI('%cöndó%'))") == plain
     )
     assert matched(client, filter="use_desc LIKE '%CÖNDÓ%'") == 0
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"limit": "5000"},  # streamed page, count first
+        {"limit": "5000", "offset": "10"},
+        {"f": "csv"},
+        {"f": "html"},
+        {"offset": "20000"},  # empty page, separate count
+    ],
+    ids=["stream", "stream-offset", "csv", "html", "past-the-end"],
+)
+@pytest.mark.parametrize("expression", ["stories ^ 1000 > 1", "(0 - stories) ^ 0.5 = 1"])
+def test_data_dependent_errors_are_400_on_every_path(client, extra, expression):  # noqa: ANN001
+    """An overflow or a complex power raised by PostgreSQL while evaluating the filter."""
+    response = client.get(PARCELS, params={"filter": expression, **extra})
+    assert response.status_code == 400, response.text[:300]
+    assert "cannot be evaluated" in response.json()["detail"]
