@@ -84,10 +84,11 @@ def parse_json(document: str | dict[str, Any]) -> Expr:
 
 def _args(node: dict[str, Any], count: int | None = None) -> list[Any]:
     args = node.get("args")
+    op = str(node.get("op"))[:40]
     if not isinstance(args, list):
-        raise FilterError(f"operator {node.get('op')!r} needs an 'args' array")
+        raise FilterError(f"operator {op!r} needs an 'args' array")
     if count is not None and len(args) != count:
-        raise FilterError(f"operator {node['op']!r} takes {count} arguments, got {len(args)}")
+        raise FilterError(f"operator {op!r} takes {count} arguments, got {len(args)}")
     return args
 
 
