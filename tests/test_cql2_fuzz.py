@@ -7,8 +7,9 @@ import json
 import os
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
-from cql2_layer import context, features_table
+from cql2_layer import context, create_features, features_table
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -16,6 +17,7 @@ from digitalcity.query import FilterError, compile_filter, parse_json, parse_tex
 from digitalcity.query.cql2_tokens import tokenize
 
 CTX = context(features_table())
+CTX_DB = CTX  # the same table definition as the one created in PostGIS below
 DIALECT = sa.dialects.postgresql.dialect()
 FUZZ = settings(  # CQL2_FUZZ_EXAMPLES=20000 for a longer hunt
     max_examples=int(os.environ.get("CQL2_FUZZ_EXAMPLES", "300")),
@@ -115,3 +117,80 @@ def test_tokenizer_raises_only_filter_errors(text: str):
     except FilterError:
         return
     assert all(text[pos : pos + len(value)] == value for _, value, pos in tokens)
+
+
+@pytest.fixture(scope="module")
+def features(engine):  # noqa: ANN001, ANN201
+    create_features(engine)
+    return CTX.table
+
+
+# -- well-formed random filters, run in PostGIS -----------------------------------------------
+_num = st.recursive(
+    st.sampled_from(["floors", "taxes", "value", "foo", "0", "1", "-2.5", "1e300", "0.0", "7"]),
+    lambda c: st.tuples(c, st.sampled_from(["+", "-", "*", "/", "%", "div", "^"]), c).map(
+        lambda t: f"({t[0]} {t[1]} {t[2]})"
+    ),
+    max_leaves=5,
+)
+_text = st.sampled_from(
+    ["owner", "name", "'abc'", "'%a_'", "'x\\'", "CASEI(owner)", "ACCENTI('é')", "UPPER(name)"]
+)
+_time = st.sampled_from(
+    [
+        "built",
+        "updated_at",
+        "DATE('2020-01-01')",
+        "TIMESTAMP('2020-01-01T00:00:00Z')",
+        "INTERVAL(starts_at, ends_at)",
+        "INTERVAL('..', '2020-01-01')",
+        "INTERVAL(built, '..')",
+    ]
+)
+_geom = st.sampled_from(
+    [
+        "geometry",
+        "POINT(1 2)",
+        "BBOX(-1,-1,1,1)",
+        "POLYGON((0 0,1 0,1 1,0 0))",
+        "LINESTRING(0 0,1 1)",
+    ]
+)
+_spatial = st.sampled_from(["S_INTERSECTS", "S_WITHIN", "S_CROSSES", "S_EQUALS", "S_TOUCHES"])
+_temporal = st.sampled_from(["T_MEETS", "T_OVERLAPS", "T_DURING", "T_AFTER", "T_FINISHEDBY"])
+_atom = st.one_of(
+    st.builds("{} {} {}".format, _num, st.sampled_from(["=", "<>", "<", ">=", "<="]), _num),
+    st.builds("{} LIKE {}".format, _text, _text),
+    st.builds("{} BETWEEN {} AND {}".format, _num, _num, _num),
+    st.builds("{} IN ({}, {})".format, _num, _num, _num),
+    st.builds("{} NOT IN ('a', {})".format, _text, _text),
+    st.builds("{} IS NULL".format, st.one_of(_num, _text, _time)),
+    st.builds("{}({}, {})".format, _spatial, _geom, _geom),
+    st.builds("{}({}, {})".format, _temporal, _time, _time),
+    st.just("swimming_pool = TRUE"),
+)
+_filters = st.recursive(
+    _atom,
+    lambda c: st.one_of(
+        c.map("NOT ({})".format),
+        st.builds("({} AND {})".format, c, c),
+        st.builds("({} OR {})".format, c, c),
+    ),
+    max_leaves=6,
+)
+
+
+@settings(FUZZ, max_examples=min(FUZZ.max_examples, 200))
+@given(_filters)
+def test_well_formed_filters_run_in_postgis(engine, features, text: str):  # noqa: ANN001
+    """Compiled filters run, or fail as the API's 400s do (FilterError before SQL, DataError or
+    ProgrammingError from PostgreSQL, e.g. an overflow): never another database error."""
+    try:
+        where = compile_filter(parse_text(text), CTX_DB)
+    except FilterError:
+        return
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.select(sa.func.count()).select_from(features).where(where)).scalar_one()
+    except (sa.exc.DataError, sa.exc.ProgrammingError):
+        pass
