@@ -96,13 +96,20 @@ def parse_sortby(text: str) -> tuple[tuple[str, bool], ...]:
     return tuple(out)
 
 
+FILTER_LANGS = {  # GDAL's OGC API driver sends the pre-standard names cql-text / cql-json
+    "cql2-text": parse_text,
+    "cql-text": parse_text,
+    "cql2-json": parse_json,
+    "cql-json": parse_json,
+}
+
+
 def parse_filter(text: str, lang: str | None):  # noqa: ANN201
-    lang = (lang or "cql2-text").lower()
-    if lang == "cql2-text":
-        return parse_text(text)
-    if lang == "cql2-json":
-        return parse_json(text)
-    raise QueryError(f"filter-lang must be cql2-text or cql2-json, not {lang!r}")
+    name = (lang or "cql2-text").lower()
+    parse = FILTER_LANGS.get(name)
+    if parse is None:
+        raise QueryError(f"filter-lang must be cql2-text or cql2-json, not {name[:40]!r}")
+    return parse(text)
 
 
 def _crs(params: QueryParams, name: str, allowed: tuple[str, ...]) -> CRSRef:

@@ -67,6 +67,11 @@ def ensure_ready(engine: Engine) -> None:
         with engine.begin() as conn:
             conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
             conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+            has_unaccent = conn.exec_driver_sql(  # CQL2 ACCENTI (postgresql-contrib)
+                "SELECT 1 FROM pg_available_extensions WHERE name = 'unaccent'"
+            ).first()
+            if has_unaccent:
+                conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS unaccent")
             has_routing = conn.exec_driver_sql(
                 "SELECT 1 FROM pg_available_extensions WHERE name = 'pgrouting'"
             ).first()

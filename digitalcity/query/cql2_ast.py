@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from typing import Union
 
+import numpy as np
 import shapely
 
 from digitalcity.errors import DigitalCityError
@@ -51,7 +53,7 @@ class Function:
 
 @dataclass(frozen=True)
 class Arithmetic:
-    op: str  # + - * / % div
+    op: str  # + - * / % div ^
     left: Expr
     right: Expr
 
@@ -168,7 +170,7 @@ TEMPORAL_OPS = frozenset(
     }
 )
 COMPARISON_OPS = frozenset({"=", "<>", "<", ">", "<=", ">="})
-ARITHMETIC_OPS = frozenset({"+", "-", "*", "/", "%", "div"})
+ARITHMETIC_OPS = frozenset({"+", "-", "*", "/", "%", "div", "^"})
 FUNCTIONS = frozenset({"casei", "accenti", "lower", "upper"})
 
 
@@ -181,5 +183,54 @@ def parse_instant(text: str, kind: str) -> Instant:
         if stamp.tzinfo is None:
             stamp = stamp.replace(tzinfo=dt.UTC)
         return Instant(stamp)
-    except ValueError:
-        raise FilterError(f"invalid {kind.upper()} literal {text!r}") from None
+    except (ValueError, OverflowError):
+        raise FilterError(f"invalid {kind.upper()} literal {text[:40]!r}") from None
+
+
+_INT64 = 2**63
+
+
+def number_literal(value: int | float) -> Literal:
+    """A numeric literal: integers beyond 64 bits become floats; infinities and NaN refused."""
+    if isinstance(value, int) and not -_INT64 <= value < _INT64:
+        try:
+            value = float(value)
+        except OverflowError:
+            raise FilterError("number out of range in filter") from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise FilterError("number out of range in filter (infinite or NaN)")
+    return Literal(value)
+
+
+def text_literal(value: str) -> Literal:
+    """A string literal PostgreSQL can hold (no NUL, valid UTF-8)."""
+    if "\x00" in value:
+        raise FilterError("string literal contains a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise FilterError("string literal is not valid Unicode (lone surrogate)") from None
+    return Literal(value)
+
+
+def geometry_literal(geometry: shapely.Geometry | None) -> GeometryLiteral:
+    """A geometry literal with finite coordinates (coordinates in the filter CRS)."""
+    if geometry is None or geometry.is_empty:
+        raise FilterError("empty geometry in filter")
+    coordinates = shapely.get_coordinates(geometry, include_z=bool(shapely.has_z(geometry)))
+    if not np.isfinite(coordinates).all():
+        raise FilterError("geometry in filter has infinite or NaN coordinates")
+    return GeometryLiteral(geometry)
+
+
+def bbox_literal(numbers: list[object]) -> GeometryLiteral:
+    """A BBOX of 4 (2D) or 6 (3D, heights dropped) finite numbers."""
+    if len(numbers) not in (4, 6):
+        raise FilterError(f"a bbox needs 4 or 6 numbers, got {len(numbers)}")
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in numbers):
+        raise FilterError("a bbox needs numbers only")
+    values = [float(v) for v in numbers]  # type: ignore[arg-type]
+    if not all(math.isfinite(v) for v in values):
+        raise FilterError("a bbox needs finite numbers")
+    w, s, e, n = values[:4] if len(values) == 4 else (values[0], values[1], values[3], values[4])
+    return GeometryLiteral(shapely.box(w, s, e, n))

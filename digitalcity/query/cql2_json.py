@@ -20,7 +20,6 @@ from digitalcity.query.cql2_ast import (
     Expr,
     FilterError,
     Function,
-    GeometryLiteral,
     In,
     Instant,
     Interval,
@@ -32,7 +31,17 @@ from digitalcity.query.cql2_ast import (
     Property,
     Spatial,
     Temporal,
+    bbox_literal,
+    geometry_literal,
+    number_literal,
     parse_instant,
+    text_literal,
+)
+from digitalcity.query.cql2_limits import (
+    check_depth,
+    check_json,
+    check_length,
+    depth_error,
 )
 
 _GEOJSON_TYPES = {
@@ -46,32 +55,52 @@ _GEOJSON_TYPES = {
 }
 
 
+def _refuse_constant(name: str) -> float:
+    raise FilterError(f"{name} is not a number CQL2 accepts")
+
+
 def parse_json(document: str | dict[str, Any]) -> Expr:
-    """Parse CQL2 JSON (a string or an already decoded object)."""
+    """Parse CQL2 JSON (a string or an already decoded object).
+
+    The text's length and the document's nesting are checked before the tree is walked
+    (see cql2_limits); the walk recurses once per JSON level."""
     if isinstance(document, str):
+        check_length(document)
         try:
-            document = json.loads(document)
+            document = json.loads(document, parse_constant=_refuse_constant)
         except json.JSONDecodeError as exc:
             raise FilterError(
                 f"filter is not valid JSON: {exc.msg} at position {exc.pos}"
             ) from None
-    return _node(document)
+        except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+            raise FilterError(f"filter is not usable JSON: {str(exc)[:80]}") from None
+        except RecursionError:
+            raise depth_error() from None
+    check_json(document)
+    expr = _node(document)
+    check_depth(expr)
+    return expr
 
 
 def _args(node: dict[str, Any], count: int | None = None) -> list[Any]:
     args = node.get("args")
+    op = str(node.get("op"))[:40]
     if not isinstance(args, list):
-        raise FilterError(f"operator {node.get('op')!r} needs an 'args' array")
+        raise FilterError(f"operator {op!r} needs an 'args' array")
     if count is not None and len(args) != count:
-        raise FilterError(f"operator {node['op']!r} takes {count} arguments, got {len(args)}")
+        raise FilterError(f"operator {op!r} takes {count} arguments, got {len(args)}")
     return args
 
 
 def _node(node: Any) -> Expr:  # noqa: C901 - one branch per CQL2 construct
-    if isinstance(node, bool | int | float | str):
+    if isinstance(node, bool):
         return Literal(node)
+    if isinstance(node, int | float):
+        return number_literal(node)
+    if isinstance(node, str):
+        return text_literal(node)
     if not isinstance(node, dict):
-        raise FilterError(f"unexpected JSON value {node!r} in filter")
+        raise FilterError(f"unexpected JSON value {str(node)[:60]!r} in filter")
     if "property" in node:
         return Property(str(node["property"]))
     if "date" in node:
@@ -85,25 +114,25 @@ def _node(node: Any) -> Expr:  # noqa: C901 - one branch per CQL2 construct
         return Interval(*(_interval_end(e) for e in ends))
     if "bbox" in node:
         box = node["bbox"]
-        if not isinstance(box, list) or len(box) not in (4, 6):
-            raise FilterError("bbox needs 4 or 6 numbers")
-        w, s, e, n = (
-            (box[0], box[1], box[2], box[3]) if len(box) == 4 else (box[0], box[1], box[3], box[4])
-        )
-        return GeometryLiteral(shapely.box(w, s, e, n))
-    if node.get("type") in _GEOJSON_TYPES:
+        if not isinstance(box, list):
+            raise FilterError("bbox needs a list of 4 or 6 numbers")
+        return bbox_literal(box)
+    if isinstance(node.get("type"), str) and node["type"] in _GEOJSON_TYPES:
         try:
-            return GeometryLiteral(shapely.from_geojson(json.dumps(node)))
-        except shapely.errors.GEOSException as exc:
-            raise FilterError(f"invalid GeoJSON geometry in filter: {exc}") from None
+            geometry = shapely.from_geojson(json.dumps(node))
+        except (shapely.errors.GEOSException, ValueError, TypeError) as exc:
+            raise FilterError(f"invalid GeoJSON geometry in filter: {str(exc)[:120]}") from None
+        return geometry_literal(geometry)
     op = node.get("op")
     if not isinstance(op, str):
-        raise FilterError(f"cannot read filter node {json.dumps(node)[:60]}")
+        raise FilterError(f"cannot read filter node {str(node)[:60]!r}")
     op_lower = op.lower()
-    if op_lower == "and":
-        return And(tuple(_node(a) for a in _args(node)))
-    if op_lower == "or":
-        return Or(tuple(_node(a) for a in _args(node)))
+    if op_lower in ("and", "or"):
+        args = _args(node)
+        if not args:
+            raise FilterError(f"operator {op!r} needs at least one argument")
+        cls = And if op_lower == "and" else Or
+        return cls(tuple(_node(a) for a in args))
     if op_lower == "not":
         return Not(_node(_args(node, 1)[0]))
     if op in COMPARISON_OPS:
@@ -134,8 +163,13 @@ def _node(node: Any) -> Expr:  # noqa: C901 - one branch per CQL2 construct
     if op_lower in FUNCTIONS:
         return Function(op_lower, tuple(_node(a) for a in _args(node)))
     if op_lower.startswith("a_"):
-        raise FilterError(f"array operator {op!r} is not supported (no array properties)")
-    raise FilterError(f"unknown operator {op!r}")
+        raise FilterError(
+            f"array operator {op[:40]!r} is not supported (no array properties; the "
+            "array-functions conformance class is not claimed)"
+        )
+    raise FilterError(
+        f"unknown operator or function {op[:40]!r} (custom functions are not supported)"
+    )
 
 
 def _interval_end(value: Any) -> Instant | Property | None:

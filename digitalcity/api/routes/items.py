@@ -169,14 +169,24 @@ def _feature_chunks(
         yield (b"," if page.returned > len(batch) else b"") + ",".join(batch).encode()
 
 
+def _count(engine: Engine, query: ItemsQuery) -> int:
+    """The number of matching features; a filter the data cannot satisfy (an overflow in its
+    arithmetic, a complex power) is a 400 like in the page statement."""
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(query.count_select()).scalar_one())
+    except (sa.exc.DataError, sa.exc.ProgrammingError) as exc:
+        message = str(exc.orig).strip().splitlines()[0]
+        raise QueryError(f"the query cannot be evaluated: {message}") from None
+
+
 def _matched(engine: Engine, query: ItemsQuery, page: _PageState, counting: bool) -> int | None:
     if not counting:
         return None
     if page.matched is None:  # no row on this page
         if query.offset == 0:
             return 0
-        with engine.connect() as conn:
-            return int(conn.execute(query.count_select()).scalar_one())
+        return _count(engine, query)
     return int(page.matched)
 
 
@@ -241,8 +251,7 @@ def _geojson_stream(
     """Large pages go out as they come from the database, a chunk of features per write."""
     matched = None
     if counting:
-        with engine.connect() as conn:
-            matched = int(conn.execute(query.count_select()).scalar_one())
+        matched = _count(engine, query)
     sql, params = query.page_sql(engine.dialect, extra_row=True)
     page = _PageState()
     rows = streamed_rows(engine, sql, params)
