@@ -35,10 +35,12 @@ def tables(settings):
 
 
 def match_colours(expression) -> dict[str, str]:
-    """{value: colour} of a ``["match", ["get", f], v1, c1, ..., fallback]`` expression."""
+    """{value: colour} of a ``["match", ["get", f], [v1], c1, ..., fallback]`` expression
+    (labels as one-element arrays, the form QGIS's converter reads)."""
     assert expression[0] == "match"
     pairs = expression[2:-1]
-    return dict(zip(pairs[::2], pairs[1::2], strict=True))
+    assert all(isinstance(label, list) and len(label) == 1 for label in pairs[::2])
+    return {label[0]: colour for label, colour in zip(pairs[::2], pairs[1::2], strict=True)}
 
 
 def paint_colour(layer: dict):
@@ -64,7 +66,10 @@ def test_style_is_valid_maplibre_json(client, name, lang):
     ids = [layer["id"] for layer in style["layers"]]
     assert len(ids) == len(set(ids))
     assert all(layer.get("source") in (None, "cambridge") for layer in style["layers"])
-    assert not [layer for layer in style["layers"] if layer["type"] == "symbol"]  # no glyphs
+    assert "glyphs" not in style  # labels drawn with the browser's fonts: no glyph requests
+    labels = [layer for layer in style["layers"] if layer["type"] == "symbol"]
+    assert {x["source-layer"] for x in labels} >= {"street_centerlines", "neighbourhoods",
+                                                   "zoning_districts", "parcels"}  # fmt: skip
 
 
 def test_parcel_colours_come_from_tdyh_2023(client, tables):
