@@ -3,7 +3,7 @@
 import { featuresCard, publicParcelCard } from "./cards.js";
 import { api, cityById, config, esc, readHash, writeHash } from "./common.js";
 import { applyLabels, lang, setLang, t } from "./i18n.js";
-import { applyVisibility, renderSwitcher, visibleInStyle } from "./layers.js";
+import { applyVisibility, chooseTheme, renderSwitcher, visibleInStyle } from "./layers.js";
 import { addBasemap } from "./basemap.js";
 import {
   clearSelection, closeCard, installSelection, keepVisible, openCard, select, wireSearch,
@@ -34,6 +34,7 @@ const map = new maplibregl.Map({
   zoom: start.zoom ?? city.zoom,
   attributionControl: { compact: true },
 });
+window.map = map;
 window.dcMap = map;
 new ResizeObserver(() => map.resize()).observe(document.getElementById("map"));
 map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
@@ -49,15 +50,24 @@ function reloadStyle() {
 map.on("style.load", async () => {
   addBasemap(map, config.basemap);
   installSelection(map);
-  if (!state.visible) state.visible = visibleInStyle(map, meta);
+  if (!state.visible) state.visible = visibleInStyle(map);
   applyVisibility(map, state.visible);
   try {
     legend = await (await fetch(legendUrl())).json();
+    const changed = () => {
+      applyVisibility(map, state.visible);
+      writeHash(map, state);
+    };
     renderSwitcher($("layer-list"), legend, meta, state.visible, (id, on) => {
       if (on) state.visible.add(id);
       else state.visible.delete(id);
-      applyVisibility(map, state.visible);
-      writeHash(map, state);
+      changed();
+    }, true, {
+      themes: true, // one thematic fill at a time (layers with a ``theme`` in their definitions)
+      onTheme: (id) => {
+        chooseTheme(state.visible, legend, id);
+        changed();
+      },
     });
   } catch (err) {
     console.warn("legend", err.message);
