@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 from test_web_planner import READY, Opened, launched_browser
+from test_web_public import static_site  # noqa: F401 - the static PMTiles site fixture
 
 from digitalcity.catalog.access import visible_layer
 
@@ -159,3 +160,12 @@ def test_dense_points_wait_for_their_zoom(client, catalog):
     tilejson = client.get("/tiles/cambridge/tilejson.json").json()
     entry = next(x for x in tilejson["vector_layers"] if x["id"] == "street_lights")
     assert entry["minzoom"] == lights.min_zoom
+
+
+def test_static_pmtiles_site_draws_the_same_labels(browser, static_site, mass_ave):  # noqa: F811
+    opened = Opened(browser, f"{static_site}/#z=16&ll={mass_ave[0]},{mass_ave[1]}")
+    assert MASS_AVE in wait_for_labels(opened, "street_centerlines-label", "label")
+    assert opened.page.evaluate("window.map.getLayer('parcels-label').minzoom") >= 17
+    only_our_server(opened, static_site)
+    assert not opened.errors
+    opened.close()

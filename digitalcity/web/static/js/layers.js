@@ -5,8 +5,8 @@ import { lang, pick, t } from "./i18n.js";
 
 // Strings of the switcher's theme and opacity controls, zh and en.
 const TEXT = {
-  zh: { themes: "专题图", noTheme: "不显示专题", opacity: "不透明度" },
-  en: { themes: "Thematic map", noTheme: "No theme", opacity: "Opacity" },
+  zh: { noTheme: "不显示专题图层", opacity: "不透明度" },
+  en: { noTheme: "No thematic layer", opacity: "Opacity" },
 };
 const say = (key) => (TEXT[lang()] || TEXT.en)[key];
 
@@ -92,36 +92,35 @@ function rowHtml(layer, meta, visible, options) {
 /**
  * Render the switcher into ``container`` from a legend document (/styles/{city}/legend) and
  * the layer metadata; ``onToggle(id, on)`` is called when a box changes. Options:
- * ``themes`` (public map): themed layers become one radio group, one theme at a time, and
+ * ``themes`` (public map): themed layers become radios of one group, one theme at a time, and
  * ``onTheme(id | null)`` is called; ``opacity`` (planner): a slider per fill layer calling
  * ``onOpacity(id, factor)``; ``opacities`` the current factors.
  */
 export function renderSwitcher(container, legend, meta, visible, onToggle, interactive = true,
   options = {}) {
   const opts = { interactive, themes: false, opacity: false, opacities: {}, ...options };
-  const themed = opts.themes ? legend.layers.filter((l) => l.theme) : [];
   const byKind = new Map(GROUPS.map(([name]) => [name, []]));
   for (const layer of legend.layers) {
-    if (themed.includes(layer)) continue;
     const kind = (meta.layers[layer.id] || {}).kind || "boundary";
     const group = GROUPS.find(([, kinds]) => kinds.includes(kind)) || GROUPS[4];
     byKind.get(group[0]).push(layer);
   }
-  let themes = "";
-  if (themed.length) {
-    const none = themed.some((l) => visible.has(l.id)) ? "" : "checked";
-    const rows = themed.map((l) => rowHtml(l, meta, visible, opts)).join("");
-    themes = `<section class="group" data-kind="themes"><h3>${esc(say("themes"))}</h3><ul>` +
-      `<li class="layer" data-layer-row=""><label><input type="radio" name="dc-theme" ` +
-      `data-theme-layer="" ${none}><span>${esc(say("noTheme"))}</span></label></li>${rows}</ul></section>`;
-  }
-  container.innerHTML = themes + GROUPS.filter(([name]) => byKind.get(name).length)
+  // Themed layers stay in their kind's group as radios of one group ("dc-theme"); the
+  // "no theme" choice closes the switcher.
+  const themed = opts.themes ? legend.layers.filter((l) => l.theme) : [];
+  const none = themed.some((l) => visible.has(l.id)) ? "" : "checked";
+  const noTheme = themed.length
+    ? `<ul class="themes-none"><li class="layer" data-layer-row=""><label><input type="radio" ` +
+      `name="dc-theme" data-theme-layer="" ${none}><span>${esc(say("noTheme"))}</span>` +
+      "</label></li></ul>"
+    : "";
+  container.innerHTML = GROUPS.filter(([name]) => byKind.get(name).length)
     .map(([name]) => {
       const rows = byKind.get(name).map((l) => rowHtml(l, meta, visible, opts)).join("");
       return `<section class="group" data-kind="${name}"><h3>${esc(t(`kind_${name}`))}</h3>` +
         `<ul>${rows}</ul></section>`;
     })
-    .join("");
+    .join("") + noTheme;
   container.onchange = (event) => {
     const box = event.target.closest("input[data-layer]");
     if (box) onToggle(box.dataset.layer, box.checked);

@@ -76,14 +76,37 @@ map.on("style.load", async () => {
   document.body.dataset.ready = "1";
 });
 
+// Whether lon/lat ``p`` lies in a GeoJSON Polygon / MultiPolygon (even-odd rule over rings).
+function contains(geometry, [x, y]) {
+  const polygons = geometry.type === "Polygon" ? [geometry.coordinates]
+    : geometry.type === "MultiPolygon" ? geometry.coordinates : [];
+  let inside = false;
+  for (const ring of polygons.flat()) {
+    for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+      const [xi, yi] = ring[i];
+      const [xj, yj] = ring[j];
+      if ((yi > y) !== (yj > y) && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
+    }
+  }
+  return inside;
+}
+
+// The feature of ``sourceLayer`` under lon/lat, from the loaded tiles even when its layer is
+// hidden (the zoning plan is a theme the public map may not be showing).
+function sourceFeatureAt(sourceLayer, lngLat) {
+  const point = [lngLat.lng, lngLat.lat];
+  return map.querySourceFeatures(city.id, { sourceLayer }).find((f) => contains(f.geometry, point));
+}
+
 // A parcel card built from tile properties (static site): use from the legend, zone from the
 // zoning feature under the point.
-function cardFromTiles(parcel, features) {
+function cardFromTiles(parcel, features, lngLat) {
   const parcels = meta.layers[meta.roles.parcels];
   const level1 = legend && legend.layers.find((l) => l.id === meta.roles.parcels);
   const code = level1 && parcel.properties[level1.field];
   const entry = level1 && level1.entries.find((e) => e.value === code);
-  const zone = features.find((f) => f.sourceLayer === meta.roles.zoning);
+  const zone = features.find((f) => f.sourceLayer === meta.roles.zoning)
+    || (meta.roles.zoning && sourceFeatureAt(meta.roles.zoning, lngLat));
   const zInfo = zone && meta.layers[meta.roles.zoning];
   const zp = zone ? zone.properties : {};
   const sem = (zInfo && zInfo.semantics) || {};
@@ -117,7 +140,7 @@ async function identify(e) {
     }
     if (parcel) {
       select(map, parcel.geometry);
-      openCard(publicParcelCard(cardFromTiles(parcel, features), meta));
+      openCard(publicParcelCard(cardFromTiles(parcel, features, e.lngLat), meta));
       keepVisible(map, e.lngLat);
       again = () => identify(e);
       return;
