@@ -257,3 +257,19 @@ def test_bad_label_tables_are_clear_errors(catalog):
         model.model_validate({**data, "label": {"field": "address", "colour": "red"}})
     ok = model.model_validate({**data, "label": {"field": {"zh": "address", "en": "ml"}}})
     assert ok.label.field_for("en") == ("ml", "address")
+
+
+def test_check_layers_finds_a_class_colour_that_does_not_exist(settings, tmp_path):
+    import shutil
+
+    from digitalcity.catalog import load_catalog
+    from digitalcity.catalog.validate import validate_catalog
+
+    layers = tmp_path / "layers"
+    shutil.copytree(settings.layers_dir, layers)
+    water = layers / "cambridge" / "water_bodies.toml"
+    water.write_text(water.read_text().replace('"tdyh_2023:17"', '"tdyh_2023:99"'))
+    copy = settings.model_copy(update={"layers_dir": layers})
+    assert validate_catalog(load_catalog(settings.layers_dir), settings) == []
+    problems = validate_catalog(load_catalog(layers), copy)
+    assert problems == ["cambridge.water_bodies: style colour 'tdyh_2023:99' names no coloured class"]

@@ -1,0 +1,70 @@
+"""``python -m bench.tiles.labels``: time to the first labelled render in headless Chromium.
+
+Opens the public and the planner map at z16 over Massachusetts Ave, Cambridge (labels drawn
+with the browser's fonts: the styles have no glyph URL) with the tile cache off, and reports
+per page and language the milliseconds from navigation to (a) the first rendered frame with
+any feature, (b) the first with a street-name label, (c) every tile loaded. Each case runs
+``RUNS`` times in a fresh browser context (cold HTTP cache); the median is printed.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+from bench.common.city import city_db
+from bench.common.servers import uvicorn_server
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+VIEW = "z=16&ll=-71.1034,42.3655"  # Massachusetts Ave at Central Square
+RUNS = 5
+PROBE = """() => {
+  const m = window.map;
+  if (!m || !m.isStyleLoaded()) return [false, false, false];
+  const any = m.queryRenderedFeatures().length > 0;
+  const labelled = m.getLayer('street_centerlines-label')
+    ? m.queryRenderedFeatures(undefined, {layers: ['street_centerlines-label']}).length > 0 : false;
+  return [any, labelled, m.areTilesLoaded() && document.body.dataset.ready === '1'];
+}"""
+
+
+def one_run(browser, url: str) -> tuple[float, float, float]:  # noqa: ANN001
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    started = time.perf_counter()
+    page.goto(url)
+    marks: list[float | None] = [None, None, None]
+    while None in marks and time.perf_counter() - started < 60:
+        state = page.evaluate(PROBE)
+        now = (time.perf_counter() - started) * 1000
+        marks = [
+            m if m is not None else (now if seen else None)
+            for m, seen in zip(marks, state, strict=True)
+        ]
+        page.wait_for_timeout(20)
+    context.close()
+    return tuple(m if m is not None else float("nan") for m in marks)  # type: ignore[return-value]
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+
+    with city_db("cambridge") as db, sync_playwright() as p:
+        env = {**db.env(), "DIGITALCITY_TILE_CACHE": "0"}
+        with uvicorn_server("digitalcity.api.main:app_factory", env, factory=True) as base:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            one_run(browser, f"{base}/public?lang=en#{VIEW}")  # warm the server's copies
+            print(f"median of {RUNS} cold page loads, ms from navigation (tile cache off)")
+            print(f"{'page':<8} {'lang':<4} {'features':>9} {'labels':>8} {'all tiles':>10}")
+            for page in ("public", "map"):
+                for lang in ("en", "zh"):
+                    runs = [one_run(browser, f"{base}/{page}?lang={lang}#{VIEW}")
+                            for _ in range(RUNS)]  # fmt: skip
+                    med = [statistics.median(r[i] for r in runs) for i in range(3)]
+                    print(f"{page:<8} {lang:<4} {med[0]:>9.0f} {med[1]:>8.0f} {med[2]:>10.0f}")
+            browser.close()
+
+
+if __name__ == "__main__":
+    main()
