@@ -3,12 +3,15 @@
 Opens the public and the planner map at z16 over Massachusetts Ave, Cambridge (labels drawn
 with the browser's fonts: the styles have no glyph URL) with the tile cache off, and reports
 per page and language the milliseconds from navigation to (a) the first rendered frame with
-any feature, (b) the first with a street-name label, (c) every tile loaded. Each case runs
-``RUNS`` times in a fresh browser context (cold HTTP cache); the median is printed.
+any feature, (b) the first with a street-name label, (c) every tile loaded. Baseline in the
+same run: the same pages with the style's label layers stripped (intercepted in the browser),
+i.e. the maps as they were before labels. Each case runs ``RUNS`` times in a fresh browser
+context (cold HTTP cache); medians are printed.
 """
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
 
@@ -29,11 +32,21 @@ PROBE = """() => {
 }"""
 
 
-def one_run(browser, url: str) -> tuple[float, float, float]:  # noqa: ANN001
+def strip_labels(route) -> None:  # noqa: ANN001
+    """Answer a style request with the style less its symbol (label) layers."""
+    response = route.fetch()
+    style = response.json()
+    style["layers"] = [x for x in style["layers"] if x["type"] != "symbol"]
+    route.fulfill(response=response, body=json.dumps(style))
+
+
+def one_run(browser, url: str, labels: bool = True) -> tuple[float, float, float]:  # noqa: ANN001
     context = browser.new_context(viewport={"width": 1280, "height": 800})
+    if not labels:
+        context.route("**/styles/*/*", strip_labels)
     page = context.new_page()
     started = time.perf_counter()
-    page.goto(url)
+    page.goto(url, wait_until="commit")
     marks: list[float | None] = [None, None, None]
     while None in marks and time.perf_counter() - started < 60:
         state = page.evaluate(PROBE)
@@ -56,13 +69,20 @@ def main() -> None:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             one_run(browser, f"{base}/public?lang=en#{VIEW}")  # warm the server's copies
             print(f"median of {RUNS} cold page loads, ms from navigation (tile cache off)")
-            print(f"{'page':<8} {'lang':<4} {'features':>9} {'labels':>8} {'all tiles':>10}")
+            print(f"{'page':<8} {'lang':<4} {'features':>9} {'labels':>8} {'all tiles':>10} "
+                  f"{'no labels: features':>20} {'all tiles':>10} {'ratio':>6}")  # fmt: skip
             for page in ("public", "map"):
                 for lang in ("en", "zh"):
-                    runs = [one_run(browser, f"{base}/{page}?lang={lang}#{VIEW}")
-                            for _ in range(RUNS)]  # fmt: skip
-                    med = [statistics.median(r[i] for r in runs) for i in range(3)]
-                    print(f"{page:<8} {lang:<4} {med[0]:>9.0f} {med[1]:>8.0f} {med[2]:>10.0f}")
+                    url = f"{base}/{page}?lang={lang}#{VIEW}"
+                    runs = {flag: [] for flag in (True, False)}
+                    for _ in range(RUNS):  # interleaved: the machine is shared
+                        for flag in (True, False):
+                            runs[flag].append(one_run(browser, url, flag))
+                    med = {f: [statistics.median(r[i] for r in runs[f]) for i in range(3)]
+                           for f in runs}  # fmt: skip
+                    on, off = med[True], med[False]
+                    print(f"{page:<8} {lang:<4} {on[0]:>9.0f} {on[1]:>8.0f} {on[2]:>10.0f} "
+                          f"{off[0]:>20.0f} {off[2]:>10.0f} {on[2] / off[2]:>6.2f}")  # fmt: skip
             browser.close()
 
 

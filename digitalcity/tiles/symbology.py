@@ -42,7 +42,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "infrastructure": {"colour": "#636363", "opacity": 0.7, "width": 1.2},
 }
 CLASSIFIED_OPACITY = {"landuse": 0.8}  # other classified kinds: 0.45
-RADIUS: ByZoom = {12: 2.5, 18: 7.0}
+RADIUS: dict[int, float] = {12: 2.5, 18: 7.0}
 
 
 @dataclass(frozen=True)
