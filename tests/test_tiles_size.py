@@ -63,7 +63,9 @@ def children(tile: TileIndex) -> list[TileIndex]:
 
 
 def test_every_cambridge_tile_z10_z16_is_under_500_kb(service, engine):
-    found = sizes(service, engine, "cambridge", city_tiles(service, "cambridge", ROLE, range(10, 17)))
+    found = sizes(
+        service, engine, "cambridge", city_tiles(service, "cambridge", ROLE, range(10, 17))
+    )
     by_zoom = {z: [s for t, s in found.items() if t.z == z] for z in range(10, 17)}
     assert all(by_zoom[z] for z in range(10, 17))
     assert len(found) > 150  # the whole city at z16 is 100+ tiles

@@ -85,7 +85,9 @@ def test_xiamen_district_names_in_chinese(browser, live_server, catalog, xiamen_
     label = catalog.layer("xiamen", "districts").label
     assert label is not None
     zoom = max(label.min_zoom, 10)
-    opened = Opened(browser, f"{live_server}/public?city=xiamen&lang={lang}#z={zoom}&ll=118.11,24.49")
+    opened = Opened(
+        browser, f"{live_server}/public?city=xiamen&lang={lang}#z={zoom}&ll=118.11,24.49"
+    )
     names = set(wait_for_labels(opened, "districts-label", label.field_for(lang)[0]))
     assert names and names <= xiamen_districts
     assert {"思明区", "湖里区"} <= names

@@ -129,7 +129,9 @@ def style_layers(symbol: Symbol, source: str, lang: str) -> dict[str, list[dict[
             "paint": {"fill-color": symbol.colour, "fill-opacity": symbol.opacity},
         }
         width = symbol.width
-        half = by_zoom({z: v / 2 for z, v in width.items()} if isinstance(width, dict) else width / 2)
+        half = by_zoom(
+            {z: v / 2 for z, v in width.items()} if isinstance(width, dict) else width / 2
+        )
         outline = _line(symbol, source, lang, "outline", half)
         if symbol.field is not None:  # classified: a thin grey outline between classes
             outline["paint"]["line-color"] = OUTLINE

@@ -146,9 +146,7 @@ class Symbology:
         cls = layer.classification
         return bool(cls and (cls.crosswalk or cls.system in self.tables))
 
-    def symbol(
-        self, layer: LayerDef, point_index: int, lang: str, visible: bool = True
-    ) -> Symbol:
+    def symbol(self, layer: LayerDef, point_index: int, lang: str, visible: bool = True) -> Symbol:
         """The symbol of ``layer``; ``point_index`` picks its palette colour among points."""
         geometry = geometry_of(layer)
         declared = layer.style.model_dump(exclude_none=True)
