@@ -33,6 +33,8 @@ bench-deps: setup
 
 bench-tiles: setup bench-deps
 	$(BIN)/python -m bench.tiles
+	$(BIN)/python -m bench.tiles.sizes cambridge xiamen
+	$(BIN)/python -m bench.tiles.labels
 
 bench-api: setup bench-deps
 	$(BIN)/python -m bench.api

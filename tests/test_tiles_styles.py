@@ -35,10 +35,12 @@ def tables(settings):
 
 
 def match_colours(expression) -> dict[str, str]:
-    """{value: colour} of a ``["match", ["get", f], v1, c1, ..., fallback]`` expression."""
+    """{value: colour} of a ``["match", ["get", f], [v1], c1, ..., fallback]`` expression
+    (labels as one-element arrays, the form QGIS's converter reads)."""
     assert expression[0] == "match"
     pairs = expression[2:-1]
-    return dict(zip(pairs[::2], pairs[1::2], strict=True))
+    assert all(isinstance(label, list) and len(label) == 1 for label in pairs[::2])
+    return {label[0]: colour for label, colour in zip(pairs[::2], pairs[1::2], strict=True)}
 
 
 def paint_colour(layer: dict):
@@ -64,7 +66,10 @@ def test_style_is_valid_maplibre_json(client, name, lang):
     ids = [layer["id"] for layer in style["layers"]]
     assert len(ids) == len(set(ids))
     assert all(layer.get("source") in (None, "cambridge") for layer in style["layers"])
-    assert not [layer for layer in style["layers"] if layer["type"] == "symbol"]  # no glyphs
+    assert "glyphs" not in style  # labels drawn with the browser's fonts: no glyph requests
+    labels = [layer for layer in style["layers"] if layer["type"] == "symbol"]
+    assert {x["source-layer"] for x in labels} >= {"street_centerlines", "neighbourhoods",
+                                                   "zoning_districts", "parcels"}  # fmt: skip
 
 
 def test_parcel_colours_come_from_tdyh_2023(client, tables):
@@ -149,3 +154,122 @@ def test_xiamen_style(client):
     style = client.get("/styles/xiamen/public?lang=zh").json()
     assert source_layers(style) == {"districts", "island_zones"}
     assert style["name"].startswith("厦门市")
+
+
+def walk(expression):
+    """Every sub-expression of a style expression (lists), depth first."""
+    if isinstance(expression, list):
+        yield expression
+        for part in expression:
+            yield from walk(part)
+
+
+def test_qgis_style_leaves_out_layers_off_by_default(client, catalog):
+    maplibre = client.get("/styles/cambridge/public?lang=en").json()
+    qgis = client.get("/styles/cambridge/public?lang=en&client=qgis").json()
+    assert qgis["metadata"]["digitalcity:client"] == "qgis"
+    on = {x.id for x in catalog.city_layers("cambridge") if x.default_on.public}
+    assert source_layers(qgis) == on & source_layers(maplibre)
+    assert all(x["layout"]["visibility"] == "visible" for x in qgis["layers"] if "layout" in x)
+    off = [x for x in maplibre["layers"] if x.get("layout", {}).get("visibility") == "none"]
+    assert off and {x["source-layer"] for x in off}.isdisjoint(on)
+
+
+def test_match_expressions_are_in_the_form_qgis_converts(client):
+    for name in ("planner", "public"):
+        for client_name in ("maplibre", "qgis"):
+            style = client.get(f"/styles/cambridge/{name}?client={client_name}").json()
+            matches = [e for x in style["layers"] for e in walk(x.get("paint", {}).get(
+                "fill-color")) if e and e[0] == "match"]  # fmt: skip
+            assert matches
+            for expression in matches:
+                labels = expression[2:-1:2]
+                assert all(isinstance(v, list) and len(v) == 1 for v in labels)
+                assert isinstance(expression[-1], str) and expression[-1].startswith("#")
+
+
+def test_label_layers_follow_the_definitions(client, catalog):
+    en = client.get("/styles/cambridge/planner?lang=en").json()
+    streets = next(x for x in en["layers"] if x["id"] == "street_centerlines-label")
+    label = catalog.layer("cambridge", "street_centerlines").label
+    assert streets["layout"]["symbol-placement"] == "line" == label.placement
+    assert streets["layout"]["text-field"] == ["get", "label"]
+    assert streets["minzoom"] == label.min_zoom
+    assert streets["layout"]["text-size"][:3] == ["interpolate", ["linear"], ["zoom"]]
+    parcels = next(x for x in en["layers"] if x["id"] == "parcels-label")
+    assert parcels["minzoom"] >= 17
+    sort_keys = [x["layout"]["symbol-sort-key"] for x in en["layers"] if x["type"] == "symbol"]
+    assert sort_keys == sorted(sort_keys)  # higher priority first
+    zh = client.get("/styles/xiamen/public?lang=zh").json()
+    districts = next(x for x in zh["layers"] if x["id"] == "districts-label")
+    assert districts["layout"]["text-field"] == ["get", "district"]
+    assert "Noto Sans CJK SC" in districts["layout"]["text-font"]
+
+
+def test_layer_styles_come_from_the_definitions(client, catalog, tables, planner):
+    style = client.get("/styles/cambridge/planner").json()
+    by_id = {x["id"]: x for x in style["layers"]}
+    water = catalog.layer("cambridge", "water_bodies").style
+    assert water.colour == "tdyh_2023:17"
+    assert by_id["water_bodies-fill"]["paint"]["fill-color"] == tables["tdyh_2023"].colour_for("17")
+    assert by_id["water_bodies-fill"]["paint"]["fill-opacity"] == water.opacity
+    roads = catalog.layer("cambridge", "major_roads").style
+    width = by_id["major_roads-line"]["paint"]["line-width"]
+    assert width[3:] == [x for z, v in sorted(roads.width.items()) for x in (z, v)]
+    drainage_dash = catalog.layer("cambridge", "drainage").style.dash
+    keyed = client.get("/styles/cambridge/planner", headers=planner).json()
+    line = next(x for x in keyed["layers"] if x["id"] == "drainage-line")
+    assert line["paint"]["line-dasharray"] == list(drainage_dash)
+
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({"colour": "orange"}, "is not a colour"),
+        ({"colour": "#12345"}, "is not a colour"),
+        ({"opacity": 1.5}, "less than or equal to 1"),
+        ({"width": {30: 2}}, "zoom 30 outside 0-24"),
+        ({"dash": [3]}, "two or more"),
+        ({"fill": "#ffffff"}, "Extra inputs are not permitted"),
+    ],
+)
+def test_bad_style_tables_are_clear_errors(catalog, table, message):
+    import pydantic
+
+    layer = catalog.layer("cambridge", "water_bodies")
+    data = layer.model_dump(mode="python", exclude={"style"})
+    with pytest.raises(pydantic.ValidationError, match=message):
+        type(layer).model_validate({**data, "style": table})
+
+
+def test_bad_label_tables_are_clear_errors(catalog):
+    import pydantic
+
+    layer = catalog.layer("cambridge", "parcels")
+    data = layer.model_dump(mode="python", exclude={"label"})
+    model = type(layer)
+    with pytest.raises(pydantic.ValidationError, match="'nowhere' is not a field"):
+        model.model_validate({**data, "label": {"field": "nowhere"}})
+    with pytest.raises(pydantic.ValidationError, match="placement 'line' needs a line layer"):
+        model.model_validate({**data, "label": {"field": "address", "placement": "line"}})
+    with pytest.raises(pydantic.ValidationError, match="must be '#rrggbb'"):
+        model.model_validate({**data, "label": {"field": "address", "colour": "red"}})
+    ok = model.model_validate({**data, "label": {"field": {"zh": "address", "en": "ml"}}})
+    assert ok.label.field_for("en") == ("ml", "address")
+
+
+def test_check_layers_finds_a_class_colour_that_does_not_exist(settings, tmp_path):
+    import shutil
+
+    from digitalcity.catalog import load_catalog
+    from digitalcity.catalog.validate import validate_catalog
+
+    layers = tmp_path / "layers"
+    shutil.copytree(settings.layers_dir, layers)
+    water = layers / "cambridge" / "water_bodies.toml"
+    water.write_text(water.read_text().replace('"tdyh_2023:17"', '"tdyh_2023:99"'))
+    copy = settings.model_copy(update={"layers_dir": layers})
+    assert validate_catalog(load_catalog(settings.layers_dir), settings) == []
+    problems = validate_catalog(load_catalog(layers), copy)
+    assert problems == ["cambridge.water_bodies: style colour 'tdyh_2023:99' names no coloured class"]

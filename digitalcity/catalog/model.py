@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from digitalcity.catalog.cartography import DefaultOn, LabelDef, StyleDef
+
 AccessLevel = Literal["public", "internal", "restricted"]
 LayerKind = Literal["landuse", "planning", "infrastructure", "population", "boundary", "basemap"]
 GeometryType = Literal[
@@ -207,7 +209,26 @@ class LayerDef(Frozen):
     min_zoom: int = Field(default=10, ge=0, le=24)
     max_zoom: int = Field(default=22, ge=0, le=24)
     simplify: tuple[Simplify, ...] = ()
+    detail_zoom: int | None = Field(
+        default=None,
+        ge=0,
+        le=24,
+        description="tiles below this zoom carry only the fields the map draws or searches "
+        "(classification, label, search fields), keeping dense layers light; None: all fields",
+    )
     label_field: str | None = None
+    label: LabelDef | None = Field(
+        default=None, description="map labels: field(s), zooms, placement, priority, size"
+    )
+    style: StyleDef = Field(default_factory=StyleDef, description="how the map draws the layer")
+    default_on: DefaultOn = Field(
+        default_factory=DefaultOn, description="shown when the planner / public map opens"
+    )
+    theme: str | None = Field(
+        default=None,
+        description="thematic fill of the public map (landuse, zoning, population...): "
+        "layers with a theme are shown one at a time",
+    )
     search_fields: tuple[str, ...] = ()
     time_field: str | None = None
     semantics: dict[str, str] = Field(
@@ -235,14 +256,26 @@ class LayerDef(Frozen):
             if f.join_name and f.join_name not in joins:
                 raise ValueError(f"field {f.name!r} reads from unknown join {f.join_name!r}")
         known = set(names)
-        for ref in (self.label_field, *self.search_fields, *self.semantics.values()):
+        label_fields = self.label.fields if self.label else ()
+        for ref in (self.label_field, *label_fields, *self.search_fields, *self.semantics.values()):
             if ref and ref not in known:
                 raise ValueError(f"{ref!r} is not a field of layer {self.id!r}")
         if self.time_field and self.field(self.time_field).type not in ("date", "datetime"):
             raise ValueError(f"time_field {self.time_field!r} must be a date or datetime field")
         if self.classification and self.classification.field not in known:
             raise ValueError(f"classification field {self.classification.field!r} is not a field")
+        if self.theme is not None:
+            _identifier(self.theme, "theme")
+        if self.label and self.label.placement == "line" and "LineString" not in self.geometry_type:
+            raise ValueError(f"label placement 'line' needs a line layer, not {self.geometry_type}")
         return self
+
+    @property
+    def label_fields(self) -> tuple[str, ...]:
+        """Fields a map label reads (tiles must carry them): ``[label]``, else ``label_field``."""
+        if self.label:
+            return self.label.fields
+        return (self.label_field,) if self.label_field else ()
 
     @property
     def all_fields(self) -> tuple[FieldDef, ...]:

@@ -30,6 +30,11 @@ def validate_catalog(catalog: Catalog, settings: Settings) -> list[str]:
         for join in layer.source.joins:
             if not (settings.source_data_dir / join.path).exists():
                 problems.append(f"{where}: join {join.name!r} file {join.path} does not exist")
+        for colour in (layer.style.colour, layer.style.outline):
+            if colour and not colour.startswith("#"):
+                system, _, code = colour.partition(":")
+                if system not in tables or tables[system].colour_for(code) is None:
+                    problems.append(f"{where}: style colour {colour!r} names no coloured class")
         cls = layer.classification
         if cls is None:
             continue

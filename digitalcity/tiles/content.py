@@ -45,9 +45,36 @@ def city_plans(
     return tuple(p for p in plans if p is not None)
 
 
+def drawn_fields(layer: LayerDef) -> set[str]:
+    """Fields the maps need at every zoom: classification, label, name and search fields."""
+    names = {*layer.label_fields, *layer.search_fields}
+    if layer.label_field:
+        names.add(layer.label_field)
+    cls = layer.classification
+    if cls:
+        names.add(cls.field)
+        if cls.crosswalk:
+            names |= {cls.crosswalk.level1_field, cls.crosswalk.level2_field}
+    return names
+
+
+def plan_at_zoom(plan: LayerPlan, z: int) -> LayerPlan:
+    """``plan`` at zoom ``z``: below the layer's ``detail_zoom`` only its drawn fields.
+
+    Measured on Cambridge's densest z13 tile (7,069 parcels): all 18 fields 658 KB gzipped,
+    the drawn and searched ones 236 KB; geometry alone 114 KB.
+    """
+    detail = plan.layer.detail_zoom
+    if detail is None or z >= detail:
+        return plan
+    keep = drawn_fields(plan.layer)
+    return LayerPlan(plan.layer, tuple(f for f in plan.fields if f.name in keep))
+
+
 def at_zoom(plans: Iterable[LayerPlan], z: int) -> tuple[LayerPlan, ...]:
-    """The plans whose layers are meant for zoom ``z`` (min_zoom..max_zoom)."""
-    return tuple(p for p in plans if in_zoom(p.layer, z))
+    """The plans whose layers are meant for zoom ``z`` (min_zoom..max_zoom), with the fields
+    tiles carry at ``z``."""
+    return tuple(plan_at_zoom(p, z) for p in plans if in_zoom(p.layer, z))
 
 
 def fieldset_key(plans: Iterable[LayerPlan]) -> str:

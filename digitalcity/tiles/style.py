@@ -1,23 +1,44 @@
 """MapLibre style JSON (version 8) and legend of a city, from the same ``Symbol`` objects.
 
 The style's only source is the city tileset (``/tiles/<city>/{z}/{x}/{y}``, absolute URLs);
-style layers reference only source layers of that tileset. No glyphs are served, so the
-style has no text (symbol) layers: labels need a glyph endpoint first (see tiles/README.md).
+style layers reference only source layers of that tileset. Labels are ``symbol`` layers from
+each definition's ``[label]`` table. The style has no ``glyphs`` URL: MapLibre GL JS ≥ 5.11
+then draws text with the browser's own fonts (``text-font`` is read as a CSS font-family
+list), so Chinese and Latin labels render and no glyph request leaves the page.
+
+Two clients: ``maplibre`` (the web maps) and ``qgis``. QGIS's converter (3.22+) ignores
+``visibility: none``, so the ``qgis`` style leaves out the layers that are off by default
+(each has its own style there); both write ``match`` labels as one-element arrays, the form
+that converter turns into ``IN ('v')``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from digitalcity.catalog import CityDef
+from digitalcity.catalog.cartography import ByZoom, LabelDef
 from digitalcity.db.live import Versions
 from digitalcity.tiles.metadata import TilesetInfo, attribution, bounds, zoom_range
-from digitalcity.tiles.symbology import Symbol
+from digitalcity.tiles.symbology import OUTLINE, Symbol
 
+Client = Literal["maplibre", "qgis"]
 BACKGROUND = "#f7f6f2"
-OUTLINE = "#7f7f7f"
+# CSS font families, best first: Noto CJK draws Chinese and Latin (Debian: fonts-noto-cjk).
+FONTS = ["Noto Sans CJK SC", "Noto Sans SC", "Noto Sans", "sans-serif"]
 STYLE_NAMES = {"planner": {"zh": "规划工作图", "en": "Planner map"},
                "public": {"zh": "公众地图", "en": "Public map"}}  # fmt: skip
+PASSES = ("fill", "line", "circle", "symbol")
+
+
+def by_zoom(value: ByZoom) -> float | list[Any]:
+    """A number, or ``["interpolate", ["linear"], ["zoom"], z1, v1, ...]`` for a by-zoom table."""
+    if not isinstance(value, dict):
+        return float(value)
+    stops = sorted(value.items())
+    if len(stops) == 1:
+        return float(stops[0][1])
+    return ["interpolate", ["linear"], ["zoom"], *[x for z, v in stops for x in (z, float(v))]]
 
 
 def _common(symbol: Symbol, source: str, lang: str) -> dict[str, Any]:
@@ -28,56 +49,126 @@ def _common(symbol: Symbol, source: str, lang: str) -> dict[str, Any]:
         "minzoom": layer.min_zoom,
         "maxzoom": min(layer.max_zoom + 1, 24),
         "layout": {"visibility": "visible" if symbol.visible else "none"},
-        "metadata": {"digitalcity:layer": layer.id, "digitalcity:title": layer.title.get(lang)},
+        "metadata": {
+            "digitalcity:layer": layer.id,
+            "digitalcity:title": layer.title.get(lang),
+            "digitalcity:kind": layer.kind,
+            "digitalcity:theme": layer.theme,
+        },
     }
 
 
-def _line(symbol: Symbol, source: str, lang: str, suffix: str, width: float) -> dict[str, Any]:
+def _line(
+    symbol: Symbol, source: str, lang: str, suffix: str, width: float | list[Any]
+) -> dict[str, Any]:
     paint: dict[str, Any] = {"line-color": symbol.colour, "line-width": width}
     if symbol.dash:
-        paint["line-dasharray"] = [3, 2]
+        paint["line-dasharray"] = list(symbol.dash)
     common = _common(symbol, source, lang)
     common["layout"].update({"line-join": "round", "line-cap": "round"})
     return {"id": f"{symbol.layer.id}-{suffix}", "type": "line", **common, "paint": paint}
 
 
+def _text(label: LabelDef, lang: str) -> list[Any]:
+    fields = label.field_for(lang)
+    if len(fields) == 1:
+        return ["get", fields[0]]
+    return ["coalesce", *(["get", f] for f in fields)]
+
+
+def label_layer(symbol: Symbol, source: str, lang: str) -> dict[str, Any] | None:
+    """The ``symbol`` layer drawing the layer's ``[label]``; None without one."""
+    label = symbol.layer.label
+    if label is None:
+        return None
+    common = _common(symbol, source, lang)
+    common["minzoom"] = max(symbol.layer.min_zoom, label.min_zoom)
+    common["maxzoom"] = min(symbol.layer.max_zoom, label.max_zoom) + 1
+    line = label.placement == "line"
+    common["layout"].update(
+        {
+            "text-field": _text(label, lang),
+            "text-font": FONTS,
+            "text-size": by_zoom(label.size),
+            "symbol-placement": label.placement,
+            "symbol-sort-key": 100 - label.priority,
+            "text-max-width": 8,
+            "text-padding": 2,
+            **({"text-max-angle": 40} if line else {"text-offset": [0, 0.0]}),
+        }
+    )
+    paint = {
+        "text-color": label.colour,
+        "text-halo-color": label.halo,
+        "text-halo-width": label.halo_width,
+    }
+    return {"id": f"{symbol.layer.id}-label", "type": "symbol", **common, "paint": paint}
+
+
 def style_layers(symbol: Symbol, source: str, lang: str) -> dict[str, list[dict[str, Any]]]:
-    """The style layers of one symbol, grouped by drawing pass: fill, line, circle."""
+    """The style layers of one symbol, grouped by drawing pass: fill, line, circle, symbol."""
     layer_id = symbol.layer.id
+    out: dict[str, list[dict[str, Any]]] = {}
     if symbol.geometry == "circle":
         paint = {
             "circle-color": symbol.colour,
-            "circle-radius": ["interpolate", ["linear"], ["zoom"], 12, 2.5, 18, 7],
+            "circle-radius": by_zoom(symbol.radius),
             "circle-stroke-color": "#ffffff",
             "circle-stroke-width": 1,
+            "circle-opacity": symbol.opacity,
         }
         circle = {"id": f"{layer_id}-circle", "type": "circle", **_common(symbol, source, lang)}
-        return {"circle": [{**circle, "paint": paint}]}
-    if symbol.geometry == "line" or symbol.outline_only:
-        return {"line": [_line(symbol, source, lang, "line", symbol.width)]}
-    fill = {
-        "id": f"{layer_id}-fill",
-        "type": "fill",
-        **_common(symbol, source, lang),
-        "paint": {"fill-color": symbol.colour, "fill-opacity": symbol.opacity},
-    }
-    outline = _line(symbol, source, lang, "outline", symbol.width * 0.5)
-    if symbol.layer.kind == "landuse":
-        outline["paint"]["line-color"] = OUTLINE
-        outline["paint"]["line-width"] = 0.3
-    return {"fill": [fill], "line": [outline]}
+        out["circle"] = [{**circle, "paint": paint}]
+    elif symbol.geometry == "line" or symbol.outline_only:
+        out["line"] = [_line(symbol, source, lang, "line", by_zoom(symbol.width))]
+    else:
+        fill = {
+            "id": f"{layer_id}-fill",
+            "type": "fill",
+            **_common(symbol, source, lang),
+            "paint": {"fill-color": symbol.colour, "fill-opacity": symbol.opacity},
+        }
+        width = symbol.width
+        half = by_zoom(
+            {z: v / 2 for z, v in width.items()} if isinstance(width, dict) else width / 2
+        )
+        outline = _line(symbol, source, lang, "outline", half)
+        if symbol.field is not None:  # classified: a thin grey outline between classes
+            outline["paint"]["line-color"] = OUTLINE
+            outline["paint"]["line-width"] = 0.3
+        if symbol.outline:
+            outline["paint"]["line-color"] = symbol.outline
+        if symbol.outline_width is not None:
+            outline["paint"]["line-width"] = symbol.outline_width
+        out["fill"], out["line"] = [fill], [outline]
+    label = label_layer(symbol, source, lang)
+    if label is not None:
+        out["symbol"] = [label]
+    return out
 
 
 def style(
-    name: str, info: TilesetInfo, symbols: list[Symbol], versions: Versions
+    name: str,
+    info: TilesetInfo,
+    symbols: list[Symbol],
+    versions: Versions,
+    client: Client = "maplibre",
 ) -> dict[str, Any]:
-    """A MapLibre style (version 8) drawing ``symbols`` from the city tileset in ``info``."""
+    """A MapLibre style (version 8) drawing ``symbols`` from the city tileset in ``info``.
+
+    ``client="qgis"`` leaves out the layers that are off by default (QGIS ignores
+    ``visibility``), so a QGIS project opens with the same layers as the web map.
+    """
     city: CityDef = info.city
     minzoom, maxzoom = zoom_range(info)
-    passes: dict[str, list[dict[str, Any]]] = {"fill": [], "line": [], "circle": []}
+    passes: dict[str, list[dict[str, Any]]] = {p: [] for p in PASSES}
     for symbol in symbols:
+        if client == "qgis" and not symbol.visible:
+            continue
         for group, layers in style_layers(symbol, city.id, info.lang).items():
             passes[group].extend(layers)
+    # labels: higher priority first in the style (drawn and placed before the others)
+    passes["symbol"].sort(key=lambda x: x["layout"]["symbol-sort-key"])
     centre = city.center or (0.0, 0.0)
     return {
         "version": 8,
@@ -86,6 +177,7 @@ def style(
             "digitalcity:city": city.id,
             "digitalcity:style": name,
             "digitalcity:lang": info.lang,
+            "digitalcity:client": client,
         },
         "center": [centre[0], centre[1]],
         "zoom": city.default_zoom,
@@ -101,9 +193,7 @@ def style(
         },
         "layers": [
             {"id": "background", "type": "background", "paint": {"background-color": BACKGROUND}},
-            *passes["fill"],
-            *passes["line"],
-            *passes["circle"],
+            *(layer for p in PASSES for layer in passes[p]),
         ],
     }
 
@@ -121,6 +211,9 @@ def legend(name: str, city: CityDef, symbols: list[Symbol], lang: str) -> dict[s
                 "geometry": s.geometry,
                 "field": s.field,
                 "visible": s.visible,
+                "theme": s.layer.theme,
+                "kind": s.layer.kind,
+                "opacity": s.opacity,
                 "entries": [
                     {"value": e.value, "colour": e.colour, "label": e.label, "group": e.group}
                     for e in s.entries

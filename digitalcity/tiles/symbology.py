@@ -1,41 +1,48 @@
-"""Map symbols of layers: colours from the code tables, one function for style and legend.
+"""Map symbols of layers: the layer's ``[style]`` table over the package's defaults per kind and
+geometry, colours from the code tables; one function for style, legend and folium maps.
 
 A classified layer is coloured by its classification: through the crosswalk's level-1 field
 and the target table's colours (parcels: ``landuse_l1`` → tdyh_2023), or by its own code
-table (zoning: ``zone_code`` → the zone's colour, else its family's). Other layers take a
-colour from ``symbology.toml`` or a default of their kind and geometry; point layers of a
-city get distinct colours from ``PALETTE`` in catalog order.
+table (zoning: ``zone_code`` → the zone's colour, else its family's). Other layers take
+``style.colour`` from their definition (``#rrggbb`` or ``<system>:<code>``, a class colour of a
+code table) or, for point layers, a distinct colour of ``PALETTE`` in catalog order. Nothing
+here names a city or a layer. Widths and radii are screen pixels.
 """
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
+from dataclasses import field as default
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 from digitalcity.catalog import LayerDef
+from digitalcity.catalog.cartography import ByZoom
 from digitalcity.catalog.codes import CodeTable, load_crosswalk, normaliser_for
 from digitalcity.tiles.content import POINT_TYPES
 
 Geometry = Literal["fill", "line", "circle"]
+StyleName = Literal["planner", "public"]
 FALLBACK = "#bdbdbd"  # features whose code has no colour
+OUTLINE = "#7f7f7f"  # outline of classified fills
 # Tableau 20: distinct hues for point layers (infrastructure symbols).
 PALETTE = (
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
     "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94",
     "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5",
 )  # fmt: skip
+# Defaults per kind; a layer's [style] table overrides any of them.
 DEFAULTS: dict[str, dict[str, Any]] = {
     "boundary": {"colour": "#555555", "width": 1.5, "outline_only": True},
     "population": {"colour": "#9e9ac8", "opacity": 0.15, "width": 0.6},
-    "planning": {"colour": "#756bb1", "opacity": 0.12, "width": 1.0, "dash": True},
+    "planning": {"colour": "#756bb1", "opacity": 0.12, "width": 1.0, "dash": (3.0, 2.0)},
     "basemap": {"colour": "#d9d9d9", "opacity": 0.6},
     "landuse": {"colour": "#a1d99b", "opacity": 0.6},
     "infrastructure": {"colour": "#636363", "opacity": 0.7, "width": 1.2},
 }
+CLASSIFIED_OPACITY = {"landuse": 0.8}  # other classified kinds: 0.45
+RADIUS: dict[int, float] = {12: 2.5, 18: 7.0}
 
 
 @dataclass(frozen=True)
@@ -50,30 +57,38 @@ class LegendEntry:
 
 @dataclass(frozen=True)
 class Symbol:
-    """How a layer is drawn: geometry type, colour (a hex or a ``match`` expression)."""
+    """How a layer is drawn: geometry type, colour (a hex or a ``match`` expression), widths."""
 
     layer: LayerDef
     geometry: Geometry
     colour: str | list[Any]
     entries: tuple[LegendEntry, ...]
     opacity: float = 0.8
-    width: float = 1.0
-    dash: bool = False
+    width: ByZoom = 1.0
+    dash: tuple[float, ...] | None = None
     outline_only: bool = False
+    outline: str | None = None
+    outline_width: float | None = None
+    radius: ByZoom = default(default_factory=lambda: dict(RADIUS))
     visible: bool = True
     field: str | None = None
 
 
-@cache
-def _hints() -> dict[str, dict[str, Any]]:
-    text = resources.files("digitalcity.tiles").joinpath("symbology.toml").read_text("utf-8")
-    return tomllib.loads(text)
-
-
-def _geometry(layer: LayerDef) -> Geometry:
+def geometry_of(layer: LayerDef) -> Geometry:
     if layer.geometry_type in POINT_TYPES:
         return "circle"
     return "line" if "LineString" in layer.geometry_type else "fill"
+
+
+def match_colour(field: str, entries: tuple[LegendEntry, ...]) -> list[Any]:
+    """``["match", ["get", field], ["v1"], c1, ["v2"], c2, ..., fallback]``.
+
+    One-element arrays as labels: MapLibre reads them like plain values, and QGIS's style
+    converter (3.22+) turns them into ``"field" IN ('v1')``; with plain string labels it
+    writes ``IN ()`` and greys out every feature.
+    """
+    pairs = [x for e in entries if e.value is not None for x in ([e.value], e.colour)]
+    return ["match", ["get", field], *pairs, FALLBACK]
 
 
 @cache
@@ -84,7 +99,7 @@ def _crosswalk_codes(path: Path, table: CodeTable, system: str) -> tuple[str, ..
 
 
 class Symbology:
-    """Symbols of every layer, from the code tables under ``layers_dir``."""
+    """Symbols of every layer, from the definitions and the code tables under ``layers_dir``."""
 
     def __init__(self, tables: dict[str, CodeTable], layers_dir: Path) -> None:
         self.tables = tables
@@ -95,9 +110,11 @@ class Symbology:
         if spec.startswith("#"):
             return spec
         system, _, code = spec.partition(":")
-        return self.tables[system].colour_for(code) or FALLBACK
+        table = self.tables.get(system)
+        return (table.colour_for(code) if table else None) or FALLBACK
 
-    def _classified(self, layer: LayerDef, lang: str) -> tuple[str, tuple[LegendEntry, ...]]:
+    def classified(self, layer: LayerDef, lang: str) -> tuple[str, tuple[LegendEntry, ...]]:
+        """The field a classified layer is coloured by, and its legend entries."""
         cls = layer.classification
         assert cls is not None
         if cls.crosswalk:
@@ -125,55 +142,64 @@ class Symbology:
         )
         return cls.field, entries
 
+    def _is_classified(self, layer: LayerDef) -> bool:
+        cls = layer.classification
+        return bool(cls and (cls.crosswalk or cls.system in self.tables))
+
     def symbol(self, layer: LayerDef, point_index: int, lang: str, visible: bool = True) -> Symbol:
         """The symbol of ``layer``; ``point_index`` picks its palette colour among points."""
-        geometry = _geometry(layer)
-        title = layer.title.get(lang)
-        if layer.classification and (
-            layer.classification.crosswalk or layer.classification.system in self.tables
-        ):
-            name, entries = self._classified(layer, lang)
-            colour: str | list[Any] = [
-                "match",
-                ["get", name],
-                *[x for e in entries for x in (e.value, e.colour)],
-                FALLBACK,
-            ]
+        geometry = geometry_of(layer)
+        declared = layer.style.model_dump(exclude_none=True)
+        hint = {**DEFAULTS.get(layer.kind, {}), **declared}
+        common: dict[str, Any] = {
+            "width": hint.get("width", 1.0),
+            "dash": tuple(hint["dash"]) if hint.get("dash") else None,
+            "outline_only": bool(hint.get("outline_only", False)),
+            "outline": self.colour(hint["outline"]) if "outline" in hint else None,
+            "outline_width": hint.get("outline_width"),
+            "radius": hint.get("radius", RADIUS),
+            "visible": visible,
+        }
+        if self._is_classified(layer):
+            name, entries = self.classified(layer, lang)
             other = LegendEntry(
                 FALLBACK, "其他 / 未分类" if lang == "zh" else "Other / unclassified"
             )
-            opacity = 0.8 if layer.kind == "landuse" else 0.45
-            return Symbol(layer, geometry, colour, (*entries, other), opacity, field=name)
-        hint = {**DEFAULTS.get(layer.kind, {}), **_hints().get(layer.qualified_id, {})}
-        if geometry == "circle" and layer.qualified_id not in _hints():
+            opacity = declared.get("opacity", CLASSIFIED_OPACITY.get(layer.kind, 0.45))
+            return Symbol(
+                layer, geometry, match_colour(name, entries), (*entries, other),
+                float(opacity), field=name, **common,
+            )  # fmt: skip
+        if geometry == "circle" and "colour" not in declared:
             hint["colour"] = PALETTE[point_index % len(PALETTE)]
         hex_colour = self.colour(hint.get("colour", FALLBACK))
         return Symbol(
             layer,
             geometry,
             hex_colour,
-            (LegendEntry(hex_colour, title),),
+            (LegendEntry(hex_colour, layer.title.get(lang)),),
             opacity=float(hint.get("opacity", 0.8)),
-            width=float(hint.get("width", 1.0)),
-            dash=bool(hint.get("dash", False)),
-            outline_only=bool(hint.get("outline_only", False)),
-            visible=visible,
+            **common,
         )
 
-    def symbols(self, city_layers: list[LayerDef], shown: set[str], lang: str) -> list[Symbol]:
+    def symbols(
+        self, city_layers: list[LayerDef], shown: set[str], lang: str, style: StyleName
+    ) -> list[Symbol]:
         """Symbols of the layers in ``shown`` among a city's layers (catalog order).
 
         Point colours are assigned over all the city's point layers, so a layer has the same
-        colour in every style and legend. Only the first population layer shown starts
-        visible, so census layers of different years do not stack.
+        colour in every style, legend and folium map. A layer starts visible when its
+        definition's ``default_on`` says so for ``style``.
         """
         out = []
         points = 0
-        population_seen = False
         for layer in city_layers:
             if layer.id in shown:
-                visible = not (layer.kind == "population" and population_seen)
-                population_seen = population_seen or layer.kind == "population"
+                visible = getattr(layer.default_on, style)
                 out.append(self.symbol(layer, points, lang, visible))
-            points += _geometry(layer) == "circle"
+            points += geometry_of(layer) == "circle"
         return out
+
+    def symbol_in_city(self, city_layers: list[LayerDef], layer: LayerDef, lang: str) -> Symbol:
+        """The symbol of one layer as the city's styles draw it (same palette colour)."""
+        return self.symbols(city_layers, {layer.id}, lang, "planner")[0]

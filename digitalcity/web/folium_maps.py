@@ -181,9 +181,13 @@ def explore(
             rows = [(e.colour or FALLBACK, e.label) for e in legend.entries if e.code in present]
             sections.append((layer.title.get(lang), rows))
         else:
-            symbol = symbology.symbol(layer, 0, lang) if symbology else None
+            symbol = (
+                symbology.symbol_in_city(list(city.catalog.city_layers(city.id)), layer, lang)
+                if symbology
+                else None
+            )
             colour = symbol.colour if symbol and isinstance(symbol.colour, str) else "#3388ff"
-            style = _style(colour, layer)
+            style = _style(colour, layer, opacity=symbol.opacity if symbol else None)
         _geojson(layer, frame, style, lang).add_to(m)
     if sections:
         Legend(sections).add_to(m)

@@ -83,7 +83,7 @@ def build_static_site(
     shown = {p.layer.id for p in plans}
     symbology = Symbology(code_tables(settings.layers_dir), settings.layers_dir)
     for code in LANGS:
-        symbols = symbology.symbols(layers, shown, code)
+        symbols = symbology.symbols(layers, shown, code, "public")
         info = TilesetInfo(
             city=definition,
             plans=plans,

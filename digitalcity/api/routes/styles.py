@@ -22,6 +22,10 @@ from digitalcity.tiles.symbology import Symbol, Symbology
 from digitalcity.tiles.tms import TMS_ID
 
 StyleName = Literal["planner", "public"]
+ClientQuery = Annotated[
+    styles.Client,
+    Query(description="maplibre (web maps) or qgis: leaves out the layers off by default"),
+]
 LangQuery = Annotated[str, Query(pattern="^(zh|en)$", description="zh or en")]
 router = APIRouter(tags=["styles"])
 
@@ -40,7 +44,13 @@ def _style_role(name: str, role: Role) -> Role:
 
 
 def _parts(
-    request: Request, service: TileService, settings: Any, city_id: str, role: Role, lang: str
+    request: Request,
+    service: TileService,
+    settings: Any,
+    city_id: str,
+    style: StyleName,
+    role: Role,
+    lang: str,
 ) -> tuple[meta.TilesetInfo, list[Symbol]]:
     city = service.catalog.city(city_id)
     plans = service.city_layers(city.id, role)
@@ -58,7 +68,7 @@ def _parts(
     )
     shown = {p.layer.id for p in plans}
     symbols = _symbology(request, settings).symbols(
-        list(service.catalog.city_layers(city.id)), shown, lang
+        list(service.catalog.city_layers(city.id)), shown, lang, style
     )
     return info, symbols
 
@@ -74,7 +84,9 @@ def city_legend(
     style: StyleName = "planner",
 ) -> dict[str, Any]:
     """Legend of a style: per layer its title and entries (colour, label), as in the style."""
-    info, symbols = _parts(request, service, settings, city, _style_role(style, role), lang)
+    info, symbols = _parts(
+        request, service, settings, city, style, _style_role(style, role), lang
+    )
     return styles.legend(style, info.city, symbols, lang)
 
 
@@ -87,9 +99,14 @@ def city_style(
     service: TilesDep,
     settings: SettingsDep,
     lang: LangQuery = "zh",
+    client: ClientQuery = "maplibre",
 ) -> dict[str, Any]:
-    """MapLibre style JSON (version 8): ``planner`` (the caller's layers) or ``public``."""
+    """MapLibre style JSON (version 8): ``planner`` (the caller's layers) or ``public``;
+    ``client=qgis`` for QGIS's converter (layers off by default left out)."""
     if name not in ("planner", "public"):
         raise NotFound(f"unknown style {name[:60]!r}: planner or public")
-    info, symbols = _parts(request, service, settings, city, _style_role(name, role), lang)
-    return styles.style(name, info, symbols, service.versions.current)
+    style_name: StyleName = "planner" if name == "planner" else "public"
+    info, symbols = _parts(
+        request, service, settings, city, style_name, _style_role(name, role), lang
+    )
+    return styles.style(name, info, symbols, service.versions.current, client)

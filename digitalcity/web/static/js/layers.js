@@ -1,7 +1,14 @@
 // Layer switcher with legends, grouped by kind; visibility is set on every style layer that
 // draws a catalog layer (style metadata "digitalcity:layer").
 import { esc, swatch } from "./common.js";
-import { pick, t } from "./i18n.js";
+import { lang, pick, t } from "./i18n.js";
+
+// Strings of the switcher's theme and opacity controls, zh and en.
+const TEXT = {
+  zh: { noTheme: "不显示专题图层", opacity: "不透明度" },
+  en: { noTheme: "No thematic layer", opacity: "Opacity" },
+};
+const say = (key) => (TEXT[lang()] || TEXT.en)[key];
 
 const GROUPS = [
   ["landuse", ["landuse"]],
@@ -22,19 +29,29 @@ export function styleLayersByCatalog(map) {
 }
 
 /**
- * The catalog layers to show when the URL names none: those the style draws visible, less
- * the dense point layers (hydrants, lights...) other than the city's facilities.
+ * The catalog layers to show when the URL names none: exactly those the style draws visible,
+ * i.e. the layers whose definitions switch them on for this map (``default_on``).
  */
-export function visibleInStyle(map, meta) {
+export function visibleInStyle(map) {
   const shown = new Set();
-  const facilities = new Set((meta && meta.roles.facilities) || []);
   for (const layer of map.getStyle().layers) {
     const id = layer.metadata && layer.metadata["digitalcity:layer"];
-    if (!id || (layer.layout || {}).visibility === "none") continue;
-    if (layer.type === "circle" && meta && !facilities.has(id)) continue;
-    shown.add(id);
+    if (id && (layer.layout || {}).visibility !== "none") shown.add(id);
   }
   return shown;
+}
+
+/** Themed layers (``theme`` in their definitions) are shown one at a time: keep ``id`` only. */
+export function chooseTheme(visible, legend, id) {
+  for (const layer of legend.layers) if (layer.theme) visible.delete(layer.id);
+  if (id) visible.add(id);
+}
+
+/** Multiply a fill layer's style opacity by ``factor`` (0-1); the legend has its base opacity. */
+export function setOpacity(map, legend, id, factor) {
+  const layer = legend.layers.find((l) => l.id === id);
+  const fill = `${id}-fill`;
+  if (layer && map.getLayer(fill)) map.setPaintProperty(fill, "fill-opacity", layer.opacity * factor);
 }
 
 export function applyVisibility(map, visible) {
@@ -53,39 +70,65 @@ function entriesHtml(layer) {
   return `<details class="legend"><summary>${esc(t("legend"))}</summary><ul>${rows}</ul></details>`;
 }
 
-function rowHtml(layer, meta, visible, interactive) {
+function rowHtml(layer, meta, visible, options) {
   const info = meta.layers[layer.id] || {};
   const single = layer.entries.length === 1 ? swatch(layer.entries[0].colour) : "";
   const badge = info.access && info.access !== "public"
     ? ` <span class="badge internal">${esc(t("internal"))}</span>` : "";
   const title = esc(pick(info.title) || layer.title);
-  const box = interactive
-    ? `<input type="checkbox" data-layer="${esc(layer.id)}" ${visible.has(layer.id) ? "checked" : ""}>`
-    : "";
+  const on = visible.has(layer.id) ? "checked" : "";
+  const themed = options.themes && layer.theme;
+  const box = !options.interactive ? ""
+    : themed ? `<input type="radio" name="dc-theme" data-theme-layer="${esc(layer.id)}" ${on}>`
+    : `<input type="checkbox" data-layer="${esc(layer.id)}" ${on}>`;
+  const slider = options.opacity && layer.geometry === "fill"
+    ? `<label class="opacity" style="margin-left:24px;font-size:12px">${esc(say("opacity"))} <input type="range" min="0" max="100" ` +
+      `value="${Math.round((options.opacities[layer.id] ?? 1) * 100)}" ` +
+      `data-opacity="${esc(layer.id)}" aria-label="${esc(say("opacity"))}"></label>` : "";
   return `<li class="layer" data-layer-row="${esc(layer.id)}"><label>${box}${single}` +
-    `<span>${title}</span>${badge}</label>${entriesHtml(layer)}</li>`;
+    `<span>${title}</span>${badge}</label>${slider}${entriesHtml(layer)}</li>`;
 }
 
 /**
  * Render the switcher into ``container`` from a legend document (/styles/{city}/legend) and
- * the layer metadata; ``onToggle(id, on)`` is called when a box changes.
+ * the layer metadata; ``onToggle(id, on)`` is called when a box changes. Options:
+ * ``themes`` (public map): themed layers become radios of one group, one theme at a time, and
+ * ``onTheme(id | null)`` is called; ``opacity`` (planner): a slider per fill layer calling
+ * ``onOpacity(id, factor)``; ``opacities`` the current factors.
  */
-export function renderSwitcher(container, legend, meta, visible, onToggle, interactive = true) {
+export function renderSwitcher(container, legend, meta, visible, onToggle, interactive = true,
+  options = {}) {
+  const opts = { interactive, themes: false, opacity: false, opacities: {}, ...options };
   const byKind = new Map(GROUPS.map(([name]) => [name, []]));
   for (const layer of legend.layers) {
     const kind = (meta.layers[layer.id] || {}).kind || "boundary";
     const group = GROUPS.find(([, kinds]) => kinds.includes(kind)) || GROUPS[4];
     byKind.get(group[0]).push(layer);
   }
+  // Themed layers stay in their kind's group as radios of one group ("dc-theme"); the
+  // "no theme" choice closes the switcher.
+  const themed = opts.themes ? legend.layers.filter((l) => l.theme) : [];
+  const none = themed.some((l) => visible.has(l.id)) ? "" : "checked";
+  const noTheme = themed.length
+    ? `<ul class="themes-none"><li class="layer" data-layer-row=""><label><input type="radio" ` +
+      `name="dc-theme" data-theme-layer="" ${none}><span>${esc(say("noTheme"))}</span>` +
+      "</label></li></ul>"
+    : "";
   container.innerHTML = GROUPS.filter(([name]) => byKind.get(name).length)
     .map(([name]) => {
-      const rows = byKind.get(name).map((l) => rowHtml(l, meta, visible, interactive)).join("");
+      const rows = byKind.get(name).map((l) => rowHtml(l, meta, visible, opts)).join("");
       return `<section class="group" data-kind="${name}"><h3>${esc(t(`kind_${name}`))}</h3>` +
         `<ul>${rows}</ul></section>`;
     })
-    .join("");
+    .join("") + noTheme;
   container.onchange = (event) => {
     const box = event.target.closest("input[data-layer]");
     if (box) onToggle(box.dataset.layer, box.checked);
+    const radio = event.target.closest("input[data-theme-layer]");
+    if (radio && opts.onTheme) opts.onTheme(radio.dataset.themeLayer || null);
+  };
+  container.oninput = (event) => {
+    const range = event.target.closest("input[data-opacity]");
+    if (range && opts.onOpacity) opts.onOpacity(range.dataset.opacity, Number(range.value) / 100);
   };
 }

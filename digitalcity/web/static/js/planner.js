@@ -7,7 +7,7 @@ import {
   transformRequest, writeHash,
 } from "./common.js";
 import { applyLabels, lang, setLang, t } from "./i18n.js";
-import { applyVisibility, renderSwitcher, visibleInStyle } from "./layers.js";
+import { applyVisibility, renderSwitcher, setOpacity, visibleInStyle } from "./layers.js";
 import { Drawer } from "./measure.js";
 import {
   clearSelection, closeCard, installSelection, keepVisible, openCard, select, wireSearch,
@@ -22,6 +22,7 @@ const state = {
   sel: start.sel,
   meta: config.meta[start.city || config.city],
   lastCard: null,
+  opacity: {}, // fill layer id -> factor of its style opacity (the switcher's sliders)
 };
 const city = cityById(state.city);
 const map = new maplibregl.Map({
@@ -32,6 +33,7 @@ const map = new maplibregl.Map({
   transformRequest,
   attributionControl: { compact: true },
 });
+window.map = map;
 window.dcMap = map;
 new ResizeObserver(() => map.resize()).observe(document.getElementById("map"));
 map.addControl(new maplibregl.NavigationControl(), "top-right");
@@ -60,15 +62,23 @@ async function onStyle() {
   } catch (err) {
     console.warn("layers", err.message);
   }
-  if (!state.visible) state.visible = visibleInStyle(map, state.meta);
+  if (!state.visible) state.visible = visibleInStyle(map);
   applyVisibility(map, state.visible);
   try {
     const legend = await api(`/styles/${state.city}/legend?style=planner&lang=${lang()}`);
+    for (const [id, factor] of Object.entries(state.opacity)) setOpacity(map, legend, id, factor);
     renderSwitcher($("layer-list"), legend, state.meta, state.visible, (id, on) => {
       if (on) state.visible.add(id);
       else state.visible.delete(id);
       applyVisibility(map, state.visible);
       save();
+    }, true, {
+      opacity: true,
+      opacities: state.opacity,
+      onOpacity: (id, factor) => {
+        state.opacity[id] = factor;
+        setOpacity(map, legend, id, factor);
+      },
     });
   } catch (err) {
     console.warn("legend", err.message);

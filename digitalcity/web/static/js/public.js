@@ -3,7 +3,7 @@
 import { featuresCard, publicParcelCard } from "./cards.js";
 import { api, cityById, config, esc, readHash, writeHash } from "./common.js";
 import { applyLabels, lang, setLang, t } from "./i18n.js";
-import { applyVisibility, renderSwitcher, visibleInStyle } from "./layers.js";
+import { applyVisibility, chooseTheme, renderSwitcher, visibleInStyle } from "./layers.js";
 import { addBasemap } from "./basemap.js";
 import {
   clearSelection, closeCard, installSelection, keepVisible, openCard, select, wireSearch,
@@ -34,6 +34,7 @@ const map = new maplibregl.Map({
   zoom: start.zoom ?? city.zoom,
   attributionControl: { compact: true },
 });
+window.map = map;
 window.dcMap = map;
 new ResizeObserver(() => map.resize()).observe(document.getElementById("map"));
 map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
@@ -49,15 +50,24 @@ function reloadStyle() {
 map.on("style.load", async () => {
   addBasemap(map, config.basemap);
   installSelection(map);
-  if (!state.visible) state.visible = visibleInStyle(map, meta);
+  if (!state.visible) state.visible = visibleInStyle(map);
   applyVisibility(map, state.visible);
   try {
     legend = await (await fetch(legendUrl())).json();
+    const changed = () => {
+      applyVisibility(map, state.visible);
+      writeHash(map, state);
+    };
     renderSwitcher($("layer-list"), legend, meta, state.visible, (id, on) => {
       if (on) state.visible.add(id);
       else state.visible.delete(id);
-      applyVisibility(map, state.visible);
-      writeHash(map, state);
+      changed();
+    }, true, {
+      themes: true, // one thematic fill at a time (layers with a ``theme`` in their definitions)
+      onTheme: (id) => {
+        chooseTheme(state.visible, legend, id);
+        changed();
+      },
     });
   } catch (err) {
     console.warn("legend", err.message);
@@ -66,14 +76,37 @@ map.on("style.load", async () => {
   document.body.dataset.ready = "1";
 });
 
+// Whether lon/lat ``p`` lies in a GeoJSON Polygon / MultiPolygon (even-odd rule over rings).
+function contains(geometry, [x, y]) {
+  const polygons = geometry.type === "Polygon" ? [geometry.coordinates]
+    : geometry.type === "MultiPolygon" ? geometry.coordinates : [];
+  let inside = false;
+  for (const ring of polygons.flat()) {
+    for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+      const [xi, yi] = ring[i];
+      const [xj, yj] = ring[j];
+      if ((yi > y) !== (yj > y) && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
+    }
+  }
+  return inside;
+}
+
+// The feature of ``sourceLayer`` under lon/lat, from the loaded tiles even when its layer is
+// hidden (the zoning plan is a theme the public map may not be showing).
+function sourceFeatureAt(sourceLayer, lngLat) {
+  const point = [lngLat.lng, lngLat.lat];
+  return map.querySourceFeatures(city.id, { sourceLayer }).find((f) => contains(f.geometry, point));
+}
+
 // A parcel card built from tile properties (static site): use from the legend, zone from the
 // zoning feature under the point.
-function cardFromTiles(parcel, features) {
+function cardFromTiles(parcel, features, lngLat) {
   const parcels = meta.layers[meta.roles.parcels];
   const level1 = legend && legend.layers.find((l) => l.id === meta.roles.parcels);
   const code = level1 && parcel.properties[level1.field];
   const entry = level1 && level1.entries.find((e) => e.value === code);
-  const zone = features.find((f) => f.sourceLayer === meta.roles.zoning);
+  const zone = features.find((f) => f.sourceLayer === meta.roles.zoning)
+    || (meta.roles.zoning && sourceFeatureAt(meta.roles.zoning, lngLat));
   const zInfo = zone && meta.layers[meta.roles.zoning];
   const zp = zone ? zone.properties : {};
   const sem = (zInfo && zInfo.semantics) || {};
@@ -107,7 +140,7 @@ async function identify(e) {
     }
     if (parcel) {
       select(map, parcel.geometry);
-      openCard(publicParcelCard(cardFromTiles(parcel, features), meta));
+      openCard(publicParcelCard(cardFromTiles(parcel, features, e.lngLat), meta));
       keepVisible(map, e.lngLat);
       again = () => identify(e);
       return;

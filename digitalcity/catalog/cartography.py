@@ -1,0 +1,142 @@
+"""How a layer is drawn and labelled: the ``[style]``, ``[label]`` and ``default_on`` tables of a
+layer definition, validated (a bad colour, zoom or size is a clear error at load time).
+
+Sizes and widths are screen pixels; zooms are Web Mercator zoom levels. A value "by zoom" is
+a table ``{ 12 = 0.5, 16 = 3 }`` interpolated linearly between the zooms given.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
+CLASS_COLOUR = re.compile(r"^[a-z][a-z0-9_]*:[A-Za-z0-9._-]+$")
+ByZoom = float | dict[int, float]
+
+
+def check_colour(value: str, what: str = "colour") -> str:
+    """``#rrggbb``, or ``<code system>:<code>`` (the colour of a class in layers/codes)."""
+    if not (HEX.match(value) or CLASS_COLOUR.match(value)):
+        raise ValueError(
+            f"{what} {value!r} is not a colour: write '#rrggbb' (e.g. '#8a8a8a') "
+            "or '<code system>:<code>' (e.g. 'tdyh_2023:17')"
+        )
+    return value
+
+
+def _check_by_zoom(value: ByZoom | None, what: str, low: float, high: float) -> None:
+    if value is None:
+        return
+    stops = value if isinstance(value, dict) else {0: value}
+    if not stops:
+        raise ValueError(f"{what}: give a number or at least one zoom = value pair")
+    for zoom, number in stops.items():
+        if not 0 <= zoom <= 24:
+            raise ValueError(f"{what}: zoom {zoom} outside 0-24")
+        if not low <= number <= high:
+            raise ValueError(f"{what}: {number} outside {low}-{high}")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class LangFields(_Frozen):
+    """A label field per language, where the data has both (e.g. name_zh / name_en)."""
+
+    zh: str
+    en: str
+
+
+class LabelDef(_Frozen):
+    """Map labels of a layer: which field, at which zooms, where and how large.
+
+    ``priority`` 0-100: higher labels are placed first when labels collide. ``size`` in px,
+    a number or by zoom. ``placement``: ``point`` (at the feature / polygon centre) or ``line``
+    (along a line layer's geometry).
+    """
+
+    field: str | LangFields
+    min_zoom: int = Field(default=0, ge=0, le=24)
+    max_zoom: int = Field(default=24, ge=0, le=24)
+    placement: Literal["point", "line"] = "point"
+    priority: int = Field(default=50, ge=0, le=100)
+    size: ByZoom = 12.0
+    colour: str = "#333333"
+    halo: str = "#ffffff"
+    halo_width: float = Field(default=1.5, ge=0, le=10)
+
+    @field_validator("colour", "halo")
+    @classmethod
+    def _colours(cls, value: str) -> str:
+        if not HEX.match(value):
+            raise ValueError(f"label colour {value!r} must be '#rrggbb'")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LabelDef:
+        if self.min_zoom > self.max_zoom:
+            raise ValueError(f"label min_zoom {self.min_zoom} exceeds max_zoom {self.max_zoom}")
+        _check_by_zoom(self.size, "label size", 4, 64)
+        return self
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        if isinstance(self.field, LangFields):
+            return (self.field.zh, self.field.en)
+        return (self.field,)
+
+    def field_for(self, lang: str) -> tuple[str, ...]:
+        """Fields to show in ``lang``, best first (the other language as a fallback)."""
+        if isinstance(self.field, LangFields):
+            zh, en = self.field.zh, self.field.en
+            return (zh, en) if lang.startswith("zh") else (en, zh)
+        return (self.field,)
+
+
+class StyleDef(_Frozen):
+    """How a layer is drawn; anything left out takes the package's default for its kind.
+
+    ``colour``: one colour for the whole layer (a classified layer is coloured by its code
+    table instead); ``opacity`` 0-1 of fills (and of lines and circles); ``width`` of lines
+    and outlines in px (a number or by zoom); ``dash`` a MapLibre dash pattern in line widths;
+    ``outline`` the outline colour of fills (``outline_only`` draws no fill); ``radius`` of
+    point symbols in px (by zoom).
+    """
+
+    colour: str | None = None
+    opacity: float | None = Field(default=None, ge=0, le=1)
+    width: ByZoom | None = None
+    dash: tuple[float, ...] | None = None
+    outline: str | None = None
+    outline_width: float | None = Field(default=None, ge=0, le=20)
+    outline_only: bool | None = None
+    radius: ByZoom | None = None
+
+    @field_validator("colour", "outline")
+    @classmethod
+    def _colours(cls, value: str | None) -> str | None:
+        return None if value is None else check_colour(value)
+
+    @field_validator("dash")
+    @classmethod
+    def _dash(cls, value: tuple[float, ...] | None) -> tuple[float, ...] | None:
+        if value is not None and (len(value) < 2 or any(v < 0 for v in value)):
+            raise ValueError(f"dash {list(value)} must be two or more non-negative lengths")
+        return value
+
+    @model_validator(mode="after")
+    def _sizes(self) -> StyleDef:
+        _check_by_zoom(self.width, "width", 0, 50)
+        _check_by_zoom(self.radius, "radius", 0, 50)
+        return self
+
+
+class DefaultOn(_Frozen):
+    """Whether the layer is on when the planner map and the public map open."""
+
+    planner: bool = True
+    public: bool = False

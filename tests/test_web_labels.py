@@ -1,0 +1,173 @@
+"""Map labels, default layers and themes in headless Chromium against the live API.
+
+Labels are drawn from the layer definitions' ``[label]`` tables with the browser's own fonts
+(the styles have no ``glyphs`` URL), so every request stays on our server. Never skipped:
+without /usr/bin/chromium these tests error.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from test_web_planner import READY, Opened, launched_browser
+from test_web_public import static_site  # noqa: F401 - the static PMTiles site fixture
+
+from digitalcity.catalog.access import visible_layer
+
+MASS_AVE = "Massachusetts Ave"
+LABELS_DRAWN = """([layer, field]) => [...new Set(window.map.queryRenderedFeatures(
+    undefined, {layers: [layer]}).map((f) => f.properties[field]))]"""
+SHOWN = """() => [...new Set(window.map.getStyle().layers.filter((l) => l.metadata &&
+    (l.layout || {}).visibility !== 'none').map((l) => l.metadata['digitalcity:layer']))]"""
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    yield from launched_browser()
+
+
+@pytest.fixture(scope="module")
+def mass_ave(engine, loaded) -> tuple[float, float]:
+    """Lon/lat (WGS84) of the middle of the longest Massachusetts Ave centre-line segment."""
+    query = sa.text(
+        "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_LineInterpolatePoint(ST_LineMerge(geom), 0.5)"
+        " AS p FROM cambridge.street_centerlines WHERE label = :name"
+        " AND ST_NumGeometries(geom) = 1 ORDER BY ST_Length(geom::geography) DESC LIMIT 1) s"
+    )
+    with engine.connect() as conn:
+        lon, lat = conn.execute(query, {"name": MASS_AVE}).one()
+    return lon, lat
+
+
+@pytest.fixture(scope="module")
+def xiamen_districts(engine, loaded) -> set[str]:
+    with engine.connect() as conn:
+        return {r[0] for r in conn.execute(sa.text("SELECT district FROM xiamen.districts"))}
+
+
+def wait_for_labels(opened: Opened, layer: str, field: str, timeout: float = 20.0) -> list:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = opened.page.evaluate(LABELS_DRAWN, [layer, field])
+        if found or time.monotonic() > deadline:
+            return found
+        opened.page.wait_for_timeout(100)
+
+
+def only_our_server(opened: Opened, base: str) -> None:
+    outside = [r.url for r in opened.requests if not r.url.startswith((base, "data:", "blob:"))]
+    assert not outside, outside[:5]
+
+
+@pytest.mark.parametrize("page", ["map", "public"])
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_street_names_along_massachusetts_ave(browser, live_server, mass_ave, page, lang):
+    started = time.perf_counter()
+    url = f"{live_server}/{page}?lang={lang}#c=cambridge&z=16&ll={mass_ave[0]},{mass_ave[1]}"
+    opened = Opened(browser, url)
+    names = wait_for_labels(opened, "street_centerlines-label", "label")
+    seconds = time.perf_counter() - started
+    print(f"\n{page} {lang}: first labelled render {seconds:.2f} s, {len(names)} street names")
+    assert MASS_AVE in names
+    layer = opened.page.evaluate("window.map.getLayer('street_centerlines-label').type")
+    assert layer == "symbol"
+    assert "glyphs" not in opened.page.evaluate("window.map.getStyle()")
+    only_our_server(opened, live_server)
+    assert not opened.errors
+    opened.close()
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_xiamen_district_names_in_chinese(browser, live_server, catalog, xiamen_districts, lang):
+    label = catalog.layer("xiamen", "districts").label
+    assert label is not None
+    zoom = max(label.min_zoom, 10)
+    opened = Opened(
+        browser, f"{live_server}/public?city=xiamen&lang={lang}#z={zoom}&ll=118.11,24.49"
+    )
+    names = set(wait_for_labels(opened, "districts-label", label.field_for(lang)[0]))
+    assert names and names <= xiamen_districts
+    assert {"思明区", "湖里区"} <= names
+    only_our_server(opened, live_server)
+    assert not opened.errors
+    opened.close()
+
+
+def test_zone_codes_and_addresses_at_their_zooms(browser, live_server, catalog):
+    parcels = catalog.layer("cambridge", "parcels").label
+    assert parcels is not None and parcels.min_zoom >= 17
+    opened = Opened(browser, f"{live_server}/map?lang=en#c=cambridge&z=17.5&ll=-71.1039,42.37295")
+    addresses = wait_for_labels(opened, "parcels-label", "address")
+    assert "38 MAPLE AVE" in addresses
+    codes = wait_for_labels(opened, "zoning_districts-label", "zone_code")
+    assert "C-1" in codes
+    opened.page.evaluate("window.map.jumpTo({zoom: 16})")
+    opened.page.wait_for_function(READY.replace("dcMap", "map"), timeout=30_000)
+    assert opened.page.evaluate(LABELS_DRAWN, ["parcels-label", "address"]) == []
+    opened.close()
+
+
+def default_layers(catalog, city: str, page: str) -> set[str]:
+    """Layers an anonymous visitor sees when ``page`` opens, per the definitions."""
+    return {
+        x.id
+        for x in catalog.city_layers(city)
+        if visible_layer("anonymous", x) and getattr(x.default_on, page)
+    }
+
+
+def test_public_map_opens_with_the_layers_its_definitions_switch_on(browser, live_server,
+                                                                   catalog, loaded):  # fmt: skip
+    opened = Opened(browser, f"{live_server}/public?lang=en#c=cambridge")
+    shown = set(opened.page.evaluate(SHOWN))
+    expected = default_layers(catalog, "cambridge", "public")
+    assert shown == expected
+    themed = [x for x in catalog.city_layers("cambridge") if x.theme and x.id in shown]
+    assert [x.id for x in themed] == ["parcels"]  # one thematic fill: current land use
+    boxes = opened.page.locator("input[data-theme-layer]")
+    assert boxes.count() >= 3
+    opened.page.check("input[data-theme-layer=zoning_districts]")
+    after = set(opened.page.evaluate(SHOWN))
+    assert "zoning_districts" in after and "parcels" not in after
+    assert after - {"zoning_districts"} == shown - {"parcels"}
+    assert "zoning_districts" in opened.hash()["layers"].split(",")
+    opened.page.check("input[data-theme-layer='']")
+    assert not {x.id for x in themed} & set(opened.page.evaluate(SHOWN))
+    opened.close()
+
+
+def test_planner_defaults_and_opacity_slider(browser, live_server, catalog, loaded):
+    opened = Opened(browser, f"{live_server}/map?lang=zh#c=cambridge")
+    shown = set(opened.page.evaluate(SHOWN))
+    assert shown == default_layers(catalog, "cambridge", "planner")
+    assert "street_lights" not in shown
+    base = opened.page.evaluate("window.map.getPaintProperty('parcels-fill', 'fill-opacity')")
+    slider = opened.page.locator("input[data-opacity=parcels]")
+    assert "不透明度" in opened.page.inner_text("[data-layer-row=parcels]")
+    slider.fill("25")
+    after = opened.page.evaluate("window.map.getPaintProperty('parcels-fill', 'fill-opacity')")
+    assert after == pytest.approx(base * 0.25)
+    assert not opened.page.locator("input[data-opacity=street_centerlines]").count()
+    opened.close()
+
+
+def test_dense_points_wait_for_their_zoom(client, catalog):
+    lights = catalog.layer("cambridge", "street_lights")
+    style = client.get("/styles/cambridge/planner").json()
+    circle = next(x for x in style["layers"] if x["id"] == "street_lights-circle")
+    assert circle["minzoom"] == lights.min_zoom >= 16
+    tilejson = client.get("/tiles/cambridge/tilejson.json").json()
+    entry = next(x for x in tilejson["vector_layers"] if x["id"] == "street_lights")
+    assert entry["minzoom"] == lights.min_zoom
+
+
+def test_static_pmtiles_site_draws_the_same_labels(browser, static_site, mass_ave):  # noqa: F811
+    opened = Opened(browser, f"{static_site}/#z=16&ll={mass_ave[0]},{mass_ave[1]}")
+    assert MASS_AVE in wait_for_labels(opened, "street_centerlines-label", "label")
+    assert opened.page.evaluate("window.map.getLayer('parcels-label').minzoom") >= 17
+    only_our_server(opened, static_site)
+    assert not opened.errors
+    opened.close()
