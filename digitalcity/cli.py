@@ -267,6 +267,8 @@ def keys_revoke(key_id: int) -> None:
     typer.echo(f"revoked key {key_id}")
 
 
+from digitalcity.cli_export import export  # noqa: E402
 from digitalcity.cli_tiles import tiles_app  # noqa: E402
 
 app.add_typer(tiles_app, name="tiles")
+app.command("export")(export)

@@ -41,6 +41,37 @@ async def output_format(request: Request) -> Format:
     return "json"
 
 
+ItemsFormat = Literal["json", "html", "csv", "gpkg", "shp", "fgb", "kml"]
+_EXPORTS: dict[str, ItemsFormat] = {
+    "gpkg": "gpkg",
+    "application/geopackage+sqlite3": "gpkg",
+    "shp": "shp",
+    "application/x-shapefile+zip": "shp",
+    "fgb": "fgb",
+    "application/flatgeobuf": "fgb",
+    "kml": "kml",
+    "application/vnd.google-earth.kml+xml": "kml",
+}
+
+
+async def items_format(request: Request) -> ItemsFormat:
+    """The format of an items request: those of ``output_format`` and the file exports."""
+    explicit = request.query_params.get("f")
+    if explicit is not None and explicit.lower() in _EXPORTS:
+        return _EXPORTS[explicit.lower()]
+    accept = request.headers.get("accept", "")
+    for part in (p.split(";")[0].strip().lower() for p in accept.split(",")):
+        if part in _EXPORTS and explicit is None:
+            return _EXPORTS[part]
+    try:
+        return await output_format(request)
+    except QueryError:
+        raise QueryError(
+            f"f must be one of json, html, csv, {', '.join(sorted(set(_EXPORTS.values())))}; "
+            f"not {explicit!r}"
+        ) from None
+
+
 async def language(request: Request) -> Lang:
     explicit = request.query_params.get("lang")
     if explicit:
@@ -52,3 +83,4 @@ async def language(request: Request) -> Lang:
 
 FormatDep = Annotated[Format, Depends(output_format)]
 LangDep = Annotated[Lang, Depends(language)]
+ItemsFormatDep = Annotated[ItemsFormat, Depends(items_format)]

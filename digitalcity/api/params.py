@@ -30,6 +30,7 @@ STANDARD = frozenset(
         "datetime",
         "lang",
         "api_key",
+        "encoding",
     }
 )
 

@@ -292,6 +292,18 @@ class ItemsQuery:
         select = sa.select(*columns).where(*self.where(table))
         return self._paged(self._ordered(select, table), extra_row=False)
 
+    def export_select(self) -> sa.Select:
+        """Rows for file exports: fid, WKB geometry in the output CRS with x the easting or
+        longitude (as GIS files store it, whatever the CRS's axis order), and the fields."""
+        table = self.table
+        geom: sa.ColumnElement = table.c.geom
+        if self.crs.srid != storage_srid(self.city):
+            geom = sa.func.ST_Transform(geom, self.crs.srid, type_=Geometry())
+        columns: list[sa.ColumnElement] = [table.c.fid, sa.func.ST_AsBinary(geom).label("wkb")]
+        columns += [table.c[f.name] for f in self.output_fields()]
+        select = sa.select(*columns).where(*self.where(table))
+        return self._paged(self._ordered(select, table), extra_row=False)
+
     def count_select(self) -> sa.Select:
         table = self.table
         return sa.select(sa.func.count()).select_from(table).where(*self.where(table))

@@ -26,11 +26,13 @@ from digitalcity.api.deps import (
     SettingsDep,
     visible_layer_or_404,
 )
-from digitalcity.api.negotiation import FormatDep, LangDep
+from digitalcity.api.exports import export_response
+from digitalcity.api.negotiation import FormatDep, ItemsFormatDep, LangDep
 from digitalcity.api.page_cache import PageCache
 from digitalcity.api.params import items_query
 from digitalcity.db.driver import STATEMENT_ERRORS, streamed_rows
 from digitalcity.errors import NotFound
+from digitalcity.exports import FORMATS
 from digitalcity.query.items import ItemsQuery, QueryError
 from digitalcity.tiles.compress import GzipWriter, decompress
 
@@ -327,11 +329,13 @@ def items(
     role: RoleDep,
     settings: SettingsDep,
     base: BaseUrlDep,
-    fmt: FormatDep,
+    fmt: ItemsFormatDep,
     lang: LangDep,
 ) -> Response:
     layer = visible_layer_or_404(collection_id, catalog, role)
     query = items_query(request.query_params, layer, catalog.city(layer.city), role, settings)
+    if fmt in FORMATS:
+        return export_response(request, engine, query, collection_id, fmt)
     if fmt == "csv":
         return _csv(engine, query, collection_id)
     if fmt == "html":

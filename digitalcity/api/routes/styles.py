@@ -84,9 +84,7 @@ def city_legend(
     style: StyleName = "planner",
 ) -> dict[str, Any]:
     """Legend of a style: per layer its title and entries (colour, label), as in the style."""
-    info, symbols = _parts(
-        request, service, settings, city, style, _style_role(style, role), lang
-    )
+    info, symbols = _parts(request, service, settings, city, style, _style_role(style, role), lang)
     return styles.legend(style, info.city, symbols, lang)
 
 

@@ -1,0 +1,43 @@
+"""Items as a file download (``f=gpkg|shp|fgb|kml``): written to a temporary file by
+``digitalcity.exports`` from the request's ``ItemsQuery``, sent, then deleted."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+from fastapi import Request
+from fastapi.responses import FileResponse
+from sqlalchemy.engine import Engine
+from starlette.background import BackgroundTask
+
+from digitalcity.exports import FORMATS, export_items
+from digitalcity.query.items import ItemsQuery
+
+ALL_ROWS = 2**31 - 2  # an export without ``limit`` holds every matching feature (LIMIT is an integer)
+
+
+def export_response(
+    request: Request, engine: Engine, query: ItemsQuery, collection: str, fmt: str
+) -> FileResponse:
+    """The export of ``query`` in ``fmt`` as an attachment named ``<collection><suffix>``."""
+    if "limit" not in request.query_params:
+        query = replace(query, limit=ALL_ROWS)
+    encoding = request.query_params.get("encoding", "UTF-8")
+    spec = FORMATS[fmt]
+    folder = Path(tempfile.mkdtemp(prefix="digitalcity-download-"))
+    out = folder / f"{collection}{spec.suffix}"
+    try:
+        export_items(engine, query, fmt, out, layer_name=collection, encoding=encoding)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return FileResponse(
+        out,
+        media_type=spec.media_type,
+        filename=out.name,
+        headers={"Content-Crs": f"<{query.crs.uri}>"},
+        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
+    )
