@@ -45,7 +45,7 @@ def test_landing_conformance_and_openapi(client):
     assert "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter" in conforms
     assert "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs" in conforms
     api = client.get("/api").json()
-    assert api["openapi"].startswith("3.") and "/collections/{collection_id}/items" in api["paths"]
+    assert api["openapi"].startswith("3.") and "/collections/{collectionId}/items" in api["paths"]
     assert "<html" in client.get("/", params={"f": "html"}).text
 
 
