@@ -48,7 +48,8 @@ def items_parameters(settings: Settings) -> dict[str, Json]:
             },
         ),
         "offset": _query(
-            "offset", "features to skip (the `next` links page by key instead)",
+            "offset",
+            "features to skip (the `next` links page by key instead)",
             {"type": "integer", "minimum": 0, "maximum": 10_000_000, "default": 0},
         ),  # fmt: skip
         "after": _query(
@@ -269,7 +270,9 @@ RESPONSES: dict[tuple[str, str], dict[str, Json]] = {
 TILE_RESPONSES: dict[str, Json] = {
     "200": _ok(
         "a Mapbox Vector Tile",
-        **{"application/vnd.mapbox-vector-tile": {"schema": {"type": "string", "format": "binary"}}},
+        **{
+            "application/vnd.mapbox-vector-tile": {"schema": {"type": "string", "format": "binary"}}
+        },
     ),
     "204": {"description": "an empty tile"},
     "304": {"description": "not modified (If-None-Match)"},
