@@ -128,3 +128,29 @@ def test_head_answers_like_get_without_a_body(client, path):
 def test_head_of_an_unknown_collection_is_404(client):
     response = client.head("/collections/nowhere__nothing")
     assert response.status_code == 404 and response.content == b""
+
+
+BIG = str(2**63)
+RING_OPEN = {
+    "type": "Polygon",
+    "coordinates": [[[-71.106, 42.371], [-71.101, 42.371], [-71.101, 42.375]]],
+}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs"),
+    [
+        ("get", "/cities/cambridge/search", {"params": {"q": "main\x00st"}}),
+        ("get", f"/cities/cambridge/parcels/{BIG}", {}),
+        ("get", f"/cities/cambridge/parcels/-{BIG}", {}),
+        ("get", f"/collections/cambridge__parcels/items/{BIG}", {}),
+        ("get", PARCELS, {"params": {"after": BIG}}),
+        ("get", PARCELS, {"params": {"filter": "land_use_code = 'R\x00'"}}),
+        ("post", "/cities/cambridge/stats", {"json": RING_OPEN}),
+        ("post", "/cities/cambridge/analysis/landuse_statistics", {"json": {"fids": [int(BIG)]}}),
+    ],
+)
+def test_hostile_input_is_a_4xx_problem(client, method, path, kwargs):
+    response = getattr(client, method)(path, **kwargs)
+    assert 400 <= response.status_code < 500, (path, response.status_code, response.text[:300])
+    assert response.headers["content-type"] == "application/problem+json"
