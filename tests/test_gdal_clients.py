@@ -29,9 +29,9 @@ def test_where_on_a_queryable_is_answered_by_the_server(live_server, client, tmp
         if v.get("type") == "string" and sample["features"][0]["properties"].get(k)
     )  # fmt: skip
     value = sample["features"][0]["properties"][name]
-    expected = client.get(
-        f"/collections/{PARCELS}/items", params={name: value, "limit": 1}
-    ).json()["numberMatched"]
+    expected = client.get(f"/collections/{PARCELS}/items", params={name: value, "limit": 1}).json()[
+        "numberMatched"
+    ]
     target = tmp_path / "subset.geojson"
     run = _run(
         "ogr2ogr", "--debug", "ON", "-f", "GeoJSON", str(target), f"OAPIF:{live_server}",
