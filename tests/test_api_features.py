@@ -129,9 +129,11 @@ def test_paging_links_and_offset(client):
     next_link = next(link["href"] for link in first["links"] if link["rel"] == "next")
     second = client.get(next_link.replace("http://testserver", "")).json()
     assert {f["id"] for f in first["features"]}.isdisjoint({f["id"] for f in second["features"]})
-    assert any(link["rel"] == "prev" for link in second["links"])
+    # `next` pages by key (after the last id): no `prev` there; offset pages keep theirs
+    assert not any(link["rel"] == "prev" for link in second["links"])
     last = client.get(f"{BLOCKS}/items", params={"limit": 100, "offset": 800}).json()
     assert last["numberReturned"] == 86 and not any(lk["rel"] == "next" for lk in last["links"])
+    assert any(link["rel"] == "prev" for link in last["links"])
 
 
 def test_properties_and_sortby(client):
@@ -183,7 +185,6 @@ def test_single_feature_and_unknown_feature(client):
         ({"filter": "{not json", "filter-lang": "cql2-json"}, "JSON"),
         ({"filter-lang": "sql", "filter": "1=1"}, "filter-lang"),
         ({"limit": "0"}, "limit"),
-        ({"limit": "100001"}, "limit"),
         ({"limit": "ten"}, "limit"),
         ({"offset": "-1"}, "offset"),
         ({"crs": "EPSG:999999"}, "CRS"),
