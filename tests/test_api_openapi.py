@@ -80,3 +80,11 @@ def test_collection_paths_list_their_queryables(client, api, planner_key):
 def test_swagger_page_renders(client):
     page = client.get("/api.html")
     assert page.status_code == 200 and "swagger" in page.text.lower() and "/api" in page.text
+
+
+def test_tile_paths_use_ogc_names(api):
+    tile = "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileCol}/{tileRow}"
+    responses = api["paths"][tile]["get"]["responses"]
+    assert {"200", "204"} <= set(responses)
+    assert "application/vnd.mapbox-vector-tile" in responses["200"]["content"]
+    assert not any("{z}" in path for path in api["paths"])

@@ -112,7 +112,7 @@ def _complete(doc: dict[str, Any], route: APIRoute) -> None:
         responses = operation["responses"]
         responses.pop("422", None)
         responses.update(ogc.RESPONSES.get((route.path_format, method), {}))
-        if route.path_format.endswith("{z}/{x}/{y}"):
+        if route.path_format.endswith("{tileMatrix}/{tileCol}/{tileRow}"):
             responses.pop("200", None)
             responses.update(ogc.TILE_RESPONSES)
         for status, response in ogc.ERROR_RESPONSES.items():
