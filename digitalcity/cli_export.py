@@ -35,10 +35,9 @@ def export(
     from digitalcity.api.exports import ALL_ROWS
     from digitalcity.api.params import items_query
     from digitalcity.catalog import load_catalog
+    from digitalcity.catalog.access import ROLES
     from digitalcity.cli import _ready_engine, _settings
     from digitalcity.exports import export_items
-
-    from digitalcity.catalog.access import ROLES
 
     try:
         if role not in ROLES:

@@ -45,7 +45,7 @@ def test_landing_conformance_and_openapi(client):
     assert "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter" in conforms
     assert "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs" in conforms
     api = client.get("/api").json()
-    assert api["openapi"].startswith("3.") and "/collections/{collection_id}/items" in api["paths"]
+    assert api["openapi"].startswith("3.") and "/collections/{collectionId}/items" in api["paths"]
     assert "<html" in client.get("/", params={"f": "html"}).text
 
 
@@ -129,9 +129,11 @@ def test_paging_links_and_offset(client):
     next_link = next(link["href"] for link in first["links"] if link["rel"] == "next")
     second = client.get(next_link.replace("http://testserver", "")).json()
     assert {f["id"] for f in first["features"]}.isdisjoint({f["id"] for f in second["features"]})
-    assert any(link["rel"] == "prev" for link in second["links"])
+    # `next` pages by key (after the last id): no `prev` there; offset pages keep theirs
+    assert not any(link["rel"] == "prev" for link in second["links"])
     last = client.get(f"{BLOCKS}/items", params={"limit": 100, "offset": 800}).json()
     assert last["numberReturned"] == 86 and not any(lk["rel"] == "next" for lk in last["links"])
+    assert any(link["rel"] == "prev" for link in last["links"])
 
 
 def test_properties_and_sortby(client):
@@ -183,7 +185,6 @@ def test_single_feature_and_unknown_feature(client):
         ({"filter": "{not json", "filter-lang": "cql2-json"}, "JSON"),
         ({"filter-lang": "sql", "filter": "1=1"}, "filter-lang"),
         ({"limit": "0"}, "limit"),
-        ({"limit": "100001"}, "limit"),
         ({"limit": "ten"}, "limit"),
         ({"offset": "-1"}, "offset"),
         ({"crs": "EPSG:999999"}, "CRS"),

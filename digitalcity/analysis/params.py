@@ -86,6 +86,21 @@ def crs(value: Any, name: str = "crs") -> SourceCRS:
         raise InvalidParameter(str(exc).splitlines()[0]) from None
 
 
+def _check_rings(value: Mapping, name: str) -> None:
+    """GeoJSON rings are closed and have at least 4 positions (RFC 7946 §3.1.6); shapely would
+    silently close an open one, so a malformed polygon is refused here instead."""
+    kind, coords = value.get("type"), value.get("coordinates")
+    if kind not in ("Polygon", "MultiPolygon") or not isinstance(coords, list):
+        return
+    polygons = coords if kind == "MultiPolygon" else [coords]
+    for polygon in polygons:
+        for ring in polygon if isinstance(polygon, list) else ():
+            if not isinstance(ring, list) or len(ring) < 4 or ring[0] != ring[-1]:
+                raise InvalidParameter(
+                    f"{name} has a ring that is not closed or has fewer than 4 positions"
+                )
+
+
 def _as_geometry(value: PolygonLike, name: str) -> BaseGeometry:
     try:
         if isinstance(value, BaseGeometry):
@@ -100,6 +115,7 @@ def _as_geometry(value: PolygonLike, name: str) -> BaseGeometry:
         if isinstance(value, Mapping):
             if value.get("type") == "Feature":
                 value = value.get("geometry") or {}
+            _check_rings(value, name)
             return shapely.geometry.shape(value)
     except (shapely.errors.ShapelyError, ValueError, TypeError, KeyError, AttributeError) as exc:
         raise InvalidParameter(f"{name} is not a readable geometry: {exc}") from None

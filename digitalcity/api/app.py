@@ -8,6 +8,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from digitalcity import __version__
 from digitalcity.api import problems
 from digitalcity.api.caller import CallerMiddleware
+from digitalcity.api.head import HeadAsGet
 from digitalcity.api.page_cache import PageCache
 from digitalcity.api.routes import analysis, collections, health, items, landing, planning
 from digitalcity.api.routes import styles as styles_routes
@@ -27,8 +28,8 @@ def create_app(settings: Settings) -> FastAPI:
         title="digitalcity geo API",
         version=__version__,
         description="OGC API – Features (Parts 1–3) and Tiles over the city's layers.",
-        openapi_url="/api",
-        docs_url="/api.html",
+        openapi_url=None,  # /api and /api.html: routes.landing (OpenAPI 3.0, per role)
+        docs_url=None,
         redoc_url=None,
     )
     app.state.settings = settings
@@ -38,6 +39,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.router = make_router(settings, app.state.engine)
     app.state.layers = LiveLayers(app)
     app.state.pages = PageCache(settings.items_cache_mb * 1024 * 1024)
+    app.state.openapi_documents = {}
     problems.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=4)
     app.add_middleware(
@@ -46,6 +48,7 @@ def create_app(settings: Settings) -> FastAPI:
         fallback_of=lambda: app.state.router.reader(),
         timeout_of=lambda role: app.state.settings.statement_timeout_ms(role),
     )
+    app.add_middleware(HeadAsGet)  # outermost: HEAD goes through everything as a GET
     app.include_router(landing.router)
     app.include_router(collections.router)
     app.include_router(items.router)

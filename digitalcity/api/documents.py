@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from digitalcity.catalog.access import Role, visible_fields
@@ -62,8 +63,21 @@ GEOMETRY_SCHEMA = {
 }
 
 
-def landing(base: str, lang: str) -> dict[str, Any]:
+TILESETS_VECTOR = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
+
+
+def landing(base: str, lang: str, cities: Iterable[CityDef] = ()) -> dict[str, Any]:
+    """The landing page; each city's multi-layer vector tileset is linked as ``tilesets-vector``."""
     title = "数字城市 地理数据接口" if lang == "zh" else "digitalcity geo API"
+    tilesets = [
+        {
+            "rel": TILESETS_VECTOR,
+            "type": "application/json",
+            "title": city.title.get(lang),
+            "href": f"{base}/tiles/{city.id}",
+        }
+        for city in cities
+    ]
     return {
         "title": title,
         "description": "Land use, planning, infrastructure and population layers of the cities "
@@ -89,6 +103,7 @@ def landing(base: str, lang: str) -> dict[str, Any]:
                 "type": "application/json",
                 "href": f"{base}/collections",
             },
+            *tilesets,
         ],
     }
 
@@ -133,6 +148,7 @@ def collection(
                 "type": "application/schema+json",
                 "href": f"{href}/sortables",
             },
+            {"rel": TILESETS_VECTOR, "type": "application/json", "href": f"{href}/tiles"},
         ],
     }
     if extent:

@@ -16,7 +16,9 @@ from starlette.background import BackgroundTask
 from digitalcity.exports import FORMATS, export_items
 from digitalcity.query.items import ItemsQuery
 
-ALL_ROWS = 2**31 - 2  # an export without ``limit`` holds every matching feature (LIMIT is an integer)
+ALL_ROWS = (
+    2**31 - 2
+)  # an export without ``limit`` holds every matching feature (LIMIT is an integer)
 
 
 def export_response(

@@ -31,8 +31,11 @@ STANDARD = frozenset(
         "lang",
         "api_key",
         "encoding",
+        "after",
     }
 )
+# Keyset paging: ``after=<id>`` continues after the feature with that id (default id order).
+MAX_ID = 2**63 - 1
 
 
 def parse_bbox(text: str) -> tuple[float, float, float, float]:
@@ -48,15 +51,33 @@ def parse_bbox(text: str) -> tuple[float, float, float, float]:
 
 
 def parse_int(text: str | None, name: str, default: int, low: int, high: int) -> int:
+    """An integer parameter within ``low``..``high`` (a 400 otherwise)."""
     if text is None:
         return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise QueryError(f"{name} must be an integer, not {text!r}") from None
+    value = _integer(text, name)
     if not low <= value <= high:
         raise QueryError(f"{name} must be between {low} and {high}, not {value}")
     return value
+
+
+def _integer(text: str, name: str) -> int:
+    if len(text) > 30:
+        raise QueryError(f"{name} must be an integer, not {text[:30]!r}…")
+    try:
+        return int(text)
+    except ValueError:
+        raise QueryError(f"{name} must be an integer, not {text!r}") from None
+
+
+def parse_limit(text: str | None, default: int, maximum: int) -> int:
+    """``limit``: at least 1; above the server's maximum it is clamped to it (OGC API –
+    Features /req/core/fc-limit-response: the server returns at most its maximum)."""
+    if text is None:
+        return default
+    value = _integer(text, "limit")
+    if value < 1:
+        raise QueryError(f"limit must be at least 1, not {value}")
+    return min(value, maximum)
 
 
 def _instant(text: str) -> dt.datetime | None:
@@ -113,6 +134,18 @@ def parse_filter(text: str, lang: str | None):  # noqa: ANN201
     return parse(text)
 
 
+def _after(params: QueryParams) -> int | None:
+    """The keyset cursor: only under the default id order and without an offset."""
+    text = params.get("after")
+    if text is None:
+        return None
+    if params.get("sortby", "").strip():
+        raise QueryError("after cannot be combined with sortby; page with offset instead")
+    if params.get("offset") not in (None, "0"):
+        raise QueryError("after cannot be combined with offset")
+    return parse_int(text, "after", 0, -MAX_ID, MAX_ID)
+
+
 def _crs(params: QueryParams, name: str, allowed: tuple[str, ...]) -> CRSRef:
     value = params.get(name)
     return parse_crs(value or allowed[0], allowed)
@@ -142,10 +175,11 @@ def items_query(
         bbox=parse_bbox(params["bbox"]) if "bbox" in params else None,
         bbox_crs=_crs(params, "bbox-crs", allowed),
         crs=_crs(params, "crs", allowed),
-        limit=parse_int(
-            params.get("limit"), "limit", settings.items_default_limit, 1, settings.items_max_limit
+        limit=parse_limit(
+            params.get("limit"), settings.items_default_limit, settings.items_max_limit
         ),
         offset=parse_int(params.get("offset"), "offset", 0, 0, 10_000_000),
+        after=_after(params),
         properties=tuple(p.strip() for p in properties.split(",") if p.strip())
         if properties is not None
         else None,

@@ -73,6 +73,13 @@ def install(app: FastAPI) -> None:
         )
         return problem(400, "Invalid parameter", detail, request.url.path)
 
+    @app.exception_handler(sa.exc.DataError)
+    async def _data(request: Request, exc: sa.exc.DataError) -> JSONResponse:
+        # SQLSTATE class 22 (and psycopg's own refusals, e.g. a NUL in text): a value the
+        # caller sent that the database cannot take — the caller's error, never a 500.
+        message = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else "bad value"
+        return problem(400, "Invalid value", message, request.url.path)
+
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
         return problem(exc.status_code, str(exc.detail), str(exc.detail), request.url.path)

@@ -20,6 +20,7 @@ MVT = "application/vnd.mapbox-vector-tile"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 CRS3857 = "http://www.opengis.net/def/crs/EPSG/0/3857"
 REL_TILING_SCHEME = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"
+REL_TILESET = "http://www.opengis.net/def/rel/ogc/1.0/tileset"
 WORLD = (-180.0, -85.0511287798066, 180.0, 85.0511287798066)
 _JSON_TYPES = {"string": "string", "date": "string", "datetime": "string", "integer": "integer"}
 
@@ -116,6 +117,8 @@ def _item_template(info: TilesetInfo) -> str:
 def tileset_links(info: TilesetInfo) -> list[dict[str, Any]]:
     return [
         {"rel": "self", "type": "application/json", "title": info.title, "href": info.self_url},
+        # GDAL's OGCAPI driver (3.6) picks a tileset from a list by this relation.
+        {"rel": REL_TILESET, "type": "application/json", "href": info.self_url},
         {
             "rel": REL_TILING_SCHEME,
             "type": "application/json",
@@ -136,6 +139,7 @@ def ogc_tileset(info: TilesetInfo, versions: Versions) -> dict[str, Any]:
         "dataType": "vector",
         "crs": CRS3857,
         "tileMatrixSetURI": tile_matrix_set(TMS_ID).uri,
+        "tileMatrixSetDefinition": f"{info.base_url}/tileMatrixSets/{TMS_ID}",
         "tileMatrixSetLimits": limits((west, south, east, north), range(minzoom, maxzoom + 1)),
         "boundingBox": {"lowerLeft": [west, south], "upperRight": [east, north], "crs": CRS84},
         "attribution": attribution(info.city, info.lang),
@@ -174,6 +178,7 @@ def tileset_list(info: TilesetInfo, list_url: str) -> dict[str, Any]:
                 "dataType": "vector",
                 "crs": CRS3857,
                 "tileMatrixSetURI": tile_matrix_set(TMS_ID).uri,
+                "tileMatrixSetDefinition": f"{info.base_url}/tileMatrixSets/{TMS_ID}",
                 "links": tileset_links(info),
             }
         ],

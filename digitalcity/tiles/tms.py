@@ -46,8 +46,24 @@ def tile_matrix_set(tms_id: str) -> morecantile.TileMatrixSet:
 
 
 def tms_document(tms_id: str) -> dict[str, Any]:
-    """The OGC TileMatrixSet 2.0 JSON of ``tms_id``."""
-    return tile_matrix_set(tms_id).model_dump(mode="json", exclude_none=True)
+    """The OGC TileMatrixSet 2.0 JSON of ``tms_id``, with the 1.0 members beside it
+    (``identifier``, ``supportedCRS``, ``boundingBox``, per matrix ``identifier`` and
+    ``topLeftCorner``), which GDAL ≤ 3.7's OGCAPI driver needs to read it."""
+    tms = tile_matrix_set(tms_id)
+    doc = tms.model_dump(mode="json", exclude_none=True)
+    left, bottom, right, top = tms.xy_bbox
+    doc["identifier"] = doc["id"]
+    doc["supportedCRS"] = doc["crs"]
+    doc["boundingBox"] = {
+        "type": "BoundingBoxType",
+        "crs": doc["crs"],
+        "lowerCorner": [left, bottom],
+        "upperCorner": [right, top],
+    }
+    for matrix in doc["tileMatrices"]:
+        matrix["identifier"] = matrix["id"]
+        matrix["topLeftCorner"] = matrix["pointOfOrigin"]
+    return doc
 
 
 def max_zoom() -> int:

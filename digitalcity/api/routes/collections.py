@@ -11,6 +11,7 @@ from digitalcity.api import html
 from digitalcity.api.deps import BaseUrlDep, CatalogDep, RoleDep, visible_layer_or_404
 from digitalcity.api.documents import collection, queryables_doc
 from digitalcity.api.negotiation import FormatDep, LangDep
+from digitalcity.api.openapi_ogc import CollectionIdPath
 from digitalcity.catalog import Catalog, Role, visible_layer
 
 router = APIRouter(tags=["collections"])
@@ -55,9 +56,9 @@ def collections(
     return body
 
 
-@router.get("/collections/{collection_id}", summary="One collection")
+@router.get("/collections/{collectionId}", summary="One collection")
 def one_collection(
-    collection_id: str,
+    collection_id: CollectionIdPath,
     request: Request,
     catalog: CatalogDep,
     role: RoleDep,
@@ -104,15 +105,23 @@ def _schema(
     return JSONResponse(doc, media_type="application/schema+json")
 
 
-@router.get("/collections/{collection_id}/queryables", summary="Properties usable in filters")
+@router.get("/collections/{collectionId}/queryables", summary="Properties usable in filters")
 def collection_queryables(
-    collection_id: str, catalog: CatalogDep, role: RoleDep, base: BaseUrlDep, lang: LangDep
+    collection_id: CollectionIdPath,
+    catalog: CatalogDep,
+    role: RoleDep,
+    base: BaseUrlDep,
+    lang: LangDep,
 ) -> JSONResponse:
     return _schema(collection_id, catalog, role, base, lang, sortable=False)
 
 
-@router.get("/collections/{collection_id}/sortables", summary="Properties usable in sortby")
+@router.get("/collections/{collectionId}/sortables", summary="Properties usable in sortby")
 def collection_sortables(
-    collection_id: str, catalog: CatalogDep, role: RoleDep, base: BaseUrlDep, lang: LangDep
+    collection_id: CollectionIdPath,
+    catalog: CatalogDep,
+    role: RoleDep,
+    base: BaseUrlDep,
+    lang: LangDep,
 ) -> JSONResponse:
     return _schema(collection_id, catalog, role, base, lang, sortable=True)

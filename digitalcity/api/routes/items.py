@@ -28,6 +28,7 @@ from digitalcity.api.deps import (
 )
 from digitalcity.api.exports import export_response
 from digitalcity.api.negotiation import FormatDep, ItemsFormatDep, LangDep
+from digitalcity.api.openapi_ogc import CollectionIdPath, FeatureIdPath
 from digitalcity.api.page_cache import PageCache
 from digitalcity.api.params import items_query
 from digitalcity.db.driver import STATEMENT_ERRORS, streamed_rows
@@ -70,22 +71,38 @@ def _rows(conn: Connection, result: CursorResult, first: Sequence[Any]) -> Itera
 
 
 def _page_links(
-    request: Request, base: str, collection: str, query: ItemsQuery, has_next: bool
+    request: Request,
+    base: str,
+    collection: str,
+    query: ItemsQuery,
+    has_next: bool,
+    last_id: int | None = None,
 ) -> list[dict[str, str]]:
+    """self, alternates, collection, and next / prev. Under the default id order ``next``
+    continues after the page's last id (``after``: keyset paging, as cheap at any depth);
+    with a ``sortby`` it moves ``offset`` on."""
     # The caller's key never goes into a link: links are cached and shared between callers.
     params = {k: v for k, v in request.query_params.items() if k != KEY_QUERY_PARAMETER}
     href = f"{base}/collections/{collection}/items"
 
-    def at(offset: int, fmt: str | None = None) -> str:
-        page = {**params, "offset": str(offset), "limit": str(query.limit)}
+    def at(offset: int | None, fmt: str | None = None, after: int | None = None) -> str:
+        page = {k: v for k, v in params.items() if k not in ("offset", "after")}
+        page["limit"] = str(query.limit)
+        if after is not None:
+            page["after"] = str(after)
+        elif query.after is not None and offset is None:
+            page["after"] = str(query.after)
+        else:
+            page["offset"] = str(offset or 0)
         if fmt:
             page["f"] = fmt
         return f"{href}?{urlencode(page)}"
 
+    here = None if query.after is not None else query.offset
     links = [
-        {"rel": "self", "type": "application/geo+json", "href": at(query.offset, "json")},
-        {"rel": "alternate", "type": "text/html", "href": at(query.offset, "html")},
-        {"rel": "alternate", "type": "text/csv", "href": at(query.offset, "csv")},
+        {"rel": "self", "type": "application/geo+json", "href": at(here, "json")},
+        {"rel": "alternate", "type": "text/html", "href": at(here, "html")},
+        {"rel": "alternate", "type": "text/csv", "href": at(here, "csv")},
         {
             "rel": "collection",
             "type": "application/json",
@@ -93,10 +110,12 @@ def _page_links(
         },
     ]
     if has_next:
-        links.append(
-            {"rel": "next", "type": "application/geo+json", "href": at(query.offset + query.limit)}
-        )
-    if query.offset > 0:
+        if not query.sortby and last_id is not None:
+            following = at(None, after=last_id)
+        else:
+            following = at(query.offset + query.limit)
+        links.append({"rel": "next", "type": "application/geo+json", "href": following})
+    if query.offset > 0 and query.after is None:
         links.append(
             {
                 "rel": "prev",
@@ -107,19 +126,30 @@ def _page_links(
     return links
 
 
+@dataclass
+class _PageState:
+    """What a page learns while its features stream by."""
+
+    returned: int = 0
+    matched: int | None = None
+    has_next: bool = False
+    last_id: int | None = None
+
+
 def _tail(
     request: Request,
     base: str,
     collection: str,
     query: ItemsQuery,
-    returned: int,
-    has_next: bool,
+    page: _PageState,
     matched: int | None,
 ) -> bytes:
     tail: dict[str, Any] = {
-        "numberReturned": returned,
+        "numberReturned": page.returned,
         "timeStamp": datetime.now(UTC).isoformat(timespec="seconds"),
-        "links": _page_links(request, base, collection, query, has_next=has_next),
+        "links": _page_links(
+            request, base, collection, query, has_next=page.has_next, last_id=page.last_id
+        ),
     }
     if matched is not None:
         tail["numberMatched"] = int(matched)
@@ -136,15 +166,6 @@ def _page_key(request: Request, query: ItemsQuery, base: str) -> str | None:
     return PageCache.key(query.layer.city, query.layer.id, state.version, query.role, base, params)
 
 
-@dataclass
-class _PageState:
-    """What a page learns while its features stream by."""
-
-    returned: int = 0
-    matched: int | None = None
-    has_next: bool = False
-
-
 def _feature_chunks(
     rows: Iterator[tuple[Any, ...]], limit: int, page: _PageState
 ) -> Iterator[bytes]:
@@ -157,9 +178,10 @@ def _feature_chunks(
             if page.returned == limit:
                 page.has_next = True
                 continue
-            if page.matched is None and len(row) > 1:
-                page.matched = row[1]
+            if page.matched is None and len(row) > 2:
+                page.matched = row[2]
             batch.append(row[0])
+            page.last_id = row[1]
             page.returned += 1
             if len(batch) == STREAM_ROWS:
                 yield (b"," if page.returned > STREAM_ROWS else b"") + ",".join(batch).encode()
@@ -186,7 +208,7 @@ def _matched(engine: Engine, query: ItemsQuery, page: _PageState, counting: bool
     if not counting:
         return None
     if page.matched is None:  # no row on this page
-        if query.offset == 0:
+        if query.offset == 0 and query.after is None:
             return 0
         return _count(engine, query)
     return int(page.matched)
@@ -200,7 +222,13 @@ def _geojson(
     rows are gzipped as PostgreSQL produces them."""
     headers = {"Content-Crs": f"<{query.crs.uri}>"}
     state = request.app.state.layers.get(query.layer)
-    counting = state is not None and state.rows <= request.app.state.settings.count_threshold
+    # A keyset page (``after``) leaves numberMatched out (optional in OGC API – Features):
+    # counting every match on each page would make a full walk quadratic in the layer's size.
+    counting = (
+        state is not None
+        and query.after is None
+        and state.rows <= request.app.state.settings.count_threshold
+    )
     if query.limit > request.app.state.settings.items_stream_above:
         return _geojson_stream(request, engine, base, collection, query, headers, counting)
     key = _page_key(request, query, base)
@@ -224,7 +252,7 @@ def _geojson(
     for chunk in chunks:
         out.write(chunk)
     matched = _matched(engine, query, page, counting)
-    out.write(_tail(request, base, collection, query, page.returned, page.has_next, matched))
+    out.write(_tail(request, base, collection, query, page, matched))
     compressed = out.finish()
     if key is not None:
         request.app.state.pages.put(key, compressed)
@@ -268,7 +296,7 @@ def _geojson_stream(
         try:
             yield b'{"type":"FeatureCollection","features":[' + first
             yield from chunks
-            yield _tail(request, base, collection, query, page.returned, page.has_next, matched)
+            yield _tail(request, base, collection, query, page, matched)
         finally:
             rows.close()
 
@@ -314,15 +342,17 @@ def _html(
         )
         row.pop("wkt", None)
     columns = ["_link"] + [f.name for f in limited.output_fields()]
-    nav = html.links_nav(_page_links(request, base, collection, limited, has_next))
+    shown = rows[: limited.limit]
+    last_id = shown[-1]["id"] if shown else None
+    nav = html.links_nav(_page_links(request, base, collection, limited, has_next, last_id))
     return html.page(
         f"{query.layer.title.get(lang)}", nav + html.table(rows[: limited.limit], columns), lang
     )
 
 
-@router.get("/collections/{collection_id}/items", summary="Features, filtered and paged")
+@router.get("/collections/{collectionId}/items", summary="Features, filtered and paged")
 def items(
-    collection_id: str,
+    collection_id: CollectionIdPath,
     request: Request,
     catalog: CatalogDep,
     engine: EngineDep,
@@ -343,10 +373,10 @@ def items(
     return _geojson(request, engine, base, collection_id, query)
 
 
-@router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature")
+@router.get("/collections/{collectionId}/items/{featureId}", summary="One feature")
 def one_item(
-    collection_id: str,
-    feature_id: str,
+    collection_id: CollectionIdPath,
+    feature_id: FeatureIdPath,
     request: Request,
     catalog: CatalogDep,
     engine: EngineDep,

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, Response
 
-from digitalcity.api import html
+from digitalcity.api import html, openapi
 from digitalcity.api.deps import BaseUrlDep, CatalogDep, RoleDep
 from digitalcity.api.documents import CONFORMANCE, landing
 from digitalcity.api.negotiation import FormatDep, LangDep
@@ -20,7 +22,7 @@ router = APIRouter(tags=["capabilities"])
 def landing_page(
     base: BaseUrlDep, fmt: FormatDep, lang: LangDep, catalog: CatalogDep, role: RoleDep
 ) -> Any:
-    doc = landing(base, lang)
+    doc = landing(base, lang, catalog.cities.values())
     if fmt != "html":
         return doc
     cities = "".join(
@@ -43,3 +45,15 @@ def conformance(fmt: FormatDep, lang: LangDep) -> Any:
         items = "".join(f"<li><code>{html.cell(c)}</code></li>" for c in CONFORMANCE)
         return html.page("Conformance", f"<ul>{items}</ul>", lang)
     return {"conformsTo": CONFORMANCE}
+
+
+@router.get("/api", include_in_schema=False)
+def api_document(request: Request, role: RoleDep) -> Response:
+    """The OpenAPI 3.0 document (``service-desc``), as the caller's role sees the collections."""
+    return Response(openapi.document(request.app, role), media_type=openapi.MEDIA_TYPE)
+
+
+@router.get("/api.html", include_in_schema=False)
+def api_page(base: BaseUrlDep) -> HTMLResponse:
+    """Swagger UI over ``/api`` (``service-doc``)."""
+    return get_swagger_ui_html(openapi_url=f"{base}/api", title="digitalcity geo API")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from digitalcity.api.deps import CatalogDep, EngineDep, RoleDep
 from digitalcity.api.negotiation import LangDep
@@ -15,6 +15,7 @@ from digitalcity.query.items import QueryError
 from digitalcity.search import search
 
 router = APIRouter(tags=["planning"])
+FidPath = Annotated[int, Path(ge=0, le=2**63 - 1, description="feature id")]
 
 
 def _city(city: str, catalog: CatalogDep, engine: EngineDep, role: RoleDep) -> City:
@@ -27,7 +28,12 @@ def city_search(
     catalog: CatalogDep,
     engine: EngineDep,
     role: RoleDep,
-    q: str = Query(..., max_length=200, description="text: parcel id, address, name (中文也可)"),
+    q: str = Query(
+        ...,
+        max_length=200,
+        pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$",  # no control characters (NUL...)
+        description="text: parcel id, address, name (中文也可)",
+    ),
     limit: int = Query(10, ge=1, le=100),
     layers: str | None = Query(None, description="comma-separated layer ids to search"),
 ) -> dict[str, Any]:
@@ -59,6 +65,6 @@ def city_identify(
 
 @router.get("/cities/{city}/parcels/{fid}", summary="A parcel's card by feature id")
 def city_parcel(
-    city: str, fid: int, catalog: CatalogDep, engine: EngineDep, role: RoleDep, lang: LangDep
+    city: str, fid: FidPath, catalog: CatalogDep, engine: EngineDep, role: RoleDep, lang: LangDep
 ) -> dict[str, Any]:
     return parcel_card(_city(city, catalog, engine, role), fid, lang)

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from digitalcity.api.deps import (
@@ -83,6 +83,10 @@ async def get_tile_service(request: Request) -> TileService:
 
 TilesDep = Annotated[TileService, Depends(get_tile_service)]
 LangQuery = Annotated[str, Query(pattern="^(zh|en)$", description="zh or en")]
+# OGC API – Tiles names; the URL keeps the z/x/y order (tileMatrix/tileCol/tileRow).
+ZPath = Annotated[int, Path(alias="tileMatrix", description="zoom level (z)")]
+XPath = Annotated[int, Path(alias="tileCol", description="tile column (x)")]
+YPath = Annotated[int, Path(alias="tileRow", description="tile row (y)")]
 router = APIRouter(tags=["tiles"], lifespan=lifespan)
 
 
@@ -228,13 +232,13 @@ def collection_tilejson(
     return meta.tilejson(_layer_info(request, service, layer, role, lang), service.versions.current)
 
 
-@router.get("/collections/{collectionId}/tiles/{tileMatrixSetId}/{z}/{x}/{y}")
+@router.get("/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileCol}/{tileRow}")
 async def collection_tile(
     collectionId: str,  # noqa: N803
     tileMatrixSetId: str,  # noqa: N803
-    z: int,
-    x: int,
-    y: int,
+    z: ZPath,
+    x: XPath,
+    y: YPath,
     request: Request,
     role: RoleDep,
     service: TilesDep,
@@ -282,22 +286,22 @@ def city_tileset(
     return meta.ogc_tileset(info, service.versions.current)
 
 
-@router.get("/tiles/{city}/{z}/{x}/{y}")
+@router.get("/tiles/{city}/{tileMatrix}/{tileCol}/{tileRow}")
 async def city_tile(
-    city: str, z: int, x: int, y: int, request: Request, role: RoleDep, service: TilesDep
+    city: str, z: ZPath, x: XPath, y: YPath, request: Request, role: RoleDep, service: TilesDep
 ) -> Response:
     """One tile of the city tileset: the layers meant for zoom ``z`` (204 when empty)."""
     tile = check_tile(z, x, y)
     return await _tile_response(request, service, service.city_tileset(city, role, z), role, tile)
 
 
-@router.get("/tiles/{city}/{tileMatrixSetId}/{z}/{x}/{y}")
+@router.get("/tiles/{city}/{tileMatrixSetId}/{tileMatrix}/{tileCol}/{tileRow}")
 async def city_tile_tms(
     city: str,
     tileMatrixSetId: str,  # noqa: N803
-    z: int,
-    x: int,
-    y: int,
+    z: ZPath,
+    x: XPath,
+    y: YPath,
     request: Request,
     role: RoleDep,
     service: TilesDep,

@@ -1,0 +1,131 @@
+"""Desktop-client benchmark: deep pages and a full-layer OAPIF copy with GDAL.
+
+In one run against one database (a throwaway cluster with Cambridge loaded by our loaders):
+
+- the time of an uncached items page (page cache off) at depth 0, 5,000 and 13,000 of the
+  parcels, reached by key (``after``, what the ``next`` links use) and by ``offset``, as a
+  ratio to the page at depth 0 (target: within 1.3x);
+- ``ogr2ogr`` of every parcel through OAPIF at GDAL's default options, against ``ogr2ogr``
+  of the same table straight from PostgreSQL (the floor; target: at most 3x).
+
+    python -m bench.api.clients [--repeat 15] [--limit 100] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from bench.common.city import CITY, CityDB, city_db
+from bench.common.runner import http_jobs, run
+from bench.common.servers import uvicorn_server
+from digitalcity.catalog.ids import collection_id
+from digitalcity.db.schema import layer_table
+
+DEPTHS = (0, 5_000, 13_000)
+
+
+def _ids(db: CityDB) -> list[int]:
+    layer = db.catalog.layer(CITY, "parcels")
+    table = layer_table(layer, db.catalog.city(CITY))
+    with db.engine.connect() as conn:
+        return [r[0] for r in conn.execute(sa.select(table.c.fid).order_by(table.c.fid))]
+
+
+def _page_ms(base: str, path: str, repeat: int) -> float:
+    result = run(http_jobs(base, [path] * repeat, 1), 1)
+    assert set(result.statuses) == {200}, result.statuses
+    return result.median_ms()
+
+
+def deep_pages(base: str, parcels: str, ids: list[int], limit: int, repeat: int) -> None:
+    items = f"/collections/{parcels}/items?limit={limit}"
+    run(http_jobs(base, [items] * 5, 1), 1)  # connect, compile
+    by_key, by_offset = {}, {}
+    for depth in DEPTHS:
+        key = f"{items}&after={ids[depth - 1]}" if depth else items
+        by_key[depth] = _page_ms(base, key, repeat)
+        by_offset[depth] = _page_ms(base, f"{items}&offset={depth}", repeat)
+    print(f"\nuncached page of {limit} parcels (page cache off), median of {repeat}")
+    for depth in DEPTHS:
+        print(
+            f"  depth {depth:>6,}: by key {by_key[depth]:6.1f} ms "
+            f"({by_key[depth] / by_key[0]:.2f}x page 1, target <= 1.3x)   "
+            f"by offset {by_offset[depth]:6.1f} ms ({by_offset[depth] / by_offset[0]:.2f}x)"
+        )
+
+
+def _timed(args: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(args, check=True, capture_output=True, timeout=900)
+    return time.perf_counter() - start
+
+
+def _count(path: Path, layer: str) -> int:
+    out = subprocess.run(
+        ["ogrinfo", "-ro", "-so", str(path), layer], capture_output=True, text=True, check=True
+    ).stdout
+    line = next(x for x in out.splitlines() if x.startswith("Feature Count:"))
+    return int(line.split(":")[1])
+
+
+def full_copy(base: str, db: CityDB, parcels: str, runs: int) -> None:
+    """GDAL's defaults (GDAL 3.6 asks for pages of 10) and pages of the ``limit`` maximum
+    declared in /api (what GDAL >= 3.8 and QGIS use), against ogr2ogr from PostgreSQL."""
+    max_limit = db.settings.items_max_limit
+    layer = db.catalog.layer(CITY, "parcels")
+    table = layer_table(layer, db.catalog.city(CITY))
+    pg_layer = f"{table.schema}.{table.name}"
+    oapif, declared, floor = [], [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in range(runs):
+            out = Path(tmp) / f"oapif{n}.gpkg"
+            oapif.append(_timed(["ogr2ogr", "-f", "GPKG", str(out), f"OAPIF:{base}", parcels]))
+            oapif_count = _count(out, parcels)
+            big = Path(tmp) / f"declared{n}.gpkg"
+            page = ["-oo", f"PAGE_SIZE={max_limit}"]
+            declared.append(
+                _timed(["ogr2ogr", "-f", "GPKG", str(big), f"OAPIF:{base}", parcels, *page])
+            )
+            pg_out = Path(tmp) / f"pg{n}.gpkg"
+            floor.append(
+                _timed(["ogr2ogr", "-f", "GPKG", str(pg_out), f"PG:{db.libpq_url()}", pg_layer])
+            )
+            pg_count = _count(pg_out, pg_layer)
+    oapif_s, floor_s = statistics.median(oapif), statistics.median(floor)
+    declared_s = statistics.median(declared)
+    print(f"\nogr2ogr of every parcel to GeoPackage, median of {runs}")
+    print(
+        f"  OAPIF, default options (GDAL 3.6: pages of 10): {oapif_s:6.2f} s  {oapif_count} features"
+    )
+    print(f"  OAPIF, pages of the declared maximum ({max_limit}):   {declared_s:6.2f} s")
+    print(f"  PostgreSQL (the floor):                        {floor_s:6.2f} s  {pg_count} features")
+    print(f"  OAPIF default / floor: {oapif_s / floor_s:.2f}x  (target <= 3x)")
+    print(f"  OAPIF declared maximum / floor: {declared_s / floor_s:.2f}x")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.api.clients")
+    parser.add_argument("--repeat", type=int, default=15, help="requests per page measured")
+    parser.add_argument("--limit", type=int, default=100, help="features per page")
+    parser.add_argument("--runs", type=int, default=3, help="ogr2ogr runs of each kind")
+    args = parser.parse_args(argv)
+    with city_db(CITY) as db:
+        parcels = collection_id(db.catalog.layer(CITY, "parcels"))
+        ids = _ids(db)
+        cold_env = {**db.env(), "DIGITALCITY_ITEMS_CACHE_MB": "0"}
+        with uvicorn_server("digitalcity.api.main:app_factory", cold_env, factory=True) as base:
+            deep_pages(base, parcels, ids, args.limit, args.repeat)
+        with uvicorn_server("digitalcity.api.main:app_factory", db.env(), factory=True) as base:
+            full_copy(base, db, parcels, args.runs)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
