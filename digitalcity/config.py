@@ -71,6 +71,7 @@ class Settings(BaseSettings):
     count_threshold: int = 500_000
     items_cache_mb: int = 64
     items_stream_above: int = 2_000
+    export_max_features: int = 2_000_000  # f=gpkg|shp|fgb|kml: features per file at most
     public_base_url: str | None = None
     basemap_url: str | None = None
     basemap_crs: str = "WGS84"

@@ -39,7 +39,9 @@ CHECKS = [
 def fuzz_server(settings, loaded) -> Iterator[str]:  # noqa: ANN001
     from digitalcity.api import create_app
 
-    app = create_app(settings.model_copy(update={"items_max_limit": 50}))
+    app = create_app(
+        settings.model_copy(update={"items_max_limit": 50, "export_max_features": 200})
+    )
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)

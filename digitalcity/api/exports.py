@@ -25,8 +25,11 @@ def export_response(
     request: Request, engine: Engine, query: ItemsQuery, collection: str, fmt: str
 ) -> FileResponse:
     """The export of ``query`` in ``fmt`` as an attachment named ``<collection><suffix>``."""
-    if "limit" not in request.query_params:
-        query = replace(query, limit=ALL_ROWS)
+    most = request.app.state.settings.export_max_features
+    if "limit" not in request.query_params:  # every match, up to the export bound
+        query = replace(query, limit=min(ALL_ROWS, most))
+    else:
+        query = replace(query, limit=min(query.limit, most))
     encoding = request.query_params.get("encoding", "UTF-8")
     spec = FORMATS[fmt]
     folder = Path(tempfile.mkdtemp(prefix="digitalcity-download-"))
