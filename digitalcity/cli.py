@@ -162,6 +162,12 @@ def load(
             if details:
                 for line in outcome.report.details():
                     typer.echo(line)
+    from digitalcity.tiles.prepare import prepare_city
+
+    for city_id in cities:  # the loader, not the API, builds the tiles' EPSG:3857 copies
+        if settings.tile_copies:
+            ready = prepare_city(engine, catalog, city_id)
+            typer.echo(f"{city_id}: tile copies current for {ready} layers")
     if report_json:
         with open(report_json, "w", encoding="utf-8") as fh:
             json.dump(reports, fh, ensure_ascii=False, indent=1, default=str)

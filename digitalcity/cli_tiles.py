@@ -41,7 +41,7 @@ def _service(*, cache: bool | None = None):  # noqa: ANN202 - yields (service, e
     if cache is not None:
         options = replace(options, cache=cache)
     service = TileService(load_catalog(settings.layers_dir), options)
-    service.start(engine, listen=False)
+    service.start(engine, listen=False, build_copies=True)  # the CLI is a writer
     service.wait_for_copies(300)
     try:
         yield service, engine

@@ -87,6 +87,10 @@ def loaded(catalog: Catalog, engine: Engine, settings: Settings) -> dict[str, di
             else:
                 reports[f"{city.id}.{outcome.layer}"] = outcome.report
     assert not errors, errors
+    from digitalcity.tiles.prepare import prepare_city
+
+    for city in catalog.cities.values():  # as `digitalcity load` does: the API builds none
+        prepare_city(engine, catalog, city.id)
     return reports
 
 

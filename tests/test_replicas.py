@@ -129,3 +129,14 @@ def test_reads_continue_on_the_standby_with_the_primary_down(pair) -> None:  # n
             assert conn.execute(sa.text("SELECT answer FROM replicated")).scalar_one() == 42
     finally:
         primary.start()
+
+
+def test_versions_never_go_back_when_read_from_standbys() -> None:
+    from digitalcity.db.live import VersionMap
+
+    versions = VersionMap()
+    versions.replace([("c", "a", 3, None, 10), ("c", "b", 1, None, 5)], monotonic=True)
+    # a lagging standby still says a:2, and b:2 is new
+    changed = versions.replace([("c", "a", 2, None, 9), ("c", "b", 2, None, 6)], monotonic=True)
+    assert changed == {("c", "b")}
+    assert versions.get("c", "a").version == 3 and versions.get("c", "b").version == 2

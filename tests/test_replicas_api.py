@@ -169,3 +169,39 @@ def test_primary_stopped_reads_continue(stack: Stack, api: TestClient) -> None:
         assert api.get("/tiles/cambridge/14/4956/6060").status_code == 200
     finally:
         stack.primary.start()
+
+
+def test_an_api_on_the_primary_alone_issues_no_ddl(stack: Stack) -> None:
+    """Without standbys too: a new version's tiles come from its table until the writer
+    builds the copy; the API builds none."""
+    from digitalcity.api import create_app
+
+    stack.load("neighbourhoods", force=True)  # a version without a tile copy
+    log = stack.primary.log_file
+    start = log.stat().st_size
+    with TestClient(create_app(stack.primary.settings)) as client:
+        for path in (HYDRANTS, "/tiles/cambridge/13/2478/3030", "/tiles/cambridge/12/1239/1515"):
+            assert client.get(path).status_code in (200, 204)
+        time.sleep(0.5)
+    with log.open("rb") as fh:
+        fh.seek(start)
+        text = fh.read().decode(errors="replace")
+    assert "statement:" not in text, text[-2000:]
+
+
+def test_writes_get_503_with_the_primary_down(stack: Stack, api: TestClient) -> None:
+    stack.primary.stop()
+    try:
+        time.sleep(0.3)
+        response = api.post(
+            "/cities/cambridge/analysis/population_in_polygon",
+            json={
+                "polygon": "POLYGON((-71.12 42.36,-71.10 42.36,-71.10 42.37,-71.12 42.37,-71.12 42.36))"
+            },
+        )
+        assert response.status_code == 503, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert "retry-after" in response.headers
+        assert api.get(HYDRANTS).status_code == 200
+    finally:
+        stack.primary.start()

@@ -72,11 +72,19 @@ class VersionMap:
         """Call ``callback(changed keys)`` after every change (on the refreshing thread)."""
         self._listeners.append(callback)
 
-    def replace(self, rows: list[tuple]) -> set[tuple[str, str]]:
-        """Install rows of (city, layer, version, extent, rows); returns the keys that changed."""
+    def replace(self, rows: list[tuple], *, monotonic: bool = False) -> set[tuple[str, str]]:
+        """Install rows of (city, layer, version, extent, rows); returns the keys that changed.
+
+        ``monotonic`` (reads from standbys, which may lag one another): a layer never goes
+        back to an older version than the one installed, so no cache serves an older version
+        after a newer one was served."""
         new = _parse(rows)
         with self._lock:
             old = self._current
+            if monotonic:
+                for key, state in old.items():
+                    if key in new and new[key].version < state.version:
+                        new[key] = state
             changed = {k for k in set(old) | set(new) if old.get(k) != new.get(k)}
             if changed:
                 self._current = MappingProxyType(new)
@@ -89,11 +97,11 @@ class VersionMap:
                     log.exception("layer version listener failed")
         return changed
 
-    def load(self, engine: Engine) -> set[tuple[str, str]]:
+    def load(self, engine: Engine, *, monotonic: bool = False) -> set[tuple[str, str]]:
         """Read the current versions through ``engine``."""
         with engine.connect() as conn:
             rows = [tuple(r) for r in conn.execute(sa.text(_CURRENT))]
-        return self.replace(rows)
+        return self.replace(rows, monotonic=monotonic)
 
     def load_psycopg(self, conn: psycopg.Connection) -> set[tuple[str, str]]:
         return self.replace([tuple(r) for r in conn.execute(_CURRENT).fetchall()])
@@ -178,7 +186,7 @@ class VersionPoller:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self.versions.load(self.engine_of())
+                self.versions.load(self.engine_of(), monotonic=True)
                 self.connected.set()
             except sa.exc.SQLAlchemyError as exc:
                 self.connected.clear()

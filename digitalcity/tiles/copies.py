@@ -18,6 +18,7 @@ from digitalcity.tiles.prepare import copy_exists, copy_table, prepare_layer
 from digitalcity.tiles.query import TileSource
 
 log = logging.getLogger(__name__)
+RECHECK_SECONDS = 5.0  # a finder's look for copies still missing
 
 
 def source_for(layer: LayerDef, version: int) -> TileSource:
@@ -77,7 +78,13 @@ class CopyPreparer:
 
     def _run(self) -> None:
         while True:
-            key = self._queue.get()
+            try:
+                key = self._queue.get(timeout=RECHECK_SECONDS)
+            except queue.Empty:
+                # a finder looks again for the copies the loader has not finished yet
+                if not self.build:
+                    self.enqueue(self._missing())
+                continue
             try:
                 if key is None:
                     return
@@ -86,6 +93,13 @@ class CopyPreparer:
                 log.exception("tile copy of %s failed", key)
             finally:
                 self._queue.task_done()
+
+    def _missing(self) -> set[tuple[str, str]]:
+        return {
+            key
+            for key, state in self.versions.current.items()
+            if self.copies.get(key) != state.version
+        }
 
     def _prepare(self, key: tuple[str, str]) -> None:
         state = self.versions.get(*key)

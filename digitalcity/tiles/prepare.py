@@ -16,7 +16,7 @@ import re
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from digitalcity.catalog import CityDef, LayerDef
+from digitalcity.catalog import Catalog, CityDef, LayerDef
 from digitalcity.db.schema import store_uncompressed
 from digitalcity.tiles.content import simplified_zooms, tolerance
 from digitalcity.tiles.query import property_columns, qualified, quote, read_sql
@@ -117,3 +117,27 @@ def prepare_layer(engine: Engine, layer: LayerDef, city: CityDef, version: int) 
     except sa.exc.SQLAlchemyError as exc:
         log.warning("no EPSG:3857 tile copy of %s: %s", layer.qualified_id, exc)
         return False
+
+
+def prepare_city(engine: Engine, catalog: Catalog, city_id: str) -> int:
+    """Build the copies of every loaded layer of ``city_id`` at its current version (those
+    that exist are kept); the number of layers with a current copy afterwards.
+
+    The writers call this (``digitalcity load``, ``demo``, ``tiles seed``): the API never
+    builds copies, it only finds them (``CopyPreparer`` with ``build=False``)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT layer, version FROM digitalcity.layer_versions "
+                "WHERE city = :city AND is_current"
+            ),
+            {"city": city_id},
+        ).all()
+    loaded: dict[str, int] = {str(layer): int(version) for layer, version in rows}
+    ready = 0
+    city = catalog.city(city_id)
+    for layer in catalog.city_layers(city_id):
+        version = loaded.get(layer.id)
+        if version is not None and prepare_layer(engine, layer, city, int(version)):
+            ready += 1
+    return ready

@@ -76,11 +76,13 @@ class TileService:
         *,
         listen: bool = True,
         reader: Callable[[], Engine] | None = None,
+        build_copies: bool = False,
     ) -> None:
-        """Load versions; start the LISTEN thread and the 3857-copy builder (when enabled).
+        """Load versions; start the LISTEN thread and the 3857-copy finder (when enabled).
 
-        With ``reader`` (hot standbys), versions are read through it, nothing is built and no
-        LISTEN runs: the copies the primary's builder made are found and used."""
+        The copies are built by the writers (the loader's CLI, ``tiles seed``:
+        ``build_copies``); an API process only finds them, so it runs no DDL. With ``reader``
+        (hot standbys), versions are read through it and no LISTEN runs."""
         try:
             self.versions.load(reader() if reader else engine)
         except sa.exc.SQLAlchemyError as exc:
@@ -93,7 +95,7 @@ class TileService:
                 engine,
                 self.copies,
                 self.versions,
-                build=reader is None,
+                build=build_copies,
                 reader=reader,
             )
             self.versions.on_change(self._preparer.enqueue)
