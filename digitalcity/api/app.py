@@ -10,7 +10,7 @@ from digitalcity.api import problems
 from digitalcity.api.caller import CallerMiddleware
 from digitalcity.api.head import HeadAsGet
 from digitalcity.api.page_cache import PageCache
-from digitalcity.api.routes import analysis, collections, health, items, landing, planning
+from digitalcity.api.routes import analysis, collections, edits, health, items, landing, planning
 from digitalcity.api.routes import styles as styles_routes
 from digitalcity.api.routes import tiles as tiles_routes
 from digitalcity.api.routes import web as web_routes
@@ -37,6 +37,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.codes = code_tables(settings.layers_dir)
     app.state.engine = make_engine(settings)
     app.state.router = make_router(settings, app.state.engine)
+    app.state.writes = {}  # key id -> WAL position of its last write (read-your-writes)
     app.state.layers = LiveLayers(app)
     app.state.pages = PageCache(settings.items_cache_mb * 1024 * 1024)
     app.state.openapi_documents = {}
@@ -47,11 +48,13 @@ def create_app(settings: Settings) -> FastAPI:
         engine_of=lambda: app.state.engine,
         fallback_of=lambda: app.state.router.reader(),
         timeout_of=lambda role: app.state.settings.statement_timeout_ms(role),
+        written_lsn=lambda key_id: app.state.writes.get(key_id),
     )
     app.add_middleware(HeadAsGet)  # outermost: HEAD goes through everything as a GET
     app.include_router(landing.router)
     app.include_router(collections.router)
     app.include_router(items.router)
+    app.include_router(edits.router)
     app.include_router(planning.router)
     app.include_router(analysis.router)
     app.include_router(health.router)

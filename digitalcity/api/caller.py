@@ -26,11 +26,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from digitalcity.api.problems import database_problem, problem, typed_response
 from digitalcity.catalog.access import Role
 from digitalcity.db.bounds import statement_timeout_ms
-from digitalcity.db.keys import role_for_key
+from digitalcity.db.keys import key_for
 
 KEY_QUERY_PARAMETER = "api_key"
 KEY_HEADERS = ("Authorization", "X-API-Key")
 ROLE_STATE = "role"
+KEY_ID_STATE = "key_id"
 
 Lookup = Callable[[str], Awaitable[Role | None]]
 
@@ -73,26 +74,28 @@ class CallerMiddleware:
         engine_of: Callable[[], Any],
         fallback_of: Callable[[], Any] | None = None,
         timeout_of: Callable[[Role], int] | None = None,
+        written_lsn: Callable[[int], int | None] | None = None,
     ) -> None:
         self.app = app
         self.engine_of = engine_of
         self.fallback_of = fallback_of
         self.timeout_of = timeout_of
+        self.written_lsn = written_lsn
 
-    def _lookup(self, key: str) -> Role | None:
+    def _lookup(self, key: str) -> tuple[int, Role] | None:
         """Keys live on the primary (a revocation counts there at once); with the primary
         unreachable, a standby's copy answers, as of its last replayed commit."""
         try:
-            return role_for_key(self.engine_of(), key)
+            return key_for(self.engine_of(), key)
         except sa.exc.OperationalError:
             if self.fallback_of is None:
                 raise
             fallback = self.fallback_of()
             if fallback is self.engine_of():
                 raise
-            return role_for_key(fallback, key)
+            return key_for(fallback, key)
 
-    async def _role(self, key: str) -> Role | None:
+    async def _role(self, key: str) -> tuple[int, Role] | None:
         return await run_in_threadpool(self._lookup, key)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -101,6 +104,7 @@ class CallerMiddleware:
             return
         key = presented_key(Headers(scope=scope), QueryParams(scope.get("query_string", b"")))
         role: Role = "anonymous"
+        key_id: int | None = None
         if key:
             try:
                 found = await self._role(key)
@@ -119,9 +123,12 @@ class CallerMiddleware:
                 _merge_vary(response.headers)
                 await response(scope, receive, send)
                 return
-            role = found
+            key_id, role = found
         state: MutableMapping[str, Any] = scope.setdefault("state", {})
         state[ROLE_STATE] = role
+        state[KEY_ID_STATE] = key_id
+        if key_id is not None and self.written_lsn is not None:  # read-your-writes
+            state["min_lsn"] = self.written_lsn(key_id)
         keyed = key is not None
         # the role's statement timeout, for every statement run for this request
         token = statement_timeout_ms.set(self.timeout_of(role) if self.timeout_of else None)

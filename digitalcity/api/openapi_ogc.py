@@ -62,6 +62,11 @@ def items_parameters(settings: Settings) -> dict[str, Json]:
             "features to skip (the `next` links page by key instead)",
             {"type": "integer", "minimum": 0, "maximum": 10_000_000, "default": 0},
         ),  # fmt: skip
+        "as-of": _query(
+            "as-of",
+            "the layer as it was at this instant (RFC 3339), from its history",
+            {"type": "string", "format": "date-time"},
+        ),
         "after": _query(
             "after",
             "keyset paging: features whose id is larger than this (default order only; "
@@ -107,9 +112,9 @@ def items_parameters(settings: Settings) -> dict[str, Json]:
 
 ITEMS_PARAMETERS = (
     "f", "limit", "offset", "after", "bbox", "bbox-crs", "crs", "datetime", "filter",
-    "filter-lang", "filter-crs", "properties", "sortby", "lang", "encoding",
+    "filter-lang", "filter-crs", "properties", "sortby", "lang", "encoding", "as-of",
 )  # fmt: skip
-FEATURE_PARAMETERS = ("f", "crs", "properties", "lang")
+FEATURE_PARAMETERS = ("f", "crs", "properties", "lang", "as-of")
 
 
 def parameter_refs(names: tuple[str, ...]) -> list[Json]:

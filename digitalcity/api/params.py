@@ -31,6 +31,7 @@ STANDARD = frozenset(
         "lang",
         "api_key",
         "encoding",
+        "as-of",
         "after",
     }
 )
@@ -146,6 +147,18 @@ def _after(params: QueryParams) -> int | None:
     return parse_int(text, "after", 0, -MAX_ID, MAX_ID)
 
 
+def parse_as_of(text: str | None) -> dt.datetime | None:
+    """``as-of``: one RFC 3339 instant (a date alone is its start, UTC); not in the future."""
+    if text is None:
+        return None
+    if "/" in text:
+        raise QueryError("as-of is one instant, not an interval")
+    instant = _instant(text.strip())
+    if instant is None:
+        raise QueryError("as-of must be an RFC 3339 timestamp, e.g. 2026-06-01T00:00:00Z")
+    return instant
+
+
 def _crs(params: QueryParams, name: str, allowed: tuple[str, ...]) -> CRSRef:
     value = params.get(name)
     return parse_crs(value or allowed[0], allowed)
@@ -180,6 +193,7 @@ def items_query(
         ),
         offset=parse_int(params.get("offset"), "offset", 0, 0, 10_000_000),
         after=_after(params),
+        as_of=parse_as_of(params.get("as-of")),
         properties=tuple(p.strip() for p in properties.split(",") if p.strip())
         if properties is not None
         else None,

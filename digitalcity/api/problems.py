@@ -15,10 +15,19 @@ from digitalcity.errors import DatabaseUnavailable, DigitalCityError, TimedOut
 PROBLEM = "application/problem+json"
 
 
-def problem(status: int, title: str, detail: str, instance: str | None = None) -> JSONResponse:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+def problem(
+    status: int, title: str, detail: str, instance: str | None = None, **members: object
+) -> JSONResponse:
+    """An RFC 7807 problem; ``members`` are extension members (e.g. ``faults``)."""
+    body: dict[str, object] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
     if instance:
         body["instance"] = instance
+    body.update(members)
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 
@@ -42,7 +51,8 @@ def database_problem(exc: BaseException) -> DigitalCityError | None:
 
 
 def typed_response(exc: DigitalCityError, instance: str) -> JSONResponse:
-    response = problem(exc.status, exc.title, str(exc), instance)
+    members = getattr(exc, "members", None) or {}  # e.g. every fault of a rejected edit
+    response = problem(exc.status, exc.title, str(exc), instance, **members)
     retry = getattr(exc, "retry_after_s", None)
     if retry:
         response.headers["Retry-After"] = str(retry)

@@ -64,6 +64,7 @@ class FieldDef(Frozen):
     access: AccessLevel = "public"
     aggregate: Aggregate = "master"
     derived: bool = False
+    read_only: bool = False  # editing: the field is kept as loaded (e.g. an assessor's figure)
 
     @field_validator("name")
     @classmethod
@@ -122,6 +123,13 @@ class JoinDef(Frozen):
         if self.how == "key" and not (self.left_key and self.right_key):
             raise ValueError(f"join {self.name!r}: a key join needs left_key and right_key")
         return self
+
+
+class EditingDef(Frozen):
+    """Editing of a layer through the API and ``City``: on or off, and the roles that may."""
+
+    enabled: bool = True
+    roles: tuple[Literal["planner", "land_bureau", "admin"], ...] = ("land_bureau", "admin")
 
 
 class SourceDef(Frozen):
@@ -217,6 +225,7 @@ class LayerDef(Frozen):
         "(classification, label, search fields), keeping dense layers light; None: all fields",
     )
     label_field: str | None = None
+    editing: EditingDef | None = Field(default=None, description="who may edit the layer")
     label: LabelDef | None = Field(
         default=None, description="map labels: field(s), zooms, placement, priority, size"
     )

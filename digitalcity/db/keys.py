@@ -24,7 +24,7 @@ _INSERT = sa.text(
     "VALUES (:prefix, :key_hash, :role, :name) RETURNING id"
 )
 _LOOKUP = sa.text(
-    "SELECT role FROM digitalcity.api_keys WHERE key_hash = :key_hash AND revoked_at IS NULL"
+    "SELECT id, role FROM digitalcity.api_keys WHERE key_hash = :key_hash AND revoked_at IS NULL"
 )
 _REVOKE = sa.text(
     "UPDATE digitalcity.api_keys SET revoked_at = now() WHERE id = :id AND revoked_at IS NULL"
@@ -57,13 +57,19 @@ def create_key(engine: Engine, role: str, name: str = "") -> NewKey:
     return NewKey(int(key_id), key, role)  # type: ignore[arg-type]
 
 
-def role_for_key(engine: Engine, key: str) -> Role | None:
-    """The role of a valid, unrevoked key; None otherwise."""
+def key_for(engine: Engine, key: str) -> tuple[int, Role] | None:
+    """The id and role of a valid, unrevoked key; None otherwise."""
     if not key.startswith(KEY_PREFIX) or len(key) > 200:
         return None
     with engine.connect() as conn:
-        role = conn.execute(_LOOKUP, {"key_hash": hash_key(key)}).scalar()
-    return role  # type: ignore[no-any-return]
+        row = conn.execute(_LOOKUP, {"key_hash": hash_key(key)}).first()
+    return (int(row.id), row.role) if row else None
+
+
+def role_for_key(engine: Engine, key: str) -> Role | None:
+    """The role of a valid, unrevoked key; None otherwise."""
+    found = key_for(engine, key)
+    return found[1] if found else None
 
 
 def revoke_key(engine: Engine, key_id: int) -> bool:

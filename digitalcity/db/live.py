@@ -26,7 +26,7 @@ from digitalcity.db.versions import NOTIFY_CHANNEL
 log = logging.getLogger(__name__)
 
 _CURRENT = (
-    "SELECT city, layer, version, extent, rows_loaded FROM digitalcity.layer_versions "
+    "SELECT city, layer, version, extent, rows_loaded, revision FROM digitalcity.layer_versions "
     "WHERE is_current"
 )
 
@@ -39,6 +39,12 @@ class LayerState:
     version: int
     extent: tuple[float, float, float, float] | None
     rows: int = 0
+    revision: int = 0  # edits since the version was loaded
+
+    @property
+    def cache_tag(self) -> str:
+        """What caches of the layer are keyed by: a load or an edit changes it."""
+        return f"{self.version}.{self.revision}"
 
 
 Versions = Mapping[tuple[str, str], LayerState]
@@ -46,9 +52,10 @@ Versions = Mapping[tuple[str, str], LayerState]
 
 def _parse(rows: list[tuple]) -> dict[tuple[str, str], LayerState]:
     out = {}
-    for city, layer, version, extent, count in rows:
+    for city, layer, version, extent, count, *rest in rows:
         box = tuple(float(v) for v in extent) if extent and len(extent) == 4 else None
-        out[(city, layer)] = LayerState(int(version), box, int(count))  # type: ignore[arg-type]
+        revision = int(rest[0]) if rest else 0
+        out[(city, layer)] = LayerState(int(version), box, int(count), revision)  # type: ignore[arg-type]
     return out
 
 
@@ -83,7 +90,10 @@ class VersionMap:
             old = self._current
             if monotonic:
                 for key, state in old.items():
-                    if key in new and new[key].version < state.version:
+                    if key in new and (new[key].version, new[key].revision) < (
+                        state.version,
+                        state.revision,
+                    ):
                         new[key] = state
             changed = {k for k in set(old) | set(new) if old.get(k) != new.get(k)}
             if changed:

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from digitalcity.catalog.model import CityDef, LayerDef
 from digitalcity.db.schema import version_table_name
+from digitalcity.history.loads import record_load
 
 _CURRENT = sa.text(
     "SELECT version, fingerprint, rows_loaded, loaded_at FROM digitalcity.layer_versions "
@@ -90,6 +91,7 @@ def swap_in(
     version = int(conn.execute(_NEXT_VERSION, params).scalar_one())
     previous = current_version(conn, layer)
     quote = conn.dialect.identifier_preparer.quote
+    old_name: str | None = None
     if previous is not None:
         old_name = version_table_name(layer, previous.version)
         conn.exec_driver_sql(
@@ -111,6 +113,8 @@ def swap_in(
             "report": json.dumps(report, default=str),
         },
     )
+    # The load is a change set: what changed or vanished goes into the layer's history.
+    record_load(conn, layer, city, old_name)
     # Tell listening API processes (tile caches) that this layer changed; delivered on commit.
     conn.execute(_NOTIFY, {"payload": f"{layer.qualified_id}:{version}"})
     for old in conn.execute(_KEPT, params).all()[keep:]:

@@ -50,7 +50,7 @@ from digitalcity.ingest.report import LoadReport
 _HASH_CHUNK = 1 << 20
 # part of every fingerprint: bump when what a load stores from the same input changes (2: the
 # "structure" repair, NUL characters dropped, integers beyond 64 bits nulled)
-LOADER_VERSION = 2
+LOADER_VERSION = 3  # 3: every load recorded in the layer's history
 T = TypeVar("T")
 
 

@@ -48,7 +48,7 @@ _NUMERIC = {"integer", "float", "number"}
 class FilterContext:
     """What a filter may refer to, and the CRS of its geometry literals."""
 
-    table: sa.Table
+    table: sa.Table | sa.Subquery  # the layer, or the layer as of an instant
     fields: dict[str, FieldDef]
     storage_srid: int
     filter_srid: int = 4326

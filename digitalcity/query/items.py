@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,9 +20,12 @@ from digitalcity.catalog.access import Role, visible_fields
 from digitalcity.catalog.model import IDENTIFIER, CityDef, FieldDef, LayerDef
 from digitalcity.db.schema import layer_table, storage_srid
 from digitalcity.errors import DigitalCityError
+from digitalcity.history.asof import AS_OF_PARAM, as_of_relation
 from digitalcity.query.cql2_ast import Expr
 from digitalcity.query.crs_ref import CRS84, CRSRef
 from digitalcity.query.filter_sql import FilterContext, compile_filter
+
+Relation = sa.Table | sa.Subquery  # a layer's table, or the layer as of an instant
 
 WGS84_REF = CRSRef(4326, False, CRS84)
 MAX_JSON_PAIRS = 50  # json_build_object takes at most 100 arguments
@@ -66,9 +70,14 @@ class ItemsQuery:
     feature_id: int | None = None
     equals: tuple[tuple[str, str], ...] = field(default=())
     after: int | None = None  # keyset paging: features with a larger id (default order only)
+    as_of: dt.datetime | None = None  # the layer as it was at this instant (history)
 
-    @property
-    def table(self) -> sa.Table:
+    @cached_property
+    def table(self) -> Relation:
+        """The current table, or the layer as of ``as_of`` (same columns; one object per
+        query, so every clause names the same relation)."""
+        if self.as_of is not None:
+            return as_of_relation(self.layer, self.city, self.as_of)
         return layer_table(self.layer, self.city)
 
     def output_fields(self) -> list[FieldDef]:
@@ -82,7 +91,7 @@ class ItemsQuery:
         return [by_name[p] for p in self.properties]
 
     # -- WHERE ------------------------------------------------------------------------------
-    def where(self, table: sa.Table) -> list[sa.ColumnElement[bool]]:
+    def where(self, table: Relation) -> list[sa.ColumnElement[bool]]:
         """Every condition of the request; shared with the tile query."""
         clauses: list[sa.ColumnElement[bool]] = []
         srid = storage_srid(self.city)
@@ -126,7 +135,7 @@ class ItemsQuery:
             envelope = sa.func.ST_Transform(envelope, srid, type_=Geometry())
         return envelope
 
-    def _datetime_clause(self, table: sa.Table) -> sa.ColumnElement[bool]:
+    def _datetime_clause(self, table: Relation) -> sa.ColumnElement[bool]:
         name = self.layer.time_field
         visible = {f.name for f in visible_fields(self.role, self.layer)}
         if not name or name not in visible:
@@ -143,7 +152,7 @@ class ItemsQuery:
         return sa.and_(*clauses) if clauses else sa.true()
 
     # -- SELECTs ----------------------------------------------------------------------------
-    def _output_geometry(self, table: sa.Table) -> sa.ColumnElement:
+    def _output_geometry(self, table: Relation) -> sa.ColumnElement:
         geom: sa.ColumnElement = table.c.geom
         if self.crs.srid != storage_srid(self.city):
             geom = sa.func.ST_Transform(geom, self.crs.srid, type_=Geometry())
@@ -151,7 +160,7 @@ class ItemsQuery:
             geom = sa.func.ST_FlipCoordinates(geom, type_=Geometry())
         return geom
 
-    def _ordered(self, select: sa.Select, table: sa.Table) -> sa.Select:
+    def _ordered(self, select: sa.Select, table: Relation) -> sa.Select:
         allowed = {f.name for f in visible_fields(self.role, self.layer)}
         order = []
         for name, descending in self.sortby:
@@ -214,7 +223,7 @@ class ItemsQuery:
         select = sa.select(*columns).where(*self.where(table), *self._keyset(table))
         return self._paged(self._ordered(select, table), extra_row)
 
-    def _keyset(self, table: sa.Table) -> list[sa.ColumnElement[bool]]:
+    def _keyset(self, table: Relation) -> list[sa.ColumnElement[bool]]:
         """``fid > after``: a deep page starts at its key in the primary-key index, so its
         cost does not grow with depth as an OFFSET's does (which reads and drops every row
         before it)."""
@@ -240,6 +249,8 @@ class ItemsQuery:
             values["feature_id"] = self.feature_id
         if self.after is not None:
             values["after_id"] = self.after
+        if self.as_of is not None:
+            values[AS_OF_PARAM] = self.as_of
         if self.datetime is not None:
             start, end = self.datetime
             if start is not None:
@@ -263,6 +274,7 @@ class ItemsQuery:
             None if self.datetime is None else tuple(v is None for v in self.datetime),
             self.feature_id is not None,
             self.after is not None,
+            self.as_of is not None,
             tuple(name for name, _ in self.equals),
             with_count,
             extra_row,

@@ -141,3 +141,28 @@ def prepare_city(engine: Engine, catalog: Catalog, city_id: str) -> int:
         if version is not None and prepare_layer(engine, layer, city, int(version)):
             ready += 1
     return ready
+
+
+def refresh_copy_rows(
+    conn: Connection, layer: LayerDef, city: CityDef, version: int, fids: list[int]
+) -> None:
+    """After an edit of the rows ``fids`` (in the caller's transaction): the same rows of the
+    copy at ``version`` rebuilt from the table, when the copy exists; the rest of the copy is
+    untouched, so tiles elsewhere stay as they are."""
+    name = copy_name(layer, version)
+    if name not in existing_copies(conn):
+        return
+    target = copy_table(layer, version)
+    source = qualified(city.schema_name, layer.id)
+    conn.execute(sa.text(f"DELETE FROM {target} WHERE fid = ANY(:fids)"), {"fids": fids})  # noqa: S608 - identifiers from the catalog
+    columns = property_columns(layer.all_fields)
+    zooms = simplified_zooms(layer)
+    values = "".join(f", ST_Simplify(m.geom, :tol_{z})" for z in zooms)
+    params: dict[str, object] = {f"tol_{z}": tolerance(layer, city, z) for z in zooms}
+    fill = read_sql("copy_fill.sql").format(
+        target=target,
+        source=f"(SELECT * FROM {source} WHERE fid = ANY(:fids))",  # noqa: S608 - catalog names
+        columns=columns,
+        simplified=values,
+    )
+    conn.execute(sa.text(fill), {**params, "fids": fids})

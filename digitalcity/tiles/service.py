@@ -170,7 +170,7 @@ class TileService:
 
     def _key(self, city_id: str, name: str, plans: tuple[LayerPlan, ...]) -> CacheKey:
         versions = "|".join(
-            f"{p.layer.id}:{getattr(self.versions.get(city_id, p.layer.id), 'version', 0)}"
+            f"{p.layer.id}:{getattr(self.versions.get(city_id, p.layer.id), 'cache_tag', 0)}"
             for p in plans
         )
         digest = hashlib.sha256(f"{TILE_FORMAT}|{versions}".encode()).hexdigest()[:12]

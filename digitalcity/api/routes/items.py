@@ -32,6 +32,7 @@ from digitalcity.api.openapi_ogc import CollectionIdPath, FeatureIdPath
 from digitalcity.api.page_cache import PageCache
 from digitalcity.api.params import items_query
 from digitalcity.db.driver import STATEMENT_ERRORS, streamed_rows
+from digitalcity.editing import store
 from digitalcity.errors import NotFound
 from digitalcity.exports import FORMATS
 from digitalcity.query.items import ItemsQuery, QueryError
@@ -163,7 +164,9 @@ def _page_key(request: Request, query: ItemsQuery, base: str) -> str | None:
     params = sorted(
         (k, v) for k, v in request.query_params.multi_items() if k != KEY_QUERY_PARAMETER
     )
-    return PageCache.key(query.layer.city, query.layer.id, state.version, query.role, base, params)
+    return PageCache.key(
+        query.layer.city, query.layer.id, state.cache_tag, query.role, base, params
+    )
 
 
 def _feature_chunks(
@@ -390,7 +393,9 @@ def one_item(
     if not feature_id.isdigit() or len(feature_id) > 18:
         raise NotFound(f"no feature {feature_id!r} in {collection_id!r}")
     params = request.query_params
-    unexpected = [k for k in params if k not in ("f", "crs", "properties", "lang", "api_key")]
+    unexpected = [
+        k for k in params if k not in ("f", "crs", "properties", "lang", "api_key", "as-of")
+    ]
     if unexpected:
         raise QueryError(f"unknown query parameters {sorted(unexpected)}")
     query = items_query(
@@ -414,6 +419,9 @@ def one_item(
     if fmt == "html":
         body = html.links_nav(feature["links"]) + html.definition_list(feature["properties"])
         return html.page(f"{layer.title.get(lang)} #{feature_id}", body, lang)
-    return JSONResponse(
-        feature, media_type="application/geo+json", headers={"Content-Crs": f"<{query.crs.uri}>"}
-    )
+    headers = {"Content-Crs": f"<{query.crs.uri}>"}
+    if query.as_of is None:  # the ETag an edit's If-Match names (digitalcity.editing)
+        tag = store.etag_of(engine, layer, catalog.city(layer.city), int(feature_id))
+        if tag:
+            headers["ETag"] = f'"{tag}"'
+    return JSONResponse(feature, media_type="application/geo+json", headers=headers)

@@ -32,3 +32,20 @@ CREATE TABLE IF NOT EXISTS digitalcity.api_keys (
 
 -- Derived data cached by analyses and tiles (rebuilt on demand, keyed by layer versions).
 CREATE SCHEMA IF NOT EXISTS digitalcity_cache;
+
+-- Change sets: one per load, edit request or revert; every history row names its change set.
+CREATE TABLE IF NOT EXISTS digitalcity.changesets (
+    id          bigserial   PRIMARY KEY,
+    kind        text        NOT NULL CHECK (kind IN ('load', 'edit', 'revert')),
+    city        text        NOT NULL,
+    layer       text        NOT NULL,
+    key_id      integer,
+    role        text        NOT NULL,
+    reason      text        NOT NULL DEFAULT '',
+    at          timestamptz NOT NULL DEFAULT now(),
+    reverts     bigint      REFERENCES digitalcity.changesets (id)
+);
+CREATE INDEX IF NOT EXISTS changesets_layer ON digitalcity.changesets (city, layer, at);
+
+-- Edits since the version was loaded: item pages and tiles are keyed by (version, revision).
+ALTER TABLE digitalcity.layer_versions ADD COLUMN IF NOT EXISTS revision integer NOT NULL DEFAULT 0;

@@ -1,0 +1,258 @@
+"""OGC API – Features Part 4 (create, replace, update, delete) and the history endpoints.
+
+A change's reason travels in the ``X-Change-Reason`` header (percent-encoded UTF-8 allowed,
+so 中文 reasons pass through HTTP/1.1 headers) or, for POST, as a top-level ``reason`` member
+of the body. Geometry is in CRS84 unless ``Content-Crs`` names another CRS the API offers.
+Every write goes to the primary; the caller's next reads wait for it (read-your-writes).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+from urllib.parse import unquote
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Body, Header, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from digitalcity.api.caller import KEY_ID_STATE
+from digitalcity.api.deps import BaseUrlDep, CatalogDep, RoleDep, visible_layer_or_404
+from digitalcity.api.openapi_ogc import CollectionIdPath, FeatureIdPath
+from digitalcity.api.params import parse_as_of
+from digitalcity.catalog.access import Role
+from digitalcity.catalog.model import LayerDef
+from digitalcity.db.routing import lsn_int
+from digitalcity.editing import (
+    EditRejected,
+    create_features,
+    delete_feature,
+    patch_feature,
+    replace_feature,
+)
+from digitalcity.editing.service import EditContext, Forbidden, Outcome
+from digitalcity.errors import NotFound
+from digitalcity.history.changesets import Author
+from digitalcity.history.reads import changes, feature_history, revert_changeset
+from digitalcity.query.crs_ref import CRS84, parse_crs, supported_crs
+from digitalcity.query.items import QueryError
+
+router = APIRouter(tags=["editing"])
+REASON_HEADER = "X-Change-Reason"
+MAX_REASON = 2000
+_LSN = sa.text("SELECT pg_current_wal_lsn()::text")
+
+
+def _reason(header: str | None, body: Any) -> str:
+    text = unquote(header) if header else ""
+    if not text and isinstance(body, dict) and isinstance(body.get("reason"), str):
+        text = body["reason"]
+    return text[:MAX_REASON]
+
+
+def _context(
+    request: Request, layer: LayerDef, role: Role, reason: str, content_crs: str | None
+) -> EditContext:
+    city = request.app.state.catalog.city(layer.city)
+    crs = parse_crs(content_crs.strip().strip("<>") if content_crs else CRS84, supported_crs(city))
+    author = Author(role=role, key_id=getattr(request.state, KEY_ID_STATE, None), reason=reason)
+    return EditContext(request.app.state.engine, layer, city, author, request.app.state.codes, crs)
+
+
+def _editable(collection: str, request: Request, role: Role) -> LayerDef:
+    layer = visible_layer_or_404(collection, request.app.state.catalog, role)
+    if role == "anonymous":
+        raise Forbidden("sign in with an API key that may edit this layer")
+    return layer
+
+
+def _remember_write(request: Request) -> str | None:
+    """The primary's WAL position after the write: this caller's next reads wait for it."""
+    key_id = getattr(request.state, KEY_ID_STATE, None)
+    try:
+        with request.app.state.engine.connect() as conn:
+            lsn = conn.execute(_LSN).scalar_one()
+        # this process's caches move on at once (others on the NOTIFY or their next poll)
+        request.app.state.layers.versions.load(request.app.state.engine)
+    except sa.exc.DBAPIError:
+        return None
+    if key_id is not None:
+        if len(request.app.state.writes) > 100_000:
+            request.app.state.writes.clear()
+        request.app.state.writes[key_id] = lsn_int(lsn)
+    return str(lsn)
+
+
+def _headers(request: Request, outcome: Outcome, fid: int | None = None) -> dict[str, str]:
+    headers = {"X-Changeset": str(outcome.changeset)}
+    lsn = _remember_write(request)
+    if lsn:
+        headers["X-Commit-LSN"] = lsn
+    if fid is not None and fid in outcome.etags:
+        headers["ETag"] = f'"{outcome.etags[fid]}"'
+    return headers
+
+
+def _body(outcome: Outcome) -> dict[str, Any]:
+    return {"changeset": outcome.changeset, "ids": outcome.fids, "repaired": outcome.repaired}
+
+
+@router.post(
+    "/collections/{collectionId}/items",
+    status_code=201,
+    summary="Add features (a Feature, or a FeatureCollection: all or none)",
+)
+async def create(
+    collection_id: CollectionIdPath,
+    request: Request,
+    role: RoleDep,
+    base: BaseUrlDep,
+    body: Annotated[dict[str, Any], Body(description="GeoJSON Feature or FeatureCollection")],
+    reason: Annotated[str | None, Header(alias=REASON_HEADER)] = None,
+    content_crs: Annotated[str | None, Header(alias="Content-Crs")] = None,
+) -> JSONResponse:
+    layer = _editable(collection_id, request, role)
+    ctx = _context(request, layer, role, _reason(reason, body), content_crs)
+    if body.get("type") == "FeatureCollection":
+        features = body.get("features")
+        if not isinstance(features, list):
+            raise EditRejected(["features must be a list"])
+    else:
+        features = [body]
+    outcome = await run_in_threadpool(create_features, ctx, features)
+    headers = _headers(request, outcome, outcome.fids[0] if len(outcome.fids) == 1 else None)
+    if len(outcome.fids) == 1:
+        headers["Location"] = f"{base}/collections/{collection_id}/items/{outcome.fids[0]}"
+    return JSONResponse(_body(outcome), status_code=201, headers=headers)
+
+
+def _fid(text: str, collection: str) -> int:
+    if not text.isdigit() or len(text) > 18:
+        raise NotFound(f"no feature {text[:40]!r} in {collection!r}")
+    return int(text)
+
+
+@router.put("/collections/{collectionId}/items/{featureId}", summary="Replace a feature")
+async def replace(
+    collection_id: CollectionIdPath,
+    feature_id: FeatureIdPath,
+    request: Request,
+    role: RoleDep,
+    body: Annotated[dict[str, Any], Body(description="GeoJSON Feature")],
+    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+    reason: Annotated[str | None, Header(alias=REASON_HEADER)] = None,
+    content_crs: Annotated[str | None, Header(alias="Content-Crs")] = None,
+) -> JSONResponse:
+    layer = _editable(collection_id, request, role)
+    fid = _fid(feature_id, collection_id)
+    ctx = _context(request, layer, role, _reason(reason, body), content_crs)
+    outcome = await run_in_threadpool(replace_feature, ctx, fid, if_match, body)
+    return JSONResponse(_body(outcome), headers=_headers(request, outcome, fid))
+
+
+@router.patch(
+    "/collections/{collectionId}/items/{featureId}", summary="Update a feature (JSON merge patch)"
+)
+async def update(
+    collection_id: CollectionIdPath,
+    feature_id: FeatureIdPath,
+    request: Request,
+    role: RoleDep,
+    body: Annotated[dict[str, Any], Body(description="JSON merge patch of a GeoJSON Feature")],
+    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+    reason: Annotated[str | None, Header(alias=REASON_HEADER)] = None,
+    content_crs: Annotated[str | None, Header(alias="Content-Crs")] = None,
+) -> JSONResponse:
+    layer = _editable(collection_id, request, role)
+    fid = _fid(feature_id, collection_id)
+    ctx = _context(request, layer, role, _reason(reason, body), content_crs)
+    outcome = await run_in_threadpool(patch_feature, ctx, fid, if_match, body)
+    return JSONResponse(_body(outcome), headers=_headers(request, outcome, fid))
+
+
+@router.delete(
+    "/collections/{collectionId}/items/{featureId}", status_code=204, summary="Delete a feature"
+)
+async def delete(
+    collection_id: CollectionIdPath,
+    feature_id: FeatureIdPath,
+    request: Request,
+    role: RoleDep,
+    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+    reason: Annotated[str | None, Header(alias=REASON_HEADER)] = None,
+) -> Response:
+    layer = _editable(collection_id, request, role)
+    fid = _fid(feature_id, collection_id)
+    ctx = _context(request, layer, role, _reason(reason, None), None)
+    outcome = await run_in_threadpool(delete_feature, ctx, fid, if_match)
+    return Response(status_code=204, headers=_headers(request, outcome))
+
+
+@router.get("/collections/{collectionId}/items/{featureId}/history", summary="A feature's versions")
+def history(
+    collection_id: CollectionIdPath,
+    feature_id: FeatureIdPath,
+    request: Request,
+    catalog: CatalogDep,
+    role: RoleDep,
+) -> dict[str, Any]:
+    layer = visible_layer_or_404(collection_id, catalog, role)
+    fid = _fid(feature_id, collection_id)
+    with request.app.state.router.reader().connect() as conn:
+        versions = feature_history(conn, layer, catalog.city(layer.city), role, fid)
+    return {"id": fid, "collection": collection_id, "versions": versions}
+
+
+@router.get(
+    "/collections/{collectionId}/changes",
+    summary="Features added, modified and deleted in a period",
+)
+def layer_changes(
+    collection_id: CollectionIdPath,
+    request: Request,
+    catalog: CatalogDep,
+    role: RoleDep,
+    since: str,
+    until: str | None = None,
+) -> dict[str, Any]:
+    layer = visible_layer_or_404(collection_id, catalog, role)
+    start = parse_as_of(since)
+    end = parse_as_of(until) if until else dt.datetime.now(dt.UTC)
+    assert start is not None and end is not None
+    if start > end:
+        raise QueryError("since is after until")
+    with request.app.state.router.reader().connect() as conn:
+        found = changes(conn, layer, catalog.city(layer.city), role, start, end)
+    return {"collection": collection_id, **found}
+
+
+@router.post(
+    "/collections/{collectionId}/changesets/{changeset}/revert",
+    summary="Revert a change set (admin)",
+)
+async def revert(
+    collection_id: CollectionIdPath,
+    changeset: int,
+    request: Request,
+    role: RoleDep,
+    reason: Annotated[str | None, Header(alias=REASON_HEADER)] = None,
+) -> JSONResponse:
+    layer = visible_layer_or_404(collection_id, request.app.state.catalog, role)
+    if role != "admin":
+        raise Forbidden("only an admin may revert a change set")
+    if not 0 < changeset < 2**63:
+        raise NotFound(f"no change set {changeset}")
+    author = Author(
+        role=role,
+        key_id=getattr(request.state, KEY_ID_STATE, None),
+        reason=_reason(reason, None) or f"revert {changeset}",
+    )
+    city = request.app.state.catalog.city(layer.city)
+    new = await run_in_threadpool(
+        revert_changeset, request.app.state.engine, layer, city, changeset, author
+    )
+    lsn = _remember_write(request)
+    return JSONResponse(
+        {"changeset": new, "reverts": changeset}, headers={"X-Commit-LSN": lsn or ""}
+    )

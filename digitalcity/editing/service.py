@@ -1,0 +1,202 @@
+"""Create, replace, patch and delete, each in one transaction on the primary (see the package
+docstring for the rules)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy.engine import Engine
+
+from digitalcity.catalog.access import Role, visible_layer
+from digitalcity.catalog.codes import CodeTable
+from digitalcity.catalog.model import CityDef, LayerDef
+from digitalcity.editing import store
+from digitalcity.editing.validate import Checked, check_feature
+from digitalcity.errors import DigitalCityError, NotFound
+from digitalcity.history.changesets import Author, open_changeset
+from digitalcity.history.tables import ensure_tables
+from digitalcity.query.crs_ref import CRSRef
+
+MAX_FEATURES = 10_000  # per request
+
+
+class Forbidden(DigitalCityError):
+    status = 403
+    title = "Not allowed to edit"
+
+
+class PreconditionRequired(DigitalCityError):
+    status = 428
+    title = "If-Match required"
+
+
+class PreconditionFailed(DigitalCityError):
+    status = 412
+    title = "The feature has changed"
+
+
+class EditRejected(DigitalCityError):
+    """The request's features break the layer's rules; ``members["faults"]`` lists them all."""
+
+    title = "Invalid edit"
+
+    def __init__(self, faults: list[str]) -> None:
+        super().__init__(f"{len(faults)} fault(s): " + "; ".join(faults[:20]))
+        self.members = {"faults": faults}
+
+
+@dataclass(frozen=True)
+class EditContext:
+    """Where and as whom an edit happens."""
+
+    engine: Engine
+    layer: LayerDef
+    city: CityDef
+    author: Author
+    codes: dict[str, CodeTable]
+    crs: CRSRef
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an edit did: the change set, the ids written, their new ETags, repairs made."""
+
+    changeset: int
+    fids: list[int]
+    etags: dict[int, str]
+    repaired: list[int]
+
+
+def check_rights(layer: LayerDef, role: Role) -> None:
+    """404 for a layer the role cannot see, 403 for one it sees but may not edit."""
+    if not visible_layer(role, layer):
+        raise NotFound(f"unknown collection {layer.city}__{layer.id}")
+    editing = layer.editing
+    if editing is None or not editing.enabled or role not in editing.roles:
+        raise Forbidden(f"{role} may not edit {layer.qualified_id}")
+
+
+def _role(ctx: EditContext) -> Role:
+    return cast(Role, ctx.author.role)
+
+
+def _checked(ctx: EditContext, features: Sequence[Any], *, partial: bool) -> list[Checked]:
+    checked = [
+        check_feature(
+            ctx.layer,
+            ctx.city,
+            _role(ctx),
+            f,
+            ctx.crs,
+            ctx.codes,
+            needs_geometry=not partial,
+        )
+        for f in features
+    ]
+    faults = [
+        f"feature {n}: {fault}" if len(checked) > 1 else fault
+        for n, c in enumerate(checked)
+        for fault in c.faults
+    ]
+    if faults:
+        raise EditRejected(faults)
+    return checked
+
+
+def _etag(conn: Any, ctx: EditContext, fid: int) -> str:
+    return store.etag(conn, ctx.layer, ctx.city, fid) or ""
+
+
+def create_features(ctx: EditContext, features: Sequence[Any]) -> Outcome:
+    """Insert ``features`` (GeoJSON Features) as new features, all or none."""
+    check_rights(ctx.layer, _role(ctx))
+    if not features:
+        raise EditRejected(["no features"])
+    if len(features) > MAX_FEATURES:
+        raise EditRejected([f"at most {MAX_FEATURES:,} features per request"])
+    checked = _checked(ctx, features, partial=False)
+    with ctx.engine.begin() as conn:
+        ensure_tables(conn, ctx.layer, ctx.city)
+        changeset, _ = open_changeset(conn, "edit", ctx.layer, ctx.author)
+        fids = []
+        first = store.next_fid(conn, ctx.layer, ctx.city)
+        for n, item in enumerate(checked):
+            fid = first + n
+            assert item.geometry is not None
+            store.insert_row(conn, ctx.layer, ctx.city, fid, item.values, item.geometry)
+            store.stamp(conn, ctx.layer, ctx.city, fid, changeset)
+            fids.append(fid)
+        store.touched(conn, ctx.layer, ctx.city, fids)
+        etags = {fid: _etag(conn, ctx, fid) for fid in fids}
+    repaired = [fids[n] for n, c in enumerate(checked) if c.repaired]
+    return Outcome(changeset, fids, etags, repaired)
+
+
+def _locked(conn: Any, ctx: EditContext, fid: int, if_match: str | None) -> None:
+    if not if_match:
+        raise PreconditionRequired("send the feature's ETag in If-Match")
+    current = store.lock_etag(conn, ctx.layer, ctx.city, fid)
+    if current is None:
+        raise NotFound(f"no feature {fid} in {ctx.layer.city}__{ctx.layer.id}")
+    wanted = {t.strip().removeprefix("W/").strip('"') for t in if_match.split(",")}
+    if "*" not in wanted and current not in wanted:
+        raise PreconditionFailed(
+            f"feature {fid} changed since that ETag was read: read it again and reapply"
+        )
+
+
+def _write(
+    ctx: EditContext, fid: int, if_match: str | None, feature: Any, *, replace: bool
+) -> Outcome:
+    check_rights(ctx.layer, _role(ctx))
+    item = _checked(ctx, [feature], partial=not replace)[0]
+    with ctx.engine.begin() as conn:
+        ensure_tables(conn, ctx.layer, ctx.city)
+        _locked(conn, ctx, fid, if_match)
+        values = item.values
+        if replace:  # fields not sent become NULL, except the ones the caller may not write
+            writable = {
+                f.name
+                for f in ctx.layer.all_fields
+                if not f.read_only and f.name in {v.name for v in _visible(ctx)}
+            }
+            values = {name: item.values.get(name) for name in writable}
+        changeset, _ = open_changeset(conn, "edit", ctx.layer, ctx.author)
+        store.close_version(conn, ctx.layer, ctx.city, fid, changeset, "update")
+        store.update_row(conn, ctx.layer, ctx.city, fid, values, item.geometry)
+        store.stamp(conn, ctx.layer, ctx.city, fid, changeset)
+        store.touched(conn, ctx.layer, ctx.city, [fid])
+        tag = _etag(conn, ctx, fid)
+    return Outcome(changeset, [fid], {fid: tag}, [fid] if item.repaired else [])
+
+
+def _visible(ctx: EditContext) -> list[Any]:
+    from digitalcity.catalog.access import visible_fields
+
+    return list(visible_fields(_role(ctx), ctx.layer))
+
+
+def replace_feature(ctx: EditContext, fid: int, if_match: str | None, feature: Any) -> Outcome:
+    """PUT: the feature becomes ``feature`` (its geometry and every writable field)."""
+    return _write(ctx, fid, if_match, feature, replace=True)
+
+
+def patch_feature(ctx: EditContext, fid: int, if_match: str | None, patch: Any) -> Outcome:
+    """PATCH (JSON merge patch): the given fields (null clears one) and, if given, geometry."""
+    return _write(ctx, fid, if_match, patch, replace=False)
+
+
+def delete_feature(ctx: EditContext, fid: int, if_match: str | None) -> Outcome:
+    """DELETE: the feature ends; its last version stays in the history."""
+    check_rights(ctx.layer, _role(ctx))
+    with ctx.engine.begin() as conn:
+        ensure_tables(conn, ctx.layer, ctx.city)
+        _locked(conn, ctx, fid, if_match)
+        changeset, _ = open_changeset(conn, "edit", ctx.layer, ctx.author)
+        store.close_version(conn, ctx.layer, ctx.city, fid, changeset, "delete")
+        store.delete_row(conn, ctx.layer, ctx.city, fid)
+        store.unstamp(conn, ctx.layer, ctx.city, fid)
+        store.touched(conn, ctx.layer, ctx.city, [fid])
+    return Outcome(changeset, [fid], {}, [])

@@ -1,0 +1,172 @@
+"""The statements of an edit, on the caller's connection inside its transaction: the row
+locked and its ETag, the old version closed into the history, the new one written, the row's
+rowmeta, the tile copy's rows, and the layer's revision (which keys the caches)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import shapely
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from digitalcity.catalog.model import CityDef, LayerDef
+from digitalcity.db.schema import layer_table, storage_srid
+from digitalcity.db.versions import NOTIFY_CHANNEL
+from digitalcity.history.tables import history_name, rowmeta_name
+from digitalcity.tiles.prepare import refresh_copy_rows
+
+_BUMP = sa.text(
+    "UPDATE digitalcity.layer_versions SET revision = revision + 1 "
+    "WHERE city = :city AND layer = :layer AND is_current RETURNING version, revision"
+)
+_NOTIFY = sa.text(f"SELECT pg_notify('{NOTIFY_CHANNEL}', :payload)")
+
+
+def _names(conn: Connection, layer: LayerDef, city: CityDef) -> dict[str, str]:
+    quote = conn.dialect.identifier_preparer.quote
+    schema = quote(city.schema_name)
+    return {
+        "table": f"{schema}.{quote(layer.id)}",
+        "history": f"{schema}.{quote(history_name(layer))}",
+        "meta": f"{schema}.{quote(rowmeta_name(layer))}",
+    }
+
+
+def lock_etag(conn: Connection, layer: LayerDef, city: CityDef, fid: int) -> str | None:
+    """The current row's ETag (a hash of every column), locked until the transaction ends;
+    None when there is no such row."""
+    table = _names(conn, layer, city)["table"]
+    return conn.execute(
+        sa.text(f"SELECT md5(t::text) FROM {table} t WHERE t.fid = :fid FOR UPDATE"),  # noqa: S608 - identifiers from the catalog
+        {"fid": fid},
+    ).scalar()
+
+
+def etag(conn: Connection, layer: LayerDef, city: CityDef, fid: int) -> str | None:
+    table = _names(conn, layer, city)["table"]
+    return conn.execute(
+        sa.text(f"SELECT md5(t::text) FROM {table} t WHERE t.fid = :fid"),  # noqa: S608
+        {"fid": fid},
+    ).scalar()
+
+
+def etag_of(engine: Any, layer: LayerDef, city: CityDef, fid: int) -> str | None:
+    """The ETag of the current row ``fid`` (None when there is none), on its own connection."""
+    with engine.connect() as conn:
+        return etag(conn, layer, city, fid)
+
+
+def next_fid(conn: Connection, layer: LayerDef, city: CityDef) -> int:
+    """A new feature id: one more than any the layer has had (current or in its history).
+    Serialised per layer by an advisory lock held to the end of the transaction."""
+    names = _names(conn, layer, city)
+    conn.execute(
+        sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"fid:{layer.qualified_id}"}
+    )
+    return int(
+        conn.execute(
+            sa.text(
+                f"SELECT greatest((SELECT coalesce(max(fid), 0) FROM {names['table']}), "  # noqa: S608
+                f"(SELECT coalesce(max(fid), 0) FROM {names['history']})) + 1"
+            )
+        ).scalar_one()
+    )
+
+
+def close_version(
+    conn: Connection, layer: LayerDef, city: CityDef, fid: int, changeset: int, op: str
+) -> None:
+    """The row as it is now goes into the history, valid until now, ended by ``changeset``."""
+    names = _names(conn, layer, city)
+    columns = ", ".join(
+        conn.dialect.identifier_preparer.quote(c.name) for c in layer_table(layer, city).columns
+    )
+    selected = ", ".join(f"t.{c.strip()}" for c in columns.split(","))
+    conn.execute(
+        sa.text(
+            f"INSERT INTO {names['history']} ({columns}, valid, changeset, op) "  # noqa: S608
+            f"SELECT {selected}, tstzrange(coalesce(m.valid_from, '-infinity'), now()), "
+            f":changeset, :op FROM {names['table']} t LEFT JOIN {names['meta']} m ON m.fid = t.fid "
+            "WHERE t.fid = :fid"
+        ),
+        {"fid": fid, "changeset": changeset, "op": op},
+    )
+
+
+def stamp(conn: Connection, layer: LayerDef, city: CityDef, fid: int, changeset: int) -> None:
+    """The row is as it is since now, made so by ``changeset``."""
+    meta = _names(conn, layer, city)["meta"]
+    conn.execute(
+        sa.text(
+            f"INSERT INTO {meta} (fid, valid_from, changeset) VALUES (:fid, now(), :changeset) "  # noqa: S608
+            "ON CONFLICT (fid) DO UPDATE SET valid_from = excluded.valid_from, "
+            "changeset = excluded.changeset"
+        ),
+        {"fid": fid, "changeset": changeset},
+    )
+
+
+def unstamp(conn: Connection, layer: LayerDef, city: CityDef, fid: int) -> None:
+    meta = _names(conn, layer, city)["meta"]
+    conn.execute(sa.text(f"DELETE FROM {meta} WHERE fid = :fid"), {"fid": fid})  # noqa: S608
+
+
+def _geometry(city: CityDef, geom: shapely.Geometry) -> Any:
+    return sa.func.ST_SetSRID(
+        sa.func.ST_GeomFromWKB(sa.literal(shapely.to_wkb(geom), sa.LargeBinary)), storage_srid(city)
+    )
+
+
+def insert_row(
+    conn: Connection,
+    layer: LayerDef,
+    city: CityDef,
+    fid: int,
+    values: dict[str, Any],
+    geom: shapely.Geometry,
+) -> None:
+    table = layer_table(layer, city)
+    conn.execute(table.insert().values(fid=fid, geom=_geometry(city, geom), **values))
+
+
+def update_row(
+    conn: Connection,
+    layer: LayerDef,
+    city: CityDef,
+    fid: int,
+    values: dict[str, Any],
+    geom: shapely.Geometry | None,
+) -> None:
+    table = layer_table(layer, city)
+    changes = dict(values)
+    if geom is not None:
+        changes["geom"] = _geometry(city, geom)
+    if changes:
+        conn.execute(table.update().where(table.c.fid == fid).values(**changes))
+
+
+def delete_row(conn: Connection, layer: LayerDef, city: CityDef, fid: int) -> None:
+    table = layer_table(layer, city)
+    conn.execute(table.delete().where(table.c.fid == fid))
+
+
+def current_values(
+    conn: Connection, layer: LayerDef, city: CityDef, fid: int
+) -> dict[str, Any] | None:
+    """Every field of the current row (for a replace: the fields the caller did not send)."""
+    table = layer_table(layer, city)
+    row = conn.execute(sa.select(table).where(table.c.fid == fid)).first()
+    return dict(row._mapping) if row else None
+
+
+def touched(conn: Connection, layer: LayerDef, city: CityDef, fids: Sequence[int]) -> int:
+    """After the rows changed: the tile copy's rows of ``fids`` rebuilt, the layer's revision
+    bumped (item pages and tiles are keyed by it) and the API processes told; the revision."""
+    row = conn.execute(_BUMP, {"city": layer.city, "layer": layer.id}).first()
+    if row is None:
+        return 0
+    refresh_copy_rows(conn, layer, city, int(row.version), list(fids))
+    conn.execute(_NOTIFY, {"payload": f"{layer.qualified_id}:{row.version}"})
+    return int(row.revision)

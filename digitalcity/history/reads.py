@@ -1,0 +1,242 @@
+"""Reading the history: a feature's versions, the changes of a period, and reverting a change
+set. Field access applies: only the fields the role may read are shown or compared."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from digitalcity.catalog.access import Role, visible_fields
+from digitalcity.catalog.model import CityDef, LayerDef
+from digitalcity.db.schema import layer_table
+from digitalcity.errors import DigitalCityError, NotFound
+from digitalcity.history.asof import as_of_relation
+from digitalcity.history.changesets import Author, get_changeset, open_changeset
+from digitalcity.history.tables import history_table, rowmeta_table
+
+_CHANGESETS = sa.text(
+    "SELECT id, kind, key_id, role, reason, at FROM digitalcity.changesets WHERE id = ANY(:ids)"
+)
+
+
+class RevertConflict(DigitalCityError):
+    status = 409
+    title = "Cannot revert"
+
+
+def _props(row: Any, fields: list[str]) -> dict[str, Any]:
+    return {f: row._mapping[f] for f in fields}
+
+
+def feature_history(
+    conn: Connection, layer: LayerDef, city: CityDef, role: Role, fid: int
+) -> list[dict[str, Any]]:
+    """Every version of feature ``fid``, oldest first: its period (``valid_from`` … ``valid_to``,
+    None while current), the change sets that made and ended it, and its visible fields and
+    geometry (GeoJSON, lon/lat). NotFound when the feature never existed."""
+    fields = [f.name for f in visible_fields(role, layer)]
+    past = history_table(layer, city)
+    current = layer_table(layer, city)
+    meta = rowmeta_table(layer, city)
+    older = conn.execute(
+        sa.select(
+            past,
+            sa.func.lower(past.c.valid).label("valid_from"),
+            sa.func.upper(past.c.valid).label("valid_to"),
+            sa.func.ST_AsGeoJSON(sa.func.ST_Transform(past.c.geom, 4326), 7).label("geojson"),
+        )
+        .where(past.c.fid == fid)
+        .order_by(sa.func.lower(past.c.valid))
+    ).all()
+    now = conn.execute(
+        sa.select(
+            current,
+            meta.c.valid_from,
+            meta.c.changeset.label("made_by"),
+            sa.func.ST_AsGeoJSON(sa.func.ST_Transform(current.c.geom, 4326), 7).label("geojson"),
+        )
+        .select_from(current.outerjoin(meta, meta.c.fid == current.c.fid))
+        .where(current.c.fid == fid)
+    ).first()
+    if not older and now is None:
+        raise NotFound(f"feature {fid} never existed in {layer.city}__{layer.id}")
+    versions: list[dict[str, Any]] = []
+    made_by: int | None = None
+    for row in older:
+        versions.append(
+            {
+                "valid_from": _stamp(row.valid_from),
+                "valid_to": _stamp(row.valid_to),
+                "created_by": made_by,
+                "ended_by": int(row.changeset),
+                "ended_as": row.op,
+                "properties": _props(row, fields),
+                "geometry": json.loads(row.geojson) if row.geojson else None,
+            }
+        )
+        made_by = int(row.changeset) if row.op == "update" else None
+    if now is not None:
+        versions.append(
+            {
+                "valid_from": _stamp(now.valid_from),
+                "valid_to": None,
+                "created_by": int(now.made_by) if now.made_by is not None else made_by,
+                "ended_by": None,
+                "ended_as": None,
+                "properties": _props(now, fields),
+                "geometry": json.loads(now.geojson),
+            }
+        )
+    _attach_changesets(conn, versions)
+    return versions
+
+
+def _stamp(value: dt.datetime | None) -> str | None:
+    if value is None or value in (dt.datetime.min, dt.datetime.max):
+        return None
+    try:
+        return value.isoformat()
+    except (OverflowError, ValueError):
+        return None
+
+
+def _attach_changesets(conn: Connection, versions: list[dict[str, Any]]) -> None:
+    ids = {v[k] for v in versions for k in ("created_by", "ended_by") if v[k] is not None}
+    rows = {r.id: r for r in conn.execute(_CHANGESETS, {"ids": list(ids)})} if ids else {}
+    for version in versions:
+        for key in ("created_by", "ended_by"):
+            cs = rows.get(version[key])
+            if cs is not None:
+                version[key] = {
+                    "changeset": cs.id,
+                    "kind": cs.kind,
+                    "key_id": cs.key_id,
+                    "role": cs.role,
+                    "reason": cs.reason,
+                    "at": cs.at.isoformat(),
+                }
+
+
+def changes(
+    conn: Connection,
+    layer: LayerDef,
+    city: CityDef,
+    role: Role,
+    since: dt.datetime,
+    until: dt.datetime,
+) -> dict[str, Any]:
+    """Features added, modified and deleted between ``since`` and ``until`` (state at each
+    instant compared), with the visible fields that changed and whether the geometry did."""
+    fields = [f.name for f in visible_fields(role, layer)]
+    past = history_table(layer, city)
+    meta = rowmeta_table(layer, city)
+    touched = sa.union(
+        sa.select(past.c.fid).where(
+            sa.func.upper(past.c.valid) > since, sa.func.upper(past.c.valid) <= until
+        ),
+        sa.select(past.c.fid).where(
+            sa.func.lower(past.c.valid) > since, sa.func.lower(past.c.valid) <= until
+        ),
+        sa.select(meta.c.fid).where(meta.c.valid_from > since, meta.c.valid_from <= until),
+    ).subquery("touched")
+    # two as-of relations in one statement: the two instants bound apart
+    before = as_of_relation(layer, city, since, param="as_of_before", name="before")
+    after = as_of_relation(layer, city, until, param="as_of_after", name="after")
+    columns = [
+        touched.c.fid,
+        (before.c.fid.is_not(None)).label("was"),
+        (after.c.fid.is_not(None)).label("is"),
+        sa.func.ST_Equals(before.c.geom, after.c.geom).label("same_geometry"),
+        *(before.c[f].label(f"b_{f}") for f in fields),
+        *(after.c[f].label(f"a_{f}") for f in fields),
+    ]
+    rows = conn.execute(
+        sa.select(*columns)
+        .select_from(
+            touched.outerjoin(before, before.c.fid == touched.c.fid).outerjoin(
+                after, after.c.fid == touched.c.fid
+            )
+        )
+        .order_by(touched.c.fid)
+    ).all()
+    added, modified, deleted = [], [], []
+    for r in rows:
+        m = r._mapping
+        if m["is"] and not m["was"]:
+            added.append(int(r.fid))
+        elif m["was"] and not m["is"]:
+            deleted.append(int(r.fid))
+        elif m["was"] and m["is"]:
+            changed = [f for f in fields if m[f"b_{f}"] != m[f"a_{f}"]]
+            if not m["same_geometry"]:
+                changed.append("geometry")
+            if changed:
+                modified.append({"id": int(r.fid), "fields": changed})
+    return {
+        "since": since.isoformat(),
+        "until": until.isoformat(),
+        "added": added,
+        "modified": modified,
+        "deleted": deleted,
+    }
+
+
+def revert_changeset(
+    engine: Engine, layer: LayerDef, city: CityDef, changeset: int, author: Author
+) -> int:
+    """Undo change set ``changeset`` of ``layer`` as a new change set (kind ``revert``): every
+    feature it touched goes back to its state just before it. Refused (409) when a later
+    change touched one of those features. Returns the new change set's id."""
+    from digitalcity.editing import store
+    from digitalcity.history.tables import ensure_tables
+
+    with engine.begin() as conn:
+        info = get_changeset(conn, changeset)
+        if info is None or info["city"] != layer.city or info["layer"] != layer.id:
+            raise NotFound(f"no change set {changeset} of {layer.city}__{layer.id}")
+        ensure_tables(conn, layer, city)
+        past = history_table(layer, city)
+        meta = rowmeta_table(layer, city)
+        ended = {
+            r.fid: r for r in conn.execute(sa.select(past).where(past.c.changeset == changeset))
+        }
+        created = {
+            int(r.fid)
+            for r in conn.execute(sa.select(meta.c.fid).where(meta.c.changeset == changeset))
+        }
+        later = conn.execute(
+            sa.select(past.c.fid)
+            .where(sa.func.lower(past.c.valid) == info["at"], past.c.changeset != changeset)
+            .limit(1)
+        ).scalar()
+        if later is not None:
+            raise RevertConflict(f"feature {later} was changed again after change set {changeset}")
+        for fid, old in ended.items():
+            now = conn.execute(sa.select(meta.c.changeset).where(meta.c.fid == fid)).scalar()
+            if (old.op == "update" and now != changeset) or (
+                old.op == "delete" and now is not None
+            ):
+                raise RevertConflict(
+                    f"feature {fid} was changed again after change set {changeset}"
+                )
+        new, _ = open_changeset(conn, "revert", layer, author, reverts=changeset)
+        table = layer_table(layer, city)
+        names = [c.name for c in table.columns]
+        touched = sorted(set(ended) | created)
+        for fid in touched:
+            if fid in created:  # the version the change set made ends now
+                store.close_version(
+                    conn, layer, city, fid, new, "update" if fid in ended else "delete"
+                )
+                store.delete_row(conn, layer, city, fid)
+                store.unstamp(conn, layer, city, fid)
+            if fid in ended:  # the version it ended comes back
+                old = ended[fid]
+                conn.execute(table.insert().values({n: old._mapping[n] for n in names}))
+                store.stamp(conn, layer, city, fid, new)
+        store.touched(conn, layer, city, touched)
+    return new

@@ -1,0 +1,333 @@
+"""Editing (OGC API – Features Part 4) with history and as-of, over real HTTP on a layer of
+its own: a copy of Cambridge's hydrants loaded by our loader as ``edit_hydrants`` (so the demo
+layers other tests count stay untouched), editable by land_bureau, admin and — for the field
+access test — planner, with one field restricted and one read-only."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import mapbox_vector_tile
+import pytest
+import sqlalchemy as sa
+import uvicorn
+from conftest import free_port
+from fastapi.testclient import TestClient
+
+from digitalcity.catalog.model import LayerDef
+from digitalcity.db.keys import create_key
+from digitalcity.ingest.loader import load_layer
+
+LAYER = "edit_hydrants"
+ITEMS = f"/collections/cambridge__{LAYER}/items"
+POINT = {"type": "Point", "coordinates": [-71.1045, 42.3736]}  # central Cambridge
+FAR = {"type": "Point", "coordinates": [-70.0, 41.0]}  # the sea, far outside the city
+
+
+def _layer(base: LayerDef) -> LayerDef:
+    data = base.model_dump(mode="python", exclude_none=True)
+    data["id"] = LAYER
+    data["editing"] = {"enabled": True, "roles": ["planner", "land_bureau", "admin"]}
+    for field in data["fields"]:
+        if field["name"] == "flow_gpm":
+            field["read_only"] = True
+        if field["name"] == "notes":
+            field["access"] = "restricted"  # land_bureau and admin only
+    data.pop("label", None)
+    return LayerDef.model_validate(data)
+
+
+@pytest.fixture(scope="module")
+def edit_app(settings, catalog, engine, loaded) -> Iterator[Any]:  # noqa: ANN001
+    from digitalcity.api import create_app
+    from digitalcity.tiles.prepare import prepare_layer
+
+    layer = _layer(catalog.layer("cambridge", "hydrants"))
+    report = load_layer(layer, catalog.city("cambridge"), engine, settings, force=True)
+    prepare_layer(engine, layer, catalog.city("cambridge"), int(report.version or 0))
+    app = create_app(settings.model_copy(update={"tile_cache": False}))
+    app.state.catalog = catalog.with_layer(layer)
+    yield app
+
+
+@pytest.fixture(scope="module")
+def keys(engine, loaded) -> dict[str, str]:  # noqa: ANN001
+    return {
+        role: create_key(engine, role, f"edits-{role}").key
+        for role in ("planner", "land_bureau", "admin")
+    }
+
+
+@pytest.fixture(scope="module")
+def api(edit_app) -> Iterator[TestClient]:  # noqa: ANN001
+    with TestClient(edit_app) as client:
+        yield client
+
+
+def _h(key: str, **extra: str) -> dict[str, str]:
+    return {"X-API-Key": key, **extra}
+
+
+def _feature(**props: Any) -> dict[str, Any]:
+    return {"type": "Feature", "geometry": POINT, "properties": {"hydrant_id": "T-1", **props}}
+
+
+def _count(engine) -> int:  # noqa: ANN001
+    with engine.connect() as conn:
+        return int(conn.execute(sa.text(f"SELECT count(*) FROM cambridge.{LAYER}")).scalar_one())  # noqa: S608
+
+
+def test_rights(api, keys, engine) -> None:  # noqa: ANN001
+    assert api.post(ITEMS, json=_feature()).status_code == 403  # anonymous, a public layer
+    hidden = api.post("/collections/cambridge__utility_poles/items", json=_feature())
+    assert hidden.status_code == 404  # a layer the caller cannot see
+    demo = api.post(
+        "/collections/cambridge__street_lights/items",
+        json=_feature(),
+        headers=_h(keys["land_bureau"]),
+    )
+    assert demo.status_code == 403  # seen, not editable
+    assert api.delete(f"{ITEMS}/1", headers={"If-Match": "*"}).status_code == 403
+
+
+def test_create_then_read_with_etag(api, keys, engine) -> None:  # noqa: ANN001
+    before = _count(engine)
+    created = api.post(
+        ITEMS,
+        json=_feature(lifecycle_status="ACT", gate=True, install_date="2026-11-02", subtype=2),
+        headers=_h(
+            keys["land_bureau"], **{"X-Change-Reason": "new%20hydrant%20%E6%96%B0%E5%A2%9E"}
+        ),
+    )
+    assert created.status_code == 201, created.text
+    fid = created.json()["ids"][0]
+    assert created.headers["location"].endswith(f"{ITEMS}/{fid}")
+    got = api.get(f"{ITEMS}/{fid}")
+    assert got.status_code == 200
+    assert got.headers["etag"] == created.headers["etag"]
+    assert got.json()["properties"]["lifecycle_status"] == "ACT"
+    assert got.json()["geometry"]["coordinates"] == pytest.approx(POINT["coordinates"])
+    assert _count(engine) == before + 1
+    history = api.get(f"{ITEMS}/{fid}/history").json()["versions"]
+    assert len(history) == 1 and history[0]["created_by"]["reason"] == "new hydrant 新增"
+    assert history[0]["created_by"]["role"] == "land_bureau"
+
+
+def test_bad_edits_list_every_fault_and_write_nothing(api, keys, engine) -> None:  # noqa: ANN001
+    before = _count(engine)
+    bad = {
+        "type": "Feature",
+        "geometry": FAR,
+        "properties": {
+            "subtype": "two",
+            "gate": "yes",
+            "flow_gpm": 900,
+            "no_such": 1,
+            "install_date": "soon",
+        },
+    }
+    response = api.post(ITEMS, json=bad, headers=_h(keys["land_bureau"]))
+    assert response.status_code == 400
+    faults = response.json()["faults"]
+    assert len(faults) == 6, faults
+    assert any("read-only" in f for f in faults) and any("far outside" in f for f in faults)
+    line = {
+        "type": "Feature",
+        "geometry": {"type": "LineString", "coordinates": [[-71.1, 42.37], [-71.11, 42.372]]},
+        "properties": {},
+    }
+    assert "does not fit" in api.post(ITEMS, json=line, headers=_h(keys["land_bureau"])).text
+    collection = {
+        "type": "FeatureCollection",
+        "features": [_feature(), _feature(), _feature(subtype="x")],
+    }
+    atomic = api.post(ITEMS, json=collection, headers=_h(keys["land_bureau"]))
+    assert atomic.status_code == 400 and atomic.json()["faults"][0].startswith("feature 2:")
+    assert _count(engine) == before
+
+
+def test_replace_patch_delete_with_if_match(api, keys, engine) -> None:  # noqa: ANN001
+    key = keys["land_bureau"]
+    fid = api.post(ITEMS, json=_feature(colour="red"), headers=_h(key)).json()["ids"][0]
+    url = f"{ITEMS}/{fid}"
+    tag = api.get(url).headers["etag"]
+    assert (
+        api.patch(url, json={"properties": {"colour": "blue"}}, headers=_h(key)).status_code == 428
+    )
+    assert (
+        api.patch(
+            url, json={"properties": {"colour": "blue"}}, headers=_h(key, **{"If-Match": '"stale"'})
+        ).status_code
+        == 412
+    )
+    patched = api.patch(
+        url, json={"properties": {"colour": "blue"}}, headers=_h(key, **{"If-Match": tag})
+    )
+    assert patched.status_code == 200, patched.text
+    assert api.get(url).json()["properties"]["colour"] == "blue"
+    assert (
+        api.patch(
+            url, json={"properties": {"colour": "x"}}, headers=_h(key, **{"If-Match": tag})
+        ).status_code
+        == 412
+    )
+    tag = patched.headers["etag"]
+    replaced = api.put(url, json=_feature(colour="green"), headers=_h(key, **{"If-Match": tag}))
+    assert replaced.status_code == 200
+    props = api.get(url).json()["properties"]
+    assert props["colour"] == "green" and props["manufacturer"] is None  # not sent: cleared
+    deleted = api.delete(url, headers=_h(key, **{"If-Match": replaced.headers["etag"]}))
+    assert deleted.status_code == 204
+    assert api.get(url).status_code == 404
+    versions = api.get(f"{url}/history").json()["versions"]
+    assert [v["properties"]["colour"] for v in versions] == ["red", "blue", "green"]
+    assert versions[-1]["ended_as"] == "delete" and versions[-1]["valid_to"]
+
+
+def test_concurrent_editors_one_wins_no_update_lost(edit_app, keys) -> None:  # noqa: ANN001
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(edit_app, host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        key = keys["land_bureau"]
+        fid = httpx.post(base + ITEMS, json=_feature(colour="start"), headers=_h(key)).json()[
+            "ids"
+        ][0]
+        tag = httpx.get(f"{base}{ITEMS}/{fid}").headers["etag"]
+        results: dict[str, int] = {}
+        barrier = threading.Barrier(2)
+
+        def edit(colour: str) -> None:
+            barrier.wait()
+            r = httpx.patch(
+                f"{base}{ITEMS}/{fid}",
+                json={"properties": {"colour": colour}},
+                headers=_h(key, **{"If-Match": tag}),
+            )
+            results[colour] = r.status_code
+
+        editors = [threading.Thread(target=edit, args=(c,)) for c in ("alpha", "beta")]
+        for t in editors:
+            t.start()
+        for t in editors:
+            t.join()
+        assert sorted(results.values()) == [200, 412], results
+        winner = next(c for c, s in results.items() if s == 200)
+        assert httpx.get(f"{base}{ITEMS}/{fid}").json()["properties"]["colour"] == winner
+        versions = httpx.get(f"{base}{ITEMS}/{fid}/history").json()["versions"]
+        assert [v["properties"]["colour"] for v in versions] == ["start", winner]
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_as_of_returns_the_state_before_the_edits(api, keys) -> None:  # noqa: ANN001
+    key = keys["land_bureau"]
+    page = f"{ITEMS}?bbox=-71.11,42.37,-71.10,42.38&limit=500"
+    before = api.get(page).json()["features"]
+    time.sleep(0.05)
+    instant = dt.datetime.now(dt.UTC).isoformat()
+    time.sleep(0.05)
+    target = before[0]
+    url = f"{ITEMS}/{target['id']}"
+    tag = api.get(url).headers["etag"]
+    assert (
+        api.patch(
+            url, json={"properties": {"colour": "purple"}}, headers=_h(key, **{"If-Match": tag})
+        ).status_code
+        == 200
+    )
+    gone = before[1]
+    tag = api.get(f"{ITEMS}/{gone['id']}").headers["etag"]
+    assert (
+        api.delete(f"{ITEMS}/{gone['id']}", headers=_h(key, **{"If-Match": tag})).status_code == 204
+    )
+    added = api.post(ITEMS, json=_feature(), headers=_h(key)).json()["ids"][0]
+    now = api.get(page).json()["features"]
+    assert now != before
+    then = api.get(f"{page}&as-of={quote(instant)}").json()["features"]
+    assert [f["id"] for f in then] == [f["id"] for f in before]
+    for old, past in zip(before, then, strict=True):
+        assert past == old, (old, past)
+    assert then == before  # the same features, geometries and values
+    single = api.get(url, params={"as-of": instant}).json()
+    assert single["properties"] == target["properties"]
+    changed = api.get(f"/collections/cambridge__{LAYER}/changes", params={"since": instant}).json()
+    assert added in changed["added"] and gone["id"] in changed["deleted"]
+    assert {"id": target["id"], "fields": ["colour"]} in changed["modified"]
+
+
+def test_revert_restores_and_refuses_conflicts(api, keys) -> None:  # noqa: ANN001
+    key, admin = keys["land_bureau"], keys["admin"]
+    fid = api.post(ITEMS, json=_feature(colour="one"), headers=_h(key)).json()["ids"][0]
+    url = f"{ITEMS}/{fid}"
+    patched = api.patch(
+        url,
+        json={"properties": {"colour": "two"}},
+        headers=_h(key, **{"If-Match": api.get(url).headers["etag"]}),
+    )
+    changeset = patched.json()["changeset"]
+    revert = f"/collections/cambridge__{LAYER}/changesets/{changeset}/revert"
+    assert api.post(revert, headers=_h(key)).status_code == 403  # admins only
+    done = api.post(revert, headers=_h(admin))
+    assert done.status_code == 200, done.text
+    assert api.get(url).json()["properties"]["colour"] == "one"
+    assert api.post(revert, headers=_h(admin)).status_code == 409  # changed again since
+    versions = api.get(f"{url}/history").json()["versions"]
+    assert [v["properties"]["colour"] for v in versions] == ["one", "two", "one"]
+
+
+def test_hidden_fields_cannot_be_written_or_read_through_history(api, keys) -> None:  # noqa: ANN001
+    bureau, planner = keys["land_bureau"], keys["planner"]
+    fid = api.post(ITEMS, json=_feature(notes="secret"), headers=_h(bureau)).json()["ids"][0]
+    url = f"{ITEMS}/{fid}"
+    tag = api.get(url, headers=_h(planner)).headers["etag"]
+    refused = api.patch(
+        url, json={"properties": {"notes": "x"}}, headers=_h(planner, **{"If-Match": tag})
+    )
+    assert refused.status_code == 400 and "no such field" in refused.json()["faults"][0]
+    ok = api.patch(
+        url, json={"properties": {"colour": "planner"}}, headers=_h(planner, **{"If-Match": tag})
+    )
+    assert ok.status_code == 200
+    seen = api.get(f"{url}/history", headers=_h(planner)).json()["versions"]
+    assert all("notes" not in v["properties"] for v in seen) and "secret" not in str(seen)
+    full = api.get(f"{url}/history", headers=_h(bureau)).json()["versions"]
+    assert full[0]["properties"]["notes"] == "secret"
+    assert (
+        api.get(f"{url}/history").status_code == 200
+    )  # public layer: anonymous sees public fields
+    assert "secret" not in api.get(f"{url}/history").text
+
+
+def test_an_edit_changes_the_tiles_it_touches(api, keys) -> None:  # noqa: ANN001
+    key = keys["land_bureau"]
+    lon, lat = POINT["coordinates"]
+    n = 2**17
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    tile = f"/collections/cambridge__{LAYER}/tiles/WebMercatorQuad/17/{x}/{y}"
+
+    def ids() -> set[int]:
+        response = api.get(tile)
+        if response.status_code == 204:
+            return set()
+        layer = mapbox_vector_tile.decode(response.content)
+        return {f["id"] for f in next(iter(layer.values()))["features"]}
+
+    before = ids()
+    fid = api.post(ITEMS, json=_feature(), headers=_h(key)).json()["ids"][0]
+    assert fid in ids() - before
