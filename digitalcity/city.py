@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Sequence
+from typing import Any
 
 import geopandas as gpd
 import pyproj
@@ -69,15 +71,22 @@ class City:
         crs: str | int | None = None,
         columns: Sequence[str] | None = None,
         limit: int | None = None,
+        as_of: dt.datetime | str | None = None,
     ) -> gpd.GeoDataFrame:
         """Rows of a layer as a GeoDataFrame.
 
         ``bbox`` (minx, miny, maxx, maxy) is in ``bbox_crs`` (lon/lat by default) and keeps the
         features whose geometry intersects it; the result is in ``crs`` (default: the city's
-        storage CRS), indexed by feature id ``fid``, with the fields the role may read.
+        storage CRS), indexed by feature id ``fid``, with the fields the role may read;
+        ``as_of`` (an instant, RFC 3339 text or a datetime; naive means UTC) reads the layer as
+        it was then, from its history.
         """
         layer = self.layer(layer_id)
-        table = layer_table(layer, self.definition)
+        table: Any = layer_table(layer, self.definition)
+        if as_of is not None:
+            from digitalcity.history.asof import as_of_relation
+
+            table = as_of_relation(layer, self.definition, _instant(as_of))
         allowed = [f.name for f in visible_fields(self.role, layer)]
         wanted = list(columns) if columns is not None else allowed
         unknown = [c for c in wanted if c not in allowed]
@@ -99,6 +108,103 @@ class City:
             query, self.engine, geom_col="geom", crs=pyproj.CRS.from_epsg(out_srid)
         )
         return frame.set_index("fid")
+
+    # -- history and editing (the rules of the API's Part 4 endpoints) ---------------------------
+    def history(self, layer_id: str, fid: int) -> list[dict[str, Any]]:
+        """Every version of feature ``fid``, oldest first (periods, change sets, fields the
+        role may read, geometry as GeoJSON lon/lat)."""
+        from digitalcity.history.reads import feature_history
+
+        with self.engine.connect() as conn:
+            return feature_history(conn, self.layer(layer_id), self.definition, self.role, fid)
+
+    def changes(
+        self, layer_id: str, since: dt.datetime | str, until: dt.datetime | str | None = None
+    ) -> dict[str, Any]:
+        """Features added, modified (with the fields that changed) and deleted in a period."""
+        from digitalcity.history.reads import changes
+
+        end = _instant(until) if until is not None else dt.datetime.now(dt.UTC)
+        with self.engine.connect() as conn:
+            return changes(
+                conn, self.layer(layer_id), self.definition, self.role, _instant(since), end
+            )
+
+    def etag(self, layer_id: str, fid: int) -> str | None:
+        """The feature's current ETag, which ``update``/``replace``/``delete`` require."""
+        from digitalcity.editing.store import etag_of
+
+        return etag_of(self.engine, self.layer(layer_id), self.definition, fid)
+
+    def _edit_context(self, layer_id: str, reason: str, crs: str) -> Any:
+        from digitalcity.editing.service import EditContext
+        from digitalcity.history.changesets import Author
+        from digitalcity.query.crs_ref import parse_crs
+
+        layer = self.layer(layer_id)
+        author = Author(role=self.role, reason=reason)
+        return EditContext(
+            self.engine, layer, self.definition, author, self.code_tables, parse_crs(crs)
+        )
+
+    def create(
+        self,
+        layer_id: str,
+        features: Sequence[dict[str, Any]],
+        *,
+        reason: str = "",
+        crs: str = "CRS84",
+    ) -> list[int]:
+        """Add GeoJSON features (geometry in ``crs``, lon/lat by default), all or none; their
+        new ids."""
+        from digitalcity.editing import create_features
+
+        return create_features(self._edit_context(layer_id, reason, crs), list(features)).fids
+
+    def update(
+        self,
+        layer_id: str,
+        fid: int,
+        patch: dict[str, Any],
+        *,
+        etag: str,
+        reason: str = "",
+        crs: str = "CRS84",
+    ) -> str:
+        """Apply a JSON merge patch of a GeoJSON feature; the new ETag."""
+        from digitalcity.editing import patch_feature
+
+        return patch_feature(self._edit_context(layer_id, reason, crs), fid, etag, patch).etags[fid]
+
+    def replace(
+        self,
+        layer_id: str,
+        fid: int,
+        feature: dict[str, Any],
+        *,
+        etag: str,
+        reason: str = "",
+        crs: str = "CRS84",
+    ) -> str:
+        """Replace the feature with ``feature``; the new ETag."""
+        from digitalcity.editing import replace_feature
+
+        return replace_feature(self._edit_context(layer_id, reason, crs), fid, etag, feature).etags[
+            fid
+        ]
+
+    def delete(self, layer_id: str, fid: int, *, etag: str, reason: str = "") -> int:
+        """Delete the feature (its versions stay in the history); the change set."""
+        from digitalcity.editing import delete_feature
+
+        return delete_feature(self._edit_context(layer_id, reason, "CRS84"), fid, etag).changeset
+
+
+def _instant(value: dt.datetime | str) -> dt.datetime:
+    """An aware datetime from a datetime (naive: UTC) or RFC 3339 text."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def open_city(

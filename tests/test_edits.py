@@ -331,3 +331,29 @@ def test_an_edit_changes_the_tiles_it_touches(api, keys) -> None:  # noqa: ANN00
     before = ids()
     fid = api.post(ITEMS, json=_feature(), headers=_h(key)).json()["ids"][0]
     assert fid in ids() - before
+
+
+def test_the_same_rules_from_python(edit_app, engine) -> None:  # noqa: ANN001
+    from digitalcity.city import City
+    from digitalcity.editing import EditRejected, Forbidden, PreconditionFailed
+
+    catalog = edit_app.state.catalog
+    city = City(catalog, catalog.city("cambridge"), engine, "land_bureau")
+    start = dt.datetime.now(dt.UTC)
+    time.sleep(0.05)
+    [fid] = city.create(LAYER, [_feature(colour="py")], reason="notebook")
+    tag = city.etag(LAYER, fid)
+    assert tag
+    new_tag = city.update(LAYER, fid, {"properties": {"colour": "py2"}}, etag=tag, reason="fix")
+    with pytest.raises(PreconditionFailed):
+        city.update(LAYER, fid, {"properties": {"colour": "py3"}}, etag=tag)
+    with pytest.raises(EditRejected):
+        city.update(LAYER, fid, {"properties": {"flow_gpm": 1}}, etag=new_tag)
+    assert city.read(LAYER).loc[fid, "colour"] == "py2"
+    assert fid not in city.read(LAYER, as_of=start).index
+    assert [v["properties"]["colour"] for v in city.history(LAYER, fid)] == ["py", "py2"]
+    assert fid in city.changes(LAYER, since=start)["added"]
+    city.delete(LAYER, fid, etag=new_tag, reason="gone")
+    assert fid not in city.read(LAYER).index
+    with pytest.raises(Forbidden):
+        City(catalog, catalog.city("cambridge"), engine, "anonymous").create(LAYER, [_feature()])

@@ -222,7 +222,6 @@ def test_layer_styles_come_from_the_definitions(client, catalog, tables, planner
     assert line["paint"]["line-dasharray"] == list(drainage_dash)
 
 
-
 @pytest.mark.parametrize(
     ("table", "message"),
     [
@@ -272,4 +271,6 @@ def test_check_layers_finds_a_class_colour_that_does_not_exist(settings, tmp_pat
     copy = settings.model_copy(update={"layers_dir": layers})
     assert validate_catalog(load_catalog(settings.layers_dir), settings) == []
     problems = validate_catalog(load_catalog(layers), copy)
-    assert problems == ["cambridge.water_bodies: style colour 'tdyh_2023:99' names no coloured class"]
+    assert problems == [
+        "cambridge.water_bodies: style colour 'tdyh_2023:99' names no coloured class"
+    ]
