@@ -169,8 +169,19 @@ def test_reload_is_idempotent_and_keeps_previous_version(catalog, engine, settin
                 )
             ).scalars()
         )
-    # keep_versions = 1: the current table and the one before it, no more
-    assert names == {"census_blocks_2000", f"census_blocks_2000__v{third.version - 1}"}
+    # keep_versions = 1: the current table and the one before it, no more (beside the
+    # layer's history and rowmeta, which every version shares)
+    assert names == {
+        "census_blocks_2000",
+        f"census_blocks_2000__v{third.version - 1}",
+        "census_blocks_2000__history",
+        "census_blocks_2000__rowmeta",
+    }
+    with engine.connect() as conn:  # identical reloads changed no row: nothing went to history
+        recorded = conn.execute(
+            sa.text("SELECT count(*) FROM cambridge.census_blocks_2000__history")
+        ).scalar_one()
+    assert recorded == 0
 
 
 def test_a_new_loader_version_reloads(catalog, settings, monkeypatch):

@@ -205,3 +205,23 @@ def test_writes_get_503_with_the_primary_down(stack: Stack, api: TestClient) -> 
         assert api.get(HYDRANTS).status_code == 200
     finally:
         stack.primary.start()
+
+
+def test_read_your_writes_over_a_standby(stack: Stack, api: TestClient) -> None:
+    """An edit goes to the primary; the editor's next read sees it at once (the router sends
+    it to a standby only once that standby has replayed the edit's WAL position)."""
+    from digitalcity.db.keys import create_key
+
+    key = create_key(stack.engine, "land_bureau", "ryw").key
+    headers = {"X-API-Key": key}
+    url = "/collections/cambridge__hydrants/items/3"
+    for n in range(5):
+        tag = api.get(url, headers=headers).headers["etag"]
+        patched = api.patch(
+            url,
+            json={"properties": {"colour": f"ryw-{n}"}},
+            headers={**headers, "If-Match": tag},
+        )
+        assert patched.status_code == 200, patched.text
+        assert patched.headers["x-commit-lsn"]
+        assert api.get(url, headers=headers).json()["properties"]["colour"] == f"ryw-{n}"

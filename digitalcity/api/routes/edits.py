@@ -15,6 +15,7 @@ from urllib.parse import unquote
 import sqlalchemy as sa
 from fastapi import APIRouter, Body, Header, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from digitalcity.api.caller import KEY_ID_STATE
@@ -39,6 +40,36 @@ from digitalcity.query.crs_ref import CRS84, parse_crs, supported_crs
 from digitalcity.query.items import QueryError
 
 router = APIRouter(tags=["editing"])
+
+
+class EditResult(BaseModel):
+    """What an edit did: its change set, the feature ids written and those repaired."""
+
+    changeset: int
+    ids: list[int]
+    repaired: list[int]
+
+
+class FeatureHistory(BaseModel):
+    id: int
+    collection: str
+    versions: list[dict[str, Any]]
+
+
+class LayerChanges(BaseModel):
+    collection: str
+    since: str
+    until: str
+    added: list[int]
+    modified: list[dict[str, Any]]
+    deleted: list[int]
+
+
+class Reverted(BaseModel):
+    changeset: int
+    reverts: int
+
+
 REASON_HEADER = "X-Change-Reason"
 MAX_REASON = 2000
 _LSN = sa.text("SELECT pg_current_wal_lsn()::text")
@@ -101,6 +132,7 @@ def _body(outcome: Outcome) -> dict[str, Any]:
 @router.post(
     "/collections/{collectionId}/items",
     status_code=201,
+    response_model=EditResult,
     summary="Add features (a Feature, or a FeatureCollection: all or none)",
 )
 async def create(
@@ -133,7 +165,11 @@ def _fid(text: str, collection: str) -> int:
     return int(text)
 
 
-@router.put("/collections/{collectionId}/items/{featureId}", summary="Replace a feature")
+@router.put(
+    "/collections/{collectionId}/items/{featureId}",
+    response_model=EditResult,
+    summary="Replace a feature",
+)
 async def replace(
     collection_id: CollectionIdPath,
     feature_id: FeatureIdPath,
@@ -152,7 +188,9 @@ async def replace(
 
 
 @router.patch(
-    "/collections/{collectionId}/items/{featureId}", summary="Update a feature (JSON merge patch)"
+    "/collections/{collectionId}/items/{featureId}",
+    response_model=EditResult,
+    summary="Update a feature (JSON merge patch)",
 )
 async def update(
     collection_id: CollectionIdPath,
@@ -189,7 +227,11 @@ async def delete(
     return Response(status_code=204, headers=_headers(request, outcome))
 
 
-@router.get("/collections/{collectionId}/items/{featureId}/history", summary="A feature's versions")
+@router.get(
+    "/collections/{collectionId}/items/{featureId}/history",
+    response_model=FeatureHistory,
+    summary="A feature's versions",
+)
 def history(
     collection_id: CollectionIdPath,
     feature_id: FeatureIdPath,
@@ -206,6 +248,7 @@ def history(
 
 @router.get(
     "/collections/{collectionId}/changes",
+    response_model=LayerChanges,
     summary="Features added, modified and deleted in a period",
 )
 def layer_changes(
@@ -229,6 +272,7 @@ def layer_changes(
 
 @router.post(
     "/collections/{collectionId}/changesets/{changeset}/revert",
+    response_model=Reverted,
     summary="Revert a change set (admin)",
 )
 async def revert(

@@ -1,0 +1,152 @@
+"""``python -m bench.edits``: see the package docstring."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import itertools
+import random
+import threading
+from collections.abc import Callable
+from urllib.parse import quote
+
+import httpx
+import psycopg
+
+from bench.common.city import city_db
+from bench.common.cluster import BenchDB
+from bench.common.runner import Result, http_jobs, run, thread_connection
+from bench.common.servers import uvicorn_server
+from digitalcity.db.keys import create_key
+
+LAYER = "parcels"
+ITEMS = "/collections/cambridge__parcels/items"
+FIELD = "use_desc"
+
+FLOOR = [
+    "SELECT md5(t::text) FROM cambridge.parcels t WHERE t.fid = %(fid)s FOR UPDATE",
+    "INSERT INTO digitalcity.changesets (kind, city, layer, key_id, role, reason) "
+    "VALUES ('edit', 'cambridge', 'parcels', 1, 'land_bureau', 'bench') RETURNING id",
+]
+
+
+def _floor_job(
+    conn_of: Callable[[], psycopg.Connection], fids: list[int], columns: str
+) -> Callable[[], int]:
+    counter = itertools.count()
+
+    def job() -> int:
+        fid = fids[next(counter) % len(fids)]
+        conn = conn_of()
+        with conn.transaction():
+            conn.execute(FLOOR[0], {"fid": fid})
+            changeset = conn.execute(FLOOR[1]).fetchone()[0]  # type: ignore[index]
+            conn.execute(
+                f"INSERT INTO cambridge.parcels__history ({columns}, valid, changeset, op) "  # noqa: S608 - bench's own names
+                f"SELECT {columns}, tstzrange(coalesce(m.valid_from, '-infinity'), now()), %(cs)s, 'update' "
+                "FROM cambridge.parcels t LEFT JOIN cambridge.parcels__rowmeta m USING (fid) WHERE t.fid = %(fid)s",
+                {"fid": fid, "cs": changeset},
+            )
+            conn.execute(
+                f"UPDATE cambridge.parcels SET {FIELD} = %(v)s WHERE fid = %(fid)s",  # noqa: S608
+                {"v": f"bench {changeset}", "fid": fid},
+            )
+            conn.execute(
+                "INSERT INTO cambridge.parcels__rowmeta (fid, valid_from, changeset) VALUES (%(fid)s, now(), %(cs)s) "
+                "ON CONFLICT (fid) DO UPDATE SET valid_from = excluded.valid_from, changeset = excluded.changeset",
+                {"fid": fid, "cs": changeset},
+            )
+        return 200
+
+    return job
+
+
+def _api_job(base: str, key: str, fids: list[int]) -> Callable[[], int]:
+    local = threading.local()
+    counter = itertools.count()
+
+    def job() -> int:
+        client = getattr(local, "client", None)
+        if client is None:
+            client = local.client = httpx.Client(base_url=base, timeout=60)
+        fid = fids[next(counter) % len(fids)]
+        response = client.patch(
+            f"{ITEMS}/{fid}",
+            json={"properties": {FIELD: f"api {fid}"}},
+            headers={"X-API-Key": key, "If-Match": "*"},
+        )
+        return response.status_code
+
+    return job
+
+
+def _columns(db: BenchDB) -> str:
+    with psycopg.connect(db.libpq_url()) as conn:
+        names = [
+            r[0]
+            for r in conn.execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = 'cambridge' AND table_name = 'parcels' ORDER BY ordinal_position"
+            )
+        ]
+    return ", ".join(f'"{n}"' for n in names)
+
+
+def _times(name: str, runs: dict[int, Result], floor: dict[int, Result] | None = None) -> None:
+    for c, result in runs.items():
+        ratio = f"  ratio to floor {result.rps / floor[c].rps:.2f}" if floor else ""
+        print(f"  {name:<28} c={c}: {result.rps:7.1f} /s  p95 {result.p95_ms():7.1f} ms{ratio}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.edits", description=__doc__)
+    parser.add_argument("--patches", type=int, default=300)
+    parser.add_argument("--edits", type=int, default=10_000)
+    args = parser.parse_args(argv)
+    with city_db() as db:
+        key = create_key(db.engine, "land_bureau", "bench").key
+        with psycopg.connect(db.libpq_url()) as conn:
+            fids = [r[0] for r in conn.execute("SELECT fid FROM cambridge.parcels ORDER BY fid")]
+        rng = random.Random(12)
+        sample = rng.sample(fids, 500)
+        columns = _columns(db)
+        conn_of = thread_connection(db.libpq_url())
+        floor = {c: run([_floor_job(conn_of, sample, columns)] * args.patches, c) for c in (1, 8)}
+        env = {**db.env(), "DIGITALCITY_ITEMS_CACHE_MB": "0"}
+        with uvicorn_server("digitalcity.api.main:app_factory", env, factory=True) as base:
+            ours = {}
+            for c in (1, 8):
+                ours[c] = run([_api_job(base, key, sample)] * args.patches, c)
+                assert set(ours[c].statuses) == {200}, ours[c].statuses
+        print(f"\nsingle-feature PATCH on Cambridge parcels ({args.patches} per run):")
+        _times("SQL floor (psycopg)", floor)
+        _times("ours (HTTP PATCH)", ours, floor)
+
+        instant = dt.datetime.now(dt.UTC)
+        job = _floor_job(conn_of, fids, columns)
+        for _ in range(args.edits):
+            job()
+        with psycopg.connect(db.libpq_url(), autocommit=True) as conn:
+            conn.execute("ANALYZE cambridge.parcels__history")
+            conn.execute("ANALYZE cambridge.parcels__rowmeta")
+            recorded = conn.execute("SELECT count(*) FROM cambridge.parcels__history").fetchone()[0]  # type: ignore[index]
+        boxes = []
+        for _ in range(40):
+            x, y = rng.uniform(-71.13, -71.09), rng.uniform(42.36, 42.39)
+            boxes.append(f"{x - 0.006},{y - 0.004},{x + 0.006},{y + 0.004}")
+        current = [f"{ITEMS}?limit=1000&bbox={b}" for b in boxes]
+        past = [f"{p}&as-of={quote(instant.isoformat())}" for p in current]
+        with uvicorn_server("digitalcity.api.main:app_factory", env, factory=True) as base:
+            run(http_jobs(base, current[:5] + past[:5], 1), 1)
+            now_run = {c: run(http_jobs(base, current, c), c) for c in (1,)}
+            then_run = {c: run(http_jobs(base, past, c), c) for c in (1,)}
+        print(
+            f"\nitem pages (limit 1000, 40 bboxes) after {args.edits:,} edits ({recorded:,} history rows):"
+        )
+        _times("current page", now_run)
+        _times("as-of page", then_run, now_run)
+        print(f"  as-of / current time: {then_run[1].p95_ms() / now_run[1].p95_ms():.2f} (p95)")
+
+
+if __name__ == "__main__":
+    main()
