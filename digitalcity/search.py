@@ -1,9 +1,16 @@
 """Text search over every layer that declares ``search_fields``: prefix, fuzzy (trigram) and
-substring matching, so parcel ids, English addresses and Chinese names all work."""
+substring matching, so parcel ids, English addresses and Chinese names all work.
+
+Hits rank by match quality weighted by the layer's search priority (``search_priority`` in
+its definition, else its kind's: addresses and parcels, streets, places and districts before
+street furniture); the segments of one street (hits of a line layer with the same label) are
+merged into one hit over their whole extent (so are the areas of one zoning district: any hits
+of a layer with the same label); a hit's label is never empty or "None"."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,6 +25,10 @@ from digitalcity.errors import DigitalCityError
 MAX_QUERY_LENGTH = 200
 
 
+PRIORITY_WEIGHT = 0.5  # how much the layer's priority counts beside the match quality
+MERGE_FETCH = 5  # a layer fetches this many times the limit, to merge same-label features
+
+
 @dataclass(frozen=True)
 class SearchHit:
     collection: str
@@ -30,9 +41,46 @@ class SearchHit:
     lon: float
     lat: float
     bbox: tuple[float, float, float, float]
+    layer_title: dict[str, str] = dataclasses.field(default_factory=dict)
+    parts: int = 1  # segments merged into this hit (a street's)
+    rank: float = 0.0  # score weighted by the layer's search priority
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "bbox": list(self.bbox)}
+
+
+def _label(label: Any, value: Any) -> str | None:
+    """The text shown for a hit: its label, else the matched value; never "None"."""
+    for text in (label, value):
+        if text is not None and str(text).strip() and str(text).strip().lower() != "none":
+            return str(text).strip()
+    return None
+
+
+def _merged(hits: list[SearchHit]) -> list[SearchHit]:
+    """One hit per (layer, label), spanning the extent of every feature merged into it."""
+    out: dict[tuple[str, str], SearchHit] = {}
+    for hit in hits:
+        key = (hit.layer, hit.label.lower())
+        seen = out.get(key)
+        if seen is None:
+            out[key] = hit
+            continue
+        box = (
+            min(seen.bbox[0], hit.bbox[0]),
+            min(seen.bbox[1], hit.bbox[1]),
+            max(seen.bbox[2], hit.bbox[2]),
+            max(seen.bbox[3], hit.bbox[3]),
+        )
+        best = seen if (seen.score, -seen.fid) >= (hit.score, -hit.fid) else hit
+        out[key] = replace(
+            best,
+            bbox=box,
+            lon=(box[0] + box[2]) / 2,
+            lat=(box[1] + box[3]) / 2,
+            parts=seen.parts + hit.parts,
+        )
+    return list(out.values())
 
 
 def _score(column: sa.ColumnElement, q: str) -> sa.ColumnElement:
@@ -69,54 +117,86 @@ def search(
     hits: list[SearchHit] = []
     with city.engine.connect() as conn:
         for layer in candidates:
-            table = layer_table(layer, city.definition)
-            visible = {f.name for f in visible_fields(city.role, layer)}
-            label_col = table.c[layer.label_field] if layer.label_field in visible else None
-            for name in (n for n in layer.search_fields if n in visible):
-                column = sa.cast(table.c[name], sa.Text)
-                score = _score(column, q).label("score")
-                center = sa.func.ST_Transform(
-                    sa.func.ST_PointOnSurface(table.c.geom), 4326, type_=Geometry()
-                )
-                box = sa.func.Box2D(sa.func.ST_Transform(table.c.geom, 4326, type_=Geometry()))
-                stmt = (
-                    sa.select(
-                        table.c.fid,
-                        column.label("value"),
-                        (label_col if label_col is not None else column).label("label"),
-                        score,
-                        sa.func.ST_X(center).label("lon"),
-                        sa.func.ST_Y(center).label("lat"),
-                        sa.func.ST_XMin(box),
-                        sa.func.ST_YMin(box),
-                        sa.func.ST_XMax(box),
-                        sa.func.ST_YMax(box),
-                    )
-                    .where(
-                        sa.or_(
-                            sa.func.lower(column).op("%")(q.lower()),
-                            sa.func.strpos(sa.func.lower(column), q.lower()) > 0,
-                        )
-                    )
-                    .order_by(score.desc(), table.c.fid)
-                    .limit(limit)
-                )
-                for row in conn.execute(stmt):
-                    if row.score < min_score:
-                        continue
-                    hits.append(
-                        SearchHit(
-                            collection_id(layer),
-                            layer.id,
-                            row.fid,
-                            str(row.label),
-                            name,
-                            str(row.value),
-                            round(float(row.score), 3),
-                            row.lon,
-                            row.lat,
-                            (row[6], row[7], row[8], row[9]),
-                        )
-                    )
-    hits.sort(key=lambda h: (-h.score, h.layer, h.fid))
+            hits.extend(_merged(_layer_hits(conn, city, layer, q, limit, min_score)))
+    hits.sort(key=lambda h: (-h.rank, -h.score, h.layer, h.fid))
     return hits[:limit]
+
+
+
+def _layer_hits(
+    conn: Any, city: City, layer: Any, q: str, limit: int, min_score: float
+) -> list[SearchHit]:
+    """The best hits of one layer (one per feature, its best field)."""
+    table = layer_table(layer, city.definition)
+    visible = {f.name for f in visible_fields(city.role, layer)}
+    label_col = table.c[layer.label_field] if layer.label_field in visible else None
+    fetch = limit * MERGE_FETCH
+    weight = (1 - PRIORITY_WEIGHT) + PRIORITY_WEIGHT * layer.search_rank / 100
+    best: dict[int, SearchHit] = {}
+    for name in (n for n in layer.search_fields if n in visible):
+        column = sa.cast(table.c[name], sa.Text)
+        score = _score(column, q).label("score")
+        center = sa.func.ST_Transform(
+            sa.func.ST_PointOnSurface(table.c.geom), 4326, type_=Geometry()
+        )
+        box = sa.func.Box2D(sa.func.ST_Transform(table.c.geom, 4326, type_=Geometry()))
+        stmt = (
+            sa.select(
+                table.c.fid,
+                column.label("value"),
+                (label_col if label_col is not None else column).label("label"),
+                score,
+                sa.func.ST_X(center).label("lon"),
+                sa.func.ST_Y(center).label("lat"),
+                sa.func.ST_XMin(box),
+                sa.func.ST_YMin(box),
+                sa.func.ST_XMax(box),
+                sa.func.ST_YMax(box),
+            )
+            .where(
+                sa.or_(
+                    sa.func.lower(column).op("%")(q.lower()),
+                    sa.func.strpos(sa.func.lower(column), q.lower()) > 0,
+                )
+            )
+            .order_by(score.desc(), table.c.fid)
+            .limit(fetch)
+        )
+        for row in conn.execute(stmt):
+            label = _label(row.label, row.value)
+            if row.score < min_score or label is None:
+                continue
+            hit = SearchHit(
+                collection_id(layer),
+                layer.id,
+                row.fid,
+                label,
+                name,
+                str(row.value),
+                round(float(row.score), 3),
+                row.lon,
+                row.lat,
+                (row[6], row[7], row[8], row[9]),
+                layer_title=layer.title.model_dump(),
+                rank=round(float(row.score) * weight, 4),
+            )
+            if row.fid not in best or best[row.fid].score < hit.score:
+                best[row.fid] = hit
+    return list(best.values())
+
+
+def grouped(hits: list[SearchHit]) -> list[dict[str, Any]]:
+    """The hits by layer (the layer's title, zh and en), layers in the order of their best hit."""
+    groups: dict[str, dict[str, Any]] = {}
+    for hit in hits:
+        group = groups.setdefault(
+            hit.layer,
+            {
+                "layer": hit.layer,
+                "collection": hit.collection,
+                "title": hit.layer_title,
+                "hits": [],
+            },
+        )
+        group["hits"].append(hit.to_dict())
+    return list(groups.values())

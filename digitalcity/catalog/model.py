@@ -132,6 +132,16 @@ class EditingDef(Frozen):
     roles: tuple[Literal["planner", "land_bureau", "admin"], ...] = ("land_bureau", "admin")
 
 
+SEARCH_PRIORITY_BY_KIND: dict[str, int] = {
+    "landuse": 80,  # parcels and their addresses
+    "boundary": 75,  # districts, neighbourhoods
+    "planning": 70,
+    "basemap": 60,
+    "population": 50,
+    "infrastructure": 40,
+}
+
+
 class SourceDef(Frozen):
     """Where a layer's rows come from and how to read them."""
 
@@ -239,6 +249,12 @@ class LayerDef(Frozen):
         "layers with a theme are shown one at a time",
     )
     search_fields: tuple[str, ...] = ()
+    search_priority: int | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="rank of the layer's search hits (100 first); default by kind",
+    )
     time_field: str | None = None
     semantics: dict[str, str] = Field(
         default_factory=dict,
@@ -320,6 +336,13 @@ class LayerDef(Frozen):
     @property
     def qualified_id(self) -> str:
         return f"{self.city}.{self.id}"
+
+    @property
+    def search_rank(self) -> int:
+        """The layer's search priority: its own, else its kind's (0-100, 100 first)."""
+        if self.search_priority is not None:
+            return self.search_priority
+        return SEARCH_PRIORITY_BY_KIND.get(self.kind, 40)
 
 
 class CityRoles(Frozen):

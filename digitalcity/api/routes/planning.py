@@ -12,7 +12,7 @@ from digitalcity.city import City
 from digitalcity.planning.card import identify, parcel_card
 from digitalcity.query.crs_ref import CRS84, parse_crs, supported_crs
 from digitalcity.query.items import QueryError
-from digitalcity.search import search
+from digitalcity.search import grouped, search
 
 router = APIRouter(tags=["planning"])
 FidPath = Annotated[int, Path(ge=0, le=2**63 - 1, description="feature id")]
@@ -39,7 +39,7 @@ def city_search(
 ) -> dict[str, Any]:
     wanted = [x.strip() for x in layers.split(",")] if layers else None
     hits = search(_city(city, catalog, engine, role), q, layers=wanted, limit=limit)
-    return {"query": q, "hits": [h.to_dict() for h in hits]}
+    return {"query": q, "hits": [h.to_dict() for h in hits], "groups": grouped(hits)}
 
 
 @router.get("/cities/{city}/identify", summary="The parcel at a point, with its full card")

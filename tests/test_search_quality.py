@@ -1,0 +1,62 @@
+"""Search that finds what people mean: real queries against the demo cities, each with the
+first hit a person expects (layer and label), street segments merged, layer titles in zh and
+en, never a "None" label."""
+
+from __future__ import annotations
+
+import pytest
+
+# (city, query, expected first hit's layer, text its label must contain)
+QUERIES = [
+    ("cambridge", "maple", "street_centerlines", "Maple Ave"),
+    ("cambridge", "38 maple", "parcels", "38 MAPLE AVE"),
+    ("cambridge", "Harvard", "subway_stations", "HARVARD"),
+    ("cambridge", "Massachusetts Ave", "street_centerlines", "Massachusetts Ave"),
+    ("cambridge", "Main St", "street_centerlines", "Main St"),
+    ("cambridge", "Broadway", "street_centerlines", "Broadway"),
+    ("cambridge", "Porter", "subway_stations", "PORTER"),
+    ("cambridge", "Cambridgeport", "neighbourhoods", "Cambridgeport"),
+    ("cambridge", "Mount Auburn Hospital", "hospitals", "Mount Auburn Hospital"),
+    ("cambridge", "Central Square Branch Library", "libraries", "Central Square Branch Library"),
+    ("cambridge", "C-1", "zoning_districts", "C-1"),
+    ("xiamen", "思明", "districts", "思明区"),
+    ("xiamen", "湖里", "districts", "湖里区"),
+    ("beijing", "海淀", "districts", "海淀区"),
+    ("shanghai", "浦东", "districts", "浦东新区"),
+]
+FURNITURE = {"street_lights", "utility_poles", "hydrants", "bus_shelters"}
+
+
+@pytest.mark.parametrize(("city", "q", "layer", "label"), QUERIES)
+def test_first_hit_is_what_people_mean(client, city: str, q: str, layer: str, label: str) -> None:  # noqa: ANN001
+    hits = client.get(f"/cities/{city}/search", params={"q": q, "limit": 10}).json()["hits"]
+    assert hits, q
+    first = hits[0]
+    assert (first["layer"], label in first["label"]) == (layer, True), [
+        (h["layer"], h["label"]) for h in hits[:4]
+    ]
+    assert not {h["layer"] for h in hits[:3]} & FURNITURE, q
+
+
+def test_a_street_is_one_result_over_its_whole_extent(client) -> None:  # noqa: ANN001
+    hits = client.get("/cities/cambridge/search", params={"q": "Massachusetts Ave"}).json()["hits"]
+    streets = [
+        h for h in hits if h["layer"] == "street_centerlines" and h["label"] == "Massachusetts Ave"
+    ]
+    assert len(streets) == 1
+    street = streets[0]
+    assert street["parts"] > 10
+    west, south, east, north = street["bbox"]
+    assert east - west > 0.03 and north - south > 0.02  # Harvard Bridge to Arlington
+
+
+def test_results_grouped_by_layer_with_titles_and_no_none(client) -> None:  # noqa: ANN001
+    body = client.get("/cities/cambridge/search", params={"q": "Harvard", "limit": 20}).json()
+    assert all(h["label"] and h["label"] != "None" for h in body["hits"])
+    groups = body["groups"]
+    assert [g["layer"] for g in groups] == list(dict.fromkeys(h["layer"] for h in body["hits"]))
+    for group in groups:
+        assert (
+            group["title"]["zh"] and group["title"]["en"] and group["title"]["en"] != group["layer"]
+        )
+        assert all(h["layer"] == group["layer"] for h in group["hits"])
