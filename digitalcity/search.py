@@ -122,7 +122,6 @@ def search(
     return hits[:limit]
 
 
-
 def _layer_hits(
     conn: Any, city: City, layer: Any, q: str, limit: int, min_score: float
 ) -> list[SearchHit]:

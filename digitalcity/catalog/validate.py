@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from digitalcity.catalog import checks
 from digitalcity.catalog.codes import NORMALISERS, code_tables, load_crosswalk
 from digitalcity.catalog.registry import Catalog
 from digitalcity.config import Settings
@@ -16,17 +17,24 @@ def validate_catalog(catalog: Catalog, settings: Settings) -> list[str]:
         tables = code_tables(settings.layers_dir)
     except DigitalCityError as exc:
         return [str(exc)]
+    if catalog.root is not None:
+        problems += checks.city_folder_problems(catalog.root)
     for city in catalog.cities.values():
         for name in ("storage_crs", "local_crs"):
             try:
                 epsg_code(getattr(city, name))
             except Exception:  # noqa: BLE001 - any pyproj failure is a definition problem
                 problems.append(f"{city.id}: {name} {getattr(city, name)!r} is not an EPSG CRS")
+        problems += checks.local_crs_problems(city)
+        problems += checks.role_problems(catalog, city)
     for layer in catalog:
         where = layer.qualified_id
         source = settings.source_data_dir / layer.source.path
         if not source.exists():
             problems.append(f"{where}: source file {source} does not exist")
+        else:
+            problems += checks.column_problems(layer, source)
+            problems += checks.code_problems(layer, source, tables)
         for join in layer.source.joins:
             if not (settings.source_data_dir / join.path).exists():
                 problems.append(f"{where}: join {join.name!r} file {join.path} does not exist")
