@@ -2,7 +2,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint check bench bench-ingest bench-tiles bench-api bench-analysis bench-deps
+.PHONY: setup demo test lint check bench bench-ingest bench-tiles bench-api bench-analysis bench-deps bench-scale bench-edits bench-raster
 
 setup:
 	@bash scripts/setup.sh
@@ -41,3 +41,12 @@ bench-api: setup bench-deps
 
 bench-analysis: setup
 	$(BIN)/python -m bench.analysis
+
+bench-scale: setup
+	$(BIN)/python -m bench.scale --scales 1,10,100,305 --standbys
+
+bench-edits: setup
+	$(BIN)/python -m bench.edits
+
+bench-raster: setup
+	$(BIN)/python -m bench.raster
