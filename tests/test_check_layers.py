@@ -1,0 +1,155 @@
+"""check-layers turns each silent failure of a new city into a named definition error.
+
+Every test edits a copy of the real ``layers/`` directory in tmp_path and checks it
+against the real source files in /work/shared/data.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pyogrio
+import pytest
+from typer.testing import CliRunner
+
+from digitalcity.catalog import load_catalog
+from digitalcity.catalog.codes import normalise_ma_use_code
+from digitalcity.catalog.validate import validate_catalog
+from digitalcity.cli import app
+from digitalcity.config import Settings
+
+PROJECT_LAYERS = Path(__file__).resolve().parents[1] / "layers"
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+ZONING = SHARED / "cambridge_ma" / "CDD_ZoningDistricts.geojson"
+ASSESSOR = SHARED / "cambridge_ma" / "TaxFY14.csv"  # the parcels' join carrying UseCode
+
+
+@pytest.fixture
+def layers(tmp_path: Path) -> Path:
+    root = tmp_path / "layers"
+    shutil.copytree(PROJECT_LAYERS, root)
+    return root
+
+
+def check(root: Path) -> list[str]:
+    settings = Settings(source_data_dir=SHARED, layers_dir=root, progress=False)
+    return validate_catalog(load_catalog(root), settings)
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_the_demo_layers_are_valid(layers: Path) -> None:
+    assert check(layers) == []
+
+
+def test_geographic_local_crs_is_an_error(layers: Path) -> None:
+    city = layers / "cambridge" / "city.toml"
+    text = city.read_text(encoding="utf-8")
+    lines = [
+        'local_crs = "EPSG:4258"' if line.startswith("local_crs") else line
+        for line in text.splitlines()
+    ]
+    city.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    problems = check(layers)
+    assert len(problems) == 1
+    assert problems[0].startswith("cambridge: local_crs 'EPSG:4258' is geographic")
+
+
+def test_a_city_folder_without_city_toml_is_an_error(layers: Path) -> None:
+    orphan = layers / "newtown"
+    orphan.mkdir()
+    shutil.copy(layers / "xiamen" / "districts.toml", orphan / "districts.toml")
+    assert check(layers) == ["newtown: folder has layer files but no city.toml"]
+
+
+def test_missing_source_columns_are_named(layers: Path) -> None:
+    edit(layers / "xiamen" / "districts.toml", 'source = "POPU_ETHNIC"', 'source = "POPU_ETHNIK"')
+    # a join's key column too
+    edit(
+        layers / "cambridge" / "zoning_districts.toml",
+        'right_key = "zone_type"',
+        'right_key = "zone_typ"',
+    )
+    problems = check(layers)
+    assert any(
+        p.startswith(
+            "xiamen.districts: field 'ethnic_minority_share': source column 'POPU_ETHNIK'"
+        )
+        for p in problems
+    ), problems
+    assert any(
+        p.startswith(
+            "cambridge.zoning_districts: join 'controls' right_key: source column 'zone_typ'"
+        )
+        for p in problems
+    ), problems
+    assert len(problems) == 2
+
+
+def test_codes_missing_from_the_code_table_are_named_with_counts(layers: Path) -> None:
+    data = pyogrio.read_dataframe(ZONING, columns=["ZONE_TYPE"], read_geometry=False)
+    counts = Counter(data["ZONE_TYPE"].dropna().astype(str).str.strip())
+    code, n = counts.most_common(1)[0]
+    table = layers / "cambridge" / "cambridge_zoning_codes.csv"
+    with table.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    kept = [r for r in rows if r["code"] != code]
+    assert len(kept) == len(rows) - 1
+    with table.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(kept)
+    problems = check(layers)
+    assert problems == [
+        f"cambridge.zoning_districts: codes not in code table cambridge_zoning: {code!r} ({n})"
+    ]
+
+
+def test_codes_missing_from_the_crosswalk_are_named_with_counts(layers: Path) -> None:
+    path = layers / "cambridge" / "crosswalk_ma_use_to_tdyh2023.csv"
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    # drop every residential rule (state codes 1xx), so each residential parcel is unmapped
+    kept = [r for r in rows if not r["from_prefix"].startswith("1")]
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(kept)
+    assessor = pyogrio.read_dataframe(ASSESSOR, columns=["UseCode"], read_geometry=False)
+    codes = Counter(assessor["UseCode"].dropna().astype(str).str.strip())
+    residential = Counter({c: k for c, k in codes.items() if normalise_ma_use_code(c)[:1] == "1"})
+    top, n = residential.most_common(1)[0]
+    problems = check(layers)
+    assert len(problems) == 1
+    assert problems[0].startswith(
+        "cambridge.parcels: codes not in crosswalk cambridge/crosswalk_ma_use_to_tdyh2023.csv: "
+    )
+    assert f"{top!r} ({n})" in problems[0]
+
+
+def test_unknown_semantic_keys_are_errors(layers: Path) -> None:
+    edit(layers / "cambridge" / "zoning_districts.toml", "zone_name =", "zone_nmae =")
+    assert check(layers) == [
+        "cambridge.zoning_districts: unknown semantic keys ['zone_nmae'] "
+        "(see catalog/semantics.py)"
+    ]
+
+
+def test_cli_reports_every_problem_and_fails(layers: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    edit(layers / "cambridge" / "zoning_districts.toml", "zone_name =", "zone_nmae =")
+    (layers / "newtown").mkdir()
+    shutil.copy(layers / "xiamen" / "districts.toml", layers / "newtown" / "districts.toml")
+    monkeypatch.setenv("DIGITALCITY_LAYERS_DIR", str(layers))
+    monkeypatch.setenv("DIGITALCITY_SOURCE_DATA_DIR", str(SHARED))
+    result = CliRunner().invoke(app, ["check-layers"])
+    assert result.exit_code == 1, result.output
+    assert "error: newtown: folder has layer files but no city.toml" in result.output
+    assert "zone_nmae" in result.output
+    assert "all layer definitions are valid" not in result.output
