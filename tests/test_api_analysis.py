@@ -7,9 +7,18 @@ import pytest
 from digitalcity import analysis
 from digitalcity.city import City
 
-SQUARE = {"type": "Polygon", "coordinates": [[[-71.115, 42.365], [-71.095, 42.365],
-                                              [-71.095, 42.375], [-71.115, 42.375],
-                                              [-71.115, 42.365]]]}
+SQUARE = {
+    "type": "Polygon",
+    "coordinates": [
+        [
+            [-71.115, 42.365],
+            [-71.095, 42.365],
+            [-71.095, 42.375],
+            [-71.115, 42.375],
+            [-71.115, 42.365],
+        ]
+    ],
+}
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +66,11 @@ def test_district_density_for_xiamen(client):
     [
         ("landuse_statistics", {"level": "level9"}, 400),
         ("landuse_statistics", {"polygon": {"type": "Polygon", "coordinates": []}}, 400),
-        ("population_in_polygon", {"polygon": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}}, 400),
+        (
+            "population_in_polygon",
+            {"polygon": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}},
+            400,
+        ),
         ("population_in_polygon", {"polygon": "POLYGON((0 0, 1 1, 1 0, 0 1, 0 0))"}, 400),
         ("parcels_beyond", {"distance_m": -5}, 400),
         ("service_areas", {"facility_layer": "fire_stations", "minutes": [10000]}, 400),

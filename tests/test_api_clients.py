@@ -20,8 +20,13 @@ def _expected_blocks(min_pop: int) -> int:
 
 
 def test_ogrinfo_lists_collections(live_server):
-    out = subprocess.run(["ogrinfo", "-ro", "-q", f"OAPIF:{live_server}"], capture_output=True,
-                         text=True, timeout=120, check=True).stdout
+    out = subprocess.run(
+        ["ogrinfo", "-ro", "-q", f"OAPIF:{live_server}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
     assert "cambridge__parcels" in out and "xiamen__districts" in out
     assert "cambridge__utility_poles" not in out  # internal: not listed to anonymous clients
 
@@ -29,9 +34,22 @@ def test_ogrinfo_lists_collections(live_server):
 def test_ogr2ogr_reads_bbox_and_attribute_filtered_subset(live_server, tmp_path):
     target = tmp_path / "subset.geojson"
     subprocess.run(
-        ["ogr2ogr", "-f", "GeoJSON", str(target), f"OAPIF:{live_server}",
-         "cambridge__census_blocks_2000", "-spat", *map(str, BOX), "-where", "population > 100"],
-        capture_output=True, text=True, timeout=180, check=True,
+        [
+            "ogr2ogr",
+            "-f",
+            "GeoJSON",
+            str(target),
+            f"OAPIF:{live_server}",
+            "cambridge__census_blocks_2000",
+            "-spat",
+            *map(str, BOX),
+            "-where",
+            "population > 100",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=True,
     )
     features = json.loads(target.read_text())["features"]
     assert len(features) == _expected_blocks(100) > 5
@@ -51,8 +69,10 @@ def test_owslib_reads_items(live_server):
 
 
 def test_geopandas_reads_an_items_url(live_server):
-    url = (f"{live_server}/collections/cambridge__census_blocks_2000/items"
-           f"?bbox={','.join(map(str, BOX))}&filter=population%20%3E%20100&limit=1000")
+    url = (
+        f"{live_server}/collections/cambridge__census_blocks_2000/items"
+        f"?bbox={','.join(map(str, BOX))}&filter=population%20%3E%20100&limit=1000"
+    )
     frame = gpd.read_file(url)
     assert len(frame) == _expected_blocks(100)
     assert frame.crs.to_epsg() == 4326

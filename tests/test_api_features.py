@@ -76,30 +76,50 @@ def test_bbox_count_matches_geopandas(client, blocks_src):
 def test_bbox_crs_latlon_axis_order(client):
     crs84 = matched(client, BLOCKS, bbox=",".join(map(str, BOX)))
     latlon = ",".join(map(str, (BOX[1], BOX[0], BOX[3], BOX[2])))
-    assert matched(client, BLOCKS, bbox=latlon,
-                   **{"bbox-crs": "http://www.opengis.net/def/crs/EPSG/0/4326"}) == crs84
+    assert (
+        matched(
+            client,
+            BLOCKS,
+            bbox=latlon,
+            **{"bbox-crs": "http://www.opengis.net/def/crs/EPSG/0/4326"},
+        )
+        == crs84
+    )
 
 
 def test_cql2_text_filters_match_pandas(client, blocks_src):
-    assert matched(client, BLOCKS, filter="population > 200") == int((blocks_src.POP_LAB > 200).sum())
+    assert matched(client, BLOCKS, filter="population > 200") == int(
+        (blocks_src.POP_LAB > 200).sum()
+    )
     assert matched(client, BLOCKS, filter="population BETWEEN 50 AND 100") == int(
-        blocks_src.POP_LAB.between(50, 100).sum())
+        blocks_src.POP_LAB.between(50, 100).sum()
+    )
     poly = shapely.box(*BOX)
     both = int(((blocks_src.POP_LAB >= 100) & blocks_src.intersects(poly)).sum())
-    assert matched(client, BLOCKS, filter=f"population >= 100 AND S_INTERSECTS(geometry, {poly.wkt})") == both
+    assert (
+        matched(client, BLOCKS, filter=f"population >= 100 AND S_INTERSECTS(geometry, {poly.wkt})")
+        == both
+    )
     zones = gpd.read_file(SHARED_DATA / "cambridge_ma/CDD_ZoningDistricts.geojson")
     expected = int(zones.ZONE_TYPE.str.startswith("C-").sum())
     assert matched(client, ZONING, filter="zone_code LIKE 'C-%'") == expected
     assert matched(client, ZONING, filter="zone_code IN ('C-1', 'B')") == int(
-        zones.ZONE_TYPE.isin(["C-1", "B"]).sum())
+        zones.ZONE_TYPE.isin(["C-1", "B"]).sum()
+    )
     assert matched(client, ZONING, filter="NOT zone_code LIKE 'C-%'") == len(zones) - expected
 
 
 def test_cql2_json_equals_text(client):
     text = matched(client, BLOCKS, filter="population > 150 OR population IS NULL")
-    cql_json = json.dumps({"op": "or", "args": [
-        {"op": ">", "args": [{"property": "population"}, 150]},
-        {"op": "isNull", "args": [{"property": "population"}]}]})
+    cql_json = json.dumps(
+        {
+            "op": "or",
+            "args": [
+                {"op": ">", "args": [{"property": "population"}, 150]},
+                {"op": "isNull", "args": [{"property": "population"}]},
+            ],
+        }
+    )
     assert matched(client, BLOCKS, filter=cql_json, **{"filter-lang": "cql2-json"}) == text
 
 
@@ -107,9 +127,11 @@ def test_cql2_arithmetic_far_filter(client, engine):
     import sqlalchemy as sa
 
     with engine.connect() as conn:
-        expected = conn.execute(sa.text(
-            "SELECT count(*) FROM cambridge.parcels WHERE gross_area_sqft / nullif(land_area_sqft, 0) > 2"
-        )).scalar_one()
+        expected = conn.execute(
+            sa.text(
+                "SELECT count(*) FROM cambridge.parcels WHERE gross_area_sqft / nullif(land_area_sqft, 0) > 2"
+            )
+        ).scalar_one()
     assert matched(client, PARCELS, filter="gross_area_sqft / land_area_sqft > 2") == expected > 100
 
 
@@ -135,8 +157,9 @@ def test_paging_links_and_offset(client):
 
 
 def test_properties_and_sortby(client):
-    page = client.get(f"{BLOCKS}/items", params={"limit": 5, "sortby": "-population",
-                                                 "properties": "population"}).json()
+    page = client.get(
+        f"{BLOCKS}/items", params={"limit": 5, "sortby": "-population", "properties": "population"}
+    ).json()
     values = [f["properties"]["population"] for f in page["features"]]
     assert values == sorted(values, reverse=True)
     assert all(set(f["properties"]) == {"population"} for f in page["features"])
@@ -145,12 +168,16 @@ def test_properties_and_sortby(client):
 def test_output_crs_and_content_crs_header(client):
     fid = client.get(f"{BLOCKS}/items", params={"limit": 1}).json()["features"][0]["id"]
     assert fid > 250_000_000_000_000  # the block's FIPS code is its stable feature id
-    response = client.get(f"{BLOCKS}/items/{fid}", params={"crs": "http://www.opengis.net/def/crs/EPSG/0/26986"})
+    response = client.get(
+        f"{BLOCKS}/items/{fid}", params={"crs": "http://www.opengis.net/def/crs/EPSG/0/26986"}
+    )
     assert response.status_code == 200
     assert response.headers["content-crs"] == "<http://www.opengis.net/def/crs/EPSG/0/26986>"
     x, y = response.json()["geometry"]["coordinates"][0][0][0]
     assert 220_000 < x < 240_000 and 890_000 < y < 910_000  # Massachusetts Mainland metres
-    latlon = client.get(f"{BLOCKS}/items/{fid}", params={"crs": "http://www.opengis.net/def/crs/EPSG/0/4326"})
+    latlon = client.get(
+        f"{BLOCKS}/items/{fid}", params={"crs": "http://www.opengis.net/def/crs/EPSG/0/4326"}
+    )
     lat, lon = latlon.json()["geometry"]["coordinates"][0][0][0]
     assert 42.3 < lat < 42.45 and -71.2 < lon < -71.0
 
@@ -202,10 +229,17 @@ def test_bad_parameters_are_400_problems(client, params, fragment):
 
 def test_internal_layers_hidden_from_anonymous_on_every_endpoint(client, planner_key):
     poles = "/collections/cambridge__utility_poles"
-    for path in (poles, f"{poles}/items", f"{poles}/items/1", f"{poles}/queryables",
-                 f"{poles}/sortables"):
+    for path in (
+        poles,
+        f"{poles}/items",
+        f"{poles}/items/1",
+        f"{poles}/queryables",
+        f"{poles}/sortables",
+    ):
         problem(client.get(path), 404)
-        assert client.get(path, headers={"Authorization": f"Bearer {planner_key}"}).status_code == 200
+        assert (
+            client.get(path, headers={"Authorization": f"Bearer {planner_key}"}).status_code == 200
+        )
     problem(client.get(poles, headers={"X-API-Key": "dc_wrong"}), 401)
 
 
@@ -245,8 +279,13 @@ def test_page_cache_etag_and_reload_invalidation(client, catalog, engine, settin
     first = client.get(url, params={"limit": 3})
     etag = first.headers["etag"]
     assert client.get(url, params={"limit": 3}, headers={"If-None-Match": etag}).status_code == 304
-    load_layer(catalog.layer("cambridge", "census_blocks_2000"), catalog.city("cambridge"), engine,
-               settings, force=True)
+    load_layer(
+        catalog.layer("cambridge", "census_blocks_2000"),
+        catalog.city("cambridge"),
+        engine,
+        settings,
+        force=True,
+    )
     client.app.state.layers.versions.load(engine)  # what the LISTEN thread does on NOTIFY
     after = client.get(url, params={"limit": 3})
     assert after.headers["etag"] != etag

@@ -55,19 +55,25 @@ def test_identify_far_unknown_when_control_missing(card):
 
 
 def test_identify_nearest_facilities_match_geopandas(card, parcel_geom):
-    schools = [gpd.read_file(SHARED_DATA / f"cambridge_ma/LANDMARK_{n}.geojson").to_crs(LOCAL)
-               for n in ("PublicSchools", "PrivateSchools")]
+    schools = [
+        gpd.read_file(SHARED_DATA / f"cambridge_ma/LANDMARK_{n}.geojson").to_crs(LOCAL)
+        for n in ("PublicSchools", "PrivateSchools")
+    ]
     distances = [s.distance(parcel_geom) for s in schools]
     best = min(d.min() for d in distances)
     assert card["nearest"]["school"]["distance_m"] == pytest.approx(best, abs=0.5)
-    stations = gpd.read_file(SHARED_DATA / "cambridge_ma/TRANS_SubwayStations.geojson").to_crs(LOCAL)
+    stations = gpd.read_file(SHARED_DATA / "cambridge_ma/TRANS_SubwayStations.geojson").to_crs(
+        LOCAL
+    )
     nearest = stations.distance(parcel_geom)
     assert card["nearest"]["subway_station"]["name"] == stations.STATION[nearest.idxmin()]
     assert card["nearest"]["subway_station"]["distance_m"] == pytest.approx(nearest.min(), abs=0.5)
 
 
 def test_identify_residents_within_400m_areal_interpolation(card, parcel_geom):
-    blocks = gpd.read_file(SHARED_DATA / "cambridge_ma/DEMOGRAPHICS_Blocks2000.geojson").to_crs(LOCAL)
+    blocks = gpd.read_file(SHARED_DATA / "cambridge_ma/DEMOGRAPHICS_Blocks2000.geojson").to_crs(
+        LOCAL
+    )
     ring = parcel_geom.buffer(400)
     share = blocks.geometry.intersection(ring).area / blocks.geometry.area
     expected = float((blocks.POP_LAB * share).sum())
@@ -76,19 +82,32 @@ def test_identify_residents_within_400m_areal_interpolation(card, parcel_geom):
 
 def test_identify_hides_internal_fields_and_shows_them_to_planners(client, card, planner_key):
     assert "total_value" not in card["properties"]
-    keyed = client.get("/cities/cambridge/identify", params={"lon": MAPLE[0], "lat": MAPLE[1]},
-                       headers={"X-API-Key": planner_key}).json()
+    keyed = client.get(
+        "/cities/cambridge/identify",
+        params={"lon": MAPLE[0], "lat": MAPLE[1]},
+        headers={"X-API-Key": planner_key},
+    ).json()
     assert keyed["properties"]["total_value"] > 0
 
 
 def test_identify_errors(client):
     assert client.get("/cities/cambridge/identify", params={"lon": 0, "lat": 0}).status_code == 404
-    assert client.get("/cities/cambridge/identify", params={"lon": 500, "lat": 0}).status_code == 400
-    assert client.get("/cities/cambridge/identify", params={"lon": "x", "lat": 0}).status_code == 400
-    assert client.get("/cities/cambridge/identify",
-                      params={"lon": 0, "lat": 0, "crs": "EPSG:1"}).status_code == 400
+    assert (
+        client.get("/cities/cambridge/identify", params={"lon": 500, "lat": 0}).status_code == 400
+    )
+    assert (
+        client.get("/cities/cambridge/identify", params={"lon": "x", "lat": 0}).status_code == 400
+    )
+    assert (
+        client.get(
+            "/cities/cambridge/identify", params={"lon": 0, "lat": 0, "crs": "EPSG:1"}
+        ).status_code
+        == 400
+    )
     assert client.get("/cities/atlantis/identify", params={"lon": 0, "lat": 0}).status_code == 404
-    assert client.get("/cities/xiamen/identify", params={"lon": 118.1, "lat": 24.5}).status_code == 404
+    assert (
+        client.get("/cities/xiamen/identify", params={"lon": 118.1, "lat": 24.5}).status_code == 404
+    )
 
 
 def test_parcel_card_by_id(client):
@@ -138,7 +157,9 @@ def test_card_of_the_most_detailed_parcel_is_prompt_and_right(client, engine):
     parcels = parcels.set_crs(4326, allow_override=True)
     # parcels have no id field: the feature id is the row number (several rows are "ROAD")
     outline = shapely.make_valid(parcels.to_crs(LOCAL).geometry.iloc[fid - 1])
-    blocks = gpd.read_file(SHARED_DATA / "cambridge_ma/DEMOGRAPHICS_Blocks2000.geojson").to_crs(LOCAL)
+    blocks = gpd.read_file(SHARED_DATA / "cambridge_ma/DEMOGRAPHICS_Blocks2000.geojson").to_crs(
+        LOCAL
+    )
     ring = outline.buffer(400)
     expected = float((blocks.POP_LAB * blocks.geometry.intersection(ring).area / blocks.area).sum())
     assert response.json()["residents"]["residents"] == pytest.approx(expected, rel=0.01)

@@ -79,9 +79,7 @@ def test_missing_source_columns_are_named(layers: Path) -> None:
     )
     problems = check(layers)
     assert any(
-        p.startswith(
-            "xiamen.districts: field 'ethnic_minority_share': source column 'POPU_ETHNIK'"
-        )
+        p.startswith("xiamen.districts: field 'ethnic_minority_share': source column 'POPU_ETHNIK'")
         for p in problems
     ), problems
     assert any(
@@ -137,8 +135,7 @@ def test_codes_missing_from_the_crosswalk_are_named_with_counts(layers: Path) ->
 def test_unknown_semantic_keys_are_errors(layers: Path) -> None:
     edit(layers / "cambridge" / "zoning_districts.toml", "zone_name =", "zone_nmae =")
     assert check(layers) == [
-        "cambridge.zoning_districts: unknown semantic keys ['zone_nmae'] "
-        "(see catalog/semantics.py)"
+        "cambridge.zoning_districts: unknown semantic keys ['zone_nmae'] (see catalog/semantics.py)"
     ]
 
 
@@ -153,3 +150,30 @@ def test_cli_reports_every_problem_and_fails(layers: Path, monkeypatch: pytest.M
     assert "error: newtown: folder has layer files but no city.toml" in result.output
     assert "zone_nmae" in result.output
     assert "all layer definitions are valid" not in result.output
+
+
+def test_a_city_with_its_own_source_dir_and_code_tables(layers: Path, tmp_path: Path) -> None:
+    """source_dir in city.toml (absolute here) and a code table in <city>/codes/."""
+    own = tmp_path / "own_sources" / "cambridge_ma"
+    own.mkdir(parents=True)
+    for name in ("CDD_ZoningDistricts.geojson", "ZoneListFromMunicode.csv", "zoning_controls.csv"):
+        shutil.copy(SHARED / "cambridge_ma" / name, own / name)
+    city = layers / "cambridge"
+    for path in city.glob("*.toml"):
+        if path.name not in ("city.toml", "zoning_districts.toml"):
+            path.unlink()
+    (city / "city.toml").write_text(
+        'title = { zh = "剑桥", en = "Cambridge" }\n'
+        'storage_crs = "EPSG:4326"\nlocal_crs = "EPSG:26986"\n'
+        f'source_dir = "{own.parent}"\n[roles]\nzoning = "zoning_districts"\n',
+        encoding="utf-8",
+    )
+    (city / "codes").mkdir()
+    shutil.move(city / "cambridge_zoning_codes.csv", city / "codes" / "cambridge_zoning.csv")
+    settings = Settings(source_data_dir=tmp_path / "elsewhere", layers_dir=layers, progress=False)
+    catalog = load_catalog(layers)
+    problems = [p for p in validate_catalog(catalog, settings) if p.startswith("cambridge")]
+    assert problems == []
+    shutil.rmtree(own)
+    problems = [p for p in validate_catalog(catalog, settings) if p.startswith("cambridge")]
+    assert problems and all(str(own) in p for p in problems)

@@ -41,7 +41,9 @@ def test_check_layers_passes(env):
 def test_check_layers_reports_an_invalid_definition(env, tmp_path):
     city = tmp_path / "bad"
     city.mkdir()
-    (city / "city.toml").write_text('title = { zh = "坏", en = "Bad" }\nstorage_crs = "EPSG:4326"\n')
+    (city / "city.toml").write_text(
+        'title = { zh = "坏", en = "Bad" }\nstorage_crs = "EPSG:4326"\n'
+    )
     env.setenv("DIGITALCITY_LAYERS_DIR", str(tmp_path))
     assert "local_crs" in one_line_error(runner.invoke(app, ["check-layers"]))
 
@@ -62,7 +64,9 @@ def test_db_start_is_idempotent_and_status_reports(env, settings):
 def test_server_does_not_run_as_root(settings):
     pid = int((settings.cluster_dir / "postmaster.pid").read_text().split()[0])
     owner = os.stat(f"/proc/{pid}").st_uid
-    assert owner != 0 and pwd.getpwuid(owner).pw_name == settings.db_service_user or os.geteuid() != 0
+    assert (
+        owner != 0 and pwd.getpwuid(owner).pw_name == settings.db_service_user or os.geteuid() != 0
+    )
 
 
 def test_missing_binaries_name_the_install_command(env, tmp_path):
@@ -96,4 +100,6 @@ def test_keys_create_list_revoke(env, client):
     key_id = next(line.split("\t")[0] for line in listing.splitlines() if "cli test" in line)
     assert runner.invoke(app, ["keys", "revoke", key_id]).exit_code == 0
     assert client.get(poles, headers={"X-API-Key": key}).status_code == 401
-    assert "role must be one of" in one_line_error(runner.invoke(app, ["keys", "create", "--role", "god"]))
+    assert "role must be one of" in one_line_error(
+        runner.invoke(app, ["keys", "create", "--role", "god"])
+    )

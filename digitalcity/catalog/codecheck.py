@@ -12,16 +12,16 @@ from digitalcity.catalog.model import LayerDef
 from digitalcity.config import Settings
 
 
-def _source_codes(layer: LayerDef, settings: Settings) -> Counter[str] | None:
+def _source_codes(layer: LayerDef, root: Path) -> Counter[str] | None:
     """Distinct values (with counts) of the classification column; None if unreadable."""
     assert layer.classification is not None
     field = layer.field(layer.classification.field)
     src = layer.source
-    path: Path = settings.source_data_dir / src.path
+    path: Path = root / src.path
     read_layer = src.layer
     if field.join_name:
         join = next(j for j in src.joins if j.name == field.join_name)
-        path, read_layer = settings.source_data_dir / join.path, None
+        path, read_layer = root / join.path, None
     try:
         frame = pyogrio.read_dataframe(
             path, layer=read_layer, columns=[field.join_column], read_geometry=False
@@ -40,12 +40,14 @@ def _named(missing: Counter[str]) -> str:
     return f"{shown}{more}"
 
 
-def missing_codes(layer: LayerDef, settings: Settings, tables: dict[str, CodeTable]) -> list[str]:
+def missing_codes(
+    layer: LayerDef, root: Path, settings: Settings, tables: dict[str, CodeTable]
+) -> list[str]:
     """One problem line per table or crosswalk that misses codes found in the data."""
     cls = layer.classification
     if cls is None:
         return []
-    codes = _source_codes(layer, settings)
+    codes = _source_codes(layer, root)
     if not codes:
         return []
     where = layer.qualified_id

@@ -186,11 +186,13 @@ def load_crosswalk(
 
 
 def code_tables(layers_dir: Path) -> dict[str, CodeTable]:
-    """Every table under ``layers_dir``: ``codes/<id>.csv`` and ``<city>/<id>_codes.csv``."""
+    """Every table under ``layers_dir``: ``codes/<id>.csv``, ``<city>/<id>_codes.csv`` and
+    ``<city>/codes/<id>.csv`` (a city's own tables, so its folder needs no copy of ``codes/``)."""
     found = [(p.stem, p) for p in sorted((layers_dir / "codes").glob("*.csv"))]
     for p in sorted(layers_dir.glob("*/*_codes.csv")):
         if p.parent.name != "codes":
             found.append((p.stem.removesuffix("_codes"), p))
+    found += [(p.stem, p) for p in sorted(layers_dir.glob("*/codes/*.csv"))]  # beside a city
     tables: dict[str, CodeTable] = {}
     for system, path in found:
         if system in tables:

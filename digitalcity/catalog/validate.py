@@ -12,6 +12,7 @@ from digitalcity.catalog.codes import NORMALISERS, code_tables, load_crosswalk
 from digitalcity.catalog.model import LayerDef
 from digitalcity.catalog.registry import CITY_FILE, Catalog
 from digitalcity.catalog.semantics import unknown_semantic_keys
+from digitalcity.catalog.sources import source_root
 from digitalcity.config import Settings
 from digitalcity.crs import epsg_code
 from digitalcity.errors import DigitalCityError
@@ -26,15 +27,13 @@ def _header(path: Path, layer: str | None = None) -> set[str] | None:
     return {str(name) for name in info["fields"]}
 
 
-def _missing_columns(layer: LayerDef, settings: Settings) -> list[str]:
+def _missing_columns(layer: LayerDef, root: Path) -> list[str]:
     """Source columns (main file and joins) named by the definition but absent from the files."""
     where = layer.qualified_id
     problems: list[str] = []
     src = layer.source
-    main = _header(settings.source_data_dir / src.path, src.layer)
-    joins: dict[str, set[str] | None] = {
-        j.name: _header(settings.source_data_dir / j.path) for j in src.joins
-    }
+    main = _header(root / src.path, src.layer)
+    joins: dict[str, set[str] | None] = {j.name: _header(root / j.path) for j in src.joins}
     wanted: list[tuple[str | None, str, str]] = []
     for col in (src.x, src.y, src.wkt):
         if col:
@@ -90,14 +89,17 @@ def validate_catalog(catalog: Catalog, settings: Settings) -> list[str]:
         unknown = unknown_semantic_keys(tuple(layer.semantics))
         if unknown:
             problems.append(f"{where}: unknown semantic keys {unknown} (see catalog/semantics.py)")
-        source = settings.source_data_dir / layer.source.path
+        root = source_root(catalog.city(layer.city), settings.source_data_dir)
+        source = root / layer.source.path
         if not source.exists():
             problems.append(f"{where}: source file {source} does not exist")
         for join in layer.source.joins:
-            if not (settings.source_data_dir / join.path).exists():
-                problems.append(f"{where}: join {join.name!r} file {join.path} does not exist")
+            if not (root / join.path).exists():
+                problems.append(
+                    f"{where}: join {join.name!r} file {root / join.path} does not exist"
+                )
         if source.exists():
-            problems += _missing_columns(layer, settings)
+            problems += _missing_columns(layer, root)
         cls = layer.classification
         if cls is None:
             continue
@@ -117,5 +119,5 @@ def validate_catalog(catalog: Catalog, settings: Settings) -> list[str]:
                 problems.append(f"{where}: {exc}")
                 continue
         if source.exists():
-            problems += missing_codes(layer, settings, tables)
+            problems += missing_codes(layer, root, settings, tables)
     return problems
