@@ -270,3 +270,7 @@ def keys_revoke(key_id: int) -> None:
 from digitalcity.cli_tiles import tiles_app  # noqa: E402
 
 app.add_typer(tiles_app, name="tiles")
+
+from digitalcity.cli_city import init_city  # noqa: E402
+
+app.command("init-city")(one_line_errors(init_city))
