@@ -9,13 +9,13 @@ from digitalcity import __version__
 from digitalcity.api import problems
 from digitalcity.api.caller import CallerMiddleware
 from digitalcity.api.page_cache import PageCache
-from digitalcity.api.routes import analysis, collections, health, items, landing, planning
+from digitalcity.api.reload import build_definitions
+from digitalcity.api.reload import install as install_definitions
+from digitalcity.api.routes import admin, analysis, collections, health, items, landing, planning
 from digitalcity.api.routes import styles as styles_routes
 from digitalcity.api.routes import tiles as tiles_routes
 from digitalcity.api.routes import web as web_routes
 from digitalcity.api.state import LiveLayers
-from digitalcity.catalog import load_catalog
-from digitalcity.catalog.codes import code_tables
 from digitalcity.config import Settings
 from digitalcity.db.engine import make_engine
 
@@ -31,8 +31,7 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.catalog = load_catalog(settings.layers_dir)
-    app.state.codes = code_tables(settings.layers_dir)
+    install_definitions(app, build_definitions(app))
     app.state.engine = make_engine(settings)
     app.state.layers = LiveLayers(app)
     app.state.pages = PageCache(settings.items_cache_mb * 1024 * 1024)
@@ -45,6 +44,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(planning.router)
     app.include_router(analysis.router)
     app.include_router(health.router)
+    app.include_router(admin.router)
     app.include_router(tiles_routes.router)
     app.include_router(styles_routes.router)
     app.include_router(web_routes.router)
