@@ -177,3 +177,23 @@ def test_a_city_with_its_own_source_dir_and_code_tables(layers: Path, tmp_path: 
     shutil.rmtree(own)
     problems = [p for p in validate_catalog(catalog, settings) if p.startswith("cambridge")]
     assert problems and all(str(own) in p for p in problems)
+
+
+def test_crosswalk_rows_match_exactly_unless_declared_prefix(tmp_path: Path) -> None:
+    from digitalcity.catalog.codes import code_tables, load_crosswalk
+
+    target = code_tables(PROJECT_LAYERS)["tdyh_2023"]
+    with (PROJECT_LAYERS / "cambridge" / "crosswalk_ma_use_to_tdyh2023.csv").open(
+        encoding="utf-8-sig"
+    ) as fh:
+        row = next(csv.DictReader(fh))
+    l1, l2 = row["to_level1"], row["to_level2"]
+    path = tmp_path / "crosswalk_streets_to_tdyh_2023.csv"
+    path.write_text(
+        f"from_prefix,to_level1,to_level2,note,match\nlane,{l1},{l2},,exact\nroad,{l1},{l2},,prefix\n",
+        encoding="utf-8",
+    )
+    crosswalk = load_crosswalk(path, target)
+    assert crosswalk.lookup("lane") == (l1, l2)
+    assert crosswalk.lookup("lanes") is None
+    assert crosswalk.lookup("roads") == (l1, l2)
