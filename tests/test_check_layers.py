@@ -197,3 +197,15 @@ def test_crosswalk_rows_match_exactly_unless_declared_prefix(tmp_path: Path) -> 
     assert crosswalk.lookup("lane") == (l1, l2)
     assert crosswalk.lookup("lanes") is None
     assert crosswalk.lookup("roads") == (l1, l2)
+
+
+def test_a_role_naming_a_layer_of_the_wrong_geometry_is_an_error(layers: Path) -> None:
+    city = layers / "cambridge" / "city.toml"
+    lines = city.read_text(encoding="utf-8").splitlines()
+    lines = ['hydrants = "parcels"' if ln.startswith("hydrants =") else ln for ln in lines]
+    city.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    problems = check(layers)
+    assert problems == [
+        "cambridge: role 'hydrants' names 'parcels', a MultiPolygon layer; "
+        "it needs Point or MultiPoint"
+    ]

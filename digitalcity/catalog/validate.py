@@ -11,6 +11,7 @@ from digitalcity.catalog.codecheck import missing_codes
 from digitalcity.catalog.codes import NORMALISERS, code_tables, load_crosswalk
 from digitalcity.catalog.model import LayerDef
 from digitalcity.catalog.registry import CITY_FILE, Catalog
+from digitalcity.catalog.roles import ROLES, role_layers
 from digitalcity.catalog.semantics import unknown_semantic_keys
 from digitalcity.catalog.sources import source_root
 from digitalcity.config import Settings
@@ -77,9 +78,23 @@ def _city_problems(catalog: Catalog) -> list[str]:
     return problems
 
 
+def _role_problems(catalog: Catalog) -> list[str]:
+    """Roles naming a layer whose geometry the role cannot use."""
+    problems: list[str] = []
+    for city in catalog.cities.values():
+        for role, layer_id in role_layers(city):
+            layer = catalog.layer(city.id, layer_id)
+            if layer.geometry_type not in ROLES[role].geometries:
+                problems.append(
+                    f"{city.id}: role {role!r} names {layer_id!r}, a {layer.geometry_type} "
+                    f"layer; it needs {' or '.join(ROLES[role].geometries)}"
+                )
+    return problems
+
+
 def validate_catalog(catalog: Catalog, settings: Settings) -> list[str]:
     """Problems found, one line each (empty when everything is consistent)."""
-    problems: list[str] = _city_problems(catalog)
+    problems: list[str] = _city_problems(catalog) + _role_problems(catalog)
     try:
         tables = code_tables(settings.layers_dir)
     except DigitalCityError as exc:
