@@ -280,3 +280,7 @@ from digitalcity.cli_tiles import tiles_app  # noqa: E402
 app.add_typer(tiles_app, name="tiles")
 app.command("export")(export)
 app.command("revert")(revert)
+
+from digitalcity.cli_city import init_city  # noqa: E402
+
+app.command("init-city")(one_line_errors(init_city))

@@ -209,7 +209,10 @@ def test_bad_crosswalks(
 
 
 def test_crosswalk_normaliser_from_file_name(tmp_path: Path, tables: dict[str, CodeTable]) -> None:
-    body = "from_prefix,to_level1,to_level2,note\n102,07,0701,condo\n16,16,16,reserved\n"
+    body = (
+        "from_prefix,to_level1,to_level2,note,match\n"
+        "102,07,0701,condo,prefix\n16,16,16,reserved,prefix\n"
+    )  # prefix rows: exact matching is the default
     ma = load_crosswalk(_write(tmp_path / "crosswalk_ma_use_to_t.csv", body), tables["tdyh_2023"])
     other = load_crosswalk(_write(tmp_path / "crosswalk_other_to_t.csv", body), tables["tdyh_2023"])
     assert ma.lookup("0160") == ("16", "16")  # mixed-use 0 dropped by the ma_use normaliser

@@ -53,7 +53,9 @@ def edit_app(settings, catalog, engine, loaded) -> Iterator[Any]:  # noqa: ANN00
     report = load_layer(layer, catalog.city("cambridge"), engine, settings, force=True)
     prepare_layer(engine, layer, catalog.city("cambridge"), int(report.version or 0))
     app = create_app(settings.model_copy(update={"tile_cache": False}))
-    app.state.catalog = catalog.with_layer(layer)
+    from digitalcity.api.reload import Definitions, install
+
+    install(app, Definitions(catalog.with_layer(layer), app.state.definitions.codes))
     yield app
 
 

@@ -10,13 +10,22 @@ from digitalcity.api import problems
 from digitalcity.api.caller import CallerMiddleware
 from digitalcity.api.head import HeadAsGet
 from digitalcity.api.page_cache import PageCache
-from digitalcity.api.routes import analysis, collections, edits, health, items, landing, planning
+from digitalcity.api.reload import build_definitions
+from digitalcity.api.reload import install as install_definitions
+from digitalcity.api.routes import (
+    admin,
+    analysis,
+    collections,
+    edits,
+    health,
+    items,
+    landing,
+    planning,
+)
 from digitalcity.api.routes import styles as styles_routes
 from digitalcity.api.routes import tiles as tiles_routes
 from digitalcity.api.routes import web as web_routes
 from digitalcity.api.state import LiveLayers
-from digitalcity.catalog import load_catalog
-from digitalcity.catalog.codes import code_tables
 from digitalcity.config import Settings
 from digitalcity.db.engine import make_engine
 from digitalcity.db.routing import make_router
@@ -33,8 +42,7 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.catalog = load_catalog(settings.layers_dir)
-    app.state.codes = code_tables(settings.layers_dir)
+    install_definitions(app, build_definitions(app))
     app.state.engine = make_engine(settings)
     app.state.router = make_router(settings, app.state.engine)
     app.state.writes = {}  # key id -> WAL position of its last write (read-your-writes)
@@ -58,6 +66,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(planning.router)
     app.include_router(analysis.router)
     app.include_router(health.router)
+    app.include_router(admin.router)
     app.include_router(tiles_routes.router)
     app.include_router(styles_routes.router)
     app.include_router(web_routes.router)

@@ -23,7 +23,7 @@ async def get_settings(request: Request) -> Settings:
 
 
 async def get_catalog(request: Request) -> Catalog:
-    return request.app.state.catalog
+    return request.app.state.definitions.catalog
 
 
 READ_METHODS = frozenset({"GET", "HEAD"})

@@ -69,13 +69,16 @@ class CodeTable:
         return None
 
 
-def _read_rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
-    """Yield (line number, stripped row) of a UTF-8 CSV whose header is exactly ``columns``."""
+def _read_rows(
+    path: Path, columns: tuple[str, ...], optional: tuple[str, ...] = ()
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """Yield (line number, stripped row) of a UTF-8 CSV whose header is exactly ``columns``
+    (or ``columns`` followed by ``optional``)."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)
             header = tuple(reader.fieldnames or ())
-            if header != columns:
+            if header not in (columns, (*columns, *optional)):
                 raise CatalogError(f"{path}: columns {list(header)}, expected {list(columns)}")
             for row in reader:
                 if None in row or any(v is None for v in row.values()):
@@ -141,17 +144,23 @@ def normaliser_for(system: str) -> Callable[[str], str]:
 
 @dataclass(frozen=True)
 class Crosswalk:
-    """Longest-prefix mapping of native codes to (level-1, level-2) codes of ``target``."""
+    """Mapping of native codes to (level-1, level-2) codes of ``target``: exact rows first,
+    then the longest row declared a prefix (``match = prefix``), so ``lane`` never matches
+    ``lanes`` unless a row says so."""
 
     target: str
     rules: Mapping[str, tuple[str, str]]
     normalise: Callable[[str], str] = identity
+    prefixes: Mapping[str, tuple[str, str]] = field(default_factory=lambda: MappingProxyType({}))
 
     def lookup(self, native_code: str) -> tuple[str, str] | None:
-        """Target (level 1, level 2) for ``native_code``; None if no prefix matches."""
+        """Target (level 1, level 2) for ``native_code``; None if nothing matches."""
         code = self.normalise(native_code)
+        exact = self.rules.get(code)
+        if exact is not None:
+            return exact
         for end in range(len(code), 0, -1):
-            hit = self.rules.get(code[:end])
+            hit = self.prefixes.get(code[:end])
             if hit is not None:
                 return hit
         return None
@@ -169,10 +178,11 @@ def load_crosswalk(
         named = _CROSSWALK_NAME.fullmatch(path.stem)
         normalise = normaliser_for(named["source"]) if named else identity
     rules: dict[str, tuple[str, str]] = {}
-    for line, row in _read_rows(path, CROSSWALK_COLUMNS):
+    prefixes: dict[str, tuple[str, str]] = {}
+    for line, row in _read_rows(path, CROSSWALK_COLUMNS, ("match",)):
         where = f"{path}: row {line}"
         prefix, l1, l2 = row["from_prefix"], row["to_level1"], row["to_level2"]
-        if not prefix or prefix in rules:
+        if not prefix or prefix in rules or prefix in prefixes:
             raise CatalogError(f"{where}: empty or duplicate from_prefix {prefix!r}")
         if (first := target.get(l1)) is None or first.level != 1:
             raise CatalogError(f"{where}: {l1!r} is not a level 1 code of {target.system!r}")
@@ -181,16 +191,26 @@ def load_crosswalk(
                 raise CatalogError(f"{where}: {l1!r} has level 2 codes; to_level2 must be one")
         elif (second := target.get(l2)) is None or second.parent != l1:
             raise CatalogError(f"{where}: {l2!r} is not a level 2 code of {l1!r}")
-        rules[prefix] = (l1, l2)
-    return Crosswalk(target=target.system, rules=MappingProxyType(rules), normalise=normalise)
+        match = row.get("match") or "exact"
+        if match not in ("exact", "prefix"):
+            raise CatalogError(f"{where}: match must be 'exact' or 'prefix', not {match!r}")
+        (prefixes if match == "prefix" else rules)[prefix] = (l1, l2)
+    return Crosswalk(
+        target=target.system,
+        rules=MappingProxyType(rules),
+        normalise=normalise,
+        prefixes=MappingProxyType(prefixes),
+    )
 
 
 def code_tables(layers_dir: Path) -> dict[str, CodeTable]:
-    """Every table under ``layers_dir``: ``codes/<id>.csv`` and ``<city>/<id>_codes.csv``."""
+    """Every table under ``layers_dir``: ``codes/<id>.csv``, ``<city>/<id>_codes.csv`` and
+    ``<city>/codes/<id>.csv`` (a city's own tables, so its folder needs no copy of ``codes/``)."""
     found = [(p.stem, p) for p in sorted((layers_dir / "codes").glob("*.csv"))]
     for p in sorted(layers_dir.glob("*/*_codes.csv")):
         if p.parent.name != "codes":
             found.append((p.stem.removesuffix("_codes"), p))
+    found += [(p.stem, p) for p in sorted(layers_dir.glob("*/codes/*.csv"))]  # beside a city
     tables: dict[str, CodeTable] = {}
     for system, path in found:
         if system in tables:

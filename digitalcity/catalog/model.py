@@ -387,6 +387,11 @@ class CityDef(Frozen):
     )
     demo: bool = True
     roles: CityRoles = Field(default_factory=CityRoles)
+    # -- own source directory (issue 13): see catalog/sources.py --
+    source_dir: str | None = Field(
+        default=None,
+        description="the city's source folder: absolute, or relative to the source data dir",
+    )
 
     @field_validator("id")
     @classmethod

@@ -2,47 +2,119 @@
 
 from __future__ import annotations
 
-from digitalcity.catalog import checks
+from pathlib import Path
+
+import pyogrio
+import pyproj
+
+from digitalcity.catalog.codecheck import missing_codes
 from digitalcity.catalog.codes import NORMALISERS, code_tables, load_crosswalk
-from digitalcity.catalog.registry import Catalog
+from digitalcity.catalog.model import LayerDef
+from digitalcity.catalog.registry import CITY_FILE, Catalog
+from digitalcity.catalog.roles import ROLES, role_layers
+from digitalcity.catalog.semantics import unknown_semantic_keys
+from digitalcity.catalog.sources import source_root
 from digitalcity.config import Settings
 from digitalcity.crs import epsg_code
 from digitalcity.errors import DigitalCityError
 
 
+def _header(path: Path, layer: str | None = None) -> set[str] | None:
+    """Column names of a source file read from its header with pyogrio; None if unreadable."""
+    try:
+        info = pyogrio.read_info(path, layer=layer)
+    except Exception:  # noqa: BLE001 - any GDAL failure means the columns cannot be checked
+        return None
+    return {str(name) for name in info["fields"]}
+
+
+def _missing_columns(layer: LayerDef, root: Path) -> list[str]:
+    """Source columns (main file and joins) named by the definition but absent from the files."""
+    where = layer.qualified_id
+    problems: list[str] = []
+    src = layer.source
+    main = _header(root / src.path, src.layer)
+    joins: dict[str, set[str] | None] = {j.name: _header(root / j.path) for j in src.joins}
+    wanted: list[tuple[str | None, str, str]] = []
+    for col in (src.x, src.y, src.wkt):
+        if col:
+            wanted.append((None, col, "geometry column"))
+    for f in layer.fields:
+        if not f.derived:
+            wanted.append((f.join_name, f.join_column, f"field {f.name!r}"))
+    for j in src.joins:
+        if j.left_key:
+            wanted.append((None, j.left_key, f"join {j.name!r} left_key"))
+        if j.right_key:
+            wanted.append((j.name, j.right_key, f"join {j.name!r} right_key"))
+    for join_name, column, what in wanted:
+        header = main if join_name is None else joins.get(join_name)
+        if header is not None and column not in header:
+            file = src.path if join_name is None else join_name
+            problems.append(f"{where}: {what}: source column {column!r} not in {file}")
+    return problems
+
+
+def _city_problems(catalog: Catalog) -> list[str]:
+    problems: list[str] = []
+    for city in catalog.cities.values():
+        for name in ("storage_crs", "local_crs"):
+            value = getattr(city, name)
+            try:
+                epsg_code(value)
+            except Exception:  # noqa: BLE001 - any pyproj failure is a definition problem
+                problems.append(f"{city.id}: {name} {value!r} is not an EPSG CRS")
+                continue
+            if name == "local_crs" and not pyproj.CRS.from_user_input(value).is_projected:
+                problems.append(
+                    f"{city.id}: local_crs {value!r} is geographic (degrees); "
+                    "measurements need a projected CRS in metres"
+                )
+    if catalog.root is not None:
+        for folder in sorted(p for p in catalog.root.iterdir() if p.is_dir()):
+            if folder.name != "codes" and not (folder / CITY_FILE).is_file():
+                if any(folder.glob("*.toml")):
+                    problems.append(f"{folder.name}: folder has layer files but no {CITY_FILE}")
+    return problems
+
+
+def _role_problems(catalog: Catalog) -> list[str]:
+    """Roles naming a layer whose geometry the role cannot use."""
+    problems: list[str] = []
+    for city in catalog.cities.values():
+        for role, layer_id in role_layers(city):
+            layer = catalog.layer(city.id, layer_id)
+            if layer.geometry_type not in ROLES[role].geometries:
+                problems.append(
+                    f"{city.id}: role {role!r} names {layer_id!r}, a {layer.geometry_type} "
+                    f"layer; it needs {' or '.join(ROLES[role].geometries)}"
+                )
+    return problems
+
+
 def validate_catalog(catalog: Catalog, settings: Settings) -> list[str]:
     """Problems found, one line each (empty when everything is consistent)."""
-    problems: list[str] = []
+    problems: list[str] = _city_problems(catalog) + _role_problems(catalog)
     try:
         tables = code_tables(settings.layers_dir)
     except DigitalCityError as exc:
-        return [str(exc)]
-    if catalog.root is not None:
-        problems += checks.city_folder_problems(catalog.root)
-    for city in catalog.cities.values():
-        for name in ("storage_crs", "local_crs"):
-            try:
-                epsg_code(getattr(city, name))
-            except Exception:  # noqa: BLE001 - any pyproj failure is a definition problem
-                problems.append(f"{city.id}: {name} {getattr(city, name)!r} is not an EPSG CRS")
-        problems += checks.local_crs_problems(city)
-        problems += checks.role_problems(catalog, city)
+        return [*problems, str(exc)]
     for layer in catalog:
         where = layer.qualified_id
-        source = settings.source_data_dir / layer.source.path
+        unknown = unknown_semantic_keys(tuple(layer.semantics))
+        if unknown:
+            problems.append(f"{where}: unknown semantic keys {unknown} (see catalog/semantics.py)")
+        root = source_root(catalog.city(layer.city), settings.source_data_dir)
+        source = root / layer.source.path
         if not source.exists():
             problems.append(f"{where}: source file {source} does not exist")
-        else:
-            problems += checks.column_problems(layer, source)
-            problems += checks.code_problems(layer, source, tables)
         for join in layer.source.joins:
-            if not (settings.source_data_dir / join.path).exists():
-                problems.append(f"{where}: join {join.name!r} file {join.path} does not exist")
-        for colour in (layer.style.colour, layer.style.outline):
-            if colour and not colour.startswith("#"):
-                system, _, code = colour.partition(":")
-                if system not in tables or tables[system].colour_for(code) is None:
-                    problems.append(f"{where}: style colour {colour!r} names no coloured class")
+            if not (root / join.path).exists():
+                problems.append(
+                    f"{where}: join {join.name!r} file {root / join.path} does not exist"
+                )
+        if source.exists():
+            problems += _missing_columns(layer, root)
         cls = layer.classification
         if cls is None:
             continue
@@ -60,4 +132,7 @@ def validate_catalog(catalog: Catalog, settings: Settings) -> list[str]:
                 )
             except DigitalCityError as exc:
                 problems.append(f"{where}: {exc}")
+                continue
+        if source.exists():
+            problems += missing_codes(layer, root, settings, tables)
     return problems

@@ -35,6 +35,7 @@ from tqdm import tqdm
 
 from digitalcity.catalog.codes import NORMALISERS, Crosswalk, code_tables, load_crosswalk
 from digitalcity.catalog.model import CityDef, LayerDef
+from digitalcity.catalog.sources import source_root
 from digitalcity.config import Settings
 from digitalcity.crs import SourceCRS, resolve_crs, transform_geometries
 from digitalcity.db import schema
@@ -82,8 +83,9 @@ def fingerprint(layer: LayerDef, city: CityDef, settings: Settings) -> str:
     digest = hashlib.sha256(f"loader {LOADER_VERSION}".encode())
     digest.update(layer.model_dump_json().encode())
     digest.update(city.model_dump_json().encode())
-    paths = [resolve_path(layer.source.path, settings.source_data_dir)]
-    paths += [resolve_path(j.path, settings.source_data_dir) for j in layer.source.joins]
+    root = source_root(city, settings.source_data_dir)
+    paths = [resolve_path(layer.source.path, root)]
+    paths += [resolve_path(j.path, root) for j in layer.source.joins]
     if layer.classification and layer.classification.crosswalk:
         paths.append(settings.layers_dir / layer.classification.crosswalk.file)
     for path in paths:
@@ -150,8 +152,9 @@ class _LayerLoad:
         self.layer, self.city, self.settings = layer, city, settings
         # The join tables are read and reduced in the background, while the source is opened
         # and its first batch checked; the first batch to be joined waits for them.
-        self._joins = in_background(prepare_joins, layer, settings.source_data_dir)
-        self.reader = SourceReader(layer.source, settings.source_data_dir)
+        root = source_root(city, settings.source_data_dir)
+        self._joins = in_background(prepare_joins, layer, root)
+        self.reader = SourceReader(layer.source, root)
         self.mapper = AttributeMapper(layer.all_fields)
         where = f"{self.reader.path.name}"
         missing = self.mapper.missing_columns(self.reader.columns)

@@ -1,11 +1,14 @@
 -- Built FAR and stories of each parcel against its district's controls.
 -- Inputs: _parcels(fid, geom, label, land_area, floor_area, stories), _parcel_district,
--- _zones(zone, max_far, max_height). :feet_per_story converts stories to an implied height.
+-- _zones(zone, max_far, max_height). :feet_per_story converts stories to an implied height;
+-- :height_to_ft takes the height limit from its declared unit to ft, :floor_to_land the floor
+-- area to the land area's unit (both from the layer definitions' field units). Limits get a
+-- relative tolerance of 1e-9 so a limit met exactly stays met after a unit round trip.
 -- A status is 'over' or 'within' only when both the control and the parcel figure are known;
 -- otherwise 'unknown' (an unknown control is not a control that is met). Overall: 'over' if
 -- any check is over, 'within' if both are within, else 'unknown'.
 WITH controls AS (
-    SELECT zone, max(max_far) AS max_far, max(max_height) AS max_height_ft
+    SELECT zone, max(max_far) AS max_far, max(max_height) * :height_to_ft AS max_height_ft
     FROM _zones
     GROUP BY zone
 ), figures AS (
@@ -15,7 +18,7 @@ WITH controls AS (
            d.share,
            p.land_area,
            p.floor_area,
-           CASE WHEN p.land_area > 0 AND p.floor_area >= 0 THEN p.floor_area / p.land_area END
+           CASE WHEN p.land_area > 0 AND p.floor_area >= 0 THEN p.floor_area * :floor_to_land / p.land_area END
                AS far,
            p.stories,
            CASE WHEN p.stories > 0 THEN p.stories * :feet_per_story END AS implied_height_ft,
@@ -28,9 +31,9 @@ WITH controls AS (
 ), checked AS (
     SELECT *,
            CASE WHEN far IS NULL OR max_far IS NULL THEN 'unknown'
-                WHEN far > max_far THEN 'over' ELSE 'within' END AS far_status,
+                WHEN far > max_far * (1 + 1e-9) THEN 'over' ELSE 'within' END AS far_status,
            CASE WHEN implied_height_ft IS NULL OR max_height_ft IS NULL THEN 'unknown'
-                WHEN implied_height_ft > max_height_ft THEN 'over' ELSE 'within' END
+                WHEN implied_height_ft > max_height_ft * (1 + 1e-9) THEN 'over' ELSE 'within' END
                AS height_status
     FROM figures
 )

@@ -85,14 +85,16 @@ def _reason(header: str | None, body: Any) -> str:
 def _context(
     request: Request, layer: LayerDef, role: Role, reason: str, content_crs: str | None
 ) -> EditContext:
-    city = request.app.state.catalog.city(layer.city)
+    city = request.app.state.definitions.catalog.city(layer.city)
     crs = parse_crs(content_crs.strip().strip("<>") if content_crs else CRS84, supported_crs(city))
     author = Author(role=role, key_id=getattr(request.state, KEY_ID_STATE, None), reason=reason)
-    return EditContext(request.app.state.engine, layer, city, author, request.app.state.codes, crs)
+    return EditContext(
+        request.app.state.engine, layer, city, author, request.app.state.definitions.codes, crs
+    )
 
 
 def _editable(collection: str, request: Request, role: Role) -> LayerDef:
-    layer = visible_layer_or_404(collection, request.app.state.catalog, role)
+    layer = visible_layer_or_404(collection, request.app.state.definitions.catalog, role)
     if role == "anonymous":
         raise Forbidden("sign in with an API key that may edit this layer")
     return layer
@@ -282,7 +284,7 @@ async def revert(
     role: RoleDep,
     reason: Annotated[str | None, Header(alias=REASON_HEADER)] = None,
 ) -> JSONResponse:
-    layer = visible_layer_or_404(collection_id, request.app.state.catalog, role)
+    layer = visible_layer_or_404(collection_id, request.app.state.definitions.catalog, role)
     if role != "admin":
         raise Forbidden("only an admin may revert a change set")
     if not 0 < changeset < 2**63:
@@ -292,7 +294,7 @@ async def revert(
         key_id=getattr(request.state, KEY_ID_STATE, None),
         reason=_reason(reason, None) or f"revert {changeset}",
     )
-    city = request.app.state.catalog.city(layer.city)
+    city = request.app.state.definitions.catalog.city(layer.city)
     new = await run_in_threadpool(
         revert_changeset, request.app.state.engine, layer, city, changeset, author
     )

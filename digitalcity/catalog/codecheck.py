@@ -1,0 +1,72 @@
+"""Codes present in a layer's source data but missing from its code table or crosswalk."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pyogrio
+
+from digitalcity.catalog.codes import NORMALISERS, CodeTable, load_crosswalk, normaliser_for
+from digitalcity.catalog.model import LayerDef
+from digitalcity.config import Settings
+
+
+def _source_codes(layer: LayerDef, root: Path) -> Counter[str] | None:
+    """Distinct values (with counts) of the classification column; None if unreadable."""
+    assert layer.classification is not None
+    field = layer.field(layer.classification.field)
+    src = layer.source
+    path: Path = root / src.path
+    read_layer = src.layer
+    if field.join_name:
+        join = next(j for j in src.joins if j.name == field.join_name)
+        path, read_layer = root / join.path, None
+    try:
+        frame = pyogrio.read_dataframe(
+            path, layer=read_layer, columns=[field.join_column], read_geometry=False
+        )
+    except Exception:  # noqa: BLE001 - unreadable sources are reported by the column check
+        return None
+    if field.join_column not in frame.columns:
+        return None
+    values = frame[field.join_column].dropna().astype(str).str.strip()
+    return Counter(v for v in values if v)
+
+
+def _named(missing: Counter[str]) -> str:
+    shown = ", ".join(f"{code!r} ({n})" for code, n in missing.most_common(20))
+    more = f" and {len(missing) - 20} more" if len(missing) > 20 else ""
+    return f"{shown}{more}"
+
+
+def missing_codes(
+    layer: LayerDef, root: Path, settings: Settings, tables: dict[str, CodeTable]
+) -> list[str]:
+    """One problem line per table or crosswalk that misses codes found in the data."""
+    cls = layer.classification
+    if cls is None:
+        return []
+    codes = _source_codes(layer, root)
+    if not codes:
+        return []
+    where = layer.qualified_id
+    problems: list[str] = []
+    if cls.crosswalk and cls.crosswalk.to in tables:
+        crosswalk = load_crosswalk(
+            settings.layers_dir / cls.crosswalk.file,
+            tables[cls.crosswalk.to],
+            NORMALISERS.get(cls.system),
+        )
+        unmapped = Counter({c: n for c, n in codes.items() if crosswalk.lookup(c) is None})
+        if unmapped:
+            problems.append(
+                f"{where}: codes not in crosswalk {cls.crosswalk.file}: {_named(unmapped)}"
+            )
+    elif cls.system in tables:
+        normalise = normaliser_for(cls.system)
+        table = tables[cls.system]
+        unknown = Counter({c: n for c, n in codes.items() if normalise(c) not in table})
+        if unknown:
+            problems.append(f"{where}: codes not in code table {cls.system}: {_named(unknown)}")
+    return problems

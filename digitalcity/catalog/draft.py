@@ -1,0 +1,236 @@
+"""Draft a city's definitions from a folder of source files (``digitalcity init-city``).
+
+Reads each vector file's header and values with pyogrio and writes ``city.toml``, one layer
+TOML per file and a code-table stub CSV per candidate code column. Rasters and other files
+are skipped with a note in ``city.toml``. The user then edits titles, kinds and roles.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyogrio
+import pyproj
+
+from digitalcity.catalog.codes import CODE_COLUMNS
+from digitalcity.catalog.model import RESERVED_COLUMNS
+from digitalcity.crs.chinese import in_china_box
+from digitalcity.crs.zones import local_gk_crs_for
+from digitalcity.errors import CatalogError
+
+VECTOR_SUFFIXES = {".shp", ".geojson", ".json", ".gpkg", ".topojson", ".fgb", ".kml"}
+RASTER_SUFFIXES = {".tif", ".tiff", ".img", ".nc", ".vrt"}
+MAX_CODES = 100  # a text column with at most this many distinct values is a code candidate
+_TYPES = {"int": "integer", "uint": "integer", "float": "float", "bool": "boolean"}
+
+
+@dataclass
+class LayerDraft:
+    """What was read from one source file."""
+
+    id: str
+    path: str
+    geometry_type: str
+    crs: str
+    fields: list[tuple[str, str, str]]  # (field name, source column, type)
+    id_field: str | None
+    code_columns: dict[str, dict[str, int]]  # source column -> code -> count
+    bounds_lonlat: tuple[float, float, float, float]
+
+
+@dataclass
+class CityDraft:
+    """Every layer of the folder plus the files skipped, with the reason."""
+
+    layers: list[LayerDraft] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def _name(text: str) -> str:
+    name = re.sub(r"[^0-9a-z]+", "_", text.lower()).strip("_") or "field"
+    name = f"f_{name}" if name[0].isdigit() else name
+    return f"{name}_src" if name in RESERVED_COLUMNS else name
+
+
+def _field_type(dtype: str) -> str:
+    if dtype.startswith("datetime"):
+        return "datetime"
+    return next((t for p, t in _TYPES.items() if dtype.startswith(p)), "string")
+
+
+def _whole(values: pd.Series) -> bool:
+    numbers = pd.to_numeric(values, errors="coerce")
+    return bool(numbers.notna().all() and (numbers == np.round(numbers)).all())
+
+
+def _crs_hint(path: Path, crs: str | None) -> str:
+    stem = path.stem.lower()
+    if "gcj02" in stem or "gcj-02" in stem:
+        return "GCJ-02"
+    if "bd09" in stem or "bd-09" in stem:
+        return "BD-09"
+    return crs or "EPSG:4326"
+
+
+def _read_layer(path: Path, folder: Path) -> LayerDraft:
+    info = pyogrio.read_info(path)
+    frame = pyogrio.read_dataframe(path, read_geometry=False)
+    crs = info["crs"] or "EPSG:4326"
+    bounds = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform_bounds(
+        *info["total_bounds"]
+    )
+    fields, codes, id_field = [], {}, None
+    n = len(frame)
+    for column, dtype in zip(info["fields"], info["dtypes"], strict=True):
+        kind = _field_type(str(dtype))
+        values = frame[column].dropna()
+        fields.append((_name(column), str(column), kind))
+        unique = values.nunique()
+        if id_field is None and unique == n == len(values) > 0 and _whole(values):
+            id_field = str(column)
+        if kind == "string" and 1 < unique <= MAX_CODES and unique < n:
+            counts = values.astype(str).str.strip().value_counts()
+            codes[str(column)] = {str(k): int(v) for k, v in counts.items() if k}
+    return LayerDraft(
+        id=_name(path.stem),
+        path=str(path.relative_to(folder)),
+        geometry_type=str(info["geometry_type"]).replace("3D ", ""),
+        crs=_crs_hint(path, info["crs"]),
+        fields=fields,
+        id_field=id_field,
+        code_columns=codes,
+        bounds_lonlat=(float(bounds[0]), float(bounds[1]), float(bounds[2]), float(bounds[3])),
+    )
+
+
+def read_folder(folder: Path) -> CityDraft:
+    """Read every file directly in ``folder``; vector files become layer drafts."""
+    if not folder.is_dir():
+        raise CatalogError(f"{folder} is not a folder")
+    draft = CityDraft()
+    for path in sorted(p for p in folder.iterdir() if p.is_file()):
+        suffix = path.suffix.lower()
+        if suffix in RASTER_SUFFIXES:
+            draft.skipped.append(f"{path.name}: raster, not drafted (vector layers only for now)")
+        elif suffix in VECTOR_SUFFIXES:
+            try:
+                draft.layers.append(_read_layer(path, folder))
+            except Exception as exc:  # noqa: BLE001 - an unreadable file is noted, not fatal
+                draft.skipped.append(f"{path.name}: unreadable: {exc}")
+    if not draft.layers:
+        raise CatalogError(f"{folder}: no vector files to draft layers from")
+    return draft
+
+
+def suggest_local_crs(lon: float, lat: float) -> str:
+    """A projected metric CRS for a place (degrees): CGCS2000 3-degree Gauss–Krüger zone in
+    China, else the WGS 84 UTM zone; checked to be projected."""
+    if bool(np.asarray(in_china_box(lon, lat)).item()):
+        code = local_gk_crs_for(lon)
+    else:
+        code = (32600 if lat >= 0 else 32700) + int((lon + 180) // 6) + 1
+    crs = f"EPSG:{code}"
+    if not pyproj.CRS.from_user_input(crs).is_projected:
+        raise CatalogError(f"suggested local CRS {crs} is not projected")
+    return crs
+
+
+def _s(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _layer_toml(layer: LayerDraft, city_id: str) -> str:
+    lines = [
+        f"# Drafted by `digitalcity init-city` from {layer.path}: edit titles, kind, access.",
+        f"id = {_s(layer.id)}",
+        f"title = {{ zh = {_s(layer.id)}, en = {_s(layer.id)} }}",
+        'kind = "boundary"  # landuse | planning | infrastructure | population | boundary | basemap',
+        f"geometry_type = {_s(layer.geometry_type)}",
+        "",
+        "[source]",
+        f"path = {_s(layer.path)}",
+        f"crs = {_s(layer.crs)}",
+    ]
+    if layer.id_field:
+        lines.append(f"id_field = {_s(layer.id_field)}")
+    for column in layer.code_columns:
+        system = f"{city_id}_{layer.id}_{_name(column)}"
+        lines += [
+            "",
+            f"# candidate code column {column!r}: stub table codes/{system}.csv; to classify:",
+            f"# [classification]\n# field = {_s(_name(column))}\n# system = {_s(system)}",
+        ]
+    for name, column, kind in layer.fields:
+        lines += [
+            "",
+            "[[fields]]",
+            f"name = {_s(name)}",
+            f"type = {_s(kind)}",
+            f"source = {_s(column)}",
+            f"title = {{ zh = {_s(column)}, en = {_s(column)} }}",
+            '# unit = "m"  # see catalog/units.py for the known units',
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _city_toml(city_id: str, draft: CityDraft, folder: Path) -> str:
+    west = min(x.bounds_lonlat[0] for x in draft.layers)
+    south = min(x.bounds_lonlat[1] for x in draft.layers)
+    east = max(x.bounds_lonlat[2] for x in draft.layers)
+    north = max(x.bounds_lonlat[3] for x in draft.layers)
+    lon, lat = (west + east) / 2, (south + north) / 2
+    china = bool(np.asarray(in_china_box(lon, lat)).item())
+    margin = 0.05
+    lines = [
+        "# Drafted by `digitalcity init-city`: edit the titles and [roles], then check-layers.",
+        *(f"# skipped {note}" for note in draft.skipped),
+        f"title = {{ zh = {_s(city_id)}, en = {_s(city_id)} }}",
+        f'storage_crs = "{"EPSG:4490" if china else "EPSG:4326"}"',
+        f'local_crs = "{suggest_local_crs(lon, lat)}"  # suggested from the data\'s location',
+        f"source_dir = {_s(str(folder.resolve()))}",
+        f"center = [{lon:.4f}, {lat:.4f}]",
+        f"bbox = [{west - margin:.4f}, {south - margin:.4f}, {east + margin:.4f}, "
+        f"{north + margin:.4f}]",
+        "",
+        "[roles]  # see README 'Roles': which layer plays which part in analyses",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _code_stub(path: Path, counts: dict[str, int]) -> None:
+    """A code table with every distinct value as a level-1 code named after itself."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(CODE_COLUMNS)
+        for code in sorted(counts):
+            writer.writerow([code, "1", "", code, code, "", ""])
+
+
+def write_draft(city_id: str, folder: Path, layers_dir: Path) -> list[Path]:
+    """Write the drafted definitions to ``layers_dir/<city_id>/``; returns the files written.
+
+    Refuses to overwrite an existing city folder.
+    """
+    target = layers_dir / city_id
+    if target.exists():
+        raise CatalogError(f"{target} already exists; remove it or pick another city id")
+    draft = read_folder(folder)
+    target.mkdir(parents=True)
+    written = [target / "city.toml"]
+    written[0].write_text(_city_toml(city_id, draft, folder), encoding="utf-8")
+    for layer in draft.layers:
+        path = target / f"{layer.id}.toml"
+        path.write_text(_layer_toml(layer, city_id), encoding="utf-8")
+        written.append(path)
+        for column, counts in layer.code_columns.items():
+            stub = target / "codes" / f"{city_id}_{layer.id}_{_name(column)}.csv"
+            _code_stub(stub, counts)
+            written.append(stub)
+    return written

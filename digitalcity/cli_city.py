@@ -1,0 +1,24 @@
+"""``digitalcity init-city``: draft a new city's definitions from a folder of source files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from digitalcity.config import Settings
+
+
+def init_city(
+    city: Annotated[str, typer.Argument(help="new city id (folder name under layers/)")],
+    folder: Annotated[Path, typer.Argument(help="folder holding the city's source files")],
+) -> None:
+    """Draft city.toml, one layer TOML per vector file and code-table stubs; then edit titles
+    and roles and run check-layers."""
+    from digitalcity.catalog.draft import write_draft
+
+    written = write_draft(city, folder, Settings().layers_dir)
+    for path in written:
+        typer.echo(f"wrote {path}")
+    typer.echo("next: edit titles, kinds and [roles], then `digitalcity check-layers`")

@@ -1,0 +1,121 @@
+"""init-city drafts definitions from real folders that pass check-layers after hand edits."""
+
+from __future__ import annotations
+
+import shutil
+import tomllib
+from pathlib import Path
+
+import pyogrio
+import pyproj
+import pytest
+from typer.testing import CliRunner
+
+from digitalcity.catalog import load_catalog
+from digitalcity.catalog.validate import validate_catalog
+from digitalcity.cli import app
+from digitalcity.config import Settings
+
+PROJECT_LAYERS = Path(__file__).resolve().parents[1] / "layers"
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture
+def layers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "layers"
+    root.mkdir()
+    shutil.copytree(PROJECT_LAYERS / "codes", root / "codes")
+    monkeypatch.setenv("DIGITALCITY_LAYERS_DIR", str(root))
+    monkeypatch.setenv("DIGITALCITY_SOURCE_DATA_DIR", str(SHARED))
+    return root
+
+
+def init(city: str, folder: Path) -> None:
+    result = CliRunner().invoke(app, ["init-city", city, str(folder)])
+    assert result.exit_code == 0, result.output
+
+
+def problems(root: Path) -> list[str]:
+    settings = Settings(source_data_dir=SHARED, layers_dir=root, progress=False)
+    return validate_catalog(load_catalog(root), settings)
+
+
+def test_wuhan_boundary_is_drafted_and_the_raster_noted(layers: Path) -> None:
+    init("wuhan", SHARED / "wuhan_population")
+    city_text = (layers / "wuhan" / "city.toml").read_text(encoding="utf-8")
+    assert "skipped derived_pop_age20plus_sum_wuhan.tif: raster" in city_text
+    city = tomllib.loads(city_text)
+    local = pyproj.CRS.from_user_input(city["local_crs"])
+    assert local.is_projected and "Gauss" in local.name and "CGCS2000" in local.name
+    layer = tomllib.loads((layers / "wuhan" / "wuhan_boundary.toml").read_text(encoding="utf-8"))
+    info = pyogrio.read_info(SHARED / "wuhan_population" / "wuhan-boundary.shp")
+    assert layer["geometry_type"] == info["geometry_type"]
+    assert [f["source"] for f in layer["fields"]] == list(info["fields"])
+    assert layer["source"]["id_field"] == "osm_id"
+    assert problems(layers) == []
+
+
+def test_china_districts_with_code_stubs(layers: Path) -> None:
+    init("shanghai", SHARED / "china_districts")
+    folder = layers / "shanghai"
+    drafted = sorted(p.stem for p in folder.glob("*.toml") if p.name != "city.toml")
+    assert "derived_shanghai_districts_gcj02_census2020" in drafted
+    layer = tomllib.loads(
+        (folder / "derived_shanghai_districts_gcj02_census2020.toml").read_text(encoding="utf-8")
+    )
+    assert layer["source"]["crs"] == "GCJ-02"  # from the file name
+    assert layer["source"]["id_field"] == "adcode"
+    # hand edits: keep Shanghai and Shenzhen, titles, a role
+    for stem in drafted:
+        if "shanghai" not in stem and "shenzhen" not in stem:
+            (folder / f"{stem}.toml").unlink()
+    path = folder / "derived_shanghai_districts_gcj02_census2020.toml"
+    text = path.read_text(encoding="utf-8").replace(
+        'title = { zh = "derived_shanghai_districts_gcj02_census2020", '
+        'en = "derived_shanghai_districts_gcj02_census2020" }',
+        'title = { zh = "上海区县", en = "Shanghai districts" }',
+    )
+    path.write_text(text, encoding="utf-8")
+    city = folder / "city.toml"
+    city.write_text(
+        city.read_text(encoding="utf-8")
+        + 'districts = "derived_shanghai_districts_gcj02_census2020"\n',
+        encoding="utf-8",
+    )
+    for stub in (folder / "codes").glob("*.csv"):
+        assert stub.read_text(encoding="utf-8").startswith("code,level,parent")
+    assert problems(layers) == []
+    assert load_catalog(layers).city("shanghai").roles.districts
+
+
+def test_cambridge_files_copied_to_a_folder(layers: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "cambridge_files"
+    folder.mkdir()
+    src = SHARED / "cambridge_ma"
+    shutil.copy(src / "CDD_ZoningDistricts.geojson", folder)
+    for part in ("shp", "shx", "dbf", "prj", "cpg"):
+        for path in src.glob(f"*.{part}"):
+            if path.stem.lower().startswith(("boundary", "cdd_boundary", "bound")):
+                shutil.copy(path, folder)
+    init("cambridge2", folder)
+    city = tomllib.loads((layers / "cambridge2" / "city.toml").read_text(encoding="utf-8"))
+    assert city["local_crs"] == "EPSG:32619"  # UTM 19N for Cambridge, MA
+    zoning = tomllib.loads(
+        (layers / "cambridge2" / "cdd_zoningdistricts.toml").read_text(encoding="utf-8")
+    )
+    codes = {f["source"] for f in zoning["fields"]}
+    assert "ZONE_TYPE" in codes
+    stub = layers / "cambridge2" / "codes" / "cambridge2_cdd_zoningdistricts_zone_type.csv"
+    data = pyogrio.read_dataframe(
+        folder / "CDD_ZoningDistricts.geojson", columns=["ZONE_TYPE"], read_geometry=False
+    )
+    stub_codes = stub.read_text(encoding="utf-8").splitlines()[1:]
+    assert len(stub_codes) == data["ZONE_TYPE"].dropna().nunique()
+    # hand edit: classify by the stub table
+    path = layers / "cambridge2" / "cdd_zoningdistricts.toml"
+    path.write_text(
+        path.read_text(encoding="utf-8")
+        + '\n[classification]\nfield = "zone_type"\nsystem = "cambridge2_cdd_zoningdistricts_zone_type"\n',
+        encoding="utf-8",
+    )
+    assert problems(layers) == []
