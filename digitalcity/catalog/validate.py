@@ -115,6 +115,11 @@ def validate_catalog(catalog: Catalog, settings: Settings) -> list[str]:
                 )
         if source.exists():
             problems += _missing_columns(layer, root)
+        for colour in (layer.style.colour, layer.style.outline):
+            if colour and not colour.startswith("#"):
+                system, _, code = colour.partition(":")
+                if system not in tables or tables[system].colour_for(code) is None:
+                    problems.append(f"{where}: style colour {colour!r} names no coloured class")
         cls = layer.classification
         if cls is None:
             continue

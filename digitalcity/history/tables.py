@@ -101,6 +101,11 @@ def ensure_tables(
     conn.exec_driver_sql(
         f"CREATE INDEX IF NOT EXISTS {quote(history.name[:52] + '_fid')} ON {qualified} (fid, valid)"
     )
+    # as-of pages filter the history by bbox too: without it each page scanned the whole
+    # history (bench.edits: an as-of page 3.8x the current page after 10,000 edits)
+    conn.exec_driver_sql(
+        f"CREATE INDEX IF NOT EXISTS {quote(history.name[:51] + '_geom')} ON {qualified} USING gist (geom)"
+    )
     present = {
         r[0]
         for r in conn.execute(
