@@ -190,6 +190,7 @@ def test_replace_patch_delete_with_if_match(api, keys, engine) -> None:  # noqa:
     assert api.get(url).status_code == 404
     versions = api.get(f"{url}/history").json()["versions"]
     assert [v["properties"]["colour"] for v in versions] == ["red", "blue", "green"]
+    assert [v["created_by"]["role"] for v in versions] == ["land_bureau"] * 3
     assert versions[-1]["ended_as"] == "delete" and versions[-1]["valid_to"]
 
 
@@ -234,6 +235,20 @@ def test_concurrent_editors_one_wins_no_update_lost(edit_app, keys) -> None:  # 
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def test_a_loaded_feature_was_made_by_its_load(api, keys) -> None:  # noqa: ANN001
+    url = f"{ITEMS}/2"
+    tag = api.get(url).headers["etag"]
+    patched = api.patch(
+        url,
+        json={"properties": {"colour": "x"}},
+        headers=_h(keys["land_bureau"], **{"If-Match": tag}),
+    )
+    assert patched.status_code == 200
+    first, second = api.get(f"{url}/history").json()["versions"][:2]
+    assert first["created_by"]["kind"] == "load" and first["created_by"]["role"] == "loader"
+    assert first["ended_by"]["changeset"] == second["created_by"]["changeset"]
 
 
 def test_as_of_returns_the_state_before_the_edits(api, keys) -> None:  # noqa: ANN001

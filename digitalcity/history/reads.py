@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,6 +21,12 @@ from digitalcity.history.tables import history_table, rowmeta_table
 
 _CHANGESETS = sa.text(
     "SELECT id, kind, key_id, role, reason, at FROM digitalcity.changesets WHERE id = ANY(:ids)"
+)
+
+
+_MADE_AT = sa.text(
+    "SELECT id FROM digitalcity.changesets WHERE city = :city AND layer = :layer AND at = :at "
+    "ORDER BY id LIMIT 1"
 )
 
 
@@ -91,8 +98,23 @@ def feature_history(
                 "geometry": json.loads(now.geojson),
             }
         )
+    _creators_by_time(conn, layer, older, versions)
     _attach_changesets(conn, versions)
     return versions
+
+
+def _creators_by_time(
+    conn: Connection, layer: LayerDef, older: Sequence[Any], versions: list[dict[str, Any]]
+) -> None:
+    """A version whose maker is not on record (the first one of a feature) was made by the
+    change set of the layer at the instant it began: the load, or the edit, of that moment."""
+    starts = [row.valid_from for row in older]
+    for version, start in zip(versions, starts, strict=False):
+        if version["created_by"] is None and start is not None:
+            found = conn.execute(
+                _MADE_AT, {"city": layer.city, "layer": layer.id, "at": start}
+            ).scalar()
+            version["created_by"] = int(found) if found is not None else None
 
 
 def _stamp(value: dt.datetime | None) -> str | None:
