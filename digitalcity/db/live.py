@@ -107,6 +107,25 @@ class VersionMap:
                     log.exception("layer version listener failed")
         return changed
 
+    def advance(self, city: str, layer: str, version: int, revision: int) -> None:
+        """A writer in this process moved ``layer`` to (version, revision): install it at once
+        (the extent and row count stay until the next read of the table), never backwards."""
+        with self._lock:
+            old = self._current.get((city, layer))
+            if old is None or (version, revision) <= (old.version, old.revision):
+                return
+            rows = old.rows if old.version == version else 0
+            extent = old.extent if old.version == version else None
+            new = dict(self._current)
+            new[(city, layer)] = LayerState(version, extent, rows, revision)
+            self._current = MappingProxyType(new)
+            self.generation += 1
+        for callback in self._listeners:
+            try:
+                callback({(city, layer)})
+            except Exception:  # noqa: BLE001 - a listener must not stop the writer
+                log.exception("layer version listener failed")
+
     def load(self, engine: Engine, *, monotonic: bool = False) -> set[tuple[str, str]]:
         """Read the current versions through ``engine``."""
         with engine.connect() as conn:

@@ -67,6 +67,7 @@ class Outcome:
     fids: list[int]
     etags: dict[int, str]
     repaired: list[int]
+    layer_state: tuple[int, int] | None = None  # the layer's (version, revision) after it
 
 
 def check_rights(layer: LayerDef, role: Role) -> None:
@@ -128,10 +129,10 @@ def create_features(ctx: EditContext, features: Sequence[Any]) -> Outcome:
             store.insert_row(conn, ctx.layer, ctx.city, fid, item.values, item.geometry)
             store.stamp(conn, ctx.layer, ctx.city, fid, changeset)
             fids.append(fid)
-        store.touched(conn, ctx.layer, ctx.city, fids)
         etags = {fid: _etag(conn, ctx, fid) for fid in fids}
+        state = store.touched(conn, ctx.layer, ctx.city, fids)
     repaired = [fids[n] for n, c in enumerate(checked) if c.repaired]
-    return Outcome(changeset, fids, etags, repaired)
+    return Outcome(changeset, fids, etags, repaired, state)
 
 
 def _locked(conn: Any, ctx: EditContext, fid: int, if_match: str | None) -> None:
@@ -163,13 +164,10 @@ def _write(
                 if not f.read_only and f.name in {v.name for v in _visible(ctx)}
             }
             values = {name: item.values.get(name) for name in writable}
-        changeset, _ = open_changeset(conn, "edit", ctx.layer, ctx.author)
-        store.close_version(conn, ctx.layer, ctx.city, fid, changeset, "update")
-        store.update_row(conn, ctx.layer, ctx.city, fid, values, item.geometry)
-        store.stamp(conn, ctx.layer, ctx.city, fid, changeset)
-        store.touched(conn, ctx.layer, ctx.city, [fid])
-        tag = _etag(conn, ctx, fid)
-    return Outcome(changeset, [fid], {fid: tag}, [fid] if item.repaired else [])
+        changeset = store.supersede(conn, ctx.layer, ctx.city, fid, ctx.author, "update")
+        tag = store.update_row(conn, ctx.layer, ctx.city, fid, values, item.geometry) or ""
+        state = store.touched(conn, ctx.layer, ctx.city, [fid])
+    return Outcome(changeset, [fid], {fid: tag}, [fid] if item.repaired else [], state)
 
 
 def _visible(ctx: EditContext) -> list[Any]:
@@ -194,9 +192,7 @@ def delete_feature(ctx: EditContext, fid: int, if_match: str | None) -> Outcome:
     with ctx.engine.begin() as conn:
         ensure_tables(conn, ctx.layer, ctx.city)
         _locked(conn, ctx, fid, if_match)
-        changeset, _ = open_changeset(conn, "edit", ctx.layer, ctx.author)
-        store.close_version(conn, ctx.layer, ctx.city, fid, changeset, "delete")
+        changeset = store.supersede(conn, ctx.layer, ctx.city, fid, ctx.author, "delete")
         store.delete_row(conn, ctx.layer, ctx.city, fid)
-        store.unstamp(conn, ctx.layer, ctx.city, fid)
-        store.touched(conn, ctx.layer, ctx.city, [fid])
-    return Outcome(changeset, [fid], {}, [])
+        state = store.touched(conn, ctx.layer, ctx.city, [fid])
+    return Outcome(changeset, [fid], {}, [], state)

@@ -71,6 +71,13 @@ def rowmeta_table(layer: LayerDef, city: CityDef) -> sa.Table:
     return table
 
 
+_PRESENT: set[tuple[str, str, str]] = set()  # (database, schema, history table) seen to exist
+
+
+def _database(conn: Connection) -> str:
+    return conn.engine.url.render_as_string(hide_password=True)
+
+
 def _exist(conn: Connection, city: CityDef, *names: str) -> bool:
     quote = conn.dialect.identifier_preparer.quote
     found = conn.execute(
@@ -87,9 +94,12 @@ def ensure_tables(
     Writers only (loads, edits): the API never runs DDL."""
     history = history_table(layer, city)
     rowmeta = rowmeta_table(layer, city)
-    if not columns and _exist(conn, city, history.name, rowmeta.name):
+    known = (_database(conn), city.schema_name, history.name)
+    if not columns and (known in _PRESENT or _exist(conn, city, history.name, rowmeta.name)):
         # the common case of an edit: no DDL, so no table lock that two editors could
-        # deadlock on (the loader's call, columns=True, brings new fields in)
+        # deadlock on (the loader's call, columns=True, brings new fields in). Nothing drops
+        # these tables, so once seen they are remembered: one round trip less per edit.
+        _PRESENT.add(known)
         return
     history.create(conn, checkfirst=True)
     rowmeta.create(conn, checkfirst=True)

@@ -100,14 +100,24 @@ def _editable(collection: str, request: Request, role: Role) -> LayerDef:
     return layer
 
 
-def _remember_write(request: Request) -> str | None:
-    """The primary's WAL position after the write: this caller's next reads wait for it."""
+def _remember_write(request: Request, layer: LayerDef, state: tuple[int, int] | None) -> str | None:
+    """This process's caches move on at once (others on the NOTIFY or their next poll). With
+    standbys, the primary's WAL position after the write: this caller's next reads wait for
+    it (without, every read is on the primary and sees the write: no round trip for it)."""
+    versions = request.app.state.layers.versions
+    try:
+        if state is not None:  # the edit's own figures: no round trip
+            versions.advance(layer.city, layer.id, *state)
+        else:
+            versions.load(request.app.state.engine)
+    except sa.exc.DBAPIError:
+        pass  # the poller catches up
+    if not request.app.state.router.standbys:
+        return None
     key_id = getattr(request.state, KEY_ID_STATE, None)
     try:
         with request.app.state.engine.connect() as conn:
             lsn = conn.execute(_LSN).scalar_one()
-        # this process's caches move on at once (others on the NOTIFY or their next poll)
-        request.app.state.layers.versions.load(request.app.state.engine)
     except sa.exc.DBAPIError:
         return None
     if key_id is not None:
@@ -117,9 +127,11 @@ def _remember_write(request: Request) -> str | None:
     return str(lsn)
 
 
-def _headers(request: Request, outcome: Outcome, fid: int | None = None) -> dict[str, str]:
+def _headers(
+    request: Request, layer: LayerDef, outcome: Outcome, fid: int | None = None
+) -> dict[str, str]:
     headers = {"X-Changeset": str(outcome.changeset)}
-    lsn = _remember_write(request)
+    lsn = _remember_write(request, layer, outcome.layer_state)
     if lsn:
         headers["X-Commit-LSN"] = lsn
     if fid is not None and fid in outcome.etags:
@@ -155,7 +167,7 @@ async def create(
     else:
         features = [body]
     outcome = await run_in_threadpool(create_features, ctx, features)
-    headers = _headers(request, outcome, outcome.fids[0] if len(outcome.fids) == 1 else None)
+    headers = _headers(request, layer, outcome, outcome.fids[0] if len(outcome.fids) == 1 else None)
     if len(outcome.fids) == 1:
         headers["Location"] = f"{base}/collections/{collection_id}/items/{outcome.fids[0]}"
     return JSONResponse(_body(outcome), status_code=201, headers=headers)
@@ -186,7 +198,7 @@ async def replace(
     fid = _fid(feature_id, collection_id)
     ctx = _context(request, layer, role, _reason(reason, body), content_crs)
     outcome = await run_in_threadpool(replace_feature, ctx, fid, if_match, body)
-    return JSONResponse(_body(outcome), headers=_headers(request, outcome, fid))
+    return JSONResponse(_body(outcome), headers=_headers(request, layer, outcome, fid))
 
 
 @router.patch(
@@ -208,7 +220,7 @@ async def update(
     fid = _fid(feature_id, collection_id)
     ctx = _context(request, layer, role, _reason(reason, body), content_crs)
     outcome = await run_in_threadpool(patch_feature, ctx, fid, if_match, body)
-    return JSONResponse(_body(outcome), headers=_headers(request, outcome, fid))
+    return JSONResponse(_body(outcome), headers=_headers(request, layer, outcome, fid))
 
 
 @router.delete(
@@ -226,7 +238,7 @@ async def delete(
     fid = _fid(feature_id, collection_id)
     ctx = _context(request, layer, role, _reason(reason, None), None)
     outcome = await run_in_threadpool(delete_feature, ctx, fid, if_match)
-    return Response(status_code=204, headers=_headers(request, outcome))
+    return Response(status_code=204, headers=_headers(request, layer, outcome))
 
 
 @router.get(
@@ -298,7 +310,8 @@ async def revert(
     new = await run_in_threadpool(
         revert_changeset, request.app.state.engine, layer, city, changeset, author
     )
-    lsn = _remember_write(request)
+    lsn = _remember_write(request, layer, None)
     return JSONResponse(
-        {"changeset": new, "reverts": changeset}, headers={"X-Commit-LSN": lsn or ""}
+        {"changeset": new, "reverts": changeset},
+        headers={"X-Commit-LSN": lsn} if lsn else {},
     )
