@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from digitalcity.catalog import Catalog, CityDef, LayerDef, Role, load_catalog, visible_fields
 from digitalcity.catalog.access import visible_layer
 from digitalcity.catalog.codes import CodeTable, code_tables
+from digitalcity.catalog.descriptions import Descriptions, code_descriptions
 from digitalcity.config import Settings
 from digitalcity.crs import epsg_code
 from digitalcity.db.engine import make_engine
@@ -27,13 +28,35 @@ BBox = tuple[float, float, float, float]
 class City:
     """A city's layers as GeoDataFrames, seen with the access of ``role``."""
 
-    def __init__(self, catalog: Catalog, city: CityDef, engine: Engine, role: Role) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        city: CityDef,
+        engine: Engine,
+        role: Role,
+        *,
+        codes: dict[str, CodeTable] | None = None,
+        descriptions: dict[str, Descriptions] | None = None,
+    ) -> None:
+        """``codes`` and ``descriptions``: already read (the API's definitions); else they are
+        read from the catalog's folder when first needed."""
         self.catalog, self.definition, self.engine, self.role = catalog, city, engine, role
+        if codes is not None:
+            self.__dict__["code_tables"] = codes
+        if descriptions is not None:
+            self.__dict__["code_descriptions"] = descriptions
 
     @functools.cached_property
     def code_tables(self) -> dict[str, CodeTable]:
         """Land-use and zoning code tables (names and colours), from the catalog's folder."""
         return code_tables(self.catalog.root) if self.catalog.root else {}
+
+    @functools.cached_property
+    def code_descriptions(self) -> dict[str, Descriptions]:
+        """Plain-language descriptions of codes (zoning districts), by code system."""
+        if not self.catalog.root:
+            return {}
+        return code_descriptions(self.catalog.root, self.code_tables)
 
     @property
     def storage_srid(self) -> int:

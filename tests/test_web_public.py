@@ -78,6 +78,12 @@ def test_public_card_shows_use_zone_and_controls(browser, live_server, internal,
     text = opened.card()
     assert "38 MAPLE AVE" in text and "C-1" in text and "Residential land" in text
     assert "Maximum height" in text and "45 ft" in text
+    # plain words: what the district is for, a removed limit is "no limit", sources flagged
+    assert "What the plan allows here" in text and "Since February 2025" in text
+    no_limit = opened.page.locator("#card .no-limit")
+    assert no_limit.count() == 1 and no_limit.inner_text() == "no limit"
+    assert "secondary sources" in text
+    assert "LADU" not in text and "B&T" not in text  # the planner's jargon note stays there
     parcels = catalog.layer("cambridge", "parcels")
     for hidden in (f for f in parcels.all_fields if f.access != "public"):
         assert hidden.title.en not in text
@@ -124,6 +130,10 @@ def test_public_search_and_language(browser, live_server):
     assert page.get_attribute("#q", "placeholder") == "搜索地址…"
     page.wait_for_function("document.querySelector('#layer-list h3').textContent === '土地利用'")
     assert "地块（土地利用现状）" in page.inner_text("#layer-list")
+    page.fill("#q", "38 maple")
+    page.press("#q", "Enter")
+    page.wait_for_function("document.querySelector('#card .plain')?.textContent.startsWith('自2025年2月起')")
+    assert page.inner_text("#card .no-limit") == "无上限"
     assert not opened.errors
     opened.close()
 
@@ -181,6 +191,8 @@ def test_static_pmtiles_site_runs_without_the_api(browser, static_site, live_ser
     opened.click_lonlat(*MAPLE)
     text = opened.card()
     assert "38 MAPLE AVE" in text and "C-1" in text and "Maximum height" in text
+    assert "Since February 2025" in text  # the plain description travels with the site
+    assert opened.page.inner_text("#card .no-limit") == "no limit"
     opened.page.screenshot(path=SHOTS / "static-site.png")
     remote = [r.url for r in opened.requests if r.url.startswith("http")]
     assert remote and all(u.startswith(static_site) for u in remote), remote

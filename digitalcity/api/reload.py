@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 from digitalcity.catalog import Catalog, load_catalog
 from digitalcity.catalog.codes import CodeTable, code_tables
+from digitalcity.catalog.descriptions import Descriptions, code_descriptions
 from digitalcity.errors import DigitalCityError
 
 _LOCK = threading.Lock()
@@ -27,12 +28,14 @@ class Definitions:
 
     catalog: Catalog
     codes: dict[str, CodeTable]
+    descriptions: dict[str, Descriptions]
 
 
 def build_definitions(app: FastAPI) -> Definitions:
     """Read and validate everything under the app's ``layers_dir``; no side effects."""
     layers_dir = app.state.settings.layers_dir
-    return Definitions(load_catalog(layers_dir), code_tables(layers_dir))
+    codes = code_tables(layers_dir)
+    return Definitions(load_catalog(layers_dir), codes, code_descriptions(layers_dir, codes))
 
 
 def install(app: FastAPI, definitions: Definitions) -> None:

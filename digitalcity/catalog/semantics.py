@@ -55,6 +55,10 @@ SEMANTIC_KEYS: dict[str, SemanticKey] = {
 }
 
 
+# The zoning controls a card shows, in order (each a key above, on the zoning layer).
+CONTROL_KEYS = ("max_far", "max_far_residential", "max_height", "min_open_space")
+
+
 def unknown_semantic_keys(keys: list[str] | tuple[str, ...]) -> list[str]:
     """Keys not in :data:`SEMANTIC_KEYS`, sorted."""
     return sorted(k for k in keys if k not in SEMANTIC_KEYS)

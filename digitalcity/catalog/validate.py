@@ -9,6 +9,7 @@ import pyproj
 
 from digitalcity.catalog.codecheck import missing_codes
 from digitalcity.catalog.codes import NORMALISERS, code_tables, load_crosswalk
+from digitalcity.catalog.descriptions import code_descriptions
 from digitalcity.catalog.model import LayerDef
 from digitalcity.catalog.registry import CITY_FILE, Catalog
 from digitalcity.catalog.roles import ROLES, role_layers
@@ -97,6 +98,7 @@ def validate_catalog(catalog: Catalog, settings: Settings) -> list[str]:
     problems: list[str] = _city_problems(catalog) + _role_problems(catalog)
     try:
         tables = code_tables(settings.layers_dir)
+        code_descriptions(settings.layers_dir, tables)  # plain-language rows: codes, controls
     except DigitalCityError as exc:
         return [*problems, str(exc)]
     for layer in catalog:

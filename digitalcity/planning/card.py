@@ -17,12 +17,13 @@ from sqlalchemy.engine import Connection
 from digitalcity.catalog.access import visible_fields, visible_layer
 from digitalcity.catalog.ids import collection_id
 from digitalcity.catalog.model import LayerDef
+from digitalcity.catalog.semantics import CONTROL_KEYS
 from digitalcity.city import City
 from digitalcity.db.schema import layer_table
 from digitalcity.errors import NotFound
 from digitalcity.planning.surroundings import nearest_facilities, residents_within
 
-CONTROL_MEANINGS = ("max_far", "max_far_residential", "max_height", "min_open_space")
+CONTROL_MEANINGS = CONTROL_KEYS
 RESIDENTS_RADIUS_M = 400.0
 
 
@@ -80,26 +81,34 @@ def _zoning(
     props = _visible_row(city, layer, row)
     source = layer.semantic("controls_source")
     note = layer.semantic("controls_note")
+    zone = layer.semantic("zone_code")
+    name = layer.semantic("zone_name")
+    code = props.get(zone.name) if zone else None
+    cls = layer.classification
+    described = city.code_descriptions.get(cls.system) if cls else None
+    plain = described.describe(code, lang) if described else None
+    no_limit = set(plain["no_limit"]) if plain else set()
     controls = []
     for meaning in CONTROL_MEANINGS:
         f = layer.semantic(meaning)
         if f is None or f.name not in props:
             continue
+        value = props[f.name]
         controls.append(
             {
                 "control": meaning,
                 "field": f.name,
                 "title": f.title.get(lang),
                 "unit": f.unit,
-                "value": props[f.name],
-                "known": props[f.name] is not None,
+                "value": value,
+                # a limit that does not apply is not an unknown one (the descriptions say so)
+                "status": "value"
+                if value is not None
+                else ("no_limit" if meaning in no_limit else "unknown"),
+                "known": value is not None,
                 "source": props.get(source.name) if source else None,
             }
         )
-    zone = layer.semantic("zone_code")
-    name = layer.semantic("zone_name")
-    code = props.get(zone.name) if zone else None
-    cls = layer.classification
     return {
         "collection": collection_id(layer),
         "fid": row.fid,
@@ -108,6 +117,7 @@ def _zoning(
         "colour": (_code_entry(city, cls.system, code, lang) or {}).get("colour") if cls else None,
         "controls": controls,
         "controls_note": props.get(note.name) if note else None,
+        "plain": plain,
         "properties": props,
     }
 
@@ -143,10 +153,14 @@ def _far(parcels: LayerDef, props: dict[str, Any], zoning: dict[str, Any] | None
         if land_value and floor_value is not None and land_value > 0
         else None
     )
-    maximum = None
+    maximum, limit_status = None, "unknown"
     if zoning:
-        maximum = next((c["value"] for c in zoning["controls"] if c["control"] == "max_far"), None)
-    if built is None or maximum is None:
+        control = next((c for c in zoning["controls"] if c["control"] == "max_far"), None)
+        if control:
+            maximum, limit_status = control["value"], control["status"]
+    if limit_status == "no_limit":
+        status = "no_limit"
+    elif built is None or maximum is None:
         status = "unknown"
     else:
         status = "over" if built > maximum + 1e-9 else "within"

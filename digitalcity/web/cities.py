@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from digitalcity.catalog import Catalog, CityDef, Role, visible_fields, visible_layer
+from digitalcity.catalog.descriptions import Descriptions
 from digitalcity.catalog.ids import collection_id
 from digitalcity.planning.card import CONTROL_MEANINGS
 
@@ -31,9 +32,26 @@ def cities(catalog: Catalog, lang: str = "en") -> list[dict[str, Any]]:
     return [city_summary(c, lang) for c in catalog.cities.values()]
 
 
-def layer_meta(catalog: Catalog, city_id: str, role: Role) -> dict[str, Any]:
+def _described(descriptions: Descriptions) -> dict[str, dict[str, Any]]:
+    """Every code of the system that has a plain description, in zh and en."""
+    out = {}
+    for code in descriptions.table:
+        zh = descriptions.describe(code.code, "zh")
+        if zh is not None:
+            out[code.code] = {"zh": zh, "en": descriptions.describe(code.code, "en")}
+    return out
+
+
+def layer_meta(
+    catalog: Catalog,
+    city_id: str,
+    role: Role,
+    descriptions: dict[str, Descriptions] | None = None,
+) -> dict[str, Any]:
     """Per layer ``role`` may see: collection id, titles (zh/en), kind, label field and the
-    visible fields with titles and units; plus the city's roles (parcels, zoning, ...)."""
+    visible fields with titles and units; plus the city's roles (parcels, zoning, ...).
+    With ``descriptions`` (the static site, which has no card endpoint), the zoning layer
+    carries its districts' plain descriptions."""
     city = catalog.city(city_id)
     layers: dict[str, Any] = {}
     for layer in catalog.city_layers(city_id):
@@ -56,6 +74,10 @@ def layer_meta(catalog: Catalog, city_id: str, role: Role) -> dict[str, Any]:
             },
         }
     roles = city.roles
+    zoning = layers.get(roles.zoning) if roles.zoning else None
+    cls = catalog.layer(city_id, roles.zoning).classification if roles.zoning and zoning else None
+    if zoning is not None and cls is not None and descriptions and cls.system in descriptions:
+        zoning["descriptions"] = _described(descriptions[cls.system])
     return {
         "city": city_summary(city),
         "layers": layers,

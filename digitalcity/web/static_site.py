@@ -22,6 +22,7 @@ from pmtiles.reader import MmapSource, Reader
 
 from digitalcity.catalog import Role, load_catalog
 from digitalcity.catalog.codes import code_tables
+from digitalcity.catalog.descriptions import code_descriptions
 from digitalcity.config import Settings
 from digitalcity.tiles import style as styles
 from digitalcity.tiles.content import plan_layer
@@ -100,7 +101,8 @@ def build_static_site(
         for name, doc in ((f"style-{code}.json", style_doc), (f"legend-{code}.json", legend_doc)):
             (out / name).write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     _copy_assets(out / "assets")
-    meta = layer_meta(catalog, city, PUBLIC)
+    tables = code_tables(settings.layers_dir)
+    meta = layer_meta(catalog, city, PUBLIC, code_descriptions(settings.layers_dir, tables))
     meta["layers"] = {k: v for k, v in meta["layers"].items() if k in shown}
     config = page_config("static", catalog, city, lang, None, "assets")
     config.update(

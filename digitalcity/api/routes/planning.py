@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 
 from digitalcity.api.deps import CatalogDep, EngineDep, RoleDep
 from digitalcity.api.negotiation import LangDep
@@ -18,13 +18,24 @@ router = APIRouter(tags=["planning"])
 FidPath = Annotated[int, Path(ge=0, le=2**63 - 1, description="feature id")]
 
 
-def _city(city: str, catalog: CatalogDep, engine: EngineDep, role: RoleDep) -> City:
-    return City(catalog, catalog.city(city), engine, role)
+def _city(
+    city: str, catalog: CatalogDep, engine: EngineDep, role: RoleDep, request: Request
+) -> City:
+    definitions = request.app.state.definitions
+    return City(
+        catalog,
+        catalog.city(city),
+        engine,
+        role,
+        codes=definitions.codes,
+        descriptions=definitions.descriptions,
+    )
 
 
 @router.get("/cities/{city}/search", summary="Search parcels, addresses, zones and places")
 def city_search(
     city: str,
+    request: Request,
     catalog: CatalogDep,
     engine: EngineDep,
     role: RoleDep,
@@ -38,13 +49,14 @@ def city_search(
     layers: str | None = Query(None, description="comma-separated layer ids to search"),
 ) -> dict[str, Any]:
     wanted = [x.strip() for x in layers.split(",")] if layers else None
-    hits = search(_city(city, catalog, engine, role), q, layers=wanted, limit=limit)
+    hits = search(_city(city, catalog, engine, role, request), q, layers=wanted, limit=limit)
     return {"query": q, "hits": [h.to_dict() for h in hits], "groups": grouped(hits)}
 
 
 @router.get("/cities/{city}/identify", summary="The parcel at a point, with its full card")
 def city_identify(
     city: str,
+    request: Request,
     catalog: CatalogDep,
     engine: EngineDep,
     role: RoleDep,
@@ -55,7 +67,7 @@ def city_identify(
         CRS84, description="CRS of the point (URI); lon is x (east), lat is y (north)"
     ),
 ) -> dict[str, Any]:
-    place = _city(city, catalog, engine, role)
+    place = _city(city, catalog, engine, role, request)
     ref = parse_crs(crs, supported_crs(place.definition))
     x, y = lon, lat  # named parameters: no axis-order ambiguity
     if ref.srid in (4326, 4490) and not (-180 <= x <= 180 and -90 <= y <= 90):
@@ -65,6 +77,12 @@ def city_identify(
 
 @router.get("/cities/{city}/parcels/{fid}", summary="A parcel's card by feature id")
 def city_parcel(
-    city: str, fid: FidPath, catalog: CatalogDep, engine: EngineDep, role: RoleDep, lang: LangDep
+    city: str,
+    request: Request,
+    fid: FidPath,
+    catalog: CatalogDep,
+    engine: EngineDep,
+    role: RoleDep,
+    lang: LangDep,
 ) -> dict[str, Any]:
-    return parcel_card(_city(city, catalog, engine, role), fid, lang)
+    return parcel_card(_city(city, catalog, engine, role, request), fid, lang)

@@ -6,6 +6,14 @@ import { pick, t } from "./i18n.js";
 const row = (label, value) => `<tr><th>${esc(label)}</th><td>${value}</td></tr>`;
 const table = (rows) => `<table class="kv">${rows.join("")}</table>`;
 const unknown = () => `<span class="unknown">${esc(t("unknown"))}</span>`;
+const noLimit = () => `<span class="no-limit">${esc(t("noLimit"))}</span>`;
+
+// A control's cell: its value, "no limit" (the plan sets none) or "unknown" (no source).
+function controlValue(c) {
+  const status = c.status || (c.known ? "value" : "unknown");
+  if (status === "value") return value(c.value, c.unit);
+  return status === "no_limit" ? noLimit() : unknown();
+}
 
 function codeText(entry) {
   if (!entry) return unknown();
@@ -45,7 +53,7 @@ function controlsTable(zoning) {
   const head = `<tr><th>${esc(t("control"))}</th><th>${esc(t("value"))}</th>` +
     `<th>${esc(t("source"))}</th></tr>`;
   const body = zoning.controls.map((c) => `<tr><td>${esc(t(`control_${c.control}`))}</td>` +
-    `<td>${c.known ? value(c.value, c.unit) : unknown()}</td>` +
+    `<td>${controlValue(c)}</td>` +
     `<td class="muted">${c.source ? `[${sources.indexOf(c.source) + 1}]` : ""}</td></tr>`);
   const notes = sources.map((s, i) => `<li>[${i + 1}] ${sourceHtml(s)}</li>`).join("");
   return `<table class="grid controls">${head}${body.join("")}</table>` +
@@ -60,13 +68,37 @@ function zoningHtml(zoning, withControls = true) {
   const note = zoning.controls_note
     ? `<details class="small"><summary>${esc(t("note"))}</summary><p class="muted">${esc(zoning.controls_note)}</p></details>`
     : "";
-  return name + controlsTable(zoning) + note;
+  return name + plainSummary(zoning.plain) + controlsTable(zoning) + plainNotes(zoning.plain) + note;
+}
+
+function plainSummary(plain) {
+  return plain && plain.summary ? `<p class="plain">${esc(plain.summary)}</p>` : "";
+}
+
+// Why a limit does not apply, and how far the figures can be trusted.
+function plainNotes(plain) {
+  if (!plain) return "";
+  const why = plain.no_limit_note ? `<p class="small">${esc(plain.no_limit_note)}</p>` : "";
+  const cls = plain.sources === "official" ? "sources-note" : "sources-note secondary";
+  return `${why}<p class="small ${cls}">${esc(t(`sources_${plain.sources || "none"}`))}</p>`;
+}
+
+// The citizen's zone: what it is for, the key limits (value / no limit / unknown), in words.
+function publicZoningHtml(zoning) {
+  if (!zoning) return `<p>${unknown()}</p>`;
+  const name = `<p class="zone">${swatch(zoning.colour)}<b>${esc(zoning.zone_code)}</b> ` +
+    `${esc(zoning.zone_name || "")}</p>`;
+  const limits = zoning.controls.length
+    ? `<table class="kv">${zoning.controls.map((c) => row(t(`control_${c.control}`), controlValue(c))).join("")}</table>`
+    : `<p>${unknown()}</p>`;
+  return name + plainSummary(zoning.plain) + `<h4>${esc(t("keyLimits"))}</h4>` + limits +
+    plainNotes(zoning.plain);
 }
 
 function farHtml(far) {
   const badge = `<span class="badge status-${esc(far.status)}">${esc(t(`status_${far.status}`))}</span>`;
   return `<p class="far">${esc(t("far"))}: ${esc(t("farBuilt"))} <b>${value(far.built_far)}</b>` +
-    ` / ${esc(t("farMax"))} <b>${value(far.max_far)}</b> ${badge}</p>`;
+    ` / ${esc(t("farMax"))} <b>${far.status === "no_limit" ? noLimit() : value(far.max_far)}</b> ${badge}</p>`;
 }
 
 function nearestHtml(nearest) {
@@ -119,7 +151,7 @@ export function publicParcelCard(card, meta) {
       row(t("landUse"), codeText(lu.standard_level1)),
       ...(lu.standard_level2 ? [row(t("standard2"), codeText(lu.standard_level2))] : []),
     ]) +
-    `<h3>${esc(t("zoning"))}</h3>${zoningHtml(card.zoning)}`;
+    `<h3>${esc(t("whatApplies"))}</h3>${publicZoningHtml(card.zoning)}`;
 }
 
 /** Properties of map features (from the tiles or the items endpoint), one block each. */

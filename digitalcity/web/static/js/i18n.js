@@ -34,6 +34,12 @@ export const STRINGS = {
     control_max_far: "容积率上限", control_max_far_residential: "住宅容积率上限",
     control_max_height: "限高", control_min_open_space: "最小开敞空间比例",
     other: "其他", note: "说明",
+    noLimit: "无上限", status_no_limit: "无上限", whatApplies: "此处适用的规划",
+    whatFor: "用途", keyLimits: "主要指标",
+    sources_official: "指标来自市政府官方资料。",
+    sources_secondary: "指标来自非官方的二手资料，可能有误；请以市政府公布的区划条例为准。",
+    sources_mixed: "指标部分来自市政府资料，部分来自二手资料；请以市政府公布的区划条例为准。",
+    sources_none: "现有资料未给出本区的指标；请查阅市政府公布的区划条例。",
   },
   en: {
     plannerTitle: "Planner map", publicTitle: "Public map", city: "City",
@@ -73,6 +79,12 @@ export const STRINGS = {
     control_max_far: "Maximum FAR", control_max_far_residential: "Maximum FAR (residential)",
     control_max_height: "Maximum height", control_min_open_space: "Minimum open space",
     other: "Other", note: "Note",
+    noLimit: "no limit", status_no_limit: "no limit", whatApplies: "What the plan allows here",
+    whatFor: "What it is for", keyLimits: "Key limits",
+    sources_official: "The limits come from the city's official documents.",
+    sources_secondary: "The limits come from unofficial, secondary sources and may be wrong; the city's zoning ordinance is what counts.",
+    sources_mixed: "Some limits come from the city, others from secondary sources; the city's zoning ordinance is what counts.",
+    sources_none: "No source available to us gives this district's limits; see the city's zoning ordinance.",
   },
 };
 

@@ -115,13 +115,26 @@ function cardFromTiles(parcel, features, lngLat) {
     label: parcels.label && parcel.properties[parcels.label],
     properties: parcel.properties,
     land_use: entry ? { standard_level1: { code, name: entry.label.replace(code, "").trim(), colour: entry.colour } } : null,
-    zoning: zone ? {
-      zone_code: zp[sem.zone_code], zone_name: zp[sem.zone_name], colour: null,
-      controls: meta.controls.filter((c) => sem[c]).map((c) => ({
-        control: c, value: zp[sem[c]], known: zp[sem[c]] != null,
+    zoning: zone ? zoningFromTiles(zInfo, zp) : null,
+  };
+}
+
+// The zone's card from its tile properties and the plain descriptions shipped with the meta.
+function zoningFromTiles(zInfo, zp) {
+  const sem = zInfo.semantics || {};
+  const code = zp[sem.zone_code];
+  const plain = ((zInfo.descriptions || {})[code] || {})[lang()] || null;
+  const noLimit = new Set((plain && plain.no_limit) || []);
+  return {
+    zone_code: code, zone_name: zp[sem.zone_name], colour: null, plain,
+    controls: meta.controls.filter((c) => sem[c]).map((c) => {
+      const v = zp[sem[c]];
+      return {
+        control: c, value: v, known: v != null,
+        status: v != null ? "value" : noLimit.has(c) ? "no_limit" : "unknown",
         unit: zInfo.fields[sem[c]].unit, source: zp[sem.controls_source],
-      })),
-    } : null,
+      };
+    }),
   };
 }
 
