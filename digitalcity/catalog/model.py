@@ -312,7 +312,7 @@ class LayerDef(Frozen):
             FieldDef(
                 name=name,
                 type="string",
-                title=Titles(zh=f"{label_zh}（{cw.to}）", en=f"{label_en} ({cw.to})"),
+                title=Titles(zh=label_zh, en=label_en),
                 derived=True,
             )
             for name, label_zh, label_en in (

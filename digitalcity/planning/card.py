@@ -113,7 +113,11 @@ def _zoning(
         "collection": collection_id(layer),
         "fid": row.fid,
         "zone_code": code,
-        "zone_name": props.get(name.name) if name else None,
+        # the code table's name in the caller's language, else the data's own
+        "zone_name": (
+            (_code_entry(city, cls.system, code, lang) or {}).get("name") if cls else None
+        )
+        or (props.get(name.name) if name else None),
         "colour": (_code_entry(city, cls.system, code, lang) or {}).get("colour") if cls else None,
         "controls": controls,
         "controls_note": props.get(note.name) if note else None,

@@ -1,7 +1,7 @@
 // Information cards: the parcel card (planner), the public card, any feature's properties,
 // and the statistics of a drawn polygon. Every value is escaped.
 import { esc, num, swatch } from "./common.js";
-import { pick, t } from "./i18n.js";
+import { pick, t, unitText } from "./i18n.js";
 
 const row = (label, value) => `<tr><th>${esc(label)}</th><td>${value}</td></tr>`;
 const table = (rows) => `<table class="kv">${rows.join("")}</table>`;
@@ -17,13 +17,28 @@ function controlValue(c) {
 
 function codeText(entry) {
   if (!entry) return unknown();
-  return `${swatch(entry.colour)}<b>${esc(entry.code)}</b> ${esc(entry.name || "")}`;
+  return `${swatch(entry.colour)}<b class="data">${esc(entry.code)}</b> ${esc(entry.name || "")}`;
+}
+
+// A card's title: the feature's own label (data) or, without one, a translated word.
+function cardTitle(label, fallback) {
+  return label
+    ? `<h2 class="card-title data">${esc(label)}</h2>`
+    : `<h2 class="card-title">${esc(fallback)}</h2>`;
+}
+
+function zoneName(zoning) {
+  return `<p class="zone">${swatch(zoning.colour)}<b class="data">${esc(zoning.zone_code)}</b> ` +
+    `${esc(zoning.zone_name || "")}</p>`;
 }
 
 function value(v, unit) {
   if (v == null || v === "") return unknown();
-  const text = typeof v === "number" ? num(v, 2) : esc(v);
-  return unit ? `${text} ${esc(unit)}` : text;
+  // a share (unit "ratio", 0–1) reads as a percentage
+  if (unit === "ratio" && typeof v === "number") return `${num(v * 100, 1)}%`;
+  // text values are the city's data (addresses, names, codes), not UI: kept as they are
+  const text = typeof v === "number" ? num(v, 2) : `<span class="data">${esc(v)}</span>`;
+  return unit ? `${text} ${esc(unitText(unit))}` : text;
 }
 
 function fieldRows(props, info) {
@@ -55,18 +70,17 @@ function controlsTable(zoning) {
   const body = zoning.controls.map((c) => `<tr><td>${esc(t(`control_${c.control}`))}</td>` +
     `<td>${controlValue(c)}</td>` +
     `<td class="muted">${c.source ? `[${sources.indexOf(c.source) + 1}]` : ""}</td></tr>`);
-  const notes = sources.map((s, i) => `<li>[${i + 1}] ${sourceHtml(s)}</li>`).join("");
+  const notes = sources.map((s, i) => `<li>[${i + 1}] <span class="data">${sourceHtml(s)}</span></li>`).join("");
   return `<table class="grid controls">${head}${body.join("")}</table>` +
     (notes ? `<ul class="sources small muted">${notes}</ul>` : "");
 }
 
 function zoningHtml(zoning, withControls = true) {
   if (!zoning) return `<p>${unknown()}</p>`;
-  const name = `<p class="zone">${swatch(zoning.colour)}<b>${esc(zoning.zone_code)}</b> ` +
-    `${esc(zoning.zone_name || "")}</p>`;
+  const name = zoneName(zoning);
   if (!withControls) return name;
   const note = zoning.controls_note
-    ? `<details class="small"><summary>${esc(t("note"))}</summary><p class="muted">${esc(zoning.controls_note)}</p></details>`
+    ? `<details class="small"><summary>${esc(t("note"))}</summary><p class="muted data">${esc(zoning.controls_note)}</p></details>`
     : "";
   return name + plainSummary(zoning.plain) + controlsTable(zoning) + plainNotes(zoning.plain) + note;
 }
@@ -86,8 +100,7 @@ function plainNotes(plain) {
 // The citizen's zone: what it is for, the key limits (value / no limit / unknown), in words.
 function publicZoningHtml(zoning) {
   if (!zoning) return `<p>${unknown()}</p>`;
-  const name = `<p class="zone">${swatch(zoning.colour)}<b>${esc(zoning.zone_code)}</b> ` +
-    `${esc(zoning.zone_name || "")}</p>`;
+  const name = zoneName(zoning);
   const limits = zoning.controls.length
     ? `<table class="kv">${zoning.controls.map((c) => row(t(`control_${c.control}`), controlValue(c))).join("")}</table>`
     : `<p>${unknown()}</p>`;
@@ -105,7 +118,8 @@ function nearestHtml(nearest) {
   const kinds = Object.entries(nearest || {});
   if (!kinds.length) return `<p>${esc(t("none"))}</p>`;
   return `<table class="grid">${kinds.map(([kind, f]) => `<tr><td>${esc(t(`facility_${kind}`))}</td>` +
-    `<td>${esc(f.name || f.layer_title)}</td><td class="num">${num(f.distance_m)} m</td></tr>`).join("")}</table>`;
+    `<td>${f.name ? `<span class="data">${esc(f.name)}</span>` : esc(pick(f.layer_title) || "")}</td>` +
+    `<td class="num">${num(f.distance_m)} ${esc(unitText("m"))}</td></tr>`).join("")}</table>`;
 }
 
 /** The planner's parcel card (from /cities/{city}/identify or /parcels/{fid}). */
@@ -115,15 +129,15 @@ export function parcelCard(card, meta) {
   const props = card.properties;
   const lu = card.land_use || {};
   const overlays = card.overlays.length
-    ? `<ul>${card.overlays.map((o) => `<li>${esc(o.name || o.collection)}</li>`).join("")}</ul>`
+    ? `<ul>${card.overlays.map((o) => `<li class="data">${esc(o.name || o.collection)}</li>`).join("")}</ul>`
     : `<p>${esc(t("none"))}</p>`;
   const residents = card.residents
     ? `${num(card.residents.residents)} ${esc(t("persons"))}` : unknown();
-  return `<h2 class="card-title">${esc(card.label || t("parcel"))}</h2>` +
+  return cardTitle(card.label, t("parcel")) +
     table([
       row(t("address"), value(props[sem.address])),
       row(t("parcelId"), `${value(props[sem.parcel_id])} <span class="muted">fid ${esc(card.fid)}</span>`),
-      row(t("parcelArea"), `${num(card.area_m2)} m²`),
+      row(t("parcelArea"), `${num(card.area_m2)} ${esc(unitText("m²"))}`),
     ]) +
     `<h3>${esc(t("landUse"))}</h3>` +
     table([
@@ -145,7 +159,7 @@ export function publicParcelCard(card, meta) {
   const info = meta.layers[card.collection.split("__").slice(1).join("__")];
   const sem = (info && info.semantics) || {};
   const lu = card.land_use || {};
-  return `<h2 class="card-title">${esc(card.label || t("parcel"))}</h2>` +
+  return cardTitle(card.label, t("parcel")) +
     table([
       row(t("address"), value(card.properties[sem.address])),
       row(t("landUse"), codeText(lu.standard_level1)),
@@ -159,7 +173,7 @@ export function featuresCard(features, meta) {
   return features.map(({ layer, properties }) => {
     const info = meta.layers[layer] || {};
     const label = info.label && properties[info.label];
-    return `<h2 class="card-title">${esc(label || pick(info.title) || layer)}</h2>` +
+    return cardTitle(label, pick(info.title) || layer) +
       `<p class="muted">${esc(pick(info.title) || layer)}</p>${table(fieldRows(properties, info))}`;
   }).join("<hr>");
 }
@@ -168,7 +182,7 @@ export function featuresCard(features, meta) {
 export function statsCard(stats) {
   const lu = stats.landuse;
   const classes = lu && lu.classes.length
-    ? `<table class="grid"><tr><th>${esc(t("class"))}</th><th>${esc(t("area"))} (m²)</th>` +
+    ? `<table class="grid"><tr><th>${esc(t("class"))}</th><th>${esc(t("area"))} (${esc(unitText("m²"))})</th>` +
       `<th>${esc(t("share_"))}</th><th>${esc(t("parcels"))}</th></tr>` +
       lu.classes.map((c) => `<tr><td>${swatch(c.colour)}${esc(c.code ?? t("other"))} ${esc(c.name || "")}</td>` +
         `<td class="num">${num(c.area_m2)}</td><td class="num">${c.share == null ? "" : num(c.share * 100, 1) + "%"}</td>` +
@@ -181,8 +195,8 @@ export function statsCard(stats) {
     : `<p>${esc(t("none"))}</p>`;
   return `<h2 class="card-title">${esc(t("stats"))}</h2>` +
     table([
-      row(t("area"), `${num(stats.area_m2)} m² (${num(stats.area_m2 / 10000, 2)} ha)`),
-      row(t("perimeter"), `${num(stats.perimeter_m)} m`),
+      row(t("area"), `${num(stats.area_m2)} ${esc(unitText("m²"))} (${num(stats.area_m2 / 10000, 2)} ${esc(unitText("ha"))})`),
+      row(t("perimeter"), `${num(stats.perimeter_m)} ${esc(unitText("m"))}`),
       row(t("residents"), stats.residents ? `${num(stats.residents.residents)} ${esc(t("persons"))}` : unknown()),
     ]) +
     `<h3>${esc(t("landuseByClass"))}</h3>${classes}` +

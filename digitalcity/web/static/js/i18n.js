@@ -34,6 +34,8 @@ export const STRINGS = {
     control_max_far: "容积率上限", control_max_far_residential: "住宅容积率上限",
     control_max_height: "限高", control_min_open_space: "最小开敞空间比例",
     other: "其他", note: "说明",
+    role_anonymous: "访客", role_planner: "规划人员", role_land_bureau: "土地管理人员",
+    role_admin: "管理员",
     noLimit: "无上限", status_no_limit: "无上限", whatApplies: "此处适用的规划",
     whatFor: "用途", keyLimits: "主要指标",
     sources_official: "指标来自市政府官方资料。",
@@ -79,6 +81,8 @@ export const STRINGS = {
     control_max_far: "Maximum FAR", control_max_far_residential: "Maximum FAR (residential)",
     control_max_height: "Maximum height", control_min_open_space: "Minimum open space",
     other: "Other", note: "Note",
+    role_anonymous: "visitor", role_planner: "planner", role_land_bureau: "land bureau",
+    role_admin: "administrator",
     noLimit: "no limit", status_no_limit: "no limit", whatApplies: "What the plan allows here",
     whatFor: "What it is for", keyLimits: "Key limits",
     sources_official: "The limits come from the city's official documents.",
@@ -88,7 +92,65 @@ export const STRINGS = {
   },
 };
 
+// MapLibre's own control labels (its ``locale`` option), in both languages.
+const MAP_UI = {
+  zh: {
+    "Map.Title": "地图", "NavigationControl.ZoomIn": "放大", "NavigationControl.ZoomOut": "缩小",
+    "NavigationControl.ResetBearing": "恢复正北", "GeolocateControl.FindMyLocation": "定位我的位置",
+    "GeolocateControl.LocationNotAvailable": "无法获取位置",
+    "AttributionControl.ToggleAttribution": "显示或隐藏数据来源",
+    "AttributionControl.MapFeedback": "地图反馈", "FullscreenControl.Enter": "全屏",
+    "FullscreenControl.Exit": "退出全屏", "LogoControl.Title": "MapLibre 标志",
+    "ScaleControl.Meters": "米", "ScaleControl.Kilometers": "千米",
+    "ScaleControl.Feet": "英尺", "ScaleControl.Miles": "英里", "ScaleControl.NauticalMiles": "海里",
+    "CooperativeGesturesHandler.WindowsHelpText": "按住 Ctrl 键并滚动以缩放地图",
+    "CooperativeGesturesHandler.MacHelpText": "按住 ⌘ 键并滚动以缩放地图",
+    "CooperativeGesturesHandler.MobileHelpText": "用两根手指移动地图",
+  },
+  en: {
+    "Map.Title": "Map", "NavigationControl.ZoomIn": "Zoom in", "NavigationControl.ZoomOut": "Zoom out",
+    "NavigationControl.ResetBearing": "Reset bearing to north",
+    "GeolocateControl.FindMyLocation": "Find my location",
+    "GeolocateControl.LocationNotAvailable": "Location not available",
+    "AttributionControl.ToggleAttribution": "Toggle attribution",
+    "AttributionControl.MapFeedback": "Map feedback", "FullscreenControl.Enter": "Enter fullscreen",
+    "FullscreenControl.Exit": "Exit fullscreen", "LogoControl.Title": "MapLibre logo",
+    "ScaleControl.Meters": "m", "ScaleControl.Kilometers": "km",
+    "ScaleControl.Feet": "ft", "ScaleControl.Miles": "mi", "ScaleControl.NauticalMiles": "nm",
+    "CooperativeGesturesHandler.WindowsHelpText": "Use Ctrl + scroll to zoom the map",
+    "CooperativeGesturesHandler.MacHelpText": "Use ⌘ + scroll to zoom the map",
+    "CooperativeGesturesHandler.MobileHelpText": "Use two fingers to move the map",
+  },
+};
+const CONTROL_KEYS = {
+  ".maplibregl-ctrl-zoom-in": "NavigationControl.ZoomIn",
+  ".maplibregl-ctrl-zoom-out": "NavigationControl.ZoomOut",
+  ".maplibregl-ctrl-compass": "NavigationControl.ResetBearing",
+  ".maplibregl-ctrl-geolocate": "GeolocateControl.FindMyLocation",
+  ".maplibregl-ctrl-attrib-button": "AttributionControl.ToggleAttribution",
+};
+
 let current = "en";
+
+/** MapLibre's ``locale`` option for the current language. */
+export function mapLocale() {
+  return { ...MAP_UI[current] };
+}
+
+/** After a language switch: the map's control labels in the new language. MapLibre reads its
+ * labels from ``map._locale`` (no public setter), so that is where they go. */
+export function relabelMap(map) {
+  const labels = MAP_UI[current];
+  if (map._locale) Object.assign(map._locale, labels);
+  const root = map.getContainer();
+  for (const [selector, key] of Object.entries(CONTROL_KEYS)) {
+    for (const el of root.querySelectorAll(selector)) {
+      el.title = labels[key];
+      el.setAttribute("aria-label", labels[key]);
+    }
+  }
+  map.getCanvas().setAttribute("aria-label", labels["Map.Title"]);
+}
 
 export function setLang(lang) {
   current = lang === "zh" ? "zh" : "en";
@@ -105,13 +167,31 @@ export function t(key, vars = {}) {
   return text.replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ""));
 }
 
+// Units of the layer definitions and the cards, as read in Chinese (English keeps the symbol).
+const UNITS_ZH = {
+  m: "米", "m²": "平方米", km: "千米", "km²": "平方千米", ha: "公顷", ft: "英尺",
+  "ft²": "平方英尺", "sq ft": "平方英尺", mi: "英里", acre: "英亩", acres: "英亩",
+  persons: "人", people: "人", ratio: "", "%": "%", storeys: "层", stories: "层", years: "年",
+  USD: "美元", CNY: "元", "CNY/m²": "元/平方米", "persons/km²": "人/平方千米", units: "套",
+  "gal/min": "加仑/分钟", lamps: "盏", shelters: "座", "males per 100 females": "（男性/每百名女性）",
+};
+
+/** A unit as shown in the current language (unknown units are shown as they are). */
+export function unitText(unit) {
+  if (current !== "zh" || !unit) return unit || "";
+  return UNITS_ZH[unit] ?? unit;
+}
+
 /** Fill every element marked data-i18n / data-i18n-placeholder / data-i18n-title. */
 export function applyLabels(root = document) {
   for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
   for (const el of root.querySelectorAll("[data-i18n-placeholder]")) {
     el.placeholder = t(el.dataset.i18nPlaceholder);
   }
-  for (const el of root.querySelectorAll("[data-i18n-title]")) el.title = t(el.dataset.i18nTitle);
+  for (const el of root.querySelectorAll("[data-i18n-title]")) {
+    el.title = t(el.dataset.i18nTitle);
+    if (el.hasAttribute("aria-label")) el.setAttribute("aria-label", el.title);
+  }
   for (const el of root.querySelectorAll("button.lang")) el.textContent = t("langButton");
 }
 

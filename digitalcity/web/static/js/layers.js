@@ -62,10 +62,19 @@ export function applyVisibility(map, visible) {
   }
 }
 
+// "<code> <name>": the code is the city's data (kept as it is), the name is translated.
+function entryLabel(e) {
+  const code = e.value == null ? "" : String(e.value);
+  if (code && e.label.startsWith(`${code} `)) {
+    return `<span class="data">${esc(code)}</span> ${esc(e.label.slice(code.length + 1))}`;
+  }
+  return esc(e.label);
+}
+
 function entriesHtml(layer) {
   if (layer.entries.length <= 1) return "";
   const rows = layer.entries
-    .map((e) => `<li>${swatch(e.colour)}<span>${esc(e.label)}</span></li>`)
+    .map((e) => `<li>${swatch(e.colour)}<span>${entryLabel(e)}</span></li>`)
     .join("");
   return `<details class="legend"><summary>${esc(t("legend"))}</summary><ul>${rows}</ul></details>`;
 }

@@ -6,7 +6,7 @@ import {
   api, apiKey, cityById, config, download, esc, hashOf, num, readHash, setApiKey,
   transformRequest, writeHash,
 } from "./common.js";
-import { applyLabels, lang, setLang, t } from "./i18n.js";
+import { applyLabels, lang, mapLocale, relabelMap, setLang, t } from "./i18n.js";
 import { applyVisibility, renderSwitcher, setOpacity, visibleInStyle } from "./layers.js";
 import { Drawer } from "./measure.js";
 import {
@@ -32,6 +32,7 @@ const map = new maplibregl.Map({
   zoom: start.zoom ?? city.zoom,
   transformRequest,
   attributionControl: { compact: true },
+  locale: mapLocale(),
 });
 window.map = map;
 window.dcMap = map;
@@ -50,7 +51,7 @@ function save() {
 async function loadMeta() {
   state.meta = await api(`/cities/${state.city}`);
   $("signin").textContent = apiKey() ? t("signOut") : t("signIn");
-  $("signin").title = apiKey() ? t("signedIn", { role: state.meta.role }) : "";
+  $("signin").title = apiKey() ? t("signedIn", { role: t(`role_${state.meta.role}`) }) : "";
 }
 
 async function onStyle() {
@@ -244,6 +245,7 @@ wireSearch({
 $("lang").onclick = () => {
   setLang(lang() === "zh" ? "en" : "zh");
   applyLabels();
+  relabelMap(map);
   fillCities();
   drawer.render();
   reloadStyle();

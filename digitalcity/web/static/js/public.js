@@ -2,7 +2,7 @@
 // search and planning details on click. Never sends an API key.
 import { featuresCard, publicParcelCard } from "./cards.js";
 import { api, cityById, config, esc, readHash, writeHash } from "./common.js";
-import { applyLabels, lang, setLang, t } from "./i18n.js";
+import { applyLabels, lang, mapLocale, relabelMap, setLang, t } from "./i18n.js";
 import { applyVisibility, chooseTheme, renderSwitcher, visibleInStyle } from "./layers.js";
 import { addBasemap } from "./basemap.js";
 import {
@@ -33,6 +33,7 @@ const map = new maplibregl.Map({
   center: start.center || city.center,
   zoom: start.zoom ?? city.zoom,
   attributionControl: { compact: true },
+  locale: mapLocale(),
 });
 window.map = map;
 window.dcMap = map;
@@ -217,6 +218,7 @@ wireSearch({
 $("lang").onclick = () => {
   setLang(lang() === "zh" ? "en" : "zh");
   applyLabels();
+  relabelMap(map);
   reloadStyle();
   writeHash(map, state);
 };

@@ -1,7 +1,7 @@
 // Page furniture shared by the planner and the public map: the selection highlight, the card
 // panel and the search box with its hit list.
 import { esc } from "./common.js";
-import { t } from "./i18n.js";
+import { pick, t } from "./i18n.js";
 
 const SELECTION = "dc-selection";
 const EMPTY = { type: "FeatureCollection", features: [] };
@@ -76,8 +76,8 @@ export function wireSearch({ search, choose }) {
       return;
     }
     list.innerHTML = hits.length
-      ? hits.map((h, i) => `<li><button type="button" data-hit="${i}">${esc(h.label)}` +
-        `<span class="muted"> ${esc(h.layer)}</span></button></li>`).join("")
+      ? hits.map((h, i) => `<li><button type="button" data-hit="${i}"><span class="data">${esc(h.label)}</span>` +
+        `<span class="muted"> ${esc(pick(h.layer_title) || h.layer)}</span></button></li>`).join("")
       : `<li class="muted">${esc(t("noHits"))}</li>`;
     list.hidden = false;
     if (hits.length) await choose(hits[0]);
