@@ -209,3 +209,19 @@ def test_a_role_naming_a_layer_of_the_wrong_geometry_is_an_error(layers: Path) -
         "cambridge: role 'hydrants' names 'parcels', a MultiPolygon layer; "
         "it needs Point or MultiPoint"
     ]
+
+
+def test_native_first_needs_coloured_native_classes(layers: Path) -> None:
+    codes = layers / "cambridge" / "ma_use_codes.csv"
+    rows = list(csv.reader(codes.open(encoding="utf-8")))
+    for row in rows[1:]:
+        row[5] = ""  # no colour anywhere
+    with codes.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
+    problems = check(layers)
+    assert problems == [
+        "cambridge.parcels: the city puts its own classes first (land_use_primary = 'native') "
+        "but no level-1 class of 'ma_use' has a colour to draw them with"
+    ]
+    edit(layers / "cambridge" / "city.toml", 'land_use_primary = "native"', 'land_use_primary = "standard"')
+    assert check(layers) == []

@@ -13,6 +13,7 @@ with warnings.catch_warnings():
 from digitalcity.api.app import create_app
 from digitalcity.catalog.codes import code_tables
 from digitalcity.db.keys import create_key
+from digitalcity.tiles.symbology import Symbology
 
 INTERNAL = {"drainage", "utility_poles"}
 
@@ -35,12 +36,16 @@ def tables(settings):
 
 
 def match_colours(expression) -> dict[str, str]:
-    """{value: colour} of a ``["match", ["get", f], [v1], c1, ..., fallback]`` expression
-    (labels as one-element arrays, the form QGIS's converter reads)."""
+    """{value: colour} of a ``["match", ["get", f], [v1, ...], c1, ..., fallback]`` expression
+    (labels as arrays, the form QGIS's converter reads)."""
     assert expression[0] == "match"
     pairs = expression[2:-1]
-    assert all(isinstance(label, list) and len(label) == 1 for label in pairs[::2])
-    return {label[0]: colour for label, colour in zip(pairs[::2], pairs[1::2], strict=True)}
+    assert all(isinstance(label, list) and label for label in pairs[::2])
+    return {
+        value: colour
+        for label, colour in zip(pairs[::2], pairs[1::2], strict=True)
+        for value in label
+    }
 
 
 def paint_colour(layer: dict):
@@ -72,12 +77,34 @@ def test_style_is_valid_maplibre_json(client, name, lang):
                                                    "zoning_districts", "parcels"}  # fmt: skip
 
 
-def test_parcel_colours_come_from_tdyh_2023(client, tables):
-    style = client.get("/styles/cambridge/public").json()
+def test_parcels_of_a_native_first_city_are_coloured_by_its_own_classes(client, tables, catalog):
+    """Cambridge's city.toml puts the assessor's use classes first: every use code takes the
+    colour of its level-1 class, and the legend lists those classes."""
+    assert catalog.city("cambridge").land_use_primary == "native"
+    style = client.get("/styles/cambridge/public?lang=en").json()
     fill = next(x for x in style["layers"] if x["id"] == "parcels-fill")
     expression = fill["paint"]["fill-color"]
-    assert expression[1] == ["get", "landuse_l1"]
+    assert expression[1] == ["get", "use_code"]
     colours = match_colours(expression)
+    ma_use = tables["ma_use"]
+    assert colours["101"] == colours["102"] == ma_use.get("100").colour  # residential
+    assert colours["325"] == ma_use.get("300").colour  # small retail: commercial
+    assert all(colours[code] == ma_use.colour_for(code) for code in colours)
+    legend = client.get("/styles/cambridge/legend?style=public&lang=en").json()
+    parcels = next(x for x in legend["layers"] if x["id"] == "parcels")
+    labels = [e["label"] for e in parcels["entries"]]
+    assert "Residential" in labels and "Commercial" in labels
+    residential = next(e for e in parcels["entries"] if e["label"] == "Residential")
+    assert "101" in residential["values"]
+
+
+def test_standard_first_colours_by_the_national_classes(tables, settings, catalog):
+    """The default (land_use_primary = 'standard'): the crosswalk's level-1 field and the 2023
+    national classes' colours."""
+    symbology = Symbology(tables, settings.layers_dir)  # no city puts its own classes first
+    field, entries = symbology.classified(catalog.layer("cambridge", "parcels"), "en")
+    assert field == "landuse_l1"
+    colours = {e.value: e.colour for e in entries}
     assert colours["07"] == tables["tdyh_2023"].get("07").colour
     assert all(colours[code] == tables["tdyh_2023"].colour_for(code) for code in colours)
 
@@ -113,7 +140,12 @@ def test_legend_colours_equal_style_colours(client, planner):
             colours = by_layer[entry["id"]]
             if isinstance(colours[0], list):
                 expected = match_colours(colours[0])
-                coded = {e["value"]: e["colour"] for e in entry["entries"] if e["value"]}
+                coded = {
+                    v: e["colour"]
+                    for e in entry["entries"]
+                    if e["value"]
+                    for v in e.get("values") or [e["value"]]
+                }
                 assert coded == expected
             else:
                 assert [e["colour"] for e in entry["entries"]] == [colours[0]]
@@ -124,10 +156,11 @@ def test_legend_labels_follow_the_language(client, tables):
     en = client.get("/styles/cambridge/legend?lang=en&style=public").json()
     parcels_zh = next(x for x in zh["layers"] if x["id"] == "parcels")
     parcels_en = next(x for x in en["layers"] if x["id"] == "parcels")
-    residential = tables["tdyh_2023"].get("07")
-    assert {"value": "07", "colour": residential.colour, "label": f"07 {residential.name_zh}",
-            "group": None} in parcels_zh["entries"]  # fmt: skip
-    assert f"07 {residential.name_en}" in [e["label"] for e in parcels_en["entries"]]
+    residential = tables["ma_use"].get("100")  # Cambridge puts its own classes first
+    zh_entry = next(e for e in parcels_zh["entries"] if e["value"] == "100")
+    assert zh_entry["label"] == residential.name_zh == "住宅"
+    assert zh_entry["colour"] == residential.colour
+    assert residential.name_en in [e["label"] for e in parcels_en["entries"]]
     assert parcels_zh["title"] != parcels_en["title"]
 
 
@@ -183,8 +216,8 @@ def test_match_expressions_are_in_the_form_qgis_converts(client):
                 "fill-color")) if e and e[0] == "match"]  # fmt: skip
             assert matches
             for expression in matches:
-                labels = expression[2:-1:2]
-                assert all(isinstance(v, list) and len(v) == 1 for v in labels)
+                labels = expression[2:-1:2]  # arrays (QGIS writes "field" IN (...))
+                assert all(isinstance(v, list) and v for v in labels)
                 assert isinstance(expression[-1], str) and expression[-1].startswith("#")
 
 

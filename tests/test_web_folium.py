@@ -55,11 +55,12 @@ def test_explore_embeds_every_feature_of_the_bbox(parcels_map, client):
 
 
 def test_explore_uses_the_code_table_colours_and_a_legend(parcels_map, settings):
+    """The same classes and colours as the web maps: Cambridge's own use classes first."""
     m, html = parcels_map
-    residential = code_tables(settings.layers_dir)["tdyh_2023"].colour_for("07")
-    assert residential in html and "07 Residential land" in html
+    residential = code_tables(settings.layers_dir)["ma_use"].colour_for("100")
+    assert residential in html and "Residential" in html
     parcels = geojson_layers(m)[0]
-    feature = next(f for f in parcels.data["features"] if f["properties"]["landuse_l1"] == "07")
+    feature = next(f for f in parcels.data["features"] if f["properties"]["use_code"] == "101")
     assert parcels.style_function(feature)["fillColor"] == residential
 
 

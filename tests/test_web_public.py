@@ -77,6 +77,8 @@ def test_public_card_shows_use_zone_and_controls(browser, live_server, internal,
     opened.click_lonlat(*MAPLE)
     text = opened.card()
     assert "38 MAPLE AVE" in text and "C-1" in text and "Residential land" in text
+    # Cambridge's own use class first, the national class after it (city.toml)
+    assert text.index("Condominium") < text.index("Standard class (national)")
     assert "Maximum height" in text and "45 ft" in text
     # plain words: what the district is for, a removed limit is "no limit", sources flagged
     assert "What the plan allows here" in text and "Since February 2025" in text

@@ -387,6 +387,12 @@ class CityDef(Frozen):
     )
     demo: bool = True
     roles: CityRoles = Field(default_factory=CityRoles)
+    land_use_primary: Literal["native", "standard"] = Field(
+        default="standard",
+        description="the land-use classification maps, legends and cards show first, for layers "
+        "with a crosswalk: 'native' (the city's own codes, e.g. a US assessor's use classes, "
+        "coloured by their level-1 class) or 'standard' (the national classes it maps to)",
+    )
     # -- own source directory (issue 13): see catalog/sources.py --
     source_dir: str | None = Field(
         default=None,

@@ -127,6 +127,15 @@ def validate_catalog(catalog: Catalog, settings: Settings) -> list[str]:
             continue
         if cls.system not in tables:
             problems.append(f"{where}: unknown code system {cls.system!r}")
+        elif (
+            cls.crosswalk
+            and catalog.city(layer.city).land_use_primary == "native"
+            and not any(tables[cls.system].colour_for(c.code) for c in tables[cls.system].level(1))
+        ):
+            problems.append(
+                f"{where}: the city puts its own classes first (land_use_primary = 'native') but "
+                f"no level-1 class of {cls.system!r} has a colour to draw them with"
+            )
         if cls.crosswalk:
             if cls.crosswalk.to not in tables:
                 problems.append(f"{where}: unknown code system {cls.crosswalk.to!r}")

@@ -50,7 +50,10 @@ def _land_use(
     cls = layer.classification
     if cls is None or cls.field not in props:
         return None
-    out: dict[str, Any] = {"native": _code_entry(city, cls.system, props.get(cls.field), lang)}
+    out: dict[str, Any] = {
+        "native": _code_entry(city, cls.system, props.get(cls.field), lang),
+        "primary": city.definition.land_use_primary if cls.crosswalk else "native",
+    }
     if cls.crosswalk:
         out["standard_level1"] = _code_entry(
             city, cls.crosswalk.to, props.get(cls.crosswalk.level1_field), lang

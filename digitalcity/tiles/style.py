@@ -215,7 +215,13 @@ def legend(name: str, city: CityDef, symbols: list[Symbol], lang: str) -> dict[s
                 "kind": s.layer.kind,
                 "opacity": s.opacity,
                 "entries": [
-                    {"value": e.value, "colour": e.colour, "label": e.label, "group": e.group}
+                    {
+                        "value": e.value,
+                        "colour": e.colour,
+                        "label": e.label,
+                        "group": e.group,
+                        **({"values": list(e.values)} if e.values else {}),
+                    }
                     for e in s.entries
                 ],
             }

@@ -17,7 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from digitalcity.catalog import LayerDef
+from digitalcity.catalog import Catalog, LayerDef
 from digitalcity.catalog.cartography import ByZoom
 from digitalcity.catalog.codes import CodeTable, load_crosswalk, normaliser_for
 from digitalcity.tiles.content import POINT_TYPES
@@ -53,6 +53,7 @@ class LegendEntry:
     label: str
     value: str | None = None
     group: str | None = None
+    values: tuple[str, ...] = ()  # every code drawn in this colour (a class and its subclasses)
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,12 @@ def match_colour(field: str, entries: tuple[LegendEntry, ...]) -> list[Any]:
     converter (3.22+) turns them into ``"field" IN ('v1')``; with plain string labels it
     writes ``IN ()`` and greys out every feature.
     """
-    pairs = [x for e in entries if e.value is not None for x in ([e.value], e.colour)]
+    pairs = [
+        x
+        for e in entries
+        if e.value is not None
+        for x in (list(e.values) if e.values else [e.value], e.colour)
+    ]
     return ["match", ["get", field], *pairs, FALLBACK]
 
 
@@ -98,12 +104,35 @@ def _crosswalk_codes(path: Path, table: CodeTable, system: str) -> tuple[str, ..
     return tuple(c.code for c in table.level(1) if c.code in targets)
 
 
+def native_first_cities(catalog: Catalog) -> frozenset[str]:
+    """The cities whose definition puts their own land-use classes first."""
+    return frozenset(c.id for c in catalog.cities.values() if c.land_use_primary == "native")
+
+
+def _under(table: CodeTable, code: Any, ancestor: str) -> bool:
+    seen: set[str] = set()
+    while code is not None and code.parent and code.parent not in seen:
+        if code.parent == ancestor:
+            return True
+        seen.add(code.parent)
+        code = table.get(code.parent)
+    return False
+
+
 class Symbology:
     """Symbols of every layer, from the definitions and the code tables under ``layers_dir``."""
 
-    def __init__(self, tables: dict[str, CodeTable], layers_dir: Path) -> None:
+    def __init__(
+        self,
+        tables: dict[str, CodeTable],
+        layers_dir: Path,
+        native_first: frozenset[str] = frozenset(),
+    ) -> None:
+        """``native_first``: the cities whose ``land_use_primary`` is 'native' (their crosswalked
+        layers are coloured by their own codes' level-1 classes, not the standard ones)."""
         self.tables = tables
         self.layers_dir = layers_dir
+        self.native_first = native_first
 
     def colour(self, spec: str) -> str:
         """A ``#rrggbb`` as is, or the colour of ``<system>:<code>`` in the code tables."""
@@ -117,6 +146,8 @@ class Symbology:
         """The field a classified layer is coloured by, and its legend entries."""
         cls = layer.classification
         assert cls is not None
+        if cls.crosswalk and layer.city in self.native_first and cls.system in self.tables:
+            return cls.field, self._by_level1(self.tables[cls.system], lang)
         if cls.crosswalk:
             table = self.tables[cls.crosswalk.to]
             path = self.layers_dir / cls.crosswalk.file
@@ -142,7 +173,21 @@ class Symbology:
         )
         return cls.field, entries
 
-    def _is_classified(self, layer: LayerDef) -> bool:
+    @staticmethod
+    def _by_level1(table: CodeTable, lang: str) -> tuple[LegendEntry, ...]:
+        """One entry per coloured level-1 class, drawing the class and all its subclasses."""
+        entries = []
+        for top in table.level(1):
+            colour = table.colour_for(top.code)
+            if colour is None:
+                continue
+            codes = [top.code]
+            codes += [c.code for c in table if c.code != top.code and _under(table, c, top.code)]
+            entries.append(LegendEntry(colour, top.name(lang), top.code, values=tuple(codes)))
+        return tuple(entries)
+
+    def is_classified(self, layer: LayerDef) -> bool:
+        """True when ``layer`` is coloured by classes (a code table, maybe through a crosswalk)."""
         cls = layer.classification
         return bool(cls and (cls.crosswalk or cls.system in self.tables))
 
@@ -160,7 +205,7 @@ class Symbology:
             "radius": hint.get("radius", RADIUS),
             "visible": visible,
         }
-        if self._is_classified(layer):
+        if self.is_classified(layer):
             name, entries = self.classified(layer, lang)
             other = LegendEntry(
                 FALLBACK, "其他 / 未分类" if lang == "zh" else "Other / unclassified"

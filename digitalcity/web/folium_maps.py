@@ -23,9 +23,8 @@ from branca.element import MacroElement, Template
 from shapely.geometry import box
 
 from digitalcity.catalog import LayerDef, visible_fields
-from digitalcity.catalog.legend import legend_for
 from digitalcity.city import City, open_city
-from digitalcity.tiles.symbology import FALLBACK, Symbology
+from digitalcity.tiles.symbology import FALLBACK, Symbology, native_first_cities
 from digitalcity.web import static_dir
 
 BBox = tuple[float, float, float, float]
@@ -167,18 +166,23 @@ def explore(
     city = _city(city)
     wanted = list(layers or [city.definition.roles.parcels or city.layers()[0].id])
     m = folium.Map(tiles=tiles, control_scale=True)
-    symbology = Symbology(city.code_tables, city.catalog.root) if city.catalog.root else None
+    symbology = (
+        Symbology(city.code_tables, city.catalog.root, native_first_cities(city.catalog))
+        if city.catalog.root
+        else None
+    )
     frames, sections = [], []
     for layer_id in wanted:
         layer = city.layer(layer_id)
         frame = _frame(city, layer, bbox, limit)
         frames.append(frame)
-        legend = legend_for(layer, city.code_tables, lang)
-        if legend is not None:
-            colours = {e.code: e.colour or FALLBACK for e in legend.entries}
-            style = _style(lambda v, c=colours: c.get(v, FALLBACK), layer, legend.field)
-            present = set(frame[legend.field]) if legend.field in frame.columns else set()
-            rows = [(e.colour or FALLBACK, e.label) for e in legend.entries if e.code in present]
+        if symbology is not None and symbology.is_classified(layer):
+            # the same classes and colours as the web maps (the city's primary classification)
+            field, entries = symbology.classified(layer, lang)
+            colours = {v: e.colour for e in entries for v in (e.values or (e.value,)) if v}
+            style = _style(lambda v, c=colours: c.get(v, FALLBACK), layer, field)
+            present = set(frame[field]) if field in frame.columns else set()
+            rows = [(e.colour, e.label) for e in entries if present & set(e.values or (e.value,))]
             sections.append((layer.title.get(lang), rows))
         else:
             symbol = (

@@ -27,7 +27,7 @@ from digitalcity.config import Settings
 from digitalcity.tiles import style as styles
 from digitalcity.tiles.content import plan_layer
 from digitalcity.tiles.metadata import TilesetInfo, attribution
-from digitalcity.tiles.symbology import Symbology
+from digitalcity.tiles.symbology import Symbology, native_first_cities
 from digitalcity.web import static_dir
 from digitalcity.web.cities import city_summary, layer_meta
 from digitalcity.web.pages import page_config, render
@@ -82,7 +82,9 @@ def build_static_site(
     layers = list(catalog.city_layers(city))
     plans = [p for x in layers if x.id in in_archive and (p := plan_layer(x, PUBLIC))]
     shown = {p.layer.id for p in plans}
-    symbology = Symbology(code_tables(settings.layers_dir), settings.layers_dir)
+    symbology = Symbology(
+        code_tables(settings.layers_dir), settings.layers_dir, native_first_cities(catalog)
+    )
     for code in LANGS:
         symbols = symbology.symbols(layers, shown, code, "public")
         info = TilesetInfo(

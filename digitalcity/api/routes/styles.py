@@ -18,7 +18,7 @@ from digitalcity.errors import NotFound
 from digitalcity.tiles import metadata as meta
 from digitalcity.tiles import style as styles
 from digitalcity.tiles.service import TileService
-from digitalcity.tiles.symbology import Symbol, Symbology
+from digitalcity.tiles.symbology import Symbol, Symbology, native_first_cities
 from digitalcity.tiles.tms import TMS_ID
 
 StyleName = Literal["planner", "public"]
@@ -34,7 +34,8 @@ def _symbology(request: Request, settings: Any) -> Symbology:
     found = getattr(request.app.state, "symbology", None)
     if found is None:
         tables = getattr(request.app.state, "codes", None) or code_tables(settings.layers_dir)
-        found = Symbology(tables, settings.layers_dir)
+        catalog = request.app.state.definitions.catalog
+        found = Symbology(tables, settings.layers_dir, native_first_cities(catalog))
         request.app.state.symbology = found
     return found
 

@@ -122,6 +122,14 @@ function nearestHtml(nearest) {
     `<td class="num">${num(f.distance_m)} ${esc(unitText("m"))}</td></tr>`).join("")}</table>`;
 }
 
+// The city's primary classification first (city.toml land_use_primary), the other after it.
+function landUseRows(lu) {
+  const native = [row(t("native"), codeText(lu.native))];
+  const standard = [row(t("standard1"), codeText(lu.standard_level1)),
+    row(t("standard2"), codeText(lu.standard_level2))];
+  return lu.primary === "native" ? [...native, ...standard] : [...standard, ...native];
+}
+
 /** The planner's parcel card (from /cities/{city}/identify or /parcels/{fid}). */
 export function parcelCard(card, meta) {
   const info = meta.layers[card.collection.split("__").slice(1).join("__")];
@@ -140,11 +148,7 @@ export function parcelCard(card, meta) {
       row(t("parcelArea"), `${num(card.area_m2)} ${esc(unitText("m²"))}`),
     ]) +
     `<h3>${esc(t("landUse"))}</h3>` +
-    table([
-      row(t("native"), codeText(lu.native)),
-      row(t("standard1"), codeText(lu.standard_level1)),
-      row(t("standard2"), codeText(lu.standard_level2)),
-    ]) +
+    table(landUseRows(lu)) +
     `<h3>${esc(t("zoning"))}</h3>${zoningHtml(card.zoning)}${farHtml(card.far)}` +
     `<h3>${esc(t("overlays"))}</h3>${overlays}` +
     `<h3>${esc(t("nearest"))}</h3>${nearestHtml(card.nearest)}` +
@@ -162,8 +166,11 @@ export function publicParcelCard(card, meta) {
   return cardTitle(card.label, t("parcel")) +
     table([
       row(t("address"), value(card.properties[sem.address])),
-      row(t("landUse"), codeText(lu.standard_level1)),
-      ...(lu.standard_level2 ? [row(t("standard2"), codeText(lu.standard_level2))] : []),
+      ...(lu.primary === "native"
+        ? [row(t("landUse"), codeText(lu.native)),
+          ...(lu.standard_level1 ? [row(t("standardClass"), codeText(lu.standard_level1))] : [])]
+        : [row(t("landUse"), codeText(lu.standard_level1)),
+          ...(lu.standard_level2 ? [row(t("standard2"), codeText(lu.standard_level2))] : [])]),
     ]) +
     `<h3>${esc(t("whatApplies"))}</h3>${publicZoningHtml(card.zoning)}`;
 }

@@ -105,7 +105,8 @@ function cardFromTiles(parcel, features, lngLat) {
   const parcels = meta.layers[meta.roles.parcels];
   const level1 = legend && legend.layers.find((l) => l.id === meta.roles.parcels);
   const code = level1 && parcel.properties[level1.field];
-  const entry = level1 && level1.entries.find((e) => e.value === code);
+  // an entry draws one code, or a class with all its subclasses (``values``)
+  const entry = level1 && level1.entries.find((e) => e.value === code || (e.values || []).includes(code));
   const zone = features.find((f) => f.sourceLayer === meta.roles.zoning)
     || (meta.roles.zoning && sourceFeatureAt(meta.roles.zoning, lngLat));
   const zInfo = zone && meta.layers[meta.roles.zoning];
@@ -115,9 +116,18 @@ function cardFromTiles(parcel, features, lngLat) {
     collection: parcels.collection,
     label: parcels.label && parcel.properties[parcels.label],
     properties: parcel.properties,
-    land_use: entry ? { standard_level1: { code, name: entry.label.replace(code, "").trim(), colour: entry.colour } } : null,
+    land_use: entry ? landUseFromLegend(entry, code) : null,
     zoning: zone ? zoningFromTiles(zInfo, zp) : null,
   };
+}
+
+// The land use of a parcel from the legend entry that colours it: the standard level-1 class,
+// or (a city whose own classes come first) the native class it belongs to.
+function landUseFromLegend(entry, code) {
+  if (entry.values && entry.values.length) {
+    return { primary: "native", native: { code: entry.value, name: entry.label, colour: entry.colour } };
+  }
+  return { standard_level1: { code, name: entry.label.replace(code, "").trim(), colour: entry.colour } };
 }
 
 // The zone's card from its tile properties and the plain descriptions shipped with the meta.
