@@ -99,3 +99,42 @@ def test_dc_maps_is_importable_as_a_submodule():
     import digitalcity
 
     assert digitalcity.maps.explore is maps.explore and callable(maps.offline)
+
+
+def _labels_at(page, name: str, zoom: int) -> list[str]:  # noqa: ANN001
+    page.evaluate(f"{name}.setZoom({zoom}, {{animate: false}})")
+    page.wait_for_timeout(300)
+    return page.eval_on_selector_all(".dc-label span", "els => els.map((e) => e.textContent)")
+
+
+def test_explore_draws_the_definitions_labels_in_their_zoom_range(city, browser):
+    """Street names (one per street, at z15+) and parcel addresses (z17+), as on the web map."""
+    m = maps.explore(city, layers=["parcels", "street_centerlines"], bbox=BBOX, lang="en")
+    html = m.get_root().render()
+    streets = city.read("street_centerlines", bbox=BBOX, crs="EPSG:4326")
+    names = set(streets["label"].dropna().astype(str))
+    page = browser.new_page()
+    page.set_content(html, wait_until="load")
+    page.wait_for_function("typeof L !== 'undefined'")
+    assert _labels_at(page, m.get_name(), 13) == []  # below both labels' zooms
+    at15 = _labels_at(page, m.get_name(), 15)
+    assert "MASSACHUSETTS AVE" not in names or "MASSACHUSETTS AVE" in at15
+    assert set(at15) <= names and len(at15) == len(set(at15)) >= 5  # one per street
+    assert "38 MAPLE AVE" not in at15
+    assert "38 MAPLE AVE" in _labels_at(page, m.get_name(), 17)
+    page.close()
+
+
+def test_labels_are_text_not_html(city, browser):
+    from digitalcity.web.folium_labels import Labels
+    from digitalcity.web.folium_maps import offline
+
+    layer = city.layer("street_centerlines")
+    m = offline(folium.Map(location=[42.37, -71.10], zoom_start=16, tiles=None))
+    Labels(layer, [(-71.10, 42.37, "<img src=x onerror=alert(1)></script>")]).add_to(m)
+    page = browser.new_page()
+    page.set_content(m.get_root().render(), wait_until="load")
+    page.wait_for_selector(".dc-label span")
+    assert page.inner_text(".dc-label span") == "<img src=x onerror=alert(1)></script>"
+    assert page.locator(".dc-label img").count() == 0
+    page.close()

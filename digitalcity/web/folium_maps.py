@@ -26,6 +26,7 @@ from digitalcity.catalog import LayerDef, visible_fields
 from digitalcity.city import City, open_city
 from digitalcity.tiles.symbology import FALLBACK, Symbology, native_first_cities
 from digitalcity.web import static_dir
+from digitalcity.web.folium_labels import Labels, label_points
 
 BBox = tuple[float, float, float, float]
 # ColorBrewer YlOrRd, 3 to 9 classes.
@@ -193,6 +194,8 @@ def explore(
             colour = symbol.colour if symbol and isinstance(symbol.colour, str) else "#3388ff"
             style = _style(colour, layer, opacity=symbol.opacity if symbol else None)
         _geojson(layer, frame, style, lang).add_to(m)
+        if layer.label is not None:  # the web maps' labels, from the same definition
+            Labels(layer, label_points(layer, frame, lang)).add_to(m)
     if sections:
         Legend(sections).add_to(m)
     _fit(m, frames)
