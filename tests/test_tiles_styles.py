@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -307,3 +311,38 @@ def test_check_layers_finds_a_class_colour_that_does_not_exist(settings, tmp_pat
     assert problems == [
         "cambridge.water_bodies: style colour 'tdyh_2023:99' names no coloured class"
     ]
+
+
+QGIS_PYTHON = "/usr/bin/python3"  # Debian's, with python3-qgis (3.22 on bookworm)
+
+
+def test_qgis_keeps_the_colours_of_the_style(client, tables, tmp_path):
+    """QGIS's own converter (what a vector tile layer with a style URL runs) draws parcels and
+    zones in the style's colours, and leaves out the layers off by default."""
+    style = client.get("/styles/cambridge/public?lang=en&client=qgis").json()
+    zoning_style = client.get("/styles/cambridge/planner?lang=en&client=qgis").json()
+    ma_use, zoning = tables["ma_use"], tables["cambridge_zoning"]
+    cases = [
+        (style, "parcels", {"use_code": "102"}, ma_use.colour_for("100")),
+        (style, "parcels", {"use_code": "325"}, ma_use.colour_for("300")),
+        (style, "parcels", {"use_code": "999x"}, "#bdbdbd"),  # unknown code: the fallback grey
+        (zoning_style, "zoning_districts", {"zone_code": "C-1"}, zoning.colour_for("C-1")),
+        (zoning_style, "zoning_districts", {"zone_code": "OS"}, zoning.colour_for("OS")),
+    ]
+    for doc in (style, zoning_style):
+        (tmp_path / "style.json").write_text(json.dumps(doc), encoding="utf-8")
+        probes = [{"layer": layer, "properties": p} for d, layer, p, _ in cases if d is doc]
+        (tmp_path / "probes.json").write_text(json.dumps(probes), encoding="utf-8")
+        done = subprocess.run(
+            [QGIS_PYTHON, str(Path(__file__).with_name("qgis_style_probe.py")),
+             str(tmp_path / "style.json"), str(tmp_path / "probes.json")],
+            capture_output=True, text=True, timeout=300,
+            env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-2000:]
+        out = json.loads(done.stdout.strip().splitlines()[-1])
+        expected = [c.lower() for d, _, _, c in cases if d is doc]
+        drawn = [[c for c in colours if c] for colours in out["probes"]]
+        assert [d[0] if d else None for d in drawn] == expected
+        on = {x["source-layer"] for x in doc["layers"] if "source-layer" in x}
+        assert set(out["layers"]) - {"background"} <= on  # nothing off by default
