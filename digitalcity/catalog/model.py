@@ -358,6 +358,10 @@ class CityRoles(Frozen):
     facilities: dict[str, tuple[str, ...]] = Field(
         default_factory=dict, description="facility type -> layer ids, e.g. school -> [...]"
     )
+    facility_titles: dict[str, Titles] = Field(
+        default_factory=dict,
+        description="zh/en titles of facility types (keys of facilities) the package does not know",
+    )
     life_circle: tuple[str, ...] = Field(
         default=(), description="facility layers of the 15-minute life circle (15分钟生活圈)"
     )

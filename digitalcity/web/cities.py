@@ -11,6 +11,7 @@ from typing import Any
 from digitalcity.catalog import Catalog, CityDef, Role, visible_fields, visible_layer
 from digitalcity.catalog.descriptions import Descriptions
 from digitalcity.catalog.ids import collection_id
+from digitalcity.catalog.roles import facility_titles
 from digitalcity.planning.card import CONTROL_MEANINGS
 
 
@@ -91,4 +92,10 @@ def layer_meta(
             ),
         },
         "controls": list(CONTROL_MEANINGS),
+        "facility_titles": {
+            kind: {"zh": title.zh, "en": title.en}
+            for kind, title in facility_titles(
+                city, {x.id: x.title for x in catalog.city_layers(city_id) if x.id in layers}
+            ).items()
+        },
     }

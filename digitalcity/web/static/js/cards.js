@@ -20,6 +20,12 @@ function codeText(entry) {
   return `${swatch(entry.colour)}<b class="data">${esc(entry.code)}</b> ${esc(entry.name || "")}`;
 }
 
+// A facility type's title: the city's meta (its own types too), else the built-in word.
+function facilityTitle(kind, meta) {
+  const titles = meta && meta.facility_titles && meta.facility_titles[kind];
+  return titles ? pick(titles) : t(`facility_${kind}`);
+}
+
 // A card's title: the feature's own label (data) or, without one, a translated word.
 function cardTitle(label, fallback) {
   return label
@@ -114,10 +120,10 @@ function farHtml(far) {
     ` / ${esc(t("farMax"))} <b>${far.status === "no_limit" ? noLimit() : value(far.max_far)}</b> ${badge}</p>`;
 }
 
-function nearestHtml(nearest) {
+function nearestHtml(nearest, meta) {
   const kinds = Object.entries(nearest || {});
   if (!kinds.length) return `<p>${esc(t("none"))}</p>`;
-  return `<table class="grid">${kinds.map(([kind, f]) => `<tr><td>${esc(t(`facility_${kind}`))}</td>` +
+  return `<table class="grid">${kinds.map(([kind, f]) => `<tr><td>${esc(facilityTitle(kind, meta))}</td>` +
     `<td>${f.name ? `<span class="data">${esc(f.name)}</span>` : esc(pick(f.layer_title) || "")}</td>` +
     `<td class="num">${num(f.distance_m)} ${esc(unitText("m"))}</td></tr>`).join("")}</table>`;
 }
@@ -151,7 +157,7 @@ export function parcelCard(card, meta) {
     table(landUseRows(lu)) +
     `<h3>${esc(t("zoning"))}</h3>${zoningHtml(card.zoning)}${farHtml(card.far)}` +
     `<h3>${esc(t("overlays"))}</h3>${overlays}` +
-    `<h3>${esc(t("nearest"))}</h3>${nearestHtml(card.nearest)}` +
+    `<h3>${esc(t("nearest"))}</h3>${nearestHtml(card.nearest, meta)}` +
     `<h3>${esc(t("residents400"))}</h3><p class="residents">${residents}</p>` +
     `<details><summary>${esc(t("properties"))}</summary>${table(fieldRows(props, info))}</details>` +
     `<p class="export">${esc(t("export"))}: <button type="button" data-export="geojson">GeoJSON</button> ` +
@@ -186,7 +192,7 @@ export function featuresCard(features, meta) {
 }
 
 /** Statistics of a drawn polygon (POST /cities/{city}/stats). */
-export function statsCard(stats) {
+export function statsCard(stats, meta) {
   const lu = stats.landuse;
   const classes = lu && lu.classes.length
     ? `<table class="grid"><tr><th>${esc(t("class"))}</th><th>${esc(t("area"))} (${esc(unitText("m²"))})</th>` +
@@ -197,7 +203,7 @@ export function statsCard(stats) {
     : `<p>${esc(t("none"))}</p>`;
   const facilities = Object.entries(stats.facilities);
   const facilityRows = facilities.length
-    ? `<table class="grid">${facilities.map(([kind, f]) => `<tr><td>${esc(t(`facility_${kind}`))}</td>` +
+    ? `<table class="grid">${facilities.map(([kind, f]) => `<tr><td>${esc(facilityTitle(kind, meta))}</td>` +
       `<td class="num">${num(f.count)}</td><td>${f.items.map((i) => esc(i.name || i.fid)).join(", ")}</td></tr>`).join("")}</table>`
     : `<p>${esc(t("none"))}</p>`;
   return `<h2 class="card-title">${esc(t("stats"))}</h2>` +

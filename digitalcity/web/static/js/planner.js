@@ -129,24 +129,44 @@ function parcelShown(card, fly) {
 
 async function identify(lngLat, point) {
   const { lng, lat } = lngLat;
-  try {
-    const card = await api(`/cities/${state.city}/identify?lon=${lng}&lat=${lat}&lang=${lang()}`);
-    parcelShown(card, false);
-    keepVisible(map, lngLat);
-  } catch (err) {
-    if (err.status !== 404) return onError(err);
-    const hits = map.queryRenderedFeatures(point).filter((f) => f.layer.metadata);
-    const seen = new Set();
-    const features = hits.filter((f) => {
-      const key = `${f.sourceLayer}:${f.id}`;
-      return !seen.has(key) && seen.add(key);
-    }).slice(0, 3).map((f) => ({ layer: f.sourceLayer, properties: f.properties }));
-    state.sel = null;
-    clearSelection(map);
-    if (features.length) showCard(featuresCard(features, state.meta), null);
-    else openCard(`<p>${esc(t("noParcel"))}</p>`);
-    save();
+  if (state.meta.roles.parcels) { // the parcel card, where the city has parcels
+    try {
+      const card = await api(`/cities/${state.city}/identify?lon=${lng}&lat=${lat}&lang=${lang()}`);
+      parcelShown(card, false);
+      keepVisible(map, lngLat);
+      return;
+    } catch (err) {
+      if (err.status !== 404) return onError(err);
+    }
   }
+  // any other feature: its visible fields with titles and units, read from the API
+  const features = await featuresAt(point);
+  state.sel = null;
+  clearSelection(map);
+  if (features.length) showCard(featuresCard(features, state.meta), null);
+  else openCard(`<p>${esc(t(state.meta.roles.parcels ? "noParcel" : "noFeature"))}</p>`);
+  save();
+}
+
+// Up to three features under ``point``, topmost first, each with every field the caller may
+// see (the tiles carry only the drawn ones at low zoom); a failed read keeps the tile's.
+async function featuresAt(point) {
+  const hits = map.queryRenderedFeatures(point).filter((f) => f.layer.metadata);
+  const seen = new Set();
+  const unique = hits.filter((f) => {
+    const key = `${f.sourceLayer}:${f.id}`;
+    return !seen.has(key) && seen.add(key);
+  }).slice(0, 3);
+  return Promise.all(unique.map(async (f) => {
+    const info = state.meta.layers[f.sourceLayer];
+    if (!info || f.id == null) return { layer: f.sourceLayer, properties: f.properties };
+    try {
+      const item = await api(`/collections/${info.collection}/items/${f.id}?lang=${lang()}`);
+      return { layer: f.sourceLayer, properties: item.properties };
+    } catch (err) {
+      return { layer: f.sourceLayer, properties: f.properties };
+    }
+  }));
 }
 
 map.on("click", (e) => {
@@ -181,7 +201,7 @@ const drawer = new Drawer(map, {
         const stats = await api(`/cities/${state.city}/stats?lang=${lang()}`, {
           method: "POST", body: geometry,
         });
-        showCard(statsCard(stats), again);
+        showCard(statsCard(stats, state.meta), again);
       } catch (err) {
         onError(err);
       }
