@@ -104,3 +104,51 @@ def test_a_broken_catalog_is_refused_and_the_old_one_kept(server, layers, admin)
         assert title == "Kept"
     finally:
         city.write_text(good, encoding="utf-8")
+
+
+def test_styles_follow_a_reloaded_definition(server, layers, admin) -> None:  # noqa: ANN001
+    def water_colour() -> str:
+        style = httpx.get(f"{server}/styles/cambridge/planner?lang=en").json()
+        fill = next(x for x in style["layers"] if x["id"] == "water_bodies-fill")
+        return fill["paint"]["fill-color"]
+
+    before = water_colour()
+    path = layers / "cambridge" / "water_bodies.toml"
+    text = path.read_text(encoding="utf-8")
+    assert '\n[style]\ncolour = "tdyh_2023:17"\n' in text
+    path.write_text(text.replace('colour = "tdyh_2023:17"', 'colour = "#123456"', 1), encoding="utf-8")
+    try:
+        assert httpx.post(f"{server}/admin/reload", headers=admin).status_code == 200
+        assert water_colour() == "#123456" != before
+    finally:
+        path.write_text(text, encoding="utf-8")
+        httpx.post(f"{server}/admin/reload", headers=admin)
+
+
+def test_tiles_follow_a_reloaded_access(server, layers, admin) -> None:  # noqa: ANN001
+    """A layer made internal is gone from anonymous tiles at once (the tile service reads the
+    new definitions; its cached tilesets are worked out afresh)."""
+    import gzip
+
+    import mapbox_vector_tile
+
+    def city_layers() -> set[str]:
+        r = httpx.get(f"{server}/tiles/cambridge/12/1238/1515")
+        assert r.status_code == 200
+        data = r.content
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+        return set(mapbox_vector_tile.decode(data))
+
+    tile = f"{server}{BOUNDARY}/tiles/WebMercatorQuad/12/1238/1515"
+    assert httpx.get(tile).status_code == 200 and "city_boundary" in city_layers()
+    path = layers / "cambridge" / "city_boundary.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('access = "public"', 'access = "internal"', 1), encoding="utf-8")
+    try:
+        assert httpx.post(f"{server}/admin/reload", headers=admin).status_code == 200
+        assert httpx.get(tile).status_code == 404
+        assert "city_boundary" not in city_layers()
+    finally:
+        path.write_text(text, encoding="utf-8")
+        httpx.post(f"{server}/admin/reload", headers=admin)

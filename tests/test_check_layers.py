@@ -225,3 +225,12 @@ def test_native_first_needs_coloured_native_classes(layers: Path) -> None:
     ]
     edit(layers / "cambridge" / "city.toml", 'land_use_primary = "native"', 'land_use_primary = "standard"')
     assert check(layers) == []
+
+
+def test_a_role_naming_a_layer_of_the_wrong_kind_is_an_error(layers: Path) -> None:
+    # water bodies are polygons, as zoning needs, but not a planning layer
+    edit(layers / "cambridge" / "city.toml", 'zoning = "zoning_districts"', 'zoning = "water_bodies"')
+    problems = check(layers)
+    assert len(problems) == 1 and problems[0].startswith(
+        "cambridge: role 'zoning' names 'water_bodies', a basemap layer; it needs a layer of kind planning"
+    ), problems

@@ -41,6 +41,11 @@ def build_definitions(app: FastAPI) -> Definitions:
 def install(app: FastAPI, definitions: Definitions) -> None:
     """Make ``definitions`` the app's current ones (one reference swap)."""
     app.state.definitions = definitions
+    # what was derived from the old definitions goes with them (styles are rebuilt on demand)
+    app.state.symbology = None
+    service = getattr(app.state, "tile_service", None)
+    if service is not None:
+        service.use_catalog(definitions.catalog)
     # legacy aliases read by routes not yet on ``definitions``
     app.state.catalog = definitions.catalog
     app.state.codes = definitions.codes

@@ -20,18 +20,24 @@ class RoleSpec:
 
     geometries: tuple[str, ...]
     used_by: str
+    kinds: tuple[str, ...] = ()  # the layer kinds that can play it (empty: any)
 
 
+FACILITY_KINDS = ("infrastructure", "basemap", "landuse")
 ROLES: dict[str, RoleSpec] = {
-    "parcels": RoleSpec(POLYGON, "land-use statistics, parcel card, compliance, conformance"),
-    "zoning": RoleSpec(POLYGON, "compliance, conformance, parcel card"),
-    "overlays": RoleSpec(POLYGON, "parcel card"),
-    "population": RoleSpec(POLYGON, "population allocation, density"),
-    "districts": RoleSpec(POLYGON, "district statistics"),
-    "streets": RoleSpec(LINE, "network analyses, service areas"),
-    "hydrants": RoleSpec(POINT, "hydrant coverage"),
-    "facilities": RoleSpec(POINT + POLYGON, "proximity, nearest facilities"),
-    "life_circle": RoleSpec(POINT + POLYGON, "15-minute life circle"),
+    "parcels": RoleSpec(
+        POLYGON, "land-use statistics, parcel card, compliance, conformance", ("landuse",)
+    ),
+    "zoning": RoleSpec(POLYGON, "compliance, conformance, parcel card", ("planning",)),
+    "overlays": RoleSpec(POLYGON, "parcel card", ("planning",)),
+    "population": RoleSpec(POLYGON, "population allocation, density", ("population",)),
+    "districts": RoleSpec(
+        POLYGON, "district statistics", ("boundary", "population", "planning", "basemap")
+    ),
+    "streets": RoleSpec(LINE, "network analyses, service areas", ("infrastructure", "basemap")),
+    "hydrants": RoleSpec(POINT, "hydrant coverage", ("infrastructure",)),
+    "facilities": RoleSpec(POINT + POLYGON, "proximity, nearest facilities", FACILITY_KINDS),
+    "life_circle": RoleSpec(POINT + POLYGON, "15-minute life circle", FACILITY_KINDS),
 }
 
 

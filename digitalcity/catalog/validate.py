@@ -80,15 +80,21 @@ def _city_problems(catalog: Catalog) -> list[str]:
 
 
 def _role_problems(catalog: Catalog) -> list[str]:
-    """Roles naming a layer whose geometry the role cannot use."""
+    """Roles naming a layer whose geometry or kind the role cannot use."""
     problems: list[str] = []
     for city in catalog.cities.values():
         for role, layer_id in role_layers(city):
             layer = catalog.layer(city.id, layer_id)
-            if layer.geometry_type not in ROLES[role].geometries:
+            spec = ROLES[role]
+            if layer.geometry_type not in spec.geometries:
                 problems.append(
                     f"{city.id}: role {role!r} names {layer_id!r}, a {layer.geometry_type} "
-                    f"layer; it needs {' or '.join(ROLES[role].geometries)}"
+                    f"layer; it needs {' or '.join(spec.geometries)}"
+                )
+            elif spec.kinds and layer.kind not in spec.kinds:
+                problems.append(
+                    f"{city.id}: role {role!r} names {layer_id!r}, a {layer.kind} layer; "
+                    f"it needs a layer of kind {' or '.join(spec.kinds)}"
                 )
     return problems
 

@@ -49,6 +49,12 @@ class Tileset:
         return f'W/"{hashlib.sha256(text.encode()).hexdigest()[:24]}"'
 
 
+def definition_tag(layer: LayerDef) -> str:
+    """A short digest of a layer's whole definition (worked out when a tileset is, not per
+    tile)."""
+    return hashlib.sha256(layer.model_dump_json().encode()).hexdigest()[:8]
+
+
 class TileService:
     """Tilesets, keys and tiles of one catalog, with the disk cache and the version map."""
 
@@ -120,6 +126,16 @@ class TileService:
         """Block until queued 3857 copies are built (CLI seeding and benchmarks)."""
         return self._preparer.wait(timeout) if self._preparer else True
 
+    def use_catalog(self, catalog: Catalog) -> None:
+        """Serve ``catalog`` from now on (a reload): tilesets are worked out afresh, and a
+        changed definition keys its tiles anew (see ``_key``)."""
+        with self._memo_lock:
+            self.catalog = catalog
+            self._memo.clear()
+            self._memo_generation = -1
+        if self._preparer is not None:
+            self._preparer.catalog = catalog
+
     # -- tilesets ------------------------------------------------------------------------------
     def loaded(self, layer: LayerDef) -> bool:
         return self.versions.get(layer.city, layer.id) is not None
@@ -169,8 +185,11 @@ class TileService:
         return hit
 
     def _key(self, city_id: str, name: str, plans: tuple[LayerPlan, ...]) -> CacheKey:
+        # a layer's version and edits, and its definition (simplification, zooms, fields: a
+        # reloaded definition must not be served tiles cut by the old one)
         versions = "|".join(
             f"{p.layer.id}:{getattr(self.versions.get(city_id, p.layer.id), 'cache_tag', 0)}"
+            f":{definition_tag(p.layer)}"
             for p in plans
         )
         digest = hashlib.sha256(f"{TILE_FORMAT}|{versions}".encode()).hexdigest()[:12]
