@@ -63,6 +63,9 @@ def tms_document(tms_id: str) -> dict[str, Any]:
     for matrix in doc["tileMatrices"]:
         matrix["identifier"] = matrix["id"]
         matrix["topLeftCorner"] = matrix["pointOfOrigin"]
+    # GDAL 3.6 recognises a TMS document only by its 1.0 markers: the type and "tileMatrix"
+    doc["type"] = "TileMatrixSetType"
+    doc["tileMatrix"] = doc["tileMatrices"]
     return doc
 
 
