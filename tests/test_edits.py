@@ -55,7 +55,8 @@ def edit_app(settings, catalog, engine, loaded) -> Iterator[Any]:  # noqa: ANN00
     app = create_app(settings.model_copy(update={"tile_cache": False}))
     from digitalcity.api.reload import Definitions, install
 
-    install(app, Definitions(catalog.with_layer(layer), app.state.definitions.codes))
+    defs = app.state.definitions
+    install(app, Definitions(catalog.with_layer(layer), defs.codes, defs.descriptions))
     yield app
 
 

@@ -156,3 +156,25 @@ def test_cli_seed_export_and_clear(loaded, cli_env):
     cleared = runner.invoke(cli_app, ["tiles", "clear", "cambridge"])
     assert cleared.exit_code == 0
     assert not (cli_env / "cache/cambridge").exists()
+
+
+def test_a_load_commits_its_tile_copy_with_it(catalog, engine, settings, loaded):
+    """The loader builds the EPSG:3857 copy inside the load's transaction: the moment the new
+    version is current its copy exists, and the previous version's copy is gone."""
+    from digitalcity.db.live import VersionMap
+    from digitalcity.ingest.city import load_city
+    from digitalcity.tiles.prepare import copy_name, existing_copies
+
+    layer = catalog.layer("cambridge", "libraries")
+    versions = VersionMap()
+    versions.load(engine)
+    before = versions.get("cambridge", "libraries").version
+    [outcome] = list(load_city(catalog, "cambridge", ["libraries"], engine, settings, force=True))
+    assert outcome.error is None
+    versions.load(engine)
+    after = versions.get("cambridge", "libraries").version
+    assert after == before + 1
+    with engine.connect() as conn:
+        copies = existing_copies(conn)
+    assert copy_name(layer, after) in copies
+    assert copy_name(layer, before) not in copies

@@ -7,6 +7,7 @@ either replaces the layer completely or leaves it as it was.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,14 +82,21 @@ def swap_in(
     extent: list[float] | None,
     report: dict[str, Any],
     keep: int,
+    prepare: Callable[[Connection, int], None] | None = None,
 ) -> int:
-    """Make ``staging`` the layer's current table; keep ``keep`` earlier versions. Returns the version."""
+    """Make ``staging`` the layer's current table; keep ``keep`` earlier versions. Returns the version.
+
+    ``prepare(conn, version)`` runs in the same transaction once the version is known and
+    before the tables are renamed (so readers of the live table wait only for the renames):
+    what a load prepares for readers (the tile copy) commits with it or not at all."""
     params = {"city": layer.city, "layer": layer.id}
     # Serialise concurrent loads of the same layer.
     conn.execute(
         sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": layer.qualified_id}
     )
     version = int(conn.execute(_NEXT_VERSION, params).scalar_one())
+    if prepare is not None:
+        prepare(conn, version)
     previous = current_version(conn, layer)
     quote = conn.dialect.identifier_preparer.quote
     old_name: str | None = None

@@ -47,6 +47,7 @@ from digitalcity.ingest.geometry import GeometryResult, check_geometries
 from digitalcity.ingest.joins import JoinedRows, PreparedJoin, normalise_key, prepare_joins
 from digitalcity.ingest.readers import Batch, SourceReader, resolve_path
 from digitalcity.ingest.report import LoadReport
+from digitalcity.tiles.prepare import build_copy_in_load
 
 _HASH_CHUNK = 1 << 20
 # part of every fingerprint: bump when what a load stores from the same input changes (2: the
@@ -520,6 +521,12 @@ def _swap(
         extent=extent,
         report=job.report.to_dict(),
         keep=job.settings.keep_versions,
+        # the tile copy commits with the load (the API never builds one)
+        prepare=(
+            (lambda c, version: build_copy_in_load(c, layer, city, version, staging.name))
+            if job.settings.tile_copies
+            else None
+        ),
     )
 
 

@@ -65,9 +65,11 @@ def copy_exists(engine: Engine, layer: LayerDef, version: int) -> bool:
         return False
 
 
-def _build(conn: Connection, layer: LayerDef, city: CityDef, version: int) -> None:
+def _build(
+    conn: Connection, layer: LayerDef, city: CityDef, version: int, table: str | None = None
+) -> None:
     target = copy_table(layer, version)
-    source = qualified(city.schema_name, layer.id)
+    source = qualified(city.schema_name, table or layer.id)
     columns = property_columns(layer.all_fields)
     zooms = simplified_zooms(layer)
     nulls = "".join(f", NULL::geometry AS {quote(f'g{z}')}" for z in zooms)
@@ -89,6 +91,25 @@ def _build(conn: Connection, layer: LayerDef, city: CityDef, version: int) -> No
     conn.exec_driver_sql(f"ALTER TABLE {target} ADD PRIMARY KEY (fid)")
     conn.exec_driver_sql(f"CREATE INDEX {quote(name[:56] + '_geom')} ON {target} USING gist (geom)")
     conn.exec_driver_sql(f"ANALYZE {target}")
+
+
+def build_copy_in_load(
+    conn: Connection, layer: LayerDef, city: CityDef, version: int, staging: str
+) -> None:
+    """In a load's transaction (``versions.swap_in``): the EPSG:3857 copy of ``version`` built
+    from the staging table, and the copies of other versions dropped, so the copy commits
+    with the load and the API never waits for one."""
+    conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {quote(SCHEMA)}")
+    conn.execute(_LOCK, {"key": layer.qualified_id})
+    tables = existing_copies(conn)
+    if copy_name(layer, version) in tables:  # left by an aborted run of this version
+        conn.exec_driver_sql(f"DROP TABLE {copy_table(layer, version)}")
+    _build(conn, layer, city, version, staging)
+    pattern = _copy_pattern(layer)
+    for name in tables:
+        found = pattern.match(name)
+        if found and int(found[1]) != version:
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {qualified(SCHEMA, name)}")
 
 
 def prepare_layer(engine: Engine, layer: LayerDef, city: CityDef, version: int) -> bool:
