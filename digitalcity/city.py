@@ -37,10 +37,15 @@ class City:
         *,
         codes: dict[str, CodeTable] | None = None,
         descriptions: dict[str, Descriptions] | None = None,
+        as_of: dt.datetime | str | None = None,
     ) -> None:
         """``codes`` and ``descriptions``: already read (the API's definitions); else they are
-        read from the catalog's folder when first needed."""
+        read from the catalog's folder when first needed. ``as_of`` (an instant; naive means
+        UTC): every query through ``relation`` (cards, identify, search) reads the city as it
+        was then."""
         self.catalog, self.definition, self.engine, self.role = catalog, city, engine, role
+        self.as_of = _instant(as_of) if as_of is not None else None
+        self._relations: dict[str, Any] = {}
         if codes is not None:
             self.__dict__["code_tables"] = codes
         if descriptions is not None:
@@ -84,6 +89,22 @@ class City:
         if not visible_layer(self.role, layer):
             raise NotFound(f"unknown layer {layer_id!r} in city {self.id!r}")
         return layer
+
+    def relation(self, layer: LayerDef) -> Any:
+        """What queries of ``layer`` read: its table, or (with ``as_of``) the rows current at
+        that instant, with the same columns (one bound parameter per layer, so relations of
+        several layers mix in one statement)."""
+        if self.as_of is None:
+            return layer_table(layer, self.definition)
+        found = self._relations.get(layer.id)
+        if found is None:
+            from digitalcity.history.asof import as_of_relation
+
+            found = as_of_relation(
+                layer, self.definition, self.as_of, param=f"as_of_{len(self._relations)}"
+            )
+            self._relations[layer.id] = found
+        return found
 
     def read(
         self,

@@ -19,7 +19,6 @@ from geoalchemy2 import Geometry
 from digitalcity.catalog.access import visible_fields, visible_layer
 from digitalcity.catalog.ids import collection_id
 from digitalcity.city import City
-from digitalcity.db.schema import layer_table
 from digitalcity.errors import DigitalCityError
 
 MAX_QUERY_LENGTH = 200
@@ -126,7 +125,7 @@ def _layer_hits(
     conn: Any, city: City, layer: Any, q: str, limit: int, min_score: float
 ) -> list[SearchHit]:
     """The best hits of one layer (one per feature, its best field)."""
-    table = layer_table(layer, city.definition)
+    table = city.relation(layer)
     visible = {f.name for f in visible_fields(city.role, layer)}
     label_col = table.c[layer.label_field] if layer.label_field in visible else None
     fetch = limit * MERGE_FETCH

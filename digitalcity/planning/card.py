@@ -19,7 +19,6 @@ from digitalcity.catalog.ids import collection_id
 from digitalcity.catalog.model import LayerDef
 from digitalcity.catalog.semantics import CONTROL_KEYS
 from digitalcity.city import City
-from digitalcity.db.schema import layer_table
 from digitalcity.errors import NotFound
 from digitalcity.planning.surroundings import nearest_facilities, residents_within
 
@@ -70,7 +69,7 @@ def _zoning(
     layer_id = city.definition.roles.zoning
     if not layer_id or not visible_layer(city.role, layer := city.catalog.layer(city.id, layer_id)):
         return None
-    table = layer_table(layer, city.definition)
+    table = city.relation(layer)
     overlap = sa.func.ST_Area(sa.func.ST_Intersection(table.c.geom, parcel_geom))
     stmt = (
         sa.select(table)
@@ -135,7 +134,7 @@ def _overlays(conn: Connection, city: City, parcel_geom: sa.ColumnElement) -> li
         layer = city.catalog.layer(city.id, layer_id)
         if not visible_layer(city.role, layer):
             continue
-        table = layer_table(layer, city.definition)
+        table = city.relation(layer)
         for row in conn.execute(
             sa.select(table).where(sa.func.ST_Intersects(table.c.geom, parcel_geom))
         ):
@@ -186,7 +185,7 @@ def parcel_card(city: City, fid: int, lang: str = "en") -> dict[str, Any]:
     if not roles.parcels:
         raise NotFound(f"city {city.id!r} has no parcel layer")
     parcels = city.layer(roles.parcels)
-    table = layer_table(parcels, city.definition)
+    table = city.relation(parcels)
     local = sa.func.ST_Transform(table.c.geom, city.local_srid, type_=Geometry())
     center = sa.func.ST_Transform(sa.func.ST_PointOnSurface(table.c.geom), 4326, type_=Geometry())
     box = sa.func.Box2D(sa.func.ST_Transform(table.c.geom, 4326, type_=Geometry()))
@@ -244,7 +243,7 @@ def identify(city: City, x: float, y: float, srid: int = 4326, lang: str = "en")
     if not roles.parcels:
         raise NotFound(f"city {city.id!r} has no parcel layer")
     parcels = city.layer(roles.parcels)
-    table = layer_table(parcels, city.definition)
+    table = city.relation(parcels)
     point = sa.func.ST_Transform(
         sa.func.ST_SetSRID(sa.func.ST_MakePoint(x, y), srid), city.storage_srid, type_=Geometry()
     )

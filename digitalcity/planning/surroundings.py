@@ -15,7 +15,6 @@ from sqlalchemy.engine import Connection
 from digitalcity.catalog.access import visible_fields, visible_layer
 from digitalcity.catalog.ids import collection_id
 from digitalcity.city import City
-from digitalcity.db.schema import layer_table
 
 KNN_CANDIDATES = 5
 OUTLINE_TOLERANCE_M = 0.5  # outlines are simplified this much before buffering (metres)
@@ -34,7 +33,7 @@ def _nearest_in_layer(
     layer = city.catalog.layer(city.id, layer_id)
     if not visible_layer(city.role, layer):
         return None
-    table = layer_table(layer, city.definition)
+    table = city.relation(layer)
     names = {f.name for f in visible_fields(city.role, layer)}
     label = (
         sa.cast(table.c[layer.label_field], sa.Text) if layer.label_field in names else sa.null()
@@ -107,7 +106,7 @@ def residents_within(
     people = layer.semantic("population")
     if not visible_layer(city.role, layer) or people is None:
         return None
-    table = layer_table(layer, city.definition)
+    table = city.relation(layer)
     local = city.local_srid
     outline = sa.func.ST_SimplifyPreserveTopology(
         sa.func.ST_Transform(geom, local, type_=Geometry()), OUTLINE_TOLERANCE_M

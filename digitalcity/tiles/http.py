@@ -39,4 +39,9 @@ def cache_control(anonymous: bool, max_age: int) -> str:
     return f"{'public' if anonymous else 'private'}, max-age={max_age}"
 
 
+def immutable_cache_control(anonymous: bool) -> str:
+    """An answer about the settled past: a year, never revalidated; still private for a key."""
+    return f"{'public' if anonymous else 'private'}, max-age=31536000, immutable"
+
+
 VARY = "Accept-Encoding, Authorization, X-API-Key"

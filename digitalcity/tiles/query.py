@@ -65,8 +65,9 @@ def property_columns(fields: Sequence[FieldDef], alias: str = "s") -> str:
 class TileSource:
     """Where a layer's rows are read for tiles: its table, or its EPSG:3857 copy."""
 
-    table: str  # quoted, schema-qualified
+    table: str  # quoted, schema-qualified, or a parenthesised sub-select (as-of)
     copy_zooms: range | None = None  # zooms with a pre-simplified column; None: not a copy
+    params: tuple[tuple[str, Any], ...] = ()  # bound values the table's sub-select names
 
 
 def layer_statement(
@@ -74,7 +75,7 @@ def layer_statement(
 ) -> tuple[str, dict[str, Any]]:
     """SQL and parameters of one layer's ``ST_AsMVT`` (parameters prefixed ``l<index>_``)."""
     p = f"l{index}_"
-    params: dict[str, Any] = {f"{p}name": plan.layer.id}
+    params: dict[str, Any] = {f"{p}name": plan.layer.id, **dict(source.params)}
     tol = tolerance(plan.layer, city, tile.z)
     if source.copy_zooms is not None:
         template = "layer_prepared.sql"
@@ -90,6 +91,23 @@ def layer_statement(
         p=p, table=source.table, columns=property_columns(plan.fields), geometry=geometry
     )
     return text, params
+
+
+_NAMED = postgresql.dialect(paramstyle="named")
+
+
+def as_of_source(layer: Any, city: CityDef, instant: Any) -> TileSource:
+    """The tile source of ``layer`` as it was at ``instant``: the rows current then (the
+    history's as-of relation, compiled once here), read like a table; its bound parameter is
+    named after the layer so several layers share one statement."""
+    from digitalcity.history.asof import as_of_relation
+
+    param = f"as_of_{layer.id}"
+    relation = as_of_relation(layer, city, instant, param=param)
+    sql = str(relation.element.compile(dialect=_NAMED))
+    # the dialect casts the bind (":p::TIMESTAMP..."); parenthesised, text() still sees ":p"
+    sql = sql.replace(f":{param}::", f"(:{param})::")
+    return TileSource(f"({sql})", None, ((param, instant),))
 
 
 def tile_statement(

@@ -7,6 +7,7 @@ and serving a cached tile never touch the database.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import threading
@@ -25,7 +26,7 @@ from digitalcity.tiles.compress import compress
 from digitalcity.tiles.content import LayerPlan, at_zoom, city_plans, fieldset_key, plan_layer
 from digitalcity.tiles.copies import CopyPreparer, source_for
 from digitalcity.tiles.options import TileOptions
-from digitalcity.tiles.query import TileSource, qualified, render
+from digitalcity.tiles.query import TileSource, as_of_source, qualified, render
 from digitalcity.tiles.split import plan_weight, split_in_two
 from digitalcity.tiles.tms import TileIndex
 
@@ -42,11 +43,21 @@ class Tileset:
     name: str  # a layer id, or CITY_TILESET
     plans: tuple[LayerPlan, ...]
     key: CacheKey
+    as_of: dt.datetime | None = None  # the layers as they were then (from their history)
 
     def etag(self, tile: TileIndex) -> str:
         """Weak ETag: layer versions, field set, tileset and tile (same for any encoding)."""
         text = f"{TILE_FORMAT}|{'/'.join(self.key.parts())}|{tile}"
         return f'W/"{hashlib.sha256(text.encode()).hexdigest()[:24]}"'
+
+
+SETTLED = dt.timedelta(minutes=10)  # longer than any edit transaction may run
+
+
+def settled(instant: dt.datetime) -> bool:
+    """True when no transaction still open can change what was current at ``instant``
+    (a commit stamps rows with its transaction's start): its answers never change."""
+    return instant < dt.datetime.now(dt.UTC) - SETTLED
 
 
 def definition_tag(layer: LayerDef) -> str:
@@ -184,6 +195,15 @@ class TileService:
                 self._memo[memo] = hit
         return hit
 
+    def at_instant(self, tileset: Tileset, instant: dt.datetime) -> Tileset:
+        """``tileset`` as it was at ``instant``: keyed by the instant and the definitions, not
+        the current versions, since the past does not change."""
+        tags = "|".join(f"{p.layer.id}:{definition_tag(p.layer)}" for p in tileset.plans)
+        text = f"{TILE_FORMAT}|asof|{instant.astimezone(dt.UTC).isoformat()}|{tags}"
+        digest = "asof-" + hashlib.sha256(text.encode()).hexdigest()[:12]
+        key = CacheKey(tileset.city.id, tileset.name, digest, tileset.key.fieldset)
+        return Tileset(tileset.city, tileset.name, tileset.plans, key, instant)
+
     def _key(self, city_id: str, name: str, plans: tuple[LayerPlan, ...]) -> CacheKey:
         # a layer's version and edits, and its definition (simplification, zooms, fields: a
         # reloaded definition must not be served tiles cut by the old one)
@@ -209,7 +229,7 @@ class TileService:
             return hit
         mvt = self.render(engine, tileset, tile)
         gz = compress(mvt, self.options.gzip_level) if mvt else b""
-        if self.options.cache:
+        if self.options.cache and (tileset.as_of is None or settled(tileset.as_of)):
             self.cache.put(tileset.key, tile, gz)
         return gz
 
@@ -259,6 +279,8 @@ class TileService:
     ) -> list[tuple[LayerPlan, TileSource]]:
         """Where each layer of ``tileset`` is read: its 3857 copy when current, else its table."""
         city = tileset.city
+        if tileset.as_of is not None:  # the history, never the copies (they hold the present)
+            return [(p, as_of_source(p.layer, city, tileset.as_of)) for p in tileset.plans]
         out = []
         for plan in tileset.plans:
             state = self.versions.get(city.id, plan.layer.id)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, Request
 
 from digitalcity.api.deps import CatalogDep, EngineDep, RoleDep
 from digitalcity.api.negotiation import LangDep
+from digitalcity.api.params import parse_as_of
 from digitalcity.city import City
 from digitalcity.planning.card import identify, parcel_card
 from digitalcity.query.crs_ref import CRS84, parse_crs, supported_crs
@@ -18,8 +19,23 @@ router = APIRouter(tags=["planning"])
 FidPath = Annotated[int, Path(ge=0, le=2**63 - 1, description="feature id")]
 
 
+AsOfQuery = Annotated[
+    str | None,
+    Query(
+        alias="as-of",
+        max_length=64,
+        description="RFC 3339 instant: answer as the city was then (from the history)",
+    ),
+]
+
+
 def _city(
-    city: str, catalog: CatalogDep, engine: EngineDep, role: RoleDep, request: Request
+    city: str,
+    catalog: CatalogDep,
+    engine: EngineDep,
+    role: RoleDep,
+    request: Request,
+    as_of: str | None = None,
 ) -> City:
     definitions = request.app.state.definitions
     return City(
@@ -29,6 +45,7 @@ def _city(
         role,
         codes=definitions.codes,
         descriptions=definitions.descriptions,
+        as_of=parse_as_of(as_of),
     )
 
 
@@ -47,9 +64,10 @@ def city_search(
     ),
     limit: int = Query(10, ge=1, le=100),
     layers: str | None = Query(None, description="comma-separated layer ids to search"),
+    as_of: AsOfQuery = None,
 ) -> dict[str, Any]:
     wanted = [x.strip() for x in layers.split(",")] if layers else None
-    hits = search(_city(city, catalog, engine, role, request), q, layers=wanted, limit=limit)
+    hits = search(_city(city, catalog, engine, role, request, as_of), q, layers=wanted, limit=limit)
     return {"query": q, "hits": [h.to_dict() for h in hits], "groups": grouped(hits)}
 
 
@@ -66,8 +84,9 @@ def city_identify(
     crs: str = Query(
         CRS84, description="CRS of the point (URI); lon is x (east), lat is y (north)"
     ),
+    as_of: AsOfQuery = None,
 ) -> dict[str, Any]:
-    place = _city(city, catalog, engine, role, request)
+    place = _city(city, catalog, engine, role, request, as_of)
     ref = parse_crs(crs, supported_crs(place.definition))
     x, y = lon, lat  # named parameters: no axis-order ambiguity
     if ref.srid in (4326, 4490) and not (-180 <= x <= 180 and -90 <= y <= 90):
@@ -84,5 +103,6 @@ def city_parcel(
     engine: EngineDep,
     role: RoleDep,
     lang: LangDep,
+    as_of: AsOfQuery = None,
 ) -> dict[str, Any]:
-    return parcel_card(_city(city, catalog, engine, role, request), fid, lang)
+    return parcel_card(_city(city, catalog, engine, role, request, as_of), fid, lang)

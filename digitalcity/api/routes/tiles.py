@@ -10,6 +10,7 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -21,15 +22,22 @@ from digitalcity.api.deps import (
     read_engine,
     visible_layer_or_404,
 )
+from digitalcity.api.params import parse_as_of
 from digitalcity.catalog import LayerDef, Role
 from digitalcity.catalog.ids import collection_id
 from digitalcity.db.live import VersionPoller
 from digitalcity.errors import NotFound
 from digitalcity.tiles import metadata as meta
 from digitalcity.tiles.compress import decompress
-from digitalcity.tiles.http import VARY, accepts_gzip, cache_control, etag_matches
+from digitalcity.tiles.http import (
+    VARY,
+    accepts_gzip,
+    cache_control,
+    etag_matches,
+    immutable_cache_control,
+)
 from digitalcity.tiles.options import TileOptions
-from digitalcity.tiles.service import TileService, Tileset
+from digitalcity.tiles.service import TileService, Tileset, settled
 from digitalcity.tiles.tms import OFFERED, TMS_ID, check_tile, tile_matrix_set, tms_document
 
 _CREATE_LOCK = threading.Lock()
@@ -87,6 +95,20 @@ LangQuery = Annotated[str, Query(pattern="^(zh|en)$", description="zh or en")]
 ZPath = Annotated[int, Path(alias="tileMatrix", description="zoom level (z)")]
 XPath = Annotated[int, Path(alias="tileCol", description="tile column (x)")]
 YPath = Annotated[int, Path(alias="tileRow", description="tile row (y)")]
+AsOfQuery = Annotated[
+    str | None,
+    Query(
+        alias="as-of",
+        max_length=64,
+        description="RFC 3339 instant: the tiles as the layers were then (from their history)",
+    ),
+]
+
+
+def _at(service: TileService, tileset: Tileset, as_of: str | None) -> Tileset:
+    """``tileset``, or as it was at the ``as-of`` instant (400 for a bad one)."""
+    instant = parse_as_of(as_of)
+    return tileset if instant is None else service.at_instant(tileset, instant)
 router = APIRouter(tags=["tiles"], lifespan=lifespan)
 
 
@@ -141,9 +163,15 @@ async def _tile_response(
     Up to a cache miss this runs on the event loop without the database; a miss renders in
     the thread pool on the app's current engine."""
     etag = tileset.etag(tile)
+    past = tileset.as_of is not None and settled(tileset.as_of)
     headers = {
         "ETag": etag,
-        "Cache-Control": cache_control(role == "anonymous", service.options.max_age),
+        # the settled past never changes: anonymous as-of tiles may be kept for good
+        "Cache-Control": (
+            immutable_cache_control(role == "anonymous")
+            if past
+            else cache_control(role == "anonymous", service.options.max_age)
+        ),
         "Vary": VARY,
     }
     if etag_matches(request.headers.get("if-none-match"), etag):
@@ -225,11 +253,13 @@ def collection_tilejson(
     role: RoleDep,
     service: TilesDep,
     lang: LangQuery = "en",
+    as_of: AsOfQuery = None,
 ) -> dict[str, Any]:
-    """TileJSON 3 of one collection."""
+    """TileJSON 3 of one collection (with ``as-of``: tile URLs that carry it)."""
     tile_matrix_set(tileMatrixSetId)
     layer = visible_layer_or_404(collectionId, catalog, role)
-    return meta.tilejson(_layer_info(request, service, layer, role, lang), service.versions.current)
+    info = _layer_info(request, service, layer, role, lang)
+    return _with_as_of(meta.tilejson(info, service.versions.current), as_of)
 
 
 @router.get("/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileCol}/{tileRow}")
@@ -242,6 +272,7 @@ async def collection_tile(
     request: Request,
     role: RoleDep,
     service: TilesDep,
+    as_of: AsOfQuery = None,
 ) -> Response:
     """One MVT tile of one collection (204 when empty or outside the layer's zooms)."""
     tile_matrix_set(tileMatrixSetId)
@@ -250,7 +281,7 @@ async def collection_tile(
     tileset = _layer_tileset(service, layer, role)
     if not layer.min_zoom <= z <= layer.max_zoom:
         tileset = service.empty_tileset(layer.city)
-    return await _tile_response(request, service, tileset, role, tile)
+    return await _tile_response(request, service, _at(service, tileset, as_of), role, tile)
 
 
 # -- the city tileset ---------------------------------------------------------------------------
@@ -265,10 +296,27 @@ def city_tilesets(
 
 @router.get("/tiles/{city}/tilejson.json")
 def city_tilejson(
-    city: str, request: Request, role: RoleDep, service: TilesDep, lang: LangQuery = "en"
+    city: str,
+    request: Request,
+    role: RoleDep,
+    service: TilesDep,
+    lang: LangQuery = "en",
+    as_of: AsOfQuery = None,
 ) -> dict[str, Any]:
-    """TileJSON 3 of the city tileset: one vector layer per layer the caller may see."""
-    return meta.tilejson(_city_info(request, service, city, role, lang), service.versions.current)
+    """TileJSON 3 of the city tileset: one vector layer per layer the caller may see; with
+    ``as-of``, tile URLs that carry it (a map of a past day)."""
+    doc = meta.tilejson(_city_info(request, service, city, role, lang), service.versions.current)
+    return _with_as_of(doc, as_of)
+
+
+def _with_as_of(doc: dict[str, Any], as_of: str | None) -> dict[str, Any]:
+    instant = parse_as_of(as_of)
+    if instant is not None:
+        stamp = quote(instant.isoformat().replace("+00:00", "Z"), safe="")
+        doc["tiles"] = [
+            f"{url}{'&' if '?' in url else '?'}as-of={stamp}" for url in doc.get("tiles", [])
+        ]
+    return doc
 
 
 @router.get("/tiles/{city}/{tileMatrixSetId}")
@@ -288,11 +336,19 @@ def city_tileset(
 
 @router.get("/tiles/{city}/{tileMatrix}/{tileCol}/{tileRow}")
 async def city_tile(
-    city: str, z: ZPath, x: XPath, y: YPath, request: Request, role: RoleDep, service: TilesDep
+    city: str,
+    z: ZPath,
+    x: XPath,
+    y: YPath,
+    request: Request,
+    role: RoleDep,
+    service: TilesDep,
+    as_of: AsOfQuery = None,
 ) -> Response:
     """One tile of the city tileset: the layers meant for zoom ``z`` (204 when empty)."""
     tile = check_tile(z, x, y)
-    return await _tile_response(request, service, service.city_tileset(city, role, z), role, tile)
+    tileset = _at(service, service.city_tileset(city, role, z), as_of)
+    return await _tile_response(request, service, tileset, role, tile)
 
 
 @router.get("/tiles/{city}/{tileMatrixSetId}/{tileMatrix}/{tileCol}/{tileRow}")
@@ -305,8 +361,10 @@ async def city_tile_tms(
     request: Request,
     role: RoleDep,
     service: TilesDep,
+    as_of: AsOfQuery = None,
 ) -> Response:
     """The same tile addressed with its tile matrix set (``WebMercatorQuad``)."""
     tile_matrix_set(tileMatrixSetId)
     tile = check_tile(z, x, y)
-    return await _tile_response(request, service, service.city_tileset(city, role, z), role, tile)
+    tileset = _at(service, service.city_tileset(city, role, z), as_of)
+    return await _tile_response(request, service, tileset, role, tile)
