@@ -128,3 +128,47 @@ def test_the_settled_past_is_cached_for_good(api, parcel) -> None:  # noqa: ANN0
     assert "immutable" not in fresh.headers["cache-control"]  # a transaction may still land
     tilejson = api.get(f"/tiles/cambridge/tilejson.json?as-of={old}").json()
     assert all("as-of=2026-01-01T00%3A00%3A00Z" in url for url in tilejson["tiles"])
+
+
+def test_an_edit_moves_exactly_the_tiles_it_touches(api, engine, parcel) -> None:  # noqa: ANN001
+    """After a change of one parcel, the tiles its geometry touches (per layer and per city,
+    at two zooms) have new ETags; a tile across the city keeps its ETag (and its cached copy)."""
+    key = create_key(engine, "land_bureau", "asof-tiles").key
+    t = morecantile.tms.get("WebMercatorQuad")
+    far = t.tile(-71.145, 42.385, 16), t.tile(-71.145, 42.385, 14)  # North Cambridge
+    near = t.tile(parcel["lon"], parcel["lat"], 16), t.tile(parcel["lon"], parcel["lat"], 14)
+    assert {(x.x, x.y) for x in far}.isdisjoint({(x.x, x.y) for x in near})
+
+    def urls(tiles):  # noqa: ANN001, ANN202
+        return [
+            u
+            for x in tiles
+            for u in (
+                f"/collections/cambridge__parcels/tiles/WebMercatorQuad/{x.z}/{x.x}/{x.y}",
+                f"/tiles/cambridge/{x.z}/{x.x}/{x.y}",
+            )
+        ]
+
+    def etags(paths) -> list[str]:  # noqa: ANN001
+        return [api.get(p).headers["etag"] for p in paths]
+
+    near_before, far_before = etags(urls(near)), etags(urls(far))
+    fid = parcel["fid"]
+    try:
+        assert api.patch(
+            f"{ITEMS}/{fid}",
+            json={"properties": {"use_code": "325"}},
+            headers={"X-API-Key": key, "If-Match": "*"},
+        ).status_code == 200
+        deadline = time.monotonic() + 5  # the listener reads where the edit was (NOTIFY)
+        while etags(urls(far)) != far_before and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert etags(urls(far)) == far_before
+        after = etags(urls(near))
+        assert all(a != b for a, b in zip(after, near_before, strict=True))
+    finally:
+        api.patch(
+            f"{ITEMS}/{fid}",
+            json={"properties": {"use_code": "101"}},
+            headers={"X-API-Key": key, "If-Match": "*"},
+        )

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from urllib.parse import quote
 
 import httpx
+import morecantile
 import psycopg
 
 from bench.common.city import city_db
@@ -18,6 +19,7 @@ from bench.common.cluster import BenchDB
 from bench.common.runner import Result, http_jobs, run, thread_connection
 from bench.common.servers import uvicorn_server
 from digitalcity.db.keys import create_key
+from digitalcity.tiles.tms import TileIndex, tile_box_3857
 
 LAYER = "parcels"
 ITEMS = "/collections/cambridge__parcels/items"
@@ -98,6 +100,30 @@ def _times(name: str, runs: dict[int, Result], floor: dict[int, Result] | None =
         print(f"  {name:<28} c={c}: {result.rps:7.1f} /s  p95 {result.p95_ms():7.1f} ms{ratio}")
 
 
+def _purged_per_edit(db: BenchDB) -> None:
+    """Tiles whose key one PATCH moves (those its boxes touch, with the tile margin), against
+    every tile of the city, z10-z16: before, every tile of the layer moved."""
+    with psycopg.connect(db.libpq_url()) as conn:
+        boxes = conn.execute(
+            "SELECT x1, y1, x2, y2 FROM digitalcity.edit_extents WHERE city = 'cambridge' "
+            "AND layer = 'parcels' AND revision = (SELECT max(revision) FROM "
+            "digitalcity.edit_extents WHERE city = 'cambridge' AND layer = 'parcels')"
+        ).fetchall()
+    west, south, east, north = -71.161, 42.352, -71.063, 42.404  # Cambridge, lon/lat
+    purged = total = 0
+    for z in range(10, 17):
+        tiles = list(morecantile.tms.get("WebMercatorQuad").tiles(west, south, east, north, [z]))
+        moved = 0
+        for t in tiles:
+            x1, y1, x2, y2 = tile_box_3857(TileIndex(t.z, t.x, t.y))
+            moved += any(a <= x2 and c >= x1 and b <= y2 and d >= y1 for a, b, c, d in boxes)
+        purged, total = purged + moved, total + len(tiles)
+    print(
+        f"  tiles purged per edit (z10-z16): {purged} of the city's {total} "
+        f"({purged / total:.2%}; before: all {total})"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.edits", description=__doc__)
     parser.add_argument("--patches", type=int, default=300)
@@ -121,6 +147,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"\nsingle-feature PATCH on Cambridge parcels ({args.patches} per run):")
         _times("SQL floor (psycopg)", floor)
         _times("ours (HTTP PATCH)", ours, floor)
+        _purged_per_edit(db)
 
         instant = dt.datetime.now(dt.UTC)
         job = _floor_job(conn_of, fids, columns)

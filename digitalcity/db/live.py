@@ -14,8 +14,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 import psycopg
 import sqlalchemy as sa
@@ -59,6 +60,33 @@ def _parse(rows: list[tuple]) -> dict[tuple[str, str], LayerState]:
     return out
 
 
+_EDITS = (
+    "SELECT revision, x1, y1, x2, y2 FROM digitalcity.edit_extents "
+    "WHERE city = %(city)s AND layer = %(layer)s AND version = %(version)s "
+    "AND revision > %(after)s ORDER BY revision"
+)
+Box = tuple[float, float, float, float]  # EPSG:3857 metres: xmin, ymin, xmax, ymax
+
+
+@dataclass
+class EditIndex:
+    """Where the edits of one layer version happened: (revision, EPSG:3857 box), up to
+    ``known`` (the revision read last)."""
+
+    version: int
+    known: int = 0
+    boxes: list[tuple[int, Box]] = field(default_factory=list)
+
+    def last_touching(self, box: Box) -> int:
+        """The last revision whose edit touched ``box`` (0: none since the load)."""
+        x1, y1, x2, y2 = box
+        last = 0
+        for revision, (a, b, c, d) in self.boxes:
+            if revision > last and a <= x2 and c >= x1 and b <= y2 and d >= y1:
+                last = revision
+        return last
+
+
 class VersionMap:
     """Current versions of every loaded layer; ``generation`` grows on every change."""
 
@@ -67,6 +95,37 @@ class VersionMap:
         self.generation = 0
         self._lock = threading.Lock()
         self._listeners: list[Callable[[set[tuple[str, str]]], None]] = []
+        self._edits: dict[tuple[str, str], EditIndex] = {}
+
+    def revision_at(self, city: str, layer: str, box: Box) -> int:
+        """The revision a tile covering ``box`` (EPSG:3857, with its margin) is as of: the
+        last edit that touched it. Until the edits of the current revision have been read,
+        the layer's revision (every tile moves on: never a stale tile)."""
+        state = self._current.get((city, layer))
+        if state is None or state.revision == 0:
+            return 0
+        index = self._edits.get((city, layer))
+        if index is None or index.version != state.version or index.known < state.revision:
+            return state.revision
+        return index.last_touching(box)
+
+    def _read_edits(self, execute: Callable[[str, dict[str, Any]], Any]) -> None:
+        """Read the edit boxes not read yet of every layer with edits (same connection)."""
+        for (city, layer), state in self._current.items():
+            if state.revision == 0:
+                continue
+            index = self._edits.get((city, layer))
+            if index is None or index.version != state.version:
+                index = EditIndex(state.version)
+            if index.known >= state.revision:
+                continue
+            params = {"city": city, "layer": layer, "version": state.version, "after": index.known}
+            rows = list(execute(_EDITS, params))
+            boxes = index.boxes + [(int(r[0]), (r[1], r[2], r[3], r[4])) for r in rows]
+            known = max([index.known, *(int(r[0]) for r in rows)])
+            # a revision without a box (an edit of attributes only has its rows' boxes too,
+            # so this is a revision still in flight): known stays below it, tiles move on
+            self._edits[(city, layer)] = EditIndex(state.version, known, boxes)
 
     @property
     def current(self) -> Versions:
@@ -127,13 +186,19 @@ class VersionMap:
                 log.exception("layer version listener failed")
 
     def load(self, engine: Engine, *, monotonic: bool = False) -> set[tuple[str, str]]:
-        """Read the current versions through ``engine``."""
+        """Read the current versions, and the boxes of edits not read yet, through ``engine``."""
         with engine.connect() as conn:
             rows = [tuple(r) for r in conn.execute(sa.text(_CURRENT))]
-        return self.replace(rows, monotonic=monotonic)
+            changed = self.replace(rows, monotonic=monotonic)
+            self._read_edits(
+                lambda sql, params: conn.exec_driver_sql(sql, params).fetchall()
+            )
+        return changed
 
     def load_psycopg(self, conn: psycopg.Connection) -> set[tuple[str, str]]:
-        return self.replace([tuple(r) for r in conn.execute(_CURRENT).fetchall()])
+        changed = self.replace([tuple(r) for r in conn.execute(_CURRENT).fetchall()])
+        self._read_edits(lambda sql, params: conn.execute(sql, params).fetchall())
+        return changed
 
 
 class VersionListener:

@@ -18,15 +18,6 @@ from digitalcity.history.changesets import Author
 from digitalcity.history.tables import history_name, rowmeta_name
 from digitalcity.tiles.prepare import refresh_copy_rows
 
-# The revision moves and the API processes are told in one statement. The layer's row stays
-# locked to the commit, which serialises the editors of one layer for about a millisecond
-# (the tile copy's rows that follow): far above the API's own rate (bench.edits).
-_BUMP = sa.text(
-    "UPDATE digitalcity.layer_versions SET revision = revision + 1 "
-    "WHERE city = :city AND layer = :layer AND is_current "
-    "RETURNING version, revision, pg_notify(:channel, :qualified || ':' || version)"
-)
-
 
 def _names(conn: Connection, layer: LayerDef, city: CityDef) -> dict[str, str]:
     quote = conn.dialect.identifier_preparer.quote
@@ -218,14 +209,30 @@ def current_values(
 def touched(
     conn: Connection, layer: LayerDef, city: CityDef, fids: Sequence[int]
 ) -> tuple[int, int] | None:
-    """After the rows changed: the layer's revision bumped (item pages and tiles are keyed by
-    it), the API processes told, and the tile copy's rows of ``fids`` rebuilt; the layer's
-    (version, revision) after the edit, None when the layer has no current version."""
+    """After the rows changed: the layer's revision bumped (item pages are keyed by it), where
+    the edit happened recorded (the EPSG:3857 envelopes of the rows' new and closed versions,
+    which key the tiles they touch), the API processes told, and the tile copy's rows of
+    ``fids`` rebuilt; the layer's (version, revision) after the edit, None when the layer has
+    no current version. One round trip for the bookkeeping."""
+    names = _names(conn, layer, city)
+    statement = (
+        "WITH b AS (UPDATE digitalcity.layer_versions SET revision = revision + 1 "  # noqa: S608 - identifiers from the catalog
+        "WHERE city = :city AND layer = :layer AND is_current RETURNING version, revision), "
+        "e AS (INSERT INTO digitalcity.edit_extents "
+        "(city, layer, version, revision, x1, y1, x2, y2) "
+        "SELECT :city, :layer, b.version, b.revision, ST_XMin(x), ST_YMin(x), ST_XMax(x), "
+        "ST_YMax(x) FROM b, (SELECT Box2D(ST_Transform(g, 3857)) AS x FROM ("
+        f"SELECT geom AS g FROM {names['table']} WHERE fid = ANY(:fids) UNION ALL "
+        f"SELECT geom FROM {names['history']} WHERE fid = ANY(:fids) AND upper(valid) = now()"
+        ") u WHERE g IS NOT NULL AND NOT ST_IsEmpty(g)) boxes) "
+        "SELECT version, revision, pg_notify(:channel, :qualified || ':' || version) FROM b"
+    )
     row = conn.execute(
-        _BUMP,
+        sa.text(statement),
         {
             "city": layer.city,
             "layer": layer.id,
+            "fids": list(fids),
             "qualified": layer.qualified_id,
             "channel": NOTIFY_CHANNEL,
         },

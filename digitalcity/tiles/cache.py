@@ -38,20 +38,22 @@ class TileCache:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def path(self, key: CacheKey, tile: TileIndex) -> Path:
-        return self.root.joinpath(*key.parts(), str(tile.z), str(tile.x), f"{tile.y}.mvt")
+    def path(self, key: CacheKey, tile: TileIndex, tag: str = "") -> Path:
+        """``tag``: the tile's own edit tag (see ``TileService.tile_tag``), part of the name."""
+        name = f"{tile.y}.{tag}.mvt" if tag else f"{tile.y}.mvt"
+        return self.root.joinpath(*key.parts(), str(tile.z), str(tile.x), name)
 
-    def get(self, key: CacheKey, tile: TileIndex) -> bytes | None:
+    def get(self, key: CacheKey, tile: TileIndex, tag: str = "") -> bytes | None:
         """The stored gzip bytes (b"" for an empty tile), or None on a miss."""
         try:
-            with open(self.path(key, tile), "rb") as fh:
+            with open(self.path(key, tile, tag), "rb") as fh:
                 return fh.read()
         except OSError:
             return None
 
-    def put(self, key: CacheKey, tile: TileIndex, gz: bytes) -> None:
+    def put(self, key: CacheKey, tile: TileIndex, gz: bytes, tag: str = "") -> None:
         """Store ``gz`` (gzip MVT, or b"" for empty) atomically; errors leave no file."""
-        path = self.path(key, tile)
+        path = self.path(key, tile, tag)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".mvt")
         try:

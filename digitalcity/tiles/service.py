@@ -28,7 +28,7 @@ from digitalcity.tiles.copies import CopyPreparer, source_for
 from digitalcity.tiles.options import TileOptions
 from digitalcity.tiles.query import TileSource, as_of_source, qualified, render
 from digitalcity.tiles.split import plan_weight, split_in_two
-from digitalcity.tiles.tms import TileIndex
+from digitalcity.tiles.tms import TileIndex, tile_box_3857
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +45,10 @@ class Tileset:
     key: CacheKey
     as_of: dt.datetime | None = None  # the layers as they were then (from their history)
 
-    def etag(self, tile: TileIndex) -> str:
-        """Weak ETag: layer versions, field set, tileset and tile (same for any encoding)."""
-        text = f"{TILE_FORMAT}|{'/'.join(self.key.parts())}|{tile}"
+    def etag(self, tile: TileIndex, tag: str = "") -> str:
+        """Weak ETag: layer versions, field set, tileset, tile and the tile's edit ``tag``
+        (same for any encoding)."""
+        text = f"{TILE_FORMAT}|{'/'.join(self.key.parts())}|{tile}|{tag}"
         return f'W/"{hashlib.sha256(text.encode()).hexdigest()[:24]}"'
 
 
@@ -207,8 +208,9 @@ class TileService:
     def _key(self, city_id: str, name: str, plans: tuple[LayerPlan, ...]) -> CacheKey:
         # a layer's version and edits, and its definition (simplification, zooms, fields: a
         # reloaded definition must not be served tiles cut by the old one)
+        # edits key the tiles they touch, one by one (tile_tag), not the whole tileset
         versions = "|".join(
-            f"{p.layer.id}:{getattr(self.versions.get(city_id, p.layer.id), 'cache_tag', 0)}"
+            f"{p.layer.id}:{getattr(self.versions.get(city_id, p.layer.id), 'version', 0)}"
             f":{definition_tag(p.layer)}"
             for p in plans
         )
@@ -216,21 +218,40 @@ class TileService:
         return CacheKey(city_id, name, digest, fieldset_key(plans))
 
     # -- tiles ---------------------------------------------------------------------------------
+    def tile_tag(self, tileset: Tileset, tile: TileIndex) -> str:
+        """What ``tile`` is as of beyond its tileset's key: per layer, the last edit that
+        touched the tile (with the margin its features reach into); "" when no edit did. So an
+        edit moves the key and ETag of exactly the tiles its old and new geometry touch."""
+        if tileset.as_of is not None:
+            return ""
+        box = tile_box_3857(tile)
+        revisions = [
+            self.versions.revision_at(tileset.city.id, p.layer.id, box) for p in tileset.plans
+        ]
+        return "" if not any(revisions) else ".".join(str(r) for r in revisions)
+
     def cached(self, tileset: Tileset, tile: TileIndex) -> bytes | None:
         """The cached gzip tile (b"" when empty), or None; never touches the database."""
         if not tileset.plans:
             return b""
-        return self.cache.get(tileset.key, tile) if self.options.cache else None
+        if not self.options.cache:
+            return None
+        return self.cache.get(tileset.key, tile, self.tile_tag(tileset, tile))
 
     def tile(self, engine: Engine, tileset: Tileset, tile: TileIndex) -> bytes:
-        """The gzip-compressed MVT of ``tile`` (b"" when empty): from the cache or rendered."""
-        hit = self.cached(tileset, tile)
+        """The gzip-compressed MVT of ``tile`` (b"" when empty): from the cache or rendered.
+        The tag is taken before rendering: an edit landing meanwhile moves the tag on, so a
+        render that may predate it is never stored under the newer tag."""
+        if not tileset.plans:
+            return b""
+        tag = self.tile_tag(tileset, tile)
+        hit = self.cache.get(tileset.key, tile, tag) if self.options.cache else None
         if hit is not None:
             return hit
         mvt = self.render(engine, tileset, tile)
         gz = compress(mvt, self.options.gzip_level) if mvt else b""
         if self.options.cache and (tileset.as_of is None or settled(tileset.as_of)):
-            self.cache.put(tileset.key, tile, gz)
+            self.cache.put(tileset.key, tile, gz, tag)
         return gz
 
     def render(self, engine: Engine, tileset: Tileset, tile: TileIndex) -> bytes:

@@ -104,6 +104,16 @@ def tiles_for_bounds(
         yield TileIndex(t.z, t.x, t.y)
 
 
+def tile_box_3857(tile: TileIndex) -> tuple[float, float, float, float]:
+    """EPSG:3857 bounds of a tile grown by the margin its features may reach into (the
+    ST_AsMVTGeom buffer): what an edit must touch to change the tile."""
+    size = EARTH_CIRCUMFERENCE / (1 << tile.z)
+    left = -EARTH_CIRCUMFERENCE / 2 + tile.x * size
+    top = EARTH_CIRCUMFERENCE / 2 - tile.y * size
+    pad = size * MARGIN
+    return (left - pad, top - size - pad, left + size + pad, top + pad)
+
+
 def tile_bounds(tile: TileIndex) -> tuple[float, float, float, float]:
     """Lon/lat bounds (west, south, east, north) of a tile."""
     b = tile_matrix_set(TMS_ID).bounds(morecantile.Tile(tile.x, tile.y, tile.z))

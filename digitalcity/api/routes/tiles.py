@@ -162,7 +162,7 @@ async def _tile_response(
 
     Up to a cache miss this runs on the event loop without the database; a miss renders in
     the thread pool on the app's current engine."""
-    etag = tileset.etag(tile)
+    etag = tileset.etag(tile, service.tile_tag(tileset, tile))
     past = tileset.as_of is not None and settled(tileset.as_of)
     headers = {
         "ETag": etag,

@@ -49,3 +49,19 @@ CREATE INDEX IF NOT EXISTS changesets_layer ON digitalcity.changesets (city, lay
 
 -- Edits since the version was loaded: item pages and tiles are keyed by (version, revision).
 ALTER TABLE digitalcity.layer_versions ADD COLUMN IF NOT EXISTS revision integer NOT NULL DEFAULT 0;
+
+-- Where each edit happened: the envelope (EPSG:3857) of the old and new geometries of its
+-- features, by layer version and revision. Tiles are keyed by the last edit that touched them,
+-- so an edit changes the key of exactly the tiles it touches.
+CREATE TABLE IF NOT EXISTS digitalcity.edit_extents (
+    city text NOT NULL,
+    layer text NOT NULL,
+    version integer NOT NULL,
+    revision integer NOT NULL,
+    x1 double precision NOT NULL,
+    y1 double precision NOT NULL,
+    x2 double precision NOT NULL,
+    y2 double precision NOT NULL
+);
+CREATE INDEX IF NOT EXISTS edit_extents_layer
+    ON digitalcity.edit_extents (city, layer, version, revision);
