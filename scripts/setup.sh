@@ -43,6 +43,8 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 # The read path beyond one machine, started by the tests: a connection pooler and a caching proxy.
 [ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer)
 [ -x /usr/sbin/nginx ] || missing+=(nginx)
+# poppler's pdftoppm rasterises printed map sheets in the print tests.
+command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
 # QGIS's own style converter, for the check that QGIS keeps the styles' colours (Debian's Python).
 /usr/bin/python3 -c 'import qgis.core' 2>/dev/null || missing+=(python3-qgis)
 if ! python3 -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null; then

@@ -6,9 +6,10 @@ import {
   api, apiKey, cityById, config, download, esc, hashOf, num, readHash, setApiKey,
   transformRequest, writeHash,
 } from "./common.js";
-import { applyLabels, lang, mapLocale, relabelMap, setLang, t } from "./i18n.js";
+import { applyLabels, lang, mapLocale, pick, relabelMap, setLang, t } from "./i18n.js";
 import { applyVisibility, renderSwitcher, setOpacity, visibleInStyle } from "./layers.js";
 import { Drawer } from "./measure.js";
+import { printSheet } from "./print.js";
 import {
   clearSelection, closeCard, installSelection, keepVisible, openCard, select, wireSearch,
 } from "./ui.js";
@@ -67,6 +68,7 @@ async function onStyle() {
   applyVisibility(map, state.visible);
   try {
     const legend = await api(`/styles/${state.city}/legend?style=planner&lang=${lang()}`);
+    state.legend = legend;
     for (const [id, factor] of Object.entries(state.opacity)) setOpacity(map, legend, id, factor);
     renderSwitcher($("layer-list"), legend, state.meta, state.visible, (id, on) => {
       if (on) state.visible.add(id);
@@ -221,6 +223,31 @@ $("clear").onclick = () => {
   drawer.clear();
   $("tool-hint").textContent = "";
 };
+$("print").onclick = () => {
+  const cityTitle = pick(cityById(state.city).title) || state.city;
+  $("print-title").value = `${cityTitle} · ${new Date().toLocaleDateString(lang() === "zh" ? "zh-CN" : "en-GB")}`;
+  $("print-status").textContent = "";
+  $("print-dialog").showModal();
+};
+$("print-ok").onclick = async (event) => {
+  event.preventDefault();
+  $("print-status").textContent = t("loading");
+  try {
+    await printSheet(map, {
+      paper: $("print-paper").value,
+      orientation: $("print-orientation").value,
+      format: $("print-format").value,
+      title: $("print-title").value,
+      legend: state.legend,
+      visible: state.visible || new Set(),
+      fileStem: state.city,
+    });
+    $("print-dialog").close();
+  } catch (err) {
+    $("print-status").textContent = t("error", { msg: err.message });
+  }
+};
+
 $("share").onclick = async () => {
   const url = location.href.split("#")[0] + hashOf(map, state);
   $("share-url").hidden = false;
