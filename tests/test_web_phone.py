@@ -1,0 +1,119 @@
+"""The public map on a phone (390×844, touch) in headless Chromium: touch targets of at least
+44 px, the map keeps at least half the screen with a card open, nothing shows through the
+card, and the map stays drawn while the legend is open.
+
+Never skipped: without /usr/bin/chromium these tests error.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from PIL import Image
+from test_web_planner import BACKGROUND, MAPLE, SHOTS, drawn_share, launched_browser
+
+PHONE = {"width": 390, "height": 844}
+URL = "/public?lang=zh#c=cambridge&z=17&ll={},{}".format(*MAPLE)
+TARGETS = "button, select, input, a[href], [role=button], .maplibregl-ctrl button"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    yield from launched_browser()
+
+
+@pytest.fixture
+def phone(browser, live_server):  # noqa: ANN001, ANN201
+    context = browser.new_context(
+        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN"
+    )
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{live_server}{URL}")
+    page.wait_for_function(
+        "document.body.dataset.ready === '1' && window.dcMap.loaded() && window.dcMap.areTilesLoaded()",
+        timeout=30_000,
+    )
+    yield page, errors
+    context.close()
+
+
+def _small_targets(page) -> list[str]:  # noqa: ANN001
+    return page.evaluate(
+        """(selector) => [...document.querySelectorAll(selector)].filter((el) => {
+            // a check box or radio button is touched through the label that holds it
+            const target = ['checkbox', 'radio'].includes(el.type) && el.closest('label')
+              ? el.closest('label') : el;
+            const r = target.getBoundingClientRect();
+            const style = getComputedStyle(el);
+            if (!r.width || !r.height || style.visibility === 'hidden') return false;
+            return r.width < 44 || r.height < 44;
+        }).map((el) => `${el.tagName}#${el.id}.${el.className} ${Math.round(el.getBoundingClientRect().width)}x${Math.round(el.getBoundingClientRect().height)}`)""",
+        TARGETS,
+    )
+
+
+def _blank_above(page, top: float) -> float:  # noqa: ANN001
+    """Share of the visible map above ``top`` (CSS px) painted only in the background colour:
+    a canvas the browser failed to draw (the style's land and roads cover all of it here)."""
+    shot = Image.open(io.BytesIO(page.screenshot(scale="css"))).convert("RGB")
+    pixels = np.asarray(shot).astype(int)
+    map_top = int(page.locator("#map").bounding_box()["y"])
+    region = pixels[map_top + 4 : int(top) - 4, 4:-60]  # off the map controls
+    return float((np.abs(region - BACKGROUND).sum(axis=2) < 12).mean())
+
+
+def _open_card(page) -> None:  # noqa: ANN001
+    x, y = page.evaluate(
+        "([lon, lat]) => { const p = dcMap.project([lon, lat]);"
+        " const r = dcMap.getCanvas().getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; }",
+        list(MAPLE),
+    )
+    page.touchscreen.tap(x, y)
+    page.wait_for_selector("#card:not([hidden]) .card-title", timeout=15_000)
+
+
+def test_touch_targets_are_at_least_44_px(phone) -> None:  # noqa: ANN001
+    page, errors = phone
+    assert _small_targets(page) == []
+    _open_card(page)
+    assert _small_targets(page) == []
+    page.click("#card-close")
+    page.click("#legend-toggle")
+    assert _small_targets(page) == []
+    assert not errors
+
+
+def test_a_card_leaves_half_the_screen_to_the_map_and_hides_what_is_under_it(phone) -> None:  # noqa: ANN001
+    page, errors = phone
+    _open_card(page)
+    card = page.locator("#card").bounding_box()
+    map_box = page.locator("#map").bounding_box()
+    visible_map = min(map_box["y"] + map_box["height"], card["y"]) - max(map_box["y"], 0)
+    assert visible_map >= PHONE["height"] / 2, (card, map_box)
+    assert card["y"] + card["height"] <= PHONE["height"] + 1
+    background = page.evaluate("getComputedStyle(document.querySelector('#card')).backgroundColor")
+    assert background == "rgb(255, 255, 255)"  # opaque: nothing shows through
+    page.wait_for_function("dcMap.loaded() && dcMap.areTilesLoaded()", timeout=30_000)
+    page.wait_for_timeout(300)
+    assert _blank_above(page, card["y"]) < 0.1  # the map above the card is drawn
+    page.screenshot(path=SHOTS / "public-phone-card-zh.png")
+    assert not errors
+
+
+def test_the_map_stays_drawn_with_the_legend_open(phone) -> None:  # noqa: ANN001
+    page, errors = phone
+    page.click("#legend-toggle")
+    page.wait_for_timeout(400)
+    side = page.locator("#side").bounding_box()
+    map_box = page.locator("#map").bounding_box()
+    assert side["y"] >= PHONE["height"] / 2 - 1  # a bottom sheet over the lower half at most
+    assert map_box["height"] >= PHONE["height"] / 2
+    assert drawn_share(page) > 0.5  # the canvas still shows the city
+    assert _blank_above(page, side["y"]) < 0.1  # and the part above the legend is drawn
+    page.screenshot(path=SHOTS / "public-phone-legend-zh.png")
+    assert not errors
