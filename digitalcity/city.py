@@ -90,6 +90,19 @@ class City:
             raise NotFound(f"unknown layer {layer_id!r} in city {self.id!r}")
         return layer
 
+    def at(self, as_of: dt.datetime | str | None) -> City:
+        """This city as it was at ``as_of`` (None: now): every card, search and analysis run
+        on it reads the layers' history at that instant."""
+        return City(
+            self.catalog,
+            self.definition,
+            self.engine,
+            self.role,
+            codes=self.__dict__.get("code_tables"),
+            descriptions=self.__dict__.get("code_descriptions"),
+            as_of=as_of,
+        )
+
     def relation(self, layer: LayerDef) -> Any:
         """What queries of ``layer`` read: its table, or (with ``as_of``) the rows current at
         that instant, with the same columns (one bound parameter per layer, so relations of
@@ -188,7 +201,13 @@ class City:
         layer = self.layer(layer_id)
         author = Author(role=self.role, reason=reason)
         return EditContext(
-            self.engine, layer, self.definition, author, self.code_tables, parse_crs(crs)
+            self.engine,
+            layer,
+            self.definition,
+            author,
+            self.code_tables,
+            parse_crs(crs),
+            self.catalog.root,
         )
 
     def create(
@@ -257,8 +276,11 @@ def open_city(
     *,
     role: Role = "land_bureau",
     engine: Engine | None = None,
+    as_of: dt.datetime | str | None = None,
 ) -> City:
-    """Open ``city_id`` from the catalog in ``settings.layers_dir`` and the configured database."""
+    """Open ``city_id`` from the catalog in ``settings.layers_dir`` and the configured database;
+    ``as_of`` (an instant) opens it as it was then (cards, search, analyses)."""
     settings = settings or Settings()
     catalog = load_catalog(settings.layers_dir)
-    return City(catalog, catalog.city(city_id), engine or make_engine(settings), role)
+    engine = engine or make_engine(settings)
+    return City(catalog, catalog.city(city_id), engine, role, as_of=as_of)

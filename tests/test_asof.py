@@ -82,8 +82,13 @@ def _state(api, parcel, tile, at: str | None = None) -> dict:  # noqa: ANN001
     }
 
 
-def test_map_endpoints_answer_as_of_the_moment_before_an_edit(api, engine, parcel) -> None:  # noqa: ANN001
+def test_map_endpoints_answer_as_of_the_moment_before_an_edit(api, engine, parcel, catalog) -> None:  # noqa: ANN001
+    from digitalcity.analysis import landuse_statistics
+    from digitalcity.city import City
+
     key = create_key(engine, "land_bureau", "asof-test").key
+    city = City(catalog, catalog.city("cambridge"), engine, "land_bureau")
+    stats_before = landuse_statistics(city).frame
     z, x, y = 16, *_xy(parcel)
     before = _state(api, parcel, (z, x, y))
     assert before["card"]["land_use"]["native"]["code"] == "101"
@@ -100,6 +105,10 @@ def test_map_endpoints_answer_as_of_the_moment_before_an_edit(api, engine, parce
         assert patched.status_code == 200, patched.text
         now = _state(api, parcel, (z, x, y))
         assert now["card"]["land_use"]["native"]["code"] == "325"
+        # the standard class follows the native code (the crosswalk, as on load)
+        assert now["card"]["land_use"]["standard_level1"]["code"] != "07"
+        assert not landuse_statistics(city).frame.equals(stats_before)
+        assert landuse_statistics(city.at(instant)).frame.equals(stats_before)
         assert now["layer_tile"] != before["layer_tile"]
         then = _state(api, parcel, (z, x, y), instant)
         for part in ("layer_tile", "city_tile", "card", "identify", "search"):

@@ -19,7 +19,6 @@ from digitalcity.analysis.sqlrun import frame, run, stage
 from digitalcity.analysis.zones import stage_zones
 from digitalcity.catalog.model import LayerDef
 from digitalcity.city import City
-from digitalcity.db.schema import layer_table
 
 Method = Literal["areal", "dasymetric"]
 METHODS: tuple[Method, ...] = ("areal", "dasymetric")
@@ -60,7 +59,7 @@ def stage_carriers(
 
 def layer_total(conn: Connection, city: City, layer: LayerDef) -> float:
     """The sum of a population layer's persons field over every row."""
-    table = layer_table(layer, city.definition)
+    table = city.relation(layer)
     total = conn.execute(sa.select(sa.func.sum(table.c[population_field(layer)]))).scalar()
     return float(total or 0.0)
 

@@ -141,7 +141,8 @@ def stage(
     """
     columns = dict(columns or {})
     check_fields(city, layer, [*(c for c in columns.values() if c), *(where or {})])
-    table = layer_table(layer, city.definition, table_name)
+    # a kept version when named; else the layer as the city reads it (now, or as of an instant)
+    table = layer_table(layer, city.definition, table_name) if table_name else city.relation(layer)
     geom: Any = sa.func.ST_Transform(table.c.geom, local_srid(city))
     if dump:
         geom = sa.func.ST_Dump(geom).scalar_table_valued("geom")

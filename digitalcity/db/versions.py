@@ -19,7 +19,7 @@ from digitalcity.db.schema import version_table_name
 from digitalcity.history.loads import record_load
 
 _CURRENT = sa.text(
-    "SELECT version, fingerprint, rows_loaded, loaded_at FROM digitalcity.layer_versions "
+    "SELECT version, fingerprint, rows_loaded, loaded_at, revision FROM digitalcity.layer_versions "
     "WHERE city = :city AND layer = :layer AND is_current"
 )
 _NEXT_VERSION = sa.text(
@@ -59,11 +59,14 @@ class CurrentVersion:
     version: int
     fingerprint: str
     rows: int
+    revision: int = 0  # edits since the load
 
 
 def current_version(conn: Connection, layer: LayerDef) -> CurrentVersion | None:
     row = conn.execute(_CURRENT, {"city": layer.city, "layer": layer.id}).first()
-    return CurrentVersion(row.version, row.fingerprint, row.rows_loaded) if row else None
+    if row is None:
+        return None
+    return CurrentVersion(row.version, row.fingerprint, row.rows_loaded, int(row.revision or 0))
 
 
 def _qualified(conn: Connection, schema: str, table: str) -> str:

@@ -3,14 +3,16 @@ docstring for the rules)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy.engine import Engine
 
 from digitalcity.catalog.access import Role, visible_layer
-from digitalcity.catalog.codes import CodeTable
+from digitalcity.catalog.codes import CodeTable, Crosswalk, load_crosswalk, normaliser_for
 from digitalcity.catalog.model import CityDef, LayerDef
 from digitalcity.editing import store
 from digitalcity.editing.validate import Checked, check_feature
@@ -49,7 +51,8 @@ class EditRejected(DigitalCityError):
 
 @dataclass(frozen=True)
 class EditContext:
-    """Where and as whom an edit happens."""
+    """Where and as whom an edit happens; ``layers_dir`` holds the crosswalks that derive the
+    standard classes from an edited native code."""
 
     engine: Engine
     layer: LayerDef
@@ -57,6 +60,30 @@ class EditContext:
     author: Author
     codes: dict[str, CodeTable]
     crs: CRSRef
+    layers_dir: Path | None = None
+
+
+@functools.lru_cache(maxsize=32)
+def _crosswalk(path: Path, target: CodeTable, system: str) -> Crosswalk:
+    return load_crosswalk(path, target, normaliser_for(system))
+
+
+def _derive(ctx: EditContext, checked: list[Checked]) -> None:
+    """An edited native code brings its standard classes with it (the crosswalk the loader
+    used), so maps, legends and statistics never show the old class."""
+    cls = ctx.layer.classification
+    if cls is None or cls.crosswalk is None or ctx.layers_dir is None:
+        return
+    target = ctx.codes.get(cls.crosswalk.to)
+    if target is None:
+        return
+    walk = _crosswalk(ctx.layers_dir / cls.crosswalk.file, target, cls.system)
+    for item in checked:
+        if cls.field in item.values:
+            code = item.values[cls.field]
+            found = walk.lookup(str(code)) if code is not None else None
+            item.values[cls.crosswalk.level1_field] = found[0] if found else None
+            item.values[cls.crosswalk.level2_field] = found[1] if found else None
 
 
 @dataclass(frozen=True)
@@ -103,6 +130,7 @@ def _checked(ctx: EditContext, features: Sequence[Any], *, partial: bool) -> lis
     ]
     if faults:
         raise EditRejected(faults)
+    _derive(ctx, checked)
     return checked
 
 

@@ -91,7 +91,7 @@ def check_properties(
         if definition is None:  # unknown and hidden alike: a hidden field is not admitted to
             out.faults.append(f"{name!r}: no such field in {layer.id}")
             continue
-        if definition.read_only:
+        if definition.read_only or definition.derived:  # derived: kept from its source field
             out.faults.append(f"{name!r}: read-only")
             continue
         cast, fault = _value(definition, value)

@@ -89,7 +89,13 @@ def _context(
     crs = parse_crs(content_crs.strip().strip("<>") if content_crs else CRS84, supported_crs(city))
     author = Author(role=role, key_id=getattr(request.state, KEY_ID_STATE, None), reason=reason)
     return EditContext(
-        request.app.state.engine, layer, city, author, request.app.state.definitions.codes, crs
+        request.app.state.engine,
+        layer,
+        city,
+        author,
+        request.app.state.definitions.codes,
+        crs,
+        request.app.state.settings.layers_dir,
     )
 
 
