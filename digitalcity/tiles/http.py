@@ -35,8 +35,10 @@ def accepts_gzip(accept_encoding: str | None) -> bool:
 
 
 def cache_control(anonymous: bool, max_age: int) -> str:
-    """Shared caches may keep anonymous tiles; a keyed caller's tiles stay private."""
-    return f"{'public' if anonymous else 'private'}, max-age={max_age}"
+    """Shared caches may keep anonymous tiles for ``max_age``; a keyed caller's tiles stay
+    private and are revalidated on every use (ETag: a 304 when unchanged), so an editor sees
+    an edit's tiles at once."""
+    return f"public, max-age={max_age}" if anonymous else "private, no-cache"
 
 
 def immutable_cache_control(anonymous: bool) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from digitalcity.catalog import Catalog, CityDef, Role, visible_fields, visible_layer
+from digitalcity.catalog.codes import CodeTable
 from digitalcity.catalog.descriptions import Descriptions
 from digitalcity.catalog.ids import collection_id
 from digitalcity.catalog.roles import facility_titles
@@ -43,11 +44,34 @@ def _described(descriptions: Descriptions) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _editing(layer: Any, fields: Any, codes: dict[str, CodeTable]) -> dict[str, Any]:
+    """What the caller may write on an editable layer: the fields (visible, not read-only, not
+    derived) with their types, and the code list of the classification field (zh/en names)."""
+    cls = layer.classification
+    table = codes.get(cls.system) if cls else None
+    writable = [f for f in fields if not f.read_only and not f.derived]
+    return {
+        "fields": [{"name": f.name, "type": f.type} for f in writable],
+        "codes": (
+            {
+                cls.field: [
+                    [c.code, c.name_zh, c.name_en]
+                    for c in table
+                    if c.level > 1 or not any(d.parent == c.code for d in table)
+                ]
+            }
+            if cls and table and cls.field in {f.name for f in writable}
+            else {}
+        ),
+    }
+
+
 def layer_meta(
     catalog: Catalog,
     city_id: str,
     role: Role,
     descriptions: dict[str, Descriptions] | None = None,
+    codes: dict[str, CodeTable] | None = None,
 ) -> dict[str, Any]:
     """Per layer ``role`` may see: collection id, titles (zh/en), kind, label field and the
     visible fields with titles and units; plus the city's roles (parcels, zoning, ...).
@@ -74,6 +98,9 @@ def layer_meta(
                 for f in fields
             },
         }
+        editing = layer.editing
+        if editing is not None and editing.enabled and role in editing.roles:
+            layers[layer.id]["editing"] = _editing(layer, fields, codes or {})
     roles = city.roles
     zoning = layers.get(roles.zoning) if roles.zoning else None
     cls = catalog.layer(city_id, roles.zoning).classification if roles.zoning and zoning else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -60,8 +60,9 @@ def city_list(catalog: CatalogDep, lang: LangDep) -> dict[str, Any]:
 
 
 @router.get("/cities/{city}", summary="A city and the layers and fields the caller may see")
-def city_layers(city: str, catalog: CatalogDep, role: RoleDep) -> dict[str, Any]:
-    return {**layer_meta(catalog, city, role), "role": role}
+def city_layers(city: str, request: Request, catalog: CatalogDep, role: RoleDep) -> dict[str, Any]:
+    codes = request.app.state.definitions.codes
+    return {**layer_meta(catalog, city, role, codes=codes), "role": role}
 
 
 @router.post(

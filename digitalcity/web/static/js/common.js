@@ -22,10 +22,40 @@ function withKey(url, headers = {}, key = apiKey()) {
   return key && sameOrigin(url) ? { ...headers, "X-API-Key": key } : headers;
 }
 
-/** MapLibre transformRequest: the key goes with style, TileJSON and tile requests. */
+// The instant the map shows (the planner's date control); null: now.
+let asOf = null;
+
+export function setAsOf(instant) {
+  asOf = instant;
+}
+
+/** ``path`` with ``as-of`` added when the map shows a past day. */
+export function withAsOf(path) {
+  if (!asOf) return path;
+  return `${path}${path.includes("?") ? "&" : "?"}as-of=${encodeURIComponent(asOf)}`;
+}
+
+/** MapLibre transformRequest: the key goes with style, TileJSON and tile requests; tiles
+ * carry the map's ``as-of`` instant. */
 export function transformRequest(url) {
   const headers = withKey(url);
-  return Object.keys(headers).length ? { url, headers } : { url };
+  const target = sameOrigin(url) && /\/tiles\//.test(new URL(url, location.href).pathname)
+    ? withAsOf(url) : url;
+  return Object.keys(headers).length ? { url: target, headers } : { url: target };
+}
+
+/** The raw response of an API call with extra headers (ETags, If-Match); throws ApiError. */
+export async function apiResponse(path, { method = "GET", body, headers = {} } = {}) {
+  const all = withKey(path, body ? { "Content-Type": "application/json", ...headers } : headers);
+  const response = await fetch(path, { method, headers: all, body: body ? JSON.stringify(body) : undefined });
+  const type = response.headers.get("content-type") || "";
+  const data = type.includes("json") ? await response.json() : await response.text();
+  if (!response.ok) {
+    const error = new ApiError(response.status, data.detail || data.title || String(data));
+    error.faults = (data && data.faults) || [];
+    throw error;
+  }
+  return { response, data };
 }
 
 export class ApiError extends Error {

@@ -3,9 +3,10 @@
 import { addBasemap } from "./basemap.js";
 import { featuresCard, parcelCard, statsCard } from "./cards.js";
 import {
-  api, apiKey, cityById, config, download, esc, hashOf, num, readHash, setApiKey,
-  transformRequest, writeHash,
+  api, apiKey, cityById, config, download, esc, hashOf, num, readHash, setApiKey, setAsOf,
+  transformRequest, withAsOf, writeHash,
 } from "./common.js";
+import { editButtons, wireEditing } from "./editmode.js";
 import { applyLabels, lang, mapLocale, pick, relabelMap, setLang, t } from "./i18n.js";
 import { applyVisibility, renderSwitcher, setOpacity, visibleInStyle } from "./layers.js";
 import { Drawer } from "./measure.js";
@@ -99,9 +100,18 @@ function reloadStyle() {
 map.on("moveend", save);
 
 // -- cards ---------------------------------------------------------------------------------
+// Edit and history buttons (callers who may edit the layer; not on a past day's map).
+function editTools(layerId, fid) {
+  return state.asOf ? "" : editButtons(state.meta, layerId, fid);
+}
+
 function showCard(html, again) {
   state.lastCard = again;
   openCard(html);
+  wireEditing(document.getElementById("card"), state.meta, async () => {
+    reloadStyle(); // the edited feature's tiles have new keys: read them again
+    if (again) await again();
+  });
   for (const button of document.querySelectorAll("#card [data-export]")) {
     button.onclick = () => exportSelection(button.dataset.export);
   }
@@ -113,7 +123,7 @@ function onError(err) {
 
 async function showParcel(fid, fly) {
   try {
-    const card = await api(`/cities/${state.city}/parcels/${fid}?lang=${lang()}`);
+    const card = await api(withAsOf(`/cities/${state.city}/parcels/${fid}?lang=${lang()}`));
     parcelShown(card, fly);
   } catch (err) {
     onError(err);
@@ -124,7 +134,8 @@ function parcelShown(card, fly) {
   state.sel = card.fid;
   state.selection = card;
   select(map, card.geometry);
-  showCard(parcelCard(card, state.meta), () => showParcel(card.fid, false));
+  const layerId = card.collection.split("__").slice(1).join("__");
+  showCard(parcelCard(card, state.meta) + editTools(layerId, card.fid), () => showParcel(card.fid, false));
   if (fly) map.fitBounds(card.bbox, { padding: 80, maxZoom: 18, duration: 600 });
   save();
 }
@@ -133,7 +144,7 @@ async function identify(lngLat, point) {
   const { lng, lat } = lngLat;
   if (state.meta.roles.parcels) { // the parcel card, where the city has parcels
     try {
-      const card = await api(`/cities/${state.city}/identify?lon=${lng}&lat=${lat}&lang=${lang()}`);
+      const card = await api(withAsOf(`/cities/${state.city}/identify?lon=${lng}&lat=${lat}&lang=${lang()}`));
       parcelShown(card, false);
       keepVisible(map, lngLat);
       return;
@@ -145,7 +156,7 @@ async function identify(lngLat, point) {
   const features = await featuresAt(point);
   state.sel = null;
   clearSelection(map);
-  if (features.length) showCard(featuresCard(features, state.meta), null);
+  if (features.length) showCard(featuresCard(features, state.meta) + editTools(features[0].layer, features[0].fid), null);
   else openCard(`<p>${esc(t(state.meta.roles.parcels ? "noParcel" : "noFeature"))}</p>`);
   save();
 }
@@ -163,8 +174,8 @@ async function featuresAt(point) {
     const info = state.meta.layers[f.sourceLayer];
     if (!info || f.id == null) return { layer: f.sourceLayer, properties: f.properties };
     try {
-      const item = await api(`/collections/${info.collection}/items/${f.id}?lang=${lang()}`);
-      return { layer: f.sourceLayer, properties: item.properties };
+      const item = await api(withAsOf(`/collections/${info.collection}/items/${f.id}?lang=${lang()}`));
+      return { layer: f.sourceLayer, fid: f.id, properties: item.properties };
     } catch (err) {
       return { layer: f.sourceLayer, properties: f.properties };
     }
@@ -223,6 +234,18 @@ $("clear").onclick = () => {
   drawer.clear();
   $("tool-hint").textContent = "";
 };
+// The date control: the whole map (tiles, cards, identify) as of the end of a chosen day
+// (or now, for today), from the layers' history.
+$("as-of").onchange = () => {
+  const day = $("as-of").value;
+  const end = day ? new Date(`${day}T23:59:59`) : null;
+  state.asOf = end ? new Date(Math.min(end.getTime(), Date.now() - 1000)).toISOString() : null;
+  setAsOf(state.asOf);
+  document.body.classList.toggle("as-of", Boolean(state.asOf));
+  reloadStyle();
+  if (state.lastCard) state.lastCard();
+};
+
 $("print").onclick = () => {
   const cityTitle = pick(cityById(state.city).title) || state.city;
   $("print-title").value = `${cityTitle} · ${new Date().toLocaleDateString(lang() === "zh" ? "zh-CN" : "en-GB")}`;
