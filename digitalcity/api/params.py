@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from typing import Annotated
 
+from fastapi import Query
 from starlette.datastructures import QueryParams
 
 from digitalcity.catalog.access import Role
@@ -37,6 +39,15 @@ STANDARD = frozenset(
 )
 # Keyset paging: ``after=<id>`` continues after the feature with that id (default id order).
 MAX_ID = 2**63 - 1
+# ``as-of`` on the routes that take it beside their own parameters (tiles, cards, analyses)
+AsOfQuery = Annotated[
+    str | None,
+    Query(
+        alias="as-of",
+        max_length=64,
+        description="RFC 3339 instant: the answer as the layers were then (from their history)",
+    ),
+]
 
 
 def parse_bbox(text: str) -> tuple[float, float, float, float]:

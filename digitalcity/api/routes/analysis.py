@@ -11,13 +11,13 @@ import json
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Request
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from digitalcity import analysis
 from digitalcity.api.cancel import cancellable
 from digitalcity.api.deps import CatalogDep, EngineDep, RoleDep
-from digitalcity.api.params import parse_as_of
+from digitalcity.api.params import AsOfQuery, parse_as_of
 from digitalcity.city import City
 from digitalcity.errors import NotFound
 
@@ -185,12 +185,7 @@ async def run_analysis(
     engine: EngineDep,
     role: RoleDep,
     body: Annotated[dict[str, Any] | None, Body(description="parameters (GET …/analysis)")] = None,
-    as_of: Annotated[
-        str | None,
-        Query(
-            alias="as-of", max_length=64, description="RFC 3339 instant: the city as it was then"
-        ),
-    ] = None,
+    as_of: AsOfQuery = None,
 ) -> dict[str, Any]:
     if name not in ANALYSES:
         raise NotFound(f"unknown analysis {name!r}")

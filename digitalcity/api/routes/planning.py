@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Request
 
 from digitalcity.api.deps import CatalogDep, EngineDep, RoleDep
 from digitalcity.api.negotiation import LangDep
-from digitalcity.api.params import parse_as_of
+from digitalcity.api.params import AsOfQuery, parse_as_of
 from digitalcity.city import City
 from digitalcity.planning.card import identify, parcel_card
 from digitalcity.query.crs_ref import CRS84, parse_crs, supported_crs
@@ -17,16 +17,6 @@ from digitalcity.search import grouped, search
 
 router = APIRouter(tags=["planning"])
 FidPath = Annotated[int, Path(ge=0, le=2**63 - 1, description="feature id")]
-
-
-AsOfQuery = Annotated[
-    str | None,
-    Query(
-        alias="as-of",
-        max_length=64,
-        description="RFC 3339 instant: answer as the city was then (from the history)",
-    ),
-]
 
 
 def _city(

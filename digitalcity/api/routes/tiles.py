@@ -22,7 +22,7 @@ from digitalcity.api.deps import (
     read_engine,
     visible_layer_or_404,
 )
-from digitalcity.api.params import parse_as_of
+from digitalcity.api.params import AsOfQuery, parse_as_of
 from digitalcity.catalog import LayerDef, Role
 from digitalcity.catalog.ids import collection_id
 from digitalcity.db.live import VersionPoller
@@ -95,14 +95,6 @@ LangQuery = Annotated[str, Query(pattern="^(zh|en)$", description="zh or en")]
 ZPath = Annotated[int, Path(alias="tileMatrix", description="zoom level (z)")]
 XPath = Annotated[int, Path(alias="tileCol", description="tile column (x)")]
 YPath = Annotated[int, Path(alias="tileRow", description="tile row (y)")]
-AsOfQuery = Annotated[
-    str | None,
-    Query(
-        alias="as-of",
-        max_length=64,
-        description="RFC 3339 instant: the tiles as the layers were then (from their history)",
-    ),
-]
 
 
 def _at(service: TileService, tileset: Tileset, as_of: str | None) -> Tileset:
@@ -365,6 +357,4 @@ async def city_tile_tms(
 ) -> Response:
     """The same tile addressed with its tile matrix set (``WebMercatorQuad``)."""
     tile_matrix_set(tileMatrixSetId)
-    tile = check_tile(z, x, y)
-    tileset = _at(service, service.city_tileset(city, role, z), as_of)
-    return await _tile_response(request, service, tileset, role, tile)
+    return await city_tile(city, z, x, y, request, role, service, as_of)
