@@ -9,6 +9,7 @@ Never skipped: without /usr/bin/chromium these tests error.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterator
 
 import httpx
@@ -87,7 +88,9 @@ def test_a_land_bureau_user_changes_a_parcels_use_on_the_map(browser, live_serve
         page.click("[data-history]")
         page.wait_for_selector(".history .version")
         history = page.inner_text(".history")
-        assert "approved change of use 用途变更" in history and "101" in history and "325" in history
+        assert (
+            "approved change of use 用途变更" in history and "101" in history and "325" in history
+        )
         assert not opened.errors
     finally:
         etag = httpx.get(item).headers["etag"]
@@ -125,3 +128,159 @@ def test_the_date_control_shows_the_map_as_of_a_day(browser, live_server, parcel
     assert page.evaluate("document.body.classList.contains('as-of')")
     assert not opened.errors
     opened.close()
+
+
+def _screen(page, lon: float, lat: float) -> tuple[float, float, bool]:  # noqa: ANN001
+    """Page coordinates of a lon/lat and whether the map canvas is what lies there."""
+    return page.evaluate(
+        "([lon, lat]) => { const p = dcMap.project([lon, lat]);"
+        " const r = dcMap.getCanvas().getBoundingClientRect();"
+        " const x = p.x + r.left, y = p.y + r.top;"
+        " return [x, y, document.elementFromPoint(x, y) === dcMap.getCanvas()]; }",
+        [lon, lat],
+    )
+
+
+def _on_canvas(page, x: float, y: float) -> bool:  # noqa: ANN001
+    return page.evaluate(
+        "([x, y]) => document.elementFromPoint(x, y) === dcMap.getCanvas()", [x, y]
+    )
+
+
+def _ring(item: dict) -> list[list[float]]:
+    geometry = item["geometry"]
+    return (
+        geometry["coordinates"][0][0]
+        if geometry["type"] == "MultiPolygon"
+        else geometry["coordinates"][0]
+    )
+
+
+def test_a_land_bureau_user_moves_a_parcel_vertex_on_the_map(browser, live_server, engine, parcel):
+    key = create_key(engine, "land_bureau", "shape-edit").key
+    fid = parcel["fid"]
+    item = f"{live_server}/collections/cambridge__parcels/items/{fid}"
+    before = httpx.get(item).json()
+    opened = _signed_in(browser, live_server, key, parcel)
+    page = opened.page
+    try:
+        page.click("[data-edit]")
+        page.wait_for_selector("#edit-shape")
+        assert page.evaluate("typeof window.terraDraw") == "undefined"  # loaded on first use
+        page.click("#edit-shape")
+        page.wait_for_function("document.querySelector('.shape-hint').textContent.length > 0")
+        assert page.evaluate("typeof window.terraDraw") == "object"
+        page.wait_for_function("!dcMap.isMoving()")  # the map has settled on the parcel
+        ring = _ring(before)
+        on_map = [(i, _screen(page, *ring[i])) for i in range(len(ring) - 1)]
+        # drag a vertex 24 px straight away from the parcel's middle (the ring stays simple), one
+        # whose path lies on the map canvas, not under the card
+        cx = sum(s[0] for _, s in on_map) / len(on_map)
+        cy = sum(s[1] for _, s in on_map) / len(on_map)
+
+        def away(screen: list) -> tuple[float, float]:
+            length = math.hypot(screen[0] - cx, screen[1] - cy)
+            return (screen[0] - cx) / length, (screen[1] - cy) / length
+
+        def clear_path(screen: list) -> bool:
+            ux, uy = away(screen)
+            return screen[2] and _on_canvas(page, screen[0] + 24 * ux, screen[1] + 24 * uy)
+
+        index, (x, y, _) = next((i, s) for i, s in on_map if clear_path(s))
+        ux, uy = away([x, y])
+        page.mouse.move(x, y)
+        page.mouse.down()
+        for step in range(1, 13):  # as a hand drags: one move per frame
+            page.mouse.move(x + 2 * step * ux, y + 2 * step * uy)
+            page.wait_for_timeout(20)
+        page.mouse.up()
+        # where the cursor let go, in the map as it is now
+        released, metres_per_px = page.evaluate(
+            "([x, y]) => { const r = dcMap.getCanvas().getBoundingClientRect();"
+            " const at = dcMap.unproject([x - r.left, y - r.top]);"
+            " const c = dcMap.getCenter(), p = dcMap.project(c);"
+            " return [[at.lng, at.lat], c.distanceTo(dcMap.unproject([p.x + 100, p.y])) / 100]; }",
+            [x + 24 * ux, y + 24 * uy],
+        )
+        assert opened.page.locator("[data-edit]").count() == 1
+        page.fill("#edit-reason", "survey correction 界址点修正")
+        page.click("#edit-save")
+        page.wait_for_selector(".saved", timeout=30_000)
+        after = httpx.get(item).json()
+        moved = _ring(after)
+        assert len(moved) == len(ring)
+        # the vertex is where the cursor was released, within a few pixels (24 px from its start)
+        east = 111_320 * math.cos(math.radians(ring[index][1]))
+        shift = math.hypot(
+            (moved[index][0] - ring[index][0]) * east, (moved[index][1] - ring[index][1]) * 110_574
+        )
+        assert shift > 20 * metres_per_px
+        off = math.hypot(
+            (moved[index][0] - released[0]) * east, (moved[index][1] - released[1]) * 110_574
+        )
+        assert off < 4 * metres_per_px
+        unchanged = [i for i in range(len(ring) - 1) if i != index]
+        assert all(
+            abs(moved[i][0] - ring[i][0]) < 1e-7 and abs(moved[i][1] - ring[i][1]) < 1e-7
+            for i in unchanged
+        )
+        assert after["properties"] == before["properties"]
+        history = httpx.get(f"{item}/history", headers={"X-API-Key": key}).json()
+        versions = history.get("versions", history)
+        assert len(versions) >= 2
+        assert not opened.errors
+    finally:
+        etag = httpx.get(item).headers["etag"]
+        back = httpx.patch(
+            item,
+            json={"geometry": before["geometry"]},
+            headers={"X-API-Key": key, "If-Match": etag, "X-Change-Reason": "test%20undo"},
+        )
+        assert back.status_code == 200, back.text
+        opened.close()
+
+
+def test_a_land_bureau_user_draws_a_parcel_then_deletes_it(browser, live_server, engine, parcel):
+    key = create_key(engine, "land_bureau", "draw-new").key
+    opened = _signed_in(browser, live_server, key, parcel)
+    page = opened.page
+    created = None
+    try:
+        assert page.is_visible("#new-feature")
+        page.click("#new-feature")
+        if page.locator("[data-new-layer]").count():
+            page.click("[data-new-layer='parcels']")
+        page.wait_for_selector("#card .shape-hint")
+        x, y, _ = _screen(page, parcel["lon"], parcel["lat"])
+        corners = [(x - 120, y - 60), (x - 60, y - 60), (x - 90, y - 10)]
+        for cx, cy in [*corners, corners[0]]:  # clicking the first vertex again closes it
+            page.mouse.click(cx, cy)
+            page.wait_for_timeout(150)
+        page.wait_for_selector("#edit-use_code", timeout=15_000)
+        page.select_option("#edit-use_code", "101")
+        page.fill("#edit-reason", "new lot from subdivision 分宗")
+        with page.expect_response(
+            lambda r: r.request.method == "POST" and "/items" in r.url
+        ) as posted:
+            page.click("#edit-save")
+        assert posted.value.status == 201, posted.value.text()
+        created = posted.value.headers["location"]
+        feature = httpx.get(created, headers={"X-API-Key": key}).json()
+        assert feature["properties"]["use_code"] == "101"
+        assert feature["geometry"]["type"] == "MultiPolygon"
+        assert len(_ring(feature)) == 4  # three corners, closed
+        opened.card()  # the new parcel's card
+        page.click("[data-edit]")
+        page.wait_for_selector("#edit-delete")
+        page.click("#edit-delete")
+        page.fill("#edit-reason", "drawn in a test")
+        page.click("#edit-delete-confirm")
+        page.wait_for_selector(".saved", timeout=30_000)
+        assert httpx.get(created, headers={"X-API-Key": key}).status_code == 404
+        created = None
+        assert not opened.errors
+    finally:
+        if created:  # remove what a failing run left behind
+            etag = httpx.get(created, headers={"X-API-Key": key}).headers.get("etag", "*")
+            httpx.delete(created, headers={"X-API-Key": key, "If-Match": etag})
+        opened.close()

@@ -46,11 +46,13 @@ def _described(descriptions: Descriptions) -> dict[str, dict[str, Any]]:
 
 def _editing(layer: Any, fields: Any, codes: dict[str, CodeTable]) -> dict[str, Any]:
     """What the caller may write on an editable layer: the fields (visible, not read-only, not
-    derived) with their types, and the code list of the classification field (zh/en names)."""
+    derived) with their types, the code list of the classification field (zh/en names) and the
+    geometry type the map's shape editor draws (stored as given, CRS84 on the wire)."""
     cls = layer.classification
     table = codes.get(cls.system) if cls else None
     writable = [f for f in fields if not f.read_only and not f.derived]
     return {
+        "geometry": layer.geometry_type,
         "fields": [{"name": f.name, "type": f.type} for f in writable],
         "codes": (
             {

@@ -1,8 +1,10 @@
 // Editing on the planner map, for callers whose role may edit a layer (the city's meta says
-// which fields they may write and the code lists): an attribute form generated from the
-// definition (code lists as drop-downs, units shown, numbers as numbers), saved with a reason
-// through OGC API – Features Part 4 (PATCH with If-Match), and a feature's history panel.
+// which fields they may write, the code lists and the geometry type): an attribute form
+// generated from the definition (code lists as drop-downs, units shown, numbers as numbers),
+// the shape edited on the map (geomedit.js), saved with a reason through OGC API – Features
+// Part 4 (PATCH or DELETE with If-Match, POST for a new feature), and a feature's history.
 import { apiResponse, esc, num } from "./common.js";
+import { ShapeEditor, drawMode } from "./geomedit.js";
 import { lang, pick, t, unitText } from "./i18n.js";
 
 const REASON_HEADER = "X-Change-Reason";
@@ -52,46 +54,131 @@ function collected(form, fields, before) {
   return patch;
 }
 
-/** The attribute form of feature ``fid``; ``onSaved`` runs after a successful save. */
-export async function openEditForm(panel, meta, layerId, fid, onSaved) {
+const REASON_FIELD = `<label class="edit-field" for="edit-reason"><span>__REASON__</span>` +
+  `<input id="edit-reason" name="_reason" type="text" required maxlength="500"></label>`;
+
+/** The form's HTML: the writable fields with ``values``, ``extra`` rows, the reason, buttons. */
+function formHtml(info, title, values, extra = "") {
+  return `<form class="edit-form"><h3>${esc(title)}</h3>` +
+    info.editing.fields.map((f) => input(f, values[f.name], info, info.editing.codes || {})).join("") +
+    extra + REASON_FIELD.replace("__REASON__", esc(t("reason"))) +
+    `<p class="error edit-faults" hidden></p>` +
+    `<p><button type="submit" id="edit-save">${esc(t("save"))}</button> ` +
+    `<button type="button" id="edit-cancel">${esc(t("cancel"))}</button></p></form>`;
+}
+
+/** Wire a form's reason check, fault list and cancel; ``send(reason)`` does the request. */
+function wireForm(panel, send, onCancel) {
+  const form = panel.querySelector("form");
+  const faults = panel.querySelector(".edit-faults");
+  const fail = (err) => {
+    faults.hidden = false;
+    faults.textContent = err.status === 412 ? t("editConflict")
+      : (err.faults && err.faults.length ? err.faults.join("; ") : err.message);
+  };
+  const reason = () => {
+    const text = form.elements._reason.value.trim();
+    if (!text) fail({ message: t("reasonNeeded") });
+    return text;
+  };
+  panel.querySelector("#edit-cancel").onclick = () => { onCancel(); panel.innerHTML = ""; };
+  form.onsubmit = async (event) => {
+    event.preventDefault();
+    const text = reason();
+    if (text) await send(text).catch(fail);
+  };
+  return { form, reason, fail };
+}
+
+const reasonHeaders = (reason, etag) => ({
+  ...(etag ? { "If-Match": etag } : {}), [REASON_HEADER]: encodeURIComponent(reason),
+});
+
+/** The attribute form of feature ``fid``, with its shape and deletion when the map is given. */
+export async function openEditForm(panel, meta, layerId, fid, { map, onSaved, onDeleted }) {
   const info = meta.layers[layerId];
   const path = `/collections/${info.collection}/items/${fid}`;
   const { response, data } = await apiResponse(path);
   const etag = response.headers.get("etag");
-  const fields = info.editing.fields;
-  panel.innerHTML = `<form class="edit-form"><h3>${esc(t("edit"))}</h3>` +
-    fields.map((f) => input(f, data.properties[f.name], info, info.editing.codes || {})).join("") +
-    `<label class="edit-field" for="edit-reason"><span>${esc(t("reason"))}</span>` +
-    `<input id="edit-reason" name="_reason" type="text" required maxlength="500"></label>` +
-    `<p class="error edit-faults" hidden></p>` +
-    `<p><button type="submit" id="edit-save">${esc(t("save"))}</button> ` +
-    `<button type="button" id="edit-cancel">${esc(t("cancel"))}</button></p></form>`;
-  const form = panel.querySelector("form");
-  const faults = panel.querySelector(".edit-faults");
-  panel.querySelector("#edit-cancel").onclick = () => { panel.innerHTML = ""; };
-  form.onsubmit = async (event) => {
-    event.preventDefault();
-    const reason = form.elements._reason.value.trim();
-    if (!reason) {
-      faults.hidden = false;
-      faults.textContent = t("reasonNeeded");
+  const shapeTools = map && info.editing.geometry && data.geometry
+    ? `<p class="edit-shape"><button type="button" id="edit-shape">${esc(t("editShape"))}</button> ` +
+      `<button type="button" id="edit-delete">${esc(t("deleteFeature"))}</button> ` +
+      `<button type="button" id="edit-delete-confirm" class="danger" hidden>${esc(t("confirmDelete"))}</button></p>` +
+      `<p class="muted shape-hint"></p>`
+    : "";
+  panel.innerHTML = formHtml(info, t("edit"), data.properties, shapeTools);
+  let editor = null;
+  const stopShape = () => { editor?.stop(); editor = null; };
+  const { form, reason, fail } = wireForm(panel, async (text) => {
+    const body = { properties: collected(form, info.editing.fields, data.properties) };
+    if (editor?.changed()) body.geometry = editor.geometry();
+    await apiResponse(path, { method: "PATCH", body, headers: reasonHeaders(text, etag) });
+    stopShape();
+    panel.innerHTML = `<p class="saved">${esc(t("saved"))}</p>`;
+    await onSaved();
+  }, stopShape);
+  if (!shapeTools) return;
+  const hint = panel.querySelector(".shape-hint");
+  const shapeButton = panel.querySelector("#edit-shape");
+  shapeButton.onclick = async () => {
+    if (editor) { // discard the shape's changes
+      stopShape();
+      shapeButton.textContent = t("editShape");
+      hint.textContent = "";
       return;
     }
-    const patch = collected(form, fields, data.properties);
+    editor = await new ShapeEditor(map, info.editing.geometry).start();
+    if (!editor.edit(data.geometry)) {
+      stopShape();
+      hint.textContent = t("shapeNotEditable");
+      return;
+    }
+    shapeButton.textContent = t("resetShape");
+    hint.textContent = t("shapeHint");
+  };
+  panel.querySelector("#edit-delete").onclick = () => {
+    panel.querySelector("#edit-delete-confirm").hidden = false;
+  };
+  panel.querySelector("#edit-delete-confirm").onclick = async () => {
+    const text = reason();
+    if (!text) return;
     try {
-      await apiResponse(path, {
-        method: "PATCH",
-        body: { properties: patch },
-        headers: { "If-Match": etag, [REASON_HEADER]: encodeURIComponent(reason) },
-      });
-      panel.innerHTML = `<p class="saved">${esc(t("saved"))}</p>`;
-      await onSaved();
+      await apiResponse(path, { method: "DELETE", headers: reasonHeaders(text, etag) });
+      stopShape();
+      panel.innerHTML = `<p class="saved">${esc(t("deleted"))}</p>`;
+      await onDeleted();
     } catch (err) {
-      faults.hidden = false;
-      faults.textContent = err.status === 412 ? t("editConflict")
-        : (err.faults && err.faults.length ? err.faults.join("; ") : err.message);
+      fail(err);
     }
   };
+}
+
+/** Draw a new feature of ``layerId`` on ``map``, then fill its form and create it (POST). */
+export async function openNewFeature(panel, meta, layerId, map, onCreated) {
+  const info = meta.layers[layerId];
+  const editor = await new ShapeEditor(map, info.editing.geometry).start();
+  panel.innerHTML = `<h3>${esc(t("newFeature"))} · ${esc(pick(info.title) || layerId)}</h3>` +
+    `<p class="muted shape-hint">${esc(t(`drawHint_${drawMode(info.editing.geometry)}`))}</p>` +
+    `<p><button type="button" id="edit-cancel">${esc(t("cancel"))}</button></p>`;
+  panel.querySelector("#edit-cancel").onclick = () => { editor.stop(); panel.innerHTML = ""; };
+  const geometry = await editor.drawNew();
+  if (!editor.draw) return; // cancelled while drawing
+  panel.innerHTML = formHtml(info, `${t("newFeature")} · ${pick(info.title) || layerId}`, {},
+    `<p class="muted shape-hint">${esc(t("shapeHint"))}</p>`);
+  const { form } = wireForm(panel, async (text) => {
+    const feature = {
+      type: "Feature",
+      geometry: editor.geometry() || geometry,
+      properties: collected(form, info.editing.fields, {}),
+    };
+    const { response } = await apiResponse(`/collections/${info.collection}/items`, {
+      method: "POST", body: feature, headers: reasonHeaders(text),
+    });
+    editor.stop();
+    const fid = (response.headers.get("location") || "").split("/").pop();
+    panel.innerHTML = `<p class="saved">${esc(t("created"))}</p>`;
+    await onCreated(layerId, fid);
+  }, () => editor.stop());
 }
 
 function who(changeset) {
@@ -123,14 +210,20 @@ export async function openHistory(panel, meta, layerId, fid) {
   panel.innerHTML = `<h3>${esc(t("history"))} (${num(versions.length)})</h3><ol class="history">${rows.join("")}</ol>`;
 }
 
-/** Wire the edit and history buttons inside ``root`` (a card just rendered). */
-export function wireEditing(root, meta, onSaved) {
+/** Wire the edit and history buttons inside ``root`` (a card just rendered). ``actions``:
+ * ``map`` (for shapes), ``onSaved`` and ``onDeleted``. */
+export function wireEditing(root, meta, actions) {
   for (const button of root.querySelectorAll("[data-edit]")) {
     button.onclick = () => openEditForm(button.closest(".edit-tools").nextElementSibling, meta,
-      button.dataset.edit, button.dataset.fid, onSaved).catch((err) => console.warn("edit", err.message));
+      button.dataset.edit, button.dataset.fid, actions).catch((err) => console.warn("edit", err.message));
   }
   for (const button of root.querySelectorAll("[data-history]")) {
     button.onclick = () => openHistory(button.closest(".edit-tools").nextElementSibling, meta,
       button.dataset.history, button.dataset.fid).catch((err) => console.warn("history", err.message));
   }
+}
+
+/** The layers ``meta`` lets the caller add features to (ids), for the "new feature" tool. */
+export function creatableLayers(meta) {
+  return Object.keys(meta.layers).filter((id) => meta.layers[id].editing?.geometry);
 }

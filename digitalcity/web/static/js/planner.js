@@ -6,7 +6,8 @@ import {
   api, apiKey, cityById, config, download, esc, hashOf, num, readHash, setApiKey, setAsOf,
   transformRequest, withAsOf, writeHash,
 } from "./common.js";
-import { editButtons, wireEditing } from "./editmode.js";
+import { creatableLayers, editButtons, openNewFeature, wireEditing } from "./editmode.js";
+import { shapeEditing, stopShapeEditing } from "./geomedit.js";
 import { applyLabels, lang, mapLocale, pick, relabelMap, setLang, t } from "./i18n.js";
 import { applyVisibility, renderSwitcher, setOpacity, visibleInStyle } from "./layers.js";
 import { Drawer } from "./measure.js";
@@ -54,9 +55,16 @@ async function loadMeta() {
   state.meta = await api(`/cities/${state.city}`);
   $("signin").textContent = apiKey() ? t("signOut") : t("signIn");
   $("signin").title = apiKey() ? t("signedIn", { role: t(`role_${state.meta.role}`) }) : "";
+  $("new-feature").hidden = state.asOf != null || !creatableLayers(state.meta).length;
 }
 
+// Bumped when the style is replaced: a style.load handler still awaiting the meta or the legend
+// of a style that has since been replaced stops there (the new style's own handler takes over;
+// reading the replaced style threw "Cannot read properties of undefined").
+let styleGeneration = 0;
+
 async function onStyle() {
+  const generation = styleGeneration;
   addBasemap(map, config.basemap);
   installSelection(map);
   drawer.install();
@@ -65,10 +73,12 @@ async function onStyle() {
   } catch (err) {
     console.warn("layers", err.message);
   }
+  if (generation !== styleGeneration) return;
   if (!state.visible) state.visible = visibleInStyle(map);
   applyVisibility(map, state.visible);
   try {
     const legend = await api(`/styles/${state.city}/legend?style=planner&lang=${lang()}`);
+    if (generation !== styleGeneration) return;
     state.legend = legend;
     for (const [id, factor] of Object.entries(state.opacity)) setOpacity(map, legend, id, factor);
     renderSwitcher($("layer-list"), legend, state.meta, state.visible, (id, on) => {
@@ -95,6 +105,8 @@ map.on("style.load", onStyle);
 
 function reloadStyle() {
   document.body.dataset.ready = "0";
+  styleGeneration += 1;
+  stopShapeEditing(); // terra-draw's layers do not survive a new style
   map.setStyle(styleUrl(), { diff: false });
 }
 map.on("moveend", save);
@@ -108,9 +120,17 @@ function editTools(layerId, fid) {
 function showCard(html, again) {
   state.lastCard = again;
   openCard(html);
-  wireEditing(document.getElementById("card"), state.meta, async () => {
-    reloadStyle(); // the edited feature's tiles have new keys: read them again
-    if (again) await again();
+  wireEditing(document.getElementById("card"), state.meta, {
+    map,
+    onSaved: async () => {
+      reloadStyle(); // the edited feature's tiles have new keys: read them again
+      if (again) await again();
+    },
+    onDeleted: async () => {
+      clearSelection(map);
+      Object.assign(state, { sel: null, selection: null, lastCard: null });
+      reloadStyle();
+    },
   });
   for (const button of document.querySelectorAll("#card [data-export]")) {
     button.onclick = () => exportSelection(button.dataset.export);
@@ -183,7 +203,7 @@ async function featuresAt(point) {
 }
 
 map.on("click", (e) => {
-  if (!drawer.active) identify(e.lngLat, e.point);
+  if (!drawer.active && !shapeEditing()) identify(e.lngLat, e.point);
 });
 
 async function exportSelection(format) {
@@ -230,6 +250,27 @@ for (const button of document.querySelectorAll("[data-tool]")) {
   };
 }
 $("finish").onclick = () => drawer.finish();
+
+// A new feature (editors): choose the layer when there are several, draw it, fill its form.
+function drawNewFeature(layerId) {
+  openCard(`<div class="edit-panel"></div>`);
+  const panel = document.querySelector("#card .edit-panel");
+  openNewFeature(panel, state.meta, layerId, map, async (id, fid) => {
+    reloadStyle();
+    if (id === state.meta.roles.parcels && fid) await showParcel(fid, false);
+  }).catch((err) => onError(err));
+}
+$("new-feature").onclick = () => {
+  drawer.clear();
+  const layers = creatableLayers(state.meta);
+  if (layers.length === 1) return drawNewFeature(layers[0]);
+  openCard(`<h3>${esc(t("chooseLayer"))}</h3><p class="new-layers">` + layers.map((id) =>
+    `<button type="button" data-new-layer="${esc(id)}">${esc(pick(state.meta.layers[id].title) || id)}</button>`,
+  ).join(" ") + "</p>");
+  for (const button of document.querySelectorAll("#card [data-new-layer]")) {
+    button.onclick = () => drawNewFeature(button.dataset.newLayer);
+  }
+};
 $("clear").onclick = () => {
   drawer.clear();
   $("tool-hint").textContent = "";
@@ -350,6 +391,7 @@ $("key-form").onsubmit = async (event) => {
 };
 
 $("card-close").onclick = () => {
+  stopShapeEditing();
   closeCard();
   clearSelection(map);
   Object.assign(state, { sel: null, selection: null, lastCard: null });
