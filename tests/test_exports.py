@@ -146,3 +146,33 @@ def test_cli_export(loaded, settings, tmp_path, monkeypatch) -> None:  # noqa: A
     assert pyogrio.read_info(out)["features"] == 13_116
     bad = CliRunner().invoke(app, ["export", "cambridge", "parcels", "-f", "dwg", "-o", str(out)])
     assert bad.exit_code == 1 and "unknown export format" in bad.output
+
+
+@pytest.mark.parametrize("fmt", ["gpkg", "fgb", "shp"])
+def test_typed_fields_keep_their_values(client, tmp_path, fmt: str) -> None:  # noqa: ANN001
+    """Whole numbers, booleans, dates and text read back as the GeoJSON gives them (a
+    shapefile holds dates as ISO text), nulls stay null, every feature keeps its id."""
+    path = _download(client, HYDRANTS, {"f": fmt}, tmp_path)
+    exported = pyogrio.read_dataframe(path)
+    features = client.get(HYDRANTS, params={"limit": 10000}).json()["features"]
+    assert len(exported) == len(features) > 1000
+    by_id = {f["id"]: f["properties"] for f in features}
+    dates = tags = 0
+    for row in exported.to_dict("records"):
+        expected = by_id[int(row["feature_id"])]
+        for name, value in expected.items():
+            got = row[name[:10] if fmt == "shp" else name]
+            if value is None:
+                assert got is None or got != got, (name, got)  # None or NaN / NaT
+            elif name == "install_date":
+                shown = got if isinstance(got, str) else got.date().isoformat()
+                assert shown[:10] == value, (name, got, value)
+                dates += 1
+            elif isinstance(value, bool):
+                assert bool(got) is value, (name, got)
+                tags += 1
+            elif isinstance(value, (int, float)):
+                assert float(got) == pytest.approx(value), (name, got, value)
+            else:
+                assert str(got) == str(value), (name, got, value)
+    assert dates > 1000 and tags > 1000

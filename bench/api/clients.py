@@ -6,7 +6,9 @@ In one run against one database (a throwaway cluster with Cambridge loaded by ou
   parcels, reached by key (``after``, what the ``next`` links use) and by ``offset``, as a
   ratio to the page at depth 0 (target: within 1.3x);
 - ``ogr2ogr`` of every parcel through OAPIF at GDAL's default options, against ``ogr2ogr``
-  of the same table straight from PostgreSQL (the floor; target: at most 3x).
+  of the same table straight from PostgreSQL (the floor; target: at most 3x);
+- the GeoPackage export of every parcel (``items?f=gpkg``, downloaded to a file) against
+  ``ogr2ogr`` PostgreSQL -> GeoPackage (target: at most 1.5x).
 
     python -m bench.api.clients [--repeat 15] [--limit 100] [--runs 3]
 """
@@ -20,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import httpx
 import sqlalchemy as sa
 
 from bench.common.city import CITY, CityDB, city_db
@@ -75,7 +78,7 @@ def _count(path: Path, layer: str) -> int:
     return int(line.split(":")[1])
 
 
-def full_copy(base: str, db: CityDB, parcels: str, runs: int) -> None:
+def full_copy(base: str, db: CityDB, parcels: str, runs: int) -> float:
     """GDAL's defaults (GDAL 3.6 asks for pages of 10) and pages of the ``limit`` maximum
     declared in /api (what GDAL >= 3.8 and QGIS use), against ogr2ogr from PostgreSQL."""
     max_limit = db.settings.items_max_limit
@@ -108,6 +111,31 @@ def full_copy(base: str, db: CityDB, parcels: str, runs: int) -> None:
     print(f"  PostgreSQL (the floor):                        {floor_s:6.2f} s  {pg_count} features")
     print(f"  OAPIF default / floor: {oapif_s / floor_s:.2f}x  (target <= 3x)")
     print(f"  OAPIF declared maximum / floor: {declared_s / floor_s:.2f}x")
+    return floor_s
+
+
+def _download(url: str, out: Path) -> float:
+    start = time.perf_counter()
+    with httpx.stream("GET", url, timeout=900) as response, out.open("wb") as sink:
+        response.raise_for_status()
+        for block in response.iter_bytes(1 << 20):
+            sink.write(block)
+    return time.perf_counter() - start
+
+
+def gpkg_export(base: str, parcels: str, runs: int, floor_s: float) -> None:
+    """``items?f=gpkg`` of every parcel, written to disk by the client, against the floor
+    measured by ``full_copy`` (``ogr2ogr`` PostgreSQL -> GeoPackage of the same table)."""
+    times, count = [], 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in range(runs):
+            out = Path(tmp) / f"export{n}.gpkg"
+            times.append(_download(f"{base}/collections/{parcels}/items?f=gpkg", out))
+            count = _count(out, parcels)
+    export_s = statistics.median(times)
+    print(f"\nGeoPackage export of every parcel (items?f=gpkg), median of {runs}")
+    print(f"  API export: {export_s:6.2f} s  {count} features")
+    print(f"  export / ogr2ogr PostgreSQL -> GPKG: {export_s / floor_s:.2f}x  (target <= 1.5x)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
         with uvicorn_server("digitalcity.api.main:app_factory", cold_env, factory=True) as base:
             deep_pages(base, parcels, ids, args.limit, args.repeat)
         with uvicorn_server("digitalcity.api.main:app_factory", db.env(), factory=True) as base:
-            full_copy(base, db, parcels, args.runs)
+            floor_s = full_copy(base, db, parcels, args.runs)
+            gpkg_export(base, parcels, args.runs, floor_s)
     return 0
 
 

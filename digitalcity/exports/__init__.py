@@ -2,8 +2,12 @@
 
 The rows come from the same ``ItemsQuery`` as the GeoJSON items (bbox, filter, properties,
 crs, sortby, the caller's field access), read through a server-side cursor ``CHUNK_ROWS`` at a
-time and appended to a file on disk with pyogrio (GDAL), so memory stays flat whatever the
-layer's size. Geometries are in the query's output CRS (KML: GDAL writes WGS84 lon/lat).
+time and handed to GDAL (pyogrio's ``write_arrow``) as a stream of Arrow record batches, so
+memory stays flat whatever the layer's size. The geometries go through as the WKB PostGIS
+wrote, never parsed in Python: that, and one GDAL dataset and transaction per file instead of
+one per chunk, took the GeoPackage export of Cambridge's 13,116 parcels from 1.87x to {see
+README} the time of ``ogr2ogr`` PostgreSQL -> GPKG. Geometries are in the query's output CRS
+(KML: GDAL writes WGS84 lon/lat).
 """
 
 from __future__ import annotations
@@ -11,13 +15,12 @@ from __future__ import annotations
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import geopandas as gpd
-import pandas as pd
+import pyarrow as pa
 import pyogrio
-import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -50,33 +53,50 @@ class ExportError(DigitalCityError):
     title = "Invalid export"
 
 
-def _frame(
-    rows: list[sa.Row], fields: list[FieldDef], crs: str, shapefile: bool
-) -> gpd.GeoDataFrame:
-    """A chunk of rows (fid, wkb, fields...) as a GeoDataFrame with stable column types, so
-    every appended chunk matches the columns the first one created."""
-    # "feature_id", not "fid": GeoPackage would take "fid" as its own key and refuse appends
-    data: dict[str, object] = {"feature_id": pd.array([r[0] for r in rows], dtype="Int64")}
-    for i, f in enumerate(fields, start=2):
-        values = [r[i] for r in rows]
-        if f.type == "integer":
-            data[f.name] = pd.array(values, dtype="Int64")
-        elif f.type == "float":
-            data[f.name] = pd.array(values, dtype="Float64").astype("float64")
-        elif f.type == "boolean":
-            data[f.name] = pd.array(values, dtype="boolean")
-        elif f.type in ("date", "datetime") and shapefile:  # dBase has no timestamps
-            data[f.name] = pd.array(
-                [None if v is None else v.isoformat() for v in values], dtype=object
-            )
-        elif f.type == "datetime":
-            data[f.name] = pd.to_datetime(pd.Series(values, dtype=object), utc=True)
-        elif f.type == "date":
-            data[f.name] = pd.to_datetime(pd.Series(values, dtype=object))
-        else:
-            data[f.name] = pd.array(values, dtype=object)
-    geometry = shapely.from_wkb([r[1] for r in rows])
-    return gpd.GeoDataFrame(data, geometry=geometry, crs=crs)
+GEOMETRY = "geometry"
+
+
+def _arrow_type(field: FieldDef, shapefile: bool) -> pa.DataType:
+    """The Arrow (and so GDAL) type of a field; dBase has no timestamps, so a shapefile gets
+    dates and times as ISO 8601 text."""
+    if field.type in ("date", "datetime") and shapefile:
+        return pa.string()
+    return {
+        "integer": pa.int64(),
+        "float": pa.float64(),
+        "boolean": pa.bool_(),
+        "datetime": pa.timestamp("us", tz="UTC"),
+        "date": pa.date32(),
+    }.get(field.type, pa.string())
+
+
+def _schema(fields: list[FieldDef], shapefile: bool) -> pa.Schema:
+    # "feature_id", not "fid": GeoPackage would take "fid" as its own key
+    columns = [pa.field("feature_id", pa.int64())]
+    columns += [pa.field(f.name, _arrow_type(f, shapefile)) for f in fields]
+    return pa.schema([*columns, pa.field(GEOMETRY, pa.binary())])
+
+
+def _column(values: list, kind: pa.DataType) -> pa.Array:
+    if kind == pa.float64():  # numeric columns arrive as Decimal
+        values = [None if v is None else float(v) for v in values]
+    elif kind == pa.string():
+        values = [
+            None if v is None else v.isoformat() if hasattr(v, "isoformat") else str(v)
+            for v in values
+        ]
+    return pa.array(values, type=kind)
+
+
+def _batch(rows: Sequence[sa.Row], schema: pa.Schema) -> pa.RecordBatch:
+    """Rows (fid, wkb, fields...) as one record batch of ``schema`` (the WKB last)."""
+    columns = list(zip(*rows, strict=True)) if rows else [()] * (len(schema))
+    fid, wkb, values = columns[0], columns[1], columns[2:]
+    arrays = [pa.array(fid, type=pa.int64())]
+    kinds = [schema.field(i).type for i in range(1, len(schema) - 1)]
+    arrays += [_column(list(v), kind) for v, kind in zip(values, kinds, strict=True)]
+    arrays.append(pa.array(wkb, type=pa.binary()))
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
 def export_items(
@@ -101,28 +121,30 @@ def export_items(
     shapefile = fmt == "shp"
     work = Path(tempfile.mkdtemp(prefix="digitalcity-export-", dir=out.parent))
     target = work / (f"{layer_name}.shp" if shapefile else f"{layer_name}{spec.suffix}")
-    fields = query.output_fields()
-    options = {"encoding": encoding.upper()} if shapefile else {}
+    schema = _schema(query.output_fields(), shapefile)
     written = 0
     try:
         with engine.connect() as conn:
             result = conn.execution_options(stream_results=True, yield_per=CHUNK_ROWS).execute(
                 query.export_select()
             )
-            for chunk in result.partitions(CHUNK_ROWS):
-                frame = _frame(list(chunk), fields, f"EPSG:{query.crs.srid}", shapefile)
-                pyogrio.write_dataframe(
-                    frame,
-                    target,
-                    layer=layer_name,
-                    driver=spec.driver,
-                    append=written > 0,
-                    **options,
-                )
-                written += len(frame)
-        if written == 0:  # an empty file with the layer's columns
-            empty = _frame([], fields, f"EPSG:{query.crs.srid}", shapefile)
-            pyogrio.write_dataframe(empty, target, layer=layer_name, driver=spec.driver, **options)
+
+            def batches() -> Iterator[pa.RecordBatch]:
+                nonlocal written
+                for chunk in result.partitions(CHUNK_ROWS):
+                    written += len(chunk)
+                    yield _batch(chunk, schema)
+
+            pyogrio.write_arrow(
+                pa.RecordBatchReader.from_batches(schema, batches()),
+                target,
+                layer=layer_name,
+                driver=spec.driver,
+                geometry_name=GEOMETRY,
+                geometry_type=query.layer.geometry_type,
+                crs=f"EPSG:{query.crs.srid}",
+                encoding=encoding.upper() if shapefile else None,
+            )
         if shapefile:
             with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
                 for part in sorted(work.iterdir()):

@@ -35,10 +35,12 @@ def as_of_relation(
     past = history_table(layer, city)
     names = [c.name for c in current.columns]
     instant = sa.bindparam(param, at, type_=sa.DateTime(timezone=True))
-    live = (
-        sa.select(*(current.c[n] for n in names))
-        .select_from(current.outerjoin(meta, meta.c.fid == current.c.fid))
-        .where(sa.func.coalesce(meta.c.valid_from, _EVER) <= instant)
+    # A probe of rowmeta's key per row the page's filters keep, not a join: PostgreSQL hashed
+    # the whole of rowmeta for each page (and count) and went parallel over the union, which
+    # made an as-of page of 1,000 parcels 5x the current page after 10,000 edits (bench.edits)
+    since = sa.select(meta.c.valid_from).where(meta.c.fid == current.c.fid).scalar_subquery()
+    live = sa.select(*(current.c[n] for n in names)).where(
+        sa.func.coalesce(since, _EVER) <= instant
     )
     earlier = sa.select(*(past.c[n] for n in names)).where(past.c.valid.op("@>")(instant))
     return sa.union_all(live, earlier).subquery(name or layer.id)

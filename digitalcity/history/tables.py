@@ -7,7 +7,7 @@ from sqlalchemy.dialects.postgresql import TSTZRANGE
 from sqlalchemy.engine import Connection
 
 from digitalcity.catalog.model import CityDef, LayerDef
-from digitalcity.db.schema import column_for, layer_table, storage_srid
+from digitalcity.db.schema import column_for, layer_table, storage_srid, store_uncompressed
 
 _HISTORY: dict[tuple, sa.Table] = {}
 _ROWMETA: dict[tuple, sa.Table] = {}
@@ -105,6 +105,9 @@ def ensure_tables(
     rowmeta.create(conn, checkfirst=True)
     quote = conn.dialect.identifier_preparer.quote
     qualified = f"{quote(city.schema_name)}.{quote(history.name)}"
+    # as the layer table stores them: as-of pages read past geometries without decompressing
+    # them (bench.edits: as-of page 1.36x -> 1.27x the current page's SQL time)
+    store_uncompressed(conn, qualified, ["geom"])
     conn.exec_driver_sql(
         f"CREATE INDEX IF NOT EXISTS {quote(history.name[:50] + '_valid')} ON {qualified} USING gist (valid)"
     )
