@@ -49,6 +49,29 @@ def test_next_links_walk_the_whole_layer_by_key(client):
     assert pages == 14
 
 
+@pytest.mark.parametrize(
+    ("params", "counted"),
+    [
+        ({"limit": 10_000}, "all on the page"),
+        ({"limit": 7}, "full page: a count"),
+        ({"offset": 40, "limit": 1_000}, "the last page: offset + returned"),
+        ({"offset": 50_000, "limit": 10}, "past the end: a count"),
+        ({"limit": 7, "filter": "land_area_sqft > 5000"}, "full filtered page"),
+    ],
+)
+def test_number_matched_is_exact_however_it_is_found(client, params, counted):
+    """numberMatched comes from the page when the page holds the last match, else from a
+    count statement: the same number either way."""
+    bbox = "-71.110,42.370,-71.100,42.376"
+    where = {"bbox": bbox, **({"filter": params["filter"]} if "filter" in params else {})}
+    everything = client.get(PARCELS, params={**where, "limit": 10_000}).json()
+    total = everything["numberReturned"]
+    assert 50 < total < 10_000 and everything["numberMatched"] == total
+    page = client.get(PARCELS, params={"bbox": bbox, **params}).json()
+    assert page["numberMatched"] == total, counted
+    assert page["numberReturned"] == max(0, min(params["limit"], total - params.get("offset", 0)))
+
+
 def test_sortby_pages_by_offset(client):
     page = client.get(PARCELS, params={"sortby": "-id", "limit": 3}).json()
     query = parse_qs(urlsplit(_next(page)).query)

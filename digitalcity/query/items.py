@@ -176,12 +176,10 @@ class ItemsQuery:
     def _decimals(self) -> int:
         return 7 if self.crs.srid in (4326, 4490) else 3
 
-    def feature_json_select(
-        self, *, with_count: bool = False, extra_row: bool = False
-    ) -> sa.Select:
-        """One row per feature: its GeoJSON text built in PostGIS (``feature``), and with
-        ``with_count`` the number of all matching features (``matched``, computed once).
-        ``extra_row`` fetches one row past the page, to tell whether a next page exists."""
+    def feature_json_select(self, *, extra_row: bool = False) -> sa.Select:
+        """One row per feature: its GeoJSON text built in PostGIS (``feature``) and its id.
+        ``extra_row`` fetches one row past the page, to tell whether a next page exists (the
+        match count is ``count_select``'s, run only when the page cannot tell it)."""
         table = self.table
         fields = self.output_fields()
         # Text concatenation, not json_build_object over the geometry: casting ST_AsGeoJSON's
@@ -218,8 +216,6 @@ class ItemsQuery:
             "}",
         )
         columns = [feature.label("feature"), table.c.fid.label("fid")]
-        if with_count:
-            columns.append(self.count_select().correlate(None).scalar_subquery().label("matched"))
         select = sa.select(*columns).where(*self.where(table), *self._keyset(table))
         return self._paged(self._ordered(select, table), extra_row)
 
@@ -260,7 +256,7 @@ class ItemsQuery:
         values.update((f"equals_{n}", value) for n, (_, value) in enumerate(self.equals))
         return values
 
-    def _shape(self, with_count: bool, extra_row: bool) -> tuple[Any, ...]:
+    def _shape(self, extra_row: bool) -> tuple[Any, ...]:
         """Everything that decides the SQL text of a page statement, but not its bound values."""
         return (
             id(self.city),
@@ -276,12 +272,11 @@ class ItemsQuery:
             self.after is not None,
             self.as_of is not None,
             tuple(name for name, _ in self.equals),
-            with_count,
             extra_row,
         )
 
     def page_sql(
-        self, dialect: sa.Dialect, *, with_count: bool = False, extra_row: bool = False
+        self, dialect: sa.Dialect, *, extra_row: bool = False
     ) -> tuple[str, dict[str, Any]]:
         """SQL text and parameters of :meth:`feature_json_select`, for the DB-API driver.
 
@@ -290,16 +285,12 @@ class ItemsQuery:
         is compiled per request. Every user value travels as a bound parameter either way.
         """
         if self.filter is not None:
-            compiled = self.feature_json_select(with_count=with_count, extra_row=extra_row).compile(
-                dialect=dialect
-            )
+            compiled = self.feature_json_select(extra_row=extra_row).compile(dialect=dialect)
             return str(compiled), dict(compiled.params)
-        key = (dialect.name, *self._shape(with_count, extra_row))
+        key = (dialect.name, *self._shape(extra_row))
         template = _TEMPLATES.get(key)
         if template is None:
-            compiled = self.feature_json_select(with_count=with_count, extra_row=extra_row).compile(
-                dialect=dialect
-            )
+            compiled = self.feature_json_select(extra_row=extra_row).compile(dialect=dialect)
             if len(_TEMPLATES) >= MAX_TEMPLATES:
                 _TEMPLATES.clear()
             template = (self.layer, self.city, str(compiled), dict(compiled.params))
