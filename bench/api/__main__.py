@@ -60,7 +60,7 @@ def floor_jobs(db: CityDB, boxes: list[tuple[float, ...]]) -> list[Callable[[], 
     def job(box: tuple[float, ...]) -> Callable[[], int]:
         query = ItemsQuery(layer=layer, city=city, role="anonymous", bbox=box, limit=LIMIT)
         sql, params = query.page_sql(db.engine.dialect, extra_row=True)
-        count = query.count_select().compile(db.engine.dialect)
+        count = query.count_select().compile(dialect=db.engine.dialect)
         count_sql, count_params = str(count), dict(count.params)
 
         def go() -> int:

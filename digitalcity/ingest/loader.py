@@ -314,9 +314,13 @@ def _prepared(
 
 
 def _copy_rows(conn: Connection, table: sa.Table, columns: list[str], data: pa.Buffer) -> None:
+    """COPY one batch into ``table``, which this transaction created. FREEZE writes the rows
+    already frozen, hint bits set and pages marked all-visible (PostgreSQL 14+), so the first
+    reads after a load do not dirty and write back every page they touch (the first bbox
+    pages of ×100 parcels wrote 391-595 buffers each) and index-only scans work at once."""
     raw = conn.connection.driver_connection
     assert raw is not None  # the connection is checked out
-    statement = sql.SQL("COPY {}.{} ({}) FROM STDIN (FORMAT BINARY)").format(
+    statement = sql.SQL("COPY {}.{} ({}) FROM STDIN (FORMAT BINARY, FREEZE)").format(
         sql.Identifier(str(table.schema)),
         sql.Identifier(table.name),
         sql.SQL(", ").join(sql.Identifier(c) for c in columns),
