@@ -47,7 +47,7 @@ from digitalcity.ingest.geometry import GeometryResult, check_geometries
 from digitalcity.ingest.joins import JoinedRows, PreparedJoin, normalise_key, prepare_joins
 from digitalcity.ingest.readers import Batch, SourceReader, resolve_path
 from digitalcity.ingest.report import LoadReport
-from digitalcity.tiles.prepare import build_copy_in_load
+from digitalcity.tiles.prepare import build_copy_in_load, settle_copy
 
 _HASH_CHUNK = 1 << 20
 # part of every fingerprint: bump when what a load stores from the same input changes (2: the
@@ -396,6 +396,8 @@ def _load(
                     with engine.begin() as conn:
                         fp = fingerprinting.result()
                         job.report.version = _swap(conn, job, staging, fp, tag, started)
+                    if settings.tile_copies:
+                        settle_copy(engine, layer, job.report.version)
                 except BaseException:
                     _drop_quietly(engine, staging)
                     raise

@@ -112,6 +112,21 @@ def build_copy_in_load(
             conn.exec_driver_sql(f"DROP TABLE IF EXISTS {qualified(SCHEMA, name)}")
 
 
+def settle_copy(engine: Engine, layer: LayerDef, version: int) -> None:
+    """VACUUM the tile copy of ``version`` once its load has committed: its rows were written
+    by INSERT … SELECT, so without it the first tiles read after a load set every tuple's
+    hint bits and write each page back (COPY FREEZE does this for the layer table). The
+    loader pays one pass over the copy instead of the first map readers. A copy that is gone
+    or busy is left to autovacuum."""
+    target = copy_table(layer, version)
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            if conn.execute(sa.select(sa.func.to_regclass(target))).scalar() is not None:
+                conn.exec_driver_sql(f"VACUUM {target}")
+    except sa.exc.SQLAlchemyError as exc:
+        log.warning("tile copy %s not vacuumed: %s", target, exc)
+
+
 def prepare_layer(engine: Engine, layer: LayerDef, city: CityDef, version: int) -> bool:
     """Make sure the copy of ``layer`` at ``version`` exists; drop older copies.
 
