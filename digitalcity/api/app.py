@@ -28,7 +28,7 @@ from digitalcity.api.routes import web as web_routes
 from digitalcity.api.state import LiveLayers
 from digitalcity.config import Settings
 from digitalcity.db.engine import make_engine
-from digitalcity.db.routing import make_router
+from digitalcity.db.routing import api_parallel_workers, make_router
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -43,7 +43,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     install_definitions(app, build_definitions(app))
-    app.state.engine = make_engine(settings)
+    app.state.engine = make_engine(settings, parallel_workers=api_parallel_workers(settings))
     app.state.router = make_router(settings, app.state.engine)
     app.state.writes = {}  # key id -> WAL position of its last write (read-your-writes)
     app.state.layers = LiveLayers(app)

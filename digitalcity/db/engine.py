@@ -31,14 +31,20 @@ def read_sql(name: str) -> str:
     return resources.files("digitalcity.db").joinpath("sql", name).read_text(encoding="utf-8")
 
 
-def make_engine(settings: Settings, *, pool_size: int = 5) -> Engine:
+def make_engine(
+    settings: Settings, *, pool_size: int = 5, parallel_workers: int | None = None
+) -> Engine:
     """An engine for the configured database; connects lazily. Pooled connections the server
     has closed are replaced at checkout (see ``_drop_closed``). With
     ``db_transaction_pooling`` (PgBouncer), psycopg prepares no named statements: a pooler
-    before 1.21 hands the next transaction another server connection, without them."""
+    before 1.21 hands the next transaction another server connection, without them.
+    ``parallel_workers`` sets ``max_parallel_workers_per_gather`` for every connection (a
+    startup option: PgBouncer drops it, so set it on the role there)."""
     connect_args: dict[str, Any] = {}
     if settings.db_transaction_pooling:
         connect_args["prepare_threshold"] = None
+    if parallel_workers is not None:
+        connect_args["options"] = f"-c max_parallel_workers_per_gather={int(parallel_workers)}"
     engine = sa.create_engine(
         database_url(settings), pool_size=pool_size, max_overflow=10, connect_args=connect_args
     )

@@ -116,10 +116,18 @@ def standby_urls(settings: Settings) -> list[str]:
     return [u.strip() for u in (settings.read_database_urls or "").split(",") if u.strip()]
 
 
+def api_parallel_workers(settings: Settings) -> int | None:
+    """``max_parallel_workers_per_gather`` for the API's connections; None: the server's."""
+    return None if settings.api_parallel_workers < 0 else settings.api_parallel_workers
+
+
 def make_router(settings: Settings, primary: Engine) -> ReadRouter:
     """A router over ``primary`` and the configured standbys (none: every read on the primary)."""
     standbys = [
-        make_engine(settings.model_copy(update={"database_url": url}))
+        make_engine(
+            settings.model_copy(update={"database_url": url}),
+            parallel_workers=api_parallel_workers(settings),
+        )
         for url in standby_urls(settings)
     ]
     return ReadRouter(
