@@ -35,6 +35,7 @@ from bench.common.runner import Result, http_jobs, run, thread_connection
 from bench.common.servers import tipg_env, uvicorn_server
 from digitalcity.catalog import Catalog, load_catalog
 from digitalcity.catalog.ids import collection_id
+from digitalcity.config import Settings
 from digitalcity.db.schema import layer_table
 from digitalcity.query.items import ItemsQuery
 
@@ -42,6 +43,10 @@ LIMIT = 1000
 EXTENT = (-71.16, 42.355, -71.07, 42.40)
 SIZE = (0.012, 0.008)  # about 1 km x 0.9 km: several hundred parcels per page
 Box = tuple[float, float, float, float]
+# the floors' sessions plan as our server's do (no parallel workers by default), so the
+# floors measure the statements alone
+_WORKERS = Settings().api_parallel_workers
+FLOOR_OPTIONS = f"-c max_parallel_workers_per_gather={_WORKERS}" if _WORKERS >= 0 else None
 
 
 @dataclass
@@ -92,7 +97,7 @@ def floor_jobs(data: Dataset) -> list[Callable[[], int]]:
     """The statements our server runs for each page (features as GeoJSON text built in
     PostGIS; the match count only when the page is full), executed straight through psycopg,
     rows joined as ours."""
-    conn = thread_connection(data.db.libpq_url())
+    conn = thread_connection(data.db.libpq_url(), FLOOR_OPTIONS)
     dialect = data.db.engine.dialect
 
     def job(query: ItemsQuery) -> Callable[[], int]:
@@ -116,7 +121,7 @@ def assembled_floor_jobs(data: Dataset) -> list[Callable[[], int]]:
     """The same pages assembled in PostgreSQL: one row holding the features joined by
     ``string_agg`` (the page's text), whether a next page exists, and the count when the page
     is full (the other way to build the FeatureCollection in SQL)."""
-    conn = thread_connection(data.db.libpq_url())
+    conn = thread_connection(data.db.libpq_url(), FLOOR_OPTIONS)
     dialect = data.db.engine.dialect
 
     def job(query: ItemsQuery) -> Callable[[], int]:

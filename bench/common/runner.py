@@ -87,13 +87,15 @@ def http_jobs(base: str, paths: Sequence[str], concurrency: int) -> list[Callabl
     return [job(p) for p in paths]
 
 
-def thread_connection(dsn: str) -> Callable[[], psycopg.Connection]:
-    """A getter of one autocommit psycopg connection per calling thread (opened on first use)."""
+def thread_connection(dsn: str, options: str | None = None) -> Callable[[], psycopg.Connection]:
+    """A getter of one autocommit psycopg connection per calling thread (opened on first use);
+    ``options`` as libpq's (e.g. ``-c max_parallel_workers_per_gather=0``)."""
     local = threading.local()
+    extra = {"options": options} if options else {}
 
     def conn() -> psycopg.Connection:
         if not hasattr(local, "conn"):
-            local.conn = psycopg.connect(dsn, autocommit=True)
+            local.conn = psycopg.connect(dsn, autocommit=True, **extra)
         return local.conn
 
     return conn
