@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import psycopg
+from psycopg.conninfo import make_conninfo
 
 
 @dataclass
@@ -91,11 +92,11 @@ def thread_connection(dsn: str, options: str | None = None) -> Callable[[], psyc
     """A getter of one autocommit psycopg connection per calling thread (opened on first use);
     ``options`` as libpq's (e.g. ``-c max_parallel_workers_per_gather=0``)."""
     local = threading.local()
-    extra = {"options": options} if options else {}
+    conninfo = make_conninfo(dsn, options=options) if options else dsn
 
     def conn() -> psycopg.Connection:
         if not hasattr(local, "conn"):
-            local.conn = psycopg.connect(dsn, autocommit=True, **extra)
+            local.conn = psycopg.connect(conninfo, autocommit=True)
         return local.conn
 
     return conn
