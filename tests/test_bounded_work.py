@@ -215,3 +215,30 @@ def test_database_away_is_503_with_retry_after_then_recovers(lonely_cluster, pla
             cluster.start()  # type: ignore[attr-defined]
         for path in paths:
             assert client.get(path).status_code in (200, 204), path
+
+
+def test_hot_reads_keep_each_callers_timeout(settings, engine, loaded, planner_key) -> None:  # noqa: ANN001
+    """Item pages run in autocommit on a session holding the caller's timeout, set again only
+    when the next caller's differs: an anonymous 1 ms budget stops a whole-layer page, a
+    planner without one on the same pooled connections is not stopped, and work outside a
+    request is never bounded by what a read left on the session."""
+    from digitalcity.api import create_app
+
+    strict = settings.model_copy(
+        update={"statement_timeout_anonymous_ms": 1, "statement_timeout_planner_ms": 0}
+    )
+    page = "/collections/cambridge__parcels/items?limit=2000"  # built whole, then sent
+    with TestClient(create_app(strict)) as client:
+        for _ in range(6):  # every pooled connection has served an anonymous read
+            stopped = client.get(page)
+            assert stopped.status_code == 503, stopped.text[:300]
+        for _ in range(6):
+            planned = client.get(page, headers={"X-API-Key": planner_key})
+            assert planned.status_code == 200 and planned.json()["numberReturned"] == 2000
+        for _ in range(6):
+            assert client.get(page).status_code == 503
+        app_engine = client.app.state.engine
+        with app_engine.connect() as conn:  # no caller: unbounded, whatever the session holds
+            assert conn.execute(sa.text("SHOW statement_timeout")).scalar_one() == "0"
+            conn.execute(sa.text("SELECT pg_sleep(0.05)"))
+        _wait_idle(engine, 2.0)

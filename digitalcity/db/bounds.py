@@ -4,10 +4,14 @@ it, and cancellation of a request's statements when its client goes away.
 Both ride on context variables set per request (``CallerMiddleware``, ``cancellable``), so the
 library code that runs the statements (items, tiles, analyses) needs no parameter for them:
 
-- ``statement_timeout_ms``: applied with ``SET LOCAL`` when a SQLAlchemy transaction begins,
-  and inside the transaction that ``driver.py`` opens for a streamed read when one is set.
-  ``SET LOCAL`` ends with the transaction, so nothing leaks to the next user of a pooled
-  connection, behind PgBouncer's transaction pooling too.
+- ``statement_timeout_ms``: applied with ``SET LOCAL`` when a SQLAlchemy transaction begins.
+  A hot read (``driver.py``: item pages, tiles) runs in autocommit on a session whose own
+  ``statement_timeout`` is the caller's: each pooled connection remembers the value it was
+  last given and is set again only when the next caller's differs, so the reads of one role
+  (most are anonymous) cost no SET and no ROLLBACK round trip. A transaction begun for a
+  caller without a timeout sets it back to none locally, so a remembered session value never
+  bounds work it did not bound before. Behind PgBouncer's transaction pooling a session is
+  not ours to keep: there every read runs in a transaction opened by ``SET LOCAL``.
 - ``CancelScope``: every connection checked out while a scope is current is registered in it;
   ``cancel()`` sends PostgreSQL a cancel request for each (psycopg ``cancel_safe``), so the
   backend stops at once instead of running on for a client that left.
@@ -16,6 +20,7 @@ library code that runs the statements (items, tiles, analyses) needs no paramete
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -77,6 +82,10 @@ def scope() -> Iterator[CancelScope]:
         current_scope.reset(token)
 
 
+_session_timeout: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
+_local_only: weakref.WeakSet[Engine] = weakref.WeakSet()  # behind transaction pooling
+
+
 def set_local_timeout(cursor_or_conn: Any) -> None:
     """``SET LOCAL statement_timeout`` for the current caller, inside an open transaction."""
     timeout = statement_timeout_ms.get()
@@ -86,14 +95,35 @@ def set_local_timeout(cursor_or_conn: Any) -> None:
         )
 
 
-def install(engine: Engine) -> None:
+def session_timeouts(engine: Engine) -> bool:
+    """Whether hot reads on ``engine`` may keep the caller's timeout on the session."""
+    return engine not in _local_only
+
+
+def use_session_timeout(driver: Any) -> None:
+    """The session's ``statement_timeout`` made the current caller's (none: 0), on an
+    autocommit psycopg connection; a round trip only when it differs from the last one set."""
+    wanted = int(statement_timeout_ms.get() or 0)
+    if _session_timeout.get(driver) != wanted:
+        driver.execute("SELECT set_config('statement_timeout', %s, false)", (f"{wanted}ms",))
+        _session_timeout[driver] = wanted
+
+
+def install(engine: Engine, *, transaction_pooling: bool = False) -> None:
     """Apply the caller's timeout to every transaction of ``engine``, and register its
     checked-out connections with the current cancel scope."""
+    if transaction_pooling:
+        _local_only.add(engine)
 
     @sa.event.listens_for(engine, "begin")
     def _begin(conn: sa.engine.Connection) -> None:
+        driver = conn.connection.driver_connection
+        if driver is None:
+            return
         if statement_timeout_ms.get():
-            set_local_timeout(conn.connection.driver_connection)
+            set_local_timeout(driver)
+        elif _session_timeout.get(driver):  # a read left its caller's bound on the session
+            driver.execute("SELECT set_config('statement_timeout', '0', true)")
 
     @sa.event.listens_for(engine, "checkout")
     def _checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:

@@ -10,7 +10,12 @@ from typing import Any
 import psycopg
 from sqlalchemy.engine import Engine
 
-from digitalcity.db.bounds import set_local_timeout, statement_timeout_ms
+from digitalcity.db.bounds import (
+    session_timeouts,
+    set_local_timeout,
+    statement_timeout_ms,
+    use_session_timeout,
+)
 
 # libpq 17 streams rows in chunks (psycopg's binary wheels bundle a recent one).
 CHUNKED_ROWS = psycopg.pq.version() >= 170000
@@ -45,23 +50,26 @@ def fetch_value(engine: Engine, sql: str, params: Mapping[str, Any]) -> Any:
 @contextmanager
 def _autocommit(engine: Engine) -> Iterator[psycopg.Connection]:
     """A pooled psycopg connection in autocommit mode: a read needs no BEGIN and ROLLBACK
-    round trips. Back in the pool it is transactional again, as SQLAlchemy expects.
+    round trips. Back in the pool it is transactional again, as SQLAlchemy expects. The
+    caller's statement timeout is the session's (``bounds.use_session_timeout``: set only
+    when it changes).
 
-    With a statement timeout for the caller (``bounds.statement_timeout_ms``) the read runs in
-    a transaction instead, opened by ``SET LOCAL statement_timeout`` and rolled back after:
-    one more round trip, and no setting left on the pooled connection."""
+    Behind PgBouncer's transaction pooling (``bounds.session_timeouts`` false) a read with a
+    timeout runs in a transaction instead, opened by ``SET LOCAL statement_timeout`` and
+    rolled back after: no setting left on a server connection others share."""
     conn = engine.raw_connection()
     driver: psycopg.Connection = conn.driver_connection  # type: ignore[assignment]
-    timeout = statement_timeout_ms.get()
+    local = bool(statement_timeout_ms.get()) and not session_timeouts(engine)
     try:
-        if timeout:
+        if local:
             set_local_timeout(driver)
         else:
             driver.autocommit = True
+            use_session_timeout(driver)
         yield driver
     finally:
         try:
-            if timeout:
+            if local:
                 driver.rollback()
             else:
                 driver.autocommit = False

@@ -49,7 +49,7 @@ def make_engine(
         database_url(settings), pool_size=pool_size, max_overflow=10, connect_args=connect_args
     )
     sa.event.listen(engine, "checkout", _drop_closed)
-    bounds.install(engine)
+    bounds.install(engine, transaction_pooling=settings.db_transaction_pooling)
     return engine
 
 

@@ -190,9 +190,7 @@ class VersionMap:
         with engine.connect() as conn:
             rows = [tuple(r) for r in conn.execute(sa.text(_CURRENT))]
             changed = self.replace(rows, monotonic=monotonic)
-            self._read_edits(
-                lambda sql, params: conn.exec_driver_sql(sql, params).fetchall()
-            )
+            self._read_edits(lambda sql, params: conn.exec_driver_sql(sql, params).fetchall())
         return changed
 
     def load_psycopg(self, conn: psycopg.Connection) -> set[tuple[str, str]]:
