@@ -93,17 +93,22 @@ def _queries(data: Dataset) -> list[ItemsQuery]:
     ]
 
 
+def _statements(query: ItemsQuery, dialect: sa.Dialect) -> tuple[str, dict, str, dict]:
+    """The page statement our server runs for ``query`` and its count statement (SQL text and
+    parameters of each)."""
+    sql, params = query.page_sql(dialect, extra_row=True)
+    count = query.count_select().compile(dialect=dialect)
+    return sql, params, str(count), dict(count.params)
+
+
 def floor_jobs(data: Dataset) -> list[Callable[[], int]]:
     """The statements our server runs for each page (features as GeoJSON text built in
     PostGIS; the match count only when the page is full), executed straight through psycopg,
     rows joined as ours."""
     conn = thread_connection(data.db.libpq_url(), FLOOR_OPTIONS)
-    dialect = data.db.engine.dialect
 
     def job(query: ItemsQuery) -> Callable[[], int]:
-        sql, params = query.page_sql(dialect, extra_row=True)
-        count = query.count_select().compile(dialect=dialect)
-        count_sql, count_params = str(count), dict(count.params)
+        sql, params, count_sql, count_params = _statements(query, data.db.engine.dialect)
 
         def go() -> int:
             rows = conn().execute(sql, params).fetchall()
@@ -122,12 +127,9 @@ def assembled_floor_jobs(data: Dataset) -> list[Callable[[], int]]:
     ``string_agg`` (the page's text), whether a next page exists, and the count when the page
     is full (the other way to build the FeatureCollection in SQL)."""
     conn = thread_connection(data.db.libpq_url(), FLOOR_OPTIONS)
-    dialect = data.db.engine.dialect
 
     def job(query: ItemsQuery) -> Callable[[], int]:
-        sql, params = query.page_sql(dialect, extra_row=True)
-        count = query.count_select().compile(dialect=dialect)
-        count_sql, count_params = str(count), dict(count.params)
+        sql, params, count_sql, count_params = _statements(query, data.db.engine.dialect)
         whole = (
             "SELECT string_agg(feature, ',') FILTER (WHERE n <= %(bench_limit)s), count(*) "  # noqa: S608 - our own statement
             f"FROM (SELECT feature, row_number() OVER () AS n FROM ({sql}) page) numbered"

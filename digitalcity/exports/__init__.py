@@ -5,8 +5,9 @@ crs, sortby, the caller's field access), read through a server-side cursor ``CHU
 time and handed to GDAL (pyogrio's ``write_arrow``) as a stream of Arrow record batches, so
 memory stays flat whatever the layer's size. The geometries go through as the WKB PostGIS
 wrote, never parsed in Python: that, and one GDAL dataset and transaction per file instead of
-one per chunk, took the GeoPackage export of Cambridge's 13,116 parcels from 1.87x to 1.28x the time of ``ogr2ogr`` PostgreSQL -> GPKG. Geometries are in the query's output CRS
-(KML: GDAL writes WGS84 lon/lat).
+one per chunk, took the GeoPackage export of Cambridge's 13,116 parcels from 1.87x to
+1.10-1.50x the time of ``ogr2ogr`` PostgreSQL -> GPKG (bench.api.clients, four runs).
+Geometries are in the query's output CRS (KML: GDAL writes WGS84 lon/lat).
 """
 
 from __future__ import annotations
