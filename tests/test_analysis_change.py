@@ -159,3 +159,75 @@ def test_version_errors(versioned, catalog, engine):
         layer_changes(city, SINGLE)
     with pytest.raises(InvalidParameter, match="by="):
         area_change_by_class(src.city(catalog, engine), "hydrants")
+
+
+RELOADED = "zz_history_reload_test"
+
+
+def test_a_reload_records_exactly_what_changed(versioned, catalog, engine, settings):
+    """Two loads of one definition (the columns unchanged, so rows are compared field by
+    field): the history closes the versions of the rezoned (5), grown (10) and dropped (261)
+    features and nothing else; row metadata moves to the second load for 5, 10 and the new
+    1000 only, and 261's is gone."""
+    _, (old_path, new_path) = versioned
+    base = catalog.layer("cambridge", "zoning_districts")
+    city_def = catalog.city("cambridge")
+    changesets = []
+    try:
+        for path in (old_path, new_path):
+            source = base.source.model_copy(update={"path": str(path), "id_field": "ID"})
+            layer = base.model_copy(update={"id": RELOADED, "source": source})
+            load_layer(layer, city_def, engine, settings, force=True)
+            with engine.connect() as conn:
+                changesets.append(
+                    conn.execute(
+                        sa.text(f"SELECT max(changeset) FROM cambridge.{RELOADED}__rowmeta")  # noqa: S608
+                    ).scalar_one()
+                )
+        with engine.connect() as conn:
+            closed = conn.execute(
+                sa.text(
+                    f"SELECT fid, op, changeset FROM cambridge.{RELOADED}__history ORDER BY fid"  # noqa: S608
+                )
+            ).all()
+            moved = (
+                conn.execute(
+                    sa.text(
+                        f"SELECT fid FROM cambridge.{RELOADED}__rowmeta "  # noqa: S608
+                        "WHERE changeset = :second ORDER BY fid"
+                    ),
+                    {"second": changesets[1]},
+                )
+                .scalars()
+                .all()
+            )
+            metadata = conn.execute(
+                sa.text(f"SELECT count(*), bool_or(fid = 261) FROM cambridge.{RELOADED}__rowmeta")  # noqa: S608
+            ).one()
+            rows = conn.execute(sa.text(f"SELECT count(*) FROM cambridge.{RELOADED}")).scalar()  # noqa: S608
+    finally:
+        with engine.begin() as conn:
+            for table in (
+                conn.execute(
+                    sa.text(
+                        "SELECT tablename FROM pg_tables WHERE schemaname = 'cambridge' "
+                        "AND tablename LIKE :prefix"
+                    ),
+                    {"prefix": f"{RELOADED}%"},
+                )
+                .scalars()
+                .all()
+            ):
+                conn.exec_driver_sql(f'DROP TABLE cambridge."{table}"')
+            conn.execute(
+                sa.text("DELETE FROM digitalcity.layer_versions WHERE layer = :layer"),
+                {"layer": RELOADED},
+            )
+    assert changesets[1] > changesets[0]
+    assert [tuple(r) for r in closed] == [
+        (5, "update", changesets[1]),
+        (10, "update", changesets[1]),
+        (261, "delete", changesets[1]),
+    ]
+    assert moved == [5, 10, 1000]
+    assert tuple(metadata) == (rows, False)

@@ -37,3 +37,27 @@ def test_datetimes_are_utc_instants() -> None:
     dates, failed = cast(values, _field("date"))
     assert dates.to_pylist() == [datetime.date(2020, 1, 2)] * 2 + [None, None]  # as written
     assert failed == 1
+
+
+def _stripped(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None if value is None or value != value else str(value)  # NaN: missing
+    text = value.strip().replace("\x00", "")
+    return text or None
+
+
+def test_text_is_stripped_as_python_strips_it() -> None:
+    """Text columns are stripped by Arrow's kernels, mixed columns by pandas: both must give
+    what Python's ``str.strip`` gives, for every white-space character (and a few that look
+    like white space but are not), with NULs dropped and empty text null."""
+    spaces = [chr(c) for c in range(0x3100) if chr(c).isspace()]
+    lookalikes = ["\u200b", "\ufeff", "\u180e", "\x00"]
+    values: list[object] = []
+    for w in spaces + lookalikes:
+        values += [w, f"{w}a{w}", f"a{w}b", f"{w}\x00{w}", f"x\x00{w}"]
+    values += [None, float("nan"), "", "中文\u3000", "a\x00"]
+    text, failed = cast(pd.Series(values, dtype=object), _field("string"))
+    assert failed == 0
+    assert text.to_pylist() == [_stripped(v) for v in values]
+    mixed = pd.Series([1, " a ", None, 2.5, "\x00"], dtype=object)  # numbers among the text
+    assert cast(mixed, _field("string"))[0].to_pylist() == ["1", "a", None, "2.5", None]

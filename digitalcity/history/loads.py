@@ -1,8 +1,8 @@
 """A load as a change set: the swap's new rows compared with the old by fid and row value;
 the versions that changed or vanished are closed into the history at the load's time.
 
-Measured on Cambridge's 13,116 parcels (a reload with nothing changed): ~0.1 s inside the
-swap's transaction (both tables read once, rows compared as text)."""
+Measured on the SYNTHETIC OSM-like 246,900 roads (a reload with nothing changed): 0.4 s
+inside the swap's transaction, both tables read once (was 3.5 s: rows compared as text, twice)."""
 
 from __future__ import annotations
 
@@ -16,12 +16,13 @@ from digitalcity.history.tables import ensure_tables, history_name, rowmeta_name
 LOADER = Author(role="loader", reason="load")
 
 
-def _columns(conn: Connection, schema: str, table: str) -> list[str]:
+def _columns(conn: Connection, schema: str, table: str) -> list[tuple[str, str]]:
+    """(name, type) of each column of ``schema.table``, in order."""
     return [
-        r[0]
+        (str(r[0]), str(r[1]))
         for r in conn.execute(
             sa.text(
-                "SELECT column_name FROM information_schema.columns "
+                "SELECT column_name, udt_name FROM information_schema.columns "
                 "WHERE table_schema = :schema AND table_name = :table ORDER BY ordinal_position"
             ),
             {"schema": schema, "table": table},
@@ -29,9 +30,31 @@ def _columns(conn: Connection, schema: str, table: str) -> list[str]:
     ]
 
 
+def _differs(conn: Connection, old: list[tuple[str, str]], new: list[tuple[str, str]]) -> str:
+    """SQL that is true when row ``o`` of the old table and row ``n`` of the new differ.
+
+    With the same columns, compared column by column with each type's equality (geometry:
+    the same coordinates in the same order): 0.3 s on 246,900 roads, against 1.0 s for rows
+    cast to text, which formats every geometry as hex. When the columns changed, as text
+    (every row then differs, as it should: its record has other fields)."""
+    if old != new:
+        return "o::text IS DISTINCT FROM n::text"
+    quote = conn.dialect.identifier_preparer.quote
+    names = [quote(name) for name, _ in old if name != "fid"]
+    return (
+        f"({', '.join(f'o.{c}' for c in names)}) IS DISTINCT FROM "
+        f"({', '.join(f'n.{c}' for c in names)})"
+    )
+
+
 def record_load(conn: Connection, layer: LayerDef, city: CityDef, old_table: str | None) -> int:
     """Record the swap that made ``layer``'s table current (the previous one renamed to
-    ``old_table``, None on a first load) as a change set; returns its id."""
+    ``old_table``, None on a first load) as a change set; returns its id.
+
+    A reload reads both tables once, in one statement: the versions that changed or vanished
+    are closed into the history, their row metadata updated or removed. A first load writes
+    every row's metadata with a plain INSERT into the emptied table (ON CONFLICT doubled its
+    cost: 0.72 against 0.35 s on 246,900 rows)."""
     ensure_tables(conn, layer, city, columns=True)
     changeset, _ = open_changeset(conn, "load", layer, LOADER)
     quote = conn.dialect.identifier_preparer.quote
@@ -39,35 +62,39 @@ def record_load(conn: Connection, layer: LayerDef, city: CityDef, old_table: str
     new = f"{schema}.{quote(layer.id)}"
     meta = f"{schema}.{quote(rowmeta_name(layer))}"
     params = {"changeset": changeset}
-    if old_table is not None:
-        old = f"{schema}.{quote(old_table)}"
-        history = f"{schema}.{quote(history_name(layer))}"
-        kept = set(_columns(conn, city.schema_name, history_name(layer)))
-        common = [c for c in _columns(conn, city.schema_name, old_table) if c in kept]
-        listed = ", ".join(quote(c) for c in common)
-        selected = ", ".join(f"o.{quote(c)}" for c in common)
+    if old_table is None:
+        conn.exec_driver_sql(f"TRUNCATE {meta}")
         conn.execute(
             sa.text(
-                f"INSERT INTO {history} ({listed}, valid, changeset, op) "  # noqa: S608 - identifiers from the catalog
-                f"SELECT {selected}, tstzrange(coalesce(m.valid_from, '-infinity'), now()), "
-                f":changeset, CASE WHEN n.fid IS NULL THEN 'delete' ELSE 'update' END "
-                f"FROM {old} o LEFT JOIN {new} n ON n.fid = o.fid "
-                f"LEFT JOIN {meta} m ON m.fid = o.fid "
-                f"WHERE n.fid IS NULL OR o::text IS DISTINCT FROM n::text"
+                f"INSERT INTO {meta} (fid, valid_from, changeset) "  # noqa: S608 - identifiers from the catalog
+                f"SELECT fid, now(), :changeset FROM {new}"
             ),
             params,
         )
-        conn.exec_driver_sql(
-            f"DELETE FROM {meta} m WHERE NOT EXISTS (SELECT 1 FROM {new} n WHERE n.fid = m.fid)"  # noqa: S608
-        )
-        changed = f"LEFT JOIN {old} o ON o.fid = n.fid WHERE o.fid IS NULL OR o::text IS DISTINCT FROM n::text"
-    else:
-        conn.exec_driver_sql(f"TRUNCATE {meta}")
-        changed = ""
+        return changeset
+    old = f"{schema}.{quote(old_table)}"
+    history = f"{schema}.{quote(history_name(layer))}"
+    kept = {name for name, _ in _columns(conn, city.schema_name, history_name(layer))}
+    old_columns = _columns(conn, city.schema_name, old_table)
+    common = [name for name, _ in old_columns if name in kept]
+    listed = ", ".join(quote(c) for c in common)
+    selected = ", ".join(f"o.{quote(c)}" for c in common)
+    differs = _differs(conn, old_columns, _columns(conn, city.schema_name, layer.id))
     conn.execute(
         sa.text(
-            f"INSERT INTO {meta} (fid, valid_from, changeset) "  # noqa: S608
-            f"SELECT n.fid, now(), :changeset FROM {new} n {changed} "
+            # every name below comes from the catalog or from the database's own columns
+            f"WITH changed AS (SELECT o.fid AS old_fid, n.fid AS new_fid "  # noqa: S608
+            f"FROM {old} o FULL JOIN {new} n ON n.fid = o.fid "
+            f"WHERE o.fid IS NULL OR n.fid IS NULL OR {differs}), "
+            f"closed AS (INSERT INTO {history} ({listed}, valid, changeset, op) "
+            f"SELECT {selected}, tstzrange(coalesce(m.valid_from, '-infinity'), now()), "
+            f":changeset, CASE WHEN c.new_fid IS NULL THEN 'delete' ELSE 'update' END "
+            f"FROM changed c JOIN {old} o ON o.fid = c.old_fid "
+            f"LEFT JOIN {meta} m ON m.fid = o.fid), "
+            f"vanished AS (DELETE FROM {meta} m USING changed c "
+            f"WHERE c.new_fid IS NULL AND m.fid = c.old_fid) "
+            f"INSERT INTO {meta} (fid, valid_from, changeset) "
+            f"SELECT new_fid, now(), :changeset FROM changed WHERE new_fid IS NOT NULL "
             "ON CONFLICT (fid) DO UPDATE SET valid_from = excluded.valid_from, "
             "changeset = excluded.changeset"
         ),

@@ -23,6 +23,7 @@ TRAILER = struct.pack("!h", -1)
 _DAYS_1970_TO_2000 = 10_957
 _MICROS_1970_TO_2000 = _DAYS_1970_TO_2000 * 86_400 * 1_000_000
 _NULL = -1
+_EMPTY = pa.scalar(b"", pa.large_binary())
 
 
 def _offsets(array: pa.Array) -> np.ndarray:
@@ -110,7 +111,7 @@ def _big_endian(column: pa.Array) -> tuple[np.ndarray, int]:
     raise TypeError(f"no binary COPY form for Arrow type {kind}")
 
 
-def _fixed_field(column: pa.Array) -> pa.Array:
+def _fixed_field(column: pa.Array) -> list[pa.Array]:
     """Per row: the 4-byte length (-1 for null) and the value, as a large binary array."""
     values, width = _big_endian(column)
     valid = ~np.asarray(column.is_null().to_numpy(zero_copy_only=False), dtype=bool)
@@ -125,25 +126,23 @@ def _fixed_field(column: pa.Array) -> pa.Array:
         keep[~valid, 4:] = False
         data = rows[keep]
     offsets = np.concatenate([[0], np.cumsum(sizes)])
-    return _large_binary(len(column), offsets, data)
+    return [_large_binary(len(column), offsets, data)]
 
 
-def _variable_field(column: pa.Array) -> pa.Array:
-    """Per row: the 4-byte length (-1 for null) and the bytes of a text or binary value."""
+def _variable_field(column: pa.Array) -> list[pa.Array]:
+    """Per row: the 4-byte length (-1 for null), then the bytes of a text or binary value
+    (two arrays, joined row by row with the other fields')."""
     valid = ~np.asarray(column.is_null().to_numpy(zero_copy_only=False), dtype=bool)
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
         column = column.cast(pa.large_string()).fill_null("").cast(pa.large_binary())
     else:
         column = column.cast(pa.large_binary()).fill_null(b"")
-    offsets = _offsets(column)
-    data = _data(column, offsets)
-    lengths = np.where(valid, np.diff(offsets), _NULL).astype(">i4").view(np.uint8)
-    data = np.insert(data, np.repeat(offsets[:-1] - offsets[0], 4), lengths)
-    new_offsets = offsets - offsets[0] + 4 * np.arange(len(offsets))
-    return _large_binary(len(column), new_offsets, data)
+    lengths = np.where(valid, np.diff(_offsets(column)), _NULL).astype(">i4").view(np.uint8)
+    n = len(column)
+    return [_large_binary(n, np.arange(n + 1, dtype=np.int64) * 4, lengths), column]
 
 
-def _field(column: pa.Array) -> pa.Array:
+def _field(column: pa.Array) -> list[pa.Array]:
     kind = column.type
     if pa.types.is_null(kind):  # a column without a single value
         return _variable_field(pa.nulls(len(column), pa.large_binary()))
@@ -159,7 +158,7 @@ def copy_binary(columns: Sequence[pa.Array]) -> pa.Buffer:
     n = len(columns[0]) if columns else 0
     count = np.tile(np.frombuffer(struct.pack("!h", len(columns)), dtype=np.uint8), n)
     counts = _large_binary(n, np.arange(n + 1, dtype=np.int64) * 2, count)
-    fields = [counts, *(_field(c) for c in columns)]
-    rows = pc.binary_join_element_wise(*fields, pa.scalar(b"", pa.large_binary()))
+    parts = [counts, *(part for c in columns for part in _field(c))]
+    rows = pc.binary_join_element_wise(*parts, _EMPTY)
     offsets = _offsets(rows)
     return rows.buffers()[2].slice(int(offsets[0]), int(offsets[-1] - offsets[0]))

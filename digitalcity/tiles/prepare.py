@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -34,11 +35,15 @@ _TABLES = sa.text("SELECT tablename FROM pg_tables WHERE schemaname = :schema")
 
 def copy_name(layer: LayerDef, version: int) -> str:
     """Table name of a layer version's copy (hashed when longer than PostgreSQL allows)."""
-    name = f"{layer.city}__{layer.id}__v{version}"
+    return _name(layer, f"v{version}")
+
+
+def _name(layer: LayerDef, suffix: str) -> str:
+    name = f"{layer.city}__{layer.id}__{suffix}"
     if len(name) <= 63:
         return name
     digest = hashlib.sha256(f"{layer.city}.{layer.id}".encode()).hexdigest()[:16]
-    return f"t_{digest}__v{version}"
+    return f"t_{digest}__{suffix}"
 
 
 def copy_table(layer: LayerDef, version: int) -> str:
@@ -65,11 +70,11 @@ def copy_exists(engine: Engine, layer: LayerDef, version: int) -> bool:
         return False
 
 
-def _build(
-    conn: Connection, layer: LayerDef, city: CityDef, version: int, table: str | None = None
+def _create_and_fill(
+    conn: Connection, layer: LayerDef, city: CityDef, target: str, source_table: str
 ) -> None:
-    target = copy_table(layer, version)
-    source = qualified(city.schema_name, table or layer.id)
+    """Create the copy ``target`` and fill it from ``city``'s table ``source_table``."""
+    source = qualified(city.schema_name, source_table)
     columns = property_columns(layer.all_fields)
     zooms = simplified_zooms(layer)
     nulls = "".join(f", NULL::geometry AS {quote(f'g{z}')}" for z in zooms)
@@ -87,44 +92,99 @@ def _build(
     # road surface at z16: 6.3 -> 3.2 ms)
     store_uncompressed(conn, target, ["geom", *(f"g{z}" for z in zooms)])
     conn.execute(sa.text(fill), params)
-    name = copy_name(layer, version)
-    conn.exec_driver_sql(f"ALTER TABLE {target} ADD PRIMARY KEY (fid)")
-    conn.exec_driver_sql(f"CREATE INDEX {quote(name[:56] + '_geom')} ON {target} USING gist (geom)")
+
+
+def _index_statements(target: str, name: str) -> list[str]:
+    """The copy's indexes (``name``: the copy's unqualified table name): each may be built
+    on a connection of its own, at the same time as the other."""
+    return [
+        f"CREATE UNIQUE INDEX {quote(name[:56] + '_fid')} ON {target} (fid)",
+        f"CREATE INDEX {quote(name[:56] + '_geom')} ON {target} USING gist (geom)",
+    ]
+
+
+def _build(conn: Connection, layer: LayerDef, city: CityDef, version: int) -> None:
+    target, name = copy_table(layer, version), copy_name(layer, version)
+    _create_and_fill(conn, layer, city, target, layer.id)
+    for statement in _index_statements(target, name):
+        conn.exec_driver_sql(statement)
     conn.exec_driver_sql(f"ANALYZE {target}")
 
 
-def build_copy_in_load(
-    conn: Connection, layer: LayerDef, city: CityDef, version: int, staging: str
-) -> None:
-    """In a load's transaction (``versions.swap_in``): the EPSG:3857 copy of ``version`` built
-    from the staging table, and the copies of other versions dropped, so the copy commits
-    with the load and the API never waits for one."""
-    conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {quote(SCHEMA)}")
-    conn.execute(_LOCK, {"key": layer.qualified_id})
-    tables = existing_copies(conn)
-    if copy_name(layer, version) in tables:  # left by an aborted run of this version
-        conn.exec_driver_sql(f"DROP TABLE {copy_table(layer, version)}")
-    _build(conn, layer, city, version, staging)
-    pattern = _copy_pattern(layer)
-    for name in tables:
-        found = pattern.match(name)
-        if found and int(found[1]) != version:
-            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {qualified(SCHEMA, name)}")
+@dataclass(frozen=True)
+class LoadCopy:
+    """The tile copy a load builds beside its staging table, before the load's version is
+    known: filled from the committed staging table, indexed and vacuumed on the loader's
+    other connections while the staging table's own indexes are built, then renamed to the
+    version's copy in the load's transaction (``swap_in``). Built in the load's transaction
+    after the indexes, it took 2.2 of the 6.2 s that 246,900 roads took to load."""
 
+    layer: LayerDef
+    city: CityDef
+    tag: str
 
-def settle_copy(engine: Engine, layer: LayerDef, version: int) -> None:
-    """VACUUM the tile copy of ``version`` once its load has committed: its rows were written
-    by INSERT … SELECT, so without it the first tiles read after a load set every tuple's
-    hint bits and write each page back (COPY FREEZE does this for the layer table). The
-    loader pays one pass over the copy instead of the first map readers. A copy that is gone
-    or busy is left to autovacuum."""
-    target = copy_table(layer, version)
-    try:
+    @property
+    def name(self) -> str:
+        return _name(self.layer, f"s{self.tag}")
+
+    @property
+    def table(self) -> str:
+        return qualified(SCHEMA, self.name)
+
+    def fill(self, engine: Engine, staging: str) -> None:
+        """Create the copy and fill it from the staging table (committed)."""
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {quote(SCHEMA)}")
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {self.table}")  # a crashed run's
+            _create_and_fill(conn, self.layer, self.city, self.table, staging)
+
+    def index_statements(self) -> list[str]:
+        """Statements to run once filled, each in a transaction of its own, concurrently."""
+        return _index_statements(self.table, self.name)
+
+    def settle(self, engine: Engine) -> None:
+        """ANALYZE the copy, then VACUUM it: last, once no transaction begun before it was
+        filled is open. Its rows came from INSERT … SELECT: without VACUUM, the first tiles
+        read after a load set every tuple's hint bits and write each page back (COPY FREEZE
+        spares the layer table this); the loader pays one pass over the copy, before its
+        version goes live, instead of the first map readers.
+
+        VACUUM marks a page visible to all only when the commits of its rows are on disk.
+        Where commits do not wait for that (the embedded cluster's fast mode), ANALYZE
+        commits waiting for it, which flushes every commit before."""
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            if conn.execute(sa.select(sa.func.to_regclass(target))).scalar() is not None:
-                conn.exec_driver_sql(f"VACUUM {target}")
-    except sa.exc.SQLAlchemyError as exc:
-        log.warning("tile copy %s not vacuumed: %s", target, exc)
+            conn.exec_driver_sql("SET synchronous_commit = on")
+            try:
+                conn.exec_driver_sql(f"ANALYZE {self.table}")
+                conn.exec_driver_sql(f"VACUUM {self.table}")
+            finally:
+                conn.exec_driver_sql("RESET synchronous_commit")
+
+    def drop(self, engine: Engine) -> None:
+        """Drop the copy (the load failed); a copy that cannot be dropped now is dropped by
+        the next load of the layer with the same tag, or stays harmlessly unused."""
+        try:
+            with engine.begin() as conn:
+                conn.exec_driver_sql(f"DROP TABLE IF EXISTS {self.table}")
+        except sa.exc.SQLAlchemyError as exc:
+            log.warning("staging tile copy %s not dropped: %s", self.table, exc)
+
+    def swap_in(self, conn: Connection, version: int) -> None:
+        """In the load's transaction (``versions.swap_in``): the copy becomes ``version``'s,
+        and the copies of other versions are dropped, so it commits with the load and the
+        API never waits for one."""
+        conn.execute(_LOCK, {"key": self.layer.qualified_id})
+        tables = existing_copies(conn)
+        name = copy_name(self.layer, version)
+        if name in tables:  # left by an aborted run of this version
+            conn.exec_driver_sql(f"DROP TABLE {copy_table(self.layer, version)}")
+        conn.exec_driver_sql(f"ALTER TABLE {self.table} RENAME TO {quote(name)}")
+        pattern = _copy_pattern(self.layer)
+        leftover = re.compile(rf"^{re.escape(_name(self.layer, 's'))}[0-9a-f]+$")  # crashed loads'
+        for other in tables - {self.name}:
+            found = pattern.match(other)
+            if (found and int(found[1]) != version) or leftover.match(other):
+                conn.exec_driver_sql(f"DROP TABLE IF EXISTS {qualified(SCHEMA, other)}")
 
 
 def prepare_layer(engine: Engine, layer: LayerDef, city: CityDef, version: int) -> bool:
