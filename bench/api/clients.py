@@ -11,7 +11,13 @@ In one run against one database (a throwaway cluster with Cambridge loaded by ou
 - the GeoPackage export of every parcel (``items?f=gpkg``, downloaded to a file) against
   ``ogr2ogr`` PostgreSQL -> GeoPackage (target: at most 1.5x).
 
+With ``--dataset osm`` (or ``both``), on the SYNTHETIC OSM-like dataset
+(``bench/common/osmlike.py``): ``ogr2ogr`` of all 246,900 roads through OAPIF with
+``PAGE_SIZE=1000``, from our server and from tipg, against ``ogr2ogr`` from PostgreSQL (the
+floor; target: within 3x, and faster than tipg by a wide margin) and against GDAL alone.
+
     python -m bench.api.clients [--repeat 15] [--limit 100] [--runs 3]
+                                [--dataset cambridge|osm|both]
 """
 
 from __future__ import annotations
@@ -27,10 +33,11 @@ import httpx
 import pyogrio
 import sqlalchemy as sa
 
+from bench.api.__main__ import Dataset, osm_like
 from bench.common.city import CITY, CityDB, city_db
 from bench.common.replay import gdal_requests, record, replay
 from bench.common.runner import http_jobs, run
-from bench.common.servers import uvicorn_server
+from bench.common.servers import tipg_env, uvicorn_server
 from digitalcity.catalog.ids import collection_id
 from digitalcity.db.schema import layer_table
 
@@ -194,12 +201,84 @@ def gpkg_export(base: str, parcels: str, runs: int, floor_s: float) -> None:
     print(f"  export / ogr2ogr PostgreSQL -> GPKG: {export_s / floor_s:.2f}x  (target <= 1.5x)")
 
 
+def whole_layer(base: str, tipg_base: str | None, data: Dataset, runs: int) -> None:
+    """``ogr2ogr`` of a whole layer through OAPIF in pages of 1,000 (ours, tipg), against
+    ``ogr2ogr`` from PostgreSQL and against GDAL alone (a replay of our answers)."""
+    layer = data.catalog.layer(data.city, data.layer)
+    table = layer_table(layer, data.catalog.city(data.city))
+    pg_layer, ours_id = f"{table.schema}.{table.name}", collection_id(layer)
+    page = ["-oo", "PAGE_SIZE=1000"]
+    ours, floor, current = [], [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in range(runs):
+            out = Path(tmp) / f"oapif{n}.gpkg"
+            ours.append(
+                _timed(["ogr2ogr", "-f", "GPKG", str(out), f"OAPIF:{base}", ours_id, *page])
+            )
+            ours_count = _count(out, ours_id)
+            pg_out = Path(tmp) / f"pg{n}.gpkg"
+            floor.append(
+                _timed(
+                    ["ogr2ogr", "-f", "GPKG", str(pg_out), f"PG:{data.db.libpq_url()}", pg_layer]
+                )
+            )
+            pg_count = _count(pg_out, pg_layer)
+            seconds, current_count = _current_gdal_copy(base, ours_id, Path(tmp) / f"c{n}.gpkg")
+            current.append(seconds)
+        scratch = str(Path(tmp) / "scratch.gpkg")
+        alone = _gdal_alone(
+            base, ["ogr2ogr", "-f", "GPKG", scratch, f"OAPIF:{base}", ours_id, *page], runs
+        )
+        tipg_s = None
+        if tipg_base is not None:  # once: it takes minutes
+            tipg_out = Path(tmp) / "tipg.gpkg"
+            tipg_s = _timed(
+                ["ogr2ogr", "-f", "GPKG", str(tipg_out), f"OAPIF:{tipg_base}", pg_layer, *page]
+            )
+            tipg_count = _count(tipg_out, pg_layer)
+    ours_s, floor_s = statistics.median(ours), statistics.median(floor)
+    current_s = statistics.median(current)
+    print(f"\nogr2ogr of all {pg_count} {data.layer} ({data.label}), median of {runs}")
+    print(f"  OAPIF PAGE_SIZE=1000, ours: {ours_s:6.2f} s  {ours_count} features")
+    print(f"  PostgreSQL (the floor):     {floor_s:6.2f} s")
+    print(f"  ours / floor: {ours_s / floor_s:.2f}x  (target <= 3x)")
+    print(
+        f"  GDAL alone (replay server): {alone:6.2f} s = {alone / floor_s:.2f}x the floor; "
+        f"our server's share {ours_s - alone:5.2f} s"
+    )
+    print(
+        f"  GDAL {pyogrio.__gdal_version_string__} (pyogrio) at its defaults: {current_s:6.2f} s "
+        f"{current_count} features = {current_s / floor_s:.2f}x the floor"
+    )
+    if tipg_s is not None:
+        print(
+            f"  tipg, PAGE_SIZE=1000: {tipg_s:6.2f} s  {tipg_count} features; "
+            f"ours / tipg: {ours_s / tipg_s:.2f}x"
+        )
+
+
+def _osm(runs: int) -> None:
+    with osm_like(1) as data:
+        cold_env = {**data.db.env(), **data.env, "DIGITALCITY_ITEMS_CACHE_MB": "0"}
+        tipg = {**tipg_env(data.db, [data.city]), "TIPG_MAX_FEATURES_PER_QUERY": "10000"}
+        with (
+            uvicorn_server("digitalcity.api.main:app_factory", cold_env, factory=True) as base,
+            uvicorn_server("tipg.main:app", tipg) as tipg_base,
+        ):
+            whole_layer(base, tipg_base, data, runs)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.api.clients")
     parser.add_argument("--repeat", type=int, default=15, help="requests per page measured")
     parser.add_argument("--limit", type=int, default=100, help="features per page")
     parser.add_argument("--runs", type=int, default=3, help="ogr2ogr runs of each kind")
+    parser.add_argument("--dataset", choices=("cambridge", "osm", "both"), default="both")
     args = parser.parse_args(argv)
+    if args.dataset in ("osm", "both"):
+        _osm(args.runs)
+    if args.dataset == "osm":
+        return 0
     with city_db(CITY) as db:
         parcels = collection_id(db.catalog.layer(CITY, "parcels"))
         ids = _ids(db)

@@ -106,6 +106,8 @@ def _without(value: object, removed: set[str]) -> object:
     if isinstance(value, list | tuple):
         return [v for v in value if not (isinstance(v, str) and v in removed)]
     if isinstance(value, dict):
+        if value.get("field") in removed:  # a label (or the like) of a dropped field
+            return None
         return {k: v for k, v in value.items() if not (isinstance(v, str) and v in removed)}
     return value
 
