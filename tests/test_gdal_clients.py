@@ -4,11 +4,19 @@ OAPIF copy of the parcels, a -where answered by the server, and OGC API – Tile
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
 
 PARCELS = "cambridge__parcels"
 PARCEL_COUNT = 13_116
+QGIS_PYTHON = "/usr/bin/python3"  # Debian's, with python3-qgis (3.22 on bookworm)
 
 
 def _run(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
@@ -105,3 +113,67 @@ def test_a_current_gdal_reads_the_vector_tiles_through_ogc_api(live_server, clie
         "numberMatched"
     ]
     assert len(out["ids"]) == matched  # every hydrant (its feature id), from the tiles
+
+
+class _Recorder(ThreadingHTTPServer):
+    """An HTTP forwarder that records each request's path: the links in our answers point
+    back at it (the Host header is passed on), so every page a client follows is seen."""
+
+    def __init__(self, target: str) -> None:
+        self.target, self.paths = target, []
+        super().__init__(("127.0.0.1", 0), _Forward)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _Forward(BaseHTTPRequestHandler):
+    server: _Recorder
+
+    def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+        self.server.paths.append(self.path)
+        passed = {k: v for k, v in self.headers.items() if k.lower() in ("host", "accept")}
+        answer = httpx.get(self.server.target + self.path, headers=passed, timeout=120)
+        self.send_response(answer.status_code)
+        self.send_header("Content-Type", answer.headers.get("content-type", "application/json"))
+        self.send_header("Content-Length", str(len(answer.content)))
+        self.end_headers()
+        self.wfile.write(answer.content)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_qgis_reads_every_parcel_in_pages_of_the_declared_size(live_server) -> None:  # noqa: ANN001
+    """QGIS 3.22's own OAPIF provider (python3-qgis, Debian's Python, offscreen) opens the
+    parcels and reads every one. It takes its page size from the ``limit`` that /api
+    declares (without it, QGIS falls back to pages of 100): here 1,000, so 14 pages after a
+    first sample of 10."""
+    recorder = _Recorder(live_server)
+    thread = threading.Thread(target=recorder.serve_forever, daemon=True)
+    thread.start()
+    try:
+        done = subprocess.run(
+            [QGIS_PYTHON, str(Path(__file__).with_name("qgis_oapif_probe.py")),
+             recorder.url, PARCELS],
+            capture_output=True, text=True, timeout=600,
+            env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+        )  # fmt: skip
+    finally:
+        recorder.shutdown()
+        thread.join(timeout=10)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["valid"], out
+    assert out["read"] == out["with_geometry"] == PARCEL_COUNT
+    pages = [
+        parse_qs(urlsplit(p).query)
+        for p in recorder.paths
+        if urlsplit(p).path == f"/collections/{PARCELS}/items"
+    ]
+    # the first request samples the layer (QGIS asks for 10 features to learn the fields);
+    # every page after it is of the declared size
+    limits = [int(q["limit"][0]) for q in pages if "limit" in q]
+    assert len(limits) == len(pages) and set(limits[1:]) == {1000}, recorder.paths[:20]
+    assert len(pages) <= PARCEL_COUNT // 1000 + 2, len(pages)
