@@ -5,6 +5,8 @@ names, the access rules of GeoJSON apply."""
 from __future__ import annotations
 
 import io
+import json
+import os
 import subprocess
 import zipfile
 from pathlib import Path
@@ -176,3 +178,31 @@ def test_typed_fields_keep_their_values(client, tmp_path, fmt: str) -> None:  # 
             else:
                 assert str(got) == str(value), (name, got, value)
     assert dates > 1000 and tags > 1000
+
+
+def test_exports_open_in_qgis(client, tmp_path) -> None:  # noqa: ANN001
+    """QGIS 3.22 (python3-qgis, Debian's Python, offscreen) opens each export as a layer
+    from a file, with every feature; the GBK shapefile's Chinese names read back intact."""
+    params = {"bbox": BBOX, "properties": "address,land_area_sqft,use_code"}
+    expected = len(_geojson(client, PARCELS, params))
+    paths = [
+        _download(client, PARCELS, {**params, "f": fmt}, tmp_path / fmt)
+        for fmt in ("gpkg", "shp", "fgb", "kml")
+    ]
+    gbk = _download(
+        client, "/collections/xiamen__districts/items", {"f": "shp", "encoding": "GBK"},
+        tmp_path / "gbk",
+    )  # fmt: skip
+    done = subprocess.run(
+        ["/usr/bin/python3", str(Path(__file__).with_name("qgis_layer_probe.py")), "files",
+         *map(str, [*paths, gbk])],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    *layers, districts = json.loads(done.stdout.strip().splitlines()[-1])
+    assert [(x["valid"], x["count"]) for x in layers] == [(True, expected)] * 4
+    assert {"address", "use_code"} <= {f.lower() for f in layers[0]["fields"]}
+    assert districts["valid"] and {"思明区", "湖里区", "集美区"} <= set(
+        districts["values"]["district"]
+    )

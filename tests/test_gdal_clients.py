@@ -155,7 +155,7 @@ def test_qgis_reads_every_parcel_in_pages_of_the_declared_size(live_server) -> N
     thread.start()
     try:
         done = subprocess.run(
-            [QGIS_PYTHON, str(Path(__file__).with_name("qgis_oapif_probe.py")),
+            [QGIS_PYTHON, str(Path(__file__).with_name("qgis_layer_probe.py")), "oapif",
              recorder.url, PARCELS],
             capture_output=True, text=True, timeout=600,
             env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
