@@ -214,7 +214,10 @@ def measure_size(db: BenchDB, real_city: City, scale: int, samples: int, work: P
         size.page_rows.append(rows[0])
     for x, y in probes:
         size.identify_ms.append(_ms(lambda x=x, y=y: identify(city, x, y)))
-    size.landuse_s = _ms(lambda: landuse_statistics(city, level="level1", group_by=zones.id)) / 1000
+    runs = [_ms(lambda: landuse_statistics(city, level="level1", group_by=zones.id)) / 1000]
+    while sum(runs) < 5 and len(runs) < 5:  # small sizes: a median, not one noisy run
+        runs.append(_ms(lambda: landuse_statistics(city, level="level1", group_by=zones.id)) / 1000)
+    size.landuse_s = median(runs)
     return size
 
 
