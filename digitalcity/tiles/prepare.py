@@ -161,8 +161,8 @@ class LoadCopy:
                 conn.exec_driver_sql("RESET synchronous_commit")
 
     def drop(self, engine: Engine) -> None:
-        """Drop the copy (the load failed); a copy that cannot be dropped now is dropped by
-        the next load of the layer with the same tag, or stays harmlessly unused."""
+        """Drop the copy (the load failed); one that cannot be dropped now is dropped by the
+        next load of the layer that succeeds (``swap_in``), and nothing reads it meanwhile."""
         try:
             with engine.begin() as conn:
                 conn.exec_driver_sql(f"DROP TABLE IF EXISTS {self.table}")
