@@ -228,7 +228,13 @@ def test_duplicate_feature_ids_keep_previous_version_and_leave_no_staging(
         staging = conn.execute(
             sa.text("SELECT count(*) FROM pg_tables WHERE tablename LIKE '%\\_\\_staging'")
         ).scalar_one()
-    assert staging == 0
+        copies = conn.execute(  # the tile copy built beside the staging table is gone too
+            sa.text(
+                "SELECT count(*) FROM pg_tables WHERE schemaname = 'digitalcity_tiles' "
+                "AND tablename LIKE 'cambridge\\_\\_census\\_blocks\\_2000\\_\\_s%'"
+            )
+        ).scalar_one()
+    assert staging == 0 and copies == 0
 
 
 def test_values_postgresql_cannot_store_are_cleaned_or_nulled(blocks, engine, settings, tmp_path):
