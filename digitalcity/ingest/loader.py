@@ -2,8 +2,9 @@
 
 Under a per-layer advisory lock, the rows are copied into a staging table (committed); its
 indexes and statistics, and the EPSG:3857 tile copy made from it, are built on two
-connections at once; one transaction turns both into the layer's current version. A failure at any step drops the staging table and leaves the previous version
-of the layer untouched and queryable.
+connections at once; one transaction turns both into the layer's current version. A failure
+at any step drops the staging table and its tile copy and leaves the previous version of the
+layer untouched and queryable.
 """
 
 from __future__ import annotations
@@ -481,14 +482,13 @@ def _prepare_for_swap(
         reverse=True,
     )
 
-    def run(*statements: sa.Executable | str) -> Callable[[], None]:
+    def run(statement: sa.Executable | str) -> Callable[[], None]:
         def execute() -> None:
             with engine.begin() as conn:
-                for statement in statements:
-                    if isinstance(statement, str):
-                        conn.exec_driver_sql(statement)
-                    else:
-                        conn.execute(statement)
+                if isinstance(statement, str):
+                    conn.exec_driver_sql(statement)
+                else:
+                    conn.execute(statement)
 
         return execute
 

@@ -179,12 +179,21 @@ class LoadCopy:
         if name in tables:  # left by an aborted run of this version
             conn.exec_driver_sql(f"DROP TABLE {copy_table(self.layer, version)}")
         conn.exec_driver_sql(f"ALTER TABLE {self.table} RENAME TO {quote(name)}")
-        pattern = _copy_pattern(self.layer)
-        leftover = re.compile(rf"^{re.escape(_name(self.layer, 's'))}[0-9a-f]+$")  # crashed loads'
-        for other in tables - {self.name}:
-            found = pattern.match(other)
-            if (found and int(found[1]) != version) or leftover.match(other):
-                conn.exec_driver_sql(f"DROP TABLE IF EXISTS {qualified(SCHEMA, other)}")
+        # under the loader's per-layer lock: any other load copy is a crashed load's
+        _drop_other_copies(conn, self.layer, tables - {self.name}, version, leftovers=True)
+
+
+def _drop_other_copies(
+    conn: Connection, layer: LayerDef, tables: set[str], version: int, *, leftovers: bool = False
+) -> None:
+    """Drop, among ``tables``, the copies of ``layer`` at versions other than ``version``;
+    with ``leftovers``, also the load copies (``LoadCopy``) that crashed loads left behind."""
+    pattern = _copy_pattern(layer)
+    leftover = re.compile(rf"^{re.escape(_name(layer, 's'))}[0-9a-f]+$")
+    for name in tables:
+        found = pattern.match(name)
+        if (found and int(found[1]) != version) or (leftovers and leftover.match(name)):
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {qualified(SCHEMA, name)}")
 
 
 def prepare_layer(engine: Engine, layer: LayerDef, city: CityDef, version: int) -> bool:
@@ -204,11 +213,7 @@ def prepare_layer(engine: Engine, layer: LayerDef, city: CityDef, version: int) 
             tables = existing_copies(conn)
             if copy_name(layer, version) not in tables:
                 _build(conn, layer, city, version)
-            pattern = _copy_pattern(layer)
-            for name in tables:
-                found = pattern.match(name)
-                if found and int(found[1]) != version:
-                    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {qualified(SCHEMA, name)}")
+            _drop_other_copies(conn, layer, tables, version)
         return True
     except sa.exc.SQLAlchemyError as exc:
         log.warning("no EPSG:3857 tile copy of %s: %s", layer.qualified_id, exc)
