@@ -242,3 +242,30 @@ def test_hot_reads_keep_each_callers_timeout(settings, engine, loaded, planner_k
             assert conn.execute(sa.text("SHOW statement_timeout")).scalar_one() == "0"
             conn.execute(sa.text("SELECT pg_sleep(0.05)"))
         _wait_idle(engine, 2.0)
+
+
+def test_a_lost_session_fails_as_sqlalchemy_fails(settings, engine, loaded) -> None:  # noqa: ANN001
+    """A transaction begun on a pooled session that a read left bounded resets the bound
+    first, on the driver. When the server has meanwhile ended that session, the failure
+    surfaces as SQLAlchemy's own error, which the 503 handler and the layer-version poller
+    handle (a raw driver error killed the poller when a primary stopped)."""
+    from digitalcity.db import bounds
+    from digitalcity.db.driver import streamed_rows
+    from digitalcity.db.engine import make_engine
+
+    one = make_engine(settings, pool_size=1)
+    try:
+        token = bounds.statement_timeout_ms.set(60_000)
+        try:  # a hot read leaves its caller's timeout on the session
+            rows = list(streamed_rows(one, "SELECT pg_backend_pid()", {}))
+        finally:
+            bounds.statement_timeout_ms.reset(token)
+        with one.connect() as conn:  # checked out, then ended by the server
+            with engine.connect() as admin:
+                admin.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": rows[0][0]})
+                admin.commit()
+            time.sleep(0.2)
+            with pytest.raises(sa.exc.SQLAlchemyError):
+                conn.execute(sa.text("SELECT 1"))  # begins the transaction
+    finally:
+        one.dispose()

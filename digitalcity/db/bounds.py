@@ -122,10 +122,16 @@ def install(engine: Engine, *, transaction_pooling: bool = False) -> None:
         driver = conn.connection.driver_connection
         if driver is None:
             return
-        if statement_timeout_ms.get():
-            set_local_timeout(driver)
-        elif _session_timeout.get(driver):  # a read left its caller's bound on the session
-            driver.execute("SELECT set_config('statement_timeout', '0', true)")
+        try:
+            if statement_timeout_ms.get():
+                set_local_timeout(driver)
+            elif _session_timeout.get(driver):  # a read left its caller's bound on the session
+                driver.execute("SELECT set_config('statement_timeout', '0', true)")
+        except psycopg.Error as exc:
+            # run on the driver, outside SQLAlchemy's own wrapping: raised as SQLAlchemy
+            # raises it, so whoever handles a lost database (the 503 handler, the version
+            # poller's loop) handles this too (a primary stopped under the poller killed it)
+            raise sa.exc.DBAPIError.instance(None, None, exc, psycopg.Error) from exc
 
     @sa.event.listens_for(engine, "checkout")
     def _checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
