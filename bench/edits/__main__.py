@@ -5,18 +5,17 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import itertools
+import json
 import random
-import threading
 from collections.abc import Callable
 from urllib.parse import quote
 
-import httpx
 import morecantile
 import psycopg
 
 from bench.common.city import city_db
 from bench.common.cluster import BenchDB
-from bench.common.runner import Result, http_jobs, run, thread_connection
+from bench.common.runner import Result, http_caller, http_jobs, run, thread_connection
 from bench.common.servers import uvicorn_server
 from digitalcity.db.keys import create_key
 from digitalcity.tiles.tms import TileIndex, tile_box_3857
@@ -64,20 +63,18 @@ def _floor_job(
 
 
 def _api_job(base: str, key: str, fids: list[int]) -> Callable[[], int]:
-    local = threading.local()
+    call = http_caller(base)
     counter = itertools.count()
 
     def job() -> int:
-        client = getattr(local, "client", None)
-        if client is None:
-            client = local.client = httpx.Client(base_url=base, timeout=60)
         fid = fids[next(counter) % len(fids)]
-        response = client.patch(
-            f"{ITEMS}/{fid}",
-            json={"properties": {FIELD: f"api {fid}"}},
-            headers={"X-API-Key": key, "If-Match": "*"},
-        )
-        return response.status_code
+        body = json.dumps({"properties": {FIELD: f"api {fid}"}}).encode()
+        headers = {
+            "X-API-Key": key,
+            "If-Match": "*",
+            "Content-Type": "application/json",
+        }
+        return call("PATCH", f"{ITEMS}/{fid}", body, headers)
 
     return job
 

@@ -40,10 +40,15 @@ def streamed_rows(
             yield from rows
 
 
+def fetch_row(engine: Engine, sql: str, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """The first row of ``sql`` (None without rows), in autocommit: one round trip."""
+    with _autocommit(engine) as driver:
+        return driver.execute(sql, params).fetchone()
+
+
 def fetch_value(engine: Engine, sql: str, params: Mapping[str, Any]) -> Any:
     """The first column of the first row of ``sql`` (None without rows), in autocommit."""
-    with _autocommit(engine) as driver:
-        row = driver.execute(sql, params).fetchone()
+    row = fetch_row(engine, sql, params)
     return row[0] if row else None
 
 
@@ -65,7 +70,8 @@ def _autocommit(engine: Engine) -> Iterator[psycopg.Connection]:
             set_local_timeout(driver)
         else:
             driver.autocommit = True
-            use_session_timeout(driver)
+            if session_timeouts(engine):  # behind PgBouncer no session setting is left behind
+                use_session_timeout(driver)
         yield driver
     finally:
         try:
