@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from geoalchemy2 import Geometry
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB
 
 from digitalcity.catalog.access import Role, visible_fields
@@ -177,7 +178,8 @@ class ItemsQuery:
         return 7 if self.crs.srid in (4326, 4490) else 3
 
     def feature_json_select(self, *, extra_row: bool = False) -> sa.Select:
-        """One row per feature: its GeoJSON text built in PostGIS (``feature``) and its id.
+        """One row per feature: its GeoJSON text built in PostGIS (``feature``) and its id;
+        for one current feature (``feature_id``, no as-of) its ETag too (``etag``).
         ``extra_row`` fetches one row past the page, to tell whether a next page exists (the
         match count is ``count_select``'s, run only when the page cannot tell it)."""
         table = self.table
@@ -216,8 +218,17 @@ class ItemsQuery:
             "}",
         )
         columns = [feature.label("feature"), table.c.fid.label("fid")]
+        if self.feature_id is not None and self.as_of is None:
+            columns.append(self._etag(table).label("etag"))
         select = sa.select(*columns).where(*self.where(table), *self._keyset(table))
         return self._paged(self._ordered(select, table), extra_row)
+
+    @staticmethod
+    def _etag(table: Relation) -> sa.ColumnElement[str]:
+        """The current row's ETag, read with its feature (so the two always agree): the same
+        hash as ``editing.store.etag``, of the whole row as the table stores it."""
+        quote = postgresql.dialect().identifier_preparer.quote
+        return sa.literal_column(f"md5({quote(str(getattr(table, 'name', '')))}::text)")
 
     def _keyset(self, table: Relation) -> list[sa.ColumnElement[bool]]:
         """``fid > after``: a deep page starts at its key in the primary-key index, so its

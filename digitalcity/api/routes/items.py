@@ -31,8 +31,7 @@ from digitalcity.api.negotiation import FormatDep, ItemsFormatDep, LangDep
 from digitalcity.api.openapi_ogc import CollectionIdPath, FeatureIdPath
 from digitalcity.api.page_cache import PageCache
 from digitalcity.api.params import items_query
-from digitalcity.db.driver import STATEMENT_ERRORS, streamed_rows
-from digitalcity.editing import store
+from digitalcity.db.driver import STATEMENT_ERRORS, fetch_row, streamed_rows
 from digitalcity.errors import NotFound
 from digitalcity.exports import FORMATS
 from digitalcity.query.items import ItemsQuery, QueryError
@@ -399,11 +398,11 @@ def one_item(
     query = items_query(
         params, layer, catalog.city(layer.city), role, settings, feature_id=int(feature_id)
     )
-    with engine.connect() as conn:
-        text = conn.execute(query.feature_json_select()).scalar()
-    if text is None:
+    sql, values = query.page_sql(engine.dialect)
+    row = fetch_row(engine, sql, values)  # one round trip: the feature and its ETag together
+    if row is None:
         raise NotFound(f"no feature {feature_id!r} in {collection_id!r}")
-    feature = json.loads(text)
+    feature = json.loads(row[0])
     href = f"{base}/collections/{collection_id}/items/{feature_id}"
     feature["links"] = [
         {"rel": "self", "type": "application/geo+json", "href": href},
@@ -419,7 +418,5 @@ def one_item(
         return html.page(f"{layer.title.get(lang)} #{feature_id}", body, lang)
     headers = {"Content-Crs": f"<{query.crs.uri}>"}
     if query.as_of is None:  # the ETag an edit's If-Match names (digitalcity.editing)
-        tag = store.etag_of(engine, layer, catalog.city(layer.city), int(feature_id))
-        if tag:
-            headers["ETag"] = f'"{tag}"'
+        headers["ETag"] = f'"{row[2]}"'
     return JSONResponse(feature, media_type="application/geo+json", headers=headers)
