@@ -115,10 +115,16 @@ def ensure_tables(
         f"CREATE INDEX IF NOT EXISTS {quote(history.name[:52] + '_fid')} ON {qualified} (fid, valid)"
     )
     # as-of pages filter the history by bbox too: without it each page scanned the whole
-    # history (bench.edits: an as-of page 3.8x the current page after 10,000 edits)
+    # history (bench.edits: an as-of page 3.8x the current page after 10,000 edits). Both
+    # columns in one index: with the bbox and the instant in one scan PostgreSQL no longer
+    # ANDs the bbox's bitmap with the instant's, which covers every version valid then
+    # (10,000 entries, 1.2 ms of a 12 ms page; 0.3 ms with both columns)
     conn.exec_driver_sql(
-        f"CREATE INDEX IF NOT EXISTS {quote(history.name[:51] + '_geom')} ON {qualified} USING gist (geom)"
+        f"CREATE INDEX IF NOT EXISTS {quote(history.name[:45] + '_geom_valid')} ON {qualified} "
+        "USING gist (geom, valid)"
     )
+    schema = quote(city.schema_name)
+    conn.exec_driver_sql(f"DROP INDEX IF EXISTS {schema}.{quote(history.name[:51] + '_geom')}")
     present = {
         r[0]
         for r in conn.execute(
