@@ -11,7 +11,11 @@ For each size, on one throwaway cluster:
 - identify (the parcel card at a point) p95;
 - land-use statistics by neighbourhood (level-1 classes, the neighbourhoods copied alike).
 Latencies are printed as ratios to ×1 (target ≤ 1.5×), analysis time per parcel against ×1
-(target: at most linear).
+(target: at most linear). Tiles, pages and identify run on connections set up as the API's
+(``api_parallel_workers``: no parallel workers by default); land use on the server's defaults,
+as a notebook's would. With workers allowed, PostgreSQL planned a parallel bitmap scan for
+the ×305 pages (its estimate of a bbox's rows drops as the table grows), and starting the
+worker cost about 10 ms a page: 23-26 ms against 15-20 ms at ×1.
 
 ``--standbys`` also measures the API (two uvicorn workers) over one and over two streaming
 standbys of a primary holding the real city: item pages at c=8, and the ratio. All SYNTHETIC

@@ -24,7 +24,9 @@ from digitalcity.analysis import landuse_statistics
 from digitalcity.catalog import CityDef, load_catalog
 from digitalcity.city import City
 from digitalcity.db.driver import streamed_rows
+from digitalcity.db.engine import make_engine
 from digitalcity.db.live import VersionMap
+from digitalcity.db.routing import api_parallel_workers
 from digitalcity.ingest import load_layer
 from digitalcity.planning.card import identify
 from digitalcity.query.items import ItemsQuery
@@ -125,7 +127,11 @@ def _like_for_like(base: Size, size: Size, z: int) -> tuple[float, int, int]:
     return ratio, len(same), total
 
 
-def measure_size(db: BenchDB, real_city: City, scale: int, samples: int, work: Path) -> Size:
+def measure_size(
+    db: BenchDB, real_city: City, scale: int, samples: int, work: Path, api: sa.Engine
+) -> Size:
+    """Load the SYNTHETIC city ×``scale`` and measure it; ``api`` is an engine set up as the
+    API's (tiles, pages and identify run on it)."""
     catalog = real_city.catalog
     base = catalog.city(CITY)
     offsets, bbox = side_by_side(base, scale)
@@ -149,6 +155,7 @@ def measure_size(db: BenchDB, real_city: City, scale: int, samples: int, work: P
     zones = zones_layer(zones_base, f"bench_neighbourhoods_x{scale}", zones_path)
     load_layer(zones, wide, db.engine, db.settings, force=True)
     city = scaled_city(City(catalog, wide, db.engine, "admin"), parcels, zones)
+    api_city = scaled_city(City(catalog, wide, api, "admin"), parcels, zones)
 
     versions = VersionMap()
     versions.load(db.engine)
@@ -177,14 +184,14 @@ def measure_size(db: BenchDB, real_city: City, scale: int, samples: int, work: P
     assert tileset is not None
     for x, y in probes[:4]:  # warm up: connections, statement compilation, the card's layers
         t = WEB_MERCATOR.tile(x, y, 14)
-        service.render(db.engine, tileset, TileIndex(t.z, t.x, t.y))
-        identify(city, x, y)
+        service.render(api, tileset, TileIndex(t.z, t.x, t.y))
+        identify(api_city, x, y)
     for z in ZOOMS:
         tiles = {WEB_MERCATOR.tile(x, y, z) for x, y in probes}
         own = {WEB_MERCATOR.tile(x, y, z) for x, y in points}
         size.tiles_ms[z] = []
         for t in sorted(tiles):
-            ms = _ms(lambda t=t: service.render(db.engine, tileset, TileIndex(t.z, t.x, t.y)))
+            ms = _ms(lambda t=t: service.render(api, tileset, TileIndex(t.z, t.x, t.y)))
             size.tiles_ms[z].append(ms)
             if t in own:
                 count = _tile_rows(db, copy_table(parcels, state.version), t.z, t.x, t.y)
@@ -207,13 +214,13 @@ def measure_size(db: BenchDB, real_city: City, scale: int, samples: int, work: P
         size.page_ms.append(
             _ms(
                 lambda s=sql, p=params, r=rows: r.append(
-                    sum(1 for _ in streamed_rows(db.engine, s, p))
+                    sum(1 for _ in streamed_rows(api, s, p))
                 )
             )
         )
         size.page_rows.append(rows[0])
     for x, y in probes:
-        size.identify_ms.append(_ms(lambda x=x, y=y: identify(city, x, y)))
+        size.identify_ms.append(_ms(lambda x=x, y=y: identify(api_city, x, y)))
     runs = [_ms(lambda: landuse_statistics(city, level="level1", group_by=zones.id)) / 1000]
     while sum(runs) < 5 and len(runs) < 5:  # small sizes: a median, not one noisy run
         runs.append(_ms(lambda: landuse_statistics(city, level="level1", group_by=zones.id)) / 1000)
@@ -300,7 +307,9 @@ def main(argv: list[str] | None = None) -> None:
         load_city_layers(db, catalog, CITY)
         print(f"real Cambridge loaded in {time.perf_counter() - started:.1f} s", flush=True)
         real = City(catalog, catalog.city(CITY), db.engine, "admin")
-        sizes = [measure_size(db, real, n, args.samples, Path(tmp)) for n in scales]
+        api = make_engine(db.settings, parallel_workers=api_parallel_workers(db.settings))
+        sizes = [measure_size(db, real, n, args.samples, Path(tmp), api) for n in scales]
+        api.dispose()
         print_table(sizes)
     if args.standbys:
         standbys.main()

@@ -25,7 +25,7 @@ _INSERT = sa.text(
     "VALUES (:prefix, :key_hash, :role, :name) RETURNING id"
 )
 # run on the driver in autocommit (every keyed request pays it: one round trip, no BEGIN and
-# ROLLBACK: a keyed GET of /conformance 1.45 -> see README)
+# ROLLBACK: a keyed GET of /conformance took 1.45 ms with them, 1.09 ms without)
 _LOOKUP = (
     "SELECT id, role FROM digitalcity.api_keys WHERE key_hash = %(key_hash)s "
     "AND revoked_at IS NULL"

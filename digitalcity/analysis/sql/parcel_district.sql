@@ -1,11 +1,10 @@
 -- The district of each parcel: the zone label covering the largest share of its area.
--- Inputs: _parcels(fid, geom, …), _zones(fid, geom, zone, …) in the local metric CRS.
+-- Inputs: _parcels(fid, geom, …), _zones(fid, geom, zone, …) in the local metric CRS, staged
+-- with their GiST index and statistics (sqlrun.stage).
 -- Output: _parcel_district(fid, zone, share) where share = that zone's part of the parcel
 -- area (0-1); parcels outside every zone have no row. Ties go to the first zone label.
 -- ST_Covers(zone, parcel) keeps the zone as the prepared (cached) geometry: see
 -- landuse_by_zone.sql.
-CREATE INDEX IF NOT EXISTS _parcels_geom_gist ON _parcels USING gist (geom);
-ANALYZE _parcels;
 CREATE TEMP TABLE _parcel_district ON COMMIT DROP AS
 WITH overlap AS (
     SELECT p.fid,
