@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     db_user: str = "digitalcity"
     db_service_user: str = "digitalcity"
     db_fast_unsafe: bool = False
+    # The embedded cluster's shared_buffers (MiB). Size it to hold the tables read most (tuning
+    # guides say a quarter of RAM): what falls out of it is read from the OS page cache, or
+    # from disk where the page cache is reclaimed (bench.scale, on a VM that pages out idle
+    # page cache: ×305 tiles 1.0-2.2× of ×1 between runs at 256 MiB).
+    db_shared_buffers_mb: int = 256
     # Behind PgBouncer in transaction pooling mode: no named prepared statements (see
     # deploy/pgbouncer.ini).
     db_transaction_pooling: bool = False

@@ -58,11 +58,13 @@ def throwaway_cluster(
     fast_unsafe: bool = True,
     keep: bool = False,
     pool_size: int = 5,
+    shared_buffers_mb: int | None = None,
 ) -> Iterator[BenchDB]:
     """Start a cluster under a new ``/tmp/<prefix>*`` with PostGIS ready; yield it.
 
     The directory comes from ``tempfile.mkdtemp`` (not a pytest tmp dir), so run as root the
-    server user can traverse to it. ``fast_unsafe`` turns fsync and synchronous commit off.
+    server user can traverse to it. ``fast_unsafe`` turns fsync and synchronous commit off;
+    ``shared_buffers_mb`` overrides the server's buffer pool (``Settings.db_shared_buffers_mb``).
     On exit the engine is disposed and, unless ``keep``, the cluster is stopped and its
     directory deleted; with ``keep`` the server is left running and the directory kept.
     """
@@ -74,6 +76,8 @@ def throwaway_cluster(
         progress=False,
         tiles_dir=root / "tiles",
     )
+    if shared_buffers_mb:
+        settings = settings.model_copy(update={"db_shared_buffers_mb": shared_buffers_mb})
     cluster = EmbeddedCluster(settings)
     engine: Engine | None = None
     try:

@@ -15,7 +15,11 @@ Latencies are printed as ratios to ×1 (target ≤ 1.5×), analysis time per par
 (``api_parallel_workers``: no parallel workers by default); land use on the server's defaults,
 as a notebook's would. With workers allowed, PostgreSQL planned a parallel bitmap scan for
 the ×305 pages (its estimate of a bbox's rows drops as the table grows), and starting the
-worker cost about 10 ms a page: 23-26 ms against 15-20 ms at ×1.
+worker cost about 10 ms a page: 23-26 ms against 15-20 ms at ×1. The cluster gets a quarter
+of the machine's RAM as shared_buffers (tuning guides' advice; the embedded default is
+256 MiB): on a VM that pages out idle page cache (DAMON ``pageout``, no swap), what fell out
+of 256 MiB came back from disk, and ×305 tiles moved between 1.0× and 2.2× of ×1 from run
+to run.
 
 ``--standbys`` also measures the API (two uvicorn workers) over one and over two streaming
 standbys of a primary holding the real city: item pages at c=8, and the ratio. All SYNTHETIC

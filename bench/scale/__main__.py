@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -228,9 +229,18 @@ def measure_size(
     return size
 
 
-def print_table(sizes: list[Size]) -> None:
+def buffer_pool_mb() -> int:
+    """A quarter of the machine's RAM (MiB), as tuning guides advise for shared_buffers."""
+    pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    return max(256, pages // 4 // 1024 // 1024)
+
+
+def print_table(sizes: list[Size], buffers_mb: int) -> None:
     base = sizes[0]
-    print("\nSYNTHETIC cities (translated copies of the real Cambridge parcels), one cluster:")
+    print(
+        "\nSYNTHETIC cities (translated copies of the real Cambridge parcels), one cluster "
+        f"(shared_buffers {buffers_mb:,} MiB):"
+    )
     head = f"{'':<34}" + "".join(f"{'×' + str(s.scale):>14}" for s in sizes)
     print(head)
 
@@ -298,9 +308,12 @@ def main(argv: list[str] | None = None) -> None:
     scales = sorted({int(s) for s in args.scales.split(",")})
     if scales[0] != 1:
         scales.insert(0, 1)
+    buffers = buffer_pool_mb()
     with (
         tempfile.TemporaryDirectory(prefix="digitalcity-scale-") as tmp,
-        throwaway_cluster("digitalcity-bench-scale-", pool_size=10) as db,
+        throwaway_cluster(
+            "digitalcity-bench-scale-", pool_size=10, shared_buffers_mb=buffers
+        ) as db,
     ):
         catalog = load_catalog(db.settings.layers_dir)
         started = time.perf_counter()
@@ -310,7 +323,7 @@ def main(argv: list[str] | None = None) -> None:
         api = make_engine(db.settings, parallel_workers=api_parallel_workers(db.settings))
         sizes = [measure_size(db, real, n, args.samples, Path(tmp), api) for n in scales]
         api.dispose()
-        print_table(sizes)
+        print_table(sizes, buffers)
     if args.standbys:
         standbys.main()
 

@@ -199,7 +199,7 @@ class EmbeddedCluster:
             f"port = {self.settings.db_port}",
             f"unix_socket_directories = '{self.dir}'",
             "max_connections = 100",
-            "shared_buffers = '256MB'",
+            f"shared_buffers = '{max(16, int(self.settings.db_shared_buffers_mb))}MB'",
             "work_mem = '32MB'",
             "maintenance_work_mem = '256MB'",
             "max_wal_size = '2GB'",
