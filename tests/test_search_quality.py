@@ -60,3 +60,16 @@ def test_results_grouped_by_layer_with_titles_and_no_none(client) -> None:  # no
             group["title"]["zh"] and group["title"]["en"] and group["title"]["en"] != group["layer"]
         )
         assert all(h["layer"] == group["layer"] for h in group["hits"])
+
+
+def test_like_wildcards_in_a_query_are_literal(client) -> None:  # noqa: ANN001
+    """``_`` and ``%`` are text, not LIKE wildcards: "a_b" finds only values holding "a_b"
+    (unescaped, "a_b" would match any "a?b": "cab", "harvard"…) and "%" nothing at all."""
+    hits = client.get("/cities/cambridge/search", params={"q": "a_b", "limit": 50}).json()["hits"]
+    assert hits
+    substring = [h for h in hits if h["score"] >= 0.6]
+    assert substring and all("a_b" in h["value"].lower() for h in substring), [
+        h["value"] for h in substring
+    ]
+    none = client.get("/cities/cambridge/search", params={"q": "%", "limit": 50}).json()["hits"]
+    assert none == []
