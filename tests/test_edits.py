@@ -375,3 +375,37 @@ def test_the_same_rules_from_python(edit_app, engine) -> None:  # noqa: ANN001
     assert fid not in city.read(LAYER).index
     with pytest.raises(Forbidden):
         City(catalog, catalog.city("cambridge"), engine, "anonymous").create(LAYER, [_feature()])
+
+
+def test_etag_of_a_layer_named_like_one_of_its_fields(settings, catalog, engine, loaded) -> None:  # noqa: ANN001
+    """A layer whose id is also one of its fields ("colour"): the ETag is still the whole
+    row's (in SQL, ``x::text`` of a table ``x`` with a column ``x`` is that column), so the
+    ETag a GET gives is the one an edit accepts, and the one it returns is the next GET's."""
+    import hashlib
+
+    from digitalcity.api import create_app
+    from digitalcity.api.reload import Definitions, install
+
+    data = _layer(catalog.layer("cambridge", "hydrants")).model_dump(
+        mode="python", exclude_none=True
+    )
+    data["id"] = "colour"
+    layer = LayerDef.model_validate(data)
+    load_layer(layer, catalog.city("cambridge"), engine, settings, force=True)
+    app = create_app(settings.model_copy(update={"tile_cache": False}))
+    defs = app.state.definitions
+    install(app, Definitions(catalog.with_layer(layer), defs.codes, defs.descriptions))
+    key = create_key(engine, "land_bureau", "etag").key
+    with TestClient(app) as client:
+        page = client.get("/collections/cambridge__colour/items", params={"limit": 1}).json()
+        fid = page["features"][0]["id"]
+        url = f"/collections/cambridge__colour/items/{fid}"
+        got = client.get(url)
+        colour = got.json()["properties"]["colour"]
+        tag = got.headers["etag"]
+        assert tag.strip('"') != hashlib.md5(str(colour).encode()).hexdigest()
+        patched = client.patch(
+            url, json={"properties": {"colour": "violet"}}, headers=_h(key, **{"If-Match": tag})
+        )
+        assert patched.status_code == 200, patched.text
+        assert client.get(url).headers["etag"] == patched.headers["etag"] != tag

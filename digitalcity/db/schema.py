@@ -25,6 +25,14 @@ SQL_TYPES: dict[str, sa.types.TypeEngine] = {
 STAGING_SUFFIX = "__staging"
 
 
+def row_etag_sql(relation: str) -> str:
+    """SQL for a feature's ETag: the md5 of its whole row as text, for the row of
+    ``relation`` (a quoted name or alias in the statement's FROM). ``ROW(r.*)``, not ``r``: a
+    column named like its table would be read instead of the row (``x::text`` of a table
+    ``x`` with a column ``x`` is that column)."""
+    return f"md5(ROW({relation}.*)::text)"
+
+
 def version_table_name(layer: LayerDef, version: int) -> str:
     return f"{layer.id}__v{version}"
 

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from digitalcity.catalog.model import CityDef, LayerDef
-from digitalcity.db.schema import layer_table, storage_srid
+from digitalcity.db.schema import layer_table, row_etag_sql, storage_srid
 from digitalcity.db.versions import NOTIFY_CHANNEL
 from digitalcity.history.changesets import Author
 from digitalcity.history.tables import history_name, rowmeta_name
@@ -34,7 +34,7 @@ def lock_etag(conn: Connection, layer: LayerDef, city: CityDef, fid: int) -> str
     None when there is no such row."""
     table = _names(conn, layer, city)["table"]
     return conn.execute(
-        sa.text(f"SELECT md5(t::text) FROM {table} t WHERE t.fid = :fid FOR UPDATE"),  # noqa: S608 - identifiers from the catalog
+        sa.text(f"SELECT {row_etag_sql('t')} FROM {table} t WHERE t.fid = :fid FOR UPDATE"),  # noqa: S608 - identifiers from the catalog
         {"fid": fid},
     ).scalar()
 
@@ -42,7 +42,7 @@ def lock_etag(conn: Connection, layer: LayerDef, city: CityDef, fid: int) -> str
 def etag(conn: Connection, layer: LayerDef, city: CityDef, fid: int) -> str | None:
     table = _names(conn, layer, city)["table"]
     return conn.execute(
-        sa.text(f"SELECT md5(t::text) FROM {table} t WHERE t.fid = :fid"),  # noqa: S608
+        sa.text(f"SELECT {row_etag_sql('t')} FROM {table} t WHERE t.fid = :fid"),  # noqa: S608
         {"fid": fid},
     ).scalar()
 
@@ -186,7 +186,7 @@ def update_row(
         return etag(conn, layer, city, fid)
     # the new ETag comes back with the UPDATE (the same hash as etag(): of the whole row)
     quoted = conn.dialect.identifier_preparer.quote(table.name)
-    whole_row: sa.ColumnElement[str] = sa.literal_column(f"md5({quoted}::text)")
+    whole_row: sa.ColumnElement[str] = sa.literal_column(row_etag_sql(quoted))
     return conn.execute(
         table.update().where(table.c.fid == fid).values(**changes).returning(whole_row)
     ).scalar()

@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from digitalcity.catalog.access import Role, visible_fields
 from digitalcity.catalog.model import IDENTIFIER, CityDef, FieldDef, LayerDef
-from digitalcity.db.schema import layer_table, storage_srid
+from digitalcity.db.schema import layer_table, row_etag_sql, storage_srid
 from digitalcity.errors import DigitalCityError
 from digitalcity.history.asof import AS_OF_PARAM, as_of_relation
 from digitalcity.query.cql2_ast import Expr
@@ -228,7 +228,7 @@ class ItemsQuery:
         """The current row's ETag, read with its feature (so the two always agree): the same
         hash as ``editing.store.etag``, of the whole row as the table stores it."""
         quote = postgresql.dialect().identifier_preparer.quote
-        return sa.literal_column(f"md5({quote(str(getattr(table, 'name', '')))}::text)")
+        return sa.literal_column(row_etag_sql(quote(str(getattr(table, "name", "")))))
 
     def _keyset(self, table: Relation) -> list[sa.ColumnElement[bool]]:
         """``fid > after``: a deep page starts at its key in the primary-key index, so its
