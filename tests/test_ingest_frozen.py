@@ -1,5 +1,6 @@
 """A load leaves its tables all-visible: the layer table through COPY FREEZE, the EPSG:3857
-tile copy through a VACUUM before the load commits. The first reads after a load then
+tile copy (written frozen too, through a row trigger) through a VACUUM before the load
+commits. The first reads after a load then
 write nothing back, and index-only scans work without waiting for autovacuum."""
 
 from __future__ import annotations
@@ -7,7 +8,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from digitalcity.ingest import load_layer
-from digitalcity.tiles.prepare import copy_table
+from digitalcity.tiles.content import simplified_zooms
+from digitalcity.tiles.prepare import copy_table, prepare_layer
 
 
 def _pages(conn: sa.Connection, table: str) -> tuple[int, int]:
@@ -16,6 +18,21 @@ def _pages(conn: sa.Connection, table: str) -> tuple[int, int]:
         {"t": table},
     ).one()
     return int(pages), int(visible)
+
+
+def _drop_test_layer(engine: sa.Engine, prefix: str) -> None:
+    """Drop every table named after a test layer (its table, copies, history) and its versions."""
+    with engine.begin() as conn:
+        tables = conn.execute(
+            sa.text("SELECT schemaname, tablename FROM pg_tables WHERE tablename LIKE :like"),
+            {"like": f"%{prefix}%"},
+        ).all()
+        for schema, table in tables:
+            conn.exec_driver_sql(f'DROP TABLE "{schema}"."{table}"')
+        conn.execute(
+            sa.text("DELETE FROM digitalcity.layer_versions WHERE layer LIKE :like"),
+            {"like": f"{prefix}%"},
+        )
 
 
 def test_a_fresh_load_is_all_visible_at_once(loaded, catalog, engine, settings) -> None:  # noqa: ANN001
@@ -30,8 +47,8 @@ def test_a_fresh_load_is_all_visible_at_once(loaded, catalog, engine, settings) 
 
 
 def test_the_tile_copy_holds_every_row_once(loaded, catalog, engine, settings) -> None:  # noqa: ANN001
-    """The tile copy, filled from the staging table beside its index builds (``LoadCopy``):
-    after a load of several batches (6,117 street lights in batches of 2,000), it holds each
+    """The tile copy, written batch by batch beside the staging table (``LoadCopy``): after a
+    load of several batches (6,117 street lights in batches of 2,000), it holds each
     of the layer's rows exactly once, with the layer's geometry in EPSG:3857."""
     lights = catalog.layer("cambridge", "street_lights").model_copy(
         update={"id": "zz_copy_fill_test"}
@@ -52,18 +69,41 @@ def test_the_tile_copy_holds_every_row_once(loaded, catalog, engine, settings) -
                 )
             ).one()
     finally:
-        with engine.begin() as conn:
-            tables = conn.execute(
-                sa.text(
-                    "SELECT schemaname, tablename FROM pg_tables WHERE tablename LIKE :prefix"
-                ),
-                {"prefix": "%zz_copy_fill_test%"},
-            ).all()
-            for schema, table in tables:
-                conn.exec_driver_sql(f'DROP TABLE "{schema}"."{table}"')
-            conn.execute(
-                sa.text("DELETE FROM digitalcity.layer_versions WHERE layer = 'zz_copy_fill_test'")
-            )
+        _drop_test_layer(engine, "zz_copy_fill_test")
     assert report.rows_loaded > 6_000 and report.rows_read > 3 * 2_000
     assert copied == distinct == report.rows_loaded
     assert mismatched == 0 and missing == 0
+
+
+def test_the_load_copy_equals_a_copy_filled_from_the_table(
+    loaded,
+    catalog,
+    engine,
+    settings,  # noqa: ANN001
+) -> None:
+    """The copy a load writes batch by batch through its row trigger holds, column for
+    column and byte for byte, what a copy filled from the loaded table (``prepare_layer``,
+    ``copy_fill.sql``) holds: the EPSG:3857 geometry, each zoom's simplified geometry (the
+    parcels have two) and every field in the table's type (the date field included)."""
+    parcels = catalog.layer("cambridge", "parcels").model_copy(update={"id": "zz_copy_equal_test"})
+    city = catalog.city("cambridge")
+    assert len(simplified_zooms(parcels)) >= 2
+    try:
+        report = load_layer(parcels, city, engine, settings, force=True)
+        copy = copy_table(parcels, report.version)
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"CREATE TABLE cambridge.zz_copy_equal_kept AS TABLE {copy}")
+            conn.exec_driver_sql(f"DROP TABLE {copy}")
+        assert prepare_layer(engine, parcels, city, report.version)  # filled from the table
+        with engine.connect() as conn:
+            rows, differing, dated = conn.execute(
+                sa.text(
+                    "SELECT count(*), count(*) FILTER (WHERE ROW(k.*)::text "  # noqa: S608 - test tables
+                    "IS DISTINCT FROM ROW(f.*)::text), count(k.sale_date) "
+                    f"FROM cambridge.zz_copy_equal_kept k FULL JOIN {copy} f USING (fid)"
+                )
+            ).one()
+    finally:
+        _drop_test_layer(engine, "zz_copy_equal")
+    assert rows == report.rows_loaded > 10_000
+    assert differing == 0 and dated > 1_000

@@ -16,6 +16,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
+from psycopg import sql
+from sqlalchemy.engine import Connection
 
 HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)  # signature, flags, no extension
 TRAILER = struct.pack("!h", -1)
@@ -162,3 +164,24 @@ def copy_binary(columns: Sequence[pa.Array]) -> pa.Buffer:
     rows = pc.binary_join_element_wise(*parts, _EMPTY)
     offsets = _offsets(rows)
     return rows.buffers()[2].slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
+
+
+def copy_into(
+    conn: Connection, schema: str, table: str, columns: list[str], data: pa.Buffer
+) -> None:
+    """COPY one batch (``copy_binary``'s tuples) into ``schema.table``, which this
+    transaction created. FREEZE writes the rows already frozen, hint bits set (and, without
+    row triggers, pages marked all-visible: PostgreSQL 14+), so the first reads after a load
+    do not dirty and write back every page they touch (the first bbox pages of ×100 parcels
+    wrote 391-595 buffers each) and index-only scans work at once."""
+    raw = conn.connection.driver_connection
+    assert raw is not None  # the connection is checked out
+    statement = sql.SQL("COPY {}.{} ({}) FROM STDIN (FORMAT BINARY, FREEZE)").format(
+        sql.Identifier(schema),
+        sql.Identifier(table),
+        sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+    )
+    with raw.cursor() as cur, cur.copy(statement) as copy:
+        copy.write(HEADER)
+        copy.write(memoryview(data))
+        copy.write(TRAILER)

@@ -1,8 +1,9 @@
 """Load one layer: read → CRS → validate & repair → map attributes and codes → COPY → swap.
 
-Under a per-layer advisory lock, the rows are copied into a staging table (committed); its
-indexes and statistics, and the EPSG:3857 tile copy made from it, are built on two
-connections at once; one transaction turns both into the layer's current version. A failure
+Under a per-layer advisory lock, the rows are copied into a staging table (committed) and,
+on another connection at the same time, into the EPSG:3857 tile copy (``TileCopyWriter``);
+the indexes and statistics of both are built on two connections at once; one transaction
+turns both into the layer's current version. A failure
 at any step drops the staging table and its tile copy and leaves the previous version of the
 layer untouched and queryable.
 """
@@ -30,7 +31,6 @@ import pyarrow.compute as pc
 import pyproj
 import shapely
 import sqlalchemy as sa
-from psycopg import sql
 from sqlalchemy.engine import Connection, Engine
 from tqdm import tqdm
 
@@ -43,11 +43,12 @@ from digitalcity.db import schema
 from digitalcity.db.versions import current_version, swap_in
 from digitalcity.errors import LoadError, SourceError
 from digitalcity.ingest.attributes import AttributeMapper
-from digitalcity.ingest.copybinary import HEADER, TRAILER, copy_binary, ewkb
+from digitalcity.ingest.copybinary import copy_binary, copy_into, ewkb
 from digitalcity.ingest.geometry import GeometryResult, check_geometries
 from digitalcity.ingest.joins import JoinedRows, PreparedJoin, normalise_key, prepare_joins
 from digitalcity.ingest.readers import Batch, SourceReader, resolve_path
 from digitalcity.ingest.report import LoadReport
+from digitalcity.ingest.tilecopy import TileCopyWriter
 from digitalcity.tiles.prepare import LoadCopy
 
 _HASH_CHUNK = 1 << 20
@@ -314,24 +315,6 @@ def _prepared(
         batches.close()
 
 
-def _copy_rows(conn: Connection, table: sa.Table, columns: list[str], data: pa.Buffer) -> None:
-    """COPY one batch into ``table``, which this transaction created. FREEZE writes the rows
-    already frozen, hint bits set and pages marked all-visible (PostgreSQL 14+), so the first
-    reads after a load do not dirty and write back every page they touch (the first bbox
-    pages of ×100 parcels wrote 391-595 buffers each) and index-only scans work at once."""
-    raw = conn.connection.driver_connection
-    assert raw is not None  # the connection is checked out
-    statement = sql.SQL("COPY {}.{} ({}) FROM STDIN (FORMAT BINARY, FREEZE)").format(
-        sql.Identifier(str(table.schema)),
-        sql.Identifier(table.name),
-        sql.SQL(", ").join(sql.Identifier(c) for c in columns),
-    )
-    with raw.cursor() as cur, cur.copy(statement) as copy:
-        copy.write(HEADER)
-        copy.write(memoryview(data))
-        copy.write(TRAILER)
-
-
 def load_layer(
     layer: LayerDef,
     city: CityDef,
@@ -392,7 +375,7 @@ def _load(
             guard.execute(_LOAD_LOCK, {"key": layer.qualified_id})  # one load per layer at a time
             guard.commit()
             try:
-                _stage(engine, job, staging, settings)
+                _stage(engine, job, staging, settings, copy)
                 try:
                     _prepare_for_swap(engine, staging, layer, tag, copy)
                     with engine.begin() as conn:
@@ -420,7 +403,7 @@ def _load(
     return job.report
 
 
-_CONNECTIONS_AT_ONCE = 3  # the lock's, then the COPY's or the two index builds'
+_CONNECTIONS_AT_ONCE = 3  # the lock's, then the two COPYs' (layer, tile copy) or index builds'
 
 
 def _warm_pool(engine: Engine) -> None:
@@ -439,12 +422,17 @@ _LOAD_LOCK = sa.text("SELECT pg_advisory_lock(hashtext('load:' || :key))")
 _LOAD_UNLOCK = sa.text("SELECT pg_advisory_unlock(hashtext('load:' || :key))")
 
 
-def _stage(engine: Engine, job: _LayerLoad, staging: sa.Table, settings: Settings) -> None:
+def _stage(
+    engine: Engine, job: _LayerLoad, staging: sa.Table, settings: Settings, copy: LoadCopy | None
+) -> None:
     """Create the staging table and COPY every kept row into it, in one committed transaction
-    (so its indexes can be built on several connections at once)."""
+    (so its indexes can be built on several connections at once); each batch goes into the
+    tile copy too (``TileCopyWriter``), committed with it."""
     layer, city = job.layer, job.city
     quote = engine.dialect.identifier_preparer.quote
-    with engine.begin() as conn:
+    with ExitStack() as stack:
+        tile_copy = stack.enter_context(TileCopyWriter(engine, copy, job.columns)) if copy else None
+        conn = stack.enter_context(engine.begin())
         conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {quote(city.schema_name)}")
         staging.drop(conn, checkfirst=True)  # left over by a load that crashed
         schema.create_layer_table(conn, staging)  # no primary key yet: built with the indexes
@@ -458,29 +446,33 @@ def _stage(engine: Engine, job: _LayerLoad, staging: sa.Table, settings: Setting
         with bar, closing(_prepared(job, settings.copy_batch_rows)) as prepared:
             for read, kept, data in prepared:
                 if data is not None:
-                    _copy_rows(conn, staging, job.columns, data)
+                    if tile_copy is not None:
+                        tile_copy.write(data)
+                    copy_into(conn, str(staging.schema), staging.name, job.columns, data)
                 del data  # copied: free it while the next batch is prepared
                 job.report.rows_loaded += kept
                 bar.update(read)
+        if tile_copy is not None:
+            tile_copy.flush()  # a batch the copy refused fails the load before staging commits
         _finish_report(job)
 
 
 def _prepare_for_swap(
     engine: Engine, staging: sa.Table, layer: LayerDef, tag: str, copy: LoadCopy | None
 ) -> None:
-    """Everything the swap needs, on two connections at once when there are two cores: the
-    staging table's indexes (the feature-id index becomes the primary key at the swap) and
-    statistics; the tile copy filled from it, indexed, vacuumed and analysed. CREATE INDEX
-    takes a SHARE lock, so builds on one table run side by side; ANALYZE and VACUUM wait
-    for them. On 246,900 roads: 2.6-2.8 s, against 3.3 s one statement after another."""
+    """Everything the swap needs, on two connections at once when there are two cores, the
+    costliest builds first: the staging table's indexes (the feature-id index becomes the
+    primary key at the swap) and statistics; the tile copy's indexes, statistics and
+    VACUUM. CREATE INDEX takes a SHARE lock, so builds on one table run side by side;
+    ANALYZE and VACUUM wait for them."""
     quote = engine.dialect.identifier_preparer.quote
     qualified_staging = f"{quote(str(staging.schema))}.{quote(staging.name)}"
     analysed = ", ".join(quote(c) for c in schema.load_statistics_columns(layer))
-    indexes = sorted(
-        [_key_index(staging, layer, tag), *schema.index_statements(staging, layer, tag)],
-        key=_index_cost,
-        reverse=True,
-    )
+    indexes: list[sa.Executable | str] = [
+        _key_index(staging, layer, tag),
+        *schema.index_statements(staging, layer, tag),
+    ]
+    copied = copy.index_statements() if copy is not None else []
 
     def run(statement: sa.Executable | str) -> Callable[[], None]:
         def execute() -> None:
@@ -492,21 +484,19 @@ def _prepare_for_swap(
 
         return execute
 
-    steps: dict[str, tuple[Callable[[], None], tuple[str, ...]]] = {}
-    if copy is not None:  # the longest chain: first
-        steps["copy"] = (lambda: copy.fill(engine, staging.name), ())
-        built = tuple(f"copy index {n}" for n in range(len(copy.index_statements())))
-        for name, ddl in zip(built, copy.index_statements(), strict=True):
-            steps[name] = (run(ddl), ("copy",))
-    for n, statement in enumerate(indexes):
-        steps[f"index {n}"] = (run(statement), ())
+    named = [(f"index {n}", s) for n, s in enumerate(indexes)]
+    named += [(f"copy index {n}", s) for n, s in enumerate(copied)]
+    steps: dict[str, tuple[Callable[[], None], tuple[str, ...]]] = {
+        name: (run(statement), ())
+        for name, statement in sorted(named, key=lambda item: _index_cost(item[1]), reverse=True)
+    }
     steps["analysed"] = (
         run(f"ANALYZE {qualified_staging} ({analysed})"),
         tuple(f"index {n}" for n in range(len(indexes))),
     )
     if copy is not None:
         # last: VACUUM marks a page all-visible only when no transaction older than the
-        # copy's rows is still open, and the index builds begun beside the fill are
+        # copy's rows is still open, and the index builds are
         steps["copy settled"] = (lambda: copy.settle(engine), tuple(steps))
     run_steps(steps, 2 if (os.cpu_count() or 1) > 1 else 1)
 
@@ -534,11 +524,14 @@ def _key_index(staging: sa.Table, layer: LayerDef, tag: str) -> sa.Executable:
     return sa.schema.CreateIndex(sa.Index(f"{layer.id}_{tag}_pkey", staging.c.fid, unique=True))
 
 
-def _index_cost(statement: sa.Executable) -> int:
+def _index_cost(statement: sa.Executable | str) -> int:
     """Relative build time, measured on 262k parcels: trigram GIN 1.0 s, GiST 0.5 s,
     b-tree 0.2 s."""
-    assert isinstance(statement, sa.sql.ClauseElement | sa.schema.ExecutableDDLElement)
-    text = str(statement.compile(dialect=sa.dialects.postgresql.dialect()))
+    if isinstance(statement, str):
+        text = statement
+    else:
+        assert isinstance(statement, sa.sql.ClauseElement | sa.schema.ExecutableDDLElement)
+        text = str(statement.compile(dialect=sa.dialects.postgresql.dialect()))
     return 5 if "gin_trgm_ops" in text else 2 if "USING gist" in text else 1
 
 

@@ -61,6 +61,11 @@ def property_columns(fields: Sequence[FieldDef], alias: str = "s") -> str:
     return "".join(f", {p}" for p in parts)
 
 
+def field_columns(fields: Sequence[FieldDef], alias: str = "s") -> str:
+    """``, s."a", s."d"``: the fields as stored (the tile copies keep the table's types)."""
+    return "".join(f", {alias}.{quote(f.name)}" for f in fields)
+
+
 @dataclass(frozen=True)
 class TileSource:
     """Where a layer's rows are read for tiles: its table, or its EPSG:3857 copy."""
