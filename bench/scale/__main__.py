@@ -213,11 +213,7 @@ def measure_size(
         sql, params = query.page_sql(db.engine.dialect, extra_row=True)
         rows: list[int] = []
         size.page_ms.append(
-            _ms(
-                lambda s=sql, p=params, r=rows: r.append(
-                    sum(1 for _ in streamed_rows(api, s, p))
-                )
-            )
+            _ms(lambda s=sql, p=params, r=rows: r.append(sum(1 for _ in streamed_rows(api, s, p))))
         )
         size.page_rows.append(rows[0])
     for x, y in probes:

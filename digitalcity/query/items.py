@@ -8,6 +8,7 @@ one the tile query uses.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -295,13 +296,26 @@ class ItemsQuery:
         and compiling the statement costs more than a small page of results); with a filter it
         is compiled per request. Every user value travels as a bound parameter either way.
         """
+        return self._sql(
+            "page", lambda: self.feature_json_select(extra_row=extra_row), dialect, extra_row
+        )
+
+    def count_sql(self, dialect: sa.Dialect) -> tuple[str, dict[str, Any]]:
+        """SQL text and parameters of :meth:`count_select`, compiled once per request shape
+        like :meth:`page_sql` (through SQLAlchemy's execution, a count of a full page of
+        parcels cost 1.5 ms of the server's CPU)."""
+        return self._sql("count", self.count_select, dialect, False)
+
+    def _sql(
+        self, kind: str, statement: Callable[[], sa.Select], dialect: sa.Dialect, extra_row: bool
+    ) -> tuple[str, dict[str, Any]]:
         if self.filter is not None:
-            compiled = self.feature_json_select(extra_row=extra_row).compile(dialect=dialect)
+            compiled = statement().compile(dialect=dialect)
             return str(compiled), dict(compiled.params)
-        key = (dialect.name, *self._shape(extra_row))
+        key = (kind, dialect.name, *self._shape(extra_row))
         template = _TEMPLATES.get(key)
         if template is None:
-            compiled = self.feature_json_select(extra_row=extra_row).compile(dialect=dialect)
+            compiled = statement().compile(dialect=dialect)
             if len(_TEMPLATES) >= MAX_TEMPLATES:
                 _TEMPLATES.clear()
             template = (self.layer, self.city, str(compiled), dict(compiled.params))

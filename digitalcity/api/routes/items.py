@@ -31,7 +31,7 @@ from digitalcity.api.negotiation import FormatDep, ItemsFormatDep, LangDep
 from digitalcity.api.openapi_ogc import CollectionIdPath, FeatureIdPath
 from digitalcity.api.page_cache import PageCache
 from digitalcity.api.params import items_query
-from digitalcity.db.driver import STATEMENT_ERRORS, fetch_row, streamed_rows
+from digitalcity.db.driver import STATEMENT_ERRORS, fetch_row, fetch_value, streamed_rows
 from digitalcity.errors import NotFound
 from digitalcity.exports import FORMATS
 from digitalcity.query.items import ItemsQuery, QueryError
@@ -186,8 +186,7 @@ def _feature_chunks(
                 yield (b"," if page.returned > STREAM_ROWS else b"") + ",".join(batch).encode()
                 batch = []
     except STATEMENT_ERRORS as exc:
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise QueryError(f"the query cannot be evaluated: {message}") from None
+        raise _unevaluable(exc) from None
     if batch:
         yield (b"," if page.returned > len(batch) else b"") + ",".join(batch).encode()
 
@@ -195,12 +194,17 @@ def _feature_chunks(
 def _count(engine: Engine, query: ItemsQuery) -> int:
     """The number of matching features; a filter the data cannot satisfy (an overflow in its
     arithmetic, a complex power) is a 400 like in the page statement."""
+    sql, params = query.count_sql(engine.dialect)
     try:
-        with engine.connect() as conn:
-            return int(conn.execute(query.count_select()).scalar_one())
-    except (sa.exc.DataError, sa.exc.ProgrammingError) as exc:
-        message = str(exc.orig).strip().splitlines()[0]
-        raise QueryError(f"the query cannot be evaluated: {message}") from None
+        return int(fetch_value(engine, sql, params))
+    except STATEMENT_ERRORS as exc:
+        raise _unevaluable(exc) from None
+
+
+def _unevaluable(exc: Exception) -> QueryError:
+    """The 400 for a statement the data cannot satisfy: the server's first line."""
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return QueryError(f"the query cannot be evaluated: {message}")
 
 
 def _matched(engine: Engine, query: ItemsQuery, page: _PageState, counting: bool) -> int | None:
