@@ -99,8 +99,8 @@ def _statements(query: ItemsQuery, dialect: sa.Dialect) -> tuple[str, dict, str,
     """The page statement our server runs for ``query`` and its count statement (SQL text and
     parameters of each)."""
     sql, params = query.page_sql(dialect, extra_row=True)
-    count = query.count_select().compile(dialect=dialect)
-    return sql, params, str(count), dict(count.params)
+    count_sql, count_params = query.count_sql(dialect)
+    return sql, params, count_sql, count_params
 
 
 def floor_jobs(data: Dataset) -> list[Callable[[], int]]:
