@@ -21,21 +21,19 @@ from __future__ import annotations
 import argparse
 import math
 import random
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import sqlalchemy as sa
 
-from bench.common.city import CITY, city_db, load_city_layers, settle_statistics
-from bench.common.cluster import BenchDB, throwaway_cluster
-from bench.common.osmlike import CENTRE, SIDE_M, write_dataset
+from bench.common.city import CITY, city_db, osmlike_db
+from bench.common.cluster import BenchDB
+from bench.common.osmlike import CENTRE, SIDE_M
 from bench.common.osmlike import CITY as OSM_CITY
 from bench.common.runner import Result, http_jobs, run, thread_connection
 from bench.common.servers import tipg_env, uvicorn_server
-from digitalcity.catalog import Catalog, load_catalog
+from digitalcity.catalog import Catalog
 from digitalcity.catalog.ids import collection_id
 from digitalcity.config import Settings
 from digitalcity.db.schema import layer_table
@@ -62,7 +60,6 @@ class Dataset:
     layer: str
     boxes: list[Box]
     identify_paths: list[str] = field(default_factory=list)
-    env: dict[str, str] = field(default_factory=dict)  # for our server, beside db.env()
 
 
 def bboxes(count: int, extent: Box = EXTENT, size: tuple[float, float] = SIZE) -> list[Box]:
@@ -174,7 +171,7 @@ def measure(data: Dataset) -> dict[tuple[str, int], Result]:
     for concurrency in (1, 8):
         results[("sql", concurrency)] = run(floor_jobs(data), concurrency, warm=True)
         results[("sql_fc", concurrency)] = run(assembled_floor_jobs(data), concurrency, warm=True)
-    env = {**data.db.env(), **data.env}
+    env = data.db.env()
     cold_env = {**env, "DIGITALCITY_ITEMS_CACHE_MB": "0"}
     with uvicorn_server("digitalcity.api.main:app_factory", cold_env, factory=True) as base:
         run(http_jobs(base, data.identify_paths[:3] + ours[:3], 1), 1)  # connect, compile
@@ -250,14 +247,7 @@ def cambridge(pages: int, points: int) -> Iterator[Dataset]:
 @contextmanager
 def osm_like(pages: int) -> Iterator[Dataset]:
     """The SYNTHETIC OSM-like dataset loaded by our loader; pages of about 1 km x 1 km."""
-    with (
-        tempfile.TemporaryDirectory(prefix="digitalcity-bench-osm-") as tmp,
-        throwaway_cluster("digitalcity-bench-osm-", pool_size=10) as db,
-    ):
-        layers = write_dataset(Path(tmp) / "osmlike")
-        catalog = load_catalog(layers)
-        load_city_layers(db, catalog, OSM_CITY)
-        settle_statistics(db)
+    with osmlike_db() as db:
         half_lon = SIDE_M / 2 / (111_320 * math.cos(math.radians(CENTRE[1])))
         half_lat = SIDE_M / 2 / 111_320
         extent = (
@@ -270,11 +260,10 @@ def osm_like(pages: int) -> Iterator[Dataset]:
         yield Dataset(
             "SYNTHETIC OSM-like (bench/common/osmlike.py)",
             db,
-            catalog,
+            db.catalog,
             OSM_CITY,
             "roads",
             bboxes(pages, extent, size),
-            env={"DIGITALCITY_LAYERS_DIR": str(layers)},
         )
 
 

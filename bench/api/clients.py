@@ -259,7 +259,7 @@ def whole_layer(base: str, tipg_base: str | None, data: Dataset, runs: int) -> N
 
 def _osm(runs: int) -> None:
     with osm_like(1) as data:
-        cold_env = {**data.db.env(), **data.env, "DIGITALCITY_ITEMS_CACHE_MB": "0"}
+        cold_env = {**data.db.env(), "DIGITALCITY_ITEMS_CACHE_MB": "0"}
         tipg = {**tipg_env(data.db, [data.city]), "TIPG_MAX_FEATURES_PER_QUERY": "10000"}
         with (
             uvicorn_server("digitalcity.api.main:app_factory", cold_env, factory=True) as base,

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from bench.common.cluster import BenchDB, throwaway_cluster
+from bench.common.osmlike import CITY as OSM_CITY
+from bench.common.osmlike import write_dataset
 from digitalcity.catalog import Catalog, load_catalog
 from digitalcity.db.live import VersionMap
 from digitalcity.ingest.city import load_city
@@ -48,6 +52,27 @@ def city_db(city: str = CITY) -> Iterator[CityDB]:
         prepare_tile_copies(db, catalog, city)
         settle_statistics(db)
         yield CityDB(db.settings, db.cluster, db.engine, catalog)
+
+
+@contextmanager
+def osmlike_db() -> Iterator[CityDB]:
+    """A fast (unsafe) throwaway cluster with the SYNTHETIC OSM-like dataset
+    (``bench/common/osmlike.py``) written to a temporary folder, loaded by our loader and its
+    3857 copies built; the settings' layers directory is the dataset's, so servers started
+    with ``env()`` serve it."""
+    with (
+        tempfile.TemporaryDirectory(prefix="digitalcity-bench-osm-") as tmp,
+        throwaway_cluster("digitalcity-bench-osm-", pool_size=10) as db,
+    ):
+        layers = write_dataset(Path(tmp) / "osmlike")
+        catalog = load_catalog(layers)
+        osm = CityDB(
+            db.settings.model_copy(update={"layers_dir": layers}), db.cluster, db.engine, catalog
+        )
+        load_city_layers(osm, catalog, OSM_CITY)
+        prepare_tile_copies(osm, catalog, OSM_CITY)
+        settle_statistics(osm)
+        yield osm
 
 
 def settle_statistics(db: BenchDB) -> None:

@@ -47,6 +47,7 @@ class BenchDB:
             "DIGITALCITY_DATA_DIR": str(s.data_dir),
             "DIGITALCITY_DB_PORT": str(s.db_port),
             "DIGITALCITY_TILES_DIR": str(s.tiles_dir),
+            "DIGITALCITY_LAYERS_DIR": str(s.layers_dir),
             "DIGITALCITY_PROGRESS": "false",
         }
 

@@ -10,18 +10,29 @@ from digitalcity.tiles.query import driver_sql, tile_statement
 from digitalcity.tiles.service import TileService, Tileset
 from digitalcity.tiles.tms import TileIndex, tile_matrix_set
 
-CENTRE = (-71.1106, 42.3736)  # Cambridge, Massachusetts
 ZOOMS = range(10, 17)
+LAYER_FROM = 13  # the layer's own tileset is requested from this zoom
 
 
-def tile_list() -> list[TileIndex]:
-    """A fixed list: at z10-z16 the 3 x 3 block of tiles around the centre of Cambridge."""
+@dataclass(frozen=True)
+class TileDataset:
+    """What one dataset's run requests: the city tileset around ``centre`` and one layer's
+    own tileset (measured alone, and against tipg)."""
+
+    label: str
+    city: str
+    layer: str
+    centre: tuple[float, float]  # lon, lat
+
+
+def tile_list(centre: tuple[float, float]) -> list[TileIndex]:
+    """A fixed list: at z10-z16 the 3 x 3 block of tiles around ``centre`` (lon, lat)."""
     tms = tile_matrix_set("WebMercatorQuad")
     tiles = []
     for z in ZOOMS:
-        centre = tms.tile(*CENTRE, z)
+        middle = tms.tile(*centre, z)
         tiles += [
-            TileIndex(z, centre.x + dx, centre.y + dy) for dy in (-1, 0, 1) for dx in (-1, 0, 1)
+            TileIndex(z, middle.x + dx, middle.y + dy) for dy in (-1, 0, 1) for dx in (-1, 0, 1)
         ]
     return tiles
 
@@ -30,20 +41,22 @@ def tile_list() -> list[TileIndex]:
 class Target:
     """One request: its path on each server (None where a server has no such tileset)."""
 
-    kind: str  # "city" or "parcels"
+    kind: str  # "city" or "layer"
     tile: TileIndex
     ours: str
     tipg: str | None
 
 
-def targets(tiles: Sequence[TileIndex]) -> list[Target]:
+def targets(data: TileDataset, collection: str, schema: str) -> list[Target]:
+    """Every tile of ``tile_list`` from the city tileset, and from ``LAYER_FROM`` on from the
+    layer's own (``collection``: its API id; ``schema``: the city's, where tipg finds it)."""
     out = []
-    for t in tiles:
-        out.append(Target("city", t, f"/tiles/cambridge/{t.z}/{t.x}/{t.y}", None))
-        if t.z >= 13:  # parcels start at z13
-            ours = f"/collections/cambridge__parcels/tiles/WebMercatorQuad/{t.z}/{t.x}/{t.y}"
-            tipg = f"/collections/cambridge.parcels/tiles/WebMercatorQuad/{t.z}/{t.x}/{t.y}"
-            out.append(Target("parcels", t, ours, tipg))
+    for t in tile_list(data.centre):
+        out.append(Target("city", t, f"/tiles/{data.city}/{t.z}/{t.x}/{t.y}", None))
+        if t.z >= LAYER_FROM:
+            ours = f"/collections/{collection}/tiles/WebMercatorQuad/{t.z}/{t.x}/{t.y}"
+            tipg = f"/collections/{schema}.{data.layer}/tiles/WebMercatorQuad/{t.z}/{t.x}/{t.y}"
+            out.append(Target("layer", t, ours, tipg))
     return out
 
 
