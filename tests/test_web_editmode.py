@@ -73,8 +73,10 @@ def test_a_land_bureau_user_changes_a_parcels_use_on_the_map(browser, live_serve
         page.select_option("#edit-use_code", "325")
         page.fill("#edit-reason", "approved change of use 用途变更")
         page.click("#edit-save")
+        # the form (whose code list also holds "325") gone, the card read again after the save
         page.wait_for_function(
-            "document.querySelector('#card') && document.querySelector('#card').innerText.includes('325')",
+            "!document.querySelector('#edit-use_code') && document.querySelector('#card')"
+            " && document.querySelector('#card').innerText.includes('325')",
             timeout=30_000,
         )
         assert httpx.get(item).json()["properties"]["use_code"] == "325"
