@@ -76,6 +76,10 @@ def copy_exists(engine: Engine, layer: LayerDef, version: int) -> bool:
 # (checked on tiles z8-z16 of the 246,900 SYNTHETIC roads) and ANALYZE samples 3,000 rows
 # instead of 30,000 (roads: 0.13-0.17 -> 0.016 s, the last step before a load's swap).
 STATISTICS_TARGET = 10
+# Tile statements filter a copy by its geometry only (and key it by fid): statistics of the
+# other columns are never used (246,900 SYNTHETIC roads: 125-130 against 156-196 ms)
+ANALYZED_COLUMNS = ("fid", "geom")
+ANALYZED = f"({', '.join(ANALYZED_COLUMNS)})"
 
 
 def _definition(layer: LayerDef, name: str) -> sa.Table:
@@ -98,15 +102,16 @@ def _definition(layer: LayerDef, name: str) -> sa.Table:
 
 def _create(conn: Connection, layer: LayerDef, name: str) -> None:
     """Create the empty copy ``name`` in the copies' schema (which exists)."""
-    _definition(layer, name).create(conn)
+    table = _definition(layer, name)
+    table.create(conn)
     target = qualified(SCHEMA, name)
     # uncompressed: a tile on a large polygon then costs no decompression (the 119,241-vertex
     # road surface at z16: 6.3 -> 3.2 ms)
-    store_uncompressed(conn, target, ["geom", *(f"g{z}" for z in simplified_zooms(layer))])
-    conn.exec_driver_sql(
-        f"ALTER TABLE {target} ALTER COLUMN fid SET STATISTICS {STATISTICS_TARGET}, "
-        f"ALTER COLUMN geom SET STATISTICS {STATISTICS_TARGET}"
+    store_uncompressed(conn, target, [c.name for c in table.c if isinstance(c.type, Geometry)])
+    statistics = ", ".join(
+        f"ALTER COLUMN {quote(c)} SET STATISTICS {STATISTICS_TARGET}" for c in ANALYZED_COLUMNS
     )
+    conn.exec_driver_sql(f"ALTER TABLE {target} {statistics}")
 
 
 def _fill(
@@ -132,11 +137,6 @@ def _index_statements(target: str, name: str) -> list[str]:
         f"CREATE UNIQUE INDEX {quote(name[:56] + '_fid')} ON {target} (fid)",
         f"CREATE INDEX {quote(name[:56] + '_geom')} ON {target} USING gist (geom)",
     ]
-
-
-# Tile statements filter a copy by its geometry only (and key it by fid): statistics of the
-# other columns are never used (246,900 SYNTHETIC roads: 125-130 against 156-196 ms)
-ANALYZED = "(fid, geom)"
 
 
 def _build(conn: Connection, layer: LayerDef, city: CityDef, version: int) -> None:
