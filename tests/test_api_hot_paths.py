@@ -15,6 +15,7 @@ with warnings.catch_warnings():
 
 from digitalcity.api.app import create_app
 from digitalcity.query import parse_text
+from digitalcity.query.cql2_key import filter_key
 from digitalcity.query.items import ItemsQuery
 
 ITEMS = "/collections/cambridge__parcels/items"
@@ -42,6 +43,48 @@ def test_same_shape_same_text_own_values(catalog, engine) -> None:
     assert "-71.12" not in first[0] and "-71.1" not in second[0]  # values are bound, not text
     filtered = _query(catalog, filter=parse_text("stories > 2")).page_sql(engine.dialect)
     assert filtered[0] != first[0]
+
+
+def test_a_filter_is_compiled_once_per_shape_with_its_own_literals(catalog, engine) -> None:
+    def sql(text: str, box: tuple[float, ...]) -> tuple[str, dict]:
+        query = _query(catalog, bbox=box, limit=5, filter=parse_text(text))
+        return query.page_sql(engine.dialect)
+
+    first, panned = sql("year_built < 1900", BOXES[0]), sql("year_built < 1900", BOXES[1])
+    assert panned[0] is first[0]  # the cached text: compiled once
+    assert panned[1]["bbox_minx"] == BOXES[1][0]
+    other = sql("year_built < 1950", BOXES[0])
+    assert 1950 in other[1].values() and 1900 not in other[1].values()
+    assert 1900 in first[1].values()
+
+
+def test_filter_keys_tell_literal_types_and_keep_no_huge_filter() -> None:
+    keys = {filter_key(parse_text(f"stories = {v}")) for v in ("1", "1.0", "true", "'1'")}
+    assert len(keys) == 4 and None not in keys
+    ring = ", ".join(f"{-71.1 + i * 1e-5} 42.37" for i in range(400))
+    assert filter_key(parse_text(f"S_INTERSECTS(geometry, LINESTRING({ring}))")) is None
+
+
+def test_filtered_pages_of_one_shape_return_their_own_rows(own_client, engine) -> None:
+    """Two filters differing only in a literal, each over two boxes: every page holds the
+    rows PostgreSQL finds for its own filter and box (none reuses another's literals)."""
+    for year in (1900, 1950):
+        for box in BOXES:
+            params = {
+                "bbox": ",".join(map(str, box)),
+                "limit": 2000,
+                "filter": f"year_built < {year}",
+            }
+            page = own_client.get(ITEMS, params=params).json()
+            with engine.connect() as conn:
+                expected = conn.execute(
+                    sa.text(
+                        "SELECT count(*) FROM cambridge.parcels WHERE year_built < :y "
+                        "AND ST_Intersects(geom, ST_MakeEnvelope(:a, :b, :c, :d, 4326))"
+                    ),
+                    {"y": year, **dict(zip("abcd", box, strict=True))},
+                ).scalar_one()
+            assert page["numberMatched"] == expected == page["numberReturned"] > 10
 
 
 def test_pages_of_one_shape_return_their_own_rows(own_client, engine) -> None:

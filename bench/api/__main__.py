@@ -100,14 +100,14 @@ def _statements(query: ItemsQuery, dialect: sa.Dialect) -> tuple[str, dict, str,
     return sql, params, count_sql, count_params
 
 
-def floor_jobs(data: Dataset) -> list[Callable[[], int]]:
+def floor_jobs(db: BenchDB, queries: list[ItemsQuery]) -> list[Callable[[], int]]:
     """The statements our server runs for each page (features as GeoJSON text built in
     PostGIS; the match count only when the page is full), executed straight through psycopg,
     rows joined as ours."""
-    conn = thread_connection(data.db.libpq_url(), FLOOR_OPTIONS)
+    conn = thread_connection(db.libpq_url(), FLOOR_OPTIONS)
 
     def job(query: ItemsQuery) -> Callable[[], int]:
-        sql, params, count_sql, count_params = _statements(query, data.db.engine.dialect)
+        sql, params, count_sql, count_params = _statements(query, db.engine.dialect)
 
         def go() -> int:
             rows = conn().execute(sql, params).fetchall()
@@ -118,7 +118,7 @@ def floor_jobs(data: Dataset) -> list[Callable[[], int]]:
 
         return go
 
-    return [job(q) for q in _queries(data)]
+    return [job(q) for q in queries]
 
 
 def assembled_floor_jobs(data: Dataset) -> list[Callable[[], int]]:
@@ -169,7 +169,9 @@ def measure(data: Dataset) -> dict[tuple[str, int], Result]:
     ]
     results: dict[tuple[str, int], Result] = {}
     for concurrency in (1, 8):
-        results[("sql", concurrency)] = run(floor_jobs(data), concurrency, warm=True)
+        results[("sql", concurrency)] = run(
+            floor_jobs(data.db, _queries(data)), concurrency, warm=True
+        )
         results[("sql_fc", concurrency)] = run(assembled_floor_jobs(data), concurrency, warm=True)
     env = data.db.env()
     cold_env = {**env, "DIGITALCITY_ITEMS_CACHE_MB": "0"}

@@ -156,6 +156,12 @@ bbox = [{CENTRE[0] - 0.12}, {CENTRE[1] - 0.08}, {CENTRE[0] + 0.12}, {CENTRE[1] +
     }
     for layer, (kind, geometry, extra) in kinds.items():
         fields = "\n".join(_field_toml(c) for c in [*extra, *(name for name, _ in SPARSE)])
+        # the roads are edited by bench.edits, as a land bureau keeps its street names current
+        editing = (
+            '[editing]\nenabled = true\nroles = ["land_bureau", "admin"]\n'
+            if layer == "roads"
+            else ""
+        )
         (city_dir / f"{layer}.toml").write_text(
             f'''# SYNTHETIC (bench/common/osmlike.py)
 id = "{layer}"
@@ -166,6 +172,7 @@ access = "public"
 min_zoom = 10
 max_zoom = 22
 
+{editing}
 [source]
 path = "{gpkg}"
 layer = "{layer}"

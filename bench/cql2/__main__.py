@@ -3,7 +3,11 @@ growth from 36 KB to 360 KB, and, when the ``cql2`` package (Rust, Development S
 installed, the same examples through it and how it fares on deep nesting (in a subprocess,
 since it can take the process down). Prints microseconds per filter and the ratios.
 
-    python -m bench.cql2 [--rounds 20]
+Then filtered item pages on both benchmark datasets (``bench/cql2/pages.py``): Cambridge
+parcels and the SYNTHETIC OSM-like roads, four CQL2 text filters each over bbox pages, our
+server cold against the SQL floor (the statements it compiles) and tipg.
+
+    python -m bench.cql2 [--rounds 20] [--dataset cambridge|osm|both|none] [--boxes 30]
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from bench.cql2 import pages
 from digitalcity.config import PROJECT_ROOT
 from digitalcity.query import FilterError, parse_json, parse_text
 from digitalcity.query.cql2_tokens import tokenize
@@ -61,12 +66,22 @@ def cql2_depth(expression: str) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--dataset", choices=("cambridge", "osm", "both", "none"), default="both")
+    parser.add_argument("--boxes", type=int, default=30, help="bboxes per filter (pages)")
     args = parser.parse_args()
+    parsers(args.rounds)
+    if args.dataset != "none":
+        pages.main(args.dataset, args.boxes)
+    return 0
+
+
+def parsers(rounds: int) -> None:
+    """Our parsers against the cql2 package's on the standard's examples."""
     texts = [p.read_text() for p in sorted(Path(EXAMPLES, "text").glob("*.txt"))]
     jsons = [p.read_text() for p in sorted(Path(EXAMPLES, "json").glob("*.json"))]
     print(f"{len(texts)} text and {len(jsons)} JSON examples of the CQL2 standard")
-    ours_text = per_filter_us(parse_text, texts, args.rounds)
-    ours_json = per_filter_us(parse_json, jsons, args.rounds)
+    ours_text = per_filter_us(parse_text, texts, rounds)
+    ours_json = per_filter_us(parse_json, jsons, rounds)
     print(f"  ours  text {ours_text:7.1f} us/filter   JSON {ours_json:7.1f} us/filter")
     small, large = lexer_seconds(UNIT * 500), lexer_seconds(UNIT * 5000)
     print(
@@ -76,14 +91,14 @@ def main() -> int:
         import cql2  # type: ignore[import-not-found]
     except ImportError:
         print("  cql2 package not installed: no comparison")
-        return 0
-    theirs_text = per_filter_us(cql2.parse_text, texts, args.rounds)
-    theirs_json = per_filter_us(cql2.parse_json, jsons, args.rounds)
+        return
+    theirs_text = per_filter_us(cql2.parse_text, texts, rounds)
+    theirs_json = per_filter_us(cql2.parse_json, jsons, rounds)
 
     def via_cql2(source: str) -> object:
         return parse_json(cql2.parse_text(source).to_json())
 
-    bridged = per_filter_us(via_cql2, texts, args.rounds)
+    bridged = per_filter_us(via_cql2, texts, rounds)
     print(f"  cql2  text {theirs_text:7.1f} us/filter   JSON {theirs_json:7.1f} us/filter")
     print(f"  cql2 text -> its JSON -> our tree: {bridged:.1f} us/filter")
     print(
@@ -99,7 +114,6 @@ def main() -> int:
         except FilterError as exc:
             ours = f"400: {str(exc)[:50]}"
         print(f"  {label}: ours {ours}; cql2 {cql2_depth(expression)}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -7,88 +7,133 @@ import datetime as dt
 import itertools
 import json
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from urllib.parse import quote
 
 import morecantile
 import psycopg
+from psycopg import sql
 
-from bench.common.city import city_db
-from bench.common.cluster import BenchDB
+from bench.common.city import CITY, CityDB, city_db, osmlike_db
+from bench.common.osmlike import CITY as OSM_CITY
 from bench.common.runner import Result, http_caller, http_jobs, run, thread_connection
 from bench.common.servers import uvicorn_server
+from digitalcity.catalog.ids import collection_id
 from digitalcity.db.keys import create_key
 from digitalcity.tiles.tms import TileIndex, tile_box_3857
 
-LAYER = "parcels"
-ITEMS = "/collections/cambridge__parcels/items"
-FIELD = "use_desc"
+ROLE = "land_bureau"
 
-FLOOR = [
-    "SELECT md5(t::text) FROM cambridge.parcels t WHERE t.fid = %(fid)s FOR UPDATE",
-    "INSERT INTO digitalcity.changesets (kind, city, layer, key_id, role, reason) "
-    "VALUES ('edit', 'cambridge', 'parcels', 1, 'land_bureau', 'bench') RETURNING id",
-]
+
+@dataclass(frozen=True)
+class EditDataset:
+    """One dataset's run: PATCHes of ``field`` on ``layer``, as-of pages of about ``page``
+    (lon, lat degrees) centred in ``centres`` (lon/lat box)."""
+
+    label: str
+    open_db: Callable[[], AbstractContextManager[CityDB]]
+    city: str
+    layer: str
+    field: str
+    centres: tuple[float, float, float, float]
+    page: tuple[float, float]
+
+
+DATASETS = {
+    "cambridge": EditDataset(
+        "Cambridge parcels (real)", city_db, CITY, "parcels", "use_desc",
+        (-71.13, 42.36, -71.09, 42.39), (0.012, 0.008),
+    ),
+    "osm": EditDataset(
+        "SYNTHETIC OSM-like roads (bench/common/osmlike.py)", osmlike_db, OSM_CITY, "roads",
+        "name", (8.50, 47.34, 8.58, 47.40), (0.012, 0.008),
+    ),
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Names:
+    """The layer's tables as SQL identifiers."""
+
+    data: EditDataset
+
+    def table(self, suffix: str = "") -> sql.Composable:
+        return sql.Identifier(self.data.city, self.data.layer + suffix)
 
 
 def _floor_job(
-    conn_of: Callable[[], psycopg.Connection], fids: list[int], columns: str
+    conn_of: Callable[[], psycopg.Connection], names: Names, fids: list[int], columns: list[str]
 ) -> Callable[[], int]:
+    """The statements a PATCH runs, through psycopg: row lock and ETag, change set, history
+    insert, UPDATE, rowmeta; one transaction per edit."""
+    data = names.data
+    cols = sql.SQL(", ").join(map(sql.Identifier, columns))
+    lock = sql.SQL("SELECT md5(t::text) FROM {} t WHERE t.fid = %(fid)s FOR UPDATE").format(
+        names.table()
+    )
+    changeset = (
+        "INSERT INTO digitalcity.changesets (kind, city, layer, key_id, role, reason) "
+        "VALUES ('edit', %(city)s, %(layer)s, 1, %(role)s, 'bench') RETURNING id"
+    )
+    history = sql.SQL(
+        "INSERT INTO {history} ({cols}, valid, changeset, op) "
+        "SELECT {cols}, tstzrange(coalesce(m.valid_from, '-infinity'), now()), %(cs)s, 'update' "
+        "FROM {table} t LEFT JOIN {rowmeta} m USING (fid) WHERE t.fid = %(fid)s"
+    ).format(
+        history=names.table("__history"),
+        cols=cols,
+        table=names.table(),
+        rowmeta=names.table("__rowmeta"),
+    )
+    update = sql.SQL("UPDATE {} SET {} = %(v)s WHERE fid = %(fid)s").format(
+        names.table(), sql.Identifier(data.field)
+    )
+    rowmeta = sql.SQL(
+        "INSERT INTO {} (fid, valid_from, changeset) VALUES (%(fid)s, now(), %(cs)s) "
+        "ON CONFLICT (fid) DO UPDATE SET valid_from = excluded.valid_from, "
+        "changeset = excluded.changeset"
+    ).format(names.table("__rowmeta"))
     counter = itertools.count()
+    who = {"city": data.city, "layer": data.layer, "role": ROLE}
 
     def job() -> int:
         fid = fids[next(counter) % len(fids)]
         conn = conn_of()
         with conn.transaction():
-            conn.execute(FLOOR[0], {"fid": fid})
-            changeset = conn.execute(FLOOR[1]).fetchone()[0]  # type: ignore[index]
-            conn.execute(
-                f"INSERT INTO cambridge.parcels__history ({columns}, valid, changeset, op) "  # noqa: S608 - bench's own names
-                f"SELECT {columns}, tstzrange(coalesce(m.valid_from, '-infinity'), now()), %(cs)s, 'update' "
-                "FROM cambridge.parcels t LEFT JOIN cambridge.parcels__rowmeta m USING (fid) WHERE t.fid = %(fid)s",
-                {"fid": fid, "cs": changeset},
-            )
-            conn.execute(
-                f"UPDATE cambridge.parcels SET {FIELD} = %(v)s WHERE fid = %(fid)s",  # noqa: S608
-                {"v": f"bench {changeset}", "fid": fid},
-            )
-            conn.execute(
-                "INSERT INTO cambridge.parcels__rowmeta (fid, valid_from, changeset) VALUES (%(fid)s, now(), %(cs)s) "
-                "ON CONFLICT (fid) DO UPDATE SET valid_from = excluded.valid_from, changeset = excluded.changeset",
-                {"fid": fid, "cs": changeset},
-            )
+            conn.execute(lock, {"fid": fid})
+            cs = conn.execute(changeset, who).fetchone()[0]  # type: ignore[index]
+            conn.execute(history, {"fid": fid, "cs": cs})
+            conn.execute(update, {"v": f"bench {cs}", "fid": fid})
+            conn.execute(rowmeta, {"fid": fid, "cs": cs})
         return 200
 
     return job
 
 
-def _api_job(base: str, key: str, fids: list[int]) -> Callable[[], int]:
+def _api_job(base: str, items: str, key: str, field: str, fids: list[int]) -> Callable[[], int]:
     call = http_caller(base)
     counter = itertools.count()
 
     def job() -> int:
         fid = fids[next(counter) % len(fids)]
-        body = json.dumps({"properties": {FIELD: f"api {fid}"}}).encode()
-        headers = {
-            "X-API-Key": key,
-            "If-Match": "*",
-            "Content-Type": "application/json",
-        }
-        return call("PATCH", f"{ITEMS}/{fid}", body, headers)
+        body = json.dumps({"properties": {field: f"api {fid}"}}).encode()
+        headers = {"X-API-Key": key, "If-Match": "*", "Content-Type": "application/json"}
+        return call("PATCH", f"{items}/{fid}", body, headers)
 
     return job
 
 
-def _columns(db: BenchDB) -> str:
-    with psycopg.connect(db.libpq_url()) as conn:
-        names = [
-            r[0]
-            for r in conn.execute(
-                "SELECT column_name FROM information_schema.columns "
-                "WHERE table_schema = 'cambridge' AND table_name = 'parcels' ORDER BY ordinal_position"
-            )
-        ]
-    return ", ".join(f'"{n}"' for n in names)
+def _columns(conn: psycopg.Connection, data: EditDataset) -> list[str]:
+    return [
+        r[0]
+        for r in conn.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position",
+            (data.city, data.layer),
+        )
+    ]
 
 
 def _times(name: str, runs: dict[int, Result], floor: dict[int, Result] | None = None) -> None:
@@ -97,19 +142,21 @@ def _times(name: str, runs: dict[int, Result], floor: dict[int, Result] | None =
         print(f"  {name:<28} c={c}: {result.rps:7.1f} /s  p95 {result.p95_ms():7.1f} ms{ratio}")
 
 
-def _purged_per_edit(db: BenchDB) -> None:
+def _purged_per_edit(db: CityDB, data: EditDataset) -> None:
     """Tiles whose key one PATCH moves (those its boxes touch, with the tile margin), against
-    every tile of the city, z10-z16: before, every tile of the layer moved."""
+    every tile of the city's bbox, z10-z16: before, every tile of the layer moved."""
     with psycopg.connect(db.libpq_url()) as conn:
         boxes = conn.execute(
-            "SELECT x1, y1, x2, y2 FROM digitalcity.edit_extents WHERE city = 'cambridge' "
-            "AND layer = 'parcels' AND revision = (SELECT max(revision) FROM "
-            "digitalcity.edit_extents WHERE city = 'cambridge' AND layer = 'parcels')"
+            "SELECT x1, y1, x2, y2 FROM digitalcity.edit_extents WHERE city = %(c)s "
+            "AND layer = %(l)s AND revision = (SELECT max(revision) FROM "
+            "digitalcity.edit_extents WHERE city = %(c)s AND layer = %(l)s)",
+            {"c": data.city, "l": data.layer},
         ).fetchall()
-    west, south, east, north = -71.161, 42.352, -71.063, 42.404  # Cambridge, lon/lat
+    bbox = db.catalog.city(data.city).bbox
+    assert bbox is not None
     purged = total = 0
     for z in range(10, 17):
-        tiles = list(morecantile.tms.get("WebMercatorQuad").tiles(west, south, east, north, [z]))
+        tiles = list(morecantile.tms.get("WebMercatorQuad").tiles(*bbox, [z]))
         moved = 0
         for t in tiles:
             x1, y1, x2, y2 = tile_box_3857(TileIndex(t.z, t.x, t.y))
@@ -121,53 +168,60 @@ def _purged_per_edit(db: BenchDB) -> None:
     )
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.edits", description=__doc__)
-    parser.add_argument("--patches", type=int, default=300)
-    parser.add_argument("--edits", type=int, default=10_000)
-    # p95 of 40 pages was their second slowest: 1.25-1.41x between runs of the same code
-    parser.add_argument("--pages", type=int, default=200, help="bboxes for the as-of pages")
-    args = parser.parse_args(argv)
-    with city_db() as db:
-        key = create_key(db.engine, "land_bureau", "bench").key
+def _boxes(data: EditDataset, rng: random.Random, count: int) -> Iterator[str]:
+    west, south, east, north = data.centres
+    half_x, half_y = data.page[0] / 2, data.page[1] / 2
+    for _ in range(count):
+        x, y = rng.uniform(west, east), rng.uniform(south, north)
+        yield f"{x - half_x:.5f},{y - half_y:.5f},{x + half_x:.5f},{y + half_y:.5f}"
+
+
+def measure(data: EditDataset, args: argparse.Namespace) -> None:
+    """PATCH throughput against the floor, tiles purged per edit, and as-of pages against
+    current ones after ``args.edits`` edits, on one dataset's throwaway cluster."""
+    with data.open_db() as db:
+        key = create_key(db.engine, ROLE, "bench").key
+        names = Names(data)
         with psycopg.connect(db.libpq_url()) as conn:
-            fids = [r[0] for r in conn.execute("SELECT fid FROM cambridge.parcels ORDER BY fid")]
+            ids = sql.SQL("SELECT fid FROM {} ORDER BY fid").format(names.table())
+            fids = [r[0] for r in conn.execute(ids)]
+            columns = _columns(conn, data)
         rng = random.Random(12)
         sample = rng.sample(fids, 500)
-        columns = _columns(db)
         conn_of = thread_connection(db.libpq_url())
-        floor = {c: run([_floor_job(conn_of, sample, columns)] * args.patches, c) for c in (1, 8)}
+        floor_job = _floor_job(conn_of, names, sample, columns)
+        floor = {c: run([floor_job] * args.patches, c) for c in (1, 8)}
         env = {**db.env(), "DIGITALCITY_ITEMS_CACHE_MB": "0"}
+        items = f"/collections/{collection_id(db.catalog.layer(data.city, data.layer))}/items"
         with uvicorn_server("digitalcity.api.main:app_factory", env, factory=True) as base:
             ours = {}
             for c in (1, 8):
-                ours[c] = run([_api_job(base, key, sample)] * args.patches, c)
+                job = _api_job(base, items, key, data.field, sample)
+                ours[c] = run([job] * args.patches, c)
                 assert set(ours[c].statuses) == {200}, ours[c].statuses
-        print(f"\nsingle-feature PATCH on Cambridge parcels ({args.patches} per run):")
+        print(f"\n{data.label}: single-feature PATCH of {data.field} ({args.patches} per run):")
         _times("SQL floor (psycopg)", floor)
         _times("ours (HTTP PATCH)", ours, floor)
-        _purged_per_edit(db)
+        _purged_per_edit(db, data)
 
         instant = dt.datetime.now(dt.UTC)
-        job = _floor_job(conn_of, fids, columns)
+        job = _floor_job(conn_of, names, fids, columns)
         for _ in range(args.edits):
             job()
         with psycopg.connect(db.libpq_url(), autocommit=True) as conn:
-            conn.execute("ANALYZE cambridge.parcels__history")
-            conn.execute("ANALYZE cambridge.parcels__rowmeta")
-            recorded = conn.execute("SELECT count(*) FROM cambridge.parcels__history").fetchone()[0]  # type: ignore[index]
-        boxes = []
-        for _ in range(args.pages):
-            x, y = rng.uniform(-71.13, -71.09), rng.uniform(42.36, 42.39)
-            boxes.append(f"{x - 0.006},{y - 0.004},{x + 0.006},{y + 0.004}")
-        current = [f"{ITEMS}?limit=1000&bbox={b}" for b in boxes]
+            conn.execute(sql.SQL("ANALYZE {}").format(names.table("__history")))
+            conn.execute(sql.SQL("ANALYZE {}").format(names.table("__rowmeta")))
+            count = sql.SQL("SELECT count(*) FROM {}").format(names.table("__history"))
+            recorded = conn.execute(count).fetchone()[0]  # type: ignore[index]
+        current = [f"{items}?limit=1000&bbox={b}" for b in _boxes(data, rng, args.pages)]
         past = [f"{p}&as-of={quote(instant.isoformat())}" for p in current]
         with uvicorn_server("digitalcity.api.main:app_factory", env, factory=True) as base:
             run(http_jobs(base, current + past, 1), 1)  # every page once: both runs warm
-            now_run = {c: run(http_jobs(base, current, c), c) for c in (1,)}
-            then_run = {c: run(http_jobs(base, past, c), c) for c in (1,)}
+            now_run = {1: run(http_jobs(base, current, 1), 1)}
+            then_run = {1: run(http_jobs(base, past, 1), 1)}
         print(
-            f"\nitem pages (limit 1000, {args.pages} bboxes) after {args.edits:,} edits ({recorded:,} history rows):"
+            f"  item pages (limit 1000, {args.pages} bboxes) after {args.edits:,} edits "
+            f"({recorded:,} history rows):"
         )
         _times("current page", now_run)
         _times("as-of page", then_run, now_run)
@@ -175,6 +229,19 @@ def main(argv: list[str] | None = None) -> None:
             f"  as-of / current time: {then_run[1].p95_ms() / now_run[1].p95_ms():.2f} (p95), "
             f"{then_run[1].median_ms() / now_run[1].median_ms():.2f} (median)"
         )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.edits", description=__doc__)
+    parser.add_argument("--patches", type=int, default=300)
+    parser.add_argument("--edits", type=int, default=10_000)
+    # p95 of 40 pages was their second slowest: 1.25-1.41x between runs of the same code
+    parser.add_argument("--pages", type=int, default=200, help="bboxes for the as-of pages")
+    parser.add_argument("--dataset", choices=("cambridge", "osm", "both"), default="both")
+    args = parser.parse_args(argv)
+    for name, data in DATASETS.items():
+        if args.dataset in (name, "both"):
+            measure(data, args)
 
 
 if __name__ == "__main__":
