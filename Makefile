@@ -2,7 +2,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint check bench bench-ingest bench-tiles bench-api bench-analysis bench-deps bench-scale bench-edits bench-raster
+.PHONY: setup demo test lint check bench bench-ingest bench-tiles bench-api bench-analysis bench-deps bench-clients bench-cql2 bench-scale bench-edits bench-raster
 
 setup:
 	@bash scripts/setup.sh
@@ -22,7 +22,8 @@ lint: setup
 check: setup
 	$(BIN)/digitalcity check-layers
 
-bench: bench-ingest bench-tiles bench-api bench-analysis
+# every bench that runs on both datasets (Cambridge and the SYNTHETIC OSM-like set)
+bench: bench-ingest bench-tiles bench-api bench-clients bench-cql2 bench-analysis bench-edits
 
 bench-ingest: setup
 	$(BIN)/python -m bench.ingest
@@ -38,6 +39,12 @@ bench-tiles: setup bench-deps
 
 bench-api: setup bench-deps
 	$(BIN)/python -m bench.api
+
+bench-clients: setup bench-deps
+	$(BIN)/python -m bench.api.clients
+
+bench-cql2: setup bench-deps
+	$(BIN)/python -m bench.cql2
 
 bench-analysis: setup
 	$(BIN)/python -m bench.analysis

@@ -10,10 +10,11 @@ from statistics import median
 
 from bench.analysis import catchments, landuse
 from bench.analysis.landuse import timed
-from bench.analysis.synthetic import CITY, Scaled, real, synthetic
+from bench.analysis.synthetic import CITY, Scaled, other_dataset, real, synthetic
 from bench.analysis.table import Row, print_table
-from bench.common.city import load_city_layers
+from bench.common.city import load_city_layers, osmlike_db
 from bench.common.cluster import BenchDB, throwaway_cluster
+from bench.common.osmlike import CITY as OSM_CITY
 from digitalcity.catalog import load_catalog
 from digitalcity.city import City
 
@@ -26,6 +27,7 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scale", type=int, default=20, help="SYNTHETIC copies (default 20)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per case; median reported")
     parser.add_argument("--keep", action="store_true", help="keep the temporary cluster")
+    parser.add_argument("--dataset", choices=("cambridge", "osm", "both"), default="both")
     args = parser.parse_args(argv)
     if args.scale < 1 or args.repeat < 1:
         parser.error("--scale and --repeat must be at least 1")
@@ -109,20 +111,37 @@ def _run(db: BenchDB, work: Path, scale: int, repeat: int) -> tuple[list[Row], l
     return rows, notes
 
 
+def _run_osm(repeat: int) -> tuple[list[Row], list[str]]:
+    """Land use by district on the SYNTHETIC OSM-like dataset (its land-use polygons are the
+    parcels role, a grid of 2 km squares the districts). Its roads are random walks, not a
+    street network, so catchments are measured on Cambridge only."""
+    with osmlike_db() as db:
+        city = City(db.catalog, db.catalog.city(OSM_CITY), db.engine, "land_bureau")
+        row, note = _landuse_row(other_dataset(city, "SYNTHETIC OSM-like"), repeat)
+    return [row], [note]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _args(argv)
     prefix = "digitalcity-bench-analysis-"
-    with (
-        throwaway_cluster(prefix, keep=args.keep) as db,
-        tempfile.TemporaryDirectory(prefix=prefix) as tmp,
-    ):
-        rows, notes = _run(db, Path(tmp), args.scale, args.repeat)
-        if args.keep:
-            print(f"cluster kept: {db.settings.data_dir} (port {db.settings.db_port})")
+    rows: list[Row] = []
+    notes: list[str] = []
+    if args.dataset in ("cambridge", "both"):
+        with (
+            throwaway_cluster(prefix, keep=args.keep) as db,
+            tempfile.TemporaryDirectory(prefix=prefix) as tmp,
+        ):
+            rows, notes = _run(db, Path(tmp), args.scale, args.repeat)
+            if args.keep:
+                print(f"cluster kept: {db.settings.data_dir} (port {db.settings.db_port})")
+    if args.dataset in ("osm", "both"):
+        more_rows, more_notes = _run_osm(args.repeat)
+        rows += more_rows
+        notes += more_notes
     print(
         f"\nAnalysis benchmark: PostGIS (digitalcity.analysis) vs geopandas/networkx in memory; "
         f"one cluster, one run; medians of {args.repeat}; SYNTHETIC = N translated copies of "
-        f"the real parcels and neighbourhoods\n"
+        f"the real parcels and neighbourhoods; SYNTHETIC OSM-like: bench/common/osmlike.py\n"
     )
     print_table(rows)
     print()

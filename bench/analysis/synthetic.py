@@ -41,9 +41,12 @@ class Scaled:
     zones: str  # layer id of the grouping polygons
     parcel_rows: int
     zone_rows: int
+    name: str | None = None  # another dataset's
 
     @property
     def label(self) -> str:
+        if self.name:
+            return self.name
         return f"SYNTHETIC ×{self.scale}" if self.synthetic else "demo (real)"
 
 
@@ -98,6 +101,22 @@ def _rows(city: City, layer_id: str) -> int:
 def real(city: City) -> Scaled:
     """Size 1: the demo data as loaded (the real parcels and neighbourhoods)."""
     return Scaled(1, False, city, PARCELS, ZONES, _rows(city, PARCELS), _rows(city, ZONES))
+
+
+def other_dataset(city: City, name: str) -> Scaled:
+    """Another dataset as loaded: its city's parcels and districts roles."""
+    roles = city.definition.roles
+    assert roles.parcels and roles.districts, "the dataset's city names no parcels or districts"
+    return Scaled(
+        1,
+        True,
+        city,
+        roles.parcels,
+        roles.districts,
+        _rows(city, roles.parcels),
+        _rows(city, roles.districts),
+        name,
+    )
 
 
 def synthetic(db: BenchDB, city: City, scale: int, work: Path) -> Scaled:

@@ -98,8 +98,38 @@ def _roads(rng: np.random.Generator, n: int) -> np.ndarray:
     return shapely.linestrings(_metres_to_degrees(starts + walk), indices=ids)
 
 
-def write_dataset(folder: Path, scale: float = 1.0, seed: int = 20261203) -> Path:
-    """Write the GeoPackage and the layers directory under ``folder``; returns the layers dir."""
+# OSM landuse values to the level-1 / level-2 classes of tdyh_2023 (layers/codes), so the
+# land-use analyses classify the SYNTHETIC polygons as they do a city's parcels
+LANDUSE_CLASSES = {
+    "residential": ("07", "0701"), "commercial": ("09", "0901"), "industrial": ("10", "1001"),
+    "retail": ("09", "0901"), "farmland": ("01", "0103"), "forest": ("03", "0301"),
+    "grass": ("14", "1401"), "meadow": ("04", "0403"), "cemetery": ("15", "1506"),
+    "construction": ("16", "16"), "railway": ("12", "1201"), "allotments": ("01", "0103"),
+}  # fmt: skip
+DISTRICT_GRID = 6  # SYNTHETIC districts: a 6 x 6 grid of 2 km squares over the features
+
+
+def _districts() -> tuple[np.ndarray, list[str]]:
+    """The grid's squares (lon/lat polygons) and their names, row by row from the south-west."""
+    step = SIDE_M / DISTRICT_GRID
+    squares, names = [], []
+    for row in range(DISTRICT_GRID):
+        for col in range(DISTRICT_GRID):
+            x0, y0 = -SIDE_M / 2 + col * step, -SIDE_M / 2 + row * step
+            corners = np.array(
+                [[x0, y0], [x0 + step, y0], [x0 + step, y0 + step], [x0, y0 + step], [x0, y0]]
+            )
+            squares.append(shapely.Polygon(_metres_to_degrees(corners)))
+            names.append(f"SYNTHETIC district {row + 1}-{col + 1}")
+    return np.asarray(squares, dtype=object), names
+
+
+def write_dataset(
+    folder: Path, scale: float = 1.0, seed: int = 20261203, *, editable: bool = False
+) -> Path:
+    """Write the GeoPackage and the layers directory under ``folder``; returns the layers dir.
+    ``editable``: the roads may be edited (by ``land_bureau``), so loads also record their
+    history's row metadata, as for any editable layer."""
     folder.mkdir(parents=True, exist_ok=True)
     gpkg = folder / "SYNTHETIC_osmlike.gpkg"
     gpkg.unlink(missing_ok=True)
@@ -125,14 +155,26 @@ def write_dataset(folder: Path, scale: float = 1.0, seed: int = 20261203) -> Pat
             crs="EPSG:4326",
             append=gpkg.exists(),
         )
-    return _write_layers(folder / "layers", gpkg)
+    squares, names = _districts()
+    pyogrio.raw.write(
+        gpkg,
+        np.asarray(shapely.to_wkb(squares), dtype=object),
+        [np.arange(1, len(names) + 1, dtype=np.int64), np.asarray(names, dtype=object)],
+        ["district_id", "name"],
+        layer="districts",
+        driver="GPKG",
+        geometry_type="Polygon",
+        crs="EPSG:4326",
+        append=True,
+    )
+    return _write_layers(folder / "layers", gpkg, editable)
 
 
 def _field_toml(name: str) -> str:
     return f'[[fields]]\nname = "{name}"\ntitle = {{ zh = "{name}", en = "{name}" }}\n'
 
 
-def _write_layers(layers: Path, gpkg: Path) -> Path:
+def _write_layers(layers: Path, gpkg: Path, editable: bool) -> Path:
     city_dir = layers / CITY
     city_dir.mkdir(parents=True, exist_ok=True)
     codes = layers / "codes"
@@ -147,7 +189,21 @@ local_crs = "EPSG:32632"
 center = [{CENTRE[0]}, {CENTRE[1]}]
 default_zoom = 13
 bbox = [{CENTRE[0] - 0.12}, {CENTRE[1] - 0.08}, {CENTRE[0] + 0.12}, {CENTRE[1] + 0.08}]
+
+[roles]
+parcels = "landuse"
+districts = "districts"
 """
+    )
+    crosswalk = city_dir / "crosswalk_osm_landuse_to_tdyh2023.csv"
+    crosswalk.write_text(
+        "from_prefix,to_level1,to_level2,note,match\n"
+        + "".join(f"{k},{a},{b},SYNTHETIC,exact\n" for k, (a, b) in LANDUSE_CLASSES.items())
+    )
+    classification = (
+        f'[classification]\nfield = "landuse"\nsystem = "osm_landuse"\n'
+        f'crosswalk = {{ to = "tdyh_2023", file = "{CITY}/{crosswalk.name}", '
+        'level1_field = "landuse_l1", level2_field = "landuse_l2" }\n'
     )
     kinds = {
         "buildings": ("infrastructure", "MultiPolygon", []),
@@ -156,12 +212,14 @@ bbox = [{CENTRE[0] - 0.12}, {CENTRE[1] - 0.08}, {CENTRE[0] + 0.12}, {CENTRE[1] +
     }
     for layer, (kind, geometry, extra) in kinds.items():
         fields = "\n".join(_field_toml(c) for c in [*extra, *(name for name, _ in SPARSE)])
-        # the roads are edited by bench.edits, as a land bureau keeps its street names current
-        editing = (
-            '[editing]\nenabled = true\nroles = ["land_bureau", "admin"]\n'
-            if layer == "roads"
-            else ""
-        )
+        # bench.edits edits the roads, as a land bureau keeps its street names current; the
+        # land use is classified for bench.analysis
+        section = {
+            "roads": '[editing]\nenabled = true\nroles = ["land_bureau", "admin"]\n'
+            if editable
+            else "",
+            "landuse": classification,
+        }.get(layer, "")
         (city_dir / f"{layer}.toml").write_text(
             f'''# SYNTHETIC (bench/common/osmlike.py)
 id = "{layer}"
@@ -172,7 +230,7 @@ access = "public"
 min_zoom = 10
 max_zoom = 22
 
-{editing}
+{section}
 [source]
 path = "{gpkg}"
 layer = "{layer}"
@@ -180,4 +238,20 @@ id_field = "osm_id"
 
 {fields}'''
         )
+    (city_dir / "districts.toml").write_text(
+        f'''# SYNTHETIC (bench/common/osmlike.py): a grid of squares, the zones of the analyses
+id = "districts"
+title = {{ zh = "合成分区", en = "SYNTHETIC districts" }}
+kind = "boundary"
+geometry_type = "MultiPolygon"
+access = "public"
+label_field = "name"
+
+[source]
+path = "{gpkg}"
+layer = "districts"
+id_field = "district_id"
+
+{_field_toml("name")}'''
+    )
     return layers

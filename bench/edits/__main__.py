@@ -47,7 +47,8 @@ DATASETS = {
         (-71.13, 42.36, -71.09, 42.39), (0.012, 0.008),
     ),
     "osm": EditDataset(
-        "SYNTHETIC OSM-like roads (bench/common/osmlike.py)", osmlike_db, OSM_CITY, "roads",
+        "SYNTHETIC OSM-like roads (bench/common/osmlike.py)",
+        lambda: osmlike_db(editable=True), OSM_CITY, "roads",
         "name", (8.50, 47.34, 8.58, 47.40), (0.012, 0.008),
     ),
 }  # fmt: skip
