@@ -55,16 +55,17 @@ def city_db(city: str = CITY) -> Iterator[CityDB]:
 
 
 @contextmanager
-def osmlike_db(*, editable: bool = False) -> Iterator[CityDB]:
+def osmlike_db(*, editable: bool = False, population: bool = False) -> Iterator[CityDB]:
     """A fast (unsafe) throwaway cluster with the SYNTHETIC OSM-like dataset
-    (``bench/common/osmlike.py``; ``editable``: its roads may be edited) written to a
-    temporary folder, loaded by our loader and its 3857 copies built; the settings' layers
-    directory is the dataset's, so servers started with ``env()`` serve it."""
+    (``bench/common/osmlike.py``; ``editable``: its roads may be edited; ``population``: with
+    its SYNTHETIC population grid) written to a temporary folder, loaded by our loader and its
+    3857 copies built; the settings' layers directory is the dataset's, so servers started
+    with ``env()`` serve it."""
     with (
         tempfile.TemporaryDirectory(prefix="digitalcity-bench-osm-") as tmp,
         throwaway_cluster("digitalcity-bench-osm-", pool_size=10) as db,
     ):
-        layers = write_dataset(Path(tmp) / "osmlike", editable=editable)
+        layers = write_dataset(Path(tmp) / "osmlike", editable=editable, population=population)
         catalog = load_catalog(layers)
         osm = CityDB(
             db.settings.model_copy(update={"layers_dir": layers}), db.cluster, db.engine, catalog

@@ -18,6 +18,7 @@ import numpy as np
 import pyogrio.raw
 import shapely
 
+from bench.common.osmlike_population import write_population
 from digitalcity.config import PROJECT_ROOT
 
 CITY = "synthetic_osm"
@@ -106,6 +107,7 @@ LANDUSE_CLASSES = {
     "grass": ("14", "1401"), "meadow": ("04", "0403"), "cemetery": ("15", "1506"),
     "construction": ("16", "16"), "railway": ("12", "1201"), "allotments": ("01", "0103"),
 }  # fmt: skip
+POPULATION_TIF = "SYNTHETIC_osmlike_population.tif"
 DISTRICT_GRID = 6  # SYNTHETIC districts: a 6 x 6 grid of 2 km squares over the features
 
 
@@ -125,11 +127,16 @@ def _districts() -> tuple[np.ndarray, list[str]]:
 
 
 def write_dataset(
-    folder: Path, scale: float = 1.0, seed: int = 20261203, *, editable: bool = False
+    folder: Path,
+    scale: float = 1.0,
+    seed: int = 20261203,
+    *,
+    editable: bool = False,
+    population: bool = False,
 ) -> Path:
     """Write the GeoPackage and the layers directory under ``folder``; returns the layers dir.
-    ``editable``: the roads may be edited (by ``land_bureau``), so loads also record their
-    history's row metadata, as for any editable layer."""
+    ``editable``: the roads may be edited (by ``land_bureau``). ``population``: also a
+    SYNTHETIC population grid (a GeoTIFF, ``osmlike_population``) and its layer."""
     folder.mkdir(parents=True, exist_ok=True)
     gpkg = folder / "SYNTHETIC_osmlike.gpkg"
     gpkg.unlink(missing_ok=True)
@@ -138,6 +145,8 @@ def write_dataset(
     for layer, make in makers.items():
         n = max(1, int(COUNTS[layer] * scale))
         geoms = make(rng, n)
+        if layer == "buildings" and population:
+            write_population(folder / POPULATION_TIF, geoms, CENTRE, SIDE_M)
         fields: dict[str, np.ndarray] = {"osm_id": np.arange(1, n + 1, dtype=np.int64)}
         if layer == "landuse":
             fields["landuse"] = np.asarray(LANDUSE, dtype=object)[rng.integers(0, len(LANDUSE), n)]
@@ -167,14 +176,37 @@ def write_dataset(
         crs="EPSG:4326",
         append=True,
     )
-    return _write_layers(folder / "layers", gpkg, editable)
+    layers = _write_layers(folder / "layers", gpkg, editable, population)
+    if population:
+        (layers / CITY / "population_grid.toml").write_text(
+            f'''# SYNTHETIC (bench/common/osmlike_population.py): residents from the buildings
+id = "population_grid"
+title = {{ zh = "合成人口格网（25米）", en = "SYNTHETIC population grid (25 m)" }}
+kind = "population"
+geometry_type = "Polygon"
+access = "public"
+min_zoom = 12
+
+[source]
+path = "{folder / POPULATION_TIF}"
+band = 1
+
+[[fields]]
+name = "population"
+type = "float"
+source = "value"
+unit = "persons"
+title = {{ zh = "人口（合成）", en = "Residents (SYNTHETIC)" }}
+'''
+        )
+    return layers
 
 
 def _field_toml(name: str) -> str:
     return f'[[fields]]\nname = "{name}"\ntitle = {{ zh = "{name}", en = "{name}" }}\n'
 
 
-def _write_layers(layers: Path, gpkg: Path, editable: bool) -> Path:
+def _write_layers(layers: Path, gpkg: Path, editable: bool, population: bool) -> Path:
     city_dir = layers / CITY
     city_dir.mkdir(parents=True, exist_ok=True)
     codes = layers / "codes"
@@ -193,6 +225,7 @@ bbox = [{CENTRE[0] - 0.12}, {CENTRE[1] - 0.08}, {CENTRE[0] + 0.12}, {CENTRE[1] +
 [roles]
 parcels = "landuse"
 districts = "districts"
+{'population = "population_grid"' if population else ""}
 """
     )
     crosswalk = city_dir / "crosswalk_osm_landuse_to_tdyh2023.csv"
