@@ -55,7 +55,9 @@ def city_db(city: str = CITY) -> Iterator[CityDB]:
 
 
 @contextmanager
-def osmlike_db(*, editable: bool = False, population: bool = False) -> Iterator[CityDB]:
+def osmlike_db(
+    *, editable: bool = False, population: bool = False, shared_buffers_mb: int | None = None
+) -> Iterator[CityDB]:
     """A fast (unsafe) throwaway cluster with the SYNTHETIC OSM-like dataset
     (``bench/common/osmlike.py``; ``editable``: its roads may be edited; ``population``: with
     its SYNTHETIC population grid) written to a temporary folder, loaded by our loader and its
@@ -63,7 +65,9 @@ def osmlike_db(*, editable: bool = False, population: bool = False) -> Iterator[
     with ``env()`` serve it."""
     with (
         tempfile.TemporaryDirectory(prefix="digitalcity-bench-osm-") as tmp,
-        throwaway_cluster("digitalcity-bench-osm-", pool_size=10) as db,
+        throwaway_cluster(
+            "digitalcity-bench-osm-", pool_size=10, shared_buffers_mb=shared_buffers_mb
+        ) as db,
     ):
         layers = write_dataset(Path(tmp) / "osmlike", editable=editable, population=population)
         catalog = load_catalog(layers)

@@ -1,7 +1,12 @@
 """Scale: SYNTHETIC cities made of translated copies of the real Cambridge parcels, side by
 side (copy 0 in place), from ×1 (the real parcels) to millions of parcels.
 
-``python -m bench.scale [--scales 1,10,100,300] [--samples 30] [--standbys]``
+``python -m bench.scale [--scales 1,10,100,300] [--osm-scales 1,10] [--samples 30]
+[--dataset cambridge|osm|both] [--standbys]``
+
+With ``--dataset osm`` (or ``both``, the default) the same run is made on the SYNTHETIC
+OSM-like roads (``bench/scale/osm.py``): ×N translated copies of its 246,900 lines, with the
+ingest, size, tile and page rows (identify and land use are the parcels').
 
 For each size, on one throwaway cluster:
 - ingest: our loader in a fresh process (wall time, peak RSS above the idle interpreter);
