@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import rasterio
 import shapely
-from rasterio.transform import from_bounds
+from rasterio.transform import Affine
 
 CELL_M = 25.0
 FLOOR_M2_PER_RESIDENT = 40.0 / 3.0  # 3 storeys, 40 m² of floor per resident
@@ -50,7 +50,8 @@ def write_population(
         count=1,
         dtype="float32",
         crs="EPSG:4326",
-        transform=from_bounds(west, south, east, north, cells, cells),
+        # north-up cells from the north-west corner (rasterio's from_bounds warns: Affine `*`)
+        transform=Affine((east - west) / cells, 0.0, west, 0.0, -(north - south) / cells, north),
         nodata=0.0,
         compress="deflate",
     ) as out:
