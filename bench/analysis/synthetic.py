@@ -100,23 +100,22 @@ def _rows(city: City, layer_id: str) -> int:
 
 def real(city: City) -> Scaled:
     """Size 1: the demo data as loaded (the real parcels and neighbourhoods)."""
-    return Scaled(1, False, city, PARCELS, ZONES, _rows(city, PARCELS), _rows(city, ZONES))
+    return _sized(1, False, city, PARCELS, ZONES)
 
 
 def other_dataset(city: City, name: str) -> Scaled:
     """Another dataset as loaded: its city's parcels and districts roles."""
     roles = city.definition.roles
     assert roles.parcels and roles.districts, "the dataset's city names no parcels or districts"
-    return Scaled(
-        1,
-        True,
-        city,
-        roles.parcels,
-        roles.districts,
-        _rows(city, roles.parcels),
-        _rows(city, roles.districts),
-        name,
-    )
+    return _sized(1, True, city, roles.parcels, roles.districts, name)
+
+
+def _sized(
+    scale: int, synthetic: bool, city: City, parcels: str, zones: str, name: str | None = None
+) -> Scaled:
+    """A ``Scaled`` with the row counts of its parcels and zones as loaded."""
+    rows = _rows(city, parcels), _rows(city, zones)
+    return Scaled(scale, synthetic, city, parcels, zones, *rows, name)
 
 
 def synthetic(db: BenchDB, city: City, scale: int, work: Path) -> Scaled:
@@ -138,15 +137,7 @@ def synthetic(db: BenchDB, city: City, scale: int, work: Path) -> Scaled:
         if report.rejected:
             print(f"  note: {layer.id}: {len(report.rejected)} rows rejected by the loader")
     scaled = scaled_city(city, parcels, zones)
-    out = Scaled(
-        scale,
-        True,
-        scaled,
-        parcels.id,
-        zones.id,
-        _rows(scaled, parcels.id),
-        _rows(scaled, zones.id),
-    )
+    out = _sized(scale, True, scaled, parcels.id, zones.id)
     print(
         f"SYNTHETIC ×{scale}: {out.parcel_rows:,} parcels, {out.zone_rows} zones written and "
         f"loaded by our loader in {time.perf_counter() - started:.1f} s",

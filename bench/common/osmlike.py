@@ -176,37 +176,37 @@ def write_dataset(
         crs="EPSG:4326",
         append=True,
     )
-    layers = _write_layers(folder / "layers", gpkg, editable, population)
-    if population:
-        (layers / CITY / "population_grid.toml").write_text(
-            f'''# SYNTHETIC (bench/common/osmlike_population.py): residents from the buildings
-id = "population_grid"
-title = {{ zh = "合成人口格网（25米）", en = "SYNTHETIC population grid (25 m)" }}
-kind = "population"
-geometry_type = "Polygon"
-access = "public"
-min_zoom = 12
-
-[source]
-path = "{folder / POPULATION_TIF}"
-band = 1
-
-[[fields]]
-name = "population"
-type = "float"
-source = "value"
-unit = "persons"
-title = {{ zh = "人口（合成）", en = "Residents (SYNTHETIC)" }}
-'''
-        )
-    return layers
+    tif = folder / POPULATION_TIF if population else None
+    return _write_layers(folder / "layers", gpkg, editable, tif)
 
 
 def _field_toml(name: str) -> str:
     return f'[[fields]]\nname = "{name}"\ntitle = {{ zh = "{name}", en = "{name}" }}\n'
 
 
-def _write_layers(layers: Path, gpkg: Path, editable: bool, population: bool) -> Path:
+def _write_layer(
+    city_dir: Path, layer_id: str, title: tuple[str, str], kind: str, geometry: str,
+    options: str, source: str, fields: str, origin: str = "bench/common/osmlike.py",
+) -> None:  # fmt: skip
+    """One public layer's definition: ``options`` (TOML lines before its source), ``source``
+    (the lines of its [source] table) and ``fields`` ([[fields]] tables)."""
+    zh, en = title
+    (city_dir / f"{layer_id}.toml").write_text(
+        f'''# SYNTHETIC ({origin})
+id = "{layer_id}"
+title = {{ zh = "{zh}", en = "{en}" }}
+kind = "{kind}"
+geometry_type = "{geometry}"
+access = "public"
+{options}
+[source]
+{source}
+
+{fields}'''
+    )
+
+
+def _write_layers(layers: Path, gpkg: Path, editable: bool, population: Path | None) -> Path:
     city_dir = layers / CITY
     city_dir.mkdir(parents=True, exist_ok=True)
     codes = layers / "codes"
@@ -225,7 +225,7 @@ bbox = [{CENTRE[0] - 0.12}, {CENTRE[1] - 0.08}, {CENTRE[0] + 0.12}, {CENTRE[1] +
 [roles]
 parcels = "landuse"
 districts = "districts"
-{'population = "population_grid"' if population else ""}
+{'population = "population_grid"' if population is not None else ""}
 """
     )
     crosswalk = city_dir / "crosswalk_osm_landuse_to_tdyh2023.csv"
@@ -253,38 +253,22 @@ districts = "districts"
             else "",
             "landuse": classification,
         }.get(layer, "")
-        (city_dir / f"{layer}.toml").write_text(
-            f'''# SYNTHETIC (bench/common/osmlike.py)
-id = "{layer}"
-title = {{ zh = "合成{layer}", en = "SYNTHETIC {layer}" }}
-kind = "{kind}"
-geometry_type = "{geometry}"
-access = "public"
-min_zoom = 10
-max_zoom = 22
-
-{section}
-[source]
-path = "{gpkg}"
-layer = "{layer}"
-id_field = "osm_id"
-
-{fields}'''
-        )
-    (city_dir / "districts.toml").write_text(
-        f'''# SYNTHETIC (bench/common/osmlike.py): a grid of squares, the zones of the analyses
-id = "districts"
-title = {{ zh = "合成分区", en = "SYNTHETIC districts" }}
-kind = "boundary"
-geometry_type = "MultiPolygon"
-access = "public"
-label_field = "name"
-
-[source]
-path = "{gpkg}"
-layer = "districts"
-id_field = "district_id"
-
-{_field_toml("name")}'''
-    )
+        _write_layer(
+            city_dir, layer, (f"合成{layer}", f"SYNTHETIC {layer}"), kind, geometry,
+            f"min_zoom = 10\nmax_zoom = 22\n\n{section}",
+            f'path = "{gpkg}"\nlayer = "{layer}"\nid_field = "osm_id"', fields,
+        )  # fmt: skip
+    _write_layer(
+        city_dir, "districts", ("合成分区", "SYNTHETIC districts"), "boundary", "MultiPolygon",
+        'label_field = "name"\n',
+        f'path = "{gpkg}"\nlayer = "districts"\nid_field = "district_id"', _field_toml("name"),
+    )  # fmt: skip
+    if population is not None:  # residents from the buildings
+        _write_layer(
+            city_dir, "population_grid", ("合成人口格网（25米）", "SYNTHETIC population grid (25 m)"),
+            "population", "Polygon", "min_zoom = 12\n", f'path = "{population}"\nband = 1',
+            '[[fields]]\nname = "population"\ntype = "float"\nsource = "value"\n'
+            'unit = "persons"\ntitle = { zh = "人口（合成）", en = "Residents (SYNTHETIC)" }\n',
+            origin="bench/common/osmlike_population.py",
+        )  # fmt: skip
     return layers

@@ -11,7 +11,7 @@ from statistics import median
 import sqlalchemy as sa
 
 from bench.analysis.synthetic import scaled_city, write_zones, zones_layer
-from bench.common.city import load_city_layers, settle_statistics
+from bench.common.city import load_city_layers
 from bench.common.cluster import BenchDB, throwaway_cluster
 from bench.ingest import measure
 from bench.ingest.inputs import PARCELS_PATH, bench_layer, write_synthetic
@@ -20,21 +20,19 @@ from bench.scale.probes import (
     Size,
     buffer_pool_mb,
     measure_probes,
+    measure_storage,
     ms,
     print_table,
     probe_pairs,
     side_by_side,
-    table_mib,
 )
 from digitalcity.analysis import landuse_statistics
 from digitalcity.catalog import CityDef, load_catalog
 from digitalcity.city import City
 from digitalcity.db.engine import make_engine
-from digitalcity.db.live import VersionMap
 from digitalcity.db.routing import api_parallel_workers
 from digitalcity.ingest import load_layer
 from digitalcity.planning.card import identify
-from digitalcity.tiles.prepare import prepare_layer
 
 CITY = "cambridge"
 PAGE_DEG = (0.02, 0.012)  # a bbox of ~1,000 parcels in central Cambridge (lon, lat degrees)
@@ -83,13 +81,7 @@ def measure_size(
     city = scaled_city(City(catalog, wide, db.engine, "admin"), parcels, zones)
     api_city = scaled_city(City(catalog, wide, api, "admin"), parcels, zones)
 
-    versions = VersionMap()
-    versions.load(db.engine)
-    state = versions.get(CITY, parcels.id)
-    assert state is not None
-    size.copy_s = ms(lambda: prepare_layer(db.engine, parcels, wide, state.version)) / 1000
-    settle_statistics(db)
-    size.db_mib = table_mib(db, parcels, wide, state.version)
+    versions = measure_storage(size, db, parcels, wide)
     points = _points(db, base, samples, seed=1)  # the same parcels at every size
     measure_probes(size, db, api, city.catalog, parcels, wide, versions, points, offsets[-1],
                    PAGE_DEG, work)  # fmt: skip

@@ -15,7 +15,7 @@ import pyogrio.raw
 import shapely
 import sqlalchemy as sa
 
-from bench.common.city import CityDB, osmlike_db, settle_statistics
+from bench.common.city import CityDB, osmlike_db
 from bench.common.osmlike import CITY
 from bench.ingest import measure
 from bench.ingest.inputs import bench_layer
@@ -23,16 +23,13 @@ from bench.scale.probes import (
     Size,
     buffer_pool_mb,
     measure_probes,
-    ms,
+    measure_storage,
     print_table,
     side_by_side,
-    table_mib,
 )
 from digitalcity.catalog import CityDef
 from digitalcity.db.engine import make_engine
-from digitalcity.db.live import VersionMap
 from digitalcity.db.routing import api_parallel_workers
-from digitalcity.tiles.prepare import prepare_layer
 
 LAYER = "roads"
 PAGE_DEG = (0.012, 0.008)  # about 0.9 x 0.9 km: ~2,000 roads, so every page is full
@@ -102,13 +99,7 @@ def measure_size(
     path.unlink()
     size = Size(scale, rows=run.rows, load_s=run.seconds)
     size.peak_mib = (run.peak_kib - int(run.extra["baseline_kib"])) / 1024  # type: ignore[call-overload]
-    versions = VersionMap()
-    versions.load(db.engine)
-    state = versions.get(CITY, layer.id)
-    assert state is not None
-    size.copy_s = ms(lambda: prepare_layer(db.engine, layer, wide, state.version)) / 1000
-    settle_statistics(db)
-    size.db_mib = table_mib(db, layer, wide, state.version)
+    versions = measure_storage(size, db, layer, wide)
     catalog = db.catalog.with_layer(layer)
     measure_probes(size, db, api, catalog, layer, wide, versions, points, offsets[-1],
                    PAGE_DEG, work)  # fmt: skip

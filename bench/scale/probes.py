@@ -15,13 +15,14 @@ from statistics import median
 import morecantile
 import sqlalchemy as sa
 
+from bench.common.city import settle_statistics
 from bench.common.cluster import BenchDB
 from digitalcity.catalog import Catalog, CityDef, LayerDef
 from digitalcity.db.driver import streamed_rows
 from digitalcity.db.live import VersionMap
 from digitalcity.query.items import ItemsQuery
 from digitalcity.tiles.options import TileOptions
-from digitalcity.tiles.prepare import copy_table
+from digitalcity.tiles.prepare import copy_table, prepare_layer
 from digitalcity.tiles.service import TileService
 from digitalcity.tiles.tms import TileIndex
 
@@ -74,6 +75,19 @@ def side_by_side(city: CityDef, scale: int) -> tuple[list[Point], tuple[float, .
     rows = math.ceil(scale / cols)
     cells = [(c * width, r * height) for r in range(rows) for c in range(cols)][:scale]
     return cells, (minx, miny, minx + cols * width, miny + rows * height)
+
+
+def measure_storage(size: Size, db: BenchDB, layer: LayerDef, city: CityDef) -> VersionMap:
+    """After ``layer``'s load: the time to (re)build its tile copy, statistics settled, and
+    the size of its table and copy, into ``size``; returns the versions as loaded."""
+    versions = VersionMap()
+    versions.load(db.engine)
+    state = versions.get(city.id, layer.id)
+    assert state is not None
+    size.copy_s = ms(lambda: prepare_layer(db.engine, layer, city, state.version)) / 1000
+    settle_statistics(db)
+    size.db_mib = table_mib(db, layer, city, state.version)
+    return versions
 
 
 def table_mib(db: BenchDB, layer: LayerDef, city: CityDef, version: int) -> float:
