@@ -85,11 +85,12 @@ def _osm_cases(work: Path) -> list[Case]:
 
 
 def _run(db: BenchDB, cases: list[Case], repeat: int) -> None:
-    """Each case ``repeat`` times, ours, ogr2ogr and ogr2ogr -makevalid interleaved (so all
-    see the same load)."""
+    """Each case ``repeat`` times, ours (with and without its tile copy), ogr2ogr and
+    ogr2ogr -makevalid interleaved (so all see the same load)."""
     for run_no in range(repeat):
         for case in cases:
             case.ours.append(measure.ours(db, case.ours_spec))
+            case.bare.append(measure.ours(db, {**case.ours_spec, "tile_copies": False}))
             spec = case.ogr_spec
             case.ogr.append(
                 measure.ogr2ogr(
@@ -108,7 +109,8 @@ def _run(db: BenchDB, cases: list[Case], repeat: int) -> None:
             )
             print(
                 f"  run {run_no + 1}/{repeat} {case.label} [{case.variant}]: "
-                f"ours {case.ours[-1].seconds:.2f} s, ogr2ogr {case.ogr[-1].seconds:.2f} s, "
+                f"ours {case.ours[-1].seconds:.2f} s (without the tile copy "
+                f"{case.bare[-1].seconds:.2f} s), ogr2ogr {case.ogr[-1].seconds:.2f} s, "
                 f"ogr2ogr -makevalid {case.ogr_valid[-1].seconds:.2f} s",
                 flush=True,
             )

@@ -44,6 +44,8 @@ def main(spec: dict[str, object]) -> dict[str, object]:
     settings = Settings(
         data_dir=Path(str(spec["data_dir"])), db_port=int(str(spec["port"])), progress=False
     )
+    if spec.get("tile_copies") is False:  # the load without its EPSG:3857 tile copy
+        settings = settings.model_copy(update={"tile_copies": False})
     if spec.get("layers_dir"):  # another dataset's layer (bench.common.osmlike)
         settings = settings.model_copy(update={"layers_dir": Path(str(spec["layers_dir"]))})
     catalog = load_catalog(settings.layers_dir)

@@ -29,6 +29,9 @@ class Case:
     ours: list[Run] = field(default_factory=list)
     ogr: list[Run] = field(default_factory=list)
     ogr_valid: list[Run] = field(default_factory=list)  # ogr2ogr -makevalid
+    # ours without the EPSG:3857 tile copy a load writes beside the layer table (settings
+    # ``tile_copies`` off): what the copy costs, and the loader's own speed against ogr2ogr's
+    bare: list[Run] = field(default_factory=list)
 
 
 def _median(values: list[float]) -> float:
@@ -75,6 +78,20 @@ def print_table(cases: list[Case], repeat: int) -> None:
             print(f"{'':<15} note: ogr2ogr loaded {c.ogr[-1].rows} rows, ours {c.ours[-1].rows}")
         if c.ogr_valid:
             _print_peer("ogr2ogr -makevalid", c.ogr_valid, ours_s, c.ours[-1].rows)
+        if c.bare and c.ogr_valid:
+            _print_bare(c)
+
+
+def _print_bare(case: Case) -> None:
+    """Our load without its tile copy: seconds, and its ratio to ogr2ogr -makevalid."""
+    bare_s = _median([r.seconds for r in case.bare])
+    valid_s = _median([r.seconds for r in case.ogr_valid])
+    ours_s = _median([r.seconds for r in case.ours])
+    print(
+        f"{'  ours without the tile copy':<35} {bare_s:>8.2f} {'':>7} {'':>9} "
+        f"{bare_s / valid_s:>6.2f}  (the copy: {ours_s - bare_s:+.2f} s; ratio to "
+        "ogr2ogr -makevalid)"
+    )
 
 
 def _print_peer(name: str, runs: list[Run], ours_s: float, ours_rows: int) -> None:
@@ -120,3 +137,9 @@ def print_total(cases: list[Case], repeat: int) -> None:
         f"ogr2ogr -makevalid {_mib(ogr_peak)} MiB: "
         f"{(ours_peak - idle) / ogr_peak:.1f}× its peak"
     )
+    if all(c.bare for c in cases):
+        bare = sum(_median([r.seconds for r in c.bare]) for c in cases)
+        print(
+            f"whole dataset without the tile copies: ours {bare:.2f} s "
+            f"(ratio to ogr2ogr -makevalid {bare / valid:.2f}); the copies: {ours - bare:+.2f} s"
+        )

@@ -495,9 +495,13 @@ def _prepare_for_swap(
         tuple(f"index {n}" for n in range(len(indexes))),
     )
     if copy is not None:
-        # last: VACUUM marks a page all-visible only when no transaction older than the
-        # copy's rows is still open, and the index builds are
-        steps["copy settled"] = (lambda: copy.settle(engine), tuple(steps))
+        # after the copy's own index builds (VACUUM's lock waits for theirs), beside the
+        # staging table's last steps: the copy's rows are frozen and committed before any
+        # build began, so VACUUM marks its pages all-visible while those run
+        steps["copy settled"] = (
+            lambda: copy.settle(engine),
+            tuple(f"copy index {n}" for n in range(len(copied))),
+        )
     run_steps(steps, 2 if (os.cpu_count() or 1) > 1 else 1)
 
 
