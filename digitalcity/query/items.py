@@ -16,7 +16,6 @@ from typing import Any
 import sqlalchemy as sa
 from geoalchemy2 import Geometry
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects.postgresql import JSONB
 
 from digitalcity.catalog.access import Role, visible_fields
 from digitalcity.catalog.model import IDENTIFIER, CityDef, FieldDef, LayerDef
@@ -31,7 +30,7 @@ from digitalcity.query.filter_sql import FilterContext, compile_filter
 Relation = sa.Table | sa.Subquery  # a layer's table, or the layer as of an instant
 
 WGS84_REF = CRSRef(4326, False, CRS84)
-MAX_JSON_PAIRS = 50  # json_build_object takes at most 100 arguments
+MAX_CONCAT_ARGS = 100  # PostgreSQL functions take at most 100 arguments
 MAX_TEMPLATES = 512
 # Compiled SQL of page statements without a filter, by the request's shape (see page_sql).
 # Entries keep their layer and city alive, so the ids in a key are never reused meanwhile.
@@ -42,10 +41,32 @@ class QueryError(DigitalCityError):
     title = "Invalid query parameter"
 
 
-def _name(field: FieldDef) -> sa.ColumnElement:
-    """A property name as an SQL string constant (catalog identifiers only: see IDENTIFIER)."""
+def _key(field: FieldDef, first: bool) -> sa.ColumnElement:
+    """A property's key as JSON text in an SQL string constant (``"name":``, after a comma
+    unless ``first``); catalog identifiers only (see IDENTIFIER), which need no escaping."""
     assert IDENTIFIER.match(field.name), field.name
-    return sa.literal_column(f"'{field.name}'", sa.Text)
+    return sa.literal_column(f"""'{"" if first else ","}"{field.name}":'""", sa.Text)
+
+
+def properties_json(table: Relation, fields: list[FieldDef]) -> sa.ColumnElement:
+    """The GeoJSON ``properties`` object of a row as compact JSON text: each value as
+    ``to_json`` writes it (what ``json_build_object`` writes too), ``null`` when missing.
+
+    Concatenated text rather than ``json_build_object``, which puts spaces around every
+    colon and after every comma: on the 246,900 SYNTHETIC roads (20 fields) a page of 1,000
+    is 8 % smaller (693 against 755 KB) and PostgreSQL builds it in 5.4-6.2 ms against
+    7.2-7.5, and GDAL 3.6 reads a whole-layer copy 7 % faster."""
+    parts: list[sa.ColumnElement] = [sa.literal_column("'{'", sa.Text)]
+    for n, f in enumerate(fields):
+        value = sa.cast(sa.func.to_json(table.c[f.name]), sa.Text)
+        parts += [_key(f, n == 0), sa.func.coalesce(value, sa.literal_column("'null'"))]
+    parts.append(sa.literal_column("'}'", sa.Text))
+    while len(parts) > MAX_CONCAT_ARGS:
+        parts = [
+            sa.func.concat(*parts[i : i + MAX_CONCAT_ARGS])
+            for i in range(0, len(parts), MAX_CONCAT_ARGS)
+        ]
+    return sa.func.concat(*parts)
 
 
 def queryables(layer: LayerDef, role: Role) -> dict[str, FieldDef]:
@@ -191,25 +212,7 @@ class ItemsQuery:
         geometry = sa.func.coalesce(
             sa.func.ST_AsGeoJSON(self._output_geometry(table), self._decimals()), "null"
         )
-        properties: sa.ColumnElement
-        if len(fields) <= MAX_JSON_PAIRS:
-            pairs = [x for f in fields for x in (_name(f), table.c[f.name])]
-            properties = sa.cast(sa.func.json_build_object(*pairs), sa.Text)
-        else:
-            chunks = [fields[i : i + MAX_JSON_PAIRS] for i in range(0, len(fields), MAX_JSON_PAIRS)]
-            built = [
-                sa.cast(
-                    sa.func.json_build_object(
-                        *[x for f in chunk for x in (_name(f), table.c[f.name])]
-                    ),
-                    JSONB,
-                )
-                for chunk in chunks
-            ]
-            merged: sa.ColumnElement = built[0]
-            for more in built[1:]:
-                merged = merged.op("||")(more)
-            properties = sa.cast(merged, sa.Text)
+        properties = properties_json(table, fields)
         feature = sa.func.concat(
             '{"type":"Feature","id":',
             table.c.fid,
