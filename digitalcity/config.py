@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     count_threshold: int = 500_000
     items_cache_mb: int = 64
     items_stream_above: int = 2_000
+    # next pages of walks by key rendered ahead and kept for their requests (0: none); see
+    # digitalcity.api.prefetch
+    items_prefetch_pages: int = 4
     # max_parallel_workers_per_gather on the API's connections (-1: the server's own). Parallel
     # plans pay for starting workers on every page, tile and card: bbox pages of the SYNTHETIC
     # OSM-like roads took 13-21 ms without workers against 24-31 ms with them (medians, c=1).

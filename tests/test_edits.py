@@ -409,3 +409,26 @@ def test_etag_of_a_layer_named_like_one_of_its_fields(settings, catalog, engine,
         )
         assert patched.status_code == 200, patched.text
         assert client.get(url).headers["etag"] == patched.headers["etag"] != tag
+
+
+def test_an_edit_is_not_hidden_by_a_page_rendered_ahead(api, keys) -> None:  # noqa: ANN001
+    """A walk's next page rendered before an edit is not answered after it: the layer's
+    version is part of its key (``digitalcity.api.prefetch``)."""
+    next_pages = api.app.state.next_pages
+    assert next_pages.settle(30)
+    waiting = next_pages.waiting()
+    first = api.get(ITEMS, params={"limit": 5, "after": 100}).json()
+    assert next_pages.settle(30) and next_pages.waiting() == waiting + 1  # the next, ahead
+    last = first["features"][-1]["id"]
+    # the next page's first feature, read through another page (the one ahead stays waiting)
+    fid = api.get(ITEMS, params={"limit": 1, "after": last}).json()["features"][0]["id"]
+    url = f"{ITEMS}/{fid}"
+    patched = api.patch(
+        url,
+        json={"properties": {"colour": "ahead"}},
+        headers=_h(keys["land_bureau"], **{"If-Match": api.get(url).headers["etag"]}),
+    )
+    assert patched.status_code == 200, patched.text
+    second = api.get(ITEMS, params={"limit": 5, "after": last}).json()
+    assert second["features"][0]["id"] == fid
+    assert second["features"][0]["properties"]["colour"] == "ahead"

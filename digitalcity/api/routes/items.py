@@ -9,12 +9,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from sqlalchemy.engine import Connection, CursorResult, Engine
+from starlette.datastructures import QueryParams
 
 from digitalcity.api import html
 from digitalcity.api.caller import KEY_QUERY_PARAMETER
@@ -31,6 +32,8 @@ from digitalcity.api.negotiation import FormatDep, ItemsFormatDep, LangDep
 from digitalcity.api.openapi_ogc import CollectionIdPath, FeatureIdPath
 from digitalcity.api.page_cache import PageCache
 from digitalcity.api.params import items_query
+from digitalcity.api.prefetch import Rendered
+from digitalcity.api.state import LiveLayers
 from digitalcity.db.driver import STATEMENT_ERRORS, fetch_row, fetch_value, streamed_rows
 from digitalcity.errors import NotFound
 from digitalcity.exports import FORMATS
@@ -71,7 +74,7 @@ def _rows(conn: Connection, result: CursorResult, first: Sequence[Any]) -> Itera
 
 
 def _page_links(
-    request: Request,
+    params: QueryParams,
     base: str,
     collection: str,
     query: ItemsQuery,
@@ -82,11 +85,11 @@ def _page_links(
     continues after the page's last id (``after``: keyset paging, as cheap at any depth);
     with a ``sortby`` it moves ``offset`` on."""
     # The caller's key never goes into a link: links are cached and shared between callers.
-    params = {k: v for k, v in request.query_params.items() if k != KEY_QUERY_PARAMETER}
+    given = {k: v for k, v in params.items() if k != KEY_QUERY_PARAMETER}
     href = f"{base}/collections/{collection}/items"
 
     def at(offset: int | None, fmt: str | None = None, after: int | None = None) -> str:
-        page = {k: v for k, v in params.items() if k not in ("offset", "after")}
+        page = {k: v for k, v in given.items() if k not in ("offset", "after")}
         page["limit"] = str(query.limit)
         if after is not None:
             page["after"] = str(after)
@@ -136,7 +139,7 @@ class _PageState:
 
 
 def _tail(
-    request: Request,
+    params: QueryParams,
     base: str,
     collection: str,
     query: ItemsQuery,
@@ -147,7 +150,7 @@ def _tail(
         "numberReturned": page.returned,
         "timeStamp": datetime.now(UTC).isoformat(timespec="seconds"),
         "links": _page_links(
-            request, base, collection, query, has_next=page.has_next, last_id=page.last_id
+            params, base, collection, query, has_next=page.has_next, last_id=page.last_id
         ),
     }
     if matched is not None:
@@ -155,16 +158,14 @@ def _tail(
     return b"]," + json.dumps(tail)[1:].encode()
 
 
-def _page_key(request: Request, query: ItemsQuery, base: str) -> str | None:
-    state = request.app.state.layers.get(query.layer)
+def _page_key(layers: LiveLayers, params: QueryParams, query: ItemsQuery, base: str) -> str | None:
+    """The page's key in the page cache and among the pages rendered ahead: the layer's
+    version, the caller's role, the base URL and every parameter but the key."""
+    state = layers.get(query.layer)
     if state is None:
         return None
-    params = sorted(
-        (k, v) for k, v in request.query_params.multi_items() if k != KEY_QUERY_PARAMETER
-    )
-    return PageCache.key(
-        query.layer.city, query.layer.id, state.cache_tag, query.role, base, params
-    )
+    given = sorted((k, v) for k, v in params.multi_items() if k != KEY_QUERY_PARAMETER)
+    return PageCache.key(query.layer.city, query.layer.id, state.cache_tag, query.role, base, given)
 
 
 def _feature_chunks(
@@ -223,46 +224,98 @@ def _matched(engine: Engine, query: ItemsQuery, page: _PageState, counting: bool
 def _geojson(
     request: Request, engine: Engine, base: str, collection: str, query: ItemsQuery
 ) -> Response:
-    """A page of features: from the page cache, or one statement (limit + 1 rows, to know
-    whether a next page exists) whose rows are gzipped as PostgreSQL produces them, and a
-    count statement when the page cannot tell the number matched (``_matched``)."""
+    """A page of features: from the page cache, rendered ahead (``_walk_on``), or one
+    statement (limit + 1 rows, to know whether a next page exists) whose rows are gzipped
+    as PostgreSQL produces them, and a count statement when the page cannot tell the number
+    matched (``_matched``)."""
     headers = {"Content-Crs": f"<{query.crs.uri}>"}
+    state = request.app.state
+    if query.limit > state.settings.items_stream_above:
+        counting = _counting(request, query)
+        return _geojson_stream(request, engine, base, collection, query, headers, counting)
+    key = _page_key(state.layers, request.query_params, query, base)
+    gzip_ok = "gzip" in request.headers.get("accept-encoding", "").lower()
+    headers["Vary"] = "Accept-Encoding"
+    if key is None:
+        body, _ = _render(
+            engine, request.query_params, base, collection, query, _counting(request, query)
+        )
+        return _page_response(body, gzip_ok, headers)
+    headers["ETag"] = f'W/"{key[:32]}"'
+    headers["Cache-Control"] = (
+        "public, max-age=60" if query.role == "anonymous" else "private, max-age=60"
+    )
+    if request.headers.get("if-none-match") == headers["ETag"]:
+        return Response(status_code=304, headers=headers)
+    cached = state.pages.get(key)
+    if cached is not None:
+        return _page_response(cached, gzip_ok, headers)
+    rendered = state.next_pages.take(key)
+    if rendered is None:
+        body, page = _render(
+            engine, request.query_params, base, collection, query, _counting(request, query)
+        )
+        rendered = Rendered(body, page.last_id if page.has_next and not query.sortby else None)
+    state.pages.put(key, rendered.body)
+    if query.after is not None and rendered.next_after is not None:
+        # only a client already following next links is walking: a map's bbox page with
+        # more matches than its limit is rarely followed, and rendering on would double it
+        _walk_on(request, engine, base, collection, query, rendered.next_after)
+    return _page_response(rendered.body, gzip_ok, headers)
+
+
+def _counting(request: Request, query: ItemsQuery) -> bool:
+    """Whether the page carries numberMatched. A keyset page (``after``) leaves it out
+    (optional in OGC API – Features): counting every match on each page would make a full
+    walk quadratic in the layer's size."""
     state = request.app.state.layers.get(query.layer)
-    # A keyset page (``after``) leaves numberMatched out (optional in OGC API – Features):
-    # counting every match on each page would make a full walk quadratic in the layer's size.
-    counting = (
+    return (
         state is not None
         and query.after is None
         and state.rows <= request.app.state.settings.count_threshold
     )
-    if query.limit > request.app.state.settings.items_stream_above:
-        return _geojson_stream(request, engine, base, collection, query, headers, counting)
-    key = _page_key(request, query, base)
-    gzip_ok = "gzip" in request.headers.get("accept-encoding", "").lower()
-    headers["Vary"] = "Accept-Encoding"
-    if key is not None:
-        headers["ETag"] = f'W/"{key[:32]}"'
-        headers["Cache-Control"] = (
-            "public, max-age=60" if query.role == "anonymous" else "private, max-age=60"
-        )
-        if request.headers.get("if-none-match") == headers["ETag"]:
-            return Response(status_code=304, headers=headers)
-        cached = request.app.state.pages.get(key)
-        if cached is not None:
-            return _page_response(cached, gzip_ok, headers)
-    sql, params = query.page_sql(engine.dialect, extra_row=True)
+
+
+def _render(
+    engine: Engine,
+    params: QueryParams,
+    base: str,
+    collection: str,
+    query: ItemsQuery,
+    counting: bool,
+) -> tuple[bytes, _PageState]:
+    """The gzip body of a page of ``query`` (``params``: its request's, for its links)."""
+    sql, values = query.page_sql(engine.dialect, extra_row=True)
     page = _PageState()
-    chunks = _feature_chunks(streamed_rows(engine, sql, params), query.limit, page)
+    chunks = _feature_chunks(streamed_rows(engine, sql, values), query.limit, page)
     out = GzipWriter()
     out.write(b'{"type":"FeatureCollection","features":[')
     for chunk in chunks:
         out.write(chunk)
     matched = _matched(engine, query, page, counting)
-    out.write(_tail(request, base, collection, query, page, matched))
-    compressed = out.finish()
-    if key is not None:
-        request.app.state.pages.put(key, compressed)
-    return _page_response(compressed, gzip_ok, headers)
+    out.write(_tail(params, base, collection, query, page, matched))
+    return out.finish(), page
+
+
+def _walk_on(
+    request: Request, engine: Engine, base: str, collection: str, query: ItemsQuery, after: int
+) -> None:
+    """Render, in the background, the page this one's ``next`` link leads to (see
+    ``digitalcity.api.prefetch``): its parameters are the link's own, so its key is the one
+    the client's next request will have."""
+    state = request.app.state
+    links = _page_links(request.query_params, base, collection, query, True, after)
+    params = QueryParams(urlsplit(next(x["href"] for x in links if x["rel"] == "next")).query)
+    ahead = items_query(params, query.layer, query.city, query.role, state.settings)
+    key = _page_key(state.layers, params, ahead, base)
+    if key is None or state.pages.get(key) is not None:
+        return
+
+    def render() -> Rendered:
+        body, page = _render(engine, params, base, collection, ahead, counting=False)
+        return Rendered(body, page.last_id if page.has_next else None)
+
+    state.next_pages.schedule(key, render)
 
 
 def _page_response(compressed: bytes, gzip_ok: bool, headers: dict[str, str]) -> Response:
@@ -300,7 +353,7 @@ def _geojson_stream(
             yield b'{"type":"FeatureCollection","features":[' + first
             yield from chunks
             matched = _matched(engine, query, page, counting)
-            yield _tail(request, base, collection, query, page, matched)
+            yield _tail(request.query_params, base, collection, query, page, matched)
         finally:
             rows.close()
 
@@ -348,7 +401,9 @@ def _html(
     columns = ["_link"] + [f.name for f in limited.output_fields()]
     shown = rows[: limited.limit]
     last_id = shown[-1]["id"] if shown else None
-    nav = html.links_nav(_page_links(request, base, collection, limited, has_next, last_id))
+    nav = html.links_nav(
+        _page_links(request.query_params, base, collection, limited, has_next, last_id)
+    )
     return html.page(
         f"{query.layer.title.get(lang)}", nav + html.table(rows[: limited.limit], columns), lang
     )
