@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from fastapi.testclient import TestClient
 
+from digitalcity.api.routes.items import next_pages
 from digitalcity.config import Settings
 
 PARCELS = "/collections/cambridge__parcels/items"
@@ -47,21 +48,21 @@ def _walk(
     """Follow next links for ``pages`` pages, letting each render ahead finish first:
     (URL asked for, page) of each."""
     out = []
-    next_pages = client.app.state.next_pages  # type: ignore[attr-defined]
+    store = next_pages(client.app)
     for _ in range(pages):
         page = client.get(url, headers=headers or {})
         assert page.status_code == 200, page.text
         out.append((url, page.json()))
-        assert next_pages.settle(30)
+        assert store.settle(30)
         url = _local(_next(out[-1][1]))
     return out
 
 
 def test_a_walk_by_key_is_answered_from_pages_rendered_ahead(client, plain) -> None:  # noqa: ANN001
-    next_pages = client.app.state.next_pages
-    before = next_pages.taken
+    store = next_pages(client.app)
+    before = store.taken
     walked = _walk(client, f"{PARCELS}?limit=300&after=0", 6)
-    assert next_pages.taken - before == 5  # pages 2 to 6 (the first already walks: after=0)
+    assert store.taken - before == 5  # pages 2 to 6 (the first already walks: after=0)
     for url, page in walked:
         assert _without_time(page) == _without_time(plain.get(url).json())
     ids = [f["id"] for _, page in walked for f in page["features"]]
@@ -69,32 +70,32 @@ def test_a_walk_by_key_is_answered_from_pages_rendered_ahead(client, plain) -> N
 
 
 def test_a_page_rendered_for_one_role_never_reaches_another(client, planner_key) -> None:  # noqa: ANN001
-    next_pages = client.app.state.next_pages
+    store = next_pages(client.app)
     keyed = {"X-API-Key": planner_key}
     walked = _walk(client, f"{PARCELS}?limit=50&after=100", 2, keyed)
     assert INTERNAL in walked[0][1]["features"][0]["properties"]
-    waiting = next_pages.waiting()
+    waiting = store.waiting()
     assert waiting >= 1  # the planner's third page, rendered ahead
     third = _local(_next(walked[-1][1]))
-    taken = next_pages.taken
+    taken = store.taken
     anonymous = client.get(third).json()
     assert all(INTERNAL not in f["properties"] for f in anonymous["features"])
-    assert next_pages.taken == taken  # not the planner's page
+    assert store.taken == taken  # not the planner's page
     planner = client.get(third, headers=keyed).json()
-    assert next_pages.taken == taken + 1
+    assert store.taken == taken + 1
     assert INTERNAL in planner["features"][0]["properties"]
     assert [f["id"] for f in planner["features"]] == [f["id"] for f in anonymous["features"]]
 
 
 def test_pages_that_are_not_walked_render_nothing_ahead(client) -> None:  # noqa: ANN001
-    next_pages = client.app.state.next_pages
-    assert next_pages.settle(30)
-    waiting = next_pages.waiting()
+    store = next_pages(client.app)
+    assert store.settle(30)
+    waiting = store.waiting()
     for params in ({"bbox": "-71.13,42.36,-71.09,42.39", "limit": 20}, {"limit": 20}):
         page = client.get(PARCELS, params=params).json()
         assert _next(page) is not None  # a full page with more to come, not yet walked
-        assert next_pages.settle(30)
-        assert next_pages.waiting() == waiting
+        assert store.settle(30)
+        assert store.waiting() == waiting
 
 
 def test_a_walk_asks_for_what_its_next_links_say(client) -> None:  # noqa: ANN001

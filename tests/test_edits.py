@@ -21,6 +21,7 @@ import uvicorn
 from conftest import free_port
 from fastapi.testclient import TestClient
 
+from digitalcity.api.routes.items import next_pages
 from digitalcity.catalog.model import LayerDef
 from digitalcity.db.keys import create_key
 from digitalcity.ingest.loader import load_layer
@@ -414,11 +415,11 @@ def test_etag_of_a_layer_named_like_one_of_its_fields(settings, catalog, engine,
 def test_an_edit_is_not_hidden_by_a_page_rendered_ahead(api, keys) -> None:  # noqa: ANN001
     """A walk's next page rendered before an edit is not answered after it: the layer's
     version is part of its key (``digitalcity.api.prefetch``)."""
-    next_pages = api.app.state.next_pages
-    assert next_pages.settle(30)
-    waiting = next_pages.waiting()
+    store = next_pages(api.app)
+    assert store.settle(30)
+    waiting = store.waiting()
     first = api.get(ITEMS, params={"limit": 5, "after": 100}).json()
-    assert next_pages.settle(30) and next_pages.waiting() == waiting + 1  # the next, ahead
+    assert store.settle(30) and store.waiting() == waiting + 1  # the next, ahead
     last = first["features"][-1]["id"]
     # the next page's first feature, read through another page (the one ahead stays waiting)
     fid = api.get(ITEMS, params={"limit": 1, "after": last}).json()["features"][0]["id"]

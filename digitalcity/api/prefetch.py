@@ -43,6 +43,7 @@ class NextPages:
         self._running: dict[str, Future[Rendered]] = {}
         self._claimed: set[str] = set()  # rendering, and already waited for by its request
         self.taken = 0  # pages answered from here
+        self.closed = False
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="digitalcity-next-page")
 
@@ -91,7 +92,10 @@ class NextPages:
             if key in self._ready or self._running:
                 return False
             context = contextvars.copy_context()
-            future = self._pool.submit(context.run, render)
+            try:
+                future = self._pool.submit(context.run, render)
+            except RuntimeError:  # closed: the app is shutting down
+                return False
             self._running[key] = future
         future.add_done_callback(lambda done: self._finish(key, done))
         return True
@@ -109,4 +113,6 @@ class NextPages:
                 self._ready.popitem(last=False)
 
     def close(self) -> None:
+        """Render nothing more (a render under way ends on its own)."""
+        self.closed = True
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -5,14 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from sqlalchemy.engine import Connection, CursorResult, Engine
 from starlette.datastructures import QueryParams
@@ -32,7 +33,7 @@ from digitalcity.api.negotiation import FormatDep, ItemsFormatDep, LangDep
 from digitalcity.api.openapi_ogc import CollectionIdPath, FeatureIdPath
 from digitalcity.api.page_cache import PageCache
 from digitalcity.api.params import items_query
-from digitalcity.api.prefetch import Rendered
+from digitalcity.api.prefetch import NextPages, Rendered
 from digitalcity.api.state import LiveLayers
 from digitalcity.db.driver import STATEMENT_ERRORS, fetch_row, fetch_value, streamed_rows
 from digitalcity.errors import NotFound
@@ -40,7 +41,24 @@ from digitalcity.exports import FORMATS
 from digitalcity.query.items import ItemsQuery, QueryError
 from digitalcity.tiles.compress import GzipWriter, decompress
 
-router = APIRouter(tags=["features"])
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """No page is rendered ahead (``digitalcity.api.prefetch``) after shutdown."""
+    yield
+    next_pages(app).close()
+
+
+def next_pages(app: FastAPI) -> NextPages:
+    """The app's pages rendered ahead; a fresh store once a shutdown has closed the last
+    (an app served again, as tests do)."""
+    pages: NextPages | None = getattr(app.state, "next_pages", None)
+    if pages is None or pages.closed:
+        pages = app.state.next_pages = NextPages(app.state.settings.items_prefetch_pages)
+    return pages
+
+
+router = APIRouter(tags=["features"], lifespan=_lifespan)
 CHUNK_ROWS = 1000
 STREAM_ROWS = 100  # features per chunk of a GeoJSON page (small: compression overlaps the query)
 HTML_MAX_ROWS = 500
@@ -250,7 +268,7 @@ def _geojson(
     cached = state.pages.get(key)
     if cached is not None:
         return _page_response(cached, gzip_ok, headers)
-    rendered = state.next_pages.take(key)
+    rendered = next_pages(request.app).take(key)
     if rendered is None:
         body, page = _render(
             engine, request.query_params, base, collection, query, _counting(request, query)
@@ -315,7 +333,7 @@ def _walk_on(
         body, page = _render(engine, params, base, collection, ahead, counting=False)
         return Rendered(body, page.last_id if page.has_next else None)
 
-    state.next_pages.schedule(key, render)
+    next_pages(request.app).schedule(key, render)
 
 
 def _page_response(compressed: bytes, gzip_ok: bool, headers: dict[str, str]) -> Response:
