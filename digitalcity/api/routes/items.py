@@ -36,7 +36,7 @@ from digitalcity.api.params import items_query
 from digitalcity.api.prefetch import NextPages, Rendered
 from digitalcity.api.state import LiveLayers
 from digitalcity.db.driver import STATEMENT_ERRORS, fetch_row, fetch_value, streamed_rows
-from digitalcity.errors import NotFound
+from digitalcity.errors import DigitalCityError, NotFound
 from digitalcity.exports import FORMATS
 from digitalcity.query.items import ItemsQuery, QueryError
 from digitalcity.tiles.compress import GzipWriter, decompress
@@ -324,7 +324,10 @@ def _walk_on(
     state = request.app.state
     links = _page_links(request.query_params, base, collection, query, True, after)
     params = QueryParams(urlsplit(next(x["href"] for x in links if x["rel"] == "next")).query)
-    ahead = items_query(params, query.layer, query.city, query.role, state.settings)
+    try:
+        ahead = items_query(params, query.layer, query.city, query.role, state.settings)
+    except DigitalCityError:  # a link the parser refuses is answered when asked for, not here
+        return
     key = _page_key(state.layers, params, ahead, base)
     if key is None or state.pages.get(key) is not None:
         return
