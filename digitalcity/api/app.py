@@ -10,7 +10,6 @@ from digitalcity.api import problems
 from digitalcity.api.caller import CallerMiddleware
 from digitalcity.api.head import HeadAsGet
 from digitalcity.api.page_cache import PageCache
-from digitalcity.api.prefetch import NextPages
 from digitalcity.api.reload import build_definitions
 from digitalcity.api.reload import install as install_definitions
 from digitalcity.api.routes import (
@@ -49,7 +48,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.writes = {}  # key id -> WAL position of its last write (read-your-writes)
     app.state.layers = LiveLayers(app)
     app.state.pages = PageCache(settings.items_cache_mb * 1024 * 1024)
-    app.state.next_pages = NextPages(settings.items_prefetch_pages)
     app.state.openapi_documents = {}
     problems.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=4)

@@ -255,10 +255,10 @@ def _geojson(
     gzip_ok = "gzip" in request.headers.get("accept-encoding", "").lower()
     headers["Vary"] = "Accept-Encoding"
     if key is None:
-        body, _ = _render(
+        rendered = _render(
             engine, request.query_params, base, collection, query, _counting(request, query)
         )
-        return _page_response(body, gzip_ok, headers)
+        return _page_response(rendered.body, gzip_ok, headers)
     headers["ETag"] = f'W/"{key[:32]}"'
     headers["Cache-Control"] = (
         "public, max-age=60" if query.role == "anonymous" else "private, max-age=60"
@@ -268,12 +268,9 @@ def _geojson(
     cached = state.pages.get(key)
     if cached is not None:
         return _page_response(cached, gzip_ok, headers)
-    rendered = next_pages(request.app).take(key)
-    if rendered is None:
-        body, page = _render(
-            engine, request.query_params, base, collection, query, _counting(request, query)
-        )
-        rendered = Rendered(body, page.last_id if page.has_next and not query.sortby else None)
+    rendered = next_pages(request.app).take(key) or _render(
+        engine, request.query_params, base, collection, query, _counting(request, query)
+    )
     state.pages.put(key, rendered.body)
     if query.after is not None and rendered.next_after is not None:
         # only a client already following next links is walking: a map's bbox page with
@@ -301,8 +298,9 @@ def _render(
     collection: str,
     query: ItemsQuery,
     counting: bool,
-) -> tuple[bytes, _PageState]:
-    """The gzip body of a page of ``query`` (``params``: its request's, for its links)."""
+) -> Rendered:
+    """The gzip body of a page of ``query`` (``params``: its request's, for its links), and
+    the ``after`` its next link continues from when it continues by key."""
     sql, values = query.page_sql(engine.dialect, extra_row=True)
     page = _PageState()
     chunks = _feature_chunks(streamed_rows(engine, sql, values), query.limit, page)
@@ -312,7 +310,8 @@ def _render(
         out.write(chunk)
     matched = _matched(engine, query, page, counting)
     out.write(_tail(params, base, collection, query, page, matched))
-    return out.finish(), page
+    by_key = page.has_next and not query.sortby
+    return Rendered(out.finish(), page.last_id if by_key else None)
 
 
 def _walk_on(
@@ -332,11 +331,9 @@ def _walk_on(
     if key is None or state.pages.get(key) is not None:
         return
 
-    def render() -> Rendered:
-        body, page = _render(engine, params, base, collection, ahead, counting=False)
-        return Rendered(body, page.last_id if page.has_next else None)
-
-    next_pages(request.app).schedule(key, render)
+    next_pages(request.app).schedule(
+        key, lambda: _render(engine, params, base, collection, ahead, counting=False)
+    )
 
 
 def _page_response(compressed: bytes, gzip_ok: bool, headers: dict[str, str]) -> Response:

@@ -101,6 +101,8 @@ def _at(service: TileService, tileset: Tileset, as_of: str | None) -> Tileset:
     """``tileset``, or as it was at the ``as-of`` instant (400 for a bad one)."""
     instant = parse_as_of(as_of)
     return tileset if instant is None else service.at_instant(tileset, instant)
+
+
 router = APIRouter(tags=["tiles"], lifespan=lifespan)
 
 
