@@ -3,8 +3,8 @@ and print, as JSON, what it reads.
 
 - ``python3 qgis_layer_probe.py oapif <base URL> <collection id>``: the collection through
   QGIS's own OGC API – Features provider (a layer added from an OAPIF connection), every
-  feature read: whether the layer is valid, the count QGIS reports, the features read and
-  how many have a geometry.
+  feature read: whether the layer is valid, the count QGIS reports, the features read, how
+  many have a geometry and, per field, how many have a value.
 - ``python3 qgis_layer_probe.py files <path> [<path> ...]``: each file through QGIS's OGR
   provider (a layer added from the browser): valid, feature count, field names and, per
   field, the first feature's value as text.
@@ -23,16 +23,26 @@ def oapif(base: str, collection: str) -> dict[str, object]:
     if not layer.isValid():  # (layer.error() crashes QGIS 3.22 here)
         return {"valid": False}
     read = with_geometry = 0
+    names = [f.name() for f in layer.fields()]
+    filled = dict.fromkeys(names, 0)
     for feature in layer.getFeatures():
         read += 1
         with_geometry += int(feature.hasGeometry())
+        for name in names:
+            filled[name] += int(feature[name] is not None and not _is_null(feature[name]))
     return {
         "valid": True,
         "reported": layer.featureCount(),
         "read": read,
         "with_geometry": with_geometry,
-        "fields": [f.name() for f in layer.fields()],
+        "fields": names,
+        "filled": filled,
     }
+
+
+def _is_null(value: object) -> bool:
+    """QGIS gives a field without a value as a null QVariant."""
+    return hasattr(value, "isNull") and bool(value.isNull())
 
 
 def files(paths: list[str]) -> list[dict[str, object]]:

@@ -1,5 +1,6 @@
 """Paging as desktop clients walk it: `next` links by key (after the last id), equal to the
-offset pages; limit above the maximum clamped; HEAD on GET routes; hostile input is a 4xx."""
+offset pages; null properties listed on first pages and single features only; limit above
+the maximum clamped; HEAD on GET routes; hostile input is a 4xx."""
 
 from __future__ import annotations
 
@@ -29,6 +30,26 @@ def test_deep_keyset_page_equals_the_offset_page(client):
     assert _ids(by_key) == _ids(by_offset) and len(_ids(by_key)) == 50
     assert by_key["features"] == by_offset["features"]
     assert by_key["numberReturned"] == 50
+
+
+def test_null_properties_are_listed_on_first_pages_and_features_only(client):
+    """A first page lists every property, null or not (GDAL and QGIS take a layer's fields
+    from it); pages after it, by key or offset, leave the null ones out, the rest equal."""
+    sparse = "/collections/cambridge__street_centerlines/items"
+    first = client.get(sparse, params={"limit": 200}).json()["features"]
+    fields = list(first[0]["properties"])
+    assert all(list(f["properties"]) == fields for f in first)
+    assert any(v is None for f in first for v in f["properties"].values())
+    for params in ({"after": first[99]["id"], "limit": 100}, {"offset": 100, "limit": 100}):
+        later = client.get(sparse, params=params).json()["features"]
+        assert [f["id"] for f in later] == [f["id"] for f in first[100:]]
+        for full, lean in zip(first[100:], later, strict=True):
+            kept = {k: v for k, v in full["properties"].items() if v is not None}
+            assert lean["properties"] == kept and list(lean["properties"]) == list(kept)
+            assert lean["geometry"] == full["geometry"]
+    one = next(f for f in first[100:] if None in f["properties"].values())
+    alone = client.get(f"{sparse}/{one['id']}").json()
+    assert alone["properties"] == one["properties"]  # a single feature lists its nulls
 
 
 def test_next_links_walk_the_whole_layer_by_key(client):

@@ -1,21 +1,30 @@
 """GDAL, a client no one here wrote, against the live API at its default options: a full
-OAPIF copy of the parcels, a -where answered by the server, and OGC API – Tiles."""
+OAPIF copy of the parcels (every value of every field, including fields empty on the first
+page, which the pages after it leave out when null), a -where answered by the server, and
+OGC API – Tiles."""
 
 from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
+from contextlib import closing
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import sqlalchemy as sa
+
+from digitalcity.catalog.access import visible_fields
+from digitalcity.db.schema import layer_table
 
 PARCELS = "cambridge__parcels"
 PARCEL_COUNT = 13_116
+SPARSE = "cambridge__street_centerlines"  # a field with no value on its first 10 features
 QGIS_PYTHON = "/usr/bin/python3"  # Debian's, with python3-qgis (3.22 on bookworm)
 
 
@@ -23,11 +32,43 @@ def _run(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
     return subprocess.run(args, capture_output=True, text=True, timeout=timeout, check=True)
 
 
+def filled_in_database(engine, catalog, collection: str) -> dict[str, int]:  # noqa: ANN001
+    """Per public field of a Cambridge collection, how many features have a value, counted
+    in PostGIS; asserts that some field has none on GDAL's and QGIS's first page (the first
+    10 features by id) but has values further on: the case a copy would lose were that page
+    to leave its nulls out as the pages after it do."""
+    layer = catalog.layer("cambridge", collection.removeprefix("cambridge__"))
+    table = layer_table(layer, catalog.city("cambridge"))
+    names = [f.name for f in visible_fields("anonymous", layer)]
+    first = sa.select(table).order_by(table.c.fid).limit(10).subquery()
+    with engine.connect() as conn:
+        counts = conn.execute(sa.select(*(sa.func.count(table.c[n]) for n in names))).one()
+        on_first = conn.execute(sa.select(*(sa.func.count(first.c[n]) for n in names))).one()
+    filled = dict(zip(names, counts, strict=True))
+    assert any(filled[n] > 0 == seen for n, seen in zip(names, on_first, strict=True)), filled
+    return filled
+
+
 def test_ogr2ogr_copies_every_parcel_at_default_options(live_server, tmp_path):
     target = tmp_path / "parcels.gpkg"
     _run("ogr2ogr", "-f", "GPKG", str(target), f"OAPIF:{live_server}", PARCELS)
     info = _run("ogrinfo", "-ro", "-so", str(target), PARCELS).stdout
     assert f"Feature Count: {PARCEL_COUNT}" in info
+
+
+def test_ogr2ogr_copies_values_the_first_page_lacks(live_server, tmp_path, engine, catalog, client):
+    """At GDAL's default pages of 10, every value of every field arrives, including a field
+    empty on the first page (which GDAL 3.6 reads the layer's fields from)."""
+    filled = filled_in_database(engine, catalog, SPARSE)
+    target = tmp_path / "sparse.gpkg"
+    _run("ogr2ogr", "-f", "GPKG", str(target), f"OAPIF:{live_server}", SPARSE)
+    with closing(sqlite3.connect(target)) as gpkg:  # a GeoPackage is an SQLite database
+        counts = gpkg.execute(
+            "SELECT "  # noqa: S608 - the API's own field names
+            + ", ".join(f'count("{n}")' for n in filled)
+            + f' FROM "{SPARSE}"'
+        ).fetchone()
+    assert dict(zip(filled, counts, strict=True)) == filled
 
 
 def test_where_on_a_queryable_is_answered_by_the_server(live_server, client, tmp_path):
@@ -177,3 +218,19 @@ def test_qgis_reads_every_parcel_in_pages_of_the_declared_size(live_server) -> N
     limits = [int(q["limit"][0]) for q in pages if "limit" in q]
     assert len(limits) == len(pages) and set(limits[1:]) == {1000}, recorder.paths[:20]
     assert len(pages) <= PARCEL_COUNT // 1000 + 2, len(pages)
+
+
+def test_qgis_reads_values_the_first_page_lacks(live_server, engine, catalog) -> None:  # noqa: ANN001
+    """QGIS takes the layer's fields from a first sample of 10 features: a field empty there
+    still reaches QGIS with every value it has further on."""
+    filled = filled_in_database(engine, catalog, SPARSE)
+    done = subprocess.run(
+        [QGIS_PYTHON, str(Path(__file__).with_name("qgis_layer_probe.py")), "oapif",
+         live_server, SPARSE],
+        capture_output=True, text=True, timeout=600,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["valid"], out
+    assert {n: out["filled"].get(n) for n in filled} == filled
