@@ -236,6 +236,7 @@ def test_internal_layers_hidden_from_anonymous_on_every_endpoint(client, planner
         f"{poles}/items/1",
         f"{poles}/queryables",
         f"{poles}/sortables",
+        f"{poles}/schema",
     ):
         problem(client.get(path), 404)
         assert (
@@ -252,6 +253,25 @@ def test_internal_fields_hidden_from_anonymous(client, planner_key):
     problem(client.get(f"{PARCELS}/items", params={"properties": "total_value"}), 400)
     keyed = client.get(f"{PARCELS}/items/13", headers={"X-API-Key": planner_key}).json()
     assert keyed["properties"]["total_value"] > 0
+
+
+def test_feature_schema_lists_the_fields_the_caller_may_read(client, planner_key):
+    """``describedBy``: a GeoJSON feature's JSON Schema, its properties typed, internal
+    fields for keyed callers only."""
+    collection = client.get(PARCELS).json()
+    link = next(x for x in collection["links"] if x["rel"] == "describedBy")
+    assert link["type"] == "application/schema+json" and link["href"].endswith(f"{PARCELS}/schema")
+    answer = client.get(f"{PARCELS}/schema")
+    assert answer.headers["content-type"].startswith("application/schema+json")
+    schema = answer.json()
+    fields = schema["properties"]["properties"]["properties"]
+    feature = client.get(f"{PARCELS}/items/13").json()
+    assert list(fields) == list(feature["properties"])
+    assert fields["land_area_sqft"]["type"] == "number" and "total_value" not in fields
+    keyed = client.get(f"{PARCELS}/schema", headers={"X-API-Key": planner_key}).json()
+    assert keyed["properties"]["properties"]["properties"]["total_value"]["type"] == "number"
+    assert schema["properties"]["type"]["enum"] == ["Feature"]
+    problem(client.get("/collections/nowhere__nothing/schema"), 404)
 
 
 def test_queryables_schema(client):

@@ -71,6 +71,28 @@ def test_ogr2ogr_copies_values_the_first_page_lacks(live_server, tmp_path, engin
     assert dict(zip(filled, counts, strict=True)) == filled
 
 
+def test_ogr2ogr_types_fields_from_the_schema(live_server, tmp_path, engine, catalog):
+    """GDAL 3.6 takes field types from the collection's ``describedBy`` schema: a number
+    field empty on the first page stays a number in the copy (guessed from the page alone,
+    an all-null field is text), with every value."""
+    zoning = "cambridge__zoning_districts"
+    field = "min_open_space_pct"  # float, null on the first 10 districts
+    layer = catalog.layer("cambridge", "zoning_districts")
+    table = layer_table(layer, catalog.city("cambridge"))
+    first = sa.select(table.c[field]).order_by(table.c.fid).limit(10).subquery()
+    with engine.connect() as conn:
+        on_first = conn.execute(sa.select(sa.func.count(first.c[field]))).scalar_one()
+        filled = conn.execute(sa.select(sa.func.count(table.c[field]))).scalar_one()
+    assert on_first == 0 < filled
+    target = tmp_path / "zoning.gpkg"
+    _run("ogr2ogr", "-f", "GPKG", str(target), f"OAPIF:{live_server}", zoning)
+    with closing(sqlite3.connect(target)) as gpkg:
+        columns = {row[1]: row[2] for row in gpkg.execute(f'PRAGMA table_info("{zoning}")')}
+        copied = gpkg.execute(f'SELECT count("{field}") FROM "{zoning}"').fetchone()[0]  # noqa: S608
+    assert columns[field] == "REAL" and copied == filled
+    assert columns["controls_note"] == "TEXT"
+
+
 def test_where_on_a_queryable_is_answered_by_the_server(live_server, client, tmp_path):
     sample = client.get(f"/collections/{PARCELS}/items", params={"limit": 1}).json()
     queryables = client.get(f"/collections/{PARCELS}/queryables").json()["properties"]

@@ -9,7 +9,7 @@ from digitalcity.catalog.access import Role, visible_fields
 from digitalcity.catalog.codes import CodeTable
 from digitalcity.catalog.ids import collection_id
 from digitalcity.catalog.legend import legend_for
-from digitalcity.catalog.model import CityDef, LayerDef
+from digitalcity.catalog.model import CityDef, FieldDef, LayerDef
 from digitalcity.crs import epsg_code
 from digitalcity.query.crs_ref import CRS84, crs_uri, supported_crs
 from digitalcity.query.items import queryables
@@ -142,6 +142,9 @@ def collection(
             {"rel": "items", "type": "application/geo+json", "href": f"{href}/items"},
             {"rel": "items", "type": "text/html", "href": f"{href}/items?f=html"},
             {"rel": "items", "type": "text/csv", "href": f"{href}/items?f=csv"},
+            # GDAL 3.6 matches this relation's spelling exactly (relations compare
+            # case-insensitively: RFC 8288), and then types its fields from the schema
+            {"rel": "describedBy", "type": "application/schema+json", "href": f"{href}/schema"},
             {
                 "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
                 "type": "application/schema+json",
@@ -169,6 +172,40 @@ def collection(
     return doc
 
 
+def _field_schema(field: FieldDef, lang: str) -> dict[str, Any]:
+    """One field as a JSON Schema property: its type, title, description and unit."""
+    schema = dict(JSON_SCHEMA_TYPES[field.type])
+    schema["title"] = field.title.get(lang)
+    if field.description:
+        schema["description"] = field.description.get(lang)
+    if field.unit:
+        schema["x-ogc-unit"] = field.unit
+    return schema
+
+
+def feature_schema_doc(layer: LayerDef, role: Role, href: str, lang: str) -> dict[str, Any]:
+    """JSON Schema of one GeoJSON feature of ``layer`` as ``role`` receives it: every field
+    it may read, typed (a property without a value is null, or absent on pages after the
+    first). GDAL reads a layer's field types from it (the collection's ``describedBy`` link)
+    instead of guessing them from the first page, where an all-null field reads as text."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": href,
+        "title": layer.title.get(lang),
+        "type": "object",
+        "required": ["type", "geometry", "properties"],
+        "properties": {
+            "type": {"type": "string", "enum": ["Feature"]},
+            "id": {"type": "integer"},
+            "geometry": {"$ref": GEOMETRY_SCHEMA[layer.geometry_type]},
+            "properties": {
+                "type": "object",
+                "properties": {f.name: _field_schema(f, lang) for f in visible_fields(role, layer)},
+            },
+        },
+    }
+
+
 def queryables_doc(
     layer: LayerDef, role: Role, href: str, lang: str, *, sortable: bool = False
 ) -> dict[str, Any]:
@@ -183,14 +220,7 @@ def queryables_doc(
             "x-ogc-role": "primary-geometry",
         }
     properties["id"] = {"type": "integer", "title": "Feature id", "x-ogc-role": "id"}
-    for f in fields.values():
-        schema = dict(JSON_SCHEMA_TYPES[f.type])
-        schema["title"] = f.title.get(lang)
-        if f.description:
-            schema["description"] = f.description.get(lang)
-        if f.unit:
-            schema["x-ogc-unit"] = f.unit
-        properties[f.name] = schema
+    properties.update((f.name, _field_schema(f, lang)) for f in fields.values())
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": href,

@@ -260,6 +260,12 @@ RESPONSES: dict[tuple[str, str], dict[str, Json]] = {
             **{"application/json": {"schema": _ref("Collection")}, "text/html": _TEXT},
         )
     },
+    ("/collections/{collectionId}/schema", "get"): {
+        "200": _ok(
+            "the features' JSON Schema",
+            **{"application/schema+json": {"schema": _ref("JSONSchema")}},
+        )
+    },
     ("/collections/{collectionId}/queryables", "get"): {
         "200": _ok("queryables", **{"application/schema+json": {"schema": _ref("JSONSchema")}})
     },

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from digitalcity.api import html
 from digitalcity.api.deps import BaseUrlDep, CatalogDep, RoleDep, visible_layer_or_404
-from digitalcity.api.documents import collection, queryables_doc
+from digitalcity.api.documents import collection, feature_schema_doc, queryables_doc
 from digitalcity.api.negotiation import FormatDep, LangDep
 from digitalcity.api.openapi_ogc import CollectionIdPath
 from digitalcity.catalog import Catalog, Role, visible_layer
@@ -103,6 +103,22 @@ def _schema(
         layer, role, f"{base}/collections/{collection_id}/{suffix}", lang, sortable=sortable
     )
     return JSONResponse(doc, media_type="application/schema+json")
+
+
+@router.get("/collections/{collectionId}/schema", summary="JSON Schema of the features")
+def collection_schema(
+    collection_id: CollectionIdPath,
+    catalog: CatalogDep,
+    role: RoleDep,
+    base: BaseUrlDep,
+    lang: LangDep,
+) -> JSONResponse:
+    """One feature as the caller receives it: every field the caller may read, typed."""
+    layer = visible_layer_or_404(collection_id, catalog, role)
+    href = f"{base}/collections/{collection_id}/schema"
+    return JSONResponse(
+        feature_schema_doc(layer, role, href, lang), media_type="application/schema+json"
+    )
 
 
 @router.get("/collections/{collectionId}/queryables", summary="Properties usable in filters")
