@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -94,14 +94,21 @@ def one_collection(
 
 
 def _schema(
-    collection_id: str, catalog: Catalog, role: Role, base: str, lang: str, *, sortable: bool
+    collection_id: str,
+    catalog: Catalog,
+    role: Role,
+    base: str,
+    lang: str,
+    kind: Literal["schema", "queryables", "sortables"],
 ) -> JSONResponse:
-    """The JSON Schema of the properties ``role`` may filter (or sort) on."""
+    """A JSON Schema of what ``role`` may read: the features (``schema``), or the properties
+    it may filter (``queryables``) or sort (``sortables``) on."""
     layer = visible_layer_or_404(collection_id, catalog, role)
-    suffix = "sortables" if sortable else "queryables"
-    doc = queryables_doc(
-        layer, role, f"{base}/collections/{collection_id}/{suffix}", lang, sortable=sortable
-    )
+    href = f"{base}/collections/{collection_id}/{kind}"
+    if kind == "schema":
+        doc = feature_schema_doc(layer, role, href, lang)
+    else:
+        doc = queryables_doc(layer, role, href, lang, sortable=kind == "sortables")
     return JSONResponse(doc, media_type="application/schema+json")
 
 
@@ -113,12 +120,7 @@ def collection_schema(
     base: BaseUrlDep,
     lang: LangDep,
 ) -> JSONResponse:
-    """One feature as the caller receives it: every field the caller may read, typed."""
-    layer = visible_layer_or_404(collection_id, catalog, role)
-    href = f"{base}/collections/{collection_id}/schema"
-    return JSONResponse(
-        feature_schema_doc(layer, role, href, lang), media_type="application/schema+json"
-    )
+    return _schema(collection_id, catalog, role, base, lang, "schema")
 
 
 @router.get("/collections/{collectionId}/queryables", summary="Properties usable in filters")
@@ -129,7 +131,7 @@ def collection_queryables(
     base: BaseUrlDep,
     lang: LangDep,
 ) -> JSONResponse:
-    return _schema(collection_id, catalog, role, base, lang, sortable=False)
+    return _schema(collection_id, catalog, role, base, lang, "queryables")
 
 
 @router.get("/collections/{collectionId}/sortables", summary="Properties usable in sortby")
@@ -140,4 +142,4 @@ def collection_sortables(
     base: BaseUrlDep,
     lang: LangDep,
 ) -> JSONResponse:
-    return _schema(collection_id, catalog, role, base, lang, sortable=True)
+    return _schema(collection_id, catalog, role, base, lang, "sortables")
