@@ -225,7 +225,8 @@ class ItemsQuery:
         page of a result, where clients that take a layer's fields from the first page they
         read (GDAL 3.6, QGIS 3.22) find every field; later pages leave them out (a missing
         property is null in GeoJSON), which on the 246,900 SYNTHETIC roads, 20 sparse fields,
-        halves a whole layer's JSON (187 to 96 MB) and GDAL 3.6's time to read it."""
+        halves a whole layer's JSON (187 to 96 MB): GDAL 3.6 copies it in 13.7-13.9 instead
+        of 18.4 s (bench.api.clients)."""
         return self.feature_id is not None or (self.after is None and self.offset == 0)
 
     def _decimals(self) -> int:
