@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from urllib.parse import urlsplit
 
 import geopandas as gpd
 import pytest
@@ -237,6 +238,7 @@ def test_internal_layers_hidden_from_anonymous_on_every_endpoint(client, planner
         f"{poles}/queryables",
         f"{poles}/sortables",
         f"{poles}/schema",
+        f"{poles}/schema/geojson",
     ):
         problem(client.get(path), 404)
         assert (
@@ -255,23 +257,42 @@ def test_internal_fields_hidden_from_anonymous(client, planner_key):
     assert keyed["properties"]["total_value"] > 0
 
 
-def test_feature_schema_lists_the_fields_the_caller_may_read(client, planner_key):
-    """``describedBy``: a GeoJSON feature's JSON Schema, its properties typed, internal
-    fields for keyed callers only."""
-    collection = client.get(PARCELS).json()
-    link = next(x for x in collection["links"] if x["rel"] == "describedBy")
-    assert link["type"] == "application/schema+json" and link["href"].endswith(f"{PARCELS}/schema")
-    answer = client.get(f"{PARCELS}/schema")
-    assert answer.headers["content-type"].startswith("application/schema+json")
-    schema = answer.json()
-    fields = schema["properties"]["properties"]["properties"]
+def test_feature_schemas_list_the_fields_the_caller_may_read(client, planner_key):
+    """Two JSON Schemas of a collection's features, internal fields for keyed callers only:
+    OGC API - Features Part 5's flat one (``schema``; roles, order, read-only fields) and a
+    GeoJSON feature's (``describedBy``, which GDAL 3.6 reads)."""
+    links = {x["rel"]: x for x in client.get(PARCELS).json()["links"]}
+    flat_link = links["http://www.opengis.net/def/rel/ogc/1.0/schema"]
+    nested_link = links["describedBy"]
+    assert flat_link["href"].endswith(f"{PARCELS}/schema")
+    assert nested_link["href"].endswith(f"{PARCELS}/schema/geojson")
     feature = client.get(f"{PARCELS}/items/13").json()
-    assert list(fields) == list(feature["properties"])
-    assert fields["land_area_sqft"]["type"] == "number" and "total_value" not in fields
-    keyed = client.get(f"{PARCELS}/schema", headers={"X-API-Key": planner_key}).json()
-    assert keyed["properties"]["properties"]["properties"]["total_value"]["type"] == "number"
-    assert schema["properties"]["type"]["enum"] == ["Feature"]
-    problem(client.get("/collections/nowhere__nothing/schema"), 404)
+    for link in (flat_link, nested_link):
+        assert link["type"] == "application/schema+json"
+        answer = client.get(urlsplit(link["href"]).path)
+        assert answer.headers["content-type"].startswith("application/schema+json")
+    flat = client.get(f"{PARCELS}/schema").json()["properties"]
+    assert list(flat) == ["geometry", "id", *feature["properties"]]
+    assert flat["geometry"]["x-ogc-role"] == "primary-geometry"
+    assert (
+        flat["geometry"]["format"] == "geometry-multipolygon" and flat["id"]["x-ogc-role"] == "id"
+    )
+    assert [v["x-ogc-propertySeq"] for v in flat.values()] == list(range(1, len(flat) + 1))
+    assert flat["land_area_sqft"]["type"] == "number" and flat["land_area_sqft"]["readOnly"]
+    nested = client.get(f"{PARCELS}/schema/geojson").json()
+    assert nested["properties"]["type"]["enum"] == ["Feature"]
+    fields = nested["properties"]["properties"]["properties"]
+    assert list(fields) == list(feature["properties"]) and "total_value" not in fields
+    assert fields["land_area_sqft"]["type"] == "number"
+    keyed = {"X-API-Key": planner_key}
+    assert client.get(f"{PARCELS}/schema", headers=keyed).json()["properties"]["total_value"]
+    keyed_nested = client.get(f"{PARCELS}/schema/geojson", headers=keyed).json()
+    assert keyed_nested["properties"]["properties"]["properties"]["total_value"]["type"] == "number"
+    for path in (
+        "/collections/nowhere__nothing/schema",
+        "/collections/nowhere__nothing/schema/geojson",
+    ):
+        problem(client.get(path), 404)
 
 
 def test_queryables_schema(client):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
 from digitalcity.catalog.access import Role, visible_fields
 from digitalcity.catalog.codes import CodeTable
@@ -66,6 +66,9 @@ GEOMETRY_SCHEMA = {
     "MultiPolygon": "https://geojson.org/schema/MultiPolygon.json",
 }
 
+# OGC API - Features Part 5's geometry formats, by layer geometry type
+GEOMETRY_FORMAT = {kind: f"geometry-{kind.lower()}" for kind in GEOMETRY_SCHEMA}
+SchemaKind = Literal["schema", "queryables", "sortables"]
 
 TILESETS_VECTOR = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
 
@@ -142,9 +145,18 @@ def collection(
             {"rel": "items", "type": "application/geo+json", "href": f"{href}/items"},
             {"rel": "items", "type": "text/html", "href": f"{href}/items?f=html"},
             {"rel": "items", "type": "text/csv", "href": f"{href}/items?f=csv"},
+            {
+                "rel": "http://www.opengis.net/def/rel/ogc/1.0/schema",
+                "type": "application/schema+json",
+                "href": f"{href}/schema",
+            },
             # GDAL 3.6 matches this relation's spelling exactly (relations compare
             # case-insensitively: RFC 8288), and then types its fields from the schema
-            {"rel": "describedBy", "type": "application/schema+json", "href": f"{href}/schema"},
+            {
+                "rel": "describedBy",
+                "type": "application/schema+json",
+                "href": f"{href}/schema/geojson",
+            },
             {
                 "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
                 "type": "application/schema+json",
@@ -180,14 +192,17 @@ def _field_schema(field: FieldDef, lang: str) -> dict[str, Any]:
         schema["description"] = field.description.get(lang)
     if field.unit:
         schema["x-ogc-unit"] = field.unit
+    if field.read_only:
+        schema["readOnly"] = True
     return schema
 
 
-def feature_schema_doc(layer: LayerDef, role: Role, href: str, lang: str) -> dict[str, Any]:
+def geojson_schema_doc(layer: LayerDef, role: Role, href: str, lang: str) -> dict[str, Any]:
     """JSON Schema of one GeoJSON feature of ``layer`` as ``role`` receives it: every field
     it may read, typed (a property without a value is null, or absent on pages after the
-    first). GDAL reads a layer's field types from it (the collection's ``describedBy`` link)
-    instead of guessing them from the first page, where an all-null field reads as text."""
+    first). GDAL 3.6 reads a layer's field types from it (the collection's ``describedBy``
+    link) instead of guessing them from the first page, where an all-null field is text;
+    it does not read the flat form of ``schema_doc``."""
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": href,
@@ -206,21 +221,30 @@ def feature_schema_doc(layer: LayerDef, role: Role, href: str, lang: str) -> dic
     }
 
 
-def queryables_doc(
-    layer: LayerDef, role: Role, href: str, lang: str, *, sortable: bool = False
+def schema_doc(
+    layer: LayerDef, role: Role, href: str, lang: str, kind: SchemaKind
 ) -> dict[str, Any]:
-    """JSON Schema of the properties ``role`` may filter (or sort) on."""
-    fields = (
-        {f.name: f for f in visible_fields(role, layer)} if sortable else queryables(layer, role)
-    )
+    """A flat JSON Schema of ``layer``'s features as ``role`` may use them (OGC API -
+    Features Part 5 for ``schema``, Part 3 for the others): the geometry and the id marked by
+    ``x-ogc-role``, then ``schema`` every field ``role`` may read (in the layer's order,
+    ``x-ogc-propertySeq``, read-only ones ``readOnly``), ``queryables`` those it may filter
+    on, ``sortables`` those it may sort on (no geometry)."""
+    if kind == "queryables":
+        fields = list(queryables(layer, role).values())
+    else:
+        fields = list(visible_fields(role, layer))
     properties: dict[str, Any] = {}
-    if not sortable:
+    if kind != "sortables":
         properties["geometry"] = {
             "$ref": GEOMETRY_SCHEMA[layer.geometry_type],
+            "format": GEOMETRY_FORMAT[layer.geometry_type],
             "x-ogc-role": "primary-geometry",
         }
     properties["id"] = {"type": "integer", "title": "Feature id", "x-ogc-role": "id"}
-    properties.update((f.name, _field_schema(f, lang)) for f in fields.values())
+    properties.update((f.name, _field_schema(f, lang)) for f in fields)
+    if kind == "schema":
+        for seq, member in enumerate(properties.values(), 1):
+            member["x-ogc-propertySeq"] = seq
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": href,

@@ -262,7 +262,12 @@ RESPONSES: dict[tuple[str, str], dict[str, Json]] = {
     },
     ("/collections/{collectionId}/schema", "get"): {
         "200": _ok(
-            "the features' JSON Schema",
+            "the features' schema", **{"application/schema+json": {"schema": _ref("JSONSchema")}}
+        )
+    },
+    ("/collections/{collectionId}/schema/geojson", "get"): {
+        "200": _ok(
+            "a GeoJSON feature's JSON Schema",
             **{"application/schema+json": {"schema": _ref("JSONSchema")}},
         )
     },

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from digitalcity.api import html
 from digitalcity.api.deps import BaseUrlDep, CatalogDep, RoleDep, visible_layer_or_404
-from digitalcity.api.documents import collection, feature_schema_doc, queryables_doc
+from digitalcity.api.documents import SchemaKind, collection, geojson_schema_doc, schema_doc
 from digitalcity.api.negotiation import FormatDep, LangDep
 from digitalcity.api.openapi_ogc import CollectionIdPath
 from digitalcity.catalog import Catalog, Role, visible_layer
@@ -94,25 +94,16 @@ def one_collection(
 
 
 def _schema(
-    collection_id: str,
-    catalog: Catalog,
-    role: Role,
-    base: str,
-    lang: str,
-    kind: Literal["schema", "queryables", "sortables"],
+    collection_id: str, catalog: Catalog, role: Role, base: str, lang: str, kind: SchemaKind
 ) -> JSONResponse:
-    """A JSON Schema of what ``role`` may read: the features (``schema``), or the properties
-    it may filter (``queryables``) or sort (``sortables``) on."""
+    """The flat JSON Schema ``kind`` (``documents.schema_doc``) of what ``role`` may use."""
     layer = visible_layer_or_404(collection_id, catalog, role)
     href = f"{base}/collections/{collection_id}/{kind}"
-    if kind == "schema":
-        doc = feature_schema_doc(layer, role, href, lang)
-    else:
-        doc = queryables_doc(layer, role, href, lang, sortable=kind == "sortables")
+    doc = schema_doc(layer, role, href, lang, kind)
     return JSONResponse(doc, media_type="application/schema+json")
 
 
-@router.get("/collections/{collectionId}/schema", summary="JSON Schema of the features")
+@router.get("/collections/{collectionId}/schema", summary="The features' schema (Part 5)")
 def collection_schema(
     collection_id: CollectionIdPath,
     catalog: CatalogDep,
@@ -121,6 +112,24 @@ def collection_schema(
     lang: LangDep,
 ) -> JSONResponse:
     return _schema(collection_id, catalog, role, base, lang, "schema")
+
+
+@router.get(
+    "/collections/{collectionId}/schema/geojson", summary="JSON Schema of a GeoJSON feature"
+)
+def collection_geojson_schema(
+    collection_id: CollectionIdPath,
+    catalog: CatalogDep,
+    role: RoleDep,
+    base: BaseUrlDep,
+    lang: LangDep,
+) -> JSONResponse:
+    """One feature as the caller receives it (``documents.geojson_schema_doc``)."""
+    layer = visible_layer_or_404(collection_id, catalog, role)
+    href = f"{base}/collections/{collection_id}/schema/geojson"
+    return JSONResponse(
+        geojson_schema_doc(layer, role, href, lang), media_type="application/schema+json"
+    )
 
 
 @router.get("/collections/{collectionId}/queryables", summary="Properties usable in filters")
