@@ -186,7 +186,7 @@ def collection(
 
 def _field_schema(field: FieldDef, lang: str) -> dict[str, Any]:
     """One field as a JSON Schema property: its type, title, description and unit."""
-    schema = dict(JSON_SCHEMA_TYPES[field.type])
+    schema: dict[str, Any] = dict(JSON_SCHEMA_TYPES[field.type])
     schema["title"] = field.title.get(lang)
     if field.description:
         schema["description"] = field.description.get(lang)

@@ -1,10 +1,11 @@
-"""Collections (one per visible layer), their queryables and sortables."""
+"""Collections (one per visible layer), their schemas, queryables and sortables."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from digitalcity.api import html
@@ -12,7 +13,7 @@ from digitalcity.api.deps import BaseUrlDep, CatalogDep, RoleDep, visible_layer_
 from digitalcity.api.documents import SchemaKind, collection, geojson_schema_doc, schema_doc
 from digitalcity.api.negotiation import FormatDep, LangDep
 from digitalcity.api.openapi_ogc import CollectionIdPath
-from digitalcity.catalog import Catalog, Role, visible_layer
+from digitalcity.catalog import visible_layer
 
 router = APIRouter(tags=["collections"])
 
@@ -93,62 +94,48 @@ def one_collection(
     return doc
 
 
-def _schema(
-    collection_id: str, catalog: Catalog, role: Role, base: str, lang: str, kind: SchemaKind
-) -> JSONResponse:
-    """The flat JSON Schema ``kind`` (``documents.schema_doc``) of what ``role`` may use."""
-    layer = visible_layer_or_404(collection_id, catalog, role)
-    href = f"{base}/collections/{collection_id}/{kind}"
-    doc = schema_doc(layer, role, href, lang, kind)
-    return JSONResponse(doc, media_type="application/schema+json")
+@dataclass
+class _SchemaRequest:
+    """What every schema route takes: the collection, the caller and how to write it."""
+
+    collection_id: CollectionIdPath
+    catalog: CatalogDep
+    role: RoleDep
+    base: BaseUrlDep
+    lang: LangDep
+
+    def answer(self, kind: SchemaKind | Literal["schema/geojson"]) -> JSONResponse:
+        """The JSON Schema ``kind`` of what the caller may use: a flat one
+        (``documents.schema_doc``), or one GeoJSON feature's (``geojson_schema_doc``)."""
+        layer = visible_layer_or_404(self.collection_id, self.catalog, self.role)
+        href = f"{self.base}/collections/{self.collection_id}/{kind}"
+        if kind == "schema/geojson":
+            doc = geojson_schema_doc(layer, self.role, href, self.lang)
+        else:
+            doc = schema_doc(layer, self.role, href, self.lang, kind)
+        return JSONResponse(doc, media_type="application/schema+json")
+
+
+SchemaRequest = Annotated[_SchemaRequest, Depends()]
 
 
 @router.get("/collections/{collectionId}/schema", summary="The features' schema (Part 5)")
-def collection_schema(
-    collection_id: CollectionIdPath,
-    catalog: CatalogDep,
-    role: RoleDep,
-    base: BaseUrlDep,
-    lang: LangDep,
-) -> JSONResponse:
-    return _schema(collection_id, catalog, role, base, lang, "schema")
+def collection_schema(request: SchemaRequest) -> JSONResponse:
+    return request.answer("schema")
 
 
 @router.get(
     "/collections/{collectionId}/schema/geojson", summary="JSON Schema of a GeoJSON feature"
 )
-def collection_geojson_schema(
-    collection_id: CollectionIdPath,
-    catalog: CatalogDep,
-    role: RoleDep,
-    base: BaseUrlDep,
-    lang: LangDep,
-) -> JSONResponse:
-    """One feature as the caller receives it (``documents.geojson_schema_doc``)."""
-    layer = visible_layer_or_404(collection_id, catalog, role)
-    href = f"{base}/collections/{collection_id}/schema/geojson"
-    return JSONResponse(
-        geojson_schema_doc(layer, role, href, lang), media_type="application/schema+json"
-    )
+def collection_geojson_schema(request: SchemaRequest) -> JSONResponse:
+    return request.answer("schema/geojson")
 
 
 @router.get("/collections/{collectionId}/queryables", summary="Properties usable in filters")
-def collection_queryables(
-    collection_id: CollectionIdPath,
-    catalog: CatalogDep,
-    role: RoleDep,
-    base: BaseUrlDep,
-    lang: LangDep,
-) -> JSONResponse:
-    return _schema(collection_id, catalog, role, base, lang, "queryables")
+def collection_queryables(request: SchemaRequest) -> JSONResponse:
+    return request.answer("queryables")
 
 
 @router.get("/collections/{collectionId}/sortables", summary="Properties usable in sortby")
-def collection_sortables(
-    collection_id: CollectionIdPath,
-    catalog: CatalogDep,
-    role: RoleDep,
-    base: BaseUrlDep,
-    lang: LangDep,
-) -> JSONResponse:
-    return _schema(collection_id, catalog, role, base, lang, "sortables")
+def collection_sortables(request: SchemaRequest) -> JSONResponse:
+    return request.answer("sortables")
