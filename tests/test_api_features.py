@@ -259,9 +259,12 @@ def test_internal_fields_hidden_from_anonymous(client, planner_key):
 
 def test_feature_schemas_list_the_fields_the_caller_may_read(client, planner_key):
     """Two JSON Schemas of a collection's features, internal fields for keyed callers only:
-    OGC API - Features Part 5's flat one (``schema``; roles, order, read-only fields) and a
-    GeoJSON feature's (``describedBy``, which GDAL 3.6 reads)."""
+    OGC API - Features Part 5's flat one (``schema``, its conformance class declared, as
+    QGIS 3.44+ requires before reading it; roles, order, read-only fields) and a GeoJSON
+    feature's (``describedBy``, which GDAL 3.6 reads)."""
     links = {x["rel"]: x for x in client.get(PARCELS).json()["links"]}
+    conforms = client.get("/conformance").json()["conformsTo"]
+    assert "http://www.opengis.net/spec/ogcapi-features-5/1.0/conf/schemas" in conforms
     flat_link = links["http://www.opengis.net/def/rel/ogc/1.0/schema"]
     nested_link = links["describedBy"]
     assert flat_link["href"].endswith(f"{PARCELS}/schema")
