@@ -45,7 +45,8 @@ def filled_in_database(engine, catalog, collection: str) -> dict[str, int]:  # n
         counts = conn.execute(sa.select(*(sa.func.count(table.c[n]) for n in names))).one()
         on_first = conn.execute(sa.select(*(sa.func.count(first.c[n]) for n in names))).one()
     filled = dict(zip(names, counts, strict=True))
-    assert any(filled[n] > 0 == seen for n, seen in zip(names, on_first, strict=True)), filled
+    empty_first = [n for n, seen in zip(names, on_first, strict=True) if seen == 0]
+    assert any(filled[n] > 0 for n in empty_first), (empty_first, filled)
     return filled
 
 
@@ -56,7 +57,7 @@ def test_ogr2ogr_copies_every_parcel_at_default_options(live_server, tmp_path):
     assert f"Feature Count: {PARCEL_COUNT}" in info
 
 
-def test_ogr2ogr_copies_values_the_first_page_lacks(live_server, tmp_path, engine, catalog, client):
+def test_ogr2ogr_copies_values_the_first_page_lacks(live_server, tmp_path, engine, catalog):
     """At GDAL's default pages of 10, every value of every field arrives, including a field
     empty on the first page (which GDAL 3.6 reads the layer's fields from)."""
     filled = filled_in_database(engine, catalog, SPARSE)
