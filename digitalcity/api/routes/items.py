@@ -60,7 +60,12 @@ def next_pages(app: FastAPI) -> NextPages:
 
 router = APIRouter(tags=["features"], lifespan=_lifespan)
 CHUNK_ROWS = 1000
-STREAM_ROWS = 100  # features per chunk of a GeoJSON page (small: compression overlaps the query)
+STREAM_ROWS = 100  # features per write of a page streamed to the client (above items_stream_above)
+# Features per fetch and per gzip call of a page rendered whole: small, so little is left to
+# compress once PostgreSQL sends its last row. Cambridge 1,000-parcel bbox pages through the
+# app at c=1, interleaved: median 10.1-10.4 ms at 25 against 10.8-11.2 ms at 100, the mean
+# within 1 % and the CPU a page the same (+0.05 ms)
+RENDER_ROWS = 25
 HTML_MAX_ROWS = 500
 
 
@@ -187,9 +192,9 @@ def _page_key(layers: LiveLayers, params: QueryParams, query: ItemsQuery, base: 
 
 
 def _feature_chunks(
-    rows: Iterator[tuple[Any, ...]], limit: int, page: _PageState
+    rows: Iterator[tuple[Any, ...]], limit: int, page: _PageState, batch_rows: int
 ) -> Iterator[bytes]:
-    """Feature texts of a page joined ``STREAM_ROWS`` at a time (commas between them); the
+    """Feature texts of a page joined ``batch_rows`` at a time (commas between them); the
     row past the page only tells that a next page exists. A statement the data cannot
     satisfy raises QueryError (a 400 while nothing has been sent)."""
     batch: list[str] = []
@@ -201,8 +206,8 @@ def _feature_chunks(
             batch.append(row[0])
             page.last_id = row[1]
             page.returned += 1
-            if len(batch) == STREAM_ROWS:
-                yield (b"," if page.returned > STREAM_ROWS else b"") + ",".join(batch).encode()
+            if len(batch) == batch_rows:
+                yield (b"," if page.returned > batch_rows else b"") + ",".join(batch).encode()
                 batch = []
     except STATEMENT_ERRORS as exc:
         raise _unevaluable(exc) from None
@@ -303,7 +308,8 @@ def _render(
     the ``after`` its next link continues from when it continues by key."""
     sql, values = query.page_sql(engine.dialect, extra_row=True)
     page = _PageState()
-    chunks = _feature_chunks(streamed_rows(engine, sql, values), query.limit, page)
+    rows = streamed_rows(engine, sql, values, chunk=RENDER_ROWS)
+    chunks = _feature_chunks(rows, query.limit, page, RENDER_ROWS)
     out = GzipWriter()
     out.write(b'{"type":"FeatureCollection","features":[')
     for chunk in chunks:
@@ -358,8 +364,8 @@ def _geojson_stream(
     """Large pages go out as they come from the database, a chunk of features per write."""
     sql, params = query.page_sql(engine.dialect, extra_row=True)
     page = _PageState()
-    rows = streamed_rows(engine, sql, params)
-    chunks = _feature_chunks(rows, query.limit, page)
+    rows = streamed_rows(engine, sql, params, chunk=STREAM_ROWS)
+    chunks = _feature_chunks(rows, query.limit, page, STREAM_ROWS)
     try:
         first = next(chunks, b"")  # runs the statement: its errors are 400s before any output
     except QueryError:
