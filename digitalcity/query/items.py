@@ -63,15 +63,12 @@ def properties_json(
         return _sparse_properties(table, fields)
     parts: list[sa.ColumnElement] = [sa.literal_column("'{'", sa.Text)]
     for n, f in enumerate(fields):
-        value = sa.cast(sa.func.to_json(table.c[f.name]), sa.Text)
-        parts += [_key(f, n == 0), sa.func.coalesce(value, sa.literal_column("'null'"))]
-    parts.append(sa.literal_column("'}'", sa.Text))
-    while len(parts) > MAX_CONCAT_ARGS:
-        parts = [
-            sa.func.concat(*parts[i : i + MAX_CONCAT_ARGS])
-            for i in range(0, len(parts), MAX_CONCAT_ARGS)
+        parts += [
+            _key(f, n == 0),
+            sa.func.coalesce(_json_text(table, f), sa.literal_column("'null'")),
         ]
-    return sa.func.concat(*parts)
+    parts.append(sa.literal_column("'}'", sa.Text))
+    return sa.func.concat(*_nested(parts, MAX_CONCAT_ARGS, lambda group: sa.func.concat(*group)))
 
 
 def _sparse_properties(table: Relation, fields: list[FieldDef]) -> sa.ColumnElement:
@@ -79,16 +76,30 @@ def _sparse_properties(table: Relation, fields: list[FieldDef]) -> sa.ColumnElem
     (``||`` with NULL), and ``concat_ws`` skips NULL arguments, commas included. Beyond one
     call's arguments the groups nest, an all-null group made NULL again (``nullif``)."""
     comma = sa.literal_column("','", sa.Text)
-    parts: list[sa.ColumnElement] = [
-        _key(f, True).op("||")(sa.cast(sa.func.to_json(table.c[f.name]), sa.Text)) for f in fields
-    ]
-    while len(parts) > MAX_CONCAT_ARGS - 1:  # the separator takes one argument
-        step = MAX_CONCAT_ARGS - 1
-        parts = [
-            sa.func.nullif(sa.func.concat_ws(comma, *parts[i : i + step]), "")
-            for i in range(0, len(parts), step)
-        ]
-    return sa.func.concat("{", sa.func.concat_ws(comma, *parts), "}")
+    members: list[sa.ColumnElement] = [_key(f, True).op("||")(_json_text(table, f)) for f in fields]
+    groups = _nested(  # the separator takes one of a call's arguments
+        members,
+        MAX_CONCAT_ARGS - 1,
+        lambda group: sa.func.nullif(sa.func.concat_ws(comma, *group), ""),
+    )
+    return sa.func.concat("{", sa.func.concat_ws(comma, *groups), "}")
+
+
+def _json_text(table: Relation, field: FieldDef) -> sa.ColumnElement:
+    """A field's value as JSON text, as ``to_json`` writes it (NULL for a missing value)."""
+    return sa.cast(sa.func.to_json(table.c[field.name]), sa.Text)
+
+
+def _nested(
+    parts: list[sa.ColumnElement],
+    width: int,
+    group: Callable[[list[sa.ColumnElement]], sa.ColumnElement],
+) -> list[sa.ColumnElement]:
+    """``parts`` folded by ``group`` calls of at most ``width`` arguments, level by level,
+    until one call can take them all."""
+    while len(parts) > width:
+        parts = [group(parts[i : i + width]) for i in range(0, len(parts), width)]
+    return parts
 
 
 def queryables(layer: LayerDef, role: Role) -> dict[str, FieldDef]:
