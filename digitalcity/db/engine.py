@@ -32,10 +32,12 @@ def read_sql(name: str) -> str:
 
 
 def make_engine(
-    settings: Settings, *, pool_size: int = 5, parallel_workers: int | None = None
+    settings: Settings, *, pool_size: int | None = None, parallel_workers: int | None = None
 ) -> Engine:
-    """An engine for the configured database; connects lazily. Pooled connections the server
-    has closed are replaced at checkout (see ``_drop_closed``). With
+    """An engine for the configured database; connects lazily. It keeps ``pool_size``
+    connections (``db_pool_size`` by default) and opens up to ``db_pool_overflow`` more at
+    busy moments. Pooled connections the server has closed are replaced at checkout (see
+    ``_drop_closed``). With
     ``db_transaction_pooling`` (PgBouncer), psycopg prepares no named statements: a pooler
     before 1.21 hands the next transaction another server connection, without them.
     ``parallel_workers`` sets ``max_parallel_workers_per_gather`` for every connection (a
@@ -46,7 +48,10 @@ def make_engine(
     if parallel_workers is not None:
         connect_args["options"] = f"-c max_parallel_workers_per_gather={int(parallel_workers)}"
     engine = sa.create_engine(
-        database_url(settings), pool_size=pool_size, max_overflow=10, connect_args=connect_args
+        database_url(settings),
+        pool_size=settings.db_pool_size if pool_size is None else pool_size,
+        max_overflow=settings.db_pool_overflow,
+        connect_args=connect_args,
     )
     sa.event.listen(engine, "checkout", _drop_closed)
     bounds.install(engine, transaction_pooling=settings.db_transaction_pooling)
