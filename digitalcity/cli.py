@@ -11,7 +11,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from digitalcity.catalog import load_catalog
-from digitalcity.config import Settings
+from digitalcity.config import Settings, settings_from_environment
 from digitalcity.errors import DigitalCityError
 
 app = typer.Typer(
@@ -40,7 +40,7 @@ def one_line_errors(func: F) -> F:
 
 
 def _settings() -> Settings:
-    return Settings()
+    return settings_from_environment()
 
 
 def _ready_engine(settings: Settings):  # noqa: ANN202

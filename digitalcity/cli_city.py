@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from digitalcity.config import Settings
+from digitalcity.config import settings_from_environment
 
 
 def init_city(
@@ -18,7 +18,7 @@ def init_city(
     and roles and run check-layers."""
     from digitalcity.catalog.draft import write_draft
 
-    written = write_draft(city, folder, Settings().layers_dir)
+    written = write_draft(city, folder, settings_from_environment().layers_dir)
     for path in written:
         typer.echo(f"wrote {path}")
     typer.echo("next: edit titles, kinds and [roles], then `digitalcity check-layers`")

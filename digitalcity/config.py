@@ -9,8 +9,10 @@ import os
 from pathlib import Path
 
 from platformdirs import user_data_dir
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from digitalcity.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -118,3 +120,16 @@ class Settings(BaseSettings):
     def cluster_dir(self) -> Path:
         """Data directory of the embedded PostgreSQL cluster."""
         return self.data_dir / "pgdata"
+
+
+def settings_from_environment() -> Settings:
+    """``Settings()`` read from the ``DIGITALCITY_*`` variables; a value that is not valid is a
+    ``ConfigError`` naming each variable and what is wrong with it (one line, no traceback)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"DIGITALCITY_{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise ConfigError(f"invalid setting: {problems}") from None

@@ -120,3 +120,27 @@ def test_revert_cli_reverts_an_edit_and_refuses_unknown_change_sets(env, engine,
     assert "no change set" in one_line_error(
         runner.invoke(app, ["revert", "cambridge", "hydrants", "999999"])
     )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("DIGITALCITY_DB_POOL_SIZE", "0", "greater than or equal to 1"),
+        ("DIGITALCITY_ITEMS_MAX_LIMIT", "many", "valid integer"),
+        ("DIGITALCITY_TILE_CACHE", "maybe", "valid boolean"),
+    ],
+)
+def test_a_bad_setting_is_one_line_naming_the_variable(env, variable, value, says):
+    env.setenv(variable, value)
+    for command in (["check-layers"], ["db", "url"]):
+        line = one_line_error(runner.invoke(app, command))
+        assert variable in line and says in line
+
+
+def test_the_api_factory_names_a_bad_setting(monkeypatch):
+    from digitalcity.api.main import app_factory
+    from digitalcity.errors import ConfigError
+
+    monkeypatch.setenv("DIGITALCITY_DB_POOL_OVERFLOW", "-1")
+    with pytest.raises(ConfigError, match="DIGITALCITY_DB_POOL_OVERFLOW"):
+        app_factory()
