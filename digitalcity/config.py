@@ -49,9 +49,9 @@ class Settings(BaseSettings):
     # may open at busy moments. A connection beyond the kept ones is closed when returned,
     # so requests steadily above the kept number start a PostgreSQL backend each: with 5
     # kept, Cambridge 1,000-parcel pages at c=8 spent 3 ms more PostgreSQL CPU a page and
-    # ran at 120-125 against 149-150 req/s with 16 (bench.api). Size processes x (kept +
-    # extra) within the server's max_connections (100 for the embedded cluster), or use
-    # PgBouncer.
+    # ran at 120-125 against 149-150 req/s with 16 kept, 140-153 with 10 (bench.api). Size
+    # processes x (kept + extra) within the server's max_connections (100 for the embedded
+    # cluster), or use PgBouncer.
     db_pool_size: int = Field(default=10, ge=1)
     db_pool_overflow: int = Field(default=20, ge=0)
     # Hot standbys that answer reads (comma-separated URLs); loads, edits, keys and analyses
