@@ -16,7 +16,7 @@ from digitalcity.catalog import Catalog, CityDef, LayerDef, Role, load_catalog, 
 from digitalcity.catalog.access import visible_layer
 from digitalcity.catalog.codes import CodeTable, code_tables
 from digitalcity.catalog.descriptions import Descriptions, code_descriptions
-from digitalcity.config import Settings
+from digitalcity.config import Settings, settings_from_environment
 from digitalcity.crs import epsg_code
 from digitalcity.db.engine import make_engine
 from digitalcity.db.schema import layer_table, storage_srid
@@ -280,7 +280,7 @@ def open_city(
 ) -> City:
     """Open ``city_id`` from the catalog in ``settings.layers_dir`` and the configured database;
     ``as_of`` (an instant) opens it as it was then (cards, search, analyses)."""
-    settings = settings or Settings()
+    settings = settings or settings_from_environment()
     catalog = load_catalog(settings.layers_dir)
     engine = engine or make_engine(settings)
     return City(catalog, catalog.city(city_id), engine, role, as_of=as_of)

@@ -204,13 +204,11 @@ def geojson_schema_doc(layer: LayerDef, role: Role, href: str, lang: str) -> dic
     first). GDAL 3.6 reads a layer's field types from it (the collection's ``describedBy``
     link) instead of guessing them from the first page, where an all-null field is text;
     it does not read the flat form of ``schema_doc``."""
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": href,
-        "title": layer.title.get(lang),
-        "type": "object",
-        "required": ["type", "geometry", "properties"],
-        "properties": {
+    return _json_schema(
+        href,
+        layer.title.get(lang),
+        required=["type", "geometry", "properties"],
+        properties={
             "type": {"type": "string", "enum": ["Feature"]},
             "id": {"type": "integer"},
             "geometry": {"$ref": GEOMETRY_SCHEMA[layer.geometry_type]},
@@ -219,7 +217,7 @@ def geojson_schema_doc(layer: LayerDef, role: Role, href: str, lang: str) -> dic
                 "properties": {f.name: _field_schema(f, lang) for f in visible_fields(role, layer)},
             },
         },
-    }
+    )
 
 
 def schema_doc(
@@ -246,11 +244,17 @@ def schema_doc(
     if kind == "schema":
         for seq, member in enumerate(properties.values(), 1):
             member["x-ogc-propertySeq"] = seq
+    return _json_schema(
+        href, layer.title.get(lang), properties=properties, additionalProperties=False
+    )
+
+
+def _json_schema(href: str, title: str, **members: Any) -> dict[str, Any]:
+    """A JSON Schema (2020-12) document of an object, identified by ``href``."""
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": href,
         "type": "object",
-        "title": layer.title.get(lang),
-        "properties": properties,
-        "additionalProperties": False,
+        "title": title,
+        **members,
     }

@@ -23,7 +23,7 @@ from pmtiles.reader import MmapSource, Reader
 from digitalcity.catalog import Role, load_catalog
 from digitalcity.catalog.codes import code_tables
 from digitalcity.catalog.descriptions import code_descriptions
-from digitalcity.config import Settings
+from digitalcity.config import Settings, settings_from_environment
 from digitalcity.tiles import style as styles
 from digitalcity.tiles.content import plan_layer
 from digitalcity.tiles.metadata import TilesetInfo, attribution
@@ -69,7 +69,7 @@ def build_static_site(
     """Write the static public map of ``city`` over the archive ``pmtiles`` into ``out_dir``
     (default: the archive's folder; the archive is copied there when it lies elsewhere).
     ``lang`` is the language the page opens in. Returns the path of ``index.html``."""
-    settings = settings or Settings()
+    settings = settings or settings_from_environment()
     source = Path(pmtiles)
     out = Path(out_dir) if out_dir is not None else source.parent
     out.mkdir(parents=True, exist_ok=True)
