@@ -14,7 +14,7 @@ from bench.common.cluster import BenchDB
 from bench.common.osmlike import CITY as OSM_CITY
 from bench.common.osmlike import COUNTS, write_dataset
 from bench.ingest import measure
-from bench.ingest.db import bench_cluster, postgis_version
+from bench.ingest.db import bench_cluster, postgis_version, settle
 from bench.ingest.inputs import PARCELS_PATH, REAL_LAYER, write_synthetic
 from bench.ingest.table import Case, OgrSpec, print_memory_scaling, print_table, print_total
 from digitalcity.catalog import load_catalog
@@ -86,17 +86,21 @@ def _osm_cases(work: Path) -> list[Case]:
 
 def _run(db: BenchDB, cases: list[Case], repeat: int) -> None:
     """Each case ``repeat`` times, ours (with and without its tile copy), ogr2ogr and
-    ogr2ogr -makevalid interleaved (so all see the same load)."""
+    ogr2ogr -makevalid interleaved (so all see the same load), each after ``settle``."""
     for run_no in range(repeat):
         for case in cases:
+            settle(db)
             case.ours.append(measure.ours(db, case.ours_spec))
+            settle(db)
             case.bare.append(measure.ours(db, {**case.ours_spec, "tile_copies": False}))
             spec = case.ogr_spec
+            settle(db)
             case.ogr.append(
                 measure.ogr2ogr(
                     db, spec.source, spec.table, assign_srs=spec.assign_srs, layer=spec.layer
                 )
             )
+            settle(db)
             case.ogr_valid.append(
                 measure.ogr2ogr(
                     db,

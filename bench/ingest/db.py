@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -42,3 +43,21 @@ def count(db: BenchDB, table: str) -> int:
 def postgis_version(db: BenchDB) -> str:
     with db.engine.connect() as conn:
         return str(conn.exec_driver_sql("SELECT postgis_lib_version()").scalar_one())
+
+
+_AUTOVACUUM_BUSY = sa.text(
+    "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'"
+)
+
+
+def settle(db: BenchDB, *, timeout_s: float = 60.0) -> None:
+    """Leave the server quiet before a measured load: every table vacuumed and analysed, so
+    no autovacuum of the last load's table runs beside the next load, and dirty buffers
+    written out by a checkpoint. Untimed, and done before every load alike (ours and
+    ogr2ogr's), so each is measured on its own and not with the previous one's aftermath."""
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM (ANALYZE)")
+        conn.exec_driver_sql("CHECKPOINT")
+        deadline = time.monotonic() + timeout_s
+        while conn.execute(_AUTOVACUUM_BUSY).scalar_one() and time.monotonic() < deadline:
+            time.sleep(0.1)
