@@ -199,22 +199,21 @@ class VersionMap:
         return changed
 
 
-class VersionListener:
-    """Daemon thread keeping a ``VersionMap`` current through LISTEN and a slow poll."""
+class _VersionThread:
+    """A daemon thread keeping ``versions`` current (``_run``, until ``_stop`` is set);
+    ``connected`` is set while its last read succeeded."""
 
-    def __init__(self, versions: VersionMap, dsn: str, poll_seconds: float = 5.0) -> None:
+    thread_name = "digitalcity-layer-versions"
+
+    def __init__(self, versions: VersionMap) -> None:
         self.versions = versions
-        self.dsn = dsn
-        self.poll_seconds = poll_seconds
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.connected = threading.Event()
 
     def start(self) -> None:
         if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._run, name="digitalcity-layer-versions", daemon=True
-            )
+            self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
             self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -222,6 +221,18 @@ class VersionListener:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+
+class VersionListener(_VersionThread):
+    """Daemon thread keeping a ``VersionMap`` current through LISTEN and a slow poll."""
+
+    def __init__(self, versions: VersionMap, dsn: str, poll_seconds: float = 5.0) -> None:
+        super().__init__(versions)
+        self.dsn = dsn
+        self.poll_seconds = poll_seconds
 
     def _run(self) -> None:
         backoff = 0.5
@@ -246,34 +257,20 @@ class VersionListener:
                 backoff = min(backoff * 2, 30.0)
 
 
-class VersionPoller:
+class VersionPoller(_VersionThread):
     """Daemon thread re-reading a ``VersionMap`` every ``seconds`` through ``engine_of()`` (the
     read router's choice, so a standby that stops is replaced by another or the primary).
     One small query a second: layer versions reach the process within ``seconds`` plus the
     standby's replay lag, without NOTIFY."""
 
+    thread_name = "digitalcity-layer-versions-poll"
+
     def __init__(
         self, versions: VersionMap, engine_of: Callable[[], Engine], seconds: float = 1.0
     ) -> None:
-        self.versions = versions
+        super().__init__(versions)
         self.engine_of = engine_of
         self.seconds = seconds
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.connected = threading.Event()
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._run, name="digitalcity-layer-versions-poll", daemon=True
-            )
-            self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
 
     def _run(self) -> None:
         while not self._stop.is_set():
