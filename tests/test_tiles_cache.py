@@ -20,6 +20,7 @@ from digitalcity.api.app import create_app
 from digitalcity.cli import app as cli_app
 from digitalcity.db.routing import ReadRouter
 from digitalcity.ingest import load_layer
+from digitalcity.tiles.content import label_points_layer, label_zooms
 from digitalcity.tiles.export import export_pmtiles
 from digitalcity.tiles.options import TileOptions
 from digitalcity.tiles.service import TileService
@@ -103,6 +104,13 @@ def test_pmtiles_export_holds_exactly_the_public_layers(
     public = {
         x.id for x in catalog.city_layers("cambridge") if x.access == "public" and x.min_zoom <= 14
     }
+    # and the label points the archive's zooms hold (the parcels' start at z17: not theirs)
+    public |= {
+        label_points_layer(x)
+        for x in catalog.city_layers("cambridge")
+        if x.id in public and set(label_zooms(x)) & {12, 13, 14}
+    }
+    assert "neighbourhoods-label" in public and "parcels-label" not in public
     with open(report.path, "rb") as fh:
         reader = Reader(MmapSource(fh))
         header, metadata = reader.header(), reader.metadata()

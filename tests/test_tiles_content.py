@@ -17,6 +17,7 @@ with warnings.catch_warnings():
 
 from digitalcity.api.app import create_app
 from digitalcity.db.keys import create_key
+from digitalcity.tiles.content import LABEL_POINTS, label_points_layer, label_zooms
 
 CENTRE_Z16 = (16, 19822, 24236)  # Harvard Square area, Cambridge
 MVT = "application/vnd.mapbox-vector-tile"
@@ -88,8 +89,14 @@ def test_city_tileset_holds_the_layers_meant_for_the_zoom(client, catalog):
     }
     for z, x, y in ((12, 1238, 1514), CENTRE_Z16):
         layers = decode(client.get(f"/tiles/cambridge/{z}/{x}/{y}"))
-        assert layers and set(layers) <= set(public)
-        assert all(public[name].min_zoom <= z <= public[name].max_zoom for name in layers)
+        assert layers and {name.removesuffix(LABEL_POINTS) for name in layers} <= set(public)
+        for name in layers:
+            layer = public[name.removesuffix(LABEL_POINTS)]
+            if name.endswith(LABEL_POINTS):  # a polygon layer's label points, at their zooms
+                assert name == label_points_layer(layer) and z in label_zooms(layer)
+            else:
+                assert layer.min_zoom <= z <= layer.max_zoom
+    assert "neighbourhoods-label" in decode(client.get("/tiles/cambridge/12/1238/1514"))
     assert "parcels" not in decode(client.get("/tiles/cambridge/12/1238/1514"))
 
 
@@ -109,7 +116,7 @@ def test_gdal_opens_a_served_tile(client, tmp_path):
     out = subprocess.run(
         ["ogrinfo", "-ro", "-so", "-al", str(path)], capture_output=True, text=True, check=True
     ).stdout
-    counts = dict(re.findall(r"Layer name: (\w+).*?Feature Count: (\d+)", out, re.S))
+    counts = dict(re.findall(r"Layer name: ([\w-]+).*?Feature Count: (\d+)", out, re.S))
     assert set(counts) == set(layers)
     for name, layer in layers.items():
         assert int(counts[name]) == len(layer["features"]), name

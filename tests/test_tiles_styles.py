@@ -61,6 +61,11 @@ def source_layers(style: dict) -> set[str]:
     return {layer["source-layer"] for layer in style["layers"] if "source-layer" in layer}
 
 
+def drawn_layers(style: dict) -> set[str]:
+    """The catalog layers a style draws (a polygon's labels read its label-point layer)."""
+    return {x["metadata"]["digitalcity:layer"] for x in style["layers"] if "metadata" in x}
+
+
 @pytest.mark.parametrize("name", ["planner", "public"])
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_style_is_valid_maplibre_json(client, name, lang):
@@ -77,8 +82,8 @@ def test_style_is_valid_maplibre_json(client, name, lang):
     assert all(layer.get("source") in (None, "cambridge") for layer in style["layers"])
     assert "glyphs" not in style  # labels drawn with the browser's fonts: no glyph requests
     labels = [layer for layer in style["layers"] if layer["type"] == "symbol"]
-    assert {x["source-layer"] for x in labels} >= {"street_centerlines", "neighbourhoods",
-                                                   "zoning_districts", "parcels"}  # fmt: skip
+    assert drawn_layers({"layers": labels}) >= {"street_centerlines", "neighbourhoods",
+                                                "zoning_districts", "parcels"}  # fmt: skip
 
 
 def test_parcels_of_a_native_first_city_are_coloured_by_its_own_classes(client, tables, catalog):
@@ -137,8 +142,10 @@ def test_legend_colours_equal_style_colours(client, planner):
         ).json()
         by_layer: dict[str, list] = {}
         for layer in style["layers"]:
-            if "source-layer" in layer:
-                by_layer.setdefault(layer["source-layer"], []).append(paint_colour(layer))
+            if "metadata" in layer:
+                by_layer.setdefault(layer["metadata"]["digitalcity:layer"], []).append(
+                    paint_colour(layer)
+                )
         assert sorted(x["id"] for x in legend["layers"]) == sorted(by_layer)
         for entry in legend["layers"]:
             colours = by_layer[entry["id"]]
@@ -189,7 +196,8 @@ def test_style_errors(client):
 
 def test_xiamen_style(client):
     style = client.get("/styles/xiamen/public?lang=zh").json()
-    assert source_layers(style) == {"districts", "island_zones"}
+    assert drawn_layers(style) == {"districts", "island_zones"}
+    assert source_layers(style) == {"districts", "districts-label", "island_zones"}
     assert style["name"].startswith("厦门市")
 
 
@@ -206,10 +214,10 @@ def test_qgis_style_leaves_out_layers_off_by_default(client, catalog):
     qgis = client.get("/styles/cambridge/public?lang=en&client=qgis").json()
     assert qgis["metadata"]["digitalcity:client"] == "qgis"
     on = {x.id for x in catalog.city_layers("cambridge") if x.default_on.public}
-    assert source_layers(qgis) == on & source_layers(maplibre)
+    assert drawn_layers(qgis) == on & drawn_layers(maplibre)
     assert all(x["layout"]["visibility"] == "visible" for x in qgis["layers"] if "layout" in x)
     off = [x for x in maplibre["layers"] if x.get("layout", {}).get("visibility") == "none"]
-    assert off and {x["source-layer"] for x in off}.isdisjoint(on)
+    assert off and drawn_layers({"layers": off}).isdisjoint(on)
 
 
 def test_match_expressions_are_in_the_form_qgis_converts(client):
@@ -236,7 +244,8 @@ def test_label_layers_follow_the_definitions(client, catalog):
     parcels = next(x for x in en["layers"] if x["id"] == "parcels-label")
     assert parcels["minzoom"] >= 17
     sort_keys = [x["layout"]["symbol-sort-key"] for x in en["layers"] if x["type"] == "symbol"]
-    assert sort_keys == sorted(sort_keys)  # higher priority first
+    # higher priority later: MapLibre places the top-most layer's labels first
+    assert sort_keys == sorted(sort_keys, reverse=True)
     zh = client.get("/styles/xiamen/public?lang=zh").json()
     districts = next(x for x in zh["layers"] if x["id"] == "districts-label")
     assert districts["layout"]["text-field"] == ["get", "district"]

@@ -110,6 +110,41 @@ def test_zone_codes_and_addresses_at_their_zooms(browser, live_server, catalog):
     opened.close()
 
 
+NAMED_ON_SCREEN = """(points) => {
+    const c = window.map.getCanvas().getBoundingClientRect();
+    return points.filter(([, lon, lat]) => { const p = window.map.project([lon, lat]);
+        return p.x > 80 && p.y > 40 && p.x < c.width - 80 && p.y < c.height - 40; })
+      .map(([name]) => name); }"""
+
+
+@pytest.mark.parametrize("page", ["map", "public"])
+def test_each_neighbourhood_is_named_once(browser, live_server, engine, loaded, page):
+    """A polygon's name is drawn from one point inside it, not once per tile the polygon
+    crosses, and the names (priority 90) win their collisions with street names (60-70):
+    every neighbourhood whose label point is on screen is named, and none twice."""
+    query = sa.text(
+        "SELECT name, ST_X(p), ST_Y(p) FROM (SELECT name, ST_Transform(ST_PointOnSurface("
+        "ST_Transform(geom, 3857)), 4326) AS p FROM cambridge.neighbourhoods) s"
+    )
+    with engine.connect() as conn:
+        points = [list(r) for r in conn.execute(query)]
+    opened = Opened(browser, f"{live_server}/{page}?lang=en#c=cambridge&z=13&ll=-71.11,42.378")
+    wait_for_labels(opened, "neighbourhoods-label", "name")
+    opened.page.wait_for_function(READY.replace("dcMap", "map"), timeout=30_000)
+    expected = set(opened.page.evaluate(NAMED_ON_SCREEN, points))
+    drawn = opened.page.evaluate(
+        "() => window.map.queryRenderedFeatures(undefined, {layers: ['neighbourhoods-label']})"
+        ".map((f) => f.properties.name)"
+    )
+    assert len(expected) >= 8
+    assert expected <= set(drawn)
+    assert len(drawn) == len(set(drawn)), sorted(drawn)
+    assert opened.page.evaluate("window.map.getLayer('neighbourhoods-label').sourceLayer") == (
+        "neighbourhoods-label"
+    )
+    opened.close()
+
+
 def default_layers(catalog, city: str, page: str) -> set[str]:
     """Layers an anonymous visitor sees when ``page`` opens, per the definitions."""
     return {
@@ -168,6 +203,8 @@ def test_static_pmtiles_site_draws_the_same_labels(browser, static_site, mass_av
     opened = Opened(browser, f"{static_site}/#z=16&ll={mass_ave[0]},{mass_ave[1]}")
     assert MASS_AVE in wait_for_labels(opened, "street_centerlines-label", "label")
     assert opened.page.evaluate("window.map.getLayer('parcels-label').minzoom") >= 17
+    # the archive stops before the parcels' labels start: they label the overzoomed parcels
+    assert opened.page.evaluate("window.map.getLayer('parcels-label').sourceLayer") == "parcels"
     only_our_server(opened, static_site)
     assert not opened.errors
     opened.close()

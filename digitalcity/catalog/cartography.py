@@ -56,7 +56,9 @@ class LabelDef(_Frozen):
 
     ``priority`` 0-100: higher labels are placed first when labels collide. ``size`` in px,
     a number or by zoom. ``placement``: ``point`` (at the feature / polygon centre) or ``line``
-    (along a line layer's geometry).
+    (along a line layer's geometry). A polygon's point label is drawn once, at a point inside
+    the polygon; ``repeat`` draws it on every tile's part of the polygon instead (large zones
+    whose code should stay in view wherever one looks).
     """
 
     field: str | LangFields
@@ -68,6 +70,7 @@ class LabelDef(_Frozen):
     colour: str = "#333333"
     halo: str = "#ffffff"
     halo_width: float = Field(default=1.5, ge=0, le=10)
+    repeat: bool = False
 
     @field_validator("colour", "halo")
     @classmethod

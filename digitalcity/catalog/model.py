@@ -293,6 +293,8 @@ class LayerDef(Frozen):
             _identifier(self.theme, "theme")
         if self.label and self.label.placement == "line" and "LineString" not in self.geometry_type:
             raise ValueError(f"label placement 'line' needs a line layer, not {self.geometry_type}")
+        if self.label and self.label.repeat and "Polygon" not in self.geometry_type:
+            raise ValueError(f"label repeat applies to polygon layers, not {self.geometry_type}")
         return self
 
     @property

@@ -71,6 +71,42 @@ def plan_at_zoom(plan: LayerPlan, z: int) -> LayerPlan:
     return LayerPlan(plan.layer, tuple(f for f in plan.fields if f.name in keep))
 
 
+LABEL_POINTS = "-label"  # suffix of a layer's label-point MVT layer: no layer id has a hyphen
+
+
+def label_points_layer(layer: LayerDef) -> str:
+    """The name of the MVT layer holding ``layer``'s label points."""
+    return layer.id + LABEL_POINTS
+
+
+def has_label_points(layer: LayerDef) -> bool:
+    """Whether the layer's labels are drawn from label points, one per feature at a point
+    inside it (``ST_PointOnSurface``): polygon layers with point labels, unless the label
+    ``repeat``s. MapLibre would otherwise place a polygon's label in every tile the polygon
+    crosses, so a neighbourhood's name stood two or three times on one screen."""
+    label = layer.label
+    return (
+        label is not None
+        and label.placement == "point"
+        and not label.repeat
+        and "Polygon" in layer.geometry_type
+    )
+
+
+def label_zooms(layer: LayerDef) -> range:
+    """Zooms whose tiles carry the layer's label points (empty without them)."""
+    if not has_label_points(layer) or layer.label is None:
+        return range(0)
+    first = max(layer.min_zoom, layer.label.min_zoom)
+    return range(first, min(layer.max_zoom, layer.label.max_zoom) + 1)
+
+
+def label_fields(plan: LayerPlan) -> tuple[FieldDef, ...]:
+    """The fields of ``plan``'s label points: the label's own, those the role sees."""
+    names = set(plan.layer.label_fields)
+    return tuple(f for f in plan.fields if f.name in names)
+
+
 def at_zoom(plans: Iterable[LayerPlan], z: int) -> tuple[LayerPlan, ...]:
     """The plans whose layers are meant for zoom ``z`` (min_zoom..max_zoom), with the fields
     tiles carry at ``z``."""

@@ -50,6 +50,10 @@ def _metadata(service: TileService, city_id: str, zooms: range) -> dict[str, Any
     doc = meta.tilejson(info, service.versions.current)
     doc.pop("tiles")
     doc.update(minzoom=zooms[0], maxzoom=zooms[-1], format="pbf", type="overlay")
+    # only the MVT layers the archive's zooms hold (a label's points may start past them)
+    doc["vector_layers"] = [
+        v for v in doc["vector_layers"] if v["minzoom"] <= zooms[-1] and v["maxzoom"] >= zooms[0]
+    ]
     return doc
 
 

@@ -11,9 +11,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from digitalcity.catalog import CityDef
+from digitalcity.catalog import CityDef, FieldDef
 from digitalcity.db.live import Versions
-from digitalcity.tiles.content import POINT_TYPES, LayerPlan, mvt_type
+from digitalcity.tiles.content import (
+    POINT_TYPES,
+    LayerPlan,
+    label_fields,
+    label_points_layer,
+    label_zooms,
+    mvt_type,
+)
 from digitalcity.tiles.tms import TMS_ID, limits, tile_matrix_set
 
 MVT = "application/vnd.mapbox-vector-tile"
@@ -23,6 +30,7 @@ REL_TILING_SCHEME = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"
 REL_TILESET = "http://www.opengis.net/def/rel/ogc/1.0/tileset"
 WORLD = (-180.0, -85.0511287798066, 180.0, 85.0511287798066)
 _JSON_TYPES = {"string": "string", "date": "string", "datetime": "string", "integer": "integer"}
+_LABEL_POINTS = {"zh": "{title}（标注点）", "en": "{title} (label points)"}
 
 
 @dataclass(frozen=True)
@@ -90,13 +98,13 @@ def tilejson(info: TilesetInfo, versions: Versions) -> dict[str, Any]:
         "center": [centre[0], centre[1], zoom],
         "vector_layers": [
             {
-                "id": p.layer.id,
-                "description": p.layer.title.get(info.lang),
-                "minzoom": p.layer.min_zoom,
-                "maxzoom": p.layer.max_zoom,
-                "fields": {f.name: mvt_type(f) for f in p.fields},
+                "id": m.id,
+                "description": m.title,
+                "minzoom": m.minzoom,
+                "maxzoom": m.maxzoom,
+                "fields": {f.name: mvt_type(f) for f in m.fields},
             }
-            for p in info.plans
+            for m in _mvt_layers(info)
         ],
     }
 
@@ -104,6 +112,37 @@ def tilejson(info: TilesetInfo, versions: Versions) -> dict[str, Any]:
 def _dimension(plan: LayerPlan) -> int:
     kind = plan.layer.geometry_type
     return 0 if kind in POINT_TYPES else 1 if "LineString" in kind else 2
+
+
+@dataclass(frozen=True)
+class _MvtLayer:
+    """One MVT layer of a tileset as its documents describe it."""
+
+    id: str
+    title: str
+    dimension: int  # 0 points, 1 lines, 2 polygons
+    minzoom: int
+    maxzoom: int
+    fields: Sequence[FieldDef]
+
+
+def _mvt_layers(info: TilesetInfo) -> list[_MvtLayer]:
+    """Each layer's MVT layer, and after it that of its label points where it has them."""
+    out = []
+    for p in info.plans:
+        title = p.layer.title.get(info.lang)
+        out.append(
+            _MvtLayer(
+                p.layer.id, title, _dimension(p), p.layer.min_zoom, p.layer.max_zoom, p.fields
+            )
+        )
+        zooms, fields = label_zooms(p.layer), label_fields(p)
+        if zooms and fields:
+            label = _LABEL_POINTS.get(info.lang, _LABEL_POINTS["en"]).format(title=title)
+            out.append(
+                _MvtLayer(label_points_layer(p.layer), label, 0, zooms[0], zooms[-1], fields)
+            )
+    return out
 
 
 def _item_template(info: TilesetInfo) -> str:
@@ -145,12 +184,12 @@ def ogc_tileset(info: TilesetInfo, versions: Versions) -> dict[str, Any]:
         "attribution": attribution(info.city, info.lang),
         "layers": [
             {
-                "id": p.layer.id,
-                "title": p.layer.title.get(info.lang),
+                "id": m.id,
+                "title": m.title,
                 "dataType": "vector",
-                "geometryDimension": _dimension(p),
-                "minTileMatrix": str(p.layer.min_zoom),
-                "maxTileMatrix": str(p.layer.max_zoom),
+                "geometryDimension": m.dimension,
+                "minTileMatrix": str(m.minzoom),
+                "maxTileMatrix": str(m.maxzoom),
                 "propertiesSchema": {
                     "type": "object",
                     "properties": {
@@ -159,11 +198,11 @@ def ogc_tileset(info: TilesetInfo, versions: Versions) -> dict[str, Any]:
                             "title": f.title.get(info.lang),
                             **({"x-unit": f.unit} if f.unit else {}),
                         }
-                        for f in p.fields
+                        for f in m.fields
                     },
                 },
             }
-            for p in info.plans
+            for m in _mvt_layers(info)
         ],
         "links": tileset_links(info),
     }

@@ -20,7 +20,13 @@ from sqlalchemy.engine import Engine
 from digitalcity.catalog import CityDef, FieldDef
 from digitalcity.db.driver import fetch_value
 from digitalcity.db.schema import storage_srid
-from digitalcity.tiles.content import LayerPlan, tolerance
+from digitalcity.tiles.content import (
+    LayerPlan,
+    label_fields,
+    label_points_layer,
+    label_zooms,
+    tolerance,
+)
 from digitalcity.tiles.tms import BUFFER, EXTENT, MARGIN, TileIndex
 
 _PREPARER = postgresql.dialect().identifier_preparer
@@ -78,24 +84,50 @@ class TileSource:
 def layer_statement(
     plan: LayerPlan, city: CityDef, tile: TileIndex, source: TileSource, index: int
 ) -> tuple[str, dict[str, Any]]:
-    """SQL and parameters of one layer's ``ST_AsMVT`` (parameters prefixed ``l<index>_``)."""
+    """SQL and parameters of one layer's ``ST_AsMVT`` (parameters prefixed ``l<index>_``),
+    followed by the MVT layer of its label points at the zooms that draw them."""
     p = f"l{index}_"
-    params: dict[str, Any] = {f"{p}name": plan.layer.id, **dict(source.params)}
+    params: dict[str, Any] = dict(source.params)
     tol = tolerance(plan.layer, city, tile.z)
+    full = "s.geom" if source.copy_zooms is not None else "ST_Transform(s.geom, 3857)"
+    geometry = full
     if source.copy_zooms is not None:
-        template = "layer_prepared.sql"
-        geometry = f"s.{quote(f'g{tile.z}')}" if tile.z in source.copy_zooms else "s.geom"
-    else:
+        if tile.z in source.copy_zooms:
+            geometry = f"s.{quote(f'g{tile.z}')}"
+    elif tol > 0:
+        geometry = f"ST_Simplify({full}, :{p}tol)"
+        params[f"{p}tol"] = tol
+    text = _mvt(plan.layer.id, plan.fields, geometry, p, city, source, params)
+    fields = label_fields(plan)
+    if tile.z in label_zooms(plan.layer) and fields:
+        # one point per feature, from the whole unsimplified geometry, so every tile the
+        # feature crosses computes the same point and only the tile holding it draws it
+        point = f"ST_PointOnSurface({full})"
+        name = label_points_layer(plan.layer)
+        text += " || " + _mvt(name, fields, point, f"{p}label_", city, source, params)
+    return text, params
+
+
+def _mvt(
+    name: str,
+    fields: Sequence[FieldDef],
+    geometry: str,
+    p: str,
+    city: CityDef,
+    source: TileSource,
+    params: dict[str, Any],
+) -> str:
+    """One ``ST_AsMVT`` sub-select named ``name`` over ``source`` (its bound values added to
+    ``params``, prefixed ``p``): from the EPSG:3857 copy, or from the table, reprojected."""
+    params[f"{p}name"] = name
+    template = "layer_prepared.sql"
+    if source.copy_zooms is None:
         template = "layer_direct.sql"
         params[f"{p}srid"] = storage_srid(city)
-        geometry = "ST_Transform(s.geom, 3857)"
-        if tol > 0:
-            geometry = f"ST_Simplify({geometry}, :{p}tol)"
-            params[f"{p}tol"] = tol
-    text = read_sql(template).format(
-        p=p, table=source.table, columns=property_columns(plan.fields), geometry=geometry
+    sql = read_sql(template).format(
+        p=p, table=source.table, columns=property_columns(fields), geometry=geometry
     )
-    return text, params
+    return f"({sql})"
 
 
 _NAMED = postgresql.dialect(paramstyle="named")
@@ -130,7 +162,7 @@ def tile_statement(
     parts = []
     for i, (plan, source) in enumerate(layers):
         text, layer_params = layer_statement(plan, city, tile, source, i)
-        parts.append(f"({text})")
+        parts.append(text)
         params.update(layer_params)
     return _text_clause("SELECT " + " || ".join(parts)), params
 

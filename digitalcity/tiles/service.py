@@ -32,7 +32,7 @@ from digitalcity.tiles.tms import TileIndex, tile_box_3857
 
 log = logging.getLogger(__name__)
 
-TILE_FORMAT = "mvt2"  # part of every key: bump when the SQL or encoding changes
+TILE_FORMAT = "mvt3"  # part of every key: bump when the SQL or encoding changes
 
 
 @dataclass(frozen=True)

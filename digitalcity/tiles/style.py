@@ -19,6 +19,7 @@ from typing import Any, Literal
 from digitalcity.catalog import CityDef
 from digitalcity.catalog.cartography import ByZoom, LabelDef
 from digitalcity.db.live import Versions
+from digitalcity.tiles.content import label_points_layer, label_zooms
 from digitalcity.tiles.metadata import TilesetInfo, attribution, bounds, zoom_range
 from digitalcity.tiles.symbology import OUTLINE, Symbol
 
@@ -76,12 +77,21 @@ def _text(label: LabelDef, lang: str) -> list[Any]:
     return ["coalesce", *(["get", f] for f in fields)]
 
 
-def label_layer(symbol: Symbol, source: str, lang: str) -> dict[str, Any] | None:
-    """The ``symbol`` layer drawing the layer's ``[label]``; None without one."""
+def label_layer(
+    symbol: Symbol, source: str, lang: str, deepest: int | None = None
+) -> dict[str, Any] | None:
+    """The ``symbol`` layer drawing the layer's ``[label]``; None without one.
+
+    A polygon layer with label points is labelled from them (once per polygon), unless the
+    tiles stop (``deepest``: a PMTiles archive's last zoom) before its labels start: maps
+    then enlarge the deepest tiles, which hold no label points, and label the polygons."""
     label = symbol.layer.label
     if label is None:
         return None
     common = _common(symbol, source, lang)
+    zooms = label_zooms(symbol.layer)
+    if zooms and (deepest is None or zooms[0] <= deepest):
+        common["source-layer"] = label_points_layer(symbol.layer)
     common["minzoom"] = max(symbol.layer.min_zoom, label.min_zoom)
     common["maxzoom"] = min(symbol.layer.max_zoom, label.max_zoom) + 1
     line = label.placement == "line"
@@ -105,8 +115,11 @@ def label_layer(symbol: Symbol, source: str, lang: str) -> dict[str, Any] | None
     return {"id": f"{symbol.layer.id}-label", "type": "symbol", **common, "paint": paint}
 
 
-def style_layers(symbol: Symbol, source: str, lang: str) -> dict[str, list[dict[str, Any]]]:
-    """The style layers of one symbol, grouped by drawing pass: fill, line, circle, symbol."""
+def style_layers(
+    symbol: Symbol, source: str, lang: str, deepest: int | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """The style layers of one symbol, grouped by drawing pass: fill, line, circle, symbol
+    (``deepest``: see ``label_layer``)."""
     layer_id = symbol.layer.id
     out: dict[str, list[dict[str, Any]]] = {}
     if symbol.geometry == "circle":
@@ -141,7 +154,7 @@ def style_layers(symbol: Symbol, source: str, lang: str) -> dict[str, list[dict[
         if symbol.outline_width is not None:
             outline["paint"]["line-width"] = symbol.outline_width
         out["fill"], out["line"] = [fill], [outline]
-    label = label_layer(symbol, source, lang)
+    label = label_layer(symbol, source, lang, deepest)
     if label is not None:
         out["symbol"] = [label]
     return out
@@ -153,11 +166,13 @@ def style(
     symbols: list[Symbol],
     versions: Versions,
     client: Client = "maplibre",
+    deepest: int | None = None,
 ) -> dict[str, Any]:
     """A MapLibre style (version 8) drawing ``symbols`` from the city tileset in ``info``.
 
     ``client="qgis"`` leaves out the layers that are off by default (QGIS ignores
     ``visibility``), so a QGIS project opens with the same layers as the web map.
+    ``deepest``: the last zoom with tiles when it is not each layer's own (an archive).
     """
     city: CityDef = info.city
     minzoom, maxzoom = zoom_range(info)
@@ -165,10 +180,12 @@ def style(
     for symbol in symbols:
         if client == "qgis" and not symbol.visible:
             continue
-        for group, layers in style_layers(symbol, city.id, info.lang).items():
+        for group, layers in style_layers(symbol, city.id, info.lang, deepest).items():
             passes[group].extend(layers)
-    # labels: higher priority first in the style (drawn and placed before the others)
-    passes["symbol"].sort(key=lambda x: x["layout"]["symbol-sort-key"])
+    # labels: higher priority later in the style. MapLibre places labels from the top-most
+    # layer down, so the last layer's labels win collisions (with the order reversed, six of
+    # Cambridge's 13 neighbourhood names lost to street names at the planner map's first view)
+    passes["symbol"].sort(key=lambda x: x["layout"]["symbol-sort-key"], reverse=True)
     centre = city.center or (0.0, 0.0)
     return {
         "version": 8,

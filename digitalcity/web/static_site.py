@@ -45,7 +45,7 @@ def read_archive(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def _style(archive: str, info: TilesetInfo, symbols: list, header: dict[str, Any]) -> dict:
-    doc = styles.style("public", info, symbols, {})
+    doc = styles.style("public", info, symbols, {}, deepest=int(header["max_zoom"]))
     doc["sources"] = {
         info.city.id: {
             "type": "vector",

@@ -141,3 +141,9 @@ export function swatch(colour) {
 export function cityById(id) {
   return config.cities.find((c) => c.id === id) || config.cities[0];
 }
+
+// A rendered feature of one of our layers, not one of its label points (a polygon's label is
+// drawn from a point layer of its own; the polygon under the label is what a click means).
+export function ownFeature(f) {
+  return Boolean(f.layer.metadata) && f.sourceLayer === f.layer.metadata["digitalcity:layer"];
+}

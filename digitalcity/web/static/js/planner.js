@@ -3,8 +3,8 @@
 import { addBasemap } from "./basemap.js";
 import { featuresCard, parcelCard, statsCard } from "./cards.js";
 import {
-  api, apiKey, cityById, config, download, esc, hashOf, num, readHash, setApiKey, setAsOf,
-  transformRequest, withAsOf, writeHash,
+  api, apiKey, cityById, config, download, esc, hashOf, num, ownFeature, readHash, setApiKey,
+  setAsOf, transformRequest, withAsOf, writeHash,
 } from "./common.js";
 import { creatableLayers, editButtons, openNewFeature, wireEditing } from "./editmode.js";
 import { shapeEditing, stopShapeEditing } from "./geomedit.js";
@@ -184,7 +184,7 @@ async function identify(lngLat, point) {
 // Up to three features under ``point``, topmost first, each with every field the caller may
 // see (the tiles carry only the drawn ones at low zoom); a failed read keeps the tile's.
 async function featuresAt(point) {
-  const hits = map.queryRenderedFeatures(point).filter((f) => f.layer.metadata);
+  const hits = map.queryRenderedFeatures(point).filter(ownFeature);
   const seen = new Set();
   const unique = hits.filter((f) => {
     const key = `${f.sourceLayer}:${f.id}`;

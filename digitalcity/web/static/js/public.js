@@ -1,7 +1,7 @@
 // The public map (/public and the static PMTiles site): public layers only, zh/en, legend,
 // search and planning details on click. Never sends an API key.
 import { featuresCard, publicParcelCard } from "./cards.js";
-import { api, cityById, config, esc, readHash, writeHash } from "./common.js";
+import { api, cityById, config, esc, ownFeature, readHash, writeHash } from "./common.js";
 import { applyLabels, lang, mapLocale, relabelMap, setLang, t } from "./i18n.js";
 import { applyVisibility, chooseTheme, renderSwitcher, visibleInStyle } from "./layers.js";
 import { addBasemap } from "./basemap.js";
@@ -150,7 +150,7 @@ function zoningFromTiles(zInfo, zp) {
 }
 
 async function identify(e) {
-  const features = map.queryRenderedFeatures(e.point).filter((f) => f.layer.metadata);
+  const features = map.queryRenderedFeatures(e.point).filter(ownFeature);
   const parcel = features.find((f) => f.sourceLayer === meta.roles.parcels);
   try {
     if (parcel && !STATIC) {
