@@ -171,3 +171,20 @@ def test_an_archive_that_stops_before_a_label_labels_its_polygons(catalog, setti
         by_id = {x["id"]: x for x in doc["layers"]}
         assert by_id["parcels-label"]["source-layer"] == parcels
         assert by_id["neighbourhoods-label"]["source-layer"] == "neighbourhoods-label"
+
+
+def test_point_names_sit_beside_their_markers(client):
+    """A facility's name is placed on whichever side of its circle has room, never over it;
+    a polygon's name stays centred on its label point."""
+    style = client.get("/styles/cambridge/public?lang=en").json()
+    by_id = {x["id"]: x for x in style["layers"]}
+    hospital = by_id["hospitals-label"]["layout"]
+    assert hospital["text-variable-anchor"] == ["top", "bottom", "right", "left"]
+    circle = by_id["hospitals-circle"]["paint"]["circle-radius"]
+    largest = max(circle[4::2]) if isinstance(circle, list) else circle
+    assert (
+        hospital["text-radial-offset"] * min(by_id["hospitals-label"]["layout"]["text-size"][4::2])
+        > largest
+    )
+    neighbourhood = by_id["neighbourhoods-label"]["layout"]
+    assert "text-variable-anchor" not in neighbourhood and neighbourhood["text-offset"] == [0, 0]

@@ -104,7 +104,7 @@ def label_layer(
             "symbol-sort-key": 100 - label.priority,
             "text-max-width": 8,
             "text-padding": 2,
-            **({"text-max-angle": 40} if line else {"text-offset": [0, 0.0]}),
+            **({"text-max-angle": 40} if line else _point_text(symbol)),
         }
     )
     paint = {
@@ -113,6 +113,25 @@ def label_layer(
         "text-halo-width": label.halo_width,
     }
     return {"id": f"{symbol.layer.id}-label", "type": "symbol", **common, "paint": paint}
+
+
+# a point symbol's name sits beside its marker, on whichever side has room, never over it
+# (a hospital's name centred on its circle hid the circle)
+BESIDE = ["top", "bottom", "right", "left"]
+
+
+def _point_text(symbol: Symbol) -> dict[str, Any]:
+    """Where a point label sits: beside a point layer's circle (``text-variable-anchor``,
+    the marker's radius plus a little, in ems), centred on a polygon's label point."""
+    if symbol.geometry != "circle":
+        return {"text-offset": [0, 0.0]}
+    radius = symbol.radius
+    largest = max(radius.values()) if isinstance(radius, dict) else radius
+    return {
+        "text-variable-anchor": BESIDE,
+        "text-radial-offset": round(float(largest) / 12 + 0.3, 2),
+        "text-justify": "auto",
+    }
 
 
 def style_layers(
