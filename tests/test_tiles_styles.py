@@ -8,6 +8,7 @@ import subprocess
 import warnings
 from pathlib import Path
 
+import mapbox_vector_tile
 import pytest
 
 with warnings.catch_warnings():
@@ -330,6 +331,7 @@ def test_qgis_keeps_the_colours_of_the_style(client, tables, tmp_path):
     zones in the style's colours, and leaves out the layers off by default."""
     style = client.get("/styles/cambridge/public?lang=en&client=qgis").json()
     zoning_style = client.get("/styles/cambridge/planner?lang=en&client=qgis").json()
+    density = client.get("/styles/shanghai/public?lang=zh&client=qgis").json()
     ma_use, zoning = tables["ma_use"], tables["cambridge_zoning"]
     cases = [
         (style, "parcels", {"use_code": "102"}, ma_use.colour_for("100")),
@@ -337,8 +339,12 @@ def test_qgis_keeps_the_colours_of_the_style(client, tables, tmp_path):
         (style, "parcels", {"use_code": "999x"}, "#bdbdbd"),  # unknown code: the fallback grey
         (zoning_style, "zoning_districts", {"zone_code": "C-1"}, zoning.colour_for("C-1")),
         (zoning_style, "zoning_districts", {"zone_code": "OS"}, zoning.colour_for("OS")),
+        # a graduated fill: each density in its class's colour, a limit in the class above
+        (density, "districts", {"ghsl_density": 500}, "#ffffcc"),
+        (density, "districts", {"ghsl_density": 3000}, "#fd8d3c"),
+        (density, "districts", {"ghsl_density": 46837}, "#800026"),
     ]
-    for doc in (style, zoning_style):
+    for doc in (style, zoning_style, density):
         (tmp_path / "style.json").write_text(json.dumps(doc), encoding="utf-8")
         probes = [{"layer": layer, "properties": p} for d, layer, p, _ in cases if d is doc]
         (tmp_path / "probes.json").write_text(json.dumps(probes), encoding="utf-8")
@@ -355,3 +361,58 @@ def test_qgis_keeps_the_colours_of_the_style(client, tables, tmp_path):
         assert [d[0] if d else None for d in drawn] == expected
         on = {x["source-layer"] for x in doc["layers"] if "source-layer" in x}
         assert set(out["layers"]) - {"background"} <= on  # nothing off by default
+
+
+def test_every_public_map_opens_with_something_to_see(client, catalog):
+    """A citizen opening any city's public map sees at least one layer and its names."""
+    for city in catalog.cities:
+        style = client.get(f"/styles/{city}/public?lang=zh").json()
+        shown = [x for x in style["layers"] if x.get("layout", {}).get("visibility") == "visible"]
+        assert any(x["type"] != "symbol" for x in shown), city
+
+
+@pytest.mark.parametrize(
+    ("graduated", "message"),
+    [
+        ({"field": "ghsl_density", "breaks": [10, 5], "colours": ["#ffffff"] * 3}, "increase"),
+        ({"field": "ghsl_density", "breaks": [10], "colours": ["#ffffff"]}, "1 colours"),
+        ({"field": "ghsl_density", "breaks": [10], "colours": ["red", "#ffffff"]}, "rrggbb"),
+        ({"field": "district", "breaks": [10], "colours": ["#ffffff"] * 2}, "numeric"),
+        ({"field": "nowhere", "breaks": [10], "colours": ["#ffffff"] * 2}, "numeric"),
+    ],
+)
+def test_bad_graduated_styles_are_clear_errors(catalog, graduated, message):
+    import pydantic
+
+    layer = catalog.layer("shanghai", "districts")
+    data = layer.model_dump(mode="python", exclude={"style"})
+    with pytest.raises(pydantic.ValidationError, match=message):
+        type(layer).model_validate({**data, "style": {"graduated": graduated}})
+
+
+def test_graduated_fills_and_their_legend(client, catalog):
+    """Districts coloured by density in the definition's classes: a ``step`` on the field
+    (missing values grey), the same classes in the legend with what they measure, and tiles
+    that carry the field at every zoom."""
+    graduated = catalog.layer("shanghai", "districts").style.graduated
+    assert graduated is not None and graduated.field == "ghsl_density"
+    style = client.get("/styles/shanghai/public?lang=zh").json()
+    fill = next(x for x in style["layers"] if x["id"] == "districts-fill")["paint"]["fill-color"]
+    steps = [graduated.colours[0]]
+    for limit, colour in zip(graduated.breaks, graduated.colours[1:], strict=True):
+        steps += [limit, colour]
+    value = ["get", "ghsl_density"]
+    assert fill == ["case", ["==", value, None], "#bdbdbd", ["step", value, *steps]]
+    for lang, title, unit in (("zh", "GHSL人口密度", "persons/km²"), ("en", "GHSL", "persons/km²")):
+        legend = client.get(f"/styles/shanghai/legend?lang={lang}&style=public").json()
+        entry = next(x for x in legend["layers"] if x["id"] == "districts")
+        assert entry["field_title"].startswith(title) and entry["unit"] == unit
+        assert [e["colour"] for e in entry["entries"]] == list(graduated.colours)
+        labels = [e["label"] for e in entry["entries"]]
+        assert labels == ["< 1,000", "1,000 – 3,000", "3,000 – 10,000", "10,000 – 20,000",
+                          "≥ 20,000"]  # fmt: skip
+    z8 = client.get("/tiles/shanghai/8/214/104")
+    assert z8.status_code == 200
+    districts = mapbox_vector_tile.decode(z8.content)["districts"]["features"]
+    assert districts and all("ghsl_density" in f["properties"] for f in districts)
+    assert graduated.colour_of(2999.9) == "#fed976" and graduated.colour_of(3000) == "#fd8d3c"

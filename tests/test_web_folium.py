@@ -138,3 +138,21 @@ def test_labels_are_text_not_html(city, browser):
     assert page.inner_text(".dc-label span") == "<img src=x onerror=alert(1)></script>"
     assert page.locator(".dc-label img").count() == 0
     page.close()
+
+
+def test_explore_colours_graduated_layers_like_the_web_maps(catalog, engine, loaded):
+    """Shanghai's districts in the definition's density classes, with the classes in the
+    legend: each feature takes the colour the web maps' ``step`` gives its density."""
+    shanghai = City(catalog, catalog.city("shanghai"), engine, "anonymous")
+    graduated = catalog.layer("shanghai", "districts").style.graduated
+    m = maps.explore(shanghai, layers=["districts"], lang="zh")
+    html = m.get_root().render()
+    districts = geojson_layers(m)[0]
+    colours = set()
+    for feature in districts.data["features"]:
+        density = feature["properties"]["ghsl_density"]
+        colour = districts.style_function(feature)["fillColor"]
+        assert colour == graduated.colour_of(density)
+        colours.add(colour)
+    assert len(colours) >= 3  # the classes do tell the districts apart
+    assert "GHSL人口密度" in html and "10,000 – 20,000" in html

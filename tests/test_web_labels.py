@@ -42,12 +42,6 @@ def mass_ave(engine, loaded) -> tuple[float, float]:
     return lon, lat
 
 
-@pytest.fixture(scope="module")
-def xiamen_districts(engine, loaded) -> set[str]:
-    with engine.connect() as conn:
-        return {r[0] for r in conn.execute(sa.text("SELECT district FROM xiamen.districts"))}
-
-
 def wait_for_labels(opened: Opened, layer: str, field: str, timeout: float = 20.0) -> list:
     deadline = time.monotonic() + timeout
     while True:
@@ -80,17 +74,37 @@ def test_street_names_along_massachusetts_ave(browser, live_server, mass_ave, pa
     opened.close()
 
 
+# the Chinese demo cities' first views, and districts there that any label placement names
+CENTRAL_DISTRICTS = {
+    "xiamen": {"思明区", "湖里区"},
+    "beijing": {"海淀区", "朝阳区"},
+    "shanghai": {"浦东新区", "闵行区"},
+    "shenzhen": {"福田区", "南山区"},
+}
+
+
+@pytest.mark.parametrize("city", sorted(CENTRAL_DISTRICTS))
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_xiamen_district_names_in_chinese(browser, live_server, catalog, xiamen_districts, lang):
-    label = catalog.layer("xiamen", "districts").label
-    assert label is not None
-    zoom = max(label.min_zoom, 10)
-    opened = Opened(
-        browser, f"{live_server}/public?city=xiamen&lang={lang}#z={zoom}&ll=118.11,24.49"
+def test_chinese_cities_name_their_districts_once(
+    browser, live_server, catalog, engine, loaded, city, lang
+):
+    """Each Chinese demo city's public map names its districts from the first view, each
+    once, in Chinese (the data's only names) in both languages."""
+    label = catalog.layer(city, "districts").label
+    assert label is not None and label.field_for(lang)[0] == "district"
+    with engine.connect() as conn:
+        query = sa.text(f"SELECT district FROM {city}.districts")  # noqa: S608 - a catalog id
+        districts = {r[0] for r in conn.execute(query)}
+    opened = Opened(browser, f"{live_server}/public?city={city}&lang={lang}")
+    wait_for_labels(opened, "districts-label", "district")
+    opened.page.wait_for_function(READY.replace("dcMap", "map"), timeout=30_000)
+    drawn = opened.page.evaluate(
+        "() => window.map.queryRenderedFeatures(undefined, {layers: ['districts-label']})"
+        ".map((f) => f.properties.district)"
     )
-    names = set(wait_for_labels(opened, "districts-label", label.field_for(lang)[0]))
-    assert names and names <= xiamen_districts
-    assert {"思明区", "湖里区"} <= names
+    print(f"\n{city} {lang}: {len(drawn)} of {len(districts)} districts named: {sorted(drawn)}")
+    assert set(drawn) <= districts and CENTRAL_DISTRICTS[city] <= set(drawn)
+    assert len(drawn) == len(set(drawn)), sorted(drawn)
     only_our_server(opened, live_server)
     assert not opened.errors
     opened.close()
@@ -207,4 +221,30 @@ def test_static_pmtiles_site_draws_the_same_labels(browser, static_site, mass_av
     assert opened.page.evaluate("window.map.getLayer('parcels-label').sourceLayer") == "parcels"
     only_our_server(opened, static_site)
     assert not opened.errors
+    opened.close()
+
+
+HEX_OF = """(c) => '#' + [c.r, c.g, c.b].map((v) => Math.round(v * 255).toString(16)
+    .padStart(2, '0')).join('')"""
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_districts_are_coloured_by_density_with_a_legend(browser, live_server, catalog, lang):
+    """Shanghai's public map colours each district by its density class (what MapLibre
+    evaluates for the drawn feature), and its legend says what the classes measure."""
+    graduated = catalog.layer("shanghai", "districts").style.graduated
+    opened = Opened(browser, f"{live_server}/public?city=shanghai&lang={lang}")
+    wait_for_labels(opened, "districts-label", "district")
+    drawn = opened.page.evaluate(
+        f"""() => window.map.queryRenderedFeatures(undefined, {{layers: ['districts-fill']}})
+            .map((f) => [f.properties.ghsl_density, ({HEX_OF})(f.layer.paint['fill-color'])])"""
+    )
+    assert len({colour for _, colour in drawn}) >= 3
+    for density, colour in drawn:
+        assert colour == graduated.colour_of(density), density
+    legend = opened.page.locator("[data-layer-row=districts]").text_content() or ""
+    caption = (
+        "GHSL人口密度（人/平方千米）" if lang == "zh" else "GHSL population density (persons/km²)"
+    )
+    assert caption in legend and "10,000 – 20,000" in legend
     opened.close()

@@ -8,6 +8,7 @@ a table ``{ 12 = 0.5, 16 = 3 }`` interpolated linearly between the zooms given.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -100,6 +101,41 @@ class LabelDef(_Frozen):
         return (self.field,)
 
 
+class GraduatedDef(_Frozen):
+    """A fill coloured by a numeric field in classes (a choropleth): ``breaks`` are the
+    class limits in the field's unit, increasing; ``colours`` one per class, one more than
+    the breaks (below the first limit, ..., from the last limit on)."""
+
+    field: str
+    breaks: tuple[float, ...] = Field(min_length=1, max_length=11)
+    colours: tuple[str, ...]
+
+    @field_validator("colours")
+    @classmethod
+    def _colours(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for colour in value:
+            if not HEX.match(colour):
+                raise ValueError(f"graduated colour {colour!r} must be '#rrggbb'")
+        return value
+
+    @model_validator(mode="after")
+    def _classes(self) -> GraduatedDef:
+        if any(b >= a for a, b in zip(self.breaks[1:], self.breaks, strict=False)):
+            raise ValueError(f"graduated breaks {list(self.breaks)} must increase")
+        if len(self.colours) != len(self.breaks) + 1:
+            raise ValueError(
+                f"graduated: {len(self.breaks)} breaks make {len(self.breaks) + 1} classes, "
+                f"but {len(self.colours)} colours are given"
+            )
+        return self
+
+    def colour_of(self, value: float | None) -> str | None:
+        """The class colour of ``value`` (None for a missing value)."""
+        if value is None:
+            return None
+        return self.colours[bisect_right(self.breaks, float(value))]
+
+
 class StyleDef(_Frozen):
     """How a layer is drawn; anything left out takes the package's default for its kind.
 
@@ -107,7 +143,7 @@ class StyleDef(_Frozen):
     table instead); ``opacity`` 0-1 of fills (and of lines and circles); ``width`` of lines
     and outlines in px (a number or by zoom); ``dash`` a MapLibre dash pattern in line widths;
     ``outline`` the outline colour of fills (``outline_only`` draws no fill); ``radius`` of
-    point symbols in px (by zoom).
+    point symbols in px (by zoom); ``graduated`` colours fills by a numeric field in classes.
     """
 
     colour: str | None = None
@@ -118,6 +154,7 @@ class StyleDef(_Frozen):
     outline_width: float | None = Field(default=None, ge=0, le=20)
     outline_only: bool | None = None
     radius: ByZoom | None = None
+    graduated: GraduatedDef | None = None
 
     @field_validator("colour", "outline")
     @classmethod

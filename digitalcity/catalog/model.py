@@ -23,6 +23,7 @@ Aggregate = Literal["master", "sum", "count", "count_other", "mode_other", "firs
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 RESERVED_COLUMNS = {"fid", "geom"}
+NUMERIC = {"integer", "float"}
 
 
 def _identifier(value: str, what: str) -> str:
@@ -293,6 +294,13 @@ class LayerDef(Frozen):
             _identifier(self.theme, "theme")
         if self.label and self.label.placement == "line" and "LineString" not in self.geometry_type:
             raise ValueError(f"label placement 'line' needs a line layer, not {self.geometry_type}")
+        graduated = self.style.graduated
+        if graduated and (
+            graduated.field not in known or self.field(graduated.field).type not in NUMERIC
+        ):
+            raise ValueError(f"graduated field {graduated.field!r} must be a numeric field")
+        if graduated and self.classification:
+            raise ValueError("a layer is coloured by its classification or graduated, not both")
         if self.label and self.label.repeat and "Polygon" not in self.geometry_type:
             raise ValueError(f"label repeat applies to polygon layers, not {self.geometry_type}")
         return self

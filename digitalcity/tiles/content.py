@@ -46,10 +46,13 @@ def city_plans(
 
 
 def drawn_fields(layer: LayerDef) -> set[str]:
-    """Fields the maps need at every zoom: classification, label, name and search fields."""
+    """Fields the maps need at every zoom: classification, graduated colour, label, name and
+    search fields."""
     names = {*layer.label_fields, *layer.search_fields}
     if layer.label_field:
         names.add(layer.label_field)
+    if layer.style.graduated:
+        names.add(layer.style.graduated.field)
     cls = layer.classification
     if cls:
         names.add(cls.field)

@@ -179,6 +179,26 @@ def style_layers(
     return out
 
 
+def _qgis_classes(fill: dict[str, Any], symbol: Symbol) -> list[dict[str, Any]]:
+    """A graduated fill as QGIS's converter (3.22) can read it: one layer per class, filtered
+    by its limits, in the class's colour (it skips ``step`` and ``case`` colours and would
+    draw the whole layer in its default blue). Other fills are left as they are."""
+    graduated = symbol.layer.style.graduated
+    if graduated is None:
+        return [fill]
+    value = ["get", graduated.field]
+    limits = [None, *graduated.breaks, None]
+    out = []
+    for n, colour in enumerate(graduated.colours):
+        low, high = limits[n], limits[n + 1]
+        tests = ([[">=", value, low]] if low is not None else []) + (
+            [["<", value, high]] if high is not None else []
+        )
+        paint = {**fill["paint"], "fill-color": colour}
+        out.append({**fill, "id": f"{fill['id']}-{n}", "filter": ["all", *tests], "paint": paint})
+    return out
+
+
 def style(
     name: str,
     info: TilesetInfo,
@@ -200,6 +220,8 @@ def style(
         if client == "qgis" and not symbol.visible:
             continue
         for group, layers in style_layers(symbol, city.id, info.lang, deepest).items():
+            if client == "qgis" and group == "fill":
+                layers = [x for layer in layers for x in _qgis_classes(layer, symbol)]
             passes[group].extend(layers)
     # labels: higher priority later in the style. MapLibre places labels from the top-most
     # layer down, so the last layer's labels win collisions (with the order reversed, six of
@@ -234,6 +256,14 @@ def style(
     }
 
 
+def _graduated_caption(symbol: Symbol, lang: str) -> dict[str, Any]:
+    """A graduated layer's legend says what its classes measure: the field and its unit."""
+    if symbol.layer.style.graduated is None or symbol.field is None:
+        return {}
+    field = symbol.layer.field(symbol.field)
+    return {"field_title": field.title.get(lang), "unit": field.unit}
+
+
 def legend(name: str, city: CityDef, symbols: list[Symbol], lang: str) -> dict[str, Any]:
     """The legend of a style: per layer, its title and coloured entries (same colours)."""
     return {
@@ -250,6 +280,7 @@ def legend(name: str, city: CityDef, symbols: list[Symbol], lang: str) -> dict[s
                 "theme": s.layer.theme,
                 "kind": s.layer.kind,
                 "opacity": s.opacity,
+                **_graduated_caption(s, lang),
                 "entries": [
                     {
                         "value": e.value,

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from digitalcity.catalog import Catalog, LayerDef
-from digitalcity.catalog.cartography import ByZoom
+from digitalcity.catalog.cartography import ByZoom, GraduatedDef
 from digitalcity.catalog.codes import CodeTable, load_crosswalk, normaliser_for
 from digitalcity.tiles.content import POINT_TYPES
 
@@ -73,6 +73,30 @@ class Symbol:
     radius: ByZoom = default(default_factory=lambda: dict(RADIUS))
     visible: bool = True
     field: str | None = None
+
+
+def step_colour(graduated: GraduatedDef) -> list[Any]:
+    """``["step", ["get", field], c0, b1, c1, ...]``: a feature's class colour (missing
+    values take the fallback grey)."""
+    steps: list[Any] = [graduated.colours[0]]
+    for limit, colour in zip(graduated.breaks, graduated.colours[1:], strict=True):
+        steps += [limit, colour]
+    value = ["get", graduated.field]
+    return ["case", ["==", value, None], FALLBACK, ["step", value, *steps]]
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,g}"
+
+
+def graduated_entries(graduated: GraduatedDef) -> tuple[LegendEntry, ...]:
+    """One legend row per class, its range in the field's unit: ``< 1,000``, ``1,000 – 3,000``,
+    ..., ``≥ 20,000`` (the symbols read alike in every language)."""
+    limits = graduated.breaks
+    labels = [f"< {_number(limits[0])}"]
+    labels += [f"{_number(a)} – {_number(b)}" for a, b in zip(limits, limits[1:], strict=False)]
+    labels.append(f"≥ {_number(limits[-1])}")
+    return tuple(LegendEntry(c, label) for c, label in zip(graduated.colours, labels, strict=True))
 
 
 def geometry_of(layer: LayerDef) -> Geometry:
@@ -214,6 +238,13 @@ class Symbology:
             return Symbol(
                 layer, geometry, match_colour(name, entries), (*entries, other),
                 float(opacity), field=name, **common,
+            )  # fmt: skip
+        graduated = layer.style.graduated
+        if graduated is not None:
+            opacity = declared.get("opacity", CLASSIFIED_OPACITY.get(layer.kind, 0.45))
+            return Symbol(
+                layer, geometry, step_colour(graduated), graduated_entries(graduated),
+                float(opacity), field=graduated.field, **common,
             )  # fmt: skip
         if geometry == "circle" and "colour" not in declared:
             hint["colour"] = PALETTE[point_index % len(PALETTE)]

@@ -23,8 +23,14 @@ from branca.element import MacroElement, Template
 from shapely.geometry import box
 
 from digitalcity.catalog import LayerDef, visible_fields
+from digitalcity.catalog.cartography import GraduatedDef
 from digitalcity.city import City, open_city
-from digitalcity.tiles.symbology import FALLBACK, Symbology, native_first_cities
+from digitalcity.tiles.symbology import (
+    FALLBACK,
+    Symbology,
+    graduated_entries,
+    native_first_cities,
+)
 from digitalcity.web import static_dir
 from digitalcity.web.folium_labels import Labels, label_points
 
@@ -185,6 +191,18 @@ def explore(
             present = set(frame[field]) if field in frame.columns else set()
             rows = [(e.colour, e.label) for e in entries if present & set(e.values or (e.value,))]
             sections.append((layer.title.get(lang), rows))
+        elif (graduated := layer.style.graduated) is not None:
+            # the web maps' classes: the same limits and colours, missing values grey
+            def colour_of(value: Any, g: GraduatedDef = graduated) -> str:
+                missing = value is None or value != value  # None, or NaN from pandas
+                return FALLBACK if missing else (g.colour_of(value) or FALLBACK)
+
+            style = _style(colour_of, layer, graduated.field)
+            measured = layer.field(graduated.field)
+            unit = f" ({measured.unit})" if measured.unit else ""
+            caption = f"{layer.title.get(lang)} · {measured.title.get(lang)}{unit}"
+            entries = graduated_entries(graduated)
+            sections.append((caption, [(e.colour, e.label) for e in entries]))
         else:
             symbol = (
                 symbology.symbol_in_city(list(city.catalog.city_layers(city.id)), layer, lang)
