@@ -150,7 +150,10 @@ def test_legend_colours_equal_style_colours(client, planner):
         assert sorted(x["id"] for x in legend["layers"]) == sorted(by_layer)
         for entry in legend["layers"]:
             colours = by_layer[entry["id"]]
-            if isinstance(colours[0], list):
+            if isinstance(colours[0], list) and colours[0][0] == "case":  # graduated classes
+                step = colours[0][3]  # ["step", value, c0, limit1, c1, ...]
+                assert [e["colour"] for e in entry["entries"]] == [step[2], *step[4::2]]
+            elif isinstance(colours[0], list):
                 expected = match_colours(colours[0])
                 coded = {
                     v: e["colour"]
