@@ -101,6 +101,7 @@ def test_a_card_leaves_half_the_screen_to_the_map_and_hides_what_is_under_it(pho
     page.wait_for_function("dcMap.loaded() && dcMap.areTilesLoaded()", timeout=30_000)
     page.wait_for_timeout(300)
     assert _blank_above(page, card["y"]) < 0.1  # the map above the card is drawn
+    assert _sheet_covers_the_map_controls(page, "#card")
     page.screenshot(path=SHOTS / "public-phone-card-zh.png")
     assert not errors
 
@@ -115,5 +116,19 @@ def test_the_map_stays_drawn_with_the_legend_open(phone) -> None:  # noqa: ANN00
     assert map_box["height"] >= PHONE["height"] / 2
     assert drawn_share(page) > 0.5  # the canvas still shows the city
     assert _blank_above(page, side["y"]) < 0.1  # and the part above the legend is drawn
+    assert _sheet_covers_the_map_controls(page, "#side")
     page.screenshot(path=SHOTS / "public-phone-legend-zh.png")
     assert not errors
+
+
+def _sheet_covers_the_map_controls(page, sheet: str) -> bool:  # noqa: ANN001
+    """Whether the bottom sheet lies over the map's scale bar and attribution (which are
+    drawn over the map, and once showed through the sheets)."""
+    return page.evaluate(
+        """(sheet) => [...document.querySelectorAll(
+              '.maplibregl-ctrl-scale, .maplibregl-ctrl-attrib')].every((el) => {
+            const r = el.getBoundingClientRect();
+            const top = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+            return !top || Boolean(top.closest(sheet)); })""",
+        sheet,
+    )
