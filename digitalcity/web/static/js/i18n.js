@@ -207,6 +207,14 @@ const UNITS_ZH = {
   "gal/min": "加仑/分钟", lamps: "盏", shelters: "座", "males per 100 females": "（男性/每百名女性）",
 };
 
+/** What a graduated layer's legend classes measure: its field and unit ("" for others). */
+export function legendCaption(layer) {
+  if (!layer.field_title) return "";
+  const unit = unitText(layer.unit);
+  if (!unit) return layer.field_title;
+  return current === "zh" ? `${layer.field_title}（${unit}）` : `${layer.field_title} (${unit})`;
+}
+
 /** A unit as shown in the current language (unknown units are shown as they are). */
 export function unitText(unit) {
   if (current !== "zh" || !unit) return unit || "";

@@ -1,7 +1,7 @@
 // Layer switcher with legends, grouped by kind; visibility is set on every style layer that
 // draws a catalog layer (style metadata "digitalcity:layer").
 import { esc, swatch } from "./common.js";
-import { lang, pick, t, unitText } from "./i18n.js";
+import { lang, legendCaption, pick, t } from "./i18n.js";
 
 // Strings of the switcher's theme and opacity controls, zh and en.
 const TEXT = {
@@ -77,9 +77,8 @@ function entriesHtml(layer) {
     .map((e) => `<li>${swatch(e.colour)}<span>${entryLabel(e)}</span></li>`)
     .join("");
   // a graduated layer's classes measure one field: say which, in its unit
-  const unit = unitText(layer.unit);
-  const caption = layer.field_title
-    ? `<li class="caption">${esc(layer.field_title)}${unit ? esc(lang() === "zh" ? `（${unit}）` : ` (${unit})`) : ""}</li>` : "";
+  const text = legendCaption(layer);
+  const caption = text ? `<li class="caption">${esc(text)}</li>` : "";
   return `<details class="legend"><summary>${esc(t("legend"))}</summary><ul>${caption}${rows}</ul></details>`;
 }
 

@@ -4,7 +4,7 @@
 // style, same requests and key), then the sheet is composed on a 2D canvas. The PDF is a
 // single page holding the sheet as one JPEG (a small writer below: no library needed).
 import { transformRequest } from "./common.js";
-import { lang, pick, t } from "./i18n.js";
+import { lang, legendCaption, pick, t } from "./i18n.js";
 
 const PAPER_MM = { A4: [210, 297], A3: [297, 420] };
 const DPI = 150;
@@ -90,6 +90,7 @@ function drawLegend(ctx, box, legend, visible) {
   for (const layer of (legend && legend.layers) || []) {
     if (!visible.has(layer.id)) continue;
     rows.push({ head: pick(layer.title) || layer.id });
+    if (legendCaption(layer)) rows.push({ note: legendCaption(layer) });
     const entries = layer.entries.length > 1 ? layer.entries.slice(0, 12) : layer.entries;
     for (const e of entries) rows.push({ colour: e.colour, label: layer.entries.length > 1 ? e.label : "" });
   }
@@ -100,6 +101,12 @@ function drawLegend(ctx, box, legend, visible) {
       ctx.font = `bold ${Math.round(unit * 0.62)}px sans-serif`;
       ctx.fillStyle = INK;
       ctx.fillText(fitText(ctx, row.head, box.w), box.x, y);
+      continue;
+    }
+    if (row.note) {
+      ctx.font = `${Math.round(unit * 0.55)}px sans-serif`;
+      ctx.fillStyle = INK;
+      ctx.fillText(fitText(ctx, row.note, box.w), box.x, y);
       continue;
     }
     ctx.fillStyle = row.colour || "#bdbdbd";
