@@ -10,6 +10,7 @@ import warnings
 from collections import Counter
 
 import mapbox_vector_tile
+import morecantile
 import pytest
 import sqlalchemy as sa
 
@@ -24,7 +25,7 @@ from digitalcity.tiles.metadata import TilesetInfo
 from digitalcity.tiles.query import TileSource, layer_statement
 from digitalcity.tiles.style import style as map_style
 from digitalcity.tiles.symbology import Symbology, native_first_cities
-from digitalcity.tiles.tms import EXTENT, TileIndex, tiles_for_bounds
+from digitalcity.tiles.tms import EXTENT, TMS_ID, TileIndex, tile_matrix_set, tiles_for_bounds
 
 CAMBRIDGE = (-71.161, 42.352, -71.064, 42.404)
 NAMES = "SELECT name FROM cambridge.neighbourhoods"
@@ -99,10 +100,8 @@ def test_label_points_lie_inside_their_polygons(client, engine, names):
 
 
 def _tile_bounds(t: TileIndex) -> tuple[float, float, float, float]:
-    size = 2 * 20037508.342789244 / (1 << t.z)
-    west = -20037508.342789244 + t.x * size
-    north = 20037508.342789244 - t.y * size
-    return west, north - size, west + size, north
+    b = tile_matrix_set(TMS_ID).xy_bounds(morecantile.Tile(t.x, t.y, t.z))  # EPSG:3857 m
+    return b.left, b.bottom, b.right, b.top
 
 
 def test_label_points_are_the_same_from_the_copy_and_from_the_table(client):

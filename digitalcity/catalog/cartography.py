@@ -129,6 +129,11 @@ class GraduatedDef(_Frozen):
             )
         return self
 
+    def classes(self) -> list[tuple[float | None, float | None, str]]:
+        """(lower limit, upper limit, colour) of each class; None: open below or above."""
+        limits: list[float | None] = [None, *self.breaks, None]
+        return [(limits[n], limits[n + 1], c) for n, c in enumerate(self.colours)]
+
     def colour_of(self, value: float | None) -> str | None:
         """The class colour of ``value`` (None for a missing value)."""
         if value is None:

@@ -187,10 +187,8 @@ def _qgis_classes(fill: dict[str, Any], symbol: Symbol) -> list[dict[str, Any]]:
     if graduated is None:
         return [fill]
     value = ["get", graduated.field]
-    limits = [None, *graduated.breaks, None]
     out = []
-    for n, colour in enumerate(graduated.colours):
-        low, high = limits[n], limits[n + 1]
+    for n, (low, high, colour) in enumerate(graduated.classes()):
         tests = ([[">=", value, low]] if low is not None else []) + (
             [["<", value, high]] if high is not None else []
         )

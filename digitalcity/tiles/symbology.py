@@ -79,8 +79,8 @@ def step_colour(graduated: GraduatedDef) -> list[Any]:
     """``["step", ["get", field], c0, b1, c1, ...]``: a feature's class colour (missing
     values take the fallback grey)."""
     steps: list[Any] = [graduated.colours[0]]
-    for limit, colour in zip(graduated.breaks, graduated.colours[1:], strict=True):
-        steps += [limit, colour]
+    for low, _, colour in graduated.classes()[1:]:
+        steps += [low, colour]
     value = ["get", graduated.field]
     return ["case", ["==", value, None], FALLBACK, ["step", value, *steps]]
 
@@ -92,11 +92,17 @@ def _number(value: float) -> str:
 def graduated_entries(graduated: GraduatedDef) -> tuple[LegendEntry, ...]:
     """One legend row per class, its range in the field's unit: ``< 1,000``, ``1,000 – 3,000``,
     ..., ``≥ 20,000`` (the symbols read alike in every language)."""
-    limits = graduated.breaks
-    labels = [f"< {_number(limits[0])}"]
-    labels += [f"{_number(a)} – {_number(b)}" for a, b in zip(limits, limits[1:], strict=False)]
-    labels.append(f"≥ {_number(limits[-1])}")
-    return tuple(LegendEntry(c, label) for c, label in zip(graduated.colours, labels, strict=True))
+    return tuple(
+        LegendEntry(colour, _range(low, high)) for low, high, colour in graduated.classes()
+    )
+
+
+def _range(low: float | None, high: float | None) -> str:
+    if low is None:
+        return f"< {_number(high or 0)}"
+    if high is None:
+        return f"≥ {_number(low)}"
+    return f"{_number(low)} – {_number(high)}"
 
 
 def geometry_of(layer: LayerDef) -> Geometry:
