@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from digitalcity.catalog.model import FieldDef
-from digitalcity.ingest.attributes import cast
+from digitalcity.ingest.attributes import _cast, _cast_column, cast
+from digitalcity.ingest.columns import Columns
 
 
 def _field(kind: str) -> FieldDef:
@@ -61,3 +63,34 @@ def test_text_is_stripped_as_python_strips_it() -> None:
     assert text.to_pylist() == [_stripped(v) for v in values]
     mixed = pd.Series([1, " a ", None, 2.5, "\x00"], dtype=object)  # numbers among the text
     assert cast(mixed, _field("string"))[0].to_pylist() == ["1", "a", None, "2.5", None]
+
+
+def _both_ways(column: pa.Array, kind: str, rows: list[int] | None = None) -> None:
+    """A column cast straight from Arrow (as spatial formats are read) equals the same column
+    cast through pandas (as CSV is read), value for value and failure for failure."""
+    field = FieldDef(name="f", source="f", type=kind, title={"zh": "字段", "en": "field"})
+    columns = Columns(pa.table({"f": column}))
+    if rows is not None:
+        columns = columns.take(np.asarray(rows))
+    direct, direct_failed = _cast_column(columns, field)
+    assert columns.arrow("f") is not None
+    series = columns.series("f")
+    assert isinstance(series, pd.Series) and list(series.index) == list(range(len(series)))
+    through_pandas, failed = _cast(series, field)
+    assert direct.type == through_pandas.type
+    assert direct.to_pylist() == through_pandas.to_pylist()
+    assert direct_failed.tolist() == failed.tolist()
+
+
+def test_arrow_columns_cast_as_pandas_ones() -> None:
+    text = pa.array([" a ", "", None, "\u3000中文\u3000", "x\x00y", "  ", "b"])
+    _both_ways(text, "string")
+    _both_ways(text, "string", rows=[6, 0, 3])
+    _both_ways(text.cast(pa.large_string()), "string")
+    _both_ways(pa.array([1, None, -(2**40), 7]), "integer")
+    _both_ways(pa.array([1, None, 3], pa.int16()), "float")
+    _both_ways(pa.array([1.5, None, float("nan"), float("inf"), -float("inf"), 0.0]), "float")
+    _both_ways(pa.array([1.5, None, 2.0]), "integer")  # through pandas: 1.5 fails
+    _both_ways(pa.array([1, 2**64 - 1, None], pa.uint64()), "integer")  # beyond int64 fails
+    _both_ways(pa.array([True, None, False]), "boolean")
+    _both_ways(pa.array(["1", "2.5", None]), "float")

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from digitalcity.catalog.model import FieldDef
+from digitalcity.ingest.columns import Columns
 from digitalcity.ingest.joins import JoinedRows
 from digitalcity.ingest.numbers import to_numbers
 
@@ -138,18 +139,57 @@ def _text(values: pd.Series) -> pa.Array:
     """Text stripped of surrounding white space and of NUL characters (PostgreSQL text
     cannot hold one); null where missing or left empty.
 
-    Columns of text and missing values are stripped by Arrow's kernels (whose white space is
-    Python's: Unicode category Zs or bidirectional class WS, B or S): 0.5 s less per load of
-    246,900 roads with 21 text columns than pandas' string methods, which remain for
-    columns mixing text with other values (numbers in GeoJSON properties)."""
+    Columns of text and missing values are stripped by Arrow's kernels (``_trimmed``): 0.5 s
+    less per load of 246,900 roads with 21 text columns than pandas' string methods, which
+    remain for columns mixing text with other values (numbers in GeoJSON properties)."""
     try:
         array = pa.array(values, type=pa.string(), from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         text = values.astype("string").str.strip().str.replace("\x00", "", regex=False)
         blank = _is_blank(values, text)
         return pa.array(text.where(~blank), type=pa.string(), from_pandas=True)
+    return _trimmed(array)
+
+
+def _trimmed(array: pa.Array) -> pa.Array:
+    """An Arrow text array stripped as ``_text`` strips (white space as Python's: Unicode
+    category Zs or bidirectional class WS, B or S; NUL characters dropped), empty as null."""
     text = pc.replace_substring(pc.utf8_trim_whitespace(array), "\x00", "")
     return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+
+
+def _cast_column(columns: Columns, field: FieldDef) -> tuple[pa.Array, np.ndarray]:
+    """``_cast`` of the field's source column: straight from Arrow where the column's type
+    makes that exact (text into a text field, numbers into a number field), else through
+    pandas."""
+    array = columns.arrow(field.source_column)
+    if array is not None:
+        direct = _cast_arrow(array, field)
+        if direct is not None:
+            return direct
+    return _cast(columns.series(field.source_column), field)
+
+
+def _cast_arrow(array: pa.Array, field: FieldDef) -> tuple[pa.Array, np.ndarray] | None:
+    """``_cast`` of an Arrow column whose type the field takes as it is, or None: text into
+    text; integers into integers (those beyond 64 bits: None, for pandas to refuse them one by
+    one); numbers into floats, NaN null like a missing value and infinities null and failed."""
+    kind, source = field.type, array.type
+    none_failed = np.zeros(len(array), dtype=bool)
+    if kind == "string" and (pa.types.is_string(source) or pa.types.is_large_string(source)):
+        return _trimmed(array.cast(pa.string())), none_failed
+    if kind == "integer" and pa.types.is_integer(source):
+        try:
+            return array.cast(pa.int64()), none_failed
+        except pa.ArrowInvalid:  # unsigned values beyond int64
+            return None
+    if kind == "float" and (pa.types.is_integer(source) or pa.types.is_floating(source)):
+        floats = array.cast(pa.float64(), safe=False)
+        infinite = pc.fill_null(pc.is_inf(floats), False)
+        unusable = pc.or_(pc.fill_null(pc.is_nan(floats), True), infinite)
+        cleaned = pc.if_else(unusable, pa.scalar(None, pa.float64()), floats)
+        return cleaned, np.asarray(infinite.to_numpy(zero_copy_only=False), dtype=bool)
+    return None
 
 
 def _failed(blank: pd.Series, ok: pd.Series) -> np.ndarray:
@@ -182,13 +222,13 @@ class AttributeMapper:
             if not f.join_name and f.source_column not in columns
         ]
 
-    def map(self, attributes: pd.DataFrame, joined: dict[str, JoinedRows]) -> dict[str, pa.Array]:
+    def map(self, attributes: Columns, joined: dict[str, JoinedRows]) -> dict[str, pa.Array]:
         out: dict[str, pa.Array] = {}
         for f in self.fields:
             if f.join_name:
                 out[f.name], failed = self._joined(joined[f.join_name], f)
             else:
-                out[f.name], failed = _cast(attributes[f.source_column].reset_index(drop=True), f)
+                out[f.name], failed = _cast_column(attributes, f)
             if failed.any():
                 self.coerced[f.name] += int(failed.sum())
         return out

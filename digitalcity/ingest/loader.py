@@ -139,7 +139,7 @@ def _feature_ids(layer: LayerDef, batch: Batch) -> np.ndarray:
     rows = np.arange(batch.offset + 1, batch.offset + len(batch) + 1, dtype=np.int64)
     if not layer.source.id_field:
         return rows
-    ids = pd.to_numeric(batch.attributes[layer.source.id_field], errors="coerce")
+    ids = pd.to_numeric(batch.attributes.series(layer.source.id_field), errors="coerce")
     if ids.isna().any() or (ids != np.round(ids)).any():
         raise LoadError(
             f"{layer.qualified_id}: id_field {layer.source.id_field!r} must hold whole numbers "
@@ -219,13 +219,16 @@ class _LayerLoad:
             if pj.join.how == "row_order":
                 keys = pd.Series(batch.offset + keep)
             else:
-                column = batch.attributes[str(pj.join.left_key)].iloc[keep]
+                column = batch.attributes.take(keep).series(str(pj.join.left_key))
                 keys = normalise_key(column).reset_index(drop=True)
             joined[pj.join.name] = pj.match(keys)
         return joined
 
     def check(self, batch: Batch) -> _Checked:
-        """Stage one of a batch: its geometries checked, repaired, reprojected and cast."""
+        """Stage one of a batch: its geometries checked, repaired, reprojected and cast, and
+        the kept ones encoded (EWKB) and bounded. Encoding here rather than in stage two
+        balances the stages: on 246,900 SYNTHETIC roads stage two held 0.9 of the 1.5 s of
+        CPU, and the pipeline ran at its pace."""
         checked = check_geometries(
             batch.geometry,
             self._crs_for(batch),
@@ -233,7 +236,14 @@ class _LayerLoad:
             self.layer.geometry_type,
             self.storage_geographic,
         )
-        return _Checked(batch, checked, np.flatnonzero(~shapely.is_missing(checked.geometry)))
+        keep = np.flatnonzero(~shapely.is_missing(checked.geometry))
+        if not len(keep):
+            return _Checked(batch, checked, keep, None, None)
+        geoms = checked.geometry[keep].astype(object)
+        source = batch.wkb.take(pa.array(keep)) if batch.wkb is not None else None
+        same = _untouched(batch.geometry[keep], geoms) if source is not None else None
+        encoded = ewkb(geoms, self.srid, multi=self.multi, source=source, same=same)
+        return _Checked(batch, checked, keep, encoded, shapely.bounds(geoms))
 
     def finish(self, item: _Checked) -> tuple[int, int, pa.Buffer | None]:
         """Stage two: rows read, rows kept and their COPY text; rejections go to the report.
@@ -246,9 +256,9 @@ class _LayerLoad:
         report.repaired.extend(batch.offset + pos + 1 for pos in checked.repaired)
         if not len(keep):
             return len(batch), 0, None
-        geoms = checked.geometry[keep].astype(object)
-        self._grow_bounds(shapely.bounds(geoms))
-        attributes = batch.attributes.iloc[keep].reset_index(drop=True)
+        assert item.encoded is not None and item.bounds is not None
+        self._grow_bounds(item.bounds)
+        attributes = batch.attributes.take(keep)
         joined = self._joined(batch, keep)
         columns = self.mapper.map(attributes, joined)
         if self.classifier:
@@ -258,8 +268,14 @@ class _LayerLoad:
         return (
             len(batch),
             len(keep),
-            copy_binary([fids, ewkb(geoms, self.srid, multi=self.multi), *values]),
+            copy_binary([fids, item.encoded, *values]),
         )
+
+
+def _untouched(read: np.ndarray, checked: np.ndarray) -> np.ndarray:
+    """True where the checked geometry is the very object read (not reprojected, repaired or
+    cast): its source WKB can be written as it is."""
+    return np.fromiter((a is b for a, b in zip(read, checked, strict=True)), bool, len(read))
 
 
 @dataclass
@@ -267,6 +283,8 @@ class _Checked:
     batch: Batch
     checked: GeometryResult
     keep: np.ndarray  # positions of the rows with a geometry after checking
+    encoded: pa.Array | None  # their EWKB (None when no row is kept)
+    bounds: np.ndarray | None  # their bounding boxes, storage CRS
 
 
 def _batch_rows(job: _LayerLoad, most: int) -> int:

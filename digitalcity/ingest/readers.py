@@ -1,4 +1,4 @@
-"""Read a layer's source file in batches: attributes as a DataFrame, geometries as WKB.
+"""Read a layer's source file in batches: attribute columns (``Columns``) and geometries.
 
 Spatial formats stream through pyogrio's Arrow reader (memory bounded by the batch size for
 formats GDAL streams); CSV streams through pandas in chunks; a GeoTIFF grid streams as vector
@@ -23,6 +23,7 @@ from pyogrio.errors import DataLayerError, DataSourceError
 
 from digitalcity.catalog.model import SourceDef
 from digitalcity.errors import SourceError
+from digitalcity.ingest.columns import Columns
 from digitalcity.ingest.raster import RasterCells
 from digitalcity.ingest.topojson import Topology, read_topology, topojson_frames
 
@@ -32,8 +33,9 @@ class Batch:
     """Rows ``offset .. offset+len`` of the source (0-based, in file order)."""
 
     offset: int
-    attributes: pd.DataFrame
+    attributes: Columns  # Arrow for spatial formats, pandas for the others
     geometry: np.ndarray  # shapely geometries, None where unreadable
+    wkb: pa.Array | None = None  # the WKB they were read from, when read as WKB
 
     def __len__(self) -> int:
         return len(self.attributes)
@@ -112,12 +114,12 @@ class SourceReader:
         elif self._raster is not None:
             offset = 0
             for frame, cells in self._raster.cells(batch_rows):
-                yield Batch(offset, frame, cells)
+                yield Batch(offset, Columns(frame), cells)
                 offset += len(frame)
         elif self._topology is not None:
             offset = 0
             for frame, geoms in topojson_frames(self._topology, self.source.layer, batch_rows):
-                yield Batch(offset, frame.reindex(columns=self.columns), geoms)
+                yield Batch(offset, Columns(frame.reindex(columns=self.columns)), geoms)
                 offset += len(frame)
         else:
             yield from self._ogr_batches(batch_rows)
@@ -136,14 +138,17 @@ class SourceReader:
             ) as (meta, reader):
                 geom_name = meta.get("geometry_name") or "wkb_geometry"
                 for record_batch in reader:
-                    table = record_batch.to_pandas(date_as_object=True)
-                    wkb = table.pop(geom_name).to_numpy() if geom_name in table else None
-                    geoms = (
-                        shapely.from_wkb(wkb, on_invalid="ignore")
-                        if wkb is not None
-                        else np.full(len(table), None, dtype=object)
-                    )
-                    yield Batch(offset, table, geoms)
+                    table = pa.Table.from_batches([record_batch])
+                    wkb = None
+                    if geom_name in table.column_names:
+                        wkb = table.column(geom_name).combine_chunks()
+                        geoms = shapely.from_wkb(
+                            wkb.to_numpy(zero_copy_only=False), on_invalid="ignore"
+                        )
+                        table = table.drop_columns([geom_name])
+                    else:
+                        geoms = np.full(len(table), None, dtype=object)
+                    yield Batch(offset, Columns(table), geoms, wkb)
                     offset += len(table)
         except (DataSourceError, DataLayerError, OSError, RuntimeError) as exc:
             raise SourceError(
@@ -162,7 +167,7 @@ class SourceReader:
             )
             for chunk in chunks:
                 chunk = chunk.reset_index(drop=True)
-                yield Batch(offset, chunk, self._csv_geometry(chunk))
+                yield Batch(offset, Columns(chunk), self._csv_geometry(chunk))
                 offset += len(chunk)
         except (UnicodeDecodeError, pd.errors.ParserError) as exc:
             raise SourceError(
