@@ -1,9 +1,9 @@
 """Load one layer: read → CRS → validate & repair → map attributes and codes → COPY → swap.
 
-Under a per-layer advisory lock, the rows are copied into a staging table (committed), whose
-trigger fills the EPSG:3857 tile copy from each batch (``LoadCopy``); the indexes and
-statistics of both are built on two connections at once; one transaction turns both into the
-layer's current version. A failure
+Under a per-layer advisory lock, the rows are copied into a staging table (committed) and,
+on another connection at the same time, into the EPSG:3857 tile copy (``TileCopyWriter``);
+the indexes and statistics of both are built on two connections at once; one transaction
+turns both into the layer's current version. A failure
 at any step drops the staging table and its tile copy and leaves the previous version of the
 layer untouched and queryable.
 """
@@ -48,6 +48,7 @@ from digitalcity.ingest.geometry import GeometryResult, check_geometries
 from digitalcity.ingest.joins import JoinedRows, PreparedJoin, normalise_key, prepare_joins
 from digitalcity.ingest.readers import Batch, SourceReader, resolve_path
 from digitalcity.ingest.report import LoadReport
+from digitalcity.ingest.tilecopy import TileCopyWriter
 from digitalcity.tiles.prepare import LoadCopy
 
 _HASH_CHUNK = 1 << 20
@@ -420,7 +421,7 @@ def _load(
     return job.report
 
 
-_CONNECTIONS_AT_ONCE = 3  # the lock's, the COPY's, then two index builds'
+_CONNECTIONS_AT_ONCE = 3  # the lock's, then the two COPYs' (layer, tile copy) or index builds'
 
 
 def _warm_pool(engine: Engine) -> None:
@@ -443,17 +444,16 @@ def _stage(
     engine: Engine, job: _LayerLoad, staging: sa.Table, settings: Settings, copy: LoadCopy | None
 ) -> None:
     """Create the staging table and COPY every kept row into it, in one committed transaction
-    (so its indexes can be built on several connections at once); the tile copy is created
-    and filled in the same transaction (``LoadCopy``)."""
-    layer = job.layer
+    (so its indexes can be built on several connections at once); each batch goes into the
+    tile copy too (``TileCopyWriter``), committed with it."""
+    layer, city = job.layer, job.city
     quote = engine.dialect.identifier_preparer.quote
-    table = f"{quote(str(staging.schema))}.{quote(staging.name)}"
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {quote(job.city.schema_name)}")
+    with ExitStack() as stack:
+        tile_copy = stack.enter_context(TileCopyWriter(engine, copy, job.columns)) if copy else None
+        conn = stack.enter_context(engine.begin())
+        conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {quote(city.schema_name)}")
         staging.drop(conn, checkfirst=True)  # left over by a load that crashed
         schema.create_layer_table(conn, staging)  # no primary key yet: built with the indexes
-        if copy is not None:
-            copy.create(conn, table)
         bar = tqdm(
             total=job.reader.total,
             unit="rows",
@@ -464,12 +464,14 @@ def _stage(
         with bar, closing(_prepared(job, settings.copy_batch_rows)) as prepared:
             for read, kept, data in prepared:
                 if data is not None:
+                    if tile_copy is not None:
+                        tile_copy.write(data)
                     copy_into(conn, str(staging.schema), staging.name, job.columns, data)
                 del data  # copied: free it while the next batch is prepared
                 job.report.rows_loaded += kept
                 bar.update(read)
-        if copy is not None:
-            copy.release(conn, table)
+        if tile_copy is not None:
+            tile_copy.flush()  # a batch the copy refused fails the load before staging commits
         _finish_report(job)
 
 

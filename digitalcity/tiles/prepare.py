@@ -120,22 +120,14 @@ def _fill(
     """Fill the copy ``target`` from ``source`` (a qualified table, or a parenthesised
     sub-select of one whose bound values are ``params``)."""
     zooms = simplified_zooms(layer)
-    fill = _fill_sql(layer, target, source, {z: f":tol_{z}" for z in zooms})
-    tolerances = {f"tol_{z}": tolerance(layer, city, z) for z in zooms}
-    conn.execute(sa.text(fill), {**tolerances, **params})
-
-
-def _fill_sql(layer: LayerDef, target: str, source: str, tolerances: dict[int, str]) -> str:
-    """``copy_fill.sql`` for ``layer``: ``tolerances`` holds, per simplified zoom, the SQL of
-    its tolerance (a bound parameter or a number)."""
-    return read_sql("copy_fill.sql").format(
+    fill = read_sql("copy_fill.sql").format(
         target=target,
         source=source,
         columns=field_columns(layer.all_fields),
-        simplified="".join(
-            f", ST_Simplify(m.geom, {tolerances[z]})" for z in simplified_zooms(layer)
-        ),
+        simplified="".join(f", ST_Simplify(m.geom, :tol_{z})" for z in zooms),
     )
+    tolerances = {f"tol_{z}": tolerance(layer, city, z) for z in zooms}
+    conn.execute(sa.text(fill), {**tolerances, **params})
 
 
 def _index_statements(target: str, name: str) -> list[str]:
@@ -159,18 +151,14 @@ def _build(conn: Connection, layer: LayerDef, city: CityDef, version: int) -> No
 @dataclass(frozen=True)
 class LoadCopy:
     """The tile copy a load writes beside its staging table, before the load's version is
-    known. It is created in the staging table's transaction with a statement trigger on that
-    table (``copy_trigger.sql``): each COPY of a batch into the staging table fills the copy
-    from the batch's rows (``copy_fill.sql``), on the same backend, while the loader's other
-    threads read and encode the next batches. It is then indexed and settled beside the
-    staging table's index builds and renamed to the version's copy in the load's transaction
-    (``swap_in``).
-
-    Measured on 246,900 SYNTHETIC roads: filled from the committed staging table after the
-    COPY, the copy was the longest step of the indexing phase (1.1 of 2.0 s). COPYed a
-    second time, on a connection of its own through a row trigger, it cost PostgreSQL the
-    batches' parsing again, 0.44 s, and the trigger 0.12 s (1.06-1.26 s against 1.11-1.20 s
-    for staging table and copy on one backend through this trigger)."""
+    known. It is created with a row trigger that turns each layer row into the copy's
+    (``copy_trigger.sql``, the expressions of ``copy_fill.sql``), so the loader COPYs every
+    batch into it as into the staging table, on a connection of its own
+    (``digitalcity.ingest.tilecopy``): another backend transforms the rows while the batches
+    are read. It is then indexed and settled beside the staging table's index builds and
+    renamed to the version's copy in the load's transaction (``swap_in``). Filled from the
+    committed staging table after the COPY instead, it was the longest step of the indexing
+    phase (246,900 SYNTHETIC roads: 1.1 of 2.0 s)."""
 
     layer: LayerDef
     city: CityDef
@@ -184,23 +172,24 @@ class LoadCopy:
     def table(self) -> str:
         return qualified(SCHEMA, self.name)
 
-    def create(self, conn: Connection, staging: str) -> None:
-        """In the transaction that created ``staging`` (quoted, schema-qualified): the empty
-        copy (a crashed run's dropped first) and the trigger that fills it from each COPY
-        into ``staging``."""
+    def create(self, conn: Connection) -> None:
+        """In ``conn``'s transaction: the empty copy (a crashed run's dropped first) and its
+        row trigger; ``conn`` then takes the layer table's COPY data (fid, geom, fields)."""
         conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {quote(SCHEMA)}")
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {self.table}")
         _create(conn, self.layer, self.name)
-        tolerances = {
-            z: f"{float(tolerance(self.layer, self.city, z))!r}::float8"
+        assignments = "".join(
+            f"\n    NEW.{quote(f'g{z}')} := "
+            f"ST_Simplify(NEW.geom, {float(tolerance(self.layer, self.city, z))!r}::float8);"
             for z in simplified_zooms(self.layer)
-        }
-        fill = _fill_sql(self.layer, self.table, "batch", tolerances)
-        conn.exec_driver_sql(read_sql("copy_trigger.sql").format(staging=staging, fill=fill))
+        )
+        conn.exec_driver_sql(
+            read_sql("copy_trigger.sql").format(target=self.table, simplified=assignments)
+        )
 
-    def release(self, conn: Connection, staging: str) -> None:
-        """Drop the trigger, in the transaction that created it, before it commits."""
-        conn.exec_driver_sql(read_sql("copy_trigger_drop.sql").format(staging=staging))
+    def release(self, conn: Connection) -> None:
+        """Drop the row trigger, in the transaction that created it, before it commits."""
+        conn.exec_driver_sql(read_sql("copy_trigger_drop.sql").format(target=self.table))
 
     def index_statements(self) -> list[str]:
         """Statements to run once filled, each in a transaction of its own, concurrently."""
@@ -208,10 +197,9 @@ class LoadCopy:
 
     def settle(self, engine: Engine) -> None:
         """ANALYZE the copy, then VACUUM it: last, once no transaction begun before it was
-        written is open. Its rows were inserted by the staging table's trigger, without hint
-        bits, frozen or not, and the visibility map unset: VACUUM (FREEZE) sets all of them,
-        in one pass over the copy before its version goes live, so the first tiles read from
-        it write nothing back.
+        written is open. Its rows were written frozen (COPY FREEZE) but one at a time, through
+        the row trigger, which leaves the visibility map unset: VACUUM sets it, in one pass
+        over the copy before its version goes live.
 
         VACUUM marks a page visible to all only when the commits of its rows are on disk.
         Where commits do not wait for that (the embedded cluster's fast mode), ANALYZE
@@ -220,7 +208,7 @@ class LoadCopy:
             conn.exec_driver_sql("SET synchronous_commit = on")
             try:
                 conn.exec_driver_sql(f"ANALYZE {self.table} {ANALYZED}")
-                conn.exec_driver_sql(f"VACUUM (FREEZE) {self.table}")
+                conn.exec_driver_sql(f"VACUUM {self.table}")
             finally:
                 conn.exec_driver_sql("RESET synchronous_commit")
 

@@ -1,15 +1,16 @@
--- A statement trigger on a load's staging table: every COPY of a batch into it fills the
--- load's EPSG:3857 tile copy from that batch's rows (the transition table "batch"), with the
--- statement of copy_fill.sql. {staging} is the staging table (quoted); {fill} is copy_fill.sql
--- whose source is the batch and whose tolerances are numbers from the catalog. Dropped again
--- (copy_trigger_drop.sql) before the staging table's transaction commits.
-CREATE FUNCTION pg_temp.digitalcity_tile_copy_batch() RETURNS trigger
-LANGUAGE plpgsql AS $batch$
+-- A row trigger that turns each row written into a load's EPSG:3857 copy from the layer
+-- table's form (fid, storage-CRS geom, fields) into the copy's, with the expressions of
+-- copy_fill.sql: the loader COPYs its batches into the copy as into the staging table.
+-- {target} is the copy (quoted); {simplified} holds one
+-- NEW."g<z>" := ST_Simplify(NEW.geom, <tolerance>::float8); per simplified zoom, the
+-- tolerances numbers from the catalog. Dropped again (copy_trigger_drop.sql) before the
+-- copy's transaction commits.
+CREATE FUNCTION pg_temp.digitalcity_tile_copy_row() RETURNS trigger
+LANGUAGE plpgsql AS $row$
 BEGIN
-    {fill};
-    RETURN NULL;
+    NEW.geom := ST_Transform(NEW.geom, 3857);{simplified}
+    RETURN NEW;
 END
-$batch$;
-CREATE TRIGGER digitalcity_tile_copy_batch AFTER INSERT ON {staging}
-REFERENCING NEW TABLE AS batch
-FOR EACH STATEMENT EXECUTE FUNCTION pg_temp.digitalcity_tile_copy_batch()
+$row$;
+CREATE TRIGGER digitalcity_tile_copy_row BEFORE INSERT ON {target}
+FOR EACH ROW EXECUTE FUNCTION pg_temp.digitalcity_tile_copy_row()
