@@ -235,7 +235,9 @@ def report(data: Dataset, results: dict[tuple[str, int], Result]) -> None:
             print(f"  warm / tipg:      {warm.rps / tipg.rps:.2f}x  (target >= 5x)")
         if ("identify", concurrency) in results:
             p95 = results[("identify", concurrency)].p95_ms()
-            print(f"  identify p95: {p95:.1f} ms (target < 50 ms)")
+            # the target is one planner's click; eight clients at once share the 2 cores
+            goal = "target < 50 ms" if concurrency == 1 else "no target: one click's is at c=1"
+            print(f"  identify p95: {p95:.1f} ms ({goal})")
 
 
 @contextmanager
