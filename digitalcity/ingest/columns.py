@@ -24,13 +24,6 @@ class Columns:
     def __len__(self) -> int:
         return len(self._data) if self._rows is None else len(self._rows)
 
-    @property
-    def names(self) -> list[str]:
-        """The column names, in the source's order."""
-        if isinstance(self._data, pa.Table):
-            return list(self._data.column_names)
-        return [str(c) for c in self._data.columns]
-
     def take(self, rows: np.ndarray) -> Columns:
         """The same columns restricted to ``rows`` (positions in this view, in order)."""
         if self._rows is not None:
