@@ -94,3 +94,13 @@ def test_arrow_columns_cast_as_pandas_ones() -> None:
     _both_ways(pa.array([1, 2**64 - 1, None], pa.uint64()), "integer")  # beyond int64 fails
     _both_ways(pa.array([True, None, False]), "boolean")
     _both_ways(pa.array(["1", "2.5", None]), "float")
+
+
+def test_arrow_integers_keep_every_digit_beside_missing_values() -> None:
+    """A column of integers with missing values read as Arrow keeps every digit; read as a
+    pandas column it went through float64, which rounds beyond 2**53."""
+    field = FieldDef(name="f", source="f", type="integer", title={"zh": "字段", "en": "field"})
+    column = pa.array([2**60 + 1, None, -(2**62) - 3])
+    array, failed = _cast_column(Columns(pa.table({"f": column})), field)
+    assert array.to_pylist() == [2**60 + 1, None, -(2**62) - 3]
+    assert not failed.any()

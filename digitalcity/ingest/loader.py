@@ -54,7 +54,7 @@ from digitalcity.tiles.prepare import LoadCopy
 _HASH_CHUNK = 1 << 20
 # part of every fingerprint: bump when what a load stores from the same input changes (2: the
 # "structure" repair, NUL characters dropped, integers beyond 64 bits nulled)
-LOADER_VERSION = 3  # 3: every load recorded in the layer's history
+LOADER_VERSION = 4  # 3: every load recorded in the history; 4: Arrow integers keep every digit
 T = TypeVar("T")
 
 
