@@ -121,6 +121,19 @@ def client(app):  # noqa: ANN001, ANN201
         yield test_client
 
 
+@pytest.fixture(scope="module")
+def own_tiles_client(loaded, settings: Settings, tmp_path_factory, request):  # noqa: ANN001, ANN201
+    """A client of an app of the module's own, whose tile cache directory no other module
+    shares (so no tile cached elsewhere answers for it)."""
+    from fastapi.testclient import TestClient
+
+    from digitalcity.api import create_app
+
+    tiles_dir = tmp_path_factory.mktemp(f"tiles-{request.module.__name__.rsplit('.', 1)[-1]}")
+    with TestClient(create_app(settings.model_copy(update={"tiles_dir": tiles_dir}))) as c:
+        yield c
+
+
 @pytest.fixture(scope="session")
 def planner_key(engine: Engine, loaded) -> str:
     from digitalcity.db.keys import create_key

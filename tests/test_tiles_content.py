@@ -13,9 +13,7 @@ import sqlalchemy as sa
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
-    from fastapi.testclient import TestClient
 
-from digitalcity.api.app import create_app
 from digitalcity.db.keys import create_key
 from digitalcity.tiles.content import LABEL_POINTS, label_points_layer, label_zooms
 
@@ -25,10 +23,8 @@ INTERNAL_FIELDS = {"land_value", "building_value", "total_value", "sale_date"}
 
 
 @pytest.fixture(scope="module")
-def client(loaded, settings, tmp_path_factory):
-    tiles_dir = tmp_path_factory.mktemp("tiles-content")
-    with TestClient(create_app(settings.model_copy(update={"tiles_dir": tiles_dir}))) as c:
-        yield c
+def client(own_tiles_client):
+    return own_tiles_client
 
 
 @pytest.fixture(scope="module")

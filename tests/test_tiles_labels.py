@@ -16,9 +16,7 @@ import sqlalchemy as sa
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
-    from fastapi.testclient import TestClient
 
-from digitalcity.api.app import create_app
 from digitalcity.catalog.codes import code_tables
 from digitalcity.tiles.content import LayerPlan, label_points_layer
 from digitalcity.tiles.metadata import TilesetInfo
@@ -32,10 +30,8 @@ NAMES = "SELECT name FROM cambridge.neighbourhoods"
 
 
 @pytest.fixture(scope="module")
-def client(loaded, settings, tmp_path_factory):
-    tiles_dir = tmp_path_factory.mktemp("tiles-labels")
-    with TestClient(create_app(settings.model_copy(update={"tiles_dir": tiles_dir}))) as c:
-        yield c
+def client(own_tiles_client):
+    return own_tiles_client
 
 
 @pytest.fixture(scope="module")

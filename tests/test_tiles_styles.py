@@ -13,9 +13,7 @@ import pytest
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
-    from fastapi.testclient import TestClient
 
-from digitalcity.api.app import create_app
 from digitalcity.catalog.codes import code_tables
 from digitalcity.db.keys import create_key
 from digitalcity.tiles.symbology import Symbology
@@ -24,10 +22,8 @@ INTERNAL = {"drainage", "utility_poles"}
 
 
 @pytest.fixture(scope="module")
-def client(loaded, settings, tmp_path_factory):
-    tiles_dir = tmp_path_factory.mktemp("tiles-styles")
-    with TestClient(create_app(settings.model_copy(update={"tiles_dir": tiles_dir}))) as c:
-        yield c
+def client(own_tiles_client):
+    return own_tiles_client
 
 
 @pytest.fixture(scope="module")
