@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -199,13 +200,26 @@ def _field(column: pa.Array) -> list[pa.Array]:
 def copy_binary(columns: Sequence[pa.Array]) -> pa.Buffer:
     """The tuples of a binary COPY (without ``HEADER`` and ``TRAILER``) of equal-length
     columns: per row, the field count, then each field's length and value."""
+    return copy_rows(columns).data
+
+
+class CopyRows(NamedTuple):
+    """A batch's binary COPY tuples (``data``) and the byte offset of each in them."""
+
+    data: pa.Buffer
+    starts: np.ndarray
+
+
+def copy_rows(columns: Sequence[pa.Array]) -> CopyRows:
+    """``copy_binary``'s tuples and where each begins."""
     n = len(columns[0]) if columns else 0
     count = np.tile(np.frombuffer(struct.pack("!h", len(columns)), dtype=np.uint8), n)
     counts = _large_binary(n, np.arange(n + 1, dtype=np.int64) * 2, count)
     parts = [counts, *(part for c in columns for part in _field(c))]
     rows = pc.binary_join_element_wise(*parts, _EMPTY)
     offsets = _offsets(rows)
-    return rows.buffers()[2].slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
+    data = rows.buffers()[2].slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
+    return CopyRows(data, offsets[:-1] - offsets[0])
 
 
 def copy_into(

@@ -43,12 +43,13 @@ from digitalcity.db import schema
 from digitalcity.db.versions import current_version, swap_in
 from digitalcity.errors import LoadError, SourceError
 from digitalcity.ingest.attributes import AttributeMapper
-from digitalcity.ingest.copybinary import copy_binary, copy_into, ewkb
+from digitalcity.ingest.copybinary import CopyRows, copy_into, copy_rows, ewkb
 from digitalcity.ingest.geometry import GeometryResult, check_geometries
 from digitalcity.ingest.joins import JoinedRows, PreparedJoin, normalise_key, prepare_joins
 from digitalcity.ingest.readers import Batch, SourceReader, resolve_path
 from digitalcity.ingest.report import LoadReport
 from digitalcity.ingest.tilecopy import TileCopyWriter
+from digitalcity.ingest.webmercator import projects_as_lonlat
 from digitalcity.tiles.prepare import LoadCopy
 
 _HASH_CHUNK = 1 << 20
@@ -244,8 +245,8 @@ class _LayerLoad:
         encoded = ewkb(geoms, self.srid, multi=self.multi, source=source, same=same)
         return _Checked(batch, checked, keep, encoded, shapely.bounds(geoms))
 
-    def finish(self, item: _Checked) -> tuple[int, int, pa.Buffer | None]:
-        """Stage two: rows read, rows kept and their COPY text; rejections go to the report.
+    def finish(self, item: _Checked) -> tuple[int, int, CopyRows | None]:
+        """Stage two: rows read, rows kept and their COPY rows; rejections go to the report.
         Batches pass here one at a time and in order (the report and join counts are shared)."""
         batch, checked, keep = item.batch, item.checked, item.keep
         report = self.report
@@ -267,7 +268,7 @@ class _LayerLoad:
         return (
             len(batch),
             len(keep),
-            copy_binary([fids, item.encoded, *values]),
+            copy_rows([fids, item.encoded, *values]),
         )
 
 
@@ -295,7 +296,7 @@ def _batch_rows(job: _LayerLoad, most: int) -> int:
 
 def _prepared(
     job: _LayerLoad, batch_rows: int
-) -> Generator[tuple[int, int, pa.Buffer | None], None, None]:
+) -> Generator[tuple[int, int, CopyRows | None], None, None]:
     """(rows read, rows kept, COPY data) per batch, in order, from a three-stage pipeline:
     while the caller copies batch n into the database, batch n + 1 is mapped and encoded
     (``finish``) and batch n + 2 is read and its geometries checked (``check``), each stage on
@@ -313,7 +314,7 @@ def _prepared(
             ThreadPoolExecutor(1, thread_name_prefix="ingest-finish") as finishers,
         ):
             checking = checkers.submit(check_next)
-            finishing: Future[tuple[int, int, pa.Buffer | None]] | None = None
+            finishing: Future[tuple[int, int, CopyRows | None]] | None = None
             while True:
                 item = checking.result()
                 following = None
@@ -386,7 +387,10 @@ def _load(
 
     staging = schema.layer_table(layer, city, schema.staging_table_name(layer), primary_key=False)
     tag = secrets.token_hex(3)
-    copy = LoadCopy(layer, city, tag) if settings.tile_copies else None
+    copy = None
+    if settings.tile_copies:
+        projected = projects_as_lonlat(engine, city.storage_crs, job.srid, city.bbox)
+        copy = LoadCopy(layer, city, tag, projected=projected)
     try:
         with engine.connect() as guard:
             guard.execute(_LOAD_LOCK, {"key": layer.qualified_id})  # one load per layer at a time
@@ -461,12 +465,12 @@ def _stage(
             leave=False,
         )
         with bar, closing(_prepared(job, settings.copy_batch_rows)) as prepared:
-            for read, kept, data in prepared:
-                if data is not None:
+            for read, kept, rows in prepared:
+                if rows is not None:
                     if tile_copy is not None:
-                        tile_copy.write(data)
-                    copy_into(conn, str(staging.schema), staging.name, job.columns, data)
-                del data  # copied: free it while the next batch is prepared
+                        tile_copy.write(rows)
+                    copy_into(conn, str(staging.schema), staging.name, job.columns, rows.data)
+                del rows  # copied: free it while the next batch is prepared
                 job.report.rows_loaded += kept
                 bar.update(read)
         if tile_copy is not None:

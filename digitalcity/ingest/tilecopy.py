@@ -1,7 +1,8 @@
 """The load's tile copy written as the staging table is: each batch of COPY data the loader
 sends to the staging table goes to the copy too, on a connection and thread of their own,
-so another backend transforms it into EPSG:3857 (``LoadCopy``'s row trigger) while the next
-batches are read and copied."""
+while the next batches are read and copied. On that thread its geometries are projected to
+EPSG:3857 (``webmercator``) when the layer is stored in EPSG:4326; otherwise the copy's
+row trigger reprojects them (``LoadCopy``)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
 
-import pyarrow as pa
 from sqlalchemy.engine import Engine
 
-from digitalcity.ingest.copybinary import copy_into
+from digitalcity.ingest.copybinary import CopyRows, copy_into
+from digitalcity.ingest.webmercator import projected_rows
 from digitalcity.tiles.prepare import SCHEMA, LoadCopy
 
 # Batches the copy may trail the staging table by: its row trigger makes it the slower of the
@@ -38,14 +39,16 @@ class TileCopyWriter:
             self._close(commit=False)
             raise
 
-    def write(self, data: pa.Buffer) -> None:
-        """Queue one batch once fewer than ``AHEAD`` are queued (raises what a batch written
-        meanwhile raised)."""
+    def write(self, rows: CopyRows) -> None:
+        """Queue one batch (the layer table's COPY rows) once fewer than ``AHEAD`` are queued
+        (raises what a batch written meanwhile raised)."""
         while len(self._pending) >= AHEAD:
             self._pending.popleft().result()
-        self._pending.append(
-            self._pool.submit(copy_into, self._conn, SCHEMA, self.copy.name, self.columns, data)
-        )
+        self._pending.append(self._pool.submit(self._copy, rows))
+
+    def _copy(self, rows: CopyRows) -> None:
+        data = projected_rows(rows.data, rows.starts) if self.copy.projected else rows.data
+        copy_into(self._conn, SCHEMA, self.copy.name, self.columns, data)
 
     def flush(self) -> None:
         """Wait until every queued batch is in; raises what writing one raised."""
