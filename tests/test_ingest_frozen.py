@@ -1,7 +1,7 @@
-"""A load leaves its tables all-visible: the layer table through COPY FREEZE, the EPSG:3857
-tile copy (written frozen too; through a VACUUM before the load when a row trigger wrote it)
-commits. The first reads after a load then
-write nothing back, and index-only scans work without waiting for autovacuum."""
+"""A load leaves its tables all-visible: the layer table and the EPSG:3857 tile copy through
+COPY FREEZE (and, for a copy a row trigger wrote, a VACUUM before the load commits). The
+first reads after a load then write nothing back, and index-only scans work without waiting
+for autovacuum."""
 
 from __future__ import annotations
 

@@ -212,9 +212,10 @@ class LoadCopy:
 
     def settle(self, engine: Engine) -> None:
         """ANALYZE the copy, then VACUUM it: last, once no transaction begun before it was
-        written is open. Its rows were written frozen (COPY FREEZE) but one at a time, through
-        the row trigger, which leaves the visibility map unset: VACUUM sets it, in one pass
-        over the copy before its version goes live.
+        written is open. Its rows were written frozen (COPY FREEZE); through a row trigger
+        they were written one at a time, which leaves the visibility map unset: VACUUM sets
+        it, in one pass over the copy before its version goes live (without a trigger, COPY
+        set it and VACUUM skips every page).
 
         VACUUM marks a page visible to all only when the commits of its rows are on disk.
         Where commits do not wait for that (the embedded cluster's fast mode), ANALYZE
