@@ -118,6 +118,20 @@ def test_a_batch_without_rows_and_a_geometry_the_loader_never_writes() -> None:
     data, starts = copy_rows([pa.array([1], pa.int64()), pa.array([collection], pa.large_binary())])
     with pytest.raises(LoadError, match="type 7"):
         projected_rows(data, starts)
+    # a line string whose point count runs past the end of the batch
+    line = bytearray(
+        shapely.to_wkb(
+            shapely.set_srid(shapely.LineString([(0, 0), (1, 1)]), 4326),
+            include_srid=True,
+            byte_order=1,
+        )
+    )
+    line[9:13] = (10_000).to_bytes(4, "little")
+    data, starts = copy_rows(
+        [pa.array([1], pa.int64()), pa.array([bytes(line)], pa.large_binary())]
+    )
+    with pytest.raises(LoadError, match="cut short|length"):
+        projected_rows(data, starts)
 
 
 def test_projected_rows_land_within_a_micrometre_of_st_transform(engine) -> None:  # noqa: ANN001

@@ -12,6 +12,7 @@ from types import TracebackType
 
 from sqlalchemy.engine import Engine
 
+from digitalcity.errors import LoadError
 from digitalcity.ingest.copybinary import CopyRows, copy_into
 from digitalcity.ingest.webmercator import projected_rows
 from digitalcity.tiles.prepare import SCHEMA, LoadCopy
@@ -47,7 +48,14 @@ class TileCopyWriter:
         self._pending.append(self._pool.submit(self._copy, rows))
 
     def _copy(self, rows: CopyRows) -> None:
-        data = projected_rows(rows.data, rows.starts) if self.copy.projected else rows.data
+        data = rows.data
+        if self.copy.projected:
+            try:
+                data = projected_rows(rows.data, rows.starts)
+            except LoadError as exc:
+                raise LoadError(
+                    f"{self.copy.layer.qualified_id}: {exc}; previous version kept"
+                ) from None
         copy_into(self._conn, SCHEMA, self.copy.name, self.columns, data)
 
     def flush(self) -> None:
