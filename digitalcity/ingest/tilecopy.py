@@ -1,8 +1,9 @@
 """The load's tile copy written as the staging table is: each batch of COPY data the loader
 sends to the staging table goes to the copy too, on a connection and thread of their own,
 while the next batches are read and copied. On that thread its geometries are projected to
-EPSG:3857 (``webmercator``) when the layer is stored in EPSG:4326; otherwise the copy's
-row trigger reprojects them (``LoadCopy``)."""
+EPSG:3857 (``webmercator``) when the layer is stored in lon/lat that PostGIS projects as it
+does EPSG:4326 (``projects_as_lonlat``); otherwise the copy's row trigger reprojects them
+(``LoadCopy``)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from digitalcity.ingest.copybinary import CopyRows, copy_into
 from digitalcity.ingest.webmercator import projected_rows
 from digitalcity.tiles.prepare import SCHEMA, LoadCopy
 
-# Batches the copy may trail the staging table by: its row trigger makes it the slower of the
+# Batches the copy may trail the staging table by: a row trigger makes it the slower of the
 # two COPYs, and at one batch behind the loader waited on it 0.6-0.75 s of a 246,900-road load
 # (3.2-3.7 s at four, against 3.2-4.9 s at one).
 AHEAD = 4
