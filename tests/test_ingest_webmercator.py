@@ -161,14 +161,14 @@ def test_projected_rows_land_within_a_micrometre_of_st_transform(engine) -> None
 
 
 def test_the_loader_projects_only_where_postgis_agrees(engine) -> None:  # noqa: ANN001
-    assert projects_as_lonlat(engine, "EPSG:4326", 4326, CAMBRIDGE)
-    assert projects_as_lonlat(engine, "EPSG:4326", 4326, None)
-    assert projects_as_lonlat(engine, "EPSG:4490", 4490, (113.7, 22.4, 114.6, 22.9))
-    assert not projects_as_lonlat(engine, "EPSG:2249", 2249, CAMBRIDGE)  # feet, projected
+    assert projects_as_lonlat(engine, 4326, CAMBRIDGE)
+    assert projects_as_lonlat(engine, 4326, None)
+    assert projects_as_lonlat(engine, 4490, (113.7, 22.4, 114.6, 22.9))
+    assert not projects_as_lonlat(engine, 2249, CAMBRIDGE)  # feet, projected
     # NAD27 lon/lat: PostGIS shifts its datum to WGS 84's (tens of metres in Massachusetts)
-    assert not projects_as_lonlat(engine, "EPSG:4267", 4267, CAMBRIDGE)
+    assert not projects_as_lonlat(engine, 4267, CAMBRIDGE)
     # a geographic CRS the database does not know: the loader leaves it to ST_Transform
-    assert not projects_as_lonlat(engine, "EPSG:4326", 999_999, CAMBRIDGE)
+    assert not projects_as_lonlat(engine, 999_999, CAMBRIDGE)
 
 
 def test_every_demo_copy_is_where_st_transform_puts_its_layer(loaded, catalog, engine) -> None:  # noqa: ANN001

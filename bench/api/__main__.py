@@ -123,7 +123,7 @@ def floor_jobs(
             if gzip:
                 out = GzipWriter()
                 out.write(body.encode())
-                body = str(len(out.finish()))
+                out.finish()
             if len(rows) > LIMIT:
                 conn().execute(count_sql, count_params).fetchone()
             return 200 if body or not rows else 500

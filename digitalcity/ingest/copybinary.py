@@ -47,7 +47,8 @@ def _large_binary(n: int, offsets: np.ndarray, data: np.ndarray) -> pa.Array:
     return pa.Array.from_buffers(pa.large_binary(), n, buffers)
 
 
-def _le32(value: int) -> np.ndarray:
+def le32(value: int) -> np.ndarray:
+    """``value`` as 4 little-endian bytes (an EWKB SRID, type or count)."""
     return np.frombuffer(struct.pack("<I", value), dtype=np.uint8)
 
 
@@ -84,7 +85,7 @@ def ewkb(
     positions, values = [], []
     if srid and len(head):
         positions.append(np.repeat(head + 5, 4))
-        values.append(np.tile(_le32(srid), len(head)))
+        values.append(np.tile(le32(srid), len(head)))
     if wrap.any():
         headers = _multi_headers(data, starts[wrap], srid)
         positions.append(np.repeat(starts[wrap], headers.shape[1]))
@@ -133,8 +134,8 @@ def _multi_headers(data: np.ndarray, starts: np.ndarray, srid: int) -> np.ndarra
     multi = (types + 3) | (0x20000000 if srid else 0)
     columns = [np.ones((len(starts), 1), dtype=np.uint8), multi.astype("<u4").view(np.uint8)]
     if srid:
-        columns.append(np.tile(_le32(srid), (len(starts), 1)))
-    columns.append(np.tile(_le32(1), (len(starts), 1)))
+        columns.append(np.tile(le32(srid), (len(starts), 1)))
+    columns.append(np.tile(le32(1), (len(starts), 1)))
     return np.hstack([c.reshape(len(starts), -1) for c in columns])
 
 

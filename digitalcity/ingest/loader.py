@@ -389,7 +389,7 @@ def _load(
     tag = secrets.token_hex(3)
     copy = None
     if settings.tile_copies:
-        projected = projects_as_lonlat(engine, city.storage_crs, job.srid, city.bbox)
+        projected = projects_as_lonlat(engine, job.srid, city.bbox)
         copy = LoadCopy(layer, city, tag, projected=projected)
     try:
         with engine.connect() as guard:

@@ -16,15 +16,13 @@ tile grid (z22: 2.3 mm a unit).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import pyarrow as pa
-import pyproj
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from digitalcity.errors import LoadError
+from digitalcity.ingest.copybinary import le32
 
 RADIUS_M = 6_378_137.0
 WEB_MERCATOR_SRID = 3857
@@ -49,15 +47,13 @@ def lonlat_to_web_mercator(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray
 
 
 def projects_as_lonlat(
-    engine: Engine, crs: str, srid: int, bbox: tuple[float, float, float, float] | None
+    engine: Engine, srid: int, bbox: tuple[float, float, float, float] | None
 ) -> bool:
-    """Whether geometries stored in ``crs`` (``srid`` in the database) reach EPSG:3857 through
-    this module's formula: PostGIS's ``ST_Transform``, on a grid over ``bbox`` (lon/lat
-    degrees; the world when None), agrees within a micrometre. True for EPSG:4326 and for
-    geographic CRSs the database relates to it without a datum shift (CGCS2000, EPSG:4490);
-    False for projected CRSs, and when the database cannot say."""
-    if not pyproj.CRS.from_user_input(crs).is_geographic:
-        return False
+    """Whether geometries stored in ``srid`` reach EPSG:3857 through this module's formula:
+    PostGIS's ``ST_Transform`` of lon/lat points, on a grid over ``bbox`` (degrees; the world
+    when None), agrees within a micrometre. True for EPSG:4326 and for geographic CRSs the
+    database relates to it without a datum shift (CGCS2000, EPSG:4490); False for projected
+    CRSs (their coordinates are not degrees), and when the database cannot say."""
     west, south, east, north = bbox or _WORLD
     lon, lat = (
         a.ravel() for a in np.meshgrid(np.linspace(west, east, 7), np.linspace(south, north, 7))
@@ -94,9 +90,9 @@ def projected_rows(data: pa.Buffer, starts: np.ndarray) -> pa.Buffer:
     if not len(starts):
         return pa.py_buffer(buf)
     starts = np.asarray(starts, dtype=np.int64)
-    if (_i32_be(buf, starts + _ID_LENGTH_AT) != 8).any():
+    if (_int32(buf, starts + _ID_LENGTH_AT, ">i4") != 8).any():
         raise LoadError("tile copy: a row does not start with its feature id")
-    lengths = _i32_be(buf, starts + _GEOMETRY_LENGTH_AT)
+    lengths = _int32(buf, starts + _GEOMETRY_LENGTH_AT, ">i4")
     if (lengths < 9).any():
         raise LoadError("tile copy: a row has no geometry")
     geometries = starts + _GEOMETRY_AT
@@ -104,18 +100,14 @@ def projected_rows(data: pa.Buffer, starts: np.ndarray) -> pa.Buffer:
         at, points, stride = _coordinate_runs(buf, geometries, geometries + lengths)
     except IndexError:  # a count pointing past the batch's end
         raise LoadError("tile copy: a geometry is cut short") from None
-    _project(buf, at, points, stride, lonlat_to_web_mercator)
-    srid = np.frombuffer(np.uint32(WEB_MERCATOR_SRID).astype("<u4").tobytes(), dtype=np.uint8)
-    buf[(geometries + 5)[:, None] + _FOUR] = srid
+    _project(buf, at, points, stride)
+    buf[(geometries + 5)[:, None] + _FOUR] = le32(WEB_MERCATOR_SRID)
     return pa.py_buffer(buf)
 
 
-def _i32_be(buf: np.ndarray, at: np.ndarray) -> np.ndarray:
-    return buf[at[:, None] + _FOUR].copy().view(">i4").ravel().astype(np.int64)
-
-
-def _u32(buf: np.ndarray, at: np.ndarray) -> np.ndarray:
-    return buf[at[:, None] + _FOUR].copy().view("<u4").ravel().astype(np.int64)
+def _int32(buf: np.ndarray, at: np.ndarray, dtype: str = "<u4") -> np.ndarray:
+    """The 4-byte integers at byte offsets ``at`` (little-endian unsigned by default)."""
+    return buf[at[:, None] + _FOUR].copy().view(dtype).ravel().astype(np.int64)
 
 
 class _Runs:
@@ -141,7 +133,7 @@ def _coordinate_runs(
     point, line string or polygon, or a multi-geometry of them, with an SRID."""
     if (buf[starts] != 1).any():
         raise LoadError("tile copy: a geometry is not little-endian EWKB")
-    types = _u32(buf, starts + 1)
+    types = _int32(buf, starts + 1)
     if not (types & _SRID_FLAG).all():
         raise LoadError("tile copy: a geometry has no SRID")
     dims = types & (_Z_FLAG | _M_FLAG)
@@ -176,13 +168,13 @@ def _single(buf: np.ndarray, kind: int, at: np.ndarray, stride: int, runs: _Runs
         runs.add(at, np.ones(len(at), dtype=np.int64), strides)
         return at + stride
     if kind == 2:
-        points = _u32(buf, at)
+        points = _int32(buf, at)
         runs.add(at + 4, points, strides)
         return at + 4 + stride * points
-    rings = _u32(buf, at)
+    rings = _int32(buf, at)
     cursor = at + 4
     for live in _still_going(rings):
-        points = _u32(buf, cursor[live])
+        points = _int32(buf, cursor[live])
         runs.add(cursor[live] + 4, points, strides[live])
         cursor[live] += 4 + stride * points
     return cursor
@@ -193,11 +185,11 @@ def _multi(
 ) -> np.ndarray:
     """The runs of multi-geometries (4, 5, 6) whose bodies start at ``at``: each part is a
     whole WKB geometry of the single kind (no SRID); returns where each ends."""
-    parts = _u32(buf, at)
+    parts = _int32(buf, at)
     cursor = at + 4
     for live in _still_going(parts):
         part = cursor[live]
-        if (buf[part] != 1).any() or (_u32(buf, part + 1) != ((kind - 3) | flags)).any():
+        if (buf[part] != 1).any() or (_int32(buf, part + 1) != ((kind - 3) | flags)).any():
             raise LoadError("tile copy: a multi-geometry holds an unexpected part")
         cursor[live] = _single(buf, kind - 3, part + 5, stride, runs)
     return cursor
@@ -219,7 +211,6 @@ def _project(
     at: np.ndarray,
     points: np.ndarray,
     stride: np.ndarray,
-    transform: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
 ) -> None:
     """Rewrite, in ``buf``, the x and y (the first two little-endian doubles of each point)
     of every run. A double may start at any byte: the runs are taken by their offset modulo
@@ -239,6 +230,6 @@ def _project(
             np.repeat((at[mine] - c) // 8, counts) + np.repeat(stride[mine] // 8, counts) * within
         )
         view = buf[c : c + (len(buf) - c) // 8 * 8].view("<f8")
-        x, y = transform(view[slots], view[slots + 1])
+        x, y = lonlat_to_web_mercator(view[slots], view[slots + 1])
         view[slots] = x
         view[slots + 1] = y
