@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from digitalcity.ingest.geometry import _buffer_fixed, _make_valid
+from digitalcity.ingest.geometry import _SHORTCUT_MAX_COORDS, _buffer_fixed, _make_valid
 from digitalcity.ingest.topojson import read_topology
 from tests.conftest import SHARED_DATA
 
@@ -33,6 +33,19 @@ def test_other_faults_go_through_makevalid() -> None:
     repaired = _make_valid(np.array([BOWTIE, PINCHED], dtype=object))
     assert _polygonal(repaired[0]).area == 2.0  # both lobes kept (buffer(0) would keep one)
     assert repaired[1].area == 14.0
+
+
+def test_large_polygons_go_straight_to_makevalid() -> None:
+    """Above the vertex cap the shortcut is not tried, even where it would be exact: on a
+    large polygon buffer(0) can cost more than MakeValid (see ``_SHORTCUT_MAX_COORDS``)."""
+    bottom = [(4 * i / _SHORTCUT_MAX_COORDS, 0) for i in range(_SHORTCUT_MAX_COORDS + 1)]
+    dense = shapely.Polygon([*bottom, *PINCHED.exterior.coords[2:-1]])  # PINCHED, dense below
+    assert shapely.get_num_coordinates(dense) > _SHORTCUT_MAX_COORDS
+    assert shapely.is_valid_reason(dense).startswith("Ring Self-intersection")
+    assert shapely.buffer(dense, 0).area == 14.0  # the shortcut would have been exact
+    assert _buffer_fixed(np.array([dense], dtype=object))[0] is None
+    repaired = _make_valid(np.array([dense], dtype=object))[0]
+    assert repaired.is_valid and repaired.area == 14.0
 
 
 def test_repair_keeps_polygon_parts_only_and_the_area() -> None:

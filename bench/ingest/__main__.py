@@ -49,6 +49,18 @@ def _synthetic_case(path: Path, scale: int, *, join: bool) -> Case:
     )
 
 
+def _real_case(settings: Settings, layer_id: str, label: str, variant: str) -> Case:
+    """A real Cambridge layer as its catalog definition reads it, and ogr2ogr on its file."""
+    source = load_catalog(settings.layers_dir).layer(REAL_LAYER[0], layer_id).source
+    ogr = OgrSpec(
+        settings.source_data_dir / source.path,
+        f"ogr_{layer_id}",
+        assign_srs=source.crs,  # the TopoJSON files declare none
+        layer=source.layer,
+    )
+    return Case(label, "TopoJSON", variant, {"layer": layer_id}, ogr)
+
+
 def _inputs(work: Path, scale: int) -> dict[int, Path]:
     """SYNTHETIC GeoPackages ×1, ×scale/4 (to see memory against size) and ×scale."""
     settings = Settings(progress=False)
@@ -140,8 +152,9 @@ def main(argv: list[str] | None = None) -> int:
             )
             cases = []
             if cambridge:
-                ogr_real = OgrSpec(real, "ogr_real_x1", assign_srs="EPSG:4326")  # declares none
-                cases = [Case("real ×1", "TopoJSON", "full", {}, ogr_real)]
+                cases = [_real_case(settings, REAL_LAYER[1], "real ×1", "full")]
+                # few polygons, one of them huge and invalid (119,275 vertices, 1,054 holes)
+                cases.append(_real_case(settings, "road_surfaces", "road surfaces", "large"))
                 cases += [_synthetic_case(path, n, join=True) for n, path in paths.items()]
                 cases.append(_synthetic_case(paths[args.scale], args.scale, join=False))
             _run(db, cases + osm, args.repeat)
