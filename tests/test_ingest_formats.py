@@ -1,19 +1,23 @@
 """Every input format and CRS convention the loader accepts, on small extracts of the real data
-written at test time (GBK shapefile, GeoPackage, CSV with coordinates or WKT, Gauss–Krüger
-zones with and without the zone prefix, BD-09)."""
+written at test time (GBK shapefile, GeoPackage, GeoPackage with arcs, CSV with coordinates or
+WKT, Gauss–Krüger zones with and without the zone prefix, BD-09)."""
 
 from __future__ import annotations
+
+import subprocess
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 import sqlalchemy as sa
 
 from digitalcity.catalog.model import LayerDef
 from digitalcity.crs import wgs84_to_bd09
 from digitalcity.errors import SourceError
 from digitalcity.ingest import load_layer
+from digitalcity.ingest.readers import SourceReader
 from tests.conftest import SHARED_DATA
 
 XIAMEN_DISTRICTS = SHARED_DATA / "china_districts/derived_xiamen_districts_gcj02_census2020.geojson"
@@ -220,3 +224,78 @@ def test_load_warms_the_connections_it_holds_at_once(settings, engine):
         assert fresh.pool.checkedin() == loader._CONNECTIONS_AT_ONCE
     finally:
         fresh.dispose()
+
+
+def _circle(x: float, y: float, r: float) -> str:
+    return f"CIRCULARSTRING({x - r} {y},{x} {y + r},{x + r} {y},{x} {y - r},{x - r} {y})"
+
+
+def test_curves_in_a_geopackage_are_approximated_not_refused(
+    districts, catalog, engine, settings, tmp_path, loaded
+):
+    """Arcs, as desktop GIS writes cadastral parcels to a GeoPackage (curve polygons, compound
+    curves, multi-surfaces), load approximated by straight segments beside plain polygons: GEOS
+    reads no curves, and a batch holding one used to fail the whole load."""
+    centres = districts.geometry.representative_point()
+    r = 0.002  # degrees
+    x0, y0, x1, y1 = (centres.x[0], centres.y[0], centres.x[1], centres.y[1])
+    shapes = [
+        (districts.name[2], districts.geometry[2].wkt),
+        (districts.name[0], f"CURVEPOLYGON({_circle(x0, y0, r)})"),
+        (
+            districts.name[1],
+            f"MULTISURFACE(CURVEPOLYGON(COMPOUNDCURVE(CIRCULARSTRING({x1 - r} {y1},{x1} "
+            f"{y1 + r},{x1 + r} {y1}),({x1 + r} {y1},{x1 - r} {y1}))))",
+        ),
+    ]
+    csv = tmp_path / "curves.csv"
+    pd.DataFrame(shapes, columns=["name", "WKT"]).to_csv(csv, index=False)
+    path = tmp_path / "curves.gpkg"
+    subprocess.run(
+        [
+            "ogr2ogr",
+            "-f",
+            "GPKG",
+            str(path),
+            str(csv),
+            "-oo",
+            "GEOM_POSSIBLE_NAMES=WKT",
+            "-oo",
+            "KEEP_GEOM_COLUMNS=NO",
+            "-a_srs",
+            "EPSG:4490",
+            "-nlt",
+            "GEOMETRY",
+            "-nln",
+            "parcels",
+        ],
+        check=True,
+    )
+    definition = layer(
+        "curved_parcels", "MultiPolygon", {"path": str(path), "layer": "parcels"}, [NAME]
+    )
+    report = load_layer(definition, catalog.city("xiamen"), engine, settings)
+    assert report.rows_loaded == 3 and not report.rejected
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT name, ST_Area(geom), ST_NPoints(geom), ST_AsBinary(geom) "
+                "FROM xiamen.curved_parcels ORDER BY fid"
+            )
+        ).all()
+    plain, circle, half = rows
+    assert [row[0] for row in rows] == [name for name, _ in shapes]
+    # each arc in steps of at most 4 degrees: a 90-gon, whose area is 0.9992 of the circle's
+    assert 0.998 < circle[1] / (np.pi * r * r) < 1.0 and circle[2] >= 90
+    assert 0.998 < half[1] / (np.pi * r * r / 2) < 1.0
+    assert plain[1] == pytest.approx(districts.geometry[2].area, rel=1e-9)
+    assert plain[2] == shapely.get_num_coordinates(districts.geometry[2])
+
+    # read one row at a time, so arcs are read again from rows past the first: each
+    # approximated geometry is its own row's
+    batches = list(SourceReader(definition.source, tmp_path).batches(1))
+    assert [b.attributes.series("name")[0] for b in batches] == [name for name, _ in shapes]
+    areas = [shapely.area(b.geometry[0]) for b in batches]
+    assert areas[0] == pytest.approx(districts.geometry[2].area, rel=1e-9)
+    assert 0.998 < areas[1] / (np.pi * r * r) < 1.0
+    assert 0.998 < areas[2] / (np.pi * r * r / 2) < 1.0
