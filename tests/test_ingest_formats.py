@@ -299,3 +299,45 @@ def test_curves_in_a_geopackage_are_approximated_not_refused(
     assert areas[0] == pytest.approx(districts.geometry[2].area, rel=1e-9)
     assert 0.998 < areas[1] / (np.pi * r * r) < 1.0
     assert 0.998 < areas[2] / (np.pi * r * r / 2) < 1.0
+
+
+def test_file_geodatabase_flatgeobuf_and_kml(
+    districts, catalog, engine, settings, tmp_path, loaded
+):
+    """An Esri File Geodatabase (a folder of feature classes, as Chinese planning data is often
+    delivered), FlatGeobuf and KML load like any other source; a geodatabase holding several
+    feature classes needs ``source.layer``, and without it the load says which there are."""
+    gpkg = tmp_path / "two.gpkg"
+    districts.to_file(gpkg, layer="districts", driver="GPKG")
+    centres = districts.copy()
+    centres["geometry"] = districts.geometry.representative_point()
+    centres.to_file(gpkg, layer="centres", driver="GPKG")
+    gdb = tmp_path / "city.gdb"
+    subprocess.run(["ogr2ogr", "-f", "OpenFileGDB", str(gdb), str(gpkg)], check=True)
+    assert gdb.is_dir()
+    xiamen = catalog.city("xiamen")
+    definition = layer(
+        "gdb_districts", "MultiPolygon", {"path": str(gdb), "layer": "districts"}, [NAME, POP]
+    )
+    assert load_layer(definition, xiamen, engine, settings).rows_loaded == 6
+    assert stored(engine, "gdb_districts").population.sum() == 5163970
+    assert load_layer(definition, xiamen, engine, settings).status == "unchanged"
+    unnamed = layer("gdb_unnamed", "MultiPolygon", {"path": str(gdb)}, [NAME, POP])
+    with pytest.raises(
+        SourceError, match=r"2 layers with geometry \((centres, districts|districts, centres)\)"
+    ):
+        load_layer(unnamed, xiamen, engine, settings)
+
+    fgb = tmp_path / "districts.fgb"
+    districts.to_file(fgb, driver="FlatGeobuf")
+    definition = layer("fgb_districts", "MultiPolygon", {"path": str(fgb)}, [NAME, POP])
+    assert load_layer(definition, xiamen, engine, settings).rows_loaded == 6
+    assert stored(engine, "fgb_districts").population.sum() == 5163970
+
+    kml = tmp_path / "centres.kml"
+    centres[["name", "geometry"]].rename(columns={"name": "Name"}).to_file(kml, driver="KML")
+    definition = layer("kml_centres", "Point", {"path": str(kml)}, [{**NAME, "source": "Name"}])
+    assert load_layer(definition, xiamen, engine, settings).rows_loaded == 6
+    with engine.connect() as conn:
+        names = conn.execute(sa.text("SELECT name FROM xiamen.kml_centres")).scalars().all()
+    assert set(names) == set(districts.name)

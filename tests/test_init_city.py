@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 import tomllib
 from pathlib import Path
 
+import geopandas as gpd
 import pyogrio
 import pyproj
 import pytest
@@ -118,4 +120,38 @@ def test_cambridge_files_copied_to_a_folder(layers: Path, tmp_path: Path) -> Non
         + '\n[classification]\nfield = "zone_type"\nsystem = "cambridge2_cdd_zoningdistricts_zone_type"\n',
         encoding="utf-8",
     )
+    assert problems(layers) == []
+
+
+def test_geopackage_and_geodatabase_layers_are_drafted_one_by_one(
+    layers: Path, tmp_path: Path
+) -> None:
+    """A GeoPackage holding two layers gives two drafts, each naming its layer; a File
+    Geodatabase (a folder) with one feature class gives one; all pass check-layers."""
+    folder = tmp_path / "xiamen_files"
+    folder.mkdir()
+    districts = gpd.read_file(
+        SHARED / "china_districts/derived_xiamen_districts_gcj02_census2020.geojson"
+    )[["district", "POPU", "geometry"]]
+    districts.to_file(folder / "city.gpkg", layer="districts", driver="GPKG")
+    centres = districts.copy()
+    centres["geometry"] = districts.geometry.representative_point()
+    centres.to_file(folder / "city.gpkg", layer="centres", driver="GPKG")
+    gdb = folder / "zones.gdb"
+    subprocess.run(
+        ["ogr2ogr", "-f", "OpenFileGDB", str(gdb), str(folder / "city.gpkg"), "districts"],
+        check=True,
+    )
+    init("xiamen2", folder)
+    drafted = {
+        p.stem: tomllib.loads(p.read_text(encoding="utf-8"))
+        for p in (layers / "xiamen2").glob("*.toml")
+        if p.name != "city.toml"
+    }
+    assert sorted(drafted) == ["centres", "districts", "zones"]
+    assert drafted["districts"]["source"]["layer"] == "districts"
+    assert drafted["centres"]["source"]["layer"] == "centres"
+    assert drafted["centres"]["geometry_type"] == "Point"
+    assert drafted["zones"]["source"]["path"] == "zones.gdb"
+    assert "layer" not in drafted["zones"]["source"]
     assert problems(layers) == []

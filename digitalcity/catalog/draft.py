@@ -25,6 +25,7 @@ from digitalcity.crs.zones import local_gk_crs_for
 from digitalcity.errors import CatalogError
 
 VECTOR_SUFFIXES = {".shp", ".geojson", ".json", ".gpkg", ".topojson", ".fgb", ".kml"}
+VECTOR_FOLDER_SUFFIXES = {".gdb"}  # an Esri File Geodatabase is a folder
 RASTER_SUFFIXES = {".tif", ".tiff", ".img", ".nc", ".vrt"}
 MAX_CODES = 100  # a text column with at most this many distinct values is a code candidate
 _TYPES = {"int": "integer", "uint": "integer", "float": "float", "bool": "boolean"}
@@ -36,6 +37,7 @@ class LayerDraft:
 
     id: str
     path: str
+    layer: str | None  # of a source holding several (a GeoPackage, a File Geodatabase)
     geometry_type: str
     crs: str
     fields: list[tuple[str, str, str]]  # (field name, source column, type)
@@ -78,9 +80,18 @@ def _crs_hint(path: Path, crs: str | None) -> str:
     return crs or "EPSG:4326"
 
 
-def _read_layer(path: Path, folder: Path) -> LayerDraft:
-    info = pyogrio.read_info(path)
-    frame = pyogrio.read_dataframe(path, read_geometry=False)
+def _read_layers(path: Path, folder: Path) -> list[LayerDraft]:
+    """One draft per vector layer of ``path`` (tables without geometry are left out); each
+    named after the layer when the source holds several."""
+    names = [str(name) for name, kind in pyogrio.list_layers(path) if kind]
+    if len(names) <= 1:
+        return [_read_layer(path, folder, None, _name(path.stem))]
+    return [_read_layer(path, folder, name, _name(name)) for name in names]
+
+
+def _read_layer(path: Path, folder: Path, layer: str | None, layer_id: str) -> LayerDraft:
+    info = pyogrio.read_info(path, layer=layer)
+    frame = pyogrio.read_dataframe(path, layer=layer, read_geometry=False)
     crs = info["crs"] or "EPSG:4326"
     bounds = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform_bounds(
         *info["total_bounds"]
@@ -98,8 +109,9 @@ def _read_layer(path: Path, folder: Path) -> LayerDraft:
             counts = values.astype(str).str.strip().value_counts()
             codes[str(column)] = {str(k): int(v) for k, v in counts.items() if k}
     return LayerDraft(
-        id=_name(path.stem),
+        id=layer_id,
         path=str(path.relative_to(folder)),
+        layer=layer,
         geometry_type=str(info["geometry_type"]).replace("3D ", ""),
         crs=_crs_hint(path, info["crs"]),
         fields=fields,
@@ -114,17 +126,24 @@ def read_folder(folder: Path) -> CityDraft:
     if not folder.is_dir():
         raise CatalogError(f"{folder} is not a folder")
     draft = CityDraft()
-    for path in sorted(p for p in folder.iterdir() if p.is_file()):
+    for path in sorted(folder.iterdir()):
         suffix = path.suffix.lower()
-        if suffix in RASTER_SUFFIXES:
+        if path.is_file() and suffix in RASTER_SUFFIXES:
             draft.skipped.append(f"{path.name}: raster, not drafted (vector layers only for now)")
-        elif suffix in VECTOR_SUFFIXES:
+        elif (path.is_file() and suffix in VECTOR_SUFFIXES) or (
+            path.is_dir() and suffix in VECTOR_FOLDER_SUFFIXES
+        ):
             try:
-                draft.layers.append(_read_layer(path, folder))
+                draft.layers += _read_layers(path, folder)
             except Exception as exc:  # noqa: BLE001 - an unreadable file is noted, not fatal
                 draft.skipped.append(f"{path.name}: unreadable: {exc}")
     if not draft.layers:
         raise CatalogError(f"{folder}: no vector files to draft layers from")
+    seen: dict[str, int] = {}
+    for layer in draft.layers:  # "roads.shp" and a GeoPackage layer "roads": roads, roads_2
+        seen[layer.id] = seen.get(layer.id, 0) + 1
+        if seen[layer.id] > 1:
+            layer.id = f"{layer.id}_{seen[layer.id]}"
     return draft
 
 
@@ -157,6 +176,8 @@ def _layer_toml(layer: LayerDraft, city_id: str) -> str:
         f"path = {_s(layer.path)}",
         f"crs = {_s(layer.crs)}",
     ]
+    if layer.layer is not None:
+        lines.append(f"layer = {_s(layer.layer)}")
     if layer.id_field:
         lines.append(f"id_field = {_s(layer.id_field)}")
     for column in layer.code_columns:

@@ -18,7 +18,9 @@ GeometryType = Literal[
     "Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon"
 ]
 FieldType = Literal["string", "integer", "float", "boolean", "date", "datetime"]
-SourceFormat = Literal["geojson", "topojson", "shapefile", "gpkg", "csv", "geotiff"]
+SourceFormat = Literal[
+    "geojson", "topojson", "shapefile", "gpkg", "filegdb", "flatgeobuf", "kml", "csv", "geotiff"
+]
 Aggregate = Literal["master", "sum", "count", "count_other", "mode_other", "first"]
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
@@ -162,13 +164,16 @@ class SourceDef(Frozen):
     def resolved_format(self) -> SourceFormat:
         if self.format:
             return self.format
-        suffix = self.path.lower().rsplit(".", 1)[-1]
+        suffix = self.path.lower().rstrip("/\\").rsplit(".", 1)[-1]
         by_suffix: dict[str, SourceFormat] = {
             "geojson": "geojson",
             "json": "geojson",
             "topojson": "topojson",
             "shp": "shapefile",
             "gpkg": "gpkg",
+            "gdb": "filegdb",  # an Esri File Geodatabase: a folder
+            "fgb": "flatgeobuf",
+            "kml": "kml",
             "csv": "csv",
             "tif": "geotiff",
             "tiff": "geotiff",

@@ -67,6 +67,7 @@ class SourceReader:
         self.total: int | None = None
         self.columns: list[str] = []
         self._topology: Topology | None = None
+        self._ogr_layer: str | None = None  # the layer read when source.layer is not set
         self._raster: RasterCells | None = None
         if self.format == "csv":
             self._inspect_csv()
@@ -80,16 +81,33 @@ class SourceReader:
 
     # -- inspection ------------------------------------------------------------------------
     def _layer(self) -> str | int | None:
-        return self.source.layer
+        return self._ogr_layer if self._ogr_layer is not None else self.source.layer
 
     def _inspect_ogr(self) -> None:
         try:
+            if self.source.layer is None:
+                self._ogr_layer = self._only_spatial_layer()
             info = pyogrio.read_info(self.path, layer=self._layer(), encoding=self.source.encoding)
         except (DataSourceError, DataLayerError) as exc:
             raise SourceError(f"cannot read {self.path.name}: {_gdal_message(exc)}") from None
         self.file_crs = info["crs"]
         self.total = int(info["features"]) if info["features"] >= 0 else None
         self.columns = [str(c) for c in info["fields"]]
+
+    def _only_spatial_layer(self) -> str | None:
+        """The one layer with geometry of a source that holds several (a GeoPackage or File
+        Geodatabase with attribute tables beside it); None for a single-layer source. Several
+        with geometry: a SourceError naming them, rather than loading the first."""
+        listed = pyogrio.list_layers(self.path)
+        if len(listed) <= 1:
+            return None
+        spatial = [str(name) for name, kind in listed if kind]
+        if len(spatial) != 1:
+            raise SourceError(
+                f"{self.path.name} holds {len(spatial)} layers with geometry "
+                f"({', '.join(spatial[:20])}): set source.layer to the one to load"
+            )
+        return spatial[0]
 
     def _inspect_topojson(self) -> None:
         self._topology = read_topology(self.path)
