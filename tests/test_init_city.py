@@ -155,3 +155,23 @@ def test_geopackage_and_geodatabase_layers_are_drafted_one_by_one(
     assert drafted["zones"]["source"]["path"] == "zones.gdb"
     assert "layer" not in drafted["zones"]["source"]
     assert problems(layers) == []
+
+
+def test_a_gbk_shapefile_without_cpg_is_drafted_with_its_encoding(
+    layers: Path, tmp_path: Path
+) -> None:
+    """No .cpg and Chinese column names and values in GBK: the draft reads them as the loader
+    will (GB18030, guessed from the text), says so in ``source.encoding``, and passes
+    check-layers."""
+    folder = tmp_path / "xiamen_gbk"
+    folder.mkdir()
+    districts = gpd.read_file(
+        SHARED / "china_districts/derived_xiamen_districts_gcj02_census2020.geojson"
+    )[["district", "POPU", "geometry"]].rename(columns={"district": "名称", "POPU": "人口"})
+    districts.to_file(folder / "districts.shp", encoding="GBK")
+    (folder / "districts.cpg").unlink()
+    init("xiamen3", folder)
+    layer = tomllib.loads((layers / "xiamen3" / "districts.toml").read_text(encoding="utf-8"))
+    assert layer["source"]["encoding"] == "GB18030"
+    assert [f["source"] for f in layer["fields"]] == ["名称", "人口"]
+    assert problems(layers) == []

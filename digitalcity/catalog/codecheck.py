@@ -9,22 +9,29 @@ import pyogrio
 
 from digitalcity.catalog.codes import NORMALISERS, CodeTable, load_crosswalk, normaliser_for
 from digitalcity.catalog.model import LayerDef
+from digitalcity.catalog.source_encoding import reading_encoding
 from digitalcity.config import Settings
 
 
-def _source_codes(layer: LayerDef, root: Path) -> Counter[str] | None:
-    """Distinct values (with counts) of the classification column; None if unreadable."""
+def _source_codes(layer: LayerDef, root: Path, in_china: bool) -> Counter[str] | None:
+    """Distinct values (with counts) of the classification column, read with the encoding
+    the loader reads them with; None if unreadable."""
     assert layer.classification is not None
     field = layer.field(layer.classification.field)
     src = layer.source
     path: Path = root / src.path
     read_layer = src.layer
+    encoding = reading_encoding(src.encoding, path, src.resolved_format, in_china=in_china)
     if field.join_name:
         join = next(j for j in src.joins if j.name == field.join_name)
-        path, read_layer = root / join.path, None
+        path, read_layer, encoding = root / join.path, None, join.encoding
     try:
         frame = pyogrio.read_dataframe(
-            path, layer=read_layer, columns=[field.join_column], read_geometry=False
+            path,
+            layer=read_layer,
+            columns=[field.join_column],
+            read_geometry=False,
+            encoding=encoding,
         )
     except Exception:  # noqa: BLE001 - unreadable sources are reported by the column check
         return None
@@ -41,13 +48,19 @@ def _named(missing: Counter[str]) -> str:
 
 
 def missing_codes(
-    layer: LayerDef, root: Path, settings: Settings, tables: dict[str, CodeTable]
+    layer: LayerDef,
+    root: Path,
+    settings: Settings,
+    tables: dict[str, CodeTable],
+    *,
+    in_china: bool = False,
 ) -> list[str]:
-    """One problem line per table or crosswalk that misses codes found in the data."""
+    """One problem line per table or crosswalk that misses codes found in the data
+    (``in_china``: the city's, for the text encoding of a shapefile that declares none)."""
     cls = layer.classification
     if cls is None:
         return []
-    codes = _source_codes(layer, root)
+    codes = _source_codes(layer, root, in_china)
     if not codes:
         return []
     where = layer.qualified_id

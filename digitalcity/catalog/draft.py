@@ -20,7 +20,8 @@ import pyproj
 
 from digitalcity.catalog.codes import CODE_COLUMNS
 from digitalcity.catalog.model import RESERVED_COLUMNS
-from digitalcity.crs.chinese import in_china_box
+from digitalcity.catalog.source_encoding import reading_encoding
+from digitalcity.crs.chinese import in_china_box, place_in_china
 from digitalcity.crs.zones import local_gk_crs_for
 from digitalcity.errors import CatalogError
 
@@ -38,6 +39,7 @@ class LayerDraft:
     id: str
     path: str
     layer: str | None  # of a source holding several (a GeoPackage, a File Geodatabase)
+    encoding: str | None  # guessed for a shapefile that declares none
     geometry_type: str
     crs: str
     fields: list[tuple[str, str, str]]  # (field name, source column, type)
@@ -91,17 +93,30 @@ def _read_layers(path: Path, folder: Path) -> list[LayerDraft]:
 
 def _read_layer(path: Path, folder: Path, layer: str | None, layer_id: str) -> LayerDraft:
     info = pyogrio.read_info(path, layer=layer)
-    frame = pyogrio.read_dataframe(path, layer=layer, read_geometry=False)
     crs = info["crs"] or "EPSG:4326"
     bounds = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform_bounds(
         *info["total_bounds"]
     )
-    fields, codes, id_field = [], {}, None
+    in_china = place_in_china(None, bounds)
+    # as the loader will read it (a shapefile without .cpg: its text's encoding guessed)
+    shapefile = "shapefile" if path.suffix.lower() == ".shp" else ""
+    encoding = reading_encoding(None, path, shapefile, in_china=in_china)
+    if encoding:
+        info = pyogrio.read_info(path, layer=layer, encoding=encoding)
+    frame = pyogrio.read_dataframe(path, layer=layer, read_geometry=False, encoding=encoding)
+    fields: list[tuple[str, str, str]] = []
+    codes: dict[str, dict[str, int]] = {}
+    id_field: str | None = None
     n = len(frame)
     for column, dtype in zip(info["fields"], info["dtypes"], strict=True):
         kind = _field_type(str(dtype))
         values = frame[column].dropna()
-        fields.append((_name(column), str(column), kind))
+        name, taken = _name(column), {f[0] for f in fields}
+        suffix = 1
+        while name in taken:  # "名称" and "人口" both make "field": field, field_2
+            suffix += 1
+            name = f"{_name(column)}_{suffix}"
+        fields.append((name, str(column), kind))
         unique = values.nunique()
         if id_field is None and unique == n == len(values) > 0 and _whole(values):
             id_field = str(column)
@@ -112,6 +127,7 @@ def _read_layer(path: Path, folder: Path, layer: str | None, layer_id: str) -> L
         id=layer_id,
         path=str(path.relative_to(folder)),
         layer=layer,
+        encoding=encoding,
         geometry_type=str(info["geometry_type"]).replace("3D ", ""),
         crs=_crs_hint(path, info["crs"]),
         fields=fields,
@@ -178,6 +194,8 @@ def _layer_toml(layer: LayerDraft, city_id: str) -> str:
     ]
     if layer.layer is not None:
         lines.append(f"layer = {_s(layer.layer)}")
+    if layer.encoding is not None:
+        lines.append(f"encoding = {_s(layer.encoding)}  # guessed from the text: no .cpg file")
     if layer.id_field:
         lines.append(f"id_field = {_s(layer.id_field)}")
     for column in layer.code_columns:

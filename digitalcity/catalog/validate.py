@@ -14,27 +14,32 @@ from digitalcity.catalog.model import LayerDef
 from digitalcity.catalog.registry import CITY_FILE, Catalog
 from digitalcity.catalog.roles import ROLES, role_layers
 from digitalcity.catalog.semantics import unknown_semantic_keys
+from digitalcity.catalog.source_encoding import reading_encoding
 from digitalcity.catalog.sources import source_root
 from digitalcity.config import Settings
 from digitalcity.crs import epsg_code
+from digitalcity.crs.chinese import place_in_china
 from digitalcity.errors import DigitalCityError
 
 
-def _header(path: Path, layer: str | None = None) -> set[str] | None:
+def _header(path: Path, layer: str | None = None, encoding: str | None = None) -> set[str] | None:
     """Column names of a source file read from its header with pyogrio; None if unreadable."""
     try:
-        info = pyogrio.read_info(path, layer=layer)
+        info = pyogrio.read_info(path, layer=layer, encoding=encoding)
     except Exception:  # noqa: BLE001 - any GDAL failure means the columns cannot be checked
         return None
     return {str(name) for name in info["fields"]}
 
 
-def _missing_columns(layer: LayerDef, root: Path) -> list[str]:
-    """Source columns (main file and joins) named by the definition but absent from the files."""
+def _missing_columns(layer: LayerDef, root: Path, in_china: bool) -> list[str]:
+    """Source columns (main file and joins) named by the definition but absent from the files
+    (read with the encoding the loader reads them with)."""
     where = layer.qualified_id
     problems: list[str] = []
     src = layer.source
-    main = _header(root / src.path, src.layer)
+    path = root / src.path
+    encoding = reading_encoding(src.encoding, path, src.resolved_format, in_china=in_china)
+    main = _header(path, src.layer, encoding)
     joins: dict[str, set[str] | None] = {j.name: _header(root / j.path) for j in src.joins}
     wanted: list[tuple[str | None, str, str]] = []
     for col in (src.x, src.y, src.wkt):
@@ -112,7 +117,9 @@ def validate_catalog(catalog: Catalog, settings: Settings) -> list[str]:
         unknown = unknown_semantic_keys(tuple(layer.semantics))
         if unknown:
             problems.append(f"{where}: unknown semantic keys {unknown} (see catalog/semantics.py)")
-        root = source_root(catalog.city(layer.city), settings.source_data_dir)
+        city = catalog.city(layer.city)
+        root = source_root(city, settings.source_data_dir)
+        in_china = place_in_china(city.center, city.bbox)
         source = root / layer.source.path
         if not source.exists():
             problems.append(f"{where}: source file {source} does not exist")
@@ -122,7 +129,7 @@ def validate_catalog(catalog: Catalog, settings: Settings) -> list[str]:
                     f"{where}: join {join.name!r} file {root / join.path} does not exist"
                 )
         if source.exists():
-            problems += _missing_columns(layer, root)
+            problems += _missing_columns(layer, root, in_china)
         for colour in (layer.style.colour, layer.style.outline):
             if colour and not colour.startswith("#"):
                 system, _, code = colour.partition(":")
@@ -156,5 +163,5 @@ def validate_catalog(catalog: Catalog, settings: Settings) -> list[str]:
                 problems.append(f"{where}: {exc}")
                 continue
         if source.exists():
-            problems += missing_codes(layer, root, settings, tables)
+            problems += missing_codes(layer, root, settings, tables, in_china=in_china)
     return problems

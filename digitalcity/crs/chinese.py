@@ -63,6 +63,15 @@ def in_china_box(lon: Any, lat: Any) -> NDArray[np.bool_]:
     return (x >= _LON_MIN) & (x <= _LON_MAX) & (y >= _LAT_MIN) & (y <= _LAT_MAX)
 
 
+def place_in_china(
+    center: tuple[float, float] | None, bbox: tuple[float, float, float, float] | None
+) -> bool:
+    """Whether a city (its centre, else its bbox's, lon/lat degrees) lies in the China box."""
+    if center is None and bbox is not None:
+        center = ((bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2)
+    return center is not None and bool(np.asarray(in_china_box(*center)).item())
+
+
 def _gcj_delta(lon: FloatArray, lat: FloatArray) -> tuple[FloatArray, FloatArray]:
     """GCJ-02 minus WGS84 in degrees at WGS84 lon/lat (no box test)."""
     x = lon - 105.0

@@ -39,6 +39,7 @@ from digitalcity.catalog.model import CityDef, LayerDef
 from digitalcity.catalog.sources import source_root
 from digitalcity.config import Settings
 from digitalcity.crs import SourceCRS, resolve_crs, transform_geometries
+from digitalcity.crs.chinese import place_in_china
 from digitalcity.db import schema
 from digitalcity.db.versions import current_version, swap_in
 from digitalcity.errors import LoadError, SourceError
@@ -163,7 +164,9 @@ class _LayerLoad:
         # and its first batch checked; the first batch to be joined waits for them.
         root = source_root(city, settings.source_data_dir)
         self._joins = in_background(prepare_joins, layer, root)
-        self.reader = SourceReader(layer.source, root)
+        self.reader = SourceReader(
+            layer.source, root, in_china=place_in_china(city.center, city.bbox)
+        )
         self.mapper = AttributeMapper(layer.all_fields)
         where = f"{self.reader.path.name}"
         missing = self.mapper.missing_columns(self.reader.columns)
@@ -184,6 +187,7 @@ class _LayerLoad:
         self.multi = layer.geometry_type.startswith("Multi")
         self.bounds: np.ndarray | None = None  # of the rows kept so far, storage CRS
         self.report = LoadReport(city.id, layer.id, str(self.reader.path))
+        self.report.encoding_guessed = self.reader.guessed_encoding
         self.columns = ["fid", "geom", *(f.name for f in layer.all_fields)]
 
     def _grow_bounds(self, bounds: np.ndarray) -> None:

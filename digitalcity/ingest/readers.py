@@ -22,6 +22,7 @@ import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from digitalcity.catalog.model import SourceDef
+from digitalcity.catalog.source_encoding import reading_encoding
 from digitalcity.errors import SourceError
 from digitalcity.ingest.columns import Columns
 from digitalcity.ingest.raster import RasterCells
@@ -59,10 +60,15 @@ def _gdal_message(exc: Exception) -> str:
 class SourceReader:
     """Iterates a source file in batches; ``file_crs`` and ``total`` are known before reading."""
 
-    def __init__(self, source: SourceDef, data_root: Path) -> None:
+    def __init__(self, source: SourceDef, data_root: Path, *, in_china: bool = False) -> None:
+        """``in_china``: the city lies in China, so a shapefile whose text encoding nothing
+        declares may be guessed to be GB18030 (``catalog.source_encoding``)."""
         self.source = source
         self.path = resolve_path(source.path, data_root)
         self.format = source.resolved_format
+        # the encoding read with; also ``guessed_encoding`` when the definition sets none
+        self.encoding = reading_encoding(source.encoding, self.path, self.format, in_china=in_china)
+        self.guessed_encoding = self.encoding if source.encoding is None else None
         self.file_crs: str | None = None
         self.total: int | None = None
         self.columns: list[str] = []
@@ -87,7 +93,7 @@ class SourceReader:
         try:
             if self.source.layer is None:
                 self._ogr_layer = self._only_spatial_layer()
-            info = pyogrio.read_info(self.path, layer=self._layer(), encoding=self.source.encoding)
+            info = pyogrio.read_info(self.path, layer=self._layer(), encoding=self.encoding)
         except (DataSourceError, DataLayerError) as exc:
             raise SourceError(f"cannot read {self.path.name}: {_gdal_message(exc)}") from None
         self.file_crs = info["crs"]
@@ -116,7 +122,7 @@ class SourceReader:
 
     def _inspect_csv(self) -> None:
         try:
-            head = pd.read_csv(self.path, nrows=0, encoding=self.source.encoding or "utf-8")
+            head = pd.read_csv(self.path, nrows=0, encoding=self.encoding or "utf-8")
         except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             raise SourceError(f"cannot read {self.path.name}: {exc}") from None
         self.columns = list(head.columns)
@@ -150,7 +156,7 @@ class SourceReader:
             with open_arrow(
                 self.path,
                 layer=self._layer(),
-                encoding=self.source.encoding,
+                encoding=self.encoding,
                 batch_size=batch_rows,
                 use_pyarrow=True,
             ) as (meta, reader):
@@ -189,7 +195,7 @@ class SourceReader:
         _, _, wkb, _ = read(
             self.path,
             layer=self._layer(),
-            encoding=self.source.encoding,
+            encoding=self.encoding,
             columns=[],
             skip_features=offset,
             max_features=count,
@@ -210,7 +216,7 @@ class SourceReader:
                 chunksize=batch_rows,
                 dtype=str,
                 keep_default_na=False,
-                encoding=self.source.encoding or "utf-8",
+                encoding=self.encoding or "utf-8",
             )
             for chunk in chunks:
                 chunk = chunk.reset_index(drop=True)

@@ -24,6 +24,8 @@ class LoadReport:
     coerced_to_null: dict[str, int] = field(default_factory=dict)
     unclassified: int = 0
     unclassified_codes: dict[str, int] = field(default_factory=dict)
+    # the text encoding read with when the source declared none (a shapefile without .cpg)
+    encoding_guessed: str | None = None
     seconds: float = 0.0
 
     def rejection_reasons(self) -> Counter[str]:
@@ -45,6 +47,8 @@ class LoadReport:
             parts.append(
                 f"join {join} matched {stats['matched']}/{stats['matched'] + stats['unmatched']}"
             )
+        if self.encoding_guessed:
+            parts.append(f"text read as {self.encoding_guessed} (the source declares no encoding)")
         if self.unclassified:
             parts.append(f"unclassified {self.unclassified}")
         if self.coerced_to_null:

@@ -1,0 +1,110 @@
+"""The text encoding of a shapefile's attribute table (``.dbf``) when nothing declares it.
+
+A shapefile declares its encoding in a ``.cpg`` file or in the ``.dbf``'s language driver byte.
+Many Chinese shapefiles have neither (tools of the ArcGIS 9 era, many converters), and GDAL
+then reads their GBK text as ISO-8859-1: every Chinese name loads silently garbled
+("思明区" as "Ë¼Ã÷Çø"). This module looks at the text itself instead.
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import numpy as np
+
+MAX_SCAN_BYTES = 16 * 2**20  # records read to decide (about 100,000 rows of 160 bytes)
+_LONGEST_CHARACTER = 4  # bytes of the longest UTF-8 or GB18030 character
+
+
+def reading_encoding(
+    declared: str | None, path: Path, source_format: str, *, in_china: bool
+) -> str | None:
+    """The encoding a source is read with: the definition's ``source.encoding``, else, for a
+    shapefile, ``undeclared_encoding``'s guess; None lets GDAL decide."""
+    if declared is not None or source_format != "shapefile" or not path.is_file():
+        return declared
+    return undeclared_encoding(path, in_china=in_china)
+
+
+def undeclared_encoding(shp: Path, *, in_china: bool) -> str | None:
+    """The encoding to read ``shp``'s ``.dbf`` with when neither a ``.cpg`` file nor the
+    ``.dbf``'s language driver byte declares one, or None to leave GDAL's reading alone.
+
+    - "UTF-8" when every text value with a byte above 127 is valid UTF-8;
+    - "GB18030" (a superset of GBK and GB 2312) for a city in China when every such value is
+      valid GB18030 (ISO-8859-1 text elsewhere could pass that test by chance, so it is not
+      guessed outside China);
+    - None when the text is plain ASCII, when something declares the encoding, or when neither
+      fits (GDAL then reads ISO-8859-1, as before).
+    """
+    if _sibling(shp, ".cpg") is not None:
+        return None
+    dbf = _sibling(shp, ".dbf")
+    if dbf is None:
+        return None
+    values = _non_ascii_text(dbf)
+    if not values:
+        return None
+    if all(_decodes(v, "utf-8") for v in values):
+        return "UTF-8"
+    if in_china and all(_decodes(v, "gb18030") for v in values):
+        return "GB18030"
+    return None
+
+
+def _sibling(shp: Path, suffix: str) -> Path | None:
+    for candidate in (shp.with_suffix(suffix), shp.with_suffix(suffix.upper())):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _non_ascii_text(dbf: Path) -> set[bytes]:
+    """Distinct values of the character fields that hold a byte above 127; none when the
+    language driver byte declares an encoding (GDAL honours it) or the header is unreadable."""
+    with dbf.open("rb") as fh:
+        head = fh.read(32)
+        if len(head) < 32 or head[29] != 0:
+            return set()
+        header_length, record_length = struct.unpack("<HH", head[8:12])
+        if header_length < 33 or record_length < 1:
+            return set()
+        descriptors = fh.read(header_length - 32)
+        fh.seek(header_length)
+        data = fh.read(max(MAX_SCAN_BYTES // record_length, 1) * record_length)
+    texts, offset = [], 1  # each record starts with its deletion flag
+    for start in range(0, len(descriptors) - 31, 32):
+        descriptor = descriptors[start : start + 32]
+        if descriptor[0] == 0x0D:
+            break
+        width = descriptor[16]
+        if descriptor[11:12] == b"C":
+            texts.append((offset, width))
+        offset += width
+    rows = len(data) // record_length
+    if not rows or offset > record_length:
+        return set()
+    records = np.frombuffer(data[: rows * record_length], dtype=np.uint8)
+    records = records.reshape(rows, record_length)
+    values: set[bytes] = set()
+    for start, width in texts:
+        column = records[:, start : start + width]
+        for value in column[(column > 127).any(axis=1)]:
+            values.add(value.tobytes().rstrip(b" \x00"))
+    return values
+
+
+def _decodes(value: bytes, codec: str) -> bool:
+    """Whether ``value`` is valid ``codec`` text, allowing a last character cut short by the
+    field's width."""
+    try:
+        value.decode(codec)
+    except UnicodeDecodeError as exc:
+        if exc.start < len(value) - _LONGEST_CHARACTER + 1:
+            return False
+        try:
+            value[: exc.start].decode(codec)
+        except UnicodeDecodeError:
+            return False
+    return True

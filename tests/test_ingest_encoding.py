@@ -1,0 +1,96 @@
+"""Shapefiles whose text encoding nothing declares (no .cpg, no language driver byte), as many
+Chinese shapefiles come: their GBK text is read as GBK, not garbled as ISO-8859-1. Written at
+test time from Xiamen's real district names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import sqlalchemy as sa
+
+from digitalcity.catalog.model import LayerDef
+from digitalcity.catalog.source_encoding import _decodes, undeclared_encoding
+from digitalcity.ingest import load_layer
+from tests.conftest import SHARED_DATA
+
+XIAMEN_DISTRICTS = SHARED_DATA / "china_districts/derived_xiamen_districts_gcj02_census2020.geojson"
+
+
+@pytest.fixture(scope="module")
+def districts() -> gpd.GeoDataFrame:
+    frame = gpd.read_file(XIAMEN_DISTRICTS)[["district", "POPU", "geometry"]]
+    return frame.rename(columns={"district": "名称", "POPU": "人口"}).set_crs(
+        4326, allow_override=True
+    )
+
+
+def _shapefile(districts: gpd.GeoDataFrame, folder: Path, encoding: str) -> Path:
+    """``districts`` as a shapefile in ``encoding`` with its .cpg removed; the .dbf's
+    language driver byte left as GDAL writes it (0: none)."""
+    folder.mkdir(exist_ok=True)
+    path = folder / "districts.shp"
+    districts.to_file(path, encoding=encoding)
+    path.with_suffix(".cpg").unlink()
+    assert path.with_suffix(".dbf").read_bytes()[29] == 0
+    return path
+
+
+def test_the_text_tells_its_encoding(districts, tmp_path: Path) -> None:
+    gbk = _shapefile(districts, tmp_path / "gbk", "GBK")
+    assert undeclared_encoding(gbk, in_china=True) == "GB18030"
+    assert undeclared_encoding(gbk, in_china=False) is None  # GDAL's ISO-8859-1, as before
+    utf8 = _shapefile(districts, tmp_path / "utf8", "UTF-8")
+    assert undeclared_encoding(utf8, in_china=True) == "UTF-8"
+    assert undeclared_encoding(utf8, in_china=False) == "UTF-8"
+    ascii_only = _shapefile(districts.assign(名称="Siming"), tmp_path / "ascii", "GBK")
+    assert undeclared_encoding(ascii_only, in_china=True) is None
+    declared = _shapefile(districts, tmp_path / "declared", "GBK")
+    declared.with_suffix(".cpg").write_text("GBK")
+    assert undeclared_encoding(declared, in_china=True) is None  # GDAL reads the .cpg
+    ldid = _shapefile(districts, tmp_path / "ldid", "GBK")
+    dbf = bytearray(ldid.with_suffix(".dbf").read_bytes())
+    dbf[29] = 0x4D  # the language driver of code page 936
+    ldid.with_suffix(".dbf").write_bytes(bytes(dbf))
+    assert undeclared_encoding(ldid, in_china=True) is None  # GDAL reads the byte
+
+
+def test_a_value_cut_inside_its_last_character_still_tells() -> None:
+    """A text field's width can cut its last character short: that value still counts as
+    GB18030 (or UTF-8), while a broken character inside it does not."""
+    name = "思明区".encode("gbk")
+    assert _decodes(name[:-1], "gb18030") and _decodes("思明区".encode()[:-1], "utf-8")
+    assert not _decodes(name[:1] + b" " + name[2:], "gb18030")
+    assert not _decodes(name, "utf-8")
+
+
+def test_a_gbk_shapefile_without_cpg_loads_its_chinese_names(
+    districts, catalog, engine, settings, tmp_path: Path, loaded
+) -> None:
+    path = _shapefile(districts, tmp_path / "load", "GBK")
+    definition = LayerDef.model_validate(
+        {
+            "id": "gbk_no_cpg",
+            "city": "xiamen",
+            "title": {"zh": "测试", "en": "Test"},
+            "kind": "population",
+            "geometry_type": "MultiPolygon",
+            "source": {"path": str(path)},
+            "fields": [
+                {"name": "name", "source": "名称", "title": {"zh": "名称", "en": "Name"}},
+                {
+                    "name": "population",
+                    "source": "人口",
+                    "type": "integer",
+                    "title": {"zh": "人口", "en": "Population"},
+                },
+            ],
+        }
+    )
+    report = load_layer(definition, catalog.city("xiamen"), engine, settings)
+    assert report.rows_loaded == 6 and report.encoding_guessed == "GB18030"
+    assert "text read as GB18030" in report.summary()
+    with engine.connect() as conn:
+        names = conn.execute(sa.text("SELECT name FROM xiamen.gbk_no_cpg")).scalars().all()
+    assert set(names) == set(districts["名称"]) and "思明区" in names
