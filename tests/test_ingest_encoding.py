@@ -1,6 +1,7 @@
 """Shapefiles whose text encoding nothing declares (no .cpg, no language driver byte), as many
-Chinese shapefiles come: their GBK text is read as GBK, not garbled as ISO-8859-1. Written at
-test time from Xiamen's real district names."""
+Chinese shapefiles come, and CSV files saved by Excel on a Chinese Windows: their GBK text is
+read as GBK, not garbled as ISO-8859-1 or refused as bad UTF-8. Written at test time from
+Xiamen's real district names."""
 
 from __future__ import annotations
 
@@ -94,3 +95,41 @@ def test_a_gbk_shapefile_without_cpg_loads_its_chinese_names(
     with engine.connect() as conn:
         names = conn.execute(sa.text("SELECT name FROM xiamen.gbk_no_cpg")).scalars().all()
     assert set(names) == set(districts["名称"]) and "思明区" in names
+
+
+def test_short_gbk_text_that_happens_to_be_valid_utf8(tmp_path: Path) -> None:
+    """ "学校" in GBK is also valid UTF-8 ("ѧУ"): in China the Chinese reading wins."""
+    path = tmp_path / "schools.csv"
+    path.write_bytes("name,lon,lat\n学校,118.1,24.5\n".encode("gbk"))
+    assert "学校".encode("gbk").decode("utf-8") == "ѧУ"
+    assert undeclared_encoding(path, in_china=True) == "GB18030"
+    assert undeclared_encoding(path, in_china=False) == "UTF-8"
+    utf8 = tmp_path / "schools_utf8.csv"
+    utf8.write_bytes("\ufeffname,lon,lat\n学校,118.1,24.5\n".encode())  # as Excel saves it
+    assert undeclared_encoding(utf8, in_china=True) == "UTF-8"
+
+
+def test_a_gbk_csv_loads_its_chinese_names(
+    districts, catalog, engine, settings, tmp_path: Path, loaded
+) -> None:
+    """A CSV saved by Excel on a Chinese Windows (GBK, nothing declared) loads as GBK."""
+    points = districts.geometry.representative_point()
+    path = tmp_path / "centres.csv"
+    frame = districts.drop(columns="geometry").assign(lon=points.x, lat=points.y)
+    path.write_bytes(frame.to_csv(index=False).encode("gbk"))
+    definition = LayerDef.model_validate(
+        {
+            "id": "gbk_csv",
+            "city": "xiamen",
+            "title": {"zh": "测试", "en": "Test"},
+            "kind": "population",
+            "geometry_type": "Point",
+            "source": {"path": str(path), "x": "lon", "y": "lat", "crs": "EPSG:4326"},
+            "fields": [{"name": "name", "source": "名称", "title": {"zh": "名称", "en": "Name"}}],
+        }
+    )
+    report = load_layer(definition, catalog.city("xiamen"), engine, settings)
+    assert report.rows_loaded == 6 and report.encoding_guessed == "GB18030"
+    with engine.connect() as conn:
+        names = conn.execute(sa.text("SELECT name FROM xiamen.gbk_csv")).scalars().all()
+    assert set(names) == set(districts["名称"])

@@ -1,9 +1,11 @@
-"""The text encoding of a shapefile's attribute table (``.dbf``) when nothing declares it.
+"""The text encoding of a source that declares none: a shapefile's attribute table (``.dbf``)
+or a CSV file.
 
 A shapefile declares its encoding in a ``.cpg`` file or in the ``.dbf``'s language driver byte.
 Many Chinese shapefiles have neither (tools of the ArcGIS 9 era, many converters), and GDAL
 then reads their GBK text as ISO-8859-1: every Chinese name loads silently garbled
-("思明区" as "Ë¼Ã÷Çø"). This module looks at the text itself instead.
+("思明区" as "Ë¼Ã÷Çø"). A CSV saved by Excel on a Chinese Windows is GBK too. This module looks
+at the text itself instead.
 """
 
 from __future__ import annotations
@@ -21,36 +23,64 @@ def reading_encoding(
     declared: str | None, path: Path, source_format: str, *, in_china: bool
 ) -> str | None:
     """The encoding a source is read with: the definition's ``source.encoding``, else, for a
-    shapefile, ``undeclared_encoding``'s guess; None lets GDAL decide."""
-    if declared is not None or source_format != "shapefile" or not path.is_file():
+    shapefile or a CSV file, ``undeclared_encoding``'s guess; None: GDAL's reading of a
+    shapefile, UTF-8 for a CSV file."""
+    if declared is not None or source_format not in ("shapefile", "csv") or not path.is_file():
         return declared
     return undeclared_encoding(path, in_china=in_china)
 
 
-def undeclared_encoding(shp: Path, *, in_china: bool) -> str | None:
-    """The encoding to read ``shp``'s ``.dbf`` with when neither a ``.cpg`` file nor the
-    ``.dbf``'s language driver byte declares one, or None to leave GDAL's reading alone.
+def undeclared_encoding(path: Path, *, in_china: bool) -> str | None:
+    """The encoding to read a shapefile's ``.dbf`` (``path``: its ``.shp``) or a CSV file with
+    when nothing declares one (for a shapefile: neither a ``.cpg`` file nor the ``.dbf``'s
+    language driver byte), or None to read it as before (GDAL's ISO-8859-1, UTF-8 for CSV).
 
-    - "UTF-8" when every text value with a byte above 127 is valid UTF-8;
-    - "GB18030" (a superset of GBK and GB 2312) for a city in China when every such value is
-      valid GB18030 (ISO-8859-1 text elsewhere could pass that test by chance, so it is not
-      guessed outside China);
-    - None when the text is plain ASCII, when something declares the encoding, or when neither
-      fits (GDAL then reads ISO-8859-1, as before).
+    Of the text values with a byte above 127:
+
+    - "UTF-8" when every one is valid UTF-8 and, in China, mostly Chinese once decoded (a few
+      short GBK names can be valid UTF-8 by chance: "学校" in GBK reads as the UTF-8 "ѧУ");
+    - "GB18030" (a superset of GBK and GB 2312) for a city in China when every one is valid
+      GB18030 (ISO-8859-1 text elsewhere could pass that test by chance, so it is not guessed
+      outside China);
+    - "UTF-8" when every one is valid UTF-8 after all;
+    - None when the text is plain ASCII, when something declares the encoding, or when none
+      of these fits.
     """
-    if _sibling(shp, ".cpg") is not None:
+    if path.suffix.lower() == ".csv":
+        values = _csv_lines(path)
+    elif _sibling(path, ".cpg") is not None or (dbf := _sibling(path, ".dbf")) is None:
         return None
-    dbf = _sibling(shp, ".dbf")
-    if dbf is None:
-        return None
-    values = _non_ascii_text(dbf)
+    else:
+        values = _non_ascii_text(dbf)
     if not values:
         return None
-    if all(_decodes(v, "utf-8") for v in values):
+    utf8 = all(_decodes(v, "utf-8") for v in values)
+    if utf8 and (not in_china or _mostly_chinese(values)):
         return "UTF-8"
     if in_china and all(_decodes(v, "gb18030") for v in values):
         return "GB18030"
-    return None
+    return "UTF-8" if utf8 else None
+
+
+def _csv_lines(path: Path) -> set[bytes]:
+    """The lines of a CSV file's first ``MAX_SCAN_BYTES`` that hold a byte above 127 (a
+    UTF-8 byte order mark left out)."""
+    with path.open("rb") as fh:
+        data = fh.read(MAX_SCAN_BYTES)
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    return {line for line in data.splitlines() if max(line, default=0) > 127}
+
+
+def _mostly_chinese(values: set[bytes]) -> bool:
+    """Whether, decoded as UTF-8, at least half the characters above ASCII are CJK
+    (ideographs, their punctuation and full-width forms)."""
+    wide = [ord(c) for v in values for c in v.decode("utf-8", "ignore") if ord(c) > 127]
+    cjk = sum(
+        1
+        for c in wide
+        if 0x3000 <= c <= 0x9FFF or 0xF900 <= c <= 0xFAFF or 0xFF00 <= c <= 0xFFEF or c >= 0x20000
+    )
+    return 2 * cjk >= len(wide)
 
 
 def _sibling(shp: Path, suffix: str) -> Path | None:
