@@ -133,3 +133,12 @@ def test_a_gbk_csv_loads_its_chinese_names(
     with engine.connect() as conn:
         names = conn.execute(sa.text("SELECT name FROM xiamen.gbk_csv")).scalars().all()
     assert set(names) == set(districts["名称"])
+
+
+def test_utf8_symbols_alone_stay_utf8(tmp_path: Path) -> None:
+    """Text whose only characters above ASCII are symbols such as "²" and "°" is valid GB18030
+    too, but stays UTF-8: GBK read as UTF-8 gives letters of U+0100-U+07FF, not those."""
+    path = tmp_path / "wells.csv"
+    path.write_bytes("name,area,slope,lon,lat\nW1,12 m²,±5°,118.1,24.5\n".encode())
+    "12 m²±5°".encode().decode("gb18030")  # valid GB18030 as well
+    assert undeclared_encoding(path, in_china=True) == "UTF-8"

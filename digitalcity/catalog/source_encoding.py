@@ -37,8 +37,9 @@ def undeclared_encoding(path: Path, *, in_china: bool) -> str | None:
 
     Of the text values with a byte above 127:
 
-    - "UTF-8" when every one is valid UTF-8 and, in China, mostly Chinese once decoded (a few
-      short GBK names can be valid UTF-8 by chance: "学校" in GBK reads as the UTF-8 "ѧУ");
+    - "UTF-8" when every one is valid UTF-8 and, in China, plausible once decoded
+      (``_plausible_utf8``: a few short GBK names can be valid UTF-8 by chance, "学校" in GBK
+      reading as the UTF-8 "ѧУ");
     - "GB18030" (a superset of GBK and GB 2312) for a city in China when every one is valid
       GB18030 (ISO-8859-1 text elsewhere could pass that test by chance, so it is not guessed
       outside China);
@@ -55,7 +56,7 @@ def undeclared_encoding(path: Path, *, in_china: bool) -> str | None:
     if not values:
         return None
     utf8 = all(_decodes(v, "utf-8") for v in values)
-    if utf8 and (not in_china or _mostly_chinese(values)):
+    if utf8 and (not in_china or _plausible_utf8(values)):
         return "UTF-8"
     if in_china and all(_decodes(v, "gb18030") for v in values):
         return "GB18030"
@@ -71,16 +72,18 @@ def _csv_lines(path: Path) -> set[bytes]:
     return {line for line in data.splitlines() if max(line, default=0) > 127}
 
 
-def _mostly_chinese(values: set[bytes]) -> bool:
-    """Whether, decoded as UTF-8, at least half the characters above ASCII are CJK
-    (ideographs, their punctuation and full-width forms)."""
+def _plausible_utf8(values: set[bytes]) -> bool:
+    """Whether UTF-8 text reads as a Chinese city's data would: at least half its characters
+    above ASCII CJK (ideographs, their punctuation, full-width forms), or none of them in
+    U+0100-U+07FF (Latin Extended to Arabic), where GBK bytes read as UTF-8 land: "学校" in
+    GBK is the Cyrillic "ѧУ", while "m²" or "±5°" keep their Latin-1 symbols."""
     wide = [ord(c) for v in values for c in v.decode("utf-8", "ignore") if ord(c) > 127]
     cjk = sum(
         1
         for c in wide
         if 0x3000 <= c <= 0x9FFF or 0xF900 <= c <= 0xFAFF or 0xFF00 <= c <= 0xFFEF or c >= 0x20000
     )
-    return 2 * cjk >= len(wide)
+    return 2 * cjk >= len(wide) or not any(0x100 <= c <= 0x7FF for c in wide)
 
 
 def _sibling(shp: Path, suffix: str) -> Path | None:
