@@ -341,3 +341,51 @@ def test_file_geodatabase_flatgeobuf_and_kml(
     with engine.connect() as conn:
         names = conn.execute(sa.text("SELECT name FROM xiamen.kml_centres")).scalars().all()
     assert set(names) == set(districts.name)
+
+
+def test_mapinfo_gml_dxf_and_a_spreadsheet(districts, catalog, engine, settings, tmp_path, loaded):
+    """MapInfo TAB, GML and DXF (GDAL writes them), and a sheet of an Excel workbook located by its
+    longitude and latitude columns: Chinese sheet and column names, a second sheet beside it
+    (so the sheet must be named: without it the load names the sheets)."""
+    xiamen = catalog.city("xiamen")
+    gpkg = tmp_path / "districts.gpkg"
+    districts.to_file(gpkg, layer="districts", driver="GPKG")
+    for fmt, name in (("MapInfo File", "districts.tab"), ("GML", "districts.gml")):
+        path = tmp_path / name
+        subprocess.run(["ogr2ogr", "-f", fmt, str(path), str(gpkg)], check=True)
+        layer_id = f"{path.suffix[1:]}_districts"
+        definition = layer(layer_id, "MultiPolygon", {"path": str(path)}, [NAME, POP])
+        assert load_layer(definition, xiamen, engine, settings).rows_loaded == 6
+        assert stored(engine, layer_id).population.sum() == 5163970
+
+    dxf = tmp_path / "districts.dxf"  # a CAD drawing: one entity per polygon, no CRS, no fields
+    subprocess.run(["ogr2ogr", "-f", "DXF", str(dxf), str(gpkg)], check=True)
+    cad = {"name": "cad_layer", "source": "Layer", "title": {"zh": "图层", "en": "CAD layer"}}
+    definition = layer(
+        "dxf_districts", "MultiPolygon", {"path": str(dxf), "crs": "EPSG:4326"}, [cad]
+    )
+    parts = int(shapely.get_num_geometries(districts.geometry.to_numpy()).sum())
+    assert load_layer(definition, xiamen, engine, settings).rows_loaded == parts
+
+    points = districts.geometry.representative_point()
+    table = districts.drop(columns="geometry").rename(
+        columns={"name": "名称", "population": "人口"}
+    )
+    table = table.assign(经度=points.x, 纬度=points.y)
+    csv = tmp_path / "学校.csv"
+    table.to_csv(csv, index=False)
+    book = tmp_path / "facilities.xlsx"
+    subprocess.run(["ogr2ogr", "-f", "XLSX", str(book), str(csv)], check=True)
+    subprocess.run(
+        ["ogr2ogr", "-f", "XLSX", "-update", str(book), str(csv), "-nln", "医院"], check=True
+    )
+    fields = [{**NAME, "source": "名称"}, {**POP, "source": "人口"}]
+    spec = {"path": str(book), "x": "经度", "y": "纬度", "crs": "EPSG:4326"}
+    unnamed = layer("xlsx_unnamed", "Point", spec, fields)
+    with pytest.raises(SourceError, match="2 sheets"):
+        load_layer(unnamed, xiamen, engine, settings)
+    definition = layer("xlsx_schools", "Point", {**spec, "layer": "学校"}, fields)
+    assert load_layer(definition, xiamen, engine, settings).rows_loaded == 6
+    rows = stored(engine, "xlsx_schools")
+    assert set(rows.name) == set(districts.name) and rows.population.sum() == 5163970
+    assert sorted(rows.x) == pytest.approx(sorted(points.x), abs=1e-9)

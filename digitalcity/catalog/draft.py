@@ -25,7 +25,19 @@ from digitalcity.crs.chinese import in_china_box, place_in_china
 from digitalcity.crs.zones import local_gk_crs_for
 from digitalcity.errors import CatalogError
 
-VECTOR_SUFFIXES = {".shp", ".geojson", ".json", ".gpkg", ".topojson", ".fgb", ".kml"}
+VECTOR_SUFFIXES = {
+    ".shp",
+    ".geojson",
+    ".json",
+    ".gpkg",
+    ".topojson",
+    ".fgb",
+    ".kml",
+    ".tab",
+    ".mif",
+    ".gml",
+    ".dxf",
+}
 VECTOR_FOLDER_SUFFIXES = {".gdb"}  # an Esri File Geodatabase is a folder
 RASTER_SUFFIXES = {".tif", ".tiff", ".img", ".nc", ".vrt"}
 MAX_CODES = 100  # a text column with at most this many distinct values is a code candidate

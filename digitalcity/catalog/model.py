@@ -19,7 +19,20 @@ GeometryType = Literal[
 ]
 FieldType = Literal["string", "integer", "float", "boolean", "date", "datetime"]
 SourceFormat = Literal[
-    "geojson", "topojson", "shapefile", "gpkg", "filegdb", "flatgeobuf", "kml", "csv", "geotiff"
+    "geojson",
+    "topojson",
+    "shapefile",
+    "gpkg",
+    "filegdb",
+    "flatgeobuf",
+    "kml",
+    "mapinfo",
+    "gml",
+    "dxf",
+    "csv",
+    "xlsx",
+    "ods",
+    "geotiff",
 ]
 Aggregate = Literal["master", "sum", "count", "count_other", "mode_other", "first"]
 
@@ -174,7 +187,13 @@ class SourceDef(Frozen):
             "gdb": "filegdb",  # an Esri File Geodatabase: a folder
             "fgb": "flatgeobuf",
             "kml": "kml",
+            "tab": "mapinfo",
+            "mif": "mapinfo",
+            "gml": "gml",
+            "dxf": "dxf",  # a CAD drawing: its entities, with their CAD layer in "Layer"
             "csv": "csv",
+            "xlsx": "xlsx",
+            "ods": "ods",
             "tif": "geotiff",
             "tiff": "geotiff",
         }
@@ -185,8 +204,8 @@ class SourceDef(Frozen):
     @model_validator(mode="after")
     def _csv_needs_geometry(self) -> SourceDef:
         fmt = self.resolved_format
-        if fmt == "csv" and not (self.wkt or (self.x and self.y)):
-            raise ValueError("a CSV source needs either wkt or both x and y columns")
+        if fmt in ("csv", "xlsx", "ods") and not (self.wkt or (self.x and self.y)):
+            raise ValueError("a CSV or spreadsheet source needs either wkt or both x and y columns")
         names = [j.name for j in self.joins]
         if len(names) != len(set(names)):
             raise ValueError("join names must be unique")

@@ -26,6 +26,7 @@ from digitalcity.catalog.source_encoding import reading_encoding
 from digitalcity.errors import SourceError
 from digitalcity.ingest.columns import Columns
 from digitalcity.ingest.raster import RasterCells
+from digitalcity.ingest.sheets import SHEET_FORMATS, read_sheet
 from digitalcity.ingest.topojson import Topology, read_topology, topojson_frames
 
 
@@ -75,11 +76,14 @@ class SourceReader:
         self._topology: Topology | None = None
         self._ogr_layer: str | None = None  # the layer read when source.layer is not set
         self._raster: RasterCells | None = None
+        self._sheet: pd.DataFrame | None = None
         if self.format == "csv":
             self._inspect_csv()
         elif self.format == "geotiff":
             self._raster = RasterCells(self.path, source.band)
             self.file_crs, self.columns = self._raster.file_crs, self._raster.columns
+        elif self.format in SHEET_FORMATS:
+            self._inspect_sheet()
         elif self.format == "topojson":
             self._inspect_topojson()
         else:
@@ -120,21 +124,34 @@ class SourceReader:
         members = self._topology.members(self.source.layer)
         self.columns, self.total = self._topology.columns(members), len(members)
 
+    def _inspect_sheet(self) -> None:
+        self._sheet = read_sheet(self.path, self.source.layer)
+        self.columns = [str(c) for c in self._sheet.columns]
+        self.total = len(self._sheet)
+        self._check_geometry_columns()
+
+    def _check_geometry_columns(self) -> None:
+        needed = [c for c in (self.source.wkt, self.source.x, self.source.y) if c]
+        missing = [c for c in needed if c not in self.columns]
+        if missing:
+            raise SourceError(f"{self.path.name}: geometry columns {missing} not in the header")
+
     def _inspect_csv(self) -> None:
         try:
             head = pd.read_csv(self.path, nrows=0, encoding=self.encoding or "utf-8")
         except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             raise SourceError(f"cannot read {self.path.name}: {exc}") from None
         self.columns = list(head.columns)
-        needed = [c for c in (self.source.wkt, self.source.x, self.source.y) if c]
-        missing = [c for c in needed if c not in self.columns]
-        if missing:
-            raise SourceError(f"{self.path.name}: geometry columns {missing} not in the header")
+        self._check_geometry_columns()
 
     # -- reading ---------------------------------------------------------------------------
     def batches(self, batch_rows: int) -> Generator[Batch, None, None]:
         if self.format == "csv":
             yield from self._csv_batches(batch_rows)
+        elif self._sheet is not None:
+            for offset in range(0, len(self._sheet), batch_rows):
+                chunk = self._sheet.iloc[offset : offset + batch_rows].reset_index(drop=True)
+                yield Batch(offset, Columns(chunk), self._csv_geometry(chunk))
         elif self._raster is not None:
             offset = 0
             for frame, cells in self._raster.cells(batch_rows):
@@ -229,8 +246,8 @@ class SourceReader:
 
     def _csv_geometry(self, chunk: pd.DataFrame) -> np.ndarray:
         if self.source.wkt:
-            text = chunk[self.source.wkt].to_numpy(dtype=object)
-            text = np.where(text == "", None, text)
+            cells = chunk[self.source.wkt].to_numpy(dtype=object)
+            text = np.array([c if isinstance(c, str) and c else None for c in cells], dtype=object)
             return shapely.from_wkt(text, on_invalid="ignore")
         x = pd.to_numeric(chunk[self.source.x], errors="coerce").to_numpy(dtype=float)
         y = pd.to_numeric(chunk[self.source.y], errors="coerce").to_numpy(dtype=float)
