@@ -199,7 +199,7 @@ def test_valid_definition_parses(tmp_path):
         (('name = "name"\n', 'name = "name"\nsource = "other.col"\n'), "unknown join 'other'"),
         (('title = { zh = "道路", en = "Roads" }', 'title = "Roads"'), "title"),
         (('id = "roads"', 'id = "roads'), "not valid TOML"),
-        (('path = "x.geojson"', 'path = "x.csv"'), "CSV source needs"),
+        (('path = "x.geojson"', 'path = "x.csv"'), "CSV or spreadsheet source needs"),
     ],
 )
 def test_invalid_definition_is_one_clear_error(tmp_path, change, message):

@@ -11,10 +11,10 @@ import geopandas as gpd
 import pytest
 import sqlalchemy as sa
 
-from digitalcity.catalog.model import LayerDef
 from digitalcity.catalog.source_encoding import _decodes, undeclared_encoding
 from digitalcity.ingest import load_layer
 from tests.conftest import SHARED_DATA
+from tests.test_ingest_formats import NAME, POP, layer
 
 XIAMEN_DISTRICTS = SHARED_DATA / "china_districts/derived_xiamen_districts_gcj02_census2020.geojson"
 
@@ -70,25 +70,8 @@ def test_a_gbk_shapefile_without_cpg_loads_its_chinese_names(
     districts, catalog, engine, settings, tmp_path: Path, loaded
 ) -> None:
     path = _shapefile(districts, tmp_path / "load", "GBK")
-    definition = LayerDef.model_validate(
-        {
-            "id": "gbk_no_cpg",
-            "city": "xiamen",
-            "title": {"zh": "测试", "en": "Test"},
-            "kind": "population",
-            "geometry_type": "MultiPolygon",
-            "source": {"path": str(path)},
-            "fields": [
-                {"name": "name", "source": "名称", "title": {"zh": "名称", "en": "Name"}},
-                {
-                    "name": "population",
-                    "source": "人口",
-                    "type": "integer",
-                    "title": {"zh": "人口", "en": "Population"},
-                },
-            ],
-        }
-    )
+    fields = [{**NAME, "source": "名称"}, {**POP, "source": "人口"}]
+    definition = layer("gbk_no_cpg", "MultiPolygon", {"path": str(path)}, fields)
     report = load_layer(definition, catalog.city("xiamen"), engine, settings)
     assert report.rows_loaded == 6 and report.encoding_guessed == "GB18030"
     assert "text read as GB18030" in report.summary()
@@ -117,17 +100,8 @@ def test_a_gbk_csv_loads_its_chinese_names(
     path = tmp_path / "centres.csv"
     frame = districts.drop(columns="geometry").assign(lon=points.x, lat=points.y)
     path.write_bytes(frame.to_csv(index=False).encode("gbk"))
-    definition = LayerDef.model_validate(
-        {
-            "id": "gbk_csv",
-            "city": "xiamen",
-            "title": {"zh": "测试", "en": "Test"},
-            "kind": "population",
-            "geometry_type": "Point",
-            "source": {"path": str(path), "x": "lon", "y": "lat", "crs": "EPSG:4326"},
-            "fields": [{"name": "name", "source": "名称", "title": {"zh": "名称", "en": "Name"}}],
-        }
-    )
+    spec = {"path": str(path), "x": "lon", "y": "lat", "crs": "EPSG:4326"}
+    definition = layer("gbk_csv", "Point", spec, [{**NAME, "source": "名称"}])
     report = load_layer(definition, catalog.city("xiamen"), engine, settings)
     assert report.rows_loaded == 6 and report.encoding_guessed == "GB18030"
     with engine.connect() as conn:
