@@ -116,3 +116,25 @@ def test_utf8_symbols_alone_stay_utf8(tmp_path: Path) -> None:
     path.write_bytes("name,area,slope,lon,lat\nW1,12 m²,±5°,118.1,24.5\n".encode())
     "12 m²±5°".encode().decode("gb18030")  # valid GB18030 as well
     assert undeclared_encoding(path, in_china=True) == "UTF-8"
+
+
+def test_a_gbk_join_table_is_read_as_gbk(
+    districts, catalog, engine, settings, tmp_path: Path, loaded
+) -> None:
+    """A join table saved by Excel (GBK, nothing declared), keyed by Chinese names, matches the
+    UTF-8 names of the layer it joins."""
+    source = tmp_path / "districts.gpkg"
+    districts[["名称", "geometry"]].to_file(source, driver="GPKG")
+    table = tmp_path / "census.csv"
+    table.write_bytes(districts.drop(columns="geometry").to_csv(index=False).encode("gbk"))
+    join = {"name": "census", "path": str(table), "left_key": "名称", "right_key": "名称"}
+    fields = [
+        {**NAME, "source": "名称"},
+        {**POP, "source": "census.人口"},
+    ]
+    definition = layer("gbk_join", "MultiPolygon", {"path": str(source), "joins": [join]}, fields)
+    report = load_layer(definition, catalog.city("xiamen"), engine, settings)
+    assert report.joins["census"]["matched"] == 6
+    with engine.connect() as conn:
+        total = conn.execute(sa.text("SELECT sum(population) FROM xiamen.gbk_join")).scalar()
+    assert total == 5163970

@@ -9,7 +9,7 @@ import pyogrio
 
 from digitalcity.catalog.codes import NORMALISERS, CodeTable, load_crosswalk, normaliser_for
 from digitalcity.catalog.model import LayerDef
-from digitalcity.catalog.source_encoding import reading_encoding
+from digitalcity.catalog.source_encoding import reading_encoding, table_encoding
 from digitalcity.config import Settings
 
 
@@ -24,7 +24,8 @@ def _source_codes(layer: LayerDef, root: Path, in_china: bool) -> Counter[str] |
     encoding = reading_encoding(src.encoding, path, src.resolved_format, in_china=in_china)
     if field.join_name:
         join = next(j for j in src.joins if j.name == field.join_name)
-        path, read_layer, encoding = root / join.path, None, join.encoding
+        path, read_layer = root / join.path, None
+        encoding = table_encoding(join.encoding, path, in_china=in_china)
     try:
         frame = pyogrio.read_dataframe(
             path,

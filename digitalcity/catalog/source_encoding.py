@@ -30,6 +30,12 @@ def reading_encoding(
     return undeclared_encoding(path, in_china=in_china)
 
 
+def table_encoding(declared: str | None, path: Path, *, in_china: bool) -> str | None:
+    """``reading_encoding`` of a join's table: a CSV file, or a dBase table (``.dbf``)."""
+    kinds = {".csv": "csv", ".dbf": "shapefile", ".shp": "shapefile"}
+    return reading_encoding(declared, path, kinds.get(path.suffix.lower(), ""), in_china=in_china)
+
+
 def undeclared_encoding(path: Path, *, in_china: bool) -> str | None:
     """The encoding to read a shapefile's ``.dbf`` (``path``: its ``.shp``) or a CSV file with
     when nothing declares one (for a shapefile: neither a ``.cpg`` file nor the ``.dbf``'s

@@ -14,7 +14,7 @@ from digitalcity.catalog.model import LayerDef
 from digitalcity.catalog.registry import CITY_FILE, Catalog
 from digitalcity.catalog.roles import ROLES, role_layers
 from digitalcity.catalog.semantics import unknown_semantic_keys
-from digitalcity.catalog.source_encoding import reading_encoding
+from digitalcity.catalog.source_encoding import reading_encoding, table_encoding
 from digitalcity.catalog.sources import source_root
 from digitalcity.config import Settings
 from digitalcity.crs import epsg_code
@@ -40,7 +40,12 @@ def _missing_columns(layer: LayerDef, root: Path, in_china: bool) -> list[str]:
     path = root / src.path
     encoding = reading_encoding(src.encoding, path, src.resolved_format, in_china=in_china)
     main = _header(path, src.layer, encoding)
-    joins: dict[str, set[str] | None] = {j.name: _header(root / j.path) for j in src.joins}
+    joins: dict[str, set[str] | None] = {
+        j.name: _header(
+            root / j.path, None, table_encoding(j.encoding, root / j.path, in_china=in_china)
+        )
+        for j in src.joins
+    }
     wanted: list[tuple[str | None, str, str]] = []
     for col in (src.x, src.y, src.wkt):
         if col:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from digitalcity.catalog.model import FieldDef, JoinDef, LayerDef
+from digitalcity.catalog.source_encoding import table_encoding
 from digitalcity.errors import SourceError
 from digitalcity.ingest.numbers import to_numbers
 from digitalcity.ingest.readers import column_or_error, read_table, resolve_path
@@ -134,8 +135,10 @@ def _join_columns(join: JoinDef, fields: list[FieldDef]) -> set[str]:
     return wanted
 
 
-def prepare_joins(layer: LayerDef, data_root: Path) -> list[PreparedJoin]:
-    """Read and reduce every join of ``layer`` (small tables, held in memory)."""
+def prepare_joins(layer: LayerDef, data_root: Path, in_china: bool = False) -> list[PreparedJoin]:
+    """Read and reduce every join of ``layer`` (small tables, held in memory); a table that
+    declares no text encoding is read as ``table_encoding`` guesses (``in_china``: the
+    city's)."""
     prepared = []
     for join in layer.source.joins:
         path = resolve_path(join.path, data_root)
@@ -143,7 +146,8 @@ def prepare_joins(layer: LayerDef, data_root: Path) -> list[PreparedJoin]:
         # key joins read only the columns they use; row-order joins read whole rows, since a
         # row blank in the used columns still counts in the order
         used = _join_columns(join, fields) if join.how == "key" else None
-        table = read_table(path, join.encoding, used)
+        encoding = table_encoding(join.encoding, path, in_china=in_china)
+        table = read_table(path, encoding, used)
         if join.how == "row_order":
             if join.row_id:
                 ids = pd.to_numeric(

@@ -163,10 +163,9 @@ class _LayerLoad:
         # The join tables are read and reduced in the background, while the source is opened
         # and its first batch checked; the first batch to be joined waits for them.
         root = source_root(city, settings.source_data_dir)
-        self._joins = in_background(prepare_joins, layer, root)
-        self.reader = SourceReader(
-            layer.source, root, in_china=place_in_china(city.center, city.bbox)
-        )
+        in_china = place_in_china(city.center, city.bbox)
+        self._joins = in_background(prepare_joins, layer, root, in_china)
+        self.reader = SourceReader(layer.source, root, in_china=in_china)
         self.mapper = AttributeMapper(layer.all_fields)
         where = f"{self.reader.path.name}"
         missing = self.mapper.missing_columns(self.reader.columns)
