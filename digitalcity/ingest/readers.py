@@ -62,8 +62,8 @@ class SourceReader:
     """Iterates a source file in batches; ``file_crs`` and ``total`` are known before reading."""
 
     def __init__(self, source: SourceDef, data_root: Path, *, in_china: bool = False) -> None:
-        """``in_china``: the city lies in China, so a shapefile whose text encoding nothing
-        declares may be guessed to be GB18030 (``catalog.source_encoding``)."""
+        """``in_china``: the city lies in China, so a shapefile or CSV file whose text
+        encoding nothing declares may be guessed to be GB18030 (``catalog.source_encoding``)."""
         self.source = source
         self.path = resolve_path(source.path, data_root)
         self.format = source.resolved_format
