@@ -17,6 +17,7 @@ from digitalcity.catalog import load_catalog
 from digitalcity.catalog.validate import validate_catalog
 from digitalcity.cli import app
 from digitalcity.config import Settings
+from digitalcity.crs.zones import gk3_epsg
 
 PROJECT_LAYERS = Path(__file__).resolve().parents[1] / "layers"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -174,4 +175,33 @@ def test_a_gbk_shapefile_without_cpg_is_drafted_with_its_encoding(
     layer = tomllib.loads((layers / "xiamen3" / "districts.toml").read_text(encoding="utf-8"))
     assert layer["source"]["encoding"] == "GB18030"
     assert [f["source"] for f in layer["fields"]] == ["名称", "人口"]
+    assert problems(layers) == []
+
+
+def test_files_without_a_prj_are_drafted_from_their_coordinates(
+    layers: Path, tmp_path: Path
+) -> None:
+    """No .prj: longitude/latitude is drafted as EPSG:4326, Gauss–Krüger eastings carrying
+    their zone as that CGCS2000 zone, each marked as guessed; metres that cannot tell their
+    CRS are skipped with a note instead of drafted as degrees (a bbox in metres before)."""
+    folder = tmp_path / "xiamen_noprj"
+    folder.mkdir()
+    districts = gpd.read_file(
+        SHARED / "china_districts/derived_xiamen_districts_gcj02_census2020.geojson"
+    )[["district", "geometry"]].set_crs(4326, allow_override=True)
+    prefixed = f"EPSG:{gk3_epsg(39, prefixed=True)}"
+    for name, crs in (("lonlat", "EPSG:4326"), ("zoned", prefixed), ("plain", "EPSG:4548")):
+        districts.to_crs(crs).to_file(folder / f"{name}.shp")
+        (folder / f"{name}.prj").unlink()
+    init("xiamen4", folder)
+    city_text = (layers / "xiamen4" / "city.toml").read_text(encoding="utf-8")
+    assert "skipped plain.shp: unreadable: declares no CRS" in city_text
+    assert not (layers / "xiamen4" / "plain.toml").exists()
+    for name, crs in (("lonlat", "EPSG:4326"), ("zoned", prefixed)):
+        text = (layers / "xiamen4" / f"{name}.toml").read_text(encoding="utf-8")
+        assert tomllib.loads(text)["source"]["crs"] == crs
+        assert "guessed from the coordinates" in text
+    city = tomllib.loads(city_text)
+    west, south, east, north = city["bbox"]
+    assert 117.5 < west < east < 118.8 and 24 < south < north < 25
     assert problems(layers) == []

@@ -22,7 +22,14 @@ from digitalcity.catalog.codes import CODE_COLUMNS
 from digitalcity.catalog.model import RESERVED_COLUMNS
 from digitalcity.catalog.source_encoding import reading_encoding
 from digitalcity.crs.chinese import in_china_box, place_in_china
-from digitalcity.crs.zones import local_gk_crs_for
+from digitalcity.crs.zones import (
+    GK3_ZONES,
+    GK6_ZONES,
+    detect_prefixed_zone,
+    gk3_epsg,
+    gk6_epsg,
+    local_gk_crs_for,
+)
 from digitalcity.errors import CatalogError
 
 VECTOR_SUFFIXES = {
@@ -52,6 +59,7 @@ class LayerDraft:
     path: str
     layer: str | None  # of a source holding several (a GeoPackage, a File Geodatabase)
     encoding: str | None  # guessed for a shapefile that declares none
+    crs_guessed: bool  # the file declares none: ``crs`` is read from its coordinates
     geometry_type: str
     crs: str
     fields: list[tuple[str, str, str]]  # (field name, source column, type)
@@ -85,13 +93,13 @@ def _whole(values: pd.Series) -> bool:
     return bool(numbers.notna().all() and (numbers == np.round(numbers)).all())
 
 
-def _crs_hint(path: Path, crs: str | None) -> str:
+def _crs_hint(path: Path, crs: str) -> str:
     stem = path.stem.lower()
     if "gcj02" in stem or "gcj-02" in stem:
         return "GCJ-02"
     if "bd09" in stem or "bd-09" in stem:
         return "BD-09"
-    return crs or "EPSG:4326"
+    return crs
 
 
 def _read_layers(path: Path, folder: Path) -> list[LayerDraft]:
@@ -103,9 +111,33 @@ def _read_layers(path: Path, folder: Path) -> list[LayerDraft]:
     return [_read_layer(path, folder, name, _name(name)) for name in names]
 
 
+def _undeclared_crs(bounds: tuple[float, float, float, float]) -> str:
+    """The CRS of a file that declares none, from its coordinates (``bounds``, in the file's
+    units): longitude/latitude when they fit (EPSG:4326), a CGCS2000 Gauss–Krüger zone when
+    its eastings carry the zone number (e.g. 39,500,000 m: zone 39). Any other projected
+    coordinates cannot tell their CRS: a CatalogError asking for it."""
+    minx, miny, maxx, maxy = bounds
+    if -180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90:
+        return "EPSG:4326"
+    try:
+        zone = detect_prefixed_zone([minx, maxx])
+    except pyproj.exceptions.CRSError:
+        zone = None
+    if zone is not None and zone in GK3_ZONES:
+        return f"EPSG:{gk3_epsg(zone, prefixed=True)}"
+    if zone is not None and zone in GK6_ZONES:
+        return f"EPSG:{gk6_epsg(zone, prefixed=True)}"
+    raise CatalogError(
+        f"declares no CRS and its coordinates ({minx:.0f}, {miny:.0f} - {maxx:.0f}, {maxy:.0f}) "
+        "are not longitude/latitude nor Gauss–Krüger eastings with their zone: add its .prj, "
+        "or write its layer definition by hand with source.crs"
+    )
+
+
 def _read_layer(path: Path, folder: Path, layer: str | None, layer_id: str) -> LayerDraft:
     info = pyogrio.read_info(path, layer=layer)
-    crs = info["crs"] or "EPSG:4326"
+    declared = info["crs"]
+    crs = declared or _undeclared_crs(tuple(info["total_bounds"]))
     bounds = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform_bounds(
         *info["total_bounds"]
     )
@@ -141,7 +173,8 @@ def _read_layer(path: Path, folder: Path, layer: str | None, layer_id: str) -> L
         layer=layer,
         encoding=encoding,
         geometry_type=str(info["geometry_type"]).replace("3D ", ""),
-        crs=_crs_hint(path, info["crs"]),
+        crs=_crs_hint(path, crs),
+        crs_guessed=declared is None,
         fields=fields,
         id_field=id_field,
         code_columns=codes,
@@ -202,7 +235,12 @@ def _layer_toml(layer: LayerDraft, city_id: str) -> str:
         "",
         "[source]",
         f"path = {_s(layer.path)}",
-        f"crs = {_s(layer.crs)}",
+        f"crs = {_s(layer.crs)}"
+        + (
+            "  # guessed from the coordinates: the file declares no CRS"
+            if layer.crs_guessed
+            else ""
+        ),
     ]
     if layer.layer is not None:
         lines.append(f"layer = {_s(layer.layer)}")
