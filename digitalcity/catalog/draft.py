@@ -1,8 +1,11 @@
 """Draft a city's definitions from a folder of source files (``digitalcity init-city``).
 
-Reads each vector file's header and values with pyogrio and writes ``city.toml``, one layer
-TOML per file and a code-table stub CSV per candidate code column. Rasters and other files
-are skipped with a note in ``city.toml``. The user then edits titles, kinds and roles.
+Reads each vector file's (and File Geodatabase folder's) header and values with pyogrio, as the
+loader will read them (the text encoding and CRS a file does not declare are guessed, and the
+guess written down), and writes ``city.toml``, one layer TOML per file or per layer with
+geometry of a GeoPackage or geodatabase, and a code-table stub CSV per candidate code column.
+Rasters and files that cannot be drafted are skipped with a note in ``city.toml``. The user
+then edits titles, kinds and roles.
 """
 
 from __future__ import annotations
