@@ -344,7 +344,8 @@ def test_file_geodatabase_flatgeobuf_and_kml(
 
 
 def test_mapinfo_gml_dxf_and_a_spreadsheet(districts, catalog, engine, settings, tmp_path, loaded):
-    """MapInfo TAB, GML and DXF (GDAL writes them), and a sheet of an Excel workbook located by its
+    """MapInfo TAB, GML and DXF (GDAL writes them; a DXF's closed polylines load as polygons),
+    and a sheet of an Excel workbook located by its
     longitude and latitude columns: Chinese sheet and column names, a second sheet beside it
     (so the sheet must be named: without it the load names the sheets)."""
     xiamen = catalog.city("xiamen")
@@ -366,6 +367,22 @@ def test_mapinfo_gml_dxf_and_a_spreadsheet(districts, catalog, engine, settings,
     )
     parts = int(shapely.get_num_geometries(districts.geometry.to_numpy()).sum())
     assert load_layer(definition, xiamen, engine, settings).rows_loaded == parts
+
+    # parcels as CAD draws them: closed polylines, read as lines, loaded as their polygons
+    shells = districts.explode(index_parts=False)
+    shells = shells.assign(geometry=shells.geometry.exterior)
+    lines_json = tmp_path / "outlines.geojson"
+    shells.to_file(lines_json, driver="GeoJSON")
+    outlines = tmp_path / "outlines.dxf"
+    subprocess.run(["ogr2ogr", "-f", "DXF", str(outlines), str(lines_json)], check=True)
+    spec = {"path": str(outlines), "crs": "EPSG:4326"}
+    definition = layer("dxf_outlines", "MultiPolygon", spec, [cad])
+    report = load_layer(definition, xiamen, engine, settings)
+    assert report.rows_loaded == parts and not report.rejected
+    with engine.connect() as conn:
+        area = conn.execute(sa.text("SELECT sum(ST_Area(geom)) FROM xiamen.dxf_outlines")).scalar()
+    filled = shapely.polygons(shells.geometry.to_numpy())
+    assert area == pytest.approx(shapely.area(filled).sum(), rel=1e-9)
 
     points = districts.geometry.representative_point()
     table = districts.drop(columns="geometry").rename(

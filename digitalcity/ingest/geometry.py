@@ -221,6 +221,8 @@ def check_geometries(
         out[i] = None
     usable &= ~far
 
+    if _FAMILY[target][0] == "Polygon":
+        _closed_lines_as_polygons(out, np.flatnonzero(usable))
     repaired: list[int] = []
     invalid = np.zeros(len(geoms), dtype=bool)
     invalid[usable] = ~shapely.is_valid(out[usable])
@@ -241,6 +243,21 @@ def check_geometries(
             repaired.append(int(i))
     _cast_valid(out, np.flatnonzero(usable & ~invalid), target, rejected)
     return GeometryResult(out, rejected, repaired)
+
+
+def _closed_lines_as_polygons(out: np.ndarray, rows: np.ndarray) -> None:
+    """In place, for a polygon layer: a closed line, or lines all closed, become the
+    polygons they enclose (CAD draws a parcel as a closed polyline, and a DXF reads it as a
+    line). They are then checked and repaired like any polygon."""
+    if not len(rows):
+        return
+    lines = rows[np.isin(shapely.get_type_id(out[rows]), (1, 5))]  # (multi)line strings
+    for i in lines:
+        parts = shapely.get_parts(out[i])
+        closed = shapely.is_closed(parts) & (shapely.get_num_coordinates(parts) >= 4)
+        if len(parts) and closed.all():
+            polygons = [shapely.Polygon(part.coords) for part in parts]
+            out[i] = polygons[0] if len(polygons) == 1 else shapely.MultiPolygon(polygons)
 
 
 def _cast_valid(
