@@ -188,8 +188,12 @@ def check_geometries(
     city: CityDef,
     target: GeometryType,
     storage_is_geographic: bool,
+    *,
+    closed_lines_are_polygons: bool = False,
 ) -> GeometryResult:
-    """Validate, repair, reproject and cast one batch of geometries."""
+    """Validate, repair, reproject and cast one batch of geometries. With
+    ``closed_lines_are_polygons`` (a CAD drawing), closed lines in a polygon layer become the
+    polygons they enclose; elsewhere a line in a polygon layer is refused as a data error."""
     rejected: dict[int, str] = {}
     geoms = np.asarray(geoms, dtype=object)
     missing = shapely.is_missing(geoms)
@@ -221,7 +225,7 @@ def check_geometries(
         out[i] = None
     usable &= ~far
 
-    if _FAMILY[target][0] == "Polygon":
+    if closed_lines_are_polygons and _FAMILY[target][0] == "Polygon":
         _closed_lines_as_polygons(out, np.flatnonzero(usable))
     repaired: list[int] = []
     invalid = np.zeros(len(geoms), dtype=bool)
@@ -246,9 +250,9 @@ def check_geometries(
 
 
 def _closed_lines_as_polygons(out: np.ndarray, rows: np.ndarray) -> None:
-    """In place, for a polygon layer: a closed line, or lines all closed, become the
-    polygons they enclose (CAD draws a parcel as a closed polyline, and a DXF reads it as a
-    line). They are then checked and repaired like any polygon."""
+    """In place, for a polygon layer read from a CAD drawing: a closed line, or lines all
+    closed, become the polygons they enclose (CAD draws a parcel as a closed polyline, and a
+    DXF reads it as a line). They are then checked and repaired like any polygon."""
     if not len(rows):
         return
     lines = rows[np.isin(shapely.get_type_id(out[rows]), (1, 5))]  # (multi)line strings

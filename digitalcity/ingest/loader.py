@@ -243,6 +243,8 @@ class _LayerLoad:
             self.city,
             self.layer.geometry_type,
             self.storage_geographic,
+            # CAD draws areas as closed polylines; other formats have polygons for them
+            closed_lines_are_polygons=self.reader.format == "dxf",
         )
         keep = np.flatnonzero(~shapely.is_missing(checked.geometry))
         if not len(keep):
