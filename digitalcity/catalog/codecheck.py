@@ -19,13 +19,13 @@ def _source_codes(layer: LayerDef, root: Path, in_china: bool) -> Counter[str] |
     assert layer.classification is not None
     field = layer.field(layer.classification.field)
     src = layer.source
-    path: Path = root / src.path
-    read_layer = src.layer
-    encoding = reading_encoding(src.encoding, path, src.resolved_format, in_china=in_china)
     if field.join_name:
         join = next(j for j in src.joins if j.name == field.join_name)
         path, read_layer = root / join.path, None
         encoding = table_encoding(join.encoding, path, in_china=in_china)
+    else:
+        path, read_layer = root / src.path, src.layer
+        encoding = reading_encoding(src.encoding, path, src.resolved_format, in_china=in_china)
     try:
         frame = pyogrio.read_dataframe(
             path,

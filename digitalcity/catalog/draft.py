@@ -91,6 +91,16 @@ def _field_type(dtype: str) -> str:
     return next((t for p, t in _TYPES.items() if dtype.startswith(p)), "string")
 
 
+def _unique(name: str, taken: set[str]) -> str:
+    """``name``, else ``name_2``, ``name_3`` …: the first not in ``taken``, which it joins."""
+    candidate, n = name, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{name}_{n}"
+    taken.add(candidate)
+    return candidate
+
+
 def _whole(values: pd.Series) -> bool:
     numbers = pd.to_numeric(values, errors="coerce")
     return bool(numbers.notna().all() and (numbers == np.round(numbers)).all())
@@ -152,17 +162,14 @@ def _read_layer(path: Path, folder: Path, layer: str | None, layer_id: str) -> L
         info = pyogrio.read_info(path, layer=layer, encoding=encoding)
     frame = pyogrio.read_dataframe(path, layer=layer, read_geometry=False, encoding=encoding)
     fields: list[tuple[str, str, str]] = []
+    taken: set[str] = set()
     codes: dict[str, dict[str, int]] = {}
     id_field: str | None = None
     n = len(frame)
     for column, dtype in zip(info["fields"], info["dtypes"], strict=True):
         kind = _field_type(str(dtype))
         values = frame[column].dropna()
-        name, taken = _name(column), {f[0] for f in fields}
-        suffix = 1
-        while name in taken:  # "名称" and "人口" both make "field": field, field_2
-            suffix += 1
-            name = f"{_name(column)}_{suffix}"
+        name = _unique(_name(column), taken)  # "名称" and "人口" both make "field"
         fields.append((name, str(column), kind))
         unique = values.nunique()
         if id_field is None and unique == n == len(values) > 0 and _whole(values):
@@ -203,11 +210,9 @@ def read_folder(folder: Path) -> CityDraft:
                 draft.skipped.append(f"{path.name}: unreadable: {exc}")
     if not draft.layers:
         raise CatalogError(f"{folder}: no vector files to draft layers from")
-    seen: dict[str, int] = {}
+    ids: set[str] = set()
     for layer in draft.layers:  # "roads.shp" and a GeoPackage layer "roads": roads, roads_2
-        seen[layer.id] = seen.get(layer.id, 0) + 1
-        if seen[layer.id] > 1:
-            layer.id = f"{layer.id}_{seen[layer.id]}"
+        layer.id = _unique(layer.id, ids)
     return draft
 
 

@@ -64,14 +64,15 @@ def _file_digest(path: Path, digest: hashlib._Hash) -> None:
     """Hash a source: a file, a shapefile with its sibling files, or a folder (a File
     Geodatabase) with every file in it, by name and content."""
     digest.update(str(path.name).encode())
-    if path.is_dir():
+    folder = path.is_dir()
+    if folder:
         siblings = sorted(p for p in path.rglob("*") if p.is_file())
     elif path.suffix.lower() == ".shp":
         siblings = [path] + sorted(p for p in path.parent.glob(path.stem + ".*") if p != path)
     else:
         siblings = [path]
     for part in siblings:
-        if path.is_dir():  # its files' names too (a file's own name is hashed above)
+        if folder:  # its files' names too (a file's own name is hashed above)
             digest.update(str(part.relative_to(path)).encode())
         with part.open("rb") as fh:
             while chunk := fh.read(_HASH_CHUNK):
