@@ -8,6 +8,7 @@ import tomllib
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pyogrio
 import pyproj
 import pytest
@@ -18,6 +19,7 @@ from digitalcity.catalog.validate import validate_catalog
 from digitalcity.cli import app
 from digitalcity.config import Settings
 from digitalcity.crs.zones import gk3_epsg
+from digitalcity.ingest import load_layer
 
 PROJECT_LAYERS = Path(__file__).resolve().parents[1] / "layers"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -205,3 +207,74 @@ def test_files_without_a_prj_are_drafted_from_their_coordinates(
     west, south, east, north = city["bbox"]
     assert 117.5 < west < east < 118.8 and 24 < south < north < 25
     assert problems(layers) == []
+
+
+def test_tables_with_coordinates_or_wkt_are_drafted_and_load(
+    layers: Path, tmp_path: Path, engine, settings
+) -> None:
+    """A bureau's lists kept as tables: a workbook with 经度/纬度, Excel's "Unicode Text"
+    (UTF-16, tabs) with a surveyor's X坐标/Y坐标 (X the northing, in a Gauss–Krüger zone
+    with its prefix), a CSV with a WKT column; a table without places is skipped with a
+    note. Each draft passes check-layers and loads every row."""
+    folder = tmp_path / "xiamen_tables"
+    folder.mkdir()
+    districts = gpd.read_file(
+        SHARED / "china_districts/derived_xiamen_districts_gcj02_census2020.geojson"
+    )[["district", "POPU", "geometry"]].set_crs(4326, allow_override=True)
+    inside = districts.geometry.representative_point()
+    population = districts.POPU.astype(int)
+    schools = tmp_path / "schools.csv"
+    pd.DataFrame(
+        {"名称": districts.district, "经度": inside.x, "纬度": inside.y, "人口": population}
+    ).to_csv(schools, index=False)
+    subprocess.run(
+        [
+            "ogr2ogr",
+            "-f",
+            "XLSX",
+            "-oo",
+            "AUTODETECT_TYPE=YES",
+            str(folder / "schools.xlsx"),
+            str(schools),
+        ],
+        check=True,
+    )
+    gk = inside.to_crs(f"EPSG:{gk3_epsg(39, prefixed=True)}")
+    hydrants = pd.DataFrame(
+        {"编号": range(1, 7), "X坐标": gk.y.round(3), "Y坐标": gk.x.round(3), "状态": "完好"}
+    )
+    (folder / "hydrants.txt").write_bytes(hydrants.to_csv(index=False, sep="\t").encode("utf-16"))
+    pd.DataFrame({"name": districts.district, "wkt": districts.geometry.to_wkt()}).to_csv(
+        folder / "areas.csv", index=False
+    )
+    pd.DataFrame({"a": [1, 2], "b": ["x", "y"]}).to_csv(folder / "notes.csv", index=False)
+    init("xiamen5", folder)
+    drafted = {
+        p.stem: tomllib.loads(p.read_text(encoding="utf-8"))
+        for p in (layers / "xiamen5").glob("*.toml")
+        if p.name != "city.toml"
+    }
+    assert sorted(drafted) == ["areas", "hydrants", "schools"]
+    assert {k: drafted["schools"]["source"][k] for k in ("x", "y", "crs")} == {
+        "x": "经度",
+        "y": "纬度",
+        "crs": "EPSG:4326",
+    }
+    assert [f["type"] for f in drafted["schools"]["fields"]] == ["string", "integer"]
+    hydrant_source = drafted["hydrants"]["source"]
+    assert (hydrant_source["x"], hydrant_source["y"]) == ("Y坐标", "X坐标")  # X: northing
+    assert hydrant_source["crs"] == f"EPSG:{gk3_epsg(39, prefixed=True)}"
+    hydrants_text = (layers / "xiamen5" / "hydrants.toml").read_text(encoding="utf-8")
+    assert 'x = "Y坐标"  # the eastings, as the coordinates tell' in hydrants_text
+    assert hydrant_source["encoding"] == "UTF-16"
+    assert drafted["hydrants"]["source"]["id_field"] == "编号"
+    assert drafted["areas"]["source"]["wkt"] == "wkt"
+    assert drafted["areas"]["geometry_type"] == "MultiPolygon"
+    city_text = (layers / "xiamen5" / "city.toml").read_text(encoding="utf-8")
+    assert "skipped notes.csv: not drafted: no coordinate columns" in city_text
+    assert problems(layers) == []
+    catalog = load_catalog(layers)
+    city = catalog.city("xiamen5")
+    for layer_id in drafted:
+        report = load_layer(catalog.layer("xiamen5", layer_id), city, engine, settings)
+        assert report.rows_loaded == 6 and not report.rejected, report.summary()

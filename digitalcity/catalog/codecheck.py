@@ -8,6 +8,7 @@ from pathlib import Path
 import pyogrio
 
 from digitalcity.catalog.codes import NORMALISERS, CodeTable, load_crosswalk, normaliser_for
+from digitalcity.catalog.delimited_text import is_delimited_text, read_delimited
 from digitalcity.catalog.model import LayerDef
 from digitalcity.catalog.source_encoding import reading_encoding, table_encoding
 from digitalcity.config import Settings
@@ -27,13 +28,16 @@ def _source_codes(layer: LayerDef, root: Path, in_china: bool) -> Counter[str] |
         path, read_layer = root / src.path, src.layer
         encoding = reading_encoding(src.encoding, path, src.resolved_format, in_china=in_china)
     try:
-        frame = pyogrio.read_dataframe(
-            path,
-            layer=read_layer,
-            columns=[field.join_column],
-            read_geometry=False,
-            encoding=encoding,
-        )
+        if is_delimited_text(path):
+            frame = read_delimited(path, encoding, columns=[field.join_column])
+        else:
+            frame = pyogrio.read_dataframe(
+                path,
+                layer=read_layer,
+                columns=[field.join_column],
+                read_geometry=False,
+                encoding=encoding,
+            )
     except Exception:  # noqa: BLE001 - unreadable sources are reported by the column check
         return None
     if field.join_column not in frame.columns:

@@ -13,17 +13,27 @@ from __future__ import annotations
 import csv
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyogrio
 import pyproj
+import shapely
 
 from digitalcity.catalog.codes import CODE_COLUMNS
+from digitalcity.catalog.delimited_text import read_delimited
 from digitalcity.catalog.model import RESERVED_COLUMNS
-from digitalcity.catalog.source_encoding import reading_encoding
+from digitalcity.catalog.ogr_layers import (
+    layer_info,
+    measures_read_quietly,
+    plain_geometry_type,
+    spatial_layers,
+)
+from digitalcity.catalog.source_encoding import reading_encoding, undeclared_encoding
 from digitalcity.crs.chinese import in_china_box, place_in_china
 from digitalcity.crs.zones import (
     GK3_ZONES,
@@ -34,6 +44,8 @@ from digitalcity.crs.zones import (
     local_gk_crs_for,
 )
 from digitalcity.errors import CatalogError
+from digitalcity.ingest.sheets import read_sheet
+from digitalcity.ingest.written_forms import rescued_numbers
 
 VECTOR_SUFFIXES = {
     ".shp",
@@ -69,6 +81,11 @@ class LayerDraft:
     id_field: str | None
     code_columns: dict[str, dict[str, int]]  # source column -> code -> count
     bounds_lonlat: tuple[float, float, float, float]
+    # a table (CSV, spreadsheet): its coordinate columns, or its WKT column
+    x: str | None = None
+    y: str | None = None
+    wkt: str | None = None
+    xy_exchanged: bool = False  # the column named as y holds the eastings
 
 
 @dataclass
@@ -118,7 +135,7 @@ def _crs_hint(path: Path, crs: str) -> str:
 def _read_layers(path: Path, folder: Path) -> list[LayerDraft]:
     """One draft per vector layer of ``path`` (tables without geometry are left out); each
     named after the layer when the source holds several."""
-    names = [str(name) for name, kind in pyogrio.list_layers(path) if kind]
+    _, names = spatial_layers(path)
     if len(names) <= 1:
         return [_read_layer(path, folder, None, _name(path.stem))]
     return [_read_layer(path, folder, name, _name(name)) for name in names]
@@ -148,7 +165,7 @@ def _undeclared_crs(bounds: tuple[float, float, float, float]) -> str:
 
 
 def _read_layer(path: Path, folder: Path, layer: str | None, layer_id: str) -> LayerDraft:
-    info = pyogrio.read_info(path, layer=layer)
+    info = layer_info(path, layer)
     declared = info["crs"]
     crs = declared or _undeclared_crs(tuple(info["total_bounds"]))
     bounds = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform_bounds(
@@ -159,36 +176,162 @@ def _read_layer(path: Path, folder: Path, layer: str | None, layer_id: str) -> L
     shapefile = "shapefile" if path.suffix.lower() == ".shp" else ""
     encoding = reading_encoding(None, path, shapefile, in_china=in_china)
     if encoding:
-        info = pyogrio.read_info(path, layer=layer, encoding=encoding)
-    frame = pyogrio.read_dataframe(path, layer=layer, read_geometry=False, encoding=encoding)
-    fields: list[tuple[str, str, str]] = []
-    taken: set[str] = set()
-    codes: dict[str, dict[str, int]] = {}
-    id_field: str | None = None
-    n = len(frame)
-    for column, dtype in zip(info["fields"], info["dtypes"], strict=True):
-        kind = _field_type(str(dtype))
-        values = frame[column].dropna()
-        name = _unique(_name(column), taken)  # "名称" and "人口" both make "field"
-        fields.append((name, str(column), kind))
-        unique = values.nunique()
-        if id_field is None and unique == n == len(values) > 0 and _whole(values):
-            id_field = str(column)
-        if kind == "string" and 1 < unique <= MAX_CODES and unique < n:
-            counts = values.astype(str).str.strip().value_counts()
-            codes[str(column)] = {str(k): int(v) for k, v in counts.items() if k}
+        info = layer_info(path, layer, encoding)
+    with measures_read_quietly():
+        frame = pyogrio.read_dataframe(path, layer=layer, read_geometry=False, encoding=encoding)
+    kinds = {
+        str(c): _field_type(str(d)) for c, d in zip(info["fields"], info["dtypes"], strict=True)
+    }
     return LayerDraft(
         id=layer_id,
         path=str(path.relative_to(folder)),
         layer=layer,
         encoding=encoding,
-        geometry_type=str(info["geometry_type"]).replace("3D ", ""),
+        geometry_type=plain_geometry_type(str(info["geometry_type"])),
         crs=_crs_hint(path, crs),
         crs_guessed=declared is None,
-        fields=fields,
-        id_field=id_field,
-        code_columns=codes,
-        bounds_lonlat=(float(bounds[0]), float(bounds[1]), float(bounds[2]), float(bounds[3])),
+        bounds_lonlat=_lonlat(bounds),
+        **_attributes(frame, kinds),
+    )
+
+
+def _lonlat(bounds: Sequence[float]) -> tuple[float, float, float, float]:
+    return (float(bounds[0]), float(bounds[1]), float(bounds[2]), float(bounds[3]))
+
+
+def _attributes(frame: pd.DataFrame, kinds: dict[str, str]) -> dict[str, Any]:
+    """The draft's ``fields`` (one per column of ``kinds``: column -> field type), its
+    ``id_field`` (the first column of distinct whole numbers) and ``code_columns`` (text
+    columns of a few repeated values)."""
+    fields: list[tuple[str, str, str]] = []
+    taken: set[str] = set()
+    codes: dict[str, dict[str, int]] = {}
+    id_field: str | None = None
+    n = len(frame)
+    for column, kind in kinds.items():
+        values = frame[column].dropna()
+        name = _unique(_name(column), taken)  # "名称" and "人口" both make "field"
+        fields.append((name, column, kind))
+        unique = values.nunique()
+        if id_field is None and unique == n == len(values) > 0 and _whole(values):
+            id_field = column
+        if kind == "string" and 1 < unique <= MAX_CODES and unique < n:
+            counts = values.astype(str).str.strip().value_counts()
+            codes[column] = {str(k): int(v) for k, v in counts.items() if k}
+    return {"fields": fields, "id_field": id_field, "code_columns": codes}
+
+
+# (x, y) column names of tables located by coordinates, compared in lower case; a Chinese
+# surveyor's X is the northing, which the coordinates themselves tell (``_read_table``)
+COORDINATE_NAMES = (
+    ("x", "y"),
+    ("lon", "lat"),
+    ("lng", "lat"),
+    ("long", "lat"),
+    ("longitude", "latitude"),
+    ("经度", "纬度"),
+    ("东经", "北纬"),
+    ("point_x", "point_y"),
+    ("x坐标", "y坐标"),
+    ("坐标x", "坐标y"),
+    ("easting", "northing"),
+)
+WKT_NAMES = ("wkt", "wkt_geom", "geometry", "geom", "the_geom", "shape", "几何", "空间信息")
+_WKT_TYPES = {
+    0: "Point",
+    1: "LineString",
+    3: "Polygon",
+    4: "MultiPoint",
+    5: "MultiLineString",
+    6: "MultiPolygon",
+}
+TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".ods"}
+SHEET_SUFFIXES = {".xlsx", ".ods"}
+
+
+def _numbers(values: pd.Series) -> np.ndarray:
+    """Numbers of a text column, as people type them too (``written_forms``); NaN where none."""
+    numbers = np.array(pd.to_numeric(values, errors="coerce"), dtype=float)
+    refused = np.isnan(numbers) & values.notna().to_numpy(dtype=bool)
+    if refused.any():
+        numbers[refused] = rescued_numbers(values[refused]).to_numpy(dtype=float)
+    return numbers
+
+
+def _table_geometry(text: pd.DataFrame) -> tuple[str | None, str | None, str | None, np.ndarray]:
+    """The (x, y) columns or the WKT column that locate a table's rows (text columns), and
+    the geometries they give (None where a row has none)."""
+    lower = {c.strip().lower(): c for c in text.columns}
+    for x_name, y_name in COORDINATE_NAMES:
+        if x_name in lower and y_name in lower:
+            x, y = lower[x_name], lower[y_name]
+            numbers = [_numbers(text[c]) for c in (x, y)]
+            if all(np.isfinite(n).any() for n in numbers):
+                return x, y, None, shapely.points(*numbers)
+    named = [lower[n] for n in WKT_NAMES if n in lower]
+    for column in [*named, *(c for c in text.columns if c not in named)]:
+        values = text[column].dropna()
+        if len(values) and values.str.match(r"(?i)\s*(MULTI)?(POINT|LINESTRING|POLYGON)").all():
+            cells = text[column].to_numpy(dtype=object, na_value=None)
+            return None, None, column, shapely.from_wkt(cells, on_invalid="ignore")
+    raise CatalogError(
+        "no coordinate columns (x and y, lon and lat, 经度 and 纬度 …) nor a WKT column: "
+        "write its layer definition by hand with source.x and source.y, or source.wkt"
+    )
+
+
+def _text_type(values: pd.Series) -> str:
+    """ "integer", "float" or "string": what a table's text column holds."""
+    present = values.dropna()
+    numbers = _numbers(present)
+    if not len(present) or np.isnan(numbers).any():
+        return "string"
+    return "integer" if (numbers == np.round(numbers)).all() else "float"
+
+
+def _read_table(path: Path, folder: Path) -> LayerDraft:
+    """A draft of a table (CSV and kin, spreadsheet) located by coordinate columns (named as
+    ``COORDINATE_NAMES`` pairs them) or by a WKT column; a table with neither is a
+    CatalogError."""
+    if path.suffix.lower() in SHEET_SUFFIXES:
+        frame, encoding = read_sheet(path, None), None
+    else:
+        encoding = undeclared_encoding(path, in_china=True)
+        frame = read_delimited(path, encoding)
+    frame.columns = [str(c) for c in frame.columns]
+    text = frame.astype("string").apply(lambda c: c.str.strip()).replace("", pd.NA)
+    x, y, wkt, geometry = _table_geometry(text)
+    located = [c for c in (x, y, wkt) if c]
+    exchanged = False
+    try:
+        crs = _undeclared_crs(tuple(shapely.total_bounds(geometry)))
+    except CatalogError:
+        if not x:
+            raise
+        x, y, exchanged = y, x, True  # Chinese surveyors' X is the northing
+        geometry = shapely.points(*(_numbers(text[c]) for c in (x, y)))
+        crs = _undeclared_crs(tuple(shapely.total_bounds(geometry)))
+    bounds = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform_bounds(
+        *shapely.total_bounds(geometry)
+    )
+    if encoding and encoding != "UTF-16" and not place_in_china(None, bounds):
+        encoding = undeclared_encoding(path, in_china=False)
+    kinds = {c: _text_type(text[c]) for c in text.columns if c not in located}
+    types = {shapely.get_type_id(g) for g in geometry if g is not None}
+    return LayerDraft(
+        id=_name(path.stem),
+        path=str(path.relative_to(folder)),
+        layer=None,
+        encoding=encoding,
+        geometry_type=_WKT_TYPES.get(max(types, default=0), "Point"),
+        crs=_crs_hint(path, crs),
+        crs_guessed=True,
+        bounds_lonlat=_lonlat(bounds),
+        x=x,
+        y=y,
+        wkt=wkt,
+        xy_exchanged=exchanged,
+        **_attributes(text, kinds),
     )
 
 
@@ -208,6 +351,11 @@ def read_folder(folder: Path) -> CityDraft:
                 draft.layers += _read_layers(path, folder)
             except Exception as exc:  # noqa: BLE001 - an unreadable file is noted, not fatal
                 draft.skipped.append(f"{path.name}: unreadable: {exc}")
+        elif path.is_file() and suffix in TABLE_SUFFIXES:
+            try:
+                draft.layers.append(_read_table(path, folder))
+            except Exception as exc:  # noqa: BLE001 - a table without places is noted
+                draft.skipped.append(f"{path.name}: not drafted: {exc}")
     if not draft.layers:
         raise CatalogError(f"{folder}: no vector files to draft layers from")
     ids: set[str] = set()
@@ -252,8 +400,13 @@ def _layer_toml(layer: LayerDraft, city_id: str) -> str:
     ]
     if layer.layer is not None:
         lines.append(f"layer = {_s(layer.layer)}")
+    if layer.x and layer.y:
+        exchanged = "  # the eastings, as the coordinates tell" if layer.xy_exchanged else ""
+        lines += [f"x = {_s(layer.x)}{exchanged}", f"y = {_s(layer.y)}"]
+    if layer.wkt:
+        lines.append(f"wkt = {_s(layer.wkt)}")
     if layer.encoding is not None:
-        lines.append(f"encoding = {_s(layer.encoding)}  # guessed from the text: no .cpg file")
+        lines.append(f"encoding = {_s(layer.encoding)}  # guessed from the text")
     if layer.id_field:
         lines.append(f"id_field = {_s(layer.id_field)}")
     for column in layer.code_columns:

@@ -192,6 +192,8 @@ class SourceDef(Frozen):
             "gml": "gml",
             "dxf": "dxf",  # a CAD drawing: its entities, with their CAD layer in "Layer"
             "csv": "csv",
+            "tsv": "csv",  # columns separated by tabs (``catalog.delimited_text``)
+            "txt": "csv",  # Excel's "Text (Tab delimited)" and "Unicode Text"
             "xlsx": "xlsx",
             "ods": "ods",
             "tif": "geotiff",

@@ -10,10 +10,13 @@ at the text itself instead.
 
 from __future__ import annotations
 
+import codecs
 import struct
 from pathlib import Path
 
 import numpy as np
+
+from digitalcity.catalog.delimited_text import SUFFIXES, is_delimited_text
 
 MAX_SCAN_BYTES = 16 * 2**20  # records read to decide (about 100,000 rows of 160 bytes)
 _LONGEST_CHARACTER = 4  # bytes of the longest UTF-8 or GB18030 character
@@ -32,7 +35,7 @@ def reading_encoding(
 
 def table_encoding(declared: str | None, path: Path, *, in_china: bool) -> str | None:
     """``reading_encoding`` of a join's table: a CSV file, or a dBase table (``.dbf``)."""
-    kinds = {".csv": "csv", ".dbf": "shapefile", ".shp": "shapefile"}
+    kinds = {**dict.fromkeys(SUFFIXES, "csv"), ".dbf": "shapefile", ".shp": "shapefile"}
     return reading_encoding(declared, path, kinds.get(path.suffix.lower(), ""), in_china=in_china)
 
 
@@ -40,6 +43,7 @@ def undeclared_encoding(path: Path, *, in_china: bool) -> str | None:
     """The encoding to read a shapefile's ``.dbf`` (``path``: its ``.shp``) or a CSV file with
     when nothing declares one (for a shapefile: neither a ``.cpg`` file nor the ``.dbf``'s
     language driver byte), or None to read it as before (GDAL's ISO-8859-1, UTF-8 for CSV).
+    A delimited text file that begins with a UTF-16 byte order mark is "UTF-16".
 
     Of the text values with a byte above 127:
 
@@ -53,7 +57,9 @@ def undeclared_encoding(path: Path, *, in_china: bool) -> str | None:
     - None when the text is plain ASCII, when something declares the encoding, or when none
       of these fits.
     """
-    if path.suffix.lower() == ".csv":
+    if is_delimited_text(path):
+        if _utf16_bom(path):  # Excel's "Unicode Text"
+            return "UTF-16"
         values = _csv_lines(path)
     elif _sibling(path, ".cpg") is not None or (dbf := _sibling(path, ".dbf")) is None:
         return None
@@ -76,6 +82,11 @@ def _csv_lines(path: Path) -> set[bytes]:
         data = fh.read(MAX_SCAN_BYTES)
     data = data.removeprefix(b"\xef\xbb\xbf")
     return {line for line in data.splitlines() if max(line, default=0) > 127}
+
+
+def _utf16_bom(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
 def _plausible_utf8(values: set[bytes]) -> bool:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pyogrio
 import pyproj
 
 from digitalcity.catalog.codecheck import missing_codes
 from digitalcity.catalog.codes import NORMALISERS, code_tables, load_crosswalk
+from digitalcity.catalog.delimited_text import is_delimited_text, read_delimited
 from digitalcity.catalog.descriptions import code_descriptions
 from digitalcity.catalog.model import LayerDef
+from digitalcity.catalog.ogr_layers import layer_info
 from digitalcity.catalog.registry import CITY_FILE, Catalog
 from digitalcity.catalog.roles import ROLES, role_layers
 from digitalcity.catalog.semantics import unknown_semantic_keys
@@ -25,7 +26,9 @@ from digitalcity.errors import DigitalCityError
 def _header(path: Path, layer: str | None = None, encoding: str | None = None) -> set[str] | None:
     """Column names of a source file read from its header with pyogrio; None if unreadable."""
     try:
-        info = pyogrio.read_info(path, layer=layer, encoding=encoding)
+        if is_delimited_text(path):
+            return set(read_delimited(path, encoding, rows=0).columns)
+        info = layer_info(path, layer, encoding)
     except Exception:  # noqa: BLE001 - any GDAL failure means the columns cannot be checked
         return None
     return {str(name) for name in info["fields"]}

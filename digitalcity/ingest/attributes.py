@@ -17,6 +17,7 @@ from digitalcity.catalog.model import FieldDef
 from digitalcity.ingest.columns import Columns
 from digitalcity.ingest.joins import JoinedRows
 from digitalcity.ingest.numbers import to_numbers
+from digitalcity.ingest.written_forms import excel_serial_days, rescued_dates, rescued_numbers
 
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
@@ -52,9 +53,17 @@ def _to_datetime(values: pd.Series) -> pd.Series:
     except ValueError:  # offsets and no offsets mixed: each value parsed on its own
         parsed = as_text.map(lambda v: pd.to_datetime(v, errors="coerce"), na_action="ignore")
         parsed = parsed.astype(object).where(parsed.notna(), None)
-    # Esri JSON dates arrive as epoch milliseconds.
-    epoch = pd.to_datetime(numbers, unit="ms", errors="coerce")
-    return parsed.where(parsed.notna() | numbers.isna(), epoch)
+    # Esri JSON dates arrive as epoch milliseconds; spreadsheets' as serial days
+    excel = excel_serial_days(numbers)
+    epoch = pd.to_datetime(numbers.where(excel.isna()), unit="ms", errors="coerce")
+    stamps = parsed.where(parsed.notna() | numbers.isna(), excel.where(excel.notna(), epoch))
+    refused = (stamps.isna() & as_text.notna() & (as_text != "")).to_numpy(dtype=bool)
+    if refused.any() and not isinstance(stamps.dtype, pd.DatetimeTZDtype):
+        written = rescued_dates(as_text[refused])
+        if written.notna().any():
+            stamps = stamps.astype(object) if stamps.dtype == object else stamps.copy()
+            stamps[refused] = written.to_numpy()
+    return stamps
 
 
 def _mask(ok: pd.Series) -> np.ndarray:
@@ -102,14 +111,17 @@ def cast(values: pd.Series, field: FieldDef) -> tuple[pa.Array, int]:
     return array, int(failed.sum())
 
 
-def _cast(values: pd.Series, field: FieldDef) -> tuple[pa.Array, np.ndarray]:
-    """``cast``, with a mask of the values that could not be cast."""
+def _cast(
+    values: pd.Series, field: FieldDef, decimal_comma: bool = False
+) -> tuple[pa.Array, np.ndarray]:
+    """``cast``, with a mask of the values that could not be cast (``decimal_comma``: the
+    source writes decimals with a comma)."""
     kind = field.type
     if kind == "string":
         return _text(values), np.zeros(len(values), dtype=bool)
     blank = _is_blank(values)
     if kind in ("integer", "float"):
-        numbers = to_numbers(values.where(~blank))
+        numbers = _written_numbers(values, to_numbers(values.where(~blank)), blank, decimal_comma)
         if kind == "integer":
             whole = numbers.notna() & np.isfinite(numbers) & (numbers == np.round(numbers))
             ints, whole = _integers(numbers, whole)
@@ -135,6 +147,23 @@ def _cast(values: pd.Series, field: FieldDef) -> tuple[pa.Array, np.ndarray]:
     return _stamps(stamps, ok, kind), _failed(blank, ok)
 
 
+def _written_numbers(
+    values: pd.Series, numbers: pd.Series, blank: pd.Series, decimal_comma: bool
+) -> pd.Series:
+    """``numbers`` with the text values the plain parser refused read in the forms people
+    type (``written_forms.rescued_numbers``: full-width digits, thousands separators, a
+    decimal comma)."""
+    refused = (~blank & numbers.isna()).to_numpy(dtype=bool)
+    if not refused.any() or not _is_text(values):
+        return numbers
+    written = rescued_numbers(values[refused], decimal_comma=decimal_comma)
+    if written.isna().all():
+        return numbers
+    numbers = numbers.astype(float)  # it held NaN, so it was float already
+    numbers[refused] = written.to_numpy()
+    return numbers
+
+
 def _text(values: pd.Series) -> pa.Array:
     """Text stripped of surrounding white space and of NUL characters (PostgreSQL text
     cannot hold one); null where missing or left empty.
@@ -158,7 +187,9 @@ def _trimmed(array: pa.Array) -> pa.Array:
     return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
 
 
-def _cast_column(columns: Columns, field: FieldDef) -> tuple[pa.Array, np.ndarray]:
+def _cast_column(
+    columns: Columns, field: FieldDef, decimal_comma: bool = False
+) -> tuple[pa.Array, np.ndarray]:
     """``_cast`` of the field's source column: straight from Arrow where the column's type
     makes that exact (text into a text field, numbers into a number field), else through
     pandas."""
@@ -167,7 +198,7 @@ def _cast_column(columns: Columns, field: FieldDef) -> tuple[pa.Array, np.ndarra
         direct = _cast_arrow(array, field)
         if direct is not None:
             return direct
-    return _cast(columns.series(field.source_column), field)
+    return _cast(columns.series(field.source_column), field, decimal_comma)
 
 
 def _cast_arrow(array: pa.Array, field: FieldDef) -> tuple[pa.Array, np.ndarray] | None:
@@ -210,8 +241,11 @@ def _elementwise(values: pd.Series, field: FieldDef) -> bool:
 class AttributeMapper:
     """Maps one batch's source attributes and joined values to field columns, counting failures."""
 
-    def __init__(self, fields: tuple[FieldDef, ...]) -> None:
+    def __init__(self, fields: tuple[FieldDef, ...], *, decimal_comma: bool = False) -> None:
+        """``decimal_comma``: the source writes decimals with a comma (a semicolon-separated
+        file); join tables are read with a decimal point."""
         self.fields = [f for f in fields if not f.derived]
+        self.decimal_comma = decimal_comma
         self.coerced: Counter[str] = Counter()
         self._join_casts: dict[tuple[str, str], tuple[pa.Array, np.ndarray] | None] = {}
 
@@ -228,7 +262,7 @@ class AttributeMapper:
             if f.join_name:
                 out[f.name], failed = self._joined(joined[f.join_name], f)
             else:
-                out[f.name], failed = _cast_column(attributes, f)
+                out[f.name], failed = _cast_column(attributes, f, self.decimal_comma)
             if failed.any():
                 self.coerced[f.name] += int(failed.sum())
         return out

@@ -140,6 +140,7 @@ class GeometryResult:
     # single geometry stays single (see ``_cast_valid``)
     rejected: dict[int, str]  # batch position -> reason
     repaired: list[int]  # batch positions
+    flattened: int = 0  # geometries whose heights (Z) or measures (M) were dropped
 
 
 def _parts_of_family(geom: shapely.Geometry, family: tuple[str, str]) -> list[shapely.Geometry]:
@@ -203,6 +204,7 @@ def check_geometries(
     for i in np.flatnonzero(empty):
         rejected[int(i)] = "empty geometry"
     usable = ~missing & ~empty
+    geoms, flattened = _flattened(geoms, usable)
     in_range = np.zeros(len(geoms), dtype=bool)
     in_range[usable] = coordinates_in_range(geoms[usable], source.crs)
     for i in np.flatnonzero(usable & ~in_range):
@@ -225,6 +227,7 @@ def check_geometries(
         out[i] = None
     usable &= ~far
 
+    _hint_swapped_axes(geoms, rejected, source, city)
     if closed_lines_are_polygons and _FAMILY[target][0] == "Polygon":
         _closed_lines_as_polygons(out, np.flatnonzero(usable))
     repaired: list[int] = []
@@ -246,7 +249,50 @@ def check_geometries(
             out[i] = fixed
             repaired.append(int(i))
     _cast_valid(out, np.flatnonzero(usable & ~invalid), target, rejected)
-    return GeometryResult(out, rejected, repaired)
+    return GeometryResult(out, rejected, repaired, flattened)
+
+
+def _flattened(geoms: np.ndarray, usable: np.ndarray) -> tuple[np.ndarray, int]:
+    """``geoms`` with the heights (Z) and measures (M) of the usable ones dropped (a new
+    array when any had them), and how many had them: layers are stored 2D. Reprojecting
+    does not drop them all: shapely keeps an XYZM geometry XYZM with NaN for Z and M, which
+    a 2D column refuses, failing the whole load (a PolylineZM shapefile, as survey and CAD
+    exports write)."""
+    rows = np.flatnonzero(usable)
+    extra = shapely.has_z(geoms[rows]) | shapely.has_m(geoms[rows])
+    if not extra.any():
+        return geoms, 0
+    flat = geoms.copy()
+    flat[rows[extra]] = shapely.force_2d(geoms[rows[extra]])
+    return flat, int(extra.sum())
+
+
+_MISPLACED = ("coordinates out of range for the source CRS", "far outside the extent of ")
+_SWAPPED = " (x and y look swapped: exchanged, it lies in {city})"
+
+
+def _hint_swapped_axes(
+    geoms: np.ndarray, rejected: dict[int, str], source: SourceCRS, city: CityDef
+) -> None:
+    """In place: the reason of a row refused for its place says so when its x and y look
+    exchanged, that is when, exchanged, it lies within the city's extent (latitude in the x
+    column: a common slip in coordinate tables)."""
+    rows = np.array([i for i, why in rejected.items() if why.startswith(_MISPLACED)], dtype=int)
+    if not len(rows) or city.bbox is None:
+        return
+    swapped = shapely.transform(geoms[rows], lambda xy: xy[:, ::-1])
+    plausible = coordinates_in_range(swapped, source.crs)
+    if not plausible.any():
+        return
+    lonlat = transform_geometries(swapped[plausible], source, "EPSG:4326")
+    minx, miny, maxx, maxy = city.bbox
+    with np.errstate(invalid="ignore"):
+        box = shapely.bounds(lonlat)
+        inside = (
+            (box[:, 0] <= maxx) & (box[:, 2] >= minx) & (box[:, 1] <= maxy) & (box[:, 3] >= miny)
+        )
+    for i in rows[plausible][inside]:
+        rejected[int(i)] += _SWAPPED.format(city=city.id)
 
 
 def _closed_lines_as_polygons(out: np.ndarray, rows: np.ndarray) -> None:

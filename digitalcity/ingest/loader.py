@@ -167,7 +167,7 @@ class _LayerLoad:
         in_china = place_in_china(city.center, city.bbox)
         self._joins = in_background(prepare_joins, layer, root, in_china)
         self.reader = SourceReader(layer.source, root, in_china=in_china)
-        self.mapper = AttributeMapper(layer.all_fields)
+        self.mapper = AttributeMapper(layer.all_fields, decimal_comma=self.reader.decimal_comma)
         where = f"{self.reader.path.name}"
         missing = self.mapper.missing_columns(self.reader.columns)
         if layer.source.id_field and layer.source.id_field not in self.reader.columns:
@@ -265,6 +265,7 @@ class _LayerLoad:
         for pos, reason in sorted(checked.rejected.items()):
             report.rejected.append((batch.offset + pos + 1, reason))
         report.repaired.extend(batch.offset + pos + 1 for pos in checked.repaired)
+        report.flattened += checked.flattened
         if not len(keep):
             return len(batch), 0, None
         assert item.encoded is not None and item.bounds is not None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import Collection, Generator, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,13 +22,16 @@ import pyogrio
 import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 
+from digitalcity.catalog.delimited_text import Dialect, is_delimited_text, sniff
 from digitalcity.catalog.model import SourceDef
+from digitalcity.catalog.ogr_layers import layer_info, measures_read_quietly, spatial_layers
 from digitalcity.catalog.source_encoding import reading_encoding
 from digitalcity.errors import SourceError
 from digitalcity.ingest.columns import Columns
 from digitalcity.ingest.raster import RasterCells
 from digitalcity.ingest.sheets import SHEET_FORMATS, read_sheet
 from digitalcity.ingest.topojson import Topology, read_topology, topojson_frames
+from digitalcity.ingest.written_forms import rescued_numbers
 
 
 @dataclass
@@ -77,6 +81,7 @@ class SourceReader:
         self._ogr_layer: str | None = None  # the layer read when source.layer is not set
         self._raster: RasterCells | None = None
         self._sheet: pd.DataFrame | None = None
+        self.dialect = Dialect()
         if self.format == "csv":
             self._inspect_csv()
         elif self.format == "geotiff":
@@ -97,7 +102,7 @@ class SourceReader:
         try:
             if self.source.layer is None:
                 self._ogr_layer = self._only_spatial_layer()
-            info = pyogrio.read_info(self.path, layer=self._layer(), encoding=self.encoding)
+            info = layer_info(self.path, self._layer(), self.encoding)
         except (DataSourceError, DataLayerError) as exc:
             raise SourceError(f"cannot read {self.path.name}: {_gdal_message(exc)}") from None
         self.file_crs = info["crs"]
@@ -108,10 +113,9 @@ class SourceReader:
         """The one layer with geometry of a source that holds several (a GeoPackage or File
         Geodatabase with attribute tables beside it); None for a single-layer source. Several
         with geometry: a SourceError naming them, rather than loading the first."""
-        listed = pyogrio.list_layers(self.path)
-        if len(listed) <= 1:
+        count, spatial = spatial_layers(self.path)
+        if count <= 1:
             return None
-        spatial = [str(name) for name, kind in listed if kind]
         if len(spatial) != 1:
             raise SourceError(
                 f"{self.path.name} holds {len(spatial)} layers with geometry "
@@ -136,9 +140,20 @@ class SourceReader:
         if missing:
             raise SourceError(f"{self.path.name}: geometry columns {missing} not in the header")
 
+    @property
+    def decimal_comma(self) -> bool:
+        """Whether the source writes decimals with a comma (``delimited_text.Dialect``)."""
+        return self.dialect.decimal_comma
+
     def _inspect_csv(self) -> None:
         try:
-            head = pd.read_csv(self.path, nrows=0, encoding=self.encoding or "utf-8")
+            self.dialect = sniff(self.path, self.encoding)
+            head = pd.read_csv(
+                self.path,
+                nrows=0,
+                sep=self.dialect.separator,
+                encoding=self.encoding or "utf-8",
+            )
         except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             raise SourceError(f"cannot read {self.path.name}: {exc}") from None
         self.columns = list(head.columns)
@@ -170,13 +185,17 @@ class SourceReader:
 
         offset = 0
         try:
-            with open_arrow(
-                self.path,
-                layer=self._layer(),
-                encoding=self.encoding,
-                batch_size=batch_rows,
-                use_pyarrow=True,
-            ) as (meta, reader):
+            with ExitStack() as opened:
+                with measures_read_quietly():
+                    meta, reader = opened.enter_context(
+                        open_arrow(
+                            self.path,
+                            layer=self._layer(),
+                            encoding=self.encoding,
+                            batch_size=batch_rows,
+                            use_pyarrow=True,
+                        )
+                    )
                 geom_name = meta.get("geometry_name") or "wkb_geometry"
                 for record_batch in reader:
                     table = pa.Table.from_batches([record_batch])
@@ -209,14 +228,15 @@ class SourceReader:
         they are, which shapely refuses for the whole batch."""
         from pyogrio.raw import read
 
-        _, _, wkb, _ = read(
-            self.path,
-            layer=self._layer(),
-            encoding=self.encoding,
-            columns=[],
-            skip_features=offset,
-            max_features=count,
-        )
+        with measures_read_quietly():
+            _, _, wkb, _ = read(
+                self.path,
+                layer=self._layer(),
+                encoding=self.encoding,
+                columns=[],
+                skip_features=offset,
+                max_features=count,
+            )
         geoms = shapely.from_wkb(wkb, on_invalid="ignore")
         if len(geoms) != count:
             raise SourceError(
@@ -230,6 +250,7 @@ class SourceReader:
         try:
             chunks = pd.read_csv(
                 self.path,
+                sep=self.dialect.separator,
                 chunksize=batch_rows,
                 dtype=str,
                 keep_default_na=False,
@@ -249,11 +270,21 @@ class SourceReader:
             cells = chunk[self.source.wkt].to_numpy(dtype=object)
             text = np.array([c if isinstance(c, str) and c else None for c in cells], dtype=object)
             return shapely.from_wkt(text, on_invalid="ignore")
-        x = pd.to_numeric(chunk[self.source.x], errors="coerce").to_numpy(dtype=float)
-        y = pd.to_numeric(chunk[self.source.y], errors="coerce").to_numpy(dtype=float)
+        x = self._coordinates(chunk[self.source.x])
+        y = self._coordinates(chunk[self.source.y])
         points = np.asarray(shapely.points(x, y), dtype=object)
         points[np.isnan(x) | np.isnan(y)] = None
         return points
+
+    def _coordinates(self, values: pd.Series) -> np.ndarray:
+        """Numbers of a coordinate column, also as people type them (full-width digits, a
+        decimal comma: ``written_forms``); NaN where none."""
+        numbers = np.array(pd.to_numeric(values, errors="coerce"), dtype=float)
+        refused = np.isnan(numbers) & values.notna().to_numpy(dtype=bool)
+        if refused.any():
+            written = rescued_numbers(values[refused], decimal_comma=self.decimal_comma)
+            numbers[refused] = written.to_numpy(dtype=float)
+        return numbers
 
 
 def read_table(
@@ -266,7 +297,7 @@ def read_table(
     """
     wanted = None if columns is None else {c.strip() for c in columns}
     try:
-        if path.suffix.lower() == ".csv":
+        if is_delimited_text(path):
             frame = _read_csv(path, encoding or "utf-8", wanted)
         else:
             frame = pyogrio.read_dataframe(path, read_geometry=False, encoding=encoding)
@@ -283,16 +314,18 @@ def _read_csv(path: Path, encoding: str, wanted: set[str] | None) -> pd.DataFram
     """The CSV's (wanted) columns as strings, empty cells None: read by pyarrow (5x faster,
     without holding the GIL) where it reads the file as pandas does, else by pandas (which
     then raises pandas' errors for bad rows and bytes)."""
-    header = [str(c) for c in pd.read_csv(path, nrows=0, encoding=encoding).columns]
+    separator = sniff(path, encoding).separator
+    header = [str(c) for c in pd.read_csv(path, nrows=0, sep=separator, encoding=encoding).columns]
     if wanted is not None:
         _require(path, wanted, [c.strip() for c in header])
     names = [c for c in header if wanted is None or c.strip() in wanted]
     try:
-        return _read_csv_arrow(path, encoding, header, names)
+        return _read_csv_arrow(path, encoding, separator, header, names)
     except (pa.ArrowException, UnicodeError):
         pass
     frame = pd.read_csv(
         path,
+        sep=separator,
         dtype=str,
         keep_default_na=False,
         encoding=encoding,
@@ -301,7 +334,9 @@ def _read_csv(path: Path, encoding: str, wanted: set[str] | None) -> pd.DataFram
     return frame.replace({"": None}).dropna(how="all")
 
 
-def _read_csv_arrow(path: Path, encoding: str, header: list[str], names: list[str]) -> pd.DataFrame:
+def _read_csv_arrow(
+    path: Path, encoding: str, separator: str, header: list[str], names: list[str]
+) -> pd.DataFrame:
     """``names`` as pandas reads them (``dtype=str, keep_default_na=False``, then "" -> None):
     a column with empty cells has object dtype and None there, a column without ``str``.
 
@@ -321,7 +356,7 @@ def _read_csv_arrow(path: Path, encoding: str, header: list[str], names: list[st
     table = pacsv.read_csv(
         pa.py_buffer(data),
         read_options=pacsv.ReadOptions(use_threads=False),  # less CPU; still no GIL
-        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+        parse_options=pacsv.ParseOptions(delimiter=separator, newlines_in_values=True),
         convert_options=pacsv.ConvertOptions(
             include_columns=read,
             column_types=dict.fromkeys(read, pa.string()),

@@ -22,6 +22,8 @@ class LoadReport:
     rejected: list[tuple[int, str]] = field(default_factory=list)
     joins: dict[str, dict[str, Any]] = field(default_factory=dict)
     coerced_to_null: dict[str, int] = field(default_factory=dict)
+    # geometries whose heights (Z) or measures (M) were dropped: layers are stored 2D
+    flattened: int = 0
     unclassified: int = 0
     unclassified_codes: dict[str, int] = field(default_factory=dict)
     # the text encoding read with when the source declared none (a shapefile without .cpg)
@@ -49,6 +51,8 @@ class LoadReport:
             )
         if self.encoding_guessed:
             parts.append(f"text read as {self.encoding_guessed} (the source declares no encoding)")
+        if self.flattened:
+            parts.append(f"heights (Z) or measures (M) dropped from {self.flattened} (stored 2D)")
         if self.unclassified:
             parts.append(f"unclassified {self.unclassified}")
         if self.coerced_to_null:

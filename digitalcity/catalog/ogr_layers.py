@@ -1,0 +1,47 @@
+"""What GDAL (through pyogrio) tells of a vector source's layers before reading them.
+
+A source of measured geometries (XYM, XYZM: a PolylineZM shapefile, as survey and CAD
+exports write) makes pyogrio warn that it reads no measures; the loader drops heights and
+measures itself (layers are stored 2D: ``digitalcity.ingest.geometry``), so that warning
+is not passed on.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pyogrio
+
+_MEASURES_WARNING = re.escape("Measured (M) geometry types are not supported")
+
+
+@contextmanager
+def measures_read_quietly() -> Iterator[None]:
+    """Within: pyogrio's warning that it reads no measures (M) is not shown."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_MEASURES_WARNING, category=UserWarning)
+        yield
+
+
+def layer_info(path: Path, layer: str | int | None = None, encoding: str | None = None) -> Any:
+    """``pyogrio.read_info`` of one layer (fields, CRS, feature count, bounds)."""
+    with measures_read_quietly():
+        return pyogrio.read_info(path, layer=layer, encoding=encoding)
+
+
+def spatial_layers(path: Path) -> tuple[int, list[str]]:
+    """How many layers ``path`` holds, and the names of those with geometry."""
+    with measures_read_quietly():
+        listed = pyogrio.list_layers(path)
+    return len(listed), [str(name) for name, kind in listed if kind]
+
+
+def plain_geometry_type(name: str) -> str:
+    """A GDAL geometry type name as a layer definition names it: "3D LineString",
+    "LineString Z", "LineString M" and "LineString ZM" are "LineString" (stored 2D)."""
+    return re.sub(r"^3D |(?: Z| M| ZM)$", "", name.replace("Measured ", ""))

@@ -1,0 +1,77 @@
+"""Numbers and dates as people type them into spreadsheets, read where the plain parsers
+(``ingest.numbers``, pandas' date parser) give up: full-width digits (a Chinese input
+method's "１２３"), thousands separators ("1,234,567"; "1.234,5" and "1 234,5" where the
+decimal mark is a comma), Chinese dates ("2023年5月1日", "2023年5月1日 14时30分") and Excel's
+serial day numbers in date columns ("45047": a date cell saved with the General format).
+
+Only values the plain parsers refused come here, so well-formed columns cost nothing more.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+# thousands grouped by commas (or spaces), a point for decimals
+_GROUPED_POINT = r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?|[+-]?\d{1,3}(?: \d{3})+(?:\.\d+)?"
+# a comma for decimals, thousands grouped by points (or spaces) or not at all
+_GROUPED_COMMA = r"[+-]?\d{1,3}(?:[. ]\d{3})*(?:,\d+)?|[+-]?\d+,\d+"
+_CHINESE_DATE = r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?\s*"
+_CHINESE_TIME = r"(\d{1,2})\s*[时點点:]\s*(\d{1,2})\s*分?(?:\s*(\d{1,2})\s*秒)?$"
+# Excel counts days from 1899-12-30; serials 10,000-99,999 are 1927-05-18 to 2173-10-14.
+# As epoch milliseconds (what Esri JSON dates are) they would be the first 100 seconds of
+# 1970, which no real date column holds.
+_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+_EXCEL_SERIALS = (10_000, 100_000)
+
+
+def _normalised(text: pd.Series) -> pd.Series:
+    """NFKC (full-width digits, signs and separators become ASCII; the narrow no-break space
+    of French thousands a space), stripped."""
+    return text.astype("string").str.normalize("NFKC").str.strip()
+
+
+def rescued_numbers(text: pd.Series, *, decimal_comma: bool = False) -> pd.Series:
+    """Numbers (float64, NaN where none) of text values in the forms above; with
+    ``decimal_comma`` (a semicolon-separated file, as European spreadsheets save) a comma
+    is the decimal mark and points or spaces group thousands."""
+    value = _normalised(text)
+    if decimal_comma:
+        grouped = value.str.fullmatch(_GROUPED_COMMA, na=False)
+        plain = value.str.replace(r"[. ]", "", regex=True).str.replace(",", ".", regex=False)
+    else:
+        grouped = value.str.fullmatch(_GROUPED_POINT, na=False)
+        plain = value.str.replace(r"[, ]", "", regex=True)
+    plain = plain.where(grouped, value)
+    return pd.to_numeric(plain.astype(object).where(plain.notna(), None), errors="coerce").astype(
+        float
+    )
+
+
+def rescued_dates(text: pd.Series) -> pd.Series:
+    """Timestamps (NaT where none) of text values written the Chinese way ("2023年5月1日",
+    "2023年5月1日 14时30分", in full-width digits too) or with full-width digits."""
+    value = _normalised(text)
+    date = value.str.extract(_CHINESE_DATE)
+    rest = value.str.replace(_CHINESE_DATE, "", regex=True)
+    time = rest.str.extract(_CHINESE_TIME)
+    written = date[0] + "-" + date[1].str.zfill(2) + "-" + date[2].str.zfill(2)
+    clock = (
+        time[0].str.zfill(2) + ":" + time[1].str.zfill(2) + ":" + time[2].fillna("0").str.zfill(2)
+    )
+    has_time = time[0].notna()
+    only_date = rest.str.len() == 0
+    iso = written.where(only_date, (written + " " + clock).where(has_time))
+    # else only text that normalising changed (full-width digits): the rest was refused as is
+    iso = iso.where(date[0].notna(), value.where(value != text.astype("string").str.strip()))
+    return pd.to_datetime(
+        iso.astype(object).where(iso.notna(), None), errors="coerce", format="mixed"
+    )
+
+
+def excel_serial_days(numbers: pd.Series) -> pd.Series:
+    """Timestamps of numbers that are Excel serial days (a fraction is the time of day),
+    NaT for the rest."""
+    floats = numbers.astype(float)
+    serial = floats.between(*_EXCEL_SERIALS, inclusive="left")
+    days = pd.to_timedelta(floats.where(serial), unit="D").dt.round("s")
+    return _EXCEL_EPOCH + days
