@@ -20,9 +20,14 @@ from digitalcity.catalog.delimited_text import sniff
 from digitalcity.catalog.source_encoding import undeclared_encoding
 from digitalcity.catalog.validate import validate_catalog
 from digitalcity.config import Settings
-from digitalcity.errors import LoadError
+from digitalcity.errors import LoadError, SourceError
 from digitalcity.ingest import load_layer
-from digitalcity.ingest.written_forms import excel_serial_days, rescued_dates, rescued_numbers
+from digitalcity.ingest.written_forms import (
+    excel_serial_days,
+    rescued_dates,
+    rescued_degrees,
+    rescued_numbers,
+)
 from tests.conftest import SHARED_DATA
 from tests.test_ingest_formats import NAME, POP, XIAMEN_DISTRICTS, layer
 
@@ -102,6 +107,16 @@ def test_numbers_and_dates_in_the_forms_people_type() -> None:
         pd.Timestamp("2023-12-31 14:30"),
     ]
     assert pd.isna(dates[3])
+    degrees = rescued_degrees(
+        pd.Series(
+            ["118°04'12.5\"E", "118°4′12.5″", "24°26'N", "北纬24度26分8秒", "W71°6'", "24°70'N"],
+            dtype=object,
+        )
+    )
+    assert degrees[:5].tolist() == pytest.approx(
+        [118 + 4 / 60 + 12.5 / 3600] * 2 + [24 + 26 / 60, 24 + 26 / 60 + 8 / 3600, -71.1]
+    )
+    assert pd.isna(degrees[5])  # 70 minutes
     serial = excel_serial_days(pd.Series([45047, 45047.5, 1_700_000_000_000, 12]))
     assert serial[:2].tolist() == [pd.Timestamp("2023-05-01"), pd.Timestamp("2023-05-01 12:00")]
     assert serial[2:].isna().all()  # epoch milliseconds; too small for a serial day
@@ -208,4 +223,54 @@ def test_swapped_coordinates_are_named(points, catalog, engine, settings, tmp_pa
     with pytest.raises(LoadError, match="x and y look swapped: exchanged, it lies in xiamen"):
         load_layer(
             layer("swapped", "Point", source, [NAME, POP]), catalog.city("xiamen"), engine, settings
+        )
+
+
+def _dms(value: float, positive: str, negative: str) -> str:
+    """``value`` degrees as a surveyor writes them: 118°04′12.50″E."""
+    hemisphere = positive if value >= 0 else negative
+    seconds = round(abs(value) * 3600, 2)
+    degrees, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{int(degrees)}°{int(minutes):02d}′{seconds:05.2f}″{hemisphere}"
+
+
+def test_a_title_above_the_header_and_coordinates_in_degrees_minutes_seconds(
+    points, catalog, engine, settings, tmp_path
+):
+    """Bureau tables open with a title row; survey tables give degrees, minutes, seconds."""
+    table = pd.DataFrame(
+        {
+            "名称": points.name,
+            "经度": [_dms(x, "E", "W") for x in points.x],
+            "纬度": [_dms(y, "N", "S") for y in points.y],
+            "人口": points.population,
+        }
+    )
+    text = "厦门市各区人口（2020年）,,,\n" + table.to_csv(index=False)
+    titled_csv = tmp_path / "titled.csv"
+    titled_csv.write_text(text, encoding="utf-8")
+    titled_book = tmp_path / "titled.xlsx"
+    plain = tmp_path / "for_xlsx.csv"
+    plain.write_text(text.replace(",,,", ",Field2,Field3,Field4", 1), encoding="utf-8")
+    subprocess.run(["ogr2ogr", "-f", "XLSX", str(titled_book), str(plain)], check=True)
+    fields = [{**NAME, "source": "名称"}, {**POP, "source": "人口"}]
+    for path in (titled_csv, titled_book):
+        source = {"path": str(path), "x": "经度", "y": "纬度", "crs": "EPSG:4326"}
+        table_id = f"titled_{path.suffix[1:]}"
+        report = load_layer(
+            layer(table_id, "Point", source, fields), catalog.city("xiamen"), engine, settings
+        )
+        assert report.rows_loaded == 6 and report.coerced_to_null == {}, report.summary()
+        stored = rows(engine, table_id, "name, population, ST_X(geom) AS x, ST_Y(geom) AS y")
+        assert stored.population.tolist() == points.population.tolist()
+        # to the 1/100 second written: 0.3 m
+        assert stored.x.tolist() == pytest.approx(points.x.tolist(), abs=0.01 / 3600)
+        assert stored.y.tolist() == pytest.approx(points.y.tolist(), abs=0.01 / 3600)
+    untitled = tmp_path / "untitled.csv"
+    untitled.write_text("title only\n" * 25 + table.to_csv(index=False), encoding="utf-8")
+    source = {"path": str(untitled), "x": "经度", "y": "纬度", "crs": "EPSG:4326"}
+    with pytest.raises(SourceError, match="not in the header .nor in any of the first 20 rows"):
+        load_layer(
+            layer("untitled", "Point", source, fields), catalog.city("xiamen"), engine, settings
         )

@@ -212,7 +212,8 @@ def test_files_without_a_prj_are_drafted_from_their_coordinates(
 def test_tables_with_coordinates_or_wkt_are_drafted_and_load(
     layers: Path, tmp_path: Path, engine, settings
 ) -> None:
-    """A bureau's lists kept as tables: a workbook with 经度/纬度, Excel's "Unicode Text"
+    """A bureau's lists kept as tables: a workbook with a title above its header and
+    经度/纬度, Excel's "Unicode Text"
     (UTF-16, tabs) with a surveyor's X坐标/Y坐标 (X the northing, in a Gauss–Krüger zone
     with its prefix), a CSV with a WKT column; a table without places is skipped with a
     note. Each draft passes check-layers and loads every row."""
@@ -223,10 +224,11 @@ def test_tables_with_coordinates_or_wkt_are_drafted_and_load(
     )[["district", "POPU", "geometry"]].set_crs(4326, allow_override=True)
     inside = districts.geometry.representative_point()
     population = districts.POPU.astype(int)
-    schools = tmp_path / "schools.csv"
-    pd.DataFrame(
+    schools = tmp_path / "schools.csv"  # a title row above the header, as bureaus keep lists
+    table = pd.DataFrame(
         {"名称": districts.district, "经度": inside.x, "纬度": inside.y, "人口": population}
-    ).to_csv(schools, index=False)
+    ).to_csv(index=False)
+    schools.write_text("厦门市学校名录,Field2,Field3,Field4\n" + table, encoding="utf-8")
     subprocess.run(
         [
             "ogr2ogr",

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import pandas as pd
 import pyogrio
 
+from digitalcity.catalog.archives import source_file
 from digitalcity.catalog.codes import NORMALISERS, CodeTable, load_crosswalk, normaliser_for
-from digitalcity.catalog.delimited_text import is_delimited_text, read_delimited
+from digitalcity.catalog.delimited_text import holding
 from digitalcity.catalog.model import LayerDef
 from digitalcity.catalog.source_encoding import reading_encoding, table_encoding
+from digitalcity.catalog.tables import is_table, read_source_table
 from digitalcity.config import Settings
 
 
@@ -22,28 +25,36 @@ def _source_codes(layer: LayerDef, root: Path, in_china: bool) -> Counter[str] |
     src = layer.source
     if field.join_name:
         join = next(j for j in src.joins if j.name == field.join_name)
-        path, read_layer = root / join.path, None
+        path, read_layer, needed = root / join.path, None, []
         encoding = table_encoding(join.encoding, path, in_china=in_china)
     else:
         path, read_layer = root / src.path, src.layer
-        encoding = reading_encoding(src.encoding, path, src.resolved_format, in_china=in_china)
+        needed = [c for c in (src.x, src.y, src.wkt) if c]  # the header, below any title
+        encoding = None
     try:
-        if is_delimited_text(path):
-            frame = read_delimited(path, encoding, columns=[field.join_column])
-        else:
-            frame = pyogrio.read_dataframe(
-                path,
-                layer=read_layer,
-                columns=[field.join_column],
-                read_geometry=False,
-                encoding=encoding,
-            )
+        with source_file(path, None if field.join_name else src.member) as read:
+            if not field.join_name:
+                fmt = src.file_format(read) or ""
+                encoding = reading_encoding(src.encoding, read, fmt, in_china=in_china)
+            frame = _column(read, read_layer, encoding, needed, field.join_column)
     except Exception:  # noqa: BLE001 - unreadable sources are reported by the column check
         return None
     if field.join_column not in frame.columns:
         return None
     values = frame[field.join_column].dropna().astype(str).str.strip()
     return Counter(v for v in values if v)
+
+
+def _column(
+    path: Path, read_layer: str | None, encoding: str | None, needed: list[str], column: str
+) -> pd.DataFrame:
+    """``column`` of a source file, as the loader reads it (``needed``: names its header
+    holds, below any title)."""
+    if is_table(path):
+        return read_source_table(path, read_layer, encoding, holding(needed), [column])
+    return pyogrio.read_dataframe(
+        path, layer=read_layer, columns=[column], read_geometry=False, encoding=encoding
+    )
 
 
 def _named(missing: Counter[str]) -> str:

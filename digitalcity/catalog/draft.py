@@ -24,6 +24,7 @@ import pyogrio
 import pyproj
 import shapely
 
+from digitalcity.catalog.archives import Unpacked, is_archive
 from digitalcity.catalog.codes import CODE_COLUMNS
 from digitalcity.catalog.delimited_text import read_delimited
 from digitalcity.catalog.model import RESERVED_COLUMNS
@@ -45,7 +46,7 @@ from digitalcity.crs.zones import (
 )
 from digitalcity.errors import CatalogError
 from digitalcity.ingest.sheets import read_sheet
-from digitalcity.ingest.written_forms import rescued_numbers
+from digitalcity.ingest.written_forms import coordinate_numbers, numbers_as_typed
 
 VECTOR_SUFFIXES = {
     ".shp",
@@ -86,6 +87,7 @@ class LayerDraft:
     y: str | None = None
     wkt: str | None = None
     xy_exchanged: bool = False  # the column named as y holds the eastings
+    member: str | None = None  # the data file inside the archive at ``path``
 
 
 @dataclass
@@ -249,13 +251,13 @@ TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".ods"}
 SHEET_SUFFIXES = {".xlsx", ".ods"}
 
 
-def _numbers(values: pd.Series) -> np.ndarray:
-    """Numbers of a text column, as people type them too (``written_forms``); NaN where none."""
-    numbers = np.array(pd.to_numeric(values, errors="coerce"), dtype=float)
-    refused = np.isnan(numbers) & values.notna().to_numpy(dtype=bool)
-    if refused.any():
-        numbers[refused] = rescued_numbers(values[refused]).to_numpy(dtype=float)
-    return numbers
+def _names_places(cells: set[str]) -> bool:
+    """Whether a table's row names coordinate columns or a WKT column (its header, below any
+    title)."""
+    lower = {c.lower() for c in cells}
+    return any(x in lower and y in lower for x, y in COORDINATE_NAMES) or any(
+        n in lower for n in WKT_NAMES
+    )
 
 
 def _table_geometry(text: pd.DataFrame) -> tuple[str | None, str | None, str | None, np.ndarray]:
@@ -265,7 +267,7 @@ def _table_geometry(text: pd.DataFrame) -> tuple[str | None, str | None, str | N
     for x_name, y_name in COORDINATE_NAMES:
         if x_name in lower and y_name in lower:
             x, y = lower[x_name], lower[y_name]
-            numbers = [_numbers(text[c]) for c in (x, y)]
+            numbers = [coordinate_numbers(text[c]) for c in (x, y)]
             if all(np.isfinite(n).any() for n in numbers):
                 return x, y, None, shapely.points(*numbers)
     named = [lower[n] for n in WKT_NAMES if n in lower]
@@ -283,7 +285,7 @@ def _table_geometry(text: pd.DataFrame) -> tuple[str | None, str | None, str | N
 def _text_type(values: pd.Series) -> str:
     """ "integer", "float" or "string": what a table's text column holds."""
     present = values.dropna()
-    numbers = _numbers(present)
+    numbers = numbers_as_typed(present)
     if not len(present) or np.isnan(numbers).any():
         return "string"
     return "integer" if (numbers == np.round(numbers)).all() else "float"
@@ -294,10 +296,10 @@ def _read_table(path: Path, folder: Path) -> LayerDraft:
     ``COORDINATE_NAMES`` pairs them) or by a WKT column; a table with neither is a
     CatalogError."""
     if path.suffix.lower() in SHEET_SUFFIXES:
-        frame, encoding = read_sheet(path, None), None
+        frame, encoding = read_sheet(path, None, _names_places), None
     else:
         encoding = undeclared_encoding(path, in_china=True)
-        frame = read_delimited(path, encoding)
+        frame = read_delimited(path, encoding, fits=_names_places)
     frame.columns = [str(c) for c in frame.columns]
     text = frame.astype("string").apply(lambda c: c.str.strip()).replace("", pd.NA)
     x, y, wkt, geometry = _table_geometry(text)
@@ -309,7 +311,7 @@ def _read_table(path: Path, folder: Path) -> LayerDraft:
         if not x:
             raise
         x, y, exchanged = y, x, True  # Chinese surveyors' X is the northing
-        geometry = shapely.points(*(_numbers(text[c]) for c in (x, y)))
+        geometry = shapely.points(*(coordinate_numbers(text[c]) for c in (x, y)))
         crs = _undeclared_crs(tuple(shapely.total_bounds(geometry)))
     bounds = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform_bounds(
         *shapely.total_bounds(geometry)
@@ -356,12 +358,40 @@ def read_folder(folder: Path) -> CityDraft:
                 draft.layers.append(_read_table(path, folder))
             except Exception as exc:  # noqa: BLE001 - a table without places is noted
                 draft.skipped.append(f"{path.name}: not drafted: {exc}")
+        elif path.is_file() and is_archive(path):
+            try:
+                _read_archive(path, folder, draft)
+            except Exception as exc:  # noqa: BLE001 - an unreadable archive is noted
+                draft.skipped.append(f"{path.name}: unreadable: {exc}")
     if not draft.layers:
         raise CatalogError(f"{folder}: no vector files to draft layers from")
     ids: set[str] = set()
     for layer in draft.layers:  # "roads.shp" and a GeoPackage layer "roads": roads, roads_2
         layer.id = _unique(layer.id, ids)
     return draft
+
+
+def _read_archive(archive: Path, folder: Path, draft: CityDraft) -> None:
+    """Drafts of the data files in a ``.zip`` archive (unpacked for the time of reading),
+    each naming its file in ``source.member``; tables without places are noted."""
+    unpacked = Unpacked(archive)
+    try:
+        for path in unpacked.data_files():
+            suffix, member = path.suffix.lower(), path.relative_to(unpacked.folder).as_posix()
+            try:
+                found = (
+                    [_read_table(path, unpacked.folder)]
+                    if suffix in TABLE_SUFFIXES
+                    else _read_layers(path, unpacked.folder)
+                )
+            except Exception as exc:  # noqa: BLE001 - as for a file outside an archive
+                draft.skipped.append(f"{archive.name} ({member}): not drafted: {exc}")
+                continue
+            for layer in found:
+                layer.path, layer.member = str(archive.relative_to(folder)), member
+            draft.layers += found
+    finally:
+        unpacked.close()
 
 
 def suggest_local_crs(lon: float, lat: float) -> str:
@@ -391,6 +421,7 @@ def _layer_toml(layer: LayerDraft, city_id: str) -> str:
         "",
         "[source]",
         f"path = {_s(layer.path)}",
+        *([f"member = {_s(layer.member)}"] if layer.member else []),
         f"crs = {_s(layer.crs)}"
         + (
             "  # guessed from the coordinates: the file declares no CRS"

@@ -6,6 +6,7 @@ Every model is frozen; the registry built from them is immutable.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -33,7 +34,36 @@ SourceFormat = Literal[
     "xlsx",
     "ods",
     "geotiff",
+    "zip",  # an archive: the format of the data file inside (``catalog.archives``)
 ]
+FORMAT_BY_SUFFIX: dict[str, SourceFormat] = {
+    "geojson": "geojson",
+    "json": "geojson",
+    "topojson": "topojson",
+    "shp": "shapefile",
+    "gpkg": "gpkg",
+    "gdb": "filegdb",  # an Esri File Geodatabase: a folder
+    "fgb": "flatgeobuf",
+    "kml": "kml",
+    "tab": "mapinfo",
+    "mif": "mapinfo",
+    "gml": "gml",
+    "dxf": "dxf",  # a CAD drawing: its entities, with their CAD layer in "Layer"
+    "csv": "csv",
+    "tsv": "csv",  # columns separated by tabs (``catalog.delimited_text``)
+    "txt": "csv",  # Excel's "Text (Tab delimited)" and "Unicode Text"
+    "xlsx": "xlsx",
+    "ods": "ods",
+    "tif": "geotiff",
+    "tiff": "geotiff",
+}
+
+
+def format_of(path: str) -> SourceFormat | None:
+    """The format a file's suffix names (None for none we read)."""
+    return FORMAT_BY_SUFFIX.get(path.lower().rstrip("/\\").rsplit(".", 1)[-1])
+
+
 Aggregate = Literal["master", "sum", "count", "count_other", "mode_other", "first"]
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
@@ -171,37 +201,28 @@ class SourceDef(Frozen):
     wkt: str | None = None
     id_field: str | None = None
     band: int = Field(default=1, ge=1)  # a GeoTIFF's band, read as cells (attribute "value")
+    member: str | None = None  # the data file inside a .zip archive holding several
     joins: tuple[JoinDef, ...] = ()
 
     @property
     def resolved_format(self) -> SourceFormat:
+        """``format``, else the one its path's suffix names; for a ``.zip`` archive, the
+        format of its ``member``, or "zip" (the format of its one data file, known once it is
+        unpacked: ``catalog.archives``)."""
         if self.format:
             return self.format
-        suffix = self.path.lower().rstrip("/\\").rsplit(".", 1)[-1]
-        by_suffix: dict[str, SourceFormat] = {
-            "geojson": "geojson",
-            "json": "geojson",
-            "topojson": "topojson",
-            "shp": "shapefile",
-            "gpkg": "gpkg",
-            "gdb": "filegdb",  # an Esri File Geodatabase: a folder
-            "fgb": "flatgeobuf",
-            "kml": "kml",
-            "tab": "mapinfo",
-            "mif": "mapinfo",
-            "gml": "gml",
-            "dxf": "dxf",  # a CAD drawing: its entities, with their CAD layer in "Layer"
-            "csv": "csv",
-            "tsv": "csv",  # columns separated by tabs (``catalog.delimited_text``)
-            "txt": "csv",  # Excel's "Text (Tab delimited)" and "Unicode Text"
-            "xlsx": "xlsx",
-            "ods": "ods",
-            "tif": "geotiff",
-            "tiff": "geotiff",
-        }
-        if suffix not in by_suffix:
+        archive = self.path.lower().endswith(".zip")
+        if archive and self.member is None:
+            return "zip"
+        found = format_of(self.member if archive and self.member else self.path)
+        if found is None:
             raise ValueError(f"cannot tell the format of {self.path!r}: set source.format")
-        return by_suffix[suffix]
+        return found
+
+    def file_format(self, read: Path) -> SourceFormat | None:
+        """The format of ``read``, the file the rows are read from: the source's own, or
+        for an archive the data file unpacked from it (``catalog.archives``)."""
+        return self.format or format_of(read.name)
 
     @model_validator(mode="after")
     def _csv_needs_geometry(self) -> SourceDef:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 import pyproj
 
+from digitalcity.catalog.archives import source_file
 from digitalcity.catalog.codecheck import missing_codes
 from digitalcity.catalog.codes import NORMALISERS, code_tables, load_crosswalk
-from digitalcity.catalog.delimited_text import is_delimited_text, read_delimited
+from digitalcity.catalog.delimited_text import holding
 from digitalcity.catalog.descriptions import code_descriptions
 from digitalcity.catalog.model import LayerDef
 from digitalcity.catalog.ogr_layers import layer_info
@@ -17,17 +19,25 @@ from digitalcity.catalog.roles import ROLES, role_layers
 from digitalcity.catalog.semantics import unknown_semantic_keys
 from digitalcity.catalog.source_encoding import reading_encoding, table_encoding
 from digitalcity.catalog.sources import source_root
+from digitalcity.catalog.tables import is_table, read_source_table
 from digitalcity.config import Settings
 from digitalcity.crs import epsg_code
 from digitalcity.crs.chinese import place_in_china
-from digitalcity.errors import DigitalCityError
+from digitalcity.errors import DigitalCityError, SourceError
 
 
-def _header(path: Path, layer: str | None = None, encoding: str | None = None) -> set[str] | None:
-    """Column names of a source file read from its header with pyogrio; None if unreadable."""
+def _header(
+    path: Path,
+    layer: str | None = None,
+    encoding: str | None = None,
+    needed: Collection[str] = (),
+) -> set[str] | None:
+    """Column names of a source file read from its header (``needed``: names the header must
+    hold, below a title if need be); None if unreadable."""
     try:
-        if is_delimited_text(path):
-            return set(read_delimited(path, encoding, rows=0).columns)
+        if is_table(path):
+            found = read_source_table(path, layer, encoding, holding(needed))
+            return {str(c) for c in found.columns}
         info = layer_info(path, layer, encoding)
     except Exception:  # noqa: BLE001 - any GDAL failure means the columns cannot be checked
         return None
@@ -40,9 +50,16 @@ def _missing_columns(layer: LayerDef, root: Path, in_china: bool) -> list[str]:
     where = layer.qualified_id
     problems: list[str] = []
     src = layer.source
-    path = root / src.path
-    encoding = reading_encoding(src.encoding, path, src.resolved_format, in_china=in_china)
-    main = _header(path, src.layer, encoding)
+    geometry_columns = [c for c in (src.x, src.y, src.wkt) if c]
+    try:
+        with source_file(root / src.path, src.member) as path:
+            fmt = src.file_format(path) or ""
+            encoding = reading_encoding(src.encoding, path, fmt, in_china=in_china)
+            main = _header(path, src.layer, encoding, geometry_columns)
+    except SourceError as exc:  # an archive without its data file, or with several
+        if (root / src.path).exists():
+            problems.append(f"{where}: {exc}")
+        main = None
     joins: dict[str, set[str] | None] = {
         j.name: _header(
             root / j.path, None, table_encoding(j.encoding, root / j.path, in_china=in_china)

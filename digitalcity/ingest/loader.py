@@ -168,7 +168,7 @@ class _LayerLoad:
         self._joins = in_background(prepare_joins, layer, root, in_china)
         self.reader = SourceReader(layer.source, root, in_china=in_china)
         self.mapper = AttributeMapper(layer.all_fields, decimal_comma=self.reader.decimal_comma)
-        where = f"{self.reader.path.name}"
+        where = Path(self.reader.origin).name
         missing = self.mapper.missing_columns(self.reader.columns)
         if layer.source.id_field and layer.source.id_field not in self.reader.columns:
             missing.append(layer.source.id_field)
@@ -186,7 +186,7 @@ class _LayerLoad:
         self.srid = schema.storage_srid(city)
         self.multi = layer.geometry_type.startswith("Multi")
         self.bounds: np.ndarray | None = None  # of the rows kept so far, storage CRS
-        self.report = LoadReport(city.id, layer.id, str(self.reader.path))
+        self.report = LoadReport(city.id, layer.id, self.reader.origin)
         self.report.encoding_guessed = self.reader.guessed_encoding
         self.columns = ["fid", "geom", *(f.name for f in layer.all_fields)]
 
@@ -387,6 +387,21 @@ def _load(
     fingerprinting = in_background(fingerprint, layer, city, settings)  # hashing frees the GIL
     in_background(_warm_pool, engine)
     job = _LayerLoad(layer, city, settings)
+    try:
+        return _load_job(job, engine, settings, force, started, fingerprinting)
+    finally:
+        job.reader.close()  # an archive's unpacked files
+
+
+def _load_job(
+    job: _LayerLoad,
+    engine: Engine,
+    settings: Settings,
+    force: bool,
+    started: float,
+    fingerprinting: Future[str],
+) -> LoadReport:
+    layer, city = job.layer, job.city
     gc.freeze()  # the source as opened (a TopoJSON document is held whole)
     if not force:
         with engine.connect() as conn:

@@ -22,7 +22,14 @@ import pyogrio
 import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 
-from digitalcity.catalog.delimited_text import Dialect, is_delimited_text, sniff
+from digitalcity.catalog.archives import Unpacked, is_archive
+from digitalcity.catalog.delimited_text import (
+    HEADER_SCAN_ROWS,
+    Dialect,
+    holding,
+    is_delimited_text,
+    sniff,
+)
 from digitalcity.catalog.model import SourceDef
 from digitalcity.catalog.ogr_layers import layer_info, measures_read_quietly, spatial_layers
 from digitalcity.catalog.source_encoding import reading_encoding
@@ -31,7 +38,7 @@ from digitalcity.ingest.columns import Columns
 from digitalcity.ingest.raster import RasterCells
 from digitalcity.ingest.sheets import SHEET_FORMATS, read_sheet
 from digitalcity.ingest.topojson import Topology, read_topology, topojson_frames
-from digitalcity.ingest.written_forms import rescued_numbers
+from digitalcity.ingest.written_forms import coordinate_numbers
 
 
 @dataclass
@@ -70,10 +77,8 @@ class SourceReader:
         encoding nothing declares may be guessed to be GB18030 (``catalog.source_encoding``)."""
         self.source = source
         self.path = resolve_path(source.path, data_root)
+        self.origin = str(self.path)  # where the rows come from, as the report names it
         self.format = source.resolved_format
-        # the encoding read with; also ``guessed_encoding`` when the definition sets none
-        self.encoding = reading_encoding(source.encoding, self.path, self.format, in_china=in_china)
-        self.guessed_encoding = self.encoding if source.encoding is None else None
         self.file_crs: str | None = None
         self.total: int | None = None
         self.columns: list[str] = []
@@ -81,11 +86,36 @@ class SourceReader:
         self._ogr_layer: str | None = None  # the layer read when source.layer is not set
         self._raster: RasterCells | None = None
         self._sheet: pd.DataFrame | None = None
+        self._unpacked: Unpacked | None = None
         self.dialect = Dialect()
+        try:
+            if is_archive(self.path):
+                self._unpack()
+            # the encoding read with; also ``guessed_encoding`` when the definition sets none
+            self.encoding = reading_encoding(
+                source.encoding, self.path, self.format, in_china=in_china
+            )
+            self.guessed_encoding = self.encoding if source.encoding is None else None
+            self._inspect()
+        except BaseException:
+            self.close()
+            raise
+
+    def _unpack(self) -> None:
+        """Read an archive's data file (``catalog.archives``) from where it is unpacked."""
+        self._unpacked = Unpacked(self.path)
+        self.path = self._unpacked.path(self.source.member)
+        self.origin += f" ({self.path.relative_to(self._unpacked.folder)})"
+        inner = self.source.file_format(self.path)
+        if inner is None or inner == "zip":
+            raise SourceError(f"cannot tell the format of {self.origin}: set source.format")
+        self.format = inner
+
+    def _inspect(self) -> None:
         if self.format == "csv":
             self._inspect_csv()
         elif self.format == "geotiff":
-            self._raster = RasterCells(self.path, source.band)
+            self._raster = RasterCells(self.path, self.source.band)
             self.file_crs, self.columns = self._raster.file_crs, self._raster.columns
         elif self.format in SHEET_FORMATS:
             self._inspect_sheet()
@@ -93,6 +123,11 @@ class SourceReader:
             self._inspect_topojson()
         else:
             self._inspect_ogr()
+
+    def close(self) -> None:
+        """Remove an archive's unpacked files (nothing to do for other sources)."""
+        if self._unpacked is not None:
+            self._unpacked.close()
 
     # -- inspection ------------------------------------------------------------------------
     def _layer(self) -> str | int | None:
@@ -129,16 +164,22 @@ class SourceReader:
         self.columns, self.total = self._topology.columns(members), len(members)
 
     def _inspect_sheet(self) -> None:
-        self._sheet = read_sheet(self.path, self.source.layer)
+        self._sheet = read_sheet(self.path, self.source.layer, holding(self._geometry_columns))
         self.columns = [str(c) for c in self._sheet.columns]
         self.total = len(self._sheet)
         self._check_geometry_columns()
 
+    @property
+    def _geometry_columns(self) -> list[str]:
+        return [c for c in (self.source.wkt, self.source.x, self.source.y) if c]
+
     def _check_geometry_columns(self) -> None:
-        needed = [c for c in (self.source.wkt, self.source.x, self.source.y) if c]
-        missing = [c for c in needed if c not in self.columns]
+        missing = [c for c in self._geometry_columns if c not in self.columns]
         if missing:
-            raise SourceError(f"{self.path.name}: geometry columns {missing} not in the header")
+            raise SourceError(
+                f"{self.path.name}: geometry columns {missing} not in the header (nor in any "
+                f"of the first {HEADER_SCAN_ROWS} rows)"
+            )
 
     @property
     def decimal_comma(self) -> bool:
@@ -147,11 +188,12 @@ class SourceReader:
 
     def _inspect_csv(self) -> None:
         try:
-            self.dialect = sniff(self.path, self.encoding)
+            self.dialect = sniff(self.path, self.encoding, holding(self._geometry_columns))
             head = pd.read_csv(
                 self.path,
                 nrows=0,
                 sep=self.dialect.separator,
+                skiprows=self.dialect.header,
                 encoding=self.encoding or "utf-8",
             )
         except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
@@ -251,6 +293,7 @@ class SourceReader:
             chunks = pd.read_csv(
                 self.path,
                 sep=self.dialect.separator,
+                skiprows=self.dialect.header,
                 chunksize=batch_rows,
                 dtype=str,
                 keep_default_na=False,
@@ -270,21 +313,11 @@ class SourceReader:
             cells = chunk[self.source.wkt].to_numpy(dtype=object)
             text = np.array([c if isinstance(c, str) and c else None for c in cells], dtype=object)
             return shapely.from_wkt(text, on_invalid="ignore")
-        x = self._coordinates(chunk[self.source.x])
-        y = self._coordinates(chunk[self.source.y])
+        x = coordinate_numbers(chunk[self.source.x], decimal_comma=self.decimal_comma)
+        y = coordinate_numbers(chunk[self.source.y], decimal_comma=self.decimal_comma)
         points = np.asarray(shapely.points(x, y), dtype=object)
         points[np.isnan(x) | np.isnan(y)] = None
         return points
-
-    def _coordinates(self, values: pd.Series) -> np.ndarray:
-        """Numbers of a coordinate column, also as people type them (full-width digits, a
-        decimal comma: ``written_forms``); NaN where none."""
-        numbers = np.array(pd.to_numeric(values, errors="coerce"), dtype=float)
-        refused = np.isnan(numbers) & values.notna().to_numpy(dtype=bool)
-        if refused.any():
-            written = rescued_numbers(values[refused], decimal_comma=self.decimal_comma)
-            numbers[refused] = written.to_numpy(dtype=float)
-        return numbers
 
 
 def read_table(

@@ -1,14 +1,16 @@
 """Numbers and dates as people type them into spreadsheets, read where the plain parsers
 (``ingest.numbers``, pandas' date parser) give up: full-width digits (a Chinese input
 method's "１２３"), thousands separators ("1,234,567"; "1.234,5" and "1 234,5" where the
-decimal mark is a comma), Chinese dates ("2023年5月1日", "2023年5月1日 14时30分") and Excel's
-serial day numbers in date columns ("45047": a date cell saved with the General format).
+decimal mark is a comma), Chinese dates ("2023年5月1日", "2023年5月1日 14时30分"), Excel's
+serial day numbers in date columns ("45047": a date cell saved with the General format) and
+coordinates in degrees, minutes and seconds ("118°04'12.5\"E", "北纬24度26分8秒").
 
 Only values the plain parsers refused come here, so well-formed columns cost nothing more.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 # thousands grouped by commas (or spaces), a point for decimals
@@ -21,6 +23,14 @@ _CHINESE_TIME = r"(\d{1,2})\s*[时點点:]\s*(\d{1,2})\s*分?(?:\s*(\d{1,2})\s*�
 # As epoch milliseconds (what Esri JSON dates are) they would be the first 100 seconds of
 # 1970, which no real date column holds.
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+# degrees (minutes (seconds)), a hemisphere before or after: west and south are negative
+_HEMISPHERE = "NSEWnsew东西南北"
+_DEGREES = (
+    rf"^([{_HEMISPHERE}]?)\s*(?:东经|西经|北纬|南纬)?\s*(\d+(?:\.\d+)?)\s*[°度º]\s*"
+    r"(?:(\d+(?:\.\d+)?)\s*['′’分])?\s*(?:(\d+(?:\.\d+)?)\s*(?:\"|″|”|''|′′|秒))?\s*"
+    rf"([{_HEMISPHERE}]?)$"
+)
+_NEGATIVE = "SWsw西南"
 _EXCEL_SERIALS = (10_000, 100_000)
 
 
@@ -75,3 +85,39 @@ def excel_serial_days(numbers: pd.Series) -> pd.Series:
     serial = floats.between(*_EXCEL_SERIALS, inclusive="left")
     days = pd.to_timedelta(floats.where(serial), unit="D").dt.round("s")
     return _EXCEL_EPOCH + days
+
+
+def rescued_degrees(text: pd.Series) -> pd.Series:
+    """Decimal degrees (float64, NaN where none) of coordinates written in degrees, minutes
+    and seconds: "118°04'12.5\"E", "118°4′12.5″", "24°26'N", "北纬24度26分8秒", "W71°6'"."""
+    value = _normalised(text)
+    parts = value.str.extract(_DEGREES)
+    degrees = parts[1].astype(float)
+    minutes = parts[2].astype(float).fillna(0.0)
+    seconds = parts[3].astype(float).fillna(0.0)
+    west_south = parts[0].isin(list(_NEGATIVE)) | parts[4].isin(list(_NEGATIVE))
+    west_south |= value.str.contains("西经|南纬", na=False)
+    sign = np.where(west_south.to_numpy(dtype=bool), -1.0, 1.0)
+    usable = (minutes < 60) & (seconds < 60)
+    return ((degrees + minutes / 60 + seconds / 3600) * sign).where(usable)
+
+
+def numbers_as_typed(values: pd.Series, *, decimal_comma: bool = False) -> np.ndarray:
+    """The numbers of a text column (float64, NaN where none), plain or as people type them
+    (``rescued_numbers``)."""
+    numbers = np.array(pd.to_numeric(values, errors="coerce"), dtype=float)
+    refused = np.isnan(numbers) & values.notna().to_numpy(dtype=bool)
+    if refused.any():
+        rescued = rescued_numbers(values[refused], decimal_comma=decimal_comma)
+        numbers[refused] = rescued.to_numpy(dtype=float)
+    return numbers
+
+
+def coordinate_numbers(values: pd.Series, *, decimal_comma: bool = False) -> np.ndarray:
+    """The numbers of a coordinate column (float64, NaN where none): ``numbers_as_typed``,
+    or in degrees, minutes and seconds (``rescued_degrees``)."""
+    numbers = numbers_as_typed(values, decimal_comma=decimal_comma)
+    refused = np.isnan(numbers) & values.notna().to_numpy(dtype=bool)
+    if refused.any():
+        numbers[refused] = rescued_degrees(values[refused]).to_numpy(dtype=float)
+    return numbers

@@ -1,0 +1,171 @@
+"""Sources delivered as .zip archives, as bureaus send them: a GBK shapefile whose member names
+a Windows archiver wrote in GBK, several data files (``source.member``), a File Geodatabase
+folder, hostile archives (paths leading out, unpacking to far more than their size). Every
+file is written at test time from the real Xiamen districts."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tomllib
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from digitalcity.catalog import archives, load_catalog
+from digitalcity.catalog.validate import validate_catalog
+from digitalcity.cli import app
+from digitalcity.config import Settings
+from digitalcity.errors import SourceError
+from digitalcity.ingest import load_layer
+from tests.conftest import SHARED_DATA
+from tests.test_ingest_formats import NAME, POP, XIAMEN_DISTRICTS, layer
+
+PROJECT_LAYERS = Path(__file__).resolve().parents[1] / "layers"
+
+
+@pytest.fixture(scope="module")
+def districts() -> gpd.GeoDataFrame:
+    with_gcj = gpd.read_file(XIAMEN_DISTRICTS)
+    return (
+        with_gcj[["district", "POPU", "geometry"]]
+        .rename(columns={"district": "name", "POPU": "population"})
+        .set_crs(4326, allow_override=True)
+    )
+
+
+def _zip(archive: Path, files: dict[str, Path]) -> None:
+    """``files`` (member name -> file) in ``archive``; a member name outside ASCII is written
+    as a Chinese Windows archiver writes it: GBK bytes, without the UTF-8 flag."""
+    placeholders: dict[bytes, bytes] = {}
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as book:
+        for name, path in files.items():
+            raw = name.encode("gbk")
+            stored = name
+            if not raw.isascii():
+                stored = f"Q{len(placeholders)}".ljust(len(raw), "Q")  # as long as the GBK
+                placeholders[stored.encode()] = raw
+            book.write(path, stored)
+    data = archive.read_bytes()
+    for placeholder, raw in placeholders.items():
+        data = data.replace(placeholder, raw)
+    archive.write_bytes(data)
+
+
+def _shapefile(districts: gpd.GeoDataFrame, folder: Path, stem: str) -> dict[str, Path]:
+    """``districts`` as a GBK shapefile without .cpg (its sidecars by suffix)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    districts.to_file(folder / "d.shp", encoding="GBK")
+    (folder / "d.cpg").unlink()
+    return {f"{stem}{p.suffix}": p for p in folder.glob("d.*")}
+
+
+def stored_names(engine, table: str) -> list[str]:
+    with engine.connect() as conn:
+        return list(
+            conn.execute(sa.text(f"SELECT name FROM xiamen.{table} ORDER BY fid")).scalars()  # noqa: S608
+        )
+
+
+def test_a_zipped_gbk_shapefile_with_gbk_member_names(
+    districts, catalog, engine, settings, tmp_path
+):
+    archive = tmp_path / "区县.zip"
+    _zip(archive, _shapefile(districts, tmp_path / "parts", "厦门区县"))
+    with zipfile.ZipFile(archive) as book:
+        assert all(not i.flag_bits & 0x800 for i in book.infolist())  # as Windows writes them
+    definition = layer("zipped", "MultiPolygon", {"path": str(archive)}, [NAME, POP])
+    report = load_layer(definition, catalog.city("xiamen"), engine, settings)
+    assert report.rows_loaded == 6 and report.encoding_guessed == "GB18030"
+    assert report.source.endswith("区县.zip (厦门区县.shp)")
+    assert stored_names(engine, "zipped") == districts.name.tolist()
+    again = load_layer(definition, catalog.city("xiamen"), engine, settings)
+    assert again.status == "unchanged"  # the archive is fingerprinted as one file
+    assert not list(Path(archives.tempfile.gettempdir()).glob("digitalcity-unpacked-*"))
+
+
+def test_several_data_files_need_a_member(districts, catalog, engine, settings, tmp_path):
+    points = districts.assign(geometry=districts.geometry.representative_point())
+    points.to_file(tmp_path / "centres.gpkg", driver="GPKG")
+    gdb = tmp_path / "zones.gdb"
+    subprocess.run(
+        ["ogr2ogr", "-f", "OpenFileGDB", str(gdb), str(tmp_path / "centres.gpkg")], check=True
+    )
+    files = _shapefile(districts, tmp_path / "parts", "data/districts")
+    files["data/centres.gpkg"] = tmp_path / "centres.gpkg"
+    files.update({f"zones.gdb/{p.name}": p for p in gdb.iterdir()})
+    files["__MACOSX/data/._centres.gpkg"] = tmp_path / "centres.gpkg"
+    archive = tmp_path / "city.zip"
+    _zip(archive, files)
+    xiamen = catalog.city("xiamen")
+    unnamed = layer("zip_unnamed", "MultiPolygon", {"path": str(archive)}, [NAME, POP])
+    with pytest.raises(SourceError, match=r"holds 3 data files \(data/districts.shp, data/"):
+        load_layer(unnamed, xiamen, engine, settings)
+    for member, kind, table in (
+        ("data/districts.shp", "MultiPolygon", "zip_districts"),
+        ("data/centres.gpkg", "Point", "zip_centres"),
+        ("zones.gdb", "Point", "zip_zones"),
+    ):
+        source = {"path": str(archive), "member": member}
+        report = load_layer(layer(table, kind, source, [NAME, POP]), xiamen, engine, settings)
+        assert report.rows_loaded == 6, report.summary()
+        assert stored_names(engine, table) == districts.name.tolist()
+
+
+def test_hostile_archives_are_refused(districts, catalog, engine, settings, tmp_path, monkeypatch):
+    leading_out = tmp_path / "out.zip"
+    with zipfile.ZipFile(leading_out, "w") as book:
+        book.writestr("../../evil.geojson", districts.to_json())
+    xiamen = catalog.city("xiamen")
+    definition = layer("zip_out", "MultiPolygon", {"path": str(leading_out)}, [NAME, POP])
+    with pytest.raises(SourceError, match="leads out of the archive"):
+        load_layer(definition, xiamen, engine, settings)
+    assert not (tmp_path.parent / "evil.geojson").exists()
+    bomb = tmp_path / "zeros.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as book:
+        book.writestr("zeros.csv", b"0" * 4_000_000)
+    monkeypatch.setattr(archives, "_SMALL_BYTES", 1_000_000)
+    spec = {"path": str(bomb), "x": "a", "y": "b", "crs": "EPSG:4326"}
+    with pytest.raises(SourceError, match="more than 200 times its size: refused"):
+        load_layer(layer("zip_bomb", "Point", spec, [NAME]), xiamen, engine, settings)
+    broken = tmp_path / "broken.zip"
+    broken.write_bytes(b"PK\x03\x04 not really")
+    definition = layer("zip_broken", "MultiPolygon", {"path": str(broken)}, [NAME, POP])
+    with pytest.raises(SourceError, match="cannot unpack broken.zip"):
+        load_layer(definition, xiamen, engine, settings)
+
+
+def test_check_layers_and_init_city_read_archives(districts, tmp_path, monkeypatch):
+    folder = tmp_path / "delivered"
+    folder.mkdir()
+    points = districts.assign(geometry=districts.geometry.representative_point())
+    points.to_file(tmp_path / "centres.gpkg", driver="GPKG")
+    files = _shapefile(districts, tmp_path / "parts", "区县")
+    files["点位.gpkg"] = tmp_path / "centres.gpkg"
+    _zip(folder / "xiamen.zip", files)
+    root = tmp_path / "layers"
+    root.mkdir()
+    shutil.copytree(PROJECT_LAYERS / "codes", root / "codes")
+    monkeypatch.setenv("DIGITALCITY_LAYERS_DIR", str(root))
+    monkeypatch.setenv("DIGITALCITY_SOURCE_DATA_DIR", str(SHARED_DATA))
+    result = CliRunner().invoke(app, ["init-city", "xiamen6", str(folder)])
+    assert result.exit_code == 0, result.output
+    drafted = {
+        p.stem: tomllib.loads(p.read_text(encoding="utf-8"))
+        for p in (root / "xiamen6").glob("*.toml")
+        if p.name != "city.toml"
+    }
+    assert {d["source"]["member"] for d in drafted.values()} == {"区县.shp", "点位.gpkg"}
+    assert {d["source"]["path"] for d in drafted.values()} == {"xiamen.zip"}
+    settings = Settings(source_data_dir=SHARED_DATA, layers_dir=root, progress=False)
+    assert validate_catalog(load_catalog(root), settings) == []
+    # without its member, an archive of several data files is a problem check-layers names
+    toml = next(p for p in (root / "xiamen6").glob("*.toml") if p.name != "city.toml")
+    text = toml.read_text(encoding="utf-8")
+    toml.write_text("\n".join(ln for ln in text.splitlines() if not ln.startswith("member")))
+    problems = validate_catalog(load_catalog(root), settings)
+    assert len(problems) == 1 and "holds 2 data files" in problems[0], problems
