@@ -22,6 +22,7 @@ from shapely.geometry.base import BaseGeometry
 from shapely.geometry.polygon import orient
 
 from digitalcity.crs import chinese
+from digitalcity.crs.datums import through_wgs84
 from digitalcity.crs.zones import GKZone, detect_prefixed_zone, gk3_epsg, gk_zone_of_epsg
 from digitalcity.errors import SourceError
 
@@ -189,6 +190,16 @@ def _xy_function(source: SourceCRS, target: pyproj.CRS) -> XYFunc | None:
     if source.offset is None:
         if source.crs == target:
             return None
+        if through_wgs84(source.crs, target):  # apply its +towgs84 (``datums``)
+            to_wgs84 = _get_transformer(source.crs, WGS84).transform
+            from_wgs84 = _get_transformer(WGS84, target).transform
+
+            def pivot(
+                x: NDArray[np.float64], y: NDArray[np.float64]
+            ) -> tuple[ArrayLike, ArrayLike]:
+                return from_wgs84(*to_wgs84(x, y))
+
+            return pivot
         return _get_transformer(source.crs, target).transform
 
     to_lonlat = None

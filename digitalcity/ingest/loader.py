@@ -40,6 +40,7 @@ from digitalcity.catalog.sources import source_root
 from digitalcity.config import Settings
 from digitalcity.crs import SourceCRS, resolve_crs, transform_geometries
 from digitalcity.crs.chinese import place_in_china
+from digitalcity.crs.datums import unknown_datum_shift
 from digitalcity.db import schema
 from digitalcity.db.versions import current_version, swap_in
 from digitalcity.errors import LoadError, SourceError
@@ -644,6 +645,11 @@ def _finish_report(job: _LayerLoad) -> None:
                 f"{pj.unmatched_examples[:3]}); previous version kept"
             )
     report.coerced_to_null = dict(job.mapper.coerced)
+    if job.source_crs is not None and job.source_crs.offset is None:
+        storage = pyproj.CRS.from_user_input(job.city.storage_crs)
+        shift = unknown_datum_shift(job.source_crs.crs, storage, job.city.bbox)
+        if shift:
+            report.warnings.append(shift)
     if job.classifier:
         report.unclassified = sum(job.classifier.unclassified.values())
         report.unclassified_codes = dict(job.classifier.unclassified.most_common(20))

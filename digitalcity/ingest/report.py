@@ -28,6 +28,8 @@ class LoadReport:
     unclassified_codes: dict[str, int] = field(default_factory=dict)
     # the text encoding read with when the source declared none (a shapefile without .cpg)
     encoding_guessed: str | None = None
+    # what the load could not vouch for (a datum shift PROJ does not know)
+    warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     def rejection_reasons(self) -> Counter[str]:
@@ -60,6 +62,7 @@ class LoadReport:
                 "bad values set to null: "
                 + ", ".join(f"{k} {v}" for k, v in sorted(self.coerced_to_null.items()))
             )
+        parts += [f"warning: {w}" for w in self.warnings]
         return ", ".join(parts) + f" ({self.seconds:.1f} s)"
 
     def details(self, limit: int = 20) -> list[str]:
