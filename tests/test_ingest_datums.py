@@ -9,7 +9,9 @@ import geopandas as gpd
 import pyproj
 import pytest
 import sqlalchemy as sa
+from typer.testing import CliRunner
 
+from digitalcity.cli import app
 from digitalcity.crs.datums import unknown_datum_shift
 from digitalcity.ingest import load_layer
 from tests.test_ingest_formats import NAME, POP, XIAMEN_DISTRICTS, layer
@@ -80,3 +82,18 @@ def test_no_warning_between_datums_on_one_ellipsoid() -> None:
     assert unknown_datum_shift(pyproj.CRS("EPSG:4547"), cgcs2000, xiamen) is None
     assert unknown_datum_shift(pyproj.CRS(BOUND), cgcs2000, xiamen) is None
     assert unknown_datum_shift(pyproj.CRS("EPSG:4610"), cgcs2000, xiamen)  # Xian 1980
+
+
+def test_init_city_drafts_the_warning_ahead(districts, tmp_path, monkeypatch):
+    folder = tmp_path / "old_survey"
+    folder.mkdir()
+    districts.to_crs(BEIJING54_GK).to_file(folder / "districts.shp", encoding="UTF-8")
+    districts.to_file(folder / "current.shp", encoding="UTF-8")  # WGS 84: nothing to say
+    root = tmp_path / "layers"
+    root.mkdir()
+    monkeypatch.setenv("DIGITALCITY_LAYERS_DIR", str(root))
+    result = CliRunner().invoke(app, ["init-city", "xiamen7", str(folder)])
+    assert result.exit_code == 0, result.output
+    old = (root / "xiamen7" / "districts.toml").read_text(encoding="utf-8")
+    assert "# PROJ knows no transformation from Beijing 1954 to China 2000 here" in old
+    assert "PROJ knows" not in (root / "xiamen7" / "current.toml").read_text(encoding="utf-8")

@@ -36,6 +36,7 @@ from digitalcity.catalog.ogr_layers import (
 )
 from digitalcity.catalog.source_encoding import reading_encoding, undeclared_encoding
 from digitalcity.crs.chinese import in_china_box, place_in_china
+from digitalcity.crs.datums import unknown_datum_shift
 from digitalcity.crs.zones import (
     GK3_ZONES,
     GK6_ZONES,
@@ -411,7 +412,8 @@ def _s(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def _layer_toml(layer: LayerDraft, city_id: str) -> str:
+def _layer_toml(layer: LayerDraft, city_id: str, storage: str) -> str:
+    shift = _datum_note(layer, storage)
     lines = [
         f"# Drafted by `digitalcity init-city` from {layer.path}: edit titles, kind, access.",
         f"id = {_s(layer.id)}",
@@ -422,6 +424,7 @@ def _layer_toml(layer: LayerDraft, city_id: str) -> str:
         "[source]",
         f"path = {_s(layer.path)}",
         *([f"member = {_s(layer.member)}"] if layer.member else []),
+        *([f"# {shift}"] if shift else []),
         f"crs = {_s(layer.crs)}"
         + (
             "  # guessed from the coordinates: the file declares no CRS"
@@ -460,19 +463,44 @@ def _layer_toml(layer: LayerDraft, city_id: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _extent(draft: CityDraft) -> tuple[float, float, float, float]:
+    """The lon/lat box of every drafted layer."""
+    return (
+        min(x.bounds_lonlat[0] for x in draft.layers),
+        min(x.bounds_lonlat[1] for x in draft.layers),
+        max(x.bounds_lonlat[2] for x in draft.layers),
+        max(x.bounds_lonlat[3] for x in draft.layers),
+    )
+
+
+def _storage_crs(draft: CityDraft) -> str:
+    """CGCS2000 for a city in China, WGS 84 elsewhere (lon/lat)."""
+    west, south, east, north = _extent(draft)
+    china = bool(np.asarray(in_china_box((west + east) / 2, (south + north) / 2)).item())
+    return "EPSG:4490" if china else "EPSG:4326"
+
+
+def _datum_note(layer: LayerDraft, storage: str) -> str | None:
+    """The load's warning, drafted ahead, when PROJ knows no transformation from the layer's
+    datum to the storage CRS's (Beijing 1954, Xian 1980)."""
+    if layer.crs in ("GCJ-02", "BD-09"):
+        return None
+    try:
+        source = pyproj.CRS.from_user_input(layer.crs)
+    except pyproj.exceptions.CRSError:
+        return None
+    return unknown_datum_shift(source, pyproj.CRS.from_user_input(storage), layer.bounds_lonlat)
+
+
 def _city_toml(city_id: str, draft: CityDraft, folder: Path) -> str:
-    west = min(x.bounds_lonlat[0] for x in draft.layers)
-    south = min(x.bounds_lonlat[1] for x in draft.layers)
-    east = max(x.bounds_lonlat[2] for x in draft.layers)
-    north = max(x.bounds_lonlat[3] for x in draft.layers)
+    west, south, east, north = _extent(draft)
     lon, lat = (west + east) / 2, (south + north) / 2
-    china = bool(np.asarray(in_china_box(lon, lat)).item())
     margin = 0.05
     lines = [
         "# Drafted by `digitalcity init-city`: edit the titles and [roles], then check-layers.",
         *(f"# skipped {note}" for note in draft.skipped),
         f"title = {{ zh = {_s(city_id)}, en = {_s(city_id)} }}",
-        f'storage_crs = "{"EPSG:4490" if china else "EPSG:4326"}"',
+        f"storage_crs = {_s(_storage_crs(draft))}",
         f'local_crs = "{suggest_local_crs(lon, lat)}"  # suggested from the data\'s location',
         f"source_dir = {_s(str(folder.resolve()))}",
         f"center = [{lon:.4f}, {lat:.4f}]",
@@ -508,7 +536,7 @@ def write_draft(city_id: str, folder: Path, layers_dir: Path) -> list[Path]:
     written[0].write_text(_city_toml(city_id, draft, folder), encoding="utf-8")
     for layer in draft.layers:
         path = target / f"{layer.id}.toml"
-        path.write_text(_layer_toml(layer, city_id), encoding="utf-8")
+        path.write_text(_layer_toml(layer, city_id, _storage_crs(draft)), encoding="utf-8")
         written.append(path)
         for column, counts in layer.code_columns.items():
             stub = target / "codes" / f"{city_id}_{layer.id}_{_name(column)}.csv"
