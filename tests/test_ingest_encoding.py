@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from digitalcity.catalog.source_encoding import _decodes, undeclared_encoding
+from digitalcity.errors import SourceError
 from digitalcity.ingest import load_layer
 from tests.conftest import SHARED_DATA
 from tests.test_ingest_formats import NAME, POP, layer
@@ -138,3 +139,28 @@ def test_a_gbk_join_table_is_read_as_gbk(
     with engine.connect() as conn:
         total = conn.execute(sa.text("SELECT sum(population) FROM xiamen.gbk_join")).scalar()
     assert total == 5163970
+
+
+def test_a_cpg_declaring_utf8_that_the_text_is_not(
+    districts, catalog, engine, settings, tmp_path: Path
+) -> None:
+    """A GBK table whose .cpg says UTF-8 (a tool rewrote it): GDAL failed on the first GBK
+    byte and the load ended in an internal error. In China it is read as GB18030 and the
+    report says which declaration was overruled; elsewhere it is a SourceError."""
+    path = _shapefile(districts, tmp_path / "lying", "GBK")
+    path.with_suffix(".cpg").write_text("UTF-8")
+    fields = [{**NAME, "source": "名称"}, {**POP, "source": "人口"}]
+    definition = layer("gbk_lying_cpg", "MultiPolygon", {"path": str(path)}, fields)
+    report = load_layer(definition, catalog.city("xiamen"), engine, settings)
+    assert report.rows_loaded == 6 and report.encoding_guessed == "GB18030"
+    assert "text read as GB18030 (its .cpg declares UTF-8, which the text is not)" in (
+        report.summary()
+    )
+    with engine.connect() as conn:
+        names = conn.execute(sa.text("SELECT name FROM xiamen.gbk_lying_cpg")).scalars().all()
+    assert names == districts["名称"].tolist()
+    with pytest.raises(SourceError, match="its .cpg declares UTF-8, which its text is not"):
+        undeclared_encoding(path, in_china=False)
+    truthful = _shapefile(districts, tmp_path / "truthful", "UTF-8")
+    truthful.with_suffix(".cpg").write_text("UTF-8")
+    assert undeclared_encoding(truthful, in_china=True) is None  # GDAL reads it as declared

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from digitalcity.catalog.delimited_text import SUFFIXES, is_delimited_text
+from digitalcity.errors import SourceError
 
 MAX_SCAN_BYTES = 16 * 2**20  # records read to decide (about 100,000 rows of 160 bytes)
 _LONGEST_CHARACTER = 4  # bytes of the longest UTF-8 or GB18030 character
@@ -56,13 +57,17 @@ def undeclared_encoding(path: Path, *, in_china: bool) -> str | None:
     - "UTF-8" when every one is valid UTF-8 after all;
     - None when the text is plain ASCII, when something declares the encoding, or when none
       of these fits.
+
+    A shapefile whose ``.cpg`` declares UTF-8 that its text is not: see ``_if_not_utf8``.
     """
     if is_delimited_text(path):
         if _utf16_bom(path):  # Excel's "Unicode Text"
             return "UTF-16"
         values = _csv_lines(path)
-    elif _sibling(path, ".cpg") is not None or (dbf := _sibling(path, ".dbf")) is None:
+    elif (dbf := _sibling(path, ".dbf")) is None:
         return None
+    elif (cpg := _sibling(path, ".cpg")) is not None:
+        return _if_not_utf8(path, cpg, dbf, in_china=in_china)
     else:
         values = _non_ascii_text(dbf)
     if not values:
@@ -73,6 +78,34 @@ def undeclared_encoding(path: Path, *, in_china: bool) -> str | None:
     if in_china and all(_decodes(v, "gb18030") for v in values):
         return "GB18030"
     return "UTF-8" if utf8 else None
+
+
+_UTF8_NAMES = {"utf-8", "utf8", "65001"}
+
+
+def declared_encoding(path: Path) -> str | None:
+    """What a shapefile's ``.cpg`` file declares (``path``: its ``.shp``), or None."""
+    cpg = _sibling(path, ".cpg")
+    if cpg is None:
+        return None
+    return cpg.read_text(encoding="ascii", errors="replace").strip() or None
+
+
+def _if_not_utf8(path: Path, cpg: Path, dbf: Path, *, in_china: bool) -> str | None:
+    """A ``.cpg`` that declares UTF-8 where the text is not (a GBK table whose ``.cpg`` a tool
+    rewrote): GB18030 in China when the text is that, else a SourceError (GDAL would fail on
+    the first bad byte); None for a ``.cpg`` that tells the truth or declares anything else,
+    which GDAL reads as declared."""
+    if cpg.read_text(encoding="ascii", errors="replace").strip().lower() not in _UTF8_NAMES:
+        return None
+    values = _non_ascii_text(dbf, whatever_the_language_byte=True)
+    if all(_decodes(v, "utf-8") for v in values):
+        return None
+    if in_china and all(_decodes(v, "gb18030") for v in values):
+        return "GB18030"
+    raise SourceError(
+        f"{path.name}: its .cpg declares UTF-8, which its text is not: set source.encoding"
+    )
 
 
 def _csv_lines(path: Path) -> set[bytes]:
@@ -110,12 +143,13 @@ def _sibling(shp: Path, suffix: str) -> Path | None:
     return None
 
 
-def _non_ascii_text(dbf: Path) -> set[bytes]:
+def _non_ascii_text(dbf: Path, *, whatever_the_language_byte: bool = False) -> set[bytes]:
     """Distinct values of the character fields that hold a byte above 127; none when the
-    language driver byte declares an encoding (GDAL honours it) or the header is unreadable."""
+    header is unreadable, or (unless ``whatever_the_language_byte``) when the language driver
+    byte declares an encoding (GDAL honours it)."""
     with dbf.open("rb") as fh:
         head = fh.read(32)
-        if len(head) < 32 or head[29] != 0:
+        if len(head) < 32 or (head[29] != 0 and not whatever_the_language_byte):
             return set()
         header_length, record_length = struct.unpack("<HH", head[8:12])
         if header_length < 33 or record_length < 1:

@@ -189,6 +189,7 @@ class _LayerLoad:
         self.bounds: np.ndarray | None = None  # of the rows kept so far, storage CRS
         self.report = LoadReport(city.id, layer.id, self.reader.origin)
         self.report.encoding_guessed = self.reader.guessed_encoding
+        self.report.encoding_overruled = self.reader.overruled_encoding
         self.columns = ["fid", "geom", *(f.name for f in layer.all_fields)]
 
     def _grow_bounds(self, bounds: np.ndarray) -> None:

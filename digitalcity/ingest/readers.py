@@ -32,7 +32,7 @@ from digitalcity.catalog.delimited_text import (
 )
 from digitalcity.catalog.model import SourceDef
 from digitalcity.catalog.ogr_layers import layer_info, measures_read_quietly, spatial_layers
-from digitalcity.catalog.source_encoding import reading_encoding
+from digitalcity.catalog.source_encoding import declared_encoding, reading_encoding
 from digitalcity.errors import SourceError
 from digitalcity.ingest.columns import Columns
 from digitalcity.ingest.raster import RasterCells
@@ -96,6 +96,12 @@ class SourceReader:
                 source.encoding, self.path, self.format, in_china=in_china
             )
             self.guessed_encoding = self.encoding if source.encoding is None else None
+            # what a .cpg declared that its text is not (then ``guessed_encoding`` is read)
+            self.overruled_encoding = (
+                declared_encoding(self.path)
+                if self.guessed_encoding and self.format == "shapefile"
+                else None
+            )
             self._inspect()
         except BaseException:
             self.close()

@@ -28,6 +28,8 @@ class LoadReport:
     unclassified_codes: dict[str, int] = field(default_factory=dict)
     # the text encoding read with when the source declared none (a shapefile without .cpg)
     encoding_guessed: str | None = None
+    # what the source declared instead (a .cpg's UTF-8 that the text is not)
+    encoding_overruled: str | None = None
     # what the load could not vouch for (a datum shift PROJ does not know)
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -52,7 +54,12 @@ class LoadReport:
                 f"join {join} matched {stats['matched']}/{stats['matched'] + stats['unmatched']}"
             )
         if self.encoding_guessed:
-            parts.append(f"text read as {self.encoding_guessed} (the source declares no encoding)")
+            why = (
+                f"its .cpg declares {self.encoding_overruled}, which the text is not"
+                if self.encoding_overruled
+                else "the source declares no encoding"
+            )
+            parts.append(f"text read as {self.encoding_guessed} ({why})")
         if self.flattened:
             parts.append(f"heights (Z) or measures (M) dropped from {self.flattened} (stored 2D)")
         if self.unclassified:
