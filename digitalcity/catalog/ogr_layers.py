@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pyogrio
+from pyogrio.errors import DataLayerError
 
 _MEASURES_WARNING = re.escape("Measured (M) geometry types are not supported")
 
@@ -31,7 +32,10 @@ def measures_read_quietly() -> Iterator[None]:
 def layer_info(path: Path, layer: str | int | None = None, encoding: str | None = None) -> Any:
     """``pyogrio.read_info`` of one layer (fields, CRS, feature count, bounds)."""
     with measures_read_quietly():
-        return pyogrio.read_info(path, layer=layer, encoding=encoding)
+        try:
+            return pyogrio.read_info(path, layer=layer, encoding=encoding)
+        except IndexError:  # pyogrio's answer to a source of no layer (a corrupt file)
+            raise DataLayerError(f"{path.name} holds no layer GDAL can read") from None
 
 
 def spatial_layers(path: Path) -> tuple[int, list[str]]:

@@ -46,6 +46,7 @@ from digitalcity.db.versions import current_version, swap_in
 from digitalcity.errors import LoadError, SourceError
 from digitalcity.ingest.attributes import AttributeMapper
 from digitalcity.ingest.copybinary import CopyRows, copy_into, copy_rows, ewkb
+from digitalcity.ingest.dbase import deleted_records
 from digitalcity.ingest.geometry import GeometryResult, check_geometries
 from digitalcity.ingest.joins import JoinedRows, PreparedJoin, normalise_key, prepare_joins
 from digitalcity.ingest.readers import Batch, SourceReader, resolve_path
@@ -630,8 +631,29 @@ def _drop_quietly(engine: Engine, staging: sa.Table) -> None:
         pass  # the next load of the layer drops it
 
 
+def _check_complete(job: _LayerLoad) -> None:
+    """A LoadError when fewer rows were read than the source declares (a file cut short: a
+    partial copy or download, whose rows GDAL stops reading with a message on stderr only);
+    a shapefile's records flagged deleted are declared but never read."""
+    declared, read = job.reader.total, job.report.rows_read
+    if declared is None or read >= declared:
+        return
+    if job.reader.format == "shapefile":
+        dbf = next(
+            (p for p in job.reader.path.parent.glob(job.reader.path.stem + ".[dD][bB][fF]")), None
+        )
+        declared -= deleted_records(dbf) if dbf is not None else 0
+    if read < declared:
+        raise LoadError(
+            f"{job.layer.qualified_id}: read {read} of the {declared} features "
+            f"{Path(job.reader.origin).name} declares: the file looks cut short (a partial copy "
+            "or download); previous version kept"
+        )
+
+
 def _finish_report(job: _LayerLoad) -> None:
     report = job.report
+    _check_complete(job)
     for pj in job.joins:
         report.joins[pj.join.name] = {
             "matched": pj.matched,
