@@ -115,3 +115,30 @@ def test_a_flatgeobuf_of_no_readable_layer(clean, catalog, engine, settings, tmp
     path = _damaged(clean, tmp_path / "fgb", "d.fgb", "garbage after 100 bytes")
     with pytest.raises(SourceError, match="d.fgb holds no layer GDAL can read"):
         load_layer(_definition(path, "fgb_garbage"), catalog.city("xiamen"), engine, settings)
+
+
+def test_a_defect_on_one_layer_spares_the_others(catalog, engine, settings, monkeypatch, caplog):
+    """Fault injection (a defect of ours, which no real input is known to trigger any more):
+    ``load_city`` reports the failing layer as an internal error, logs its traceback, keeps
+    its previous version and loads the city's other layers."""
+    from digitalcity.ingest import city as city_loading
+
+    real = city_loading.load_layer
+
+    def defective(layer, *args, **kwargs):
+        if layer.id == "districts":
+            raise ValueError("an unforeseen defect")
+        return real(layer, *args, **kwargs)
+
+    monkeypatch.setattr(city_loading, "load_layer", defective)
+    outcomes = {
+        o.layer: o for o in city_loading.load_city(catalog, "xiamen", None, engine, settings)
+    }
+    failed = outcomes.pop("districts")
+    assert failed.report is None and failed.error == (
+        "xiamen.districts: internal error (ValueError: an unforeseen defect); previous version "
+        "kept; please report it with the log"
+    )
+    assert outcomes and all(o.report is not None for o in outcomes.values()), outcomes
+    assert "internal error loading xiamen.districts" in caplog.text
+    assert "Traceback" in caplog.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -12,6 +13,8 @@ from digitalcity.config import Settings
 from digitalcity.errors import DigitalCityError
 from digitalcity.ingest.loader import load_layer
 from digitalcity.ingest.report import LoadReport
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -30,7 +33,8 @@ def load_city(
     *,
     force: bool = False,
 ) -> Iterator[LoadOutcome]:
-    """Load the named layers (all when None) in catalog order; a failing layer does not stop the rest."""
+    """Load the named layers (all when None) in catalog order; a failing layer, even one that
+    meets a defect of ours, does not stop the rest."""
     city = catalog.city(city_id)
     layers = (
         [catalog.layer(city_id, layer_id) for layer_id in layer_ids]
@@ -39,8 +43,17 @@ def load_city(
     )
     for layer in layers:
         try:
-            yield LoadOutcome(
+            outcome = LoadOutcome(
                 layer.id, report=load_layer(layer, city, engine, settings, force=force)
             )
         except DigitalCityError as exc:
-            yield LoadOutcome(layer.id, error=str(exc))
+            outcome = LoadOutcome(layer.id, error=str(exc))
+        except Exception as exc:  # noqa: BLE001 - a defect on one source spares the others
+            # the load rolled back as for any failure; the traceback goes to the log
+            log.exception("internal error loading %s", layer.qualified_id)
+            outcome = LoadOutcome(
+                layer.id,
+                error=f"{layer.qualified_id}: internal error ({type(exc).__name__}: {exc}); "
+                "previous version kept; please report it with the log",
+            )
+        yield outcome
