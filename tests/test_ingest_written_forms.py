@@ -274,3 +274,27 @@ def test_a_title_above_the_header_and_coordinates_in_degrees_minutes_seconds(
         load_layer(
             layer("untitled", "Point", source, fields), catalog.city("xiamen"), engine, settings
         )
+
+
+def test_a_column_of_coordinate_pairs(points, catalog, engine, settings, tmp_path):
+    """POI exports give a place as one "x,y" column (Amap's "location"), some services as
+    "latitude,longitude" (``xy_order = "yx"``)."""
+    pairs = [f"{x:.7f},{y:.7f}" for x, y in zip(points.x, points.y, strict=True)]
+    flipped = [f"{y:.7f}, {x:.7f}" for x, y in zip(points.x, points.y, strict=True)]
+    path = tmp_path / "poi.csv"
+    points[["name", "population"]].assign(location=pairs, latlng=flipped).to_csv(path, index=False)
+    xiamen = catalog.city("xiamen")
+    for table, spec in (
+        ("poi_xy", {"xy": "location"}),
+        ("poi_yx", {"xy": "latlng", "xy_order": "yx"}),
+    ):
+        source = {"path": str(path), "crs": "EPSG:4326", **spec}
+        report = load_layer(layer(table, "Point", source, [NAME, POP]), xiamen, engine, settings)
+        assert report.rows_loaded == 6, report.summary()
+        stored = rows(engine, table, "ST_X(geom) AS x, ST_Y(geom) AS y")
+        assert stored.x.tolist() == pytest.approx(points.x.tolist(), abs=1e-7)
+        assert stored.y.tolist() == pytest.approx(points.y.tolist(), abs=1e-7)
+    with pytest.raises(ValueError, match="locate rows one way: wkt, xy, or both x and y"):
+        layer("both", "Point", {"path": str(path), "xy": "location", "x": "a", "y": "b"}, [NAME])
+    with pytest.raises(ValueError, match="needs wkt, xy, or both x and y columns"):
+        layer("half", "Point", {"path": str(path), "x": "a"}, [NAME])

@@ -12,12 +12,14 @@ import pandas as pd
 import pyogrio
 import pyproj
 import pytest
+import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from digitalcity.catalog import load_catalog
 from digitalcity.catalog.validate import validate_catalog
 from digitalcity.cli import app
 from digitalcity.config import Settings
+from digitalcity.crs import wgs84_to_gcj02
 from digitalcity.crs.zones import gk3_epsg
 from digitalcity.ingest import load_layer
 
@@ -280,3 +282,53 @@ def test_tables_with_coordinates_or_wkt_are_drafted_and_load(
     for layer_id in drafted:
         report = load_layer(catalog.layer("xiamen5", layer_id), city, engine, settings)
         assert report.rows_loaded == 6 and not report.rejected, report.summary()
+
+
+def test_poi_exports_are_drafted_with_their_offset_and_order(
+    layers: Path, tmp_path: Path, engine, settings
+) -> None:
+    """An Amap POI export ("高德" in its name, places as "lng,lat" in GCJ-02) and a Tencent one
+    ("latlng": "lat,lng"): drafted with ``xy``, the order the coordinates tell and GCJ-02;
+    loaded, the points land where the WGS 84 originals are."""
+    folder = tmp_path / "poi"
+    folder.mkdir()
+    districts = gpd.read_file(
+        SHARED / "china_districts/derived_xiamen_districts_gcj02_census2020.geojson"
+    )[["district", "geometry"]].set_crs(4326, allow_override=True)
+    inside = districts.geometry.representative_point()
+    lon, lat = wgs84_to_gcj02(inside.x.to_numpy(), inside.y.to_numpy())
+    pd.DataFrame(
+        {
+            "名称": districts.district,
+            "location": [f"{x:.7f},{y:.7f}" for x, y in zip(lon, lat, strict=True)],
+        }
+    ).to_csv(folder / "高德POI_区政府.csv", index=False)
+    pd.DataFrame(
+        {
+            "名称": districts.district,
+            "latlng": [f"{y:.7f},{x:.7f}" for x, y in zip(lon, lat, strict=True)],
+        }
+    ).to_csv(folder / "tencent_poi.csv", index=False)
+    init("xiamen8", folder)
+    drafted = {
+        p.stem: tomllib.loads(p.read_text(encoding="utf-8"))
+        for p in (layers / "xiamen8").glob("*.toml")
+        if p.name != "city.toml"
+    }
+    amap, tencent = drafted["poi"], drafted["tencent_poi"]
+    assert (amap["source"]["xy"], amap["source"].get("xy_order", "xy")) == ("location", "xy")
+    assert (tencent["source"]["xy"], tencent["source"]["xy_order"]) == ("latlng", "yx")
+    assert amap["source"]["crs"] == tencent["source"]["crs"] == "GCJ-02"
+    assert problems(layers) == []
+    catalog = load_catalog(layers)
+    for layer_id in drafted:
+        report = load_layer(
+            catalog.layer("xiamen8", layer_id), catalog.city("xiamen8"), engine, settings
+        )
+        assert report.rows_loaded == 6, report.summary()
+        with engine.connect() as conn:
+            stored = conn.execute(
+                sa.text(f"SELECT ST_X(geom), ST_Y(geom) FROM xiamen8.{layer_id} ORDER BY fid")  # noqa: S608
+            ).all()
+        assert [r[0] for r in stored] == pytest.approx(inside.x.tolist(), abs=1e-6)
+        assert [r[1] for r in stored] == pytest.approx(inside.y.tolist(), abs=1e-6)

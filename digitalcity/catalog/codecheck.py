@@ -29,7 +29,7 @@ def _source_codes(layer: LayerDef, root: Path, in_china: bool) -> Counter[str] |
         encoding = table_encoding(join.encoding, path, in_china=in_china)
     else:
         path, read_layer = root / src.path, src.layer
-        needed = [c for c in (src.x, src.y, src.wkt) if c]  # the header, below any title
+        needed = src.location_columns  # the header, below any title
         encoding = None
     try:
         with source_file(path, None if field.join_name else src.member) as read:

@@ -47,7 +47,7 @@ from digitalcity.crs.zones import (
 )
 from digitalcity.errors import CatalogError
 from digitalcity.ingest.sheets import read_sheet
-from digitalcity.ingest.written_forms import coordinate_numbers, numbers_as_typed
+from digitalcity.ingest.written_forms import coordinate_numbers, numbers_as_typed, split_pairs
 
 VECTOR_SUFFIXES = {
     ".shp",
@@ -88,6 +88,8 @@ class LayerDraft:
     y: str | None = None
     wkt: str | None = None
     xy_exchanged: bool = False  # the column named as y holds the eastings
+    xy: str | None = None  # a column of coordinate pairs
+    xy_order: str = "xy"  # "yx": its pairs are "latitude,longitude"
     member: str | None = None  # the data file inside the archive at ``path``
 
 
@@ -126,11 +128,26 @@ def _whole(values: pd.Series) -> bool:
     return bool(numbers.notna().all() and (numbers == np.round(numbers)).all())
 
 
-def _crs_hint(path: Path, crs: str) -> str:
-    stem = path.stem.lower()
-    if "gcj02" in stem or "gcj-02" in stem:
+_GCJ02_NAMES = ("gcj02", "gcj-02", "gcj_02")
+_BD09_NAMES = ("bd09", "bd-09", "bd_09")
+# maps whose services give longitude/latitude offset as GCJ-02 (Amap, Tencent) or BD-09 (Baidu)
+_GCJ02_VENDORS = ("高德", "amap", "gaode", "腾讯", "tencent")
+_BD09_VENDORS = ("百度", "baidu")
+
+
+def _crs_hint(path: Path, crs: str, columns: Sequence[str] = ()) -> str:
+    """``crs``, or the Chinese offset the file's name (or a locating column's) says: GCJ-02
+    and BD-09 by name; for longitude/latitude, also by the map service named (a POI export
+    from Amap is GCJ-02, from Baidu BD-09)."""
+    names = [path.stem.lower(), *(c.lower() for c in columns)]
+    said = " ".join(names)
+    if any(n in said for n in _GCJ02_NAMES):
         return "GCJ-02"
-    if "bd09" in stem or "bd-09" in stem:
+    if any(n in said for n in _BD09_NAMES):
+        return "BD-09"
+    if crs == "EPSG:4326" and any(n in said for n in _GCJ02_VENDORS):
+        return "GCJ-02"
+    if crs == "EPSG:4326" and any(n in said for n in _BD09_VENDORS):
         return "BD-09"
     return crs
 
@@ -252,35 +269,100 @@ TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".ods"}
 SHEET_SUFFIXES = {".xlsx", ".ods"}
 
 
+# a column of coordinate pairs: a POI export's "location" ("118.089,24.479")
+XY_NAMES = ("location", "lnglat", "lonlat", "lng_lat", "lon_lat", "latlng", "经纬度", "坐标", "xy")
+_PAIR = r"[+-]?\d+(?:\.\d+)?\s*[,;，\s]\s*[+-]?\d+(?:\.\d+)?"
+
+
 def _names_places(cells: set[str]) -> bool:
-    """Whether a table's row names coordinate columns or a WKT column (its header, below any
-    title)."""
+    """Whether a table's row names coordinate columns, a column of coordinate pairs or a
+    WKT column (its header, below any title)."""
     lower = {c.lower() for c in cells}
-    return any(x in lower and y in lower for x, y in COORDINATE_NAMES) or any(
-        n in lower for n in WKT_NAMES
+    return (
+        any(x in lower and y in lower for x, y in COORDINATE_NAMES)
+        or any(n in lower for n in WKT_NAMES)
+        or any(n in lower for n in XY_NAMES)
     )
 
 
-def _table_geometry(text: pd.DataFrame) -> tuple[str | None, str | None, str | None, np.ndarray]:
-    """The (x, y) columns or the WKT column that locate a table's rows (text columns), and
-    the geometries they give (None where a row has none)."""
+@dataclass
+class _Located:
+    """How a table's rows are located (``x`` and ``y``, ``xy`` or ``wkt``: columns) and
+    the geometries they give, in the order the coordinates were read."""
+
+    geometry: np.ndarray
+    x: str | None = None
+    y: str | None = None
+    xy: str | None = None
+    wkt: str | None = None
+    first: np.ndarray | None = None  # the coordinates, as read (x and y, or a pair's two)
+    second: np.ndarray | None = None
+
+    @property
+    def columns(self) -> list[str]:
+        return [c for c in (self.x, self.y, self.xy, self.wkt) if c]
+
+
+def _table_geometry(text: pd.DataFrame) -> _Located:
+    """How a table's rows are located (text columns): named coordinate columns, a column of
+    coordinate pairs, or a column of WKT; a CatalogError when none."""
     lower = {c.strip().lower(): c for c in text.columns}
     for x_name, y_name in COORDINATE_NAMES:
         if x_name in lower and y_name in lower:
             x, y = lower[x_name], lower[y_name]
-            numbers = [coordinate_numbers(text[c]) for c in (x, y)]
-            if all(np.isfinite(n).any() for n in numbers):
-                return x, y, None, shapely.points(*numbers)
+            first, second = (coordinate_numbers(text[c]) for c in (x, y))
+            if np.isfinite(first).any() and np.isfinite(second).any():
+                return _Located(shapely.points(first, second), x=x, y=y, first=first, second=second)
+    ordered = [*(lower[n] for n in XY_NAMES if n in lower), *text.columns]
+    for column in dict.fromkeys(ordered):
+        values = text[column].dropna()
+        if len(values) and values.str.fullmatch(_PAIR).all():
+            pairs = split_pairs(text[column])
+            first, second = coordinate_numbers(pairs[0]), coordinate_numbers(pairs[1])
+            return _Located(shapely.points(first, second), xy=column, first=first, second=second)
     named = [lower[n] for n in WKT_NAMES if n in lower]
     for column in [*named, *(c for c in text.columns if c not in named)]:
         values = text[column].dropna()
         if len(values) and values.str.match(r"(?i)\s*(MULTI)?(POINT|LINESTRING|POLYGON)").all():
             cells = text[column].to_numpy(dtype=object, na_value=None)
-            return None, None, column, shapely.from_wkt(cells, on_invalid="ignore")
+            return _Located(shapely.from_wkt(cells, on_invalid="ignore"), wkt=column)
     raise CatalogError(
-        "no coordinate columns (x and y, lon and lat, 经度 and 纬度 …) nor a WKT column: "
-        "write its layer definition by hand with source.x and source.y, or source.wkt"
+        "no coordinate columns (x and y, lon and lat, 经度 and 纬度 …), coordinate pairs nor "
+        "a WKT column: write its layer definition by hand with source.x and source.y, "
+        "source.xy or source.wkt"
     )
+
+
+def _placed(located: _Located) -> tuple[str, bool]:
+    """The CRS of a table's coordinates (read off them, as for a file without a ``.prj``)
+    and whether they are to be read exchanged: when only that order fits (a Chinese
+    surveyor's X is the northing; some services write pairs "latitude,longitude"), or when
+    both are longitude/latitude and only that order lies in China. Sets ``geometry`` to the
+    order chosen."""
+    if located.first is None or located.second is None:
+        return _undeclared_crs(tuple(shapely.total_bounds(located.geometry))), False
+    fits: list[tuple[str, np.ndarray, bool]] = []
+    error = None
+    for exchanged, (xs, ys) in (
+        (False, (located.first, located.second)),
+        (True, (located.second, located.first)),
+    ):
+        points = shapely.points(xs, ys)
+        try:
+            fits.append((_undeclared_crs(tuple(shapely.total_bounds(points))), points, exchanged))
+        except CatalogError as exc:
+            error = exc
+    if not fits:
+        assert error is not None
+        raise error
+    chosen = fits[0]
+    for crs, points, exchanged in fits:
+        west, south, east, north = shapely.total_bounds(points)
+        if crs == "EPSG:4326" and bool(in_china_box((west + east) / 2, (south + north) / 2)):
+            chosen = (crs, points, exchanged)
+            break
+    located.geometry = chosen[1]
+    return chosen[0], chosen[2]
 
 
 def _text_type(values: pd.Series) -> str:
@@ -303,23 +385,16 @@ def _read_table(path: Path, folder: Path) -> LayerDraft:
         frame = read_delimited(path, encoding, fits=_names_places)
     frame.columns = [str(c) for c in frame.columns]
     text = frame.astype("string").apply(lambda c: c.str.strip()).replace("", pd.NA)
-    x, y, wkt, geometry = _table_geometry(text)
-    located = [c for c in (x, y, wkt) if c]
-    exchanged = False
-    try:
-        crs = _undeclared_crs(tuple(shapely.total_bounds(geometry)))
-    except CatalogError:
-        if not x:
-            raise
-        x, y, exchanged = y, x, True  # Chinese surveyors' X is the northing
-        geometry = shapely.points(*(coordinate_numbers(text[c]) for c in (x, y)))
-        crs = _undeclared_crs(tuple(shapely.total_bounds(geometry)))
+    located = _table_geometry(text)
+    crs, exchanged = _placed(located)
+    geometry = located.geometry
+    x, y = (located.y, located.x) if exchanged and located.x else (located.x, located.y)
     bounds = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform_bounds(
         *shapely.total_bounds(geometry)
     )
     if encoding and encoding != "UTF-16" and not place_in_china(None, bounds):
         encoding = undeclared_encoding(path, in_china=False)
-    kinds = {c: _text_type(text[c]) for c in text.columns if c not in located}
+    kinds = {c: _text_type(text[c]) for c in text.columns if c not in located.columns}
     types = {shapely.get_type_id(g) for g in geometry if g is not None}
     return LayerDraft(
         id=_name(path.stem),
@@ -327,13 +402,15 @@ def _read_table(path: Path, folder: Path) -> LayerDraft:
         layer=None,
         encoding=encoding,
         geometry_type=_WKT_TYPES.get(max(types, default=0), "Point"),
-        crs=_crs_hint(path, crs),
+        crs=_crs_hint(path, crs, located.columns),
         crs_guessed=True,
         bounds_lonlat=_lonlat(bounds),
         x=x,
         y=y,
-        wkt=wkt,
-        xy_exchanged=exchanged,
+        wkt=located.wkt,
+        xy=located.xy,
+        xy_order="yx" if exchanged and located.xy else "xy",
+        xy_exchanged=exchanged and bool(located.x),
         **_attributes(text, kinds),
     )
 
@@ -439,6 +516,10 @@ def _layer_toml(layer: LayerDraft, city_id: str, storage: str) -> str:
         lines += [f"x = {_s(layer.x)}{exchanged}", f"y = {_s(layer.y)}"]
     if layer.wkt:
         lines.append(f"wkt = {_s(layer.wkt)}")
+    if layer.xy:
+        lines.append(f"xy = {_s(layer.xy)}")
+        if layer.xy_order == "yx":
+            lines.append('xy_order = "yx"  # latitude first, as the coordinates tell')
     if layer.encoding is not None:
         lines.append(f"encoding = {_s(layer.encoding)}  # guessed from the text")
     if layer.id_field:

@@ -199,6 +199,8 @@ class SourceDef(Frozen):
     x: str | None = None
     y: str | None = None
     wkt: str | None = None
+    xy: str | None = None  # one column holding "x,y" (a POI export's "118.089,24.479")
+    xy_order: Literal["xy", "yx"] = "xy"  # "yx": the column holds "latitude,longitude"
     id_field: str | None = None
     band: int = Field(default=1, ge=1)  # a GeoTIFF's band, read as cells (attribute "value")
     member: str | None = None  # the data file inside a .zip archive holding several
@@ -224,11 +226,19 @@ class SourceDef(Frozen):
         for an archive the data file unpacked from it (``catalog.archives``)."""
         return self.format or format_of(read.name)
 
+    @property
+    def location_columns(self) -> list[str]:
+        """The columns that locate a table's rows: ``wkt``, ``xy``, or ``x`` and ``y``."""
+        return [c for c in (self.wkt, self.xy, self.x, self.y) if c]
+
     @model_validator(mode="after")
     def _csv_needs_geometry(self) -> SourceDef:
         fmt = self.resolved_format
-        if fmt in ("csv", "xlsx", "ods") and not (self.wkt or (self.x and self.y)):
-            raise ValueError("a CSV or spreadsheet source needs either wkt or both x and y columns")
+        ways = [bool(self.wkt), bool(self.xy), bool(self.x or self.y)]
+        if fmt in ("csv", "xlsx", "ods") and not (self.wkt or self.xy or (self.x and self.y)):
+            raise ValueError("a CSV or spreadsheet source needs wkt, xy, or both x and y columns")
+        if sum(ways) > 1 or bool(self.x) != bool(self.y):
+            raise ValueError("locate rows one way: wkt, xy, or both x and y")
         names = [j.name for j in self.joins]
         if len(names) != len(set(names)):
             raise ValueError("join names must be unique")

@@ -50,7 +50,7 @@ def _missing_columns(layer: LayerDef, root: Path, in_china: bool) -> list[str]:
     where = layer.qualified_id
     problems: list[str] = []
     src = layer.source
-    geometry_columns = [c for c in (src.x, src.y, src.wkt) if c]
+    geometry_columns = src.location_columns
     try:
         with source_file(root / src.path, src.member) as path:
             fmt = src.file_format(path) or ""
@@ -67,9 +67,8 @@ def _missing_columns(layer: LayerDef, root: Path, in_china: bool) -> list[str]:
         for j in src.joins
     }
     wanted: list[tuple[str | None, str, str]] = []
-    for col in (src.x, src.y, src.wkt):
-        if col:
-            wanted.append((None, col, "geometry column"))
+    for col in src.location_columns:
+        wanted.append((None, col, "geometry column"))
     for f in layer.fields:
         if not f.derived:
             wanted.append((f.join_name, f.join_column, f"field {f.name!r}"))

@@ -38,7 +38,7 @@ from digitalcity.ingest.columns import Columns
 from digitalcity.ingest.raster import RasterCells
 from digitalcity.ingest.sheets import SHEET_FORMATS, read_sheet
 from digitalcity.ingest.topojson import Topology, read_topology, topojson_frames
-from digitalcity.ingest.written_forms import coordinate_numbers
+from digitalcity.ingest.written_forms import coordinate_numbers, split_pairs
 
 
 @dataclass
@@ -177,7 +177,7 @@ class SourceReader:
 
     @property
     def _geometry_columns(self) -> list[str]:
-        return [c for c in (self.source.wkt, self.source.x, self.source.y) if c]
+        return self.source.location_columns
 
     def _check_geometry_columns(self) -> None:
         missing = [c for c in self._geometry_columns if c not in self.columns]
@@ -319,8 +319,15 @@ class SourceReader:
             cells = chunk[self.source.wkt].to_numpy(dtype=object)
             text = np.array([c if isinstance(c, str) and c else None for c in cells], dtype=object)
             return shapely.from_wkt(text, on_invalid="ignore")
-        x = coordinate_numbers(chunk[self.source.x], decimal_comma=self.decimal_comma)
-        y = coordinate_numbers(chunk[self.source.y], decimal_comma=self.decimal_comma)
+        if self.source.xy:
+            pairs = split_pairs(chunk[self.source.xy], decimal_comma=self.decimal_comma)
+            x_text, y_text = (
+                (pairs[0], pairs[1]) if self.source.xy_order == "xy" else (pairs[1], pairs[0])
+            )
+        else:
+            x_text, y_text = chunk[self.source.x], chunk[self.source.y]
+        x = coordinate_numbers(x_text, decimal_comma=self.decimal_comma)
+        y = coordinate_numbers(y_text, decimal_comma=self.decimal_comma)
         points = np.asarray(shapely.points(x, y), dtype=object)
         points[np.isnan(x) | np.isnan(y)] = None
         return points

@@ -121,3 +121,14 @@ def coordinate_numbers(values: pd.Series, *, decimal_comma: bool = False) -> np.
     if refused.any():
         numbers[refused] = rescued_degrees(values[refused]).to_numpy(dtype=float)
     return numbers
+
+
+def split_pairs(values: pd.Series, *, decimal_comma: bool = False) -> pd.DataFrame:
+    """A column of coordinate pairs ("118.089,24.479", "118.089 24.479", full-width commas
+    too) as two text columns, 0 and 1 (missing where a value is not a pair); with
+    ``decimal_comma`` the pair is separated by a semicolon or white space."""
+    separator = r"\s*;\s*|\s+" if decimal_comma else r"\s*[,;]\s*|\s+"
+    parts = _normalised(values).str.split(separator, n=1, expand=True, regex=True)
+    if parts.shape[1] < 2:
+        parts[1] = pd.NA
+    return parts[[0, 1]].astype(object).where(parts[[0, 1]].notna(), None)
