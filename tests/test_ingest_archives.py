@@ -169,3 +169,44 @@ def test_check_layers_and_init_city_read_archives(districts, tmp_path, monkeypat
     toml.write_text("\n".join(ln for ln in text.splitlines() if not ln.startswith("member")))
     problems = validate_catalog(load_catalog(root), settings)
     assert len(problems) == 1 and "holds 2 data files" in problems[0], problems
+
+
+def test_a_shapefile_sent_without_its_index(
+    districts, catalog, engine, settings, tmp_path, monkeypatch
+):
+    """Only .shp, .dbf (and .prj) sent: GDAL refused it ("Unable to open d.shx"). The index is
+    rebuilt in a temporary folder, never in the source folder; loose or in an archive; and
+    init-city and check-layers read it the same way."""
+    parts = _shapefile(districts, tmp_path / "parts", "区县")
+    folder = tmp_path / "sent"
+    folder.mkdir()
+    for name, path in parts.items():
+        if not name.endswith(".shx"):
+            shutil.copy(path, folder / name)
+    shapefile = folder / "区县.shp"
+    xiamen = catalog.city("xiamen")
+    report = load_layer(layer("no_shx", "MultiPolygon", {"path": str(shapefile)}, [NAME, POP]),
+                        xiamen, engine, settings)  # fmt: skip
+    assert report.rows_loaded == 6 and report.encoding_guessed == "GB18030"
+    assert stored_names(engine, "no_shx") == districts.name.tolist()
+    assert sorted(p.suffix for p in folder.iterdir()) == [".dbf", ".prj", ".shp"]
+    assert not list(Path(archives.tempfile.gettempdir()).glob("digitalcity-shx-*"))
+    archive = tmp_path / "sent.zip"
+    _zip(archive, {p.name: p for p in folder.iterdir()})
+    report = load_layer(layer("no_shx_zip", "MultiPolygon", {"path": str(archive)}, [NAME, POP]),
+                        xiamen, engine, settings)  # fmt: skip
+    assert report.rows_loaded == 6
+    root = tmp_path / "layers"
+    root.mkdir()
+    shutil.copytree(PROJECT_LAYERS / "codes", root / "codes")
+    monkeypatch.setenv("DIGITALCITY_LAYERS_DIR", str(root))
+    result = CliRunner().invoke(app, ["init-city", "xiamen9", str(folder)])
+    assert result.exit_code == 0, result.output
+    drafts = [p for p in (root / "xiamen9").glob("*.toml") if p.name != "city.toml"]
+    assert len(drafts) == 1, drafts
+    drafted = tomllib.loads(drafts[0].read_text(encoding="utf-8"))
+    assert drafted["source"]["path"] == "区县.shp"
+    assert [f["source"] for f in drafted["fields"]] == ["name", "population"]
+    settings_here = Settings(source_data_dir=SHARED_DATA, layers_dir=root, progress=False)
+    assert validate_catalog(load_catalog(root), settings_here) == []
+    assert sorted(p.suffix for p in folder.iterdir()) == [".dbf", ".prj", ".shp"]

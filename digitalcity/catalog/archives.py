@@ -14,8 +14,6 @@ from __future__ import annotations
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
 from digitalcity.catalog.model import FORMAT_BY_SUFFIX
@@ -138,17 +136,3 @@ class Unpacked:
 
     def close(self) -> None:
         self._folder.cleanup()
-
-
-@contextmanager
-def source_file(path: Path, member: str | None) -> Iterator[Path]:
-    """``path`` itself, or for an archive its data file (``member``), unpacked for the time
-    of the ``with`` block."""
-    if not is_archive(path):
-        yield path
-        return
-    unpacked = Unpacked(path)
-    try:
-        yield unpacked.path(member)
-    finally:
-        unpacked.close()

@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pyogrio
 
-from digitalcity.catalog.archives import source_file
 from digitalcity.catalog.codes import NORMALISERS, CodeTable, load_crosswalk, normaliser_for
 from digitalcity.catalog.delimited_text import holding
 from digitalcity.catalog.model import LayerDef
+from digitalcity.catalog.prepared import source_file
 from digitalcity.catalog.source_encoding import reading_encoding, table_encoding
 from digitalcity.catalog.tables import is_table, read_source_table
 from digitalcity.config import Settings

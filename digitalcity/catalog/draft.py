@@ -34,6 +34,7 @@ from digitalcity.catalog.ogr_layers import (
     plain_geometry_type,
     spatial_layers,
 )
+from digitalcity.catalog.shapefile_index import RestoredIndex, lacks_index
 from digitalcity.catalog.source_encoding import reading_encoding, undeclared_encoding
 from digitalcity.crs.chinese import in_china_box, place_in_china
 from digitalcity.crs.datums import unknown_datum_shift
@@ -159,6 +160,21 @@ def _read_layers(path: Path, folder: Path) -> list[LayerDraft]:
     if len(names) <= 1:
         return [_read_layer(path, folder, None, _name(path.stem))]
     return [_read_layer(path, folder, name, _name(name)) for name in names]
+
+
+def _read_vector(path: Path, folder: Path) -> list[LayerDraft]:
+    """``_read_layers``, for a shapefile without its index too (rebuilt elsewhere:
+    ``shapefile_index``)."""
+    if not lacks_index(path):
+        return _read_layers(path, folder)
+    restored = RestoredIndex(path)
+    try:
+        drafts = _read_layers(restored.path, restored.path.parent)
+    finally:
+        restored.close()
+    for layer in drafts:
+        layer.path = str(path.relative_to(folder))
+    return drafts
 
 
 def _undeclared_crs(bounds: tuple[float, float, float, float]) -> str:
@@ -428,7 +444,7 @@ def read_folder(folder: Path) -> CityDraft:
             path.is_dir() and suffix in VECTOR_FOLDER_SUFFIXES
         ):
             try:
-                draft.layers += _read_layers(path, folder)
+                draft.layers += _read_vector(path, folder)
             except Exception as exc:  # noqa: BLE001 - an unreadable file is noted, not fatal
                 draft.skipped.append(f"{path.name}: unreadable: {exc}")
         elif path.is_file() and suffix in TABLE_SUFFIXES:
@@ -460,7 +476,7 @@ def _read_archive(archive: Path, folder: Path, draft: CityDraft) -> None:
                 found = (
                     [_read_table(path, unpacked.folder)]
                     if suffix in TABLE_SUFFIXES
-                    else _read_layers(path, unpacked.folder)
+                    else _read_vector(path, unpacked.folder)
                 )
             except Exception as exc:  # noqa: BLE001 - as for a file outside an archive
                 draft.skipped.append(f"{archive.name} ({member}): not drafted: {exc}")

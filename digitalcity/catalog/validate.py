@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pyproj
 
-from digitalcity.catalog.archives import source_file
 from digitalcity.catalog.codecheck import missing_codes
 from digitalcity.catalog.codes import NORMALISERS, code_tables, load_crosswalk
 from digitalcity.catalog.delimited_text import holding
 from digitalcity.catalog.descriptions import code_descriptions
 from digitalcity.catalog.model import LayerDef
 from digitalcity.catalog.ogr_layers import layer_info
+from digitalcity.catalog.prepared import source_file
 from digitalcity.catalog.registry import CITY_FILE, Catalog
 from digitalcity.catalog.roles import ROLES, role_layers
 from digitalcity.catalog.semantics import unknown_semantic_keys

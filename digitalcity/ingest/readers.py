@@ -22,7 +22,7 @@ import pyogrio
 import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 
-from digitalcity.catalog.archives import Unpacked, is_archive
+from digitalcity.catalog.archives import is_archive
 from digitalcity.catalog.delimited_text import (
     HEADER_SCAN_ROWS,
     Dialect,
@@ -32,6 +32,8 @@ from digitalcity.catalog.delimited_text import (
 )
 from digitalcity.catalog.model import SourceDef
 from digitalcity.catalog.ogr_layers import layer_info, measures_read_quietly, spatial_layers
+from digitalcity.catalog.prepared import PreparedSource
+from digitalcity.catalog.shapefile_index import lacks_index
 from digitalcity.catalog.source_encoding import declared_encoding, reading_encoding
 from digitalcity.errors import SourceError
 from digitalcity.ingest.columns import Columns
@@ -86,11 +88,11 @@ class SourceReader:
         self._ogr_layer: str | None = None  # the layer read when source.layer is not set
         self._raster: RasterCells | None = None
         self._sheet: pd.DataFrame | None = None
-        self._unpacked: Unpacked | None = None
+        self._prepared: PreparedSource | None = None
         self.dialect = Dialect()
         try:
-            if is_archive(self.path):
-                self._unpack()
+            if is_archive(self.path) or lacks_index(self.path):
+                self._prepare()
             # the encoding read with; also ``guessed_encoding`` when the definition sets none
             self.encoding = reading_encoding(
                 source.encoding, self.path, self.format, in_china=in_china
@@ -107,11 +109,13 @@ class SourceReader:
             self.close()
             raise
 
-    def _unpack(self) -> None:
-        """Read an archive's data file (``catalog.archives``) from where it is unpacked."""
-        self._unpacked = Unpacked(self.path)
-        self.path = self._unpacked.path(self.source.member)
-        self.origin += f" ({self.path.relative_to(self._unpacked.folder)})"
+    def _prepare(self) -> None:
+        """Read the data file from where it is made readable (an archive unpacked, a
+        shapefile's index rebuilt: ``catalog.prepared``)."""
+        self._prepared = PreparedSource(self.path, self.source.member)
+        self.path = self._prepared.path
+        if self._prepared.inside is not None:
+            self.origin += f" ({self._prepared.inside})"
         inner = self.source.file_format(self.path)
         if inner is None or inner == "zip":
             raise SourceError(f"cannot tell the format of {self.origin}: set source.format")
@@ -131,9 +135,9 @@ class SourceReader:
             self._inspect_ogr()
 
     def close(self) -> None:
-        """Remove an archive's unpacked files (nothing to do for other sources)."""
-        if self._unpacked is not None:
-            self._unpacked.close()
+        """Remove what was made to read the source (``catalog.prepared``)."""
+        if self._prepared is not None:
+            self._prepared.close()
 
     # -- inspection ------------------------------------------------------------------------
     def _layer(self) -> str | int | None:
