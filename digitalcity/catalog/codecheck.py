@@ -15,6 +15,7 @@ from digitalcity.catalog.prepared import source_file
 from digitalcity.catalog.source_encoding import reading_encoding, table_encoding
 from digitalcity.catalog.tables import is_table, read_source_table
 from digitalcity.config import Settings
+from digitalcity.ingest.geoparquet import GeoParquet, is_geoparquet
 
 
 def _source_codes(layer: LayerDef, root: Path, in_china: bool) -> Counter[str] | None:
@@ -52,6 +53,8 @@ def _column(
     holds, below any title)."""
     if is_table(path):
         return read_source_table(path, read_layer, encoding, holding(needed), [column])
+    if is_geoparquet(path):
+        return pd.DataFrame({column: GeoParquet(path).column(column).to_pandas()})
     return pyogrio.read_dataframe(
         path, layer=read_layer, columns=[column], read_geometry=False, encoding=encoding
     )

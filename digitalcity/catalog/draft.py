@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyogrio
 import pyproj
 import shapely
@@ -47,10 +48,13 @@ from digitalcity.crs.zones import (
     local_gk_crs_for,
 )
 from digitalcity.errors import CatalogError
+from digitalcity.ingest.geoparquet import GeoParquet, is_geoparquet
 from digitalcity.ingest.sheets import read_sheet
 from digitalcity.ingest.written_forms import coordinate_numbers, numbers_as_typed, split_pairs
 
 VECTOR_SUFFIXES = {
+    ".parquet",
+    ".geoparquet",
     ".shp",
     ".geojson",
     ".json",
@@ -162,9 +166,54 @@ def _read_layers(path: Path, folder: Path) -> list[LayerDraft]:
     return [_read_layer(path, folder, name, _name(name)) for name in names]
 
 
+_DRAFT_ROWS = 100_000  # rows of a GeoParquet file read to draft its fields and extent
+
+
+def _arrow_type(kind: pa.DataType) -> str:
+    if pa.types.is_integer(kind):
+        return "integer"
+    if pa.types.is_floating(kind):
+        return "float"
+    if pa.types.is_boolean(kind):
+        return "boolean"
+    if pa.types.is_timestamp(kind):
+        return "datetime"
+    if pa.types.is_date(kind):
+        return "date"
+    return "string"
+
+
+def _read_parquet(path: Path, folder: Path) -> LayerDraft:
+    """A draft of a GeoParquet file from its metadata and first ``_DRAFT_ROWS`` rows."""
+    source = GeoParquet(path)
+    table, geoms, _ = next(source.batches(_DRAFT_ROWS))
+    bounds_native = tuple(shapely.total_bounds(geoms))
+    crs = _undeclared_crs(bounds_native) if source.file_crs is None else source.file_crs
+    code = pyproj.CRS.from_user_input(crs).to_epsg()
+    crs = f"EPSG:{code}" if code else crs
+    bounds = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform_bounds(
+        *bounds_native
+    )
+    types = {shapely.get_type_id(g) for g in geoms if g is not None}
+    kinds = {name: _arrow_type(table.schema.field(name).type) for name in source.columns}
+    return LayerDraft(
+        id=_name(path.stem),
+        path=str(path.relative_to(folder)),
+        layer=None,
+        encoding=None,
+        geometry_type=_WKT_TYPES.get(max(types, default=0), "Point"),
+        crs=_crs_hint(path, crs),
+        crs_guessed=source.file_crs is None,
+        bounds_lonlat=_lonlat(bounds),
+        **_attributes(table.to_pandas(), kinds),
+    )
+
+
 def _read_vector(path: Path, folder: Path) -> list[LayerDraft]:
     """``_read_layers``, for a shapefile without its index too (rebuilt elsewhere:
-    ``shapefile_index``)."""
+    ``shapefile_index``), and for GeoParquet (read by pyarrow)."""
+    if is_geoparquet(path):
+        return [_read_parquet(path, folder)]
     if not lacks_index(path):
         return _read_layers(path, folder)
     restored = RestoredIndex(path)

@@ -34,6 +34,7 @@ SourceFormat = Literal[
     "xlsx",
     "ods",
     "geotiff",
+    "geoparquet",
     "zip",  # an archive: the format of the data file inside (``catalog.archives``)
 ]
 FORMAT_BY_SUFFIX: dict[str, SourceFormat] = {
@@ -56,6 +57,8 @@ FORMAT_BY_SUFFIX: dict[str, SourceFormat] = {
     "ods": "ods",
     "tif": "geotiff",
     "tiff": "geotiff",
+    "parquet": "geoparquet",  # read by pyarrow (``ingest.geoparquet``)
+    "geoparquet": "geoparquet",
 }
 
 

@@ -24,6 +24,7 @@ from digitalcity.config import Settings
 from digitalcity.crs import epsg_code
 from digitalcity.crs.chinese import place_in_china
 from digitalcity.errors import DigitalCityError, SourceError
+from digitalcity.ingest.geoparquet import GeoParquet, is_geoparquet
 
 
 def _header(
@@ -38,6 +39,8 @@ def _header(
         if is_table(path):
             found = read_source_table(path, layer, encoding, holding(needed))
             return {str(c) for c in found.columns}
+        if is_geoparquet(path):
+            return set(GeoParquet(path).columns)
         info = layer_info(path, layer, encoding)
     except Exception:  # noqa: BLE001 - any GDAL failure means the columns cannot be checked
         return None

@@ -37,6 +37,7 @@ from digitalcity.catalog.shapefile_index import lacks_index
 from digitalcity.catalog.source_encoding import declared_encoding, reading_encoding
 from digitalcity.errors import SourceError
 from digitalcity.ingest.columns import Columns
+from digitalcity.ingest.geoparquet import GeoParquet
 from digitalcity.ingest.raster import RasterCells
 from digitalcity.ingest.sheets import SHEET_FORMATS, read_sheet
 from digitalcity.ingest.topojson import Topology, read_topology, topojson_frames
@@ -88,6 +89,7 @@ class SourceReader:
         self._ogr_layer: str | None = None  # the layer read when source.layer is not set
         self._raster: RasterCells | None = None
         self._sheet: pd.DataFrame | None = None
+        self._parquet: GeoParquet | None = None
         self._prepared: PreparedSource | None = None
         self.dialect = Dialect()
         try:
@@ -131,6 +133,10 @@ class SourceReader:
             self._inspect_sheet()
         elif self.format == "topojson":
             self._inspect_topojson()
+        elif self.format == "geoparquet":
+            self._parquet = GeoParquet(self.path)
+            self.file_crs, self.columns = self._parquet.file_crs, self._parquet.columns
+            self.total = self._parquet.total
         else:
             self._inspect_ogr()
 
@@ -224,6 +230,11 @@ class SourceReader:
             for frame, cells in self._raster.cells(batch_rows):
                 yield Batch(offset, Columns(frame), cells)
                 offset += len(frame)
+        elif self._parquet is not None:
+            offset = 0
+            for table, geoms, wkb in self._parquet.batches(batch_rows):
+                yield Batch(offset, Columns(table), geoms, wkb)
+                offset += len(table)
         elif self._topology is not None:
             offset = 0
             for frame, geoms in topojson_frames(self._topology, self.source.layer, batch_rows):
