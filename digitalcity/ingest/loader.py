@@ -441,8 +441,11 @@ def _load_job(
                 guard.execute(_LOAD_UNLOCK, {"key": layer.qualified_id})
                 guard.commit()
     except sa.exc.IntegrityError as exc:
+        diag = getattr(exc.orig, "diag", None)
+        detail = getattr(diag, "message_detail", None) or str(exc.orig).splitlines()[0]
+        column = f"id_field {layer.source.id_field!r}" if layer.source.id_field else "the ids"
         raise LoadError(
-            f"{layer.qualified_id}: duplicate feature ids ({str(exc.orig).splitlines()[0]}); "
+            f"{layer.qualified_id}: duplicate feature ids: {column} must be unique ({detail}); "
             "previous version kept"
         ) from None
     except psycopg.DataError as exc:  # a value the COPY refused (the mapping should not let one by)
