@@ -190,7 +190,7 @@ def test_a_shapefile_sent_without_its_index(
     assert report.rows_loaded == 6 and report.encoding_guessed == "GB18030"
     assert stored_names(engine, "no_shx") == districts.name.tolist()
     assert sorted(p.suffix for p in folder.iterdir()) == [".dbf", ".prj", ".shp"]
-    assert not list(Path(archives.tempfile.gettempdir()).glob("digitalcity-shx-*"))
+    assert not list(Path(archives.tempfile.gettempdir()).glob("digitalcity-shp-*"))
     archive = tmp_path / "sent.zip"
     _zip(archive, {p.name: p for p in folder.iterdir()})
     report = load_layer(layer("no_shx_zip", "MultiPolygon", {"path": str(archive)}, [NAME, POP]),
@@ -210,3 +210,45 @@ def test_a_shapefile_sent_without_its_index(
     settings_here = Settings(source_data_dir=SHARED_DATA, layers_dir=root, progress=False)
     assert validate_catalog(load_catalog(root), settings_here) == []
     assert sorted(p.suffix for p in folder.iterdir()) == [".dbf", ".prj", ".shp"]
+
+
+def test_field_names_cut_inside_a_character(
+    districts, catalog, engine, settings, tmp_path, monkeypatch
+):
+    """GDAL and QGIS cut a UTF-8 field name at the .dbf's 10 bytes, mid-character: "宗地代码"
+    (12 bytes) became "宗地代" and one byte, and the file could not be read at all. Repaired in a
+    copy: "宗地代", and "宗地_2" (10 bytes) for a second name cut to the same; the source
+    untouched."""
+    folder = tmp_path / "cut"
+    folder.mkdir()
+    frame = districts.rename(columns={"name": "宗地代码", "population": "宗地代号"})
+    frame.to_file(tmp_path / "parcels.gpkg", driver="GPKG")
+    subprocess.run(  # GDAL cuts the names
+        [
+            "ogr2ogr",
+            "-lco",
+            "ENCODING=UTF-8",
+            str(folder / "parcels.shp"),
+            str(tmp_path / "parcels.gpkg"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    dbf = (folder / "parcels.dbf").read_bytes()
+    assert "宗地代码".encode()[:10] in dbf and "宗地代号".encode()[:10] in dbf
+    fields = [{**NAME, "source": "宗地代"}, {**POP, "source": "宗地_2"}]
+    definition = layer("cut_names", "MultiPolygon", {"path": str(folder / "parcels.shp")}, fields)
+    report = load_layer(definition, catalog.city("xiamen"), engine, settings)
+    assert report.rows_loaded == 6
+    assert stored_names(engine, "cut_names") == districts.name.tolist()
+    assert (folder / "parcels.dbf").read_bytes() == dbf
+    root = tmp_path / "layers"
+    root.mkdir()
+    shutil.copytree(PROJECT_LAYERS / "codes", root / "codes")
+    monkeypatch.setenv("DIGITALCITY_LAYERS_DIR", str(root))
+    result = CliRunner().invoke(app, ["init-city", "xiamen12", str(folder)])
+    assert result.exit_code == 0, result.output
+    drafted = tomllib.loads((root / "xiamen12" / "parcels.toml").read_text(encoding="utf-8"))
+    assert [f["source"] for f in drafted["fields"]] == ["宗地代", "宗地_2"]
+    here = Settings(source_data_dir=SHARED_DATA, layers_dir=root, progress=False)
+    assert validate_catalog(load_catalog(root), here) == []

@@ -35,7 +35,7 @@ from digitalcity.catalog.ogr_layers import (
     plain_geometry_type,
     spatial_layers,
 )
-from digitalcity.catalog.shapefile_index import RestoredIndex, lacks_index
+from digitalcity.catalog.shapefile_repair import RepairedShapefile, needs_repair
 from digitalcity.catalog.source_encoding import reading_encoding, undeclared_encoding
 from digitalcity.crs.chinese import in_china_box, place_in_china
 from digitalcity.crs.datums import unknown_datum_shift
@@ -86,6 +86,7 @@ class LayerDraft:
     crs: str
     fields: list[tuple[str, str, str]]  # (field name, source column, type)
     id_field: str | None
+    id_from_text: bool  # ``id_field`` holds text codes
     code_columns: dict[str, dict[str, int]]  # source column -> code -> count
     bounds_lonlat: tuple[float, float, float, float]
     # a table (CSV, spreadsheet): its coordinate columns, or its WKT column
@@ -210,13 +211,13 @@ def _read_parquet(path: Path, folder: Path) -> LayerDraft:
 
 
 def _read_vector(path: Path, folder: Path) -> list[LayerDraft]:
-    """``_read_layers``, for a shapefile without its index too (rebuilt elsewhere:
-    ``shapefile_index``), and for GeoParquet (read by pyarrow)."""
+    """``_read_layers``, for a shapefile to repair too (``shapefile_repair``), and for
+    GeoParquet (read by pyarrow)."""
     if is_geoparquet(path):
         return [_read_parquet(path, folder)]
-    if not lacks_index(path):
+    if not needs_repair(path):
         return _read_layers(path, folder)
-    restored = RestoredIndex(path)
+    restored = RepairedShapefile(path)
     try:
         drafts = _read_layers(restored.path, restored.path.parent)
     finally:
@@ -286,24 +287,49 @@ def _lonlat(bounds: Sequence[float]) -> tuple[float, float, float, float]:
 
 def _attributes(frame: pd.DataFrame, kinds: dict[str, str]) -> dict[str, Any]:
     """The draft's ``fields`` (one per column of ``kinds``: column -> field type), its
-    ``id_field`` (the first column of distinct whole numbers) and ``code_columns`` (text
+    ``id_field`` (the first column of distinct whole numbers, else the first of distinct
+    text codes whose name says it is one: ``id_from_text``) and ``code_columns`` (text
     columns of a few repeated values)."""
     fields: list[tuple[str, str, str]] = []
     taken: set[str] = set()
     codes: dict[str, dict[str, int]] = {}
-    id_field: str | None = None
+    whole_ids: list[str] = []
+    text_ids: list[str] = []
     n = len(frame)
     for column, kind in kinds.items():
         values = frame[column].dropna()
         name = _unique(_name(column), taken)  # "名称" and "人口" both make "field"
         fields.append((name, column, kind))
         unique = values.nunique()
-        if id_field is None and unique == n == len(values) > 0 and _whole(values):
-            id_field = column
+        if unique == n == len(values) > 0:
+            if _whole(values):
+                whole_ids.append(column)
+            elif kind == "string" and _ID_NAME.search(column):  # a code, not a name
+                text_ids.append(column)
         if kind == "string" and 1 < unique <= MAX_CODES and unique < n:
             counts = values.astype(str).str.strip().value_counts()
             codes[column] = {str(k): int(v) for k, v in counts.items() if k}
-    return {"fields": fields, "id_field": id_field, "code_columns": codes}
+    named = [c for c in whole_ids if _ID_NAME.search(c)]
+    # whole numbers named as ids, else text codes named so, else any whole numbers
+    id_field, from_text = (
+        (named[0], False)
+        if named
+        else (text_ids[0], True)
+        if text_ids
+        else (whole_ids[0], False)
+        if whole_ids
+        else (None, False)
+    )
+    return {
+        "fields": fields,
+        "id_field": id_field,
+        "id_from_text": from_text,
+        "code_columns": codes,
+    }
+
+
+# a column whose name says it holds identifiers: a parcel's 宗地代码, a building's 编号
+_ID_NAME = re.compile(r"(?i)(^|_)(id|no)($|_)|code$|objectid|代码|编码|编号|标识")
 
 
 # (x, y) column names of tables located by coordinates, compared in lower case; a Chinese
@@ -589,6 +615,8 @@ def _layer_toml(layer: LayerDraft, city_id: str, storage: str) -> str:
         lines.append(f"encoding = {_s(layer.encoding)}  # guessed from the text")
     if layer.id_field:
         lines.append(f"id_field = {_s(layer.id_field)}")
+    if layer.id_from_text:
+        lines.append("id_from_text = true  # text codes: the ids are derived from them")
     for column in layer.code_columns:
         system = f"{city_id}_{layer.id}_{_name(column)}"
         lines += [

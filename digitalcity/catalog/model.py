@@ -205,6 +205,8 @@ class SourceDef(Frozen):
     xy: str | None = None  # one column holding "x,y" (a POI export's "118.089,24.479")
     xy_order: Literal["xy", "yx"] = "xy"  # "yx": the column holds "latitude,longitude"
     id_field: str | None = None
+    # id_field holds text codes: ids derived from them (``ingest.text_ids``), stable across loads
+    id_from_text: bool = False
     band: int = Field(default=1, ge=1)  # a GeoTIFF's band, read as cells (attribute "value")
     member: str | None = None  # the data file inside a .zip archive holding several
     joins: tuple[JoinDef, ...] = ()
@@ -242,6 +244,8 @@ class SourceDef(Frozen):
             raise ValueError("a CSV or spreadsheet source needs wkt, xy, or both x and y columns")
         if sum(ways) > 1 or bool(self.x) != bool(self.y):
             raise ValueError("locate rows one way: wkt, xy, or both x and y")
+        if self.id_from_text and not self.id_field:
+            raise ValueError("id_from_text needs id_field, the column of codes")
         names = [j.name for j in self.joins]
         if len(names) != len(set(names)):
             raise ValueError("join names must be unique")

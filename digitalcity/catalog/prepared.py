@@ -1,6 +1,7 @@
 """A source's data file made readable before anything reads it: an archive unpacked
-(``archives``), a shapefile's missing index rebuilt (``shapefile_index``), each in a temporary
-folder so that the source folder is never written to."""
+(``archives``), a shapefile repaired (its missing index rebuilt, its field names cut inside a
+character mended: ``shapefile_repair``), each in a temporary folder so that the source folder
+is never written to."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 from typing import Protocol
 
 from digitalcity.catalog.archives import Unpacked, is_archive
-from digitalcity.catalog.shapefile_index import RestoredIndex, lacks_index
+from digitalcity.catalog.shapefile_repair import RepairedShapefile, needs_repair
 
 
 class _Made(Protocol):
@@ -30,10 +31,10 @@ class PreparedSource:
                 self._made.append(unpacked)
                 self.path = unpacked.path(member)
                 self.inside = self.path.relative_to(unpacked.folder).as_posix()
-            if lacks_index(self.path):
-                restored = RestoredIndex(self.path)
-                self._made.append(restored)
-                self.path = restored.path
+            if needs_repair(self.path):
+                repaired = RepairedShapefile(self.path)
+                self._made.append(repaired)
+                self.path = repaired.path
         except BaseException:
             self.close()
             raise

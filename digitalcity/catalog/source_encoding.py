@@ -91,6 +91,28 @@ def declared_encoding(path: Path) -> str | None:
     return cpg.read_text(encoding="ascii", errors="replace").strip() or None
 
 
+# language driver bytes of Chinese code pages (GDAL reads such a .dbf as CP936)
+_CHINESE_LANGUAGE_BYTES = {0x4D, 0x7A}
+_GBK_NAMES = {"gbk", "936", "cp936", "gb2312", "gb18030", "ansi 936"}
+
+
+def declared_name_codec(path: Path) -> str | None:
+    """The multi-byte codec a shapefile's ``.cpg`` or language byte declares for its text
+    (and field names): "utf-8" or "gb18030"; None for anything else, or nothing."""
+    cpg = _sibling(path, ".cpg")
+    if cpg is not None:
+        declared = cpg.read_text(encoding="ascii", errors="replace").strip().lower()
+        if declared in _UTF8_NAMES:
+            return "utf-8"
+        return "gb18030" if declared in _GBK_NAMES else None
+    dbf = _sibling(path, ".dbf")
+    if dbf is None:
+        return None
+    with dbf.open("rb") as fh:
+        head = fh.read(32)
+    return "gb18030" if len(head) == 32 and head[29] in _CHINESE_LANGUAGE_BYTES else None
+
+
 def _if_not_utf8(path: Path, cpg: Path, dbf: Path, *, in_china: bool) -> str | None:
     """A ``.cpg`` that declares UTF-8 where the text is not (a GBK table whose ``.cpg`` a tool
     rewrote): GB18030 in China when the text is that, else a SourceError (GDAL would fail on

@@ -51,6 +51,7 @@ from digitalcity.ingest.geometry import GeometryResult, check_geometries
 from digitalcity.ingest.joins import JoinedRows, PreparedJoin, normalise_key, prepare_joins
 from digitalcity.ingest.readers import Batch, SourceReader, resolve_path
 from digitalcity.ingest.report import LoadReport
+from digitalcity.ingest.text_ids import stable_ids
 from digitalcity.ingest.tilecopy import TileCopyWriter
 from digitalcity.ingest.webmercator import projects_as_lonlat
 from digitalcity.tiles.prepare import LoadCopy
@@ -149,6 +150,8 @@ def _feature_ids(layer: LayerDef, batch: Batch) -> np.ndarray:
     rows = np.arange(batch.offset + 1, batch.offset + len(batch) + 1, dtype=np.int64)
     if not layer.source.id_field:
         return rows
+    if layer.source.id_from_text:
+        return _ids_from_text(layer, batch)
     ids = pd.to_numeric(batch.attributes.series(layer.source.id_field), errors="coerce")
     if ids.isna().any() or (ids != np.round(ids)).any():
         raise LoadError(
@@ -156,6 +159,19 @@ def _feature_ids(layer: LayerDef, batch: Batch) -> np.ndarray:
             f"(row {int(batch.offset + np.flatnonzero(ids.isna() | (ids != np.round(ids)))[0] + 1)})"
         )
     return ids.to_numpy(dtype=np.int64)
+
+
+def _ids_from_text(layer: LayerDef, batch: Batch) -> np.ndarray:
+    """Ids derived from a column of text codes (``text_ids``); a row without a code is a
+    LoadError naming it."""
+    codes = batch.attributes.series(str(layer.source.id_field)).astype("string").str.strip()
+    blank = (codes.isna() | (codes == "")).to_numpy(dtype=bool)
+    if blank.any():
+        raise LoadError(
+            f"{layer.qualified_id}: id_field {layer.source.id_field!r} is empty in row "
+            f"{int(batch.offset + np.flatnonzero(blank)[0] + 1)}; previous version kept"
+        )
+    return stable_ids(codes.tolist())
 
 
 class _LayerLoad:

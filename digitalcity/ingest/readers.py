@@ -33,7 +33,7 @@ from digitalcity.catalog.delimited_text import (
 from digitalcity.catalog.model import SourceDef
 from digitalcity.catalog.ogr_layers import layer_info, measures_read_quietly, spatial_layers
 from digitalcity.catalog.prepared import PreparedSource
-from digitalcity.catalog.shapefile_index import lacks_index
+from digitalcity.catalog.shapefile_repair import needs_repair
 from digitalcity.catalog.source_encoding import declared_encoding, reading_encoding
 from digitalcity.errors import SourceError
 from digitalcity.ingest.columns import Columns
@@ -93,7 +93,7 @@ class SourceReader:
         self._prepared: PreparedSource | None = None
         self.dialect = Dialect()
         try:
-            if is_archive(self.path) or lacks_index(self.path):
+            if is_archive(self.path) or needs_repair(self.path):
                 self._prepare()
             # the encoding read with; also ``guessed_encoding`` when the definition sets none
             self.encoding = reading_encoding(
