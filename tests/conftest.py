@@ -10,9 +10,11 @@ import os
 import shutil
 import socket
 import tempfile
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
+import geopandas as gpd
 import pytest
 from sqlalchemy.engine import Engine
 
@@ -22,12 +24,66 @@ from digitalcity.config import PROJECT_ROOT, Settings
 SHARED_DATA = Path(
     os.environ.get("DIGITALCITY_SOURCE_DATA_DIR", PROJECT_ROOT.parent / "shared" / "data")
 )
+XIAMEN_DISTRICTS = SHARED_DATA / "china_districts/derived_xiamen_districts_gcj02_census2020.geojson"
+PROJECT_LAYERS = PROJECT_ROOT / "layers"
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def districts() -> gpd.GeoDataFrame:
+    """Xiamen's six districts (real): ``name``, ``population`` and their polygons, taken as WGS
+    84 lon/lat (the file's GCJ-02 offset does not matter to the file-format tests, which write
+    them in every format and compare what loads)."""
+    with_gcj = gpd.read_file(XIAMEN_DISTRICTS)
+    return (
+        with_gcj[["district", "POPU", "geometry"]]
+        .rename(columns={"district": "name", "POPU": "population"})
+        .set_crs(4326, allow_override=True)
+    )
+
+
+class CityDrafter:
+    """``digitalcity init-city`` run as a new city's staff run it, into a fresh layers folder
+    (``root``, the shared code tables copied in); calling it drafts ``folder`` as ``city``
+    and returns the layer drafts by id."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def __call__(self, city: str, folder: Path) -> dict[str, dict]:
+        from typer.testing import CliRunner
+
+        from digitalcity.cli import app
+
+        result = CliRunner().invoke(app, ["init-city", city, str(folder)])
+        assert result.exit_code == 0, result.output
+        return {
+            p.stem: tomllib.loads(p.read_text(encoding="utf-8"))
+            for p in (self.root / city).glob("*.toml")
+            if p.name != "city.toml"
+        }
+
+    def problems(self) -> list[str]:
+        """What ``check-layers`` finds in the drafts."""
+        from digitalcity.catalog.validate import validate_catalog
+
+        settings = Settings(source_data_dir=SHARED_DATA, layers_dir=self.root, progress=False)
+        return validate_catalog(load_catalog(self.root), settings)
+
+
+@pytest.fixture
+def init_city(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CityDrafter:
+    root = tmp_path / "drafted_layers"
+    root.mkdir()
+    shutil.copytree(PROJECT_LAYERS / "codes", root / "codes")
+    monkeypatch.setenv("DIGITALCITY_LAYERS_DIR", str(root))
+    monkeypatch.setenv("DIGITALCITY_SOURCE_DATA_DIR", str(SHARED_DATA))
+    return CityDrafter(root)
 
 
 @pytest.fixture(scope="session")

@@ -7,35 +7,17 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import tomllib
 import zipfile
 from pathlib import Path
 
 import geopandas as gpd
 import pytest
 import sqlalchemy as sa
-from typer.testing import CliRunner
 
-from digitalcity.catalog import archives, load_catalog
-from digitalcity.catalog.validate import validate_catalog
-from digitalcity.cli import app
-from digitalcity.config import Settings
+from digitalcity.catalog import archives
 from digitalcity.errors import SourceError
 from digitalcity.ingest import load_layer
-from tests.conftest import SHARED_DATA
-from tests.test_ingest_formats import NAME, POP, XIAMEN_DISTRICTS, layer
-
-PROJECT_LAYERS = Path(__file__).resolve().parents[1] / "layers"
-
-
-@pytest.fixture(scope="module")
-def districts() -> gpd.GeoDataFrame:
-    with_gcj = gpd.read_file(XIAMEN_DISTRICTS)
-    return (
-        with_gcj[["district", "POPU", "geometry"]]
-        .rename(columns={"district": "name", "POPU": "population"})
-        .set_crs(4326, allow_override=True)
-    )
+from tests.test_ingest_formats import NAME, POP, layer
 
 
 def _zip(archive: Path, files: dict[str, Path]) -> None:
@@ -139,7 +121,7 @@ def test_hostile_archives_are_refused(districts, catalog, engine, settings, tmp_
         load_layer(definition, xiamen, engine, settings)
 
 
-def test_check_layers_and_init_city_read_archives(districts, tmp_path, monkeypatch):
+def test_check_layers_and_init_city_read_archives(districts, tmp_path, init_city):
     folder = tmp_path / "delivered"
     folder.mkdir()
     points = districts.assign(geometry=districts.geometry.representative_point())
@@ -147,32 +129,20 @@ def test_check_layers_and_init_city_read_archives(districts, tmp_path, monkeypat
     files = _shapefile(districts, tmp_path / "parts", "区县")
     files["点位.gpkg"] = tmp_path / "centres.gpkg"
     _zip(folder / "xiamen.zip", files)
-    root = tmp_path / "layers"
-    root.mkdir()
-    shutil.copytree(PROJECT_LAYERS / "codes", root / "codes")
-    monkeypatch.setenv("DIGITALCITY_LAYERS_DIR", str(root))
-    monkeypatch.setenv("DIGITALCITY_SOURCE_DATA_DIR", str(SHARED_DATA))
-    result = CliRunner().invoke(app, ["init-city", "xiamen6", str(folder)])
-    assert result.exit_code == 0, result.output
-    drafted = {
-        p.stem: tomllib.loads(p.read_text(encoding="utf-8"))
-        for p in (root / "xiamen6").glob("*.toml")
-        if p.name != "city.toml"
-    }
+    drafted = init_city("xiamen6", folder)
     assert {d["source"]["member"] for d in drafted.values()} == {"区县.shp", "点位.gpkg"}
     assert {d["source"]["path"] for d in drafted.values()} == {"xiamen.zip"}
-    settings = Settings(source_data_dir=SHARED_DATA, layers_dir=root, progress=False)
-    assert validate_catalog(load_catalog(root), settings) == []
+    assert init_city.problems() == []
     # without its member, an archive of several data files is a problem check-layers names
-    toml = next(p for p in (root / "xiamen6").glob("*.toml") if p.name != "city.toml")
+    toml = next(p for p in (init_city.root / "xiamen6").glob("*.toml") if p.name != "city.toml")
     text = toml.read_text(encoding="utf-8")
     toml.write_text("\n".join(ln for ln in text.splitlines() if not ln.startswith("member")))
-    problems = validate_catalog(load_catalog(root), settings)
+    problems = init_city.problems()
     assert len(problems) == 1 and "holds 2 data files" in problems[0], problems
 
 
 def test_a_shapefile_sent_without_its_index(
-    districts, catalog, engine, settings, tmp_path, monkeypatch
+    districts, catalog, engine, settings, tmp_path, init_city
 ):
     """Only .shp, .dbf (and .prj) sent: GDAL refused it ("Unable to open d.shx"). The index is
     rebuilt in a temporary folder, never in the source folder; loose or in an archive; and
@@ -196,24 +166,17 @@ def test_a_shapefile_sent_without_its_index(
     report = load_layer(layer("no_shx_zip", "MultiPolygon", {"path": str(archive)}, [NAME, POP]),
                         xiamen, engine, settings)  # fmt: skip
     assert report.rows_loaded == 6
-    root = tmp_path / "layers"
-    root.mkdir()
-    shutil.copytree(PROJECT_LAYERS / "codes", root / "codes")
-    monkeypatch.setenv("DIGITALCITY_LAYERS_DIR", str(root))
-    result = CliRunner().invoke(app, ["init-city", "xiamen9", str(folder)])
-    assert result.exit_code == 0, result.output
-    drafts = [p for p in (root / "xiamen9").glob("*.toml") if p.name != "city.toml"]
+    drafts = init_city("xiamen9", folder)
     assert len(drafts) == 1, drafts
-    drafted = tomllib.loads(drafts[0].read_text(encoding="utf-8"))
+    (drafted,) = drafts.values()
     assert drafted["source"]["path"] == "区县.shp"
     assert [f["source"] for f in drafted["fields"]] == ["name", "population"]
-    settings_here = Settings(source_data_dir=SHARED_DATA, layers_dir=root, progress=False)
-    assert validate_catalog(load_catalog(root), settings_here) == []
+    assert init_city.problems() == []
     assert sorted(p.suffix for p in folder.iterdir()) == [".dbf", ".prj", ".shp"]
 
 
 def test_field_names_cut_inside_a_character(
-    districts, catalog, engine, settings, tmp_path, monkeypatch
+    districts, catalog, engine, settings, tmp_path, init_city
 ):
     """GDAL and QGIS cut a UTF-8 field name at the .dbf's 10 bytes, mid-character: "宗地代码"
     (12 bytes) became "宗地代" and one byte, and the file could not be read at all. Repaired in a
@@ -242,13 +205,6 @@ def test_field_names_cut_inside_a_character(
     assert report.rows_loaded == 6
     assert stored_names(engine, "cut_names") == districts.name.tolist()
     assert (folder / "parcels.dbf").read_bytes() == dbf
-    root = tmp_path / "layers"
-    root.mkdir()
-    shutil.copytree(PROJECT_LAYERS / "codes", root / "codes")
-    monkeypatch.setenv("DIGITALCITY_LAYERS_DIR", str(root))
-    result = CliRunner().invoke(app, ["init-city", "xiamen12", str(folder)])
-    assert result.exit_code == 0, result.output
-    drafted = tomllib.loads((root / "xiamen12" / "parcels.toml").read_text(encoding="utf-8"))
+    drafted = init_city("xiamen12", folder)["parcels"]
     assert [f["source"] for f in drafted["fields"]] == ["宗地代", "宗地_2"]
-    here = Settings(source_data_dir=SHARED_DATA, layers_dir=root, progress=False)
-    assert validate_catalog(load_catalog(root), here) == []
+    assert init_city.problems() == []

@@ -17,7 +17,8 @@ import sqlalchemy as sa
 
 from digitalcity.errors import DigitalCityError, LoadError, SourceError
 from digitalcity.ingest import load_layer
-from tests.test_ingest_formats import NAME, POP, XIAMEN_DISTRICTS, layer
+from tests.conftest import XIAMEN_DISTRICTS
+from tests.test_ingest_formats import NAME, POP, layer
 
 DAMAGES = ("cut in half", "garbage after 100 bytes", "64 zero bytes in the middle")
 

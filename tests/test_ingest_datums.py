@@ -5,16 +5,12 @@ from the real Xiamen districts."""
 
 from __future__ import annotations
 
-import geopandas as gpd
 import pyproj
-import pytest
 import sqlalchemy as sa
-from typer.testing import CliRunner
 
-from digitalcity.cli import app
 from digitalcity.crs.datums import unknown_datum_shift
 from digitalcity.ingest import load_layer
-from tests.test_ingest_formats import NAME, POP, XIAMEN_DISTRICTS, layer
+from tests.test_ingest_formats import NAME, POP, layer
 
 # Beijing 1954 / 3-degree Gauss-Kruger CM 117E, with illustrative transformation parameters
 # (a bureau's own are confidential): the towgs84 of the Krassowsky datum near Xiamen
@@ -24,16 +20,6 @@ BOUND = (
     "+proj=tmerc +lat_0=0 +lon_0=117 +k=1 +x_0=500000 +y_0=0 +ellps=krass "
     f"+towgs84={TOWGS84} +units=m +no_defs"
 )
-
-
-@pytest.fixture(scope="module")
-def districts() -> gpd.GeoDataFrame:
-    with_gcj = gpd.read_file(XIAMEN_DISTRICTS)
-    return (
-        with_gcj[["district", "POPU", "geometry"]]
-        .rename(columns={"district": "name", "POPU": "population"})
-        .set_crs(4326, allow_override=True)
-    )
 
 
 def centroids(engine, table: str) -> list[tuple[float, float]]:
@@ -84,16 +70,13 @@ def test_no_warning_between_datums_on_one_ellipsoid() -> None:
     assert unknown_datum_shift(pyproj.CRS("EPSG:4610"), cgcs2000, xiamen)  # Xian 1980
 
 
-def test_init_city_drafts_the_warning_ahead(districts, tmp_path, monkeypatch):
+def test_init_city_drafts_the_warning_ahead(districts, tmp_path, init_city):
     folder = tmp_path / "old_survey"
     folder.mkdir()
     districts.to_crs(BEIJING54_GK).to_file(folder / "districts.shp", encoding="UTF-8")
     districts.to_file(folder / "current.shp", encoding="UTF-8")  # WGS 84: nothing to say
-    root = tmp_path / "layers"
-    root.mkdir()
-    monkeypatch.setenv("DIGITALCITY_LAYERS_DIR", str(root))
-    result = CliRunner().invoke(app, ["init-city", "xiamen7", str(folder)])
-    assert result.exit_code == 0, result.output
-    old = (root / "xiamen7" / "districts.toml").read_text(encoding="utf-8")
+    init_city("xiamen7", folder)
+    drafts = init_city.root / "xiamen7"
+    old = (drafts / "districts.toml").read_text(encoding="utf-8")
     assert "# PROJ knows no transformation from Beijing 1954 to China 2000 here" in old
-    assert "PROJ knows" not in (root / "xiamen7" / "current.toml").read_text(encoding="utf-8")
+    assert "PROJ knows" not in (drafts / "current.toml").read_text(encoding="utf-8")

@@ -18,9 +18,6 @@ from digitalcity.crs import wgs84_to_bd09
 from digitalcity.errors import SourceError
 from digitalcity.ingest import load_layer
 from digitalcity.ingest.readers import SourceReader
-from tests.conftest import SHARED_DATA
-
-XIAMEN_DISTRICTS = SHARED_DATA / "china_districts/derived_xiamen_districts_gcj02_census2020.geojson"
 
 
 def layer(layer_id: str, geometry_type: str, source: dict, fields: list[dict]) -> LayerDef:
@@ -39,17 +36,6 @@ def layer(layer_id: str, geometry_type: str, source: dict, fields: list[dict]) -
 
 NAME = {"name": "name", "title": {"zh": "名称", "en": "Name"}}
 POP = {"name": "population", "type": "integer", "title": {"zh": "人口", "en": "Population"}}
-
-
-@pytest.fixture(scope="module")
-def districts() -> gpd.GeoDataFrame:
-    """Xiamen's districts with WGS84 coordinates (the reference for every format test)."""
-    with_gcj = gpd.read_file(XIAMEN_DISTRICTS)
-    return (
-        with_gcj[["district", "POPU", "geometry"]]
-        .rename(columns={"district": "name", "POPU": "population"})
-        .set_crs(4326, allow_override=True)
-    )
 
 
 def stored(engine, table: str) -> pd.DataFrame:

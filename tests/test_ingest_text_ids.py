@@ -4,23 +4,17 @@ written at test time from the real Xiamen districts."""
 
 from __future__ import annotations
 
-import shutil
-import tomllib
-from pathlib import Path
-
 import geopandas as gpd
 import pytest
 import sqlalchemy as sa
-from typer.testing import CliRunner
 
 from digitalcity.catalog import load_catalog
-from digitalcity.cli import app
 from digitalcity.errors import LoadError
 from digitalcity.ingest import load_layer
 from digitalcity.ingest.text_ids import stable_ids
-from tests.test_ingest_formats import NAME, POP, XIAMEN_DISTRICTS, layer
+from tests.conftest import XIAMEN_DISTRICTS
+from tests.test_ingest_formats import NAME, POP, layer
 
-PROJECT_LAYERS = Path(__file__).resolve().parents[1] / "layers"
 CODE = {"name": "code", "title": {"zh": "宗地代码", "en": "Parcel code"}}
 
 
@@ -73,20 +67,13 @@ def test_empty_or_duplicated_codes(districts, catalog, engine, settings, tmp_pat
         load_layer(definition, xiamen, engine, settings)
 
 
-def test_init_city_drafts_ids_from_text_codes(districts, engine, settings, tmp_path, monkeypatch):
+def test_init_city_drafts_ids_from_text_codes(districts, engine, settings, tmp_path, init_city):
     folder = tmp_path / "cadastre"
     folder.mkdir()
     districts.rename(columns={"code": "宗地代码"}).to_file(folder / "parcels.gpkg", driver="GPKG")
-    root = tmp_path / "layers"
-    root.mkdir()
-    shutil.copytree(PROJECT_LAYERS / "codes", root / "codes")
-    monkeypatch.setenv("DIGITALCITY_LAYERS_DIR", str(root))
-    result = CliRunner().invoke(app, ["init-city", "xiamen11", str(folder)])
-    assert result.exit_code == 0, result.output
-    text = (root / "xiamen11" / "parcels.toml").read_text(encoding="utf-8")
-    drafted = tomllib.loads(text)["source"]
+    drafted = init_city("xiamen11", folder)["parcels"]["source"]
     assert (drafted["id_field"], drafted["id_from_text"]) == ("宗地代码", True)
-    catalog = load_catalog(root)
+    catalog = load_catalog(init_city.root)
     report = load_layer(catalog.layer("xiamen11", "parcels"), catalog.city("xiamen11"), engine,
                         settings)  # fmt: skip
     assert report.rows_loaded == 6

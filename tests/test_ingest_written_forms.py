@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -28,22 +27,11 @@ from digitalcity.ingest.written_forms import (
     rescued_degrees,
     rescued_numbers,
 )
-from tests.conftest import SHARED_DATA
-from tests.test_ingest_formats import NAME, POP, XIAMEN_DISTRICTS, layer
+from tests.conftest import PROJECT_LAYERS, SHARED_DATA
+from tests.test_ingest_formats import NAME, POP, layer
 
 SINCE = {"name": "since", "type": "date", "title": {"zh": "日期", "en": "Date"}}
 AREA = {"name": "area", "type": "float", "title": {"zh": "面积", "en": "Area"}}
-PROJECT_LAYERS = Path(__file__).resolve().parents[1] / "layers"
-
-
-@pytest.fixture(scope="module")
-def districts() -> gpd.GeoDataFrame:
-    with_gcj = gpd.read_file(XIAMEN_DISTRICTS)
-    return (
-        with_gcj[["district", "POPU", "geometry"]]
-        .rename(columns={"district": "name", "POPU": "population"})
-        .set_crs(4326, allow_override=True)
-    )
 
 
 @pytest.fixture(scope="module")

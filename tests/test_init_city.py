@@ -22,24 +22,29 @@ from digitalcity.config import Settings
 from digitalcity.crs import wgs84_to_gcj02
 from digitalcity.crs.zones import gk3_epsg
 from digitalcity.ingest import load_layer
+from tests.conftest import CityDrafter
 
-PROJECT_LAYERS = Path(__file__).resolve().parents[1] / "layers"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 @pytest.fixture
-def layers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "layers"
-    root.mkdir()
-    shutil.copytree(PROJECT_LAYERS / "codes", root / "codes")
-    monkeypatch.setenv("DIGITALCITY_LAYERS_DIR", str(root))
-    monkeypatch.setenv("DIGITALCITY_SOURCE_DATA_DIR", str(SHARED))
-    return root
+def layers(init_city: CityDrafter) -> Path:
+    """A fresh layers folder that ``init`` drafts into (``tests.conftest.init_city``)."""
+    return init_city.root
 
 
 def init(city: str, folder: Path) -> None:
     result = CliRunner().invoke(app, ["init-city", city, str(folder)])
     assert result.exit_code == 0, result.output
+
+
+def drafts(root: Path, city: str) -> dict[str, dict]:
+    """The layer drafts of ``city`` by id."""
+    return {
+        p.stem: tomllib.loads(p.read_text(encoding="utf-8"))
+        for p in (root / city).glob("*.toml")
+        if p.name != "city.toml"
+    }
 
 
 def problems(root: Path) -> list[str]:
@@ -148,11 +153,7 @@ def test_geopackage_and_geodatabase_layers_are_drafted_one_by_one(
         check=True,
     )
     init("xiamen2", folder)
-    drafted = {
-        p.stem: tomllib.loads(p.read_text(encoding="utf-8"))
-        for p in (layers / "xiamen2").glob("*.toml")
-        if p.name != "city.toml"
-    }
+    drafted = drafts(layers, "xiamen2")
     assert sorted(drafted) == ["centres", "districts", "zones"]
     assert drafted["districts"]["source"]["layer"] == "districts"
     assert drafted["centres"]["source"]["layer"] == "centres"
@@ -253,11 +254,7 @@ def test_tables_with_coordinates_or_wkt_are_drafted_and_load(
     )
     pd.DataFrame({"a": [1, 2], "b": ["x", "y"]}).to_csv(folder / "notes.csv", index=False)
     init("xiamen5", folder)
-    drafted = {
-        p.stem: tomllib.loads(p.read_text(encoding="utf-8"))
-        for p in (layers / "xiamen5").glob("*.toml")
-        if p.name != "city.toml"
-    }
+    drafted = drafts(layers, "xiamen5")
     assert sorted(drafted) == ["areas", "hydrants", "schools"]
     assert {k: drafted["schools"]["source"][k] for k in ("x", "y", "crs")} == {
         "x": "经度",
@@ -310,11 +307,7 @@ def test_poi_exports_are_drafted_with_their_offset_and_order(
         }
     ).to_csv(folder / "tencent_poi.csv", index=False)
     init("xiamen8", folder)
-    drafted = {
-        p.stem: tomllib.loads(p.read_text(encoding="utf-8"))
-        for p in (layers / "xiamen8").glob("*.toml")
-        if p.name != "city.toml"
-    }
+    drafted = drafts(layers, "xiamen8")
     amap, tencent = drafted["poi"], drafted["tencent_poi"]
     assert (amap["source"]["xy"], amap["source"].get("xy_order", "xy")) == ("location", "xy")
     assert (tencent["source"]["xy"], tencent["source"]["xy_order"]) == ("latlng", "yx")

@@ -192,20 +192,16 @@ def _read_parquet(path: Path, folder: Path) -> LayerDraft:
     crs = _undeclared_crs(bounds_native) if source.file_crs is None else source.file_crs
     code = pyproj.CRS.from_user_input(crs).to_epsg()
     crs = f"EPSG:{code}" if code else crs
-    bounds = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform_bounds(
-        *bounds_native
-    )
-    types = {shapely.get_type_id(g) for g in geoms if g is not None}
     kinds = {name: _arrow_type(table.schema.field(name).type) for name in source.columns}
     return LayerDraft(
         id=_name(path.stem),
         path=str(path.relative_to(folder)),
         layer=None,
         encoding=None,
-        geometry_type=_WKT_TYPES.get(max(types, default=0), "Point"),
+        geometry_type=_geometry_type(geoms),
         crs=_crs_hint(path, crs),
         crs_guessed=source.file_crs is None,
-        bounds_lonlat=_lonlat(bounds),
+        bounds_lonlat=_lonlat_bounds(crs, geoms),
         **_attributes(table.to_pandas(), kinds),
     )
 
@@ -283,6 +279,18 @@ def _read_layer(path: Path, folder: Path, layer: str | None, layer_id: str) -> L
 
 def _lonlat(bounds: Sequence[float]) -> tuple[float, float, float, float]:
     return (float(bounds[0]), float(bounds[1]), float(bounds[2]), float(bounds[3]))
+
+
+def _lonlat_bounds(crs: str, geoms: np.ndarray) -> tuple[float, float, float, float]:
+    """The lon/lat box of ``geoms`` (coordinates in ``crs``)."""
+    to_lonlat = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    return _lonlat(to_lonlat.transform_bounds(*shapely.total_bounds(geoms)))
+
+
+def _geometry_type(geoms: np.ndarray) -> str:
+    """The layer type of read geometries: the widest of them (multi over single)."""
+    types = {shapely.get_type_id(g) for g in geoms if g is not None}
+    return _WKT_TYPES.get(max(types, default=0), "Point")
 
 
 def _attributes(frame: pd.DataFrame, kinds: dict[str, str]) -> dict[str, Any]:
@@ -480,22 +488,19 @@ def _read_table(path: Path, folder: Path) -> LayerDraft:
     crs, exchanged = _placed(located)
     geometry = located.geometry
     x, y = (located.y, located.x) if exchanged and located.x else (located.x, located.y)
-    bounds = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform_bounds(
-        *shapely.total_bounds(geometry)
-    )
+    bounds = _lonlat_bounds(crs, geometry)
     if encoding and encoding != "UTF-16" and not place_in_china(None, bounds):
         encoding = undeclared_encoding(path, in_china=False)
     kinds = {c: _text_type(text[c]) for c in text.columns if c not in located.columns}
-    types = {shapely.get_type_id(g) for g in geometry if g is not None}
     return LayerDraft(
         id=_name(path.stem),
         path=str(path.relative_to(folder)),
         layer=None,
         encoding=encoding,
-        geometry_type=_WKT_TYPES.get(max(types, default=0), "Point"),
+        geometry_type=_geometry_type(geometry),
         crs=_crs_hint(path, crs, located.columns),
         crs_guessed=True,
-        bounds_lonlat=_lonlat(bounds),
+        bounds_lonlat=bounds,
         x=x,
         y=y,
         wkt=located.wkt,
