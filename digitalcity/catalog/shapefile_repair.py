@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pyogrio
 
-from digitalcity.catalog.source_encoding import declared_name_codec
+from digitalcity.catalog.source_encoding import declared_name_codec, shapefile_part
 from digitalcity.errors import SourceError
 
 _DESCRIPTOR = 32
@@ -29,14 +29,7 @@ _NAME_BYTES = 11
 
 def lacks_index(path: Path) -> bool:
     """Whether ``path`` is a shapefile without its ``.shx``."""
-    return path.suffix.lower() == ".shp" and _part(path, ".shx") is None
-
-
-def _part(shapefile: Path, suffix: str) -> Path | None:
-    for candidate in (shapefile.with_suffix(suffix), shapefile.with_suffix(suffix.upper())):
-        if candidate.is_file():
-            return candidate
-    return None
+    return path.suffix.lower() == ".shp" and shapefile_part(path, ".shx") is None
 
 
 def _names(dbf: Path) -> list[tuple[int, bytes]]:
@@ -76,7 +69,7 @@ def _whole_characters(raw: bytes, codec: str) -> bytes | None:
 def cut_field_names(path: Path) -> dict[int, bytes]:
     """The field names of shapefile ``path`` cut inside a character, in the encoding its
     ``.cpg`` or language byte declares: their offsets in the ``.dbf`` and repaired bytes."""
-    dbf = _part(path, ".dbf") if path.suffix.lower() == ".shp" else None
+    dbf = shapefile_part(path, ".dbf") if path.suffix.lower() == ".shp" else None
     codec = declared_name_codec(path) if dbf is not None else None
     if dbf is None or codec is None:
         return {}

@@ -64,9 +64,9 @@ def undeclared_encoding(path: Path, *, in_china: bool) -> str | None:
         if _utf16_bom(path):  # Excel's "Unicode Text"
             return "UTF-16"
         values = _csv_lines(path)
-    elif (dbf := _sibling(path, ".dbf")) is None:
+    elif (dbf := shapefile_part(path, ".dbf")) is None:
         return None
-    elif (cpg := _sibling(path, ".cpg")) is not None:
+    elif (cpg := shapefile_part(path, ".cpg")) is not None:
         return _if_not_utf8(path, cpg, dbf, in_china=in_china)
     else:
         values = _non_ascii_text(dbf)
@@ -85,7 +85,7 @@ _UTF8_NAMES = {"utf-8", "utf8", "65001"}
 
 def declared_encoding(path: Path) -> str | None:
     """What a shapefile's ``.cpg`` file declares (``path``: its ``.shp``), or None."""
-    cpg = _sibling(path, ".cpg")
+    cpg = shapefile_part(path, ".cpg")
     if cpg is None:
         return None
     return cpg.read_text(encoding="ascii", errors="replace").strip() or None
@@ -99,13 +99,13 @@ _GBK_NAMES = {"gbk", "936", "cp936", "gb2312", "gb18030", "ansi 936"}
 def declared_name_codec(path: Path) -> str | None:
     """The multi-byte codec a shapefile's ``.cpg`` or language byte declares for its text
     (and field names): "utf-8" or "gb18030"; None for anything else, or nothing."""
-    cpg = _sibling(path, ".cpg")
+    cpg = shapefile_part(path, ".cpg")
     if cpg is not None:
         declared = cpg.read_text(encoding="ascii", errors="replace").strip().lower()
         if declared in _UTF8_NAMES:
             return "utf-8"
         return "gb18030" if declared in _GBK_NAMES else None
-    dbf = _sibling(path, ".dbf")
+    dbf = shapefile_part(path, ".dbf")
     if dbf is None:
         return None
     with dbf.open("rb") as fh:
@@ -158,8 +158,9 @@ def _plausible_utf8(values: set[bytes]) -> bool:
     return 2 * cjk >= len(wide) or not any(0x100 <= c <= 0x7FF for c in wide)
 
 
-def _sibling(shp: Path, suffix: str) -> Path | None:
-    for candidate in (shp.with_suffix(suffix), shp.with_suffix(suffix.upper())):
+def shapefile_part(shapefile: Path, suffix: str) -> Path | None:
+    """The file of ``shapefile`` with ``suffix`` (in either case), if there is one."""
+    for candidate in (shapefile.with_suffix(suffix), shapefile.with_suffix(suffix.upper())):
         if candidate.is_file():
             return candidate
     return None

@@ -36,6 +36,7 @@ from tqdm import tqdm
 
 from digitalcity.catalog.codes import NORMALISERS, Crosswalk, code_tables, load_crosswalk
 from digitalcity.catalog.model import CityDef, LayerDef
+from digitalcity.catalog.source_encoding import shapefile_part
 from digitalcity.catalog.sources import source_root
 from digitalcity.config import Settings
 from digitalcity.crs import SourceCRS, resolve_crs, transform_geometries
@@ -658,9 +659,7 @@ def _check_complete(job: _LayerLoad) -> None:
     if declared is None or read >= declared:
         return
     if job.reader.format == "shapefile":
-        dbf = next(
-            (p for p in job.reader.path.parent.glob(job.reader.path.stem + ".[dD][bB][fF]")), None
-        )
+        dbf = shapefile_part(job.reader.path, ".dbf")
         declared -= deleted_records(dbf) if dbf is not None else 0
     if read < declared:
         raise LoadError(
