@@ -392,3 +392,26 @@ def test_mapinfo_gml_dxf_and_a_spreadsheet(districts, catalog, engine, settings,
     rows = stored(engine, "xlsx_schools")
     assert set(rows.name) == set(districts.name) and rows.population.sum() == 5163970
     assert sorted(rows.x) == pytest.approx(sorted(points.x), abs=1e-9)
+
+
+def test_formats_gdal_cannot_read_say_what_to_export(districts, tmp_path, init_city):
+    """CASS drawings (DWG), MapGIS files and personal geodatabases are common in Chinese
+    surveying and planning and unreadable here: the definition says what to export them as,
+    and init-city notes them instead of passing over them."""
+    with pytest.raises(ValueError, match="AutoCAD DWG .CASS drawings.: save it as DXF from CAD"):
+        layer("plan", "MultiPolygon", {"path": "plan.dwg"}, [NAME])
+    with pytest.raises(ValueError, match="MapGIS areas: export them to Shapefile from MapGIS"):
+        layer("zones", "MultiPolygon", {"path": "zones.WP"}, [NAME])
+    folder = tmp_path / "delivered"
+    folder.mkdir()
+    (folder / "plan.dwg").write_bytes(b"AC1027")
+    (folder / "zones.wp").write_bytes(b"WMAP")
+    (folder / "roads.wl").write_bytes(b"WMAP")
+    with pytest.raises(AssertionError, match="no vector files to draft layers from"):
+        init_city("nothing", folder)
+    districts.to_file(folder / "districts.geojson", driver="GeoJSON")
+    init_city("delivered", folder)
+    city = (init_city.root / "delivered" / "city.toml").read_text(encoding="utf-8")
+    assert "# skipped plan.dwg: cannot be read: AutoCAD DWG (CASS drawings): save it as DXF" in city
+    assert "# skipped zones.wp: cannot be read: MapGIS areas" in city
+    assert "# skipped roads.wl: cannot be read: MapGIS lines" in city

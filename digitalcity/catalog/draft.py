@@ -28,7 +28,7 @@ import shapely
 from digitalcity.catalog.archives import Unpacked, is_archive
 from digitalcity.catalog.codes import CODE_COLUMNS
 from digitalcity.catalog.delimited_text import read_delimited
-from digitalcity.catalog.model import RESERVED_COLUMNS
+from digitalcity.catalog.model import RESERVED_COLUMNS, unreadable_format
 from digitalcity.catalog.ogr_layers import (
     layer_info,
     measures_read_quietly,
@@ -520,6 +520,8 @@ def read_folder(folder: Path) -> CityDraft:
         suffix = path.suffix.lower()
         if path.is_file() and suffix in RASTER_SUFFIXES:
             draft.skipped.append(f"{path.name}: raster, not drafted (vector layers only for now)")
+        elif path.is_file() and (advice := unreadable_format(path.name)):
+            draft.skipped.append(f"{path.name}: cannot be read: {advice}")
         elif (path.is_file() and suffix in VECTOR_SUFFIXES) or (
             path.is_dir() and suffix in VECTOR_FOLDER_SUFFIXES
         ):

@@ -62,9 +62,32 @@ FORMAT_BY_SUFFIX: dict[str, SourceFormat] = {
 }
 
 
+# formats common in Chinese surveying and planning that GDAL (and so this loader) cannot read,
+# with what to export them as
+UNREADABLE_FORMATS = {
+    "dwg": "AutoCAD DWG (CASS drawings): save it as DXF from CAD",
+    "wt": "MapGIS points: export them to Shapefile from MapGIS",
+    "wl": "MapGIS lines: export them to Shapefile from MapGIS",
+    "wp": "MapGIS areas: export them to Shapefile from MapGIS",
+    "mdb": "an Esri personal geodatabase: export it to a File Geodatabase or GeoPackage",
+    "rar": "a RAR archive: repack it as .zip",
+    "7z": "a 7-Zip archive: repack it as .zip",
+}
+
+
+def unreadable_format(path: str) -> str | None:
+    """What a file of a known unreadable format is and what to export it as, or None."""
+    return UNREADABLE_FORMATS.get(_suffix(path))
+
+
 def format_of(path: str) -> SourceFormat | None:
     """The format a file's suffix names (None for none we read)."""
-    return FORMAT_BY_SUFFIX.get(path.lower().rstrip("/\\").rsplit(".", 1)[-1])
+    return FORMAT_BY_SUFFIX.get(_suffix(path))
+
+
+def _suffix(path: str) -> str:
+    """A path's suffix, lower case, without its dot (a folder's trailing slash ignored)."""
+    return path.lower().rstrip("/\\").rsplit(".", 1)[-1]
 
 
 Aggregate = Literal["master", "sum", "count", "count_other", "mode_other", "first"]
@@ -223,6 +246,9 @@ class SourceDef(Frozen):
             return "zip"
         found = format_of(self.member if archive and self.member else self.path)
         if found is None:
+            advice = unreadable_format(self.path)
+            if advice:
+                raise ValueError(f"{self.path!r} cannot be read: {advice}")
             raise ValueError(f"cannot tell the format of {self.path!r}: set source.format")
         return found
 
