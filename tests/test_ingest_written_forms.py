@@ -286,3 +286,16 @@ def test_a_column_of_coordinate_pairs(points, catalog, engine, settings, tmp_pat
         layer("both", "Point", {"path": str(path), "xy": "location", "x": "a", "y": "b"}, [NAME])
     with pytest.raises(ValueError, match="needs wkt, xy, or both x and y columns"):
         layer("half", "Point", {"path": str(path), "x": "a"}, [NAME])
+
+
+def test_metres_loaded_as_degrees_are_named(points, catalog, engine, settings, tmp_path):
+    """A projected table declared as longitude/latitude: every row out of range, each saying
+    its coordinates look like metres and, for eastings carrying their zone, which CRS."""
+    gk = gpd.GeoSeries(gpd.points_from_xy(points.x, points.y), crs=4326).to_crs(4527)
+    path = tmp_path / "metres.csv"
+    points.assign(x=gk.x, y=gk.y).to_csv(path, index=False)
+    source = {"path": str(path), "x": "x", "y": "y", "crs": "EPSG:4326"}
+    with pytest.raises(LoadError, match='look like metres, not degrees; eastings of Gauss–Krüger '
+                       'zone 39: source.crs = "EPSG:4527"'):  # fmt: skip
+        load_layer(layer("metres", "Point", source, [NAME, POP]), catalog.city("xiamen"), engine,
+                   settings)  # fmt: skip

@@ -10,10 +10,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+import pyproj
 import shapely
 
 from digitalcity.catalog.model import CityDef, GeometryType
 from digitalcity.crs import SourceCRS, coordinates_in_range, transform_geometries
+from digitalcity.crs.zones import GK3_ZONES, detect_prefixed_zone, gk3_epsg
 
 _FAMILY = {
     "Point": ("Point", "MultiPoint"),
@@ -228,6 +230,7 @@ def check_geometries(
     usable &= ~far
 
     _hint_swapped_axes(geoms, rejected, source, city)
+    _hint_metres(geoms, rejected, source)
     if closed_lines_are_polygons and _FAMILY[target][0] == "Polygon":
         _closed_lines_as_polygons(out, np.flatnonzero(usable))
     repaired: list[int] = []
@@ -293,6 +296,33 @@ def _hint_swapped_axes(
         )
     for i in rows[plausible][inside]:
         rejected[int(i)] += _SWAPPED.format(city=city.id)
+
+
+_OUT_OF_RANGE = _MISPLACED[0]
+
+
+def _hint_metres(geoms: np.ndarray, rejected: dict[int, str], source: SourceCRS) -> None:
+    """In place: the reason of a row refused as out of range for a longitude/latitude CRS
+    says so when its coordinates look like metres (a projected table loaded as degrees), and
+    names the Gauss–Krüger zone its eastings carry, if they carry one."""
+    if not (source.offset is not None or source.crs.is_geographic):
+        return
+    rows = np.array([i for i, why in rejected.items() if why == _OUT_OF_RANGE], dtype=int)
+    if not len(rows):
+        return
+    coords = shapely.get_coordinates(geoms[rows])
+    if not len(coords) or not (np.abs(coords) > 1_000).all():
+        return
+    try:
+        zone = detect_prefixed_zone(coords[:, 0])
+    except pyproj.exceptions.CRSError:
+        zone = None
+    named = ": set source.crs to their projected CRS"
+    if zone is not None and zone in GK3_ZONES:
+        code = gk3_epsg(zone, prefixed=True)
+        named = f'; eastings of Gauss–Krüger zone {zone}: source.crs = "EPSG:{code}"'
+    for i in rows:
+        rejected[int(i)] += f" (they look like metres, not degrees{named})"
 
 
 def _closed_lines_as_polygons(out: np.ndarray, rows: np.ndarray) -> None:
