@@ -299,3 +299,26 @@ def test_metres_loaded_as_degrees_are_named(points, catalog, engine, settings, t
                        'zone 39: source.crs = "EPSG:4527"'):  # fmt: skip
         load_layer(layer("metres", "Point", source, [NAME, POP]), catalog.city("xiamen"), engine,
                    settings)  # fmt: skip
+
+
+def test_points_group_thousands_where_the_comma_is_decimal(
+    points, catalog, engine, settings, tmp_path
+):
+    """In a semicolon-separated file the comma is the decimal mark, so "582.519" is 582,519
+    people (it loaded as 582.519, rounded to 583)."""
+    table = points.assign(
+        population=[f"{p:,}".replace(",", ".") for p in points.population],
+        area=[f"{p / 1000:.3f}".replace(".", ",") for p in points.population],
+        x=[f"{x:.6f}".replace(".", ",") for x in points.x],
+        y=[f"{y:.6f}".replace(".", ",") for y in points.y],
+    )
+    path = tmp_path / "european.csv"
+    table.to_csv(path, index=False, sep=";")
+    assert "582.519" in path.read_text()
+    source = {"path": str(path), "x": "x", "y": "y", "crs": "EPSG:4326"}
+    report = load_layer(layer("european", "Point", source, [NAME, POP, AREA]),
+                        catalog.city("xiamen"), engine, settings)  # fmt: skip
+    assert report.rows_loaded == 6 and report.coerced_to_null == {}, report.summary()
+    stored = rows(engine, "european", "population, area")
+    assert stored.population.tolist() == points.population.tolist()
+    assert stored.area.tolist() == pytest.approx((points.population / 1000).round(3).tolist())

@@ -121,7 +121,12 @@ def _cast(
         return _text(values), np.zeros(len(values), dtype=bool)
     blank = _is_blank(values)
     if kind in ("integer", "float"):
-        numbers = _written_numbers(values, to_numbers(values.where(~blank)), blank, decimal_comma)
+        if decimal_comma and _is_text(values):
+            # the comma is the decimal mark, so a point can only group thousands ("12.345"
+            # is 12345): every value is read as written, not by the plain parser first
+            numbers = rescued_numbers(values.where(~blank), decimal_comma=True)
+        else:
+            numbers = _written_numbers(values, to_numbers(values.where(~blank)), blank)
         if kind == "integer":
             whole = numbers.notna() & np.isfinite(numbers) & (numbers == np.round(numbers))
             ints, whole = _integers(numbers, whole)
@@ -147,16 +152,13 @@ def _cast(
     return _stamps(stamps, ok, kind), _failed(blank, ok)
 
 
-def _written_numbers(
-    values: pd.Series, numbers: pd.Series, blank: pd.Series, decimal_comma: bool
-) -> pd.Series:
+def _written_numbers(values: pd.Series, numbers: pd.Series, blank: pd.Series) -> pd.Series:
     """``numbers`` with the text values the plain parser refused read in the forms people
-    type (``written_forms.rescued_numbers``: full-width digits, thousands separators, a
-    decimal comma)."""
+    type (``written_forms.rescued_numbers``: full-width digits, thousands separators)."""
     refused = (~blank & numbers.isna()).to_numpy(dtype=bool)
     if not refused.any() or not _is_text(values):
         return numbers
-    written = rescued_numbers(values[refused], decimal_comma=decimal_comma)
+    written = rescued_numbers(values[refused])
     if written.isna().all():
         return numbers
     numbers = numbers.astype(float)  # it held NaN, so it was float already
