@@ -131,12 +131,14 @@ def _if_not_utf8(path: Path, cpg: Path, dbf: Path, *, in_china: bool) -> str | N
 
 
 def _csv_lines(path: Path) -> set[bytes]:
-    """The lines of a CSV file's first ``MAX_SCAN_BYTES`` that hold a byte above 127 (a
-    UTF-8 byte order mark left out)."""
+    """A CSV file's first ``MAX_SCAN_BYTES`` (a UTF-8 byte order mark left out) as one value,
+    or none when it is plain ASCII. Decoded whole, it tells what its lines would one by one
+    (no UTF-8 or GB18030 character holds a line break's byte; only the last may be cut
+    short), in one call: 500,000 lines of Chinese took 0.56 s split into lines."""
     with path.open("rb") as fh:
         data = fh.read(MAX_SCAN_BYTES)
     data = data.removeprefix(b"\xef\xbb\xbf")
-    return {line for line in data.splitlines() if max(line, default=0) > 127}
+    return set() if data.isascii() else {data}
 
 
 def _utf16_bom(path: Path) -> bool:
@@ -149,13 +151,16 @@ def _plausible_utf8(values: set[bytes]) -> bool:
     above ASCII CJK (ideographs, their punctuation, full-width forms), or none of them in
     U+0100-U+07FF (Latin Extended to Arabic), where GBK bytes read as UTF-8 land: "学校" in
     GBK is the Cyrillic "ѧУ", while "m²" or "±5°" keep their Latin-1 symbols."""
-    wide = [ord(c) for v in values for c in v.decode("utf-8", "ignore") if ord(c) > 127]
-    cjk = sum(
-        1
-        for c in wide
-        if 0x3000 <= c <= 0x9FFF or 0xF900 <= c <= 0xFAFF or 0xFF00 <= c <= 0xFFEF or c >= 0x20000
+    text = "\n".join(v.decode("utf-8", "ignore") for v in values)
+    points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    wide = points[points > 127]
+    cjk = (
+        ((wide >= 0x3000) & (wide <= 0x9FFF))
+        | ((wide >= 0xF900) & (wide <= 0xFAFF))
+        | ((wide >= 0xFF00) & (wide <= 0xFFEF))
+        | (wide >= 0x20000)
     )
-    return 2 * cjk >= len(wide) or not any(0x100 <= c <= 0x7FF for c in wide)
+    return 2 * int(cjk.sum()) >= len(wide) or not ((wide >= 0x100) & (wide <= 0x7FF)).any()
 
 
 def shapefile_part(shapefile: Path, suffix: str) -> Path | None:
