@@ -29,13 +29,14 @@ def cluster() -> Iterator[BenchDB]:
 
 
 def test_the_osmlike_city_loads_whole(cluster: BenchDB, tmp_path: Path) -> None:
-    layers = write_dataset(tmp_path, scale=SCALE, editable=True, population=True)
+    layers = write_dataset(tmp_path, scale=SCALE, editable=True, population=True, places=True)
     catalog = load_catalog(layers)
     settings = cluster.settings.model_copy(update={"layers_dir": layers})
     outcomes = {o.layer: o for o in load_city(catalog, CITY, None, cluster.engine, settings)}
     assert {o.layer for o in outcomes.values() if o.error} == set(), outcomes
     expected = {layer: int(n * SCALE) for layer, n in COUNTS.items()}
     expected["districts"] = DISTRICT_GRID**2
+    expected["places"] = expected["roads"]  # one per road, where it starts
     with cluster.engine.connect() as conn:
 
         def value(sql: str) -> object:
@@ -43,6 +44,12 @@ def test_the_osmlike_city_loads_whole(cluster: BenchDB, tmp_path: Path) -> None:
 
         for layer, rows in expected.items():
             assert value(f"SELECT count(*) FROM {CITY}.{layer}") == rows, layer  # noqa: S608
+        # each place is its road's first vertex, to the 7 decimals the table writes
+        starts = value(
+            f"SELECT count(*) FROM {CITY}.places p JOIN {CITY}.roads r USING (fid) "  # noqa: S608
+            "WHERE ST_DWithin(p.geom, ST_StartPoint(ST_GeometryN(r.geom, 1)), 1e-7)"
+        )
+        assert starts == expected["roads"]
         # every OSM landuse value the generator uses is classed by the dataset's crosswalk
         assert value(f"SELECT count(*) FROM {CITY}.landuse WHERE landuse_l1 IS NULL") == 0  # noqa: S608
         assert value(f"SELECT count(DISTINCT landuse) FROM {CITY}.landuse") <= len(LANDUSE)  # noqa: S608

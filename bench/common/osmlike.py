@@ -3,9 +3,11 @@ many small building polygons, land-use polygons, long road lines, and wide, spar
 columns (most values missing, as OSM tags are). Labelled SYNTHETIC everywhere; it is no city.
 
 ``write_dataset(folder, scale)`` writes ``SYNTHETIC_osmlike.gpkg`` (layers ``buildings``,
-``landuse``, ``roads``; EPSG:4326 lon/lat) and a layers directory for a city
-``synthetic_osm`` whose three layer definitions read it, so our loader, API and tiles serve it
-like any city. At ``scale`` 1: 48,600 buildings, 24,000 land-use polygons, 246,900 roads.
+``landuse``, ``roads``; EPSG:4326 lon/lat), ``SYNTHETIC_osmlike_places.csv`` (a table of
+places located by x and y columns, one per road) and a layers directory for a city
+``synthetic_osm`` whose layer definitions read them (the places only with ``places``), so our loader, API and tiles serve it
+like any city. At ``scale`` 1: 48,600 buildings, 24,000 land-use polygons, 246,900 roads and
+as many places.
 Deterministic (seeded).
 """
 
@@ -15,6 +17,8 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyogrio.raw
 import shapely
 
@@ -25,6 +29,7 @@ CITY = "synthetic_osm"
 CENTRE = (8.54, 47.37)  # lon, lat: an arbitrary place for the synthetic grid
 SIDE_M = 12_000.0  # the square the features fill
 COUNTS = {"buildings": 48_600, "landuse": 24_000, "roads": 246_900}
+PLACES_CSV = "SYNTHETIC_osmlike_places.csv"  # a table of 246,900 places (x, y columns)
 LANDUSE = ["residential", "commercial", "industrial", "retail", "farmland", "forest", "grass",
            "meadow", "cemetery", "construction", "railway", "allotments"]  # fmt: skip
 HIGHWAY = ["residential", "service", "footway", "track", "path", "tertiary", "secondary",
@@ -133,10 +138,13 @@ def write_dataset(
     *,
     editable: bool = False,
     population: bool = False,
+    places: bool = False,
 ) -> Path:
     """Write the GeoPackage and the layers directory under ``folder``; returns the layers dir.
     ``editable``: the roads may be edited (by ``land_bureau``). ``population``: also a
-    SYNTHETIC population grid (a GeoTIFF, ``osmlike_population``) and its layer."""
+    SYNTHETIC population grid (a GeoTIFF, ``osmlike_population``) and its layer. ``places``:
+    also the places table (CSV) and its layer (for bench.ingest; the other benches serve the
+    city without it)."""
     folder.mkdir(parents=True, exist_ok=True)
     gpkg = folder / "SYNTHETIC_osmlike.gpkg"
     gpkg.unlink(missing_ok=True)
@@ -153,6 +161,8 @@ def write_dataset(
         if layer == "roads":
             fields["highway"] = np.asarray(HIGHWAY, dtype=object)[rng.integers(0, len(HIGHWAY), n)]
         fields.update(_sparse_columns(rng, n))
+        if layer == "roads" and places:  # a table of places: where each road starts
+            _write_places(folder / PLACES_CSV, geoms, fields)
         pyogrio.raw.write(
             gpkg,
             np.asarray(shapely.to_wkb(geoms), dtype=object),
@@ -177,7 +187,23 @@ def write_dataset(
         append=True,
     )
     tif = folder / POPULATION_TIF if population else None
-    return _write_layers(folder / "layers", gpkg, editable, tif)
+    table = folder / PLACES_CSV if places else None
+    return _write_layers(folder / "layers", gpkg, editable, tif, table)
+
+
+def _write_places(path: Path, roads: np.ndarray, fields: dict[str, np.ndarray]) -> None:
+    """The SYNTHETIC places table: one row per road, at its first vertex (x, y: lon/lat,
+    7 decimals, as exports write them) with the road's id and sparse columns; empty cells
+    where a value is missing."""
+    first = shapely.get_coordinates(shapely.get_point(roads, 0))
+    columns = {
+        "osm_id": fields["osm_id"].astype(str),
+        **{name: fields[name] for name, _ in SPARSE},
+        "x": np.char.mod("%.7f", first[:, 0]),
+        "y": np.char.mod("%.7f", first[:, 1]),
+    }
+    table = pa.table({k: pa.array(v, type=pa.string()) for k, v in columns.items()})
+    pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed"))
 
 
 def _field_toml(name: str) -> str:
@@ -206,7 +232,9 @@ access = "public"
     )
 
 
-def _write_layers(layers: Path, gpkg: Path, editable: bool, population: Path | None) -> Path:
+def _write_layers(
+    layers: Path, gpkg: Path, editable: bool, population: Path | None, places: Path | None
+) -> Path:
     city_dir = layers / CITY
     city_dir.mkdir(parents=True, exist_ok=True)
     codes = layers / "codes"
@@ -257,6 +285,13 @@ districts = "districts"
             city_dir, layer, (f"合成{layer}", f"SYNTHETIC {layer}"), kind, geometry,
             f"min_zoom = 10\nmax_zoom = 22\n\n{section}",
             f'path = "{gpkg}"\nlayer = "{layer}"\nid_field = "osm_id"', fields,
+        )  # fmt: skip
+    if places is not None:
+        _write_layer(
+            city_dir, "places", ("合成地点表", "SYNTHETIC places (CSV)"), "infrastructure",
+            "Point", "min_zoom = 14\nmax_zoom = 22\n",
+            f'path = "{places}"\nx = "x"\ny = "y"\ncrs = "EPSG:4326"\nid_field = "osm_id"',
+            "\n".join(_field_toml(name) for name, _ in SPARSE),
         )  # fmt: skip
     _write_layer(
         city_dir, "districts", ("合成分区", "SYNTHETIC districts"), "boundary", "MultiPolygon",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bench.common.cluster import BenchDB
 from bench.common.osmlike import CITY as OSM_CITY
-from bench.common.osmlike import COUNTS, write_dataset
+from bench.common.osmlike import COUNTS, PLACES_CSV, write_dataset
 from bench.ingest import measure
 from bench.ingest.db import bench_cluster, postgis_version, settle
 from bench.ingest.inputs import PARCELS_PATH, REAL_LAYER, write_synthetic
@@ -81,7 +81,7 @@ def _inputs(work: Path, scale: int) -> dict[int, Path]:
 def _osm_cases(work: Path) -> list[Case]:
     """One case per layer of the SYNTHETIC OSM-like dataset."""
     started = time.perf_counter()
-    layers = write_dataset(work / "osmlike")
+    layers = write_dataset(work / "osmlike", places=True)
     gpkg = work / "osmlike" / "SYNTHETIC_osmlike.gpkg"
     print(f"SYNTHETIC OSM-like: written in {time.perf_counter() - started:.1f} s to {gpkg}")
     return [
@@ -93,6 +93,19 @@ def _osm_cases(work: Path) -> list[Case]:
             OgrSpec(gpkg, f"ogr_osm_{layer}", layer=layer),
         )
         for layer in COUNTS
+    ] + [
+        Case(
+            "SYNTHETIC osm places",
+            "CSV",
+            "osm",
+            {"layers_dir": str(layers), "city": OSM_CITY, "layer": "places"},
+            OgrSpec(
+                work / "osmlike" / PLACES_CSV,
+                "ogr_osm_places",
+                assign_srs="EPSG:4326",
+                open_options=("X_POSSIBLE_NAMES=x", "Y_POSSIBLE_NAMES=y", "KEEP_GEOM_COLUMNS=NO"),
+            ),
+        )
     ]
 
 
@@ -109,7 +122,12 @@ def _run(db: BenchDB, cases: list[Case], repeat: int) -> None:
             settle(db)
             case.ogr.append(
                 measure.ogr2ogr(
-                    db, spec.source, spec.table, assign_srs=spec.assign_srs, layer=spec.layer
+                    db,
+                    spec.source,
+                    spec.table,
+                    assign_srs=spec.assign_srs,
+                    layer=spec.layer,
+                    open_options=spec.open_options,
                 )
             )
             settle(db)
@@ -121,6 +139,7 @@ def _run(db: BenchDB, cases: list[Case], repeat: int) -> None:
                     assign_srs=spec.assign_srs,
                     make_valid=True,
                     layer=spec.layer,
+                    open_options=spec.open_options,
                 )
             )
             print(

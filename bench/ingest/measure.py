@@ -81,6 +81,7 @@ def ogr2ogr(
     assign_srs: str | None = None,
     make_valid: bool = False,
     layer: str | None = None,
+    open_options: tuple[str, ...] = (),
 ) -> Run:
     """``ogr2ogr -f PostgreSQL`` in COPY mode into ``bench.<table>`` (overwritten).
 
@@ -101,6 +102,8 @@ def ogr2ogr(
     ]  # fmt: skip
     if layer:
         cmd.append(layer)
+    for option in open_options:
+        cmd += ["-oo", option]
     if assign_srs:
         cmd += ["-a_srs", assign_srs]
     if make_valid:

@@ -17,6 +17,7 @@ class OgrSpec:
     table: str
     assign_srs: str | None = None
     layer: str | None = None  # of a multi-layer source
+    open_options: tuple[str, ...] = ()  # -oo NAME=VALUE (a CSV file's coordinate columns)
 
 
 @dataclass
