@@ -97,7 +97,7 @@ def _osm_cases(work: Path) -> list[Case]:
         Case(
             "SYNTHETIC osm places",
             "CSV",
-            "osm",
+            "csv",
             {"layers_dir": str(layers), "city": OSM_CITY, "layer": "places"},
             OgrSpec(
                 work / "osmlike" / PLACES_CSV,
@@ -184,7 +184,9 @@ def main(argv: list[str] | None = None) -> int:
         if osm:
             print("\nSYNTHETIC OSM-like dataset (bench/common/osmlike.py): wide sparse columns")
             print_table(osm, args.repeat)
-            print_total(osm, args.repeat)
+            # the dataset's total is its three GeoPackage layers, as issue 16's figures have
+            # always been; the places table (CSV) is a case of its own, in the table above
+            print_total([c for c in osm if c.fmt == "GeoPackage"], args.repeat)
     finally:
         if args.keep:
             print("kept: " + ", ".join(kept))
