@@ -5,17 +5,13 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-import pandas as pd
-import pyogrio
-
 from digitalcity.catalog.codes import NORMALISERS, CodeTable, load_crosswalk, normaliser_for
 from digitalcity.catalog.delimited_text import holding
 from digitalcity.catalog.model import LayerDef
 from digitalcity.catalog.prepared import source_file
-from digitalcity.catalog.source_encoding import reading_encoding, table_encoding
-from digitalcity.catalog.tables import is_table, read_source_table
+from digitalcity.catalog.source_encoding import source_encoding, table_encoding
+from digitalcity.catalog.tables import read_source_columns
 from digitalcity.config import Settings
-from digitalcity.ingest.geoparquet import GeoParquet, is_geoparquet
 
 
 def _source_codes(layer: LayerDef, root: Path, in_china: bool) -> Counter[str] | None:
@@ -35,29 +31,16 @@ def _source_codes(layer: LayerDef, root: Path, in_china: bool) -> Counter[str] |
     try:
         with source_file(path, None if field.join_name else src.member) as read:
             if not field.join_name:
-                fmt = src.file_format(read) or ""
-                encoding = reading_encoding(src.encoding, read, fmt, in_china=in_china)
-            frame = _column(read, read_layer, encoding, needed, field.join_column)
+                encoding = source_encoding(src, read, in_china=in_china)
+            frame = read_source_columns(
+                read, read_layer, encoding, holding(needed), [field.join_column]
+            )
     except Exception:  # noqa: BLE001 - unreadable sources are reported by the column check
         return None
     if field.join_column not in frame.columns:
         return None
     values = frame[field.join_column].dropna().astype(str).str.strip()
     return Counter(v for v in values if v)
-
-
-def _column(
-    path: Path, read_layer: str | None, encoding: str | None, needed: list[str], column: str
-) -> pd.DataFrame:
-    """``column`` of a source file, as the loader reads it (``needed``: names its header
-    holds, below any title)."""
-    if is_table(path):
-        return read_source_table(path, read_layer, encoding, holding(needed), [column])
-    if is_geoparquet(path):
-        return pd.DataFrame({column: GeoParquet(path).column(column).to_pandas()})
-    return pyogrio.read_dataframe(
-        path, layer=read_layer, columns=[column], read_geometry=False, encoding=encoding
-    )
 
 
 def _named(missing: Counter[str]) -> str:

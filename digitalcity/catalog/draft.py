@@ -35,7 +35,7 @@ from digitalcity.catalog.ogr_layers import (
     plain_geometry_type,
     spatial_layers,
 )
-from digitalcity.catalog.shapefile_repair import RepairedShapefile, needs_repair
+from digitalcity.catalog.prepared import source_file
 from digitalcity.catalog.source_encoding import reading_encoding, undeclared_encoding
 from digitalcity.crs.chinese import in_china_box, place_in_china
 from digitalcity.crs.datums import unknown_datum_shift
@@ -207,17 +207,12 @@ def _read_parquet(path: Path, folder: Path) -> LayerDraft:
 
 
 def _read_vector(path: Path, folder: Path) -> list[LayerDraft]:
-    """``_read_layers``, for a shapefile to repair too (``shapefile_repair``), and for
-    GeoParquet (read by pyarrow)."""
+    """``_read_layers`` of the file as the loader reads it (a shapefile repaired:
+    ``catalog.prepared``), and GeoParquet (read by pyarrow)."""
     if is_geoparquet(path):
         return [_read_parquet(path, folder)]
-    if not needs_repair(path):
-        return _read_layers(path, folder)
-    restored = RepairedShapefile(path)
-    try:
-        drafts = _read_layers(restored.path, restored.path.parent)
-    finally:
-        restored.close()
+    with source_file(path, None) as read:
+        drafts = _read_layers(read, read.parent)
     for layer in drafts:
         layer.path = str(path.relative_to(folder))
     return drafts

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from digitalcity.catalog.delimited_text import SUFFIXES, is_delimited_text
+from digitalcity.catalog.model import SourceDef
 from digitalcity.errors import SourceError
 
 MAX_SCAN_BYTES = 16 * 2**20  # records read to decide (about 100,000 rows of 160 bytes)
@@ -32,6 +33,15 @@ def reading_encoding(
     if declared is not None or source_format not in ("shapefile", "csv") or not path.is_file():
         return declared
     return undeclared_encoding(path, in_china=in_china)
+
+
+def source_encoding(source: SourceDef, read: Path, *, in_china: bool) -> str | None:
+    """``reading_encoding`` of the file ``read`` that ``source``'s rows are read from (an
+    archive's data file once unpacked, a repaired shapefile): as the loader, the checks of a
+    definition and the code check all read it."""
+    return reading_encoding(
+        source.encoding, read, source.file_format(read) or "", in_china=in_china
+    )
 
 
 def table_encoding(declared: str | None, path: Path, *, in_china: bool) -> str | None:

@@ -12,19 +12,17 @@ from digitalcity.catalog.codes import NORMALISERS, code_tables, load_crosswalk
 from digitalcity.catalog.delimited_text import holding
 from digitalcity.catalog.descriptions import code_descriptions
 from digitalcity.catalog.model import LayerDef
-from digitalcity.catalog.ogr_layers import layer_info
 from digitalcity.catalog.prepared import source_file
 from digitalcity.catalog.registry import CITY_FILE, Catalog
 from digitalcity.catalog.roles import ROLES, role_layers
 from digitalcity.catalog.semantics import unknown_semantic_keys
-from digitalcity.catalog.source_encoding import reading_encoding, table_encoding
+from digitalcity.catalog.source_encoding import source_encoding, table_encoding
 from digitalcity.catalog.sources import source_root
-from digitalcity.catalog.tables import is_table, read_source_table
+from digitalcity.catalog.tables import source_header
 from digitalcity.config import Settings
 from digitalcity.crs import epsg_code
 from digitalcity.crs.chinese import place_in_china
 from digitalcity.errors import DigitalCityError, SourceError
-from digitalcity.ingest.geoparquet import GeoParquet, is_geoparquet
 
 
 def _header(
@@ -36,15 +34,9 @@ def _header(
     """Column names of a source file read from its header (``needed``: names the header must
     hold, below a title if need be); None if unreadable."""
     try:
-        if is_table(path):
-            found = read_source_table(path, layer, encoding, holding(needed))
-            return {str(c) for c in found.columns}
-        if is_geoparquet(path):
-            return set(GeoParquet(path).columns)
-        info = layer_info(path, layer, encoding)
-    except Exception:  # noqa: BLE001 - any GDAL failure means the columns cannot be checked
+        return source_header(path, layer, encoding, holding(needed))
+    except Exception:  # noqa: BLE001 - any reading failure means the columns cannot be checked
         return None
-    return {str(name) for name in info["fields"]}
 
 
 def _missing_columns(layer: LayerDef, root: Path, in_china: bool) -> list[str]:
@@ -56,8 +48,7 @@ def _missing_columns(layer: LayerDef, root: Path, in_china: bool) -> list[str]:
     geometry_columns = src.location_columns
     try:
         with source_file(root / src.path, src.member) as path:
-            fmt = src.file_format(path) or ""
-            encoding = reading_encoding(src.encoding, path, fmt, in_china=in_china)
+            encoding = source_encoding(src, path, in_china=in_china)
             main = _header(path, src.layer, encoding, geometry_columns)
     except SourceError as exc:  # an archive without its data file, or with several
         if (root / src.path).exists():

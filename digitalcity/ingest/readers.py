@@ -22,7 +22,6 @@ import pyogrio
 import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 
-from digitalcity.catalog.archives import is_archive
 from digitalcity.catalog.delimited_text import (
     HEADER_SCAN_ROWS,
     Dialect,
@@ -33,8 +32,7 @@ from digitalcity.catalog.delimited_text import (
 from digitalcity.catalog.model import SourceDef
 from digitalcity.catalog.ogr_layers import layer_info, measures_read_quietly, spatial_layers
 from digitalcity.catalog.prepared import PreparedSource
-from digitalcity.catalog.shapefile_repair import needs_repair
-from digitalcity.catalog.source_encoding import declared_encoding, reading_encoding
+from digitalcity.catalog.source_encoding import declared_encoding, source_encoding
 from digitalcity.errors import SourceError
 from digitalcity.ingest.columns import Columns
 from digitalcity.ingest.geoparquet import GeoParquet
@@ -93,12 +91,9 @@ class SourceReader:
         self._prepared: PreparedSource | None = None
         self.dialect = Dialect()
         try:
-            if is_archive(self.path) or needs_repair(self.path):
-                self._prepare()
+            self._prepare()
             # the encoding read with; also ``guessed_encoding`` when the definition sets none
-            self.encoding = reading_encoding(
-                source.encoding, self.path, self.format, in_china=in_china
-            )
+            self.encoding = source_encoding(source, self.path, in_china=in_china)
             self.guessed_encoding = self.encoding if source.encoding is None else None
             # what a .cpg declared that its text is not (then ``guessed_encoding`` is read)
             self.overruled_encoding = (
@@ -113,7 +108,7 @@ class SourceReader:
 
     def _prepare(self) -> None:
         """Read the data file from where it is made readable (an archive unpacked, a
-        shapefile's index rebuilt: ``catalog.prepared``)."""
+        shapefile repaired: ``catalog.prepared``); for other sources that is where it is."""
         self._prepared = PreparedSource(self.path, self.source.member)
         self.path = self._prepared.path
         if self._prepared.inside is not None:
@@ -180,17 +175,15 @@ class SourceReader:
         self.columns, self.total = self._topology.columns(members), len(members)
 
     def _inspect_sheet(self) -> None:
-        self._sheet = read_sheet(self.path, self.source.layer, holding(self._geometry_columns))
+        self._sheet = read_sheet(
+            self.path, self.source.layer, holding(self.source.location_columns)
+        )
         self.columns = [str(c) for c in self._sheet.columns]
         self.total = len(self._sheet)
         self._check_geometry_columns()
 
-    @property
-    def _geometry_columns(self) -> list[str]:
-        return self.source.location_columns
-
     def _check_geometry_columns(self) -> None:
-        missing = [c for c in self._geometry_columns if c not in self.columns]
+        missing = [c for c in self.source.location_columns if c not in self.columns]
         if missing:
             raise SourceError(
                 f"{self.path.name}: geometry columns {missing} not in the header (nor in any "
@@ -204,7 +197,7 @@ class SourceReader:
 
     def _inspect_csv(self) -> None:
         try:
-            self.dialect = sniff(self.path, self.encoding, holding(self._geometry_columns))
+            self.dialect = sniff(self.path, self.encoding, holding(self.source.location_columns))
             head = pd.read_csv(
                 self.path,
                 nrows=0,
