@@ -50,6 +50,7 @@ from digitalcity.ingest.copybinary import CopyRows, copy_into, copy_rows, ewkb
 from digitalcity.ingest.dbase import deleted_records
 from digitalcity.ingest.geometry import GeometryResult, check_geometries
 from digitalcity.ingest.joins import JoinedRows, PreparedJoin, normalise_key, prepare_joins
+from digitalcity.ingest.numbers import to_numbers
 from digitalcity.ingest.readers import Batch, SourceReader, resolve_path
 from digitalcity.ingest.report import LoadReport
 from digitalcity.ingest.text_ids import stable_ids
@@ -153,7 +154,7 @@ def _feature_ids(layer: LayerDef, batch: Batch) -> np.ndarray:
         return rows
     if layer.source.id_from_text:
         return _ids_from_text(layer, batch)
-    ids = pd.to_numeric(batch.attributes.series(layer.source.id_field), errors="coerce")
+    ids = to_numbers(batch.attributes.series(layer.source.id_field))
     if ids.isna().any() or (ids != np.round(ids)).any():
         raise LoadError(
             f"{layer.qualified_id}: id_field {layer.source.id_field!r} must hold whole numbers "

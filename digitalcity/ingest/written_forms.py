@@ -15,6 +15,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from digitalcity.ingest.numbers import to_numbers
+
 # thousands grouped by commas (or spaces), a point for decimals
 _GROUPED_POINT = r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?|[+-]?\d{1,3}(?: \d{3})+(?:\.\d+)?"
 # a comma for decimals, thousands grouped by points (or spaces) or not at all
@@ -121,7 +123,7 @@ def rescued_degrees(text: pd.Series) -> pd.Series:
 def numbers_as_typed(values: pd.Series, *, decimal_comma: bool = False) -> np.ndarray:
     """The numbers of a text column (float64, NaN where none), plain or as people type them
     (``rescued_numbers``)."""
-    numbers = np.array(pd.to_numeric(values, errors="coerce"), dtype=float)
+    numbers = np.array(to_numbers(values), dtype=float)
     refused = np.isnan(numbers) & values.notna().to_numpy(dtype=bool)
     if refused.any():
         rescued = rescued_numbers(values[refused], decimal_comma=decimal_comma)
