@@ -171,6 +171,31 @@ def test_the_loader_projects_only_where_postgis_agrees(engine) -> None:  # noqa:
     assert not projects_as_lonlat(engine, 999_999, CAMBRIDGE)
 
 
+def test_an_answer_is_asked_of_the_database_once(engine) -> None:  # noqa: ANN001
+    """A city's layers share their CRS and bbox: the check runs once per process and
+    database, except where the database could not answer (asked again next time)."""
+    asked: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:  # noqa: ANN001
+        if "ST_Transform" in statement:
+            asked.append(statement)
+
+    box = (118.013, 24.417, 118.191, 24.583)  # boxes no other test asks about
+    boston = (-71.19, 42.31, -71.01, 42.44)
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert [projects_as_lonlat(engine, 4490, box) for _ in range(3)] == [True] * 3
+        assert len(asked) == 1
+        assert not projects_as_lonlat(engine, 4267, boston)  # NAD27: a datum shift there
+        assert not projects_as_lonlat(engine, 4267, boston)
+        assert len(asked) == 2
+        assert not projects_as_lonlat(engine, 999_998, box)
+        assert not projects_as_lonlat(engine, 999_998, box)
+        assert len(asked) == 4  # an unknown SRID is an error, not an answer
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+
+
 def test_every_demo_copy_is_where_st_transform_puts_its_layer(loaded, catalog, engine) -> None:  # noqa: ANN001
     """Every layer of every demo city, as the suite loaded it (EPSG:4326 and CGCS2000
     storage, projected by the loader): the tile copy holds each of the table's rows once,

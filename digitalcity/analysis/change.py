@@ -22,15 +22,12 @@ from digitalcity.analysis.sqlrun import local_srid
 from digitalcity.catalog import visible_fields
 from digitalcity.catalog.model import LayerDef
 from digitalcity.city import City
+from digitalcity.db.schema import table_columns
 from digitalcity.errors import NotFound
 
 _VERSIONS = sa.text(
     "SELECT version, table_name, is_current, dropped FROM digitalcity.layer_versions "
     "WHERE city = :city AND layer = :layer ORDER BY version"
-)
-_COLUMNS = sa.text(
-    "SELECT column_name FROM information_schema.columns "
-    "WHERE table_schema = :schema AND table_name = :table"
 )
 
 
@@ -66,8 +63,7 @@ def _tables(
         raise InvalidParameter("from_version and to_version are the same version")
     readable = [f.name for f in visible_fields(city.role, layer)]
     present = [
-        {c for (c,) in conn.execute(_COLUMNS, {"schema": city.definition.schema_name, "table": t})}
-        for _, t in chosen
+        {name for name, _ in table_columns(conn, city.definition.schema_name, t)} for _, t in chosen
     ]
     fields = [f for f in readable if all(f in p for p in present)]
     tables = [

@@ -24,6 +24,22 @@ SQL_TYPES: dict[str, sa.types.TypeEngine] = {
 
 STAGING_SUFFIX = "__staging"
 
+# pg_attribute rather than information_schema.columns, whose view PostgreSQL plans afresh at
+# every call (1-2 ms a lookup, four per load: a tenth of loading a layer of ten points)
+_TABLE_COLUMNS = sa.text(
+    "SELECT a.attname, t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+    "WHERE a.attrelid = to_regclass(:qualified) AND a.attnum > 0 AND NOT a.attisdropped "
+    "ORDER BY a.attnum"
+)
+
+
+def table_columns(conn: Connection, schema: str, table: str) -> list[tuple[str, str]]:
+    """(name, type name) of each column of ``schema.table``, in order; none when there is
+    no such table. Type names as PostgreSQL's catalog spells them: int8, text, geometry."""
+    quote = conn.dialect.identifier_preparer.quote
+    qualified = f"{quote(schema)}.{quote(table)}"
+    return [(str(r[0]), str(r[1])) for r in conn.execute(_TABLE_COLUMNS, {"qualified": qualified})]
+
 
 def row_etag_sql(relation: str) -> str:
     """SQL for a feature's ETag: the md5 of its whole row as text, for the row of

@@ -10,24 +10,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from digitalcity.catalog.model import CityDef, LayerDef
+from digitalcity.db.schema import table_columns
 from digitalcity.history.changesets import Author, open_changeset
 from digitalcity.history.tables import ensure_tables, history_name, rowmeta_name
 
 LOADER = Author(role="loader", reason="load")
-
-
-def _columns(conn: Connection, schema: str, table: str) -> list[tuple[str, str]]:
-    """(name, type) of each column of ``schema.table``, in order."""
-    return [
-        (str(r[0]), str(r[1]))
-        for r in conn.execute(
-            sa.text(
-                "SELECT column_name, udt_name FROM information_schema.columns "
-                "WHERE table_schema = :schema AND table_name = :table ORDER BY ordinal_position"
-            ),
-            {"schema": schema, "table": table},
-        )
-    ]
 
 
 def _differs(conn: Connection, old: list[tuple[str, str]], new: list[tuple[str, str]]) -> str:
@@ -74,12 +61,12 @@ def record_load(conn: Connection, layer: LayerDef, city: CityDef, old_table: str
         return changeset
     old = f"{schema}.{quote(old_table)}"
     history = f"{schema}.{quote(history_name(layer))}"
-    kept = {name for name, _ in _columns(conn, city.schema_name, history_name(layer))}
-    old_columns = _columns(conn, city.schema_name, old_table)
+    kept = {name for name, _ in table_columns(conn, city.schema_name, history_name(layer))}
+    old_columns = table_columns(conn, city.schema_name, old_table)
     common = [name for name, _ in old_columns if name in kept]
     listed = ", ".join(quote(c) for c in common)
     selected = ", ".join(f"o.{quote(c)}" for c in common)
-    differs = _differs(conn, old_columns, _columns(conn, city.schema_name, layer.id))
+    differs = _differs(conn, old_columns, table_columns(conn, city.schema_name, layer.id))
     conn.execute(
         sa.text(
             # every name below comes from the catalog or from the database's own columns

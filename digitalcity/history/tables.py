@@ -7,7 +7,13 @@ from sqlalchemy.dialects.postgresql import TSTZRANGE
 from sqlalchemy.engine import Connection
 
 from digitalcity.catalog.model import CityDef, LayerDef
-from digitalcity.db.schema import column_for, layer_table, storage_srid, store_uncompressed
+from digitalcity.db.schema import (
+    column_for,
+    layer_table,
+    storage_srid,
+    store_uncompressed,
+    table_columns,
+)
 
 _HISTORY: dict[tuple, sa.Table] = {}
 _ROWMETA: dict[tuple, sa.Table] = {}
@@ -125,16 +131,7 @@ def ensure_tables(
     )
     schema = quote(city.schema_name)
     conn.exec_driver_sql(f"DROP INDEX IF EXISTS {schema}.{quote(history.name[:51] + '_geom')}")
-    present = {
-        r[0]
-        for r in conn.execute(
-            sa.text(
-                "SELECT column_name FROM information_schema.columns "
-                "WHERE table_schema = :schema AND table_name = :table"
-            ),
-            {"schema": city.schema_name, "table": history.name},
-        )
-    }
+    present = {name for name, _ in table_columns(conn, city.schema_name, history.name)}
     current = layer_table(layer, city)
     for column in current.columns:
         if column.name not in present:

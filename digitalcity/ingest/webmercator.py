@@ -53,7 +53,26 @@ def projects_as_lonlat(
     PostGIS's ``ST_Transform`` of lon/lat points, on a grid over ``bbox`` (degrees; the world
     when None), agrees within a micrometre. True for EPSG:4326 and for geographic CRSs the
     database relates to it without a datum shift (CGCS2000, EPSG:4490); False for projected
-    CRSs (their coordinates are not degrees), and when the database cannot say."""
+    CRSs (their coordinates are not degrees), and when the database cannot say.
+
+    An answer is kept for the process's later loads into the same database (a city's layers
+    share their CRS and bbox): PostGIS's transformations do not change while it runs."""
+    key = (str(engine.url), srid, bbox)
+    if key not in _ANSWERS:
+        answer = _asked(engine, srid, bbox)
+        if answer is None:
+            return False
+        _ANSWERS[key] = answer
+    return _ANSWERS[key]
+
+
+_ANSWERS: dict[tuple[str, int, tuple[float, float, float, float] | None], bool] = {}
+
+
+def _asked(
+    engine: Engine, srid: int, bbox: tuple[float, float, float, float] | None
+) -> bool | None:
+    """``projects_as_lonlat`` asked of the database; None when it cannot say."""
     west, south, east, north = bbox or _WORLD
     lon, lat = (
         a.ravel() for a in np.meshgrid(np.linspace(west, east, 7), np.linspace(south, north, 7))
@@ -64,7 +83,7 @@ def projects_as_lonlat(
                 _TRANSFORMED, {"xs": lon.tolist(), "ys": lat.tolist(), "srid": srid}
             ).all()
     except sa.exc.SQLAlchemyError:
-        return False
+        return None
     x, y = lonlat_to_web_mercator(lon, lat)
     theirs = np.array(rows, dtype=float)
     return bool(
