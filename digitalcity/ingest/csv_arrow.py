@@ -76,14 +76,17 @@ def arrow_plan(
         with _open(path, encoding, dialect, names, block_bytes=64 * 1024) as reader:
             if reader.schema.names != names:
                 return None
-        last = names[-1]
-        with _open(path, encoding, dialect, names, columns=[last]) as reader:
-            table = reader.read_all()
+        rows, last_value = 0, None
+        with _open(path, encoding, dialect, names, columns=[names[-1]]) as reader:
+            for batch in reader:  # one block at a time: the column may be long text (WKT)
+                if batch.num_rows:
+                    rows += batch.num_rows
+                    last_value = batch.column(0)[-1].as_py()
     except (pa.ArrowInvalid, UnicodeError):
         return None
-    if table.num_rows and _ends_inside_quotes(path, encoding, table.column(last)[-1].as_py()):
+    if rows and _ends_inside_quotes(path, encoding, last_value):
         return None
-    return ArrowPlan(path, encoding, dialect, tuple(names), table.num_rows)
+    return ArrowPlan(path, encoding, dialect, tuple(names), rows)
 
 
 def _open(
