@@ -17,6 +17,7 @@ from digitalcity.ingest import load_layer, readers
 from digitalcity.ingest.csv_arrow import arrow_plan
 from digitalcity.ingest.readers import SourceReader, read_table
 from tests.conftest import SHARED_DATA
+from tests.test_ingest_formats import layer as xiamen_layer
 
 HYDRANTS = SHARED_DATA / "cambridge_ma/INFRA_Hydrants.geojson"
 
@@ -111,17 +112,7 @@ def test_chinese_tables_load_the_same_through_arrow_and_pandas(
         {"name": "pop", "source": "人口", "type": "integer", "title": {"zh": "人口", "en": "Pop"}},
         {"name": "note", "source": "备注", "title": {"zh": "备注", "en": "Note"}},
     ]
-    layer = LayerDef.model_validate(
-        {
-            "id": f"districts_{encoding.replace('-', '_')}",
-            "city": "xiamen",
-            "title": {"zh": "测试", "en": "Test"},
-            "kind": "population",
-            "geometry_type": "Point",
-            "source": source,
-            "fields": fields,
-        }
-    )
+    layer = xiamen_layer(f"districts_{encoding.replace('-', '_')}", "Point", source, fields)
     arrow, pandas = _load_both_ways(monkeypatch, catalog, engine, settings, "xiamen", layer)
     pd.testing.assert_frame_equal(arrow, pandas)
     assert arrow["name"].tolist() == districts.name.tolist()
@@ -188,17 +179,8 @@ def test_batches_are_cut_to_the_rows_asked_for(tmp_path):
 def test_a_file_changed_under_the_reader_is_a_source_error(catalog, engine, settings, tmp_path):
     path = tmp_path / "points.csv"
     path.write_text("id,x,y\n" + "".join(f"{i},118.1,24.5\n" for i in range(1, 20_001)))
-    layer = LayerDef.model_validate(
-        {
-            "id": "changed_points",
-            "city": "xiamen",
-            "title": {"zh": "测试", "en": "Test"},
-            "kind": "population",
-            "geometry_type": "Point",
-            "source": {"path": str(path), "x": "x", "y": "y", "crs": "EPSG:4326"},
-            "fields": [],
-        }
-    )
+    source = {"path": str(path), "x": "x", "y": "y", "crs": "EPSG:4326"}
+    layer = xiamen_layer("changed_points", "Point", source, [])
     reader = SourceReader(layer.source, settings.source_data_dir)
     try:
         assert reader.total == 20_000
