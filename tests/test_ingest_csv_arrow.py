@@ -45,10 +45,10 @@ def _stored(engine, city: str, layer: LayerDef) -> pd.DataFrame:
 
 def _load_both_ways(monkeypatch, catalog, engine, settings, city: str, layer: LayerDef):
     """The layer loaded by Arrow and by pandas (as ``<id>_pandas``): both reports and tables."""
-    root = settings.source_data_dir
-    reader = SourceReader(layer.source, root)
+    reader = SourceReader(layer.source, settings.source_data_dir)
     try:
-        assert reader.total is not None, "the Arrow path was not taken"  # its scan counts rows
+        read = sum(len(batch) for batch in reader.batches(4000))
+        assert reader.total == read, "the Arrow path was not taken"  # its scan counts rows
         total = reader.total
     finally:
         reader.close()
@@ -176,19 +176,46 @@ def test_batches_are_cut_to_the_rows_asked_for(tmp_path):
     )
 
 
-def test_a_file_changed_under_the_reader_is_a_source_error(catalog, engine, settings, tmp_path):
+def test_a_file_changed_under_the_reader_is_a_source_error(monkeypatch, settings, tmp_path):
     path = tmp_path / "points.csv"
     path.write_text("id,x,y\n" + "".join(f"{i},118.1,24.5\n" for i in range(1, 20_001)))
     source = {"path": str(path), "x": "x", "y": "y", "crs": "EPSG:4326"}
     layer = xiamen_layer("changed_points", "Point", source, [])
-    reader = SourceReader(layer.source, settings.source_data_dir)
-    try:
-        assert reader.total == 20_000
-        with path.open("r+b") as fh:  # bytes that are not UTF-8 arrive after the scan
+
+    def planned_then_changed(*args):  # bytes that are not UTF-8 arrive after the scan
+        plan = arrow_plan(*args)
+        with path.open("r+b") as fh:
             fh.seek(200_000)
             fh.write(b"\xd1\xd1")
+        return plan
+
+    monkeypatch.setattr(readers, "arrow_plan", planned_then_changed)
+    reader = SourceReader(layer.source, settings.source_data_dir)
+    try:
         with pytest.raises(SourceError, match=r"cannot read points.csv \(after \d+ rows\)"):
             for _ in reader.batches(4000):
                 pass
+        assert reader.total == 20_000  # as the scan counted
     finally:
         reader.close()
+
+
+def test_an_unchanged_table_is_not_scanned(
+    monkeypatch, districts, catalog, engine, settings, tmp_path, loaded
+):
+    points = districts.geometry.representative_point()
+    path = tmp_path / "unchanged.csv"
+    pd.DataFrame({"名称": districts.name, "x": points.x, "y": points.y}).to_csv(path, index=False)
+    source = {"path": str(path), "x": "x", "y": "y", "crs": "EPSG:4326"}
+    layer = xiamen_layer("unchanged_points", "Point", source, [])
+    scans = []
+
+    def counted(*args):
+        scans.append(args[0])
+        return arrow_plan(*args)
+
+    monkeypatch.setattr(readers, "arrow_plan", counted)
+    city = catalog.city("xiamen")
+    assert load_layer(layer, city, engine, settings).rows_loaded == len(districts)
+    assert load_layer(layer, city, engine, settings).status == "unchanged"
+    assert scans == [path]  # the second load read no more than the header

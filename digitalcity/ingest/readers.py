@@ -88,7 +88,6 @@ class SourceReader:
         self._sheet: pd.DataFrame | None = None
         self._parquet: GeoParquet | None = None
         self._prepared: PreparedSource | None = None
-        self._csv_plan: ArrowPlan | None = None  # a CSV file streamed by Arrow
         self.dialect = Dialect()
         try:
             self._prepare()
@@ -209,9 +208,6 @@ class SourceReader:
             raise SourceError(f"cannot read {self.path.name}: {exc}") from None
         self.columns = list(head.columns)
         self._check_geometry_columns()
-        self._csv_plan = arrow_plan(self.path, self.encoding, self.dialect, self.columns)
-        if self._csv_plan is not None:
-            self.total = self._csv_plan.rows
 
     # -- reading ---------------------------------------------------------------------------
     def batches(self, batch_rows: int) -> Generator[Batch, None, None]:
@@ -307,8 +303,11 @@ class SourceReader:
         return np.asarray(geoms, dtype=object)
 
     def _csv_batches(self, batch_rows: int) -> Iterator[Batch]:
-        if self._csv_plan is not None:
-            yield from self._arrow_csv_batches(self._csv_plan, batch_rows)
+        # scanned only when read: a load that finds its source unchanged never reads it
+        plan = arrow_plan(self.path, self.encoding, self.dialect, self.columns)
+        if plan is not None:
+            self.total = plan.rows  # counted by the scan: a file cut short meanwhile is seen
+            yield from self._arrow_csv_batches(plan, batch_rows)
             return
         offset = 0
         try:
