@@ -308,3 +308,15 @@ def test_gcj_conversion_improves_overlap_with_wgs84_data() -> None:
     assert 0.80 < before < 0.88
     assert after > before + 0.03
     assert after > 0.86  # measured 0.835 -> 0.880
+
+
+def test_a_transformation_proj_leaves_as_it_is_keeps_the_geometries() -> None:
+    """WGS 84 into a CGCS2000 city: PROJ's null offset moves nothing, so the geometries are
+    the very objects read (the loader then writes their WKB as read); a real transformation
+    still moves them."""
+    geoms = np.array([shapely.Point(114.3, 30.6), shapely.box(114.0, 30.0, 114.1, 30.1)])
+    kept = transform_geometries(geoms, resolve_crs("EPSG:4326", None), "EPSG:4490")
+    assert all(a is b for a, b in zip(kept, geoms, strict=True))
+    moved = transform_geometries(geoms, resolve_crs("EPSG:4326", None), "EPSG:3857")
+    assert not any(a is b for a, b in zip(moved, geoms, strict=True))
+    assert abs(shapely.get_x(moved[0]) - 12_723_817.8) < 1  # R × 114.3° in radians
