@@ -29,6 +29,20 @@ def measures_read_quietly() -> Iterator[None]:
         yield
 
 
+@contextmanager
+def crs_left_unmatched() -> Iterator[None]:
+    """Within: GDAL's shapefile driver does not look its .prj up among the EPSG definitions
+    (``USE_OSR_FIND_MATCHES``), for reads that take the CRS from ``layer_info``. The lookup
+    finds a known CRS in about 10 ms, but searches 0.14 s before giving up on a projection
+    of a bureau's own (Xiamen Island's Transverse Mercator), at every opening."""
+    previous = pyogrio.get_gdal_config_option("USE_OSR_FIND_MATCHES")
+    pyogrio.set_gdal_config_options({"USE_OSR_FIND_MATCHES": "NO"})
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options({"USE_OSR_FIND_MATCHES": previous})
+
+
 def layer_info(path: Path, layer: str | int | None = None, encoding: str | None = None) -> Any:
     """``pyogrio.read_info`` of one layer (fields, CRS, feature count, bounds)."""
     with measures_read_quietly():

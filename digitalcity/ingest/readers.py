@@ -28,7 +28,12 @@ from digitalcity.catalog.delimited_text import (
     sniff,
 )
 from digitalcity.catalog.model import SourceDef
-from digitalcity.catalog.ogr_layers import layer_info, measures_read_quietly, spatial_layers
+from digitalcity.catalog.ogr_layers import (
+    crs_left_unmatched,
+    layer_info,
+    measures_read_quietly,
+    spatial_layers,
+)
 from digitalcity.catalog.prepared import PreparedSource
 from digitalcity.catalog.source_encoding import declared_encoding, source_encoding
 from digitalcity.errors import SourceError
@@ -243,7 +248,7 @@ class SourceReader:
         offset = 0
         try:
             with ExitStack() as opened:
-                with measures_read_quietly():
+                with measures_read_quietly(), crs_left_unmatched():  # layer_info's CRS is used
                     meta, reader = opened.enter_context(
                         open_arrow(
                             self.path,
