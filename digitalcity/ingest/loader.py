@@ -268,6 +268,7 @@ class _LayerLoad:
             self.storage_geographic,
             # CAD draws areas as closed polylines; other formats have polygons for them
             closed_lines_are_polygons=self.reader.format == "dxf",
+            known_valid=batch.known_valid,
         )
         keep = np.flatnonzero(~shapely.is_missing(checked.geometry))
         if not len(keep):

@@ -6,7 +6,7 @@ Why cells and not PostGIS raster (``postgis_raster``), measured on Wuhan's World
 
 | | cells (ours) | raster (ST_Tile 100x100, ST_Clip + ST_SummaryStats) |
 |---|---|---|
-| load | 3.7 s | 0.3 s |
+| load | 2.9 s | 0.3 s |
 | table | 109 MiB | 2.7 MiB |
 | residents in an 8 x 10 km box | 0.43 s, 994,278 | 0.007 s, 988,954 |
 | residents in the city boundary | 7.4 s, 9,490,032 | 0.17 s, 9,491,334 |
@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import shapely
 
 from digitalcity.errors import SourceError
@@ -62,11 +63,11 @@ class RasterCells:
     def columns(self) -> list[str]:
         return [VALUE_COLUMN]
 
-    def cells(self, batch_rows: int) -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
-        """(attributes, cell polygons) of about ``batch_rows`` cells with data at a time, in
-        raster order. Strips of rows are read until they hold that many: a strip of a sparse
-        grid holds few (Wuhan's, two rows of 1,662 cells: 600 on average), and every batch
-        costs the load a round of its pipeline and a COPY statement."""
+    def cells(self, batch_rows: int) -> Iterator[tuple[pd.DataFrame, np.ndarray, pa.Array]]:
+        """(attributes, cell polygons, their WKB) of about ``batch_rows`` cells with data at a
+        time, in raster order. Strips of rows are read until they hold that many: a strip of a
+        sparse grid holds few (Wuhan's, two rows of 1,662 cells: 600 on average), and every
+        batch costs the load a round of its pipeline and a COPY statement."""
         values: list[np.ndarray] = []
         polygons: list[np.ndarray] = []
         held = 0
@@ -83,9 +84,10 @@ class RasterCells:
     @staticmethod
     def _batch(
         values: list[np.ndarray], polygons: list[np.ndarray]
-    ) -> tuple[pd.DataFrame, np.ndarray]:
+    ) -> tuple[pd.DataFrame, np.ndarray, pa.Array]:
         frame = pd.DataFrame({VALUE_COLUMN: np.concatenate(values).astype(float)})
-        return frame, np.concatenate(polygons)
+        cells = np.concatenate(polygons)
+        return frame, cells, box_wkb(shapely.bounds(cells))
 
     def _strips(self, batch_rows: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(values, cell polygons) of the cells with data of each strip of raster rows, a
@@ -118,3 +120,23 @@ class RasterCells:
                     yield values[keep], np.asarray(polygons, dtype=object)
         except rasterio.errors.RasterioIOError as exc:
             raise SourceError(f"cannot read {self.path.name}: {exc}") from None
+
+
+# A cell's little-endian WKB: byte order, type 3 (Polygon), one ring of five points
+_BOX_WKB = np.dtype(
+    [("order", "u1"), ("kind", "<u4"), ("rings", "<u4"), ("points", "<u4"), ("xy", "<f8", (10,))]
+)
+
+
+def box_wkb(bounds: np.ndarray) -> pa.Array:
+    """The WKB of axis-aligned boxes (``bounds``: rows of xmin, ymin, xmax, ymax), vertex for
+    vertex as ``shapely.box`` draws them (from the lower right, counter-clockwise), written by
+    numpy: 494,676 Wuhan cells in 0.02 s against GEOS's 0.33 s, which holds the GIL."""
+    xmin, ymin, xmax, ymax = (np.asarray(bounds, dtype=np.float64)[:, i] for i in range(4))
+    records = np.zeros(len(xmin), dtype=_BOX_WKB)
+    records["order"], records["kind"], records["rings"], records["points"] = 1, 3, 1, 5
+    records["xy"] = np.stack([xmax, ymin, xmax, ymax, xmin, ymax, xmin, ymin, xmax, ymin], axis=1)
+    offsets = np.arange(len(records) + 1, dtype=np.int32) * _BOX_WKB.itemsize
+    return pa.Array.from_buffers(
+        pa.binary(), len(records), [None, pa.py_buffer(offsets), pa.py_buffer(records.tobytes())]
+    )

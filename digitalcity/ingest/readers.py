@@ -54,6 +54,7 @@ class Batch:
     attributes: Columns  # Arrow for spatial formats, pandas for the others
     geometry: np.ndarray  # shapely geometries, None where unreadable
     wkb: pa.Array | None = None  # the WKB they were read from, when read as WKB
+    known_valid: bool = False  # built valid by the reader (raster cells): not checked again
 
     def __len__(self) -> int:
         return len(self.attributes)
@@ -226,8 +227,8 @@ class SourceReader:
                 yield Batch(offset, chunk, self._csv_geometry(chunk))
         elif self._raster is not None:
             offset = 0
-            for frame, cells in self._raster.cells(batch_rows):
-                yield Batch(offset, Columns(frame), cells)
+            for frame, cells, wkb in self._raster.cells(batch_rows):
+                yield Batch(offset, Columns(frame), cells, wkb, known_valid=True)
                 offset += len(frame)
         elif self._parquet is not None:
             offset = 0
