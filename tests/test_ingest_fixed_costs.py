@@ -133,3 +133,30 @@ def test_a_missing_source_is_named_whether_forced_or_not(catalog, engine, settin
                 settings,
                 force=force,
             )
+
+
+def test_the_pipeline_lets_each_batch_go_once_copied(catalog, settings, loaded):
+    """The stage threads outlive a load, so the load tracks its tasks; it must not hold the
+    batches they made (a first version held every one: 423 MiB at the peak of a 246,900-road
+    load instead of 75)."""
+    import gc
+    import weakref
+
+    class Held:  # one batch as the pipeline hands it on, followed by a weak reference
+        def __init__(self, made: object) -> None:
+            self.made = made
+
+    parcels = catalog.layer("cambridge", "parcels")
+    job = loader._LayerLoad(parcels, catalog.city("cambridge"), settings)
+    finish = job.finish
+    job.finish = lambda item: Held(finish(item))  # type: ignore[method-assign,assignment]
+    alive: list[weakref.ref] = []
+    try:
+        for held in loader._prepared(job, 2000):
+            alive.append(weakref.ref(held))
+            del held
+            gc.collect()
+            assert sum(ref() is not None for ref in alive) <= 2  # in hand, and the next one
+        assert len(alive) >= 6
+    finally:
+        job.reader.close()

@@ -344,10 +344,11 @@ def _prepared(
         return None if batch is None else job.check(batch)
 
     checkers, finishers = _stage_thread("check"), _stage_thread("finish")
-    submitted: list[Future[Any]] = []
+    pending: list[Future[Any]] = []  # not done yet: a done one is let go with its batch
 
     def submit(pool: ThreadPoolExecutor, fn: Callable[..., T], *args: Any) -> Future[T]:
-        submitted.append(future := pool.submit(fn, *args))
+        pending[:] = [f for f in pending if not f.done()]
+        pending.append(future := pool.submit(fn, *args))
         return future
 
     try:
@@ -368,9 +369,9 @@ def _prepared(
                 break
             finishing = following
     finally:  # the threads outlive the load: its tasks end before its source is closed
-        for future in submitted:
+        for future in pending:
             future.cancel()
-        wait(submitted)
+        wait(pending)
         batches.close()
 
 
