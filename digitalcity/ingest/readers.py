@@ -60,6 +60,11 @@ class Batch:
         return len(self.attributes)
 
 
+# Formats whose files hold one layer: no need to list them (GDAL parses a GeoJSON file whole
+# at each opening: 25-30 ms for Cambridge's 6,117 street lights, a tenth of their load)
+_ONE_LAYER_FORMATS = frozenset({"geojson", "shapefile", "flatgeobuf", "mapinfo"})
+
+
 def resolve_path(path: str, data_root: Path) -> Path:
     """A source path from a layer definition, relative to the source data directory."""
     resolved = (data_root / path).resolve() if not Path(path).is_absolute() else Path(path)
@@ -151,7 +156,7 @@ class SourceReader:
 
     def _inspect_ogr(self) -> None:
         try:
-            if self.source.layer is None:
+            if self.source.layer is None and self.format not in _ONE_LAYER_FORMATS:
                 self._ogr_layer = self._only_spatial_layer()
             info = layer_info(self.path, self._layer(), self.encoding)
         except (DataSourceError, DataLayerError) as exc:
