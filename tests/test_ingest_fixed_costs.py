@@ -184,3 +184,42 @@ def test_only_sources_that_can_hold_several_layers_are_listed(monkeypatch, distr
         finally:
             reader.close()
     assert listed == [tmp_path / "districts.gpkg"]  # a GeoPackage may hold tables beside it
+
+
+def test_a_load_stopped_early_leaves_the_threads_reading_as_before(
+    districts, catalog, engine, settings, tmp_path, loaded
+):
+    """pyogrio sets a shapefile's encoding for the reading thread alone (GDAL's
+    SHAPE_ENCODING) and puts it back on the thread that closes the stream. A load stopped
+    midway closed its stream from another thread, which left the kept check thread reading
+    every later shapefile as GB18030; a UTF-8 shapefile's Chinese names then read wrong."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from digitalcity.errors import LoadError
+    from tests.test_ingest_formats import NAME, POP
+
+    many = gpd.GeoDataFrame(pd.concat([districts] * 1000, ignore_index=True), crs=districts.crs)
+    many["code"] = [str(i) for i in range(len(many))]
+    many.loc[3000, "code"] = "x3000"  # in the second batch: the load stops there
+    (tmp_path / "gbk").mkdir()
+    many.to_file(tmp_path / "gbk" / "many.shp", encoding="GBK")
+    (tmp_path / "gbk" / "many.cpg").unlink()
+    city = catalog.city("xiamen")
+    stopped = xiamen_layer(
+        "stopped",
+        "MultiPolygon",
+        {"path": str(tmp_path / "gbk" / "many.shp"), "id_field": "code"},
+        [NAME],
+    )
+    with pytest.raises(LoadError, match="whole numbers"):
+        load_layer(stopped, city, engine, settings)
+    (tmp_path / "utf8").mkdir()
+    districts.rename(columns={"name": "区名", "population": "人口"}).to_file(
+        tmp_path / "utf8" / "names.shp", encoding="UTF-8"
+    )
+    fields = [{**NAME, "source": "区名"}, {**POP, "source": "人口"}]
+    named = xiamen_layer(
+        "utf8_names", "MultiPolygon", {"path": str(tmp_path / "utf8" / "names.shp")}, fields
+    )
+    assert load_layer(named, city, engine, settings).rows_loaded == len(districts)

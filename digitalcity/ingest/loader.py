@@ -372,7 +372,10 @@ def _prepared(
         for future in pending:
             future.cancel()
         wait(pending)
-        batches.close()
+        # on the thread that read it: pyogrio sets a shapefile's encoding for the reading
+        # thread alone (GDAL's SHAPE_ENCODING) and puts it back on the thread that closes
+        # the stream, so a load stopped early left the check thread reading GB18030
+        checkers.submit(batches.close).result()
 
 
 # The pipeline's stages run on threads kept for the process's later loads (a city's layers):
