@@ -69,29 +69,32 @@ class RasterCells:
         sparse grid holds few (Wuhan's, two rows of 1,662 cells: 600 on average), and every
         batch costs the load a round of its pipeline and a COPY statement."""
         values: list[np.ndarray] = []
-        polygons: list[np.ndarray] = []
+        bounds: list[np.ndarray] = []
         held = 0
-        for strip_values, strip_polygons in self._strips(batch_rows):
+        for strip_values, strip_bounds in self._strips(batch_rows):
             values.append(strip_values)
-            polygons.append(strip_polygons)
+            bounds.append(strip_bounds)
             held += len(strip_values)
             if held >= batch_rows:
-                yield self._batch(values, polygons)
-                values, polygons, held = [], [], 0
+                yield self._batch(values, bounds)
+                values, bounds, held = [], [], 0
         if held:
-            yield self._batch(values, polygons)
+            yield self._batch(values, bounds)
 
     @staticmethod
     def _batch(
-        values: list[np.ndarray], polygons: list[np.ndarray]
+        values: list[np.ndarray], bounds: list[np.ndarray]
     ) -> tuple[pd.DataFrame, np.ndarray, pa.Array]:
+        """The cells of some strips: their values, their squares and the squares' WKB, both
+        drawn from the same bounds."""
         frame = pd.DataFrame({VALUE_COLUMN: np.concatenate(values).astype(float)})
-        cells = np.concatenate(polygons)
-        return frame, cells, box_wkb(shapely.bounds(cells))
+        boxes = np.concatenate(bounds)
+        cells = np.asarray(shapely.box(*boxes.T), dtype=object)
+        return frame, cells, box_wkb(boxes)
 
     def _strips(self, batch_rows: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """(values, cell polygons) of the cells with data of each strip of raster rows, a
-        strip being about ``batch_rows`` cells wide and tall."""
+        """(values, bounds as rows of xmin, ymin, xmax, ymax) of the cells with data of each
+        strip of raster rows, a strip being about ``batch_rows`` cells wide and tall."""
         import rasterio
         from rasterio.windows import Window
 
@@ -111,13 +114,10 @@ class RasterCells:
                     row_index = row_index + top
                     x0 = t.c + col_index * t.a
                     y0 = t.f + row_index * t.e
-                    polygons = shapely.box(
-                        np.minimum(x0, x0 + t.a),
-                        np.minimum(y0, y0 + t.e),
-                        np.maximum(x0, x0 + t.a),
-                        np.maximum(y0, y0 + t.e),
-                    )
-                    yield values[keep], np.asarray(polygons, dtype=object)
+                    x1, y1 = x0 + t.a, y0 + t.e
+                    edges = [np.minimum(x0, x1), np.minimum(y0, y1)]
+                    edges += [np.maximum(x0, x1), np.maximum(y0, y1)]
+                    yield values[keep], np.stack(edges, axis=1)
         except rasterio.errors.RasterioIOError as exc:
             raise SourceError(f"cannot read {self.path.name}: {exc}") from None
 
