@@ -16,7 +16,9 @@ from shapely import affinity
 from digitalcity.analysis import InvalidParameter, area_change_by_class, layer_changes
 from digitalcity.catalog import FieldDef, Titles
 from digitalcity.city import City
+from digitalcity.db import versions
 from digitalcity.errors import NotFound
+from digitalcity.history.loads import record_load
 from digitalcity.ingest.loader import load_layer
 
 LAYER = "zz_analysis_change_test"
@@ -206,23 +208,7 @@ def test_a_reload_records_exactly_what_changed(versioned, catalog, engine, setti
             ).one()
             rows = conn.execute(sa.text(f"SELECT count(*) FROM cambridge.{RELOADED}")).scalar()  # noqa: S608
     finally:
-        with engine.begin() as conn:
-            for table in (
-                conn.execute(
-                    sa.text(
-                        "SELECT tablename FROM pg_tables WHERE schemaname = 'cambridge' "
-                        "AND tablename LIKE :prefix"
-                    ),
-                    {"prefix": f"{RELOADED}%"},
-                )
-                .scalars()
-                .all()
-            ):
-                conn.exec_driver_sql(f'DROP TABLE cambridge."{table}"')
-            conn.execute(
-                sa.text("DELETE FROM digitalcity.layer_versions WHERE layer = :layer"),
-                {"layer": RELOADED},
-            )
+        _drop_reloaded(engine, RELOADED)
     assert changesets[1] > changesets[0]
     assert [tuple(r) for r in closed] == [
         (5, "update", changesets[1]),
@@ -231,3 +217,71 @@ def test_a_reload_records_exactly_what_changed(versioned, catalog, engine, setti
     ]
     assert moved == [5, 10, 1000]
     assert tuple(metadata) == (rows, False)
+
+
+def _drop_reloaded(engine, layer_id: str) -> None:  # noqa: ANN001
+    with engine.begin() as conn:
+        for table in (
+            conn.execute(
+                sa.text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'cambridge' "
+                    "AND tablename LIKE :prefix"
+                ),
+                {"prefix": f"{layer_id}%"},
+            )
+            .scalars()
+            .all()
+        ):
+            conn.exec_driver_sql(f'DROP TABLE cambridge."{table}"')
+        conn.execute(
+            sa.text("DELETE FROM digitalcity.layer_versions WHERE layer = :layer"),
+            {"layer": layer_id},
+        )
+
+
+LOCKED_OUT = "zz_history_lock_test"
+
+
+def test_readers_go_on_while_a_reload_is_recorded(
+    versioned, catalog, engine, settings, monkeypatch
+):  # noqa: ANN001
+    """While a reload compares its rows with the current ones for the history, the current
+    table is read as before (a page of the API does not wait for the comparison), and it
+    cannot be edited: a row lock on it waits until the new table has replaced it. Observed
+    from another connection, in the middle of the second load's comparison."""
+    _, (old_path, new_path) = versioned
+    base = catalog.layer("cambridge", "zoning_districts")
+    city_def = catalog.city("cambridge")
+    seen: dict[str, object] = {}
+    table = f"cambridge.{LOCKED_OUT}"
+
+    def observed(*args):  # noqa: ANN002, ANN202
+        changeset = record_load(*args)
+        with engine.connect() as other:
+            other.exec_driver_sql("SET lock_timeout = '3s'")
+            seen["rows"] = other.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar()  # noqa: S608
+            other.exec_driver_sql("SET lock_timeout = '200ms'")
+            try:
+                other.exec_driver_sql(f"SELECT fid FROM {table} LIMIT 1 FOR UPDATE")  # noqa: S608
+                seen["edit"] = "not blocked"
+            except sa.exc.OperationalError as exc:
+                seen["edit"] = type(exc.orig).__name__
+            other.rollback()
+        return changeset
+
+    try:
+        for n, path in enumerate((old_path, new_path)):
+            if n == 1:
+                monkeypatch.setattr(versions, "record_load", observed)
+            source = base.source.model_copy(update={"path": str(path), "id_field": "ID"})
+            layer = base.model_copy(update={"id": LOCKED_OUT, "source": source})
+            load_layer(layer, city_def, engine, settings, force=True)
+        with engine.connect() as conn:
+            now = conn.exec_driver_sql(
+                f"SELECT count(*), bool_or(fid = 261), bool_or(fid = 1000) FROM {table}"  # noqa: S608
+            ).one()
+    finally:
+        _drop_reloaded(engine, LOCKED_OUT)
+    first = len(json.loads(old_path.read_text())["features"])
+    assert seen == {"rows": first, "edit": "LockNotAvailable"}
+    assert tuple(now) == (first, False, True)  # 261 dropped, 1000 added

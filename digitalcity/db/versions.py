@@ -74,6 +74,28 @@ def _qualified(conn: Connection, schema: str, table: str) -> str:
     return f"{quote(schema)}.{quote(table)}"
 
 
+_LAYER_LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))")
+
+
+def record_swap(conn: Connection, layer: LayerDef, city: CityDef, staging: str) -> None:
+    """The first half of a swap, in its transaction before ``swap_in``: record in the layer's
+    history what the ``staging`` table changes (``history.loads.record_load``).
+
+    Loads of the layer wait for this transaction from here on, and the current table is
+    locked against edits (EXCLUSIVE mode), not against readers: it cannot change between
+    the comparison and the renames, and readers wait only for the renames. The comparison
+    (0.2 s on 246,900 SYNTHETIC roads) ran after the renames, holding readers up for it,
+    and could not start before the load's last statistics were gathered."""
+    conn.execute(_LAYER_LOCK, {"key": layer.qualified_id})
+    live: str | None = None
+    if current_version(conn, layer) is not None:
+        live = layer.id
+        conn.exec_driver_sql(
+            f"LOCK TABLE {_qualified(conn, city.schema_name, live)} IN EXCLUSIVE MODE"
+        )
+    record_load(conn, layer, city, live, staging)
+
+
 def swap_in(
     conn: Connection,
     layer: LayerDef,
@@ -87,16 +109,15 @@ def swap_in(
     keep: int,
     prepare: Callable[[Connection, int], None] | None = None,
 ) -> int:
-    """Make ``staging`` the layer's current table; keep ``keep`` earlier versions. Returns the version.
+    """Make ``staging`` the layer's current table; keep ``keep`` earlier versions. Returns the
+    version. ``record_swap`` has recorded the change in this transaction.
 
     ``prepare(conn, version)`` runs in the same transaction once the version is known and
     before the tables are renamed (so readers of the live table wait only for the renames):
     what a load prepares for readers (the tile copy) commits with it or not at all."""
     params = {"city": layer.city, "layer": layer.id}
     # Serialise concurrent loads of the same layer.
-    conn.execute(
-        sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": layer.qualified_id}
-    )
+    conn.execute(_LAYER_LOCK, {"key": layer.qualified_id})
     version = int(conn.execute(_NEXT_VERSION, params).scalar_one())
     if prepare is not None:
         prepare(conn, version)
@@ -124,8 +145,6 @@ def swap_in(
             "report": json.dumps(report, default=str),
         },
     )
-    # The load is a change set: what changed or vanished goes into the layer's history.
-    record_load(conn, layer, city, old_name)
     # Tell listening API processes (tile caches) that this layer changed; delivered on commit.
     conn.execute(_NOTIFY, {"payload": f"{layer.qualified_id}:{version}"})
     for old in conn.execute(_KEPT, params).all()[keep:]:
