@@ -27,6 +27,7 @@ bench: bench-ingest bench-tiles bench-api bench-clients bench-cql2 bench-analysi
 
 bench-ingest: setup
 	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.ingest.readers
 
 # tipg (the peer server of the tiles and api benches) is the optional extra "bench".
 bench-deps: setup
