@@ -73,8 +73,8 @@ def record_load(
     differs = _differs(conn, old_columns, table_columns(conn, city.schema_name, new_table))
     # Both tables are read in fid order through their fid indexes, a merge join. The load's
     # table has no statistics yet (gathered at the same time), so the planner would hash
-    # it: 246,900 SYNTHETIC roads, 1 % changed, 0.35 s against 0.26 s merged; every row
-    # changed, 1.8 against 2.0 s.
+    # it. 246,900 SYNTHETIC roads, merged: 0.26 s instead of 0.35 s with 1 % of the rows
+    # changed, 2.0 s instead of 1.8 s with every row changed.
     conn.exec_driver_sql("SET LOCAL enable_hashjoin = off")
     conn.execute(
         sa.text(
