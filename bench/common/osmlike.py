@@ -30,6 +30,7 @@ CENTRE = (8.54, 47.37)  # lon, lat: an arbitrary place for the synthetic grid
 SIDE_M = 12_000.0  # the square the features fill
 COUNTS = {"buildings": 48_600, "landuse": 24_000, "roads": 246_900}
 PLACES_CSV = "SYNTHETIC_osmlike_places.csv"  # a table of 246,900 places (x, y columns)
+BUILDINGS_GEOJSON = "SYNTHETIC_osmlike_buildings.geojson"  # the buildings again, as GeoJSON
 LANDUSE = ["residential", "commercial", "industrial", "retail", "farmland", "forest", "grass",
            "meadow", "cemetery", "construction", "railway", "allotments"]  # fmt: skip
 HIGHWAY = ["residential", "service", "footway", "track", "path", "tertiary", "secondary",
@@ -139,12 +140,14 @@ def write_dataset(
     editable: bool = False,
     population: bool = False,
     places: bool = False,
+    geojson: bool = False,
 ) -> Path:
     """Write the GeoPackage and the layers directory under ``folder``; returns the layers dir.
     ``editable``: the roads may be edited (by ``land_bureau``). ``population``: also a
     SYNTHETIC population grid (a GeoTIFF, ``osmlike_population``) and its layer. ``places``:
-    also the places table (CSV) and its layer (for bench.ingest; the other benches serve the
-    city without it)."""
+    also the places table (CSV) and its layer; ``geojson``: also the buildings as a GeoJSON
+    file and its layer ``buildings_geojson`` (both for bench.ingest; the other benches serve
+    the city without them)."""
     folder.mkdir(parents=True, exist_ok=True)
     gpkg = folder / "SYNTHETIC_osmlike.gpkg"
     gpkg.unlink(missing_ok=True)
@@ -174,6 +177,17 @@ def write_dataset(
             crs="EPSG:4326",
             append=gpkg.exists(),
         )
+        if layer == "buildings" and geojson:
+            (folder / BUILDINGS_GEOJSON).unlink(missing_ok=True)
+            pyogrio.raw.write(
+                folder / BUILDINGS_GEOJSON,
+                np.asarray(shapely.to_wkb(geoms), dtype=object),
+                list(fields.values()),
+                list(fields),
+                driver="GeoJSON",
+                geometry_type="Polygon",
+                crs="EPSG:4326",
+            )
     squares, names = _districts()
     pyogrio.raw.write(
         gpkg,
@@ -188,7 +202,16 @@ def write_dataset(
     )
     tif = folder / POPULATION_TIF if population else None
     table = folder / PLACES_CSV if places else None
-    return _write_layers(folder / "layers", gpkg, editable, tif, table)
+    layers = _write_layers(folder / "layers", gpkg, editable, tif, table)
+    if geojson:
+        _write_layer(
+            layers / CITY, "buildings_geojson", ("合成buildings（GeoJSON）",
+            "SYNTHETIC buildings (GeoJSON)"), "infrastructure", "MultiPolygon",
+            "min_zoom = 10\nmax_zoom = 22\n",
+            f'path = "{folder / BUILDINGS_GEOJSON}"\nid_field = "osm_id"',
+            "\n".join(_field_toml(name) for name, _ in SPARSE),
+        )  # fmt: skip
+    return layers
 
 
 def _write_places(path: Path, roads: np.ndarray, fields: dict[str, np.ndarray]) -> None:

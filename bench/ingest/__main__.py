@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 from bench.common.cluster import BenchDB
+from bench.common.osmlike import BUILDINGS_GEOJSON, COUNTS, PLACES_CSV, write_dataset
 from bench.common.osmlike import CITY as OSM_CITY
-from bench.common.osmlike import COUNTS, PLACES_CSV, write_dataset
 from bench.ingest import measure
 from bench.ingest.db import bench_cluster, postgis_version, settle
 from bench.ingest.inputs import PARCELS_PATH, REAL_LAYER, write_synthetic
@@ -81,7 +81,7 @@ def _inputs(work: Path, scale: int) -> dict[int, Path]:
 def _osm_cases(work: Path) -> list[Case]:
     """One case per layer of the SYNTHETIC OSM-like dataset."""
     started = time.perf_counter()
-    layers = write_dataset(work / "osmlike", places=True)
+    layers = write_dataset(work / "osmlike", places=True, geojson=True)
     gpkg = work / "osmlike" / "SYNTHETIC_osmlike.gpkg"
     print(f"SYNTHETIC OSM-like: written in {time.perf_counter() - started:.1f} s to {gpkg}")
     return [
@@ -95,6 +95,13 @@ def _osm_cases(work: Path) -> list[Case]:
         for layer in COUNTS
     ] + [
         Case(
+            "SYNTHETIC osm buildings",
+            "GeoJSON",
+            "geojson",
+            {"layers_dir": str(layers), "city": OSM_CITY, "layer": "buildings_geojson"},
+            OgrSpec(work / "osmlike" / BUILDINGS_GEOJSON, "ogr_osm_buildings_geojson"),
+        ),
+        Case(
             "SYNTHETIC osm places",
             "CSV",
             "csv",
@@ -105,7 +112,7 @@ def _osm_cases(work: Path) -> list[Case]:
                 assign_srs="EPSG:4326",
                 open_options=("X_POSSIBLE_NAMES=x", "Y_POSSIBLE_NAMES=y", "KEEP_GEOM_COLUMNS=NO"),
             ),
-        )
+        ),
     ]
 
 
