@@ -238,10 +238,15 @@ def _counting_opens(monkeypatch) -> dict[str, int]:  # noqa: ANN001
 
     counts = {"read_info": 0, "open_arrow": 0, "closed": 0}
     read_info, open_arrow = pyogrio.read_info, pyogrio.raw.open_arrow
+    list_layers = pyogrio.list_layers
 
     def counted_info(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         counts["read_info"] += 1
         return read_info(*args, **kwargs)
+
+    def counted_list(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        counts["list_layers"] = counts.get("list_layers", 0) + 1
+        return list_layers(*args, **kwargs)
 
     @contextlib.contextmanager
     def counted_open(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
@@ -253,6 +258,7 @@ def _counting_opens(monkeypatch) -> dict[str, int]:  # noqa: ANN001
             counts["closed"] += 1
 
     monkeypatch.setattr(pyogrio, "read_info", counted_info)
+    monkeypatch.setattr(pyogrio, "list_layers", counted_list)
     monkeypatch.setattr(pyogrio.raw, "open_arrow", counted_open)
     return counts
 
@@ -290,7 +296,33 @@ def test_a_geojson_file_is_parsed_once(monkeypatch, districts, tmp_path):
         assert sum(len(b) for b in reader.batches(4000)) == len(many)
     finally:
         reader.close()
-    assert counts == {"read_info": 1, "open_arrow": 4, "closed": 4}
+    assert counts == {"read_info": 1, "open_arrow": 4, "closed": 4, "list_layers": 1}
+
+
+def test_a_kml_file_is_listed_then_opened_once(monkeypatch, districts, tmp_path):
+    """KML too is parsed whole at each opening (48,600 buildings in 29 MB: 0.54 s each time),
+    and may hold several layers: it is listed, then its layer's stream opened once (it was
+    listed, inspected, then opened to be read: 2.53 -> 1.92-1.97 s a load)."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from digitalcity.catalog.model import SourceDef
+    from digitalcity.ingest.readers import SourceReader
+
+    many = gpd.GeoDataFrame(pd.concat([districts] * 500, ignore_index=True), crs=districts.crs)
+    many["seq"] = range(len(many))
+    many.to_file(tmp_path / "many.kml", driver="KML")
+    counts = _counting_opens(monkeypatch)
+    reader = SourceReader(SourceDef.model_validate({"path": "many.kml"}), tmp_path)
+    try:
+        assert reader.file_crs == "EPSG:4326" and "seq" in reader.columns
+        batches = list(reader.batches(2500))
+    finally:
+        reader.close()
+    assert [len(b) for b in batches] == [2500, 500]
+    seq = pd.concat([b.attributes.series("seq") for b in batches], ignore_index=True)
+    assert seq.astype(int).tolist() == list(range(len(many)))
+    assert counts == {"read_info": 0, "open_arrow": 1, "closed": 1, "list_layers": 1}
 
 
 def test_a_geojson_stream_opened_and_not_read_is_closed(

@@ -67,9 +67,11 @@ _ONE_LAYER_FORMATS = frozenset({"geojson", "shapefile", "flatgeobuf", "mapinfo"}
 # Formats GDAL parses whole when it opens a file (to learn its fields): their stream is opened
 # once, when the source is inspected, and read from later, on another thread. Inspected by
 # pyogrio's read_info and then opened to be read, a 32 MB GeoJSON of 48,600 buildings was
-# parsed twice: 0.40 s each time, of its 1.3 s load. Only with no encoding given: pyogrio
-# then sets no thread-local GDAL option, which the opening thread would keep.
-_PARSED_WHOLE = frozenset({"geojson"})
+# parsed twice: 0.40 s each time, of its 1.3 s load; the same buildings as KML (29 MB),
+# 0.54 s each time (and once more to list its layers, when the definition names none). Only
+# with no encoding given: pyogrio then sets no thread-local GDAL option, which the opening
+# thread would keep.
+_PARSED_WHOLE = frozenset({"geojson", "kml"})
 _STREAM_ROWS = 2_000  # the stream's record batches, gathered into the batches asked for
 
 
@@ -171,14 +173,14 @@ class SourceReader:
 
     def _inspect_ogr(self) -> None:
         try:
+            if self.source.layer is None and self.format not in _ONE_LAYER_FORMATS:
+                self._ogr_layer = self._only_spatial_layer()
             if self.format in _PARSED_WHOLE and self.encoding is None:
                 self._stream = _OpenStream.of(self.path, self._layer())
                 meta = self._stream.meta
                 self.file_crs = meta["crs"]
                 self.columns = [str(c) for c in meta["fields"]]
                 return  # ``total`` unknown: GDAL counts the features only when asked
-            if self.source.layer is None and self.format not in _ONE_LAYER_FORMATS:
-                self._ogr_layer = self._only_spatial_layer()
             info = layer_info(self.path, self._layer(), self.encoding)
         except (DataSourceError, DataLayerError) as exc:
             raise SourceError(f"cannot read {self.path.name}: {_gdal_message(exc)}") from None
