@@ -30,7 +30,7 @@ def cluster() -> Iterator[BenchDB]:
 
 def test_the_osmlike_city_loads_whole(cluster: BenchDB, tmp_path: Path) -> None:
     layers = write_dataset(
-        tmp_path, scale=SCALE, editable=True, population=True, places=True, geojson=True
+        tmp_path, scale=SCALE, editable=True, population=True, places=True, text_copies=True
     )
     catalog = load_catalog(layers)
     settings = cluster.settings.model_copy(update={"layers_dir": layers})
@@ -39,7 +39,7 @@ def test_the_osmlike_city_loads_whole(cluster: BenchDB, tmp_path: Path) -> None:
     expected = {layer: int(n * SCALE) for layer, n in COUNTS.items()}
     expected["districts"] = DISTRICT_GRID**2
     expected["places"] = expected["roads"]  # one per road, where it starts
-    expected["buildings_geojson"] = expected["buildings"]
+    expected["buildings_geojson"] = expected["buildings_kml"] = expected["buildings"]
     with cluster.engine.connect() as conn:
 
         def value(sql: str) -> object:
@@ -53,14 +53,15 @@ def test_the_osmlike_city_loads_whole(cluster: BenchDB, tmp_path: Path) -> None:
             "WHERE ST_DWithin(p.geom, ST_StartPoint(ST_GeometryN(r.geom, 1)), 1e-7)"
         )
         assert starts == expected["roads"]
-        # the GeoJSON file holds the buildings: the same ids, shapes and values
-        same = value(
-            f"SELECT count(*) FROM {CITY}.buildings b JOIN {CITY}.buildings_geojson g "  # noqa: S608
-            "USING (fid) WHERE ST_HausdorffDistance(b.geom, g.geom) < 1e-9 "
-            "AND (b.name, b.addr_street, b.start_date) "
-            "IS NOT DISTINCT FROM (g.name, g.addr_street, g.start_date)"
-        )
-        assert same == expected["buildings"]
+        # the GeoJSON and KML files hold the buildings: the same ids, shapes and values
+        for copy in ("buildings_geojson", "buildings_kml"):
+            same = value(
+                f"SELECT count(*) FROM {CITY}.buildings b JOIN {CITY}.{copy} g "  # noqa: S608
+                "USING (fid) WHERE ST_HausdorffDistance(b.geom, g.geom) < 1e-9 "
+                "AND (b.addr_street, b.start_date) "
+                "IS NOT DISTINCT FROM (g.addr_street, g.start_date)"
+            )
+            assert same == expected["buildings"], copy
         # every OSM landuse value the generator uses is classed by the dataset's crosswalk
         assert value(f"SELECT count(*) FROM {CITY}.landuse WHERE landuse_l1 IS NULL") == 0  # noqa: S608
         assert value(f"SELECT count(DISTINCT landuse) FROM {CITY}.landuse") <= len(LANDUSE)  # noqa: S608

@@ -30,7 +30,11 @@ CENTRE = (8.54, 47.37)  # lon, lat: an arbitrary place for the synthetic grid
 SIDE_M = 12_000.0  # the square the features fill
 COUNTS = {"buildings": 48_600, "landuse": 24_000, "roads": 246_900}
 PLACES_CSV = "SYNTHETIC_osmlike_places.csv"  # a table of 246,900 places (x, y columns)
-BUILDINGS_GEOJSON = "SYNTHETIC_osmlike_buildings.geojson"  # the buildings again, as GeoJSON
+# the buildings again, in the text formats GDAL parses whole: layer id -> (file, GDAL driver)
+BUILDINGS_AS = {
+    "buildings_geojson": ("SYNTHETIC_osmlike_buildings.geojson", "GeoJSON"),
+    "buildings_kml": ("SYNTHETIC_osmlike_buildings.kml", "KML"),
+}
 LANDUSE = ["residential", "commercial", "industrial", "retail", "farmland", "forest", "grass",
            "meadow", "cemetery", "construction", "railway", "allotments"]  # fmt: skip
 HIGHWAY = ["residential", "service", "footway", "track", "path", "tertiary", "secondary",
@@ -140,14 +144,14 @@ def write_dataset(
     editable: bool = False,
     population: bool = False,
     places: bool = False,
-    geojson: bool = False,
+    text_copies: bool = False,
 ) -> Path:
     """Write the GeoPackage and the layers directory under ``folder``; returns the layers dir.
     ``editable``: the roads may be edited (by ``land_bureau``). ``population``: also a
     SYNTHETIC population grid (a GeoTIFF, ``osmlike_population``) and its layer. ``places``:
-    also the places table (CSV) and its layer; ``geojson``: also the buildings as a GeoJSON
-    file and its layer ``buildings_geojson`` (both for bench.ingest; the other benches serve
-    the city without them)."""
+    also the places table (CSV) and its layer; ``text_copies``: also the buildings as a GeoJSON
+    and a KML file, and their layers (``BUILDINGS_AS``; both for bench.ingest, the other
+    benches serve the city without them)."""
     folder.mkdir(parents=True, exist_ok=True)
     gpkg = folder / "SYNTHETIC_osmlike.gpkg"
     gpkg.unlink(missing_ok=True)
@@ -177,14 +181,14 @@ def write_dataset(
             crs="EPSG:4326",
             append=gpkg.exists(),
         )
-        if layer == "buildings" and geojson:
-            (folder / BUILDINGS_GEOJSON).unlink(missing_ok=True)
+        for name, driver in BUILDINGS_AS.values() if layer == "buildings" and text_copies else ():
+            (folder / name).unlink(missing_ok=True)
             pyogrio.raw.write(
-                folder / BUILDINGS_GEOJSON,
+                folder / name,
                 np.asarray(shapely.to_wkb(geoms), dtype=object),
                 list(fields.values()),
                 list(fields),
-                driver="GeoJSON",
+                driver=driver,
                 geometry_type="Polygon",
                 crs="EPSG:4326",
             )
@@ -203,13 +207,14 @@ def write_dataset(
     tif = folder / POPULATION_TIF if population else None
     table = folder / PLACES_CSV if places else None
     layers = _write_layers(folder / "layers", gpkg, editable, tif, table)
-    if geojson:
+    for layer_id, (name, driver) in BUILDINGS_AS.items() if text_copies else ():
+        # KML keeps a feature's name in its own element, which GDAL reads as "Name"
+        tables = [_field_toml(c) for c, _ in SPARSE if c != "name" or driver != "KML"]
         _write_layer(
-            layers / CITY, "buildings_geojson", ("合成buildings（GeoJSON）",
-            "SYNTHETIC buildings (GeoJSON)"), "infrastructure", "MultiPolygon",
+            layers / CITY, layer_id, (f"合成buildings（{driver}）",
+            f"SYNTHETIC buildings ({driver})"), "infrastructure", "MultiPolygon",
             "min_zoom = 10\nmax_zoom = 22\n",
-            f'path = "{folder / BUILDINGS_GEOJSON}"\nid_field = "osm_id"',
-            "\n".join(_field_toml(name) for name, _ in SPARSE),
+            f'path = "{folder / name}"\nid_field = "osm_id"', "\n".join(tables),
         )  # fmt: skip
     return layers
 

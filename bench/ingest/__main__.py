@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from bench.common.cluster import BenchDB
-from bench.common.osmlike import BUILDINGS_GEOJSON, COUNTS, PLACES_CSV, write_dataset
+from bench.common.osmlike import BUILDINGS_AS, COUNTS, PLACES_CSV, write_dataset
 from bench.common.osmlike import CITY as OSM_CITY
 from bench.ingest import measure
 from bench.ingest.db import bench_cluster, postgis_version, settle
@@ -81,7 +81,7 @@ def _inputs(work: Path, scale: int) -> dict[int, Path]:
 def _osm_cases(work: Path) -> list[Case]:
     """One case per layer of the SYNTHETIC OSM-like dataset."""
     started = time.perf_counter()
-    layers = write_dataset(work / "osmlike", places=True, geojson=True)
+    layers = write_dataset(work / "osmlike", places=True, text_copies=True)
     gpkg = work / "osmlike" / "SYNTHETIC_osmlike.gpkg"
     print(f"SYNTHETIC OSM-like: written in {time.perf_counter() - started:.1f} s to {gpkg}")
     return [
@@ -94,12 +94,15 @@ def _osm_cases(work: Path) -> list[Case]:
         )
         for layer in COUNTS
     ] + [
-        Case(
-            "SYNTHETIC osm buildings",
-            "GeoJSON",
-            "geojson",
-            {"layers_dir": str(layers), "city": OSM_CITY, "layer": "buildings_geojson"},
-            OgrSpec(work / "osmlike" / BUILDINGS_GEOJSON, "ogr_osm_buildings_geojson"),
+        *(
+            Case(
+                "SYNTHETIC osm buildings",
+                driver,
+                driver.lower(),
+                {"layers_dir": str(layers), "city": OSM_CITY, "layer": layer_id},
+                OgrSpec(work / "osmlike" / name, f"ogr_osm_{layer_id}"),
+            )
+            for layer_id, (name, driver) in BUILDINGS_AS.items()
         ),
         Case(
             "SYNTHETIC osm places",
