@@ -329,6 +329,74 @@ def test_file_geodatabase_flatgeobuf_and_kml(
     assert set(names) == set(districts.name)
 
 
+def test_kmz_as_google_earth_and_ovital_maps_export_it(
+    districts, catalog, engine, settings, tmp_path, loaded
+):
+    """A KMZ file (zipped KML, what Google Earth and 奥维互动地图 save) loads from its
+    suffix; when it holds several folders with features, the load names them rather than
+    loading the first, and loads the one the definition names."""
+    xiamen = catalog.city("xiamen")
+    kmz = tmp_path / "districts.kmz"
+    districts[["name", "geometry"]].rename(columns={"name": "Name"}).to_file(kmz, driver="LIBKML")
+    definition = layer(
+        "kmz_districts", "MultiPolygon", {"path": str(kmz)}, [{**NAME, "source": "Name"}]
+    )
+    assert load_layer(definition, xiamen, engine, settings).rows_loaded == 6
+    with engine.connect() as conn:
+        names = conn.execute(sa.text("SELECT name FROM xiamen.kmz_districts")).scalars().all()
+    assert set(names) == set(districts.name)
+
+    # two folders of placemarks, as a survey saved from 奥维 holds them
+    centres = _points(districts)
+    folders = {"岛内": centres.iloc[:2], "岛外": centres.iloc[2:]}
+    _write_kmz(tmp_path / "folders.kmz", folders)
+    several = layer(
+        "kmz_folders",
+        "Point",
+        {"path": str(tmp_path / "folders.kmz")},
+        [{**NAME, "source": "Name"}],
+    )
+    with pytest.raises(SourceError, match="岛内.*岛外|岛外.*岛内"):
+        load_layer(several, xiamen, engine, settings)
+    named = layer(
+        "kmz_folders",
+        "Point",
+        {"path": str(tmp_path / "folders.kmz"), "layer": "岛外"},
+        [{**NAME, "source": "Name"}],
+    )
+    assert load_layer(named, xiamen, engine, settings).rows_loaded == 4
+    with engine.connect() as conn:
+        names = conn.execute(sa.text("SELECT name FROM xiamen.kmz_folders")).scalars().all()
+    assert set(names) == set(folders["岛外"].name)
+
+    _write_kmz(tmp_path / "empty.kmz", {})  # a document without a placemark
+    empty = layer("kmz_empty", "Point", {"path": str(tmp_path / "empty.kmz")}, [])
+    with pytest.raises(SourceError, match="empty.kmz"):
+        load_layer(empty, xiamen, engine, settings)
+
+
+def _write_kmz(path, folders: dict[str, gpd.GeoDataFrame]) -> None:  # noqa: ANN001
+    """A KMZ file (``doc.kml`` zipped) of point placemarks, one KML folder per item."""
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    marks = {
+        folder: "".join(
+            f"<Placemark><name>{escape(str(row.name))}</name><Point><coordinates>"
+            f"{row.geometry.x},{row.geometry.y}</coordinates></Point></Placemark>"
+            for row in rows.itertuples()
+        )
+        for folder, rows in folders.items()
+    }
+    body = "".join(f"<Folder><name>{escape(k)}</name>{v}</Folder>" for k, v in marks.items())
+    kml = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<kml xmlns="http://www.opengis.net/kml/2.2"><Document>{body}</Document></kml>'
+    )
+    with zipfile.ZipFile(path, "w") as kmz:
+        kmz.writestr("doc.kml", kml)
+
+
 def test_mapinfo_gml_dxf_and_a_spreadsheet(districts, catalog, engine, settings, tmp_path, loaded):
     """MapInfo TAB, GML and DXF (GDAL writes them; a DXF's closed polylines load as polygons),
     and a sheet of an Excel workbook located by its

@@ -62,6 +62,7 @@ VECTOR_SUFFIXES = {
     ".topojson",
     ".fgb",
     ".kml",
+    ".kmz",
     ".tab",
     ".mif",
     ".gml",

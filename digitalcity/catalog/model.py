@@ -46,6 +46,7 @@ FORMAT_BY_SUFFIX: dict[str, SourceFormat] = {
     "gdb": "filegdb",  # an Esri File Geodatabase: a folder
     "fgb": "flatgeobuf",
     "kml": "kml",
+    "kmz": "kml",  # zipped KML, as Google Earth and 奥维互动地图 save it (GDAL's LIBKML reads it)
     "tab": "mapinfo",
     "mif": "mapinfo",
     "gml": "gml",

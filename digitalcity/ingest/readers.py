@@ -421,6 +421,9 @@ class _OpenStream:
                 meta, reader = closing.enter_context(
                     open_arrow(path, layer=layer, batch_size=_STREAM_ROWS, use_pyarrow=True)
                 )
+        except IndexError:  # pyogrio's answer to a source of no layer (``layer_info``'s too)
+            closing.close()
+            raise DataLayerError(f"{path.name} holds no layer GDAL can read") from None
         except BaseException:
             closing.close()
             raise
