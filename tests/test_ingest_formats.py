@@ -349,7 +349,7 @@ def test_kmz_as_google_earth_and_ovital_maps_export_it(
     # two folders of placemarks, as a survey saved from 奥维 holds them
     centres = _points(districts)
     folders = {"岛内": centres.iloc[:2], "岛外": centres.iloc[2:]}
-    _write_kmz(tmp_path / "folders.kmz", folders)
+    write_kmz(tmp_path / "folders.kmz", folders)
     several = layer(
         "kmz_folders",
         "Point",
@@ -369,13 +369,13 @@ def test_kmz_as_google_earth_and_ovital_maps_export_it(
         names = conn.execute(sa.text("SELECT name FROM xiamen.kmz_folders")).scalars().all()
     assert set(names) == set(folders["岛外"].name)
 
-    _write_kmz(tmp_path / "empty.kmz", {})  # a document without a placemark
+    write_kmz(tmp_path / "empty.kmz", {})  # a document without a placemark
     empty = layer("kmz_empty", "Point", {"path": str(tmp_path / "empty.kmz")}, [])
     with pytest.raises(SourceError, match="empty.kmz"):
         load_layer(empty, xiamen, engine, settings)
 
 
-def _write_kmz(path, folders: dict[str, gpd.GeoDataFrame]) -> None:  # noqa: ANN001
+def write_kmz(path, folders: dict[str, gpd.GeoDataFrame]) -> None:  # noqa: ANN001
     """A KMZ file (``doc.kml`` zipped) of point placemarks, one KML folder per item."""
     import zipfile
     from xml.sax.saxutils import escape

@@ -325,3 +325,23 @@ def test_poi_exports_are_drafted_with_their_offset_and_order(
             ).all()
         assert [r[0] for r in stored] == pytest.approx(inside.x.tolist(), abs=1e-6)
         assert [r[1] for r in stored] == pytest.approx(inside.y.tolist(), abs=1e-6)
+
+
+def test_a_kmz_survey_is_drafted_folder_by_folder(layers: Path, tmp_path: Path) -> None:
+    """A KMZ file (zipped KML, as Google Earth and 奥维互动地图 save a survey) with two
+    folders of placemarks gives two drafts, each naming its folder; both pass check-layers."""
+    from tests.test_ingest_formats import write_kmz
+
+    folder = tmp_path / "survey"
+    folder.mkdir()
+    districts = gpd.read_file(
+        SHARED / "china_districts/derived_xiamen_districts_gcj02_census2020.geojson"
+    )[["district", "geometry"]].rename(columns={"district": "name"})
+    districts["geometry"] = districts.geometry.representative_point()
+    write_kmz(folder / "survey.kmz", {"north": districts.iloc[:2], "south": districts.iloc[2:]})
+    init("xiamen3", folder)
+    drafted = drafts(layers, "xiamen3")
+    assert {d["source"]["layer"] for d in drafted.values()} == {"north", "south"}
+    assert {d["source"]["path"] for d in drafted.values()} == {"survey.kmz"}
+    assert {d["geometry_type"] for d in drafted.values()} == {"Point"}
+    assert problems(layers) == []

@@ -255,8 +255,12 @@ def _read_layer(path: Path, folder: Path, layer: str | None, layer_id: str) -> L
     encoding = reading_encoding(None, path, shapefile, in_china=in_china)
     if encoding:
         info = layer_info(path, layer, encoding)
+    geometry_type = plain_geometry_type(str(info["geometry_type"]))
+    unnamed = geometry_type == "Unknown"  # KML, a GeoJSON of mixed types: GDAL names none
     with measures_read_quietly():
-        frame = pyogrio.read_dataframe(path, layer=layer, read_geometry=False, encoding=encoding)
+        frame = pyogrio.read_dataframe(path, layer=layer, read_geometry=unnamed, encoding=encoding)
+    if unnamed:
+        geometry_type = _geometry_type(np.asarray(frame.geometry.values, dtype=object))
     kinds = {
         str(c): _field_type(str(d)) for c, d in zip(info["fields"], info["dtypes"], strict=True)
     }
@@ -265,7 +269,7 @@ def _read_layer(path: Path, folder: Path, layer: str | None, layer_id: str) -> L
         path=str(path.relative_to(folder)),
         layer=layer,
         encoding=encoding,
-        geometry_type=plain_geometry_type(str(info["geometry_type"])),
+        geometry_type=geometry_type,
         crs=_crs_hint(path, crs),
         crs_guessed=declared is None,
         bounds_lonlat=_lonlat(bounds),
