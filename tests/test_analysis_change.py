@@ -285,3 +285,77 @@ def test_readers_go_on_while_a_reload_is_recorded(
     first = len(json.loads(old_path.read_text())["features"])
     assert seen == {"rows": first, "edit": "LockNotAvailable"}
     assert tuple(now) == (first, False, True)  # 261 dropped, 1000 added
+
+
+STALLED = "zz_history_long_reader_test"
+
+
+def _lock_requested(engine, table: str) -> bool:  # noqa: ANN001
+    """Whether a lock on ``table`` is being waited for (not granted yet)."""
+    with engine.connect() as conn:
+        return bool(
+            conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM pg_locks "
+                    "WHERE relation = to_regclass(:table) AND NOT granted"
+                ),
+                {"table": table},
+            ).scalar_one()
+        )
+
+
+def test_a_long_reader_delays_a_reload_not_the_other_readers(versioned, catalog, engine, settings):  # noqa: ANN001
+    """A query reading the layer for long (an export) holds its table: the reload's swap
+    waits for it, asking for its lock in short tries, so the other readers of the layer go
+    on meanwhile (a request that waited queued every later reader behind it). Once the long
+    query ends, the reload completes."""
+    import threading
+    import time
+
+    _, (old_path, new_path) = versioned
+    base = catalog.layer("cambridge", "zoning_districts")
+    city_def = catalog.city("cambridge")
+    table = f"cambridge.{STALLED}"
+
+    def definition(path):  # noqa: ANN001, ANN202
+        source = base.source.model_copy(update={"path": str(path), "id_field": "ID"})
+        return base.model_copy(update={"id": STALLED, "source": source})
+
+    outcome: dict[str, object] = {}
+
+    def reload() -> None:
+        try:
+            outcome["report"] = load_layer(
+                definition(new_path), city_def, engine, settings, force=True
+            )
+        except BaseException as exc:  # noqa: BLE001 - reported to the test's thread
+            outcome["error"] = exc
+
+    try:
+        load_layer(definition(old_path), city_def, engine, settings, force=True)
+        first = len(json.loads(old_path.read_text())["features"])
+        with engine.connect() as long:
+            assert long.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar() == first  # noqa: S608
+            thread = threading.Thread(target=reload)
+            thread.start()
+            deadline = time.monotonic() + 60
+            while not _lock_requested(engine, table) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            with engine.connect() as other:
+                other.exec_driver_sql("SET lock_timeout = '1s'")
+                for _ in range(10):  # two seconds of reads while the reload waits
+                    counted = other.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar()  # noqa: S608
+                    assert counted == first
+                    other.rollback()
+                    time.sleep(0.2)
+            assert thread.is_alive() and not outcome  # the swap still waits for the long query
+            long.rollback()
+        thread.join(60)
+        with engine.connect() as conn:
+            now = conn.exec_driver_sql(
+                f"SELECT count(*), bool_or(fid = 1000) FROM {table}"  # noqa: S608
+            ).one()
+    finally:
+        _drop_reloaded(engine, STALLED)
+    assert "error" not in outcome, outcome
+    assert tuple(now) == (first, True)  # 261 dropped, 1000 added

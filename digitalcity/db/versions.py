@@ -7,6 +7,7 @@ either replaces the layer completely or leaves it as it was.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ from sqlalchemy.engine import Connection
 
 from digitalcity.catalog.model import CityDef, LayerDef
 from digitalcity.db.schema import version_table_name
+from digitalcity.errors import LoadError
 from digitalcity.history.loads import record_load
 
 _CURRENT = sa.text(
@@ -110,7 +112,9 @@ def swap_in(
     prepare: Callable[[Connection, int], None] | None = None,
 ) -> int:
     """Make ``staging`` the layer's current table; keep ``keep`` earlier versions. Returns the
-    version. ``record_swap`` has recorded the change in this transaction.
+    version. ``record_swap`` has recorded the change in this transaction. The current table
+    is locked for the renames first, in short tries (``_lock_for_renames``), so that a long
+    query reading it delays the swap and not every other reader.
 
     ``prepare(conn, version)`` runs in the same transaction once the version is known and
     before the tables are renamed (so readers of the live table wait only for the renames):
@@ -119,9 +123,11 @@ def swap_in(
     # Serialise concurrent loads of the same layer.
     conn.execute(_LAYER_LOCK, {"key": layer.qualified_id})
     version = int(conn.execute(_NEXT_VERSION, params).scalar_one())
+    previous = current_version(conn, layer)
+    if previous is not None:
+        _lock_for_renames(conn, layer, _qualified(conn, city.schema_name, layer.id))
     if prepare is not None:
         prepare(conn, version)
-    previous = current_version(conn, layer)
     quote = conn.dialect.identifier_preparer.quote
     old_name: str | None = None
     if previous is not None:
@@ -153,6 +159,42 @@ def swap_in(
         )
         conn.execute(_MARK_DROPPED, {**params, "version": old.version})
     return version
+
+
+# The renames take an ACCESS EXCLUSIVE lock on the current table. A request for it waits for
+# every query reading the table, and every later query waits behind the request: one long
+# reader (an export of the layer) stalled all the layer's readers until it ended. The lock is
+# asked for in tries of LOCK_TRY_S, with LOCK_PAUSE_S between them, in which the readers
+# queued meanwhile go on; a swap that has not got it after SWAP_WAIT_S gives up.
+LOCK_TRY_S = 0.1
+LOCK_PAUSE_S = 0.1
+SWAP_WAIT_S = 600.0
+_LOCK_NOT_AVAILABLE = "55P03"
+
+
+def _lock_for_renames(conn: Connection, layer: LayerDef, table: str) -> None:
+    """ACCESS EXCLUSIVE on ``table`` (the layer's current table, qualified) until the
+    transaction ends, asked for in short tries (each in a savepoint, so a try that times out
+    leaves the transaction usable); LoadError after ``SWAP_WAIT_S``."""
+    deadline = time.monotonic() + SWAP_WAIT_S
+    while True:
+        try:
+            with conn.begin_nested():
+                conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{round(LOCK_TRY_S * 1000)}ms'")
+                conn.exec_driver_sql(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+        except sa.exc.OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
+                raise
+            if time.monotonic() > deadline:
+                raise LoadError(
+                    f"{layer.qualified_id}: its table was read by a query for more than "
+                    f"{SWAP_WAIT_S:.0f} s, so the new version could not replace it; previous "
+                    "version kept"
+                ) from None
+            time.sleep(LOCK_PAUSE_S)
+            continue
+        conn.exec_driver_sql("SET LOCAL lock_timeout TO DEFAULT")
+        return
 
 
 def list_versions(conn: Connection, city: str | None = None) -> list[dict[str, Any]]:
