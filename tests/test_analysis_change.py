@@ -359,3 +359,44 @@ def test_a_long_reader_delays_a_reload_not_the_other_readers(versioned, catalog,
         _drop_reloaded(engine, STALLED)
     assert "error" not in outcome, outcome
     assert tuple(now) == (first, True)  # 261 dropped, 1000 added
+
+
+def test_a_reload_gives_up_behind_a_query_that_does_not_end(
+    versioned, catalog, engine, settings, monkeypatch
+):  # noqa: ANN001
+    """A swap that cannot get its lock within ``SWAP_WAIT_S`` fails the load with a message
+    that says why, and the previous version stays current and readable."""
+    from digitalcity.errors import LoadError
+
+    _, (old_path, new_path) = versioned
+    base = catalog.layer("cambridge", "zoning_districts")
+    city_def = catalog.city("cambridge")
+    table = f"cambridge.{STALLED}"
+
+    def definition(path):  # noqa: ANN001, ANN202
+        source = base.source.model_copy(update={"path": str(path), "id_field": "ID"})
+        return base.model_copy(update={"id": STALLED, "source": source})
+
+    monkeypatch.setattr(versions, "SWAP_WAIT_S", 0.5)
+    try:
+        first = load_layer(definition(old_path), city_def, engine, settings, force=True)
+        with engine.connect() as long:
+            long.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar()  # noqa: S608
+            with pytest.raises(
+                LoadError, match="read by a query for more than .*previous version kept"
+            ):
+                load_layer(definition(new_path), city_def, engine, settings, force=True)
+            long.rollback()
+        with engine.connect() as conn:
+            current = conn.execute(
+                sa.text(
+                    "SELECT version FROM digitalcity.layer_versions "
+                    "WHERE layer = :layer AND is_current"
+                ),
+                {"layer": STALLED},
+            ).scalar_one()
+            rows = conn.exec_driver_sql(f"SELECT count(*), bool_or(fid = 261) FROM {table}").one()  # noqa: S608
+    finally:
+        _drop_reloaded(engine, STALLED)
+    assert current == first.version
+    assert tuple(rows) == (len(json.loads(old_path.read_text())["features"]), True)
