@@ -239,6 +239,14 @@ def _drop_reloaded(engine, layer_id: str) -> None:  # noqa: ANN001
         )
 
 
+def _zoning_copy(catalog, layer_id: str, path) -> object:  # noqa: ANN001
+    """The zoning districts' definition as the test layer ``layer_id``, reading ``path``
+    (its features numbered in ``ID``)."""
+    base = catalog.layer("cambridge", "zoning_districts")
+    source = base.source.model_copy(update={"path": str(path), "id_field": "ID"})
+    return base.model_copy(update={"id": layer_id, "source": source})
+
+
 LOCKED_OUT = "zz_history_lock_test"
 
 
@@ -250,7 +258,6 @@ def test_readers_go_on_while_a_reload_is_recorded(
     cannot be edited: a row lock on it waits until the new table has replaced it. Observed
     from another connection, in the middle of the second load's comparison."""
     _, (old_path, new_path) = versioned
-    base = catalog.layer("cambridge", "zoning_districts")
     city_def = catalog.city("cambridge")
     seen: dict[str, object] = {}
     table = f"cambridge.{LOCKED_OUT}"
@@ -273,9 +280,9 @@ def test_readers_go_on_while_a_reload_is_recorded(
         for n, path in enumerate((old_path, new_path)):
             if n == 1:
                 monkeypatch.setattr(versions, "record_load", observed)
-            source = base.source.model_copy(update={"path": str(path), "id_field": "ID"})
-            layer = base.model_copy(update={"id": LOCKED_OUT, "source": source})
-            load_layer(layer, city_def, engine, settings, force=True)
+            load_layer(
+                _zoning_copy(catalog, LOCKED_OUT, path), city_def, engine, settings, force=True
+            )
         with engine.connect() as conn:
             now = conn.exec_driver_sql(
                 f"SELECT count(*), bool_or(fid = 261), bool_or(fid = 1000) FROM {table}"  # noqa: S608
@@ -313,13 +320,11 @@ def test_a_long_reader_delays_a_reload_not_the_other_readers(versioned, catalog,
     import time
 
     _, (old_path, new_path) = versioned
-    base = catalog.layer("cambridge", "zoning_districts")
     city_def = catalog.city("cambridge")
     table = f"cambridge.{STALLED}"
 
     def definition(path):  # noqa: ANN001, ANN202
-        source = base.source.model_copy(update={"path": str(path), "id_field": "ID"})
-        return base.model_copy(update={"id": STALLED, "source": source})
+        return _zoning_copy(catalog, STALLED, path)
 
     outcome: dict[str, object] = {}
 
@@ -369,13 +374,11 @@ def test_a_reload_gives_up_behind_a_query_that_does_not_end(
     from digitalcity.errors import LoadError
 
     _, (old_path, new_path) = versioned
-    base = catalog.layer("cambridge", "zoning_districts")
     city_def = catalog.city("cambridge")
     table = f"cambridge.{STALLED}"
 
     def definition(path):  # noqa: ANN001, ANN202
-        source = base.source.model_copy(update={"path": str(path), "id_field": "ID"})
-        return base.model_copy(update={"id": STALLED, "source": source})
+        return _zoning_copy(catalog, STALLED, path)
 
     monkeypatch.setattr(versions, "SWAP_WAIT_S", 0.5)
     try:
