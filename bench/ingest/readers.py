@@ -8,6 +8,10 @@ commits. This bench loads each GeoPackage layer of the SYNTHETIC OSM-like set
 its own: a bbox query of 100 rows (an item page's shape), one every 2 ms. It reports the
 reader's median latency with no load running (the floor), and its longest wait during each
 forced reload (``load_layer(force=True)``), as milliseconds and as a ratio to that floor.
+
+Then the same beside a long query (an export, say): another connection reads the table in a
+transaction it keeps open until ``HOLD_S`` after the reload's swap has asked for its lock.
+The swap must wait for it; the reader should not.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import statistics
 import tempfile
 import threading
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import psycopg
@@ -29,6 +35,7 @@ from digitalcity.config import Settings
 from digitalcity.ingest import load_layer
 
 _PAUSE_S = 0.002
+HOLD_S = 1.0
 
 
 class _Reader:
@@ -87,7 +94,8 @@ def main(argv: list[str] | None = None) -> None:
             print("a reader's bbox query (100 rows) every 2 ms, on a connection of its own")
             print(
                 f"{'layer':24s} {'rows':>7s} {'idle median ms':>15s} {'idle longest ms':>16s} "
-                f"{'reload longest ms (median / max)':>33s} {'ratio':>6s} {'load s':>7s}"
+                f"{'reload longest ms (median / max)':>33s} {'ratio':>6s} {'load s':>7s} "
+                f"{'beside a long query: longest ms':>32s}"
             )
             cambridge = db.settings.model_copy(update={"progress": False})
             _measure(db, cambridge, "cambridge", ["parcels"], args.repeat)
@@ -121,13 +129,55 @@ def _measure(
                 time.sleep(0.2)
             longest.append(max(reader.latencies))
         worst = statistics.median(longest)
+        settle(db)
+        reload = partial(load_layer, layer, city, db.engine, settings, force=True)
+        beside = _beside_a_long_query(db, reload, table, bbox)
         print(
             f"{layer.qualified_id:24s} {report.rows_loaded:7d} {floor * 1000:15.2f} "
             f"{max(idle.latencies) * 1000:16.1f} "
             f"{worst * 1000:22.1f} / {max(longest) * 1000:8.1f} "
-            f"{worst / floor:6.1f} {statistics.median(loads):7.2f}",
+            f"{worst / floor:6.1f} {statistics.median(loads):7.2f} {beside * 1000:32.1f}",
             flush=True,
         )
+
+
+def _beside_a_long_query(
+    db: BenchDB, reload: Callable[[], object], table: str, bbox: tuple[float, float, float, float]
+) -> float:
+    """The reader's longest wait (s) during ``reload`` while another connection's transaction
+    holds ``table``, until ``HOLD_S`` after the swap has asked for its lock."""
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            reload()
+        except BaseException as exc:  # noqa: BLE001 - raised on the bench's thread
+            failed.append(exc)
+
+    with _Reader(db, table, bbox) as reader, psycopg.connect(db.libpq_url()) as long:
+        long.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608 - held until rollback
+        loading = threading.Thread(target=run)
+        loading.start()
+        deadline = time.monotonic() + 120
+        while not _lock_requested(db, table) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(HOLD_S)
+        long.rollback()
+        loading.join()
+        time.sleep(0.2)
+    if failed:
+        raise failed[0]
+    return max(reader.latencies)
+
+
+def _lock_requested(db: BenchDB, table: str) -> bool:
+    """Whether a lock on ``table`` is being waited for."""
+    with db.engine.connect() as conn:
+        waiting = conn.exec_driver_sql(
+            "SELECT count(*) FROM pg_locks WHERE relation = to_regclass(%(t)s) AND NOT granted",
+            {"t": table},
+        ).scalar_one()
+    return bool(waiting)
 
 
 if __name__ == "__main__":
