@@ -323,21 +323,18 @@ def test_a_long_reader_delays_a_reload_not_the_other_readers(versioned, catalog,
     city_def = catalog.city("cambridge")
     table = f"cambridge.{STALLED}"
 
-    def definition(path):  # noqa: ANN001, ANN202
-        return _zoning_copy(catalog, STALLED, path)
-
     outcome: dict[str, object] = {}
 
     def reload() -> None:
         try:
             outcome["report"] = load_layer(
-                definition(new_path), city_def, engine, settings, force=True
+                _zoning_copy(catalog, STALLED, new_path), city_def, engine, settings, force=True
             )
         except BaseException as exc:  # noqa: BLE001 - reported to the test's thread
             outcome["error"] = exc
 
     try:
-        load_layer(definition(old_path), city_def, engine, settings, force=True)
+        load_layer(_zoning_copy(catalog, STALLED, old_path), city_def, engine, settings, force=True)
         first = len(json.loads(old_path.read_text())["features"])
         with engine.connect() as long:
             assert long.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar() == first  # noqa: S608
@@ -377,18 +374,19 @@ def test_a_reload_gives_up_behind_a_query_that_does_not_end(
     city_def = catalog.city("cambridge")
     table = f"cambridge.{STALLED}"
 
-    def definition(path):  # noqa: ANN001, ANN202
-        return _zoning_copy(catalog, STALLED, path)
-
     monkeypatch.setattr(versions, "SWAP_WAIT_S", 0.5)
     try:
-        first = load_layer(definition(old_path), city_def, engine, settings, force=True)
+        first = load_layer(
+            _zoning_copy(catalog, STALLED, old_path), city_def, engine, settings, force=True
+        )
         with engine.connect() as long:
             long.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar()  # noqa: S608
             with pytest.raises(
                 LoadError, match="read by a query for more than .*previous version kept"
             ):
-                load_layer(definition(new_path), city_def, engine, settings, force=True)
+                load_layer(
+                    _zoning_copy(catalog, STALLED, new_path), city_def, engine, settings, force=True
+                )
             long.rollback()
         with engine.connect() as conn:
             current = conn.execute(
