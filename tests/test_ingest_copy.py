@@ -94,6 +94,28 @@ def test_binary_copy_round_trips_through_postgresql(engine) -> None:
     ]  # fmt: skip
 
 
+def test_a_null_text_whose_slot_spans_bytes_goes_out_as_null() -> None:
+    """Arrow leaves the bytes under a null slot undefined: the tuple carries its -1 length
+    and none of those bytes (offsets 0, 3, 5, 5: "abc" is under the null)."""
+    text = pa.Array.from_buffers(
+        pa.string(),
+        3,
+        [
+            pa.py_buffer(np.packbits([0, 1, 1], bitorder="little")),
+            pa.py_buffer(np.array([0, 3, 5, 5], dtype=np.int32)),
+            pa.py_buffer(b"abcde"),
+        ],
+    )
+    assert text.to_pylist() == [None, "de", ""]
+    data = copy_binary([pa.array([7, 8, 9], pa.int64()), text]).to_pybytes()
+    fid = b"\x00\x00\x00\x08"
+    assert data == (
+        b"\x00\x02" + fid + (7).to_bytes(8, "big") + b"\xff\xff\xff\xff"
+        + b"\x00\x02" + fid + (8).to_bytes(8, "big") + b"\x00\x00\x00\x02de"
+        + b"\x00\x02" + fid + (9).to_bytes(8, "big") + b"\x00\x00\x00\x00"
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize("srid", [4326, 0])
 @pytest.mark.parametrize("multi", [False, True])
 def test_ewkb_from_the_source_wkb_equals_encoding_again(srid: int, multi: bool) -> None:
