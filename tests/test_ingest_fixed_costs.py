@@ -155,7 +155,7 @@ def test_the_pipeline_lets_each_batch_go_once_copied(catalog, settings, loaded):
     job.finish = lambda item: Held(finish(item))  # type: ignore[method-assign,assignment]
     alive: list[weakref.ref] = []
     try:
-        for held in loader._prepared(job, 2000):
+        for held in loader._Pipeline(job, 2000):
             alive.append(weakref.ref(held))
             del held
             gc.collect()
@@ -340,3 +340,115 @@ def test_a_geojson_stream_opened_and_not_read_is_closed(
     assert counts == {"read_info": 0, "open_arrow": 1, "closed": 1}
     assert load_layer(hydrants, city, engine, settings, force=True).rows_loaded == 1960
     assert counts == {"read_info": 0, "open_arrow": 2, "closed": 2}
+
+
+def test_the_first_batch_is_checked_while_the_load_gets_ready(
+    monkeypatch, catalog, engine, settings, loaded
+):
+    """The pipeline starts once the source is open: its first batch is read and checked
+    while the load asks how to write its tile copy, takes its lock and creates its tables
+    (a load of 24,000 SYNTHETIC land-use polygons in a new process spent 60-80 ms there
+    before its first batch was read). The tile copy's table is created on the copy's own
+    thread, and the question asked on a thread beside the opening."""
+    from digitalcity.tiles.prepare import LoadCopy
+
+    checked = threading.Event()
+    seen: dict[str, object] = {}
+    check, create_table = loader._LayerLoad.check, loader.schema.create_layer_table
+    create_copy, projects = LoadCopy.create, loader.projects_as_lonlat
+
+    def noted_check(self, batch):  # noqa: ANN001, ANN202
+        checked.set()
+        return check(self, batch)
+
+    def waiting_create_table(conn, table):  # noqa: ANN001, ANN202
+        seen["checked before the table"] = checked.wait(10)
+        return create_table(conn, table)
+
+    def noted_create_copy(self, conn):  # noqa: ANN001, ANN202
+        seen["copy created on"] = threading.current_thread().name
+        return create_copy(self, conn)
+
+    def noted_projects(*args):  # noqa: ANN001, ANN202
+        seen["asked on"] = threading.current_thread().name
+        return projects(*args)
+
+    monkeypatch.setattr(loader._LayerLoad, "check", noted_check)
+    monkeypatch.setattr(loader.schema, "create_layer_table", waiting_create_table)
+    monkeypatch.setattr(LoadCopy, "create", noted_create_copy)
+    monkeypatch.setattr(loader, "projects_as_lonlat", noted_projects)
+    zones, city = catalog.layer("xiamen", "island_zones"), catalog.city("xiamen")
+    assert load_layer(zones, city, engine, settings, force=True).rows_loaded == 661
+    assert seen["checked before the table"] is True
+    assert str(seen["copy created on"]).startswith("ingest-tile-copy")
+    assert seen["asked on"] != threading.main_thread().name
+
+
+def test_a_tile_copy_that_cannot_be_created_fails_the_load_and_keeps_the_version(
+    monkeypatch, catalog, engine, settings, loaded
+):
+    """Its creation, on the copy's thread, fails the load at its first batch: the staging
+    table and the copy are gone, and the current version stays."""
+    import sqlalchemy as sa
+
+    from digitalcity.tiles.prepare import LoadCopy
+
+    def refused(self, conn):  # noqa: ANN001, ANN202
+        raise RuntimeError("no room for the tile copy")
+
+    zones, city = catalog.layer("xiamen", "island_zones"), catalog.city("xiamen")
+    before = load_layer(zones, city, engine, settings)  # as the suite loaded it, or loaded now
+    monkeypatch.setattr(LoadCopy, "create", refused)
+    with pytest.raises(RuntimeError, match="no room for the tile copy"):
+        load_layer(zones, city, engine, settings, force=True)
+    with engine.connect() as conn:
+        tables = (
+            conn.execute(
+                sa.text(
+                    "SELECT schemaname || '.' || tablename FROM pg_tables "
+                    "WHERE tablename LIKE :staging OR tablename LIKE :copy"
+                ),
+                {"staging": "%island_zones%staging%", "copy": "%island_zones__s%"},
+            )
+            .scalars()
+            .all()
+        )
+        current = loader.current_version(conn, zones)
+    assert tables == []
+    assert current is not None and current.version == before.version
+
+
+def test_a_pipeline_closed_before_it_is_read_closes_its_source(catalog, settings, loaded):
+    """The pipeline reads from construction on; closed unread (a load that failed before its
+    first COPY), it ends its tasks and closes the source on the thread that read it."""
+    closed_on: list[str] = []
+    job = loader._LayerLoad(
+        catalog.layer("xiamen", "island_zones"), catalog.city("xiamen"), settings
+    )
+    batches = job.reader.batches
+
+    def noted_batches(rows):  # noqa: ANN001, ANN202
+        try:
+            yield from batches(rows)
+        finally:
+            closed_on.append(threading.current_thread().name)
+
+    checked = threading.Event()
+    check = job.check
+
+    def noted_check(batch):  # noqa: ANN001, ANN202
+        checked.set()
+        return check(batch)
+
+    job.reader.batches = noted_batches  # type: ignore[method-assign]
+    job.check = noted_check  # type: ignore[method-assign]
+    try:
+        pipeline = loader._Pipeline(job, 200)
+        assert checked.wait(10)  # under way
+        pipeline.close()
+        assert len(closed_on) == 1 and closed_on[0].startswith("ingest-check")
+        assert list(pipeline) == []
+        pipeline.close()  # twice: once
+        assert len(closed_on) == 1
+    finally:
+        job.reader.close()

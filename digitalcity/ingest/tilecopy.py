@@ -34,12 +34,9 @@ class TileCopyWriter:
         self._conn = engine.connect()
         self._transaction = self._conn.begin()
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="ingest-tile-copy")
-        self._pending: deque[Future[None]] = deque()
-        try:
-            copy.create(self._conn)
-        except BaseException:
-            self._close(commit=False)
-            raise
+        # created on the copy's thread, while the caller creates the layer's staging table;
+        # a failure is raised by the first write or the flush
+        self._pending: deque[Future[None]] = deque([self._pool.submit(copy.create, self._conn)])
 
     def write(self, rows: CopyRows) -> None:
         """Queue one batch (the layer table's COPY rows) once fewer than ``AHEAD`` are queued
