@@ -184,8 +184,13 @@ def _text(values: pd.Series) -> pa.Array:
 
 def _trimmed(array: pa.Array) -> pa.Array:
     """An Arrow text array stripped as ``_text`` strips (white space as Python's: Unicode
-    category Zs or bidirectional class WS, B or S; NUL characters dropped), empty as null."""
-    text = pc.replace_substring(pc.utf8_trim_whitespace(array), "\x00", "")
+    category Zs or bidirectional class WS, B or S; NUL characters dropped), empty as null.
+    NULs are looked for in the text's bytes first (a zero byte is a NUL in UTF-8): replacing
+    them where there are none cost the 246,900 SYNTHETIC roads' 21 columns 28 of 82 ms."""
+    text = pc.utf8_trim_whitespace(array)
+    data = text.buffers()[2]
+    if data is not None and (np.frombuffer(data, dtype=np.uint8) == 0).any():
+        text = pc.replace_substring(text, "\x00", "")
     return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
 
 
