@@ -27,6 +27,7 @@ _DAYS_1970_TO_2000 = 10_957
 _MICROS_1970_TO_2000 = _DAYS_1970_TO_2000 * 86_400 * 1_000_000
 _NULL = -1
 _EMPTY = pa.scalar(b"", pa.large_binary())
+_FOUR = np.arange(4)
 
 
 def _offsets(array: pa.Array) -> np.ndarray:
@@ -82,18 +83,31 @@ def ewkb(
         data[head + 4] |= 0x20  # the EWKB "has SRID" flag: high byte of the little-endian type
     # SRID 0 (unknown) is left out, as shapely does
     added = np.where(wrap, 13 if srid else 9, 4 if srid else 0)
-    positions, values = [], []
+    cuts = np.where(wrap, starts, starts + 5)  # where each geometry's bytes go in
+    spliced = np.concatenate([[0], np.cumsum(added)])
+    inserts = np.empty(int(spliced[-1]), dtype=np.uint8)
     if srid and len(head):
-        positions.append(np.repeat(head + 5, 4))
-        values.append(np.tile(le32(srid), len(head)))
+        inserts[spliced[:-1][~wrap][:, None] + _FOUR] = le32(srid)
     if wrap.any():
         headers = _multi_headers(data, starts[wrap], srid)
-        positions.append(np.repeat(starts[wrap], headers.shape[1]))
-        values.append(headers.ravel())
-    if positions:
-        data = np.insert(data, np.concatenate(positions), np.concatenate(values))
-    new_offsets = offsets - offsets[0] + np.concatenate([[0], np.cumsum(added)])
-    return _large_binary(len(wkb), new_offsets, data)
+        at = spliced[:-1][wrap][:, None] + np.arange(headers.shape[1])
+        inserts[at] = headers
+    new_offsets = offsets - offsets[0] + spliced
+    return _large_binary(len(wkb), new_offsets, _spliced(data, cuts, spliced, inserts))
+
+
+def _spliced(
+    data: np.ndarray, cuts: np.ndarray, offsets: np.ndarray, inserts: np.ndarray
+) -> np.ndarray:
+    """``data`` with insert ``k`` (``inserts[offsets[k]:offsets[k + 1]]``) put in before
+    byte ``cuts[k]`` (ascending): the pieces between the cuts and the inserts, joined in
+    turn by Arrow (``np.insert`` took 35-95 ms of the 246,900 SYNTHETIC roads' encoding,
+    this 14-20)."""
+    n = len(cuts)
+    pieces = _large_binary(n + 1, np.concatenate([[0], cuts, [len(data)]]), data)
+    added = _large_binary(n + 1, np.concatenate([offsets, offsets[-1:]]), inserts)
+    joined = pc.binary_join_element_wise(pieces, added, _EMPTY)
+    return np.frombuffer(joined.buffers()[2], dtype=np.uint8, count=len(data) + len(inserts))
 
 
 def reused_wkb(
