@@ -262,3 +262,37 @@ def test_values_postgresql_cannot_store_are_cleaned_or_nulled(blocks, engine, se
             sa.text("SELECT block_id, population FROM cambridge.odd_blocks ORDER BY fid")
         ).all()
     assert stored == [("91", None), ("900007", 7)]
+
+
+def test_integer_ids_read_as_integers_keep_every_digit(blocks, engine, settings, tmp_path):
+    """A GeoPackage's integer id column becomes the feature ids as read (beyond 2**53 too,
+    where floats would round); a missing id is refused with its row, the old version kept."""
+    import geopandas as gpd
+    import shapely
+
+    layer, city = blocks
+    square = shapely.box(-71.11, 42.37, -71.10, 42.38)
+    ids = [2**62 + 1, -7, 900_003]
+    frame = gpd.GeoDataFrame(
+        {"bid": ids, "STFID": ["a", "b", "c"], "POP_LAB": [1, 2, 3]},
+        geometry=[square] * 3,
+        crs="EPSG:4326",
+    )
+    path = tmp_path / "ids.gpkg"
+    frame.to_file(path, engine="pyogrio")
+    report = load_layer(
+        variant(layer, "int_id_blocks", path=str(path), id_field="bid"), city, engine, settings
+    )
+    assert report.rows_loaded == 3
+    with engine.connect() as conn:
+        stored = conn.execute(sa.text("SELECT fid FROM cambridge.int_id_blocks ORDER BY fid"))
+        assert stored.scalars().all() == sorted(ids)
+    frame["bid"] = frame["bid"].astype("Int64")
+    frame.loc[1, "bid"] = None
+    frame.to_file(path, engine="pyogrio")
+    before = rows_and_version(engine, "cambridge.int_id_blocks")
+    with pytest.raises(LoadError, match=r"must hold whole numbers \(row 2\)"):
+        load_layer(
+            variant(layer, "int_id_blocks", path=str(path), id_field="bid"), city, engine, settings
+        )
+    assert rows_and_version(engine, "cambridge.int_id_blocks") == before

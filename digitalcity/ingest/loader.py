@@ -160,6 +160,12 @@ def _feature_ids(layer: LayerDef, batch: Batch) -> np.ndarray:
         return rows
     if layer.source.id_from_text:
         return _ids_from_text(layer, batch)
+    read = batch.attributes.arrow(layer.source.id_field)
+    if read is not None and pa.types.is_integer(read.type) and read.null_count == 0:
+        try:  # as read (a GeoPackage's integers): 33 ms of a 246,900-road load through pandas
+            return np.asarray(read.cast(pa.int64()).to_numpy(), dtype=np.int64)
+        except pa.ArrowInvalid:  # unsigned beyond int64: refused below, as before
+            pass
     ids = to_numbers(batch.attributes.series(layer.source.id_field))
     if ids.isna().any() or (ids != np.round(ids)).any():
         raise LoadError(
