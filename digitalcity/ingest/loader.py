@@ -487,11 +487,7 @@ def _load(
     fingerprinting = in_background(fingerprint, layer, city, settings)  # hashing frees the GIL
     in_background(_warm_pool, engine)
     # asked of the database beside the opening (a new process's first ST_Transform: 30-40 ms)
-    projecting = (
-        in_background(projects_as_lonlat, engine, schema.storage_srid(city), city.bbox)
-        if settings.tile_copies
-        else None
-    )
+    projecting = in_background(_copy_projected, engine, city) if settings.tile_copies else None
     # The source is opened beside the hash, and not waited for when the inputs turn out
     # unchanged: opening can cost more than comparing (a .prj of the bureau's own keeps GDAL
     # 0.14 s; an archive is unpacked), and a city's reload finds most layers unchanged.
@@ -513,6 +509,11 @@ def _load(
             return _load_job(job, prepared, engine, started, fingerprinting, projecting)
     finally:
         job.reader.close()  # an archive's unpacked files
+
+
+def _copy_projected(engine: Engine, city: CityDef) -> bool:
+    """Whether a load's tile copy takes rows projected by the loader (``webmercator``)."""
+    return projects_as_lonlat(engine, schema.storage_srid(city), city.bbox)
 
 
 def _unchanged(
