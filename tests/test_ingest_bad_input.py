@@ -296,3 +296,25 @@ def test_integer_ids_read_as_integers_keep_every_digit(blocks, engine, settings,
             variant(layer, "int_id_blocks", path=str(path), id_field="bid"), city, engine, settings
         )
     assert rows_and_version(engine, "cambridge.int_id_blocks") == before
+
+
+def test_a_source_without_rows_is_refused_and_keeps_the_version(blocks, engine, settings, tmp_path):
+    """A layer with its columns and no row (the pipeline's first batch comes back empty):
+    refused by name, nothing staged, the current version kept."""
+    import geopandas as gpd
+
+    layer, city = blocks
+    empty = gpd.GeoDataFrame(
+        {"STFID": [], "POP_LAB": []}, geometry=gpd.GeoSeries([], crs="EPSG:4326")
+    )
+    path = tmp_path / "empty.gpkg"
+    empty.to_file(path, engine="pyogrio", layer="blocks")
+    before = rows_and_version(engine, "cambridge.census_blocks_2000")
+    with pytest.raises(LoadError, match="census_blocks_2000: no valid rows among 0"):
+        load_layer(variant(layer, path=str(path), id_field=None), city, engine, settings)
+    assert rows_and_version(engine, "cambridge.census_blocks_2000") == before
+    with engine.connect() as conn:
+        staged = conn.execute(
+            sa.text("SELECT count(*) FROM pg_tables WHERE tablename LIKE '%\\_\\_staging'")
+        ).scalar_one()
+    assert staged == 0
