@@ -119,3 +119,29 @@ def test_the_load_copy_equals_a_copy_filled_from_the_table(
     assert rows == report.rows_loaded > 10_000
     assert moved == 0
     assert differing == 0 and dated > 1_000
+
+
+def test_an_untriggered_copy_needs_no_vacuum(loaded, catalog, engine, settings) -> None:  # noqa: ANN001
+    """Points projected by the loader go into their copy by COPY FREEZE alone (no trigger):
+    every page is all-visible once the load's ANALYZE has counted them, and no VACUUM ran
+    on the copy (it only scanned the GiST index)."""
+    lights = catalog.layer("cambridge", "street_lights").model_copy(
+        update={"id": "zz_frozen_points"}
+    )
+    assert not simplified_zooms(lights)
+    try:
+        report = load_layer(lights, catalog.city("cambridge"), engine, settings, force=True)
+        copy = copy_table(lights, report.version)
+        with engine.connect() as conn:
+            pages, visible = _pages(conn, copy)
+            vacuumed = conn.execute(
+                sa.text(
+                    "SELECT vacuum_count, last_analyze IS NOT NULL FROM pg_stat_user_tables "
+                    "WHERE relid = CAST(:t AS regclass)"
+                ),
+                {"t": copy},
+            ).one()
+    finally:
+        _drop_test_layer(engine, "zz_frozen_points")
+    assert pages > 10 and visible == pages
+    assert tuple(vacuumed) == (0, True)
