@@ -186,6 +186,42 @@ def test_a_new_loader_version_reloads(catalog, settings, monkeypatch):
     assert loader.fingerprint(blocks, city, settings) != before
 
 
+def test_how_a_layer_is_shown_is_not_part_of_its_fingerprint(catalog, engine, settings, loaded):
+    """A new colour, title, label, legend order or theme changes no stored row, so `load`
+    finds the layer unchanged (the map and the tile keys read them from the definition); a
+    field's type or another id column reloads it."""
+    from digitalcity.catalog.cartography import LabelDef, StyleDef
+    from digitalcity.catalog.model import Titles
+    from digitalcity.ingest import loader
+
+    blocks, city = catalog.layer("cambridge", "census_blocks_2000"), catalog.city("cambridge")
+    before = loader.fingerprint(blocks, city, settings)
+    shown_otherwise = blocks.model_copy(
+        update={
+            "title": Titles(zh="人口普查街区", en="Census blocks, 2000"),
+            "description": Titles(zh="说明", en="notes"),
+            "style": StyleDef(colour="#123456", opacity=0.3),
+            "label": LabelDef(field=blocks.fields[0].name),
+            "label_field": blocks.fields[0].name,
+            "theme": "population",
+            "order": blocks.order + 7,
+        }
+    )
+    assert shown_otherwise != blocks
+    assert loader.fingerprint(shown_otherwise, city, settings) == before
+    load_layer(blocks, city, engine, settings)  # as the suite loaded it, or loaded now
+    assert load_layer(shown_otherwise, city, engine, settings).status == "unchanged"
+    retyped = blocks.fields[-1].model_copy(update={"type": "string"})
+    assert retyped != blocks.fields[-1]
+    stored_otherwise = blocks.model_copy(update={"fields": (*blocks.fields[:-1], retyped)})
+    assert loader.fingerprint(stored_otherwise, city, settings) != before
+    renumbered = blocks.source.model_copy(update={"id_field": None})  # ids by row number
+    assert renumbered != blocks.source
+    assert loader.fingerprint(blocks.model_copy(update={"source": renumbered}), city, settings) != (
+        before
+    )
+
+
 def test_load_leaves_no_object_frozen(catalog, engine, settings, loaded):
     """Loads keep the garbage collector off their objects while running (gc.freeze) and give
     them all back when done, failed or not."""

@@ -94,16 +94,22 @@ def in_background(fn: Callable[..., T], *args: Any) -> Future[T]:
         pool.shutdown(wait=False)
 
 
+# What a layer definition says about showing the layer, not about its rows: neither the
+# load nor the tile copy reads it (the map reads it from the definition, and tile keys hold
+# the whole definition's digest), so changing a colour or a title reloads nothing.
+PRESENTATION = set("title description style label label_field default_on theme order".split())
+
+
 def fingerprint(layer: LayerDef, city: CityDef, settings: Settings) -> str:
-    """A hash of the loader's version, the definition and every input file: equal
-    fingerprints load equal rows.
+    """A hash of the loader's version, the definition (but its ``PRESENTATION``) and every
+    input file: equal fingerprints load equal rows.
 
     XXH3 (128 bits): it tells changed inputs from unchanged ones, which needs no
     cryptographic hash (whoever can rewrite the inputs can load anything), at 8 ms for a
     104 MB GeoPackage against SHA-256's 64 ms. Every layer of a city held in one GeoPackage
     hashes all of it, on a thread beside the load's start."""
     digest = xxhash.xxh3_128(f"loader {LOADER_VERSION}".encode())
-    digest.update(layer.model_dump_json().encode())
+    digest.update(layer.model_dump_json(exclude=PRESENTATION).encode())
     digest.update(city.model_dump_json().encode())
     root = source_root(city, settings.source_data_dir)
     paths = [resolve_path(layer.source.path, root)]
