@@ -187,8 +187,8 @@ def test_a_new_loader_version_reloads(catalog, settings, monkeypatch):
 
 
 def test_how_a_layer_is_shown_is_not_part_of_its_fingerprint(catalog, engine, settings, loaded):
-    """A new colour, title, label, legend order or theme changes no stored row, so `load`
-    finds the layer unchanged (the map and the tile keys read them from the definition); a
+    """A new colour, title, label, legend order or theme (or a city's title or default zoom)
+    changes no stored row, so `load` finds the layer unchanged (the map and the tile keys read them from the definition); a
     field's type or another id column reloads it."""
     from digitalcity.catalog.cartography import LabelDef, StyleDef
     from digitalcity.catalog.model import Titles
@@ -209,6 +209,11 @@ def test_how_a_layer_is_shown_is_not_part_of_its_fingerprint(catalog, engine, se
     )
     assert shown_otherwise != blocks
     assert loader.fingerprint(shown_otherwise, city, settings) == before
+    retitled = city.model_copy(
+        update={"title": Titles(zh="剑桥", en="Cambridge"), "default_zoom": 15, "demo": False}
+    )
+    assert loader.fingerprint(blocks, retitled, settings) == before
+    assert loader.fingerprint(blocks, city.model_copy(update={"bbox": None}), settings) != before
     load_layer(blocks, city, engine, settings)  # as the suite loaded it, or loaded now
     assert load_layer(shown_otherwise, city, engine, settings).status == "unchanged"
     retyped = blocks.fields[-1].model_copy(update={"type": "string"})

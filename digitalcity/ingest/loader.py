@@ -98,11 +98,12 @@ def in_background(fn: Callable[..., T], *args: Any) -> Future[T]:
 # load nor the tile copy reads it (the map reads it from the definition, and tile keys hold
 # the whole definition's digest), so changing a colour or a title reloads nothing.
 PRESENTATION = set("title description style label label_field default_on theme order".split())
+CITY_PRESENTATION = {"title", "default_zoom", "demo"}  # the same of a city's definition
 
 
 def fingerprint(layer: LayerDef, city: CityDef, settings: Settings) -> str:
-    """A hash of the loader's version, the definition (but its ``PRESENTATION``) and every
-    input file: equal fingerprints load equal rows.
+    """A hash of the loader's version, the layer's and the city's definitions (but their
+    ``PRESENTATION``) and every input file: equal fingerprints load equal rows.
 
     XXH3 (128 bits): it tells changed inputs from unchanged ones, which needs no
     cryptographic hash (whoever can rewrite the inputs can load anything), at 8 ms for a
@@ -110,7 +111,7 @@ def fingerprint(layer: LayerDef, city: CityDef, settings: Settings) -> str:
     hashes all of it, on a thread beside the load's start."""
     digest = xxhash.xxh3_128(f"loader {LOADER_VERSION}".encode())
     digest.update(layer.model_dump_json(exclude=PRESENTATION).encode())
-    digest.update(city.model_dump_json().encode())
+    digest.update(city.model_dump_json(exclude=CITY_PRESENTATION).encode())
     root = source_root(city, settings.source_data_dir)
     paths = [resolve_path(layer.source.path, root)]
     paths += [resolve_path(j.path, root) for j in layer.source.joins]
