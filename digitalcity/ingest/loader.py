@@ -21,7 +21,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -369,7 +369,7 @@ class _Pipeline:
         self._pending: list[Future[Any]] = []  # not done yet: a done one is let go with its batch
         self._closed = False
         first = self._submit(self._checkers, self._check_next)
-        self._finishing: Future[_Finished | None] | None = self._submit(
+        self._finishing: Future[_Finished] | None = self._submit(
             self._finishers, self._finish_checked, first
         )
         self._checking: Future[_Checked | None] | None = self._submit(
@@ -380,10 +380,10 @@ class _Pipeline:
         batch = next(self._batches, None)
         return None if batch is None else self._job.check(batch)
 
-    def _finish_checked(self, checking: Future[_Checked | None]) -> _Finished | None:
-        """The first batch finished once checked (None: the source has no rows)."""
+    def _finish_checked(self, checking: Future[_Checked | None]) -> _Finished:
+        """The first batch finished once checked (no row read nor kept: the source has none)."""
         item = checking.result()
-        return None if item is None else self._job.finish(item)
+        return (0, 0, None) if item is None else self._job.finish(item)
 
     def _submit(self, pool: ThreadPoolExecutor, fn: Callable[..., T], *args: Any) -> Future[T]:
         self._pending[:] = [f for f in self._pending if not f.done()]
@@ -399,19 +399,16 @@ class _Pipeline:
         try:
             while self._checking is not None:
                 item = self._checking.result()
-                following: Future[_Finished | None] | None = None
+                following = None
                 if item is None:
                     self._checking = None
                 else:
                     self._checking = self._submit(self._checkers, self._check_next)
-                    following = cast(
-                        "Future[_Finished | None]",
-                        self._submit(self._finishers, self._job.finish, item),
-                    )
+                    following = self._submit(self._finishers, self._job.finish, item)
                 del item
                 finishing, self._finishing = self._finishing, following
-                if finishing is not None and (result := finishing.result()) is not None:
-                    return result
+                if finishing is not None:
+                    return finishing.result()
         except BaseException:
             self.close()
             raise
