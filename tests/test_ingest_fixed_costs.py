@@ -325,6 +325,93 @@ def test_a_kml_file_is_listed_then_opened_once(monkeypatch, districts, tmp_path)
     assert counts == {"read_info": 0, "open_arrow": 1, "closed": 1, "list_layers": 1}
 
 
+def test_a_kml_file_is_listed_while_its_first_layer_is_opened(monkeypatch, districts, tmp_path):
+    """GDAL parses a KML file whole to list its layers, and again to open one: 31 MB of
+    SYNTHETIC buildings, listed and then opened, took 1.21-1.23 s in a new process. The
+    listing runs on a thread of its own while the first layer is opened (0.79 s), and that
+    stream is the one read when the listing finds no other layer to read."""
+    import contextlib
+    import threading
+
+    import pyogrio
+    import pyogrio.raw
+
+    from digitalcity.catalog.model import SourceDef
+    from digitalcity.ingest.readers import SourceReader
+
+    districts.to_file(tmp_path / "districts.kml", driver="KML")
+    opening = threading.Event()
+    seen: dict[str, object] = {"opened": []}
+    list_layers, open_arrow = pyogrio.list_layers, pyogrio.raw.open_arrow
+
+    def listed(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        seen["listed on"] = threading.current_thread()
+        seen["opening had begun"] = opening.wait(10)  # never, when listed before opening
+        return list_layers(*args, **kwargs)
+
+    @contextlib.contextmanager
+    def opened(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        seen["opened"].append(kwargs.get("layer"))  # type: ignore[attr-defined]
+        opening.set()
+        with open_arrow(*args, **kwargs) as stream:
+            yield stream
+
+    monkeypatch.setattr(pyogrio, "list_layers", listed)
+    monkeypatch.setattr(pyogrio.raw, "open_arrow", opened)
+    reader = SourceReader(SourceDef.model_validate({"path": "districts.kml"}), tmp_path)
+    try:
+        assert sum(len(b) for b in reader.batches(100)) == len(districts)
+    finally:
+        reader.close()
+    assert seen["opening had begun"] is True
+    assert seen["listed on"] is not threading.current_thread()
+    assert seen["opened"] == [0]
+
+
+def test_a_kml_layer_other_than_the_first_is_opened_after_the_listing(monkeypatch, tmp_path):
+    """When the listing picks a layer other than the one opened beside it (the one layer
+    with geometry: as a driver may list KML folders), that stream is closed and the layer
+    picked is opened and read."""
+    import contextlib
+
+    import pyogrio.raw
+
+    from digitalcity.catalog.model import SourceDef
+    from digitalcity.ingest import readers
+
+    (tmp_path / "two.kml").write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2">'
+        "<Document><Folder><name>notes</name><Placemark><name>n1</name></Placemark>"
+        "<Placemark><name>n2</name></Placemark></Folder>"
+        "<Folder><name>points</name><Placemark><name>p1</name>"
+        "<Point><coordinates>118.1,24.5</coordinates></Point></Placemark></Folder>"
+        "</Document></kml>"
+    )
+    # GDAL lists both KML folders with an unknown geometry type: this listing leaves the
+    # first without one
+    monkeypatch.setattr(readers, "listed_layers", lambda path: (["notes", "points"], ["points"]))
+    events: list[str] = []
+    open_arrow = pyogrio.raw.open_arrow
+
+    @contextlib.contextmanager
+    def opened(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        events.append(f"open {kwargs.get('layer')}")
+        try:
+            with open_arrow(*args, **kwargs) as stream:
+                yield stream
+        finally:
+            events.append(f"closed {kwargs.get('layer')}")
+
+    monkeypatch.setattr(pyogrio.raw, "open_arrow", opened)
+    reader = readers.SourceReader(SourceDef.model_validate({"path": "two.kml"}), tmp_path)
+    try:
+        batches = list(reader.batches(100))
+    finally:
+        reader.close()
+    assert [name for b in batches for name in b.attributes.series("Name")] == ["p1"]
+    assert events == ["open 0", "closed 0", "open points", "closed points"]
+
+
 def test_a_geojson_stream_opened_and_not_read_is_closed(
     monkeypatch, catalog, engine, settings, loaded
 ):
