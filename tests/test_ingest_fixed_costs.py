@@ -329,7 +329,8 @@ def test_a_kml_file_is_listed_while_its_first_layer_is_opened(monkeypatch, distr
     """GDAL parses a KML file whole to list its layers, and again to open one: 31 MB of
     SYNTHETIC buildings, listed and then opened, took 1.21-1.23 s in a new process. The
     listing runs on a thread of its own while the first layer is opened (0.79 s), and that
-    stream is the one read when the listing finds no other layer to read."""
+    stream is the one read when the listing finds no other layer to read. A file too large
+    to hold parsed twice at once is listed first, then opened."""
     import contextlib
     import threading
 
@@ -337,35 +338,46 @@ def test_a_kml_file_is_listed_while_its_first_layer_is_opened(monkeypatch, distr
     import pyogrio.raw
 
     from digitalcity.catalog.model import SourceDef
-    from digitalcity.ingest.readers import SourceReader
+    from digitalcity.ingest import readers
 
     districts.to_file(tmp_path / "districts.kml", driver="KML")
-    opening = threading.Event()
-    seen: dict[str, object] = {"opened": []}
     list_layers, open_arrow = pyogrio.list_layers, pyogrio.raw.open_arrow
 
-    def listed(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        seen["listed on"] = threading.current_thread()
-        seen["opening had begun"] = opening.wait(10)  # never, when listed before opening
-        return list_layers(*args, **kwargs)
+    def read(patience: float) -> dict[str, object]:
+        opening = threading.Event()
+        seen: dict[str, object] = {"opened": []}
 
-    @contextlib.contextmanager
-    def opened(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        seen["opened"].append(kwargs.get("layer"))  # type: ignore[attr-defined]
-        opening.set()
-        with open_arrow(*args, **kwargs) as stream:
-            yield stream
+        def listed(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            seen["listed on"] = threading.current_thread()
+            seen["opening had begun"] = opening.wait(patience)  # never, when listed first
+            return list_layers(*args, **kwargs)
 
-    monkeypatch.setattr(pyogrio, "list_layers", listed)
-    monkeypatch.setattr(pyogrio.raw, "open_arrow", opened)
-    reader = SourceReader(SourceDef.model_validate({"path": "districts.kml"}), tmp_path)
-    try:
-        assert sum(len(b) for b in reader.batches(100)) == len(districts)
-    finally:
-        reader.close()
-    assert seen["opening had begun"] is True
-    assert seen["listed on"] is not threading.current_thread()
-    assert seen["opened"] == [0]
+        @contextlib.contextmanager
+        def opened(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            seen["opened"].append(kwargs.get("layer"))  # type: ignore[attr-defined]
+            opening.set()
+            with open_arrow(*args, **kwargs) as stream:
+                yield stream
+
+        monkeypatch.setattr(pyogrio, "list_layers", listed)
+        monkeypatch.setattr(pyogrio.raw, "open_arrow", opened)
+        source = SourceDef.model_validate({"path": "districts.kml"})
+        reader = readers.SourceReader(source, tmp_path)
+        try:
+            assert sum(len(b) for b in reader.batches(100)) == len(districts)
+        finally:
+            reader.close()
+        return seen
+
+    beside = read(10)
+    assert beside["opening had begun"] is True
+    assert beside["listed on"] is not threading.current_thread()
+    assert beside["opened"] == [0]
+    monkeypatch.setattr(readers, "_LISTED_BESIDE_BYTES", 100)
+    first = read(0.2)
+    assert first["opening had begun"] is False
+    assert first["listed on"] is threading.current_thread()
+    assert first["opened"] == [None]
 
 
 def test_a_kml_layer_other_than_the_first_is_opened_after_the_listing(monkeypatch, tmp_path):

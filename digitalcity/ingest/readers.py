@@ -74,6 +74,10 @@ _ONE_LAYER_FORMATS = frozenset({"geojson", "shapefile", "flatgeobuf", "mapinfo"}
 # with no encoding given: pyogrio then sets no thread-local GDAL option, which the opening
 # thread would keep.
 _PARSED_WHOLE = frozenset({"geojson", "kml"})
+# The largest such file, of several layers perhaps, whose first layer is opened while its
+# layers are listed (``SourceReader._opened_while_listed``): GDAL holds 9 bytes of parsed KML
+# per byte of file, twice over while both run. A larger file is listed, then opened.
+_LISTED_BESIDE_BYTES = 64 << 20
 _STREAM_ROWS = 2_000  # the stream's record batches, gathered into the batches asked for
 
 
@@ -177,18 +181,18 @@ class SourceReader:
         try:
             listed = self.source.layer is None and self.format not in _ONE_LAYER_FORMATS
             if self.format in _PARSED_WHOLE and self.encoding is None:
-                self._stream = (
-                    self._opened_while_listed()
-                    if listed
-                    else _OpenStream.of(self.path, self._layer())
-                )
+                if listed and self.path.stat().st_size <= _LISTED_BESIDE_BYTES:
+                    self._stream = self._opened_while_listed()
+                else:
+                    if listed:
+                        self._ogr_layer = self._only_spatial_layer(*spatial_layers(self.path))
+                    self._stream = _OpenStream.of(self.path, self._layer())
                 meta = self._stream.meta
                 self.file_crs = meta["crs"]
                 self.columns = [str(c) for c in meta["fields"]]
                 return  # ``total`` unknown: GDAL counts the features only when asked
             if listed:
-                names, spatial = spatial_layers(self.path)
-                self._ogr_layer = self._only_spatial_layer(names, spatial)
+                self._ogr_layer = self._only_spatial_layer(*spatial_layers(self.path))
             info = layer_info(self.path, self._layer(), self.encoding)
         except (DataSourceError, DataLayerError) as exc:
             raise SourceError(f"cannot read {self.path.name}: {_gdal_message(exc)}") from None
@@ -200,7 +204,9 @@ class SourceReader:
         """A source GDAL parses whole at each opening (KML), perhaps of several layers: its
         first layer opened while its layers are listed on another thread, and opened again
         only when the listing picks another one. Listed, then opened, 31 MB of SYNTHETIC
-        buildings as KML took 1.21-1.23 s in a new process; side by side, 0.79 s."""
+        buildings as KML took 1.21-1.23 s in a new process; side by side, 0.79 s, with both
+        parsed documents in memory at once (the load's peak 281 -> 478 MiB above the
+        interpreter's, ogr2ogr's 278 MiB): hence ``_LISTED_BESIDE_BYTES``."""
         with (
             measures_read_quietly(),  # around both threads' calls: see ``listed_layers``
             ThreadPoolExecutor(1, thread_name_prefix="ingest-list") as pool,
