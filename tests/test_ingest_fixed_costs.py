@@ -380,6 +380,52 @@ def test_a_kml_file_is_listed_while_its_first_layer_is_opened(monkeypatch, distr
     assert first["opened"] == [None]
 
 
+def test_a_kmz_file_is_sized_unzipped(monkeypatch, districts, tmp_path):
+    """A KMZ file is zipped KML, which GDAL parses unzipped: whether its layers are listed
+    beside its opening goes by its members' unzipped size, not the file's."""
+    import threading
+    import zipfile
+
+    import geopandas as gpd
+    import pandas as pd
+    import pyogrio
+
+    from digitalcity.catalog.model import SourceDef
+    from digitalcity.ingest import readers
+    from tests.test_ingest_formats import write_kmz
+
+    points = gpd.GeoDataFrame(pd.concat([districts] * 200, ignore_index=True), crs=districts.crs)
+    centres = points.set_geometry(points.geometry.representative_point())
+    write_kmz(tmp_path / "stored.kmz", {"all": centres})
+    with (
+        zipfile.ZipFile(tmp_path / "stored.kmz") as stored,
+        zipfile.ZipFile(tmp_path / "many.kmz", "w", zipfile.ZIP_DEFLATED) as deflated,
+    ):
+        deflated.writestr("doc.kml", stored.read("doc.kml"))  # as Google Earth zips it
+    zipped = (tmp_path / "many.kmz").stat().st_size
+    with zipfile.ZipFile(tmp_path / "many.kmz") as archive:
+        unzipped = archive.getinfo("doc.kml").file_size
+    assert unzipped > 2 * zipped
+    threads: list[threading.Thread] = []
+    list_layers = pyogrio.list_layers
+
+    def listed(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        threads.append(threading.current_thread())
+        return list_layers(*args, **kwargs)
+
+    monkeypatch.setattr(pyogrio, "list_layers", listed)
+    for limit in (unzipped, (zipped + unzipped) // 2):
+        monkeypatch.setattr(readers, "_LISTED_BESIDE_BYTES", limit)
+        source = SourceDef.model_validate({"path": "many.kmz"})
+        reader = readers.SourceReader(source, tmp_path)
+        try:
+            assert sum(len(b) for b in reader.batches(1000)) == len(points)
+        finally:
+            reader.close()
+    assert threads[0] is not threading.current_thread()  # beside the opening
+    assert threads[1] is threading.current_thread()  # too large once unzipped: listed first
+
+
 def test_a_kml_layer_other_than_the_first_is_opened_after_the_listing(monkeypatch, tmp_path):
     """When the listing picks a layer other than the one opened beside it (the one layer
     with geometry: as a driver may list KML folders), that stream is closed and the layer

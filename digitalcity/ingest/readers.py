@@ -7,6 +7,7 @@ cells in strips of rows (``raster.py``).
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Collection, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -79,6 +80,14 @@ _PARSED_WHOLE = frozenset({"geojson", "kml"})
 # per byte of file, twice over while both run. A larger file is listed, then opened.
 _LISTED_BESIDE_BYTES = 64 << 20
 _STREAM_ROWS = 2_000  # the stream's record batches, gathered into the batches asked for
+
+
+def _unpacked_size(path: Path) -> int:
+    """Bytes of the file GDAL parses: a KMZ file's are its members' unzipped."""
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            return sum(member.file_size for member in archive.infolist())
+    return path.stat().st_size
 
 
 def resolve_path(path: str, data_root: Path) -> Path:
@@ -181,7 +190,7 @@ class SourceReader:
         try:
             listed = self.source.layer is None and self.format not in _ONE_LAYER_FORMATS
             if self.format in _PARSED_WHOLE and self.encoding is None:
-                if listed and self.path.stat().st_size <= _LISTED_BESIDE_BYTES:
+                if listed and _unpacked_size(self.path) <= _LISTED_BESIDE_BYTES:
                     self._stream = self._opened_while_listed()
                 else:
                     if listed:
