@@ -426,6 +426,20 @@ def test_a_kmz_file_is_sized_unzipped(monkeypatch, districts, tmp_path):
     assert threads[1] is threading.current_thread()  # too large once unzipped: listed first
 
 
+def test_a_broken_kmz_file_is_a_source_error(tmp_path):
+    """Sizing a KMZ file unzipped reads its zip directory: a file whose directory is cut
+    short or that is not a zip file at all is refused as GDAL refuses it, in one line."""
+    from digitalcity.catalog.model import SourceDef
+    from digitalcity.errors import SourceError
+    from digitalcity.ingest.readers import SourceReader
+
+    (tmp_path / "cut.kmz").write_bytes(b"PK\x05\x06 a zip directory cut short")
+    (tmp_path / "text.kmz").write_text("not a zip file")
+    for name in ("cut.kmz", "text.kmz"):
+        with pytest.raises(SourceError, match=f"cannot read {name}"):
+            SourceReader(SourceDef.model_validate({"path": name}), tmp_path)
+
+
 def test_a_kml_layer_other_than_the_first_is_opened_after_the_listing(monkeypatch, tmp_path):
     """When the listing picks a layer other than the one opened beside it (the one layer
     with geometry: as a driver may list KML folders), that stream is closed and the layer

@@ -84,10 +84,11 @@ _STREAM_ROWS = 2_000  # the stream's record batches, gathered into the batches a
 
 def _unpacked_size(path: Path) -> int:
     """Bytes of the file GDAL parses: a KMZ file's are its members' unzipped."""
-    if zipfile.is_zipfile(path):
+    try:
         with zipfile.ZipFile(path) as archive:
             return sum(member.file_size for member in archive.infolist())
-    return path.stat().st_size
+    except zipfile.BadZipFile:  # not a zip file, or a broken one (GDAL then says what is wrong)
+        return path.stat().st_size
 
 
 def resolve_path(path: str, data_root: Path) -> Path:
