@@ -190,19 +190,20 @@ class SourceReader:
     def _inspect_ogr(self) -> None:
         try:
             listed = self.source.layer is None and self.format not in _ONE_LAYER_FORMATS
-            if self.format in _PARSED_WHOLE and self.encoding is None:
-                if listed and _unpacked_size(self.path) <= _LISTED_BESIDE_BYTES:
-                    self._stream = self._opened_while_listed()
-                else:
-                    if listed:
-                        self._ogr_layer = self._only_spatial_layer(*spatial_layers(self.path))
-                    self._stream = _OpenStream.of(self.path, self._layer())
+            streamed = self.format in _PARSED_WHOLE and self.encoding is None
+            beside = listed and streamed and _unpacked_size(self.path) <= _LISTED_BESIDE_BYTES
+            if listed and not beside:
+                self._ogr_layer = self._only_spatial_layer(*spatial_layers(self.path))
+            if streamed:
+                self._stream = (
+                    self._opened_while_listed()
+                    if beside
+                    else _OpenStream.of(self.path, self._layer())
+                )
                 meta = self._stream.meta
                 self.file_crs = meta["crs"]
                 self.columns = [str(c) for c in meta["fields"]]
                 return  # ``total`` unknown: GDAL counts the features only when asked
-            if listed:
-                self._ogr_layer = self._only_spatial_layer(*spatial_layers(self.path))
             info = layer_info(self.path, self._layer(), self.encoding)
         except (DataSourceError, DataLayerError) as exc:
             raise SourceError(f"cannot read {self.path.name}: {_gdal_message(exc)}") from None
@@ -233,7 +234,7 @@ class SourceReader:
                 if first is not None:
                     first.closing.close()
                 raise
-        if first is not None and self._ogr_layer in (None, names[0]):
+        if first is not None and (self._ogr_layer is None or self._ogr_layer == names[0]):
             return first
         if first is not None:
             first.closing.close()
