@@ -325,6 +325,19 @@ def test_a_kml_file_is_listed_then_opened_once(monkeypatch, districts, tmp_path)
     assert counts == {"read_info": 0, "open_arrow": 1, "closed": 1, "list_layers": 1}
 
 
+def _read_batches(path: str, root, rows: int) -> list:  # noqa: ANN001
+    """Every batch of ``rows`` rows of the source file ``path`` under ``root``, its reader
+    closed after."""
+    from digitalcity.catalog.model import SourceDef
+    from digitalcity.ingest.readers import SourceReader
+
+    reader = SourceReader(SourceDef.model_validate({"path": path}), root)
+    try:
+        return list(reader.batches(rows))
+    finally:
+        reader.close()
+
+
 def test_a_kml_file_is_listed_while_its_first_layer_is_opened(monkeypatch, districts, tmp_path):
     """GDAL parses a KML file whole to list its layers, and again to open one: 31 MB of
     SYNTHETIC buildings, listed and then opened, took 1.21-1.23 s in a new process. The
@@ -337,7 +350,6 @@ def test_a_kml_file_is_listed_while_its_first_layer_is_opened(monkeypatch, distr
     import pyogrio
     import pyogrio.raw
 
-    from digitalcity.catalog.model import SourceDef
     from digitalcity.ingest import readers
 
     districts.to_file(tmp_path / "districts.kml", driver="KML")
@@ -361,12 +373,7 @@ def test_a_kml_file_is_listed_while_its_first_layer_is_opened(monkeypatch, distr
 
         monkeypatch.setattr(pyogrio, "list_layers", listed)
         monkeypatch.setattr(pyogrio.raw, "open_arrow", opened)
-        source = SourceDef.model_validate({"path": "districts.kml"})
-        reader = readers.SourceReader(source, tmp_path)
-        try:
-            assert sum(len(b) for b in reader.batches(100)) == len(districts)
-        finally:
-            reader.close()
+        assert sum(map(len, _read_batches("districts.kml", tmp_path, 100))) == len(districts)
         return seen
 
     beside = read(10)
@@ -390,7 +397,6 @@ def test_a_kmz_file_is_sized_unzipped(monkeypatch, districts, tmp_path):
     import pandas as pd
     import pyogrio
 
-    from digitalcity.catalog.model import SourceDef
     from digitalcity.ingest import readers
     from tests.test_ingest_formats import write_kmz
 
@@ -416,12 +422,7 @@ def test_a_kmz_file_is_sized_unzipped(monkeypatch, districts, tmp_path):
     monkeypatch.setattr(pyogrio, "list_layers", listed)
     for limit in (unzipped, (zipped + unzipped) // 2):
         monkeypatch.setattr(readers, "_LISTED_BESIDE_BYTES", limit)
-        source = SourceDef.model_validate({"path": "many.kmz"})
-        reader = readers.SourceReader(source, tmp_path)
-        try:
-            assert sum(len(b) for b in reader.batches(1000)) == len(points)
-        finally:
-            reader.close()
+        assert sum(map(len, _read_batches("many.kmz", tmp_path, 1000))) == len(points)
     assert threads[0] is not threading.current_thread()  # beside the opening
     assert threads[1] is threading.current_thread()  # too large once unzipped: listed first
 
@@ -448,7 +449,6 @@ def test_a_kml_layer_other_than_the_first_is_opened_after_the_listing(monkeypatc
 
     import pyogrio.raw
 
-    from digitalcity.catalog.model import SourceDef
     from digitalcity.ingest import readers
 
     (tmp_path / "two.kml").write_text(
@@ -475,11 +475,7 @@ def test_a_kml_layer_other_than_the_first_is_opened_after_the_listing(monkeypatc
             events.append(f"closed {kwargs.get('layer')}")
 
     monkeypatch.setattr(pyogrio.raw, "open_arrow", opened)
-    reader = readers.SourceReader(SourceDef.model_validate({"path": "two.kml"}), tmp_path)
-    try:
-        batches = list(reader.batches(100))
-    finally:
-        reader.close()
+    batches = _read_batches("two.kml", tmp_path, 100)
     assert [name for b in batches for name in b.attributes.series("Name")] == ["p1"]
     assert events == ["open 0", "closed 0", "open points", "closed points"]
 
