@@ -299,30 +299,23 @@ def test_a_geojson_file_is_parsed_once(monkeypatch, districts, tmp_path):
     assert counts == {"read_info": 1, "open_arrow": 4, "closed": 4, "list_layers": 1}
 
 
-def test_a_kml_file_is_listed_then_opened_once(monkeypatch, districts, tmp_path):
-    """KML too is parsed whole at each opening (48,600 buildings in 29 MB: 0.54 s each time),
-    and may hold several layers: it is listed, then its layer's stream opened once (it was
-    listed, inspected, then opened to be read: 2.53 -> 1.92-1.97 s a load)."""
+def test_a_kml_file_of_one_layer_is_opened_once_and_not_listed(monkeypatch, districts, tmp_path):
+    """KML too is parsed whole at each opening (48,600 buildings in 31 MB: 0.5-0.6 s each
+    time), and may hold several layers. Opened without naming a layer, pyogrio reads the
+    first and warns when there are others: a file of one layer is opened once and read,
+    as ogr2ogr reads it (it was listed, then opened: 2.05-2.22 -> 1.55-1.79 s a load)."""
     import geopandas as gpd
     import pandas as pd
-
-    from digitalcity.catalog.model import SourceDef
-    from digitalcity.ingest.readers import SourceReader
 
     many = gpd.GeoDataFrame(pd.concat([districts] * 500, ignore_index=True), crs=districts.crs)
     many["seq"] = range(len(many))
     many.to_file(tmp_path / "many.kml", driver="KML")
     counts = _counting_opens(monkeypatch)
-    reader = SourceReader(SourceDef.model_validate({"path": "many.kml"}), tmp_path)
-    try:
-        assert reader.file_crs == "EPSG:4326" and "seq" in reader.columns
-        batches = list(reader.batches(2500))
-    finally:
-        reader.close()
+    batches = _read_batches("many.kml", tmp_path, 2500)
     assert [len(b) for b in batches] == [2500, 500]
     seq = pd.concat([b.attributes.series("seq") for b in batches], ignore_index=True)
     assert seq.astype(int).tolist() == list(range(len(many)))
-    assert counts == {"read_info": 0, "open_arrow": 1, "closed": 1, "list_layers": 1}
+    assert counts == {"read_info": 0, "open_arrow": 1, "closed": 1}
 
 
 def _read_batches(path: str, root, rows: int) -> list:  # noqa: ANN001
@@ -338,98 +331,32 @@ def _read_batches(path: str, root, rows: int) -> list:  # noqa: ANN001
         reader.close()
 
 
-def test_a_kml_file_is_listed_while_its_first_layer_is_opened(monkeypatch, districts, tmp_path):
-    """GDAL parses a KML file whole to list its layers, and again to open one: 31 MB of
-    SYNTHETIC buildings, listed and then opened, took 1.21-1.23 s in a new process. The
-    listing runs on a thread of its own while the first layer is opened (0.79 s), and that
-    stream is the one read when the listing finds no other layer to read. A file too large
-    to hold parsed twice at once is listed first, then opened."""
-    import contextlib
-    import threading
-
-    import pyogrio
-    import pyogrio.raw
-
-    from digitalcity.ingest import readers
-
-    districts.to_file(tmp_path / "districts.kml", driver="KML")
-    list_layers, open_arrow = pyogrio.list_layers, pyogrio.raw.open_arrow
-
-    def read(patience: float) -> dict[str, object]:
-        opening = threading.Event()
-        seen: dict[str, object] = {"opened": []}
-
-        def listed(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-            seen["listed on"] = threading.current_thread()
-            seen["opening had begun"] = opening.wait(patience)  # never, when listed first
-            return list_layers(*args, **kwargs)
-
-        @contextlib.contextmanager
-        def opened(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-            seen["opened"].append(kwargs.get("layer"))  # type: ignore[attr-defined]
-            opening.set()
-            with open_arrow(*args, **kwargs) as stream:
-                yield stream
-
-        monkeypatch.setattr(pyogrio, "list_layers", listed)
-        monkeypatch.setattr(pyogrio.raw, "open_arrow", opened)
-        assert sum(map(len, _read_batches("districts.kml", tmp_path, 100))) == len(districts)
-        return seen
-
-    beside = read(10)
-    assert beside["opening had begun"] is True
-    assert beside["listed on"] is not threading.current_thread()
-    assert beside["opened"] == [0]
-    monkeypatch.setattr(readers, "_LISTED_BESIDE_BYTES", 100)
-    first = read(0.2)
-    assert first["opening had begun"] is False
-    assert first["listed on"] is threading.current_thread()
-    assert first["opened"] == [None]
+_TWO_FOLDERS = (
+    '<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2">'
+    "<Document><Folder><name>notes</name><Placemark><name>n1</name></Placemark>"
+    "<Placemark><name>n2</name></Placemark></Folder>"
+    "<Folder><name>points</name><Placemark><name>p1</name>"
+    "<Point><coordinates>118.1,24.5</coordinates></Point></Placemark></Folder>"
+    "</Document></kml>"
+)
 
 
-def test_a_kmz_file_is_sized_unzipped(monkeypatch, districts, tmp_path):
-    """A KMZ file is zipped KML, which GDAL parses unzipped: whether its layers are listed
-    beside its opening goes by its members' unzipped size, not the file's."""
-    import threading
-    import zipfile
+def test_a_kml_file_of_several_layers_is_listed_after_it_is_opened(monkeypatch, tmp_path):
+    """When pyogrio warns that the KML file it opened holds other layers, the stream is
+    closed and the file listed: several layers with geometry (GDAL gives every KML folder
+    one) are refused, naming them, rather than the first one loaded."""
+    from digitalcity.errors import SourceError
 
-    import geopandas as gpd
-    import pandas as pd
-    import pyogrio
-
-    from digitalcity.ingest import readers
-    from tests.test_ingest_formats import write_kmz
-
-    points = gpd.GeoDataFrame(pd.concat([districts] * 200, ignore_index=True), crs=districts.crs)
-    centres = points.set_geometry(points.geometry.representative_point())
-    write_kmz(tmp_path / "stored.kmz", {"all": centres})
-    with (
-        zipfile.ZipFile(tmp_path / "stored.kmz") as stored,
-        zipfile.ZipFile(tmp_path / "many.kmz", "w", zipfile.ZIP_DEFLATED) as deflated,
-    ):
-        deflated.writestr("doc.kml", stored.read("doc.kml"))  # as Google Earth zips it
-    zipped = (tmp_path / "many.kmz").stat().st_size
-    with zipfile.ZipFile(tmp_path / "many.kmz") as archive:
-        unzipped = archive.getinfo("doc.kml").file_size
-    assert unzipped > 2 * zipped
-    threads: list[threading.Thread] = []
-    list_layers = pyogrio.list_layers
-
-    def listed(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        threads.append(threading.current_thread())
-        return list_layers(*args, **kwargs)
-
-    monkeypatch.setattr(pyogrio, "list_layers", listed)
-    for limit in (unzipped, (zipped + unzipped) // 2):
-        monkeypatch.setattr(readers, "_LISTED_BESIDE_BYTES", limit)
-        assert sum(map(len, _read_batches("many.kmz", tmp_path, 1000))) == len(points)
-    assert threads[0] is not threading.current_thread()  # beside the opening
-    assert threads[1] is threading.current_thread()  # too large once unzipped: listed first
+    (tmp_path / "two.kml").write_text(_TWO_FOLDERS)
+    counts = _counting_opens(monkeypatch)
+    with pytest.raises(SourceError, match=r"2 layers with geometry \(notes, points\)"):
+        _read_batches("two.kml", tmp_path, 100)
+    assert counts == {"read_info": 0, "open_arrow": 1, "closed": 1, "list_layers": 1}
 
 
 def test_a_broken_kmz_file_is_a_source_error(tmp_path):
-    """Sizing a KMZ file unzipped reads its zip directory: a file whose directory is cut
-    short or that is not a zip file at all is refused as GDAL refuses it, in one line."""
+    """A KMZ file whose zip directory is cut short, or that is not a zip file at all, is
+    refused as GDAL refuses it, in one line."""
     from digitalcity.catalog.model import SourceDef
     from digitalcity.errors import SourceError
     from digitalcity.ingest.readers import SourceReader
@@ -442,26 +369,19 @@ def test_a_broken_kmz_file_is_a_source_error(tmp_path):
 
 
 def test_a_kml_layer_other_than_the_first_is_opened_after_the_listing(monkeypatch, tmp_path):
-    """When the listing picks a layer other than the one opened beside it (the one layer
-    with geometry: as a driver may list KML folders), that stream is closed and the layer
-    picked is opened and read."""
+    """When the listing picks a layer other than the one opened first (the one layer with
+    geometry: as a driver may list KML folders), that stream is closed and the layer picked
+    is opened and read."""
     import contextlib
 
     import pyogrio.raw
 
     from digitalcity.ingest import readers
 
-    (tmp_path / "two.kml").write_text(
-        '<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2">'
-        "<Document><Folder><name>notes</name><Placemark><name>n1</name></Placemark>"
-        "<Placemark><name>n2</name></Placemark></Folder>"
-        "<Folder><name>points</name><Placemark><name>p1</name>"
-        "<Point><coordinates>118.1,24.5</coordinates></Point></Placemark></Folder>"
-        "</Document></kml>"
-    )
+    (tmp_path / "two.kml").write_text(_TWO_FOLDERS)
     # GDAL lists both KML folders with an unknown geometry type: this listing leaves the
     # first without one
-    monkeypatch.setattr(readers, "listed_layers", lambda path: (["notes", "points"], ["points"]))
+    monkeypatch.setattr(readers, "spatial_layers", lambda path: (["notes", "points"], ["points"]))
     events: list[str] = []
     open_arrow = pyogrio.raw.open_arrow
 
@@ -477,7 +397,7 @@ def test_a_kml_layer_other_than_the_first_is_opened_after_the_listing(monkeypatc
     monkeypatch.setattr(pyogrio.raw, "open_arrow", opened)
     batches = _read_batches("two.kml", tmp_path, 100)
     assert [name for b in batches for name in b.attributes.series("Name")] == ["p1"]
-    assert events == ["open 0", "closed 0", "open points", "closed points"]
+    assert events == ["open None", "closed None", "open points", "closed points"]
 
 
 def test_a_geojson_stream_opened_and_not_read_is_closed(

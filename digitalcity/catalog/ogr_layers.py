@@ -55,15 +55,7 @@ def layer_info(path: Path, layer: str | int | None = None, encoding: str | None 
 def spatial_layers(path: Path) -> tuple[list[str], list[str]]:
     """The names of the layers ``path`` holds, in GDAL's order, and of those with geometry."""
     with measures_read_quietly():
-        return listed_layers(path)
-
-
-def listed_layers(path: Path) -> tuple[list[str], list[str]]:
-    """``spatial_layers`` without leaving pyogrio's measures warning out: for a caller that
-    does, around this call and others on several threads (``warnings.catch_warnings``
-    changes the filters of the whole process, so two at once on two threads can leave
-    theirs in place)."""
-    listed = pyogrio.list_layers(path)
+        listed = pyogrio.list_layers(path)
     return [str(name) for name, _ in listed], [str(name) for name, kind in listed if kind]
 
 

@@ -7,9 +7,8 @@ cells in strips of rows (``raster.py``).
 
 from __future__ import annotations
 
-import zipfile
+import warnings
 from collections.abc import Collection, Generator, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +32,6 @@ from digitalcity.catalog.model import SourceDef
 from digitalcity.catalog.ogr_layers import (
     crs_left_unmatched,
     layer_info,
-    listed_layers,
     measures_read_quietly,
     spatial_layers,
 )
@@ -75,20 +73,9 @@ _ONE_LAYER_FORMATS = frozenset({"geojson", "shapefile", "flatgeobuf", "mapinfo"}
 # with no encoding given: pyogrio then sets no thread-local GDAL option, which the opening
 # thread would keep.
 _PARSED_WHOLE = frozenset({"geojson", "kml"})
-# The largest such file, of several layers perhaps, whose first layer is opened while its
-# layers are listed (``SourceReader._opened_while_listed``): GDAL holds 9 bytes of parsed KML
-# per byte of file, twice over while both run. A larger file is listed, then opened.
-_LISTED_BESIDE_BYTES = 64 << 20
+# What pyogrio warns when it reads the first of several layers because none was named
+_SEVERAL_LAYERS = "More than one layer found"
 _STREAM_ROWS = 2_000  # the stream's record batches, gathered into the batches asked for
-
-
-def _unpacked_size(path: Path) -> int:
-    """Bytes of the file GDAL parses: a KMZ file's are its members' unzipped."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return sum(member.file_size for member in archive.infolist())
-    except zipfile.BadZipFile:  # not a zip file, or a broken one (GDAL then says what is wrong)
-        return path.stat().st_size
 
 
 def resolve_path(path: str, data_root: Path) -> Path:
@@ -190,20 +177,18 @@ class SourceReader:
     def _inspect_ogr(self) -> None:
         try:
             listed = self.source.layer is None and self.format not in _ONE_LAYER_FORMATS
-            streamed = self.format in _PARSED_WHOLE and self.encoding is None
-            beside = listed and streamed and _unpacked_size(self.path) <= _LISTED_BESIDE_BYTES
-            if listed and not beside:
-                self._ogr_layer = self._only_spatial_layer(*spatial_layers(self.path))
-            if streamed:
+            if self.format in _PARSED_WHOLE and self.encoding is None:
                 self._stream = (
-                    self._opened_while_listed()
-                    if beside
+                    self._first_layer_unless_several()
+                    if listed
                     else _OpenStream.of(self.path, self._layer())
                 )
                 meta = self._stream.meta
                 self.file_crs = meta["crs"]
                 self.columns = [str(c) for c in meta["fields"]]
                 return  # ``total`` unknown: GDAL counts the features only when asked
+            if listed:
+                self._ogr_layer = self._only_spatial_layer(*spatial_layers(self.path))
             info = layer_info(self.path, self._layer(), self.encoding)
         except (DataSourceError, DataLayerError) as exc:
             raise SourceError(f"cannot read {self.path.name}: {_gdal_message(exc)}") from None
@@ -211,33 +196,28 @@ class SourceReader:
         self.total = int(info["features"]) if info["features"] >= 0 else None
         self.columns = [str(c) for c in info["fields"]]
 
-    def _opened_while_listed(self) -> _OpenStream:
-        """A source GDAL parses whole at each opening (KML), perhaps of several layers: its
-        first layer opened while its layers are listed on another thread, and opened again
-        only when the listing picks another one. Listed, then opened, 31 MB of SYNTHETIC
-        buildings as KML took 1.21-1.23 s in a new process; side by side, 0.79 s, with both
-        parsed documents in memory at once (the load's peak 281 -> 478 MiB above the
-        interpreter's, ogr2ogr's 278 MiB): hence ``_LISTED_BESIDE_BYTES``."""
-        with (
-            measures_read_quietly(),  # around both threads' calls: see ``listed_layers``
-            ThreadPoolExecutor(1, thread_name_prefix="ingest-list") as pool,
-        ):
-            listing = pool.submit(listed_layers, self.path)
-            try:
-                first: _OpenStream | None = _OpenStream.of(self.path, 0)
-            except (DataSourceError, DataLayerError):
-                first = None  # the listing says why, or the opening below
-            try:
-                names, spatial = listing.result()
-                self._ogr_layer = self._only_spatial_layer(names, spatial)
-            except BaseException:
-                if first is not None:
-                    first.closing.close()
-                raise
-        if first is not None and (self._ogr_layer is None or self._ogr_layer == names[0]):
+    def _first_layer_unless_several(self) -> _OpenStream:
+        """A source GDAL parses whole at each opening (KML), perhaps of several layers,
+        opened without naming one: pyogrio then reads the first and warns when there are
+        others. Without that warning the stream is the source's one layer; with it, the
+        layers are listed (parsed again) to pick the one with geometry or refuse several,
+        and the one picked is opened. Listed, then opened, 31 MB of SYNTHETIC buildings as
+        KML took 1.21-1.23 s in a new process; opened alone, 0.63 s, as ogr2ogr opens it."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")  # recorded, where warnings are errors too
+            first = _OpenStream.of(self.path, None)
+        several = False
+        for warning in caught:
+            if str(warning.message).startswith(_SEVERAL_LAYERS):
+                several = True
+            else:  # passed on as they came
+                warnings.warn_explicit(
+                    warning.message, warning.category, warning.filename, warning.lineno
+                )
+        if not several:
             return first
-        if first is not None:
-            first.closing.close()
+        first.closing.close()
+        self._ogr_layer = self._only_spatial_layer(*spatial_layers(self.path))
         return _OpenStream.of(self.path, self._layer())
 
     def _only_spatial_layer(self, names: list[str], spatial: list[str]) -> str | None:
