@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -42,3 +44,42 @@ def test_random_plain_decimals_parse_to_the_same_doubles() -> None:
     values = [v for v in values if len(v) <= 15]
     series = pd.Series(values, dtype=object)
     assert (to_numbers(series).to_numpy() == pd.to_numeric(series).to_numpy()).all()
+
+
+@pytest.mark.parametrize("values", CASES)
+def test_decimal_numbers_read_arrow_text_as_the_coordinate_path_does(values: list) -> None:
+    """Arrow text cast as it is where every present value is a plain decimal, to the numbers
+    the coordinate path reads through pandas; any other form is left to that path."""
+    import pyarrow as pa
+
+    from digitalcity.ingest.numbers import decimal_numbers
+    from digitalcity.ingest.written_forms import coordinate_numbers
+
+    text = pa.array(values, type=pa.string())
+    got = decimal_numbers(text)
+    present = [v for v in values if v is not None]
+    plain = all(re.fullmatch(r"-?([0-9]+\.?[0-9]*|\.[0-9]+)", v) for v in present)
+    if not present or not plain or max(map(len, present)) > 15:
+        assert got is None
+        return
+    assert got is not None and got.dtype == np.float64
+    expected = coordinate_numbers(text.to_pandas())
+    np.testing.assert_array_equal(got, expected)  # NaN where null, the same doubles
+
+
+def test_random_plain_decimals_read_from_arrow_as_through_pandas() -> None:
+    import pyarrow as pa
+
+    from digitalcity.ingest.numbers import decimal_numbers
+    from digitalcity.ingest.written_forms import coordinate_numbers
+
+    rng = np.random.default_rng(11)
+    values: list[str | None] = [
+        f"{v:.{d}f}"
+        for v, d in zip(rng.uniform(-180, 180, 5000), rng.integers(0, 11, 5000), strict=True)
+    ]
+    values[::97] = [None] * len(values[::97])
+    text = pa.array(values, type=pa.string())
+    got = decimal_numbers(text)
+    assert got is not None
+    np.testing.assert_array_equal(got, coordinate_numbers(text.to_pandas()))

@@ -25,10 +25,8 @@ def to_numbers(values: pd.Series) -> pd.Series:
     """``pd.to_numeric(values, errors="coerce")``: the same values and dtype (int64 for
     whole numbers without gaps, else float64, NaN where missing or not a number)."""
     text = _plain_text(values)
-    if text is None:
-        return pd.to_numeric(values, errors="coerce")
-    present = text.drop_null()
-    if len(present) == 0 or pc.max(pc.utf8_length(present)).as_py() > _MAX_CHARS:
+    present = _short_present(text) if text is not None else None
+    if text is None or present is None:
         return pd.to_numeric(values, errors="coerce")
     if pc.all(pc.match_substring_regex(present, _NEVER_IN_A_NUMBER)).as_py():
         return pd.Series(np.nan, index=values.index, dtype=np.float64)  # e.g. dates
@@ -42,6 +40,28 @@ def to_numbers(values: pd.Series) -> pd.Series:
     except pa.ArrowInvalid:  # a form pyarrow does not read
         pass
     return pd.to_numeric(values, errors="coerce")
+
+
+def decimal_numbers(text: pa.Array) -> np.ndarray | None:
+    """The numbers of Arrow text (float64, NaN where null) whose every present value is a
+    plain decimal, as ``to_numbers`` reads them; None when one is anything else, or when
+    there is none. Text read by Arrow need not go through pandas to be read."""
+    present = _short_present(text)
+    if present is None or not pc.all(pc.match_substring_regex(present, _PLAIN_DECIMAL)).as_py():
+        return None
+    try:
+        return np.asarray(pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False))
+    except pa.ArrowInvalid:  # a form pyarrow does not read
+        return None
+
+
+def _short_present(text: pa.Array) -> pa.Array | None:
+    """The present values of ``text`` when there are some and none is longer than
+    ``_MAX_CHARS`` (numbers both parsers round alike); else None."""
+    present = text.drop_null()
+    if len(present) == 0 or pc.max(pc.utf8_length(present)).as_py() > _MAX_CHARS:
+        return None
+    return present
 
 
 def _plain_text(values: pd.Series) -> pa.Array | None:
