@@ -47,30 +47,32 @@ def test_random_plain_decimals_parse_to_the_same_doubles() -> None:
 
 
 @pytest.mark.parametrize("values", CASES)
-def test_decimal_numbers_read_arrow_text_as_the_coordinate_path_does(values: list) -> None:
-    """Arrow text cast as it is where every present value is a plain decimal, to the numbers
-    the coordinate path reads through pandas; any other form is left to that path."""
+def test_plain_numbers_read_arrow_text_as_to_numbers_does(values: list) -> None:
+    """Arrow text cast as it is where every present value is a plain number: the values and
+    dtype ``to_numbers`` reads through pandas, and the coordinate path's numbers; any other
+    form is left to those paths."""
     import pyarrow as pa
 
-    from digitalcity.ingest.numbers import decimal_numbers
+    from digitalcity.ingest.numbers import plain_numbers
     from digitalcity.ingest.written_forms import coordinate_numbers
 
     text = pa.array(values, type=pa.string())
-    got = decimal_numbers(text)
+    got = plain_numbers(text)
     present = [v for v in values if v is not None]
     plain = all(re.fullmatch(r"-?([0-9]+\.?[0-9]*|\.[0-9]+)", v) for v in present)
     if not present or not plain or max(map(len, present)) > 15:
         assert got is None
         return
-    assert got is not None and got.dtype == np.float64
-    expected = coordinate_numbers(text.to_pandas())
-    np.testing.assert_array_equal(got, expected)  # NaN where null, the same doubles
+    assert got is not None
+    expected = to_numbers(pd.Series(values, dtype=object))
+    pd.testing.assert_series_equal(pd.Series(got), expected, check_exact=True)
+    np.testing.assert_array_equal(got.astype(float), coordinate_numbers(text.to_pandas()))
 
 
 def test_random_plain_decimals_read_from_arrow_as_through_pandas() -> None:
     import pyarrow as pa
 
-    from digitalcity.ingest.numbers import decimal_numbers
+    from digitalcity.ingest.numbers import plain_numbers
     from digitalcity.ingest.written_forms import coordinate_numbers
 
     rng = np.random.default_rng(11)
@@ -80,6 +82,6 @@ def test_random_plain_decimals_read_from_arrow_as_through_pandas() -> None:
     ]
     values[::97] = [None] * len(values[::97])
     text = pa.array(values, type=pa.string())
-    got = decimal_numbers(text)
-    assert got is not None
+    got = plain_numbers(text)
+    assert got is not None and got.dtype == np.float64
     np.testing.assert_array_equal(got, coordinate_numbers(text.to_pandas()))

@@ -51,7 +51,7 @@ from digitalcity.ingest.copybinary import CopyRows, copy_into, copy_rows, ewkb
 from digitalcity.ingest.dbase import deleted_records
 from digitalcity.ingest.geometry import GeometryResult, check_geometries
 from digitalcity.ingest.joins import JoinedRows, PreparedJoin, normalise_key, prepare_joins
-from digitalcity.ingest.numbers import to_numbers
+from digitalcity.ingest.numbers import plain_numbers, to_numbers
 from digitalcity.ingest.readers import Batch, SourceReader, resolve_path
 from digitalcity.ingest.report import LoadReport
 from digitalcity.ingest.text_ids import stable_ids
@@ -173,6 +173,10 @@ def _feature_ids(layer: LayerDef, batch: Batch) -> np.ndarray:
             return np.asarray(read.cast(pa.int64()).to_numpy(), dtype=np.int64)
         except pa.ArrowInvalid:  # unsigned beyond int64: refused below, as before
             pass
+    if read is not None and pa.types.is_string(read.type):  # a CSV file's, read by Arrow
+        whole = plain_numbers(read)
+        if whole is not None and whole.dtype == np.int64:
+            return whole
     ids = to_numbers(batch.attributes.series(layer.source.id_field))
     if ids.isna().any() or (ids != np.round(ids)).any():
         raise LoadError(

@@ -18,41 +18,41 @@ import pyarrow.compute as pc
 _PLAIN_INTEGER = r"^-?[0-9]+$"
 _PLAIN_DECIMAL = r"^-?([0-9]+\.?[0-9]*|\.[0-9]+)$"
 _MAX_CHARS = 15
-_NEVER_IN_A_NUMBER = r"[/:,;]"  # a value holding one is no number to pandas either
+_NEVER = r"[/:,;]"  # a value holding one is no number to pandas either
 
 
 def to_numbers(values: pd.Series) -> pd.Series:
     """``pd.to_numeric(values, errors="coerce")``: the same values and dtype (int64 for
     whole numbers without gaps, else float64, NaN where missing or not a number)."""
     text = _plain_text(values)
-    present = _short_present(text) if text is not None else None
-    if text is None or present is None:
-        return pd.to_numeric(values, errors="coerce")
-    if pc.all(pc.match_substring_regex(present, _NEVER_IN_A_NUMBER)).as_py():
-        return pd.Series(np.nan, index=values.index, dtype=np.float64)  # e.g. dates
-    whole = pc.all(pc.match_substring_regex(present, _PLAIN_INTEGER)).as_py()
-    try:
-        if whole and text.null_count == 0:
-            return pd.Series(pc.cast(text, pa.int64()).to_numpy(), index=values.index)
-        if whole or pc.all(pc.match_substring_regex(present, _PLAIN_DECIMAL)).as_py():
-            floats = pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
-            return pd.Series(floats, index=values.index)
-    except pa.ArrowInvalid:  # a form pyarrow does not read
-        pass
+    if text is not None:
+        numbers = plain_numbers(text)
+        if numbers is not None:
+            return pd.Series(numbers, index=values.index)
+        present = _short_present(text)
+        if present is not None and pc.all(pc.match_substring_regex(present, _NEVER)).as_py():
+            return pd.Series(np.nan, index=values.index, dtype=np.float64)  # e.g. dates
     return pd.to_numeric(values, errors="coerce")
 
 
-def decimal_numbers(text: pa.Array) -> np.ndarray | None:
-    """The numbers of Arrow text (float64, NaN where null) whose every present value is a
-    plain decimal, as ``to_numbers`` reads them; None when one is anything else, or when
-    there is none. Text read by Arrow need not go through pandas to be read."""
+def plain_numbers(text: pa.Array) -> np.ndarray | None:
+    """The numbers of Arrow text whose every present value is a plain whole number or
+    decimal, as ``to_numbers`` reads them (int64 for whole numbers without gaps, else
+    float64, NaN where null); None when one is anything else, or when there is none. Text
+    read by Arrow need not go through pandas to be read: 246,900 SYNTHETIC places' x and y
+    took 0.26-0.29 s of their load that way, their ids 0.07 s, holding the GIL."""
     present = _short_present(text)
-    if present is None or not pc.all(pc.match_substring_regex(present, _PLAIN_DECIMAL)).as_py():
+    if present is None:
         return None
+    whole = pc.all(pc.match_substring_regex(present, _PLAIN_INTEGER)).as_py()
     try:
-        return np.asarray(pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False))
+        if whole and text.null_count == 0:
+            return np.asarray(pc.cast(text, pa.int64()).to_numpy())
+        if whole or pc.all(pc.match_substring_regex(present, _PLAIN_DECIMAL)).as_py():
+            return np.asarray(pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False))
     except pa.ArrowInvalid:  # a form pyarrow does not read
-        return None
+        pass
+    return None
 
 
 def _short_present(text: pa.Array) -> pa.Array | None:

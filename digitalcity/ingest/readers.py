@@ -41,7 +41,7 @@ from digitalcity.errors import SourceError
 from digitalcity.ingest.columns import Columns
 from digitalcity.ingest.csv_arrow import ArrowPlan, arrow_plan
 from digitalcity.ingest.geoparquet import GeoParquet
-from digitalcity.ingest.numbers import decimal_numbers
+from digitalcity.ingest.numbers import plain_numbers
 from digitalcity.ingest.raster import RasterCells
 from digitalcity.ingest.sheets import SHEET_FORMATS, read_sheet
 from digitalcity.ingest.topojson import Topology, read_topology, topojson_frames
@@ -434,15 +434,14 @@ class SourceReader:
         return points
 
     def _coordinates(self, columns: Columns, name: str) -> np.ndarray:
-        """The numbers of coordinate column ``name`` (float64, NaN where none). Read by Arrow
-        and all plain decimals, it is cast as it is (``decimal_numbers``): through pandas
-        (``coordinate_numbers``), the 246,900 SYNTHETIC places' x and y took 0.26-0.29 s of
-        their 1.9 s load, on the thread that reads and checks, holding the GIL."""
+        """The numbers of coordinate column ``name`` (float64, NaN where none): read by Arrow
+        and all plain numbers, cast from the Arrow text (``plain_numbers``); else through
+        pandas (``coordinate_numbers``), which also reads other forms."""
         text = columns.arrow(name)
         if text is not None and pa.types.is_string(text.type) and not self.decimal_comma:
-            numbers = decimal_numbers(text)
+            numbers = plain_numbers(text)
             if numbers is not None:
-                return numbers
+                return numbers.astype(np.float64, copy=False)
         return coordinate_numbers(columns.series(name), decimal_comma=self.decimal_comma)
 
 
