@@ -7,6 +7,7 @@ import datetime
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pytest
 
 from digitalcity.catalog.model import FieldDef
 from digitalcity.ingest.attributes import _cast, _cast_column, cast
@@ -104,3 +105,42 @@ def test_arrow_integers_keep_every_digit_beside_missing_values() -> None:
     array, failed = _cast_column(Columns(pa.table({"f": column})), field)
     assert array.to_pylist() == [2**60 + 1, None, -(2**62) - 3]
     assert not failed.any()
+
+
+def test_text_of_plain_numbers_is_cast_into_numbers_without_pandas(monkeypatch) -> None:
+    """A CSV file's column (Arrow text) of plain numbers cast into an integer or float field
+    equals the pandas cast, value for value and failure for failure (a decimal in an
+    integer field fails), and does not go through pandas; other forms and decimal commas
+    still do."""
+    from digitalcity.ingest import attributes
+
+    cases = [
+        ["1", "22", "-333", "007"],
+        ["1", None, "3"],
+        ["1.5", "-0.25", None, "2.", ".5"],
+        ["7", "8.5", None],
+        ["123456789012345", "-1"],
+        ["1e5", "x", None],
+        ["１２", "1,234"],
+        [" 12", "13"],
+        [None, None],
+    ]
+    for values in cases:
+        for kind in ("integer", "float"):
+            _both_ways(pa.array(values, pa.string()), kind)
+
+    def no_pandas(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("cast through pandas")
+
+    monkeypatch.setattr(attributes, "_cast", no_pandas)
+    for kind in ("integer", "float"):
+        field = FieldDef(name="f", source="f", type=kind, title={"zh": "字段", "en": "field"})
+        plain = Columns(pa.table({"f": pa.array(["1", None, "2.5"], pa.string())}))
+        array, failed = _cast_column(plain, field)
+        assert array.to_pylist() == ([1, None, None] if kind == "integer" else [1.0, None, 2.5])
+        assert failed.tolist() == [False, False, kind == "integer"]
+        written = Columns(pa.table({"f": pa.array(["1,234"], pa.string())}))
+        with pytest.raises(AssertionError, match="through pandas"):
+            _cast_column(written, field)
+        with pytest.raises(AssertionError, match="through pandas"):
+            _cast_column(plain, field, decimal_comma=True)

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 from digitalcity.catalog.model import FieldDef
 from digitalcity.ingest.columns import Columns
 from digitalcity.ingest.joins import JoinedRows
-from digitalcity.ingest.numbers import to_numbers
+from digitalcity.ingest.numbers import plain_numbers, to_numbers
 from digitalcity.ingest.written_forms import excel_serial_days, rescued_dates, rescued_numbers
 
 _TRUE = {"true", "t", "yes", "y", "1"}
@@ -202,20 +202,25 @@ def _cast_column(
     pandas."""
     array = columns.arrow(field.source_column)
     if array is not None:
-        direct = _cast_arrow(array, field)
+        direct = _cast_arrow(array, field, decimal_comma)
         if direct is not None:
             return direct
     return _cast(columns.series(field.source_column), field, decimal_comma)
 
 
-def _cast_arrow(array: pa.Array, field: FieldDef) -> tuple[pa.Array, np.ndarray] | None:
+def _cast_arrow(
+    array: pa.Array, field: FieldDef, decimal_comma: bool = False
+) -> tuple[pa.Array, np.ndarray] | None:
     """``_cast`` of an Arrow column whose type the field takes as it is, or None: text into
     text; integers into integers (those beyond 64 bits: None, for pandas to refuse them one by
-    one); numbers into floats, NaN null like a missing value and infinities null and failed."""
+    one); numbers into floats, NaN null like a missing value and infinities null and failed;
+    text of plain numbers only (a CSV file's) into numbers (``_plain_cast``)."""
     kind, source = field.type, array.type
     none_failed = np.zeros(len(array), dtype=bool)
     if kind == "string" and (pa.types.is_string(source) or pa.types.is_large_string(source)):
         return _trimmed(array.cast(pa.string())), none_failed
+    if kind in ("integer", "float") and pa.types.is_string(source) and not decimal_comma:
+        return _plain_cast(array, kind)
     if kind == "integer" and pa.types.is_integer(source):
         try:
             return array.cast(pa.int64()), none_failed
@@ -228,6 +233,24 @@ def _cast_arrow(array: pa.Array, field: FieldDef) -> tuple[pa.Array, np.ndarray]
         cleaned = pc.if_else(unusable, pa.scalar(None, pa.float64()), floats)
         return cleaned, np.asarray(infinite.to_numpy(zero_copy_only=False), dtype=bool)
     return None
+
+
+def _plain_cast(text: pa.Array, kind: str) -> tuple[pa.Array, np.ndarray] | None:
+    """``_cast`` into an integer or float field of Arrow text whose every present value is a
+    plain number (``plain_numbers``), or None: a decimal in an integer field fails, as
+    there. Through pandas, a CSV column of numbers went to pandas and back to Arrow first."""
+    numbers = plain_numbers(text)
+    if numbers is None:
+        return None
+    if numbers.dtype == np.int64:  # whole numbers, none missing
+        cast = numbers if kind == "integer" else numbers.astype(np.float64)
+        return pa.array(cast), np.zeros(len(numbers), dtype=bool)
+    present = ~np.isnan(numbers)
+    if kind == "float":
+        return pa.array(numbers, mask=~present), np.zeros(len(numbers), dtype=bool)
+    whole = present & (numbers == np.round(numbers))
+    ints = np.where(whole, numbers, 0).astype(np.int64)
+    return pa.array(ints, mask=~whole), present & ~whole
 
 
 def _failed(blank: pd.Series, ok: pd.Series) -> np.ndarray:
