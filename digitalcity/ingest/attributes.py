@@ -219,8 +219,8 @@ def _cast_arrow(
     none_failed = np.zeros(len(array), dtype=bool)
     if kind == "string" and (pa.types.is_string(source) or pa.types.is_large_string(source)):
         return _trimmed(array.cast(pa.string())), none_failed
-    if kind in ("integer", "float") and pa.types.is_string(source) and not decimal_comma:
-        return _plain_cast(array, kind)
+    if kind in ("integer", "float") and not decimal_comma and (cast := _plain_cast(array, kind)):
+        return cast
     if kind == "integer" and pa.types.is_integer(source):
         try:
             return array.cast(pa.int64()), none_failed

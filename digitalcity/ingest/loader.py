@@ -173,10 +173,9 @@ def _feature_ids(layer: LayerDef, batch: Batch) -> np.ndarray:
             return np.asarray(read.cast(pa.int64()).to_numpy(), dtype=np.int64)
         except pa.ArrowInvalid:  # unsigned beyond int64: refused below, as before
             pass
-    if read is not None and pa.types.is_string(read.type):  # a CSV file's, read by Arrow
-        whole = plain_numbers(read)
-        if whole is not None and whole.dtype == np.int64:
-            return whole
+    whole = plain_numbers(read) if read is not None else None  # a CSV file's text, by Arrow
+    if whole is not None and whole.dtype == np.int64:
+        return whole
     ids = to_numbers(batch.attributes.series(layer.source.id_field))
     if ids.isna().any() or (ids != np.round(ids)).any():
         raise LoadError(

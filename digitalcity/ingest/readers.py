@@ -438,10 +438,9 @@ class SourceReader:
         and all plain numbers, cast from the Arrow text (``plain_numbers``); else through
         pandas (``coordinate_numbers``), which also reads other forms."""
         text = columns.arrow(name)
-        if text is not None and pa.types.is_string(text.type) and not self.decimal_comma:
-            numbers = plain_numbers(text)
-            if numbers is not None:
-                return numbers.astype(np.float64, copy=False)
+        numbers = plain_numbers(text) if text is not None and not self.decimal_comma else None
+        if numbers is not None:
+            return numbers.astype(np.float64, copy=False)
         return coordinate_numbers(columns.series(name), decimal_comma=self.decimal_comma)
 
 
