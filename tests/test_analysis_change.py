@@ -401,3 +401,103 @@ def test_a_reload_gives_up_behind_a_query_that_does_not_end(
         _drop_reloaded(engine, STALLED)
     assert current == first.version
     assert tuple(rows) == (len(json.loads(old_path.read_text())["features"]), True)
+
+
+RETIRED = "zz_history_retired_reader_test"
+
+
+def _exists(engine, table: str) -> bool:  # noqa: ANN001
+    with engine.connect() as conn:
+        return conn.execute(sa.text("SELECT to_regclass(:t) IS NOT NULL"), {"t": table}).scalar()
+
+
+def _dropped_versions(engine, layer_id: str) -> set[int]:  # noqa: ANN001
+    with engine.connect() as conn:
+        return set(
+            conn.execute(
+                sa.text(
+                    "SELECT version FROM digitalcity.layer_versions "
+                    "WHERE city = 'cambridge' AND layer = :layer AND dropped"
+                ),
+                {"layer": layer_id},
+            ).scalars()
+        )
+
+
+def test_a_reader_of_an_expired_version_does_not_hold_up_the_swap(
+    versioned, catalog, engine, settings
+):  # noqa: ANN001
+    """The versions past those kept, and the tile copies of earlier versions, are dropped
+    after the swap has committed, each drop waiting at most ``RETIRE_LOCK_TIMEOUT_MS`` for
+    a query still reading it. Dropped in the swap's transaction, they waited for such a
+    query without end, holding the new table's locks, and the load with them. A table
+    still read is left as it is, not marked dropped, and the layer's next load drops it."""
+    import threading
+
+    from digitalcity.tiles.prepare import copy_table
+
+    _, (old_path, _) = versioned
+    city_def = catalog.city("cambridge")
+    definition = _zoning_copy(catalog, RETIRED, old_path)
+    outcome: dict[str, object] = {}
+
+    def reload() -> None:
+        try:
+            outcome["report"] = load_layer(definition, city_def, engine, settings, force=True)
+        except BaseException as exc:  # noqa: BLE001 - reported to the test's thread
+            outcome["error"] = exc
+
+    _forget(engine, RETIRED)  # left by an interrupted run
+    try:
+        first = load_layer(definition, city_def, engine, settings, force=True)
+        second = load_layer(definition, city_def, engine, settings, force=True)
+        expired = f"cambridge.{RETIRED}__v{first.version}"
+        old_copy = copy_table(definition, second.version)
+        assert _exists(engine, expired) and _exists(engine, old_copy)
+        with engine.connect() as reader:  # reads both until its transaction ends
+            reader.exec_driver_sql(f"SELECT count(*) FROM {expired}")  # noqa: S608
+            reader.exec_driver_sql(f"SELECT count(*) FROM {old_copy}")  # noqa: S608
+            loading = threading.Thread(target=reload)
+            loading.start()
+            loading.join(20)  # the drops give up after RETIRE_LOCK_TIMEOUT_MS (1 s)
+            finished = not loading.is_alive()
+            reader.rollback()
+        loading.join(60)
+        assert finished, "the load waited for a reader of an expired version"
+        assert "error" not in outcome, outcome
+        third = outcome["report"]
+        assert third.version == second.version + 1  # type: ignore[attr-defined]
+        assert _exists(engine, expired) and _exists(engine, old_copy)
+        assert first.version not in _dropped_versions(engine, RETIRED)
+
+        fourth = load_layer(definition, city_def, engine, settings, force=True)
+        assert not _exists(engine, expired) and not _exists(engine, old_copy)
+        assert _dropped_versions(engine, RETIRED) == {first.version, second.version}
+        with engine.connect() as conn:
+            assert _tile_copies(conn, RETIRED) == {f"cambridge__{RETIRED}__v{fourth.version}"}
+    finally:
+        _forget(engine, RETIRED)
+
+
+def _forget(engine, layer_id: str) -> None:  # noqa: ANN001
+    """Drop the test layer's tables, versions and tile copies."""
+    from digitalcity.tiles.prepare import SCHEMA
+
+    _drop_reloaded(engine, layer_id)
+    with engine.begin() as conn:
+        for name in _tile_copies(conn, layer_id):
+            conn.exec_driver_sql(f'DROP TABLE {SCHEMA}."{name}"')
+
+
+def _tile_copies(conn, layer_id: str) -> set[str]:  # noqa: ANN001
+    from digitalcity.tiles.prepare import SCHEMA
+
+    return set(
+        conn.execute(
+            sa.text(
+                "SELECT tablename FROM pg_tables "
+                "WHERE schemaname = :schema AND tablename LIKE :prefix"
+            ),
+            {"schema": SCHEMA, "prefix": f"cambridge__{layer_id}__%"},
+        ).scalars()
+    )

@@ -12,6 +12,11 @@ forced reload (``load_layer(force=True)``), as milliseconds and as a ratio to th
 Then the same beside a long query (an export, say): another connection reads the table in a
 transaction it keeps open until ``HOLD_S`` after the reload's swap has asked for its lock.
 The swap must wait for it; the reader should not.
+
+It also reports how long each reload's swap holds the layer's live table (its ACCESS
+EXCLUSIVE lock, from the lock's grant until the swap's connection is back in the pool after
+its commit): the longest any reader can wait for the swap. The reader's own figure adds the
+machine's scheduling noise (its longest latency with no load running, ``idle longest``).
 """
 
 from __future__ import annotations
@@ -24,14 +29,17 @@ import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from unittest import mock
 
 import psycopg
+import sqlalchemy as sa
 
 from bench.common.cluster import BenchDB
 from bench.common.osmlike import CITY, COUNTS, write_dataset
 from bench.ingest.db import bench_cluster, settle
 from digitalcity.catalog import load_catalog
 from digitalcity.config import Settings
+from digitalcity.db import versions
 from digitalcity.ingest import load_layer
 
 _PAUSE_S = 0.002
@@ -69,6 +77,38 @@ class _Reader:
         self._conn.close()
 
 
+class _SwapHold:
+    """Within: how long each swap holds the layer's live table (seconds, in ``holds``), from
+    the grant of the renames' lock (``versions._lock_for_renames``, wrapped) until the swap's
+    connection is checked back into the pool, after its commit has released the lock."""
+
+    def __init__(self, db: BenchDB) -> None:
+        self._pool = db.engine.pool
+        self._granted: dict[int, float] = {}  # DB-API connection id -> when the lock was granted
+        self.holds: list[float] = []
+        original = versions._lock_for_renames
+
+        def timed(conn: sa.Connection, *args: object) -> None:
+            original(conn, *args)  # type: ignore[arg-type]
+            self._granted[id(conn.connection.dbapi_connection)] = time.perf_counter()
+
+        self._patch = mock.patch.object(versions, "_lock_for_renames", timed)
+
+    def _checked_in(self, dbapi_connection: object, _record: object) -> None:
+        granted = self._granted.pop(id(dbapi_connection), None)
+        if granted is not None:
+            self.holds.append(time.perf_counter() - granted)
+
+    def __enter__(self) -> _SwapHold:
+        self._patch.start()
+        sa.event.listen(self._pool, "checkin", self._checked_in)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        sa.event.remove(self._pool, "checkin", self._checked_in)
+        self._patch.stop()
+
+
 def _bbox(db: BenchDB, table: str) -> tuple[float, float, float, float]:
     """A box around the table's middle feature, 1/20 of its extent wide (lon/lat)."""
     with db.engine.connect() as conn:
@@ -95,7 +135,7 @@ def main(argv: list[str] | None = None) -> None:
             print(
                 f"{'layer':24s} {'rows':>7s} {'idle median ms':>15s} {'idle longest ms':>16s} "
                 f"{'reload longest ms (median / max)':>33s} {'ratio':>6s} {'load s':>7s} "
-                f"{'beside a long query: longest ms':>32s}"
+                f"{'beside a long query: longest ms':>32s} {'swap holds the table ms':>24s}"
             )
             cambridge = db.settings.model_copy(update={"progress": False})
             _measure(db, cambridge, "cambridge", ["parcels"], args.repeat)
@@ -119,15 +159,16 @@ def _measure(
             time.sleep(2.0)
         floor = statistics.median(idle.latencies)
         longest, loads = [], []
-        for _ in range(repeat):
-            settle(db)
-            with _Reader(db, table, bbox) as reader:
-                time.sleep(0.2)
-                started = time.perf_counter()
-                load_layer(layer, city, db.engine, settings, force=True)
-                loads.append(time.perf_counter() - started)
-                time.sleep(0.2)
-            longest.append(max(reader.latencies))
+        with _SwapHold(db) as swaps:
+            for _ in range(repeat):
+                settle(db)
+                with _Reader(db, table, bbox) as reader:
+                    time.sleep(0.2)
+                    started = time.perf_counter()
+                    load_layer(layer, city, db.engine, settings, force=True)
+                    loads.append(time.perf_counter() - started)
+                    time.sleep(0.2)
+                longest.append(max(reader.latencies))
         worst = statistics.median(longest)
         settle(db)
         reload = partial(load_layer, layer, city, db.engine, settings, force=True)
@@ -136,9 +177,17 @@ def _measure(
             f"{layer.qualified_id:24s} {report.rows_loaded:7d} {floor * 1000:15.2f} "
             f"{max(idle.latencies) * 1000:16.1f} "
             f"{worst * 1000:22.1f} / {max(longest) * 1000:8.1f} "
-            f"{worst / floor:6.1f} {statistics.median(loads):7.2f} {beside * 1000:32.1f}",
+            f"{worst / floor:6.1f} {statistics.median(loads):7.2f} {beside * 1000:32.1f} "
+            f"{_median_max_ms(swaps.holds):>24s}",
             flush=True,
         )
+
+
+def _median_max_ms(seconds: list[float]) -> str:
+    """``median / max`` of ``seconds`` in milliseconds ("n/a" without any)."""
+    if not seconds:
+        return "n/a"
+    return f"{statistics.median(seconds) * 1000:.1f} / {max(seconds) * 1000:.1f}"
 
 
 def _beside_a_long_query(

@@ -44,7 +44,7 @@ from digitalcity.crs import SourceCRS, resolve_crs, transform_geometries
 from digitalcity.crs.chinese import place_in_china
 from digitalcity.crs.datums import unknown_datum_shift
 from digitalcity.db import schema
-from digitalcity.db.versions import current_version, record_swap, swap_in
+from digitalcity.db.versions import current_version, record_swap, retire_versions, swap_in
 from digitalcity.errors import LoadError, SourceError
 from digitalcity.ingest.attributes import AttributeMapper
 from digitalcity.ingest.copybinary import CopyRows, copy_into, copy_rows, ewkb
@@ -585,6 +585,7 @@ def _load_job(
                     if copy is not None:
                         copy.drop(engine)
                     raise
+                _retire(engine, job, copy)
             finally:
                 guard.execute(_LOAD_UNLOCK, {"key": layer.qualified_id})
                 guard.commit()
@@ -779,10 +780,18 @@ def _swap(
         rows=job.report.rows_loaded,
         extent=extent,
         report=job.report.to_dict(),
-        keep=job.settings.keep_versions,
         # the tile copy commits with the load (the API never builds one)
         prepare=copy.swap_in if copy is not None else None,
     )
+
+
+def _retire(engine: Engine, job: _LayerLoad, copy: LoadCopy | None) -> None:
+    """Once the swap has committed, still under the load's lock: drop the versions past
+    those kept, and the tile copies of other versions, in transactions of their own (the
+    layer's readers no longer wait for their files' removal)."""
+    retire_versions(engine, job.layer, job.city, job.settings.keep_versions)
+    if copy is not None and job.report.version is not None:
+        copy.retire_others(engine, job.report.version)
 
 
 def _drop_quietly(engine: Engine, staging: sa.Table) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from digitalcity.catalog import Catalog, CityDef, LayerDef
 from digitalcity.db.schema import column_for, store_uncompressed
+from digitalcity.db.versions import RETIRE_LOCK_TIMEOUT_MS, first_line
 from digitalcity.tiles.content import simplified_zooms, tolerance
 from digitalcity.tiles.query import field_columns, qualified, quote, read_sql
 
@@ -246,16 +247,34 @@ class LoadCopy:
 
     def swap_in(self, conn: Connection, version: int) -> None:
         """In the load's transaction (``versions.swap_in``): the copy becomes ``version``'s,
-        and the copies of other versions are dropped, so it commits with the load and the
-        API never waits for one."""
+        so it commits with the load and the API never waits for one. The copies of other
+        versions are dropped after that commit (``retire_others``)."""
         conn.execute(_LOCK, {"key": self.layer.qualified_id})
-        tables = existing_copies(conn)
         name = copy_name(self.layer, version)
-        if name in tables:  # left by an aborted run of this version
+        if name in existing_copies(conn):  # left by an aborted run of this version
             conn.exec_driver_sql(f"DROP TABLE {copy_table(self.layer, version)}")
         conn.exec_driver_sql(f"ALTER TABLE {self.table} RENAME TO {quote(name)}")
-        # under the loader's per-layer lock: any other load copy is a crashed load's
-        _drop_other_copies(conn, self.layer, tables - {self.name}, version, leftovers=True)
+
+    def retire_others(self, engine: Engine, version: int) -> None:
+        """Once the load of ``version`` has committed, under the loader's per-layer lock:
+        drop the copies of other versions and those crashed loads left (any other load copy
+        is one). A copy a tile query still reads after ``RETIRE_LOCK_TIMEOUT_MS`` is left
+        for the layer's next load; until then nothing reads it (the tiles read ``version``'s).
+        Dropped in the load's transaction, their files were removed at its commit, before it
+        released the layer's live table (see ``versions.retire_versions``)."""
+        try:
+            with engine.begin() as conn:
+                conn.execute(_LOCK, {"key": self.layer.qualified_id})
+                conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{RETIRE_LOCK_TIMEOUT_MS}ms'")
+                others = existing_copies(conn) - {copy_name(self.layer, version)}
+                _drop_other_copies(conn, self.layer, others, version, leftovers=True)
+        except sa.exc.SQLAlchemyError as exc:
+            log.warning(
+                "%s: tile copies of earlier versions not dropped yet, left for the next "
+                "load: %s",
+                self.layer.qualified_id,
+                first_line(exc),
+            )
 
 
 def _drop_other_copies(
