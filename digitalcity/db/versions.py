@@ -176,8 +176,12 @@ def retire_versions(engine: Engine, layer: LayerDef, city: CityDef, keep: int) -
     (``bench.ingest.readers``), and a query reading an expired version held up the swap
     until it ended."""
     params = {"city": layer.city, "layer": layer.id}
-    with engine.connect() as conn:
-        expired = conn.execute(_KEPT, params).all()[keep:]
+    try:
+        with engine.connect() as conn:
+            expired = conn.execute(_KEPT, params).all()[keep:]
+    except sa.exc.SQLAlchemyError as exc:  # the load has committed: it stays a success
+        left_for_next_load(layer, "earlier versions", exc)
+        return []
     dropped = []
     for old in expired:
         try:
@@ -188,18 +192,24 @@ def retire_versions(engine: Engine, layer: LayerDef, city: CityDef, keep: int) -
                 conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
                 conn.execute(_MARK_DROPPED, {**params, "version": old.version})
         except sa.exc.SQLAlchemyError as exc:
-            log.warning(
-                "%s: version %s not dropped yet, left for the next load: %s",
-                layer.qualified_id,
-                old.version,
-                first_line(exc),
-            )
+            left_for_next_load(layer, f"version {old.version}", exc)
             continue
         dropped.append(int(old.version))
     return dropped
 
 
-def first_line(exc: BaseException) -> str:
+def left_for_next_load(layer: LayerDef, what: str, exc: BaseException) -> None:
+    """Log that ``what`` of ``layer`` (past versions, tile copies) could not be dropped after
+    its load, and why; the layer's next load drops it."""
+    log.warning(
+        "%s: %s not dropped yet, left for the next load: %s",
+        layer.qualified_id,
+        what,
+        _first_line(exc),
+    )
+
+
+def _first_line(exc: BaseException) -> str:
     """The first line of the database's message for ``exc`` (its class name without one)."""
     lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
     return lines[0] if lines else type(exc).__name__

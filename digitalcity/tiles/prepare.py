@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from digitalcity.catalog import Catalog, CityDef, LayerDef
 from digitalcity.db.schema import column_for, store_uncompressed
-from digitalcity.db.versions import RETIRE_LOCK_TIMEOUT_MS, first_line
+from digitalcity.db.versions import RETIRE_LOCK_TIMEOUT_MS, left_for_next_load
 from digitalcity.tiles.content import simplified_zooms, tolerance
 from digitalcity.tiles.query import field_columns, qualified, quote, read_sql
 
@@ -268,13 +268,8 @@ class LoadCopy:
                 conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{RETIRE_LOCK_TIMEOUT_MS}ms'")
                 others = existing_copies(conn) - {copy_name(self.layer, version)}
                 _drop_other_copies(conn, self.layer, others, version, leftovers=True)
-        except sa.exc.SQLAlchemyError as exc:
-            log.warning(
-                "%s: tile copies of earlier versions not dropped yet, left for the next "
-                "load: %s",
-                self.layer.qualified_id,
-                first_line(exc),
-            )
+        except sa.exc.SQLAlchemyError as exc:  # the load has committed: it stays a success
+            left_for_next_load(self.layer, "tile copies of earlier versions", exc)
 
 
 def _drop_other_copies(
