@@ -115,8 +115,9 @@ def swap_in(
     prepare: Callable[[Connection, int], None] | None = None,
 ) -> int:
     """Make ``staging`` the layer's current table. Returns the version. The versions past
-    those kept are dropped once this transaction has committed (``retire_versions``). ``record_swap`` has recorded the change in this transaction. The current table
-    is locked for the renames first, in short tries (``_lock_for_renames``), so that a long
+    those kept are dropped once this transaction has committed (``retire_versions``).
+    ``record_swap`` has recorded the change in this transaction. The current table is
+    locked for the renames first, in short tries (``_lock_for_renames``), so that a long
     query reading it delays the swap and not every other reader.
 
     ``prepare(conn, version)`` runs in the same transaction once the version is known and
