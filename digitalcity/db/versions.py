@@ -185,18 +185,32 @@ def retire_versions(engine: Engine, layer: LayerDef, city: CityDef, keep: int) -
         return []
     dropped = []
     for old in expired:
-        try:
-            with engine.begin() as conn:
-                conn.execute(_LAYER_LOCK, {"key": layer.qualified_id})
-                conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{RETIRE_LOCK_TIMEOUT_MS}ms'")
-                table = _qualified(conn, city.schema_name, old.table_name)
-                conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
-                conn.execute(_MARK_DROPPED, {**params, "version": old.version})
-        except sa.exc.SQLAlchemyError as exc:
-            left_for_next_load(layer, f"version {old.version}", exc)
-            continue
-        dropped.append(int(old.version))
+
+        def drop(conn: Connection, old: Any = old) -> None:
+            conn.exec_driver_sql(
+                f"DROP TABLE IF EXISTS {_qualified(conn, city.schema_name, old.table_name)}"
+            )
+            conn.execute(_MARK_DROPPED, {**params, "version": old.version})
+
+        if retire(engine, layer, f"version {old.version}", drop):
+            dropped.append(int(old.version))
     return dropped
+
+
+def retire(engine: Engine, layer: LayerDef, what: str, drop: Callable[[Connection], None]) -> bool:
+    """Run ``drop`` (dropping ``what`` of ``layer`` after its load has committed) in a
+    transaction of its own, under the layer's lock, each statement waiting at most
+    ``RETIRE_LOCK_TIMEOUT_MS`` for a query still reading what it drops. True when done;
+    a failure is logged (``left_for_next_load``), never raised: the load stays a success."""
+    try:
+        with engine.begin() as conn:
+            conn.execute(_LAYER_LOCK, {"key": layer.qualified_id})
+            conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{RETIRE_LOCK_TIMEOUT_MS}ms'")
+            drop(conn)
+    except sa.exc.SQLAlchemyError as exc:
+        left_for_next_load(layer, what, exc)
+        return False
+    return True
 
 
 def left_for_next_load(layer: LayerDef, what: str, exc: BaseException) -> None:

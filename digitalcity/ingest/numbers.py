@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 _PLAIN_INTEGER = r"^-?[0-9]+$"
 _PLAIN_DECIMAL = r"^-?([0-9]+\.?[0-9]*|\.[0-9]+)$"
 _MAX_CHARS = 15
-_NEVER = r"[/:,;]"  # a value holding one is no number to pandas either
+_NEVER_IN_A_NUMBER = r"[/:,;]"  # a value holding one is no number to pandas either
 
 
 def to_numbers(values: pd.Series) -> pd.Series:
@@ -30,7 +30,10 @@ def to_numbers(values: pd.Series) -> pd.Series:
         if numbers is not None:
             return pd.Series(numbers, index=values.index)
         present = _short_present(text)
-        if present is not None and pc.all(pc.match_substring_regex(present, _NEVER)).as_py():
+        if (
+            present is not None
+            and pc.all(pc.match_substring_regex(present, _NEVER_IN_A_NUMBER)).as_py()
+        ):
             return pd.Series(np.nan, index=values.index, dtype=np.float64)  # e.g. dates
     return pd.to_numeric(values, errors="coerce")
 

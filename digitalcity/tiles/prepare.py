@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from digitalcity.catalog import Catalog, CityDef, LayerDef
 from digitalcity.db.schema import column_for, store_uncompressed
-from digitalcity.db.versions import RETIRE_LOCK_TIMEOUT_MS, left_for_next_load
+from digitalcity.db.versions import retire
 from digitalcity.tiles.content import simplified_zooms, tolerance
 from digitalcity.tiles.query import field_columns, qualified, quote, read_sql
 
@@ -258,18 +258,17 @@ class LoadCopy:
     def retire_others(self, engine: Engine, version: int) -> None:
         """Once the load of ``version`` has committed, under the loader's per-layer lock:
         drop the copies of other versions and those crashed loads left (any other load copy
-        is one). A copy a tile query still reads after ``RETIRE_LOCK_TIMEOUT_MS`` is left
-        for the layer's next load; until then nothing reads it (the tiles read ``version``'s).
-        Dropped in the load's transaction, their files were removed at its commit, before it
-        released the layer's live table (see ``versions.retire_versions``)."""
-        try:
-            with engine.begin() as conn:
-                conn.execute(_LOCK, {"key": self.layer.qualified_id})
-                conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{RETIRE_LOCK_TIMEOUT_MS}ms'")
-                others = existing_copies(conn) - {copy_name(self.layer, version)}
-                _drop_other_copies(conn, self.layer, others, version, leftovers=True)
-        except sa.exc.SQLAlchemyError as exc:  # the load has committed: it stays a success
-            left_for_next_load(self.layer, "tile copies of earlier versions", exc)
+        is one), in a transaction of their own (``versions.retire``). A copy a tile query
+        still reads after ``versions.RETIRE_LOCK_TIMEOUT_MS`` is left for the layer's next
+        load; until then nothing reads it (the tiles read ``version``'s). Dropped in the
+        load's transaction, their files were removed at its commit, before it released the
+        layer's live table (see ``versions.retire_versions``)."""
+
+        def drop(conn: Connection) -> None:
+            others = existing_copies(conn) - {copy_name(self.layer, version)}
+            _drop_other_copies(conn, self.layer, others, version, leftovers=True)
+
+        retire(engine, self.layer, "tile copies of earlier versions", drop)
 
 
 def _drop_other_copies(
