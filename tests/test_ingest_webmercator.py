@@ -53,7 +53,7 @@ def _rows(geoms: np.ndarray, srid: int = 4326) -> tuple[pa.Buffer, np.ndarray, p
         shapely.set_srid(geoms, srid), include_srid=True, byte_order=1, flavor="extended"
     )
     names = pa.array([f"名{i}" if i % 2 else None for i in range(len(geoms))])
-    data, starts = copy_rows(
+    data, starts, _ = copy_rows(
         [
             pa.array(np.arange(len(geoms), dtype=np.int64) + 7),
             pa.array(wkb, pa.large_binary()),
@@ -98,16 +98,18 @@ def test_every_kind_and_dimension_is_projected_in_place() -> None:
 
 
 def test_a_batch_without_rows_and_a_geometry_the_loader_never_writes() -> None:
-    data, starts = copy_rows([pa.array([], pa.int64()), pa.array([], pa.large_binary())])
+    data, starts, _ = copy_rows([pa.array([], pa.int64()), pa.array([], pa.large_binary())])
     assert bytes(projected_rows(data, starts)) == b""
     without_srid = pa.array([shapely.to_wkb(shapely.Point(1, 2), byte_order=1)], pa.large_binary())
-    data, starts = copy_rows([pa.array([1], pa.int64()), without_srid])
+    data, starts, _ = copy_rows([pa.array([1], pa.int64()), without_srid])
     with pytest.raises(LoadError, match="SRID"):
         projected_rows(data, starts)
     big_endian = shapely.to_wkb(
         shapely.set_srid(shapely.Point(1, 2), 4326), include_srid=True, byte_order=0
     )
-    data, starts = copy_rows([pa.array([1], pa.int64()), pa.array([big_endian], pa.large_binary())])
+    data, starts, _ = copy_rows(
+        [pa.array([1], pa.int64()), pa.array([big_endian], pa.large_binary())]
+    )
     with pytest.raises(LoadError, match="little-endian"):
         projected_rows(data, starts)
     collection = shapely.to_wkb(
@@ -115,7 +117,9 @@ def test_a_batch_without_rows_and_a_geometry_the_loader_never_writes() -> None:
         include_srid=True,
         byte_order=1,
     )
-    data, starts = copy_rows([pa.array([1], pa.int64()), pa.array([collection], pa.large_binary())])
+    data, starts, _ = copy_rows(
+        [pa.array([1], pa.int64()), pa.array([collection], pa.large_binary())]
+    )
     with pytest.raises(LoadError, match="type 7"):
         projected_rows(data, starts)
     # a line string whose point count runs past the end of the batch
@@ -127,7 +131,7 @@ def test_a_batch_without_rows_and_a_geometry_the_loader_never_writes() -> None:
         )
     )
     line[9:13] = (10_000).to_bytes(4, "little")
-    data, starts = copy_rows(
+    data, starts, _ = copy_rows(
         [pa.array([1], pa.int64()), pa.array([bytes(line)], pa.large_binary())]
     )
     with pytest.raises(LoadError, match="cut short|length"):

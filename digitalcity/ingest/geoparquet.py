@@ -21,6 +21,9 @@ import shapely
 from digitalcity.errors import SourceError
 
 SUFFIXES = (".parquet", ".geoparquet")
+# what pyarrow raises for a damaged file: its own errors, and OSError for pages it cannot
+# decompress or read ("Corrupt snappy compressed data"), at opening or at any later batch
+_UNREADABLE = (pa.ArrowException, OSError)
 
 
 def is_geoparquet(path: Path) -> bool:
@@ -35,7 +38,7 @@ class GeoParquet:
         self.path = path
         try:
             self._file = pq.ParquetFile(path)
-        except (pa.ArrowException, OSError) as exc:
+        except _UNREADABLE as exc:
             raise SourceError(f"cannot read {path.name}: {exc}") from None
         geo = self._geo()
         self.geometry_column: str = geo["primary_column"]
@@ -77,9 +80,12 @@ class GeoParquet:
                 wkb = table.column(self.geometry_column).combine_chunks()
                 geoms = shapely.from_wkb(wkb.to_numpy(zero_copy_only=False), on_invalid="ignore")
                 yield table.drop_columns([self.geometry_column]), geoms, wkb
-        except pa.ArrowException as exc:
+        except _UNREADABLE as exc:
             raise SourceError(f"cannot read {self.path.name}: {exc}") from None
 
     def column(self, name: str) -> pa.Array:
         """One attribute column, whole (for the checks of a definition)."""
-        return self._file.read(columns=[name]).column(name).combine_chunks()
+        try:
+            return self._file.read(columns=[name]).column(name).combine_chunks()
+        except _UNREADABLE as exc:
+            raise SourceError(f"cannot read {self.path.name}: {exc}") from None

@@ -47,7 +47,7 @@ from digitalcity.db import schema
 from digitalcity.db.versions import current_version, record_swap, retire_versions, swap_in
 from digitalcity.errors import LoadError, SourceError
 from digitalcity.ingest.attributes import AttributeMapper
-from digitalcity.ingest.copybinary import CopyRows, copy_into, copy_rows, ewkb
+from digitalcity.ingest.copybinary import CopyRows, RefusedValue, copy_into, copy_rows, ewkb
 from digitalcity.ingest.dbase import deleted_records
 from digitalcity.ingest.geometry import GeometryResult, check_geometries
 from digitalcity.ingest.joins import JoinedRows, PreparedJoin, normalise_key, prepare_joins
@@ -321,11 +321,8 @@ class _LayerLoad:
             self.classifier.apply(columns)
         fids = pa.array(_feature_ids(self.layer, batch)[keep])
         values = [columns[f.name] for f in self.layer.all_fields]
-        return (
-            len(batch),
-            len(keep),
-            copy_rows([fids, item.encoded, *values]),
-        )
+        rows = copy_rows([fids, item.encoded, *values])
+        return len(batch), len(keep), rows._replace(source_rows=batch.offset + keep + 1)
 
 
 def _untouched(read: np.ndarray, checked: np.ndarray) -> np.ndarray:
@@ -652,7 +649,15 @@ def _stage(
                 if rows is not None:
                     if tile_copy is not None:
                         tile_copy.write(rows)
-                    copy_into(conn, str(staging.schema), staging.name, job.columns, rows.data)
+                    try:
+                        copy_into(
+                            conn, str(staging.schema), staging.name, job.columns, rows.data,
+                            rows.source_rows,
+                        )  # fmt: skip
+                    except RefusedValue as exc:
+                        raise LoadError(
+                            f"{layer.qualified_id}: {exc}; previous version kept"
+                        ) from None
                 del rows  # copied: free it while the next batch is prepared
                 job.report.rows_loaded += kept
                 bar.update(read)

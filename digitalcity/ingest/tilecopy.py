@@ -46,15 +46,13 @@ class TileCopyWriter:
         self._pending.append(self._pool.submit(self._copy, rows))
 
     def _copy(self, rows: CopyRows) -> None:
-        data = rows.data
-        if self.copy.projected:
-            try:
-                data = projected_rows(rows.data, rows.starts)
-            except LoadError as exc:
-                raise LoadError(
-                    f"{self.copy.layer.qualified_id}: {exc}; previous version kept"
-                ) from None
-        copy_into(self._conn, SCHEMA, self.copy.name, self.columns, data)
+        try:
+            data = projected_rows(rows.data, rows.starts) if self.copy.projected else rows.data
+            copy_into(self._conn, SCHEMA, self.copy.name, self.columns, data, rows.source_rows)
+        except LoadError as exc:
+            raise LoadError(
+                f"{self.copy.layer.qualified_id}: {exc}; previous version kept"
+            ) from None
 
     def flush(self) -> None:
         """Wait until every queued batch is in; raises what writing one raised."""
