@@ -10,14 +10,17 @@ import random
 import shutil
 import sqlite3
 import struct
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import geopandas as gpd
 import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
+from pyogrio.errors import DataLayerError
 
+from digitalcity.catalog.ogr_layers import layer_info
 from digitalcity.errors import DigitalCityError, LoadError, SourceError
 from digitalcity.ingest import load_layer
 from tests.conftest import XIAMEN_DISTRICTS
@@ -151,18 +154,25 @@ def test_a_defect_on_one_layer_spares_the_others(catalog, engine, settings, monk
 def _garble_first_part_type(gpkg: Path, fid: int) -> None:
     """Set a high bit in the WKB type of the first part of feature ``fid``'s multipolygon, as
     a flipped byte would: GEOS still reads the part as a polygon, PostGIS refuses it."""
-    with closing(sqlite3.connect(gpkg)) as db, db:
+    with _edited(gpkg) as db:
         (blob,) = db.execute("SELECT geom FROM d WHERE fid = ?", (fid,)).fetchone()
         envelope = (0, 32, 48, 48, 64)[(blob[3] >> 1) & 0x7]
         part = 8 + envelope + 9  # the GeoPackage header, then the multipolygon's own header
         assert blob[part : part + 5] == b"\x01\x03\x00\x00\x00"  # a little-endian polygon
         garbled = blob[: part + 3] + b"\x08" + blob[part + 4 :]
-        # the spatial index's triggers call GeoPackage SQL functions plain SQLite lacks; the
-        # extent does not change, so the index stays right without them
+        db.execute("UPDATE d SET geom = ? WHERE fid = ?", (garbled, fid))
+
+
+@contextmanager
+def _edited(gpkg: Path) -> Iterator[sqlite3.Connection]:
+    """A GeoPackage open in plain SQLite, committed after. Its spatial index's triggers call
+    GeoPackage SQL functions plain SQLite lacks, so they are dropped; no edit here moves a
+    geometry, so the index stays right without them."""
+    with closing(sqlite3.connect(gpkg)) as db, db:
         triggers = db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall()
         for (name,) in triggers:
             db.execute(f'DROP TRIGGER "{name}"')
-        db.execute("UPDATE d SET geom = ? WHERE fid = ?", (garbled, fid))
+        yield db
 
 
 def test_a_garbled_part_is_a_clear_error_naming_its_row(clean, catalog, engine, settings, tmp_path):
@@ -203,3 +213,54 @@ def test_a_geoparquet_damaged_past_its_footer(clean, catalog, engine, settings, 
         load_layer(definition, xiamen, engine, settings)
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM xiamen.damaged_parquet")).scalar() == 6
+
+
+def test_a_text_value_that_is_not_utf8_is_set_to_null(clean, catalog, engine, settings, tmp_path):
+    """A GeoPackage name whose bytes are not UTF-8 (SQLite stores a TEXT value's bytes
+    unchecked): Arrow takes the text as GDAL hands it over, and its string functions then
+    refused the whole batch (an internal error). The value is now set to null and counted,
+    as other values that cannot be read."""
+    folder = tmp_path / "garbled_text"
+    shutil.copytree(clean, folder)
+    with _edited(folder / "d.gpkg") as db:
+        db.execute("UPDATE d SET name = CAST(X'E58EA6FF' AS TEXT) WHERE fid = 2")
+    report = load_layer(
+        _definition(folder / "d.gpkg", "garbled_text"), catalog.city("xiamen"), engine, settings
+    )
+    assert report.rows_loaded == 6 and report.coerced_to_null == {"name": 1}
+    with engine.connect() as conn:
+        names = conn.execute(sa.text("SELECT name FROM xiamen.garbled_text ORDER BY fid"))
+        kept = names.scalars().all()
+    assert kept[1] is None and None not in kept[:1] + kept[2:]
+
+
+def test_a_field_name_that_is_not_utf8_is_a_clear_error(clean, tmp_path):
+    """pyogrio raised UnicodeDecodeError for a field name it could not decode. A load's
+    encoding check refuses most such files first ("its .cpg declares UTF-8, which its text is
+    not"); one whose header a cut misaligned reached pyogrio, so its answer is asked here."""
+    folder = tmp_path / "garbled_name"
+    shutil.copytree(clean, folder)
+    dbf = folder / "d.dbf"
+    data = bytearray(dbf.read_bytes())
+    data[32] = 0x80  # the first byte of the first field's name
+    dbf.write_bytes(bytes(data))
+    with pytest.raises(
+        DataLayerError,
+        match=r"^d\.shp: a field name is not UTF-8 text \(invalid start byte at byte 0\): a "
+        r"damaged file, or set source\.encoding$",
+    ):
+        layer_info(folder / "d.shp", encoding="UTF-8")
+
+
+def test_a_prj_of_another_planet_is_a_source_error(clean, catalog, engine, settings, tmp_path):
+    """A garbled .prj can still parse, as an ellipsoid no Earth CRS is on: PROJ has no
+    transformation to the city's CRS, and pyproj's error ended the load as an internal one."""
+    folder = tmp_path / "garbled_prj"
+    shutil.copytree(clean, folder)
+    prj = folder / "d.prj"
+    text = prj.read_text()
+    assert "6378137.0" in text
+    prj.write_text(text.replace("6378137.0", "6378.0"))
+    with pytest.raises(SourceError, match=r"^no transformation from .* to .*: "):
+        load_layer(_definition(folder / "d.shp", "garbled_prj"), catalog.city("xiamen"),
+                   engine, settings)  # fmt: skip

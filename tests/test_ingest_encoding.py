@@ -9,6 +9,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pytest
+import shapely
 import sqlalchemy as sa
 
 from digitalcity.catalog.source_encoding import _decodes, undeclared_encoding
@@ -164,3 +165,22 @@ def test_a_cpg_declaring_utf8_that_the_text_is_not(
     truthful = _shapefile(districts, tmp_path / "truthful", "UTF-8")
     truthful.with_suffix(".cpg").write_text("UTF-8")
     assert undeclared_encoding(truthful, in_china=True) is None  # GDAL reads it as declared
+
+
+def test_a_prj_naming_its_crs_in_gbk(districts, catalog, engine, settings, tmp_path) -> None:
+    """A .prj naming its CRS in GBK (Chinese tools write "西安80"-style names): GDAL reads it,
+    but pyogrio failed to decode the CRS GDAL hands back (an UnboundLocalError of its own),
+    so nothing could be read. The shapefile is read through a copy of its .prj in UTF-8."""
+    path = _shapefile(districts, tmp_path / "gbk_prj", "GBK")
+    prj = path.with_suffix(".prj")
+    text = prj.read_text()
+    assert '"GCS_WGS_1984"' in text
+    prj.write_bytes(text.replace('"GCS_WGS_1984"', '"GCS_WGS_1984_厦门"').encode("gbk"))
+    fields = [{**NAME, "source": "名称"}, {**POP, "source": "人口"}]
+    definition = layer("gbk_prj", "MultiPolygon", {"path": str(path)}, fields)
+    report = load_layer(definition, catalog.city("xiamen"), engine, settings)
+    assert report.rows_loaded == 6
+    assert prj.read_bytes() == text.replace('"GCS_WGS_1984"', '"GCS_WGS_1984_厦门"').encode("gbk")
+    with engine.connect() as conn:
+        area = conn.execute(sa.text("SELECT sum(ST_Area(geom)) FROM xiamen.gbk_prj")).scalar()
+    assert area == pytest.approx(shapely.area(districts.geometry.to_numpy()).sum(), rel=1e-9)

@@ -50,6 +50,11 @@ def layer_info(path: Path, layer: str | int | None = None, encoding: str | None 
             return pyogrio.read_info(path, layer=layer, encoding=encoding)
         except IndexError:  # pyogrio's answer to a source of no layer (a corrupt file)
             raise DataLayerError(f"{path.name} holds no layer GDAL can read") from None
+        except UnicodeDecodeError as exc:  # a field name pyogrio cannot decode
+            raise DataLayerError(
+                f"{path.name}: a field name is not {encoding or 'UTF-8'} text ({exc.reason} at "
+                f"byte {exc.start}): a damaged file, or set source.encoding"
+            ) from None
 
 
 def spatial_layers(path: Path) -> tuple[list[str], list[str]]:

@@ -7,7 +7,10 @@ is written):
 - with field names cut inside a character: a ``.dbf`` field name holds 10 bytes, and GDAL
   and QGIS cut a longer UTF-8 name there, mid-character ("宗地代码", 12 bytes, becomes
   "宗地代" and one byte of "码"), which makes the whole file unreadable through pyogrio.
-  The repaired copy of the ``.dbf`` drops the broken byte(s): the field is "宗地代".
+  The repaired copy of the ``.dbf`` drops the broken byte(s): the field is "宗地代";
+- with a ``.prj`` that is not UTF-8 (a projection named in GBK, "西安80"): GDAL reads it,
+  but pyogrio fails to decode the CRS GDAL hands back (an UnboundLocalError of its own), so
+  nothing about the file could be read. The copy is the same text in UTF-8.
 """
 
 from __future__ import annotations
@@ -97,23 +100,42 @@ def _unique_name(text: str, codec: str, taken: set[bytes]) -> bytes:
     return name
 
 
+def utf8_projection(path: Path) -> bytes | None:
+    """The ``.prj`` of shapefile ``path`` in UTF-8 when it is not UTF-8 (read as GB18030,
+    the Chinese encodings' superset, else Latin-1, which reads any bytes); else None."""
+    prj = shapefile_part(path, ".prj") if path.suffix.lower() == ".shp" else None
+    if prj is None:
+        return None
+    raw = prj.read_bytes()
+    for codec in ("utf-8", "gb18030", "latin-1"):
+        try:
+            text = raw.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        return None if codec == "utf-8" else text.encode("utf-8")
+    return None  # unreachable: Latin-1 decodes any bytes
+
+
 def needs_repair(path: Path) -> bool:
-    return lacks_index(path) or bool(cut_field_names(path))
+    return lacks_index(path) or bool(cut_field_names(path)) or utf8_projection(path) is not None
 
 
 class RepairedShapefile:
     """Shapefile ``path`` linked into a temporary folder with what it lacks made there (its
-    index rebuilt, its cut field names repaired in a copy of the ``.dbf``); ``path`` is the
-    shapefile there. ``close`` removes the folder."""
+    index rebuilt, its cut field names repaired in a copy of the ``.dbf``, its ``.prj`` in
+    UTF-8); ``path`` is the shapefile there. ``close`` removes the folder."""
 
     def __init__(self, shapefile: Path) -> None:
         self._folder = tempfile.TemporaryDirectory(prefix="digitalcity-shp-")
         folder = Path(self._folder.name)
         cut = cut_field_names(shapefile)
+        projection = utf8_projection(shapefile)
         try:
             for part in shapefile.parent.glob(f"{_escaped(shapefile.stem)}.*"):
                 if cut and part.suffix.lower() == ".dbf":
                     _repair_names(part, folder / part.name, cut)
+                elif projection is not None and part.suffix.lower() == ".prj":
+                    (folder / part.name).write_bytes(projection)
                 else:
                     os.symlink(part.resolve(), folder / part.name)
             self.path = folder / shapefile.name

@@ -179,7 +179,13 @@ def _transformer(src_wkt: str, dst_wkt: str) -> pyproj.Transformer:
 
 
 def _get_transformer(src: pyproj.CRS, dst: pyproj.CRS) -> pyproj.Transformer:
-    return _transformer(src.to_wkt(), dst.to_wkt())
+    """The transformer from ``src`` to ``dst``; ``SourceError`` when PROJ has none (a CRS
+    that parses but describes another planet, as a garbled .prj's ellipsoid can)."""
+    try:
+        return _transformer(src.to_wkt(), dst.to_wkt())
+    except pyproj.exceptions.ProjError as exc:
+        reason = str(exc).split("(Internal Proj Error: ", 1)[-1].rstrip(")")
+        raise SourceError(f"no transformation from {src.name} to {dst.name}: {reason}") from None
 
 
 XYFunc = Callable[[NDArray[np.float64], NDArray[np.float64]], tuple[ArrayLike, ArrayLike]]

@@ -194,6 +194,19 @@ def _trimmed(array: pa.Array) -> pa.Array:
     return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
 
 
+def _not_utf8(text: pa.Array) -> np.ndarray:
+    """True where a value of an Arrow text array is not valid UTF-8 (Arrow does not check
+    text it is handed; its string functions refuse the whole array)."""
+    broken = np.zeros(len(text), dtype=bool)
+    for i, value in enumerate(text.cast(pa.binary()).to_pylist()):
+        if value is not None:
+            try:
+                value.decode("utf-8")
+            except UnicodeDecodeError:
+                broken[i] = True
+    return broken
+
+
 def _cast_column(
     columns: Columns, field: FieldDef, decimal_comma: bool = False
 ) -> tuple[pa.Array, np.ndarray]:
@@ -218,7 +231,12 @@ def _cast_arrow(
     kind, source = field.type, array.type
     none_failed = np.zeros(len(array), dtype=bool)
     if kind == "string" and (pa.types.is_string(source) or pa.types.is_large_string(source)):
-        return _trimmed(array.cast(pa.string())), none_failed
+        text = array.cast(pa.string())
+        try:
+            return _trimmed(text), none_failed
+        except pa.ArrowInvalid:  # bytes GDAL passed on that are not UTF-8 (a damaged file)
+            broken = _not_utf8(text)
+            return _trimmed(pc.if_else(broken, pa.scalar(None, pa.string()), text)), broken
     if kind in ("integer", "float") and not decimal_comma and (cast := _plain_cast(array, kind)):
         return cast
     if kind == "integer" and pa.types.is_integer(source):
