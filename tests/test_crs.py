@@ -162,6 +162,10 @@ def test_detect_prefixed_zone() -> None:
         detect_prefixed_zone(np.array([39_441_428.0, 441_428.0]))
     with pytest.raises(pyproj.exceptions.CRSError):
         detect_prefixed_zone(np.array([39_441_428.0, 40_441_428.0]))
+    # an edit's or a file's absurd easting: the zone number overflowed int64 (a warning, and
+    # a zone made of garbage)
+    with pytest.raises(pyproj.exceptions.CRSError, match="carry no zone prefix"):
+        detect_prefixed_zone(np.array([39_441_428.0, 1e308]))
 
 
 # --- transform.py: resolve_crs ----------------------------------------------------------

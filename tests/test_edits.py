@@ -148,6 +148,14 @@ def test_bad_edits_list_every_fault_and_write_nothing(api, keys, engine) -> None
         "properties": {},
     }
     assert "does not fit" in api.post(ITEMS, json=line, headers=_h(keys["land_bureau"])).text
+    # a type GeoJSON does not have (shapely's GeometryTypeError was a 500), and a point whose
+    # easting overflowed the Gauss–Krüger zone check (a warning and a garbage zone)
+    circle = {**line, "geometry": {"type": "Circle", "coordinates": [-71.1, 42.37]}}
+    unknown = api.post(ITEMS, json=circle, headers=_h(keys["land_bureau"]))
+    assert unknown.status_code == 400 and "geometry cannot be read" in unknown.text
+    huge = {**line, "geometry": {"type": "Point", "coordinates": [1e308, 1e308]}}
+    metres = api.post(ITEMS, json=huge, headers=_h(keys["land_bureau"]))
+    assert metres.status_code == 400 and "geometry:" in metres.text
     collection = {
         "type": "FeatureCollection",
         "features": [_feature(), _feature(), _feature(subtype="x")],

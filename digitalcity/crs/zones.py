@@ -107,7 +107,7 @@ def detect_prefixed_zone(x: ArrayLike) -> int | None:
 
     Eastings >= 1e7 carry the zone as x // 1e6. Non-finite values are ignored.
     Raises ``pyproj.exceptions.CRSError`` when some eastings carry a zone and others
-    do not, or when they disagree on the zone.
+    do not, when they disagree on the zone, or when one is too large to carry one.
     """
     xs = np.asarray(x, dtype=np.float64).ravel()
     xs = xs[np.isfinite(xs)]
@@ -121,6 +121,8 @@ def detect_prefixed_zone(x: ArrayLike) -> int | None:
             f"{int((~prefixed).sum())} of {xs.size} eastings lack the zone prefix (< 1e7 m) "
             "while others carry one"
         )
+    if (xs >= 1e8).any():  # no zone number has three digits
+        raise CRSError("eastings beyond 100,000 km carry no zone prefix")
     zones = np.unique(np.floor(xs / 1e6).astype(np.int64))
     if zones.size != 1:
         raise CRSError(f"eastings carry several zone prefixes: {zones.tolist()}")

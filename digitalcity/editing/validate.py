@@ -115,7 +115,9 @@ def check_geometry(
         return
     try:
         geom = shape(geometry)
-    except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
+    except (
+        ValueError, TypeError, AttributeError, KeyError, IndexError, shapely.errors.ShapelyError
+    ) as exc:  # fmt: skip
         out.faults.append(f"geometry cannot be read: {str(exc)[:200] or type(exc).__name__}")
         return
     if geom.is_empty:
