@@ -127,6 +127,53 @@ def test_hostile_archives_are_refused(districts, catalog, engine, settings, tmp_
         load_layer(definition, xiamen, engine, settings)
 
 
+def _central_entry(data: bytes) -> int:
+    """Where the archive's (one) central directory entry starts."""
+    return data.index(b"PK\x01\x02")
+
+
+def _garbled(data: bytes, damage: str) -> bytes:
+    b = bytearray(data)
+    entry = _central_entry(data)
+    if damage == "a newer zip version":  # version needed to extract: 6.6
+        b[entry + 6 : entry + 8] = (66).to_bytes(2, "little")
+    elif damage == "an encrypted member":  # general purpose flag bit 0, here and locally
+        b[entry + 8] |= 1
+        b[6] |= 1
+    elif damage == "Deflate64":  # compression method 9, here and locally
+        b[entry + 10 : entry + 12] = (9).to_bytes(2, "little")
+        b[8:10] = (9).to_bytes(2, "little")
+    else:  # the member's compressed data garbled
+        name_length, extra_length = (
+            int.from_bytes(b[26:28], "little"),
+            int.from_bytes(b[28:30], "little"),
+        )
+        start = 30 + name_length + extra_length
+        b[start : start + 64] = bytes(range(64))
+    return bytes(b)
+
+
+@pytest.mark.parametrize(
+    ("damage", "says"),
+    [
+        ("a newer zip version", "zip file version 6.6"),
+        ("an encrypted member", "encrypted"),
+        ("Deflate64", "compression method is not supported"),
+        ("garbled data", "Error -3 while decompressing"),
+    ],
+)
+def test_archives_zipfile_cannot_read(districts, catalog, engine, settings, tmp_path, damage, says):
+    """zipfile raises NotImplementedError, RuntimeError and zlib.error for these, not
+    BadZipFile: each ended the load as an internal error."""
+    archive = tmp_path / "d.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as book:
+        book.writestr("d.geojson", districts.to_json())
+    archive.write_bytes(_garbled(archive.read_bytes(), damage))
+    definition = layer("zip_unreadable", "MultiPolygon", {"path": str(archive)}, [NAME, POP])
+    with pytest.raises(SourceError, match=f"^cannot unpack d.zip: .*{says}"):
+        load_layer(definition, catalog.city("xiamen"), engine, settings)
+
+
 def test_check_layers_and_init_city_read_archives(districts, tmp_path, init_city):
     folder = tmp_path / "delivered"
     folder.mkdir()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from digitalcity.catalog.model import FORMAT_BY_SUFFIX
@@ -63,6 +64,13 @@ def data_members(names: list[str]) -> list[str]:
     return found
 
 
+# What zipfile raises for a damaged or unsupported archive, besides BadZipFile: OSError,
+# NotImplementedError (a version or compression method it lacks: "zip file version 6.6",
+# Deflate64), RuntimeError (an encrypted member), zlib.error and EOFError (a member's data
+# cut or garbled)
+_UNREADABLE = (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError, zlib.error, EOFError)
+
+
 def _unpack(archive: Path, folder: Path) -> list[str]:
     """Unpack ``archive`` into ``folder``; the member names written (decoded)."""
     try:
@@ -88,7 +96,7 @@ def _unpack(archive: Path, folder: Path) -> list[str]:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with book.open(info) as src, target.open("wb") as dst:
                     shutil.copyfileobj(src, dst)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except _UNREADABLE as exc:
         raise SourceError(f"cannot unpack {archive.name}: {exc}") from None
     return names
 
