@@ -16,7 +16,6 @@ import pytest
 from typer.testing import CliRunner
 
 from digitalcity.catalog import load_catalog
-from digitalcity.catalog.codes import normalise_ma_use_code
 from digitalcity.catalog.validate import validate_catalog
 from digitalcity.cli import app
 from digitalcity.config import Settings
@@ -122,7 +121,10 @@ def test_codes_missing_from_the_crosswalk_are_named_with_counts(layers: Path) ->
         writer.writerows(kept)
     assessor = pyogrio.read_dataframe(ASSESSOR, columns=["UseCode"], read_geometry=False)
     codes = Counter(assessor["UseCode"].dropna().astype(str).str.strip())
-    residential = Counter({c: k for c, k in codes.items() if normalise_ma_use_code(c)[:1] == "1"})
+    classes = load_catalog(layers).layer("cambridge", "parcels").classification
+    assert classes is not None
+    normalise = classes.normaliser  # the parcels definition's rules for Cambridge's codes
+    residential = Counter({c: k for c, k in codes.items() if normalise(c)[:1] == "1"})
     top, n = residential.most_common(1)[0]
     problems = check(layers)
     assert len(problems) == 1
@@ -223,13 +225,19 @@ def test_native_first_needs_coloured_native_classes(layers: Path) -> None:
         "cambridge.parcels: the city puts its own classes first (land_use_primary = 'native') "
         "but no level-1 class of 'ma_use' has a colour to draw them with"
     ]
-    edit(layers / "cambridge" / "city.toml", 'land_use_primary = "native"', 'land_use_primary = "standard"')
+    edit(
+        layers / "cambridge" / "city.toml",
+        'land_use_primary = "native"',
+        'land_use_primary = "standard"',
+    )
     assert check(layers) == []
 
 
 def test_a_role_naming_a_layer_of_the_wrong_kind_is_an_error(layers: Path) -> None:
     # water bodies are polygons, as zoning needs, but not a planning layer
-    edit(layers / "cambridge" / "city.toml", 'zoning = "zoning_districts"', 'zoning = "water_bodies"')
+    edit(
+        layers / "cambridge" / "city.toml", 'zoning = "zoning_districts"', 'zoning = "water_bodies"'
+    )
     problems = check(layers)
     assert len(problems) == 1 and problems[0].startswith(
         "cambridge: role 'zoning' names 'water_bodies', a basemap layer; it needs a layer of kind planning"

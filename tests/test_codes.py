@@ -9,15 +9,16 @@ from pathlib import Path
 
 import pytest
 
+from digitalcity.catalog import load_catalog
 from digitalcity.catalog.codes import (
-    NORMALISERS,
     CodeTable,
     Crosswalk,
+    code_rewriter,
     code_tables,
     load_code_table,
     load_crosswalk,
-    normalise_ma_use_code,
 )
+from digitalcity.catalog.model import Classification
 from digitalcity.errors import CatalogError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,8 +34,16 @@ def tables() -> dict[str, CodeTable]:
 
 
 @pytest.fixture(scope="module")
-def crosswalk(tables: dict[str, CodeTable]) -> Crosswalk:
-    return load_crosswalk(CROSSWALK, tables["tdyh_2023"])
+def parcels_classes() -> Classification:
+    """The Cambridge parcels' classification, as its definition declares it."""
+    classes = load_catalog(LAYERS).layer("cambridge", "parcels").classification
+    assert classes is not None
+    return classes
+
+
+@pytest.fixture(scope="module")
+def crosswalk(tables: dict[str, CodeTable], parcels_classes: Classification) -> Crosswalk:
+    return load_crosswalk(CROSSWALK, tables["tdyh_2023"], parcels_classes.normaliser)
 
 
 def test_tables_found(tables: dict[str, CodeTable]) -> None:
@@ -113,9 +122,12 @@ def test_colour_for_falls_back_to_parent(tmp_path: Path) -> None:
     ("raw", "normalised"),
     [("0111", "111"), ("1021", "102"), ("9100", "910"), (" 101 ", "101"), ("031", "031")],
 )
-def test_normalise_ma_use(raw: str, normalised: str) -> None:
-    assert normalise_ma_use_code(raw) == normalised
-    assert NORMALISERS["ma_use"] is normalise_ma_use_code
+def test_the_parcels_definition_normalises_ma_use(
+    parcels_classes: Classification, raw: str, normalised: str
+) -> None:
+    """Cambridge's 4-character use codes, written the state's way by the rules its parcels
+    definition declares (the package knows no code system)."""
+    assert parcels_classes.normaliser(raw) == normalised
 
 
 def test_crosswalk_known_answers(crosswalk: Crosswalk) -> None:
@@ -209,17 +221,40 @@ def test_bad_crosswalks(
         load_crosswalk(path, tables["tdyh_2023"])
 
 
-def test_crosswalk_normaliser_from_file_name(tmp_path: Path, tables: dict[str, CodeTable]) -> None:
+def test_crosswalk_normaliser(
+    tmp_path: Path, tables: dict[str, CodeTable], parcels_classes: Classification
+) -> None:
     body = (
         "from_prefix,to_level1,to_level2,note,match\n"
         "102,07,0701,condo,prefix\n16,16,16,reserved,prefix\n"
     )  # prefix rows: exact matching is the default
-    ma = load_crosswalk(_write(tmp_path / "crosswalk_ma_use_to_t.csv", body), tables["tdyh_2023"])
-    other = load_crosswalk(_write(tmp_path / "crosswalk_other_to_t.csv", body), tables["tdyh_2023"])
-    assert ma.lookup("0160") == ("16", "16")  # mixed-use 0 dropped by the ma_use normaliser
+    path = _write(tmp_path / "crosswalk_ma_use_to_t.csv", body)
+    ma = load_crosswalk(path, tables["tdyh_2023"], parcels_classes.normaliser)
+    other = load_crosswalk(path, tables["tdyh_2023"])  # no rules: the name tells nothing
+    assert ma.lookup("0160") == ("16", "16")  # mixed-use 0 dropped by the parcels' rules
     assert other.lookup("0160") is None  # identity: only whitespace is stripped
     assert ma.lookup("1021") == other.lookup(" 1021 ") == ("07", "0701")
     explicit = load_crosswalk(
         _write(tmp_path / "plain.csv", body), tables["tdyh_2023"], normalise=str.upper
     )
     assert explicit.lookup(" 102") is None
+
+
+def test_code_rewrite_rules() -> None:
+    """The first rule that matches the whole code applies; groups by number or name."""
+    rewrite = code_rewriter([(r"(\d{2})-(\d+)", r"\2\1"), (r"(?P<head>..)x", r"\g<head>")])
+    assert rewrite(" 12-345 ") == "34512" and rewrite("abx") == "ab" and rewrite("abxy") == "abxy"
+    assert code_rewriter([])(" a ") == "a"
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ({"match": "0(...", "to": "\\1"}, "is not a regular expression"),
+        ({"match": "0(...)", "to": "\\2"}, "names a group"),
+        ({"match": "0(...)", "to": "\\g<tail>"}, "names a group"),
+    ],
+)
+def test_bad_rewrite_rules_are_refused(rule: dict[str, str], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Classification.model_validate({"field": "f", "system": "s", "normalise": [rule]})

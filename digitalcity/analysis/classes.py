@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from digitalcity.analysis.errors import InvalidParameter
-from digitalcity.catalog.codes import CodeTable, code_tables, normaliser_for
+from digitalcity.catalog.codes import CodeTable, code_tables, identity
 from digitalcity.catalog.model import LayerDef
 from digitalcity.city import City
 
@@ -29,6 +30,7 @@ class ClassField:
     field: str
     system: str
     table: CodeTable | None
+    normalise: Callable[[str], str] = identity  # the classification's, for native codes
 
     def names(self, code: str | None) -> tuple[str, str]:
         """(English, Chinese) name of ``code``; 'Unclassified' for None, the code if unknown."""
@@ -36,7 +38,7 @@ class ClassField:
             return UNCLASSIFIED
         found = None
         if self.table is not None:
-            found = self.table.get(code) or self.table.get(normaliser_for(self.system)(code))
+            found = self.table.get(code) or self.table.get(self.normalise(code))
         return (found.name_en, found.name_zh) if found else (code, code)
 
     def colour(self, code: str | None) -> str | None:
@@ -48,8 +50,9 @@ def class_field(city: City, layer: LayerDef, level: Level) -> ClassField:
     cls = layer.classification
     if cls is None:
         raise InvalidParameter(f"layer {layer.id!r} has no classification")
+    normalise: Callable[[str], str] = identity
     if level == "native":
-        field, system = cls.field, cls.system
+        field, system, normalise = cls.field, cls.system, cls.normaliser
     elif cls.crosswalk is None:
         raise InvalidParameter(f"layer {layer.id!r} has no standard classes, only {cls.system!r}")
     else:
@@ -57,4 +60,4 @@ def class_field(city: City, layer: LayerDef, level: Level) -> ClassField:
         system = cls.crosswalk.to
     root = city.catalog.root
     tables = _tables(root) if root is not None else {}
-    return ClassField(field=field, system=system, table=tables.get(system))
+    return ClassField(field=field, system=system, table=tables.get(system), normalise=normalise)

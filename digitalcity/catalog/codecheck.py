@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from digitalcity.catalog.codes import NORMALISERS, CodeTable, load_crosswalk, normaliser_for
+from digitalcity.catalog.codes import CodeTable, load_crosswalk
 from digitalcity.catalog.delimited_text import holding
 from digitalcity.catalog.model import LayerDef
 from digitalcity.catalog.prepared import source_file
@@ -71,7 +71,7 @@ def missing_codes(
         crosswalk = load_crosswalk(
             settings.layers_dir / cls.crosswalk.file,
             tables[cls.crosswalk.to],
-            NORMALISERS.get(cls.system),
+            cls.normaliser,
         )
         unmapped = Counter({c: n for c, n in codes.items() if crosswalk.lookup(c) is None})
         if unmapped:
@@ -79,7 +79,7 @@ def missing_codes(
                 f"{where}: codes not in crosswalk {cls.crosswalk.file}: {_named(unmapped)}"
             )
     elif cls.system in tables:
-        normalise = normaliser_for(cls.system)
+        normalise = cls.normaliser
         table = tables[cls.system]
         unknown = Counter({c: n for c, n in codes.items() if normalise(c) not in table})
         if unknown:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -15,7 +15,6 @@ from digitalcity.errors import CatalogError
 CODE_COLUMNS = ("code", "level", "parent", "name_zh", "name_en", "colour", "variant")
 CROSSWALK_COLUMNS = ("from_prefix", "to_level1", "to_level2", "note")
 _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
-_CROSSWALK_NAME = re.compile(r"crosswalk_(?P<source>.+)_to_(?P<target>.+)")
 
 
 @dataclass(frozen=True)
@@ -122,24 +121,23 @@ def identity(code: str) -> str:
     return code.strip()
 
 
-def normalise_ma_use_code(code: str) -> str:
-    """Massachusetts use code to its state form: '0111' -> '111', '1021' -> '102', '9100' -> '910'.
+def code_rewriter(rules: Sequence[tuple[str, str]]) -> Callable[[str], str]:
+    """A normaliser of native codes from ``(pattern, replacement)`` rules: white space is
+    stripped, then the first rule whose pattern (a regular expression) matches the whole code
+    writes it as its replacement (``\\1``: the first group); a code no rule matches is kept.
+    No rules: ``identity``. The rules come from a classification's ``normalise``."""
+    if not rules:
+        return identity
+    compiled = [(re.compile(pattern), to) for pattern, to in rules]
 
-    A 4-character code starting with '0' is a mixed-use code and drops the 0; any other
-    4-character code carries a local 4th digit (Cambridge) and keeps its first three.
-    """
-    code = code.strip()
-    if len(code) == 4:
-        return code[1:] if code.startswith("0") else code[:3]
-    return code
+    def normalise(code: str) -> str:
+        code = code.strip()
+        for pattern, to in compiled:
+            if (found := pattern.fullmatch(code)) is not None:
+                return found.expand(to)
+        return code
 
-
-NORMALISERS: dict[str, Callable[[str], str]] = {"ma_use": normalise_ma_use_code}
-
-
-def normaliser_for(system: str) -> Callable[[str], str]:
-    """The normaliser of a native code system, ``identity`` if it has none."""
-    return NORMALISERS.get(system, identity)
+    return normalise
 
 
 @dataclass(frozen=True)
@@ -167,16 +165,11 @@ class Crosswalk:
 
 
 def load_crosswalk(
-    path: Path, target: CodeTable, normalise: Callable[[str], str] | None = None
+    path: Path, target: CodeTable, normalise: Callable[[str], str] = identity
 ) -> Crosswalk:
-    """Read a crosswalk CSV (``CROSSWALK_COLUMNS``) and check every target code in ``target``.
-
-    Without ``normalise``, the source system is taken from a file name of the form
-    ``crosswalk_<source>_to_<target>.csv`` and its entry in ``NORMALISERS`` is used.
-    """
-    if normalise is None:
-        named = _CROSSWALK_NAME.fullmatch(path.stem)
-        normalise = normaliser_for(named["source"]) if named else identity
+    """Read a crosswalk CSV (``CROSSWALK_COLUMNS``) and check every target code in ``target``;
+    ``normalise`` writes a native code as the crosswalk's rows do (the classification's
+    ``normaliser``)."""
     rules: dict[str, tuple[str, str]] = {}
     prefixes: dict[str, tuple[str, str]] = {}
     for line, row in _read_rows(path, CROSSWALK_COLUMNS, ("match",)):

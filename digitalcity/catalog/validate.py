@@ -8,7 +8,7 @@ from pathlib import Path
 import pyproj
 
 from digitalcity.catalog.codecheck import missing_codes
-from digitalcity.catalog.codes import NORMALISERS, code_tables, load_crosswalk
+from digitalcity.catalog.codes import code_tables, load_crosswalk
 from digitalcity.catalog.delimited_text import holding
 from digitalcity.catalog.descriptions import code_descriptions
 from digitalcity.catalog.model import LayerDef
@@ -175,7 +175,7 @@ def validate_catalog(catalog: Catalog, settings: Settings) -> list[str]:
                 load_crosswalk(
                     settings.layers_dir / cls.crosswalk.file,
                     tables[cls.crosswalk.to],
-                    NORMALISERS.get(cls.system),
+                    cls.normaliser,
                 )
             except DigitalCityError as exc:
                 problems.append(f"{where}: {exc}")

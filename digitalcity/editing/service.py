@@ -12,8 +12,8 @@ from typing import Any, cast
 from sqlalchemy.engine import Engine
 
 from digitalcity.catalog.access import Role, visible_layer
-from digitalcity.catalog.codes import CodeTable, Crosswalk, load_crosswalk, normaliser_for
-from digitalcity.catalog.model import CityDef, LayerDef
+from digitalcity.catalog.codes import CodeTable, Crosswalk, load_crosswalk
+from digitalcity.catalog.model import CityDef, Classification, LayerDef
 from digitalcity.editing import store
 from digitalcity.editing.validate import Checked, check_feature
 from digitalcity.errors import DigitalCityError, NotFound
@@ -64,8 +64,8 @@ class EditContext:
 
 
 @functools.lru_cache(maxsize=32)
-def _crosswalk(path: Path, target: CodeTable, system: str) -> Crosswalk:
-    return load_crosswalk(path, target, normaliser_for(system))
+def _crosswalk(path: Path, target: CodeTable, cls: Classification) -> Crosswalk:
+    return load_crosswalk(path, target, cls.normaliser)
 
 
 def _derive(ctx: EditContext, checked: list[Checked]) -> None:
@@ -77,7 +77,7 @@ def _derive(ctx: EditContext, checked: list[Checked]) -> None:
     target = ctx.codes.get(cls.crosswalk.to)
     if target is None:
         return
-    walk = _crosswalk(ctx.layers_dir / cls.crosswalk.file, target, cls.system)
+    walk = _crosswalk(ctx.layers_dir / cls.crosswalk.file, target, cls)
     for item in checked:
         if cls.field in item.values:
             code = item.values[cls.field]

@@ -18,7 +18,7 @@ import shapely
 from shapely.geometry import shape
 
 from digitalcity.catalog.access import Role, visible_fields
-from digitalcity.catalog.codes import CodeTable, normaliser_for
+from digitalcity.catalog.codes import CodeTable
 from digitalcity.catalog.model import CityDef, FieldDef, LayerDef
 from digitalcity.crs.transform import resolve_crs
 from digitalcity.ingest.geometry import check_geometries
@@ -100,7 +100,7 @@ def check_properties(
             continue
         if cls is not None and name == cls.field and cast is not None:
             table = codes.get(cls.system)
-            code = normaliser_for(cls.system)(str(cast))
+            code = cls.normaliser(str(cast))
             if table is not None and code not in table:
                 out.faults.append(f"{name!r}: {value!r} is not a code of {cls.system}")
                 continue

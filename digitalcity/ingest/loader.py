@@ -35,7 +35,7 @@ import xxhash
 from sqlalchemy.engine import Connection, Engine
 from tqdm import tqdm
 
-from digitalcity.catalog.codes import NORMALISERS, Crosswalk, code_tables, load_crosswalk
+from digitalcity.catalog.codes import Crosswalk, code_tables, load_crosswalk
 from digitalcity.catalog.model import CityDef, LayerDef
 from digitalcity.catalog.source_encoding import shapefile_part
 from digitalcity.catalog.sources import source_root
@@ -154,7 +154,7 @@ def _classifier(layer: LayerDef, settings: Settings) -> _Classifier | None:
     crosswalk = load_crosswalk(
         settings.layers_dir / cls.crosswalk.file,
         tables[cls.crosswalk.to],
-        NORMALISERS.get(cls.system),
+        cls.normaliser,
     )
     return _Classifier(
         crosswalk, cls.field, cls.crosswalk.level1_field, cls.crosswalk.level2_field, Counter()

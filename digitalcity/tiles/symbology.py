@@ -19,7 +19,8 @@ from typing import Any, Literal
 
 from digitalcity.catalog import Catalog, LayerDef
 from digitalcity.catalog.cartography import ByZoom, GraduatedDef
-from digitalcity.catalog.codes import CodeTable, load_crosswalk, normaliser_for
+from digitalcity.catalog.codes import CodeTable, load_crosswalk
+from digitalcity.catalog.model import Classification
 from digitalcity.tiles.content import POINT_TYPES
 
 Geometry = Literal["fill", "line", "circle"]
@@ -128,8 +129,8 @@ def match_colour(field: str, entries: tuple[LegendEntry, ...]) -> list[Any]:
 
 
 @cache
-def _crosswalk_codes(path: Path, table: CodeTable, system: str) -> tuple[str, ...]:
-    walk = load_crosswalk(path, table, normaliser_for(system))
+def _crosswalk_codes(path: Path, table: CodeTable, cls: Classification) -> tuple[str, ...]:
+    walk = load_crosswalk(path, table, cls.normaliser)
     targets = {l1 for l1, _ in walk.rules.values()}
     return tuple(c.code for c in table.level(1) if c.code in targets)
 
@@ -181,7 +182,7 @@ class Symbology:
         if cls.crosswalk:
             table = self.tables[cls.crosswalk.to]
             path = self.layers_dir / cls.crosswalk.file
-            codes = [table.get(c) for c in _crosswalk_codes(path, table, cls.system)]
+            codes = [table.get(c) for c in _crosswalk_codes(path, table, cls)]
             entries = tuple(
                 LegendEntry(
                     table.colour_for(c.code) or FALLBACK, f"{c.code} {c.name(lang)}", c.code
