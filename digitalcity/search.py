@@ -10,6 +10,7 @@ of a layer with the same label); a hit's label is never empty or "None"."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -18,6 +19,7 @@ from geoalchemy2 import Geometry
 
 from digitalcity.catalog.access import visible_fields, visible_layer
 from digitalcity.catalog.ids import collection_id
+from digitalcity.catalog.model import LayerDef
 from digitalcity.city import City
 from digitalcity.errors import DigitalCityError
 
@@ -101,9 +103,16 @@ def _score(column: sa.ColumnElement, q: str) -> sa.ColumnElement:
 
 
 def search(
-    city: City, q: str, *, layers: list[str] | None = None, limit: int = 10, min_score: float = 0.3
+    city: City,
+    q: str,
+    *,
+    layers: list[str] | None = None,
+    limit: int = 10,
+    min_score: float = 0.3,
+    loaded: Callable[[LayerDef], bool] = lambda _: True,
 ) -> list[SearchHit]:
-    """Best matches for ``q`` among the searchable layers of ``city`` the caller may see."""
+    """Best matches for ``q`` among the searchable layers of ``city`` the caller may see and
+    that are ``loaded`` (a layer defined but not loaded yet has no table to read)."""
     q = q.strip()
     if not q:
         raise DigitalCityError("q must not be empty")
@@ -117,6 +126,7 @@ def search(
         if layer.search_fields
         and visible_layer(city.role, layer)
         and (layers is None or layer.id in layers)
+        and loaded(layer)
     ]
     fetch = limit * MERGE_FETCH
     # one statement for every field of every layer: one round trip instead of one per field

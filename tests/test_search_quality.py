@@ -73,3 +73,27 @@ def test_like_wildcards_in_a_query_are_literal(client) -> None:  # noqa: ANN001
     ]
     none = client.get("/cities/cambridge/search", params={"q": "%", "limit": 50}).json()["hits"]
     assert none == []
+
+
+def test_a_layer_defined_but_not_loaded_yet_is_left_out(settings, catalog, loaded) -> None:  # noqa: ANN001
+    """A definition added (and its definitions reloaded) before its data is loaded has no
+    table: search read every searchable layer of the city, so it answered 500 to everyone,
+    now and as of any date, until the layer was loaded."""
+    from fastapi.testclient import TestClient
+
+    from digitalcity.api import create_app
+    from digitalcity.api.reload import Definitions, install
+    from digitalcity.catalog.model import LayerDef
+
+    app = create_app(settings)
+    data = catalog.layer("cambridge", "fire_stations").model_dump(mode="python", exclude_none=True)
+    unloaded = LayerDef.model_validate({**data, "id": "new_fire_stations"})
+    assert unloaded.search_fields
+    with TestClient(app, raise_server_exceptions=False) as client:
+        before = client.get("/cities/cambridge/search", params={"q": "Harvard"}).json()
+        defs = app.state.definitions
+        install(app, Definitions(catalog.with_layer(unloaded), defs.codes, defs.descriptions))
+        for params in ({"q": "Harvard"}, {"q": "Harvard", "as-of": "2026-12-01T00:00:00Z"}):
+            response = client.get("/cities/cambridge/search", params=params)
+            assert response.status_code == 200, response.text
+        assert client.get("/cities/cambridge/search", params={"q": "Harvard"}).json() == before

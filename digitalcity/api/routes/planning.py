@@ -57,7 +57,14 @@ def city_search(
     as_of: AsOfQuery = None,
 ) -> dict[str, Any]:
     wanted = [x.strip() for x in layers.split(",")] if layers else None
-    hits = search(_city(city, catalog, engine, role, request, as_of), q, layers=wanted, limit=limit)
+    live = request.app.state.layers
+    hits = search(
+        _city(city, catalog, engine, role, request, as_of),
+        q,
+        layers=wanted,
+        limit=limit,
+        loaded=lambda layer: live.get(layer) is not None,
+    )
     return {"query": q, "hits": [h.to_dict() for h in hits], "groups": grouped(hits)}
 
 
