@@ -212,6 +212,28 @@ def test_files_without_a_prj_are_drafted_from_their_coordinates(
     assert problems(layers) == []
 
 
+def test_a_layer_off_the_earth_is_skipped_with_a_note(layers: Path, tmp_path: Path) -> None:
+    """Eastings written as degrees (a GeoJSON exported without reprojecting): the city's
+    extent took them in and its local CRS became a UTM zone that does not exist, so
+    init-city ended in pyproj's CRSError. The layer is noted and the city drafted from the
+    others."""
+    folder = tmp_path / "xiamen_off_earth"
+    folder.mkdir()
+    districts = gpd.read_file(
+        SHARED / "china_districts/derived_xiamen_districts_gcj02_census2020.geojson"
+    )[["district", "geometry"]].set_crs(4326, allow_override=True)
+    districts.to_file(folder / "districts.shp")
+    metres = districts.to_crs("EPSG:4548").set_crs(4326, allow_override=True)
+    metres.to_file(folder / "metres.geojson", driver="GeoJSON")
+    init("xiamen5", folder)
+    city_text = (layers / "xiamen5" / "city.toml").read_text(encoding="utf-8")
+    assert "skipped metres.geojson: not drafted: its extent in longitude/latitude (" in city_text
+    assert "is off the Earth: a wrong CRS, or damaged coordinates" in city_text
+    assert not (layers / "xiamen5" / "metres.toml").exists()
+    west, south, east, north = tomllib.loads(city_text)["bbox"]
+    assert 117.5 < west < east < 118.8 and 24 < south < north < 25
+
+
 def test_tables_with_coordinates_or_wkt_are_drafted_and_load(
     layers: Path, tmp_path: Path, engine, settings
 ) -> None:

@@ -539,12 +539,27 @@ def read_folder(folder: Path) -> CityDraft:
                 _read_archive(path, folder, draft)
             except Exception as exc:  # noqa: BLE001 - an unreadable archive is noted
                 draft.skipped.append(f"{path.name}: unreadable: {exc}")
+    draft.layers = [layer for layer in draft.layers if _on_earth(layer, draft)]
     if not draft.layers:
         raise CatalogError(f"{folder}: no vector files to draft layers from")
     ids: set[str] = set()
     for layer in draft.layers:  # "roads.shp" and a GeoPackage layer "roads": roads, roads_2
         layer.id = _unique(layer.id, ids)
     return draft
+
+
+def _on_earth(layer: LayerDraft, draft: CityDraft) -> bool:
+    """Whether ``layer``'s extent is longitude/latitude on the Earth; if not (a wrong CRS,
+    damaged coordinates), it is noted among the skipped files: the city's extent and local
+    CRS are drafted from the others."""
+    west, south, east, north = layer.bounds_lonlat
+    if -180 <= west <= east <= 180 and -90 <= south <= north <= 90:
+        return True
+    draft.skipped.append(
+        f"{layer.path}: not drafted: its extent in longitude/latitude ({west:.6g}, {south:.6g}, "
+        f"{east:.6g}, {north:.6g}) is off the Earth: a wrong CRS, or damaged coordinates"
+    )
+    return False
 
 
 def _read_archive(archive: Path, folder: Path, draft: CityDraft) -> None:
