@@ -134,7 +134,9 @@ def test_public_search_and_language(browser, live_server):
     assert "地块（土地利用现状）" in page.inner_text("#layer-list")
     page.fill("#q", "38 maple")
     page.press("#q", "Enter")
-    page.wait_for_function("document.querySelector('#card .plain')?.textContent.startsWith('自2025年2月起')")
+    page.wait_for_function(
+        "document.querySelector('#card .plain')?.textContent.startsWith('自2025年2月起')"
+    )
     assert page.inner_text("#card .no-limit") == "无上限"
     assert not opened.errors
     opened.close()
@@ -200,5 +202,25 @@ def test_static_pmtiles_site_runs_without_the_api(browser, static_site, live_ser
     assert remote and all(u.startswith(static_site) for u in remote), remote
     assert [r for r in opened.requests if r.url.endswith("cambridge.pmtiles")]
     assert_public_only(opened, internal)
+    assert not opened.errors
+    opened.close()
+
+
+@pytest.mark.parametrize(
+    ("page", "state"),
+    [
+        ("public", "c=cambridge&ll=1e308,1e308"),
+        ("map", "c=cambridge&ll=0,1000&z=1e308&sel=-1"),
+        ("public", "c=cambridge&ll=-500,20&z=-5&sel=1e20"),
+    ],
+)
+def test_a_link_out_of_range_opens_the_city(browser, live_server, page, state):
+    """A hand-edited or cut link: a centre off the Earth left the map unable to start (it
+    never got ready); a negative or huge feature id asked the API for it (a 400). Values out
+    of range are dropped and the city opens where it would without them."""
+    opened = Opened(browser, f"{live_server}/{page}?lang=en#{state}")
+    lon, lat = (float(v) for v in opened.hash()["ll"].split(","))
+    assert -71.2 < lon < -71.0 and 42.3 < lat < 42.45
+    assert 0 <= float(opened.hash()["z"]) <= 24 and "sel" not in opened.hash()
     assert not opened.errors
     opened.close()

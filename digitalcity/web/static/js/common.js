@@ -90,17 +90,22 @@ export async function download(path, filename) {
   setTimeout(() => URL.revokeObjectURL(link.href), 1000);
 }
 
-/** State in the URL hash: #c=city&z=zoom&ll=lon,lat&layers=a,b&sel=fid&lang=zh */
+/** State in the URL hash: #c=city&z=zoom&ll=lon,lat&layers=a,b&sel=fid&lang=zh. A value
+ * out of its range (a hand-edited or cut link: ll=0,1000 left the map unable to start) is
+ * dropped, and the city's own default used instead. */
 export function readHash(hash = location.hash) {
   const p = new URLSearchParams(hash.replace(/^#/, ""));
   const ll = (p.get("ll") || "").split(",").map(Number);
   const num = (v) => (v === null || v === "" || Number.isNaN(Number(v)) ? null : Number(v));
+  const zoom = num(p.get("z"));
+  const sel = num(p.get("sel"));
+  const onEarth = ll.length === 2 && Math.abs(ll[0]) <= 180 && Math.abs(ll[1]) <= 90;
   return {
     city: p.get("c") || null,
-    zoom: num(p.get("z")),
-    center: ll.length === 2 && ll.every(Number.isFinite) ? ll : null,
+    zoom: zoom !== null && zoom >= 0 && zoom <= 24 ? zoom : null,
+    center: onEarth ? ll : null,
     layers: p.has("layers") ? p.get("layers").split(",").filter(Boolean) : null,
-    sel: num(p.get("sel")),
+    sel: Number.isSafeInteger(sel) && sel >= 0 ? sel : null,
     lang: ["zh", "en"].includes(p.get("lang")) ? p.get("lang") : null,
   };
 }
