@@ -106,6 +106,23 @@ def test_a_broken_catalog_is_refused_and_the_old_one_kept(server, layers, admin)
         city.write_text(good, encoding="utf-8")
 
 
+def test_a_definition_saved_as_gbk_is_refused_clearly(server, layers, admin) -> None:  # noqa: ANN001
+    """A layer TOML saved by a Chinese editor as GBK ("ANSI"): tomllib's UnicodeDecodeError
+    was not a CatalogError, so the reload answered 500 (and check-layers a traceback)."""
+    path = layers / "cambridge" / "city_boundary.toml"
+    good = path.read_bytes()
+    _set_title(layers, "边界")
+    path.write_bytes(path.read_text(encoding="utf-8").encode("gbk"))
+    try:
+        response = httpx.post(f"{server}/admin/reload", headers=admin, timeout=60)
+        assert response.status_code == 400
+        detail = response.json()["detail"]
+        assert "city_boundary.toml: not UTF-8 text" in detail
+        assert "perhaps saved as GBK: save it as UTF-8" in detail
+    finally:
+        path.write_bytes(good)
+
+
 def test_styles_follow_a_reloaded_definition(server, layers, admin) -> None:  # noqa: ANN001
     def water_colour() -> str:
         style = httpx.get(f"{server}/styles/cambridge/planner?lang=en").json()
@@ -116,7 +133,9 @@ def test_styles_follow_a_reloaded_definition(server, layers, admin) -> None:  # 
     path = layers / "cambridge" / "water_bodies.toml"
     text = path.read_text(encoding="utf-8")
     assert '\n[style]\ncolour = "tdyh_2023:17"\n' in text
-    path.write_text(text.replace('colour = "tdyh_2023:17"', 'colour = "#123456"', 1), encoding="utf-8")
+    path.write_text(
+        text.replace('colour = "tdyh_2023:17"', 'colour = "#123456"', 1), encoding="utf-8"
+    )
     try:
         assert httpx.post(f"{server}/admin/reload", headers=admin).status_code == 200
         assert water_colour() == "#123456" != before
