@@ -177,3 +177,25 @@ def test_compliance_summary_per_district(cambridge, compliance):
     assert summary.loc["C-1A", "over"] == (c1a["status"] == "over").sum()
     assert summary.loc["C-1A", "far_over"] == (c1a["far_status"] == "over").sum()
     assert (summary[["over", "within", "unknown"]].sum(axis=1) == summary["parcels"]).all()
+
+
+def test_use_rules_are_read_as_the_other_code_files(tmp_path):
+    """The rule table is read by the code tables' reader: a file saved as GBK ended the
+    analysis in a UnicodeDecodeError; a bad header or row names the file and row."""
+    from digitalcity.analysis.rules import load_use_rules
+    from digitalcity.catalog.codes import code_tables
+    from digitalcity.errors import CatalogError
+
+    tables = code_tables(PROJECT_ROOT / "layers")
+    standard, zoning = tables["tdyh_2023"], tables["cambridge_zoning"]
+    text = RULES.read_text(encoding="utf-8-sig")
+    rules = load_use_rules(RULES, standard, zoning)
+    assert len(rules.rules) == len(list(csv.DictReader(text.splitlines())))
+    gbk = tmp_path / "gbk.csv"
+    gbk.write_bytes((text + "X,B,07,居住\n").encode("gbk"))
+    with pytest.raises(CatalogError, match=r"gbk\.csv: not a valid UTF-8 CSV"):
+        load_use_rules(gbk, standard, zoning)
+    unknown = tmp_path / "unknown.csv"
+    unknown.write_text(text + "ZZ,B,99,none\n", encoding="utf-8")
+    with pytest.raises(CatalogError, match=r"unknown\.csv: row \d+: not tdyh_2023 codes: \['99'\]"):
+        load_use_rules(unknown, standard, zoning)

@@ -9,14 +9,13 @@ A parcel's use fits when its level-1 or level-2 code is listed.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 
-from digitalcity.catalog.codes import CodeTable
+from digitalcity.catalog.codes import CodeTable, _read_rows
 from digitalcity.errors import CatalogError
 
 COLUMNS = ("zone_prefix", "family", "permitted", "note")
@@ -57,30 +56,19 @@ def load_use_rules(path: Path, standard: CodeTable, zoning: CodeTable | None = N
     """Read and check a rule table: unique prefixes, codes of ``standard``, families of
     ``zoning`` (level 1) when given. Raises ``CatalogError`` naming the file and row."""
     rules: dict[str, UseRule] = {}
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            if tuple(reader.fieldnames or ()) != COLUMNS:
-                raise CatalogError(f"{path}: columns {reader.fieldnames}, expected {list(COLUMNS)}")
-            for row in reader:
-                where = f"{path}: row {reader.line_num}"
-                if None in row or any(v is None for v in row.values()):
-                    raise CatalogError(f"{where}: wrong number of fields")
-                prefix, family = row["zone_prefix"].strip(), row["family"].strip()
-                codes = frozenset(row["permitted"].split())
-                if not prefix or prefix in rules:
-                    raise CatalogError(f"{where}: empty or duplicate zone_prefix {prefix!r}")
-                unknown = sorted(c for c in codes if standard.get(c) is None)
-                if unknown or not codes:
-                    raise CatalogError(
-                        f"{where}: not {standard.system} codes: {unknown or '(none)'}"
-                    )
-                known = zoning.get(family) if zoning is not None else None
-                if zoning is not None and (known is None or known.level != 1):
-                    raise CatalogError(f"{where}: {family!r} is not a family of {zoning.system}")
-                rules[prefix] = UseRule(prefix, family, codes, row["note"].strip())
-    except OSError as exc:
-        raise CatalogError(f"{path}: cannot read: {exc.strerror}") from exc
+    for line, row in _read_rows(path, COLUMNS):  # header, UTF-8 and row width checked there
+        where = f"{path}: row {line}"
+        prefix, family = row["zone_prefix"], row["family"]
+        codes = frozenset(row["permitted"].split())
+        if not prefix or prefix in rules:
+            raise CatalogError(f"{where}: empty or duplicate zone_prefix {prefix!r}")
+        unknown = sorted(c for c in codes if standard.get(c) is None)
+        if unknown or not codes:
+            raise CatalogError(f"{where}: not {standard.system} codes: {unknown or '(none)'}")
+        known = zoning.get(family) if zoning is not None else None
+        if zoning is not None and (known is None or known.level != 1):
+            raise CatalogError(f"{where}: {family!r} is not a family of {zoning.system}")
+        rules[prefix] = UseRule(prefix, family, codes, row["note"])
     if not rules:
         raise CatalogError(f"{path}: no rules")
     return UseRules(path, MappingProxyType(rules))
