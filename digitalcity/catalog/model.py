@@ -292,8 +292,8 @@ class Crosswalk(Frozen):
 
 
 class CodeRewrite(Frozen):
-    """A rule of a classification's ``normalise``: a native code ``match`` matches whole (a
-    regular expression) is written as ``to`` (``\\1``: its first group)."""
+    """A rule of a classification's ``normalise``: a native code that ``match`` (a regular
+    expression) matches whole is written as ``to`` (``\\1``: its first group)."""
 
     match: str
     to: str
