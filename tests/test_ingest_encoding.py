@@ -5,6 +5,7 @@ Xiamen's real district names."""
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import geopandas as gpd
@@ -184,3 +185,32 @@ def test_a_prj_naming_its_crs_in_gbk(districts, catalog, engine, settings, tmp_p
     with engine.connect() as conn:
         area = conn.execute(sa.text("SELECT sum(ST_Area(geom)) FROM xiamen.gbk_prj")).scalar()
     assert area == pytest.approx(shapely.area(districts.geometry.to_numpy()).sum(), rel=1e-9)
+
+
+@pytest.mark.parametrize("cpg", [True, False])
+def test_utf8_text_with_one_value_damaged(
+    districts, catalog, engine, settings, tmp_path: Path, cpg: bool
+) -> None:
+    """One garbled byte in one name of a UTF-8 table. With a .cpg saying UTF-8 the load was
+    refused ("its .cpg declares UTF-8, which its text is not: set source.encoding"); without
+    one, no encoding fitted every value, so GDAL read the whole table as ISO-8859-1 and every
+    Chinese name came out garbled. Now 5 of 6 names decoding is UTF-8 with a value damaged:
+    that value is set to null and counted, the others are kept."""
+    path = _shapefile(districts, tmp_path / "damaged", "UTF-8")
+    if cpg:
+        path.with_suffix(".cpg").write_text("UTF-8")
+    dbf = path.with_suffix(".dbf")
+    data = bytearray(dbf.read_bytes())
+    header_length, record_length = struct.unpack("<HH", data[8:12])
+    data[header_length + record_length + 1] = 0xFF  # the second name's first byte
+    dbf.write_bytes(bytes(data))
+    fields = [{**NAME, "source": "名称"}, {**POP, "source": "人口"}]
+    table = f"utf8_damaged_{int(cpg)}"
+    definition = layer(table, "MultiPolygon", {"path": str(path)}, fields)
+    report = load_layer(definition, catalog.city("xiamen"), engine, settings)
+    assert report.rows_loaded == 6 and report.coerced_to_null == {"name": 1}
+    with engine.connect() as conn:
+        names = conn.execute(sa.text(f"SELECT name FROM xiamen.{table} ORDER BY fid")).scalars()  # noqa: S608
+        kept = names.all()
+    expected = districts["名称"].tolist()
+    assert kept[1] is None and kept[:1] + kept[2:] == expected[:1] + expected[2:]

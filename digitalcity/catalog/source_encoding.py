@@ -87,7 +87,7 @@ def undeclared_encoding(path: Path, *, in_china: bool) -> str | None:
         return "UTF-8"
     if in_china and all(_decodes(v, "gb18030") for v in values):
         return "GB18030"
-    return "UTF-8" if utf8 else None
+    return "UTF-8" if utf8 or _damaged_utf8(values, in_china=in_china) else None
 
 
 _UTF8_NAMES = {"utf-8", "utf8", "65001"}
@@ -135,9 +135,23 @@ def _if_not_utf8(path: Path, cpg: Path, dbf: Path, *, in_china: bool) -> str | N
         return None
     if in_china and all(_decodes(v, "gb18030") for v in values):
         return "GB18030"
+    if _damaged_utf8(values, in_china=in_china):
+        return None  # as declared: the load sets the few damaged values to null and counts them
     raise SourceError(
         f"{path.name}: its .cpg declares UTF-8, which its text is not: set source.encoding"
     )
+
+
+def _damaged_utf8(values: set[bytes], *, in_china: bool) -> bool:
+    """Whether text that is not all UTF-8 is UTF-8 with a few values damaged (a byte garbled by
+    a bad copy), not text in another encoding: of at least 3 values, at most one in 20 (at
+    least one) fails to decode, and in China the rest read as a Chinese city's data would.
+    Text in GBK or Latin-1 is seldom valid UTF-8, so there nearly every value fails."""
+    readable = {v for v in values if _decodes(v, "utf-8")}
+    failing = len(values) - len(readable)
+    if len(values) < 3 or failing > max(1, len(values) // 20):
+        return False
+    return not in_china or _plausible_utf8(readable)
 
 
 def _csv_lines(path: Path) -> set[bytes]:
