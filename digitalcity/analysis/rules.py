@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 
-from digitalcity.catalog.codes import CodeTable, _read_rows
+from digitalcity.catalog.codes import CodeTable, read_rows
 from digitalcity.errors import CatalogError
 
 COLUMNS = ("zone_prefix", "family", "permitted", "note")
@@ -56,7 +56,7 @@ def load_use_rules(path: Path, standard: CodeTable, zoning: CodeTable | None = N
     """Read and check a rule table: unique prefixes, codes of ``standard``, families of
     ``zoning`` (level 1) when given. Raises ``CatalogError`` naming the file and row."""
     rules: dict[str, UseRule] = {}
-    for line, row in _read_rows(path, COLUMNS):  # header, UTF-8 and row width checked there
+    for line, row in read_rows(path, COLUMNS):  # header, UTF-8 and row width checked there
         where = f"{path}: row {line}"
         prefix, family = row["zone_prefix"], row["family"]
         codes = frozenset(row["permitted"].split())

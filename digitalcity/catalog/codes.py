@@ -68,7 +68,7 @@ class CodeTable:
         return None
 
 
-def _read_rows(
+def read_rows(
     path: Path, columns: tuple[str, ...], optional: tuple[str, ...] = ()
 ) -> Iterator[tuple[int, dict[str, str]]]:
     """Yield (line number, stripped row) of a UTF-8 CSV whose header is exactly ``columns``
@@ -93,7 +93,7 @@ def load_code_table(path: Path, system: str) -> CodeTable:
     """Read and validate a code table CSV (columns ``CODE_COLUMNS``)."""
     codes: dict[str, Code] = {}
     lines: dict[str, int] = {}
-    for line, row in _read_rows(path, CODE_COLUMNS):
+    for line, row in read_rows(path, CODE_COLUMNS):
         where, code = f"{path}: row {line}: code {row['code']!r}", row["code"]
         if not code or code in codes:
             raise CatalogError(f"{where}: {'duplicate' if code else 'empty'} code")
@@ -172,7 +172,7 @@ def load_crosswalk(
     ``normaliser``)."""
     rules: dict[str, tuple[str, str]] = {}
     prefixes: dict[str, tuple[str, str]] = {}
-    for line, row in _read_rows(path, CROSSWALK_COLUMNS, ("match",)):
+    for line, row in read_rows(path, CROSSWALK_COLUMNS, ("match",)):
         where = f"{path}: row {line}"
         prefix, l1, l2 = row["from_prefix"], row["to_level1"], row["to_level2"]
         if not prefix or prefix in rules or prefix in prefixes:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from digitalcity.catalog.codes import CodeTable, _read_rows
+from digitalcity.catalog.codes import CodeTable, read_rows
 from digitalcity.catalog.semantics import CONTROL_KEYS
 from digitalcity.errors import CatalogError
 
@@ -89,7 +89,7 @@ def load_descriptions(path: Path, table: CodeTable) -> Descriptions:
     """Read and check a descriptions CSV against its code table; a bad row raises
     ``CatalogError`` naming the file, row and fault."""
     rows: dict[str, Description] = {}
-    for line, row in _read_rows(path, DESCRIPTION_COLUMNS):
+    for line, row in read_rows(path, DESCRIPTION_COLUMNS):
         where = f"{path}: row {line}: code {row['code']!r}"
         if row["code"] not in table:
             raise CatalogError(f"{where}: not a code of {table.system!r}")

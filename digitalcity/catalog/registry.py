@@ -24,21 +24,17 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise CatalogError(f"{path}: not valid TOML: {exc}") from exc
     except UnicodeDecodeError as exc:  # TOML is UTF-8; a Chinese editor may save GBK ("ANSI")
-        encoding = "GBK" if _decodes(path, "gb18030") else "another encoding"
+        try:
+            exc.object.decode("gb18030")
+            encoding = "GBK"
+        except UnicodeDecodeError:
+            encoding = "another encoding"
         raise CatalogError(
             f"{path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at {exc.start}), "
             f"perhaps saved as {encoding}: save it as UTF-8"
         ) from None
     except OSError as exc:
         raise CatalogError(f"{path}: cannot read: {exc.strerror}") from exc
-
-
-def _decodes(path: Path, codec: str) -> bool:
-    try:
-        path.read_bytes().decode(codec)
-    except (UnicodeDecodeError, OSError):
-        return False
-    return True
 
 
 def _validation_message(path: Path, exc: ValidationError) -> str:

@@ -107,13 +107,15 @@ def utf8_projection(path: Path) -> bytes | None:
     if prj is None:
         return None
     raw = prj.read_bytes()
-    for codec in ("utf-8", "gb18030", "latin-1"):
-        try:
-            text = raw.decode(codec)
-        except UnicodeDecodeError:
-            continue
-        return None if codec == "utf-8" else text.encode("utf-8")
-    return None  # unreachable: Latin-1 decodes any bytes
+    try:
+        raw.decode("utf-8")
+        return None
+    except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode("gb18030").encode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1").encode("utf-8")
 
 
 def needs_repair(path: Path) -> bool:
