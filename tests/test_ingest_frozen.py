@@ -48,16 +48,15 @@ def test_a_fresh_load_is_all_visible_at_once(loaded, catalog, engine, settings) 
 
 def test_the_tile_copy_holds_every_row_once(loaded, catalog, engine, settings) -> None:  # noqa: ANN001
     """The tile copy, written batch by batch beside the staging table (``LoadCopy``): after a
-    load of several batches (13,116 parcels, simplified at no zoom, so with no row trigger,
-    in batches of 3,279), it holds each of the layer's rows exactly once, with the layer's
-    geometry in EPSG:3857: the loader's projection (``webmercator``) within a micrometre of
-    ``ST_Transform``'s."""
-    parcels = catalog.layer("cambridge", "parcels").model_copy(
-        update={"id": "zz_copy_fill_test", "simplify": ()}
+    load of several batches (6,117 street lights in batches of 2,000), it holds each
+    of the layer's rows exactly once, with the layer's geometry in EPSG:3857: the loader's
+    projection (``webmercator``) within a micrometre of ``ST_Transform``'s."""
+    lights = catalog.layer("cambridge", "street_lights").model_copy(
+        update={"id": "zz_copy_fill_test"}
     )
     city = catalog.city("cambridge")
     try:
-        report = load_layer(parcels, city, engine, settings, force=True)
+        report = load_layer(lights, city, engine, settings, force=True)
         with engine.connect() as conn:
             copied, distinct, mismatched, missing = conn.execute(
                 sa.text(
@@ -65,15 +64,15 @@ def test_the_tile_copy_holds_every_row_once(loaded, catalog, engine, settings) -
                     "count(*) FILTER (WHERE ST_NPoints(c.geom) <> ST_NPoints(t.geom) OR "
                     "ST_HausdorffDistance(c.geom, ST_Transform(t.geom, 3857)) > 1e-6), "
                     "(SELECT count(*) FROM cambridge.zz_copy_fill_test t2 WHERE NOT EXISTS "
-                    f"(SELECT 1 FROM {copy_table(parcels, report.version)} c2 "
+                    f"(SELECT 1 FROM {copy_table(lights, report.version)} c2 "
                     "WHERE c2.fid = t2.fid)) "
-                    f"FROM {copy_table(parcels, report.version)} c "
+                    f"FROM {copy_table(lights, report.version)} c "
                     "JOIN cambridge.zz_copy_fill_test t ON t.fid = c.fid"
                 )
             ).one()
     finally:
         _drop_test_layer(engine, "zz_copy_fill_test")
-    assert report.rows_loaded > 13_000 and report.rows_read > 3 * 3_279
+    assert report.rows_loaded > 6_000 and report.rows_read > 3 * 2_000
     assert copied == distinct == report.rows_loaded
     assert mismatched == 0 and missing == 0
 
@@ -123,16 +122,16 @@ def test_the_load_copy_equals_a_copy_filled_from_the_table(
 
 
 def test_an_untriggered_copy_needs_no_vacuum(loaded, catalog, engine, settings) -> None:  # noqa: ANN001
-    """Rows projected by the loader go into their copy by COPY FREEZE alone (no trigger: the
-    parcels, simplified at no zoom): every page is all-visible once the load's ANALYZE has
-    counted them, and no VACUUM ran on the copy (it only scanned the GiST index)."""
-    parcels = catalog.layer("cambridge", "parcels").model_copy(
-        update={"id": "zz_frozen_untriggered", "simplify": ()}
+    """Points projected by the loader go into their copy by COPY FREEZE alone (no trigger):
+    every page is all-visible once the load's ANALYZE has counted them, and no VACUUM ran
+    on the copy (it only scanned the GiST index)."""
+    lights = catalog.layer("cambridge", "street_lights").model_copy(
+        update={"id": "zz_frozen_points"}
     )
-    assert not simplified_zooms(parcels)
+    assert not simplified_zooms(lights)
     try:
-        report = load_layer(parcels, catalog.city("cambridge"), engine, settings, force=True)
-        copy = copy_table(parcels, report.version)
+        report = load_layer(lights, catalog.city("cambridge"), engine, settings, force=True)
+        copy = copy_table(lights, report.version)
         with engine.connect() as conn:
             pages, visible = _pages(conn, copy)
             vacuumed = conn.execute(
@@ -143,6 +142,6 @@ def test_an_untriggered_copy_needs_no_vacuum(loaded, catalog, engine, settings) 
                 {"t": copy},
             ).one()
     finally:
-        _drop_test_layer(engine, "zz_frozen_untriggered")
+        _drop_test_layer(engine, "zz_frozen_points")
     assert pages > 10 and visible == pages
     assert tuple(vacuumed) == (0, True)

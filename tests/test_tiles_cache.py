@@ -173,74 +173,16 @@ def test_a_load_commits_its_tile_copy_with_it(catalog, engine, settings, loaded)
     from digitalcity.ingest.city import load_city
     from digitalcity.tiles.prepare import copy_name, existing_copies
 
-    layer = catalog.layer("cambridge", "bus_shelters")
+    layer = catalog.layer("cambridge", "libraries")
     versions = VersionMap()
     versions.load(engine)
-    before = versions.get("cambridge", "bus_shelters").version
-    [outcome] = list(
-        load_city(catalog, "cambridge", ["bus_shelters"], engine, settings, force=True)
-    )
+    before = versions.get("cambridge", "libraries").version
+    [outcome] = list(load_city(catalog, "cambridge", ["libraries"], engine, settings, force=True))
     assert outcome.error is None
     versions.load(engine)
-    after = versions.get("cambridge", "bus_shelters").version
+    after = versions.get("cambridge", "libraries").version
     assert after == before + 1
     with engine.connect() as conn:
         copies = existing_copies(conn)
     assert copy_name(layer, after) in copies
     assert copy_name(layer, before) not in copies
-
-
-def test_a_point_layer_keeps_no_tile_copy_and_its_tiles_read_its_table(
-    catalog, engine, settings, loaded, tmp_path
-):
-    """Point layers keep no EPSG:3857 copy (``content.keeps_copy``): their load writes none
-    and drops those an earlier release made (of any version, and a crashed load's), the
-    copies' builder makes none, and every library is in the z14 tile it lies in, where
-    ``ST_Transform`` puts it, read from the layer's table."""
-    from digitalcity.db.live import VersionMap
-    from digitalcity.tiles.prepare import SCHEMA, copy_name, existing_copies, prepare_layer
-    from digitalcity.tiles.query import qualified
-    from digitalcity.tiles.tms import EXTENT, MARGIN, tile_box_3857, tiles_for_bounds
-
-    layer, city = catalog.layer("cambridge", "libraries"), catalog.city("cambridge")
-    versions = VersionMap()
-    versions.load(engine)
-    before = versions.get("cambridge", "libraries").version
-    with engine.begin() as conn:  # as an earlier release left them: a version's, a crashed load's
-        for name in (copy_name(layer, before), "cambridge__libraries__s0a1b2"):
-            conn.exec_driver_sql(f'CREATE TABLE IF NOT EXISTS {SCHEMA}."{name}" (fid bigint)')
-    report = load_layer(layer, city, engine, settings, force=True)
-    assert report.status == "loaded" and report.version == before + 1
-    with engine.connect() as conn:
-        assert not {c for c in existing_copies(conn) if c.startswith("cambridge__libraries__")}
-    assert prepare_layer(engine, layer, city, report.version) is False
-    with engine.connect() as conn:
-        assert copy_name(layer, report.version) not in existing_copies(conn)
-        places = conn.execute(
-            sa.text(
-                "SELECT fid, ST_X(geom), ST_Y(geom), ST_X(ST_Transform(geom, 3857)), "
-                "ST_Y(ST_Transform(geom, 3857)) FROM cambridge.libraries ORDER BY fid"
-            )
-        ).all()
-    tiles = TileService(catalog, TileOptions(tiles_dir=tmp_path, cache=False))
-    tiles.start(engine, listen=False, build_copies=True)
-    try:
-        assert tiles.wait_for_copies(120)
-        assert ("cambridge", "libraries") not in tiles.copies
-        tileset = tiles.layer_tileset(layer, "anonymous")
-        [(_, source)] = tiles.sources(tileset)
-        assert source.copy_zooms is None and source.table == qualified("cambridge", "libraries")
-        assert len(places) > 5
-        for fid, lon, lat, x, y in places:
-            [tile] = tiles_for_bounds((lon, lat, lon, lat), range(14, 15))
-            decoded = mapbox_vector_tile.decode(tiles.render(engine, tileset, tile))
-            [feature] = [f for f in decoded["libraries"]["features"] if f["id"] == fid]
-            assert feature["geometry"]["type"] == "Point"
-            px, py = feature["geometry"]["coordinates"]  # tile units, y up
-            west, south, east, _ = tile_box_3857(tile)
-            pad = (east - west) * MARGIN / (1 + 2 * MARGIN)
-            size = east - west - 2 * pad
-            assert abs(px - (x - west - pad) / size * EXTENT) <= 1
-            assert abs(py - (y - south - pad) / size * EXTENT) <= 1
-    finally:
-        tiles.stop()

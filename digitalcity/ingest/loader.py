@@ -57,8 +57,7 @@ from digitalcity.ingest.report import LoadReport
 from digitalcity.ingest.text_ids import stable_ids
 from digitalcity.ingest.tilecopy import TileCopyWriter
 from digitalcity.ingest.webmercator import projects_as_lonlat
-from digitalcity.tiles.content import keeps_copy
-from digitalcity.tiles.prepare import LoadCopy, retire_copies
+from digitalcity.tiles.prepare import LoadCopy
 
 _HASH_CHUNK = 1 << 20
 # part of every fingerprint: bump when what a load stores from the same input changes (2: the
@@ -492,8 +491,7 @@ def _load(
     fingerprinting = in_background(fingerprint, layer, city, settings)  # hashing frees the GIL
     in_background(_warm_pool, engine)
     # asked of the database beside the opening (a new process's first ST_Transform: 30-40 ms)
-    writes_copy = settings.tile_copies and keeps_copy(layer)
-    projecting = in_background(_copy_projected, engine, city) if writes_copy else None
+    projecting = in_background(_copy_projected, engine, city) if settings.tile_copies else None
     # The source is opened beside the hash, and not waited for when the inputs turn out
     # unchanged: opening can cost more than comparing (a .prj of the bureau's own keeps GDAL
     # 0.14 s; an archive is unpacked), and a city's reload finds most layers unchanged.
@@ -584,7 +582,7 @@ def _load_job(
                     if copy is not None:
                         copy.drop(engine)
                     raise
-                _retire(engine, job)
+                _retire(engine, job, copy)
             finally:
                 guard.execute(_LOAD_UNLOCK, {"key": layer.qualified_id})
                 guard.commit()
@@ -792,13 +790,13 @@ def _swap(
     )
 
 
-def _retire(engine: Engine, job: _LayerLoad) -> None:
+def _retire(engine: Engine, job: _LayerLoad, copy: LoadCopy | None) -> None:
     """Once the swap has committed, still under the load's lock: drop the versions past
     those kept, and the tile copies of other versions, in transactions of their own (the
     layer's readers no longer wait for their files' removal)."""
     retire_versions(engine, job.layer, job.city, job.settings.keep_versions)
-    if job.report.version is not None:
-        retire_copies(engine, job.layer, job.report.version)
+    if copy is not None and job.report.version is not None:
+        copy.retire_others(engine, job.report.version)
 
 
 def _drop_quietly(engine: Engine, staging: sa.Table) -> None:

@@ -129,17 +129,6 @@ def finest_simplified_zoom(layer: LayerDef) -> int | None:
     return max(s.max_zoom for s in layer.simplify)
 
 
-def keeps_copy(layer: LayerDef) -> bool:
-    """Whether the layer's tiles read an EPSG:3857 copy of its table (``tiles.prepare``)
-    rather than the table itself. A copy pays for lines and polygons: reprojecting and
-    simplifying their vertices per request made the 246,900 SYNTHETIC roads' cold tiles
-    1.67x slower. Point layers read their table: on 246,900 SYNTHETIC places (EPSG:4326
-    storage) the same tiles took the same time either way (z14-z16 173-191 against 178-182 ms
-    in all, z10-z16 3.3-3.7 against 3.1-3.5 s; reprojecting a point costs PostGIS 0.17 us),
-    while writing the copy took a third of their load (2.3-2.5 against 1.7-1.8 s)."""
-    return layer.geometry_type not in POINT_TYPES
-
-
 def _scale(city: CityDef) -> float:
     """EPSG:3857 units per metre at the city's centre latitude (1 / cos φ)."""
     lat = city.center[1] if city.center else 0.0

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from digitalcity.catalog import Catalog, LayerDef
 from digitalcity.db.live import VersionMap
 from digitalcity.errors import NotFound
-from digitalcity.tiles.content import keeps_copy, simplified_zooms
+from digitalcity.tiles.content import simplified_zooms
 from digitalcity.tiles.prepare import copy_exists, copy_table, prepare_layer
 from digitalcity.tiles.query import TileSource
 
@@ -98,15 +98,8 @@ class CopyPreparer:
         return {
             key
             for key, state in self.versions.current.items()
-            if self.copies.get(key) != state.version and self._keeps_copy(key)
+            if self.copies.get(key) != state.version
         }
-
-    def _keeps_copy(self, key: tuple[str, str]) -> bool:
-        """Whether the layer ``key`` (city, layer) is in the catalog and keeps a copy."""
-        try:
-            return keeps_copy(self.catalog.layer(*key))
-        except NotFound:
-            return False
 
     def _prepare(self, key: tuple[str, str]) -> None:
         state = self.versions.get(*key)
@@ -119,8 +112,8 @@ class CopyPreparer:
             return  # loaded in the database but no longer in the catalog
         if self.copies.get(key) == state.version:
             return
-        if not self.build:  # a point layer has none to find (its builder drops old ones)
-            if keeps_copy(layer) and copy_exists(self.reader(), layer, state.version):
+        if not self.build:
+            if copy_exists(self.reader(), layer, state.version):
                 self.copies[key] = state.version
             return
         if prepare_layer(self.engine, layer, self.catalog.city(layer.city), state.version):

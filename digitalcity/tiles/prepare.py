@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 from digitalcity.catalog import Catalog, CityDef, LayerDef
 from digitalcity.db.schema import column_for, store_uncompressed
 from digitalcity.db.versions import retire
-from digitalcity.tiles.content import keeps_copy, simplified_zooms, tolerance
+from digitalcity.tiles.content import simplified_zooms, tolerance
 from digitalcity.tiles.query import field_columns, qualified, quote, read_sql
 
 log = logging.getLogger(__name__)
@@ -248,56 +248,47 @@ class LoadCopy:
     def swap_in(self, conn: Connection, version: int) -> None:
         """In the load's transaction (``versions.swap_in``): the copy becomes ``version``'s,
         so it commits with the load and the API never waits for one. The copies of other
-        versions are dropped after that commit (``retire_copies``)."""
+        versions are dropped after that commit (``retire_others``)."""
         conn.execute(_LOCK, {"key": self.layer.qualified_id})
         name = copy_name(self.layer, version)
         if name in existing_copies(conn):  # left by an aborted run of this version
             conn.exec_driver_sql(f"DROP TABLE {copy_table(self.layer, version)}")
         conn.exec_driver_sql(f"ALTER TABLE {self.table} RENAME TO {quote(name)}")
 
+    def retire_others(self, engine: Engine, version: int) -> None:
+        """Once the load of ``version`` has committed, under the loader's per-layer lock:
+        drop the copies of other versions and those crashed loads left (any other load copy
+        is one), in a transaction of their own (``versions.retire``). A copy a tile query
+        still reads after ``versions.RETIRE_LOCK_TIMEOUT_MS`` is left for the layer's next
+        load; until then nothing reads it (the tiles read ``version``'s). Dropped in the
+        load's transaction, their files were removed at its commit, before it released the
+        layer's live table (see ``versions.retire_versions``)."""
 
-def retire_copies(engine: Engine, layer: LayerDef, version: int) -> None:
-    """Once the load of ``version`` has committed, under the loader's per-layer lock: drop
-    the copies of other versions and those crashed loads left (any load copy but the one
-    just renamed is one), in a transaction of their own (``versions.retire``); a layer that
-    keeps no copy (``keeps_copy``: points) loses every copy an earlier release made. A copy
-    a tile query still reads after ``versions.RETIRE_LOCK_TIMEOUT_MS`` is left for the
-    layer's next load; until then nothing reads it (the tiles read ``version``'s). Dropped
-    in the load's transaction, their files were removed at its commit, before it released
-    the layer's live table (see ``versions.retire_versions``)."""
-    keep = version if keeps_copy(layer) else None
+        def drop(conn: Connection) -> None:
+            others = existing_copies(conn) - {copy_name(self.layer, version)}
+            _drop_other_copies(conn, self.layer, others, version, leftovers=True)
 
-    def drop(conn: Connection) -> None:
-        _drop_other_copies(conn, layer, existing_copies(conn), keep, leftovers=True)
-
-    retire(engine, layer, "tile copies of earlier versions", drop)
+        retire(engine, self.layer, "tile copies of earlier versions", drop)
 
 
 def _drop_other_copies(
-    conn: Connection,
-    layer: LayerDef,
-    tables: set[str],
-    keep: int | None,
-    *,
-    leftovers: bool = False,
+    conn: Connection, layer: LayerDef, tables: set[str], version: int, *, leftovers: bool = False
 ) -> None:
-    """Drop, among ``tables``, the copies of ``layer`` at versions other than ``keep`` (None:
-    every version); with ``leftovers``, also the load copies (``LoadCopy``) that crashed
-    loads left behind."""
+    """Drop, among ``tables``, the copies of ``layer`` at versions other than ``version``;
+    with ``leftovers``, also the load copies (``LoadCopy``) that crashed loads left behind."""
     pattern = _copy_pattern(layer)
     leftover = re.compile(rf"^{re.escape(_name(layer, 's'))}[0-9a-f]+$")
     for name in tables:
         found = pattern.match(name)
-        if (found and int(found[1]) != keep) or (leftovers and leftover.match(name)):
+        if (found and int(found[1]) != version) or (leftovers and leftover.match(name)):
             conn.exec_driver_sql(f"DROP TABLE IF EXISTS {qualified(SCHEMA, name)}")
 
 
 def prepare_layer(engine: Engine, layer: LayerDef, city: CityDef, version: int) -> bool:
     """Make sure the copy of ``layer`` at ``version`` exists; drop older copies.
 
-    Returns True when the copy exists afterwards, False when the layer keeps none
-    (``keeps_copy``; copies an earlier release made are dropped), when ``version`` is no
-    longer current (a newer load won) or the database refused (e.g. no CREATE privilege).
+    Returns True when the copy exists afterwards, False when ``version`` is no longer
+    current (a newer load won) or the database refused (e.g. no CREATE privilege).
     """
     try:
         with engine.begin() as conn:
@@ -308,9 +299,6 @@ def prepare_layer(engine: Engine, layer: LayerDef, city: CityDef, version: int) 
             if current != version:
                 return False
             tables = existing_copies(conn)
-            if not keeps_copy(layer):
-                _drop_other_copies(conn, layer, tables, None)
-                return False
             if copy_name(layer, version) not in tables:
                 _build(conn, layer, city, version)
             _drop_other_copies(conn, layer, tables, version)
@@ -353,8 +341,6 @@ def refresh_copy_rows(
     """After an edit of the rows ``fids`` (in the caller's transaction): the same rows of the
     copy at ``version`` rebuilt from the table, when the copy exists; the rest of the copy is
     untouched, so tiles elsewhere stay as they are."""
-    if not keeps_copy(layer):
-        return
     name = copy_name(layer, version)
     seen = (conn.engine.url.render_as_string(hide_password=True), name)
     if seen not in _COPIES_SEEN:
