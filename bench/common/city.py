@@ -56,20 +56,26 @@ def city_db(city: str = CITY) -> Iterator[CityDB]:
 
 @contextmanager
 def osmlike_db(
-    *, editable: bool = False, population: bool = False, shared_buffers_mb: int | None = None
+    *,
+    editable: bool = False,
+    population: bool = False,
+    places: bool = False,
+    shared_buffers_mb: int | None = None,
 ) -> Iterator[CityDB]:
     """A fast (unsafe) throwaway cluster with the SYNTHETIC OSM-like dataset
     (``bench/common/osmlike.py``; ``editable``: its roads may be edited; ``population``: with
-    its SYNTHETIC population grid) written to a temporary folder, loaded by our loader and its
-    3857 copies built; the settings' layers directory is the dataset's, so servers started
-    with ``env()`` serve it."""
+    its SYNTHETIC population grid; ``places``: with its places table, 246,900 points)
+    written to a temporary folder, loaded by our loader and its 3857 copies built; the
+    settings' layers directory is the dataset's, so servers started with ``env()`` serve it."""
     with (
         tempfile.TemporaryDirectory(prefix="digitalcity-bench-osm-") as tmp,
         throwaway_cluster(
             "digitalcity-bench-osm-", pool_size=10, shared_buffers_mb=shared_buffers_mb
         ) as db,
     ):
-        layers = write_dataset(Path(tmp) / "osmlike", editable=editable, population=population)
+        layers = write_dataset(
+            Path(tmp) / "osmlike", editable=editable, population=population, places=places
+        )
         catalog = load_catalog(layers)
         osm = CityDB(
             db.settings.model_copy(update={"layers_dir": layers}), db.cluster, db.engine, catalog
