@@ -55,7 +55,7 @@ def _statements(service: TileService, layer: LayerDef, centre: tuple[float, floa
     tileset = service.layer_tileset(layer, ROLE)
     if tileset is None:
         raise SystemExit(f"{layer.qualified_id}: not loaded")
-    [(_, copy)] = service.sources(tileset, copies=True)
+    [(plan, copy)] = service.sources(tileset, copies=True)
     [(_, table)] = service.sources(tileset, copies=False)
     if copy.copy_zooms is None or table.copy_zooms is not None:
         raise SystemExit(f"{layer.qualified_id}: no current tile copy to compare with its table")
@@ -65,7 +65,7 @@ def _statements(service: TileService, layer: LayerDef, centre: tuple[float, floa
     for name, source in (("copy", copy), ("table", table)):
         out[name] = []
         for tile in tiles:
-            statement, params = tile_statement([(tileset.plans[0], source)], tileset.city, tile)
+            statement, params = tile_statement([(plan, source)], tileset.city, tile)
             out[name].append((driver_sql(statement), params))
     return out
 
@@ -90,14 +90,14 @@ def measure(db: CityDB, city: str, rounds: int) -> list[LayerTiming]:
                     timings.append(LayerTiming(layer, int(rows), statements))
     finally:
         service.stop()
-    conn = thread_connection(db.libpq_url(), "-c max_parallel_workers_per_gather=0")
+    as_api = thread_connection(db.libpq_url(), "-c max_parallel_workers_per_gather=0")
     for n in range(rounds):
         for timing in timings:
             order = ("copy", "table") if n % 2 == 0 else ("table", "copy")
             for name in order:
                 started, nbytes = time.perf_counter(), 0
                 for sql, params in timing.statements[name]:
-                    nbytes += len(conn().execute(sql, params).fetchone()[0] or b"")
+                    nbytes += len(as_api().execute(sql, params).fetchone()[0] or b"")
                 seconds = time.perf_counter() - started
                 timing.best[name] = min(seconds, timing.best.get(name, seconds))
                 timing.nbytes[name] = nbytes

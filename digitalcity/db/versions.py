@@ -83,6 +83,12 @@ def _qualified(conn: Connection, schema: str, table: str) -> str:
 _LAYER_LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))")
 
 
+def lock_layer(conn: Connection, layer: LayerDef) -> None:
+    """Take ``layer``'s lock until ``conn``'s transaction ends: loads, swaps, retirements
+    and tile copies of one layer run one at a time."""
+    conn.execute(_LAYER_LOCK, {"key": layer.qualified_id})
+
+
 def record_swap(conn: Connection, layer: LayerDef, city: CityDef, staging: str) -> None:
     """The first half of a swap, in its transaction before ``swap_in``: record in the layer's
     history what the ``staging`` table changes (``history.loads.record_load``).
@@ -92,7 +98,7 @@ def record_swap(conn: Connection, layer: LayerDef, city: CityDef, staging: str) 
     the comparison and the renames, and readers wait only for the renames. The comparison
     (0.2 s on 246,900 SYNTHETIC roads) ran after the renames, holding readers up for it,
     and could not start before the load's last statistics were gathered."""
-    conn.execute(_LAYER_LOCK, {"key": layer.qualified_id})
+    lock_layer(conn, layer)
     live: str | None = None
     if current_version(conn, layer) is not None:
         live = layer.id
@@ -125,7 +131,7 @@ def swap_in(
     what a load prepares for readers (the tile copy) commits with it or not at all."""
     params = {"city": layer.city, "layer": layer.id}
     # Serialise concurrent loads of the same layer.
-    conn.execute(_LAYER_LOCK, {"key": layer.qualified_id})
+    lock_layer(conn, layer)
     version = int(conn.execute(_NEXT_VERSION, params).scalar_one())
     previous = current_version(conn, layer)
     if previous is not None:
@@ -204,7 +210,7 @@ def retire(engine: Engine, layer: LayerDef, what: str, drop: Callable[[Connectio
     a failure is logged (``left_for_next_load``), never raised: the load stays a success."""
     try:
         with engine.begin() as conn:
-            conn.execute(_LAYER_LOCK, {"key": layer.qualified_id})
+            lock_layer(conn, layer)
             conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{RETIRE_LOCK_TIMEOUT_MS}ms'")
             drop(conn)
     except sa.exc.SQLAlchemyError as exc:

@@ -20,14 +20,13 @@ from sqlalchemy.engine import Connection, Engine
 
 from digitalcity.catalog import Catalog, CityDef, LayerDef
 from digitalcity.db.schema import column_for, store_uncompressed
-from digitalcity.db.versions import retire
+from digitalcity.db.versions import lock_layer, retire
 from digitalcity.tiles.content import simplified_zooms, tolerance
 from digitalcity.tiles.query import field_columns, qualified, quote, read_sql
 
 log = logging.getLogger(__name__)
 
 SCHEMA = "digitalcity_tiles"
-_LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))")
 _CURRENT = sa.text(
     "SELECT version FROM digitalcity.layer_versions "
     "WHERE city = :city AND layer = :layer AND is_current"
@@ -249,7 +248,7 @@ class LoadCopy:
         """In the load's transaction (``versions.swap_in``): the copy becomes ``version``'s,
         so it commits with the load and the API never waits for one. The copies of other
         versions are dropped after that commit (``retire_others``)."""
-        conn.execute(_LOCK, {"key": self.layer.qualified_id})
+        lock_layer(conn, self.layer)
         name = copy_name(self.layer, version)
         if name in existing_copies(conn):  # left by an aborted run of this version
             conn.exec_driver_sql(f"DROP TABLE {copy_table(self.layer, version)}")
@@ -294,7 +293,7 @@ def prepare_layer(engine: Engine, layer: LayerDef, city: CityDef, version: int) 
         with engine.begin() as conn:
             conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {quote(SCHEMA)}")
         with engine.begin() as conn:
-            conn.execute(_LOCK, {"key": layer.qualified_id})
+            lock_layer(conn, layer)
             current = conn.execute(_CURRENT, {"city": layer.city, "layer": layer.id}).scalar()
             if current != version:
                 return False
