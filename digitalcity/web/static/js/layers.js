@@ -5,10 +5,17 @@ import { lang, legendCaption, pick, t } from "./i18n.js";
 
 // Strings of the switcher's theme and opacity controls, zh and en.
 const TEXT = {
-  zh: { noTheme: "不显示专题图层", opacity: "不透明度" },
-  en: { noTheme: "No thematic layer", opacity: "Opacity" },
+  zh: {
+    noTheme: "不显示专题图层", opacity: "不透明度", zoomIn: "放大后可见", zoomOut: "缩小后可见",
+    zoomRange: "在第 {min}–{max} 级显示",
+  },
+  en: {
+    noTheme: "No thematic layer", opacity: "Opacity", zoomIn: "Zoom in to see",
+    zoomOut: "Zoom out to see", zoomRange: "Shown at zoom levels {min}–{max}",
+  },
 };
-const say = (key) => (TEXT[lang()] || TEXT.en)[key];
+const say = (key, vars = {}) => (TEXT[lang()] || TEXT.en)[key]
+  .replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ""));
 
 const GROUPS = [
   ["landuse", ["landuse"]],
@@ -54,6 +61,63 @@ export function setOpacity(map, legend, id, factor) {
   if (layer && map.getLayer(fill)) map.setPaintProperty(fill, "fill-opacity", layer.opacity * factor);
 }
 
+/**
+ * {catalog layer id: [first zoom, zoom it stops at]} over the style layers that draw it
+ * (MapLibre's ``minzoom`` is inclusive, its ``maxzoom`` exclusive): the definitions' zooms.
+ */
+export function zoomRanges(map) {
+  const out = {};
+  for (const layer of map.getStyle().layers) {
+    const id = layer.metadata && layer.metadata["digitalcity:layer"];
+    if (!id) continue;
+    const [low, high] = out[id] || [Infinity, -Infinity];
+    out[id] = [Math.min(low, layer.minzoom ?? 0), Math.max(high, layer.maxzoom ?? 24)];
+  }
+  return out;
+}
+
+/**
+ * Mute the rows of layers the map does not draw at its zoom (``out-of-zoom``), and give each
+ * such row that is switched on a button saying which way to zoom; its title says the zooms.
+ */
+export function markZoomRanges(container, map) {
+  const ranges = zoomRanges(map);
+  const zoom = map.getZoom();
+  for (const row of container.querySelectorAll("li[data-layer-row]")) {
+    const range = ranges[row.dataset.layerRow];
+    const hint = row.querySelector("button.zoom-hint");
+    if (!range || !hint) continue;
+    const [low, high] = range;
+    const way = zoom < low ? "in" : zoom >= high ? "out" : "";
+    row.classList.toggle("out-of-zoom", Boolean(way));
+    hint.hidden = !way || !row.querySelector("input:checked");
+    hint.textContent = way ? say(way === "in" ? "zoomIn" : "zoomOut") : "";
+    // zoom out to just below where it stops, or in to where it starts
+    hint.dataset.zoomTo = String(way === "out" ? high - 0.5 : low);
+    hint.title = say("zoomRange", { min: low, max: Math.min(high, 23) - 1 });
+  }
+}
+
+const following = new WeakSet();
+
+/**
+ * Keep ``container``'s rows marked (``markZoomRanges``) as ``map`` zooms and boxes change; a
+ * row's button eases the map to a zoom that draws its layer. Called after each render.
+ */
+export function followZoom(container, map) {
+  if (!following.has(container)) {
+    following.add(container);
+    const mark = () => markZoomRanges(container, map);
+    map.on("zoomend", mark);
+    container.addEventListener("change", mark);
+    container.addEventListener("click", (event) => {
+      const hint = event.target.closest("button.zoom-hint");
+      if (hint) map.easeTo({ zoom: Number(hint.dataset.zoomTo) });
+    });
+  }
+  markZoomRanges(container, map);
+}
+
 export function applyVisibility(map, visible) {
   for (const [id, styleIds] of Object.entries(styleLayersByCatalog(map))) {
     for (const styleId of styleIds) {
@@ -97,8 +161,10 @@ function rowHtml(layer, meta, visible, options) {
     ? `<label class="opacity" style="margin-left:24px;font-size:12px">${esc(say("opacity"))} <input type="range" min="0" max="100" ` +
       `value="${Math.round((options.opacities[layer.id] ?? 1) * 100)}" ` +
       `data-opacity="${esc(layer.id)}" aria-label="${esc(say("opacity"))}"></label>` : "";
+  // shown by markZoomRanges when the map's zoom is outside the layer's
+  const hint = options.interactive ? '<button type="button" class="zoom-hint" hidden></button>' : "";
   return `<li class="layer" data-layer-row="${esc(layer.id)}"><label>${box}${single}` +
-    `<span>${title}</span>${badge}</label>${slider}${entriesHtml(layer)}</li>`;
+    `<span>${title}</span>${badge}</label>${hint}${slider}${entriesHtml(layer)}</li>`;
 }
 
 /**

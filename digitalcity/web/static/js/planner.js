@@ -9,7 +9,9 @@ import {
 import { creatableLayers, editButtons, openNewFeature, wireEditing } from "./editmode.js";
 import { shapeEditing, stopShapeEditing } from "./geomedit.js";
 import { applyLabels, lang, mapLocale, pick, relabelMap, setLang, t } from "./i18n.js";
-import { applyVisibility, renderSwitcher, setOpacity, visibleInStyle } from "./layers.js";
+import {
+  applyVisibility, followZoom, renderSwitcher, setOpacity, visibleInStyle,
+} from "./layers.js";
 import { Drawer } from "./measure.js";
 import { printSheet } from "./print.js";
 import {
@@ -94,6 +96,7 @@ async function onStyle() {
         setOpacity(map, legend, id, factor);
       },
     });
+    followZoom($("layer-list"), map);
   } catch (err) {
     console.warn("legend", err.message);
   }

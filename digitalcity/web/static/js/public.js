@@ -3,7 +3,9 @@
 import { featuresCard, publicParcelCard } from "./cards.js";
 import { api, cityById, config, esc, ownFeature, readHash, writeHash } from "./common.js";
 import { applyLabels, lang, mapLocale, relabelMap, setLang, t } from "./i18n.js";
-import { applyVisibility, chooseTheme, renderSwitcher, visibleInStyle } from "./layers.js";
+import {
+  applyVisibility, chooseTheme, followZoom, renderSwitcher, visibleInStyle,
+} from "./layers.js";
 import { addBasemap } from "./basemap.js";
 import {
   clearSelection, closeCard, installSelection, keepVisible, openCard, select, wireSearch,
@@ -13,7 +15,8 @@ const $ = (id) => document.getElementById(id);
 const STATIC = config.page === "static";
 const start = readHash();
 setLang(start.lang || config.lang);
-const city = cityById(config.city);
+// the city a shared link names (#c=), when this page serves it; else the page's own
+const city = config.cities.find((c) => c.id === start.city) || cityById(config.city);
 const meta = config.meta[city.id];
 const state = { city: city.id, visible: start.layers ? new Set(start.layers) : null, sel: null };
 let legend = null;
@@ -70,6 +73,7 @@ map.on("style.load", async () => {
         changed();
       },
     });
+    followZoom($("layer-list"), map);
   } catch (err) {
     console.warn("legend", err.message);
   }
