@@ -185,12 +185,14 @@ def test_output_crs_and_content_crs_header(client):
     assert 42.3 < lat < 42.45 and -71.2 < lon < -71.0
 
 
-def test_csv_and_html_outputs(client):
+def test_csv_and_html_outputs(client, catalog):
     csv_text = client.get(f"{BLOCKS}/items", params={"f": "csv", "limit": 3}).text
     lines = csv_text.strip().splitlines()
     assert lines[0].startswith("id,wkt,") and len(lines) == 4
     html = client.get(f"{BLOCKS}/items", headers={"Accept": "text/html"}).text
-    assert "<table>" in html and "population" in html
+    field = next(f for f in catalog.layer("cambridge", "census_blocks_2000").fields
+                 if f.name == "population")  # fmt: skip
+    assert "<table>" in html and f"<th>{field.title.en} (persons)</th>" in html
 
 
 def test_single_feature_and_unknown_feature(client):

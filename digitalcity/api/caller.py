@@ -14,7 +14,7 @@ A pure ASGI middleware, so that no route escapes it (pages, static files and ``/
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
 import psycopg
@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders, QueryParams
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from digitalcity.api.negotiation import VARY_STATE
 from digitalcity.api.problems import database_problem, problem, typed_response
 from digitalcity.catalog.access import Role
 from digitalcity.db.bounds import statement_timeout_ms
@@ -44,10 +45,13 @@ def presented_key(headers: Headers, query: QueryParams) -> str | None:
     return headers.get("x-api-key") or query.get(KEY_QUERY_PARAMETER) or None
 
 
-def _merge_vary(headers: MutableHeaders) -> None:
+def _merge_vary(headers: MutableHeaders, chosen_by: Iterable[str] = ()) -> None:
+    """``Vary`` names the headers every answer may differ by, and ``chosen_by``: those this
+    answer's format or language was negotiated from (``negotiation.VARY_STATE``)."""
     present = [v.strip() for v in headers.get("vary", "").split(",") if v.strip()]
     lowered = {v.lower() for v in present}
-    present += [h for h in ("Accept-Encoding", *KEY_HEADERS) if h.lower() not in lowered]
+    wanted = ("Accept-Encoding", *KEY_HEADERS, *sorted(chosen_by))
+    present += [h for h in wanted if h.lower() not in lowered]
     headers["Vary"] = ", ".join(present)
 
 
@@ -136,7 +140,7 @@ class CallerMiddleware:
         async def send_with_headers(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                _merge_vary(headers)
+                _merge_vary(headers, state.get(VARY_STATE, ()))
                 if keyed:
                     _make_private(headers)
             await send(message)

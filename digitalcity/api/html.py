@@ -6,8 +6,12 @@ import json
 from collections.abc import Iterable, Mapping
 from html import escape
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from fastapi.responses import HTMLResponse
+
+from digitalcity.catalog import FieldDef
+from digitalcity.catalog.units import unit_text
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,"PingFang SC","Microsoft YaHei",sans-serif;margin:0;color:#1d2733}
@@ -19,13 +23,74 @@ code{background:#f3f5f7;padding:0 .2rem}
 """
 
 
+# Every word these pages show, in Chinese and English (field and layer titles come from the
+# definitions, kinds from ``KIND_TITLES``).
+WORDS: dict[str, dict[str, str]] = {
+    "zh": {
+        "next": "下一页", "prev": "上一页", "collection": "所属图层", "data": "全部图层",
+        "items": "要素列表", "conformance": "标准符合性", "service-desc": "OpenAPI 文档",
+        "service-doc": "接口文档", "schema": "数据结构", "describedBy": "GeoJSON 数据结构",
+        "queryables": "可查询字段", "sortables": "可排序字段", "tilesets-vector": "矢量瓦片",
+        "features_as": "要素（{format}）", "property": "属性", "value": "值",
+        "no_features": "无要素", "collections": "图层", "layer": "图层", "city": "城市", "kind": "类别",
+        "geometry": "几何类型", "id": "编号", "description": "说明", "features": "要素数",
+        "version": "版本", "extent": "范围（经纬度）",
+    },
+    "en": {
+        "next": "Next page", "prev": "Previous page", "collection": "Collection",
+        "data": "All collections", "items": "Features", "conformance": "Conformance",
+        "service-desc": "OpenAPI document", "service-doc": "API documentation",
+        "schema": "Schema", "describedBy": "GeoJSON schema", "queryables": "Queryables",
+        "sortables": "Sortables", "tilesets-vector": "Vector tiles",
+        "features_as": "Features ({format})", "property": "Property", "value": "Value",
+        "no_features": "No features", "collections": "Collections", "layer": "Layer", "city": "City",
+        "kind": "Kind", "geometry": "Geometry", "id": "ID", "description": "Description",
+        "features": "Features", "version": "Version", "extent": "Extent (lon/lat)",
+    },
+}  # fmt: skip
+OGC_REL = "http://www.opengis.net/def/rel/ogc/1.0/"
+FORMATS = {
+    "application/json": "JSON",
+    "application/geo+json": "GeoJSON",
+    "text/csv": "CSV",
+    "application/schema+json": "JSON Schema",
+}
+# rels whose JSON documents have an HTML page of their own, linked as that page
+HTML_PAGES = {"collection", "data", "conformance"}
+
+
+def field_labels(fields: Iterable[FieldDef], lang: str) -> dict[str, str]:
+    """{field name: its title in ``lang``, with its unit}: the headers of feature tables."""
+    labels = {}
+    for f in fields:
+        unit = unit_text(f.unit, lang)
+        title = f.title.get(lang)
+        labels[f.name] = (
+            title if not unit else (f"{title}（{unit}）" if lang == "zh" else f"{title} ({unit})")
+        )
+    return labels
+
+
+def word(key: str, lang: str) -> str:
+    """The page word ``key`` in ``lang`` (English for any other language)."""
+    return WORDS.get(lang, WORDS["en"])[key]
+
+
+def html_href(href: str, lang: str) -> str:
+    """``href`` asking for its HTML page in ``lang`` (other query parameters kept)."""
+    parts = urlsplit(href)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k not in ("f", "lang")]
+    query += [("f", "html"), ("lang", lang)]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
 def page(title: str, body: str, lang: str = "en") -> HTMLResponse:
     html = (
         f'<!doctype html><html lang="{escape(lang)}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         f"<title>{escape(title)} · digitalcity</title><style>{_STYLE}</style></head><body>"
-        '<header><a href="/">digitalcity 数字城市</a></header>'
-        f"<main><h1>{escape(title)}</h1>{body}</main></body></html>"
+        f'<header><a href="{escape(html_href("/", lang), quote=True)}">digitalcity 数字城市</a>'
+        f"</header><main><h1>{escape(title)}</h1>{body}</main></body></html>"
     )
     return HTMLResponse(html)
 
@@ -42,12 +107,19 @@ def cell(value: Any) -> str:
     return escape(str(value))
 
 
-def table(rows: Iterable[Mapping[str, Any]], columns: list[str] | None = None) -> str:
+def table(
+    rows: Iterable[Mapping[str, Any]],
+    columns: list[str],
+    lang: str,
+    headers: Mapping[str, str] | None = None,
+) -> str:
+    """A table of ``rows`` (``_link`` cells are HTML already, the rest escaped), its header
+    cells ``headers`` where given, else the column names."""
     rows = list(rows)
     if not rows:
-        return '<p class="muted">No features / 无要素</p>'
-    columns = columns or list(rows[0])
-    head = "".join(f"<th>{escape(c)}</th>" for c in columns)
+        return f'<p class="muted">{escape(word("no_features", lang))}</p>'
+    headers = headers or {}
+    head = "".join(f"<th>{escape(headers.get(c, c))}</th>" for c in columns)
     body = "".join(
         "<tr>"
         + "".join(f"<td>{r.get(c) if c == '_link' else cell(r.get(c))}</td>" for c in columns)
@@ -57,12 +129,44 @@ def table(rows: Iterable[Mapping[str, Any]], columns: list[str] | None = None) -
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def definition_list(items: Mapping[str, Any]) -> str:
-    return table([{"property": k, "value": v} for k, v in items.items()], ["property", "value"])
+def definition_list(
+    items: Mapping[str, Any], lang: str, labels: Mapping[str, str] | None = None
+) -> str:
+    """Property and value in two columns, each property shown as ``labels`` names it."""
+    labels = labels or {}
+    rows = [{"property": labels.get(k, k), "value": v} for k, v in items.items()]
+    columns = ["property", "value"]
+    return table(rows, columns, lang, {c: word(c, lang) for c in columns})
 
 
-def links_nav(links: list[dict[str, Any]]) -> str:
-    shown = [lk for lk in links if lk.get("type") in (None, "text/html") or lk["rel"] == "next"]
-    return (
-        "<nav>" + "".join(link(lk["href"], lk.get("title") or lk["rel"]) for lk in shown) + "</nav>"
-    )
+def _nav_link(lk: Mapping[str, Any], lang: str) -> tuple[str, str] | None:
+    """(label, href) of one link of a document on its HTML page; None for the page itself."""
+    rel = str(lk["rel"]).removeprefix(OGC_REL)
+    kind = str(lk.get("type") or "").split(";")[0]
+    href = str(lk["href"])
+    if kind == "text/html" and rel in ("self", "alternate"):
+        return None
+    if kind == "text/html" and rel != "service-doc":  # our pages (Swagger UI speaks English)
+        href = html_href(href, lang)
+    fmt = FORMATS.get(kind, kind)
+    if rel in ("self", "alternate"):
+        return fmt, href
+    if rel == "items" and kind != "text/html":
+        return word("features_as", lang).format(format=fmt), href
+    if rel in HTML_PAGES:
+        href = html_href(href, lang)
+    label = word(rel, lang) if rel in WORDS["en"] else rel
+    if rel == "tilesets-vector" and lk.get("title"):
+        label = f"{label}: {lk['title']}"
+    return label, href
+
+
+def links_nav(links: list[dict[str, Any]], lang: str) -> str:
+    """A document's links as a line of links in ``lang``: other formats of the page, pages
+    before and after, the documents it points to (as HTML where they have a page)."""
+    shown: list[tuple[str, str]] = []
+    for lk in links:
+        entry = _nav_link(lk, lang)
+        if entry and entry not in shown:
+            shown.append(entry)
+    return "<nav>" + "".join(link(href, label) for label, href in shown) + "</nav>"

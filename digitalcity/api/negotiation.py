@@ -23,6 +23,18 @@ _F_VALUES: dict[str, Format] = {
 }
 
 
+# Request headers the answer was chosen by (``Accept`` without ``f=``, ``Accept-Language``
+# without ``lang=``), in the request's state: the caller middleware names them in ``Vary``, so
+# a shared cache never hands an English page to a Chinese reader, or HTML to a GIS client.
+VARY_STATE = "vary"
+
+
+def _chosen_by(request: Request, header: str) -> None:
+    chosen: set[str] = getattr(request.state, VARY_STATE, set())
+    chosen.add(header)
+    setattr(request.state, VARY_STATE, chosen)
+
+
 async def output_format(request: Request) -> Format:
     explicit = request.query_params.get("f")
     if explicit is not None:
@@ -30,6 +42,7 @@ async def output_format(request: Request) -> Format:
             return _F_VALUES[explicit.lower()]
         except KeyError:
             raise QueryError(f"f must be one of json, html, csv; not {explicit!r}") from None
+    _chosen_by(request, "Accept")
     accept = request.headers.get("accept", "")
     for part in (p.split(";")[0].strip().lower() for p in accept.split(",")):
         if part in ("application/geo+json", "application/json"):
@@ -59,6 +72,8 @@ async def items_format(request: Request) -> ItemsFormat:
     explicit = request.query_params.get("f")
     if explicit is not None and explicit.lower() in _EXPORTS:
         return _EXPORTS[explicit.lower()]
+    if explicit is None:
+        _chosen_by(request, "Accept")
     accept = request.headers.get("accept", "")
     for part in (p.split(";")[0].strip().lower() for p in accept.split(",")):
         if part in _EXPORTS and explicit is None:
@@ -76,6 +91,7 @@ async def language(request: Request) -> Lang:
     explicit = request.query_params.get("lang")
     if explicit:
         return "zh" if explicit.lower().startswith("zh") else "en"
+    _chosen_by(request, "Accept-Language")
     accept = request.headers.get("accept-language", "")
     first = accept.split(",")[0].strip().lower()
     return "zh" if first.startswith("zh") else "en"

@@ -18,6 +18,16 @@ from digitalcity.catalog.codes import code_rewriter
 
 AccessLevel = Literal["public", "internal", "restricted"]
 LayerKind = Literal["landuse", "planning", "infrastructure", "population", "boundary", "basemap"]
+# What each kind is called where layers are grouped by it: the maps' switchers and the API's
+# HTML pages (the pages' scripts get this table in their config).
+KIND_TITLES: dict[str, dict[str, str]] = {
+    "landuse": {"zh": "土地利用", "en": "Land use"},
+    "planning": {"zh": "规划", "en": "Planning"},
+    "infrastructure": {"zh": "市政设施", "en": "Infrastructure"},
+    "population": {"zh": "人口", "en": "Population"},
+    "boundary": {"zh": "边界与底图", "en": "Boundaries & basemap"},
+    "basemap": {"zh": "边界与底图", "en": "Boundaries & basemap"},
+}
 GeometryType = Literal[
     "Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon"
 ]

@@ -24,6 +24,26 @@ UNITS: dict[str, tuple[str, float]] = {
 }
 
 
+# Units as read in Chinese, for the definitions' units and the cards' (English keeps the
+# symbol); one table for the API's HTML pages and the maps' scripts, which get it in their
+# config. A unit not here is shown as written.
+UNITS_ZH: dict[str, str] = {
+    "m": "米", "m²": "平方米", "km": "千米", "km²": "平方千米", "ha": "公顷", "ft": "英尺",
+    "ft²": "平方英尺", "sq ft": "平方英尺", "mi": "英里", "acre": "英亩", "acres": "英亩",
+    "persons": "人", "people": "人", "ratio": "", "%": "%", "storeys": "层", "stories": "层",
+    "years": "年", "USD": "美元", "CNY": "元", "CNY/m²": "元/平方米",
+    "persons/km²": "人/平方千米", "units": "套", "gal/min": "加仑/分钟", "lamps": "盏",
+    "shelters": "座", "males per 100 females": "（男性/每百名女性）",
+}  # fmt: skip
+
+
+def unit_text(unit: str | None, lang: str) -> str:
+    """``unit`` as shown in ``lang`` ("" for none)."""
+    if not unit:
+        return ""
+    return UNITS_ZH.get(unit, unit) if lang == "zh" else unit
+
+
 class UnitError(InvalidParameter):
     """A unit that is missing, unknown or of the wrong dimension (HTTP 400 / CLI error)."""
 

@@ -14,6 +14,8 @@ from importlib import resources
 from typing import Any, Literal
 
 from digitalcity.catalog import Catalog
+from digitalcity.catalog.model import KIND_TITLES
+from digitalcity.catalog.units import UNITS_ZH
 from digitalcity.config import Settings
 from digitalcity.web.cities import cities, layer_meta
 
@@ -66,6 +68,8 @@ def page_config(
         "cities": cities(catalog, lang),
         "meta": {c: layer_meta(catalog, c, "anonymous") for c in catalog.cities},
         "basemap": basemap(settings),
+        "kinds": KIND_TITLES,
+        "unitsZh": UNITS_ZH,
     }
 
 

@@ -14,6 +14,7 @@ from digitalcity.api.documents import SchemaKind, collection, geojson_schema_doc
 from digitalcity.api.negotiation import FormatDep, LangDep
 from digitalcity.api.openapi_ogc import CollectionIdPath
 from digitalcity.catalog import visible_layer
+from digitalcity.catalog.model import KIND_TITLES
 
 router = APIRouter(tags=["collections"])
 
@@ -44,15 +45,18 @@ def collections(
     if fmt == "html":
         rows = [
             {
-                "_link": html.link(f"{d['links'][0]['href']}?f=html", d["title"]),
+                "_link": html.link(html.html_href(d["links"][0]["href"], lang), d["title"]),
                 "city": d["cityTitle"],
-                "kind": d["kind"],
+                "kind": KIND_TITLES[d["kind"]][lang],
                 "geometry": d["geometryType"],
             }
             for d in docs
         ]
+        columns = ["_link", "city", "kind", "geometry"]
+        headers = {c: html.word(c, lang) for c in columns[1:]}
+        headers["_link"] = html.word("layer", lang)
         return html.page(
-            "Collections · 图层", html.table(rows, ["_link", "city", "kind", "geometry"]), lang
+            html.word("collections", lang), html.table(rows, columns, lang, headers), lang
         )
     return body
 
@@ -82,15 +86,15 @@ def one_collection(
         summary = {
             "id": doc["id"],
             "description": doc["description"],
-            "kind": doc["kind"],
+            "kind": KIND_TITLES[doc["kind"]][lang],
             "geometry": doc["geometryType"],
             "features": loaded.rows if loaded else 0,
             "version": loaded.version if loaded else None,
             "extent": doc.get("extent", {}).get("spatial", {}).get("bbox"),
         }
-        return html.page(
-            doc["title"], html.links_nav(doc["links"]) + html.definition_list(summary), lang
-        )
+        labels = {k: html.word(k, lang) for k in summary}
+        body = html.links_nav(doc["links"], lang) + html.definition_list(summary, lang, labels)
+        return html.page(doc["title"], body, lang)
     return doc
 
 

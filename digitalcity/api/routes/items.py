@@ -418,19 +418,19 @@ def _html(
     rows = [dict(r._mapping) for r in _rows(conn, result, first)]
     has_next = len(rows) > limited.limit
     for row in rows[: limited.limit]:
-        row["_link"] = html.link(
-            f"{base}/collections/{collection}/items/{row['id']}?f=html", str(row["id"])
-        )
+        href = html.html_href(f"{base}/collections/{collection}/items/{row['id']}", lang)
+        row["_link"] = html.link(href, str(row["id"]))
         row.pop("wkt", None)
-    columns = ["_link"] + [f.name for f in limited.output_fields()]
+    fields = limited.output_fields()
+    columns = ["_link"] + [f.name for f in fields]
+    headers = {"_link": html.word("id", lang), **html.field_labels(fields, lang)}
     shown = rows[: limited.limit]
     last_id = shown[-1]["id"] if shown else None
     nav = html.links_nav(
-        _page_links(request.query_params, base, collection, limited, has_next, last_id)
+        _page_links(request.query_params, base, collection, limited, has_next, last_id), lang
     )
-    return html.page(
-        f"{query.layer.title.get(lang)}", nav + html.table(rows[: limited.limit], columns), lang
-    )
+    body = nav + html.table(shown, columns, lang, headers)
+    return html.page(f"{query.layer.title.get(lang)}", body, lang)
 
 
 @router.get("/collections/{collectionId}/items", summary="Features, filtered and paged")
@@ -497,7 +497,10 @@ def one_item(
         },
     ]
     if fmt == "html":
-        body = html.links_nav(feature["links"]) + html.definition_list(feature["properties"])
+        labels = html.field_labels(layer.all_fields, lang)
+        body = html.links_nav(feature["links"], lang) + html.definition_list(
+            feature["properties"], lang, labels
+        )
         return html.page(f"{layer.title.get(lang)} #{feature_id}", body, lang)
     headers = {"Content-Crs": f"<{query.crs.uri}>"}
     if query.as_of is None:  # the ETag an edit's If-Match names (digitalcity.editing)

@@ -12,8 +12,9 @@ from digitalcity.api import html, openapi
 from digitalcity.api.deps import BaseUrlDep, CatalogDep, RoleDep
 from digitalcity.api.documents import CONFORMANCE, landing
 from digitalcity.api.negotiation import FormatDep, LangDep
-from digitalcity.catalog import visible_layer
+from digitalcity.catalog import LayerDef, visible_layer
 from digitalcity.catalog.ids import collection_id
+from digitalcity.catalog.model import KIND_TITLES
 
 router = APIRouter(tags=["capabilities"])
 
@@ -25,25 +26,29 @@ def landing_page(
     doc = landing(base, lang, catalog.cities.values())
     if fmt != "html":
         return doc
+
+    def collection_page(layer: LayerDef) -> str:
+        return html.html_href(f"{base}/collections/{collection_id(layer)}", lang)
+
     cities = "".join(
         f"<h2>{html.cell(city.title.get(lang))}</h2><ul>"
         + "".join(
-            f"<li>{html.link(f'{base}/collections/{collection_id(layer)}?f=html', layer.title.get(lang))}"
-            f" <span class='muted'>{html.cell(layer.kind)}</span></li>"
+            f"<li>{html.link(collection_page(layer), layer.title.get(lang))}"
+            f" <span class='muted'>{html.cell(KIND_TITLES[layer.kind][lang])}</span></li>"
             for layer in catalog.city_layers(city.id)
             if visible_layer(role, layer)
         )
         + "</ul>"
         for city in catalog.cities.values()
     )
-    return html.page(doc["title"], html.links_nav(doc["links"]) + cities, lang)
+    return html.page(doc["title"], html.links_nav(doc["links"], lang) + cities, lang)
 
 
 @router.get("/conformance", summary="Conformance classes")
 def conformance(fmt: FormatDep, lang: LangDep) -> Any:
     if fmt == "html":
         items = "".join(f"<li><code>{html.cell(c)}</code></li>" for c in CONFORMANCE)
-        return html.page("Conformance", f"<ul>{items}</ul>", lang)
+        return html.page(html.word("conformance", lang), f"<ul>{items}</ul>", lang)
     return {"conformsTo": CONFORMANCE}
 
 

@@ -8,8 +8,6 @@ export const STRINGS = {
     keyHelp: "输入 API 密钥以查看内部图层；密钥只保存在本浏览器标签页中。",
     badKey: "密钥无效或已撤销", signedIn: "已登录：{role}",
     layers: "图层", legend: "图例", tools: "工具", close: "关闭",
-    kind_landuse: "土地利用", kind_planning: "规划", kind_infrastructure: "市政设施",
-    kind_population: "人口", kind_boundary: "边界与底图", kind_basemap: "边界与底图",
     internal: "内部",
     measureDistance: "量距离", measureArea: "量面积", drawStats: "画区统计",
     finish: "完成", clear: "清除", share: "分享链接", copied: "链接已复制",
@@ -67,9 +65,7 @@ export const STRINGS = {
     keyHelp: "Enter an API key to see internal layers; it is kept in this browser tab only.",
     badKey: "Invalid or revoked key", signedIn: "Signed in: {role}",
     layers: "Layers", legend: "Legend", tools: "Tools", close: "Close",
-    kind_landuse: "Land use", kind_planning: "Planning", kind_infrastructure: "Infrastructure",
-    kind_population: "Population", kind_boundary: "Boundaries & basemap",
-    kind_basemap: "Boundaries & basemap", internal: "internal",
+    internal: "internal",
     measureDistance: "Measure distance", measureArea: "Measure area",
     drawStats: "Area statistics", finish: "Finish", clear: "Clear", share: "Share link",
     copied: "Link copied",
@@ -198,14 +194,22 @@ export function t(key, vars = {}) {
   return text.replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ""));
 }
 
-// Units of the layer definitions and the cards, as read in Chinese (English keeps the symbol).
-const UNITS_ZH = {
-  m: "米", "m²": "平方米", km: "千米", "km²": "平方千米", ha: "公顷", ft: "英尺",
-  "ft²": "平方英尺", "sq ft": "平方英尺", mi: "英里", acre: "英亩", acres: "英亩",
-  persons: "人", people: "人", ratio: "", "%": "%", storeys: "层", stories: "层", years: "年",
-  USD: "美元", CNY: "元", "CNY/m²": "元/平方米", "persons/km²": "人/平方千米", units: "套",
-  "gal/min": "加仑/分钟", lamps: "盏", shelters: "座", "males per 100 females": "（男性/每百名女性）",
-};
+// Tables the page's config carries from the package, the one place they are written: units as
+// read in Chinese (digitalcity/catalog/units.py) and the layer kinds' titles (catalog/model.py).
+let words = null;
+function pageWords() {
+  if (!words) {
+    const element = document.getElementById("dc-config");
+    const config = element ? JSON.parse(element.textContent) : {};
+    words = { unitsZh: config.unitsZh || {}, kinds: config.kinds || {} };
+  }
+  return words;
+}
+
+/** The title of a layer kind (landuse, planning, ...) in the current language. */
+export function kindTitle(kind) {
+  return pick(pageWords().kinds[kind]) || kind;
+}
 
 /** What a graduated layer's legend classes measure: its field and unit ("" for others). */
 export function legendCaption(layer) {
@@ -218,7 +222,7 @@ export function legendCaption(layer) {
 /** A unit as shown in the current language (unknown units are shown as they are). */
 export function unitText(unit) {
   if (current !== "zh" || !unit) return unit || "";
-  return UNITS_ZH[unit] ?? unit;
+  return pageWords().unitsZh[unit] ?? unit;
 }
 
 /** Fill every element marked data-i18n / data-i18n-placeholder / data-i18n-title. */

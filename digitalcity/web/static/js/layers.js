@@ -1,7 +1,7 @@
 // Layer switcher with legends, grouped by kind; visibility is set on every style layer that
 // draws a catalog layer (style metadata "digitalcity:layer").
 import { esc, swatch } from "./common.js";
-import { lang, legendCaption, pick, t } from "./i18n.js";
+import { kindTitle, lang, legendCaption, pick, t } from "./i18n.js";
 
 // Strings of the switcher's theme and opacity controls, zh and en.
 const TEXT = {
@@ -195,7 +195,7 @@ export function renderSwitcher(container, legend, meta, visible, onToggle, inter
   container.innerHTML = GROUPS.filter(([name]) => byKind.get(name).length)
     .map(([name]) => {
       const rows = byKind.get(name).map((l) => rowHtml(l, meta, visible, opts)).join("");
-      return `<section class="group" data-kind="${name}"><h3>${esc(t(`kind_${name}`))}</h3>` +
+      return `<section class="group" data-kind="${name}"><h3>${esc(kindTitle(name))}</h3>` +
         `<ul>${rows}</ul></section>`;
     })
     .join("") + noTheme;
