@@ -70,5 +70,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(tiles_routes.router)
     app.include_router(styles_routes.router)
     app.include_router(web_routes.router)
-    app.mount(web_routes.STATIC_URL, web_routes.static_files(), name="web-static")
+    for path, assets, name in web_routes.static_mounts():
+        app.mount(path, assets, name=name)
     return app

@@ -6,13 +6,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from digitalcity.api.deps import CatalogDep, EngineDep, RoleDep, SettingsDep
 from digitalcity.api.negotiation import LangDep
 from digitalcity.city import City
-from digitalcity.web import STATIC_URL, static_dir
+from digitalcity.web import STATIC_URL, VERSIONED_URL, assets_version, static_dir
 from digitalcity.web.cities import cities, layer_meta
 from digitalcity.web.pages import Page, default_city, page_config, render
 from digitalcity.web.stats import polygon_statistics
@@ -28,15 +29,57 @@ POLYGON_EXAMPLE = {
 }  # fmt: skip
 
 
-def static_files() -> StaticFiles:
-    """The pages' JavaScript, CSS and vendored libraries, mounted at ``STATIC_URL``."""
-    return StaticFiles(directory=static_dir())
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+class _Assets(StaticFiles):
+    """The pages' JavaScript, CSS and vendored libraries, answered with ``cache_control``."""
+
+    def __init__(self, cache_control: str) -> None:
+        super().__init__(directory=static_dir())
+        self.cache_control = cache_control
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = self.cache_control
+        return response
+
+
+class _VersionedAssets:
+    """Mounted at ``VERSIONED_URL``: ``/<version>/<file>``. The current version's files are
+    kept by browsers for a year (their URL changes with any of them: ``assets_version``); a
+    request naming another version, from a page opened before a release, is redirected to the
+    current one, so every module a page loads comes from one release."""
+
+    def __init__(self) -> None:
+        self.version = assets_version()
+        self.files = _Assets(IMMUTABLE)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path, root = scope["path"], scope.get("root_path", "")
+        inside = path[len(root) :] if root and path.startswith(root) else path
+        version, _, rest = inside.lstrip("/").partition("/")
+        if version != self.version:
+            moved = RedirectResponse(f"{root}/{self.version}/{rest}", status_code=307)
+            moved.headers["Cache-Control"] = "no-cache"
+            await moved(scope, receive, send)
+            return
+        await self.files({**scope, "root_path": f"{root}/{version}"}, receive, send)
+
+
+def static_mounts() -> list[tuple[str, ASGIApp, str]]:
+    """(path, app, name) of the assets' mounts, in the order to mount them: the versioned URLs
+    the pages use, then ``STATIC_URL`` itself (revalidated at every use: folium's offline maps
+    and older links name it)."""
+    return [
+        (VERSIONED_URL, _VersionedAssets(), "web-static-versioned"),
+        (STATIC_URL, _Assets("no-cache"), "web-static"),
+    ]
 
 
 def _page(page: Page, catalog: Any, settings: Any, city: str | None, lang: str) -> HTMLResponse:
-    config = page_config(
-        page, catalog, default_city(catalog, city), lang, settings, STATIC_URL.lstrip("/")
-    )
+    assets = f"{VERSIONED_URL}/{assets_version()}".lstrip("/")
+    config = page_config(page, catalog, default_city(catalog, city), lang, settings, assets)
     return HTMLResponse(render(page, config, lang), headers={"Cache-Control": "no-cache"})
 
 
