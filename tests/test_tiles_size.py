@@ -102,9 +102,22 @@ def test_tiles_carry_label_and_class_fields_at_every_zoom(service, engine, catal
     layers = decoded(service, engine, light)
     props = [f["properties"] for f in layers["parcels"]["features"]]
     assert len(props) > 5000
+    # the API's maps search and read features through the API: classes only
+    assert set().union(*props) <= {"use_code", "landuse_l1", "landuse_l2"}
+    assert all("landuse_l1" in p for p in props if p.get("use_code"))
+    streets = layers["street_centerlines"]["features"]  # no fields before the names start
+    assert streets and not set().union(*(f["properties"] for f in streets))
+    # a static site searches and shows what its tiles carry: names and search fields too
+    static = service.city_tileset("cambridge", ROLE, light.z, searchable=True)
+    searchable = mapbox_vector_tile.decode(gzip.decompress(service.tile(engine, static, light)))
+    props = [f["properties"] for f in searchable["parcels"]["features"]]
     assert set().union(*props) <= {"address", "ml", "use_code", "landuse_l1", "landuse_l2"}
     assert sum("address" in p for p in props) > 0.9 * len(props)
-    assert all("landuse_l1" in p for p in props if p.get("use_code"))
+    streets = searchable["street_centerlines"]["features"]
+    assert sum(bool(f["properties"].get("label")) for f in streets) > 0.9 * len(streets)
+    lean = len(service.tile(engine, service.city_tileset("cambridge", ROLE, light.z), light))
+    heavy = len(service.tile(engine, static, light))
+    assert lean < 0.8 * heavy, (lean, heavy)
     full = decoded(service, engine, TileIndex(parcels.detail_zoom, 9911, 12119))
     keys = set().union(*(f["properties"] for f in full["parcels"]["features"]))
     assert {"address", "year_built", "total_value", "landuse_l1"} <= keys

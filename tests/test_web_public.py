@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+import sqlalchemy as sa
 import uvicorn
 from conftest import free_port
 from test_web_planner import MAPLE, SHOTS, Opened, drawn_share, launched_browser
@@ -222,5 +223,56 @@ def test_a_link_out_of_range_opens_the_city(browser, live_server, page, state):
     lon, lat = (float(v) for v in opened.hash()["ll"].split(","))
     assert -71.2 < lon < -71.0 and 42.3 < lat < 42.45
     assert 0 <= float(opened.hash()["z"]) <= 24 and "sel" not in opened.hash()
+    assert not opened.errors
+    opened.close()
+
+
+@pytest.fixture(scope="module")
+def quiet_street(engine, loaded) -> tuple[float, float, str]:
+    """Lon/lat of the middle of a long street segment with no parcel or major road nearby,
+    and the segment's street name."""
+    query = sa.text(
+        "SELECT ST_X(p), ST_Y(p), street FROM (SELECT street,"
+        " ST_LineInterpolatePoint(ST_LineMerge(geom), 0.5) AS p FROM cambridge.street_centerlines"
+        " WHERE ST_NumGeometries(geom) = 1 ORDER BY ST_Length(geom::geography) DESC LIMIT 300) s"
+        " WHERE NOT EXISTS (SELECT 1 FROM cambridge.parcels x WHERE ST_DWithin(x.geom, s.p, 2e-4))"
+        " AND NOT EXISTS (SELECT 1 FROM cambridge.major_roads m WHERE ST_DWithin(m.geom, s.p, 3e-4))"
+        " ORDER BY street LIMIT 1"
+    )
+    with engine.connect() as conn:
+        lon, lat, street = conn.execute(query).one()
+    return lon, lat, street
+
+
+def test_a_feature_below_its_detail_zoom_shows_every_field(browser, live_server, catalog,
+                                                          quiet_street):  # fmt: skip
+    """Below a layer's ``detail_zoom`` the API's tiles carry only what is drawn; the card reads
+    the feature's public fields from the API."""
+    streets = catalog.layer("cambridge", "street_centerlines")
+    lon, lat, street = quiet_street
+    z = streets.detail_zoom - 1
+    opened = Opened(browser, f"{live_server}/public?lang=en#c=cambridge&z={z}&ll={lon},{lat}")
+    tile_fields = opened.page.evaluate(
+        f"""dcMap.queryRenderedFeatures(dcMap.project([{lon}, {lat}]))
+            .filter((f) => f.sourceLayer === 'street_centerlines')
+            .map((f) => Object.keys(f.properties).length)"""
+    )
+    assert tile_fields == [0]  # nothing drawn from the segment's fields at this zoom
+    opened.click_lonlat(lon, lat)
+    text = opened.card()
+    title = next(f.title.en for f in streets.fields if f.name == "street")
+    assert f"{title}\t{street}" in text
+    assert sum(f.title.en in text for f in streets.fields) >= len(streets.fields) - 2
+    assert not opened.errors
+    opened.close()
+
+
+def test_the_static_site_searches_its_tiles_below_the_detail_zoom(browser, static_site):
+    """A static site has no API: its tiles keep the label and search fields at every zoom."""
+    opened = Opened(browser, f"{static_site}/#z=14&ll={MAPLE[0]},{MAPLE[1]}")
+    opened.page.fill("#q", "38 maple")
+    opened.page.press("#q", "Enter")
+    opened.page.wait_for_selector("#hits button, #card:not([hidden]) .card-title")
+    assert "38 MAPLE AVE" in opened.page.inner_text("body")
     assert not opened.errors
     opened.close()

@@ -5,6 +5,10 @@ For each zoom z10-z16, every tile of the city tileset over the layers' extent is
 layer and field) and gzipped as the server sends it. Prints per zoom: tiles with data, size
 p50 / p95 / max in KB (gzipped, 1 KB = 1,000 bytes), render p50 / p95 / max in ms, and the
 heaviest tile. The budget is 500 KB gzipped per tile.
+
+Then the same tiles as a static site's (``searchable``: below a layer's ``detail_zoom`` its
+label and search fields too, which the API's maps read from the API instead), and the API's
+tiles' total size as a ratio of those.
 """
 
 from __future__ import annotations
@@ -40,10 +44,16 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
 
 
-def measure(service: TileService, engine, city: str) -> dict[int, ZoomFigures]:  # noqa: ANN001
+def measure(
+    service: TileService,
+    engine,  # noqa: ANN001
+    city: str,
+    *,
+    searchable: bool = False,
+) -> dict[int, ZoomFigures]:
     out = {z: ZoomFigures() for z in ZOOMS}
     for tile in city_tiles(service, city, ROLE, ZOOMS):
-        tileset = service.city_tileset(city, ROLE, tile.z)
+        tileset = service.city_tileset(city, ROLE, tile.z, searchable=searchable)
         started = time.perf_counter()
         gz = service.tile(engine, tileset, tile)
         elapsed = time.perf_counter() - started
@@ -57,8 +67,8 @@ def measure(service: TileService, engine, city: str) -> dict[int, ZoomFigures]: 
     return out
 
 
-def report(city: str, figures: dict[int, ZoomFigures]) -> None:
-    print(f"{city}: city tileset, role {ROLE}, gzipped (KB = 1,000 bytes), cold render")
+def report(city: str, figures: dict[int, ZoomFigures], what: str = "city tileset") -> None:
+    print(f"{city}: {what}, role {ROLE}, gzipped (KB = 1,000 bytes), cold render")
     print(f"{'z':>3} {'tiles':>6} {'p50 KB':>8} {'p95 KB':>8} {'max KB':>8} "
           f"{'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}  heaviest")  # fmt: skip
     worst = 0.0
@@ -85,7 +95,15 @@ def main(argv: list[str] | None = None) -> None:
             service.wait_for_copies(300)
             time.sleep(1)
             try:
-                report(city, measure(service, db.engine, city))
+                api = measure(service, db.engine, city)
+                report(city, api)
+                static = measure(service, db.engine, city, searchable=True)
+                report(city, static, "a static site's city tileset (searchable)")
+                total = sum(sum(f.sizes) for f in api.values())
+                static_total = sum(sum(f.sizes) for f in static.values())
+                print(f"API tiles {total / 1000:.0f} KB in all = "
+                      f"{total / max(static_total, 1):.2f}x the static site's "
+                      f"({static_total / 1000:.0f} KB)")  # fmt: skip
             finally:
                 service.stop()
 

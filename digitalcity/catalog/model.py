@@ -371,8 +371,9 @@ class LayerDef(Frozen):
         default=None,
         ge=0,
         le=24,
-        description="tiles below this zoom carry only the fields the map draws or searches "
-        "(classification, label, search fields), keeping dense layers light; None: all fields",
+        description="tiles below this zoom carry only the fields the map draws there "
+        "(classification, graduated colour, the label's where it is drawn; a static site's "
+        "also its label and search fields), keeping dense layers light; None: all fields",
     )
     label_field: str | None = None
     editing: EditingDef | None = Field(default=None, description="who may edit the layer")

@@ -45,12 +45,16 @@ def city_plans(
     return tuple(p for p in plans if p is not None)
 
 
-def drawn_fields(layer: LayerDef) -> set[str]:
-    """Fields the maps need at every zoom: classification, graduated colour, label, name and
-    search fields."""
-    names = {*layer.label_fields, *layer.search_fields}
-    if layer.label_field:
-        names.add(layer.label_field)
+def drawn_fields(layer: LayerDef, z: int, *, searchable: bool = False) -> set[str]:
+    """Fields the maps need at zoom ``z`` below the layer's ``detail_zoom``: classification and
+    graduated colour, and the label's fields at the zooms that draw the label.
+
+    ``searchable`` (a static site, which has no API to search or to read a feature from): the
+    label, name and search fields too, at every zoom. The API's maps search and read features
+    through the API, so their tiles leave them out: Cambridge's densest z13 tile (7,069
+    parcels) carried 202 KB of parcels deflated with addresses and map-lot ids, 113 without.
+    """
+    names: set[str] = set()
     if layer.style.graduated:
         names.add(layer.style.graduated.field)
     cls = layer.classification
@@ -58,19 +62,26 @@ def drawn_fields(layer: LayerDef) -> set[str]:
         names.add(cls.field)
         if cls.crosswalk:
             names |= {cls.crosswalk.level1_field, cls.crosswalk.level2_field}
+    if searchable:
+        names |= {*layer.label_fields, *layer.search_fields}
+        if layer.label_field:
+            names.add(layer.label_field)
+    elif layer.label is not None and layer.label.min_zoom <= z <= layer.label.max_zoom:
+        names |= set(layer.label.fields)
     return names
 
 
-def plan_at_zoom(plan: LayerPlan, z: int) -> LayerPlan:
-    """``plan`` at zoom ``z``: below the layer's ``detail_zoom`` only its drawn fields.
+def plan_at_zoom(plan: LayerPlan, z: int, *, searchable: bool = False) -> LayerPlan:
+    """``plan`` at zoom ``z``: below the layer's ``detail_zoom`` only its drawn fields
+    (``drawn_fields``).
 
     Measured on Cambridge's densest z13 tile (7,069 parcels): all 18 fields 658 KB gzipped,
-    the drawn and searched ones 236 KB; geometry alone 114 KB.
+    the drawn and searched ones 236 KB (a static site's), geometry alone 114 KB.
     """
     detail = plan.layer.detail_zoom
     if detail is None or z >= detail:
         return plan
-    keep = drawn_fields(plan.layer)
+    keep = drawn_fields(plan.layer, z, searchable=searchable)
     return LayerPlan(plan.layer, tuple(f for f in plan.fields if f.name in keep))
 
 
@@ -110,10 +121,12 @@ def label_fields(plan: LayerPlan) -> tuple[FieldDef, ...]:
     return tuple(f for f in plan.fields if f.name in names)
 
 
-def at_zoom(plans: Iterable[LayerPlan], z: int) -> tuple[LayerPlan, ...]:
+def at_zoom(
+    plans: Iterable[LayerPlan], z: int, *, searchable: bool = False
+) -> tuple[LayerPlan, ...]:
     """The plans whose layers are meant for zoom ``z`` (min_zoom..max_zoom), with the fields
-    tiles carry at ``z``."""
-    return tuple(plan_at_zoom(p, z) for p in plans if in_zoom(p.layer, z))
+    tiles carry at ``z`` (``plan_at_zoom``)."""
+    return tuple(plan_at_zoom(p, z, searchable=searchable) for p in plans if in_zoom(p.layer, z))
 
 
 def fieldset_key(plans: Iterable[LayerPlan]) -> str:

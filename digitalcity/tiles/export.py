@@ -74,7 +74,9 @@ def export_pmtiles(
         with open(tmp, "wb") as fh:
             writer = Writer(fh)
             for tile in tiles:
-                gz = service.tile(engine, service.city_tileset(city_id, PUBLIC, tile.z), tile)
+                gz = service.tile(
+                    engine, service.city_tileset(city_id, PUBLIC, tile.z, searchable=True), tile
+                )
                 if gz:
                     writer.write_tile(zxy_to_tileid(tile.z, tile.x, tile.y), gz)
                     written += 1

@@ -163,17 +163,21 @@ class TileService:
             return None
         return self._memoised(("layer", layer.city, layer.id, role), layer.city, layer.id, (plan,))
 
-    def city_tileset(self, city_id: str, role: Role, z: int) -> Tileset:
-        """The city tileset at zoom ``z``: the layers meant for ``z`` that ``role`` may see."""
+    def city_tileset(
+        self, city_id: str, role: Role, z: int, *, searchable: bool = False
+    ) -> Tileset:
+        """The city tileset at zoom ``z``: the layers meant for ``z`` that ``role`` may see;
+        ``searchable`` (a static site's) with the fields it searches and shows at every zoom
+        (``content.drawn_fields``)."""
         city = self.catalog.city(city_id)
-        memo = ("city", city.id, role, z)
+        memo = ("city", city.id, role, z, searchable)
         with self._memo_lock:
             hit = (
                 self._memo.get(memo) if self._memo_generation == self.versions.generation else None
             )
         if hit is not None:
             return hit
-        plans = at_zoom(self.city_layers(city.id, role), z)
+        plans = at_zoom(self.city_layers(city.id, role), z, searchable=searchable)
         return self._memoised(memo, city.id, CITY_TILESET, plans)
 
     def empty_tileset(self, city_id: str) -> Tileset:

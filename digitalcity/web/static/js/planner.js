@@ -3,7 +3,7 @@
 import { addBasemap } from "./basemap.js";
 import { featuresCard, parcelCard, statsCard } from "./cards.js";
 import {
-  api, apiKey, cityById, config, download, esc, hashOf, num, ownFeature, readHash, setApiKey,
+  api, apiKey, cityById, config, download, esc, hashOf, num, readHash, setApiKey,
   setAsOf, transformRequest, withAsOf, writeHash,
 } from "./common.js";
 import { creatableLayers, editButtons, openNewFeature, wireEditing } from "./editmode.js";
@@ -15,7 +15,8 @@ import {
 import { Drawer } from "./measure.js";
 import { printSheet } from "./print.js";
 import {
-  clearSelection, closeCard, installSelection, keepVisible, openCard, select, wireSearch,
+  clearSelection, closeCard, featuresUnder, installSelection, keepVisible, openCard, select,
+  wireSearch,
 } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
@@ -176,33 +177,12 @@ async function identify(lngLat, point) {
     }
   }
   // any other feature: its visible fields with titles and units, read from the API
-  const features = await featuresAt(point);
+  const features = await featuresUnder(map, point, state.meta, (path) => api(withAsOf(path)));
   state.sel = null;
   clearSelection(map);
   if (features.length) showCard(featuresCard(features, state.meta) + editTools(features[0].layer, features[0].fid), null);
   else openCard(`<p>${esc(t(state.meta.roles.parcels ? "noParcel" : "noFeature"))}</p>`);
   save();
-}
-
-// Up to three features under ``point``, topmost first, each with every field the caller may
-// see (the tiles carry only the drawn ones at low zoom); a failed read keeps the tile's.
-async function featuresAt(point) {
-  const hits = map.queryRenderedFeatures(point).filter(ownFeature);
-  const seen = new Set();
-  const unique = hits.filter((f) => {
-    const key = `${f.sourceLayer}:${f.id}`;
-    return !seen.has(key) && seen.add(key);
-  }).slice(0, 3);
-  return Promise.all(unique.map(async (f) => {
-    const info = state.meta.layers[f.sourceLayer];
-    if (!info || f.id == null) return { layer: f.sourceLayer, properties: f.properties };
-    try {
-      const item = await api(withAsOf(`/collections/${info.collection}/items/${f.id}?lang=${lang()}`));
-      return { layer: f.sourceLayer, fid: f.id, properties: item.properties };
-    } catch (err) {
-      return { layer: f.sourceLayer, properties: f.properties };
-    }
-  }));
 }
 
 map.on("click", (e) => {

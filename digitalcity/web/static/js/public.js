@@ -8,7 +8,8 @@ import {
 } from "./layers.js";
 import { addBasemap } from "./basemap.js";
 import {
-  clearSelection, closeCard, installSelection, keepVisible, openCard, select, wireSearch,
+  clearSelection, closeCard, featuresUnder, installSelection, keepVisible, openCard, select,
+  wireSearch,
 } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
@@ -176,14 +177,12 @@ async function identify(e) {
   } catch (err) {
     if (err.status !== 404) return openCard(`<p class="error">${esc(t("error", { msg: err.message }))}</p>`);
   }
-  const seen = new Set();
-  const shown = features.filter((f) => {
-    const key = `${f.sourceLayer}:${f.id}`;
-    return !seen.has(key) && seen.add(key);
-  }).slice(0, 3);
+  // any other feature: every public field, read from the API (the tiles carry only what is
+  // drawn at low zoom); a static site shows what its tiles carry
+  const shown = await featuresUnder(map, e.point, meta, STATIC ? null : api);
   if (!shown.length) return;
   select(map, shown[0].geometry);
-  openCard(featuresCard(shown.map((f) => ({ layer: f.sourceLayer, properties: f.properties })), meta));
+  openCard(featuresCard(shown, meta));
   again = () => identify(e);
 }
 map.on("click", identify);

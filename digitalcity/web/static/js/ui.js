@@ -1,7 +1,7 @@
 // Page furniture shared by the planner and the public map: the selection highlight, the card
 // panel and the search box with its hit list.
-import { esc } from "./common.js";
-import { pick, t } from "./i18n.js";
+import { esc, ownFeature } from "./common.js";
+import { lang, pick, t } from "./i18n.js";
 
 const SELECTION = "dc-selection";
 const EMPTY = { type: "FeatureCollection", features: [] };
@@ -94,4 +94,29 @@ export function wireSearch({ search, choose }) {
   document.addEventListener("click", (event) => {
     if (!form.contains(event.target)) list.hidden = true;
   });
+}
+
+/**
+ * Up to three features under ``point``, topmost first, each with every field the caller may
+ * see: ``read(path)`` fetches the feature from the API (the tiles carry only the drawn fields
+ * at low zoom); without ``read`` (a static site), or when a read fails, the tile's fields.
+ */
+export async function featuresUnder(map, point, meta, read = null) {
+  const hits = map.queryRenderedFeatures(point).filter(ownFeature);
+  const seen = new Set();
+  const unique = hits.filter((f) => {
+    const key = `${f.sourceLayer}:${f.id}`;
+    return !seen.has(key) && seen.add(key);
+  }).slice(0, 3);
+  return Promise.all(unique.map(async (f) => {
+    const info = meta.layers[f.sourceLayer];
+    const fromTile = { layer: f.sourceLayer, properties: f.properties, geometry: f.geometry };
+    if (!read || !info || f.id == null) return fromTile;
+    try {
+      const item = await read(`/collections/${info.collection}/items/${f.id}?lang=${lang()}`);
+      return { ...fromTile, fid: f.id, properties: item.properties };
+    } catch (err) {
+      return fromTile;
+    }
+  }));
 }
