@@ -17,6 +17,20 @@ MUTED = f"() => document.querySelector('{ROW}').classList.contains('out-of-zoom'
 GRID_DRAWN = "() => window.map.queryRenderedFeatures(undefined, {layers: ['population_grid-fill']}).length"
 
 
+CONTRAST = """(selector) => {
+    const rgb = getComputedStyle(document.querySelector(selector)).color.match(/\\d+/g)
+        .slice(0, 3).map(Number);
+    const lin = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+    const l = 0.2126 * lin(rgb[0]) + 0.7152 * lin(rgb[1]) + 0.0722 * lin(rgb[2]);
+    return 1.05 / (l + 0.05);
+}"""
+
+
+def contrast(page, selector: str) -> float:  # noqa: ANN001
+    """WCAG contrast ratio of the text of ``selector`` on the white side panel."""
+    return page.evaluate(CONTRAST, selector)
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator:
     yield from launched_browser()
@@ -39,6 +53,7 @@ def test_a_layer_out_of_its_zooms_says_so_and_zooms_there(  # noqa: PLR0913
     assert opened.page.evaluate(MUTED)
     hint = opened.page.locator(HINT)
     assert hint.is_visible() and hint.inner_text() == zoom_in
+    assert contrast(opened.page, f"{ROW} > label span") >= 4.5  # WCAG AA, muted as it is
     assert hint.get_attribute("title") == zooms
     assert opened.page.evaluate(GRID_DRAWN) == 0
     # the boundary is drawn at this zoom: its row is neither muted nor hinted
