@@ -48,7 +48,10 @@ def browser() -> Iterator:
 
 
 class Opened:
-    def __init__(self, browser, url: str, width: int = 1280, height: int = 800) -> None:
+    def __init__(
+        self, browser, url: str, width: int = 1280, height: int = 800, ready_when: str = READY
+    ) -> None:
+        self.ready_when = ready_when  # a JS expression true once the page has drawn
         self.context = browser.new_context(viewport={"width": width, "height": height},
                                            locale="en-US", accept_downloads=True)  # fmt: skip
         self.page = self.context.new_page()
@@ -61,7 +64,7 @@ class Opened:
         self.ready()
 
     def ready(self) -> None:
-        self.page.wait_for_function(READY, timeout=30_000)
+        self.page.wait_for_function(self.ready_when, timeout=30_000)
 
     def click_lonlat(self, lon: float, lat: float) -> None:
         x, y = self.page.evaluate(

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 
 from digitalcity.catalog import FieldDef
 from digitalcity.catalog.units import unit_text
+from digitalcity.web import VERSIONED_URL, assets_version
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,"PingFang SC","Microsoft YaHei",sans-serif;margin:0;color:#1d2733}
@@ -20,6 +21,7 @@ main{padding:1rem 1.2rem;max-width:1200px}table{border-collapse:collapse;width:1
 th,td{border:1px solid #d5dde5;padding:.3rem .5rem;text-align:left;vertical-align:top}
 th{background:#eef3f7}a{color:#0b5cad}.muted{color:#66727f}nav a{margin-right:1rem}
 code{background:#f3f5f7;padding:0 .2rem}
+.preview{height:360px;margin:.8rem 0;border:1px solid #d5dde5}
 """
 
 
@@ -84,10 +86,34 @@ def html_href(href: str, lang: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+def map_preview(base: str, city: str, lang: str, geometries: Iterable[dict | None]) -> str:
+    """A map of the page's features (GeoJSON geometries in lon/lat) over the city's public map
+    (the API's own style and tiles, which anyone may read), for people browsing the API; ""
+    when none has a geometry. The data is the page's own: no key, no other field."""
+    features = [{"type": "Feature", "properties": {}, "geometry": g} for g in geometries if g]
+    if not features:
+        return ""
+    assets = escape(f"{base}{VERSIONED_URL}/{assets_version()}", quote=True)
+    config = {
+        "style": f"{base}/styles/{city}/public?lang={lang}",
+        "features": {"type": "FeatureCollection", "features": features},
+    }
+    # no "</" inside the script element: the JSON cannot end it
+    data = json.dumps(config, separators=(",", ":")).replace("</", "<\\/")
+    return (
+        f'<link rel="stylesheet" href="{assets}/vendor/maplibre-gl/maplibre-gl.css">'
+        '<div id="preview" class="preview"></div>'
+        f'<script type="application/json" id="dc-preview">{data}</script>'
+        f'<script src="{assets}/vendor/maplibre-gl/maplibre-gl.js"></script>'
+        f'<script type="module" src="{assets}/js/preview.js"></script>'
+    )
+
+
 def page(title: str, body: str, lang: str = "en") -> HTMLResponse:
     html = (
         f'<!doctype html><html lang="{escape(lang)}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        '<link rel="icon" href="data:,">'  # no favicon request (a 404 in every browser)
         f"<title>{escape(title)} · digitalcity</title><style>{_STYLE}</style></head><body>"
         f'<header><a href="{escape(html_href("/", lang), quote=True)}">digitalcity 数字城市</a>'
         f"</header><main><h1>{escape(title)}</h1>{body}</main></body></html>"

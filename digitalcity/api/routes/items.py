@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import shapely
+import shapely.geometry
 import sqlalchemy as sa
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -38,7 +40,7 @@ from digitalcity.api.state import LiveLayers
 from digitalcity.db.driver import STATEMENT_ERRORS, fetch_row, fetch_value, streamed_rows
 from digitalcity.errors import DigitalCityError, NotFound
 from digitalcity.exports import FORMATS
-from digitalcity.query.items import ItemsQuery, QueryError
+from digitalcity.query.items import WGS84_REF, ItemsQuery, QueryError
 from digitalcity.tiles.compress import GzipWriter, decompress
 
 
@@ -413,14 +415,17 @@ def _csv(engine: Engine, query: ItemsQuery, name: str) -> StreamingResponse:
 def _html(
     request: Request, engine: Engine, base: str, collection: str, query: ItemsQuery, lang: str
 ) -> Response:
-    limited = replace(query, limit=min(query.limit, HTML_MAX_ROWS))
+    # lon/lat, for the page's map: the table shows no geometry
+    limited = replace(query, limit=min(query.limit, HTML_MAX_ROWS), crs=WGS84_REF)
     conn, result, first = _open(engine, limited.rows_select().limit(limited.limit + 1))
     rows = [dict(r._mapping) for r in _rows(conn, result, first)]
     has_next = len(rows) > limited.limit
+    geometries = []
     for row in rows[: limited.limit]:
         href = html.html_href(f"{base}/collections/{collection}/items/{row['id']}", lang)
         row["_link"] = html.link(href, str(row["id"]))
-        row.pop("wkt", None)
+        wkt = row.pop("wkt", None)
+        geometries.append(shapely.geometry.mapping(shapely.from_wkt(wkt)) if wkt else None)
     fields = limited.output_fields()
     columns = ["_link"] + [f.name for f in fields]
     headers = {"_link": html.word("id", lang), **html.field_labels(fields, lang)}
@@ -429,7 +434,8 @@ def _html(
     nav = html.links_nav(
         _page_links(request.query_params, base, collection, limited, has_next, last_id), lang
     )
-    body = nav + html.table(shown, columns, lang, headers)
+    preview = html.map_preview(base, query.layer.city, lang, geometries)
+    body = nav + preview + html.table(shown, columns, lang, headers)
     return html.page(f"{query.layer.title.get(lang)}", body, lang)
 
 
@@ -481,6 +487,8 @@ def one_item(
     query = items_query(
         params, layer, catalog.city(layer.city), role, settings, feature_id=int(feature_id)
     )
+    if fmt == "html":  # lon/lat, for the page's map: the page shows no coordinates
+        query = replace(query, crs=WGS84_REF)
     sql, values = query.page_sql(engine.dialect)
     row = fetch_row(engine, sql, values)  # one round trip: the feature and its ETag together
     if row is None:
@@ -498,8 +506,11 @@ def one_item(
     ]
     if fmt == "html":
         labels = html.field_labels(layer.all_fields, lang)
-        body = html.links_nav(feature["links"], lang) + html.definition_list(
-            feature["properties"], lang, labels
+        preview = html.map_preview(base, layer.city, lang, [feature.get("geometry")])
+        body = (
+            html.links_nav(feature["links"], lang)
+            + preview
+            + html.definition_list(feature["properties"], lang, labels)
         )
         return html.page(f"{layer.title.get(lang)} #{feature_id}", body, lang)
     headers = {"Content-Crs": f"<{query.crs.uri}>"}
