@@ -124,3 +124,15 @@ def test_private_answer_is_not_stored(proxy: str, planner_key: str) -> None:
     assert cache != "HIT"
     assert b"cambridge__utility_poles" in keyed_body
     assert b"cambridge__utility_poles" not in anonymous_body
+
+
+def test_the_cache_keeps_each_format_apart(proxy: str) -> None:
+    """One URL, two formats chosen by ``Accept``: the API says ``Vary: Accept``, so the cache
+    never hands the GeoJSON page it stored to a browser asking for HTML."""
+    path = "/collections/cambridge__parcels/items?limit=6"
+    _get(proxy + path, {"Accept": "application/geo+json"})
+    status, cache, body = _get(proxy + path, {"Accept": "application/geo+json"})
+    assert (status, cache) == (200, "HIT") and body.startswith(b"{")
+    status, cache, page = _get(proxy + path, {"Accept": "text/html"})
+    assert status == 200 and cache != "HIT"
+    assert page.lstrip().lower().startswith(b"<!doctype html")
