@@ -101,7 +101,7 @@ def test_a_collection_links_its_features_schemas_and_tiles_by_name(client):
     page = _open(client, f"/collections/{PARCELS}", lang="zh")
     assert [t for t, _ in page.links[1:]] == [
         "JSON", "要素（GeoJSON）", "要素列表", "要素（CSV）", "数据结构", "GeoJSON 数据结构",
-        "可查询字段", "可排序字段", "矢量瓦片",
+        "可查询字段", "可排序字段", "矢量瓦片", "规划工作图", "公众地图",
     ]  # fmt: skip
     assert page.headers == ["属性", "值"]
     assert KIND_TITLES["landuse"]["zh"] in page.words
@@ -114,7 +114,8 @@ def test_the_landing_page_and_the_list_of_collections(client, catalog):
     assert named["All collections"].endswith("/collections?f=html&lang=en")
     assert named["Conformance"].endswith("/conformance?f=html&lang=en")
     assert any(t.startswith("Vector tiles: ") for t in named)
-    assert len(named) == len(landing.links)  # the OGC and the short rels: one link each
+    nav = [t for t, _ in landing.links if t not in ("Planner map", "Public map")]
+    assert len(set(nav)) == len(nav)  # the OGC and the short rels: one link each
     parcels = catalog.layer("cambridge", "parcels")
     assert named[parcels.title.en].endswith(f"/collections/{PARCELS}?f=html&lang=en")
     assert "Land use" in landing.words
@@ -170,3 +171,23 @@ def test_the_language_a_reader_asks_for_is_the_page_they_get(client):
     assert "<h1>图层</h1>" in zh.text and "<h1>Collections</h1>" in en.text
     html = client.get("/collections", headers={"Accept": "text/html"})
     assert html.headers["content-type"].startswith("text/html")
+
+
+def test_the_pages_lead_to_the_maps(client, catalog, planner_key):
+    landing = _open(client, "/", lang="zh")
+    maps = [(t, h) for t, h in landing.links if t in ("规划工作图", "公众地图")]
+    assert len(maps) == 2 * len(catalog.cities)
+    assert ("公众地图", "http://testserver/public?city=xiamen&lang=zh") in maps
+    assert ("规划工作图", "http://testserver/map?city=cambridge&lang=zh") in maps
+    public = dict(_open(client, f"/collections/{PARCELS}", lang="en").links)
+    assert public["Public map"].endswith("/public?city=cambridge&lang=en")
+    assert public["Planner map"].endswith("/map?city=cambridge&lang=en")
+    # an internal layer is not on the public map: its page links the planner map only
+    internal = client.get(
+        "/collections/cambridge__utility_poles",
+        params={"f": "html", "lang": "en"},
+        headers={"X-API-Key": planner_key},
+    )
+    assert internal.status_code == 200
+    links = dict(_Page(internal.text).links)
+    assert "Planner map" in links and "Public map" not in links

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from digitalcity.catalog import FieldDef
 from digitalcity.catalog.units import unit_text
 from digitalcity.web import VERSIONED_URL, assets_version
+from digitalcity.web.pages import TITLES as PAGE_TITLES
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,"PingFang SC","Microsoft YaHei",sans-serif;margin:0;color:#1d2733}
@@ -107,6 +108,17 @@ def map_preview(base: str, city: str, lang: str, geometries: Iterable[dict | Non
         f'<script src="{assets}/vendor/maplibre-gl/maplibre-gl.js"></script>'
         f'<script type="module" src="{assets}/js/preview.js"></script>'
     )
+
+
+def map_links(base: str, city: str, lang: str, *, public: bool = True) -> str:
+    """Links to the city's planner map and (``public``) public map, named as the maps name
+    themselves, in ``lang``."""
+    pages = [("planner", "map")] + ([("public", "public")] if public else [])
+    links = " ".join(
+        link(f"{base}/{path}?{urlencode({'city': city, 'lang': lang})}", PAGE_TITLES[page][lang])
+        for page, path in pages
+    )
+    return f'<p class="maps">{links}</p>'
 
 
 def page(title: str, body: str, lang: str = "en") -> HTMLResponse:

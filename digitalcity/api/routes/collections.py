@@ -93,7 +93,10 @@ def one_collection(
             "extent": doc.get("extent", {}).get("spatial", {}).get("bbox"),
         }
         labels = {k: html.word(k, lang) for k in summary}
-        body = html.links_nav(doc["links"], lang) + html.definition_list(summary, lang, labels)
+        maps = html.map_links(base, layer.city, lang, public=visible_layer("anonymous", layer))
+        body = (
+            html.links_nav(doc["links"], lang) + maps + html.definition_list(summary, lang, labels)
+        )
         return html.page(doc["title"], body, lang)
     return doc
 

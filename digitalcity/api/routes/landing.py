@@ -31,7 +31,7 @@ def landing_page(
         return html.html_href(f"{base}/collections/{collection_id(layer)}", lang)
 
     cities = "".join(
-        f"<h2>{html.cell(city.title.get(lang))}</h2><ul>"
+        f"<h2>{html.cell(city.title.get(lang))}</h2>{html.map_links(base, city.id, lang)}<ul>"
         + "".join(
             f"<li>{html.link(collection_page(layer), layer.title.get(lang))}"
             f" <span class='muted'>{html.cell(KIND_TITLES[layer.kind][lang])}</span></li>"
