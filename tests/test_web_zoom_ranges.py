@@ -60,6 +60,7 @@ def test_a_layer_out_of_its_zooms_says_so_and_zooms_there(  # noqa: PLR0913
     assert not opened.page.locator("[data-layer-row=city_boundary] button.zoom-hint").is_visible()
     hint.click()
     opened.page.wait_for_function(f"window.map.getZoom() >= {grid.min_zoom} && {READY}")
+    assert opened.page.is_checked(f"{ROW} input")  # the button is in the label: box untouched
     assert not opened.page.evaluate(MUTED)
     assert not hint.is_visible()
     assert opened.page.evaluate(GRID_DRAWN) > 0

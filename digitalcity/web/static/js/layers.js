@@ -161,10 +161,11 @@ function rowHtml(layer, meta, visible, options) {
     ? `<label class="opacity" style="margin-left:24px;font-size:12px">${esc(say("opacity"))} <input type="range" min="0" max="100" ` +
       `value="${Math.round((options.opacities[layer.id] ?? 1) * 100)}" ` +
       `data-opacity="${esc(layer.id)}" aria-label="${esc(say("opacity"))}"></label>` : "";
-  // shown by markZoomRanges when the map's zoom is outside the layer's
+  // shown by markZoomRanges when the map's zoom is outside the layer's; a button inside the
+  // label does not toggle the label's box
   const hint = options.interactive ? '<button type="button" class="zoom-hint" hidden></button>' : "";
   return `<li class="layer" data-layer-row="${esc(layer.id)}"><label>${box}${single}` +
-    `<span>${title}</span>${badge}</label>${hint}${slider}${entriesHtml(layer)}</li>`;
+    `<span>${title}</span>${badge}${hint}</label>${slider}${entriesHtml(layer)}</li>`;
 }
 
 /**
