@@ -99,8 +99,9 @@ def map_preview(base: str, city: str, lang: str, geometries: Iterable[dict | Non
         "style": f"{base}/styles/{city}/public?lang={lang}",
         "features": {"type": "FeatureCollection", "features": features},
     }
-    # no "</" inside the script element: the JSON cannot end it
-    data = json.dumps(config, separators=(",", ":")).replace("</", "<\\/")
+    # no "<" inside the script element (JSON's own escape for it): nothing in the data can end
+    # the element or change how the parser reads it ("</script", "<!--")
+    data = json.dumps(config, separators=(",", ":")).replace("<", "\\u003c")
     return (
         f'<link rel="stylesheet" href="{assets}/vendor/maplibre-gl/maplibre-gl.css">'
         '<div id="preview" class="preview"></div>'
