@@ -5,6 +5,7 @@ titles. Against the loaded demo cities."""
 
 from __future__ import annotations
 
+import json
 import re
 from html.parser import HTMLParser
 
@@ -15,6 +16,7 @@ from digitalcity.catalog.units import UNITS_ZH, unit_text
 
 PARCELS = "cambridge__parcels"
 # words of the pages before they spoke both languages, which no page may show now
+PREVIEW_DATA = re.compile(r'<script type="application/json" id="dc-preview">(.*?)</script>', re.S)
 RAW = {"alternate", "self", "_link", "property", "value", "service-doc", "items", "landuse"}
 
 
@@ -191,3 +193,14 @@ def test_the_pages_lead_to_the_maps(client, catalog, planner_key):
     assert internal.status_code == 200
     links = dict(_Page(internal.text).links)
     assert "Planner map" in links and "Public map" not in links
+
+
+def test_the_map_data_cannot_end_its_script_element():
+    from digitalcity.api.html import map_preview
+
+    point = {"type": "Point", "coordinates": [-71.1, 42.37]}
+    snippet = map_preview("http://h", "c</script><!--<script>", "en", [point, None])
+    data = PREVIEW_DATA.search(snippet)
+    assert data and "<" not in data[1]
+    assert json.loads(data[1])["style"] == "http://h/styles/c</script><!--<script>/public?lang=en"
+    assert map_preview("http://h", "c", "en", [None]) == ""  # nothing to map: no map
