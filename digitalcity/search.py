@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from geoalchemy2 import Geometry
 
+from digitalcity import pinyin_keys
 from digitalcity.catalog.access import visible_fields, visible_layer
 from digitalcity.catalog.ids import collection_id
 from digitalcity.catalog.model import LayerDef
@@ -134,55 +135,109 @@ def search(
     # own branch, tagged with its index in ``parts``
     parts: list[tuple[Any, str]] = []
     selects: list[sa.Select] = []
-    for layer in candidates:
-        table = city.relation(layer)
-        visible = {f.name for f in visible_fields(city.role, layer)}
-        label = (
-            sa.cast(table.c[layer.label_field], sa.Text) if layer.label_field in visible else None
-        )
-        for name in (n for n in layer.search_fields if n in visible):
-            selects.append(_field_select(table, name, label, q, fetch, len(parts)))
-            parts.append((layer, name))
-    if not selects:
-        return []
-    statement = sa.union_all(*selects)
-    best: dict[str, dict[int, SearchHit]] = {layer.id: {} for layer in candidates}
+    key = pinyin_keys.spelling(q)
     with city.engine.connect() as conn:
-        for row in conn.execute(statement):
-            layer, name = parts[row.part]
-            hit = _hit(layer, name, row, min_score)
-            found = best[layer.id]
-            if hit is not None and (row.fid not in found or found[row.fid].score < hit.score):
-                found[row.fid] = hit  # one hit per feature: its best field
+        # a Latin query also matches Chinese values by their pinyin (one small read: which
+        # fields of the city hold such values)
+        spelled = pinyin_keys.spelled_fields(conn, city.id) if key else set()
+        for layer in candidates:
+            table = city.relation(layer)
+            visible = {f.name for f in visible_fields(city.role, layer)}
+            label = (
+                sa.cast(table.c[layer.label_field], sa.Text)
+                if layer.label_field in visible
+                else None
+            )
+            for name in (n for n in layer.search_fields if n in visible):
+                selects.append(_field_select(table, name, label, q, fetch, len(parts)))
+                parts.append((layer, name))
+                if key and (layer.id, name) in spelled:
+                    selects.append(_spelled_select(table, name, label, key, fetch, len(parts)))
+                    parts.append((layer, name))
+        if not selects:
+            return []
+        rows = list(conn.execute(sa.union_all(*selects)))
+    best: dict[str, dict[int, SearchHit]] = {layer.id: {} for layer in candidates}
+    for row in rows:
+        layer, name = parts[row.part]
+        hit = _hit(layer, name, row, min_score)
+        found = best[layer.id]
+        if hit is not None and (row.fid not in found or found[row.fid].score < hit.score):
+            found[row.fid] = hit  # one hit per feature: its best field (or spelling)
     hits = [h for layer in candidates for h in _merged(list(best[layer.id].values()))]
     hits.sort(key=lambda h: (-h.rank, -h.score, h.layer, h.fid))
     return hits[:limit]
 
 
+def _hit_columns(
+    table: Any, column: sa.ColumnElement, label: sa.ColumnElement | None, score: Any, part: int
+) -> list[Any]:
+    """What a search branch returns per row: its ``part``, the feature, the matched value, the
+    hit's label (``label``, else the value), ``score``, point and lon/lat box (EPSG:4326)."""
+    label = column if label is None else label
+    center = sa.func.ST_Transform(sa.func.ST_PointOnSurface(table.c.geom), 4326, type_=Geometry())
+    box = sa.func.Box2D(sa.func.ST_Transform(table.c.geom, 4326, type_=Geometry()))
+    return [
+        sa.literal(part, sa.Integer).label("part"),
+        table.c.fid,
+        column.label("value"),
+        label.label("label"),
+        score,
+        sa.func.ST_X(center).label("lon"),
+        sa.func.ST_Y(center).label("lat"),
+        sa.func.ST_XMin(box).label("xmin"),
+        sa.func.ST_YMin(box).label("ymin"),
+        sa.func.ST_XMax(box).label("xmax"),
+        sa.func.ST_YMax(box).label("ymax"),
+    ]
+
+
+MIN_INSIDE = 4  # letters a pinyin query needs to match inside a spelling, not only at its start
+_KEYS = sa.table(
+    "pinyin_keys", sa.column("value"), sa.column("spelled"), sa.column("initials"),
+    schema="digitalcity",
+)  # fmt: skip
+
+
+def _spelled_select(
+    table: Any, name: str, label: sa.ColumnElement | None, key: str, fetch: int, part: int
+) -> sa.Select:
+    """The best ``fetch`` features whose field ``name`` is Chinese spelled by ``key`` in pinyin
+    (``pinyin_keys``: each value's spellings and initials, space-separated): 0.95 for a whole
+    spelling, 0.9 for whole initials, 0.85 / 0.75 for the start of either, 0.5 inside a
+    spelling (``key`` of ``MIN_INSIDE`` letters or more: "qu" is inside every district's);
+    tagged ``part``. ``key`` is letters and digits only (``pinyin_keys.spelling``)."""
+    column = sa.cast(table.c[name], sa.Text)
+    spelled = sa.literal(" ") + _KEYS.c.spelled + sa.literal(" ")
+    initials = sa.literal(" ") + _KEYS.c.initials + sa.literal(" ")
+    score = sa.case(
+        (spelled.like(f"% {key} %"), 0.95),
+        (initials.like(f"% {key} %"), 0.9),
+        (spelled.like(f"% {key}%"), 0.85),
+        (initials.like(f"% {key}%"), 0.75),
+        else_=0.5,
+    ).label("score")
+    found = [spelled.like(f"% {key}%"), initials.like(f"% {key}%")]
+    if len(key) >= MIN_INSIDE:
+        found.append(_KEYS.c.spelled.like(f"%{key}%"))
+    return (
+        sa.select(*_hit_columns(table, column, label, score, part))
+        .select_from(table.join(_KEYS, _KEYS.c.value == column))
+        .where(sa.or_(*found))
+        .order_by(score.desc(), table.c.fid)
+        .limit(fetch)
+    )
+
+
 def _field_select(
     table: Any, name: str, label: sa.ColumnElement | None, q: str, fetch: int, part: int
 ) -> sa.Select:
-    """The best ``fetch`` matches of field ``name`` of ``table`` (the hit's label: ``label``,
-    else the field; its score, point and lon/lat box, EPSG:4326), tagged ``part``."""
+    """The best ``fetch`` matches of field ``name`` of ``table`` (``_hit_columns``), tagged
+    ``part``."""
     column = sa.cast(table.c[name], sa.Text)
-    label = column if label is None else label
     score = _score(column, q).label("score")
-    center = sa.func.ST_Transform(sa.func.ST_PointOnSurface(table.c.geom), 4326, type_=Geometry())
-    box = sa.func.Box2D(sa.func.ST_Transform(table.c.geom, 4326, type_=Geometry()))
     return (
-        sa.select(
-            sa.literal(part, sa.Integer).label("part"),
-            table.c.fid,
-            column.label("value"),
-            label.label("label"),
-            score,
-            sa.func.ST_X(center).label("lon"),
-            sa.func.ST_Y(center).label("lat"),
-            sa.func.ST_XMin(box).label("xmin"),
-            sa.func.ST_YMin(box).label("ymin"),
-            sa.func.ST_XMax(box).label("xmax"),
-            sa.func.ST_YMax(box).label("ymax"),
-        )
+        sa.select(*_hit_columns(table, column, label, score, part))
         .where(
             # both arms answerable from the field's trigram index (a substring test by
             # strpos was not, so every search scanned the table: Cambridge's parcel

@@ -11,6 +11,7 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from digitalcity import pinyin_keys
 from digitalcity.catalog.model import CityDef, LayerDef
 from digitalcity.db.schema import layer_table, row_etag_sql, storage_srid
 from digitalcity.db.versions import NOTIFY_CHANNEL
@@ -167,6 +168,7 @@ def insert_row(
 ) -> None:
     table = layer_table(layer, city)
     conn.execute(table.insert().values(fid=fid, geom=_geometry(city, geom), **values))
+    pinyin_keys.remember_edit(conn, layer, values)
 
 
 def update_row(
@@ -184,6 +186,7 @@ def update_row(
         changes["geom"] = _geometry(city, geom)
     if not changes:
         return etag(conn, layer, city, fid)
+    pinyin_keys.remember_edit(conn, layer, values)
     # the new ETag comes back with the UPDATE (the same hash as etag(): of the whole row)
     quoted = conn.dialect.identifier_preparer.quote(table.name)
     whole_row: sa.ColumnElement[str] = sa.literal_column(row_etag_sql(quoted))

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
+from digitalcity import pinyin_keys
 from digitalcity.catalog import Catalog
 from digitalcity.config import Settings
 from digitalcity.errors import DigitalCityError
@@ -46,6 +47,9 @@ def load_city(
             outcome = LoadOutcome(
                 layer.id, report=load_layer(layer, city, engine, settings, force=force)
             )
+            version = outcome.report.version if outcome.report else None
+            if version is not None:  # search by pinyin: the version's Chinese values keyed
+                pinyin_keys.remember_layer(engine, layer, city, version)
         except DigitalCityError as exc:
             outcome = LoadOutcome(layer.id, error=str(exc))
         except Exception as exc:  # noqa: BLE001 - a defect on one source spares the others

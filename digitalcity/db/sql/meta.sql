@@ -65,3 +65,30 @@ CREATE TABLE IF NOT EXISTS digitalcity.edit_extents (
 );
 CREATE INDEX IF NOT EXISTS edit_extents_layer
     ON digitalcity.edit_extents (city, layer, version, revision);
+
+-- Pinyin keys of the Chinese values of search fields (digitalcity/pinyin_keys.py): one row
+-- per distinct value, whichever layer or version holds it, so search by pinyin works as of
+-- any time; and the search fields that hold such values.
+CREATE TABLE IF NOT EXISTS digitalcity.pinyin_keys (
+    value    text PRIMARY KEY,
+    spelled  text NOT NULL,
+    initials text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS pinyin_keys_spelled
+    ON digitalcity.pinyin_keys USING gin (spelled gin_trgm_ops);
+CREATE INDEX IF NOT EXISTS pinyin_keys_initials
+    ON digitalcity.pinyin_keys (initials text_pattern_ops);
+CREATE TABLE IF NOT EXISTS digitalcity.pinyin_fields (
+    city  text NOT NULL,
+    layer text NOT NULL,
+    field text NOT NULL,
+    PRIMARY KEY (city, layer, field)
+);
+-- Layer versions whose values have been keyed: a reload that finds the inputs unchanged does
+-- not read the layer again.
+CREATE TABLE IF NOT EXISTS digitalcity.pinyin_scans (
+    city    text    NOT NULL,
+    layer   text    NOT NULL,
+    version integer NOT NULL,
+    PRIMARY KEY (city, layer, version)
+);
