@@ -18,6 +18,7 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 from pypinyin import Style, pinyin
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
 
 from digitalcity.catalog.model import CityDef, LayerDef
@@ -84,8 +85,10 @@ def remember_values(conn: Connection, values: Iterable[object]) -> int:
             {"values": chinese},
         ).scalars()
     )
-    rows = [{"value": v, "spelled": s, "initials": i} for v in chinese if v not in known
-            for s, i in [keys(v)]]  # fmt: skip
+    rows = []
+    for value in (v for v in chinese if v not in known):
+        spelled, initials = keys(value)
+        rows.append({"value": value, "spelled": spelled, "initials": initials})
     if rows:
         conn.execute(
             sa.text(
@@ -137,7 +140,7 @@ def remember_layer(engine: Engine, layer: LayerDef, city: CityDef, version: int)
         return 0
     scanned = {"city": layer.city, "layer": layer.id, "version": version}
     table = layer_table(layer, city)
-    quote = sa.dialects.postgresql.dialect().identifier_preparer.quote
+    quote = postgresql.dialect().identifier_preparer.quote
     relation = f"{quote(str(table.schema))}.{quote(table.name)}"
     added = 0
     try:
