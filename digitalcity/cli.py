@@ -224,7 +224,10 @@ def demo(
     load(city="all", layers=None, force=False, details=False, report_json=None)
     if serve_after:
         settings = _settings()
-        typer.echo(f"serving on http://{settings.api_host}:{port or settings.api_port}")
+        base = f"http://{settings.api_host}:{port or settings.api_port}"
+        typer.echo(f"serving on {base}")
+        typer.echo(f"  planner map  {base}/map      public map  {base}/public")
+        typer.echo(f"  geo API      {base}/?f=html  OpenAPI     {base}/api.html")
         serve(host=None, port=port, workers=1)
 
 
