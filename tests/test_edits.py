@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -163,6 +164,44 @@ def test_bad_edits_list_every_fault_and_write_nothing(api, keys, engine) -> None
     atomic = api.post(ITEMS, json=collection, headers=_h(keys["land_bureau"]))
     assert atomic.status_code == 400 and atomic.json()["faults"][0].startswith("feature 2:")
     assert _count(engine) == before
+
+
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def test_what_is_wrong_is_said_in_the_readers_language(api, keys, engine) -> None:  # noqa: ANN001
+    """The edit form shows the API's faults as they come: in Chinese for a Chinese page (its
+    ``Accept-Language``, or ``lang=``), every one of them; in English otherwise."""
+    bad = {
+        "type": "Feature",
+        "geometry": FAR,
+        "properties": {"subtype": "two", "gate": "yes", "flow_gpm": 900, "no_such": 1,
+                       "install_date": "soon"},
+    }  # fmt: skip
+    zh = api.post(ITEMS, json=bad, headers=_h(keys["land_bureau"], **{"Accept-Language": "zh"}))
+    faults = zh.json()["faults"]
+    assert zh.status_code == 400 and len(faults) == 6
+    assert all(HAN.search(f) for f in faults), faults
+    assert "只读字段，不能修改" in " ".join(faults)
+    assert any("远在" in f and "范围之外" in f for f in faults), faults
+    assert any("不是整数（64位）" in f or "不是日期" in f for f in faults), faults
+    assert "accept-language" in zh.headers["vary"].lower()
+    en = api.post(ITEMS, json=bad, params={"lang": "en"},
+                  headers=_h(keys["land_bureau"], **{"Accept-Language": "zh"}))  # fmt: skip
+    assert en.json()["faults"] == api.post(ITEMS, json=bad, headers=_h(keys["land_bureau"])).json()[
+        "faults"
+    ]
+    assert not any(HAN.search(f) for f in en.json()["faults"])
+    line = {
+        "type": "Feature",
+        "geometry": {"type": "LineString", "coordinates": [[-71.1, 42.37], [-71.11, 42.372]]},
+        "properties": {},
+    }
+    shape = api.post(ITEMS, json=line, params={"lang": "zh"}, headers=_h(keys["land_bureau"]))
+    assert "LineString 不符合本图层的几何类型" in shape.json()["faults"][0]
+    batch = {"type": "FeatureCollection", "features": [_feature(), _feature(subtype="x")]}
+    atomic = api.post(ITEMS, json=batch, params={"lang": "zh"}, headers=_h(keys["land_bureau"]))
+    assert atomic.json()["faults"][0].startswith("第 1 个要素：")
 
 
 def test_replace_patch_delete_with_if_match(api, keys, engine) -> None:  # noqa: ANN001

@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from digitalcity.api.negotiation import language
 from digitalcity.db.bounds import statement_timeout_ms
 from digitalcity.errors import DatabaseUnavailable, DigitalCityError, TimedOut
 
@@ -50,8 +51,11 @@ def database_problem(exc: BaseException) -> DigitalCityError | None:
     return None
 
 
-def typed_response(exc: DigitalCityError, instance: str) -> JSONResponse:
-    members = getattr(exc, "members", None) or {}  # e.g. every fault of a rejected edit
+def typed_response(exc: DigitalCityError, instance: str, lang: str = "en") -> JSONResponse:
+    """The problem of ``exc``; members it has in two languages (a rejected edit's faults) in
+    ``lang``."""
+    in_lang = getattr(exc, "members_in", None)
+    members = in_lang(lang) if in_lang else (getattr(exc, "members", None) or {})
     response = problem(exc.status, exc.title, str(exc), instance, **members)
     retry = getattr(exc, "retry_after_s", None)
     if retry:
@@ -65,7 +69,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DigitalCityError)
     async def _typed(request: Request, exc: DigitalCityError) -> JSONResponse:
-        return typed_response(exc, request.url.path)
+        return typed_response(exc, request.url.path, await language(request))
 
     async def _database(request: Request, exc: Exception) -> JSONResponse:
         typed = database_problem(exc)

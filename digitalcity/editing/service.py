@@ -15,7 +15,7 @@ from digitalcity.catalog.access import Role, visible_layer
 from digitalcity.catalog.codes import CodeTable, Crosswalk, load_crosswalk
 from digitalcity.catalog.model import CityDef, Classification, LayerDef
 from digitalcity.editing import store
-from digitalcity.editing.validate import Checked, check_feature
+from digitalcity.editing.validate import Checked, Fault, check_feature
 from digitalcity.errors import DigitalCityError, NotFound
 from digitalcity.history.changesets import Author, open_changeset
 from digitalcity.history.tables import ensure_tables
@@ -44,9 +44,14 @@ class EditRejected(DigitalCityError):
 
     title = "Invalid edit"
 
-    def __init__(self, faults: list[str]) -> None:
-        super().__init__(f"{len(faults)} fault(s): " + "; ".join(faults[:20]))
-        self.members = {"faults": faults}
+    def __init__(self, faults: list[Fault]) -> None:
+        super().__init__(f"{len(faults)} fault(s): " + "; ".join(f.en for f in faults[:20]))
+        self.faults = faults
+        self.members = {"faults": [f.en for f in faults]}
+
+    def members_in(self, lang: str) -> dict[str, object]:
+        """The problem's members in ``lang``: every fault."""
+        return {"faults": [f.get(lang) for f in self.faults]}
 
 
 @dataclass(frozen=True)
@@ -124,7 +129,7 @@ def _checked(ctx: EditContext, features: Sequence[Any], *, partial: bool) -> lis
         for f in features
     ]
     faults = [
-        f"feature {n}: {fault}" if len(checked) > 1 else fault
+        fault.about(f"feature {n}: ", f"第 {n} 个要素：") if len(checked) > 1 else fault
         for n, c in enumerate(checked)
         for fault in c.faults
     ]
@@ -142,9 +147,16 @@ def create_features(ctx: EditContext, features: Sequence[Any]) -> Outcome:
     """Insert ``features`` (GeoJSON Features) as new features, all or none."""
     check_rights(ctx.layer, _role(ctx))
     if not features:
-        raise EditRejected(["no features"])
+        raise EditRejected([Fault("no features", "没有要素")])
     if len(features) > MAX_FEATURES:
-        raise EditRejected([f"at most {MAX_FEATURES:,} features per request"])
+        raise EditRejected(
+            [
+                Fault(
+                    f"at most {MAX_FEATURES:,} features per request",
+                    f"每次最多 {MAX_FEATURES:,} 个要素",
+                )
+            ]
+        )
     checked = _checked(ctx, features, partial=False)
     with ctx.engine.begin() as conn:
         ensure_tables(conn, ctx.layer, ctx.city)

@@ -32,6 +32,22 @@ _MULTI = {
 }
 
 
+@dataclass(frozen=True)
+class Fault:
+    """What is wrong with an edit, in English and Chinese (the edit form shows it in the
+    page's language; API clients get the request's, ``lang=`` or ``Accept-Language``)."""
+
+    en: str
+    zh: str
+
+    def get(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+    def about(self, prefix_en: str, prefix_zh: str) -> Fault:
+        """The fault with what it concerns in front (``feature 2: ...``)."""
+        return Fault(f"{prefix_en}{self.en}", f"{prefix_zh}{self.zh}")
+
+
 @dataclass
 class Checked:
     """A feature ready to write: field values (only those given), the geometry in the storage
@@ -40,35 +56,51 @@ class Checked:
     values: dict[str, Any] = field(default_factory=dict)
     geometry: shapely.Geometry | None = None
     repaired: bool = False
-    faults: list[str] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
+
+    def fault(self, en: str, zh: str) -> None:
+        self.faults.append(Fault(en, zh))
 
 
-def _value(f: FieldDef, value: Any) -> tuple[Any, str | None]:
-    """The value as the column holds it, or a fault."""
+# what a field's value must be, by field type (en, zh)
+_EXPECTED = {
+    "string": ("text", "文本"),
+    "integer": ("a whole number (64-bit)", "整数（64位）"),
+    "float": ("a finite number", "有限的数值"),
+    "boolean": ("true or false", "true 或 false"),
+    "date": ("a date (YYYY-MM-DD)", "日期（YYYY-MM-DD）"),
+    "datetime": ("an RFC 3339 timestamp", "RFC 3339 时间戳"),
+}
+
+
+def _value(f: FieldDef, value: Any) -> tuple[Any, tuple[str, str] | None]:
+    """The value as the column holds it, or what it must be (en, zh)."""
     if value is None:
         return None, None
     kind = f.type
     if kind == "string":
         return (
-            (str(value), None) if isinstance(value, str) and "\x00" not in value else (None, "text")
+            (str(value), None)
+            if isinstance(value, str) and "\x00" not in value
+            else (None, _EXPECTED["string"])
         )
     if kind == "integer":
         ok = isinstance(value, int) and not isinstance(value, bool) and -INT64 <= value < INT64
-        return (value, None) if ok else (None, "a whole number (64-bit)")
+        return (value, None) if ok else (None, _EXPECTED["integer"])
     if kind == "float":
         ok = isinstance(value, int | float) and not isinstance(value, bool)
-        return (float(value), None) if ok and math.isfinite(value) else (None, "a finite number")
+        return (float(value), None) if ok and math.isfinite(value) else (None, _EXPECTED["float"])
     if kind == "boolean":
-        return (value, None) if isinstance(value, bool) else (None, "true or false")
+        return (value, None) if isinstance(value, bool) else (None, _EXPECTED["boolean"])
     if kind == "date":
         try:
             return dt.date.fromisoformat(str(value)), None
         except ValueError:
-            return None, "a date (YYYY-MM-DD)"
+            return None, _EXPECTED["date"]
     try:
         stamp = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
-        return None, "an RFC 3339 timestamp"
+        return None, _EXPECTED["datetime"]
     return (stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)), None
 
 
@@ -82,27 +114,33 @@ def check_properties(
     if properties is None:
         return
     if not isinstance(properties, dict):
-        out.faults.append("properties must be a JSON object")
+        out.fault("properties must be a JSON object", "properties 必须是 JSON 对象")
         return
     writable = {f.name: f for f in visible_fields(role, layer)}
     cls = layer.classification
     for name, value in properties.items():
         definition = writable.get(name)
         if definition is None:  # unknown and hidden alike: a hidden field is not admitted to
-            out.faults.append(f"{name!r}: no such field in {layer.id}")
+            out.fault(f"{name!r}: no such field in {layer.id}", f"{name!r}：本图层没有此字段")
             continue
         if definition.read_only or definition.derived:  # derived: kept from its source field
-            out.faults.append(f"{name!r}: read-only")
+            out.fault(f"{name!r}: read-only", f"{name!r}：只读字段，不能修改")
             continue
-        cast, fault = _value(definition, value)
-        if fault:
-            out.faults.append(f"{name!r}: {value!r} is not {fault}")
+        cast, expected = _value(definition, value)
+        if expected:
+            title = definition.title.zh
+            out.fault(
+                f"{name!r}: {value!r} is not {expected[0]}", f"{title}：{value!r} 不是{expected[1]}"
+            )
             continue
         if cls is not None and name == cls.field and cast is not None:
             table = codes.get(cls.system)
             code = cls.normaliser(str(cast))
             if table is not None and code not in table:
-                out.faults.append(f"{name!r}: {value!r} is not a code of {cls.system}")
+                out.fault(
+                    f"{name!r}: {value!r} is not a code of {cls.system}",
+                    f"{definition.title.zh}：{value!r} 不在代码表 {cls.system} 中",
+                )
                 continue
         out.values[name] = cast
 
@@ -111,20 +149,21 @@ def check_geometry(
     layer: LayerDef, city: CityDef, geometry: Any, crs: CRSRef, out: Checked
 ) -> None:
     if not isinstance(geometry, dict) or "type" not in geometry:
-        out.faults.append("geometry must be a GeoJSON geometry object")
+        out.fault("geometry must be a GeoJSON geometry object", "几何必须是 GeoJSON 几何对象")
         return
     try:
         geom = shape(geometry)
     except (
         ValueError, TypeError, AttributeError, KeyError, IndexError, shapely.errors.ShapelyError
     ) as exc:  # fmt: skip
-        out.faults.append(f"geometry cannot be read: {str(exc)[:200] or type(exc).__name__}")
+        why = str(exc)[:200] or type(exc).__name__
+        out.fault(f"geometry cannot be read: {why}", f"无法读取几何：{why}")
         return
     if geom.is_empty:
-        out.faults.append("geometry is empty")
+        out.fault("geometry is empty", "几何为空")
         return
     if not np.isfinite(shapely.get_coordinates(geom)).all():
-        out.faults.append("geometry has non-finite coordinates")
+        out.fault("geometry has non-finite coordinates", "几何含有非有限的坐标")
         return
     if crs.swap_axes:
         geom = shapely.transform(geom, lambda xy: xy[:, ::-1])
@@ -134,13 +173,40 @@ def check_geometry(
         np.array([geom], dtype=object), source, city, layer.geometry_type, geographic
     )
     if result.rejected:
-        out.faults.append(f"geometry: {result.rejected[0]}")
+        reason = result.rejected[0]
+        out.fault(f"geometry: {reason}", f"几何：{geometry_reason_zh(reason, city)}")
         return
     geom = result.geometry[0]
     if layer.geometry_type.startswith("Multi") and not geom.geom_type.startswith("Multi"):
         geom = _MULTI[geom.geom_type]([geom])
     out.geometry = geom
     out.repaired = bool(result.repaired)
+
+
+# The geometry checks' reasons (``ingest.geometry``, shared with the loader, whose reports are
+# English) as an edit form shows them in Chinese: by how each begins.
+_REASONS_ZH = (
+    ("missing or unreadable geometry", "几何缺失或无法读取"),
+    ("empty geometry", "几何为空"),
+    ("coordinates out of range for the source CRS", "坐标超出所声明坐标系的范围"),
+    ("coordinates could not be transformed to the storage CRS", "坐标无法转换到存储坐标系"),
+    ("far outside the extent of ", "远在{city}的范围之外"),
+    ("invalid geometry that could not be repaired", "几何无效且无法修复"),
+)
+
+
+def geometry_reason_zh(reason: str, city: CityDef) -> str:
+    """``reason`` (a geometry check's, in English) in Chinese; one not known here keeps its
+    English words after a Chinese lead."""
+    for start, zh in _REASONS_ZH:
+        if reason.startswith(start):
+            hint = "（x 与 y 似乎写反了）" if "look swapped" in reason else ""
+            hint += "（坐标看起来是米，而不是度）" if "look like metres" in reason else ""
+            return zh.format(city=city.title.zh) + hint
+    if reason.endswith(" layer") and " does not fit a " in reason:
+        kind, target = reason.removesuffix(" layer").split(" does not fit a ", 1)
+        return f"{kind} 不符合本图层的几何类型 {target}"
+    return f"几何有误（{reason}）"
 
 
 def check_feature(
@@ -156,13 +222,13 @@ def check_feature(
     """A GeoJSON Feature (or a merge patch of one, ``needs_geometry=False``) checked."""
     out = Checked()
     if not isinstance(feature, dict):
-        out.faults.append("a feature must be a JSON object")
+        out.fault("a feature must be a JSON object", "要素必须是 JSON 对象")
         return out
     if feature.get("type", "Feature") != "Feature":
-        out.faults.append("type must be Feature")
+        out.fault("type must be Feature", "type 必须是 Feature")
     check_properties(layer, role, feature.get("properties"), codes, out)
     if "geometry" in feature and feature["geometry"] is not None:
         check_geometry(layer, city, feature["geometry"], crs, out)
     elif needs_geometry or "geometry" in feature:
-        out.faults.append("geometry is required")
+        out.fault("geometry is required", "缺少几何")
     return out

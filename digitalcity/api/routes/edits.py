@@ -33,6 +33,7 @@ from digitalcity.editing import (
     replace_feature,
 )
 from digitalcity.editing.service import EditContext, Forbidden, Outcome
+from digitalcity.editing.validate import Fault
 from digitalcity.errors import NotFound
 from digitalcity.history.changesets import Author
 from digitalcity.history.reads import changes, feature_history, revert_changeset
@@ -169,7 +170,7 @@ async def create(
     if body.get("type") == "FeatureCollection":
         features = body.get("features")
         if not isinstance(features, list):
-            raise EditRejected(["features must be a list"])
+            raise EditRejected([Fault("features must be a list", "features 必须是列表")])
     else:
         features = [body]
     outcome = await run_in_threadpool(create_features, ctx, features)

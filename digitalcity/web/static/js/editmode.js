@@ -90,8 +90,11 @@ function wireForm(panel, send, onCancel) {
   return { form, reason, fail };
 }
 
+// an edit's headers: its reason, the ETag it replaces, and the page's language (what the API
+// says is wrong with an edit comes back in it)
 const reasonHeaders = (reason, etag) => ({
   ...(etag ? { "If-Match": etag } : {}), [REASON_HEADER]: encodeURIComponent(reason),
+  "Accept-Language": lang(),
 });
 
 /** The attribute form of feature ``fid``, with its shape and deletion when the map is given. */
