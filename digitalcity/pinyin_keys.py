@@ -189,3 +189,31 @@ def spelled_fields(conn: Connection, city: str) -> set[tuple[str, str]]:
         {"city": city},
     )
     return {(str(layer), str(field)) for layer, field in rows}
+
+
+ARCHIVE_KEYS_MAX = 50_000  # values a static site carries keys for (about 40 bytes each)
+
+
+def city_keys(engine: Engine, layers: Iterable[LayerDef], city: CityDef) -> dict[str, str]:
+    """{value: "spellings|initials"} for the keyed values of ``layers``' text search fields (at
+    most ``ARCHIVE_KEYS_MAX``): what a static site, which has no API, searches by pinyin."""
+    quote = postgresql.dialect().identifier_preparer.quote
+    out: dict[str, str] = {}
+    with engine.connect() as conn:
+        keyed = spelled_fields(conn, city.id)
+        for layer in layers:
+            table = layer_table(layer, city)
+            relation = f"{quote(str(table.schema))}.{quote(table.name)}"
+            for name in (n for n in text_search_fields(layer) if (layer.id, n) in keyed):
+                rows = conn.execute(
+                    sa.text(
+                        "SELECT k.value, k.spelled, k.initials FROM digitalcity.pinyin_keys AS k "  # noqa: S608 - catalog names
+                        f"WHERE k.value IN (SELECT CAST(t.{quote(name)} AS text) FROM {relation} AS t) "
+                        "LIMIT :most"
+                    ),
+                    {"most": ARCHIVE_KEYS_MAX - len(out)},
+                )
+                out.update({value: f"{spelled}|{initials}" for value, spelled, initials in rows})
+                if len(out) >= ARCHIVE_KEYS_MAX:
+                    return out
+    return out

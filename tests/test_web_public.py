@@ -276,3 +276,43 @@ def test_the_static_site_searches_its_tiles_below_the_detail_zoom(browser, stati
     assert "38 MAPLE AVE" in opened.page.inner_text("body")
     assert not opened.errors
     opened.close()
+
+
+@pytest.fixture(scope="module")
+def xiamen_site(app, engine, settings, tmp_path_factory, live_server) -> Iterator[tuple[str, dict]]:
+    """Xiamen's static site (z9-z11), and its archive's metadata."""
+    from starlette.applications import Starlette
+    from starlette.staticfiles import StaticFiles
+
+    from digitalcity.web.static_site import read_archive
+
+    folder = tmp_path_factory.mktemp("xiamen-site")
+    archive = folder / "xiamen.pmtiles"
+    export_pmtiles(tile_service(app), engine, "xiamen", range(9, 12), archive)
+    build_static_site(archive, "xiamen", settings=settings, lang="zh")
+    site = Starlette()
+    site.mount("/", StaticFiles(directory=folder, html=True))
+    server, base = serve(site)
+    yield base, read_archive(archive)[1]
+    server.should_exit = True
+
+
+def test_a_static_site_finds_chinese_names_by_pinyin(browser, xiamen_site):
+    """The archive carries the pinyin keys of its public search values (a static site has no
+    API to ask), and the site's search uses them as the API's does."""
+    base, metadata = xiamen_site
+    keys = metadata["digitalcity:pinyin"]
+    assert keys["思明区"].split("|")[0].split()[0] == "simingqu"
+    opened = Opened(browser, base)
+    for q in ("siming", "sm", "hu li"):
+        opened.page.fill("#q", q)
+        opened.page.press("#q", "Enter")
+        opened.page.wait_for_selector("#hits:not([hidden]) button, #card:not([hidden]) .card-title")
+        text = opened.page.inner_text("#hits") + opened.page.inner_text("#card")
+        assert ("思明区" if q != "hu li" else "湖里区") in text, (q, text)
+    opened.page.fill("#q", "qu")  # two letters inside every spelling: no hit
+    opened.page.press("#q", "Enter")
+    opened.page.wait_for_timeout(300)
+    assert "思明区" not in opened.page.inner_text("#hits")
+    assert not opened.errors
+    opened.close()

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from digitalcity.catalog import Role
 from digitalcity.errors import DigitalCityError
+from digitalcity.pinyin_keys import city_keys
 from digitalcity.tiles import metadata as meta
 from digitalcity.tiles.seed import city_bounds, city_tiles
 from digitalcity.tiles.service import TileService
@@ -33,6 +34,9 @@ class ExportReport:
     layers: tuple[str, ...]
     bytes: int
     seconds: float
+
+
+PINYIN_METADATA = "digitalcity:pinyin"  # {value: "spellings|initials"}: pinyin_keys.city_keys
 
 
 def _metadata(service: TileService, city_id: str, zooms: range) -> dict[str, Any]:
@@ -66,6 +70,10 @@ def export_pmtiles(
         city_tiles(service, city_id, PUBLIC, zooms), key=lambda t: zxy_to_tileid(t.z, t.x, t.y)
     )
     metadata = _metadata(service, city_id, zooms)
+    # the keys a static site searches Chinese names by pinyin with (it has no API to ask)
+    plans = service.city_layers(city_id, PUBLIC)
+    city = service.catalog.city(city_id)
+    metadata[PINYIN_METADATA] = city_keys(engine, [p.layer for p in plans], city)
     west, south, east, north = city_bounds(service, city_id, PUBLIC)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")

@@ -26,6 +26,7 @@ from digitalcity.catalog.descriptions import code_descriptions
 from digitalcity.config import Settings, settings_from_environment
 from digitalcity.tiles import style as styles
 from digitalcity.tiles.content import plan_layer
+from digitalcity.tiles.export import PINYIN_METADATA
 from digitalcity.tiles.metadata import TilesetInfo, attribution
 from digitalcity.tiles.symbology import Symbology, native_first_cities
 from digitalcity.web import static_dir
@@ -112,6 +113,8 @@ def build_static_site(
         meta={city: meta},
         styleUrl="style-{lang}.json",
         legendUrl="legend-{lang}.json",
+        # its search by pinyin: the keys the export put in the archive (none before them)
+        pinyin=metadata.get(PINYIN_METADATA, {}),
     )
     index = out / "index.html"
     index.write_text(render("static", config, lang), encoding="utf-8")

@@ -187,14 +187,37 @@ async function identify(e) {
 }
 map.on("click", identify);
 
-// Static site: search what is in the loaded tiles (label and search fields of each layer).
+// A query spelled in pinyin ("Si Ming" -> "siming"), or null: the rules of the API's search
+// (digitalcity/pinyin_keys.py, spelling).
+function spelling(q) {
+  const text = q.trim().toLowerCase();
+  if (!/^[a-z][a-z' -]*$/.test(text)) return null;
+  const key = text.replace(/[^a-z0-9]/g, "");
+  return key.length >= 2 ? key : null;
+}
+
+// Whether ``value`` is spelled by ``key`` in the archive's pinyin keys ("spellings|initials",
+// each space-separated): at the start of a spelling or initials, or inside a spelling for
+// keys of 4 letters or more, as the API's search matches them.
+function spelledBy(value, key) {
+  const keys = (config.pinyin || {})[String(value ?? "")];
+  if (!key || !keys) return false;
+  const [spelled, initials] = keys.split("|").map((k) => k.split(" "));
+  return [...spelled, ...initials].some((k) => k.startsWith(key))
+    || (key.length >= 4 && spelled.some((k) => k.includes(key)));
+}
+
+// Static site: search what is in the loaded tiles (label and search fields of each layer),
+// Chinese names by their pinyin too.
 function searchTiles(q) {
   const needle = q.toLowerCase();
+  const key = spelling(q);
   const hits = [];
   for (const [id, info] of Object.entries(meta.layers)) {
     const fields = [...new Set([info.label, ...info.search].filter(Boolean))];
     for (const f of map.querySourceFeatures(city.id, { sourceLayer: id })) {
-      const value = fields.map((n) => f.properties[n]).find((v) => String(v ?? "").toLowerCase().includes(needle));
+      const value = fields.map((n) => f.properties[n]).find((v) => String(v ?? "").toLowerCase().includes(needle)
+        || spelledBy(v, key));
       if (value != null && !hits.some((h) => h.layer === id && h.fid === f.id)) {
         hits.push({ layer: id, fid: f.id, label: String(f.properties[info.label] ?? value), feature: f });
       }
