@@ -2,12 +2,13 @@
 them: full pinyin (思明区: ``simingqu``) or initials (``smq``), as Chinese map search boxes do.
 
 Keys are worked out by pypinyin, which reads a value as words (厦门 ``xiamen``, 朝阳
-``chaoyang``; read one character at a time they would be ``shamen``, ``zhaoyang``), one reading
-per value. They are kept per distinct value in ``digitalcity.pinyin_keys`` whichever layer or
-version holds it, so an as-of search finds past values too; ``digitalcity.pinyin_fields`` names
-the search fields holding Chinese values, so a Latin search of a city without any costs one
-small read. A load keys its layer's new values (``remember_layer``), an edit its features'
-(``remember_values``).
+``chaoyang``; read one character at a time they would be ``shamen``, ``zhaoyang``), then with
+a character's other readings where it stands outside a known word (``keys``). They are kept per
+distinct value in ``digitalcity.pinyin_keys`` whichever layer or version holds it, so an as-of
+search finds past values too; ``digitalcity.pinyin_fields`` names the search fields holding
+Chinese values, so a Latin search of a city without any costs one small read. A load keys its
+layer's new values (``remember_layer``), an edit its features' (``remember_edit``), and a
+PMTiles export carries its city's keys for the static site (``city_keys``).
 """
 
 from __future__ import annotations
@@ -33,8 +34,6 @@ _NOT_KEY = re.compile(r"[^a-z0-9]")
 # what a query spelled in pinyin may hold: letters, then spaces, apostrophes (xi'an), hyphens
 _SPELLING = re.compile(r"^[a-z][a-z' \-]*$")
 MIN_SPELLING = 2  # "s" alone would match every name starting with s
-
-
 MAX_SPELLINGS = 8  # readings kept per value (a name of many polyphonic characters has more)
 
 
