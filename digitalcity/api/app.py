@@ -10,6 +10,7 @@ from digitalcity.api import problems
 from digitalcity.api.caller import CallerMiddleware
 from digitalcity.api.head import HeadAsGet
 from digitalcity.api.page_cache import PageCache
+from digitalcity.api.problem_pages import ProblemPages
 from digitalcity.api.reload import build_definitions
 from digitalcity.api.reload import install as install_definitions
 from digitalcity.api.routes import (
@@ -50,6 +51,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.pages = PageCache(settings.items_cache_mb * 1024 * 1024)
     app.state.openapi_documents = {}
     problems.install(app)
+    app.add_middleware(ProblemPages)  # inside the compression: it reads problems as sent
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=4)
     app.add_middleware(
         CallerMiddleware,

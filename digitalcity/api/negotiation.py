@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import Depends, Request
+from starlette.datastructures import Headers, QueryParams
 
 from digitalcity.query.items import QueryError
 
@@ -87,14 +88,19 @@ async def items_format(request: Request) -> ItemsFormat:
         ) from None
 
 
-async def language(request: Request) -> Lang:
-    explicit = request.query_params.get("lang")
+def lang_of(query: QueryParams, headers: Headers) -> Lang:
+    """The answer's language: ``lang=``, else the first of ``Accept-Language``; zh or en."""
+    explicit = query.get("lang")
     if explicit:
         return "zh" if explicit.lower().startswith("zh") else "en"
-    _chosen_by(request, "Accept-Language")
-    accept = request.headers.get("accept-language", "")
-    first = accept.split(",")[0].strip().lower()
+    first = headers.get("accept-language", "").split(",")[0].strip().lower()
     return "zh" if first.startswith("zh") else "en"
+
+
+async def language(request: Request) -> Lang:
+    if not request.query_params.get("lang"):
+        _chosen_by(request, "Accept-Language")
+    return lang_of(request.query_params, request.headers)
 
 
 FormatDep = Annotated[Format, Depends(output_format)]

@@ -309,7 +309,8 @@ TILE_RESPONSES: dict[str, Json] = {
 ERROR_RESPONSES: dict[str, Json] = {
     status: {
         "description": description,
-        "content": {PROBLEM_TYPE: {"schema": _ref("Problem")}},
+        # text/html: the page a request for HTML gets instead (digitalcity.api.problem_pages)
+        "content": {PROBLEM_TYPE: {"schema": _ref("Problem")}, "text/html": _TEXT},
     }
     for status, description in (
         ("400", "invalid parameter or body"),
