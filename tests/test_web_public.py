@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -175,18 +176,23 @@ def test_external_basemap_is_drawn_under_the_city_layers(browser, settings, load
 
 @pytest.fixture(scope="module")
 def static_site(app, engine, settings, tmp_path_factory, live_server) -> Iterator[str]:
-    from starlette.applications import Starlette
-    from starlette.staticfiles import StaticFiles
-
     folder = tmp_path_factory.mktemp("site")
     archive = folder / "cambridge.pmtiles"
     export_pmtiles(tile_service(app), engine, "cambridge", range(13, 16), archive)
     build_static_site(archive, "cambridge", settings=settings, lang="en")
-    site = Starlette()
-    site.mount("/", StaticFiles(directory=folder, html=True))
-    server, base = serve(site)
+    server, base = serve_folder(folder)
     yield base
     server.should_exit = True
+
+
+def serve_folder(folder: Path) -> tuple[uvicorn.Server, str]:
+    """A static site's folder served as any web server would (``serve``)."""
+    from starlette.applications import Starlette
+    from starlette.staticfiles import StaticFiles
+
+    site = Starlette()
+    site.mount("/", StaticFiles(directory=folder, html=True))
+    return serve(site)
 
 
 def test_static_pmtiles_site_runs_without_the_api(browser, static_site, live_server, internal):
@@ -281,18 +287,13 @@ def test_the_static_site_searches_its_tiles_below_the_detail_zoom(browser, stati
 @pytest.fixture(scope="module")
 def xiamen_site(app, engine, settings, tmp_path_factory, live_server) -> Iterator[tuple[str, dict]]:
     """Xiamen's static site (z9-z11), and its archive's metadata."""
-    from starlette.applications import Starlette
-    from starlette.staticfiles import StaticFiles
-
     from digitalcity.web.static_site import read_archive
 
     folder = tmp_path_factory.mktemp("xiamen-site")
     archive = folder / "xiamen.pmtiles"
     export_pmtiles(tile_service(app), engine, "xiamen", range(9, 12), archive)
     build_static_site(archive, "xiamen", settings=settings, lang="zh")
-    site = Starlette()
-    site.mount("/", StaticFiles(directory=folder, html=True))
-    server, base = serve(site)
+    server, base = serve_folder(folder)
     yield base, read_archive(archive)[1]
     server.should_exit = True
 
