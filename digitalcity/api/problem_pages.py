@@ -82,7 +82,7 @@ class ProblemPages:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not wants_html(scope):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         start: Message | None = None
@@ -91,7 +91,10 @@ class ProblemPages:
         async def as_page(message: Message) -> None:
             nonlocal start
             if message["type"] == "http.response.start":
-                if Headers(raw=message["headers"]).get("content-type", "") != PROBLEM:
+                # whether the caller asked for HTML is read only for problems, not on the way
+                # of every answer
+                is_problem = Headers(raw=message["headers"]).get("content-type", "") == PROBLEM
+                if not is_problem or not wants_html(scope):
                     await send(message)
                     return
                 start = message

@@ -21,6 +21,7 @@ from digitalcity.catalog.access import Role, visible_fields
 from digitalcity.catalog.codes import CodeTable
 from digitalcity.catalog.model import CityDef, FieldDef, LayerDef
 from digitalcity.crs.transform import resolve_crs
+from digitalcity.ingest import geometry as geometry_checks
 from digitalcity.ingest.geometry import check_geometries
 from digitalcity.query.crs_ref import CRSRef
 
@@ -184,14 +185,18 @@ def check_geometry(
 
 
 # The geometry checks' reasons (``ingest.geometry``, shared with the loader, whose reports are
-# English) as an edit form shows them in Chinese: by how each begins.
+# English) as an edit form shows them in Chinese, by the reason each begins with.
 _REASONS_ZH = (
-    ("missing or unreadable geometry", "几何缺失或无法读取"),
-    ("empty geometry", "几何为空"),
-    ("coordinates out of range for the source CRS", "坐标超出所声明坐标系的范围"),
-    ("coordinates could not be transformed to the storage CRS", "坐标无法转换到存储坐标系"),
-    ("far outside the extent of ", "远在{city}的范围之外"),
-    ("invalid geometry that could not be repaired", "几何无效且无法修复"),
+    (geometry_checks.MISSING, "几何缺失或无法读取"),
+    (geometry_checks.EMPTY, "几何为空"),
+    (geometry_checks.OUT_OF_RANGE, "坐标超出所声明坐标系的范围"),
+    (geometry_checks.NOT_TRANSFORMED, "坐标无法转换到存储坐标系"),
+    (geometry_checks.FAR_OUTSIDE, "远在{city}的范围之外"),
+    (geometry_checks.UNREPAIRABLE, "几何无效且无法修复"),
+)
+_HINTS_ZH = (
+    (geometry_checks.SWAPPED_HINT, "（x 与 y 似乎写反了）"),
+    (geometry_checks.METRES_HINT, "（坐标看起来是米，而不是度）"),
 )
 
 
@@ -200,11 +205,10 @@ def geometry_reason_zh(reason: str, city: CityDef) -> str:
     English words after a Chinese lead."""
     for start, zh in _REASONS_ZH:
         if reason.startswith(start):
-            hint = "（x 与 y 似乎写反了）" if "look swapped" in reason else ""
-            hint += "（坐标看起来是米，而不是度）" if "look like metres" in reason else ""
-            return zh.format(city=city.title.zh) + hint
-    if reason.endswith(" layer") and " does not fit a " in reason:
-        kind, target = reason.removesuffix(" layer").split(" does not fit a ", 1)
+            hints = "".join(hint for mark, hint in _HINTS_ZH if mark in reason)
+            return zh.format(city=city.title.zh) + hints
+    if reason.endswith(" layer") and geometry_checks.DOES_NOT_FIT in reason:
+        kind, target = reason.removesuffix(" layer").split(geometry_checks.DOES_NOT_FIT, 1)
         return f"{kind} 不符合本图层的几何类型 {target}"
     return f"几何有误（{reason}）"
 

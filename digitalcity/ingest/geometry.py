@@ -17,6 +17,18 @@ from digitalcity.catalog.model import CityDef, GeometryType
 from digitalcity.crs import SourceCRS, coordinates_in_range, transform_geometries
 from digitalcity.crs.zones import GK3_ZONES, detect_prefixed_zone, gk3_epsg
 
+# Why a geometry is refused (``GeometryResult.rejected``), in the words a report gives; the
+# edit form says them in Chinese by these (``editing.validate.geometry_reason_zh``).
+MISSING = "missing or unreadable geometry"
+EMPTY = "empty geometry"
+OUT_OF_RANGE = "coordinates out of range for the source CRS"
+NOT_TRANSFORMED = "coordinates could not be transformed to the storage CRS"
+FAR_OUTSIDE = "far outside the extent of "  # + the city id
+UNREPAIRABLE = "invalid geometry that could not be repaired"  # + GEOS's reason
+DOES_NOT_FIT = " does not fit a "  # <geometry type> ... <layer type> layer
+SWAPPED_HINT = " (x and y look swapped"  # added to OUT_OF_RANGE and FAR_OUTSIDE
+METRES_HINT = " (they look like metres"  # added to OUT_OF_RANGE
+
 _FAMILY = {
     "Point": ("Point", "MultiPoint"),
     "MultiPoint": ("Point", "MultiPoint"),
@@ -203,16 +215,16 @@ def check_geometries(
     geoms = np.asarray(geoms, dtype=object)
     missing = shapely.is_missing(geoms)
     for i in np.flatnonzero(missing):
-        rejected[int(i)] = "missing or unreadable geometry"
+        rejected[int(i)] = MISSING
     empty = ~missing & shapely.is_empty(np.where(missing, shapely.Point(), geoms))
     for i in np.flatnonzero(empty):
-        rejected[int(i)] = "empty geometry"
+        rejected[int(i)] = EMPTY
     usable = ~missing & ~empty
     geoms, flattened = _flattened(geoms, usable)
     in_range = np.zeros(len(geoms), dtype=bool)
     in_range[usable] = coordinates_in_range(geoms[usable], source.crs)
     for i in np.flatnonzero(usable & ~in_range):
-        rejected[int(i)] = "coordinates out of range for the source CRS"
+        rejected[int(i)] = OUT_OF_RANGE
     usable &= in_range
 
     out = np.full(len(geoms), None, dtype=object)
@@ -221,13 +233,13 @@ def check_geometries(
         finite = np.isfinite(shapely.bounds(moved)).all(axis=1)
         out[np.flatnonzero(usable)[finite]] = moved[finite]
         for i in np.flatnonzero(usable)[~finite]:
-            rejected[int(i)] = "coordinates could not be transformed to the storage CRS"
+            rejected[int(i)] = NOT_TRANSFORMED
         usable[np.flatnonzero(usable)[~finite]] = False
 
     far = np.zeros(len(geoms), dtype=bool)
     far[usable] = _outside_city(out[usable], city, storage_is_geographic)
     for i in np.flatnonzero(far):
-        rejected[int(i)] = f"far outside the extent of {city.id}"
+        rejected[int(i)] = f"{FAR_OUTSIDE}{city.id}"
         out[i] = None
     usable &= ~far
 
@@ -247,9 +259,7 @@ def check_geometries(
     ):
         fixed = _repair(out[i], made_valid, target, collapse)
         if fixed is None or fixed.is_empty or (fixed is not checked and not fixed.is_valid):
-            rejected[int(i)] = (
-                f"invalid geometry that could not be repaired ({shapely.is_valid_reason(out[i])})"
-            )
+            rejected[int(i)] = f"{UNREPAIRABLE} ({shapely.is_valid_reason(out[i])})"
             out[i] = None
         else:
             out[i] = fixed
@@ -273,8 +283,8 @@ def _flattened(geoms: np.ndarray, usable: np.ndarray) -> tuple[np.ndarray, int]:
     return flat, int(extra.sum())
 
 
-_MISPLACED = ("coordinates out of range for the source CRS", "far outside the extent of ")
-_SWAPPED = " (x and y look swapped: exchanged, it lies in {city})"
+_MISPLACED = (OUT_OF_RANGE, FAR_OUTSIDE)
+_SWAPPED = SWAPPED_HINT + ": exchanged, it lies in {city})"
 
 
 def _hint_swapped_axes(
@@ -301,16 +311,13 @@ def _hint_swapped_axes(
         rejected[int(i)] += _SWAPPED.format(city=city.id)
 
 
-_OUT_OF_RANGE = _MISPLACED[0]
-
-
 def _hint_metres(geoms: np.ndarray, rejected: dict[int, str], source: SourceCRS) -> None:
     """In place: the reason of a row refused as out of range for a longitude/latitude CRS
     says so when its coordinates look like metres (a projected table loaded as degrees), and
     names the Gauss–Krüger zone its eastings carry, if they carry one."""
     if not (source.offset is not None or source.crs.is_geographic):
         return
-    rows = np.array([i for i, why in rejected.items() if why == _OUT_OF_RANGE], dtype=int)
+    rows = np.array([i for i, why in rejected.items() if why == OUT_OF_RANGE], dtype=int)
     if not len(rows):
         return
     coords = shapely.get_coordinates(geoms[rows])
@@ -325,7 +332,7 @@ def _hint_metres(geoms: np.ndarray, rejected: dict[int, str], source: SourceCRS)
         code = gk3_epsg(zone, prefixed=True)
         named = f'; eastings of Gauss–Krüger zone {zone}: source.crs = "EPSG:{code}"'
     for i in rows:
-        rejected[int(i)] += f" (they look like metres, not degrees{named})"
+        rejected[int(i)] += f"{METRES_HINT}, not degrees{named})"
 
 
 def _closed_lines_as_polygons(out: np.ndarray, rows: np.ndarray) -> None:
@@ -357,5 +364,5 @@ def _cast_valid(
     for i in rows[~fits]:
         cast = _coerce(out[i], target)
         if cast is None:
-            rejected[int(i)] = f"{out[i].geom_type} does not fit a {target} layer"
+            rejected[int(i)] = f"{out[i].geom_type}{DOES_NOT_FIT}{target} layer"
         out[i] = cast
