@@ -37,6 +37,7 @@ bench-tiles: setup bench-deps
 	$(BIN)/python -m bench.tiles
 	$(BIN)/python -m bench.tiles.sizes cambridge xiamen
 	$(BIN)/python -m bench.tiles.labels
+	$(BIN)/python -m bench.tiles.firstview
 	$(BIN)/python -m bench.tiles.copies
 
 bench-api: setup bench-deps

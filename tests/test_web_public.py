@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -116,6 +117,42 @@ def test_public_map_on_a_phone(browser, live_server, internal):
     assert page.is_visible("#side") and page.locator("[data-layer-row=parcels]").count() == 1
     page.screenshot(path=SHOTS / "public-phone-legend.png")
     assert_public_only(opened, internal)
+    assert not opened.errors
+    opened.close()
+
+
+def tile_selections(requests: list) -> list[str]:
+    """The ``collections`` of each city tile the page requested ("" for the whole tileset)."""
+    out = []
+    for r in requests:
+        parts = urlsplit(r.url)
+        if parts.path.startswith("/tiles/cambridge/") and parts.path.count("/") == 5:
+            out.append(parse_qs(parts.query).get("collections", [""])[0])
+    return out
+
+
+def test_the_public_map_fetches_the_theme_it_shows(browser, live_server):
+    """The public map reads the base layers and the theme shown, never a hidden theme's
+    tiles; choosing another theme fetches that theme's."""
+    opened = Opened(browser, f"{live_server}/public?lang=en#c=cambridge&z=14&ll=-71.11,42.375")
+    page = opened.page
+    first = tile_selections(opened.requests)
+    assert first and "" not in first
+    assert {s for s in first if "__parcels" in s} == {"cambridge__parcels"}
+    base = {s for s in first if s != "cambridge__parcels"}
+    assert len(base) == 1 and "cambridge__street_centerlines" in base.pop().split(",")
+    hidden = {"cambridge__zoning_districts", "cambridge__census_blocks_2020",
+              "cambridge__census_tracts_2020"}  # fmt: skip
+    assert not [s for s in first if hidden & set(s.split(","))]
+    opened.requests.clear()
+    page.check("input[data-theme-layer=census_blocks_2020]")
+    opened.ready()
+    assert set(tile_selections(opened.requests)) == {"cambridge__census_blocks_2020"}
+    drawn = page.evaluate(
+        "dcMap.queryRenderedFeatures({layers: ['census_blocks_2020-fill']}).length"
+    )
+    assert drawn > 20
+    assert page.evaluate("dcMap.getLayoutProperty('parcels-fill', 'visibility')") == "none"
     assert not opened.errors
     opened.close()
 

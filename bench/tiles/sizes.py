@@ -9,6 +9,9 @@ heaviest tile. The budget is 500 KB gzipped per tile.
 Then the same tiles as a static site's (``searchable``: below a layer's ``detail_zoom`` its
 label and search fields too, which the API's maps read from the API instead), and the API's
 tiles' total size as a ratio of those.
+
+Last, what the public map downloads: every tile of the anonymous tileset read whole against
+the base part and one theme (``public_map_parts``).
 """
 
 from __future__ import annotations
@@ -83,6 +86,35 @@ def report(city: str, figures: dict[int, ZoomFigures], what: str = "city tileset
     print(f"heaviest tile {worst:.1f} KB: {verdict} the {BUDGET_KB:.0f} KB budget")
 
 
+PUBLIC: Role = "anonymous"
+
+
+def public_map_parts(service: TileService, engine, city: str) -> None:  # noqa: ANN001
+    """What the public map downloads per theme: every anonymous tile z10-z16 read whole
+    against read in parts (``tiles/selections.py``), the base and one theme, gzipped."""
+    parts = service.public_map_parts(city)
+    sizes = {part: dict.fromkeys(ZOOMS, 0) for part in [frozenset(), *parts]}  # frozenset(): whole
+    for tile in city_tiles(service, city, PUBLIC, ZOOMS):
+        for part in sizes:
+            tileset = service.city_tileset(city, PUBLIC, tile.z, layers=part or None)
+            sizes[part][tile.z] += len(service.tile(engine, tileset, tile))
+    themed = [p for p in parts if any(service.catalog.layer(city, x).theme for x in p)]
+    base = next((sizes[p] for p in parts if p not in themed), dict.fromkeys(ZOOMS, 0))
+    whole = sizes[frozenset()]
+    print(f"{city}: the public map's tiles z10-z16, gzipped KB in all: the whole tileset "
+          f"against the base part with one theme")  # fmt: skip
+    print(f"{'z':>3} {'whole':>7} {'base':>7}  " + " ".join(f"{'+'.join(t):>23}" for t in themed))
+    for z in ZOOMS:
+        read = [base[z] + sizes[t][z] for t in themed]
+        cells = " ".join(f"{r / 1000:>15.0f} ({r / max(whole[z], 1):.2f}x)" for r in read)
+        print(f"{z:>3} {whole[z] / 1000:>7.0f} {base[z] / 1000:>7.0f}  {cells}")
+    total = sum(whole.values())
+    for t in themed:
+        read = sum(base.values()) + sum(sizes[t].values())
+        print(f"with {'+'.join(t)}: {read / 1000:.0f} KB = {read / max(total, 1):.2f}x the whole "
+              f"tileset's {total / 1000:.0f} KB")  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.tiles.sizes", description=__doc__)
     parser.add_argument("cities", nargs="*", default=["cambridge"])
@@ -104,6 +136,7 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"API tiles {total / 1000:.0f} KB in all = "
                       f"{total / max(static_total, 1):.2f}x the static site's "
                       f"({static_total / 1000:.0f} KB)")  # fmt: skip
+                public_map_parts(service, db.engine, city)
             finally:
                 service.stop()
 

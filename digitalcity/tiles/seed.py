@@ -1,4 +1,5 @@
-"""Pre-generating the city tileset into the cache, and pruning tiles of old versions."""
+"""Pre-generating the city tileset (and the public map's parts of it) into the cache, and
+pruning tiles of old versions."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from digitalcity.catalog import ROLES, Role
 from digitalcity.errors import DigitalCityError
 from digitalcity.tiles.cache import CITY_TILESET
 from digitalcity.tiles.metadata import WORLD
-from digitalcity.tiles.service import TileService
+from digitalcity.tiles.service import TileService, Tileset
 from digitalcity.tiles.tms import TileIndex, max_zoom, tiles_for_bounds
 
 
@@ -79,22 +80,37 @@ def seed(
             continue  # another role already has exactly these layers and fields
         seen |= fieldsets
         for tile in city_tiles(service, city_id, role, zooms):
-            gz = service.tile(engine, service.city_tileset(city_id, role, tile.z), tile)
-            report.tiles += 1
-            report.empty += not gz
-            report.bytes += len(gz)
+            for tileset in map_tilesets(service, city_id, role, tile.z):
+                gz = service.tile(engine, tileset, tile)
+                report.tiles += 1
+                report.empty += not gz
+                report.bytes += len(gz)
     report.seconds = round(time.perf_counter() - started, 2)
     return report
 
 
+def map_tilesets(service: TileService, city_id: str, role: Role, z: int) -> list[Tileset]:
+    """The city tilesets at ``z`` the maps of ``role`` read: the whole one, and for anonymous
+    callers the public map's parts too (``TileService.public_map_parts``)."""
+    out = [service.city_tileset(city_id, role, z)]
+    if role == "anonymous":
+        for part in service.public_map_parts(city_id):
+            tileset = service.city_tileset(city_id, role, z, layers=part)
+            if tileset.plans and tileset.key != out[0].key:
+                out.append(tileset)
+    return out
+
+
 def live_keys(service: TileService) -> set[tuple[str, str, str]]:
-    """(city, tileset, versions-hash) of every tileset a current request could use."""
-    live = set()
+    """(city, tileset, versions-hash) of every tileset a current request could use: another
+    selection of the city tileset (``collections=``) than the maps' is rendered again."""
+    live: set[tuple[str, str, str]] = set()
     for city_id in service.catalog.cities:
         for role in ROLES:
             for z in range(max_zoom() + 1):
-                live.add(
-                    (city_id, CITY_TILESET, service.city_tileset(city_id, role, z).key.versions)
+                live.update(
+                    (city_id, CITY_TILESET, t.key.versions)
+                    for t in map_tilesets(service, city_id, role, z)
                 )
             for layer in service.catalog.city_layers(city_id):
                 tileset = service.layer_tileset(layer, role)

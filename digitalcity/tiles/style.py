@@ -1,7 +1,8 @@
 """MapLibre style JSON (version 8) and legend of a city, from the same ``Symbol`` objects.
 
-The style's only source is the city tileset (``/tiles/<city>/{z}/{x}/{y}``, absolute URLs);
-style layers reference only source layers of that tileset. Labels are ``symbol`` layers from
+The style's source is the city tileset (``/tiles/<city>/{z}/{x}/{y}``, absolute URLs), whole
+or read in parts (``selections``: one source per part); style layers reference only source
+layers of that tileset. Labels are ``symbol`` layers from
 each definition's ``[label]`` table. The style has no ``glyphs`` URL: MapLibre GL JS ≥ 5.11
 then draws text with the browser's own fonts (``text-font`` is read as a CSS font-family
 list), so Chinese and Latin labels render and no glyph request leaves the page.
@@ -14,6 +15,8 @@ that converter turns into ``IN ('v')``.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from dataclasses import replace
 from typing import Any, Literal
 
 from digitalcity.catalog import CityDef
@@ -21,6 +24,7 @@ from digitalcity.catalog.cartography import ByZoom, LabelDef
 from digitalcity.db.live import Versions
 from digitalcity.tiles.content import label_points_layer, label_zooms
 from digitalcity.tiles.metadata import TilesetInfo, attribution, bounds, zoom_range
+from digitalcity.tiles.selections import Selection, selection_query, with_query
 from digitalcity.tiles.symbology import OUTLINE, Symbol
 
 Client = Literal["maplibre", "qgis"]
@@ -197,6 +201,40 @@ def _qgis_classes(fill: dict[str, Any], symbol: Symbol) -> list[dict[str, Any]]:
     return out
 
 
+def _source(info: TilesetInfo, versions: Versions) -> dict[str, Any]:
+    minzoom, maxzoom = zoom_range(info)
+    return {
+        "type": "vector",
+        "tiles": [info.tiles_url],
+        "minzoom": minzoom,
+        "maxzoom": maxzoom,
+        "bounds": list(bounds(info, versions)),
+        "attribution": attribution(info.city, info.lang),
+    }
+
+
+def _sources(
+    info: TilesetInfo, versions: Versions, selections: list[Selection] | None
+) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """The style's sources, and the source of each layer: the city tileset as one source,
+    or one source per selection (the first named like the city, the others after their
+    layers), each reading its part of the tileset (``selections.selection_query``)."""
+    city_id = info.city.id
+    if not selections:
+        return {city_id: _source(info, versions)}, defaultdict(lambda: city_id)
+    sources: dict[str, dict[str, Any]] = {}
+    source_of: dict[str, str] = {}
+    for n, chosen in enumerate(selections):
+        plans = [p for p in info.plans if p.layer.id in chosen]
+        name = city_id if n == 0 else f"{city_id}:{'+'.join(p.layer.id for p in plans)}"
+        part = replace(
+            info, plans=plans, tiles_url=with_query(info.tiles_url, selection_query(plans, chosen))
+        )
+        sources[name] = _source(part, versions)
+        source_of.update((p.layer.id, name) for p in plans)
+    return sources, source_of
+
+
 def style(
     name: str,
     info: TilesetInfo,
@@ -204,20 +242,24 @@ def style(
     versions: Versions,
     client: Client = "maplibre",
     deepest: int | None = None,
+    selections: list[Selection] | None = None,
 ) -> dict[str, Any]:
     """A MapLibre style (version 8) drawing ``symbols`` from the city tileset in ``info``.
 
     ``client="qgis"`` leaves out the layers that are off by default (QGIS ignores
     ``visibility``), so a QGIS project opens with the same layers as the web map.
     ``deepest``: the last zoom with tiles when it is not each layer's own (an archive).
+    ``selections``: read the tileset in these parts, one source each (``selections.py``),
+    instead of whole; every symbol's layer must be in one of them.
     """
     city: CityDef = info.city
-    minzoom, maxzoom = zoom_range(info)
+    sources, source_of = _sources(info, versions, selections)
     passes: dict[str, list[dict[str, Any]]] = {p: [] for p in PASSES}
     for symbol in symbols:
         if client == "qgis" and not symbol.visible:
             continue
-        for group, layers in style_layers(symbol, city.id, info.lang, deepest).items():
+        source = source_of[symbol.layer.id]
+        for group, layers in style_layers(symbol, source, info.lang, deepest).items():
             if client == "qgis" and group == "fill":
                 layers = [x for layer in layers for x in _qgis_classes(layer, symbol)]
             passes[group].extend(layers)
@@ -237,16 +279,7 @@ def style(
         },
         "center": [centre[0], centre[1]],
         "zoom": city.default_zoom,
-        "sources": {
-            city.id: {
-                "type": "vector",
-                "tiles": [info.tiles_url],
-                "minzoom": minzoom,
-                "maxzoom": maxzoom,
-                "bounds": list(bounds(info, versions)),
-                "attribution": attribution(city, info.lang),
-            }
-        },
+        "sources": sources,
         "layers": [
             {"id": "background", "type": "background", "paint": {"background-color": BACKGROUND}},
             *(layer for p in PASSES for layer in passes[p]),

@@ -1,7 +1,8 @@
 """MapLibre styles and legends of a city, generated from the catalog and the code tables.
 
 ``/styles/{city}/planner`` shows every layer the caller may see; ``/styles/{city}/public``
-only public layers whoever asks. Both draw from the city tileset (absolute URLs).
+only public layers whoever asks. Both draw from the city tileset (absolute URLs): the
+planner's whole, the public map's by theme (``tiles/selections.py``).
 """
 
 from __future__ import annotations
@@ -108,4 +109,9 @@ def city_style(
     info, symbols = _parts(
         request, service, settings, city, style_name, _style_role(name, role), lang
     )
-    return styles.style(name, info, symbols, service.versions.current, client)
+    # The public map shows one theme at a time, so it reads the tileset by theme and fetches
+    # only the theme shown. The planner shows several at once and keeps one source (one
+    # request per tile); QGIS's converter draws a style from one tile URL.
+    by_theme = style_name == "public" and client == "maplibre"
+    selections = service.public_map_parts(info.city.id) if by_theme else None
+    return styles.style(name, info, symbols, service.versions.current, client, None, selections)

@@ -37,6 +37,7 @@ from digitalcity.tiles.http import (
     immutable_cache_control,
 )
 from digitalcity.tiles.options import TileOptions
+from digitalcity.tiles.selections import selection_query, with_query
 from digitalcity.tiles.service import TileService, Tileset, settled
 from digitalcity.tiles.tms import OFFERED, TMS_ID, check_tile, tile_matrix_set, tms_document
 
@@ -95,6 +96,14 @@ LangQuery = Annotated[str, Query(pattern="^(zh|en)$", description="zh or en")]
 ZPath = Annotated[int, Path(alias="tileMatrix", description="zoom level (z)")]
 XPath = Annotated[int, Path(alias="tileCol", description="tile column (x)")]
 YPath = Annotated[int, Path(alias="tileRow", description="tile row (y)")]
+CollectionsQuery = Annotated[
+    str | None,
+    Query(
+        max_length=8192,
+        description="collection ids of the city, comma-separated: only those layers "
+        "(OGC API – Tiles collections selection; an id the caller may not see is a 404)",
+    ),
+]
 
 
 def _at(service: TileService, tileset: Tileset, as_of: str | None) -> Tileset:
@@ -132,18 +141,31 @@ def _layer_info(
 
 
 def _city_info(
-    request: Request, service: TileService, city_id: str, role: Role, lang: str
+    request: Request,
+    service: TileService,
+    city_id: str,
+    role: Role,
+    lang: str,
+    collections: str | None = None,
 ) -> meta.TilesetInfo:
+    """The city tileset's document, of the layers ``collections`` selects when given: its
+    tile URLs then carry the selection."""
     city = service.catalog.city(city_id)
     base = f"{base_url(request)}/tiles/{city.id}"
+    plans = service.city_layers(city.id, role)
+    urls = [f"{base}/{{z}}/{{x}}/{{y}}", f"{base}/{TMS_ID}", f"{base}/tilejson.json"]
+    if collections is not None:
+        chosen = service.selection(city.id, role, collections)
+        plans = tuple(p for p in plans if p.layer.id in chosen)
+        urls = [with_query(url, selection_query(plans, chosen)) for url in urls]
     return meta.TilesetInfo(
         city=city,
-        plans=service.city_layers(city.id, role),
+        plans=plans,
         title=city.title.get(lang),
         description=city.title.get(lang),
-        tiles_url=f"{base}/{{z}}/{{x}}/{{y}}",
-        self_url=f"{base}/{TMS_ID}",
-        tilejson_url=f"{base}/tilejson.json",
+        tiles_url=urls[0],
+        self_url=urls[1],
+        tilejson_url=urls[2],
         base_url=base_url(request),
         lang=lang,
     )
@@ -296,11 +318,12 @@ def city_tilejson(
     service: TilesDep,
     lang: LangQuery = "en",
     as_of: AsOfQuery = None,
+    collections: CollectionsQuery = None,
 ) -> dict[str, Any]:
-    """TileJSON 3 of the city tileset: one vector layer per layer the caller may see; with
-    ``as-of``, tile URLs that carry it (a map of a past day)."""
-    doc = meta.tilejson(_city_info(request, service, city, role, lang), service.versions.current)
-    return _with_as_of(doc, as_of)
+    """TileJSON 3 of the city tileset: one vector layer per layer the caller may see (or
+    ``collections`` selects); with ``as-of``, tile URLs that carry it (a map of a past day)."""
+    info = _city_info(request, service, city, role, lang, collections)
+    return _with_as_of(meta.tilejson(info, service.versions.current), as_of)
 
 
 def _with_as_of(doc: dict[str, Any], as_of: str | None) -> dict[str, Any]:
@@ -321,10 +344,11 @@ def city_tileset(
     role: RoleDep,
     service: TilesDep,
     lang: LangQuery = "en",
+    collections: CollectionsQuery = None,
 ) -> dict[str, Any]:
-    """OGC tileset metadata of the city tileset."""
+    """OGC tileset metadata of the city tileset (of the layers ``collections`` selects)."""
     tile_matrix_set(tileMatrixSetId)
-    info = _city_info(request, service, city, role, lang)
+    info = _city_info(request, service, city, role, lang, collections)
     return meta.ogc_tileset(info, service.versions.current)
 
 
@@ -338,10 +362,13 @@ async def city_tile(
     role: RoleDep,
     service: TilesDep,
     as_of: AsOfQuery = None,
+    collections: CollectionsQuery = None,
 ) -> Response:
-    """One tile of the city tileset: the layers meant for zoom ``z`` (204 when empty)."""
+    """One tile of the city tileset: the layers meant for zoom ``z``, of those
+    ``collections`` selects when given (204 when empty)."""
     tile = check_tile(z, x, y)
-    tileset = _at(service, service.city_tileset(city, role, z), as_of)
+    chosen = None if collections is None else service.selection(city, role, collections)
+    tileset = _at(service, service.city_tileset(city, role, z, layers=chosen), as_of)
     return await _tile_response(request, service, tileset, role, tile)
 
 
@@ -356,7 +383,8 @@ async def city_tile_tms(
     role: RoleDep,
     service: TilesDep,
     as_of: AsOfQuery = None,
+    collections: CollectionsQuery = None,
 ) -> Response:
     """The same tile addressed with its tile matrix set (``WebMercatorQuad``)."""
     tile_matrix_set(tileMatrixSetId)
-    return await city_tile(city, z, x, y, request, role, service, as_of)
+    return await city_tile(city, z, x, y, request, role, service, as_of, collections)
