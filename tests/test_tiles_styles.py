@@ -268,6 +268,20 @@ def test_layer_styles_come_from_the_definitions(client, catalog, tables, planner
     assert line["paint"]["line-dasharray"] == list(drainage_dash)
 
 
+def test_a_fill_without_outline_is_drawn_without_seams(client, catalog):
+    """Wuhan's grid says ``outline_width = 0``: its fill has no outline layer and no
+    antialiasing (whose soft edges overlap where cells touch and drew every border); fills
+    with an outline keep both."""
+    assert catalog.layer("wuhan", "population_grid").style.outline_width == 0
+    for name in ("planner", "public"):
+        wuhan = {x["id"]: x for x in client.get(f"/styles/wuhan/{name}").json()["layers"]}
+        assert wuhan["population_grid-fill"]["paint"]["fill-antialias"] is False
+        assert "population_grid-outline" not in wuhan
+    cambridge = {x["id"]: x for x in client.get("/styles/cambridge/public").json()["layers"]}
+    assert "fill-antialias" not in cambridge["parcels-fill"]["paint"]
+    assert "parcels-outline" in cambridge
+
+
 @pytest.mark.parametrize(
     ("table", "message"),
     [

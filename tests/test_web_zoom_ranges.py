@@ -82,8 +82,10 @@ def test_past_its_last_zoom_the_button_zooms_out(browser, live_server, loaded):
     """No demo layer stops before the map's last zoom, so the style's range is cut here."""
     opened = Opened(browser, f"{live_server}/map?city=wuhan&lang=en#z=14&ll=114.3,30.59")
     opened.page.evaluate(
-        """() => { for (const id of ['population_grid-fill', 'population_grid-outline'])
-            window.map.setLayerZoomRange(id, 12, 13); window.map.zoomTo(13.5); }"""
+        """() => { for (const layer of window.map.getStyle().layers)
+              if (layer.metadata?.['digitalcity:layer'] === 'population_grid')
+                window.map.setLayerZoomRange(layer.id, 12, 13);
+            window.map.zoomTo(13.5); }"""
     )
     opened.page.wait_for_function(f"({MUTED})()")
     hint = opened.page.locator(HINT)

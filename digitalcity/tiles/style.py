@@ -177,6 +177,12 @@ def style_layers(
         if symbol.outline_width is not None:
             outline["paint"]["line-width"] = symbol.outline_width
         out["fill"], out["line"] = [fill], [outline]
+        if symbol.outline_width == 0:
+            # No outline (a grid's cells): no line layer to build, and no antialiasing, whose
+            # soft edges overlap where cells touch and drew every cell's border at 70 %
+            # opacity on Wuhan's 100 m grid, the seams the missing outline was to avoid.
+            fill["paint"]["fill-antialias"] = False
+            out["line"] = []
     label = label_layer(symbol, source, lang, deepest)
     if label is not None:
         out["symbol"] = [label]
