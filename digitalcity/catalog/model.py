@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -151,6 +151,9 @@ class FieldDef(Frozen):
     aggregate: Aggregate = "master"
     derived: bool = False
     read_only: bool = False  # editing: the field is kept as loaded (e.g. an assessor's figure)
+    # derived from another text field of the layer: its Chinese place names for English
+    # readers (长宁区 → Changning District: digitalcity.romanise), written by loads and edits
+    romanise: str | None = None
 
     @field_validator("name")
     @classmethod
@@ -159,6 +162,17 @@ class FieldDef(Frozen):
         if value in RESERVED_COLUMNS:
             raise ValueError(f"field name {value!r} is reserved")
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _romanised_is_derived(cls, data: Any) -> Any:
+        """A romanised field is derived: no source column is read for it, and edits refuse
+        a value for it (they write it from the field it romanises)."""
+        if isinstance(data, dict) and data.get("romanise") is not None:
+            if data.get("source") is not None:
+                raise ValueError("a romanised field reads no source column: leave out 'source'")
+            return {**data, "derived": True}
+        return data
 
     @property
     def source_column(self) -> str:
@@ -430,6 +444,17 @@ class LayerDef(Frozen):
             raise ValueError(f"time_field {self.time_field!r} must be a date or datetime field")
         if self.classification and self.classification.field not in known:
             raise ValueError(f"classification field {self.classification.field!r} is not a field")
+        for f in self.fields:
+            if f.romanise is not None and (
+                f.romanise not in known
+                or self.field(f.romanise).type != "string"
+                or self.field(f.romanise).romanise is not None
+                or f.type != "string"
+            ):
+                raise ValueError(
+                    f"field {f.name!r} (a string) romanises {f.romanise!r}, which must be "
+                    "another string field of the layer, itself read from the source"
+                )
         if self.theme is not None:
             _identifier(self.theme, "theme")
         if self.label and self.label.placement == "line" and "LineString" not in self.geometry_type:

@@ -20,6 +20,7 @@ from digitalcity.errors import DigitalCityError, NotFound
 from digitalcity.history.changesets import Author, open_changeset
 from digitalcity.history.tables import ensure_tables
 from digitalcity.query.crs_ref import CRSRef
+from digitalcity.romanise import romanise
 
 MAX_FEATURES = 10_000  # per request
 
@@ -75,7 +76,13 @@ def _crosswalk(path: Path, target: CodeTable, cls: Classification) -> Crosswalk:
 
 def _derive(ctx: EditContext, checked: list[Checked]) -> None:
     """An edited native code brings its standard classes with it (the crosswalk the loader
-    used), so maps, legends and statistics never show the old class."""
+    used), so maps, legends and statistics never show the old class; an edited name brings
+    its romanised form (``FieldDef.romanise``)."""
+    for f in ctx.layer.fields:
+        if f.romanise is not None:
+            for item in checked:
+                if f.romanise in item.values:
+                    item.values[f.name] = romanise(item.values[f.romanise])
     cls = ctx.layer.classification
     if cls is None or cls.crosswalk is None or ctx.layers_dir is None:
         return

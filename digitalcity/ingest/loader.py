@@ -57,6 +57,7 @@ from digitalcity.ingest.report import LoadReport
 from digitalcity.ingest.text_ids import stable_ids
 from digitalcity.ingest.tilecopy import TileCopyWriter
 from digitalcity.ingest.webmercator import projects_as_lonlat
+from digitalcity.romanise import romanise_column
 from digitalcity.tiles.prepare import LoadCopy
 
 _HASH_CHUNK = 1 << 20
@@ -223,6 +224,7 @@ class _LayerLoad:
                 f"(has {', '.join(self.reader.columns)})"
             )
         self.classifier = _classifier(layer, settings)
+        self.romanised = [f for f in layer.fields if f.romanise is not None]
         self.source_crs: SourceCRS | None = None
         self.storage_geographic = pyproj.CRS.from_user_input(city.storage_crs).is_geographic
         self.srid = schema.storage_srid(city)
@@ -319,6 +321,8 @@ class _LayerLoad:
         columns = self.mapper.map(attributes, joined)
         if self.classifier:
             self.classifier.apply(columns)
+        for f in self.romanised:
+            columns[f.name] = romanise_column(columns[str(f.romanise)])
         fids = pa.array(_feature_ids(self.layer, batch)[keep])
         values = [columns[f.name] for f in self.layer.all_fields]
         rows = copy_rows([fids, item.encoded, *values])
