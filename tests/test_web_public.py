@@ -157,6 +157,36 @@ def test_the_public_map_fetches_the_theme_it_shows(browser, live_server):
     opened.close()
 
 
+def test_a_citizen_shares_a_place_and_the_link_opens_its_card(browser, live_server):
+    """The card of an address has a button that copies a link to it (a phone offers its
+    share sheet instead); the link opens the map on that parcel's card, in its language.
+    Closing the card takes the parcel out of the link."""
+    opened = Opened(browser, f"{live_server}{PUBLIC_URL}")
+    page = opened.page
+    opened.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server)
+    opened.click_lonlat(*MAPLE)
+    opened.card()
+    assert "sel=" in page.evaluate("location.hash")
+    page.click("#share-place")
+    page.wait_for_function("document.querySelector('#share-place').textContent === 'Link copied'")
+    link = page.evaluate("navigator.clipboard.readText()")
+    assert link.startswith(f"{live_server}/public") and "sel=" in link and "c=cambridge" in link
+    page.click("#card-close")
+    assert "sel=" not in page.evaluate("location.hash")
+    opened.close()
+
+    shared = Opened(browser, link.replace("lang=en", "lang=zh"))
+    text = shared.card()
+    assert "38 MAPLE AVE" in text and "分享此地" in text and "C-1" in text
+    assert shared.page.evaluate("dcMap.queryRenderedFeatures({layers: ['dc-selection-fill']}).length") > 0
+    assert not shared.errors
+    shared.close()
+    # a link to a parcel that is not there: the map alone, no card
+    gone = Opened(browser, f"{live_server}/public?lang=en#c=cambridge&sel=99999999")
+    assert gone.page.locator("#card").is_hidden()
+    gone.close()
+
+
 def test_public_search_and_language(browser, live_server):
     opened = Opened(browser, f"{live_server}{PUBLIC_URL}")
     page = opened.page

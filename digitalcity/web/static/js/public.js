@@ -1,7 +1,7 @@
 // The public map (/public and the static PMTiles site): public layers only, zh/en, legend,
 // search and planning details on click. Never sends an API key.
 import { featuresCard, publicParcelCard } from "./cards.js";
-import { api, cityById, config, esc, ownFeature, readHash, writeHash } from "./common.js";
+import { api, cityById, config, esc, hashOf, ownFeature, readHash, writeHash } from "./common.js";
 import { applyLabels, lang, mapLocale, relabelMap, setLang, t } from "./i18n.js";
 import {
   applyVisibility, chooseTheme, followZoom, renderSwitcher, visibleInStyle,
@@ -22,6 +22,7 @@ const meta = config.meta[city.id];
 const state = { city: city.id, visible: start.layers ? new Set(start.layers) : null, sel: null };
 let legend = null;
 let again = null;
+let sharedOpened = false; // a shared link's parcel card is opened once, at the first style
 
 if (STATIC) {
   const protocol = new pmtiles.Protocol();
@@ -79,6 +80,10 @@ map.on("style.load", async () => {
     console.warn("legend", err.message);
   }
   if (again) again();
+  else if (!sharedOpened) {
+    sharedOpened = true;
+    await openShared();
+  }
   document.body.dataset.ready = "1";
 });
 
@@ -154,6 +159,50 @@ function zoningFromTiles(zInfo, zp) {
   };
 }
 
+// A parcel's card from the API, with a button to share it: the link (#sel=) opens the map
+// on this card. A phone offers its share sheet; elsewhere the link is copied, or shown to
+// copy by hand where the clipboard is refused.
+function showParcel(card) {
+  select(map, card.geometry);
+  openCard(publicParcelCard(card, meta) +
+    `<p class="share-place"><button type="button" id="share-place">${esc(t("sharePlace"))}</button>` +
+    `<input id="share-place-url" class="share-url" readonly hidden></p>`);
+  state.sel = card.fid;
+  writeHash(map, state);
+  $("share-place").onclick = async () => {
+    const url = location.href.split("#")[0] + hashOf(map, state);
+    if (navigator.share) {
+      try {
+        await navigator.share({ title: card.label || document.title, url });
+        return;
+      } catch (err) {
+        if (err.name === "AbortError") return; // the reader closed the share sheet
+      }
+    }
+    try {
+      await navigator.clipboard.writeText(url);
+      $("share-place").textContent = t("copied");
+    } catch {
+      const field = $("share-place-url");
+      field.hidden = false;
+      field.value = url;
+      field.select();
+    }
+  };
+}
+
+// A shared link's parcel (#sel=fid): its card, once the map has its style.
+async function openShared() {
+  if (start.sel == null || STATIC || !meta.roles.parcels) return;
+  try {
+    const card = await api(`/cities/${city.id}/parcels/${start.sel}?lang=${lang()}`);
+    showParcel(card);
+    again = () => api(`/cities/${city.id}/parcels/${card.fid}?lang=${lang()}`).then(showParcel);
+  } catch (err) {
+    console.warn("shared parcel", err.message); // gone since the link was made: the map alone
+  }
+}
+
 async function identify(e) {
   const features = map.queryRenderedFeatures(e.point).filter(ownFeature);
   const parcel = features.find((f) => f.sourceLayer === meta.roles.parcels);
@@ -161,8 +210,7 @@ async function identify(e) {
     if (parcel && !STATIC) {
       const { lng, lat } = e.lngLat;
       const card = await api(`/cities/${city.id}/identify?lon=${lng}&lat=${lat}&lang=${lang()}`);
-      select(map, card.geometry);
-      openCard(publicParcelCard(card, meta));
+      showParcel(card);
       keepVisible(map, e.lngLat);
       again = () => identify(e);
       return;
@@ -183,6 +231,8 @@ async function identify(e) {
   if (!shown.length) return;
   select(map, shown[0].geometry);
   openCard(featuresCard(shown, meta));
+  state.sel = null; // links name parcels only
+  writeHash(map, state);
   again = () => identify(e);
 }
 map.on("click", identify);
@@ -230,6 +280,7 @@ wireSearch({
   search: (q) => (STATIC ? searchTiles(q)
     : api(`/cities/${city.id}/search?q=${encodeURIComponent(q)}&limit=8`)),
   choose: async (hit) => {
+    state.sel = null; // a parcel's card sets it again
     if (hit.feature) {
       select(map, hit.feature.geometry);
       const c = hit.feature.geometry.type === "Point" ? hit.feature.geometry.coordinates : null;
@@ -240,9 +291,7 @@ wireSearch({
     map.fitBounds(hit.bbox, { padding: 60, maxZoom: 18, duration: 600 });
     again = null;
     if (hit.layer === meta.roles.parcels) {
-      const card = await api(`/cities/${city.id}/parcels/${hit.fid}?lang=${lang()}`);
-      select(map, card.geometry);
-      openCard(publicParcelCard(card, meta));
+      showParcel(await api(`/cities/${city.id}/parcels/${hit.fid}?lang=${lang()}`));
       return;
     }
     const item = await api(`/collections/${hit.collection}/items/${hit.fid}?lang=${lang()}`);
@@ -263,5 +312,7 @@ $("card-close").onclick = () => {
   closeCard();
   clearSelection(map);
   again = null;
+  state.sel = null;
+  writeHash(map, state);
 };
 applyLabels();
