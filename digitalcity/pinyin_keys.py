@@ -24,12 +24,14 @@ from sqlalchemy.engine import Connection, Engine
 
 from digitalcity.catalog.model import CityDef, LayerDef
 from digitalcity.db.schema import layer_table
+from digitalcity.romanise import place_syllables
 
 log = logging.getLogger(__name__)
 
 # CJK unified ideographs and extension A (as PostgreSQL's regular expressions read them too)
 HAN = "[\u3400-\u4dbf\u4e00-\u9fff]"
 _HAN = re.compile(HAN)
+_HAN_ONLY = re.compile(f"^{HAN}+$")
 _NOT_KEY = re.compile(r"[^a-z0-9]")
 # what a query spelled in pinyin may hold: letters, then spaces, apostrophes (xi'an), hyphens
 _SPELLING = re.compile(r"^[a-z][a-z' \-]*$")
@@ -39,10 +41,15 @@ MAX_SPELLINGS = 8  # readings kept per value (a name of many polyphonic characte
 
 def keys(value: str) -> tuple[str, str]:
     """(spellings, initials) of ``value``: space-separated, lower-case letters and digits, text
-    that is not Chinese kept as written. The first spelling reads the value as words; then one
-    character read otherwise at a time, where a character has other readings outside a known
-    word (长宁区: ``zhangningqu`` first, then ``changningqu``...)."""
+    that is not Chinese kept as written. The first spelling reads the value as words, as a place
+    name (``romanise.place_syllables``: 长宁区 ``changningqu``); then one character read
+    otherwise at a time, where a character has other readings outside a known word
+    (``zhangningqu``...)."""
     readings = pinyin(value, heteronym=True, style=Style.NORMAL)
+    if len(readings) == len(value) and _HAN_ONLY.match(value):  # a place name's reading first
+        for reading, place in zip(readings, place_syllables(value), strict=True):
+            if reading[0] != place:
+                reading[:] = [place, *(r for r in reading if r != place)]
     first = [r[0] for r in readings]
     variants = [first] + [
         first[:i] + [other] + first[i + 1 :] for i, r in enumerate(readings) for other in r[1:]

@@ -37,8 +37,9 @@ PLACE_READINGS: dict[str, tuple[str, ...]] = {"长": ("chang",), "闵行": ("min
 _HAN = re.compile(r"[\u3400-\u9fff]")
 
 
-def _syllables(text: str) -> list[str]:
-    """Syllables of a run of Chinese characters, one per character."""
+def place_syllables(text: str) -> list[str]:
+    """Syllables of a run of Chinese characters, one per character, as a place name reads
+    them (``PLACE_READINGS`` over pypinyin's reading)."""
     read = lazy_pinyin(text, style=Style.NORMAL)
     if len(read) != len(text):  # a character pypinyin does not read: kept as written
         return read
@@ -47,10 +48,10 @@ def _syllables(text: str) -> list[str]:
         PLACE_READINGS.get(c, (r,))[0] if r == a else r  # read as in a word it knows: kept
         for c, r, a in zip(text, read, alone, strict=True)
     ]
-    for word, syllables in PLACE_READINGS.items():
+    for word, spelled in PLACE_READINGS.items():
         start = text.find(word) if len(word) > 1 else -1
         while start >= 0:
-            out[start : start + len(word)] = syllables
+            out[start : start + len(word)] = spelled
             start = text.find(word, start + len(word))
     return out
 
@@ -85,7 +86,7 @@ def romanise(name: object) -> str | None:
             parts.append(run.strip())
             continue
         # read with the generic term, which can decide a reading (朝阳区 chao, 朝阳 zhao)
-        syllables = _syllables(run)
+        syllables = place_syllables(run)
         if n == len(runs) - 1 and cut:
             syllables = syllables[:-cut]
         if syllables:

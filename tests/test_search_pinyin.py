@@ -21,8 +21,8 @@ EDITABLE = "pinyin_districts"
 def test_keys_read_words_then_other_readings():
     assert keys("朝阳区") == ("chaoyangqu", "cyq")  # a word: not zhaoyang
     assert keys("厦门市")[0].split()[0] == "xiamenshi"  # not shamen
-    spelled, initials = keys("长宁区")  # 长 outside a known word: both readings
-    assert spelled.split()[:2] == ["zhangningqu", "changningqu"]
+    spelled, initials = keys("长宁区")  # 长 outside a known word: both readings,
+    assert spelled.split()[:2] == ["changningqu", "zhangningqu"]  # a place name first
     assert "cnq" in initials.split()
     assert keys("A1地块") == ("a1dikuai", "a1dk")  # other text kept as written
 
