@@ -194,5 +194,12 @@ def test_seeding_renders_the_public_maps_parts_and_pruning_keeps_them(
         assert service.cache.prune(live_keys(service)) == 0
         assert all(service.cached(t, tile) is not None
                    for t in map_tilesets(service, "cambridge", "anonymous", z))  # fmt: skip
+        # a selection no map reads is rendered when asked and never stored, so callers
+        # asking for ever other selections cannot fill the disk
+        other = service.city_tileset(
+            "cambridge", "anonymous", z, layers=frozenset({"parcels", "zoning_districts"})
+        )
+        assert not other.stored and service.tile(engine, other, tile)
+        assert service.cached(other, tile) is None
     finally:
         service.stop()

@@ -35,6 +35,7 @@ from digitalcity.tiles.tms import TileIndex, tile_box_3857
 
 log = logging.getLogger(__name__)
 
+MEMO_LIMIT = 16384  # tilesets kept worked out: each city, role and zoom, the maps' parts
 TILE_FORMAT = "mvt3"  # part of every key: bump when the SQL or encoding changes
 
 
@@ -47,6 +48,9 @@ class Tileset:
     plans: tuple[LayerPlan, ...]
     key: CacheKey
     as_of: dt.datetime | None = None  # the layers as they were then (from their history)
+    # whether rendered tiles are stored: not for a selection of the city tileset no map of
+    # ours reads (``collections=``), so arbitrary selections cannot fill the disk
+    stored: bool = True
 
     def etag(self, tile: TileIndex, tag: str = "") -> str:
         """Weak ETag: layer versions, field set, tileset, tile and the tile's edit ``tag``
@@ -225,27 +229,34 @@ class TileService:
         if hit is not None:
             return hit
         plans = self.city_layers(city.id, role)
+        stored = True
         if layers is not None:
             plans = tuple(p for p in plans if p.layer.id in layers)
-        return self._memoised(memo, city.id, CITY_TILESET, at_zoom(plans, z, searchable=searchable))
+            stored = role == "anonymous" and layers in self.public_map_parts(city.id)
+        plans = at_zoom(plans, z, searchable=searchable)
+        return self._memoised(memo, city.id, CITY_TILESET, plans, stored)
 
     def empty_tileset(self, city_id: str) -> Tileset:
         """A tileset with no layers (every tile empty), e.g. outside a layer's zooms."""
         return self._memoised(("empty", city_id), city_id, "_empty", ())
 
     def _memoised(
-        self, memo: tuple, city_id: str, name: str, plans: tuple[LayerPlan, ...]
+        self,
+        memo: tuple,
+        city_id: str,
+        name: str,
+        plans: tuple[LayerPlan, ...],
+        stored: bool = True,
     ) -> Tileset:
         generation = self.versions.generation
         with self._memo_lock:
-            if self._memo_generation != generation:
-                self._memo.clear()
+            if self._memo_generation != generation or len(self._memo) >= MEMO_LIMIT:
+                self._memo.clear()  # new versions; or many selections asked (collections=)
                 self._memo_generation = generation
             hit = self._memo.get(memo)
             if hit is None:
-                hit = Tileset(
-                    self.catalog.city(city_id), name, plans, self._key(city_id, name, plans)
-                )
+                key = self._key(city_id, name, plans)
+                hit = Tileset(self.catalog.city(city_id), name, plans, key, stored=stored)
                 self._memo[memo] = hit
         return hit
 
@@ -256,7 +267,7 @@ class TileService:
         text = f"{TILE_FORMAT}|asof|{instant.astimezone(dt.UTC).isoformat()}|{tags}"
         digest = "asof-" + hashlib.sha256(text.encode()).hexdigest()[:12]
         key = CacheKey(tileset.city.id, tileset.name, digest, tileset.key.fieldset)
-        return Tileset(tileset.city, tileset.name, tileset.plans, key, instant)
+        return Tileset(tileset.city, tileset.name, tileset.plans, key, instant, tileset.stored)
 
     def _key(self, city_id: str, name: str, plans: tuple[LayerPlan, ...]) -> CacheKey:
         # a layer's version and edits, and its definition (simplification, zooms, fields: a
@@ -303,7 +314,11 @@ class TileService:
             return hit
         mvt = self.render(engine, tileset, tile)
         gz = compress(mvt, self.options.gzip_level) if mvt else b""
-        if self.options.cache and (tileset.as_of is None or settled(tileset.as_of)):
+        if (
+            self.options.cache
+            and tileset.stored
+            and (tileset.as_of is None or settled(tileset.as_of))
+        ):
             self.cache.put(tileset.key, tile, gz, tag)
         return gz
 
