@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from digitalcity.catalog import Catalog, CityDef, Role, visible_fields, visible_layer
+from digitalcity.catalog import Catalog, CityDef, LayerDef, Role, visible_fields, visible_layer
 from digitalcity.catalog.codes import CodeTable
 from digitalcity.catalog.descriptions import Descriptions
 from digitalcity.catalog.ids import collection_id
@@ -68,6 +68,22 @@ def _editing(layer: Any, fields: Any, codes: dict[str, CodeTable]) -> dict[str, 
     }
 
 
+def _names(layer: LayerDef, visible: set[str]) -> dict[str, str] | None:
+    """The field a card's title reads in each language: the layer's ``label_field``, or the
+    map label's field for that language where the label reads the label field (a Chinese
+    name's English form: ``FieldDef.romanise``); None when the caller cannot see it."""
+    if layer.label_field not in visible:
+        return None
+    out = {}
+    for lang in ("zh", "en"):
+        field = layer.label_field
+        if layer.label is not None and layer.label_field in layer.label.fields:
+            first = layer.label.field_for(lang)[0]
+            field = first if first in visible else field
+        out[lang] = field
+    return out
+
+
 def layer_meta(
     catalog: Catalog,
     city_id: str,
@@ -93,6 +109,7 @@ def layer_meta(
             "access": layer.access,
             "geometry": layer.geometry_type,
             "label": layer.label_field if layer.label_field in names else None,
+            "names": _names(layer, names),
             "search": [n for n in layer.search_fields if n in names],
             "semantics": {k: v for k, v in layer.semantics.items() if v in names},
             "fields": {

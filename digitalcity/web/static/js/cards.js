@@ -185,7 +185,9 @@ export function publicParcelCard(card, meta) {
 export function featuresCard(features, meta) {
   return features.map(({ layer, properties }) => {
     const info = meta.layers[layer] || {};
-    const label = info.label && properties[info.label];
+    // the name in the page's language where the layer has one (a Chinese name's English form)
+    const named = info.names && properties[pick(info.names)];
+    const label = named || (info.label && properties[info.label]);
     return cardTitle(label, pick(info.title) || layer) +
       `<p class="muted">${esc(pick(info.title) || layer)}</p>${table(fieldRows(properties, info))}`;
   }).join("<hr>");
