@@ -181,6 +181,13 @@ def test_a_citizen_shares_a_place_and_the_link_opens_its_card(browser, live_serv
     assert shared.page.evaluate("dcMap.queryRenderedFeatures({layers: ['dc-selection-fill']}).length") > 0
     assert not shared.errors
     shared.close()
+    # a link naming the parcel without a view around it opens the map on the parcel
+    sel = parse_qs(urlsplit(link).fragment)["sel"][0]
+    bare = Opened(browser, f"{live_server}/public?lang=en#c=cambridge&sel={sel}")
+    assert "38 MAPLE AVE" in bare.card()
+    assert bare.page.evaluate("([x, y]) => dcMap.getBounds().contains([x, y])", list(MAPLE))
+    assert bare.page.evaluate("dcMap.getZoom()") >= 17
+    bare.close()
     # a link to a parcel that is not there: the map alone, no card
     gone = Opened(browser, f"{live_server}/public?lang=en#c=cambridge&sel=99999999")
     assert gone.page.locator("#card").is_hidden()

@@ -197,6 +197,11 @@ async function openShared() {
   try {
     const card = await api(`/cities/${city.id}/parcels/${start.sel}?lang=${lang()}`);
     showParcel(card);
+    // a link that names the parcel but no view, or a view without it: go to the parcel
+    if (card.centroid && (start.center == null || !map.getBounds().contains(card.centroid))) {
+      map.jumpTo({ center: card.centroid, zoom: Math.max(map.getZoom(), 17) });
+    }
+    if (card.centroid) keepVisible(map, card.centroid);
     again = () => api(`/cities/${city.id}/parcels/${card.fid}?lang=${lang()}`).then(showParcel);
   } catch (err) {
     console.warn("shared parcel", err.message); // gone since the link was made: the map alone
