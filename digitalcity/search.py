@@ -111,9 +111,11 @@ def search(
     limit: int = 10,
     min_score: float = 0.3,
     loaded: Callable[[LayerDef], bool] = lambda _: True,
+    lang: str = "zh",
 ) -> list[SearchHit]:
     """Best matches for ``q`` among the searchable layers of ``city`` the caller may see and
-    that are ``loaded`` (a layer defined but not loaded yet has no table to read)."""
+    that are ``loaded`` (a layer defined but not loaded yet has no table to read); hits are
+    labelled in ``lang`` (``LayerDef.name_field``)."""
     q = q.strip()
     if not q:
         raise DigitalCityError("q must not be empty")
@@ -143,11 +145,9 @@ def search(
         for layer in candidates:
             table = city.relation(layer)
             visible = {f.name for f in visible_fields(city.role, layer)}
-            label = (
-                sa.cast(table.c[layer.label_field], sa.Text)
-                if layer.label_field in visible
-                else None
-            )
+            named = layer.name_field(lang)
+            named = named if named in visible else layer.label_field
+            label = sa.cast(table.c[named], sa.Text) if named in visible else None
             for name in (n for n in layer.search_fields if n in visible):
                 selects.append(_field_select(table, name, label, q, fetch, len(parts)))
                 parts.append((layer, name))

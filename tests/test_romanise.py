@@ -106,3 +106,11 @@ def test_renaming_a_district_renames_it_in_english(catalog, engine, settings, lo
     with pytest.raises(EditRejected, match="district_en"):
         city.update("edit_districts", fid, {"properties": {"district_en": "Somewhere"}},
                     etag=str(city.etag("edit_districts", fid)), reason="test")  # fmt: skip
+
+
+def test_search_hits_are_named_in_the_readers_language(client, loaded):
+    for lang, name in (("en", "Siming District"), ("zh", "思明区")):
+        hits = client.get(f"/cities/xiamen/search?q=siming&lang={lang}").json()["hits"]
+        assert hits and hits[0]["label"] == name
+    assert client.get("/cities/xiamen/search?q=siming").json()["hits"][0]["label"] == "思明区"
+    assert client.get("/cities/xiamen/search?q=siming&lang=fr").status_code in (400, 422)

@@ -470,6 +470,15 @@ class LayerDef(Frozen):
             raise ValueError(f"label repeat applies to polygon layers, not {self.geometry_type}")
         return self
 
+    def name_field(self, lang: str) -> str | None:
+        """The field naming a feature in ``lang`` (cards, search hits): ``label_field``, or the
+        map label's field for ``lang`` where the label reads ``label_field`` (a Chinese name's
+        English form, ``FieldDef.romanise``)."""
+        field = self.label_field
+        if field and self.label is not None and field in self.label.fields:
+            return self.label.field_for(lang)[0]
+        return field
+
     @property
     def label_fields(self) -> tuple[str, ...]:
         """Fields a map label reads (tiles must carry them): ``[label]``, else ``label_field``."""

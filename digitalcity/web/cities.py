@@ -69,18 +69,14 @@ def _editing(layer: Any, fields: Any, codes: dict[str, CodeTable]) -> dict[str, 
 
 
 def _names(layer: LayerDef, visible: set[str]) -> dict[str, str] | None:
-    """The field a card's title reads in each language: the layer's ``label_field``, or the
-    map label's field for that language where the label reads the label field (a Chinese
-    name's English form: ``FieldDef.romanise``); None when the caller cannot see it."""
+    """The field a card's title reads in each language (``LayerDef.name_field``, or the
+    ``label_field`` where the caller cannot see that one); None without a visible label."""
     if layer.label_field not in visible:
         return None
     out = {}
     for lang in ("zh", "en"):
-        field = layer.label_field
-        if layer.label is not None and layer.label_field in layer.label.fields:
-            first = layer.label.field_for(lang)[0]
-            field = first if first in visible else field
-        out[lang] = field
+        named = layer.name_field(lang)
+        out[lang] = named if named in visible else str(layer.label_field)
     return out
 
 

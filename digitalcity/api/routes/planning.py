@@ -55,6 +55,7 @@ def city_search(
     limit: int = Query(10, ge=1, le=100),
     layers: str | None = Query(None, description="comma-separated layer ids to search"),
     as_of: AsOfQuery = None,
+    lang: str = Query("zh", pattern="^(zh|en)$", description="language of the hits' labels"),
 ) -> dict[str, Any]:
     wanted = [x.strip() for x in layers.split(",")] if layers else None
     live = request.app.state.layers
@@ -64,6 +65,7 @@ def city_search(
         layers=wanted,
         limit=limit,
         loaded=lambda layer: live.get(layer) is not None,
+        lang=lang,
     )
     return {"query": q, "hits": [h.to_dict() for h in hits], "groups": grouped(hits)}
 

@@ -324,7 +324,7 @@ citySelect.onchange = () => {
 };
 
 wireSearch({
-  search: (q) => api(`/cities/${state.city}/search?q=${encodeURIComponent(q)}&limit=8`),
+  search: (q) => api(`/cities/${state.city}/search?q=${encodeURIComponent(q)}&limit=8&lang=${lang()}`),
   choose: async (hit) => {
     if (hit.layer === state.meta.roles.parcels) return showParcel(hit.fid, true);
     map.fitBounds(hit.bbox, { padding: 80, maxZoom: 17, duration: 600 });

@@ -2,7 +2,7 @@
 // search and planning details on click. Never sends an API key.
 import { featuresCard, publicParcelCard } from "./cards.js";
 import { api, cityById, config, esc, hashOf, ownFeature, readHash, writeHash } from "./common.js";
-import { applyLabels, lang, mapLocale, relabelMap, setLang, t } from "./i18n.js";
+import { applyLabels, lang, mapLocale, pick, relabelMap, setLang, t } from "./i18n.js";
 import {
   applyVisibility, chooseTheme, followZoom, renderSwitcher, visibleInStyle,
 } from "./layers.js";
@@ -274,7 +274,8 @@ function searchTiles(q) {
       const value = fields.map((n) => f.properties[n]).find((v) => String(v ?? "").toLowerCase().includes(needle)
         || spelledBy(v, key));
       if (value != null && !hits.some((h) => h.layer === id && h.fid === f.id)) {
-        hits.push({ layer: id, fid: f.id, label: String(f.properties[info.label] ?? value), feature: f });
+        const name = (info.names && f.properties[pick(info.names)]) ?? f.properties[info.label];
+        hits.push({ layer: id, fid: f.id, label: String(name ?? value), feature: f });
       }
     }
   }
@@ -283,7 +284,7 @@ function searchTiles(q) {
 
 wireSearch({
   search: (q) => (STATIC ? searchTiles(q)
-    : api(`/cities/${city.id}/search?q=${encodeURIComponent(q)}&limit=8`)),
+    : api(`/cities/${city.id}/search?q=${encodeURIComponent(q)}&limit=8&lang=${lang()}`)),
   choose: async (hit) => {
     state.sel = null; // a parcel's card sets it again
     if (hit.feature) {
