@@ -29,19 +29,30 @@ export function setAsOf(instant) {
   asOf = instant;
 }
 
-/** ``path`` with ``as-of`` added when the map shows a past day. */
-export function withAsOf(path) {
-  if (!asOf) return path;
-  return `${path}${path.includes("?") ? "&" : "?"}as-of=${encodeURIComponent(asOf)}`;
+function withInstant(path, instant) {
+  if (!instant) return path;
+  return `${path}${path.includes("?") ? "&" : "?"}as-of=${encodeURIComponent(instant)}`;
 }
 
-/** MapLibre transformRequest: the key goes with style, TileJSON and tile requests; tiles
- * carry the map's ``as-of`` instant. */
+/** ``path`` with ``as-of`` added when the map shows a past day. */
+export function withAsOf(path) {
+  return withInstant(path, asOf);
+}
+
+/** A MapLibre transformRequest for a map of ``instant`` (null: now): the key goes with
+ * style, TileJSON and tile requests; tiles carry the instant. */
+export function transformRequestAt(instant) {
+  return (url) => {
+    const headers = withKey(url);
+    const target = sameOrigin(url) && /\/tiles\//.test(new URL(url, location.href).pathname)
+      ? withInstant(url, instant) : url;
+    return Object.keys(headers).length ? { url: target, headers } : { url: target };
+  };
+}
+
+/** The transformRequest of the planner's map: tiles carry the date control's instant. */
 export function transformRequest(url) {
-  const headers = withKey(url);
-  const target = sameOrigin(url) && /\/tiles\//.test(new URL(url, location.href).pathname)
-    ? withAsOf(url) : url;
-  return Object.keys(headers).length ? { url: target, headers } : { url: target };
+  return transformRequestAt(asOf)(url);
 }
 
 /** The raw response of an API call with extra headers (ETags, If-Match); throws ApiError. */

@@ -2,6 +2,7 @@
 // share links, export, sign-in with an API key, zh/en and a city switcher.
 import { addBasemap } from "./basemap.js";
 import { featuresCard, parcelCard, statsCard } from "./cards.js";
+import { openCompare } from "./compare.js";
 import {
   api, apiKey, cityById, config, download, esc, hashOf, num, readHash, setApiKey,
   setAsOf, transformRequest, withAsOf, writeHash,
@@ -65,6 +66,7 @@ async function loadMeta() {
 // of a style that has since been replaced stops there (the new style's own handler takes over;
 // reading the replaced style threw "Cannot read properties of undefined").
 let styleGeneration = 0;
+let compare = null; // the swipe comparison with another day, when open (compare.js)
 
 async function onStyle() {
   const generation = styleGeneration;
@@ -83,11 +85,13 @@ async function onStyle() {
     const legend = await api(`/styles/${state.city}/legend?style=planner&lang=${lang()}`);
     if (generation !== styleGeneration) return;
     state.legend = legend;
+    if (compare) compare.refresh();
     for (const [id, factor] of Object.entries(state.opacity)) setOpacity(map, legend, id, factor);
     renderSwitcher($("layer-list"), legend, state.meta, state.visible, (id, on) => {
       if (on) state.visible.add(id);
       else state.visible.delete(id);
       applyVisibility(map, state.visible);
+      if (compare) compare.refresh();
       save();
     }, true, {
       opacity: true,
@@ -95,6 +99,7 @@ async function onStyle() {
       onOpacity: (id, factor) => {
         state.opacity[id] = factor;
         setOpacity(map, legend, id, factor);
+        if (compare) compare.refresh();
       },
     });
     followZoom($("layer-list"), map);
@@ -112,6 +117,7 @@ function reloadStyle() {
   styleGeneration += 1;
   stopShapeEditing(); // terra-draw's layers do not survive a new style
   map.setStyle(styleUrl(), { diff: false });
+  if (compare) compare.setStyle(styleUrl());
 }
 map.on("moveend", save);
 
@@ -258,17 +264,38 @@ $("clear").onclick = () => {
   drawer.clear();
   $("tool-hint").textContent = "";
 };
+// The end of a chosen day (``YYYY-MM-DD``), or a second ago for today: an instant the
+// history can answer; null for no day.
+function endOfDay(day) {
+  const end = day ? new Date(`${day}T23:59:59`) : null;
+  return end ? new Date(Math.min(end.getTime(), Date.now() - 1000)).toISOString() : null;
+}
+
 // The date control: the whole map (tiles, cards, identify) as of the end of a chosen day
 // (or now, for today), from the layers' history.
 $("as-of").onchange = () => {
-  const day = $("as-of").value;
-  const end = day ? new Date(`${day}T23:59:59`) : null;
-  state.asOf = end ? new Date(Math.min(end.getTime(), Date.now() - 1000)).toISOString() : null;
+  state.asOf = endOfDay($("as-of").value);
   setAsOf(state.asOf);
   document.body.classList.toggle("as-of", Boolean(state.asOf));
   reloadStyle();
   if (state.lastCard) state.lastCard();
+  openComparison(); // its left side is the map's own day
 };
+
+// Swipe comparison: the map as of another day right of a divider (compare.js).
+function openComparison() {
+  if (compare) compare.close();
+  compare = null;
+  const day = $("compare-day").value;
+  if (!day) return;
+  compare = openCompare(map, {
+    styleUrl: styleUrl(),
+    instant: endOfDay(day),
+    state,
+    labels: { left: $("as-of").value || t("now"), right: day },
+  });
+}
+$("compare-day").onchange = openComparison;
 
 $("print").onclick = () => {
   const cityTitle = pick(cityById(state.city).title) || state.city;
