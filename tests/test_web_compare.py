@@ -42,6 +42,10 @@ def test_a_planner_compares_the_map_with_a_past_day(browser, live_server, lang):
     # the past day had no layers yet: the compared map draws nothing, the map itself does
     assert page.evaluate("dcCompare.queryRenderedFeatures().length") == 0
     assert page.evaluate("dcMap.queryRenderedFeatures().length") > 100
+    names = page.evaluate(
+        "[dcMap.getCanvas().getAttribute('aria-label'), dcCompare.getCanvas().getAttribute('aria-label')]"
+    )
+    assert names[0] != names[1] and BEFORE in names[1]  # two landmarks, two names (axe-core)
     labels = page.locator(".swipe-label")
     assert labels.nth(0).inner_text() == {"en": "Now", "zh": "当前"}[lang]
     assert labels.nth(1).inner_text() == BEFORE

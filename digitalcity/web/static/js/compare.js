@@ -42,6 +42,8 @@ export function openCompare(map, { styleUrl, instant, state, labels }) {
     attributionControl: false,
     transformRequest: transformRequestAt(instant),
   });
+  // a landmark of its own name (two canvases both called "Map" are one landmark twice)
+  compare.getCanvas().setAttribute("aria-label", t("compareMap", { day: labels.right }));
   window.dcCompare = compare;
   const refresh = () => {
     if (!compare.isStyleLoaded() || !state.visible) return;
