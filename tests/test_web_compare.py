@@ -74,6 +74,12 @@ def test_a_planner_compares_the_map_with_a_past_day(browser, live_server, lang):
         " && dcMap.getZoom() === dcCompare.getZoom(); }"
     )
     assert same
+    # the compared map shows the layers the map shows: a layer switched off goes off in both
+    visibility = "([m, id]) => window[m].getLayoutProperty(id, 'visibility')"
+    assert page.evaluate(visibility, ["dcCompare", "parcels-fill"]) == "visible"
+    page.uncheck("[data-layer-row=parcels] input[data-layer]")
+    for m in ("dcMap", "dcCompare"):
+        assert page.evaluate(visibility, [m, "parcels-fill"]) == "none"
     # a click still reaches the map under the compared one
     assert (
         page.evaluate("getComputedStyle(document.querySelector('#compare-map')).pointerEvents")

@@ -157,6 +157,42 @@ def test_the_public_map_fetches_the_theme_it_shows(browser, live_server):
     opened.close()
 
 
+def test_a_citizen_compares_land_use_with_the_zoning_plan(browser, live_server):
+    """Swipe comparison of two themes: the map with the zoning plan right of the divider,
+    its tiles the zoning part of the tileset; the labels name both themes and follow the
+    theme the map shows."""
+    opened = Opened(browser, f"{live_server}/public?lang=en#c=cambridge&z=14&ll=-71.11,42.375")
+    page = opened.page
+    opened.requests.clear()
+    page.select_option("#compare-theme", "zoning_districts")
+    page.wait_for_function(
+        "window.dcCompare && dcCompare.loaded() && dcCompare.areTilesLoaded()", timeout=30_000
+    )
+    shown = "([m, id]) => window[m].getLayoutProperty(id, 'visibility')"
+    assert page.evaluate(shown, ["dcCompare", "zoning_districts-fill"]) == "visible"
+    assert page.evaluate(shown, ["dcCompare", "parcels-fill"]) == "none"
+    assert page.evaluate(shown, ["dcMap", "parcels-fill"]) == "visible"
+    assert page.evaluate(shown, ["dcMap", "zoning_districts-fill"]) == "none"
+    assert (
+        page.evaluate("dcCompare.queryRenderedFeatures({layers: ['zoning_districts-fill']}).length")
+        > 0
+    )
+    parts = set(tile_selections(opened.requests))
+    assert "cambridge__zoning_districts" in parts and "cambridge__parcels" not in parts
+    labels = page.locator(".swipe-label")
+    assert labels.nth(0).inner_text() == "Parcels (current land use)"
+    assert labels.nth(1).inner_text() == "Zoning districts"
+    page.check("input[data-theme-layer=census_blocks_2020]")
+    page.wait_for_function(
+        "document.querySelector('.swipe-label').textContent === 'Census blocks 2020'"
+    )
+    assert page.evaluate(shown, ["dcCompare", "zoning_districts-fill"]) == "visible"
+    page.select_option("#compare-theme", "")
+    page.wait_for_function("!document.querySelector('#compare-map') && !window.dcCompare")
+    assert not opened.errors
+    opened.close()
+
+
 def test_a_citizen_shares_a_place_and_the_link_opens_its_card(browser, live_server):
     """The card of an address has a button that copies a link to it (a phone offers its
     share sheet instead); the link opens the map on that parcel's card, in its language.
@@ -178,7 +214,10 @@ def test_a_citizen_shares_a_place_and_the_link_opens_its_card(browser, live_serv
     shared = Opened(browser, link.replace("lang=en", "lang=zh"))
     text = shared.card()
     assert "38 MAPLE AVE" in text and "分享此地" in text and "C-1" in text
-    assert shared.page.evaluate("dcMap.queryRenderedFeatures({layers: ['dc-selection-fill']}).length") > 0
+    assert (
+        shared.page.evaluate("dcMap.queryRenderedFeatures({layers: ['dc-selection-fill']}).length")
+        > 0
+    )
     assert not shared.errors
     shared.close()
     # a link naming the parcel without a view around it opens the map on the parcel

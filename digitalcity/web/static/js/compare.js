@@ -8,11 +8,13 @@ import { applyVisibility, setOpacity } from "./layers.js";
 const STEP = 0.05; // of the map's width, per arrow key
 
 /**
- * Open a comparison over ``map``: ``styleUrl`` drawn as of ``instant`` (RFC 3339), with the
- * layers and opacities of ``state`` (``visible``, ``opacity``, ``legend``); ``labels`` name
- * the two sides. Returns {refresh(), setStyle(url), close()}.
+ * Open a comparison over ``map``: ``styleUrl`` drawn as of ``instant`` (RFC 3339; null: now),
+ * with the layers and opacities of ``state`` (``visible``, ``opacity``, ``legend``: the planner
+ * passes its own, the public map its own with another theme); ``labels`` name the two sides,
+ * ``name`` the compared map to screen readers. Returns {refresh(), setStyle(url),
+ * setLabels(labels), close()}.
  */
-export function openCompare(map, { styleUrl, instant, state, labels }) {
+export function openCompare(map, { styleUrl, instant, state, labels, name }) {
   const host = map.getContainer();
   const box = document.createElement("div");
   box.id = "compare-map";
@@ -27,8 +29,11 @@ export function openCompare(map, { styleUrl, instant, state, labels }) {
   divider.setAttribute("aria-valuemax", "100");
   divider.innerHTML = `<span class="swipe-label left"></span><span class="swipe-handle" aria-hidden="true">⇔</span>` +
     `<span class="swipe-label right"></span>`;
-  divider.querySelector(".left").textContent = labels.left;
-  divider.querySelector(".right").textContent = labels.right;
+  const setLabels = ({ left, right }) => {
+    divider.querySelector(".left").textContent = left;
+    divider.querySelector(".right").textContent = right;
+  };
+  setLabels(labels);
   host.append(box, divider);
 
   const compare = new maplibregl.Map({
@@ -43,16 +48,20 @@ export function openCompare(map, { styleUrl, instant, state, labels }) {
     transformRequest: transformRequestAt(instant),
   });
   // a landmark of its own name (two canvases both called "Map" are one landmark twice)
-  compare.getCanvas().setAttribute("aria-label", t("compareMap", { day: labels.right }));
+  compare.getCanvas().setAttribute("aria-label", name);
   window.dcCompare = compare;
+  let styled = false; // its style's layers exist (``isStyleLoaded`` waits for its tiles too)
   const refresh = () => {
-    if (!compare.isStyleLoaded() || !state.visible) return;
+    if (!styled || !state.visible) return;
     applyVisibility(compare, state.visible);
     if (state.legend) {
       for (const [id, factor] of Object.entries(state.opacity)) setOpacity(compare, state.legend, id, factor);
     }
   };
-  compare.on("style.load", refresh);
+  compare.on("style.load", () => {
+    styled = true;
+    refresh();
+  });
   const follow = () => compare.jumpTo({
     center: map.getCenter(), zoom: map.getZoom(), bearing: map.getBearing(), pitch: map.getPitch(),
   });
@@ -90,7 +99,9 @@ export function openCompare(map, { styleUrl, instant, state, labels }) {
 
   return {
     refresh,
+    setLabels,
     setStyle(url) {
+      styled = false;
       compare.setStyle(url, { diff: false });
     },
     close() {

@@ -14,7 +14,7 @@ const TEXT = {
     zoomOut: "Zoom out to see", zoomRange: "Shown at zoom levels {min}–{max}",
   },
 };
-const say = (key, vars = {}) => (TEXT[lang()] || TEXT.en)[key]
+export const say = (key, vars = {}) => (TEXT[lang()] || TEXT.en)[key]
   .replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ""));
 
 const GROUPS = [

@@ -293,6 +293,7 @@ function openComparison() {
     instant: endOfDay(day),
     state,
     labels: { left: $("as-of").value || t("now"), right: day },
+    name: t("compareMap", { day }),
   });
 }
 $("compare-day").onchange = openComparison;

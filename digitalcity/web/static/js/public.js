@@ -1,10 +1,11 @@
 // The public map (/public and the static PMTiles site): public layers only, zh/en, legend,
 // search and planning details on click. Never sends an API key.
 import { featuresCard, publicParcelCard } from "./cards.js";
+import { openCompare } from "./compare.js";
 import { api, cityById, config, esc, hashOf, ownFeature, readHash, writeHash } from "./common.js";
 import { applyLabels, lang, mapLocale, pick, relabelMap, setLang, t } from "./i18n.js";
 import {
-  applyVisibility, chooseTheme, followZoom, renderSwitcher, visibleInStyle,
+  applyVisibility, chooseTheme, followZoom, renderSwitcher, say, visibleInStyle,
 } from "./layers.js";
 import { addBasemap } from "./basemap.js";
 import {
@@ -68,13 +69,20 @@ map.on("style.load", async () => {
       if (on) state.visible.add(id);
       else state.visible.delete(id);
       changed();
+      if (compare) compare.refresh();
     }, true, {
       themes: true, // one thematic fill at a time (layers with a ``theme`` in their definitions)
       onTheme: (id) => {
         chooseTheme(state.visible, legend, id);
         changed();
+        if (compare) {
+          compare.setLabels(compareLabels($("compare-theme").value));
+          compare.refresh();
+        }
       },
     });
+    fillCompareThemes();
+    openThemeComparison(); // again after a new style (the language): its titles and labels
     followZoom($("layer-list"), map);
   } catch (err) {
     console.warn("legend", err.message);
@@ -86,6 +94,45 @@ map.on("style.load", async () => {
   }
   document.body.dataset.ready = "1";
 });
+
+// Swipe comparison of two themes (卷帘对比: current land use against the zoning plan...): the
+// map with another theme right of a divider (compare.js); its tiles are that theme's part
+// of the tileset and the base layers the map already holds.
+let compare = null;
+const themeTitle = (id) => (legend && legend.layers.find((l) => l.id === id) || {}).title || say("noTheme");
+const shownTheme = () => legend && (legend.layers.find((l) => l.theme && state.visible.has(l.id)) || {}).id;
+const compareLabels = (other) => ({ left: themeTitle(shownTheme()), right: themeTitle(other) });
+
+function fillCompareThemes() {
+  const themed = legend.layers.filter((l) => l.theme);
+  const select = $("compare-theme");
+  const chosen = select.value;
+  select.closest("label").hidden = STATIC || themed.length < 2;
+  select.innerHTML = `<option value="">${esc(t("compareNone"))}</option>` +
+    themed.map((l) => `<option value="${esc(l.id)}">${esc(l.title)}</option>`).join("");
+  select.value = themed.some((l) => l.id === chosen) ? chosen : "";
+}
+
+function openThemeComparison() {
+  if (compare) compare.close();
+  compare = null;
+  const other = $("compare-theme").value;
+  if (!other || !legend) return;
+  const view = { // the map's layers with the other theme in place of its own
+    get visible() {
+      const visible = new Set(state.visible);
+      chooseTheme(visible, legend, other);
+      return visible;
+    },
+    opacity: {},
+    legend,
+  };
+  compare = openCompare(map, {
+    styleUrl: styleUrl(), instant: null, state: view, labels: compareLabels(other),
+    name: t("compareThemeMap", { theme: themeTitle(other) }),
+  });
+}
+$("compare-theme").onchange = openThemeComparison;
 
 // Whether lon/lat ``p`` lies in a GeoJSON Polygon / MultiPolygon (even-odd rule over rings).
 function contains(geometry, [x, y]) {
