@@ -7,10 +7,13 @@ Never skipped: without /usr/bin/chromium these tests error.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import sqlalchemy as sa
 from test_web_planner import Opened, launched_browser
 
 VIEW = "#c=cambridge&z=16&ll=-71.1039,42.37295"
@@ -46,6 +49,11 @@ def test_a_planner_compares_the_map_with_a_past_day(browser, live_server, lang):
         "[dcMap.getCanvas().getAttribute('aria-label'), dcCompare.getCanvas().getAttribute('aria-label')]"
     )
     assert names[0] != names[1] and BEFORE in names[1]  # two landmarks, two names (axe-core)
+    # the date controls start at the first load of the city's layers, and say so
+    since = page.evaluate("document.querySelector('#compare-day').min")
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", since) and since > BEFORE
+    assert page.evaluate("document.querySelector('#as-of').min") == since
+    assert since in page.inner_text("#history-since")
     labels = page.locator(".swipe-label")
     assert labels.nth(0).inner_text() == {"en": "Now", "zh": "当前"}[lang]
     assert labels.nth(1).inner_text() == BEFORE
@@ -89,3 +97,17 @@ def test_a_planner_compares_the_map_with_a_past_day(browser, live_server, lang):
     page.wait_for_function("!document.querySelector('#compare-map') && !window.dcCompare")
     assert not opened.errors
     opened.close()
+
+
+def test_a_citys_history_begins_at_its_first_load(client, engine, loaded):
+    with engine.connect() as conn:
+        first = conn.execute(
+            sa.text(
+                "SELECT min(loaded_at) FROM digitalcity.layer_versions WHERE city = 'cambridge'"
+                " AND layer = ANY(:layers)"
+            ),
+            {"layers": list(client.get("/cities/cambridge").json()["layers"])},
+        ).scalar()
+    since = client.get("/cities/cambridge").json()["history_since"]
+    assert dt.datetime.fromisoformat(since) == first
+    assert client.get("/cities/nowhere").status_code == 404

@@ -7,6 +7,7 @@ are dropped after it commits (``retire_versions``), each in a transaction of its
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import time
@@ -50,6 +51,10 @@ _KEPT = sa.text(
 _MARK_DROPPED = sa.text(
     "UPDATE digitalcity.layer_versions SET dropped = true "
     "WHERE city = :city AND layer = :layer AND version = :version"
+)
+_FIRST_LOAD = sa.text(
+    "SELECT min(loaded_at) FROM digitalcity.layer_versions "
+    "WHERE city = :city AND layer = ANY(:layers)"
 )
 NOTIFY_CHANNEL = "digitalcity_layer_versions"
 _NOTIFY = sa.text(f"SELECT pg_notify('{NOTIFY_CHANNEL}', :payload)")
@@ -275,3 +280,9 @@ def _lock_for_renames(conn: Connection, layer: LayerDef, table: str) -> None:
 def list_versions(conn: Connection, city: str | None = None) -> list[dict[str, Any]]:
     """Every recorded version (current, kept and dropped), oldest first."""
     return [dict(row._mapping) for row in conn.execute(_LIST, {"city": city})]
+
+
+def history_since(conn: Connection, city: str, layers: list[str]) -> dt.datetime | None:
+    """When the history of ``layers`` of ``city`` begins: the first load of any of them (UTC;
+    None before any load). An as-of answer before it holds nothing."""
+    return conn.execute(_FIRST_LOAD, {"city": city, "layers": layers}).scalar()

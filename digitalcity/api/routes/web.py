@@ -10,9 +10,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from digitalcity.api.deps import CatalogDep, EngineDep, RoleDep, SettingsDep
+from digitalcity.api.deps import CatalogDep, EngineDep, RoleDep, SettingsDep, read_engine
 from digitalcity.api.negotiation import LangDep
 from digitalcity.city import City
+from digitalcity.db.versions import history_since
 from digitalcity.web import STATIC_URL, VERSIONED_URL, assets_version, static_dir
 from digitalcity.web.cities import cities, layer_meta
 from digitalcity.web.pages import Page, default_city, page_config, render
@@ -104,8 +105,13 @@ def city_list(catalog: CatalogDep, lang: LangDep) -> dict[str, Any]:
 
 @router.get("/cities/{city}", summary="A city and the layers and fields the caller may see")
 def city_layers(city: str, request: Request, catalog: CatalogDep, role: RoleDep) -> dict[str, Any]:
+    """The city's layers and fields the caller may see, and since when their history runs
+    (``history_since``, RFC 3339 UTC: the maps' date controls start there)."""
     codes = request.app.state.definitions.codes
-    return {**layer_meta(catalog, city, role, codes=codes), "role": role}
+    meta = layer_meta(catalog, city, role, codes=codes)
+    with read_engine(request).connect() as conn:
+        since = history_since(conn, catalog.city(city).id, list(meta["layers"]))
+    return {**meta, "role": role, "history_since": since.isoformat() if since else None}
 
 
 @router.post(

@@ -55,8 +55,21 @@ function save() {
   writeHash(map, state);
 }
 
+// The date controls run from the first load of the city's layers (an earlier day's map holds
+// nothing) to today, and say so.
+function dateRange() {
+  const day = (date) => date.toLocaleDateString("sv-SE"); // YYYY-MM-DD, the reader's day
+  const since = state.meta.history_since ? day(new Date(state.meta.history_since)) : "";
+  for (const id of ["as-of", "compare-day"]) {
+    $(id).min = since;
+    $(id).max = day(new Date());
+  }
+  $("history-since").textContent = since ? t("historySince", { day: since }) : "";
+}
+
 async function loadMeta() {
   state.meta = await api(`/cities/${state.city}`);
+  dateRange();
   $("signin").textContent = apiKey() ? t("signOut") : t("signIn");
   $("signin").title = apiKey() ? t("signedIn", { role: t(`role_${state.meta.role}`) }) : "";
   $("new-feature").hidden = state.asOf != null || !creatableLayers(state.meta).length;
