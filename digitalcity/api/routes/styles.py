@@ -18,6 +18,7 @@ from digitalcity.catalog.codes import code_tables
 from digitalcity.errors import NotFound
 from digitalcity.tiles import metadata as meta
 from digitalcity.tiles import style as styles
+from digitalcity.tiles.selections import theme_selections
 from digitalcity.tiles.service import TileService
 from digitalcity.tiles.symbology import Symbol, Symbology, native_first_cities
 from digitalcity.tiles.tms import TMS_ID
@@ -112,6 +113,10 @@ def city_style(
     # The public map shows one theme at a time, so it reads the tileset by theme and fetches
     # only the theme shown. The planner shows several at once and keeps one source (one
     # request per tile); QGIS's converter draws a style from one tile URL.
+    # The parts are those of its own layers (the parts ``TileService.public_map_parts`` seeds:
+    # one rule, ``theme_selections``), so a layer loaded meanwhile cannot be left without one.
     by_theme = style_name == "public" and client == "maplibre"
-    selections = service.public_map_parts(info.city.id) if by_theme else None
-    return styles.style(name, info, symbols, service.versions.current, client, None, selections)
+    selections = theme_selections(s.layer for s in symbols) if by_theme else None
+    return styles.style(
+        name, info, symbols, service.versions.current, client, selections=selections
+    )
