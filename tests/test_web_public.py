@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 import uvicorn
 from conftest import free_port
-from test_web_planner import MAPLE, SHOTS, Opened, drawn_share, launched_browser
+from test_web_planner import MAPLE, READY, SHOTS, Opened, drawn_share, launched_browser
 
 from digitalcity.api.routes.tiles import tile_service
 from digitalcity.catalog.access import visible_layer
@@ -191,6 +191,25 @@ def test_a_citizen_compares_land_use_with_the_zoning_plan(browser, live_server):
     page.wait_for_function("!document.querySelector('#compare-map') && !window.dcCompare")
     assert not opened.errors
     opened.close()
+
+
+def test_finding_my_location_opens_the_card_of_where_i_stand(browser, live_server):
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+        geolocation={"longitude": MAPLE[0], "latitude": MAPLE[1]}, permissions=["geolocation"],
+    )  # fmt: skip
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{live_server}/public?lang=zh#c=cambridge")
+    page.wait_for_function(READY, timeout=30_000)
+    page.click(".maplibregl-ctrl-geolocate")
+    page.wait_for_selector("#card:not([hidden]) .card-title", timeout=15_000)
+    assert page.inner_text("#card .card-title") == "38 MAPLE AVE"
+    assert page.evaluate("dcMap.getZoom()") >= 16
+    assert "sel=" in page.evaluate("location.hash")
+    assert not errors
+    context.close()
 
 
 def test_a_citizen_shares_a_place_and_the_link_opens_its_card(browser, live_server):

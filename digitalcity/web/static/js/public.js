@@ -46,7 +46,22 @@ window.dcMap = map;
 new ResizeObserver(() => map.resize()).observe(document.getElementById("map"));
 map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
 map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
-map.addControl(new maplibregl.GeolocateControl({}), "top-right");
+const locate = new maplibregl.GeolocateControl({ fitBoundsOptions: { maxZoom: 17 } });
+map.addControl(locate, "top-right");
+// Located: the card of the parcel where the reader stands ("what applies here"), once the
+// map has come to rest there; no card where no parcel is (a street, the river).
+locate.on("geolocate", ({ coords }) => {
+  if (STATIC || !meta.roles.parcels) return;
+  map.once("moveend", async () => {
+    try {
+      const { longitude: lon, latitude: lat } = coords;
+      showParcel(await api(`/cities/${city.id}/identify?lon=${lon}&lat=${lat}&lang=${lang()}`));
+      keepVisible(map, [coords.longitude, coords.latitude]);
+    } catch (err) {
+      if (err.status !== 404) console.warn("located parcel", err.message);
+    }
+  });
+});
 map.on("moveend", () => writeHash(map, state));
 
 function reloadStyle() {
