@@ -345,6 +345,30 @@ def test_static_pmtiles_site_runs_without_the_api(browser, static_site, live_ser
     opened.close()
 
 
+def test_a_static_site_shares_a_place_too(browser, static_site):
+    """A static site has no API: the shared link's parcel is found in the tiles of the view
+    it names, and its card read from them (zone included) as a click reads it."""
+    opened = Opened(browser, f"{static_site}/#z=16.5&ll={MAPLE[0]},{MAPLE[1]}")
+    opened.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=static_site)
+    opened.click_lonlat(*MAPLE)
+    opened.card()
+    opened.page.click("#share-place")
+    opened.page.wait_for_function(
+        "document.querySelector('#share-place').textContent === 'Link copied'"
+    )
+    link = opened.page.evaluate("navigator.clipboard.readText()")
+    assert link.startswith(static_site) and "sel=" in link
+    opened.close()
+    # moved off the parcel, as a sharer may be: the card still reads the parcel's own zone
+    moved = link.replace(f"ll={MAPLE[0]:.6f}", f"ll={MAPLE[0] + 0.0006:.6f}")
+    assert moved != link
+    shared = Opened(browser, moved)
+    text = shared.card()
+    assert "38 MAPLE AVE" in text and "C-1" in text
+    assert not shared.errors
+    shared.close()
+
+
 @pytest.mark.parametrize(
     ("page", "state"),
     [

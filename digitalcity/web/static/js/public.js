@@ -253,9 +253,36 @@ function showParcel(card) {
   };
 }
 
+// A parcel's card from the tiles (a static site): its fid and geometry go with it, so it can
+// be shared as the API's is. ``lngLat``: a point inside the parcel, where the zone is read.
+function showTileParcel(parcel, features, lngLat) {
+  showParcel({ ...cardFromTiles(parcel, features, lngLat), fid: parcel.id, geometry: parcel.geometry });
+}
+
+// A point inside a polygon feature for reading what lies under it: ``hint`` when inside, else
+// the middle of its outer ring's vertices when that is inside, else its first vertex.
+function pointIn(geometry, hint) {
+  if (contains(geometry, hint)) return hint;
+  const ring = (geometry.type === "Polygon" ? geometry.coordinates : geometry.coordinates[0])[0];
+  const mid = [0, 1].map((i) => ring.reduce((sum, p) => sum + p[i], 0) / ring.length);
+  return contains(geometry, mid) ? mid : ring[0];
+}
+
+// A shared link's parcel (#sel=fid) on a static site: found in the tiles of the link's view.
+async function openSharedFromTiles() {
+  await new Promise((resolve) => map.once("idle", resolve));
+  const parcel = map.querySourceFeatures(city.id, { sourceLayer: meta.roles.parcels })
+    .find((f) => f.id === start.sel);
+  if (!parcel) return; // not in this view's tiles: the map alone
+  const c = map.getCenter();
+  const [lng, lat] = pointIn(parcel.geometry, [c.lng, c.lat]);
+  showTileParcel(parcel, [], { lng, lat });
+}
+
 // A shared link's parcel (#sel=fid): its card, once the map has its style.
 async function openShared() {
-  if (start.sel == null || STATIC || !meta.roles.parcels) return;
+  if (start.sel == null || !meta.roles.parcels) return;
+  if (STATIC) return openSharedFromTiles();
   try {
     const card = await api(`/cities/${city.id}/parcels/${start.sel}?lang=${lang()}`);
     showParcel(card);
@@ -283,8 +310,7 @@ async function identify(e) {
       return;
     }
     if (parcel) {
-      select(map, parcel.geometry);
-      openCard(publicParcelCard(cardFromTiles(parcel, features, e.lngLat), meta));
+      showTileParcel(parcel, features, e.lngLat);
       keepVisible(map, e.lngLat);
       again = () => identify(e);
       return;
