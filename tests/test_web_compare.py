@@ -111,3 +111,26 @@ def test_a_citys_history_begins_at_its_first_load(client, engine, loaded):
     since = client.get("/cities/cambridge").json()["history_since"]
     assert dt.datetime.fromisoformat(since) == first
     assert client.get("/cities/nowhere").status_code == 404
+
+
+def test_a_link_keeps_the_day_and_the_comparison(browser, live_server):
+    """The planner writes its day (``at``) and the compared day (``cmp``) into its link, and
+    a link with them opens the map as of that day, compared with the other."""
+    today = dt.date.today().isoformat()
+    opened = Opened(browser, f"{live_server}/map?lang=en{VIEW}")
+    opened.page.fill("#compare-day", BEFORE)
+    opened.page.wait_for_function(COMPARED, timeout=30_000)
+    assert opened.hash()["cmp"] == BEFORE
+    link = opened.page.evaluate("location.href")
+    opened.close()
+    shared = Opened(browser, link.replace("#", f"#at={today}&", 1))
+    page = shared.page
+    page.wait_for_function(COMPARED, timeout=30_000)
+    assert page.input_value("#compare-day") == BEFORE
+    assert page.input_value("#as-of") == today
+    assert page.evaluate("document.body.classList.contains('as-of')")
+    tiles = [r.url for r in shared.requests if "/tiles/cambridge/" in r.url]
+    assert {as_of_of(u)[:10] for u in tiles} >= {today, BEFORE}  # both maps' days
+    assert shared.hash()["at"] == today
+    assert not shared.errors
+    shared.close()

@@ -187,10 +187,19 @@ def test_a_citizen_compares_land_use_with_the_zoning_plan(browser, live_server):
         "document.querySelector('.swipe-label').textContent === 'Census blocks 2020'"
     )
     assert page.evaluate(shown, ["dcCompare", "zoning_districts-fill"]) == "visible"
+    link = page.evaluate("location.href")
+    assert "cmp=zoning_districts" in link
     page.select_option("#compare-theme", "")
     page.wait_for_function("!document.querySelector('#compare-map') && !window.dcCompare")
+    assert "cmp=" not in page.evaluate("location.hash")
     assert not opened.errors
     opened.close()
+    # the link opens the comparison it was written with
+    shared = Opened(browser, link)
+    shared.page.wait_for_function("window.dcCompare && dcCompare.loaded()", timeout=30_000)
+    assert shared.page.input_value("#compare-theme") == "zoning_districts"
+    assert shared.page.evaluate(shown, ["dcCompare", "zoning_districts-fill"]) == "visible"
+    shared.close()
 
 
 def test_finding_my_location_opens_the_card_of_where_i_stand(browser, live_server):

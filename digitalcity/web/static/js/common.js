@@ -101,7 +101,8 @@ export async function download(path, filename) {
   setTimeout(() => URL.revokeObjectURL(link.href), 1000);
 }
 
-/** State in the URL hash: #c=city&z=zoom&ll=lon,lat&layers=a,b&sel=fid&lang=zh. A value
+/** State in the URL hash: #c=city&z=zoom&ll=lon,lat&layers=a,b&sel=fid&at=day&cmp=day-or-layer
+ * &lang=zh (``at``: the planner's date control; ``cmp``: the swipe comparison's day or theme). A value
  * out of its range (a hand-edited or cut link: ll=0,1000 left the map unable to start) is
  * dropped, and the city's own default used instead. */
 export function readHash(hash = location.hash) {
@@ -111,6 +112,8 @@ export function readHash(hash = location.hash) {
   const zoom = num(p.get("z"));
   const sel = num(p.get("sel"));
   const onEarth = ll.length === 2 && Math.abs(ll[0]) <= 180 && Math.abs(ll[1]) <= 90;
+  const day = (v) => (/^\d{4}-\d{2}-\d{2}$/.test(v || "") && !Number.isNaN(Date.parse(v)) ? v : null);
+  const cmp = p.get("cmp") || "";
   return {
     city: p.get("c") || null,
     zoom: zoom !== null && zoom >= 0 && zoom <= 24 ? zoom : null,
@@ -118,6 +121,8 @@ export function readHash(hash = location.hash) {
     layers: p.has("layers") ? p.get("layers").split(",").filter(Boolean) : null,
     sel: Number.isSafeInteger(sel) && sel >= 0 ? sel : null,
     lang: ["zh", "en"].includes(p.get("lang")) ? p.get("lang") : null,
+    at: day(p.get("at")), // the planner's day (its date control)
+    compare: day(cmp) || (/^[a-z][a-z0-9_]{0,47}$/.test(cmp) ? cmp : null), // a day or a layer
   };
 }
 
@@ -129,6 +134,8 @@ export function hashOf(map, state) {
   p.set("ll", `${c.lng.toFixed(6)},${c.lat.toFixed(6)}`);
   if (state.visible) p.set("layers", [...state.visible].join(","));
   if (state.sel != null) p.set("sel", String(state.sel));
+  if (state.at) p.set("at", state.at);
+  if (state.compare) p.set("cmp", state.compare);
   p.set("lang", lang());
   return "#" + p.toString().replace(/%2C/g, ",");
 }

@@ -27,11 +27,20 @@ const state = {
   city: cityById(start.city || config.city).id,
   visible: start.layers ? new Set(start.layers) : null,
   sel: start.sel,
+  at: start.at, // the date control's day (in links), and the instant it stands for
+  asOf: null,
+  compare: start.compare && /^\d/.test(start.compare) ? start.compare : null, // a day
   meta: config.meta[start.city || config.city],
   lastCard: null,
   opacity: {}, // fill layer id -> factor of its style opacity (the switcher's sliders)
 };
 const city = cityById(state.city);
+if (state.at) { // a link's day: the map opens as of it
+  state.asOf = endOfDay(state.at);
+  setAsOf(state.asOf);
+  document.body.classList.add("as-of");
+  $("as-of").value = state.at;
+}
 const map = new maplibregl.Map({
   container: "map",
   style: styleUrl(),
@@ -121,6 +130,10 @@ async function onStyle() {
   }
   if (state.lastCard) state.lastCard();
   else if (state.sel != null) showParcel(state.sel, false);
+  if (state.compare && !compare) { // a link's comparison, once
+    $("compare-day").value = state.compare;
+    openComparison();
+  }
   document.body.dataset.ready = "1";
 }
 map.on("style.load", onStyle);
@@ -287,7 +300,8 @@ function endOfDay(day) {
 // The date control: the whole map (tiles, cards, identify) as of the end of a chosen day
 // (or now, for today), from the layers' history.
 $("as-of").onchange = () => {
-  state.asOf = endOfDay($("as-of").value);
+  state.at = $("as-of").value || null;
+  state.asOf = endOfDay(state.at);
   setAsOf(state.asOf);
   document.body.classList.toggle("as-of", Boolean(state.asOf));
   reloadStyle();
@@ -300,6 +314,8 @@ function openComparison() {
   if (compare) compare.close();
   compare = null;
   const day = $("compare-day").value;
+  state.compare = day || null;
+  save();
   if (!day) return;
   compare = openCompare(map, {
     styleUrl: styleUrl(),

@@ -20,7 +20,10 @@ setLang(start.lang || config.lang);
 // the city a shared link names (#c=), when this page serves it; else the page's own
 const city = config.cities.find((c) => c.id === start.city) || cityById(config.city);
 const meta = config.meta[city.id];
-const state = { city: city.id, visible: start.layers ? new Set(start.layers) : null, sel: null };
+const state = {
+  city: city.id, visible: start.layers ? new Set(start.layers) : null, sel: null,
+  compare: start.compare, // the theme compared, from a link until the legend says it exists
+};
 let legend = null;
 let again = null;
 let sharedOpened = false; // a shared link's parcel card is opened once, at the first style
@@ -121,7 +124,7 @@ const compareLabels = (other) => ({ left: themeTitle(shownTheme()), right: theme
 function fillCompareThemes() {
   const themed = legend.layers.filter((l) => l.theme);
   const select = $("compare-theme");
-  const chosen = select.value;
+  const chosen = select.value || state.compare;
   select.closest("label").hidden = STATIC || themed.length < 2;
   select.innerHTML = `<option value="">${esc(t("compareNone"))}</option>` +
     themed.map((l) => `<option value="${esc(l.id)}">${esc(l.title)}</option>`).join("");
@@ -132,7 +135,9 @@ function openThemeComparison() {
   if (compare) compare.close();
   compare = null;
   const other = $("compare-theme").value;
-  if (!other || !legend) return;
+  state.compare = STATIC ? null : other || null; // a static site has no such control
+  writeHash(map, state);
+  if (!state.compare || !legend) return;
   const view = { // the map's layers with the other theme in place of its own
     get visible() {
       const visible = new Set(state.visible);
