@@ -384,6 +384,8 @@ def test_a_static_site_shares_a_place_too(browser, static_site):
         ("public", "c=cambridge&ll=1e308,1e308"),
         ("map", "c=cambridge&ll=0,1000&z=1e308&sel=-1"),
         ("public", "c=cambridge&ll=-500,20&z=-5&sel=1e20"),
+        ("map", "c=cambridge&at=2026-13-45&cmp=%3Cscript%3E"),
+        ("public", "c=cambridge&cmp=no_such_theme"),
     ],
 )
 def test_a_link_out_of_range_opens_the_city(browser, live_server, page, state):
@@ -394,6 +396,8 @@ def test_a_link_out_of_range_opens_the_city(browser, live_server, page, state):
     lon, lat = (float(v) for v in opened.hash()["ll"].split(","))
     assert -71.2 < lon < -71.0 and 42.3 < lat < 42.45
     assert 0 <= float(opened.hash()["z"]) <= 24 and "sel" not in opened.hash()
+    assert not {"at", "cmp"} & set(opened.hash())  # a day that is none, a theme not there
+    assert opened.page.locator("#compare-map").count() == 0
     assert not opened.errors
     opened.close()
 
