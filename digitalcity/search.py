@@ -145,9 +145,8 @@ def search(
         for layer in candidates:
             table = city.relation(layer)
             visible = {f.name for f in visible_fields(city.role, layer)}
-            named = layer.name_field(lang)
-            named = named if named in visible else layer.label_field
-            label = sa.cast(table.c[named], sa.Text) if named in visible else None
+            named = layer.name_field(lang, visible)
+            label = sa.cast(table.c[named], sa.Text) if named else None
             for name in (n for n in layer.search_fields if n in visible):
                 selects.append(_field_select(table, name, label, q, fetch, len(parts)))
                 parts.append((layer, name))

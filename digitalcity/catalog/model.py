@@ -6,7 +6,7 @@ Every model is frozen; the registry built from them is immutable.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -470,13 +470,17 @@ class LayerDef(Frozen):
             raise ValueError(f"label repeat applies to polygon layers, not {self.geometry_type}")
         return self
 
-    def name_field(self, lang: str) -> str | None:
-        """The field naming a feature in ``lang`` (cards, search hits): ``label_field``, or the
-        map label's field for ``lang`` where the label reads ``label_field`` (a Chinese name's
-        English form, ``FieldDef.romanise``)."""
+    def name_field(self, lang: str, visible: Container[str]) -> str | None:
+        """The field naming a feature in ``lang`` (cards, search hits) among the fields a caller
+        may see (``visible``): the map label's field for ``lang`` where the label reads
+        ``label_field`` (a Chinese name's English form, ``FieldDef.romanise``), else
+        ``label_field``; None when the caller may see neither."""
         field = self.label_field
-        if field and self.label is not None and field in self.label.fields:
-            return self.label.field_for(lang)[0]
+        if field is None or field not in visible:
+            return None
+        if self.label is not None and field in self.label.fields:
+            named = self.label.field_for(lang)[0]
+            return named if named in visible else field
         return field
 
     @property

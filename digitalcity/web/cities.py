@@ -69,15 +69,10 @@ def _editing(layer: Any, fields: Any, codes: dict[str, CodeTable]) -> dict[str, 
 
 
 def _names(layer: LayerDef, visible: set[str]) -> dict[str, str] | None:
-    """The field a card's title reads in each language (``LayerDef.name_field``, or the
-    ``label_field`` where the caller cannot see that one); None without a visible label."""
-    if layer.label_field not in visible:
-        return None
-    out = {}
-    for lang in ("zh", "en"):
-        named = layer.name_field(lang)
-        out[lang] = named if named in visible else str(layer.label_field)
-    return out
+    """The field a card's title reads in each language (``LayerDef.name_field``); None
+    without one the caller may see."""
+    names = {lang: layer.name_field(lang, visible) for lang in ("zh", "en")}
+    return {lang: f for lang, f in names.items() if f} or None
 
 
 def layer_meta(
