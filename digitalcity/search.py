@@ -23,6 +23,7 @@ from digitalcity.catalog.ids import collection_id
 from digitalcity.catalog.model import LayerDef
 from digitalcity.city import City
 from digitalcity.errors import DigitalCityError
+from digitalcity.query.like import like_escaped
 
 MAX_QUERY_LENGTH = 200
 
@@ -85,16 +86,11 @@ def _merged(hits: list[SearchHit]) -> list[SearchHit]:
     return list(out.values())
 
 
-def _like_escaped(needle: str) -> str:
-    """``needle`` for a LIKE pattern (escape character ``\\``): its own ``\\ % _`` literal."""
-    return needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _score(column: sa.ColumnElement, q: str) -> sa.ColumnElement:
     """1 for an exact match, 0.9 for a prefix, 0.6 for a substring, else trigram similarity."""
     text = sa.func.lower(column)
     needle = q.lower()
-    escaped = _like_escaped(needle)
+    escaped = like_escaped(needle)
     return sa.case(
         (text == needle, 1.0),
         (text.like(escaped + "%", escape="\\"), 0.9),
@@ -243,7 +239,7 @@ def _field_select(
             # addresses 42 -> 29 ms for "main st 12")
             sa.or_(
                 sa.func.lower(column).op("%")(q.lower()),
-                sa.func.lower(column).like(f"%{_like_escaped(q.lower())}%", escape="\\"),
+                sa.func.lower(column).like(f"%{like_escaped(q.lower())}%", escape="\\"),
             )
         )
         .order_by(score.desc(), table.c.fid)

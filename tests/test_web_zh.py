@@ -13,11 +13,13 @@ from collections.abc import Iterator
 
 import pytest
 from test_web_planner import MAPLE, Opened, launched_browser
+from test_web_query import condition, run
 
 from digitalcity.catalog.codes import code_tables
 
 # Words that stay as they are in Chinese: product and format names, the language switch.
-KEPT = {"API", "EN", "digitalcity", "GeoJSON", "CSV", "PDF", "PNG", "MapLibre", "OpenStreetMap", "fid"}
+KEPT = {"API", "EN", "digitalcity", "GeoJSON", "CSV", "PDF", "PNG", "MapLibre", "OpenStreetMap", "fid",
+        "GeoPackage", "Shapefile", "FlatGeobuf"}  # fmt: skip
 
 WALK = """(keptWords) => {
   const kept = new Set(keptWords);
@@ -76,9 +78,18 @@ def test_planner_in_chinese_has_no_untranslated_text(browser, live_server, plann
     page.press("#q", "Enter")
     page.wait_for_selector("#hits:not([hidden]) li", timeout=15_000)
     found += _untranslated(opened, codes)
+    # the query by attributes, with its conditions and results
+    page.click("#query")
+    page.wait_for_selector("#card .query-form")
+    condition(page, 0, "landuse_l1", "eq", "07")
+    condition(page, 1, "stories", "between", "3")
+    page.fill(".query-condition[data-index='1'] [name=value2]", "5")
+    run(page)
+    found += _untranslated(opened, codes)
     # signed in, the internal layers and fields appear: they are translated too
     page.evaluate("key => sessionStorage.setItem('digitalcity.apiKey', key)", planner_key)
-    page.reload()
+    page.goto("about:blank")
+    page.goto(url)  # the first view again (the query moved the map to its matches)
     opened.ready()
     opened.click_lonlat(*MAPLE)
     opened.card()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 from digitalcity.catalog.access import Role, visible_fields
-from digitalcity.catalog.codes import CodeTable
+from digitalcity.catalog.codes import Code, CodeTable
+from digitalcity.catalog.field_codes import field_codes
 from digitalcity.catalog.ids import collection_id
 from digitalcity.catalog.legend import legend_for
 from digitalcity.catalog.model import CityDef, FieldDef, LayerDef
@@ -185,8 +186,12 @@ def collection(
     return doc
 
 
-def _field_schema(field: FieldDef, lang: str) -> dict[str, Any]:
-    """One field as a JSON Schema property: its type, title, description and unit."""
+def _field_schema(
+    field: FieldDef, lang: str, codes: tuple[Code, ...] | None = None
+) -> dict[str, Any]:
+    """One field as a JSON Schema property: its type, title, description and unit; a coded
+    field's codes as ``enum`` and, named in ``lang``, as ``oneOf`` (``const`` and ``title``:
+    JSON Schema's way to name the values of a list)."""
     schema: dict[str, Any] = dict(JSON_SCHEMA_TYPES[field.type])
     schema["title"] = field.title.get(lang)
     if field.description:
@@ -195,6 +200,9 @@ def _field_schema(field: FieldDef, lang: str) -> dict[str, Any]:
         schema["x-ogc-unit"] = field.unit
     if field.read_only:
         schema["readOnly"] = True
+    if codes:
+        schema["enum"] = [c.code for c in codes]
+        schema["oneOf"] = [{"const": c.code, "title": c.name(lang)} for c in codes]
     return schema
 
 
@@ -221,13 +229,20 @@ def geojson_schema_doc(layer: LayerDef, role: Role, href: str, lang: str) -> dic
 
 
 def schema_doc(
-    layer: LayerDef, role: Role, href: str, lang: str, kind: SchemaKind
+    layer: LayerDef,
+    role: Role,
+    href: str,
+    lang: str,
+    kind: SchemaKind,
+    tables: Mapping[str, CodeTable] | None = None,
 ) -> dict[str, Any]:
     """A flat JSON Schema of ``layer``'s features as ``role`` may use them (OGC API -
     Features Part 5 for ``schema``, Part 3 for the others): the geometry and the id marked by
     ``x-ogc-role``, then ``schema`` every field ``role`` may read (in the layer's order,
     ``x-ogc-propertySeq``, read-only ones ``readOnly``), ``queryables`` those it may filter
-    on, ``sortables`` those it may sort on (no geometry)."""
+    on, ``sortables`` those it may sort on (no geometry). With the code ``tables``, coded
+    fields list their codes (``_field_schema``)."""
+    coded = field_codes(layer, tables) if tables else {}
     if kind == "queryables":
         fields = list(queryables(layer, role).values())
     else:
@@ -240,7 +255,7 @@ def schema_doc(
             "x-ogc-role": "primary-geometry",
         }
     properties["id"] = {"type": "integer", "title": "Feature id", "x-ogc-role": "id"}
-    properties.update((f.name, _field_schema(f, lang)) for f in fields)
+    properties.update((f.name, _field_schema(f, lang, coded.get(f.name))) for f in fields)
     if kind == "schema":
         for seq, member in enumerate(properties.values(), 1):
             member["x-ogc-propertySeq"] = seq

@@ -11,6 +11,7 @@ from typing import Any
 from digitalcity.catalog import Catalog, CityDef, LayerDef, Role, visible_fields, visible_layer
 from digitalcity.catalog.codes import CodeTable
 from digitalcity.catalog.descriptions import Descriptions
+from digitalcity.catalog.field_codes import field_codes
 from digitalcity.catalog.ids import collection_id
 from digitalcity.catalog.roles import facility_titles
 from digitalcity.planning.card import CONTROL_MEANINGS
@@ -49,20 +50,14 @@ def _editing(layer: Any, fields: Any, codes: dict[str, CodeTable]) -> dict[str, 
     derived) with their types, the code list of the classification field (zh/en names) and the
     geometry type the map's shape editor draws (stored as given, CRS84 on the wire)."""
     cls = layer.classification
-    table = codes.get(cls.system) if cls else None
     writable = [f for f in fields if not f.read_only and not f.derived]
+    coded = field_codes(layer, codes)
     return {
         "geometry": layer.geometry_type,
         "fields": [{"name": f.name, "type": f.type} for f in writable],
         "codes": (
-            {
-                cls.field: [
-                    [c.code, c.name_zh, c.name_en]
-                    for c in table
-                    if c.level > 1 or not any(d.parent == c.code for d in table)
-                ]
-            }
-            if cls and table and cls.field in {f.name for f in writable}
+            {cls.field: [[c.code, c.name_zh, c.name_en] for c in coded[cls.field]]}
+            if cls and cls.field in coded and cls.field in {f.name for f in writable}
             else {}
         ),
     }

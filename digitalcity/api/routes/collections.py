@@ -5,16 +5,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from digitalcity.api import html
-from digitalcity.api.deps import BaseUrlDep, CatalogDep, RoleDep, visible_layer_or_404
+from digitalcity.api.deps import (
+    BaseUrlDep,
+    CatalogDep,
+    EngineDep,
+    RoleDep,
+    visible_layer_or_404,
+)
 from digitalcity.api.documents import SchemaKind, collection, geojson_schema_doc, schema_doc
 from digitalcity.api.negotiation import FormatDep, LangDep
 from digitalcity.api.openapi_ogc import CollectionIdPath
+from digitalcity.api.params import AsOfQuery, parse_as_of
 from digitalcity.catalog import visible_layer
+from digitalcity.catalog.field_codes import field_codes
 from digitalcity.catalog.model import KIND_TITLES
+from digitalcity.errors import LayerNotLoaded
+from digitalcity.query.items import ItemsQuery, queryables
+from digitalcity.query.values import MAX_CONTAINS, MAX_VALUES, field_values
 
 router = APIRouter(tags=["collections"])
 
@@ -106,6 +117,7 @@ class _SchemaRequest:
     """What every schema route takes: the collection, the caller and how to write it."""
 
     collection_id: CollectionIdPath
+    request: Request
     catalog: CatalogDep
     role: RoleDep
     base: BaseUrlDep
@@ -119,7 +131,7 @@ class _SchemaRequest:
         if kind == "schema/geojson":
             doc = geojson_schema_doc(layer, self.role, href, self.lang)
         else:
-            doc = schema_doc(layer, self.role, href, self.lang, kind)
+            doc = schema_doc(layer, self.role, href, self.lang, kind, self.request.app.state.codes)
         return JSONResponse(doc, media_type="application/schema+json")
 
 
@@ -146,3 +158,43 @@ def collection_queryables(request: SchemaRequest) -> JSONResponse:
 @router.get("/collections/{collectionId}/sortables", summary="Properties usable in sortby")
 def collection_sortables(request: SchemaRequest) -> JSONResponse:
     return request.answer("sortables")
+
+
+@router.get(
+    "/collections/{collectionId}/queryables/{property}/values",
+    summary="A queryable's values, most frequent first, and its range",
+)
+def queryable_values(
+    collection_id: CollectionIdPath,
+    request: Request,
+    catalog: CatalogDep,
+    engine: EngineDep,
+    role: RoleDep,
+    lang: LangDep,
+    name: Annotated[str, Path(alias="property", max_length=200)],
+    limit: Annotated[int, Query(ge=1, le=MAX_VALUES)] = 100,
+    contains: Annotated[
+        str | None,
+        Query(
+            max_length=MAX_CONTAINS,
+            pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$",
+            description="only values whose text holds this (case-insensitive)",
+        ),
+    ] = None,
+    as_of: AsOfQuery = None,
+) -> dict[str, Any]:
+    """What a query builder offers for one property: up to ``limit`` values with how many
+    features hold each (a coded field's named in ``lang``), whether that is all of them, the
+    count of features with and without a value, and a number's or date's min and max. A
+    property the caller may not query is a 400 naming those it may; a hidden layer a 404."""
+    layer = visible_layer_or_404(collection_id, catalog, role)
+    if request.app.state.layers.get(layer) is None:
+        raise LayerNotLoaded(f"collection {collection_id!r} has no data loaded")
+    city = catalog.city(layer.city)
+    table = ItemsQuery(layer, city, role, as_of=parse_as_of(as_of)).table
+    with engine.connect() as conn:
+        found = field_values(
+            conn, table, queryables(layer, role), name, limit=limit, contains=contains
+        )
+    codes = field_codes(layer, request.app.state.codes).get(name, ())
+    return found.to_dict(lang, codes)

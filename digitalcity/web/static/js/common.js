@@ -102,7 +102,8 @@ export async function download(path, filename) {
 }
 
 /** State in the URL hash: #c=city&z=zoom&ll=lon,lat&layers=a,b&sel=fid&at=day&cmp=day-or-layer
- * &lang=zh (``at``: the planner's date control; ``cmp``: the swipe comparison's day or theme). A value
+ * &qry=query&lang=zh (``at``: the planner's date control; ``cmp``: the swipe comparison's day or
+ * theme; ``qry``: the planner's query by attributes, as ``query.js`` writes it). A value
  * out of its range (a hand-edited or cut link: ll=0,1000 left the map unable to start) is
  * dropped, and the city's own default used instead. */
 export function readHash(hash = location.hash) {
@@ -123,6 +124,7 @@ export function readHash(hash = location.hash) {
     lang: ["zh", "en"].includes(p.get("lang")) ? p.get("lang") : null,
     at: day(p.get("at")), // the planner's day (its date control)
     compare: day(cmp) || (/^[a-z][a-z0-9_]{0,47}$/.test(cmp) ? cmp : null), // a day or a layer
+    query: p.get("qry"), // the planner's query by attributes (query.js checks it)
   };
 }
 
@@ -136,6 +138,7 @@ export function hashOf(map, state) {
   if (state.sel != null) p.set("sel", String(state.sel));
   if (state.at) p.set("at", state.at);
   if (state.compare) p.set("cmp", state.compare);
+  if (state.query) p.set("qry", state.query);
   p.set("lang", lang());
   return "#" + p.toString().replace(/%2C/g, ",");
 }
@@ -155,6 +158,19 @@ export function num(value, digits = 0) {
   return Number(value).toLocaleString(lang() === "zh" ? "zh-CN" : "en-US", {
     maximumFractionDigits: digits,
   });
+}
+
+/** The lon/lat box [west, south, east, north] of GeoJSON ``geometries`` (null for none). */
+export function lonLatBox(geometries) {
+  const box = [Infinity, Infinity, -Infinity, -Infinity];
+  const walk = (c) => {
+    if (typeof c[0] === "number") {
+      box[0] = Math.min(box[0], c[0]); box[1] = Math.min(box[1], c[1]);
+      box[2] = Math.max(box[2], c[0]); box[3] = Math.max(box[3], c[1]);
+    } else c.forEach(walk);
+  };
+  for (const g of geometries) if (g) walk(g.coordinates);
+  return box[0] === Infinity ? null : box;
 }
 
 export function swatch(colour) {

@@ -4,7 +4,7 @@ import { addBasemap } from "./basemap.js";
 import { featuresCard, parcelCard, statsCard } from "./cards.js";
 import { openCompare } from "./compare.js";
 import {
-  api, apiKey, cityById, config, download, esc, hashOf, num, readHash, setApiKey,
+  api, apiKey, cityById, config, download, esc, hashOf, lonLatBox, num, readHash, setApiKey,
   setAsOf, transformRequest, withAsOf, writeHash,
 } from "./common.js";
 import { creatableLayers, editButtons, openNewFeature, wireEditing } from "./editmode.js";
@@ -15,6 +15,7 @@ import {
 } from "./layers.js";
 import { Drawer } from "./measure.js";
 import { printSheet } from "./print.js";
+import { QueryTool, installQuery, queryFromLink, queryToLink } from "./query.js";
 import {
   clearSelection, closeCard, featuresUnder, installSelection, keepVisible, openCard, select,
   wireSearch,
@@ -30,6 +31,7 @@ const state = {
   at: start.at, // the date control's day (in links), and the instant it stands for
   asOf: null,
   compare: start.compare && /^\d/.test(start.compare) ? start.compare : null, // a day
+  query: null, // the query by attributes run last, as the link writes it (query.js)
   meta: config.meta[start.city || config.city],
   lastCard: null,
   opacity: {}, // fill layer id -> factor of its style opacity (the switcher's sliders)
@@ -93,6 +95,7 @@ let compare = null; // the swipe comparison with another day, when open (compare
 async function onStyle() {
   const generation = styleGeneration;
   addBasemap(map, config.basemap);
+  installQuery(map); // below the selection, which is drawn over a query's matches
   installSelection(map);
   drawer.install();
   try {
@@ -129,6 +132,7 @@ async function onStyle() {
     console.warn("legend", err.message);
   }
   if (state.lastCard) state.lastCard();
+  else if (linkedQuery && !queryTool.query) queryTool.open(linkedQuery);
   else if (state.sel != null) showParcel(state.sel, false);
   if (state.compare && !compare) { // a link's comparison, once
     $("compare-day").value = state.compare;
@@ -153,9 +157,11 @@ function editTools(layerId, fid) {
   return state.asOf ? "" : editButtons(state.meta, layerId, fid);
 }
 
+// A card opened from a query's results starts with a way back to them (state.back).
 function showCard(html, again) {
   state.lastCard = again;
-  openCard(html);
+  openCard(state.back ? `<p class="back"><button type="button" class="link" id="card-back">${esc(t("backToResults"))}</button></p>${html}` : html);
+  if (state.back) $("card-back").onclick = () => state.back();
   wireEditing(document.getElementById("card"), state.meta, {
     map,
     onSaved: async () => {
@@ -198,6 +204,7 @@ function parcelShown(card, fly) {
 
 async function identify(lngLat, point) {
   const { lng, lat } = lngLat;
+  state.back = null;
   if (state.meta.roles.parcels) { // the parcel card, where the city has parcels
     try {
       const card = await api(withAsOf(`/cities/${state.city}/identify?lon=${lng}&lat=${lat}&lang=${lang()}`));
@@ -373,25 +380,63 @@ function fillCities() {
 }
 citySelect.onchange = () => {
   const next = cityById(citySelect.value);
-  Object.assign(state, { city: next.id, visible: null, sel: null, selection: null, lastCard: null });
+  Object.assign(state, { city: next.id, visible: null, sel: null, selection: null, lastCard: null, back: null });
+  queryTool.clear();
   closeCard();
   drawer.clear();
   map.jumpTo({ center: next.center, zoom: next.zoom });
   reloadStyle();
 };
 
+// A feature's card, the map fitted to it: a parcel's card on parcels, else its fields.
+async function openFeature(layerId, fid) {
+  if (layerId === state.meta.roles.parcels) return showParcel(fid, true);
+  const collection = state.meta.layers[layerId].collection;
+  try {
+    const item = await api(withAsOf(`/collections/${collection}/items/${fid}?lang=${lang()}`));
+    const box = lonLatBox([item.geometry]);
+    map.fitBounds([[box[0], box[1]], [box[2], box[3]]], { padding: 80, maxZoom: 17, duration: 600 });
+    select(map, item.geometry);
+    state.sel = null;
+    state.selection = { collection, fid };
+    showCard(featuresCard([{ layer: layerId, properties: item.properties }], state.meta) + editTools(layerId, fid),
+      () => openFeature(layerId, fid));
+  } catch (err) {
+    onError(err);
+  }
+}
+
 wireSearch({
   search: (q) => api(`/cities/${state.city}/search?q=${encodeURIComponent(q)}&limit=8&lang=${lang()}`),
   choose: async (hit) => {
-    if (hit.layer === state.meta.roles.parcels) return showParcel(hit.fid, true);
-    map.fitBounds(hit.bbox, { padding: 80, maxZoom: 17, duration: 600 });
-    const item = await api(`/collections/${hit.collection}/items/${hit.fid}`);
-    select(map, item.geometry);
-    state.sel = null;
-    state.selection = { collection: hit.collection, fid: hit.fid };
-    showCard(featuresCard([{ layer: hit.layer, properties: item.properties }], state.meta), null);
+    state.back = null;
+    await openFeature(hit.layer, hit.fid);
   },
 });
+
+// Query by attributes (query.js): its panel is a card; a match's card leads back to it.
+const queryTool = new QueryTool({
+  map,
+  meta: () => state.meta,
+  bbox: () => map.getBounds().toArray().flat(),
+  showCard: (html, again) => {
+    state.back = null;
+    showCard(html, again);
+  },
+  openFeature: (layerId, fid) => {
+    state.back = () => queryTool.render();
+    return openFeature(layerId, fid);
+  },
+  onChange: (query) => {
+    state.query = query ? queryToLink(query) : null;
+    save();
+  },
+});
+const linkedQuery = start.query ? queryFromLink(start.query) : null; // run once, at the first style
+$("query").onclick = () => {
+  drawer.clear();
+  queryTool.open();
+};
 
 $("lang").onclick = () => {
   setLang(lang() === "zh" ? "en" : "zh");
@@ -432,9 +477,10 @@ $("key-form").onsubmit = async (event) => {
 
 $("card-close").onclick = () => {
   stopShapeEditing();
+  if (document.querySelector("#card .query-form")) queryTool.clear(); // closing the query ends it
   closeCard();
   clearSelection(map);
-  Object.assign(state, { sel: null, selection: null, lastCard: null });
+  Object.assign(state, { sel: null, selection: null, lastCard: null, back: null });
   save();
 };
 applyLabels();

@@ -1,0 +1,517 @@
+// Query by attributes (属性查询) on the planner map: a layer, conditions on its fields (typed
+// from its queryables; coded fields offer their codes, text fields their commonest values),
+// the matches counted, listed, drawn on the map and exported whole. The conditions become a
+// CQL2 text filter on the layer's items (OGC API – Features Part 3): the server checks it and
+// applies the caller's access, as for any client.
+import { api, download, esc, lonLatBox, num, withAsOf } from "./common.js";
+import { lang, pick, t, unitText } from "./i18n.js";
+
+const SOURCE = "dc-query";
+const EMPTY = { type: "FeatureCollection", features: [] };
+export const PAGE = 500; // matches drawn and listed per request ("Load more" adds as many)
+// every match, whatever the page size (CSV: the items' maximum page, 10,000 by default, so it
+// is offered only below that)
+const EXPORTS = [["gpkg", "GeoPackage"], ["shp", "Shapefile"], ["fgb", "FlatGeobuf"], ["csv", "CSV"]];
+const CSV_MAX = 10000;
+const OPS = {
+  coded: ["eq", "ne", "null", "notnull"],
+  text: ["eq", "ne", "contains", "starts", "null", "notnull"],
+  number: ["eq", "ne", "lt", "le", "gt", "ge", "between", "null", "notnull"],
+  boolean: ["true", "false", "null", "notnull"],
+};
+OPS.date = OPS.number;
+const SQL_OP = { eq: "=", ne: "<>", lt: "<", le: "<=", gt: ">", ge: ">=" };
+const NO_VALUE = new Set(["null", "notnull", "true", "false"]);
+
+let drawn = EMPTY;
+
+/** (Re-)add the matches' source and layers on top of the style; call after every style load. */
+export function installQuery(map) {
+  if (map.getSource(SOURCE)) return;
+  map.addSource(SOURCE, { type: "geojson", data: drawn });
+  map.addLayer({ id: "dc-query-fill", type: "fill", source: SOURCE,
+    filter: ["match", ["geometry-type"], ["Polygon", "MultiPolygon"], true, false],
+    paint: { "fill-color": "#1f6fd6", "fill-opacity": 0.3 } });
+  map.addLayer({ id: "dc-query-line", type: "line", source: SOURCE,
+    filter: ["match", ["geometry-type"], ["Point", "MultiPoint"], false, true],
+    paint: { "line-color": "#0b4fa8", "line-width": 2.5 } });
+  map.addLayer({ id: "dc-query-point", type: "circle", source: SOURCE,
+    filter: ["match", ["geometry-type"], ["Point", "MultiPoint"], true, false],
+    paint: { "circle-radius": 6, "circle-color": "#1f6fd6", "circle-stroke-width": 2,
+      "circle-stroke-color": "#ffffff" } });
+}
+
+function draw(map, features) {
+  drawn = { type: "FeatureCollection", features };
+  const source = map.getSource(SOURCE);
+  if (source) source.setData(drawn);
+}
+
+/** The kind of input a queryable takes: coded, text, number, date, datetime or boolean. */
+function kindOf(schema) {
+  if (schema.enum) return "coded";
+  if (schema.type === "integer" || schema.type === "number") return "number";
+  if (schema.type === "boolean") return "boolean";
+  if (schema.format === "date") return "date";
+  if (schema.format === "date-time") return "datetime";
+  return "text";
+}
+
+class InputError extends Error {}
+
+const quoted = (text) => `'${String(text).replace(/'/g, "''")}'`;
+const likeEscaped = (text) => text.replace(/[\\%_]/g, (ch) => `\\${ch}`);
+
+/** A value of ``kind`` as a CQL2 literal; throws InputError naming ``title`` when unusable. */
+function literal(kind, raw, title) {
+  const text = String(raw ?? "").trim();
+  if (!text) throw new InputError(t("queryNeedsValue", { field: title }));
+  if (kind === "number") {
+    const n = Number(text.replace(/,/g, ""));
+    if (!Number.isFinite(n)) throw new InputError(t("queryBadNumber", { field: title }));
+    return String(n);
+  }
+  if (kind === "date" || kind === "datetime") {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(text) || Number.isNaN(Date.parse(text))) {
+      throw new InputError(t("queryBadDate", { field: title }));
+    }
+    return kind === "date" ? `DATE(${quoted(text)})` : `TIMESTAMP(${quoted(`${text}T00:00:00Z`)})`;
+  }
+  return quoted(text);
+}
+
+/** One condition ({field, op, value, value2}) as CQL2 text. */
+function conditionText(cond, schema) {
+  const kind = kindOf(schema);
+  const name = `"${cond.field.replace(/"/g, '""')}"`;
+  const title = schema.title || cond.field;
+  switch (cond.op) {
+    case "null": return `${name} IS NULL`;
+    case "notnull": return `${name} IS NOT NULL`;
+    case "true": return `${name} = TRUE`;
+    case "false": return `${name} = FALSE`;
+    case "contains":
+    case "starts": {
+      const text = String(cond.value ?? "").trim();
+      if (!text) throw new InputError(t("queryNeedsValue", { field: title }));
+      const pattern = `${cond.op === "contains" ? "%" : ""}${likeEscaped(text)}%`;
+      return `CASEI(${name}) LIKE CASEI(${quoted(pattern)})`;
+    }
+    case "between":
+      return `${name} BETWEEN ${literal(kind, cond.value, title)} AND ${literal(kind, cond.value2, title)}`;
+    default:
+      return `${name} ${SQL_OP[cond.op]} ${literal(kind, cond.value, title)}`;
+  }
+}
+
+/** The query's CQL2 text filter (null without conditions: every feature). */
+export function filterText(query, schema) {
+  const parts = query.conditions.map((c) => conditionText(c, schema.properties[c.field]));
+  if (!parts.length) return null;
+  return parts.length === 1 ? parts[0] : parts.map((p) => `(${p})`).join(query.any ? " OR " : " AND ");
+}
+
+const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+const ALL_OPS = new Set(Object.values(OPS).flat());
+
+/** A query as a share link writes it (``qry=``: compact JSON). */
+export function queryToLink(query) {
+  return JSON.stringify({
+    l: query.layer,
+    c: query.conditions.map((c) => [c.field, c.op, c.value ?? "", c.value2 ?? ""]),
+    a: query.any ? 1 : 0,
+    v: query.inView ? 1 : 0,
+    ...(query.sort ? { s: [query.sort.field, query.sort.desc ? 1 : 0] } : {}),
+  });
+}
+
+/** The query of a share link's ``qry``, or null when it is not one (cut, hand-edited). */
+export function queryFromLink(text) {
+  let raw;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  const str = (v) => typeof v === "string" && v.length <= 200;
+  if (!raw || typeof raw !== "object" || !NAME.test(raw.l) || !Array.isArray(raw.c) || raw.c.length > 20) return null;
+  const conditions = [];
+  for (const c of raw.c) {
+    if (!Array.isArray(c) || !NAME.test(c[0]) || !ALL_OPS.has(c[1]) || !str(c[2] ?? "") || !str(c[3] ?? "")) return null;
+    conditions.push({ field: c[0], op: c[1], value: c[2] ?? "", value2: c[3] ?? "" });
+  }
+  const sort = Array.isArray(raw.s) && NAME.test(raw.s[0]) ? { field: raw.s[0], desc: raw.s[1] === 1 } : null;
+  return { layer: raw.l, conditions, any: raw.a === 1, inView: raw.v === 1, sort };
+}
+
+/**
+ * The query tool. ``ctx``: {map, meta() (the city's layer meta), bbox() (the view's lon/lat
+ * box), showCard(html, again) (the planner's card), openFeature(layerId, fid) (a match's
+ * card; render() shows the results again), onChange(query) (the query run, or null once
+ * cleared: the share link keeps it)}.
+ */
+export class QueryTool {
+  constructor(ctx) {
+    this.ctx = ctx;
+    this.query = null; // {layer, conditions: [{field, op, value, value2}], any, inView}
+    this.schema = null; // the layer's queryables
+    this.values = {}; // field -> its values (the datalist), once read
+    this.result = null; // {features, matched, next, filter, bbox}
+    this.error = "";
+  }
+
+  /** Layers the caller may query: those of the city's meta, in its order. */
+  layers() {
+    return Object.entries(this.ctx.meta().layers).map(([id, info]) => ({ id, info }));
+  }
+
+  /** Show the panel; with ``query`` (a share link's), run it. */
+  async open(query = null) {
+    const layers = this.layers();
+    if (!layers.length) return;
+    const roles = this.ctx.meta().roles;
+    const first = layers.find((l) => l.id === roles.parcels) || layers[0];
+    const given = query && layers.some((l) => l.id === query.layer);
+    if (given) this.query = query;
+    else if (!this.query || !layers.some((l) => l.id === this.query.layer)) {
+      this.query = { layer: first.id, conditions: [], any: false, inView: false, sort: null };
+    }
+    await this.loadSchema();
+    this.render();
+    if (given) await this.run(false);
+  }
+
+  async loadSchema() {
+    const info = this.ctx.meta().layers[this.query.layer];
+    this.schema = await api(`/collections/${info.collection}/queryables?lang=${lang()}`);
+    this.values = {};
+    const known = this.schema.properties;
+    this.query.conditions = this.query.conditions.filter((c) => known[c.field] && c.field !== "geometry");
+    if (this.query.sort && !known[this.query.sort.field]) this.query.sort = null;
+  }
+
+  /** Fields a condition may use: the queryables, without the geometry and the id. */
+  fields() {
+    return Object.entries(this.schema.properties)
+      .filter(([name, s]) => name !== "geometry" && s["x-ogc-role"] !== "id");
+  }
+
+  render() {
+    const q = this.query;
+    const options = this.layers().map(({ id, info }) =>
+      `<option value="${esc(id)}"${id === q.layer ? " selected" : ""}>${esc(pick(info.title) || id)}</option>`).join("");
+    const rows = q.conditions.map((c, i) => this.conditionRow(c, i)).join("");
+    const html = `<h3>${esc(t("query"))}</h3>
+<form class="query-form" novalidate>
+  <label>${esc(t("queryLayer"))} <select name="layer">${options}</select></label>
+  <div class="query-conditions">${rows}</div>
+  <p class="query-add"><button type="button" data-query="add">${esc(t("addCondition"))}</button>
+    <select name="any" aria-label="${esc(t("queryCombine"))}"${q.conditions.length > 1 ? "" : " hidden"}>
+      <option value="all"${q.any ? "" : " selected"}>${esc(t("queryAll"))}</option>
+      <option value="any"${q.any ? " selected" : ""}>${esc(t("queryAny"))}</option></select></p>
+  <label class="check"><input type="checkbox" name="inView"${q.inView ? " checked" : ""}> ${esc(t("queryInView"))}</label>
+  <p class="error query-error"${this.error ? "" : " hidden"}>${esc(this.error)}</p>
+  <p><button type="submit" class="primary">${esc(t("runQuery"))}</button>
+    <button type="button" data-query="reset">${esc(t("clearQuery"))}</button></p>
+</form>
+<div class="query-results">${this.resultsHtml()}</div>`;
+    this.ctx.showCard(html, () => this.open());
+    this.wire();
+  }
+
+  conditionRow(c, i) {
+    const schema = this.schema.properties[c.field];
+    const kind = kindOf(schema);
+    const fields = this.fields().map(([name, s]) =>
+      `<option value="${esc(name)}"${name === c.field ? " selected" : ""}>${esc(s.title || name)}${s["x-ogc-unit"] ? ` (${esc(unitText(s["x-ogc-unit"]))})` : ""}</option>`).join("");
+    const ops = OPS[kind === "datetime" ? "date" : kind].map((op) =>
+      `<option value="${op}"${op === c.op ? " selected" : ""}>${esc(t(`op_${op}`))}</option>`).join("");
+    return `<fieldset class="query-condition" data-index="${i}">
+  <select name="field" aria-label="${esc(t("queryField"))}">${fields}</select>
+  <select name="op" aria-label="${esc(t("queryOp"))}">${ops}</select>
+  ${NO_VALUE.has(c.op) ? "" : this.valueInputs(c, i, schema, kind)}
+  <button type="button" class="icon" data-query="remove" data-index="${i}" title="${esc(t("removeCondition"))}" aria-label="${esc(t("removeCondition"))}">×</button>
+</fieldset>`;
+  }
+
+  valueInputs(c, i, schema, kind) {
+    const label = esc(t("queryValue"));
+    if (kind === "coded" && (c.op === "eq" || c.op === "ne")) {
+      const named = schema.oneOf || schema.enum.map((code) => ({ const: code, title: "" }));
+      const options = named.map((o) => `<option value="${esc(o.const)}"${o.const === c.value ? " selected" : ""}>` +
+        `${esc(o.const)}${o.title ? ` ${esc(o.title)}` : ""}</option>`).join("");
+      return `<select name="value" aria-label="${label}">${options}</select>`;
+    }
+    const type = kind === "number" ? "text\" inputmode=\"decimal" : kind === "text" ? "text" : "date";
+    const list = kind === "text" ? ` list="query-values-${i}"` : "";
+    const one = (name, value) =>
+      `<input name="${name}" type="${type}"${list} value="${esc(value ?? "")}" aria-label="${label}" autocomplete="off">`;
+    const datalist = kind === "text" ? `<datalist id="query-values-${i}">${this.options(c.field)}</datalist>` : "";
+    const hint = `<span class="muted small query-hint">${esc(this.range(c.field, kind, schema))}</span>`;
+    const second = c.op === "between" ? ` ${esc(t("and"))} ${one("value2", c.value2)}` : "";
+    return `${one("value", c.value)}${second}${datalist}${hint}`;
+  }
+
+  /** A text field's commonest values as datalist options ("" until read). */
+  options(field) {
+    return (this.values[field]?.values || []).map((v) =>
+      `<option value="${esc(v.value)}">${esc(num(v.count))}</option>`).join("");
+  }
+
+  /** A number's or date's range as a hint ("" until read, and for other kinds). */
+  range(field, kind, schema) {
+    const known = this.values[field];
+    if (!known || known.min == null || !["number", "date", "datetime"].includes(kind)) return "";
+    const shown = (v) => (kind === "number" ? num(v, 2) : v);
+    const unit = schema["x-ogc-unit"] ? ` ${unitText(schema["x-ogc-unit"])}` : "";
+    return t("queryRange", { min: shown(known.min), max: shown(known.max) }) + unit;
+  }
+
+  /** Read the form into ``this.query`` (the values as typed). */
+  readForm(form) {
+    this.query.inView = form.elements.inView.checked;
+    this.query.any = form.elements.any.value === "any";
+    for (const set of form.querySelectorAll(".query-condition")) {
+      const c = this.query.conditions[Number(set.dataset.index)];
+      c.field = set.querySelector("[name=field]").value;
+      c.op = set.querySelector("[name=op]").value;
+      c.value = set.querySelector("[name=value]")?.value ?? c.value;
+      c.value2 = set.querySelector("[name=value2]")?.value ?? c.value2;
+    }
+  }
+
+  /** A new condition on ``field`` (the first field by default), with its type's first operator. */
+  condition(field = this.fields()[0][0]) {
+    const kind = kindOf(this.schema.properties[field]);
+    const schema = this.schema.properties[field];
+    return { field, op: OPS[kind === "datetime" ? "date" : kind][0], value: schema.enum ? schema.enum[0] : "", value2: "" };
+  }
+
+  wire() {
+    const form = document.querySelector("#card .query-form");
+    if (!form) return;
+    form.elements.layer.onchange = async () => {
+      this.query = { layer: form.elements.layer.value, conditions: [], any: false, inView: form.elements.inView.checked, sort: null };
+      this.result = null;
+      this.error = "";
+      draw(this.ctx.map, []);
+      await this.loadSchema();
+      this.render();
+    };
+    form.onchange = (event) => {
+      const set = event.target.closest(".query-condition");
+      if (!set || !["field", "op"].includes(event.target.name)) return;
+      this.readForm(form);
+      const c = this.query.conditions[Number(set.dataset.index)];
+      if (event.target.name === "field") Object.assign(c, this.condition(c.field));
+      this.render();
+      this.fetchValues(c.field);
+    };
+    form.onclick = (event) => {
+      const button = event.target.closest("[data-query]");
+      if (!button) return;
+      this.readForm(form);
+      if (button.dataset.query === "add") {
+        const c = this.condition();
+        this.query.conditions.push(c);
+        this.render();
+        this.fetchValues(c.field);
+      } else if (button.dataset.query === "remove") {
+        this.query.conditions.splice(Number(button.dataset.index), 1);
+        this.render();
+      } else if (button.dataset.query === "reset") {
+        this.clear();
+        this.query = { layer: this.query.layer, conditions: [], any: false, inView: false, sort: null };
+        this.render();
+      }
+    };
+    form.onsubmit = (event) => {
+      event.preventDefault();
+      this.readForm(form);
+      this.run();
+    };
+    const results = document.querySelector("#card .query-results");
+    results.onclick = (event) => this.onResultsClick(event);
+    for (const c of this.query.conditions) this.fetchValues(c.field);
+  }
+
+  /** Read a field's commonest values and range once (datalist, hint), then show them. */
+  async fetchValues(field) {
+    if (this.values[field] || !this.schema.properties[field] || this.schema.properties[field].enum) return;
+    const info = this.ctx.meta().layers[this.query.layer];
+    try {
+      this.values[field] = await api(withAsOf(
+        `/collections/${info.collection}/queryables/${encodeURIComponent(field)}/values?limit=100&lang=${lang()}`));
+    } catch {
+      return; // the list is a help, not a need
+    }
+    // filled in place: rendering the form again could swallow a click on it
+    for (const set of document.querySelectorAll("#card .query-condition")) {
+      const c = this.query.conditions[Number(set.dataset.index)];
+      if (!c || c.field !== field) continue;
+      const list = set.querySelector("datalist");
+      if (list) list.innerHTML = this.options(field);
+      const hint = set.querySelector(".query-hint");
+      if (hint) hint.textContent = this.range(field, kindOf(this.schema.properties[field]), this.schema.properties[field]);
+    }
+  }
+
+  /** The items path of the query (``extra``: more parameters, e.g. limit or f). */
+  itemsPath(extra) {
+    const info = this.ctx.meta().layers[this.query.layer];
+    const p = new URLSearchParams(extra);
+    if (this.result.filter) {
+      p.set("filter", this.result.filter);
+      p.set("filter-lang", "cql2-text");
+    }
+    if (this.result.bbox) p.set("bbox", this.result.bbox.map((v) => v.toFixed(6)).join(","));
+    const sort = this.query.sort;
+    if (sort) p.set("sortby", `${sort.desc ? "-" : ""}${sort.field}`);
+    return withAsOf(`/collections/${info.collection}/items?${p}`);
+  }
+
+  /** Run the query: count, list and draw its first page (``zoom``: fit the map to it). */
+  async run(zoom = true) {
+    let filter;
+    try {
+      filter = filterText(this.query, this.schema);
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      this.error = err.message;
+      this.render();
+      return;
+    }
+    this.error = "";
+    this.result = { features: [], matched: null, next: null, filter, bbox: this.query.inView ? this.ctx.bbox() : null };
+    this.resultsLoading();
+    try {
+      await this.more(true);
+    } catch (err) {
+      this.result = null;
+      this.error = t("error", { msg: err.message });
+      draw(this.ctx.map, []);
+    }
+    this.ctx.onChange(this.result ? this.query : null);
+    this.render();
+    if (zoom) this.zoomTo();
+  }
+
+  resultsLoading() {
+    const box = document.querySelector("#card .query-results");
+    if (box) box.innerHTML = `<p class="muted">${esc(t("loading"))}</p>`;
+  }
+
+  /** Fetch the next page of matches (the first when ``first``) and draw all fetched. */
+  async more(first = false) {
+    const page = first
+      ? await api(this.itemsPath({ limit: PAGE, lang: lang() }))
+      : await api(this.result.next);
+    this.result.features.push(...page.features);
+    if (first) this.result.matched = page.numberMatched ?? null;
+    const next = (page.links || []).find((l) => l.rel === "next");
+    this.result.next = next ? new URL(next.href, location.href).pathname + new URL(next.href, location.href).search : null;
+    draw(this.ctx.map, this.result.features.filter((f) => f.geometry));
+  }
+
+  /** Fit the map to the matches drawn, clear of the card beside it (on a wide screen). */
+  zoomTo() {
+    const box = lonLatBox((this.result?.features || []).map((f) => f.geometry));
+    if (!box) return;
+    const card = document.getElementById("card");
+    const beside = card && !card.hidden && !window.matchMedia("(max-width: 720px)").matches;
+    const padding = { top: 40, bottom: 40, left: 40, right: 40 + (beside ? card.offsetWidth + 20 : 0) };
+    this.ctx.map.fitBounds([[box[0], box[1]], [box[2], box[3]]], { padding, maxZoom: 17, duration: 600 });
+  }
+
+  /** The columns of the results table: the layer's name field, then the conditions' fields. */
+  columns() {
+    const info = this.ctx.meta().layers[this.query.layer];
+    const name = info.names?.[lang()] || info.label;
+    const used = this.query.conditions.map((c) => c.field).filter((f) => f !== name);
+    return [...new Set([name, ...used].filter(Boolean))].slice(0, 4);
+  }
+
+  resultsHtml() {
+    const r = this.result;
+    if (!r) return "";
+    if (!r.features.length) return `<p class="query-count">${esc(t("queryNone"))}</p>`;
+    const count = r.matched != null
+      ? t("queryMatched", { n: num(r.matched) })
+      : t("queryMatchedMore", { n: num(r.features.length) });
+    const shown = r.next ? ` ${t("queryShown", { n: num(r.features.length) })}` : "";
+    const columns = this.columns();
+    const props = this.schema.properties;
+    const cell = (f, name) => {
+      const v = f.properties?.[name];
+      const coded = props[name]?.oneOf?.find((o) => o.const === v);
+      return v == null ? "" : coded ? `${v} ${coded.title}` : typeof v === "number" ? num(v, 2) : String(v);
+    };
+    const sort = this.query.sort;
+    const head = columns.map((name) => {
+      const on = sort?.field === name;
+      const order = on ? (sort.desc ? "descending" : "ascending") : "none";
+      return `<th aria-sort="${order}"><button type="button" class="link" data-sort="${esc(name)}" title="${esc(t("sortBy"))}">` +
+        `${esc(props[name]?.title || name)}${on ? (sort.desc ? " ▼" : " ▲") : ""}</button></th>`;
+    }).join("");
+    const rows = r.features.map((f, i) => `<tr><td><button type="button" class="link data" data-row="${i}">` +
+      `${esc(cell(f, columns[0]) || `#${f.id}`)}</button></td>` +
+      columns.slice(1).map((name) => `<td class="data">${esc(cell(f, name))}</td>`).join("") + "</tr>").join("");
+    const exports = EXPORTS.filter(([f]) => f !== "csv" || (r.matched != null && r.matched <= CSV_MAX)).map(([f, label]) =>
+      `<button type="button" data-export-query="${f}">${esc(label)}</button>`).join(" ");
+    return `<p class="query-count">${esc(count + shown)}</p>
+<p><button type="button" data-query-act="zoom">${esc(t("zoomToResults"))}</button>
+  ${r.next ? `<button type="button" data-query-act="more">${esc(t("loadMore", { n: num(PAGE) }))}</button>` : ""}</p>
+<p class="query-exports"><span class="muted">${esc(t("exportAll"))}</span> ${exports}</p>
+<div class="query-table"><table><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table></div>`;
+  }
+
+  async onResultsClick(event) {
+    const row = event.target.closest("[data-row]");
+    if (row) {
+      const f = this.result.features[Number(row.dataset.row)];
+      await this.ctx.openFeature(this.query.layer, f.id);
+      return;
+    }
+    const sortBy = event.target.closest("[data-sort]")?.dataset.sort;
+    if (sortBy) { // by this column; again: the other way
+      const sort = this.query.sort;
+      this.query.sort = { field: sortBy, desc: sort?.field === sortBy ? !sort.desc : false };
+      const form = document.querySelector("#card .query-form");
+      if (form) this.readForm(form);
+      await this.run(false);
+      return;
+    }
+    const act = event.target.closest("[data-query-act]")?.dataset.queryAct;
+    if (act === "zoom") this.zoomTo();
+    if (act === "more") {
+      try {
+        await this.more();
+      } catch (err) {
+        this.error = t("error", { msg: err.message });
+      }
+      const form = document.querySelector("#card .query-form");
+      if (form) this.readForm(form);
+      this.render();
+    }
+    const format = event.target.closest("[data-export-query]")?.dataset.exportQuery;
+    if (format) {
+      const info = this.ctx.meta().layers[this.query.layer];
+      const ext = { csv: "csv", fgb: "fgb", gpkg: "gpkg", shp: "zip" }[format];
+      const extra = format === "csv" ? { f: format, limit: CSV_MAX } : { f: format };
+      try {
+        await download(this.itemsPath(extra), `${info.collection}-query.${ext}`);
+      } catch (err) {
+        this.error = t("error", { msg: err.message });
+        this.render();
+      }
+    }
+  }
+
+  /** Drop the matches from the map. */
+  clear() {
+    this.result = null;
+    this.error = "";
+    draw(this.ctx.map, []);
+    this.ctx.onChange(null);
+  }
+}

@@ -1,0 +1,223 @@
+"""Query by attributes (属性查询) on the planner map, in headless Chromium against the live API:
+conditions typed by the layer's queryables, the matches counted as SQL counts them, drawn,
+listed, sorted, opened and exported whole; the query kept in share links; the caller's access
+deciding which layers and fields it offers.
+
+Never skipped: without /usr/bin/chromium these tests error.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlsplit
+
+import pyogrio
+import pytest
+import sqlalchemy as sa
+from test_web_planner import Opened, launched_browser
+
+VIEW = "#c=cambridge&z=15&ll=-71.1039,42.37295"
+DRAWN = "dcMap.getSource('dc-query').serialize().data.features.length"
+PAGE = 500  # query.js PAGE: matches drawn per request
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    yield from launched_browser()
+
+
+def sql_count(engine, where: str) -> int:  # noqa: ANN001
+    with engine.connect() as conn:
+        statement = f"SELECT count(*) FROM cambridge.parcels WHERE {where}"  # noqa: S608
+        return conn.execute(sa.text(statement)).scalar()
+
+
+def shown_count(page) -> int:  # noqa: ANN001
+    text = page.inner_text(".query-count")
+    return int(re.search(r"\d[\d,]*", text).group().replace(",", ""))
+
+
+def condition(page, index: int, field: str, op: str, value: str | None = None) -> None:  # noqa: ANN001
+    """Add condition ``index`` (0-based) and set it; a coded value is chosen from its list."""
+    page.click("[data-query=add]")
+    row = f".query-condition[data-index='{index}']"
+    page.wait_for_selector(row)
+    page.select_option(f"{row} [name=field]", field)
+    page.wait_for_selector(f"{row} [name=op]")
+    page.select_option(f"{row} [name=op]", op)
+    if value is None:
+        return
+    box = page.locator(f"{row} [name=value]")
+    if box.evaluate("e => e.tagName") == "SELECT":
+        box.select_option(value)
+    else:
+        box.fill(value)
+
+
+def run(page) -> None:  # noqa: ANN001
+    page.click(".query-form button[type=submit]")
+    page.wait_for_selector(".query-count", timeout=30_000)
+
+
+def open_query(browser, live_server: str, lang: str = "en", hash_: str = VIEW) -> Opened:  # noqa: ANN001
+    opened = Opened(browser, f"{live_server}/map?lang={lang}{hash_}")
+    opened.page.click("#query")
+    opened.page.wait_for_selector("#card .query-form")
+    return opened
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_planner_finds_parcels_by_class_and_height(browser, live_server, engine, lang):
+    opened = open_query(browser, live_server, lang)
+    page = opened.page
+    condition(page, 0, "landuse_l1", "eq", "07")
+    condition(page, 1, "stories", "ge", "4")
+    # the coded field lists its classes by name, in the page's language
+    label = page.locator(
+        ".query-condition[data-index='0'] [name=value] option:checked"
+    ).inner_text()
+    assert label == {"en": "07 Residential land", "zh": "07 居住用地"}[lang]
+    # a number shows its range, as SQL has it
+    with engine.connect() as conn:
+        top = conn.execute(sa.text("SELECT max(stories) FROM cambridge.parcels")).scalar()
+    page.wait_for_function(
+        f"document.querySelector(\".query-condition[data-index='1'] .query-hint\").textContent.includes('{top:g}')"
+    )
+    run(page)
+    expected = sql_count(engine, "landuse_l1 = '07' AND stories >= 4")
+    assert 0 < expected < PAGE
+    assert shown_count(page) == expected
+    assert page.evaluate(DRAWN) == expected
+    assert page.locator(".query-table tbody tr").count() == expected
+    # the map was fitted to the matches, and draws them
+    page.wait_for_function("dcMap.loaded() && dcMap.areTilesLoaded()", timeout=30_000)
+    assert page.evaluate("dcMap.queryRenderedFeatures({layers: ['dc-query-fill']}).length") > 0
+    # the share link holds the query
+    qry = json.loads(parse_qs(urlsplit(page.url).fragment)["qry"][0])
+    assert qry["l"] == "parcels" and qry["c"] == [
+        ["landuse_l1", "eq", "07", ""],
+        ["stories", "ge", "4", ""],
+    ]
+    # a match's card leads back to the results
+    first = page.locator(".query-table tbody tr").first.locator("button").inner_text()
+    page.locator(".query-table tbody tr").first.locator("button").click()
+    card = opened.card()
+    assert first in card and {"en": "Back to the results", "zh": "返回查询结果"}[lang] in card
+    page.click("#card-back")
+    page.wait_for_selector(".query-count")
+    assert shown_count(page) == expected
+    assert not opened.errors, opened.errors
+
+
+def test_many_matches_load_in_pages_and_export_whole(browser, live_server, engine, tmp_path):
+    opened = open_query(browser, live_server)
+    page = opened.page
+    condition(page, 0, "landuse_l1", "eq", "07")
+    run(page)
+    expected = sql_count(engine, "landuse_l1 = '07'")
+    assert expected > 2 * PAGE
+    assert shown_count(page) == expected
+    assert page.evaluate(DRAWN) == PAGE
+    page.click("[data-query-act=more]")
+    page.wait_for_function(f"{DRAWN} === {2 * PAGE}", timeout=30_000)
+    assert page.locator(".query-table tbody tr").count() == 2 * PAGE
+    with page.expect_download(timeout=60_000) as download:
+        page.click("[data-export-query=gpkg]")
+    path = tmp_path / "query.gpkg"
+    download.value.save_as(path)
+    frame = pyogrio.read_dataframe(path)
+    assert len(frame) == expected and set(frame["landuse_l1"]) == {"07"}
+    assert not opened.errors, opened.errors
+
+
+def test_text_sorting_and_a_shared_link(browser, live_server, engine):
+    opened = open_query(browser, live_server)
+    page = opened.page
+    condition(page, 0, "address", "contains", "maple")
+    # the text field offers its commonest values
+    page.wait_for_function("document.querySelectorAll('#query-values-0 option').length === 100")
+    run(page)
+    expected = sql_count(engine, "address ILIKE '%maple%'")
+    assert shown_count(page) == expected > 10
+    page.click("[data-sort=address]")
+    page.wait_for_selector("th[aria-sort=ascending]")
+    page.click("[data-sort=address]")
+    page.wait_for_selector("th[aria-sort=descending]")
+    shown = page.locator(".query-table tbody tr td:first-child").all_inner_texts()
+    with engine.connect() as conn:
+        truth = (
+            conn.execute(
+                sa.text(
+                    "SELECT address FROM cambridge.parcels WHERE address ILIKE '%maple%'"
+                    " ORDER BY address DESC NULLS LAST, fid"
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert shown == truth
+    # the link opens the map with the query run and sorted
+    again = Opened(browser, page.url)
+    again.page.wait_for_selector(".query-count", timeout=30_000)
+    assert shown_count(again.page) == expected
+    assert again.page.locator(".query-table tbody tr td:first-child").all_inner_texts() == truth
+    # a cut or hand-edited query is dropped: the map opens without it
+    for broken in ('{"l":"parcels","c":[["address","drop table","x"]]}', "{oops", "[]"):
+        url = f"{live_server}/map?lang=en{VIEW}&qry={broken}"
+        cut = Opened(browser, url)
+        assert cut.page.locator("#card .query-form").count() == 0, broken
+        assert not cut.errors, (broken, cut.errors)
+    assert not opened.errors, opened.errors
+
+
+def test_a_bad_value_is_said_and_sends_nothing(browser, live_server):
+    opened = open_query(browser, live_server, "zh")
+    page = opened.page
+    condition(page, 0, "stories", "gt", "four")
+    opened.requests.clear()
+    page.click(".query-form button[type=submit]")
+    page.wait_for_selector(".query-error:not([hidden])")
+    assert "需要填写一个数字" in page.inner_text(".query-error")
+    assert not [r for r in opened.requests if "/items" in r.url]
+    # quotes are text to CQL2, not syntax: a value with one finds nothing and breaks nothing
+    page.select_option(".query-condition [name=field]", "address")
+    page.wait_for_selector(".query-condition [name=op]")
+    page.select_option(".query-condition [name=op]", "eq")
+    page.fill(".query-condition [name=value]", "O'Brien' OR '1'='1")
+    run(page)
+    assert "没有符合条件的要素" in page.inner_text(".query-count")
+    filters = [
+        parse_qs(urlsplit(r.url).query)["filter"][0] for r in opened.requests if "/items" in r.url
+    ]
+    assert filters == ["\"address\" = 'O''Brien'' OR ''1''=''1'"], filters
+    assert not opened.errors, opened.errors
+
+
+def test_the_layers_and_fields_offered_follow_access(browser, live_server, planner_key):
+    visitor = open_query(browser, live_server)
+    layers = visitor.page.locator(".query-form [name=layer] option").evaluate_all(
+        "os => os.map(o => o.value)"
+    )
+    assert "parcels" in layers and "drainage" not in layers
+    condition(visitor.page, 0, "address", "eq", "x")
+    fields = visitor.page.locator(".query-condition [name=field] option").evaluate_all(
+        "os => os.map(o => o.value)"
+    )
+    assert "address" in fields and "sale_date" not in fields and "land_value" not in fields
+    planner = Opened(browser, f"{live_server}/map?lang=en{VIEW}")
+    planner.page.evaluate("k => sessionStorage.setItem('digitalcity.apiKey', k)", planner_key)
+    planner.page.reload()
+    planner.ready()
+    planner.page.click("#query")
+    planner.page.wait_for_selector("#card .query-form")
+    layers = planner.page.locator(".query-form [name=layer] option").evaluate_all(
+        "os => os.map(o => o.value)"
+    )
+    assert "drainage" in layers
+    condition(planner.page, 0, "sale_date", "ge", "2010-01-01")
+    assert planner.page.locator(".query-condition [name=value]").get_attribute("type") == "date"
+    run(planner.page)
+    assert shown_count(planner.page) > 0
+    assert not visitor.errors and not planner.errors
