@@ -221,3 +221,46 @@ def test_the_layers_and_fields_offered_follow_access(browser, live_server, plann
     run(planner.page)
     assert shown_count(planner.page) > 0
     assert not visitor.errors and not planner.errors
+
+
+def test_an_area_drawn_on_the_map_bounds_the_query(browser, live_server, engine):
+    opened = open_query(browser, live_server, hash_="#c=cambridge&z=16&ll=-71.1039,42.37295")
+    page = opened.page
+    condition(page, 0, "stories", "ge", "3")
+    page.select_option(".query-form [name=scope]", "area")
+    # run before drawing: said, nothing sent
+    opened.requests.clear()
+    page.click(".query-form button[type=submit]")
+    page.wait_for_selector(".query-error:not([hidden])")
+    assert "Draw the area" in page.inner_text(".query-error")
+    assert not [r for r in opened.requests if "/items" in r.url]
+    page.click("[data-query=draw]")
+    ring = [(-71.1085, 42.3720), (-71.1050, 42.3720), (-71.1050, 42.3745), (-71.1085, 42.3745)]
+    for lon, lat in ring:
+        opened.click_lonlat(lon, lat)
+        page.wait_for_timeout(350)  # not a double click
+    page.click("#finish")
+    page.wait_for_selector(".query-area .muted:has-text('Area drawn')")
+    run(page)
+    # the link keeps the area drawn (the clicks' points, closed)
+    qry = json.loads(parse_qs(urlsplit(page.url).fragment)["qry"][0])
+    assert qry["v"] == 2 and len(qry["g"]) == 5 and qry["g"][0] == qry["g"][-1]
+    drawn = qry["g"][:-1]
+    assert all(
+        abs(a - b) < 2e-5
+        for p, q in zip(drawn, ring, strict=True)
+        for a, b in zip(p, q, strict=True)
+    )
+    closed = ", ".join(f"{x} {y}" for x, y in qry["g"])
+    expected = sql_count(
+        engine,
+        "stories >= 3 AND ST_Intersects(geom, ST_Transform("
+        f"ST_GeomFromText('POLYGON(({closed}))', 4326), ST_SRID(geom)))",
+    )
+    assert shown_count(page) == expected > 10
+    # and reopens the query with it drawn
+    again = Opened(browser, page.url)
+    again.page.wait_for_selector(".query-count", timeout=30_000)
+    assert shown_count(again.page) == expected
+    assert again.page.evaluate("dcMap.getSource('dc-draw').serialize().data.features.length") > 1
+    assert not opened.errors and not again.errors

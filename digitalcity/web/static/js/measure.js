@@ -34,7 +34,8 @@ export function ringArea(coords) {
 const SOURCE = "dc-draw";
 const EMPTY = { type: "FeatureCollection", features: [] };
 
-/** Click-to-draw tool: mode "distance" (line), "area" or "stats" (polygon). */
+/** Click-to-draw tool: mode "distance" (line), "area", "stats" or "query" (polygon: a query's
+ * area). */
 export class Drawer {
   constructor(map, { onChange, onDone }) {
     this.map = map;
@@ -56,7 +57,7 @@ export class Drawer {
   }
 
   get polygonal() {
-    return this.mode === "area" || this.mode === "stats";
+    return this.mode === "area" || this.mode === "stats" || this.mode === "query";
   }
 
   /** (Re-)add the drawing's source and layers; call after every style load. */
@@ -105,6 +106,14 @@ export class Drawer {
     setTimeout(() => this.map.doubleClickZoom.enable(), 0);
     this.render();
     this.onDone(this.mode, this.geometry());
+  }
+
+  /** Show a finished drawing of ``mode`` through ``points`` (e.g. a shared link's area). */
+  show(mode, points) {
+    this.mode = mode;
+    this.points = points;
+    this.finished = true;
+    this.render();
   }
 
   clear() {

@@ -249,6 +249,7 @@ const drawer = new Drawer(map, {
   },
   onDone: async (mode, geometry) => {
     $("tool-hint").textContent = "";
+    if (mode === "query" && queryArea) queryArea(geometry.coordinates[0]);
     if (mode !== "stats") return;
     openCard(`<p>${esc(t("loading"))}</p>`);
     const again = async () => {
@@ -264,7 +265,8 @@ const drawer = new Drawer(map, {
     again();
   },
 });
-const HINTS = { distance: "hintDistance", area: "hintArea", stats: "hintStats" };
+const HINTS = { distance: "hintDistance", area: "hintArea", stats: "hintStats", query: "queryDrawHint" };
+let queryArea = null; // what the query tool does with the area drawn for it
 for (const button of document.querySelectorAll("[data-tool]")) {
   button.onclick = () => {
     drawer.start(button.dataset.tool);
@@ -431,10 +433,19 @@ const queryTool = new QueryTool({
     state.query = query ? queryToLink(query) : null;
     save();
   },
+  drawArea: (done) => {
+    queryArea = done;
+    drawer.start("query");
+    $("tool-hint").textContent = t(HINTS.query);
+  },
+  showArea: (ring) => {
+    if (ring) drawer.show("query", ring.slice(0, -1));
+    else if (drawer.mode === "query") drawer.clear();
+  },
 });
 const linkedQuery = start.query ? queryFromLink(start.query) : null; // run once, at the first style
 $("query").onclick = () => {
-  drawer.clear();
+  if (drawer.mode !== "query") drawer.clear();
   queryTool.open();
 };
 

@@ -59,6 +59,11 @@ function kindOf(schema) {
 
 class InputError extends Error {}
 
+/** A query of ``layer`` with no conditions, over the whole city. */
+function blank(layer) {
+  return { layer, conditions: [], any: false, scope: "city", area: null, sort: null };
+}
+
 const quoted = (text) => `'${String(text).replace(/'/g, "''")}'`;
 const likeEscaped = (text) => text.replace(/[\\%_]/g, (ch) => `\\${ch}`);
 
@@ -104,14 +109,27 @@ function conditionText(cond, schema) {
   }
 }
 
-/** The query's CQL2 text filter (null without conditions: every feature). */
+/** A drawn area (a closed ring of [lon, lat]) as CQL2: the features it meets (CRS84). */
+function areaText(ring) {
+  const points = ring.map(([x, y]) => `${Number(x).toFixed(7)} ${Number(y).toFixed(7)}`).join(", ");
+  return `S_INTERSECTS("geometry", POLYGON((${points})))`;
+}
+
+/** The query's CQL2 text filter (null without conditions or area: every feature). */
 export function filterText(query, schema) {
   const parts = query.conditions.map((c) => conditionText(c, schema.properties[c.field]));
-  if (!parts.length) return null;
-  return parts.length === 1 ? parts[0] : parts.map((p) => `(${p})`).join(query.any ? " OR " : " AND ");
+  let text = parts.length <= 1 ? parts[0] || null
+    : parts.map((p) => `(${p})`).join(query.any ? " OR " : " AND ");
+  if (query.scope === "area") {
+    if (!query.area) throw new InputError(t("queryNeedsArea"));
+    text = text ? `(${text}) AND ${areaText(query.area)}` : areaText(query.area);
+  }
+  return text;
 }
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+const SCOPES = ["city", "view", "area"]; // where the query looks: its index in links
+const MAX_VERTICES = 200; // of a drawn area in a link
 const ALL_OPS = new Set(Object.values(OPS).flat());
 
 /** A query as a share link writes it (``qry=``: compact JSON). */
@@ -120,7 +138,8 @@ export function queryToLink(query) {
     l: query.layer,
     c: query.conditions.map((c) => [c.field, c.op, c.value ?? "", c.value2 ?? ""]),
     a: query.any ? 1 : 0,
-    v: query.inView ? 1 : 0,
+    v: SCOPES.indexOf(query.scope),
+    ...(query.scope === "area" && query.area ? { g: query.area.map(([x, y]) => [+x.toFixed(6), +y.toFixed(6)]) } : {}),
     ...(query.sort ? { s: [query.sort.field, query.sort.desc ? 1 : 0] } : {}),
   });
 }
@@ -141,19 +160,25 @@ export function queryFromLink(text) {
     conditions.push({ field: c[0], op: c[1], value: c[2] ?? "", value2: c[3] ?? "" });
   }
   const sort = Array.isArray(raw.s) && NAME.test(raw.s[0]) ? { field: raw.s[0], desc: raw.s[1] === 1 } : null;
-  return { layer: raw.l, conditions, any: raw.a === 1, inView: raw.v === 1, sort };
+  const scope = SCOPES[raw.v] || "city";
+  const lonLat = (p) => Array.isArray(p) && p.length === 2 && Math.abs(p[0]) <= 180 && Math.abs(p[1]) <= 90;
+  const area = scope === "area" && Array.isArray(raw.g) && raw.g.length >= 4 && raw.g.length <= MAX_VERTICES
+    && raw.g.every(lonLat) ? raw.g : null;
+  if (scope === "area" && !area) return null;
+  return { layer: raw.l, conditions, any: raw.a === 1, scope, area, sort };
 }
 
 /**
  * The query tool. ``ctx``: {map, meta() (the city's layer meta), bbox() (the view's lon/lat
  * box), showCard(html, again) (the planner's card), openFeature(layerId, fid) (a match's
  * card; render() shows the results again), onChange(query) (the query run, or null once
- * cleared: the share link keeps it)}.
+ * cleared: the share link keeps it), drawArea(done) (the user draws a polygon: done(ring)),
+ * showArea(ring) (draws it, or clears it for null)}.
  */
 export class QueryTool {
   constructor(ctx) {
     this.ctx = ctx;
-    this.query = null; // {layer, conditions: [{field, op, value, value2}], any, inView}
+    this.query = null; // {layer, conditions: [{field, op, value, value2}], any, scope, area, sort}
     this.schema = null; // the layer's queryables
     this.values = {}; // field -> its values (the datalist), once read
     this.result = null; // {features, matched, next, filter, bbox}
@@ -172,9 +197,12 @@ export class QueryTool {
     const roles = this.ctx.meta().roles;
     const first = layers.find((l) => l.id === roles.parcels) || layers[0];
     const given = query && layers.some((l) => l.id === query.layer);
-    if (given) this.query = query;
+    if (given) {
+      this.query = query;
+      this.ctx.showArea(query.scope === "area" ? query.area : null);
+    }
     else if (!this.query || !layers.some((l) => l.id === this.query.layer)) {
-      this.query = { layer: first.id, conditions: [], any: false, inView: false, sort: null };
+      this.query = blank(first.id);
     }
     await this.loadSchema();
     this.render();
@@ -209,7 +237,10 @@ export class QueryTool {
     <select name="any" aria-label="${esc(t("queryCombine"))}"${q.conditions.length > 1 ? "" : " hidden"}>
       <option value="all"${q.any ? "" : " selected"}>${esc(t("queryAll"))}</option>
       <option value="any"${q.any ? " selected" : ""}>${esc(t("queryAny"))}</option></select></p>
-  <label class="check"><input type="checkbox" name="inView"${q.inView ? " checked" : ""}> ${esc(t("queryInView"))}</label>
+  <label>${esc(t("queryWhere"))} <select name="scope">${SCOPES.map((scope) =>
+    `<option value="${scope}"${scope === q.scope ? " selected" : ""}>${esc(t(`queryScope_${scope}`))}</option>`).join("")}</select></label>
+  ${q.scope === "area" ? `<p class="query-area"><button type="button" data-query="draw">${esc(t(q.area ? "queryRedraw" : "queryDraw"))}</button>
+    <span class="muted small">${esc(q.area ? t("queryAreaDrawn") : t("queryDrawHint"))}</span></p>` : ""}
   <p class="error query-error"${this.error ? "" : " hidden"}>${esc(this.error)}</p>
   <p><button type="submit" class="primary">${esc(t("runQuery"))}</button>
     <button type="button" data-query="reset">${esc(t("clearQuery"))}</button></p>
@@ -269,7 +300,7 @@ export class QueryTool {
 
   /** Read the form into ``this.query`` (the values as typed). */
   readForm(form) {
-    this.query.inView = form.elements.inView.checked;
+    this.query.scope = form.elements.scope.value;
     this.query.any = form.elements.any.value === "any";
     for (const set of form.querySelectorAll(".query-condition")) {
       const c = this.query.conditions[Number(set.dataset.index)];
@@ -291,7 +322,7 @@ export class QueryTool {
     const form = document.querySelector("#card .query-form");
     if (!form) return;
     form.elements.layer.onchange = async () => {
-      this.query = { layer: form.elements.layer.value, conditions: [], any: false, inView: form.elements.inView.checked, sort: null };
+      this.query = { ...blank(form.elements.layer.value), scope: this.query.scope, area: this.query.area };
       this.result = null;
       this.error = "";
       draw(this.ctx.map, []);
@@ -299,6 +330,12 @@ export class QueryTool {
       this.render();
     };
     form.onchange = (event) => {
+      if (event.target.name === "scope") {
+        this.readForm(form);
+        this.ctx.showArea(this.query.scope === "area" ? this.query.area : null);
+        this.render();
+        return;
+      }
       const set = event.target.closest(".query-condition");
       if (!set || !["field", "op"].includes(event.target.name)) return;
       this.readForm(form);
@@ -316,12 +353,18 @@ export class QueryTool {
         this.query.conditions.push(c);
         this.render();
         this.fetchValues(c.field);
+      } else if (button.dataset.query === "draw") {
+        this.ctx.drawArea((ring) => {
+          this.query.area = ring;
+          this.render();
+        });
+        this.render();
       } else if (button.dataset.query === "remove") {
         this.query.conditions.splice(Number(button.dataset.index), 1);
         this.render();
       } else if (button.dataset.query === "reset") {
         this.clear();
-        this.query = { layer: this.query.layer, conditions: [], any: false, inView: false, sort: null };
+        this.query = blank(this.query.layer);
         this.render();
       }
     };
@@ -382,7 +425,7 @@ export class QueryTool {
       return;
     }
     this.error = "";
-    this.result = { features: [], matched: null, next: null, filter, bbox: this.query.inView ? this.ctx.bbox() : null };
+    this.result = { features: [], matched: null, next: null, filter, bbox: this.query.scope === "view" ? this.ctx.bbox() : null };
     this.resultsLoading();
     try {
       await this.more(true);
@@ -512,6 +555,7 @@ export class QueryTool {
     this.result = null;
     this.error = "";
     draw(this.ctx.map, []);
+    this.ctx.showArea(null);
     this.ctx.onChange(null);
   }
 }
