@@ -120,3 +120,31 @@ def test_values_as_of_a_day_before_any_load(client):
     body = values(client, "use_code", **{"as-of": "2020-01-01T00:00:00Z"}).json()
     assert body["values"] == [] and body["count"] == 0 and body["complete"] is True
     assert values(client, "use_code", **{"as-of": "not a time"}).status_code == 400
+
+
+def test_values_of_a_query_s_matches(client, engine, planner_key):
+    body = values(client, "landuse_l2", filter='"stories" >= 4', limit=1000).json()
+    with engine.connect() as conn:
+        expected = conn.execute(
+            sa.text(
+                f"SELECT landuse_l2, count(*) FROM {TABLE} WHERE stories >= 4"  # noqa: S608
+                " AND landuse_l2 IS NOT NULL GROUP BY landuse_l2 ORDER BY count(*) DESC, landuse_l2"
+            )
+        ).all()
+        matched = conn.execute(sa.text(f"SELECT count(*) FROM {TABLE} WHERE stories >= 4")).scalar()  # noqa: S608
+    assert [(v["value"], v["count"]) for v in body["values"]] == [tuple(r) for r in expected]
+    assert body["count"] + body["nulls"] == matched
+    boxed = values(client, "landuse_l2", bbox="-71.11,42.37,-71.10,42.375").json()
+    assert 0 < boxed["count"] + boxed["nulls"] < 13116
+    # the filter goes through the caller's access, as on items
+    hidden = values(client, "landuse_l2", filter="\"sale_date\" >= DATE('2010-01-01')")
+    assert hidden.status_code == 400
+    shown = values(
+        client,
+        "landuse_l2",
+        headers={"X-API-Key": planner_key},
+        filter="\"sale_date\" >= DATE('2010-01-01')",
+    )
+    assert shown.status_code == 200 and shown.json()["count"] > 0
+    assert values(client, "landuse_l2", filter="stories >>> 4").status_code == 400
+    assert values(client, "landuse_l2", bbox="1,2,3").status_code == 400

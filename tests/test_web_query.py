@@ -141,6 +141,21 @@ def test_text_sorting_and_a_shared_link(browser, live_server, engine):
     run(page)
     expected = sql_count(engine, "address ILIKE '%maple%'")
     assert shown_count(page) == expected > 10
+    # the matches broken down by the broadest classes, then by another field, as SQL counts
+    assert page.locator(".query-results [name=breakdown]").input_value() == "landuse_l1"
+    page.select_option(".query-results [name=breakdown]", "use_code")
+    page.wait_for_selector(".query-breakdown-table th:has-text('Use code')")
+    rows = page.locator(".query-breakdown-table tbody tr").all_inner_texts()
+    with engine.connect() as conn:
+        by_code = conn.execute(
+            sa.text(
+                "SELECT use_code, count(*) FROM cambridge.parcels WHERE address ILIKE '%maple%'"
+                " GROUP BY use_code ORDER BY count(*) DESC, use_code"
+            )
+        ).all()
+    assert [(r.split("\t")[0].split(" ")[0], int(r.split("\t")[1])) for r in rows] == [
+        (code, n) for code, n in by_code
+    ]
     page.click("[data-sort=address]")
     page.wait_for_selector("th[aria-sort=ascending]")
     page.click("[data-sort=address]")

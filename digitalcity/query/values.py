@@ -7,6 +7,7 @@ fields it may see); the text to look for is a bound parameter, never SQL.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,11 +77,13 @@ def field_values(
     *,
     limit: int = 100,
     contains: str | None = None,
+    where: Sequence[sa.ColumnElement[bool]] = (),
 ) -> FieldValues:
     """The ``limit`` most frequent values of field ``name`` of ``table`` (ties in value
     order), those whose text holds ``contains`` (case-insensitive) when given; with the
-    field's count, nulls and range over the whole table. ``layer_fields``: the queryable
-    fields the caller may see (``query.items.queryables``)."""
+    field's count, nulls and range, all over the features that meet ``where`` (an items
+    query's conditions: ``ItemsQuery.where``), else the whole table. ``layer_fields``: the
+    queryable fields the caller may see (``query.items.queryables``)."""
     field = layer_fields.get(name)
     if field is None:
         raise ValuesError(f"unknown property {name[:100]!r}; queryable: {sorted(layer_fields)}")
@@ -95,9 +98,9 @@ def field_values(
         sa.func.count(),
         sa.func.min(column) if ranged else sa.null(),
         sa.func.max(column) if ranged else sa.null(),
-    ).select_from(table)
+    ).select_from(table).where(*where)
     n = sa.func.count().label("n")
-    listed = sa.select(column.label("value"), n).where(column.is_not(None))
+    listed = sa.select(column.label("value"), n).where(column.is_not(None), *where)
     if contains:
         pattern = "%" + like_escaped(contains.lower()) + "%"
         bound = sa.bindparam("contains", pattern, sa.Text)

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
+from starlette.datastructures import QueryParams
 
 from digitalcity.api import html
 from digitalcity.api.deps import (
@@ -14,20 +15,23 @@ from digitalcity.api.deps import (
     CatalogDep,
     EngineDep,
     RoleDep,
+    SettingsDep,
     visible_layer_or_404,
 )
 from digitalcity.api.documents import SchemaKind, collection, geojson_schema_doc, schema_doc
 from digitalcity.api.negotiation import FormatDep, LangDep
 from digitalcity.api.openapi_ogc import CollectionIdPath
-from digitalcity.api.params import AsOfQuery, parse_as_of
+from digitalcity.api.params import AsOfQuery, items_query
 from digitalcity.catalog import visible_layer
 from digitalcity.catalog.field_codes import field_codes
 from digitalcity.catalog.model import KIND_TITLES
 from digitalcity.errors import LayerNotLoaded
-from digitalcity.query.items import ItemsQuery, queryables
+from digitalcity.query.items import queryables
 from digitalcity.query.values import MAX_CONTAINS, MAX_VALUES, field_values
 
 router = APIRouter(tags=["collections"])
+# the items parameters that choose features, which a values request takes too
+SELECTING = ("bbox", "bbox-crs", "filter", "filter-lang", "filter-crs", "datetime", "as-of")
 
 
 @router.get("/collections", summary="The collections (layers) the caller may see")
@@ -170,6 +174,7 @@ def queryable_values(
     catalog: CatalogDep,
     engine: EngineDep,
     role: RoleDep,
+    settings: SettingsDep,
     lang: LangDep,
     name: Annotated[str, Path(alias="property", max_length=200)],
     limit: Annotated[int, Query(ge=1, le=MAX_VALUES)] = 100,
@@ -181,20 +186,37 @@ def queryable_values(
             description="only values whose text holds this (case-insensitive)",
         ),
     ] = None,
+    # documented here; read with the rest of SELECTING by the items' own parser
     as_of: AsOfQuery = None,
+    bbox: Annotated[str | None, Query(description="as on items: only features in it")] = None,
+    filter_: Annotated[
+        str | None, Query(alias="filter", description="as on items: only features it keeps")
+    ] = None,
+    filter_lang: Annotated[str | None, Query(alias="filter-lang")] = None,
 ) -> dict[str, Any]:
     """What a query builder offers for one property: up to ``limit`` values with how many
     features hold each (a coded field's named in ``lang``), whether that is all of them, the
-    count of features with and without a value, and a number's or date's min and max. A
-    property the caller may not query is a 400 naming those it may; a hidden layer a 404."""
+    count of features with and without a value, and a number's or date's min and max; over
+    the features an items request with the same ``bbox``, ``filter`` and ``datetime`` would
+    return (a query's matches broken down by the property), else over all. A property the
+    caller may not query is a 400 naming those it may; a hidden layer a 404."""
     layer = visible_layer_or_404(collection_id, catalog, role)
     if request.app.state.layers.get(layer) is None:
         raise LayerNotLoaded(f"collection {collection_id!r} has no data loaded")
-    city = catalog.city(layer.city)
-    table = ItemsQuery(layer, city, role, as_of=parse_as_of(as_of)).table
+    selecting = QueryParams(
+        [(k, v) for k, v in request.query_params.multi_items() if k in SELECTING]
+    )
+    query = items_query(selecting, layer, catalog.city(layer.city), role, settings)
+    table = query.table
     with engine.connect() as conn:
         found = field_values(
-            conn, table, queryables(layer, role), name, limit=limit, contains=contains
+            conn,
+            table,
+            queryables(layer, role),
+            name,
+            limit=limit,
+            contains=contains,
+            where=query.where(table),
         )
     codes = field_codes(layer, request.app.state.codes).get(name, ())
     return found.to_dict(lang, codes)

@@ -9,6 +9,7 @@ import { lang, pick, t, unitText } from "./i18n.js";
 const SOURCE = "dc-query";
 const EMPTY = { type: "FeatureCollection", features: [] };
 export const PAGE = 500; // matches drawn and listed per request ("Load more" adds as many)
+const BREAKDOWN = 12; // values listed in a breakdown of the matches (the rest summed)
 // every match, whatever the page size (CSV: the items' maximum page, 10,000 by default, so it
 // is offered only below that)
 const EXPORTS = [["gpkg", "GeoPackage"], ["shp", "Shapefile"], ["fgb", "FlatGeobuf"], ["csv", "CSV"]];
@@ -181,7 +182,8 @@ export class QueryTool {
     this.query = null; // {layer, conditions: [{field, op, value, value2}], any, scope, area, sort}
     this.schema = null; // the layer's queryables
     this.values = {}; // field -> its values (the datalist), once read
-    this.result = null; // {features, matched, next, filter, bbox}
+    this.result = null; // {features, matched, next, filter, bbox, breakdown}
+    this.breakdownField = null; // the field the matches are counted by (null: the first coded)
     this.error = "";
   }
 
@@ -323,6 +325,7 @@ export class QueryTool {
     if (!form) return;
     form.elements.layer.onchange = async () => {
       this.query = { ...blank(form.elements.layer.value), scope: this.query.scope, area: this.query.area };
+      this.breakdownField = null;
       this.result = null;
       this.error = "";
       draw(this.ctx.map, []);
@@ -375,16 +378,16 @@ export class QueryTool {
     };
     const results = document.querySelector("#card .query-results");
     results.onclick = (event) => this.onResultsClick(event);
+    results.onchange = (event) => this.onResultsChange(event);
     for (const c of this.query.conditions) this.fetchValues(c.field);
   }
 
   /** Read a field's commonest values and range once (datalist, hint), then show them. */
   async fetchValues(field) {
     if (this.values[field] || !this.schema.properties[field] || this.schema.properties[field].enum) return;
-    const info = this.ctx.meta().layers[this.query.layer];
     try {
       this.values[field] = await api(withAsOf(
-        `/collections/${info.collection}/queryables/${encodeURIComponent(field)}/values?limit=100&lang=${lang()}`));
+        `${this.collectionPath()}/queryables/${encodeURIComponent(field)}/values?limit=100&lang=${lang()}`));
     } catch {
       return; // the list is a help, not a need
     }
@@ -401,16 +404,30 @@ export class QueryTool {
 
   /** The items path of the query (``extra``: more parameters, e.g. limit or f). */
   itemsPath(extra) {
-    const info = this.ctx.meta().layers[this.query.layer];
+    const p = this.selecting(extra);
+    const sort = this.query.sort;
+    if (sort) p.set("sortby", `${sort.desc ? "-" : ""}${sort.field}`);
+    return withAsOf(`${this.collectionPath()}/items?${p}`);
+  }
+
+  /** The values of ``field`` among the matches, commonest first (the breakdown). */
+  valuesPath(field, extra) {
+    return withAsOf(`${this.collectionPath()}/queryables/${encodeURIComponent(field)}/values?${this.selecting(extra)}`);
+  }
+
+  collectionPath() {
+    return `/collections/${this.ctx.meta().layers[this.query.layer].collection}`;
+  }
+
+  /** ``extra`` with the parameters that choose the matches (filter, bbox). */
+  selecting(extra) {
     const p = new URLSearchParams(extra);
     if (this.result.filter) {
       p.set("filter", this.result.filter);
       p.set("filter-lang", "cql2-text");
     }
     if (this.result.bbox) p.set("bbox", this.result.bbox.map((v) => v.toFixed(6)).join(","));
-    const sort = this.query.sort;
-    if (sort) p.set("sortby", `${sort.desc ? "-" : ""}${sort.field}`);
-    return withAsOf(`/collections/${info.collection}/items?${p}`);
+    return p;
   }
 
   /** Run the query: count, list and draw its first page (``zoom``: fit the map to it). */
@@ -425,7 +442,7 @@ export class QueryTool {
       return;
     }
     this.error = "";
-    this.result = { features: [], matched: null, next: null, filter, bbox: this.query.scope === "view" ? this.ctx.bbox() : null };
+    this.result = { features: [], matched: null, next: null, filter, bbox: this.query.scope === "view" ? this.ctx.bbox() : null, breakdown: null };
     this.resultsLoading();
     try {
       await this.more(true);
@@ -435,8 +452,46 @@ export class QueryTool {
       draw(this.ctx.map, []);
     }
     this.ctx.onChange(this.result ? this.query : null);
+    if (this.result) await this.breakDown(this.breakdownField ?? this.shortestCoded());
     this.render();
     if (zoom) this.zoomTo();
+  }
+
+  /** The coded field with the fewest codes (the broadest classes), or "" for none. */
+  shortestCoded() {
+    const coded = this.fields().filter(([, s]) => s.enum).sort((a, b) => a[1].enum.length - b[1].enum.length);
+    return coded.length ? coded[0][0] : "";
+  }
+
+  /** Count the matches by ``field``'s values ("" for none): the BREAKDOWN commonest. */
+  async breakDown(field) {
+    this.breakdownField = field;
+    this.result.breakdown = null;
+    if (!field) return;
+    try {
+      this.result.breakdown = await api(this.valuesPath(field, { limit: BREAKDOWN, lang: lang() }));
+    } catch (err) {
+      this.error = t("error", { msg: err.message });
+    }
+  }
+
+  breakdownHtml() {
+    const r = this.result;
+    const choices = this.fields().filter(([, s]) => kindOf(s) === "coded" || kindOf(s) === "text");
+    const options = [["", "—"], ...choices.map(([name, s]) => [name, s.title || name])].map(([name, title]) =>
+      `<option value="${esc(name)}"${name === (this.breakdownField || "") ? " selected" : ""}>${esc(title)}</option>`).join("");
+    const select = `<label class="query-breakdown">${esc(t("breakdownBy"))} <select name="breakdown">${options}</select></label>`;
+    const b = r.breakdown;
+    if (!b) return select;
+    const total = b.count + b.nulls;
+    const share = (n) => (total ? `${num((100 * n) / total, 1)}%` : "");
+    const rows = b.values.map((v) => `<tr><td class="data">${esc(v.value)}${v.title ? ` ${esc(v.title)}` : ""}</td>` +
+      `<td class="num">${esc(num(v.count))}</td><td class="num">${esc(share(v.count))}</td></tr>`);
+    const listed = b.values.reduce((sum, v) => sum + v.count, 0);
+    if (!b.complete) rows.push(`<tr><td>${esc(t("otherValues"))}</td><td class="num">${esc(num(b.count - listed))}</td><td class="num">${esc(share(b.count - listed))}</td></tr>`);
+    if (b.nulls) rows.push(`<tr><td>${esc(t("noValue"))}</td><td class="num">${esc(num(b.nulls))}</td><td class="num">${esc(share(b.nulls))}</td></tr>`);
+    return `${select}<table class="grid query-breakdown-table"><thead><tr><th>${esc(b.title)}</th>` +
+      `<th class="num">${esc(t("count"))}</th><th class="num">${esc(t("share_"))}</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
   }
 
   resultsLoading() {
@@ -502,10 +557,19 @@ export class QueryTool {
     const exports = EXPORTS.filter(([f]) => f !== "csv" || (r.matched != null && r.matched <= CSV_MAX)).map(([f, label]) =>
       `<button type="button" data-export-query="${f}">${esc(label)}</button>`).join(" ");
     return `<p class="query-count">${esc(count + shown)}</p>
+${this.breakdownHtml()}
 <p><button type="button" data-query-act="zoom">${esc(t("zoomToResults"))}</button>
   ${r.next ? `<button type="button" data-query-act="more">${esc(t("loadMore", { n: num(PAGE) }))}</button>` : ""}</p>
 <p class="query-exports"><span class="muted">${esc(t("exportAll"))}</span> ${exports}</p>
 <div class="query-table"><table><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table></div>`;
+  }
+
+  async onResultsChange(event) {
+    if (event.target.name !== "breakdown") return;
+    await this.breakDown(event.target.value);
+    const form = document.querySelector("#card .query-form");
+    if (form) this.readForm(form);
+    this.render();
   }
 
   async onResultsClick(event) {
