@@ -100,6 +100,10 @@ def test_a_planner_finds_parcels_by_class_and_height(browser, live_server, engin
         ["landuse_l1", "eq", "07", ""],
         ["stories", "ge", "4", ""],
     ]
+    # the card and the side panel are two landmarks, with two names (axe-core's
+    # landmark-unique found them nameless once the card was open)
+    names = page.evaluate("['#side', '#card'].map((s) => document.querySelector(s).ariaLabel)")
+    assert names == {"en": ["Layers and tools", "Details"], "zh": ["图层与工具", "详细信息"]}[lang]
     # a match's card leads back to the results
     first = page.locator(".query-table tbody tr").first.locator("button").inner_text()
     page.locator(".query-table tbody tr").first.locator("button").click()

@@ -56,7 +56,8 @@ export const STRINGS = {
     queryAreaDrawn: "已画好范围：查询与之相交的要素。",
     queryDrawHint: "在地图上单击添加范围的顶点，双击或点“完成”结束。",
     queryNeedsArea: "请先在地图上画出查询范围", runQuery: "查询",
-    breakdownBy: "按字段分类统计", otherValues: "其他值", noValue: "无值", clearQuery: "清除查询", and: "至",
+    breakdownBy: "按字段分类统计", otherValues: "其他值", noValue: "无值",
+    sidePanel: "图层与工具", legendPanel: "图层与图例", cardPanel: "详细信息", clearQuery: "清除查询", and: "至",
     op_eq: "等于", op_ne: "不等于", op_contains: "包含", op_starts: "开头是", op_lt: "小于",
     op_le: "小于等于", op_gt: "大于", op_ge: "大于等于", op_between: "介于", op_null: "为空",
     op_notnull: "不为空", op_true: "为是", op_false: "为否",
@@ -141,7 +142,8 @@ export const STRINGS = {
     queryRedraw: "Draw it again", queryAreaDrawn: "Area drawn: the query finds what meets it.",
     queryDrawHint: "Click the map to add the area's corners; double-click or press Finish to end.",
     queryNeedsArea: "Draw the area on the map first", runQuery: "Run query",
-    breakdownBy: "Break the matches down by", otherValues: "Other values", noValue: "No value", clearQuery: "Clear query",
+    breakdownBy: "Break the matches down by", otherValues: "Other values", noValue: "No value",
+    sidePanel: "Layers and tools", legendPanel: "Layers and legend", cardPanel: "Details", clearQuery: "Clear query",
     and: "and",
     op_eq: "is", op_ne: "is not", op_contains: "contains", op_starts: "starts with",
     op_lt: "less than", op_le: "at most", op_gt: "greater than", op_ge: "at least",
@@ -282,6 +284,7 @@ export function applyLabels(root = document) {
     el.title = t(el.dataset.i18nTitle);
     if (el.hasAttribute("aria-label")) el.setAttribute("aria-label", el.title);
   }
+  for (const el of root.querySelectorAll("[data-i18n-aria]")) el.setAttribute("aria-label", t(el.dataset.i18nAria));
   for (const el of root.querySelectorAll("button.lang")) el.textContent = t("langButton");
 }
 
