@@ -457,9 +457,12 @@ export class QueryTool {
     if (zoom) this.zoomTo();
   }
 
-  /** The coded field with the fewest codes (the broadest classes), or "" for none. */
+  /** The coded field with the fewest codes (the broadest classes) that no condition fixes
+   * to one value, or "" for none. */
   shortestCoded() {
-    const coded = this.fields().filter(([, s]) => s.enum).sort((a, b) => a[1].enum.length - b[1].enum.length);
+    const fixed = new Set(this.query.conditions.filter((c) => c.op === "eq").map((c) => c.field));
+    const coded = this.fields().filter(([name, s]) => s.enum && !fixed.has(name))
+      .sort((a, b) => a[1].enum.length - b[1].enum.length);
     return coded.length ? coded[0][0] : "";
   }
 
