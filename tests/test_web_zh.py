@@ -19,7 +19,7 @@ from digitalcity.catalog.codes import code_tables
 
 # Words that stay as they are in Chinese: product and format names, the language switch.
 KEPT = {"API", "EN", "digitalcity", "GeoJSON", "CSV", "PDF", "PNG", "MapLibre", "OpenStreetMap", "fid",
-        "GeoPackage", "Shapefile", "FlatGeobuf"}  # fmt: skip
+        "GeoPackage", "Shapefile", "FlatGeobuf", "CAD", "DXF", "KML", "EPSG"}  # fmt: skip
 
 WALK = """(keptWords) => {
   const kept = new Set(keptWords);
@@ -85,6 +85,9 @@ def test_planner_in_chinese_has_no_untranslated_text(browser, live_server, plann
     condition(page, 1, "stories", "between", "3")
     page.fill(".query-condition[data-index='1'] [name=value2]", "5")
     run(page)
+    found += _untranslated(opened, codes)
+    page.click("#boundary")  # the site boundary check's form
+    page.wait_for_selector("#card .boundary-form")
     found += _untranslated(opened, codes)
     # signed in, the internal layers and fields appear: they are translated too
     page.evaluate("key => sessionStorage.setItem('digitalcity.apiKey', key)", planner_key)

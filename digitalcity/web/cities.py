@@ -27,6 +27,7 @@ def city_summary(city: CityDef, lang: str = "en") -> dict[str, Any]:
         "zoom": city.default_zoom,
         "bbox": list(city.bbox) if city.bbox else None,
         "has_parcels": city.roles.parcels is not None,
+        "local_crs": city.local_crs,  # the CRS a city's CAD drawings are most likely in
     }
 
 

@@ -1,14 +1,17 @@
-"""Planner endpoints: search, identify a parcel at a point, and a parcel's card."""
+"""Planner endpoints: search, identify a parcel at a point, a parcel's card, and a site
+boundary read from a file."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from digitalcity.api.deps import CatalogDep, EngineDep, RoleDep
 from digitalcity.api.negotiation import LangDep
 from digitalcity.api.params import AsOfQuery, parse_as_of
+from digitalcity.boundary import MAX_BYTES, boundary_from_bytes, too_large
 from digitalcity.city import City
 from digitalcity.planning.card import identify, parcel_card
 from digitalcity.query.crs_ref import CRS84, parse_crs, supported_crs
@@ -105,3 +108,38 @@ def city_parcel(
     as_of: AsOfQuery = None,
 ) -> dict[str, Any]:
     return parcel_card(_city(city, catalog, engine, role, request, as_of), fid, lang)
+
+
+@router.post(
+    "/cities/{city}/boundary",
+    summary="A site boundary (红线) read from a file: one (multi)polygon in CRS84",
+)
+async def city_boundary(
+    city: str,
+    request: Request,
+    catalog: CatalogDep,
+    name: str = Query(
+        ..., max_length=200, description="the file's name; its ending says the format"
+    ),
+    crs: str | None = Query(
+        None,
+        max_length=200,
+        description="CRS of the file's coordinates when it declares none (CAD drawings)",
+    ),
+) -> dict[str, Any]:
+    """The areas of an uploaded file (the request body: DXF, zipped shapefile, GeoPackage,
+    GeoJSON, KML/KMZ or FlatGeobuf, at most 20 MB) merged into one boundary, reprojected to
+    CRS84 and repaired as a load repairs; with its area (m², the city's local CRS) and the
+    features left out. A file that holds no usable area near the city is a 400 whose
+    ``message`` says why in the request's language."""
+    definition = catalog.city(city)
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BYTES:
+        raise too_large()
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > MAX_BYTES:
+            raise too_large()
+    found = await run_in_threadpool(boundary_from_bytes, bytes(data), name, definition, crs)
+    return found.to_feature(name)

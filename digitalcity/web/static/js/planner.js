@@ -16,9 +16,10 @@ import {
 import { Drawer } from "./measure.js";
 import { printSheet } from "./print.js";
 import { QueryTool, installQuery, queryFromLink, queryToLink } from "./query.js";
+import { BoundaryTool, installBoundary } from "./boundary.js";
 import {
-  clearSelection, closeCard, featuresUnder, installSelection, keepVisible, openCard, select,
-  wireSearch,
+  clearSelection, closeCard, featuresUnder, fitBeside, installSelection, keepVisible, openCard,
+  select, wireSearch,
 } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
@@ -95,6 +96,7 @@ let compare = null; // the swipe comparison with another day, when open (compare
 async function onStyle() {
   const generation = styleGeneration;
   addBasemap(map, config.basemap);
+  installBoundary(map);
   installQuery(map); // below the selection, which is drawn over a query's matches
   installSelection(map);
   drawer.install();
@@ -384,6 +386,7 @@ citySelect.onchange = () => {
   const next = cityById(citySelect.value);
   Object.assign(state, { city: next.id, visible: null, sel: null, selection: null, lastCard: null, back: null });
   queryTool.clear();
+  boundaryTool.clear(false);
   closeCard();
   drawer.clear();
   map.jumpTo({ center: next.center, zoom: next.zoom });
@@ -444,6 +447,20 @@ const queryTool = new QueryTool({
   },
 });
 const linkedQuery = start.query ? queryFromLink(start.query) : null; // run once, at the first style
+// Site boundary check (boundary.js): a boundary from a file, drawn, with its statistics.
+const boundaryTool = new BoundaryTool({
+  map,
+  city: () => state.city,
+  showCard: (html, again) => {
+    state.back = null;
+    showCard(html, again);
+  },
+  stats: async (geometry) => statsCard(
+    await api(`/cities/${state.city}/stats?lang=${lang()}`, { method: "POST", body: geometry }), state.meta),
+  fit: (geometry) => fitBeside(map, lonLatBox([geometry])),
+});
+$("boundary").onclick = () => boundaryTool.open();
+
 $("query").onclick = () => {
   if (drawer.mode !== "query") drawer.clear();
   queryTool.open();

@@ -5,6 +5,7 @@
 // applies the caller's access, as for any client.
 import { api, download, esc, lonLatBox, num, withAsOf } from "./common.js";
 import { lang, pick, t, unitText } from "./i18n.js";
+import { fitBeside } from "./ui.js";
 
 const SOURCE = "dc-query";
 const EMPTY = { type: "FeatureCollection", features: [] };
@@ -517,11 +518,7 @@ export class QueryTool {
   /** Fit the map to the matches drawn, clear of the card beside it (on a wide screen). */
   zoomTo() {
     const box = lonLatBox((this.result?.features || []).map((f) => f.geometry));
-    if (!box) return;
-    const card = document.getElementById("card");
-    const beside = card && !card.hidden && !window.matchMedia("(max-width: 720px)").matches;
-    const padding = { top: 40, bottom: 40, left: 40, right: 40 + (beside ? card.offsetWidth + 20 : 0) };
-    this.ctx.map.fitBounds([[box[0], box[1]], [box[2], box[3]]], { padding, maxZoom: 17, duration: 600 });
+    if (box) fitBeside(this.ctx.map, box);
   }
 
   /** The columns of the results table: the layer's name field, then the conditions' fields. */

@@ -49,6 +49,20 @@ export function keepVisible(map, lngLat) {
   if (y > free - 40) map.panBy([0, y - free / 2], { duration: 300 });
 }
 
+/** Fit the map to a lon/lat ``box`` [w, s, e, n], clear of the card beside it on a wide
+ * screen (on a phone the card is a bottom sheet: padded from below instead). */
+export function fitBeside(map, box, maxZoom = 17) {
+  const card = document.getElementById("card");
+  const open = card && !card.hidden;
+  const phone = window.matchMedia("(max-width: 720px)").matches;
+  const padding = {
+    top: 40, left: 40,
+    right: 40 + (open && !phone ? card.offsetWidth + 20 : 0),
+    bottom: 40 + (open && phone ? card.offsetHeight : 0),
+  };
+  map.fitBounds([[box[0], box[1]], [box[2], box[3]]], { padding, maxZoom, duration: 600 });
+}
+
 export function closeCard() {
   document.getElementById("card").hidden = true;
   document.getElementById("card-body").innerHTML = "";

@@ -1,0 +1,135 @@
+// Site boundary check (红线核查) on the planner map: a planner opens the file of a site's
+// boundary (a CAD drawing, a zipped shapefile, GeoPackage, GeoJSON, KML, FlatGeobuf); the
+// server reads its areas (POST /cities/{city}/boundary), the map draws it as a red line and
+// the card gives the site's statistics (POST /cities/{city}/stats): land use by class,
+// residents, facilities inside.
+import { ApiError, apiKey, config, esc, num } from "./common.js";
+import { lang, t, unitText } from "./i18n.js";
+
+const SOURCE = "dc-boundary";
+const EMPTY = { type: "FeatureCollection", features: [] };
+const ACCEPT = ".dxf,.zip,.gpkg,.geojson,.json,.kml,.kmz,.fgb";
+let drawn = EMPTY;
+
+/** (Re-)add the boundary's source and layer; call after every style load. */
+export function installBoundary(map) {
+  if (map.getSource(SOURCE)) return;
+  map.addSource(SOURCE, { type: "geojson", data: drawn });
+  map.addLayer({ id: "dc-boundary-line", type: "line", source: SOURCE,
+    paint: { "line-color": "#e0001b", "line-width": 3, "line-dasharray": [3, 1.5] } });
+}
+
+function draw(map, feature) {
+  drawn = feature ? { type: "FeatureCollection", features: [feature] } : EMPTY;
+  const source = map.getSource(SOURCE);
+  if (source) source.setData(drawn);
+}
+
+/** POST the file; its problem detail becomes an ApiError. */
+async function upload(path, file) {
+  const headers = { "Content-Type": "application/octet-stream" };
+  const key = apiKey();
+  if (key) headers["X-API-Key"] = key;
+  const response = await fetch(path, { method: "POST", headers, body: file });
+  const data = await response.json();
+  if (!response.ok) throw new ApiError(response.status, data.message || data.detail || data.title);
+  return data;
+}
+
+/**
+ * The tool. ``ctx``: {map, city() (its id), showCard(html, again), stats(geometry) (the
+ * statistics card's HTML for an area), fit(bbox)}.
+ */
+export class BoundaryTool {
+  constructor(ctx) {
+    this.ctx = ctx;
+    this.feature = null; // the boundary read, as the API answered it
+    this.statsHtml = "";
+    this.error = "";
+  }
+
+  open() {
+    this.render();
+  }
+
+  render() {
+    const city = config.cities.find((c) => c.id === this.ctx.city());
+    const suggestions = [city?.local_crs, "EPSG:4326", "CGCS2000-GK3", "GCJ-02"].filter(Boolean);
+    const f = this.feature?.properties;
+    const summary = f ? `<table class="kv"><tr><th>${esc(t("boundaryFile"))}</th><td class="data">${esc(f.name)}</td></tr>` +
+      `<tr><th>${esc(t("area"))}</th><td>${num(f.area_m2)} ${esc(unitText("m²"))} (${num(f.area_m2 / 10000, 2)} ${esc(unitText("ha"))})</td></tr>` +
+      `<tr><th>${esc(t("boundaryParts"))}</th><td>${num(f.parts)}</td></tr>` +
+      `<tr><th>${esc(t("boundaryCrs"))}</th><td class="data">${esc(f.crs)}</td></tr>` +
+      (f.rejected_count ? `<tr><th>${esc(t("boundaryLeftOut"))}</th><td>${num(f.rejected_count)}: ` +
+        `<span class="data">${f.rejected.map((r) => esc(`#${r.feature} ${r.reason}`)).join("; ")}</span></td></tr>` : "") +
+      "</table>" : "";
+    const html = `<h3>${esc(t("boundary"))}</h3>
+<p class="muted small">${esc(t("boundaryHelp"))}</p>
+<form class="boundary-form" novalidate>
+  <label>${esc(t("boundaryFile"))} <input type="file" name="file" accept="${ACCEPT}"></label>
+  <label>${esc(t("boundaryCrsInput"))} <input type="text" name="crs" list="boundary-crs" autocomplete="off"
+    value="${esc(this.crs || "")}" placeholder="${esc(city?.local_crs || "EPSG:…")}"></label>
+  <datalist id="boundary-crs">${suggestions.map((s) => `<option value="${esc(s)}">`).join("")}</datalist>
+  <p class="error boundary-error"${this.error ? "" : " hidden"}>${esc(this.error)}</p>
+  <p><button type="submit" class="primary">${esc(t("boundaryCheck"))}</button>
+    ${this.feature ? `<button type="button" data-boundary="clear">${esc(t("clear"))}</button>` : ""}</p>
+</form>
+${summary}${this.statsHtml}`;
+    this.ctx.showCard(html, () => this.render());
+    const form = document.querySelector("#card .boundary-form");
+    form.onsubmit = (event) => {
+      event.preventDefault();
+      this.check(form);
+    };
+    const clear = form.querySelector("[data-boundary=clear]");
+    if (clear) clear.onclick = () => this.clear(true);
+  }
+
+  async check(form) {
+    const file = form.elements.file.files[0];
+    this.crs = form.elements.crs.value.trim();
+    if (!file) {
+      this.say(form, t("boundaryNoFile"));
+      return;
+    }
+    const p = new URLSearchParams({ name: file.name, lang: lang() });
+    if (this.crs) p.set("crs", this.crs);
+    this.error = "";
+    const submit = form.querySelector("button[type=submit]");
+    submit.textContent = t("loading");
+    try {
+      this.feature = await upload(`/cities/${this.ctx.city()}/boundary?${p}`, file);
+    } catch (err) {
+      this.clear(false);
+      submit.textContent = t("boundaryCheck");
+      this.say(form, t("error", { msg: err.message })); // the form keeps the file chosen
+      return;
+    }
+    draw(this.ctx.map, this.feature);
+    this.ctx.fit(this.feature.geometry);
+    this.statsHtml = `<p class="muted">${esc(t("loading"))}</p>`;
+    this.render();
+    try {
+      this.statsHtml = await this.ctx.stats(this.feature.geometry);
+    } catch (err) { // e.g. a site larger than the city: the boundary stays drawn
+      this.statsHtml = "";
+      this.error = t("error", { msg: err.message });
+    }
+    this.render();
+  }
+
+  /** Show ``message`` under the form, leaving the form (and the file chosen) as it is. */
+  say(form, message) {
+    const box = form.querySelector(".boundary-error");
+    box.textContent = message;
+    box.hidden = false;
+  }
+
+  /** Drop the boundary from the map (and, with ``show``, show the empty form). */
+  clear(show) {
+    this.feature = null;
+    this.statsHtml = "";
+    draw(this.ctx.map, null);
+    if (show) this.render();
+  }
+}

@@ -1,0 +1,111 @@
+"""A site boundary (红线) read from the file a planner brings (`POST /cities/{city}/boundary`):
+CAD drawings, zipped shapefiles, GeoPackages and GeoJSON made at test time from a real
+Cambridge neighbourhood, in the CRS planners draw in, read back to the same area; files that
+give no boundary refused with a reason in the caller's language."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import shapely
+from conftest import SHARED_DATA
+
+from digitalcity.boundary import MAX_BYTES
+
+STATE_PLANE_FT = 2249  # NAD83 / Massachusetts Mainland (ftUS): Cambridge's CAD drawings
+LOCAL_M = 26986  # the city's local metric CRS, in which areas are measured
+
+
+@pytest.fixture(scope="module")
+def site() -> gpd.GeoDataFrame:
+    """One real neighbourhood of Cambridge, as a site."""
+    frame = gpd.read_file(SHARED_DATA / "cambridge_ma" / "BOUNDARY_CDDNeighborhoods.geojson")
+    return frame.iloc[[3]][["geometry"]]
+
+
+@pytest.fixture(scope="module")
+def files(site: gpd.GeoDataFrame, tmp_path_factory) -> dict[str, Path]:  # noqa: ANN001
+    folder = tmp_path_factory.mktemp("boundary")
+    drawn = site.to_crs(STATE_PLANE_FT)
+    # a CAD drawing: the outline as a closed polyline, no CRS (DXF declares none)
+    drawn.boundary.to_frame("geometry").set_geometry("geometry").to_file(
+        folder / "site.dxf", driver="DXF"
+    )
+    drawn.to_file(folder / "site.gpkg", driver="GPKG")
+    site.to_file(folder / "site.geojson", driver="GeoJSON")
+    shp = folder / "shp"
+    shp.mkdir()
+    drawn.to_file(shp / "红线.shp", driver="ESRI Shapefile")
+    with zipfile.ZipFile(folder / "site.zip", "w") as archive:
+        for part in shp.iterdir():
+            archive.write(part, part.name)
+    points = folder / "points.geojson"
+    gpd.GeoDataFrame(geometry=site.representative_point(), crs=site.crs).to_file(points)
+    return {p.name: p for p in folder.iterdir() if p.is_file()}
+
+
+def post(client, city: str, path: Path | None, name: str, **params):  # noqa: ANN001, ANN201
+    body = path.read_bytes() if path else b""
+    return client.post(f"/cities/{city}/boundary", params={"name": name, **params}, content=body)
+
+
+@pytest.mark.parametrize(
+    ("name", "crs"),
+    [("site.dxf", f"EPSG:{STATE_PLANE_FT}"), ("site.gpkg", None), ("site.zip", None),
+     ("site.geojson", None)],
+)  # fmt: skip
+def test_every_form_reads_back_to_the_site(client, files, site, name, crs):
+    params = {"crs": crs} if crs else {}
+    answer = post(client, "cambridge", files[name], name, **params)
+    assert answer.status_code == 200, answer.text
+    feature = answer.json()
+    truth = site.to_crs(LOCAL_M).area.iloc[0]
+    assert feature["properties"]["area_m2"] == pytest.approx(truth, rel=1e-4)
+    assert feature["properties"]["parts"] == 1 and feature["properties"]["rejected_count"] == 0
+    read = shapely.geometry.shape(feature["geometry"])
+    original = site.geometry.iloc[0]
+    # the same place: the read boundary and the site overlap almost whole (CRS84)
+    assert read.intersection(original).area / original.area > 0.999
+    # and the statistics of the site run on it
+    stats = client.post("/cities/cambridge/stats", json=feature["geometry"])
+    assert stats.status_code == 200 and stats.json()["landuse"]["classes"]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_files_that_give_no_boundary_say_why(client, files, lang, tmp_path):
+    said = {
+        "site.dxf": ("declares no CRS", "未注明坐标系"),
+        "points.geojson": ("no area in the file can be used", "没有可用的面"),
+    }
+    for name, (en, zh) in said.items():
+        answer = post(client, "cambridge", files[name], name, lang=lang)
+        assert answer.status_code == 400, name
+        assert {"en": en, "zh": zh}[lang] in answer.json()["message"], answer.json()
+        assert en in answer.json()["detail"]
+    far = post(client, "xiamen", files["site.gpkg"], "site.gpkg", lang=lang)
+    assert far.status_code == 400
+    assert {"en": "far outside the extent of xiamen", "zh": "远在厦门市的范围之外"}[lang] in (
+        far.json()["message"]
+    )
+    junk = tmp_path / "junk.gpkg"
+    junk.write_bytes(bytes(range(256)) * 20)
+    garbled = post(client, "cambridge", junk, "junk.gpkg", lang=lang)
+    assert garbled.status_code == 400 and str(tmp_path) not in garbled.text
+    assert "/tmp" not in garbled.text  # the server's own folders stay unnamed
+    assert post(client, "cambridge", files["site.dxf"], "site.exe").status_code == 400
+    assert post(client, "cambridge", None, "site.dxf").status_code == 400
+    wrong = post(client, "cambridge", files["site.dxf"], "site.dxf", crs="EPSG:999999")
+    assert wrong.status_code == 400
+    assert post(client, "nowhere", files["site.gpkg"], "site.gpkg").status_code == 404
+
+
+def test_a_file_too_large_is_refused_before_it_is_read(client):
+    body = io.BytesIO(b"0" * (MAX_BYTES + 1))
+    answer = client.post(
+        "/cities/cambridge/boundary", params={"name": "big.geojson"}, content=body.getvalue()
+    )
+    assert answer.status_code == 400 and "20 MB" in answer.json()["detail"]

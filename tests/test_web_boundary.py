@@ -1,0 +1,89 @@
+"""Site boundary check (红线核查) on the planner map, in headless Chromium against the live
+API: a CAD drawing of a real Cambridge neighbourhood opened from disk, read in the CRS the
+planner names, drawn as a red line with the site's statistics; a drawing without its CRS
+refused in the page's language.
+
+Never skipped: without /usr/bin/chromium these tests error.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+from conftest import SHARED_DATA
+from test_web_planner import Opened, launched_browser
+
+VIEW = "#c=cambridge&z=14&ll=-71.1039,42.37295"
+DRAWN = "dcMap.getSource('dc-boundary').serialize().data.features.length"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    yield from launched_browser()
+
+
+@pytest.fixture(scope="module")
+def drawing(tmp_path_factory) -> tuple[Path, float]:  # noqa: ANN001
+    """A DXF of a real neighbourhood's outline in Massachusetts state plane feet, and its
+    area in m² (EPSG:26986)."""
+    frame = gpd.read_file(SHARED_DATA / "cambridge_ma" / "BOUNDARY_CDDNeighborhoods.geojson")
+    site = frame.iloc[[3]][["geometry"]]
+    path = tmp_path_factory.mktemp("drawing") / "site.dxf"
+    outline = site.to_crs(2249).boundary.to_frame("geometry").set_geometry("geometry")
+    outline.to_file(path, driver="DXF")
+    return path, float(site.to_crs(26986).area.iloc[0])
+
+
+def open_tool(browser, live_server: str, lang: str) -> Opened:  # noqa: ANN001
+    opened = Opened(browser, f"{live_server}/map?lang={lang}{VIEW}")
+    opened.page.click("#boundary")
+    opened.page.wait_for_selector("#card .boundary-form")
+    return opened
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_cad_boundary_is_drawn_with_its_statistics(browser, live_server, drawing, lang):
+    path, area = drawing
+    opened = open_tool(browser, live_server, lang)
+    page = opened.page
+    page.set_input_files("#card .boundary-form [name=file]", str(path))
+    # the city's local CRS is suggested; a CAD drawing needs its own named
+    assert page.get_attribute("#card [name=crs]", "placeholder") == "EPSG:26986"
+    page.fill("#card [name=crs]", "EPSG:2249")
+    page.click("#card .boundary-form button[type=submit]")
+    page.wait_for_selector("#card .card-title", timeout=30_000)
+    assert page.evaluate(DRAWN) == 1
+    text = page.inner_text("#card")
+    shown = re.search(r"([\d,]+) (m²|平方米)", text)
+    assert shown and abs(int(shown.group(1).replace(",", "")) - area) < 1, text
+    assert {"en": "Area statistics", "zh": "区域统计"}[lang] in text
+    assert {"en": "Land use by class", "zh": "各类用地面积"}[lang] in text
+    # the map shows the site: the red line is drawn in the view
+    page.wait_for_function("dcMap.loaded()", timeout=30_000)
+    assert page.evaluate("dcMap.queryRenderedFeatures({layers: ['dc-boundary-line']}).length") > 0
+    assert not opened.errors, opened.errors
+
+
+def test_a_drawing_without_its_crs_is_refused_in_chinese(browser, live_server, drawing):
+    opened = open_tool(browser, live_server, "zh")
+    page = opened.page
+    page.click("#card .boundary-form button[type=submit]")
+    assert "请先选择红线文件" in page.inner_text(".boundary-error")
+    page.set_input_files("#card .boundary-form [name=file]", str(drawing[0]))
+    page.click("#card .boundary-form button[type=submit]")
+    page.wait_for_selector(".boundary-error:not([hidden])")
+    page.wait_for_function(
+        "document.querySelector('.boundary-error').textContent.includes('坐标系')"
+    )
+    assert page.evaluate(DRAWN) == 0
+    # the file stays chosen: naming the CRS is enough to try again
+    page.fill("#card [name=crs]", "EPSG:2249")
+    page.click("#card .boundary-form button[type=submit]")
+    page.wait_for_selector("#card .card-title", timeout=30_000)
+    assert page.evaluate(DRAWN) == 1
+    # the console's only complaint is the refused upload's status
+    assert all("status of 400" in e for e in opened.errors), opened.errors
