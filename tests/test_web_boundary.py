@@ -8,12 +8,15 @@ Never skipped: without /usr/bin/chromium these tests error.
 
 from __future__ import annotations
 
+import json
 import re
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
 import pytest
+import sqlalchemy as sa
 from conftest import SHARED_DATA
 from test_web_planner import Opened, launched_browser
 
@@ -46,7 +49,7 @@ def open_tool(browser, live_server: str, lang: str) -> Opened:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_a_cad_boundary_is_drawn_with_its_statistics(browser, live_server, drawing, lang):
+def test_a_cad_boundary_is_drawn_with_its_statistics(browser, live_server, engine, drawing, lang):
     path, area = drawing
     opened = open_tool(browser, live_server, lang)
     page = opened.page
@@ -65,6 +68,26 @@ def test_a_cad_boundary_is_drawn_with_its_statistics(browser, live_server, drawi
     # the map shows the site: the red line is drawn in the view
     page.wait_for_function("dcMap.loaded()", timeout=30_000)
     assert page.evaluate("dcMap.queryRenderedFeatures({layers: ['dc-boundary-line']}).length") > 0
+    # what lies inside: the query tool over the site, as PostGIS counts it
+    page.click("#card [data-boundary=query]")
+    page.wait_for_selector(".query-count", timeout=30_000)
+    shown = int(re.search(r"\d[\d,]*", page.inner_text(".query-count")).group().replace(",", ""))
+    request = urllib.request.Request(
+        f"{live_server}/cities/cambridge/boundary?name=site.dxf&crs=EPSG:2249",
+        data=path.read_bytes(),
+        method="POST",
+    )
+    with urllib.request.urlopen(request) as answer:  # noqa: S310 (the test's own server)
+        geometry = json.dumps(json.load(answer)["geometry"])
+    with engine.connect() as conn:
+        inside = conn.execute(
+            sa.text(
+                "SELECT count(*) FROM cambridge.parcels WHERE ST_Intersects(geom,"
+                " ST_SetSRID(ST_GeomFromGeoJSON(:g), 4326))"
+            ),
+            {"g": geometry},
+        ).scalar()
+    assert shown == inside > 100
     assert not opened.errors, opened.errors
 
 

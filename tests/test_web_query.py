@@ -263,14 +263,15 @@ def test_an_area_drawn_on_the_map_bounds_the_query(browser, live_server, engine)
     run(page)
     # the link keeps the area drawn (the clicks' points, closed)
     qry = json.loads(parse_qs(urlsplit(page.url).fragment)["qry"][0])
-    assert qry["v"] == 2 and len(qry["g"]) == 5 and qry["g"][0] == qry["g"][-1]
-    drawn = qry["g"][:-1]
+    assert qry["v"] == 2 and qry["g"]["type"] == "Polygon"
+    [linked] = qry["g"]["coordinates"]
+    assert len(linked) == 5 and linked[0] == linked[-1]
     assert all(
         abs(a - b) < 2e-5
-        for p, q in zip(drawn, ring, strict=True)
+        for p, q in zip(linked[:-1], ring, strict=True)
         for a, b in zip(p, q, strict=True)
     )
-    closed = ", ".join(f"{x} {y}" for x, y in qry["g"])
+    closed = ", ".join(f"{x} {y}" for x, y in linked)
     expected = sql_count(
         engine,
         "stories >= 3 AND ST_Intersects(geom, ST_Transform("

@@ -38,7 +38,8 @@ async function upload(path, file) {
 
 /**
  * The tool. ``ctx``: {map, city() (its id), showCard(html, again), stats(geometry) (the
- * statistics card's HTML for an area), fit(bbox)}.
+ * statistics card's HTML for an area), fit(geometry), queryInside(geometry) (the query tool
+ * over the area)}.
  */
 export class BoundaryTool {
   constructor(ctx) {
@@ -72,7 +73,8 @@ export class BoundaryTool {
   <datalist id="boundary-crs">${suggestions.map((s) => `<option value="${esc(s)}">`).join("")}</datalist>
   <p class="error boundary-error"${this.error ? "" : " hidden"}>${esc(this.error)}</p>
   <p><button type="submit" class="primary">${esc(t("boundaryCheck"))}</button>
-    ${this.feature ? `<button type="button" data-boundary="clear">${esc(t("clear"))}</button>` : ""}</p>
+    ${this.feature ? `<button type="button" data-boundary="query">${esc(t("boundaryQuery"))}</button>
+    <button type="button" data-boundary="clear">${esc(t("clear"))}</button>` : ""}</p>
 </form>
 ${summary}${this.statsHtml}`;
     this.ctx.showCard(html, () => this.render());
@@ -83,6 +85,8 @@ ${summary}${this.statsHtml}`;
     };
     const clear = form.querySelector("[data-boundary=clear]");
     if (clear) clear.onclick = () => this.clear(true);
+    const query = form.querySelector("[data-boundary=query]");
+    if (query) query.onclick = () => this.ctx.queryInside(this.feature.geometry);
   }
 
   async check(form) {
@@ -123,6 +127,11 @@ ${summary}${this.statsHtml}`;
     const box = form.querySelector(".boundary-error");
     box.textContent = message;
     box.hidden = false;
+  }
+
+  /** Draw ``area`` (a GeoJSON polygon: a linked query's) as the boundary line. */
+  showArea(area) {
+    draw(this.ctx.map, { type: "Feature", properties: {}, geometry: area });
   }
 
   /** Drop the boundary from the map (and, with ``show``, show the empty form). */

@@ -433,7 +433,7 @@ const queryTool = new QueryTool({
     return openFeature(layerId, fid);
   },
   onChange: (query) => {
-    state.query = query ? queryToLink(query) : null;
+    state.query = query ? queryToLink(query) : null; // null too for an area too large to link
     save();
   },
   drawArea: (done) => {
@@ -441,9 +441,10 @@ const queryTool = new QueryTool({
     drawer.start("query");
     $("tool-hint").textContent = t(HINTS.query);
   },
-  showArea: (ring) => {
-    if (ring) drawer.show("query", ring.slice(0, -1));
-    else if (drawer.mode === "query") drawer.clear();
+  showArea: (area) => { // one ring: as drawn, to draw again; else as a boundary is
+    if (drawer.mode === "query") drawer.clear();
+    if (area?.type === "Polygon" && area.coordinates.length === 1) drawer.show("query", area.coordinates[0].slice(0, -1));
+    else if (area) boundaryTool.showArea(area);
   },
 });
 const linkedQuery = start.query ? queryFromLink(start.query) : null; // run once, at the first style
@@ -458,6 +459,10 @@ const boundaryTool = new BoundaryTool({
   stats: async (geometry) => statsCard(
     await api(`/cities/${state.city}/stats?lang=${lang()}`, { method: "POST", body: geometry }), state.meta),
   fit: (geometry) => fitBeside(map, lonLatBox([geometry])),
+  queryInside: (geometry) => queryTool.open({ // every feature of the first layer inside
+    layer: state.meta.roles.parcels || Object.keys(state.meta.layers)[0],
+    conditions: [], any: false, scope: "area", area: geometry, sort: null,
+  }),
 });
 $("boundary").onclick = () => boundaryTool.open();
 

@@ -111,10 +111,21 @@ function conditionText(cond, schema) {
   }
 }
 
-/** A drawn area (a closed ring of [lon, lat]) as CQL2: the features it meets (CRS84). */
-function areaText(ring) {
-  const points = ring.map(([x, y]) => `${Number(x).toFixed(7)} ${Number(y).toFixed(7)}`).join(", ");
-  return `S_INTERSECTS("geometry", POLYGON((${points})))`;
+/** An area (a GeoJSON Polygon or MultiPolygon, lon/lat) as CQL2: the features it meets. */
+function areaText(area) {
+  const ring = (r) => `(${r.map(([x, y]) => `${Number(x).toFixed(7)} ${Number(y).toFixed(7)}`).join(", ")})`;
+  const polygon = (rings) => `(${rings.map(ring).join(", ")})`;
+  const wkt = area.type === "Polygon"
+    ? `POLYGON${polygon(area.coordinates)}`
+    : `MULTIPOLYGON(${area.coordinates.map(polygon).join(", ")})`;
+  return `S_INTERSECTS("geometry", ${wkt})`;
+}
+
+/** The vertices of an area (what a link may hold at most MAX_VERTICES of). */
+function vertices(area) {
+  return area.type === "Polygon"
+    ? area.coordinates.flat().length
+    : area.coordinates.flat(2).length;
 }
 
 /** The query's CQL2 text filter (null without conditions or area: every feature). */
@@ -131,19 +142,35 @@ export function filterText(query, schema) {
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 const SCOPES = ["city", "view", "area"]; // where the query looks: its index in links
-const MAX_VERTICES = 200; // of a drawn area in a link
+const MAX_VERTICES = 500; // of an area in a link (a larger one is not linked)
 const ALL_OPS = new Set(Object.values(OPS).flat());
 
-/** A query as a share link writes it (``qry=``: compact JSON). */
+/** A query as a share link writes it (``qry=``: compact JSON); null for one whose area is
+ * too large for a link (a site boundary's, say). */
 export function queryToLink(query) {
+  const area = query.scope === "area" ? query.area : null;
+  if (area && vertices(area) > MAX_VERTICES) return null;
+  const rounded = (c) => (typeof c[0] === "number" ? [+c[0].toFixed(6), +c[1].toFixed(6)] : c.map(rounded));
   return JSON.stringify({
     l: query.layer,
     c: query.conditions.map((c) => [c.field, c.op, c.value ?? "", c.value2 ?? ""]),
     a: query.any ? 1 : 0,
     v: SCOPES.indexOf(query.scope),
-    ...(query.scope === "area" && query.area ? { g: query.area.map(([x, y]) => [+x.toFixed(6), +y.toFixed(6)]) } : {}),
+    ...(area ? { g: { type: area.type, coordinates: rounded(area.coordinates) } } : {}),
     ...(query.sort ? { s: [query.sort.field, query.sort.desc ? 1 : 0] } : {}),
   });
+}
+
+/** A link's area if it is a Polygon or MultiPolygon of lon/lat rings (else null). */
+function linkedArea(g) {
+  const lonLat = (p) => Array.isArray(p) && p.length === 2 && p.every(Number.isFinite)
+    && Math.abs(p[0]) <= 180 && Math.abs(p[1]) <= 90;
+  const ring = (r) => Array.isArray(r) && r.length >= 4 && r.every(lonLat);
+  const polygon = (rings) => Array.isArray(rings) && rings.length >= 1 && rings.every(ring);
+  if (!g || typeof g !== "object" || !Array.isArray(g.coordinates)) return null;
+  const fits = g.type === "Polygon" ? polygon(g.coordinates)
+    : g.type === "MultiPolygon" && g.coordinates.length >= 1 && g.coordinates.every(polygon);
+  return fits && vertices(g) <= MAX_VERTICES ? { type: g.type, coordinates: g.coordinates } : null;
 }
 
 /** The query of a share link's ``qry``, or null when it is not one (cut, hand-edited). */
@@ -163,9 +190,7 @@ export function queryFromLink(text) {
   }
   const sort = Array.isArray(raw.s) && NAME.test(raw.s[0]) ? { field: raw.s[0], desc: raw.s[1] === 1 } : null;
   const scope = SCOPES[raw.v] || "city";
-  const lonLat = (p) => Array.isArray(p) && p.length === 2 && Math.abs(p[0]) <= 180 && Math.abs(p[1]) <= 90;
-  const area = scope === "area" && Array.isArray(raw.g) && raw.g.length >= 4 && raw.g.length <= MAX_VERTICES
-    && raw.g.every(lonLat) ? raw.g : null;
+  const area = scope === "area" ? linkedArea(raw.g) : null;
   if (scope === "area" && !area) return null;
   return { layer: raw.l, conditions, any: raw.a === 1, scope, area, sort };
 }
@@ -175,7 +200,7 @@ export function queryFromLink(text) {
  * box), showCard(html, again) (the planner's card), openFeature(layerId, fid) (a match's
  * card; render() shows the results again), onChange(query) (the query run, or null once
  * cleared: the share link keeps it), drawArea(done) (the user draws a polygon: done(ring)),
- * showArea(ring) (draws it, or clears it for null)}.
+ * showArea(area) (draws an area, a GeoJSON polygon, or clears it for null)}.
  */
 export class QueryTool {
   constructor(ctx) {
@@ -359,7 +384,7 @@ export class QueryTool {
         this.fetchValues(c.field);
       } else if (button.dataset.query === "draw") {
         this.ctx.drawArea((ring) => {
-          this.query.area = ring;
+          this.query.area = { type: "Polygon", coordinates: [ring] };
           this.render();
         });
         this.render();
