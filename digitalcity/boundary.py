@@ -62,8 +62,10 @@ class Boundary:
     rejected: list[tuple[int, str]]
     rejected_count: int
 
-    def to_feature(self, name: str) -> dict[str, Any]:
-        """As a GeoJSON Feature in CRS84, its figures in ``properties``."""
+    def to_feature(self, name: str, city: CityDef, lang: str = "en") -> dict[str, Any]:
+        """As a GeoJSON Feature in CRS84, its figures in ``properties`` (why features were
+        left out in ``lang``)."""
+        said = (lambda why: geometry_reason_zh(why, city)) if lang == "zh" else (lambda why: why)
         return {
             "type": "Feature",
             "geometry": shapely.geometry.mapping(self.geometry),
@@ -72,7 +74,7 @@ class Boundary:
                 "area_m2": round(self.area_m2, 1),
                 "parts": self.parts,
                 "crs": self.crs,
-                "rejected": [{"feature": i, "reason": why} for i, why in self.rejected],
+                "rejected": [{"feature": i, "reason": said(why)} for i, why in self.rejected],
                 "rejected_count": self.rejected_count,
             },
         }
@@ -122,7 +124,10 @@ def read_boundary(path: Path, city: CityDef, crs: str | None = None) -> Boundary
     file declares none or a wrong one: an EPSG code, ``CGCS2000-GK3``, ``GCJ-02``…). Raises
     ``SourceError`` (a 400) for a file that is not one, holds no area near the city, or whose
     CRS is unknown."""
-    prepared = PreparedSource(path, None)
+    try:
+        prepared = PreparedSource(path, None)
+    except SourceError as exc:  # an archive refused (a path out of it, a bomb, several files)
+        raise BoundaryError(str(exc), f"无法打开该文件：{exc}") from None
     try:
         geoms, file_crs, cad = _read_areas(prepared.path)
     finally:

@@ -109,3 +109,27 @@ def test_a_file_too_large_is_refused_before_it_is_read(client):
         "/cities/cambridge/boundary", params={"name": "big.geojson"}, content=body.getvalue()
     )
     assert answer.status_code == 400 and "20 MB" in answer.json()["detail"]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_features_left_out_are_reported_in_the_language(client, site, files, lang, tmp_path):
+    far = gpd.GeoDataFrame(geometry=[shapely.box(118.0, 24.4, 118.1, 24.5)], crs=4326)  # Xiamen
+    mixed = tmp_path / "mixed.geojson"
+    gpd.GeoDataFrame(geometry=[site.geometry.iloc[0], far.geometry.iloc[0]], crs=4326).to_file(
+        mixed
+    )
+    answer = post(client, "cambridge", mixed, "mixed.geojson", lang=lang)
+    assert answer.status_code == 200
+    props = answer.json()["properties"]
+    assert props["parts"] == 1 and props["rejected_count"] == 1
+    assert props["rejected"][0]["feature"] == 1
+    reason = {"en": "far outside the extent of cambridge", "zh": "远在剑桥市"}[lang]
+    assert reason in props["rejected"][0]["reason"]
+    # an archive the loader refuses (two data files, neither named) is refused here too
+    two = tmp_path / "two.zip"
+    with zipfile.ZipFile(two, "w") as archive:
+        archive.write(files["site.geojson"], "a.geojson")
+        archive.write(files["site.geojson"], "b.geojson")
+    refused = post(client, "cambridge", two, "two.zip", lang=lang)
+    assert refused.status_code == 400
+    assert {"en": "a.geojson", "zh": "无法打开该文件"}[lang] in refused.json()["message"]

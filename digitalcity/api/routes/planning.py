@@ -118,6 +118,7 @@ async def city_boundary(
     city: str,
     request: Request,
     catalog: CatalogDep,
+    lang: LangDep,
     name: str = Query(
         ..., max_length=200, description="the file's name; its ending says the format"
     ),
@@ -142,4 +143,4 @@ async def city_boundary(
         if len(data) > MAX_BYTES:
             raise too_large()
     found = await run_in_threadpool(boundary_from_bytes, bytes(data), name, definition, crs)
-    return found.to_feature(name)
+    return found.to_feature(name, definition, lang)
