@@ -13,6 +13,7 @@ the city's local metric CRS.
 from __future__ import annotations
 
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -187,4 +188,10 @@ def boundary_from_bytes(data: bytes, name: str, city: CityDef, crs: str | None =
     with tempfile.TemporaryDirectory(prefix="digitalcity-boundary-") as folder:
         path = Path(folder) / base
         path.write_bytes(data)
-        return read_boundary(path, city, crs)
+        # In a thread of its own: pyogrio 0.13 leaves GDAL's error handler pushed in the
+        # thread that failed to open a file, so a server thread that read a garbled upload
+        # turned GDAL's later warnings there (a shapefile export's shortened field names)
+        # into Python warnings raised where nothing can catch them (tests/test_boundary.py
+        # then tests/test_exports.py). The one-off thread ends with whatever it leaked.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="boundary") as one_off:
+            return one_off.submit(read_boundary, path, city, crs).result()

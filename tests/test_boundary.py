@@ -133,3 +133,16 @@ def test_features_left_out_are_reported_in_the_language(client, site, files, lan
     refused = post(client, "cambridge", two, "two.zip", lang=lang)
     assert refused.status_code == 400
     assert {"en": "a.geojson", "zh": "无法打开该文件"}[lang] in refused.json()["message"]
+
+
+def test_a_garbled_upload_leaves_the_server_s_threads_clean(client, tmp_path):
+    """GDAL's warnings after a failed open went to a handler pyogrio 0.13 left pushed in
+    the failing thread: a later shapefile export there (its field names shortened) raised
+    warnings nothing could catch. Boundaries are read in a thread of their own."""
+    junk = tmp_path / "junk.gpkg"
+    junk.write_bytes(bytes(range(256)) * 20)
+    for _ in range(8):
+        assert post(client, "cambridge", junk, "junk.gpkg").status_code == 400
+    for _ in range(4):
+        exported = client.get("/collections/xiamen__districts/items", params={"f": "shp"})
+        assert exported.status_code == 200 and exported.content[:2] == b"PK"
