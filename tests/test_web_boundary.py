@@ -65,6 +65,9 @@ def test_a_cad_boundary_is_drawn_with_its_statistics(browser, live_server, engin
     assert shown and abs(int(shown.group(1).replace(",", "")) - area) < 1, text
     assert {"en": "Area statistics", "zh": "区域统计"}[lang] in text
     assert {"en": "Land use by class", "zh": "各类用地面积"}[lang] in text
+    # the zoning districts the site falls in, with their limits
+    assert {"en": "Zoning districts it falls in", "zh": "所在控规分区"}[lang] in text
+    assert page.locator("#card table.zones tr").count() > 2
     # the map shows the site: the red line is drawn in the view
     page.wait_for_function("dcMap.loaded()", timeout=30_000)
     assert page.evaluate("dcMap.queryRenderedFeatures({layers: ['dc-boundary-line']}).length") > 0

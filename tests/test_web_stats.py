@@ -152,3 +152,36 @@ def test_external_basemap_is_off_by_default_and_read_from_settings(settings):
     spec = basemap(settings.model_copy(update={"basemap_url": "https://t.example/{z}/{x}/{y}.png",
                                                "basemap_crs": "gcj02"}))  # fmt: skip
     assert spec == {"url": "https://t.example/{z}/{x}/{y}.png", "crs": "GCJ-02", "attribution": ""}
+
+
+def test_zoning_districts_match_geopandas(stats, area, catalog, engine):
+    """The districts the polygon falls in, with the polygon's area in each (summed over a
+    district's features) and the limits the card shows, checked against geopandas."""
+    city = City(catalog, catalog.city("cambridge"), engine, "anonymous")
+    zoning = city.read("zoning_districts", bbox=shape(POLYGON).bounds, crs=LOCAL)
+    code = catalog.layer("cambridge", "zoning_districts").semantic("zone_code").name
+    pieces = zoning.geometry.intersection(area.iloc[0])
+    expected = pieces.area.groupby(zoning[code]).sum()
+    expected = expected[expected > 0].sort_values(ascending=False)
+    got = stats["zoning"]["zones"]
+    assert [z["zone_code"] for z in got] == list(expected.index)
+    for zone, value in zip(got, expected, strict=True):
+        assert zone["area_m2"] == pytest.approx(value, rel=0.005), zone["zone_code"]
+        assert zone["share"] == pytest.approx(value / area.area.iloc[0], abs=1e-3)
+        assert {c["control"] for c in zone["controls"]} <= {
+            "max_far", "max_far_residential", "max_height", "min_open_space",
+        }  # fmt: skip
+        assert "properties" not in zone
+    assert stats["zoning"]["count"] == len(expected) and got[0]["zone_name"]
+    # a city without a zoning layer has no such section
+    xiamen = {"type": "Polygon", "coordinates": [[[118.08, 24.45], [118.12, 24.45],
+              [118.12, 24.48], [118.08, 24.45]]]}  # fmt: skip
+    assert zoning_of(engine, catalog, xiamen) is None
+
+
+def zoning_of(engine, catalog, polygon):  # noqa: ANN001, ANN201
+    """The zoning section of the statistics of ``polygon`` in Xiamen, as a visitor."""
+    from digitalcity.web.stats import polygon_statistics
+
+    city = City(catalog, catalog.city("xiamen"), engine, "anonymous")
+    return polygon_statistics(city, polygon)["zoning"]

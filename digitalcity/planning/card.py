@@ -63,11 +63,19 @@ def _land_use(
     return out
 
 
+def zoning_layer(city: City) -> LayerDef | None:
+    """The city's zoning layer if the caller may see it."""
+    layer_id = city.definition.roles.zoning
+    if not layer_id or not visible_layer(city.role, layer := city.catalog.layer(city.id, layer_id)):
+        return None
+    return layer
+
+
 def _zoning(
     conn: Connection, city: City, parcel_geom: sa.ColumnElement, lang: str
 ) -> dict[str, Any] | None:
-    layer_id = city.definition.roles.zoning
-    if not layer_id or not visible_layer(city.role, layer := city.catalog.layer(city.id, layer_id)):
+    layer = zoning_layer(city)
+    if layer is None:
         return None
     table = city.relation(layer)
     overlap = sa.func.ST_Area(sa.func.ST_Intersection(table.c.geom, parcel_geom))
@@ -78,8 +86,13 @@ def _zoning(
         .limit(1)
     )
     row = conn.execute(stmt).first()
-    if row is None:
-        return None
+    return None if row is None else zone_entry(city, layer, row, lang)
+
+
+def zone_entry(city: City, layer: LayerDef, row: Any, lang: str) -> dict[str, Any]:
+    """One zoning district as cards show it: its code and name (in ``lang``), colour, the
+    controls with value, unit, status and source, the plain description, and every field the
+    caller may read."""
     props = _visible_row(city, layer, row)
     source = layer.semantic("controls_source")
     note = layer.semantic("controls_note")

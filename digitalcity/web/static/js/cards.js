@@ -193,6 +193,24 @@ export function featuresCard(features, meta) {
   }).join("<hr>");
 }
 
+// The zoning districts an area falls in: its area in each, and each district's limits that
+// the plan sets (a value or "no limit"; those no source gives are left out here).
+function zonesTable(zoning) {
+  if (!zoning.zones.length) return `<p>${esc(t("none"))}</p>`;
+  const limits = (zone) => {
+    const set = zone.controls.filter((c) => c.status === "value" || c.status === "no_limit");
+    return set.length
+      ? set.map((c) => `${esc(t(`control_${c.control}`))} ${controlValue(c)}`).join("<br>")
+      : unknown();
+  };
+  const rows = zoning.zones.map((z) => `<tr><td>${swatch(z.colour)}<b class="data">${esc(z.zone_code ?? "")}</b> ${esc(z.zone_name || "")}</td>` +
+    `<td class="num">${num(z.area_m2)}</td><td class="num">${z.share == null ? "" : num(z.share * 100, 1) + "%"}</td>` +
+    `<td class="small">${limits(z)}</td></tr>`).join("");
+  const more = zoning.count > zoning.zones.length ? `<p class="muted small">${esc(t("moreZones", { n: num(zoning.count - zoning.zones.length) }))}</p>` : "";
+  return `<table class="grid zones"><tr><th>${esc(t("zoning"))}</th><th>${esc(t("area"))} (${esc(unitText("m²"))})</th>` +
+    `<th>${esc(t("share_"))}</th><th>${esc(t("keyLimits"))}</th></tr>${rows}</table>${more}`;
+}
+
 /** Statistics of a drawn polygon (POST /cities/{city}/stats). */
 export function statsCard(stats, meta) {
   const lu = stats.landuse;
@@ -215,6 +233,7 @@ export function statsCard(stats, meta) {
       row(t("residents"), stats.residents ? `${num(stats.residents.residents)} ${esc(t("persons"))}` : unknown()),
     ]) +
     `<h3>${esc(t("landuseByClass"))}</h3>${classes}` +
+    (stats.zoning ? `<h3>${esc(t("zoningInside"))}</h3>${zonesTable(stats.zoning)}` : "") +
     `<h3>${esc(t("facilitiesInside"))}</h3>${facilityRows}` +
     `<p class="muted small">${esc(stats.units.crs_measure)}</p>`;
 }
