@@ -148,3 +148,18 @@ def test_values_of_a_query_s_matches(client, engine, planner_key):
     assert shown.status_code == 200 and shown.json()["count"] > 0
     assert values(client, "landuse_l2", filter="stories >>> 4").status_code == 400
     assert values(client, "landuse_l2", bbox="1,2,3").status_code == 400
+
+
+def test_numbers_are_summed_over_the_matches(client, engine):
+    body = values(client, "gross_area_sqft", filter='"stories" >= 4', limit=1).json()
+    with engine.connect() as conn:
+        total, mean, count = conn.execute(
+            sa.text(
+                "SELECT sum(gross_area_sqft), avg(gross_area_sqft), count(gross_area_sqft)"  # noqa: S608
+                f" FROM {TABLE} WHERE stories >= 4"
+            )
+        ).one()
+    assert body["sum"] == pytest.approx(float(total)) and body["count"] == count
+    assert body["mean"] == pytest.approx(float(mean))
+    assert isinstance(values(client, "year_built").json()["sum"], int)
+    assert "sum" not in values(client, "address").json()

@@ -160,6 +160,17 @@ def test_text_sorting_and_a_shared_link(browser, live_server, engine):
     assert [(r.split("\t")[0].split(" ")[0], int(r.split("\t")[1])) for r in rows] == [
         (code, n) for code, n in by_code
     ]
+    # and a number added up over them
+    page.select_option(".query-results [name=total]", "gross_area_sqft")
+    page.wait_for_selector(".query-total-figures")
+    shown_total = page.locator(".query-total-figures b").inner_text().replace(",", "")
+    with engine.connect() as conn:
+        total = conn.execute(
+            sa.text(
+                "SELECT sum(gross_area_sqft) FROM cambridge.parcels WHERE address ILIKE '%maple%'"
+            )
+        ).scalar()
+    assert float(shown_total) == pytest.approx(float(total), abs=0.01)
     page.click("[data-sort=address]")
     page.wait_for_selector("th[aria-sort=ascending]")
     page.click("[data-sort=address]")

@@ -21,6 +21,7 @@ from digitalcity.query.like import like_escaped
 MAX_VALUES = 1000
 MAX_CONTAINS = 200
 _RANGED = {"integer", "float", "date", "datetime"}  # types whose min and max mean something
+_SUMMED = {"integer", "float"}  # types whose sum and mean mean something
 
 
 class ValuesError(DigitalCityError):
@@ -42,6 +43,8 @@ class FieldValues:
     nulls: int
     minimum: Any = None
     maximum: Any = None
+    total: Any = None
+    mean: Any = None
 
     def to_dict(self, lang: str, codes: tuple[Code, ...] = ()) -> dict[str, Any]:
         """As JSON: a coded field's values carry their names in ``lang``."""
@@ -61,7 +64,17 @@ class FieldValues:
         }
         if self.field.type in _RANGED:
             out["min"], out["max"] = _json(self.minimum), _json(self.maximum)
+        if self.field.type in _SUMMED:
+            out["sum"], out["mean"] = _number(self.total), _number(self.mean)
         return out
+
+
+def _number(value: Any) -> float | int | None:
+    """A sum or mean as JSON writes it (PostgreSQL answers numeric as Decimal)."""
+    if value is None:
+        return None
+    as_float = float(value)
+    return int(as_float) if as_float.is_integer() and abs(as_float) < 2**53 else as_float
 
 
 def _json(value: Any) -> Any:
@@ -81,7 +94,8 @@ def field_values(
 ) -> FieldValues:
     """The ``limit`` most frequent values of field ``name`` of ``table`` (ties in value
     order), those whose text holds ``contains`` (case-insensitive) when given; with the
-    field's count, nulls and range, all over the features that meet ``where`` (an items
+    field's count, nulls, range and (for numbers) sum and mean, all over the features that
+    meet ``where`` (an items
     query's conditions: ``ItemsQuery.where``), else the whole table. ``layer_fields``: the
     queryable fields the caller may see (``query.items.queryables``)."""
     field = layer_fields.get(name)
@@ -92,13 +106,19 @@ def field_values(
     if contains is not None and len(contains) > MAX_CONTAINS:
         raise ValuesError(f"contains is longer than {MAX_CONTAINS} characters")
     column = table.c[name]
-    ranged = field.type in _RANGED
-    totals = sa.select(
-        sa.func.count(column),
-        sa.func.count(),
-        sa.func.min(column) if ranged else sa.null(),
-        sa.func.max(column) if ranged else sa.null(),
-    ).select_from(table).where(*where)
+    ranged, summed = field.type in _RANGED, field.type in _SUMMED
+    totals = (
+        sa.select(
+            sa.func.count(column),
+            sa.func.count(),
+            sa.func.min(column) if ranged else sa.null(),
+            sa.func.max(column) if ranged else sa.null(),
+            sa.func.sum(column) if summed else sa.null(),
+            sa.func.avg(column) if summed else sa.null(),
+        )
+        .select_from(table)
+        .where(*where)
+    )
     n = sa.func.count().label("n")
     listed = sa.select(column.label("value"), n).where(column.is_not(None), *where)
     if contains:
@@ -106,7 +126,7 @@ def field_values(
         bound = sa.bindparam("contains", pattern, sa.Text)
         listed = listed.where(sa.func.lower(sa.cast(column, sa.Text)).like(bound, escape="\\"))
     listed = listed.group_by(column).order_by(n.desc(), column).limit(limit + 1)
-    count, rows_total, minimum, maximum = conn.execute(totals).one()
+    count, rows_total, minimum, maximum, total, mean = conn.execute(totals).one()
     rows = [(row.value, row.n) for row in conn.execute(listed)]
     return FieldValues(
         field=field,
@@ -116,4 +136,6 @@ def field_values(
         nulls=rows_total - count,
         minimum=minimum,
         maximum=maximum,
+        total=total,
+        mean=mean,
     )

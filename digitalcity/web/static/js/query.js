@@ -210,6 +210,7 @@ export class QueryTool {
     this.values = {}; // field -> its values (the datalist), once read
     this.result = null; // {features, matched, next, filter, bbox, breakdown}
     this.breakdownField = null; // the field the matches are counted by (null: the first coded)
+    this.totalField = null; // the number summed over the matches (null: none)
     this.error = "";
   }
 
@@ -352,6 +353,7 @@ export class QueryTool {
     form.elements.layer.onchange = async () => {
       this.query = { ...blank(form.elements.layer.value), scope: this.query.scope, area: this.query.area };
       this.breakdownField = null;
+      this.totalField = null;
       this.result = null;
       this.error = "";
       draw(this.ctx.map, []);
@@ -479,6 +481,7 @@ export class QueryTool {
     }
     this.ctx.onChange(this.result ? this.query : null);
     if (this.result) await this.breakDown(this.breakdownField ?? this.shortestCoded());
+    if (this.result && this.totalField) await this.sumUp(this.totalField);
     this.render();
     if (zoom) this.zoomTo();
   }
@@ -502,6 +505,31 @@ export class QueryTool {
     } catch (err) {
       this.error = t("error", { msg: err.message });
     }
+  }
+
+  /** Sum ``field`` ("" for none) over the matches: its sum, mean and how many have a value. */
+  async sumUp(field) {
+    this.totalField = field;
+    this.result.total = null;
+    if (!field) return;
+    try {
+      this.result.total = await api(this.valuesPath(field, { limit: 1, lang: lang() }));
+    } catch (err) {
+      this.error = t("error", { msg: err.message });
+    }
+  }
+
+  totalHtml() {
+    const numbers = this.fields().filter(([, s]) => kindOf(s) === "number");
+    if (!numbers.length) return "";
+    const options = [["", "—"], ...numbers.map(([name, s]) => [name, s.title || name])].map(([name, title]) =>
+      `<option value="${esc(name)}"${name === (this.totalField || "") ? " selected" : ""}>${esc(title)}</option>`).join("");
+    const select = `<label class="query-total">${esc(t("totalOf"))} <select name="total">${options}</select></label>`;
+    const b = this.result.total;
+    if (!b) return select;
+    const unit = b.unit ? ` ${esc(unitText(b.unit))}` : "";
+    return `${select}<p class="query-total-figures">${esc(t("totalSum"))} <b>${num(b.sum, 2)}</b>${unit} · ` +
+      `${esc(t("totalMean"))} ${num(b.mean, 2)}${unit} · ${esc(t("totalCounted", { n: num(b.count), nulls: num(b.nulls) }))}</p>`;
   }
 
   breakdownHtml() {
@@ -583,6 +611,7 @@ export class QueryTool {
       `<button type="button" data-export-query="${f}">${esc(label)}</button>`).join(" ");
     return `<p class="query-count">${esc(count + shown)}</p>
 ${this.breakdownHtml()}
+${this.totalHtml()}
 <p><button type="button" data-query-act="zoom">${esc(t("zoomToResults"))}</button>
   ${r.next ? `<button type="button" data-query-act="more">${esc(t("loadMore", { n: num(PAGE) }))}</button>` : ""}</p>
 <p class="query-exports"><span class="muted">${esc(t("exportAll"))}</span> ${exports}</p>
@@ -590,8 +619,9 @@ ${this.breakdownHtml()}
   }
 
   async onResultsChange(event) {
-    if (event.target.name !== "breakdown") return;
-    await this.breakDown(event.target.value);
+    if (!["breakdown", "total"].includes(event.target.name)) return;
+    if (event.target.name === "total") await this.sumUp(event.target.value);
+    else await this.breakDown(event.target.value);
     const form = document.querySelector("#card .query-form");
     if (form) this.readForm(form);
     this.render();
