@@ -15,7 +15,8 @@ import {
 } from "./layers.js";
 import { Drawer } from "./measure.js";
 import { printSheet } from "./print.js";
-import { QueryTool, installQuery, queryFromLink, queryToLink } from "./query.js";
+import { QueryTool, installQuery } from "./query.js";
+import { queryFromLink, queryToLink } from "./query_filter.js";
 import { BoundaryTool, installBoundary } from "./boundary.js";
 import {
   clearSelection, closeCard, featuresUnder, fitBeside, installSelection, keepVisible, openCard,
