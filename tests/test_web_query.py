@@ -295,3 +295,19 @@ def test_an_area_drawn_on_the_map_bounds_the_query(browser, live_server, engine)
     assert shown_count(again.page) == expected
     assert again.page.evaluate("dcMap.getSource('dc-draw').serialize().data.features.length") > 1
     assert not opened.errors and not again.errors
+
+
+def test_a_query_on_a_past_day_reads_the_layer_as_it_was(browser, live_server):
+    """On the map of a day before any load (the date control's ``at``), the query reads the
+    history: nothing matches, and every request it sends carries the instant."""
+    opened = open_query(browser, live_server, hash_=f"{VIEW}&at=2020-01-01")
+    page = opened.page
+    condition(page, 0, "stories", "ge", "1")
+    opened.requests.clear()
+    run(page)
+    assert "No feature matches" in page.inner_text(".query-count")
+    sent = [r.url for r in opened.requests if "/collections/" in r.url]
+    assert sent and all(
+        parse_qs(urlsplit(u).query)["as-of"][0].startswith("2020-01-0") for u in sent
+    ), sent
+    assert not opened.errors, opened.errors
