@@ -310,6 +310,84 @@ results["beijing"].frame.explore(
 )""",
         ),
     ],
+    "05_site_boundary_check": [
+        (
+            "md",
+            """\
+# 05 · Site boundary check（红线核查）
+
+A site's boundary as planners receive it, a CAD drawing (DXF) whose coordinates are in the
+Massachusetts state plane (US feet) and which declares no CRS, read with the loader's own
+checks, then what applies inside it: the zoning districts with their limits, the land use by
+class and the residents. Areas are m² in the city's local metric CRS (EPSG:26986). The
+drawing is made here from one of the city's own neighbourhoods, so the figures can be checked
+against the layer.""",
+        ),
+        ("code", SETUP),
+        (
+            "code",
+            """\
+import tempfile
+from pathlib import Path
+
+from digitalcity.boundary import read_boundary
+
+# the outline of a neighbourhood, drawn as a CAD drawing would hold it: closed polylines in
+# EPSG:2249, no CRS in the file
+folder = Path(tempfile.mkdtemp(prefix="site-"))
+hood = city.read("neighbourhoods", crs="EPSG:2249").iloc[[3]]
+outline = hood.boundary.to_frame("geometry").set_geometry("geometry").reset_index(drop=True)
+outline.to_file(folder / "site.dxf", driver="DXF")
+site = read_boundary(folder / "site.dxf", city.definition, crs="EPSG:2249")
+print(f"{site.area_m2:,.0f} m² in {site.parts} area(s), read in {site.crs}")""",
+        ),
+        (
+            "code",
+            """\
+zoning = analysis.zoning_in_polygon(city, site.geometry, lang="zh")
+print(zoning.summary, zoning.units)
+zoning.frame""",
+        ),
+        (
+            "code",
+            """\
+ax = zoning.frame.plot.barh(
+    x="zone_code", y="area_m2", color="#c0392b", legend=False, figsize=(7, 3)
+)
+ax.set_xlabel("m² of the site (EPSG:26986)")
+ax.set_ylabel("")
+ax.set_title("The site by zoning district")
+plt.tight_layout()""",
+        ),
+        (
+            "code",
+            """\
+import folium
+
+import digitalcity.maps as maps
+
+m = maps.explore(city, layers=["zoning_districts"], bbox=site.geometry.bounds)
+folium.GeoJson(
+    site.geometry.__geo_interface__,
+    name="site (红线)",
+    style_function=lambda _: {"color": "#e0001b", "weight": 3, "fill": False},
+).add_to(m)
+m""",
+        ),
+        (
+            "code",
+            """\
+landuse = analysis.landuse_statistics(city, polygon=site.geometry)
+landuse.frame[["code", "name_en", "name_zh", "area_ha", "share", "parcels"]]""",
+        ),
+        (
+            "code",
+            """\
+residents = analysis.population_in_polygon(city, site.geometry)
+print(f"{residents.summary['population']:,.0f} residents (areal interpolation of the 2000 blocks)")
+zoning.provenance["inputs"]""",
+        ),
+    ],
 }
 
 

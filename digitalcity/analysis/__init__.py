@@ -27,6 +27,7 @@ from digitalcity.analysis.population import population_by_zone, population_in_po
 from digitalcity.analysis.proximity import buffer, facilities_within, parcels_beyond
 from digitalcity.analysis.result import AnalysisResult
 from digitalcity.analysis.service_area import life_circle, service_areas
+from digitalcity.analysis.zoning import zoning_in_polygon
 
 __all__ = [
     "AnalysisResult",
@@ -50,5 +51,6 @@ __all__ = [
     "street_network",
     "zoning_compliance",
     "zoning_compliance_summary",
+    "zoning_in_polygon",
     "zoning_landuse_crosstab",
 ]

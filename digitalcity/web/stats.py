@@ -14,8 +14,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import shapely
-import sqlalchemy as sa
-from geoalchemy2 import Geometry
 
 from digitalcity.analysis import (
     facilities_within,
@@ -31,7 +29,7 @@ from digitalcity.catalog.ids import collection_id
 from digitalcity.catalog.model import LayerDef
 from digitalcity.city import City
 from digitalcity.crs import parse_crs, transform_geometries
-from digitalcity.planning.card import zone_entry, zoning_layer
+from digitalcity.planning.site import zones_within
 
 LONLAT = "EPSG:4326"
 MAX_AREA_SHARE = 1.0  # of the area of the city's bbox
@@ -136,44 +134,6 @@ def _facilities(city: City, doc: Any, lang: str) -> dict[str, Any]:
     return out
 
 
-def _zoning(city: City, local: shapely.Geometry, lang: str) -> dict[str, Any] | None:
-    """The zoning districts the polygon (``local``: in the city's local CRS) meets, largest
-    share first: each district's card entry (``planning.card.zone_entry``: code, name,
-    controls) with the area of the polygon in it (m²) and its share of the polygon; features
-    of one district code are summed. None when the caller may not see a zoning layer."""
-    layer = zoning_layer(city)
-    if layer is None:
-        return None
-    table = city.relation(layer)
-    wkb = sa.bindparam("site", shapely.to_wkb(local), sa.LargeBinary)
-    site = sa.func.ST_Transform(
-        sa.func.ST_GeomFromWKB(wkb, city.local_srid), city.storage_srid, type_=Geometry()
-    )
-    piece = sa.func.ST_Transform(
-        sa.func.ST_Intersection(table.c.geom, site), city.local_srid, type_=Geometry()
-    )
-    inside = sa.func.ST_Area(piece).label("site_area_m2")
-    stmt = (
-        sa.select(table, inside)
-        .where(sa.func.ST_Intersects(table.c.geom, site))
-        .order_by(inside.desc(), table.c.fid)
-    )
-    zones: dict[Any, dict[str, Any]] = {}
-    with city.engine.connect() as conn:
-        for row in conn.execute(stmt):
-            entry = zone_entry(city, layer, row, lang)
-            key = entry["zone_code"] if entry["zone_code"] is not None else ("fid", row.fid)
-            found = zones.setdefault(key, {**entry, "area_m2": 0.0, "features": 0})
-            found["area_m2"] += float(row.site_area_m2 or 0.0)
-            found["features"] += 1
-    listed = sorted(zones.values(), key=lambda z: -z["area_m2"])
-    for zone in listed:
-        zone["share"] = round(zone["area_m2"] / local.area, 4) if local.area else None
-        zone["area_m2"] = round(zone["area_m2"], 2)
-        del zone["properties"]  # the card's fields: the controls say what matters here
-    return {"collection": collection_id(layer), "zones": listed[:MAX_LISTED], "count": len(listed)}
-
-
 def polygon_statistics(city: City, doc: Any, lang: str = "en") -> dict[str, Any]:
     """Land use by class, zoning districts, residents and facilities inside the GeoJSON
     polygon (or Feature) ``doc`` (lon/lat); areas in m² in the city's local CRS. Reads only;
@@ -184,7 +144,7 @@ def polygon_statistics(city: City, doc: Any, lang: str = "en") -> dict[str, Any]
         "area_m2": round(local.area, 2),
         "perimeter_m": round(local.length, 2),
         "landuse": _landuse(city, doc, lang),
-        "zoning": _zoning(city, local, lang),
+        "zoning": zones_within(city, local, lang),
         "residents": _residents(city, doc),
         "facilities": _facilities(city, doc, lang),
         "units": {"area_m2": "m²", "perimeter_m": "m", "crs_measure": city.local_crs},

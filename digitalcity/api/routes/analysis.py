@@ -113,6 +113,12 @@ class PopulationPolygon(Params):
     method: Literal["areal", "dasymetric"] = "areal"
 
 
+class ZoningPolygon(Params):
+    polygon: Polygon
+    polygon_crs: str = "EPSG:4326"
+    lang: Literal["en", "zh"] = "en"
+
+
 class PopulationZones(Params):
     zone_layer: str
     method: Literal["areal", "dasymetric"] = "areal"
@@ -154,6 +160,7 @@ ANALYSES: dict[str, tuple[type[Params], tuple[str, ...]]] = {
     "life_circle": (LifeCircle, ()),
     "population_in_polygon": (PopulationPolygon, ("polygon",)),
     "population_by_zone": (PopulationZones, ("zone_layer",)),
+    "zoning_in_polygon": (ZoningPolygon, ("polygon",)),
     "layer_changes": (Changes, ("layer",)),
     "area_change_by_class": (AreaChange, ("layer",)),
     "district_density": (NoParams, ()),
