@@ -46,7 +46,7 @@ def zoning_in_polygon(
                 f"areas in {city.local_crs}"
             ),
         )
-    found = zones_within(city, area, lang) or {"zones": []}
+        found = zones_within(city, area, lang, conn) or {"zones": []}
     rows = []
     units = {"area_m2": "m²", "share": "ratio"}
     for zone in found["zones"]:

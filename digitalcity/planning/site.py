@@ -17,11 +17,14 @@ from digitalcity.planning.card import zone_entry, zoning_layer
 MAX_LISTED = 100  # districts listed (all are counted)
 
 
-def zones_within(city: City, local: shapely.Geometry, lang: str = "en") -> dict[str, Any] | None:
+def zones_within(
+    city: City, local: shapely.Geometry, lang: str = "en", conn: sa.Connection | None = None
+) -> dict[str, Any] | None:
     """The zoning districts the polygon (``local``: in the city's local CRS) meets, largest
     share first: each district's card entry (``planning.card.zone_entry``: code, name,
     controls) with the area of the polygon in it (m²) and its share of the polygon; features
-    of one district code are summed. None when the caller may not see a zoning layer."""
+    of one district code are summed (read on ``conn`` when given). None when the caller may
+    not see a zoning layer."""
     layer = zoning_layer(city)
     if layer is None:
         return None
@@ -40,13 +43,17 @@ def zones_within(city: City, local: shapely.Geometry, lang: str = "en") -> dict[
         .order_by(inside.desc(), table.c.fid)
     )
     zones: dict[Any, dict[str, Any]] = {}
-    with city.engine.connect() as conn:
-        for row in conn.execute(stmt):
-            entry = zone_entry(city, layer, row, lang)
-            key = entry["zone_code"] if entry["zone_code"] is not None else ("fid", row.fid)
-            found = zones.setdefault(key, {**entry, "area_m2": 0.0, "features": 0})
-            found["area_m2"] += float(row.site_area_m2 or 0.0)
-            found["features"] += 1
+    if conn is None:
+        with city.engine.connect() as own:
+            rows = own.execute(stmt).all()
+    else:  # an analysis's connection: the rows of the versions its provenance names
+        rows = conn.execute(stmt).all()
+    for row in rows:
+        entry = zone_entry(city, layer, row, lang)
+        key = entry["zone_code"] if entry["zone_code"] is not None else ("fid", row.fid)
+        found = zones.setdefault(key, {**entry, "area_m2": 0.0, "features": 0})
+        found["area_m2"] += float(row.site_area_m2 or 0.0)
+        found["features"] += 1
     listed = sorted(zones.values(), key=lambda z: -z["area_m2"])
     for zone in listed:
         zone["share"] = round(zone["area_m2"] / local.area, 4) if local.area else None

@@ -3,7 +3,7 @@
 // server reads its areas (POST /cities/{city}/boundary), the map draws it as a red line and
 // the card gives the site's statistics (POST /cities/{city}/stats): land use by class,
 // residents, facilities inside.
-import { ApiError, apiKey, config, esc, num } from "./common.js";
+import { api, config, esc, num } from "./common.js";
 import { lang, t, unitText } from "./i18n.js";
 
 const SOURCE = "dc-boundary";
@@ -23,17 +23,6 @@ function draw(map, feature) {
   drawn = feature ? { type: "FeatureCollection", features: [feature] } : EMPTY;
   const source = map.getSource(SOURCE);
   if (source) source.setData(drawn);
-}
-
-/** POST the file; its problem detail becomes an ApiError. */
-async function upload(path, file) {
-  const headers = { "Content-Type": "application/octet-stream" };
-  const key = apiKey();
-  if (key) headers["X-API-Key"] = key;
-  const response = await fetch(path, { method: "POST", headers, body: file });
-  const data = await response.json();
-  if (!response.ok) throw new ApiError(response.status, data.message || data.detail || data.title);
-  return data;
 }
 
 /**
@@ -102,7 +91,7 @@ ${summary}${this.statsHtml}`;
     const submit = form.querySelector("button[type=submit]");
     submit.textContent = t("loading");
     try {
-      this.feature = await upload(`/cities/${this.ctx.city()}/boundary?${p}`, file);
+      this.feature = await api(`/cities/${this.ctx.city()}/boundary?${p}`, { method: "POST", body: file });
     } catch (err) {
       this.clear(false);
       submit.textContent = t("boundaryCheck");

@@ -33,9 +33,13 @@ function cardTitle(label, fallback) {
     : `<h2 class="card-title">${esc(fallback)}</h2>`;
 }
 
+// A district as cards name it: its colour, code (data) and name.
+function zoneLabel(zoning) {
+  return `${swatch(zoning.colour)}<b class="data">${esc(zoning.zone_code ?? "")}</b> ${esc(zoning.zone_name || "")}`;
+}
+
 function zoneName(zoning) {
-  return `<p class="zone">${swatch(zoning.colour)}<b class="data">${esc(zoning.zone_code)}</b> ` +
-    `${esc(zoning.zone_name || "")}</p>`;
+  return `<p class="zone">${zoneLabel(zoning)}</p>`;
 }
 
 function value(v, unit) {
@@ -203,7 +207,7 @@ function zonesTable(zoning) {
       ? set.map((c) => `${esc(t(`control_${c.control}`))} ${controlValue(c)}`).join("<br>")
       : unknown();
   };
-  const rows = zoning.zones.map((z) => `<tr><td>${swatch(z.colour)}<b class="data">${esc(z.zone_code ?? "")}</b> ${esc(z.zone_name || "")}</td>` +
+  const rows = zoning.zones.map((z) => `<tr><td>${zoneLabel(z)}</td>` +
     `<td class="num">${num(z.area_m2)}</td><td class="num">${z.share == null ? "" : num(z.share * 100, 1) + "%"}</td>` +
     `<td class="small">${limits(z)}</td></tr>`).join("");
   const more = zoning.count > zoning.zones.length ? `<p class="muted small">${esc(t("moreZones", { n: num(zoning.count - zoning.zones.length) }))}</p>` : "";

@@ -76,15 +76,20 @@ export class ApiError extends Error {
   }
 }
 
-/** JSON from the API (same origin); problem JSON becomes an ApiError. */
+/** JSON from the API (same origin); problem JSON becomes an ApiError (its ``message`` in the
+ * request's language where the problem has one). A Blob body (a file) is sent as it is. */
 export async function api(path, { method = "GET", body, key } = {}) {
-  const headers = withKey(path, body ? { "Content-Type": "application/json" } : {}, key);
+  const file = body instanceof Blob;
+  const type = file ? "application/octet-stream" : "application/json";
+  const headers = withKey(path, body ? { "Content-Type": type } : {}, key);
   const response = await fetch(path, {
-    method, headers, body: body ? JSON.stringify(body) : undefined,
+    method, headers, body: body && !file ? JSON.stringify(body) : body,
   });
-  const type = response.headers.get("content-type") || "";
-  const data = type.includes("json") ? await response.json() : await response.text();
-  if (!response.ok) throw new ApiError(response.status, data.detail || data.title || String(data));
+  const kind = response.headers.get("content-type") || "";
+  const data = kind.includes("json") ? await response.json() : await response.text();
+  if (!response.ok) {
+    throw new ApiError(response.status, data.message || data.detail || data.title || String(data));
+  }
   return data;
 }
 
