@@ -340,6 +340,7 @@ def test_static_pmtiles_site_runs_without_the_api(browser, static_site, live_ser
     url = f"{static_site}/#z=16.5&ll={MAPLE[0]},{MAPLE[1]}"
     opened = Opened(browser, url)
     assert drawn_share(opened.page) > 0.6
+    assert not opened.page.is_visible("#changes-toggle")  # no history without the API
     opened.click_lonlat(*MAPLE)
     text = opened.card()
     assert "38 MAPLE AVE" in text and "C-1" in text and "Maximum height" in text

@@ -19,7 +19,7 @@ from digitalcity.catalog.codes import code_tables
 
 # Words that stay as they are in Chinese: product and format names, the language switch.
 KEPT = {"API", "EN", "digitalcity", "GeoJSON", "CSV", "PDF", "PNG", "MapLibre", "OpenStreetMap", "fid",
-        "GeoPackage", "Shapefile", "FlatGeobuf", "CAD", "DXF", "KML", "EPSG"}  # fmt: skip
+        "GeoPackage", "Shapefile", "FlatGeobuf", "CAD", "DXF", "KML", "EPSG", "Atom"}  # fmt: skip
 
 WALK = """(keptWords) => {
   const kept = new Set(keptWords);
@@ -108,6 +108,17 @@ def test_public_map_in_chinese_has_no_untranslated_text(browser, live_server, co
     page = opened.page
     assert page.inner_text("h1") == "公众地图"
     found = _untranslated(opened, codes)
+    # recent changes: the list, then the newest change set's features (before any other card opens: a
+    # search's card, still on its way, would replace them)
+    page.click("#changes-toggle")
+    page.wait_for_selector("#card .change-entry", timeout=15_000)
+    found += _untranslated(opened, codes)
+    page.locator("#card .change-entry").first.click()
+    page.wait_for_selector("#card .changes-features li", timeout=15_000)
+    found += _untranslated(opened, codes)
+    page.click("#card-close")
+    page.evaluate("([lon, lat]) => dcMap.jumpTo({center: [lon, lat], zoom: 17})", list(MAPLE))
+    opened.ready()
     opened.click_lonlat(*MAPLE)
     opened.card()
     found += _untranslated(opened, codes)

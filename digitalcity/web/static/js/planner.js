@@ -18,6 +18,7 @@ import { printSheet } from "./print.js";
 import { QueryTool, installQuery } from "./query.js";
 import { queryFromLink, queryToLink } from "./query_filter.js";
 import { BoundaryTool, installBoundary } from "./boundary.js";
+import { ChangesTool, installChanges } from "./changes.js";
 import {
   clearSelection, closeCard, featuresUnder, fitBeside, installSelection, keepVisible, openCard,
   select, wireSearch,
@@ -98,6 +99,7 @@ async function onStyle() {
   const generation = styleGeneration;
   addBasemap(map, config.basemap);
   installBoundary(map);
+  installChanges(map);
   installQuery(map); // below the selection, which is drawn over a query's matches
   installSelection(map);
   drawer.install();
@@ -466,6 +468,23 @@ const boundaryTool = new BoundaryTool({
   }),
 });
 $("boundary").onclick = () => boundaryTool.open();
+// Recent changes (changes.js): the city's change sets in words, each marked on the map, with
+// a swipe comparison against the day before it.
+const changesTool = new ChangesTool({
+  map,
+  city: () => state.city,
+  showCard: (html, again) => {
+    state.back = null;
+    showCard(html, again);
+  },
+  fit: (box) => fitBeside(map, box),
+  select: (geometry) => select(map, geometry),
+  compareDay: (day) => {
+    $("compare-day").value = day;
+    openComparison();
+  },
+});
+$("changes").onclick = () => changesTool.open();
 
 $("query").onclick = () => {
   if (drawer.mode !== "query") drawer.clear();
@@ -512,6 +531,7 @@ $("key-form").onsubmit = async (event) => {
 $("card-close").onclick = () => {
   stopShapeEditing();
   if (document.querySelector("#card .query-form")) queryTool.clear(); // closing the query ends it
+  changesTool.clear();
   closeCard();
   clearSelection(map);
   Object.assign(state, { sel: null, selection: null, lastCard: null, back: null });

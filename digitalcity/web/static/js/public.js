@@ -8,9 +8,10 @@ import {
   applyVisibility, chooseTheme, followZoom, renderSwitcher, say, visibleInStyle,
 } from "./layers.js";
 import { addBasemap } from "./basemap.js";
+import { ChangesTool, installChanges } from "./changes.js";
 import {
-  clearSelection, closeCard, featuresUnder, installSelection, keepVisible, openCard, select,
-  wireSearch,
+  clearSelection, closeCard, featuresUnder, fitBeside, installSelection, keepVisible, openCard,
+  select, wireSearch,
 } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
@@ -74,6 +75,7 @@ function reloadStyle() {
 
 map.on("style.load", async () => {
   addBasemap(map, config.basemap);
+  installChanges(map);
   installSelection(map);
   if (!state.visible) state.visible = visibleInStyle(map);
   applyVisibility(map, state.visible);
@@ -407,7 +409,24 @@ $("lang").onclick = () => {
   writeHash(map, state);
 };
 $("legend-toggle").onclick = () => document.body.classList.toggle("legend-open");
+// Recent changes (changes.js): what the land bureau changed, in words, marked on the map.
+const changesTool = new ChangesTool({
+  map,
+  city: () => city.id,
+  showCard: (html, again_) => {
+    again = again_;
+    openCard(html);
+  },
+  fit: (box) => fitBeside(map, box),
+  select: (geometry) => select(map, geometry),
+});
+$("changes-toggle").hidden = STATIC; // a static site has no history to read
+$("changes-toggle").onclick = () => {
+  document.body.classList.remove("legend-open");
+  changesTool.open();
+};
 $("card-close").onclick = () => {
+  changesTool.clear();
   closeCard();
   clearSelection(map);
   again = null;

@@ -1,0 +1,248 @@
+// Recent changes (最近变更) on the public and planner maps: what the land bureau changed in
+// the map's layers, newest first, in plain words (GET /cities/{city}/changes). An entry opens
+// its features with their values before and after and draws them on the map: added in green,
+// changed in orange (the shape before as a grey dashed line), removed in red dashed.
+import { api, esc, lonLatBox, num } from "./common.js";
+import { lang, t, unitText } from "./i18n.js";
+
+const SOURCE = "dc-changes";
+const EMPTY = { type: "FeatureCollection", features: [] };
+const COLOURS = { added: "#1a9850", modified: "#f28e2b", deleted: "#d62728", before: "#777777" };
+const PERIODS = [7, 30, 90, 365]; // days the list covers
+const PAGE = 20; // change sets a page lists
+const DETAIL = 50; // features an opened change set lists
+let drawn = EMPTY;
+
+/** (Re-)add the changes' source and layers on top of the style; call after every style load. */
+export function installChanges(map) {
+  if (map.getSource(SOURCE)) return;
+  map.addSource(SOURCE, { type: "geojson", data: drawn });
+  const colour = ["get", "colour"];
+  const dashed = ["==", ["get", "dashed"], true];
+  map.addLayer({ id: "dc-changes-fill", type: "fill", source: SOURCE,
+    filter: ["all", ["==", ["geometry-type"], "Polygon"], ["!", dashed]],
+    paint: { "fill-color": colour, "fill-opacity": 0.25 } });
+  map.addLayer({ id: "dc-changes-line", type: "line", source: SOURCE,
+    filter: ["all", ["!=", ["geometry-type"], "Point"], ["!", dashed]],
+    paint: { "line-color": colour, "line-width": 3 } });
+  map.addLayer({ id: "dc-changes-dashed", type: "line", source: SOURCE,
+    filter: ["all", ["!=", ["geometry-type"], "Point"], dashed],
+    paint: { "line-color": colour, "line-width": 2.5, "line-dasharray": [2, 1.5] } });
+  map.addLayer({ id: "dc-changes-point", type: "circle", source: SOURCE,
+    filter: ["==", ["geometry-type"], "Point"],
+    paint: { "circle-radius": 8, "circle-color": "rgba(0,0,0,0)", "circle-stroke-width": 3,
+      "circle-stroke-color": colour } });
+}
+
+function draw(map, features) {
+  drawn = { type: "FeatureCollection", features };
+  const source = map.getSource(SOURCE);
+  if (source) source.setData(drawn);
+}
+
+/** The map features of an opened change set: each feature, and a changed shape's old one. */
+function mapFeatures(entry) {
+  const out = [];
+  for (const f of entry.features) {
+    if (f.previous_geometry) {
+      out.push({ type: "Feature", geometry: f.previous_geometry,
+        properties: { colour: COLOURS.before, dashed: true } });
+    }
+    if (f.geometry) {
+      out.push({ type: "Feature", geometry: f.geometry,
+        properties: { colour: COLOURS[f.change], dashed: f.change === "deleted", fid: f.id } });
+    }
+  }
+  return out;
+}
+
+function when(at, withTime) {
+  const date = new Date(at);
+  const locale = lang() === "zh" ? "zh-CN" : "en-GB";
+  const day = date.toLocaleDateString(locale, { year: "numeric", month: "short", day: "numeric" });
+  return withTime ? `${day} ${date.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" })}` : day;
+}
+
+/** A change set in words: "New data release · 12 added, 30 changed" / "1 changed". */
+export function summary(entry) {
+  const counts = ["added", "modified", "deleted"]
+    .filter((k) => entry[k])
+    .map((k) => t(`changes_${k}`, { n: num(entry[k]) }));
+  const kind = entry.kind === "load" || entry.kind === "revert" ? [t(`changes_kind_${entry.kind}`)] : [];
+  return [...kind, counts.join(t("listSep"))].filter(Boolean).join(" · ");
+}
+
+function valueText(change, side) {
+  const value = change[side];
+  if (value == null || value === "") return `<span class="unknown">${esc(t("changes_empty"))}</span>`;
+  const named = change[`${side}_name`];
+  if (named) return `<b class="data">${esc(value)}</b> ${esc(named)}`;
+  if (typeof value === "number") {
+    const text = change.unit === "ratio" ? `${num(value * 100, 1)}%` : num(value, 2);
+    return change.unit && change.unit !== "ratio" ? `${text} ${esc(unitText(change.unit))}` : text;
+  }
+  return `<span class="data">${esc(value)}</span>`;
+}
+
+function fieldTable(feature) {
+  if (feature.change !== "modified") {
+    const shown = feature.fields.filter((c) => (feature.change === "added" ? c.after : c.before) != null);
+    if (!shown.length) return "";
+    const side = feature.change === "added" ? "after" : "before";
+    return `<table class="kv">${shown.map((c) =>
+      `<tr><th>${esc(c.title)}</th><td>${valueText(c, side)}</td></tr>`).join("")}</table>`;
+  }
+  const rows = feature.fields.map((c) =>
+    `<tr><th>${esc(c.title)}</th><td>${valueText(c, "before")}</td><td aria-hidden="true">→</td><td>${valueText(c, "after")}</td></tr>`);
+  if (feature.geometry_changed) {
+    rows.push(`<tr><th>${esc(t("changes_shape"))}</th><td colspan="3">${esc(t("changes_shapeMoved"))}</td></tr>`);
+  }
+  return `<table class="kv changes-fields">${rows.join("")}</table>`;
+}
+
+/**
+ * The tool. ``ctx``: {map, city() (its id), showCard(html, again), fit(box [w, s, e, n]),
+ * select(geometry), compareDay(day) (optional: the planner's swipe comparison with a day)}.
+ */
+export class ChangesTool {
+  constructor(ctx) {
+    this.ctx = ctx;
+    this.days = 30;
+    this.entries = [];
+    this.next = null;
+    this.opened = null; // the change set shown with its features
+    this.error = "";
+  }
+
+  async open() {
+    this.opened = null;
+    draw(this.ctx.map, []);
+    await this.load(false);
+  }
+
+  query(extra) {
+    const since = new Date(Date.now() - this.days * 86400000).toISOString();
+    return new URLSearchParams({ since, lang: lang(), ...extra });
+  }
+
+  async load(more) {
+    if (!more) {
+      this.entries = [];
+      this.next = null;
+    }
+    this.loading = true;
+    this.render();
+    try {
+      const extra = { limit: String(PAGE), features: "0" };
+      if (more && this.next) extra.before = String(this.next);
+      const page = await api(`/cities/${this.ctx.city()}/changes?${this.query(extra)}`);
+      this.entries.push(...page.changesets);
+      this.next = page.next_before;
+      this.error = "";
+    } catch (err) {
+      this.error = t("error", { msg: err.message });
+    }
+    this.loading = false;
+    this.render();
+  }
+
+  render() {
+    if (this.opened) return this.renderOpened();
+    const city = this.ctx.city();
+    const feed = `/cities/${encodeURIComponent(city)}/changes.atom?lang=${lang()}`;
+    const periods = PERIODS.map((d) =>
+      `<option value="${d}"${d === this.days ? " selected" : ""}>${esc(t("changes_days", { n: d }))}</option>`).join("");
+    const items = this.entries.map((e, i) => `<li><button type="button" class="change-entry" data-entry="${i}">
+<time datetime="${esc(e.at)}">${esc(when(e.at))}</time> <b>${esc(e.layer_title)}</b><br>
+<span>${esc(summary(e))}</span>${e.reason ? `<br><span class="muted small">${esc(t("changes_reason", { reason: e.reason }))}</span>` : ""}</button></li>`).join("");
+    const empty = !this.loading && !this.error && !this.entries.length
+      ? `<p class="muted">${esc(t("changes_none"))}</p>` : "";
+    const html = `<h3>${esc(t("changes"))}</h3>
+<p class="muted small">${esc(t("changes_help"))}</p>
+<p><label>${esc(t("changes_period"))} <select class="changes-period">${periods}</select></label>
+ <a class="small" href="${esc(feed)}" target="_blank" rel="noopener">${esc(t("changes_subscribe"))}</a></p>
+${this.error ? `<p class="error">${esc(this.error)}</p>` : ""}${empty}
+<ol class="changes-list">${items}</ol>
+${this.loading ? `<p class="muted">${esc(t("loading"))}</p>` : ""}
+${this.next && !this.loading ? `<p><button type="button" class="changes-more">${esc(t("changes_more"))}</button></p>` : ""}`;
+    this.ctx.showCard(html, () => this.relang());
+    const card = document.getElementById("card");
+    card.querySelector(".changes-period").onchange = (event) => {
+      this.days = Number(event.target.value);
+      this.load(false);
+    };
+    for (const button of card.querySelectorAll("[data-entry]")) {
+      button.onclick = () => this.openEntry(this.entries[Number(button.dataset.entry)]);
+    }
+    const more = card.querySelector(".changes-more");
+    if (more) more.onclick = () => this.load(true);
+  }
+
+  /** Read again what is shown (in the page's language, after a new style or sign-in). */
+  relang() {
+    if (this.opened) this.openEntry(this.opened, false);
+    else this.load(false);
+  }
+
+  /** Read change set ``entry`` with its features, draw them and (``fit``) fit the map to them. */
+  async openEntry(entry, fit = true) {
+    this.error = "";
+    try {
+      const p = new URLSearchParams({ before: String(entry.id + 1), limit: "1", lang: lang(),
+        features: String(DETAIL), layers: entry.layer,
+        since: new Date(new Date(entry.at).getTime() - 86400000).toISOString() });
+      const [full] = (await api(`/cities/${this.ctx.city()}/changes?${p}`)).changesets;
+      if (!full || full.id !== entry.id) throw new Error(t("changes_gone"));
+      this.opened = full;
+    } catch (err) {
+      this.error = t("error", { msg: err.message });
+      this.render();
+      return;
+    }
+    draw(this.ctx.map, mapFeatures(this.opened));
+    this.renderOpened();
+    if (fit && this.opened.bbox) this.ctx.fit(this.opened.bbox);
+  }
+
+  renderOpened() {
+    const e = this.opened;
+    const features = e.features.map((f, i) => `<li class="change-${esc(f.change)}">
+<button type="button" class="link" data-feature="${i}"><span class="change-mark" aria-hidden="true"></span>${
+  f.name ? `<b class="data">${esc(f.name)}</b>` : esc(t("changes_feature", { id: f.id }))}</button>
+<span class="muted small">${esc(t(`changes_one_${f.change}`))}</span>${fieldTable(f)}</li>`).join("");
+    const day = new Date(new Date(e.at).getTime() - 86400000).toLocaleDateString("sv-SE");
+    const html = `<p class="back"><button type="button" class="link changes-back">${esc(t("changes_back"))}</button></p>
+<h3>${esc(e.layer_title)}</h3>
+<p><time datetime="${esc(e.at)}">${esc(when(e.at, true))}</time> · ${esc(summary(e))}</p>
+${e.reason ? `<p class="small">${esc(t("changes_reason", { reason: e.reason }))}${e.role ? ` <span class="muted">(${esc(t(`role_${e.role}`))})</span>` : ""}</p>` : ""}
+<p class="changes-key small"><span class="change-added"><span class="change-mark"></span>${esc(t("changes_one_added"))}</span>
+<span class="change-modified"><span class="change-mark"></span>${esc(t("changes_one_modified"))}</span>
+<span class="change-deleted"><span class="change-mark"></span>${esc(t("changes_one_deleted"))}</span></p>
+${this.ctx.compareDay ? `<p><button type="button" class="changes-compare">${esc(t("changes_compare", { day }))}</button></p>` : ""}
+<ul class="changes-features">${features}</ul>
+${e.more ? `<p class="muted">${esc(t("changes_andMore", { n: num(e.more) }))}</p>` : ""}`;
+    this.ctx.showCard(html, () => this.relang());
+    const card = document.getElementById("card");
+    card.querySelector(".changes-back").onclick = () => {
+      this.opened = null;
+      draw(this.ctx.map, []);
+      this.render();
+    };
+    const compare = card.querySelector(".changes-compare");
+    if (compare) compare.onclick = () => this.ctx.compareDay(day);
+    for (const button of card.querySelectorAll("[data-feature]")) {
+      const f = e.features[Number(button.dataset.feature)];
+      button.onclick = () => {
+        if (!f.geometry) return;
+        this.ctx.select(f.geometry);
+        this.ctx.fit(lonLatBox([f.geometry]));
+      };
+    }
+  }
+
+  /** Drop what the tool drew (the card was closed). */
+  clear() {
+    this.opened = null;
+    draw(this.ctx.map, []);
+  }
+}

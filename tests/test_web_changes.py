@@ -1,0 +1,180 @@
+"""Recent changes (最近变更) on the public and planner maps, in headless Chromium against the
+live API: a real edit of a Cambridge hydrant (its flow, a public field) and one of an internal
+field, made through the API by a land bureau key and put back afterwards. The public map lists
+the first in plain words with its values before and after and marks it on the map; the second
+and the edits' reason only reach a signed-in planner, whose map also compares the day before.
+
+Never skipped: without /usr/bin/chromium these tests error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from test_web_planner import Opened, launched_browser
+
+from digitalcity.db.keys import create_key
+
+ITEMS = "/collections/cambridge__hydrants/items"
+REASON = "年度测压 annual flow test"
+INTERNAL_REASON = "内部复核 internal review"
+ENTRIES = "#card .change-entry"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    yield from launched_browser()
+
+
+@pytest.fixture(scope="module")
+def keys(engine, loaded) -> dict[str, str]:  # noqa: ANN001
+    return {r: create_key(engine, r, f"web-changes-{r}").key for r in ("planner", "land_bureau")}
+
+
+def _patch(base: str, key: str, fid: int, properties: dict, reason: str) -> None:
+    url = f"{base}{ITEMS}/{fid}"
+    tag = httpx.get(url, headers={"X-API-Key": key}).headers["etag"]
+    answer = httpx.patch(
+        url,
+        json={"properties": properties},
+        headers={"X-API-Key": key, "If-Match": tag, "X-Change-Reason": quote(reason)},
+    )
+    assert answer.status_code == 200, answer.text
+
+
+@pytest.fixture(scope="module")
+def edited(live_server, engine, keys) -> Iterator[dict[str, Any]]:  # noqa: ANN001
+    """A hydrant whose flow was raised by 50 gal/min, then its internal comments changed;
+    both put back when the module ends."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.text(
+                "SELECT fid, hydrant_id, flow_gpm, comments, ST_X(geom) AS lon, ST_Y(geom) AS lat "
+                "FROM cambridge.hydrants WHERE flow_gpm IS NOT NULL AND hydrant_id IS NOT NULL "
+                "ORDER BY fid LIMIT 1"
+            )
+        ).one()
+    key = keys["land_bureau"]
+    _patch(live_server, key, row.fid, {"flow_gpm": row.flow_gpm + 50}, REASON)
+    _patch(live_server, key, row.fid, {"comments": "checked by the bureau"}, INTERNAL_REASON)
+    yield dict(row._mapping)
+    _patch(live_server, key, row.fid, {"flow_gpm": row.flow_gpm, "comments": row.comments}, "x")
+
+
+def _opened(browser, live_server: str, page: str, lang: str, key: str | None = None) -> Opened:  # noqa: ANN001
+    opened = Opened(browser, f"{live_server}/{page}?lang={lang}#c=cambridge&z=13&ll=-71.11,42.375")
+    if key:
+        opened.page.evaluate("k => sessionStorage.setItem('digitalcity.apiKey', k)", key)
+        opened.page.reload()
+        opened.ready()
+    opened.page.click("#changes-toggle" if page == "public" else "#changes")
+    opened.page.wait_for_selector(ENTRIES, timeout=30_000)
+    return opened
+
+
+@pytest.mark.parametrize(
+    ("lang", "title", "changed", "flow"),
+    [
+        ("en", "Fire hydrants", "1 changed", "Flow"),
+        ("zh", "消火栓", "修改 1 处", "流量"),
+    ],
+)
+def test_the_public_map_says_what_changed_and_marks_it(
+    browser,
+    live_server,
+    edited,
+    lang,
+    title,
+    changed,
+    flow,
+) -> None:
+    opened = _opened(browser, live_server, "public", lang)
+    page = opened.page
+    first = page.locator(ENTRIES).first.inner_text()
+    assert title in first and changed in first, first
+    listed = page.inner_text("#card")
+    assert REASON not in listed and INTERNAL_REASON not in listed  # reasons: for colleagues
+    feed = page.get_attribute("#card a[href*='changes.atom']", "href")
+    assert feed == f"/cities/cambridge/changes.atom?lang={lang}"
+    page.locator(ENTRIES).first.click()
+    page.wait_for_selector("#card .changes-features li", timeout=30_000)
+    text = page.inner_text("#card .changes-features")
+    assert edited["hydrant_id"] in text and flow in text
+    before, after = edited["flow_gpm"], edited["flow_gpm"] + 50
+    assert f"{before:,}" in text and f"{after:,}" in text, text
+    assert "comments" not in text.lower() and "checked by the bureau" not in text
+    # marked on the map, in the changed colour, and the map moved to it
+    page.wait_for_function("dcMap.getSource('dc-changes').serialize().data.features.length === 1")
+    colour = page.evaluate(
+        "dcMap.getSource('dc-changes').serialize().data.features[0].properties.colour"
+    )
+    assert colour == "#f28e2b"
+    page.wait_for_function("!dcMap.isMoving()", timeout=10_000)
+    inside = page.evaluate(
+        "([lon, lat]) => dcMap.getBounds().contains([lon, lat]) && dcMap.getZoom() >= 16",
+        [edited["lon"], edited["lat"]],
+    )
+    assert inside
+    # back to the list, and closing the card takes the marks off the map
+    page.click("#card .changes-back")
+    page.wait_for_selector(ENTRIES)
+    assert page.evaluate("dcMap.getSource('dc-changes').serialize().data.features.length") == 0
+    assert not opened.errors, opened.errors
+
+
+def test_a_signed_in_planner_sees_who_why_and_compares_the_day_before(
+    browser,
+    live_server,
+    edited,
+    keys,
+) -> None:
+    opened = _opened(browser, live_server, "map", "en", keys["planner"])
+    page = opened.page
+    entries = page.locator(ENTRIES)
+    newest, before = entries.nth(0).inner_text(), entries.nth(1).inner_text()
+    assert INTERNAL_REASON in newest and REASON in before, (newest, before)
+    entries.nth(0).click()
+    page.wait_for_selector("#card .changes-features li", timeout=30_000)
+    text = page.inner_text("#card")
+    assert "checked by the bureau" in text and "land bureau" in text
+    page.click("#card .changes-compare")
+    page.wait_for_selector("#compare-map", timeout=30_000)
+    at = page.evaluate("document.querySelector('#card time').getAttribute('datetime')")
+    local = page.evaluate(
+        "(at) => new Date(new Date(at) - 86400000).toLocaleDateString('sv-SE')", at
+    )
+    assert page.input_value("#compare-day") == local
+    assert dt.date.fromisoformat(local) < dt.datetime.fromisoformat(at).date() + dt.timedelta(1)
+    assert not opened.errors, opened.errors
+
+
+def test_the_period_and_earlier_pages(browser, live_server, edited) -> None:  # noqa: ANN001
+    opened = _opened(browser, live_server, "public", "en")
+    page = opened.page
+    shown = page.locator(ENTRIES).count()
+    answer = httpx.get(
+        f"{live_server}/cities/cambridge/changes",
+        params={"limit": 100, "features": 0, "since": "2000-01-01"},
+    ).json()
+    total = len(answer["changesets"])
+    assert shown == min(total, 20)
+    while page.locator("#card .changes-more").count():
+        page.click("#card .changes-more")
+        page.wait_for_function(f"document.querySelectorAll('{ENTRIES}').length > {shown}")
+        shown = page.locator(ENTRIES).count()
+    in_30_days = [
+        c
+        for c in answer["changesets"]
+        if dt.datetime.fromisoformat(c["at"]) > dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
+    ]
+    assert shown == len(in_30_days)
+    page.select_option("#card .changes-period", "7")
+    page.wait_for_selector(ENTRIES)
+    assert page.locator(ENTRIES).count() >= 1
+    assert not opened.errors, opened.errors
