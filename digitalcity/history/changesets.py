@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -54,3 +54,12 @@ def open_changeset(
 def get_changeset(conn: Connection, changeset: int) -> dict[str, object] | None:
     row = conn.execute(_GET, {"id": changeset}).first()
     return dict(row._mapping) if row else None
+
+
+def authorship(caller: str, changeset: Any) -> dict[str, Any]:
+    """Who made a change set and why (its role, key id and reason), for a ``caller`` who is
+    signed in; nothing for an anonymous one: a reason is written for colleagues, and a key id
+    names a colleague's credential, neither for the public."""
+    if caller == "anonymous":
+        return {}
+    return {"role": changeset.role, "key_id": changeset.key_id, "reason": changeset.reason}

@@ -30,6 +30,7 @@ from digitalcity.catalog.model import CityDef, FieldDef, LayerDef
 from digitalcity.catalog.registry import Catalog
 from digitalcity.db.schema import layer_table, storage_srid
 from digitalcity.errors import DigitalCityError
+from digitalcity.history.changesets import authorship
 from digitalcity.history.tables import history_table, rowmeta_table
 
 MAX_ENTRIES = 100  # change sets a page lists at most
@@ -145,8 +146,7 @@ def _entry(
     entry = dict(found)
     if changeset.reverts is not None:
         entry["reverts"] = int(changeset.reverts)
-    if role != "anonymous":  # who and why: for colleagues, not the public
-        entry.update(role=changeset.role, key_id=changeset.key_id, reason=changeset.reason)
+    entry.update(authorship(role, changeset))
     return entry
 
 

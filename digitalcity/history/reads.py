@@ -16,7 +16,7 @@ from digitalcity.catalog.model import CityDef, LayerDef
 from digitalcity.db.schema import layer_table
 from digitalcity.errors import DigitalCityError, NotFound
 from digitalcity.history.asof import as_of_relation
-from digitalcity.history.changesets import Author, get_changeset, open_changeset
+from digitalcity.history.changesets import Author, authorship, get_changeset, open_changeset
 from digitalcity.history.tables import history_table, rowmeta_table
 
 _CHANGESETS = sa.text(
@@ -99,7 +99,7 @@ def feature_history(
             }
         )
     _creators_by_time(conn, layer, older, versions)
-    _attach_changesets(conn, versions)
+    _attach_changesets(conn, versions, role)
     return versions
 
 
@@ -126,7 +126,9 @@ def _stamp(value: dt.datetime | None) -> str | None:
         return None
 
 
-def _attach_changesets(conn: Connection, versions: list[dict[str, Any]]) -> None:
+def _attach_changesets(conn: Connection, versions: list[dict[str, Any]], caller: Role) -> None:
+    """Each version's change sets: which, what kind and when; who and why for a signed-in
+    ``caller`` (``authorship``)."""
     ids = {v[k] for v in versions for k in ("created_by", "ended_by") if v[k] is not None}
     rows = {r.id: r for r in conn.execute(_CHANGESETS, {"ids": list(ids)})} if ids else {}
     for version in versions:
@@ -136,9 +138,7 @@ def _attach_changesets(conn: Connection, versions: list[dict[str, Any]]) -> None
                 version[key] = {
                     "changeset": cs.id,
                     "kind": cs.kind,
-                    "key_id": cs.key_id,
-                    "role": cs.role,
-                    "reason": cs.reason,
+                    **authorship(caller, cs),
                     "at": cs.at.isoformat(),
                 }
 

@@ -187,9 +187,9 @@ export async function openNewFeature(panel, meta, layerId, map, onCreated) {
 function who(changeset) {
   if (!changeset) return "";
   const kind = t(`changeKind_${changeset.kind}`);
-  const role = changeset.role ? t(`role_${changeset.role}`) : "";
+  if (!changeset.role) return kind; // who: for signed-in callers only
   const key = changeset.key_id != null ? ` #${changeset.key_id}` : "";
-  return `${kind} · ${role}${key}`;
+  return `${kind} · ${t(`role_${changeset.role}`)}${key}`;
 }
 
 /** The versions of feature ``fid``, newest first, with what changed, who, when and why. */
