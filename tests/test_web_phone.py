@@ -83,6 +83,13 @@ def test_touch_targets_are_at_least_44_px(phone) -> None:  # noqa: ANN001
     _open_card(page)
     assert _small_targets(page) == []
     page.click("#card-close")
+    page.click("#changes-toggle")  # recent changes: the list, then one change set's features
+    page.wait_for_selector("#card .change-entry", timeout=15_000)
+    assert _small_targets(page) == []
+    page.locator("#card .change-entry").first.click()
+    page.wait_for_selector("#card .changes-features li", timeout=15_000)
+    assert _small_targets(page) == []
+    page.click("#card-close")
     page.click("#legend-toggle")
     assert _small_targets(page) == []
     assert not errors

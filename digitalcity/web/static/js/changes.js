@@ -157,10 +157,10 @@ export class ChangesTool {
 <span>${esc(summary(e))}</span>${e.reason ? `<br><span class="muted small">${esc(t("changes_reason", { reason: e.reason }))}</span>` : ""}</button></li>`).join("");
     const empty = !this.loading && !this.error && !this.entries.length
       ? `<p class="muted">${esc(t("changes_none"))}</p>` : "";
-    const html = `<h3>${esc(t("changes"))}</h3>
+    const html = `<h2 class="card-title">${esc(t("changes"))}</h2>
 <p class="muted small">${esc(t("changes_help"))}</p>
 <p><label>${esc(t("changes_period"))} <select class="changes-period">${periods}</select></label>
- <a class="small" href="${esc(feed)}" target="_blank" rel="noopener">${esc(t("changes_subscribe"))}</a></p>
+ <a class="small changes-feed" href="${esc(feed)}" target="_blank" rel="noopener">${esc(t("changes_subscribe"))}</a></p>
 ${this.error ? `<p class="error">${esc(this.error)}</p>` : ""}${empty}
 <ol class="changes-list">${items}</ol>
 ${this.loading ? `<p class="muted">${esc(t("loading"))}</p>` : ""}
@@ -212,7 +212,7 @@ ${this.next && !this.loading ? `<p><button type="button" class="changes-more">${
 <span class="muted small">${esc(t(`changes_one_${f.change}`))}</span>${fieldTable(f)}</li>`).join("");
     const day = new Date(new Date(e.at).getTime() - 86400000).toLocaleDateString("sv-SE");
     const html = `<p class="back"><button type="button" class="link changes-back">${esc(t("changes_back"))}</button></p>
-<h3>${esc(e.layer_title)}</h3>
+<h2 class="card-title">${esc(e.layer_title)}</h2>
 <p><time datetime="${esc(e.at)}">${esc(when(e.at, true))}</time> · ${esc(summary(e))}</p>
 ${e.reason ? `<p class="small">${esc(t("changes_reason", { reason: e.reason }))}${e.role ? ` <span class="muted">(${esc(t(`role_${e.role}`))})</span>` : ""}</p>` : ""}
 <p class="changes-key small"><span class="change-added"><span class="change-mark"></span>${esc(t("changes_one_added"))}</span>
