@@ -250,6 +250,37 @@ def test_the_atom_feed_reads_in_both_languages(api, keys, engine) -> None:  # no
     assert "内部备注" in signed.text and "/map#c=cambridge" in signed.text
 
 
+def test_changes_in_an_area(api, keys, engine) -> None:  # noqa: ANN001
+    fid = _parcel(engine, "101")
+    _edit(api, keys["land_bureau"], PARCELS, fid, {"properties": {"stories": 7}}, "area")
+    with engine.connect() as conn:
+        x, y = conn.execute(
+            sa.text(
+                "SELECT ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) "  # noqa: S608
+                f"FROM cambridge.{PARCELS} WHERE fid = :fid"
+            ),
+            {"fid": fid},
+        ).one()
+    box = (x - 0.002, y - 0.002, x + 0.002, y + 0.002)
+    area = ",".join(f"{v:.6f}" for v in box)
+    page = _feed(api, bbox=area, limit=100, features=0)
+    assert page["area"] == pytest.approx(list(box), abs=1e-6)
+    newest = page["changesets"][0]
+    assert newest["modified"] == 1 and newest["added"] == newest["deleted"] == 0
+    # the load, counted over the area: the parcels in it as the load left them
+    load = page["changesets"][-1]
+    as_loaded = api.get(
+        f"/collections/cambridge__{PARCELS}/items",
+        params={"bbox": area, "as-of": load["at"], "limit": 1},
+    ).json()["numberMatched"]
+    assert load["kind"] == "load" and load["added"] == as_loaded > 0
+    assert len(page["changesets"]) <= len(_feed(api, limit=100, features=0)["changesets"])
+    # a box out at sea: nothing changed there
+    assert _feed(api, bbox="-70.0,41.0,-69.99,41.01")["changesets"] == []
+    atom = api.get(f"{FEED}.atom", params={"layers": PARCELS, "bbox": area, "lang": "en"})
+    assert atom.status_code == 200 and "1 changed" in atom.text
+
+
 @pytest.mark.parametrize(
     "params",
     [
@@ -262,6 +293,10 @@ def test_the_atom_feed_reads_in_both_languages(api, keys, engine) -> None:  # no
         {"before": "abc"},
         {"before": 0},
         {"layers": "x" * 3000},
+        {"bbox": "1,2,3"},
+        {"bbox": "-71.1,42.4,-71.2,42.3"},
+        {"bbox": "0,0,200,1"},
+        {"bbox": "a,b,c,d"},
     ],
 )
 def test_bad_parameters_are_400(api, params) -> None:  # noqa: ANN001

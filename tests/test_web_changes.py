@@ -186,3 +186,38 @@ def test_the_period_and_earlier_pages(browser, live_server, edited) -> None:  # 
     page.wait_for_selector(ENTRIES)
     assert page.locator(ENTRIES).count() >= 1
     assert not opened.errors, opened.errors
+
+
+def test_only_the_changes_in_the_view(browser, live_server, edited) -> None:  # noqa: ANN001
+    opened = _opened(browser, live_server, "public", "en")
+    page = opened.page
+    page.evaluate(
+        "([lon, lat]) => dcMap.jumpTo({center: [lon, lat], zoom: 18})",
+        [edited["lon"], edited["lat"]],
+    )
+    page.check("#card .changes-in-view")
+    page.wait_for_function(
+        "document.querySelector('#card a.changes-feed').href.includes('bbox=')"
+        " && document.querySelectorAll('#card .change-entry').length > 0"
+    )
+    first = page.locator(ENTRIES).first.inner_text()
+    assert "Fire hydrants" in first and "1 changed" in first, first
+    href = page.get_attribute("#card a.changes-feed", "href")
+    area = href.split("bbox=")[1]
+    assert page.inner_text("#card a.changes-feed") == "Subscribe to this area (Atom)"
+    since = (dt.datetime.now(dt.UTC) - dt.timedelta(days=30)).isoformat()
+    answer = httpx.get(
+        f"{live_server}/cities/cambridge/changes",
+        params={"bbox": area, "since": since, "features": 0, "limit": 100},
+    ).json()
+    assert page.locator(ENTRIES).count() == min(len(answer["changesets"]), 20)
+    everywhere = httpx.get(
+        f"{live_server}/cities/cambridge/changes",
+        params={"since": since, "features": 0, "limit": 100},
+    ).json()
+    assert len(answer["changesets"]) < len(everywhere["changesets"])  # a street, not the city
+    # the list follows the view: out at sea, nothing changed
+    page.evaluate("dcMap.jumpTo({center: [-70.5, 41.5], zoom: 15})")
+    page.wait_for_selector("#card >> text=No changes in the map's view", timeout=15_000)
+    assert page.locator(ENTRIES).count() == 0
+    assert not opened.errors, opened.errors

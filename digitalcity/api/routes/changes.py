@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from digitalcity.api.deps import BaseUrlDep, CatalogDep, EngineDep, RoleDep
 from digitalcity.api.negotiation import LangDep
-from digitalcity.api.params import parse_as_of
+from digitalcity.api.params import parse_as_of, parse_bbox
 from digitalcity.catalog import Catalog, Role
 from digitalcity.history.atom import MEDIA_TYPE, atom_feed
 from digitalcity.history.feed import MAX_ENTRIES, MAX_FEATURES, FeedQuery, city_changes
@@ -42,6 +42,13 @@ Layers = Annotated[
         description="comma-separated layer ids (default: every layer the caller may see)",
     ),
 ]
+Area = Annotated[
+    str | None,
+    Query(
+        max_length=200,
+        description="west,south,east,north in degrees (CRS84): only changes that meet this box",
+    ),
+]
 Limit = Annotated[int, Query(ge=1, le=MAX_ENTRIES, description="change sets on the page")]
 Features = Annotated[
     int, Query(ge=0, le=MAX_FEATURES, description="features detailed per change set")
@@ -61,6 +68,7 @@ def _page(
     layers: str | None,
     limit: int,
     features: int,
+    bbox: str | None,
 ) -> dict[str, Any]:
     definition = catalog.city(city)
     end = parse_as_of(until) if until else dt.datetime.now(dt.UTC)
@@ -72,7 +80,8 @@ def _page(
         raise QueryError("since is after until")
     wanted = {x.strip() for x in layers.split(",")} if layers else None
     live = request.app.state.layers
-    query = FeedQuery(start, end, before, limit, features, lang)
+    area = parse_bbox(bbox) if bbox else None
+    query = FeedQuery(start, end, before, limit, features, lang, area)
     with engine.connect() as conn:
         return city_changes(
             conn,
@@ -104,6 +113,7 @@ def city_changes_json(
     until: Until = None,
     before: Before = None,
     layers: Layers = None,
+    bbox: Area = None,
     limit: Limit = 20,
     features: Features = 20,
 ) -> dict[str, Any]:
@@ -111,7 +121,19 @@ def city_changes_json(
     counts, lon/lat box and first features: the fields that changed, before and after, and
     the geometry (CRS84). Who and why only for signed-in callers."""
     page = _page(
-        request, city, catalog, engine, role, lang, since, until, before, layers, limit, features
+        request,
+        city,
+        catalog,
+        engine,
+        role,
+        lang,
+        since,
+        until,
+        before,
+        layers,
+        limit,
+        features,
+        bbox,
     )
     response.headers["Cache-Control"] = _cache(role)
     return page
@@ -134,10 +156,13 @@ def city_changes_atom(
     since: Since = None,
     until: Until = None,
     layers: Layers = None,
+    bbox: Area = None,
     limit: Limit = 50,
 ) -> Response:
     """The same change sets as an Atom feed in plain words, each linking to the map at it."""
-    page = _page(request, city, catalog, engine, role, lang, since, until, None, layers, limit, 5)
+    page = _page(
+        request, city, catalog, engine, role, lang, since, until, None, layers, limit, 5, bbox
+    )
     self_url = f"{base}{request.url.path}" + (f"?{request.url.query}" if request.url.query else "")
     body = atom_feed(
         page,

@@ -108,6 +108,10 @@ export class ChangesTool {
   constructor(ctx) {
     this.ctx = ctx;
     this.days = 30;
+    this.inView = false; // only the changes that meet the map's view
+    ctx.map.on("moveend", () => { // the list follows the view it is bound to
+      if (this.inView && !this.opened && document.querySelector("#card .changes-list")) this.load(false);
+    });
     this.entries = [];
     this.next = null;
     this.opened = null; // the change set shown with its features
@@ -122,7 +126,17 @@ export class ChangesTool {
 
   query(extra) {
     const since = new Date(Date.now() - this.days * 86400000).toISOString();
-    return new URLSearchParams({ since, lang: lang(), ...extra });
+    const p = new URLSearchParams({ since, lang: lang(), ...extra });
+    if (this.inView) p.set("bbox", this.view());
+    return p;
+  }
+
+  /** The map's view as a lon/lat box (w,s,e,n), within the Earth's. */
+  view() {
+    const b = this.ctx.map.getBounds();
+    const clamp = (v, limit) => Math.max(-limit, Math.min(limit, v)).toFixed(6);
+    return [clamp(b.getWest(), 180), clamp(b.getSouth(), 90), clamp(b.getEast(), 180),
+      clamp(b.getNorth(), 90)].join(",");
   }
 
   async load(more) {
@@ -149,18 +163,20 @@ export class ChangesTool {
   render() {
     if (this.opened) return this.renderOpened();
     const city = this.ctx.city();
-    const feed = `/cities/${encodeURIComponent(city)}/changes.atom?lang=${lang()}`;
+    const feed = `/cities/${encodeURIComponent(city)}/changes.atom?lang=${lang()}` +
+      (this.inView ? `&bbox=${this.view()}` : "");
     const periods = PERIODS.map((d) =>
       `<option value="${d}"${d === this.days ? " selected" : ""}>${esc(t("changes_days", { n: d }))}</option>`).join("");
     const items = this.entries.map((e, i) => `<li><button type="button" class="change-entry" data-entry="${i}">
 <time datetime="${esc(e.at)}">${esc(when(e.at))}</time> <b>${esc(e.layer_title)}</b><br>
 <span>${esc(summary(e))}</span>${e.reason ? `<br><span class="muted small">${esc(t("changes_reason", { reason: e.reason }))}</span>` : ""}</button></li>`).join("");
     const empty = !this.loading && !this.error && !this.entries.length
-      ? `<p class="muted">${esc(t("changes_none"))}</p>` : "";
+      ? `<p class="muted">${esc(t(this.inView ? "changes_noneInView" : "changes_none"))}</p>` : "";
     const html = `<h2 class="card-title">${esc(t("changes"))}</h2>
 <p class="muted small">${esc(t("changes_help"))}</p>
 <p><label>${esc(t("changes_period"))} <select class="changes-period">${periods}</select></label>
- <a class="small changes-feed" href="${esc(feed)}" target="_blank" rel="noopener">${esc(t("changes_subscribe"))}</a></p>
+ <label class="check changes-view"><input type="checkbox" class="changes-in-view"${this.inView ? " checked" : ""}> ${esc(t("changes_inView"))}</label>
+ <a class="small changes-feed" href="${esc(feed)}" target="_blank" rel="noopener">${esc(t(this.inView ? "changes_subscribeView" : "changes_subscribe"))}</a></p>
 ${this.error ? `<p class="error">${esc(this.error)}</p>` : ""}${empty}
 <ol class="changes-list">${items}</ol>
 ${this.loading ? `<p class="muted">${esc(t("loading"))}</p>` : ""}
@@ -169,6 +185,10 @@ ${this.next && !this.loading ? `<p><button type="button" class="changes-more">${
     const card = document.getElementById("card");
     card.querySelector(".changes-period").onchange = (event) => {
       this.days = Number(event.target.value);
+      this.load(false);
+    };
+    card.querySelector(".changes-in-view").onchange = (event) => {
+      this.inView = event.target.checked;
       this.load(false);
     };
     for (const button of card.querySelectorAll("[data-entry]")) {
