@@ -244,6 +244,7 @@ def test_the_atom_feed_reads_in_both_languages(api, keys, engine) -> None:  # no
         assert "内部备注" not in answer.text  # reasons are for colleagues
         link = first.find(f"{ATOM}link").get("href")
         assert "/public#c=cambridge" in link and "&ll=-71." in link
+        assert f"&chg={_feed(api)['changesets'][0]['id']}&" in link  # the map opens it
     signed = api.get(
         f"{FEED}.atom", params={"layers": PARCELS}, headers={"X-API-Key": keys["planner"]}
     )

@@ -221,3 +221,34 @@ def test_only_the_changes_in_the_view(browser, live_server, edited) -> None:  # 
     page.wait_for_selector("#card >> text=No changes in the map's view", timeout=15_000)
     assert page.locator(ENTRIES).count() == 0
     assert not opened.errors, opened.errors
+
+
+def test_a_link_opens_a_change_and_keeps_what_is_hidden_hidden(
+    browser, live_server, edited, keys
+) -> None:  # noqa: ANN001
+    signed = httpx.get(
+        f"{live_server}/cities/cambridge/changes",
+        params={"layers": "hydrants", "limit": 2, "features": 0},
+        headers={"X-API-Key": keys["planner"]},
+    ).json()["changesets"]
+    internal, flow = signed[0]["id"], signed[1]["id"]
+    assert signed[0]["reason"] == INTERNAL_REASON and signed[1]["reason"] == REASON
+    # the Atom feed's link: the public map opens with the change marked and the map at it
+    opened = Opened(browser, f"{live_server}/public?lang=en#c=cambridge&chg={flow}")
+    page = opened.page
+    page.wait_for_selector("#card .changes-features li", timeout=30_000)
+    assert edited["hydrant_id"] in page.inner_text("#card .changes-features")
+    page.wait_for_function("!dcMap.isMoving()", timeout=10_000)
+    assert page.evaluate(
+        "([lon, lat]) => dcMap.getBounds().contains([lon, lat])", [edited["lon"], edited["lat"]]
+    )
+    assert f"chg={flow}" in page.evaluate("location.hash")
+    page.click("#card-close")
+    assert "chg=" not in page.evaluate("location.hash")
+    # a change hidden from the public, named in a link: the list, saying it cannot be found
+    page.goto("about:blank")  # a new page, not a new hash on the same one
+    page.goto(f"{live_server}/public?lang=en#c=cambridge&chg={internal}")
+    page.wait_for_selector("#card .change-entry", timeout=30_000)
+    assert "This change can no longer be found" in page.inner_text("#card")
+    assert "checked by the bureau" not in page.content()
+    assert not opened.errors, opened.errors

@@ -69,8 +69,9 @@ def feature_line(feature: dict[str, Any], lang: str) -> str:
 
 
 def _centre_link(base: str, page: str, city: str, entry: dict[str, Any], lang: str) -> str:
-    """The map page at the change set's box (centre and a zoom that shows it)."""
-    link = f"{base}/{page}#c={quote(city)}&lang={lang}"
+    """The map page with the change set opened (``chg``), at its box (centre and a zoom that
+    shows it)."""
+    link = f"{base}/{page}#c={quote(city)}&lang={lang}&chg={entry['id']}"  # the page opens it
     box = entry.get("bbox")
     if not box:
         return link

@@ -102,7 +102,8 @@ function fieldTable(feature) {
 
 /**
  * The tool. ``ctx``: {map, city() (its id), showCard(html, again), fit(box [w, s, e, n]),
- * select(geometry), compareDay(day) (optional: the planner's swipe comparison with a day)}.
+ * select(geometry), opened(id) (the change set shown, null for none: the page's link carries
+ * it), compareDay(day) (optional: the planner's swipe comparison with a day)}.
  */
 export class ChangesTool {
   constructor(ctx) {
@@ -119,9 +120,24 @@ export class ChangesTool {
   }
 
   async open() {
-    this.opened = null;
+    this.shown(null);
     draw(this.ctx.map, []);
     await this.load(false);
+  }
+
+  shown(entry) {
+    this.opened = entry;
+    this.ctx.opened(entry ? entry.id : null);
+  }
+
+  /** Open change set ``id`` (a link's): its features marked and the map at them. */
+  async openById(id) {
+    await this.openEntry({ id, at: "2000-01-02T00:00:00Z" });
+    if (this.opened) return;
+    const error = this.error; // gone, or hidden from this caller: the list, saying so
+    await this.load(false);
+    this.error = error;
+    this.render();
   }
 
   query(extra) {
@@ -209,11 +225,12 @@ ${this.next && !this.loading ? `<p><button type="button" class="changes-more">${
     this.error = "";
     try {
       const p = new URLSearchParams({ before: String(entry.id + 1), limit: "1", lang: lang(),
-        features: String(DETAIL), layers: entry.layer,
+        features: String(DETAIL),
         since: new Date(new Date(entry.at).getTime() - 86400000).toISOString() });
+      if (entry.layer) p.set("layers", entry.layer);
       const [full] = (await api(`/cities/${this.ctx.city()}/changes?${p}`)).changesets;
       if (!full || full.id !== entry.id) throw new Error(t("changes_gone"));
-      this.opened = full;
+      this.shown(full);
     } catch (err) {
       this.error = t("error", { msg: err.message });
       this.render();
@@ -244,7 +261,7 @@ ${e.more ? `<p class="muted">${esc(t("changes_andMore", { n: num(e.more) }))}</p
     this.ctx.showCard(html, () => this.relang());
     const card = document.getElementById("card");
     card.querySelector(".changes-back").onclick = () => {
-      this.opened = null;
+      this.shown(null);
       draw(this.ctx.map, []);
       this.render();
     };
@@ -262,7 +279,7 @@ ${e.more ? `<p class="muted">${esc(t("changes_andMore", { n: num(e.more) }))}</p
 
   /** Drop what the tool drew (the card was closed). */
   clear() {
-    this.opened = null;
+    if (this.opened) this.shown(null);
     draw(this.ctx.map, []);
   }
 }

@@ -107,8 +107,9 @@ export async function download(path, filename) {
 }
 
 /** State in the URL hash: #c=city&z=zoom&ll=lon,lat&layers=a,b&sel=fid&at=day&cmp=day-or-layer
- * &qry=query&lang=zh (``at``: the planner's date control; ``cmp``: the swipe comparison's day or
- * theme; ``qry``: the planner's query by attributes, as ``query.js`` writes it). A value
+ * &qry=query&chg=id&lang=zh (``at``: the planner's date control; ``cmp``: the swipe comparison's
+ * day or theme; ``qry``: the planner's query by attributes, as ``query.js`` writes it; ``chg``: a
+ * recent change opened, ``changes.js``). A value
  * out of its range (a hand-edited or cut link: ll=0,1000 left the map unable to start) is
  * dropped, and the city's own default used instead. */
 export function readHash(hash = location.hash) {
@@ -117,6 +118,7 @@ export function readHash(hash = location.hash) {
   const num = (v) => (v === null || v === "" || Number.isNaN(Number(v)) ? null : Number(v));
   const zoom = num(p.get("z"));
   const sel = num(p.get("sel"));
+  const chg = num(p.get("chg"));
   const onEarth = ll.length === 2 && Math.abs(ll[0]) <= 180 && Math.abs(ll[1]) <= 90;
   const day = (v) => (/^\d{4}-\d{2}-\d{2}$/.test(v || "") && !Number.isNaN(Date.parse(v)) ? v : null);
   const cmp = p.get("cmp") || "";
@@ -130,6 +132,7 @@ export function readHash(hash = location.hash) {
     at: day(p.get("at")), // the planner's day (its date control)
     compare: day(cmp) || (/^[a-z][a-z0-9_]{0,47}$/.test(cmp) ? cmp : null), // a day or a layer
     query: p.get("qry"), // the planner's query by attributes (query.js checks it)
+    changeset: Number.isSafeInteger(chg) && chg >= 1 ? chg : null, // a recent change (changes.js)
   };
 }
 
@@ -144,6 +147,7 @@ export function hashOf(map, state) {
   if (state.at) p.set("at", state.at);
   if (state.compare) p.set("cmp", state.compare);
   if (state.query) p.set("qry", state.query);
+  if (state.changeset) p.set("chg", String(state.changeset));
   p.set("lang", lang());
   return "#" + p.toString().replace(/%2C/g, ",");
 }

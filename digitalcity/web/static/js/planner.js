@@ -35,6 +35,7 @@ const state = {
   asOf: null,
   compare: start.compare && /^\d/.test(start.compare) ? start.compare : null, // a day
   query: null, // the query by attributes run last, as the link writes it (query.js)
+  changeset: null, // the recent change opened, as the link writes it (changes.js)
   meta: config.meta[start.city || config.city],
   lastCard: null,
   opacity: {}, // fill layer id -> factor of its style opacity (the switcher's sliders)
@@ -138,6 +139,10 @@ async function onStyle() {
   }
   if (state.lastCard) state.lastCard();
   else if (linkedQuery && !queryTool.query) queryTool.open(linkedQuery);
+  else if (start.changeset && !linkedChangeOpened) { // a link's recent change, once
+    linkedChangeOpened = true;
+    changesTool.openById(start.changeset);
+  }
   else if (state.sel != null) showParcel(state.sel, false);
   if (state.compare && !compare) { // a link's comparison, once
     $("compare-day").value = state.compare;
@@ -451,6 +456,7 @@ const queryTool = new QueryTool({
   },
 });
 const linkedQuery = start.query ? queryFromLink(start.query) : null; // run once, at the first style
+let linkedChangeOpened = false;
 // Site boundary check (boundary.js): a boundary from a file, drawn, with its statistics.
 const boundaryTool = new BoundaryTool({
   map,
@@ -479,6 +485,10 @@ const changesTool = new ChangesTool({
   },
   fit: (box) => fitBeside(map, box),
   select: (geometry) => select(map, geometry),
+  opened: (id) => {
+    state.changeset = id;
+    save();
+  },
   compareDay: (day) => {
     $("compare-day").value = day;
     openComparison();

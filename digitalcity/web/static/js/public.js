@@ -24,6 +24,7 @@ const meta = config.meta[city.id];
 const state = {
   city: city.id, visible: start.layers ? new Set(start.layers) : null, sel: null,
   compare: start.compare, // the theme compared, from a link until the legend says it exists
+  changeset: null, // the recent change opened (changes.js)
 };
 let legend = null;
 let again = null;
@@ -110,7 +111,8 @@ map.on("style.load", async () => {
   if (again) again();
   else if (!sharedOpened) {
     sharedOpened = true;
-    await openShared();
+    if (start.changeset && !STATIC) await changesTool.openById(start.changeset);
+    else await openShared();
   }
   document.body.dataset.ready = "1";
 });
@@ -419,6 +421,10 @@ const changesTool = new ChangesTool({
   },
   fit: (box) => fitBeside(map, box),
   select: (geometry) => select(map, geometry),
+  opened: (id) => {
+    state.changeset = id;
+    writeHash(map, state);
+  },
 });
 $("changes-toggle").hidden = STATIC; // a static site has no history to read
 $("changes-toggle").onclick = () => {
