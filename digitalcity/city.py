@@ -187,6 +187,53 @@ class City:
                 conn, self.layer(layer_id), self.definition, self.role, _instant(since), end
             )
 
+    def recent_changes(
+        self,
+        since: dt.datetime | str | None = None,
+        until: dt.datetime | str | None = None,
+        *,
+        layers: Sequence[str] | None = None,
+        bbox: BBox | None = None,
+        lang: str = "zh",
+        features: int = 100,
+    ) -> gpd.GeoDataFrame:
+        """The city's change sets (loads, edits, reverts) from ``since`` (default: 90 days
+        before ``until``, itself now by default), newest first, as one row per feature each
+        changed that the role may see (at most ``features`` per change set: ``attrs["more"]``
+        counts the rest by change set): change set, time, kind, layer, change, fid, name, the
+        fields changed with their values ``before`` and ``after``, who and why (signed-in
+        roles), geometry in CRS84 (lon/lat degrees). ``bbox``: lon/lat, only what meets it."""
+        from digitalcity.history.feed import (
+            DEFAULT_DAYS,
+            FEATURE_COLUMNS,
+            FeedQuery,
+            every_change,
+            feature_rows,
+        )
+
+        end = _instant(until) if until is not None else dt.datetime.now(dt.UTC)
+        start = _instant(since) if since is not None else end - dt.timedelta(days=DEFAULT_DAYS)
+        wanted = set(layers) if layers is not None else None
+        query = FeedQuery(start, end, limit=100, features=features, lang=lang, bbox=bbox)
+        with self.engine.connect() as conn:
+            entries = every_change(
+                conn,
+                self.catalog,
+                self.definition,
+                self.role,
+                query,
+                codes=self.code_tables,
+                loaded=lambda layer: wanted is None or layer.id in wanted,
+            )
+        rows = feature_rows(entries)
+        frame = gpd.GeoDataFrame.from_features(
+            [{"type": "Feature", "geometry": r.pop("geometry"), "properties": r} for r in rows],
+            crs="OGC:CRS84",
+            columns=list(FEATURE_COLUMNS),
+        )
+        frame.attrs["more"] = {e["id"]: e["more"] for e in entries if e["more"]}
+        return frame
+
     def etag(self, layer_id: str, fid: int) -> str | None:
         """The feature's current ETag, which ``update``/``replace``/``delete`` require."""
         from digitalcity.editing.store import etag_of

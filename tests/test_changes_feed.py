@@ -323,3 +323,24 @@ def test_kept_answers_stay_within_their_budget() -> None:
     assert kept.get((9,), {}) is _MISSING  # kept with other code tables: read again
     kept.put((9,), codes, "again", 300)  # a key kept anew weighs once
     assert kept.weight == 900 and kept.get((9,), codes) == "again"
+
+
+def test_the_notebook_frame_is_the_feed(feed_app, api, keys, engine) -> None:  # noqa: ANN001
+    from digitalcity.city import City
+
+    defs = feed_app.state.definitions
+    for role, key in (("anonymous", None), ("planner", keys["planner"])):
+        city = City(defs.catalog, defs.catalog.city("cambridge"), engine, role, codes=defs.codes)
+        frame = city.recent_changes(since="2000-01-01", layers=[PARCELS], lang="en", features=5)
+        feed = _feed(api, key, since="2000-01-01", limit=100, features=5, lang="en")
+        listed = [(c["id"], f["id"]) for c in feed["changesets"] for f in c["features"]]
+        assert list(zip(frame["changeset"], frame["fid"], strict=True)) == listed
+        assert frame.crs.to_string() == "OGC:CRS84" and frame.geometry.notna().all()
+        assert frame.attrs["more"] == {c["id"]: c["more"] for c in feed["changesets"] if c["more"]}
+        edits = frame[frame["kind"] == "edit"]
+        assert (edits["reason"].notna() if key else edits["reason"].isna()).all()
+        newest = frame.iloc[0]
+        first = feed["changesets"][0]["features"][0]
+        assert newest["before"] == {c["field"]: c["before"] for c in first["fields"]}
+    empty = city.recent_changes(bbox=(-70.0, 41.0, -69.99, 41.01))
+    assert empty.empty and "reason" in empty.columns and empty.crs is not None

@@ -144,3 +144,28 @@ def test_the_api_factory_names_a_bad_setting(monkeypatch):
     monkeypatch.setenv("DIGITALCITY_DB_POOL_OVERFLOW", "-1")
     with pytest.raises(ConfigError, match="DIGITALCITY_DB_POOL_OVERFLOW"):
         app_factory()
+
+
+def test_changes_cli_lists_a_city_s_changes_in_words(env, engine, catalog):
+    from digitalcity.city import City
+
+    city = City(catalog, catalog.city("cambridge"), engine, "land_bureau")
+    fid = int(city.read("hydrants", limit=1).index[0])
+    before = city.read("hydrants").loc[fid, "colour"]
+    etag = city.update(
+        "hydrants", fid, {"properties": {"colour": "cli-violet"}},
+        etag=city.etag("hydrants", fid), reason="repainted 重新刷漆",
+    )  # fmt: skip
+    try:
+        done = runner.invoke(app, ["changes", "cambridge", "--layer", "hydrants", "--lang", "en"])
+        assert done.exit_code == 0, done.output
+        head, feature = done.output.splitlines()[:2]
+        assert "Fire hydrants: 1 changed" in head and "repainted 重新刷漆" in head
+        shown = "(empty)" if before is None else before
+        assert "(changed): " in feature and f"{shown} → cli-violet" in feature
+        zh = runner.invoke(app, ["changes", "cambridge", "--layer", "hydrants"]).output
+        assert "消火栓：修改 1 处" in zh.splitlines()[0]
+    finally:
+        city.update("hydrants", fid, {"properties": {"colour": before}}, etag=etag)
+    assert "error: " in runner.invoke(app, ["changes", "cambridge", "--since", "yesterday"]).output
+    assert "error: " in runner.invoke(app, ["changes", "atlantis"]).output

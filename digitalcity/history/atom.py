@@ -31,6 +31,7 @@ _WORDS = {
     "reason": Titles(zh="原因：{reason}", en="Reason: {reason}"),
     "sep": Titles(zh="；", en="; "),
     "colon": Titles(zh="：", en=": "),
+    "aside": Titles(zh="{text}（{note}）", en="{text} ({note})"),
 }
 
 
@@ -50,6 +51,8 @@ def _value(change: dict[str, Any], side: str, lang: str) -> str:
     value = change[side]
     if value is None:
         return word("empty", lang)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # 3 storeys, not 3.0
     text = f"{value} {named}" if named else str(value)
     return f"{text} {change['unit']}" if change.get("unit") and not named else text
 
@@ -64,7 +67,7 @@ def feature_line(feature: dict[str, Any], lang: str) -> str:
     ]
     if feature["geometry_changed"]:
         parts.append(word("shape", lang))
-    head = f"{name} ({word(feature['change'] + '_one', lang)})"
+    head = word("aside", lang, text=name, note=word(feature["change"] + "_one", lang))
     return head + (word("colon", lang) + word("sep", lang).join(parts) if parts else "")
 
 

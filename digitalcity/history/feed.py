@@ -16,7 +16,7 @@ import datetime as dt
 import json
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -34,6 +34,7 @@ from digitalcity.errors import DigitalCityError
 from digitalcity.history.changesets import authorship
 from digitalcity.history.tables import history_table, rowmeta_table
 
+DEFAULT_DAYS = 90  # the period a feed covers when it is not given
 MAX_ENTRIES = 100  # change sets a page lists at most
 MAX_FEATURES = 100  # features an entry details at most (the rest are counted)
 SCAN = 200  # change sets a page reads at most, to find ``limit`` the caller may see
@@ -129,6 +130,63 @@ def city_changes(
         "changesets": entries,
         "next_before": next_before,
     }
+
+
+def every_change(
+    conn: Connection,
+    catalog: Catalog,
+    city: CityDef,
+    role: Role,
+    query: FeedQuery,
+    *,
+    codes: Mapping[str, CodeTable],
+    loaded: Callable[[LayerDef], bool] = lambda _: True,
+) -> list[dict[str, Any]]:
+    """Every change set of ``query``'s period (``city_changes`` page after page), newest
+    first, for notebooks and the command line."""
+    entries: list[dict[str, Any]] = []
+    page_query = query
+    while True:
+        page = city_changes(conn, catalog, city, role, page_query, codes=codes, loaded=loaded)
+        entries += page["changesets"]
+        if page["next_before"] is None:
+            return entries
+        page_query = replace(query, before=page["next_before"])
+
+
+FEATURE_COLUMNS = (
+    "changeset", "at", "kind", "layer", "change", "fid", "name", "fields", "before", "after",
+    "geometry_changed", "role", "reason", "geometry",
+)  # fmt: skip
+
+
+def feature_rows(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per feature the change sets ``entries`` list: the change set (id, time, kind,
+    layer, who and why when shown), how the feature changed, its name, the fields that
+    changed with their values before and after, and its geometry (GeoJSON, CRS84); the
+    columns are ``FEATURE_COLUMNS``."""
+    rows = []
+    for entry in entries:
+        for feature in entry["features"]:
+            rows.append(
+                {
+                    "changeset": entry["id"],
+                    "at": dt.datetime.fromisoformat(entry["at"]),
+                    "kind": entry["kind"],
+                    "layer": entry["layer"],
+                    "change": feature["change"],
+                    "fid": feature["id"],
+                    "name": feature["name"],
+                    "fields": [c["field"] for c in feature["fields"]],
+                    "before": {c["field"]: c["before"] for c in feature["fields"]},
+                    "after": {c["field"]: c["after"] for c in feature["fields"]},
+                    "geometry_changed": feature["geometry_changed"],
+                    "role": entry.get("role"),
+                    "reason": entry.get("reason"),
+                    "geometry": feature["geometry"],
+                }
+            )
+    return rows
 
 
 def _entry(

@@ -12,11 +12,16 @@ from digitalcity.api.negotiation import LangDep
 from digitalcity.api.params import parse_as_of, parse_bbox
 from digitalcity.catalog import Catalog, Role
 from digitalcity.history.atom import MEDIA_TYPE, atom_feed
-from digitalcity.history.feed import MAX_ENTRIES, MAX_FEATURES, FeedQuery, city_changes
+from digitalcity.history.feed import (
+    DEFAULT_DAYS,
+    MAX_ENTRIES,
+    MAX_FEATURES,
+    FeedQuery,
+    city_changes,
+)
 from digitalcity.query.items import QueryError
 
 router = APIRouter(tags=["history"])
-DEFAULT_DAYS = 90  # the period a feed covers when ``since`` is not given
 
 Since = Annotated[
     str | None,
