@@ -150,19 +150,20 @@ class City:
         if unknown:
             raise DigitalCityError(f"unknown columns for {layer_id!r}: {unknown}")
         srid = storage_srid(self.definition)
-        out_srid = epsg_code(crs) if crs is not None else srid
+        out_srid, out_crs = _frame_crs(crs) if crs is not None else (srid, None)
         geom = table.c.geom if out_srid == srid else sa.func.ST_Transform(table.c.geom, out_srid)
         query = sa.select(table.c.fid, geom.label("geom"), *(table.c[c] for c in wanted))
         if bbox is not None:
-            envelope = sa.func.ST_MakeEnvelope(*map(float, bbox), epsg_code(bbox_crs))
-            if epsg_code(bbox_crs) != srid:
+            box_srid = _frame_crs(bbox_crs)[0]
+            envelope = sa.func.ST_MakeEnvelope(*map(float, bbox), box_srid)
+            if box_srid != srid:
                 envelope = sa.func.ST_Transform(envelope, srid)
             query = query.where(sa.func.ST_Intersects(table.c.geom, envelope))
         query = query.order_by(table.c.fid)
         if limit is not None:
             query = query.limit(limit)
         frame = gpd.read_postgis(
-            query, self.engine, geom_col="geom", crs=pyproj.CRS.from_epsg(out_srid)
+            query, self.engine, geom_col="geom", crs=out_crs or pyproj.CRS.from_epsg(out_srid)
         )
         return frame.set_index("fid")
 
@@ -308,6 +309,21 @@ class City:
         from digitalcity.editing import delete_feature
 
         return delete_feature(self._edit_context(layer_id, reason, "CRS84"), fid, etag).changeset
+
+
+_CRS84 = {"OGC:CRS84", "CRS84", "HTTP://WWW.OPENGIS.NET/DEF/CRS/OGC/1.3/CRS84"}
+
+
+def _frame_crs(crs: str | int) -> tuple[int, pyproj.CRS | None]:
+    """The SRID PostGIS writes ``crs`` in and, for CRS84 (lon/lat, as EPSG:4326 stored and as
+    GeoDataFrames hold it), the frame's CRS; a CRS without an EPSG code is a
+    DigitalCityError."""
+    if isinstance(crs, str) and crs.strip().upper() in _CRS84:
+        return 4326, pyproj.CRS("OGC:CRS84")
+    try:
+        return epsg_code(crs), None
+    except (ValueError, pyproj.exceptions.CRSError):
+        raise DigitalCityError(f"{crs!r} is not a CRS with an EPSG code, nor OGC:CRS84") from None
 
 
 def _instant(value: dt.datetime | str) -> dt.datetime:

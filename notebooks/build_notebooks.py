@@ -388,6 +388,84 @@ print(f"{residents.summary['population']:,.0f} residents (areal interpolation of
 zoning.provenance["inputs"]""",
         ),
     ],
+    "06_keeping_the_data_current": [
+        (
+            "md",
+            """\
+# 06 · Keeping the data current（数据更新与变更记录）
+
+A field survey corrects a fire hydrant's flow. The correction is written from Python with the
+API's own rules (the field checked against its type and access, the reason kept, the
+feature's ETag required), and then read back as the maps' *Recent changes* list it: every
+change set of the city (loads, edits, reverts), newest first, one row per feature changed,
+with its fields before and after. Geometries are CRS84 (lon/lat degrees); flows are in
+gal/min. The last cell puts the hydrant back as it was.""",
+        ),
+        ("code", SETUP),
+        (
+            "code",
+            """\
+hydrants = city.read("hydrants", crs="OGC:CRS84")
+fid = int(hydrants["flow_gpm"].dropna().index[0])
+before = hydrants.loc[fid, ["hydrant_id", "flow_gpm"]]
+etag = city.update(
+    "hydrants",
+    fid,
+    {"properties": {"flow_gpm": int(before["flow_gpm"]) + 50}},
+    etag=city.etag("hydrants", fid),
+    reason="flow test 2026: measured 50 gal/min more (测压)",
+)
+before""",
+        ),
+        (
+            "code",
+            """\
+changes = city.recent_changes(lang="en")
+newest = changes.iloc[0]  # the correction above, as the maps list it
+assert newest["reason"].startswith("flow test") and newest["fid"] == fid
+assert newest["after"]["flow_gpm"] == newest["before"]["flow_gpm"] + 50
+changes[["at", "kind", "layer", "change", "fid", "name", "fields", "before", "after", "reason"]].head(8)""",
+        ),
+        (
+            "code",
+            """\
+# change sets and features changed per layer over the period
+per_layer = changes.groupby("layer").agg(
+    change_sets=("changeset", "nunique"), features=("fid", "size")
+)
+ax = per_layer.sort_values("features").plot.barh(
+    y="features", color="#f28e2b", legend=False, figsize=(7, 4), logx=True
+)
+ax.set_xlabel("features listed (log scale; at most 100 per change set)")
+ax.set_ylabel("")
+ax.set_title("Recent changes by layer")
+plt.tight_layout()""",
+        ),
+        (
+            "code",
+            """\
+edits = changes[changes["kind"] == "edit"]
+edits.explore(
+    color="#f28e2b",
+    marker_kwds={"radius": 9},
+    tooltip=["at", "layer", "name", "fields", "reason"],
+    tiles="CartoDB positron",
+)""",
+        ),
+        (
+            "code",
+            """\
+# the hydrant as it was: a change set of its own, kept in the history like any other
+city.update(
+    "hydrants",
+    fid,
+    {"properties": {"flow_gpm": int(before["flow_gpm"])}},
+    etag=etag,
+    reason="notebook 06: put back",
+)
+[(v["properties"]["flow_gpm"], (v["created_by"] or {}).get("reason")) for v in city.history("hydrants", fid)][-3:]""",
+        ),
+    ],
 }
 
 

@@ -28,7 +28,7 @@ def _build_module():
 
 def test_notebooks_are_built_by_the_script(tmp_path):
     built = _build_module().build(tmp_path)
-    assert [p.name for p in built] == [p.name for p in NOTEBOOKS] and len(built) == 5
+    assert [p.name for p in built] == [p.name for p in NOTEBOOKS] and len(built) == 6
     for fresh in built:
         committed = nbformat.read(NOTEBOOK_DIR / fresh.name, as_version=4)
         assert [c.source for c in committed.cells] == [

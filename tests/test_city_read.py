@@ -47,3 +47,15 @@ def test_open_city_from_settings(settings, loaded, monkeypatch):
     assert len(districts) == 6 and districts.population.sum() == 5163970
     assert districts.crs.to_epsg() == 4548
     assert callable(dc.maps.explore)
+
+
+def test_read_in_crs84_and_refuse_a_crs_without_a_code(catalog, engine, loaded):
+    city = City(catalog, catalog.city("cambridge"), engine, "land_bureau")
+    frame = city.read("hydrants", crs="OGC:CRS84", bbox=BOX, bbox_crs="OGC:CRS84")
+    same = city.read("hydrants", crs="EPSG:4326", bbox=BOX)
+    assert frame.crs == "OGC:CRS84" and len(frame) == len(same) > 0
+    assert frame.geometry.x.between(BOX[0], BOX[2]).all()  # lon first, as CRS84 orders it
+    assert list(frame.geometry.to_wkb()) == list(same.geometry.to_wkb())  # the same points
+    for bad in ("ESRI:99999999", "not a crs", "+proj=ortho +lat_0=42 +lon_0=-71"):
+        with pytest.raises(DigitalCityError, match="EPSG code"):
+            city.read("hydrants", crs=bad, limit=1)

@@ -148,7 +148,7 @@ def city_changes_json(
     "/cities/{city}/changes.atom",
     summary="A city's recent changes as an Atom feed",
     response_class=Response,
-    responses={200: {"content": {MEDIA_TYPE: {}}}},
+    responses={200: {"content": {MEDIA_TYPE: {"schema": {"type": "string"}}}}},
 )
 def city_changes_atom(
     city: str,
