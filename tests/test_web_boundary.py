@@ -113,3 +113,48 @@ def test_a_drawing_without_its_crs_is_refused_in_chinese(browser, live_server, d
     assert page.evaluate(DRAWN) == 1
     # the console's only complaint is the refused upload's status
     assert all("status of 400" in e for e in opened.errors), opened.errors
+
+
+def test_a_check_shared_by_link_opens_for_a_signed_in_colleague(
+    browser, live_server, drawing, planner_key
+) -> None:  # noqa: ANN001
+    path, area = drawing
+    opened = Opened(browser, f"{live_server}/map?lang=en{VIEW}")
+    page = opened.page
+    page.evaluate("k => sessionStorage.setItem('digitalcity.apiKey', k)", planner_key)
+    page.reload()
+    opened.ready()
+    page.click("#boundary")
+    page.set_input_files("#card .boundary-form [name=file]", str(path))
+    page.fill("#card [name=crs]", "EPSG:2249")
+    page.click("#card .boundary-form button[type=submit]")
+    page.wait_for_selector("#card [data-boundary=share]", timeout=30_000)
+    page.click("#card [data-boundary=share]")
+    page.wait_for_selector("#card .boundary-link", timeout=30_000)
+    link = page.input_value("#card .boundary-link")
+    assert re.search(r"[#&]site=[A-Za-z0-9_-]{16,}", link), link
+    assert "site=" in page.evaluate("location.hash")
+    # a colleague, signed in, opens the link: the same red line and the site's statistics
+    other = Opened(browser, f"{live_server}/map?lang=zh#c=cambridge")
+    other.page.evaluate("k => sessionStorage.setItem('digitalcity.apiKey', k)", planner_key)
+    other.page.goto("about:blank")
+    other.page.goto(link.replace("lang=en", "lang=zh"))
+    other.page.wait_for_selector("#card .card-title", timeout=30_000)
+    assert other.page.evaluate(DRAWN) == 1
+    text = other.page.inner_text("#card")
+    shown = re.search(r"([\d,]+) (m²|平方米)", text)
+    assert shown and abs(int(shown.group(1).replace(",", "")) - area) < 1, text
+    assert "区域统计" in text
+    # the public (no key) learns nothing from the link
+    stranger = Opened(browser, link)
+    stranger.page.wait_for_selector(
+        "#card .boundary-error:not([hidden]), #card .error", timeout=30_000
+    )
+    assert "cannot be found" in stranger.page.inner_text("#card")
+    assert stranger.page.evaluate(DRAWN) == 0
+    # clearing the boundary takes it out of the link
+    page.click("#card [data-boundary=clear]")
+    assert "site=" not in page.evaluate("location.hash")
+    assert not opened.errors and not other.errors, (opened.errors, other.errors)
+    # the stranger's one error is the browser's note of the site's 404, which the page says
+    assert [e for e in stranger.errors if "404" not in e] == []

@@ -1,19 +1,21 @@
-"""Planner endpoints: search, identify a parcel at a point, a parcel's card, and a site
-boundary read from a file."""
+"""Planner endpoints: search, identify a parcel at a point, a parcel's card, a site boundary
+read from a file, and site boundaries saved to share by link."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from digitalcity.api.caller import KEY_ID_STATE
 from digitalcity.api.deps import CatalogDep, EngineDep, RoleDep
 from digitalcity.api.negotiation import LangDep
 from digitalcity.api.params import AsOfQuery, parse_as_of
 from digitalcity.boundary import MAX_BYTES, boundary_from_bytes, too_large
 from digitalcity.city import City
 from digitalcity.planning.card import identify, parcel_card
+from digitalcity.planning.sites import SignInRequired, delete_site, read_site, save_site
 from digitalcity.query.crs_ref import CRS84, parse_crs, supported_crs
 from digitalcity.query.items import QueryError
 from digitalcity.search import grouped, search
@@ -118,6 +120,8 @@ async def city_boundary(
     city: str,
     request: Request,
     catalog: CatalogDep,
+    engine: EngineDep,
+    role: RoleDep,
     lang: LangDep,
     name: str = Query(
         ..., max_length=200, description="the file's name; its ending says the format"
@@ -127,13 +131,21 @@ async def city_boundary(
         max_length=200,
         description="CRS of the file's coordinates when it declares none (CAD drawings)",
     ),
+    save: bool = Query(
+        False,
+        description="keep the boundary to share by link (signed-in callers): its token in "
+        "`properties.site`, read back at /cities/{city}/sites/{token}",
+    ),
 ) -> dict[str, Any]:
     """The areas of an uploaded file (the request body: DXF, zipped shapefile, GeoPackage,
     GeoJSON, KML/KMZ or FlatGeobuf, at most 20 MB) merged into one boundary, reprojected to
     CRS84 and repaired as a load repairs; with its area (m², the city's local CRS) and the
     features left out. A file that holds no usable area near the city is a 400 whose
-    ``message`` says why in the request's language."""
+    ``message`` says why in the request's language. With ``save``, the boundary is kept for
+    signed-in colleagues who hold its token (401 for an anonymous caller)."""
     definition = catalog.city(city)
+    if save and role == "anonymous":  # before reading the file
+        raise SignInRequired("sign in with an API key to save a site and share it")
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_BYTES:
         raise too_large()
@@ -143,4 +155,45 @@ async def city_boundary(
         if len(data) > MAX_BYTES:
             raise too_large()
     found = await run_in_threadpool(boundary_from_bytes, bytes(data), name, definition, crs)
-    return found.to_feature(name, definition, lang)
+    feature = found.to_feature(name, definition, lang)
+    if save:
+        key_id = getattr(request.state, KEY_ID_STATE, None)
+        feature["properties"]["site"] = await run_in_threadpool(
+            save_site, engine, city, feature["properties"]["name"], found, role, key_id
+        )
+    return feature
+
+
+SiteToken = Annotated[str, Path(max_length=64, description="a saved site's token")]
+
+
+@router.get("/cities/{city}/sites/{token}", summary="A saved site boundary (signed-in callers)")
+def city_site(
+    city: str,
+    token: SiteToken,
+    request: Request,
+    response: Response,
+    catalog: CatalogDep,
+    role: RoleDep,
+) -> dict[str, Any]:
+    """A site boundary saved by the site check (``save``): a GeoJSON Feature in CRS84 with its
+    name, area (m²), parts and the CRS it was read in. 404 for anonymous callers. Read on the
+    primary: a colleague opens a link the moment it is made, before a standby may have it."""
+    catalog.city(city)
+    response.headers["Cache-Control"] = "private, no-cache"
+    return read_site(request.app.state.engine, city, token, role)
+
+
+@router.delete(
+    "/cities/{city}/sites/{token}",
+    status_code=204,
+    response_class=Response,
+    summary="Forget a saved site (the key that saved it, or an admin)",
+)
+def city_site_delete(
+    city: str, token: SiteToken, request: Request, catalog: CatalogDep, role: RoleDep
+) -> Response:
+    catalog.city(city)
+    key_id = getattr(request.state, KEY_ID_STATE, None)
+    delete_site(request.app.state.engine, city, token, role, key_id)
+    return Response(status_code=204)

@@ -92,3 +92,18 @@ CREATE TABLE IF NOT EXISTS digitalcity.pinyin_scans (
     version integer NOT NULL,
     PRIMARY KEY (city, layer, version)
 );
+
+-- Site boundaries saved from the planner's site check (红线核查) to share by link: read by
+-- signed-in callers who hold the token, deleted by the key that saved them or an admin.
+CREATE TABLE IF NOT EXISTS digitalcity.sites (
+    token      text             PRIMARY KEY,
+    city       text             NOT NULL,
+    name       text             NOT NULL DEFAULT '',
+    crs        text             NOT NULL DEFAULT '',
+    area_m2    double precision NOT NULL,
+    parts      integer          NOT NULL,
+    geom       geometry(MultiPolygon, 4326) NOT NULL,
+    key_id     integer,
+    role       text             NOT NULL,
+    created_at timestamptz      NOT NULL DEFAULT now()
+);

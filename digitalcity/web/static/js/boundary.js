@@ -2,8 +2,9 @@
 // boundary (a CAD drawing, a zipped shapefile, GeoPackage, GeoJSON, KML, FlatGeobuf); the
 // server reads its areas (POST /cities/{city}/boundary), the map draws it as a red line and
 // the card gives the site's statistics (POST /cities/{city}/stats): land use by class,
-// residents, facilities inside.
-import { api, config, esc, num } from "./common.js";
+// residents, facilities inside. A signed-in planner shares a check by link: the boundary is kept
+// on the server under a token (?save=true) that the link carries (#site=), for colleagues.
+import { api, apiKey, config, esc, num } from "./common.js";
 import { lang, t, unitText } from "./i18n.js";
 
 const SOURCE = "dc-boundary";
@@ -28,12 +29,14 @@ function draw(map, feature) {
 /**
  * The tool. ``ctx``: {map, city() (its id), showCard(html, again), stats(geometry) (the
  * statistics card's HTML for an area), fit(geometry), queryInside(geometry) (the query tool
- * over the area)}.
+ * over the area), linked(token) (the saved site the page's link carries; null: none)}.
  */
 export class BoundaryTool {
   constructor(ctx) {
     this.ctx = ctx;
     this.feature = null; // the boundary read, as the API answered it
+    this.file = null; // the file it was read from (to save it for a link)
+    this.link = ""; // the link to the saved check, once shared
     this.statsHtml = "";
     this.error = "";
   }
@@ -63,7 +66,10 @@ export class BoundaryTool {
   <p class="error boundary-error"${this.error ? "" : " hidden"}>${esc(this.error)}</p>
   <p><button type="submit" class="primary">${esc(t("boundaryCheck"))}</button>
     ${this.feature ? `<button type="button" data-boundary="query">${esc(t("boundaryQuery"))}</button>
+    ${apiKey() && (this.file || this.link) ? `<button type="button" data-boundary="share">${esc(t("boundaryShare"))}</button>` : ""}
     <button type="button" data-boundary="clear">${esc(t("clear"))}</button>` : ""}</p>
+  ${this.link ? `<p class="small">${esc(t("boundaryShared"))}</p>
+  <input class="share-url boundary-link" readonly value="${esc(this.link)}" aria-label="${esc(t("boundaryShared"))}">` : ""}
 </form>
 ${summary}${this.statsHtml}`;
     this.ctx.showCard(html, () => this.render());
@@ -76,6 +82,47 @@ ${summary}${this.statsHtml}`;
     if (clear) clear.onclick = () => this.clear(true);
     const query = form.querySelector("[data-boundary=query]");
     if (query) query.onclick = () => this.ctx.queryInside(this.feature.geometry);
+    const share = form.querySelector("[data-boundary=share]");
+    if (share) share.onclick = () => this.share(form);
+  }
+
+  /** Keep the boundary on the server (signed-in callers) and give the link to this check. */
+  async share(form) {
+    if (!this.link) {
+      const p = new URLSearchParams({ name: this.file.name, lang: lang(), save: "true" });
+      if (this.crs) p.set("crs", this.crs);
+      try {
+        const saved = await api(`/cities/${this.ctx.city()}/boundary?${p}`, { method: "POST", body: this.file });
+        this.ctx.linked(saved.properties.site);
+        this.link = location.href;
+      } catch (err) {
+        this.say(form, t("error", { msg: err.message }));
+        return;
+      }
+    }
+    this.render();
+    const field = document.querySelector("#card .boundary-link");
+    field.select();
+    try {
+      await navigator.clipboard.writeText(this.link);
+    } catch {
+      /* the field shows the link to copy by hand */
+    }
+  }
+
+  /** Open a saved site (a link's ``token``): drawn, with its statistics. */
+  async openSite(token) {
+    try {
+      this.feature = await api(`/cities/${this.ctx.city()}/sites/${encodeURIComponent(token)}`);
+    } catch (err) {
+      this.clear(false);
+      this.error = err.status === 404 ? t("boundarySiteGone") : t("error", { msg: err.message });
+      this.render();
+      return;
+    }
+    this.file = null;
+    this.link = location.href;
+    await this.shown();
   }
 
   async check(form) {
@@ -98,6 +145,14 @@ ${summary}${this.statsHtml}`;
       this.say(form, t("error", { msg: err.message })); // the form keeps the file chosen
       return;
     }
+    if (this.link) this.ctx.linked(null); // a new check: the link was the last one's
+    this.link = "";
+    this.file = file;
+    await this.shown();
+  }
+
+  /** Draw the boundary read, fit the map to it and give its statistics. */
+  async shown() {
     draw(this.ctx.map, this.feature);
     this.ctx.fit(this.feature.geometry);
     this.statsHtml = `<p class="muted">${esc(t("loading"))}</p>`;
@@ -125,6 +180,9 @@ ${summary}${this.statsHtml}`;
 
   /** Drop the boundary from the map (and, with ``show``, show the empty form). */
   clear(show) {
+    if (this.link) this.ctx.linked(null);
+    this.link = "";
+    this.file = null;
     this.feature = null;
     this.statsHtml = "";
     draw(this.ctx.map, null);

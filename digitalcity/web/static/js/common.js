@@ -107,9 +107,10 @@ export async function download(path, filename) {
 }
 
 /** State in the URL hash: #c=city&z=zoom&ll=lon,lat&layers=a,b&sel=fid&at=day&cmp=day-or-layer
- * &qry=query&chg=id&lang=zh (``at``: the planner's date control; ``cmp``: the swipe comparison's
- * day or theme; ``qry``: the planner's query by attributes, as ``query.js`` writes it; ``chg``: a
- * recent change opened, ``changes.js``). A value
+ * &qry=query&chg=id&site=token&lang=zh (``at``: the planner's date control; ``cmp``: the swipe
+ * comparison's day or theme; ``qry``: the planner's query by attributes, as ``query.js`` writes
+ * it; ``chg``: a recent change opened, ``changes.js``; ``site``: a saved site boundary,
+ * ``boundary.js``). A value
  * out of its range (a hand-edited or cut link: ll=0,1000 left the map unable to start) is
  * dropped, and the city's own default used instead. */
 export function readHash(hash = location.hash) {
@@ -133,6 +134,7 @@ export function readHash(hash = location.hash) {
     compare: day(cmp) || (/^[a-z][a-z0-9_]{0,47}$/.test(cmp) ? cmp : null), // a day or a layer
     query: p.get("qry"), // the planner's query by attributes (query.js checks it)
     changeset: Number.isSafeInteger(chg) && chg >= 1 ? chg : null, // a recent change (changes.js)
+    site: /^[A-Za-z0-9_-]{16,64}$/.test(p.get("site") || "") ? p.get("site") : null, // boundary.js
   };
 }
 
@@ -148,6 +150,7 @@ export function hashOf(map, state) {
   if (state.compare) p.set("cmp", state.compare);
   if (state.query) p.set("qry", state.query);
   if (state.changeset) p.set("chg", String(state.changeset));
+  if (state.site) p.set("site", state.site);
   p.set("lang", lang());
   return "#" + p.toString().replace(/%2C/g, ",");
 }

@@ -36,6 +36,7 @@ const state = {
   compare: start.compare && /^\d/.test(start.compare) ? start.compare : null, // a day
   query: null, // the query by attributes run last, as the link writes it (query.js)
   changeset: null, // the recent change opened, as the link writes it (changes.js)
+  site: start.site, // the saved site boundary shown, as the link writes it (boundary.js)
   meta: config.meta[start.city || config.city],
   lastCard: null,
   opacity: {}, // fill layer id -> factor of its style opacity (the switcher's sliders)
@@ -142,6 +143,10 @@ async function onStyle() {
   else if (start.changeset && !linkedChangeOpened) { // a link's recent change, once
     linkedChangeOpened = true;
     changesTool.openById(start.changeset);
+  }
+  else if (start.site && !linkedSiteOpened) { // a link's saved site boundary, once
+    linkedSiteOpened = true;
+    boundaryTool.openSite(start.site);
   }
   else if (state.sel != null) showParcel(state.sel, false);
   if (state.compare && !compare) { // a link's comparison, once
@@ -457,6 +462,7 @@ const queryTool = new QueryTool({
 });
 const linkedQuery = start.query ? queryFromLink(start.query) : null; // run once, at the first style
 let linkedChangeOpened = false;
+let linkedSiteOpened = false;
 // Site boundary check (boundary.js): a boundary from a file, drawn, with its statistics.
 const boundaryTool = new BoundaryTool({
   map,
@@ -468,6 +474,10 @@ const boundaryTool = new BoundaryTool({
   stats: async (geometry) => statsCard(
     await api(`/cities/${state.city}/stats?lang=${lang()}`, { method: "POST", body: geometry }), state.meta),
   fit: (geometry) => fitBeside(map, lonLatBox([geometry])),
+  linked: (token) => {
+    state.site = token;
+    save();
+  },
   queryInside: (geometry) => queryTool.open({ // every feature of the first layer inside
     layer: state.meta.roles.parcels || Object.keys(state.meta.layers)[0],
     conditions: [], any: false, scope: "area", area: geometry, sort: null,
