@@ -139,3 +139,60 @@ def _sheet_covers_the_map_controls(page, sheet: str) -> bool:  # noqa: ANN001
             return !top || Boolean(top.closest(sheet)); })""",
         sheet,
     )
+
+
+@pytest.fixture
+def planner_phone(browser, live_server):  # noqa: ANN001, ANN201
+    context = browser.new_context(
+        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN"
+    )
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{live_server}/map?lang=zh#c=cambridge&z=17&ll={MAPLE[0]},{MAPLE[1]}")
+    page.wait_for_function(
+        "document.body.dataset.ready === '1' && window.dcMap.loaded() && window.dcMap.areTilesLoaded()",
+        timeout=30_000,
+    )
+    yield page, errors
+    context.close()
+
+
+def test_the_planner_on_a_phone_keeps_its_map_and_opens_its_tools_as_a_sheet(planner_phone) -> None:  # noqa: ANN001
+    page, errors = planner_phone
+    # the map has the screen below the header: no sheet over it, all of it drawn (the layers
+    # and tools were an opaque sheet always open, and the canvas above it was blanked)
+    assert not page.is_visible("#side")
+    map_box = page.locator("#map").bounding_box()
+    assert map_box["height"] >= PHONE["height"] * 0.6
+    assert _blank_above(page, PHONE["height"]) < 0.1
+    assert _small_targets(page) == []
+    page.click("#legend-toggle")
+    page.wait_for_timeout(400)
+    side = page.locator("#side").bounding_box()
+    assert page.is_visible("#layer-list") and side["y"] >= PHONE["height"] / 2 - 1
+    page.wait_for_function("dcMap.loaded() && dcMap.areTilesLoaded()", timeout=30_000)
+    assert _blank_above(page, side["y"]) < 0.1
+    page.evaluate("document.querySelectorAll('#side details').forEach((d) => d.open = true)")
+    assert _small_targets(page) == []
+    # measuring: the sheet keeps only the hint, the figure, Finish and Clear, low over the map
+    page.click("[data-tool=distance]")
+    assert not page.is_visible("#layer-list") and page.is_visible("#finish")
+    box = page.locator("#map").bounding_box()
+    for dx, dy in ((80, 120), (260, 180)):
+        page.touchscreen.tap(box["x"] + dx, box["y"] + dy)
+        page.wait_for_timeout(250)
+    page.click("#finish")
+    assert page.is_visible("#measure-out") and "距离" in page.inner_text("#measure-out")
+    compact = page.locator("#side").bounding_box()
+    assert compact["y"] >= PHONE["height"] * 0.65, compact
+    assert _small_targets(page) == []
+    page.click("#clear")
+    assert not page.is_visible("#side")
+    # a card opened from the sheet replaces it: one bottom sheet at a time
+    page.click("#legend-toggle")
+    page.click("#changes")
+    page.wait_for_selector("#card .change-entry", timeout=15_000)
+    assert not page.is_visible("#side")
+    page.screenshot(path=SHOTS / "planner-phone-changes-zh.png")
+    assert not errors

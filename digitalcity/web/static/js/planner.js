@@ -261,6 +261,10 @@ const drawer = new Drawer(map, {
     else if ("distance" in m) out.textContent = `${t("distance")}: ${num(m.distance, 1)} m`;
     else out.textContent = `${t("area")}: ${num(m.area, 1)} m² · ${t("perimeter")}: ${num(m.perimeter, 1)} m`;
     $("finish").hidden = !drawer.active;
+    // on a phone the layers-and-tools sheet shrinks to the hint, the figures, Finish and Clear
+    // while the reader draws on the map, and while a measurement is shown (app.css)
+    const measured = (mode === "distance" || mode === "area") && m;
+    document.body.classList.toggle("drawing", Boolean(drawer.active || measured));
   },
   onDone: async (mode, geometry) => {
     $("tool-hint").textContent = "";
@@ -286,6 +290,7 @@ for (const button of document.querySelectorAll("[data-tool]")) {
   button.onclick = () => {
     drawer.start(button.dataset.tool);
     $("tool-hint").textContent = t(HINTS[button.dataset.tool]);
+    document.body.classList.remove("legend-open");
   };
 }
 $("finish").onclick = () => drawer.finish();
@@ -484,6 +489,7 @@ const boundaryTool = new BoundaryTool({
   }),
 });
 $("boundary").onclick = () => boundaryTool.open();
+$("legend-toggle").onclick = () => document.body.classList.toggle("legend-open");
 // Recent changes (changes.js): the city's change sets in words, each marked on the map, with
 // a swipe comparison against the day before it.
 const changesTool = new ChangesTool({

@@ -37,6 +37,7 @@ export function clearSelection(map) {
 export function openCard(html) {
   document.getElementById("card-body").innerHTML = html;
   document.getElementById("card").hidden = false;
+  document.body.classList.remove("legend-open"); // on a phone: one bottom sheet at a time
 }
 
 /** On narrow screens the card is a bottom sheet: pan so ``lngLat`` shows above it. */
