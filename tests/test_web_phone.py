@@ -196,3 +196,19 @@ def test_the_planner_on_a_phone_keeps_its_map_and_opens_its_tools_as_a_sheet(pla
     assert not page.is_visible("#side")
     page.screenshot(path=SHOTS / "planner-phone-changes-zh.png")
     assert not errors
+
+
+def test_a_query_on_a_phone_shows_its_answer_in_the_sheet(planner_phone) -> None:  # noqa: ANN001
+    page, errors = planner_phone
+    page.click("#legend-toggle")
+    page.click("#query")
+    page.wait_for_selector("#card .query-form")
+    page.click("#card .query-form button[type=submit]")  # every parcel of the city
+    page.wait_for_selector("#card .query-count", timeout=30_000)
+    page.wait_for_function(
+        """() => { const card = document.getElementById('card').getBoundingClientRect();
+            const count = document.querySelector('#card .query-count').getBoundingClientRect();
+            return count.top >= card.top && count.bottom <= card.bottom; }""",
+        timeout=5_000,
+    )  # the form is above it, scrolled out of the low sheet
+    assert not errors

@@ -332,6 +332,12 @@ export class QueryTool {
     if (this.result && this.totalField) await this.sumUp(this.totalField);
     this.render();
     if (zoom) this.zoomTo();
+    // on a phone the card is a low sheet with the form on top: bring the answer into it
+    if (window.matchMedia("(max-width: 720px)").matches) {
+      const answer = document.querySelector("#card .query-count") ||
+        document.querySelector("#card .error:not([hidden])");
+      answer?.scrollIntoView({ block: "start" });
+    }
   }
 
   /** The coded field with the fewest codes (the broadest classes) that no condition fixes
