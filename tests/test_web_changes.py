@@ -252,3 +252,40 @@ def test_a_link_opens_a_change_and_keeps_what_is_hidden_hidden(
     assert "This change can no longer be found" in page.inner_text("#card")
     assert "checked by the bureau" not in page.content()
     assert not opened.errors, opened.errors
+
+
+def test_an_admin_undoes_a_change_from_the_list(browser, live_server, edited, engine) -> None:  # noqa: ANN001
+    admin = create_key(engine, "admin", "web-changes-admin").key
+    opened = _opened(browser, live_server, "map", "en", admin)
+    page = opened.page
+    newest = page.locator(ENTRIES).first
+    assert INTERNAL_REASON in newest.inner_text()  # the internal comments' edit
+    newest.click()
+    page.wait_for_selector("#card .changes-revert", timeout=30_000)
+    page.click("#card .changes-revert button[type=submit]")  # no reason: refused on the page
+    assert page.inner_text("#card .changes-revert .error") == "Say why the change is undone"
+    page.fill("#card .changes-revert [name=reason]", "entered on the wrong hydrant")
+    page.click("#card .changes-revert button[type=submit]")
+    page.wait_for_function(
+        "document.querySelector('#card .change-entry')?.textContent.includes('A change undone')",
+        timeout=30_000,
+    )
+    with engine.connect() as conn:
+        comments = conn.execute(
+            sa.text("SELECT comments FROM cambridge.hydrants WHERE fid = :fid"),
+            {"fid": edited["fid"]},
+        ).scalar_one()
+    assert comments == edited["comments"]  # back as it was before the edit
+    # the same change again: its feature changed since (the undoing), so it is refused in words
+    page.locator(ENTRIES).nth(1).click()
+    page.wait_for_selector("#card .changes-revert", timeout=30_000)
+    page.fill("#card .changes-revert [name=reason]", "again")
+    page.click("#card .changes-revert button[type=submit]")
+    page.wait_for_selector("#card .changes-revert .error:not([hidden])", timeout=30_000)
+    assert "changed again since" in page.inner_text("#card .changes-revert .error")
+    assert [e for e in opened.errors if "409" not in e] == []
+    # a planner sees no undo
+    planner = _opened(browser, live_server, "map", "en", create_key(engine, "planner", "x").key)
+    planner.page.locator(ENTRIES).first.click()
+    planner.page.wait_for_selector("#card .changes-features li", timeout=30_000)
+    assert planner.page.locator("#card .changes-revert").count() == 0

@@ -2,7 +2,7 @@
 // the map's layers, newest first, in plain words (GET /cities/{city}/changes). An entry opens
 // its features with their values before and after and draws them on the map: added in green,
 // changed in orange (the shape before as a grey dashed line), removed in red dashed.
-import { api, esc, lonLatBox, num } from "./common.js";
+import { api, apiResponse, esc, lonLatBox, num } from "./common.js";
 import { lang, t, unitText } from "./i18n.js";
 
 const SOURCE = "dc-changes";
@@ -103,7 +103,8 @@ function fieldTable(feature) {
 /**
  * The tool. ``ctx``: {map, city() (its id), showCard(html, again), fit(box [w, s, e, n]),
  * select(geometry), opened(id) (the change set shown, null for none: the page's link carries
- * it), compareDay(day) (optional: the planner's swipe comparison with a day)}.
+ * it), compareDay(day) (optional: the planner's swipe comparison with a day), canRevert() and
+ * reverted() (optional: an admin's undo, and what the page does after one)}.
  */
 export class ChangesTool {
   constructor(ctx) {
@@ -256,6 +257,10 @@ ${e.reason ? `<p class="small">${esc(t("changes_reason", { reason: e.reason }))}
 <span class="change-modified"><span class="change-mark"></span>${esc(t("changes_one_modified"))}</span>
 <span class="change-deleted"><span class="change-mark"></span>${esc(t("changes_one_deleted"))}</span></p>
 ${this.ctx.compareDay ? `<p><button type="button" class="changes-compare">${esc(t("changes_compare", { day }))}</button></p>` : ""}
+${this.ctx.canRevert?.() ? `<form class="changes-revert" novalidate>
+  <label>${esc(t("changes_revertReason"))} <input type="text" name="reason" autocomplete="off"></label>
+  <button type="submit" class="danger">${esc(t("changes_revert"))}</button>
+  <p class="error" hidden></p></form>` : ""}
 <ul class="changes-features">${features}</ul>
 ${e.more ? `<p class="muted">${esc(t("changes_andMore", { n: num(e.more) }))}</p>` : ""}`;
     this.ctx.showCard(html, () => this.relang());
@@ -267,6 +272,11 @@ ${e.more ? `<p class="muted">${esc(t("changes_andMore", { n: num(e.more) }))}</p
     };
     const compare = card.querySelector(".changes-compare");
     if (compare) compare.onclick = () => this.ctx.compareDay(day);
+    const revert = card.querySelector(".changes-revert");
+    if (revert) revert.onsubmit = (event) => {
+      event.preventDefault();
+      this.revert(e, revert);
+    };
     for (const button of card.querySelectorAll("[data-feature]")) {
       const f = e.features[Number(button.dataset.feature)];
       button.onclick = () => {
@@ -275,6 +285,30 @@ ${e.more ? `<p class="muted">${esc(t("changes_andMore", { n: num(e.more) }))}</p
         this.ctx.fit(lonLatBox([f.geometry]));
       };
     }
+  }
+
+  /** Undo change set ``entry`` (an admin), with the reason given in ``form``; then the list,
+   * the undoing first. A change set whose features changed again since is refused (409). */
+  async revert(entry, form) {
+    const reason = form.elements.reason.value.trim();
+    const error = form.querySelector(".error");
+    if (!reason) {
+      error.textContent = t("changes_reasonNeeded");
+      error.hidden = false;
+      return;
+    }
+    try {
+      await apiResponse(`/collections/${encodeURIComponent(entry.collection)}/changesets/${entry.id}/revert`,
+        { method: "POST", headers: { "X-Change-Reason": encodeURIComponent(reason) } });
+    } catch (err) {
+      error.textContent = err.status === 409 ? t("changes_revertConflict") : t("error", { msg: err.message });
+      error.hidden = false;
+      return;
+    }
+    this.shown(null);
+    draw(this.ctx.map, []);
+    this.ctx.reverted?.();
+    await this.load(false);
   }
 
   /** Drop what the tool drew (the card was closed). */

@@ -509,6 +509,8 @@ const changesTool = new ChangesTool({
     $("compare-day").value = day;
     openComparison();
   },
+  canRevert: () => state.meta.role === "admin" && !state.asOf,
+  reverted: () => reloadStyle(), // the undone features' tiles have new keys: read them again
 });
 $("changes").onclick = () => changesTool.open();
 
