@@ -344,3 +344,17 @@ def test_the_notebook_frame_is_the_feed(feed_app, api, keys, engine) -> None:  #
         assert newest["before"] == {c["field"]: c["before"] for c in first["fields"]}
     empty = city.recent_changes(bbox=(-70.0, 41.0, -69.99, 41.01))
     assert empty.empty and "reason" in empty.columns and empty.crs is not None
+
+
+def test_the_map_pages_name_their_feed(api, catalog) -> None:  # noqa: ANN001
+    from digitalcity.web.pages import page_config, render
+
+    for path in ("/public?lang=en", "/map?lang=en"):
+        page = api.get(path).text
+        assert '<link rel="alternate" type="application/atom+xml"' in page, path
+        assert 'href="/cities/cambridge/changes.atom?lang=en"' in page and "recent changes" in page
+    zh = api.get("/public?lang=zh").text
+    assert 'href="/cities/cambridge/changes.atom?lang=zh"' in zh and "最近变更" in zh
+    config = page_config("static", catalog, "cambridge", "zh", None, "assets")
+    static = render("static", config, "zh")  # a static site has no API, so no feed
+    assert "application/atom+xml" not in static and "{{feeds}}" not in static

@@ -12,6 +12,7 @@ from functools import cache
 from html import escape
 from importlib import resources
 from typing import Any, Literal
+from urllib.parse import quote
 
 from digitalcity.catalog import Catalog
 from digitalcity.catalog.model import KIND_TITLES
@@ -81,5 +82,22 @@ def render(page: Page, config: dict[str, Any], lang: str) -> str:
         .replace("{{lang}}", "zh-CN" if lang == "zh" else "en")
         .replace("{{title}}", escape(TITLES[page][lang]))
         .replace("{{assets}}", escape(config["assets"]))
+        .replace("{{feeds}}", _feed_link(page, config, lang))
         .replace("{{config}}", data)
+    )
+
+
+def _feed_link(page: Page, config: dict[str, Any], lang: str) -> str:
+    """The page's city's recent changes as an Atom feed, for browsers and feed readers to
+    discover (none on a static site, which has no API)."""
+    if page == "static":
+        return ""
+    from digitalcity.history.atom import MEDIA_TYPE, word
+
+    city = config["city"]
+    named = next((c for c in config["cities"] if c["id"] == city), {})
+    title = word("feed", lang, city=named.get("titles", {}).get(lang, city))
+    href = f"/cities/{quote(city)}/changes.atom?lang={lang}"
+    return (
+        f'<link rel="alternate" type="{MEDIA_TYPE}" title="{escape(title)}" href="{escape(href)}">'
     )
