@@ -1,6 +1,7 @@
-"""The public map on a phone (390×844, touch) in headless Chromium: touch targets of at least
-44 px, the map keeps at least half the screen with a card open, nothing shows through the
-card, and the map stays drawn while the legend is open.
+"""The public map and the planner on a phone (390×844, touch) in headless Chromium: touch
+targets of at least 44 px, the map keeps at least half the screen with a card open, nothing
+shows through the card, the map stays drawn while the legend (the planner's layers and tools)
+is open, and the planner's sheet while measuring and a query's answer.
 
 Never skipped: without /usr/bin/chromium these tests error.
 """
@@ -25,21 +26,26 @@ def browser() -> Iterator:
     yield from launched_browser()
 
 
-@pytest.fixture
-def phone(browser, live_server):  # noqa: ANN001, ANN201
+def _on_a_phone(browser, url: str) -> Iterator:  # noqa: ANN001
+    """A touch phone's page at ``url`` once its map has drawn: (page, the page's errors)."""
     context = browser.new_context(
         viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN"
     )
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{live_server}{URL}")
+    page.goto(url)
     page.wait_for_function(
         "document.body.dataset.ready === '1' && window.dcMap.loaded() && window.dcMap.areTilesLoaded()",
         timeout=30_000,
     )
     yield page, errors
     context.close()
+
+
+@pytest.fixture
+def phone(browser, live_server):  # noqa: ANN001, ANN201
+    yield from _on_a_phone(browser, f"{live_server}{URL}")
 
 
 def _small_targets(page) -> list[str]:  # noqa: ANN001
@@ -143,19 +149,9 @@ def _sheet_covers_the_map_controls(page, sheet: str) -> bool:  # noqa: ANN001
 
 @pytest.fixture
 def planner_phone(browser, live_server):  # noqa: ANN001, ANN201
-    context = browser.new_context(
-        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN"
+    yield from _on_a_phone(
+        browser, f"{live_server}/map?lang=zh#c=cambridge&z=17&ll={MAPLE[0]},{MAPLE[1]}"
     )
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{live_server}/map?lang=zh#c=cambridge&z=17&ll={MAPLE[0]},{MAPLE[1]}")
-    page.wait_for_function(
-        "document.body.dataset.ready === '1' && window.dcMap.loaded() && window.dcMap.areTilesLoaded()",
-        timeout=30_000,
-    )
-    yield page, errors
-    context.close()
 
 
 def test_the_planner_on_a_phone_keeps_its_map_and_opens_its_tools_as_a_sheet(planner_phone) -> None:  # noqa: ANN001

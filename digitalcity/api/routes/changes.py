@@ -26,11 +26,14 @@ router = APIRouter(tags=["history"])
 Since = Annotated[
     str | None,
     Query(
-        description=f"RFC 3339 instant or date; change sets after it (default: {DEFAULT_DAYS} days before `until`)"
+        max_length=64,
+        description=f"RFC 3339 instant or date; change sets after it (default: {DEFAULT_DAYS} "
+        "days before `until`)",
     ),
 ]
 Until = Annotated[
-    str | None, Query(description="RFC 3339 instant or date; up to it (default: now)")
+    str | None,
+    Query(max_length=64, description="RFC 3339 instant or date; up to it (default: now)"),
 ]
 Before = Annotated[
     int | None,
