@@ -114,3 +114,24 @@ def test_a_check_without_save_keeps_nothing(client, drawing, keys, engine) -> No
         assert (
             conn.execute(sa.text("SELECT count(*) FROM digitalcity.sites")).scalar_one() == before
         )
+
+
+def test_each_caller_lists_the_sites_they_saved(client, drawing, keys) -> None:  # noqa: ANN001
+    mine = {_save(client, drawing, keys["planner"]).json()["properties"]["site"] for _ in range(2)}
+    theirs = _save(client, drawing, keys["colleague"]).json()["properties"]["site"]
+
+    def listed(key: str | None) -> list[dict]:
+        headers = {"X-API-Key": key} if key else {}
+        answer = client.get("/cities/cambridge/sites", headers=headers)
+        assert answer.status_code == 200 and answer.headers["cache-control"] == "private, no-cache"
+        return answer.json()["sites"]
+
+    own = listed(keys["planner"])
+    assert mine <= {s["site"] for s in own} and theirs not in {s["site"] for s in own}
+    assert [s["saved_at"] for s in own] == sorted((s["saved_at"] for s in own), reverse=True)
+    assert own[0]["name"] == "项目红线.dxf" and own[0]["area_m2"] > 0
+    assert {theirs, *mine} <= {s["site"] for s in listed(keys["admin"])}
+    assert listed(None) == []  # the public: nothing, not even that sites exist
+    assert client.get("/cities/xiamen/sites", headers={"X-API-Key": keys["planner"]}).json() == {
+        "sites": []
+    }

@@ -134,6 +134,8 @@ def test_a_check_shared_by_link_opens_for_a_signed_in_colleague(
     link = page.input_value("#card .boundary-link")
     assert re.search(r"[#&]site=[A-Za-z0-9_-]{16,}", link), link
     assert "site=" in page.evaluate("location.hash")
+    page.wait_for_selector("#card .saved-sites", timeout=15_000)  # among the checks they saved
+    assert path.name in page.inner_text("#card .saved-sites")
     # a colleague, signed in, opens the link: the same red line and the site's statistics
     other = Opened(browser, f"{live_server}/map?lang=zh#c=cambridge")
     other.page.evaluate("k => sessionStorage.setItem('digitalcity.apiKey', k)", planner_key)

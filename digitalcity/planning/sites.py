@@ -32,6 +32,11 @@ _READ = sa.text(
     "SELECT name, crs, area_m2, parts, ST_AsGeoJSON(geom, 7) AS geojson, role, created_at "
     "FROM digitalcity.sites WHERE token = :token AND city = :city"
 )
+_LIST = sa.text(
+    "SELECT token, name, area_m2, parts, role, created_at FROM digitalcity.sites "
+    "WHERE city = :city AND (:everyone OR key_id = :key_id) "
+    "ORDER BY created_at DESC LIMIT :limit"
+)
 _OWNER = sa.text("SELECT key_id FROM digitalcity.sites WHERE token = :token AND city = :city")
 _DELETE = sa.text("DELETE FROM digitalcity.sites WHERE token = :token AND city = :city")
 
@@ -97,6 +102,31 @@ def read_site(engine: Engine, city: str, token: str, role: Role) -> dict[str, An
             "saved_at": row.created_at.isoformat(),
         },
     }
+
+
+def list_sites(
+    engine: Engine, city: str, role: Role, key_id: int | None, limit: int = 100
+) -> list[dict[str, Any]]:
+    """The sites of ``city`` the caller saved (an admin: everyone's), newest first: token,
+    name, area (m²), parts, who saved it (the role) and when; none for an anonymous caller."""
+    if role == "anonymous" or (key_id is None and role != "admin"):
+        return []
+    with engine.connect() as conn:
+        rows = conn.execute(
+            _LIST,
+            {"city": city, "everyone": role == "admin", "key_id": key_id, "limit": limit},
+        ).all()
+    return [
+        {
+            "site": r.token,
+            "name": r.name,
+            "area_m2": round(r.area_m2, 1),
+            "parts": r.parts,
+            "saved_by": r.role,
+            "saved_at": r.created_at.isoformat(),
+        }
+        for r in rows
+    ]
 
 
 def delete_site(engine: Engine, city: str, token: str, role: Role, key_id: int | None) -> None:

@@ -95,7 +95,7 @@ def _feed_link(page: Page, config: dict[str, Any], lang: str) -> str:
     from digitalcity.history.atom import MEDIA_TYPE, word
 
     city = config["city"]
-    named = next((c for c in config["cities"] if c["id"] == city), {})
+    named: dict[str, Any] = next((c for c in config["cities"] if c["id"] == city), {})
     title = word("feed", lang, city=named.get("titles", {}).get(lang, city))
     href = f"/cities/{quote(city)}/changes.atom?lang={lang}"
     return (

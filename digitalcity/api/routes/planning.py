@@ -15,7 +15,13 @@ from digitalcity.api.params import AsOfQuery, parse_as_of
 from digitalcity.boundary import MAX_BYTES, boundary_from_bytes, too_large
 from digitalcity.city import City
 from digitalcity.planning.card import identify, parcel_card
-from digitalcity.planning.sites import SignInRequired, delete_site, read_site, save_site
+from digitalcity.planning.sites import (
+    SignInRequired,
+    delete_site,
+    list_sites,
+    read_site,
+    save_site,
+)
 from digitalcity.query.crs_ref import CRS84, parse_crs, supported_crs
 from digitalcity.query.items import QueryError
 from digitalcity.search import grouped, search
@@ -165,6 +171,18 @@ async def city_boundary(
 
 
 SiteToken = Annotated[str, Path(max_length=64, description="a saved site's token")]
+
+
+@router.get("/cities/{city}/sites", summary="The site boundaries the caller saved")
+def city_sites(
+    city: str, request: Request, response: Response, catalog: CatalogDep, role: RoleDep
+) -> dict[str, Any]:
+    """The caller's saved sites of ``city`` (an admin's: everyone's), newest first, at most
+    100: token, name, area (m²), who and when; an empty list for an anonymous caller."""
+    catalog.city(city)
+    response.headers["Cache-Control"] = "private, no-cache"
+    key_id = getattr(request.state, KEY_ID_STATE, None)
+    return {"sites": list_sites(request.app.state.engine, city, role, key_id)}
 
 
 @router.get("/cities/{city}/sites/{token}", summary="A saved site boundary (signed-in callers)")

@@ -4,7 +4,7 @@
 // the card gives the site's statistics (POST /cities/{city}/stats): land use by class,
 // residents, facilities inside. A signed-in planner shares a check by link: the boundary is kept
 // on the server under a token (?save=true) that the link carries (#site=), for colleagues.
-import { api, apiKey, config, esc, num } from "./common.js";
+import { api, apiKey, apiResponse, config, esc, num } from "./common.js";
 import { lang, t, unitText } from "./i18n.js";
 
 const SOURCE = "dc-boundary";
@@ -43,6 +43,29 @@ export class BoundaryTool {
 
   open() {
     this.render();
+    this.loadSaved();
+  }
+
+  /** The checks this caller saved (signed in), newest first, to open again or forget. */
+  async loadSaved() {
+    this.saved = [];
+    if (!apiKey()) return;
+    try {
+      this.saved = (await api(`/cities/${this.ctx.city()}/sites`)).sites;
+    } catch {
+      this.saved = []; // a list to come back to, not the check itself: say nothing
+    }
+    if (document.querySelector("#card .boundary-form")) this.render();
+  }
+
+  savedHtml() {
+    if (!this.saved?.length) return "";
+    const when = (at) => new Date(at).toLocaleDateString(lang() === "zh" ? "zh-CN" : "en-GB");
+    const rows = this.saved.map((s, i) => `<tr><td class="data">${esc(s.name)}</td>
+<td class="num">${num(s.area_m2 / 10000, 2)} ${esc(unitText("ha"))}</td><td>${esc(when(s.saved_at))}</td>
+<td><button type="button" data-saved-open="${i}">${esc(t("boundaryOpen"))}</button>
+<button type="button" data-saved-delete="${i}">${esc(t("boundaryForget"))}</button></td></tr>`).join("");
+    return `<h3>${esc(t("boundarySaved"))}</h3><table class="kv saved-sites">${rows}</table>`;
   }
 
   render() {
@@ -71,7 +94,7 @@ export class BoundaryTool {
   ${this.link ? `<p class="small">${esc(t("boundaryShared"))}</p>
   <input class="share-url boundary-link" readonly value="${esc(this.link)}" aria-label="${esc(t("boundaryShared"))}">` : ""}
 </form>
-${summary}${this.statsHtml}`;
+${summary}${this.statsHtml}${this.savedHtml()}`;
     this.ctx.showCard(html, () => this.render());
     const form = document.querySelector("#card .boundary-form");
     form.onsubmit = (event) => {
@@ -84,6 +107,27 @@ ${summary}${this.statsHtml}`;
     if (query) query.onclick = () => this.ctx.queryInside(this.feature.geometry);
     const share = form.querySelector("[data-boundary=share]");
     if (share) share.onclick = () => this.share(form);
+    for (const button of document.querySelectorAll("#card [data-saved-open]")) {
+      const site = this.saved[Number(button.dataset.savedOpen)].site;
+      button.onclick = async () => {
+        this.ctx.linked(site);
+        await this.openSite(site);
+      };
+    }
+    for (const button of document.querySelectorAll("#card [data-saved-delete]")) {
+      const site = this.saved[Number(button.dataset.savedDelete)].site;
+      button.onclick = async () => {
+        if (!window.confirm(t("boundaryForgetAsk"))) return;
+        try {
+          await apiResponse(`/cities/${this.ctx.city()}/sites/${encodeURIComponent(site)}`, { method: "DELETE" });
+        } catch (err) {
+          this.error = t("error", { msg: err.message });
+        }
+        if (this.link.includes(`site=${site}`)) this.clear(false);
+        await this.loadSaved();
+        this.render();
+      };
+    }
   }
 
   /** Keep the boundary on the server (signed-in callers) and give the link to this check. */
@@ -95,6 +139,7 @@ ${summary}${this.statsHtml}`;
         const saved = await api(`/cities/${this.ctx.city()}/boundary?${p}`, { method: "POST", body: this.file });
         this.ctx.linked(saved.properties.site);
         this.link = location.href;
+        this.loadSaved();
       } catch (err) {
         this.say(form, t("error", { msg: err.message }));
         return;
@@ -116,6 +161,7 @@ ${summary}${this.statsHtml}`;
       this.feature = await api(`/cities/${this.ctx.city()}/sites/${encodeURIComponent(token)}`);
     } catch (err) {
       this.clear(false);
+      this.ctx.linked(null); // the link's site is not there: out of the link
       this.error = err.status === 404 ? t("boundarySiteGone") : t("error", { msg: err.message });
       this.render();
       return;
