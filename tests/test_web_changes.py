@@ -10,6 +10,7 @@ Never skipped: without /usr/bin/chromium these tests error.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
@@ -98,6 +99,11 @@ def test_the_public_map_says_what_changed_and_marks_it(
     page = opened.page
     first = page.locator(ENTRIES).first.inner_text()
     assert title in first and changed in first, first
+    # under its day's heading, in words, each entry at its time
+    assert (
+        page.locator("#card .changes-day").first.inner_text() == {"en": "Today", "zh": "今天"}[lang]
+    )
+    assert re.match(r"\d\d:\d\d", first), first
     listed = page.inner_text("#card")
     assert REASON not in listed and INTERNAL_REASON not in listed  # reasons: for colleagues
     feed = page.get_attribute("#card a[href*='changes.atom']", "href")

@@ -56,11 +56,21 @@ function mapFeatures(entry) {
   return out;
 }
 
+const locale = () => (lang() === "zh" ? "zh-CN" : "en-GB");
+const clock = (at) => new Date(at).toLocaleTimeString(locale(), { hour: "2-digit", minute: "2-digit" });
+
 function when(at, withTime) {
-  const date = new Date(at);
-  const locale = lang() === "zh" ? "zh-CN" : "en-GB";
-  const day = date.toLocaleDateString(locale, { year: "numeric", month: "short", day: "numeric" });
-  return withTime ? `${day} ${date.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" })}` : day;
+  const day = new Date(at).toLocaleDateString(locale(), { year: "numeric", month: "short", day: "numeric" });
+  return withTime ? `${day} ${clock(at)}` : day;
+}
+
+/** The reader's day of ``at`` in words: today, yesterday, or its date. */
+function dayOf(at) {
+  const local = (d) => d.toLocaleDateString("sv-SE");
+  const day = local(new Date(at));
+  if (day === local(new Date())) return t("today");
+  if (day === local(new Date(Date.now() - 86400000))) return t("yesterday");
+  return when(at);
 }
 
 /** A change set in words: "New data release · 12 added, 30 changed" / "1 changed". */
@@ -184,9 +194,15 @@ export class ChangesTool {
       (this.inView ? `&bbox=${this.view()}` : "");
     const periods = PERIODS.map((d) =>
       `<option value="${d}"${d === this.days ? " selected" : ""}>${esc(t("changes_days", { n: d }))}</option>`).join("");
-    const items = this.entries.map((e, i) => `<li><button type="button" class="change-entry" data-entry="${i}">
-<time datetime="${esc(e.at)}">${esc(when(e.at))}</time> <b>${esc(e.layer_title)}</b><br>
-<span>${esc(summary(e))}</span>${e.reason ? `<br><span class="muted small">${esc(t("changes_reason", { reason: e.reason }))}</span>` : ""}</button></li>`).join("");
+    const items = this.entries.map((e, i) => {
+      // the entries under their day's heading (today, yesterday, a date), each at its time
+      const day = dayOf(e.at);
+      const heading = i === 0 || dayOf(this.entries[i - 1].at) !== day
+        ? `<li class="changes-day"><h3>${esc(day)}</h3></li>` : "";
+      return heading + `<li><button type="button" class="change-entry" data-entry="${i}">
+<time datetime="${esc(e.at)}">${esc(clock(e.at))}</time> <b>${esc(e.layer_title)}</b><br>
+<span>${esc(summary(e))}</span>${e.reason ? `<br><span class="muted small">${esc(t("changes_reason", { reason: e.reason }))}</span>` : ""}</button></li>`;
+    }).join("");
     const empty = !this.loading && !this.error && !this.entries.length
       ? `<p class="muted">${esc(t(this.inView ? "changes_noneInView" : "changes_none"))}</p>` : "";
     const html = `<h2 class="card-title">${esc(t("changes"))}</h2>
