@@ -171,20 +171,24 @@ export class ChangesTool {
       this.entries = [];
       this.next = null;
     }
+    // a later load (the map moved again, another period) makes this one's answer stale
+    const generation = (this.generation = (this.generation || 0) + 1);
     this.loading = true;
     this.render();
     try {
       const extra = { limit: String(PAGE), features: "0" };
       if (more && this.next) extra.before = String(this.next);
       const page = await api(`/cities/${this.ctx.city()}/changes?${this.query(extra)}`);
+      if (generation !== this.generation) return;
       this.entries.push(...page.changesets);
       this.next = page.next_before;
       this.error = "";
     } catch (err) {
+      if (generation !== this.generation) return;
       this.error = t("error", { msg: err.message });
     }
     this.loading = false;
-    this.render();
+    if (!this.opened) this.render(); // not over a change set opened meanwhile
   }
 
   render() {
