@@ -161,6 +161,9 @@ def test_the_planner_on_a_phone_keeps_its_map_and_opens_its_tools_as_a_sheet(pla
     assert not page.is_visible("#side")
     map_box = page.locator("#map").bounding_box()
     assert map_box["height"] >= PHONE["height"] * 0.6
+    # two rows of header (city and buttons, then the search): the title is for screen readers
+    assert page.locator("header").bounding_box()["height"] <= 110
+    assert page.evaluate("document.querySelector('h1').textContent") == "规划工作图"
     assert _blank_above(page, PHONE["height"]) < 0.1
     assert _small_targets(page) == []
     page.click("#legend-toggle")
