@@ -310,21 +310,6 @@ def test_unknown_city_is_404(api) -> None:  # noqa: ANN001
     assert api.get("/cities/atlantis/changes.atom").status_code == 404
 
 
-def test_kept_answers_stay_within_their_budget() -> None:
-    from digitalcity.history.feed import _MISSING, _Kept
-
-    kept, codes = _Kept(1000), {}
-    for n in range(10):
-        kept.put((n,), codes, n, 300)
-    assert kept.weight <= 1000 and len(kept.answers) == 3
-    assert kept.get((9,), codes) == 9 and kept.get((0,), codes) is _MISSING  # first in, first out
-    kept.put(("big",), codes, "x", 2000)  # heavier than the whole budget: never kept
-    assert kept.get(("big",), codes) is _MISSING and kept.get((9,), codes) == 9
-    assert kept.get((9,), {}) is _MISSING  # kept with other code tables: read again
-    kept.put((9,), codes, "again", 300)  # a key kept anew weighs once
-    assert kept.weight == 900 and kept.get((9,), codes) == "again"
-
-
 def test_the_notebook_frame_is_the_feed(feed_app, api, keys, engine) -> None:  # noqa: ANN001
     from digitalcity.city import City
 
