@@ -278,12 +278,14 @@ def keys_revoke(key_id: int) -> None:
 
 from digitalcity.cli_export import export  # noqa: E402
 from digitalcity.cli_history import changes, revert  # noqa: E402
+from digitalcity.cli_quality import quality  # noqa: E402
 from digitalcity.cli_tiles import tiles_app  # noqa: E402
 
 app.add_typer(tiles_app, name="tiles")
 app.command("export")(export)
 app.command("revert")(revert)
 app.command("changes")(changes)
+app.command("quality")(quality)
 
 from digitalcity.cli_city import init_city  # noqa: E402
 

@@ -465,6 +465,23 @@ city.update(
 )
 [(v["properties"]["flow_gpm"], (v["created_by"] or {}).get("reason")) for v in city.history("hydrants", fid)][-3:]""",
         ),
+        (
+            "md",
+            """\
+## Checking the layer（数据质检）
+
+Before the layer is trusted again, its data quality check looks for features without a shape,
+invalid shapes, duplicates (hydrants nearer each other than 1 m) and codes its code table
+lacks: the same check as the planner map's *Data quality check* and `digitalcity quality`.""",
+        ),
+        (
+            "code",
+            """\
+quality = analysis.data_quality(city, "hydrants", tolerance_m=1.0)
+assert quality.summary["features"] == len(hydrants)
+print(quality.summary["by_check"])
+quality.frame.drop(columns="geometry")""",
+        ),
     ],
 }
 

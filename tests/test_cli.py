@@ -169,3 +169,29 @@ def test_changes_cli_lists_a_city_s_changes_in_words(env, engine, catalog):
         city.update("hydrants", fid, {"properties": {"colour": before}}, etag=etag)
     assert "error: " in runner.invoke(app, ["changes", "cambridge", "--since", "yesterday"]).output
     assert "error: " in runner.invoke(app, ["changes", "atlantis"]).output
+
+
+def test_quality_cli_counts_lists_writes_and_fails_on_request(env, engine, catalog, tmp_path):
+    import geopandas as gpd
+
+    from digitalcity.analysis import data_quality
+    from digitalcity.city import City
+
+    expected = data_quality(
+        City(catalog, catalog.city("cambridge"), engine, "land_bureau"), "hydrants"
+    ).summary
+    out = tmp_path / "faults.geojson"
+    done = runner.invoke(app, ["quality", "cambridge", "hydrants", "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    lines = done.output.splitlines()
+    assert lines[0] == f"cambridge.hydrants: 1,960 features, {expected['faults']} faults"
+    assert lines[3].split() == ["duplicate", str(expected["by_check"]["duplicate"])]
+    written = gpd.read_file(out)
+    assert len(written) == expected["faults"] and set(written["check"]) == {"duplicate"}
+    failed = runner.invoke(app, ["quality", "cambridge", "hydrants", "--fail"])
+    assert failed.exit_code == 3
+    zones = runner.invoke(app, ["quality", "cambridge", "zoning_districts", "--check", "gap"])
+    assert zones.exit_code == 0 and zones.output.splitlines()[1].split()[:2] == ["gap", "0"]
+    assert "does not apply" in one_line_error(
+        runner.invoke(app, ["quality", "cambridge", "hydrants", "--check", "gap"])
+    )

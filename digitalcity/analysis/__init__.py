@@ -25,6 +25,7 @@ from digitalcity.analysis.landuse import landuse_statistics
 from digitalcity.analysis.network import street_network
 from digitalcity.analysis.population import population_by_zone, population_in_polygon
 from digitalcity.analysis.proximity import buffer, facilities_within, parcels_beyond
+from digitalcity.analysis.quality import data_quality
 from digitalcity.analysis.result import AnalysisResult
 from digitalcity.analysis.service_area import life_circle, service_areas
 from digitalcity.analysis.zoning import zoning_in_polygon
@@ -37,6 +38,7 @@ __all__ = [
     "OutsideCity",
     "area_change_by_class",
     "buffer",
+    "data_quality",
     "district_density",
     "facilities_within",
     "landuse_statistics",

@@ -8,10 +8,12 @@ offer these as lists.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
+from pathlib import Path
 
-from digitalcity.catalog.codes import Code, CodeTable
-from digitalcity.catalog.model import LayerDef
+from digitalcity.catalog.codes import Code, CodeTable, Crosswalk, load_crosswalk
+from digitalcity.catalog.model import Classification, LayerDef
 
 
 def leaf_codes(table: CodeTable) -> tuple[Code, ...]:
@@ -37,3 +39,31 @@ def field_codes(layer: LayerDef, tables: Mapping[str, CodeTable]) -> dict[str, t
         out[crosswalk.level1_field] = target.level(1)
         out[crosswalk.level2_field] = target.level(2)
     return out
+
+
+@functools.lru_cache(maxsize=32)
+def crosswalk_of(path: Path, target: CodeTable, cls: Classification) -> Crosswalk:
+    """The crosswalk file at ``path`` of classification ``cls`` into ``target``, read once per
+    process."""
+    return load_crosswalk(path, target, cls.normaliser)
+
+
+def native_code_known(
+    layer: LayerDef, tables: Mapping[str, CodeTable], layers_dir: Path | None
+) -> Callable[[str], bool]:
+    """Whether a code of ``layer``'s classification field is one the layer knows: one its
+    crosswalk maps to a standard class, when it has one (in ``layers_dir``), else one of its
+    code table (written as the table writes it: the classification's ``normalise``). Every
+    code is known to an unclassified layer, or one whose table is not loaded."""
+    cls = layer.classification
+    if cls is None:
+        return lambda _code: True
+    target = tables.get(cls.crosswalk.to) if cls.crosswalk else None
+    if cls.crosswalk and target is not None and layers_dir is not None:
+        walk = crosswalk_of(layers_dir / cls.crosswalk.file, target, cls)
+        return lambda code: walk.lookup(code) is not None
+    native = tables.get(cls.system)
+    if native is None:
+        return lambda _code: True
+    normalise = cls.normaliser
+    return lambda code: normalise(code) in native

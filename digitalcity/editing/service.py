@@ -3,7 +3,6 @@ docstring for the rules)."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,8 +11,9 @@ from typing import Any, cast
 from sqlalchemy.engine import Engine
 
 from digitalcity.catalog.access import Role, visible_layer
-from digitalcity.catalog.codes import CodeTable, Crosswalk, load_crosswalk
-from digitalcity.catalog.model import CityDef, Classification, LayerDef
+from digitalcity.catalog.codes import CodeTable
+from digitalcity.catalog.field_codes import crosswalk_of
+from digitalcity.catalog.model import CityDef, LayerDef
 from digitalcity.editing import store
 from digitalcity.editing.validate import Checked, Fault, check_feature
 from digitalcity.errors import DigitalCityError, NotFound
@@ -69,11 +69,6 @@ class EditContext:
     layers_dir: Path | None = None
 
 
-@functools.lru_cache(maxsize=32)
-def _crosswalk(path: Path, target: CodeTable, cls: Classification) -> Crosswalk:
-    return load_crosswalk(path, target, cls.normaliser)
-
-
 def _derive(ctx: EditContext, checked: list[Checked]) -> None:
     """An edited native code brings its standard classes with it (the crosswalk the loader
     used), so maps, legends and statistics never show the old class; an edited name brings
@@ -89,7 +84,7 @@ def _derive(ctx: EditContext, checked: list[Checked]) -> None:
     target = ctx.codes.get(cls.crosswalk.to)
     if target is None:
         return
-    walk = _crosswalk(ctx.layers_dir / cls.crosswalk.file, target, cls)
+    walk = crosswalk_of(ctx.layers_dir / cls.crosswalk.file, target, cls)
     for item in checked:
         if cls.field in item.values:
             code = item.values[cls.field]

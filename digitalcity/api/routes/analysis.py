@@ -134,6 +134,19 @@ class AreaChange(Changes):
     by: str | None = None
 
 
+class Quality(Params):
+    layer: str
+    checks: list[Literal[analysis.quality.CHECKS]] | None = Field(  # type: ignore[valid-type]
+        None,
+        min_length=1,
+        max_length=len(analysis.quality.CHECKS),
+        description="default: every check of the layer's geometry type",
+    )
+    min_area_m2: float = Field(0.1, ge=0, le=analysis.quality.MAX_GAP_M2)
+    max_gap_m2: float = Field(100.0, gt=0, le=analysis.quality.MAX_GAP_M2)
+    tolerance_m: float = Field(1.0, gt=0, le=analysis.quality.MAX_TOLERANCE_M)
+
+
 def _call(name: str) -> Callable[[City, Params], analysis.AnalysisResult]:
     function = getattr(analysis, name)
 
@@ -164,6 +177,7 @@ ANALYSES: dict[str, tuple[type[Params], tuple[str, ...]]] = {
     "layer_changes": (Changes, ("layer",)),
     "area_change_by_class": (AreaChange, ("layer",)),
     "district_density": (NoParams, ()),
+    "data_quality": (Quality, ("layer",)),
 }
 
 

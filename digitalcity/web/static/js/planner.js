@@ -19,6 +19,7 @@ import { QueryTool, installQuery } from "./query.js";
 import { queryFromLink, queryToLink } from "./query_filter.js";
 import { BoundaryTool, installBoundary } from "./boundary.js";
 import { ChangesTool, installChanges } from "./changes.js";
+import { QualityTool, installQuality } from "./quality.js";
 import {
   clearSelection, closeCard, featuresUnder, fitBeside, installSelection, keepVisible, openCard,
   select, wireSearch,
@@ -102,6 +103,7 @@ async function onStyle() {
   addBasemap(map, config.basemap);
   installBoundary(map);
   installChanges(map);
+  installQuality(map);
   installQuery(map); // below the selection, which is drawn over a query's matches
   installSelection(map);
   drawer.install();
@@ -175,7 +177,8 @@ function editTools(layerId, fid) {
 // A card opened from a query's results starts with a way back to them (state.back).
 function showCard(html, again) {
   state.lastCard = again;
-  openCard(state.back ? `<p class="back"><button type="button" class="link" id="card-back">${esc(t("backToResults"))}</button></p>${html}` : html);
+  const back = state.back && (state.back.label || t("backToResults")); // what the way back leads to
+  openCard(back ? `<p class="back"><button type="button" class="link" id="card-back">${esc(back)}</button></p>${html}` : html);
   if (state.back) $("card-back").onclick = () => state.back();
   wireEditing(document.getElementById("card"), state.meta, {
     map,
@@ -405,6 +408,7 @@ citySelect.onchange = () => {
   Object.assign(state, { city: next.id, visible: null, sel: null, selection: null, lastCard: null, back: null });
   queryTool.clear();
   boundaryTool.clear(false);
+  qualityTool.clear(true);
   closeCard();
   drawer.clear();
   map.jumpTo({ center: next.center, zoom: next.zoom });
@@ -513,6 +517,29 @@ const changesTool = new ChangesTool({
   reverted: () => reloadStyle(), // the undone features' tiles have new keys: read them again
 });
 $("changes").onclick = () => changesTool.open();
+// Data quality check (quality.js): a layer's faults counted, listed and marked on the map; a
+// fault's feature opens with a way back to them.
+const qualityTool = new QualityTool({
+  map,
+  city: () => state.city,
+  meta: () => state.meta,
+  showCard: (html, again) => {
+    state.back = null;
+    showCard(html, again);
+  },
+  fit: (box) => fitBeside(map, box),
+  openFeature: (layerId, fid) => {
+    state.back = Object.assign(() => {
+      qualityTool.redraw();
+      qualityTool.render();
+    }, { label: t("quality_back") });
+    return openFeature(layerId, fid);
+  },
+});
+$("quality").onclick = () => {
+  changesTool.clear();
+  qualityTool.open();
+};
 
 $("query").onclick = () => {
   if (drawer.mode !== "query") drawer.clear();
@@ -560,6 +587,7 @@ $("card-close").onclick = () => {
   stopShapeEditing();
   if (document.querySelector("#card .query-form")) queryTool.clear(); // closing the query ends it
   changesTool.clear();
+  qualityTool.clear();
   closeCard();
   clearSelection(map);
   Object.assign(state, { sel: null, selection: null, lastCard: null, back: null });

@@ -1,0 +1,229 @@
+// Data quality check (数据质检) on the planner map: a layer's faults (overlaps, gaps, duplicates,
+// invalid shapes, lines that stop short, unknown codes) from POST
+// /cities/{city}/analysis/data_quality, counted by kind, listed, and drawn on the map in red.
+import { api, esc, lonLatBox, num } from "./common.js";
+import { pick, t } from "./i18n.js";
+
+const SOURCE = "dc-quality";
+const EMPTY = { type: "FeatureCollection", features: [] };
+const COLOUR = "#d62728";
+const SHOWN = 50; // faults listed per kind before "show all"
+let drawn = EMPTY;
+
+/** (Re-)add the faults' source and layers on top of the style; call after every style load. */
+export function installQuality(map) {
+  if (map.getSource(SOURCE)) return;
+  map.addSource(SOURCE, { type: "geojson", data: drawn });
+  map.addLayer({ id: "dc-quality-fill", type: "fill", source: SOURCE,
+    filter: ["==", ["geometry-type"], "Polygon"],
+    paint: { "fill-color": COLOUR, "fill-opacity": 0.45 } });
+  map.addLayer({ id: "dc-quality-line", type: "line", source: SOURCE,
+    filter: ["!=", ["geometry-type"], "Point"],
+    paint: { "line-color": COLOUR, "line-width": ["case", ["==", ["geometry-type"], "LineString"], 4, 2] } });
+  map.addLayer({ id: "dc-quality-point", type: "circle", source: SOURCE,
+    filter: ["==", ["geometry-type"], "Point"],
+    paint: { "circle-radius": 9, "circle-color": "rgba(214,39,40,0.15)", "circle-stroke-width": 3,
+      "circle-stroke-color": COLOUR } });
+}
+
+function draw(map, features) {
+  drawn = { type: "FeatureCollection", features };
+  const source = map.getSource(SOURCE);
+  if (source) source.setData(drawn);
+}
+
+const isPolygon = (geometryType) => /Polygon$/.test(geometryType);
+
+/** A fault's measure in words: "12.4 m²", "0.6 m". */
+function measure(p) {
+  if (p.measure == null) return "";
+  return `${num(p.measure, p.measure < 10 ? 2 : 1)} ${p.unit === "m²" ? "m²" : "m"}`;
+}
+
+/**
+ * The tool. ``ctx``: {map, city() (its id), meta() (the city's layers as the caller sees them),
+ * showCard(html, again), fit(box [w, s, e, n]), openFeature(layerId, fid) (its card, with a
+ * way back to the faults)}.
+ */
+export class QualityTool {
+  constructor(ctx) {
+    this.ctx = ctx;
+    this.layer = null;
+    this.settings = { min_area_m2: 0.1, max_gap_m2: 100, tolerance_m: 1 };
+    this.result = null;
+    this.all = new Set(); // kinds listed in full
+    this.error = "";
+    this.running = false;
+    this.settingsOpen = false;
+  }
+
+  /** The layers that can be checked: every layer with geometry the caller may see. */
+  layers() {
+    const meta = this.ctx.meta();
+    return Object.entries(meta.layers).filter(([, l]) => l.geometry)
+      .map(([id, l]) => ({ id, title: pick(l.title) || id, geometry: l.geometry }));
+  }
+
+  open() {
+    const layers = this.layers();
+    if (!layers.some((l) => l.id === this.layer)) {
+      this.layer = this.ctx.meta().roles?.parcels || layers[0]?.id || null;
+      this.result = null;
+    }
+    this.redraw();
+    this.render();
+  }
+
+  async run() {
+    const generation = (this.generation = (this.generation || 0) + 1);
+    this.running = true;
+    this.error = "";
+    this.render();
+    try {
+      const result = await api(`/cities/${this.ctx.city()}/analysis/data_quality`, {
+        method: "POST", body: { layer: this.layer, ...this.settings },
+      });
+      if (generation !== this.generation) return;
+      this.result = result;
+      this.all = new Set();
+      draw(this.ctx.map, result.data.features.filter((f) => f.geometry));
+    } catch (err) {
+      if (generation !== this.generation) return;
+      this.result = null;
+      this.error = t("error", { msg: err.message });
+      draw(this.ctx.map, []);
+    }
+    this.running = false;
+    this.render();
+  }
+
+  render() {
+    const layers = this.layers();
+    const chosen = layers.find((l) => l.id === this.layer);
+    const options = layers.map((l) =>
+      `<option value="${esc(l.id)}"${l.id === this.layer ? " selected" : ""}>${esc(l.title)}</option>`).join("");
+    const polygons = chosen && isPolygon(chosen.geometry);
+    const field = (name, label) => `<label>${esc(t(label))} <input type="number" name="${name}"
+ min="0" step="any" inputmode="decimal" value="${esc(String(this.settings[name]))}"></label>`;
+    const html = `<h2 class="card-title">${esc(t("quality"))}</h2>
+<p class="muted small">${esc(t("quality_help"))}</p>
+<form class="quality-form" novalidate>
+<p><label>${esc(t("quality_layer"))} <select name="layer">${options}</select></label></p>
+<details class="quality-settings"${this.settingsOpen ? " open" : ""}><summary>${esc(t("quality_settings"))}</summary>
+${polygons ? field("min_area_m2", "quality_minArea") + field("max_gap_m2", "quality_maxGap") : field("tolerance_m", "quality_tolerance")}
+</details>
+<p><button type="submit"${this.running || !chosen ? " disabled" : ""}>${esc(t(this.running ? "quality_running" : "quality_run"))}</button></p>
+</form>
+${this.error ? `<p class="error">${esc(this.error)}</p>` : ""}
+${this.result && !this.running ? this.report() : ""}`;
+    this.ctx.showCard(html, () => this.render());
+    const card = document.getElementById("card");
+    const form = card.querySelector(".quality-form");
+    const settings = card.querySelector(".quality-settings");
+    settings.ontoggle = () => {
+      this.settingsOpen = settings.open; // kept open across a new rendering
+    };
+    form.elements.layer.onchange = (event) => {
+      this.layer = event.target.value;
+      this.result = null;
+      draw(this.ctx.map, []);
+      this.render();
+    };
+    form.onsubmit = (event) => {
+      event.preventDefault();
+      for (const input of form.querySelectorAll("input[type=number]")) {
+        const value = Number(input.value);
+        if (input.value === "" || !Number.isFinite(value) || value < 0) {
+          this.error = t("quality_badNumber", { what: input.parentElement.textContent.trim() });
+          this.settingsOpen = true; // the field at fault stays in view
+          this.render();
+          return;
+        }
+        this.settings[input.name] = value;
+      }
+      this.run();
+    };
+    for (const button of card.querySelectorAll("[data-fault]")) {
+      const fault = this.result.data.features[Number(button.dataset.fault)];
+      button.onclick = () => this.show(fault);
+    }
+    for (const button of card.querySelectorAll("[data-open]")) {
+      button.onclick = () => this.ctx.openFeature(this.result.summary.layer, Number(button.dataset.open));
+    }
+    for (const button of card.querySelectorAll("[data-all]")) {
+      button.onclick = () => {
+        this.all.add(button.dataset.all);
+        this.render();
+      };
+    }
+    const save = card.querySelector(".quality-download");
+    if (save) save.onclick = () => this.download();
+  }
+
+  /** The result: faults counted by kind, each kind's faults listed. */
+  report() {
+    const { summary, data } = this.result;
+    const faults = data.features;
+    const kinds = summary.checks.map((check) => {
+      const indexed = faults.map((f, i) => [f, i]).filter(([f]) => f.properties.check === check);
+      const shown = this.all.has(check) ? indexed : indexed.slice(0, SHOWN);
+      const items = shown.map(([f, i]) => this.item(f, i)).join("");
+      const more = indexed.length > shown.length
+        ? `<p><button type="button" class="link" data-all="${esc(check)}">${esc(t("quality_showAll", { n: num(indexed.length) }))}</button></p>` : "";
+      const total = check === "overlap" || check === "gap"
+        ? ` · ${num(summary[`${check}_m2`], 1)} m²` : "";
+      return `<section class="quality-kind" data-check="${esc(check)}">
+<h3>${esc(t(`quality_${check}`))} <span class="quality-count${indexed.length ? " bad" : ""}">${num(indexed.length)}</span>${esc(total)}</h3>
+<p class="muted small">${esc(t(`quality_${check}_help`))}</p>
+${items ? `<ol class="quality-list">${items}</ol>` : ""}${more}</section>`;
+    }).join("");
+    return `<p class="quality-summary"><b>${esc(t(summary.faults ? "quality_found" : "quality_clean", { n: num(summary.faults), features: num(summary.features) }))}</b></p>
+${summary.faults ? `<p><button type="button" class="quality-download">${esc(t("quality_download"))}</button></p>` : ""}
+${kinds}`;
+  }
+
+  /** One fault: what and where, a button to see it on the map and one to open its feature. */
+  item(fault, index) {
+    const p = fault.properties;
+    const name = (fid, label) => (label ? `<span class="data">${esc(label)}</span>` : esc(t("changes_feature", { id: fid })));
+    const who = p.other_fid != null
+      ? t("quality_pair", { a: name(p.fid, p.label), b: name(p.other_fid, p.other_label) })
+      : p.fid != null ? name(p.fid, p.label) : "";
+    const what = [measure(p), p.detail ? `<span class="data">${esc(p.detail)}</span>` : ""].filter(Boolean).join(" · ");
+    const where = fault.geometry
+      ? `<button type="button" class="link" data-fault="${index}">${esc(t("quality_show"))}</button>` : "";
+    const open = p.fid != null
+      ? `<button type="button" class="link" data-open="${esc(String(p.fid))}">${esc(t("quality_open"))}</button>` : "";
+    return `<li>${who}${what ? ` <span class="small">${what}</span>` : ""} ${where} ${open}</li>`;
+  }
+
+  /** The map at one fault, drawn alone in red. */
+  show(fault) {
+    draw(this.ctx.map, [fault]);
+    const box = lonLatBox([fault.geometry]);
+    const pad = 0.0004; // a point or a sliver: the map around it (about 40 m)
+    this.ctx.fit([box[0] - pad, box[1] - pad, box[2] + pad, box[3] + pad]);
+  }
+
+  /** Every fault as a GeoJSON file (lon/lat), for desktop GIS. */
+  download() {
+    const text = JSON.stringify(this.result.data);
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(new Blob([text], { type: "application/geo+json" }));
+    link.download = `${this.ctx.city()}-${this.result.summary.layer}-quality.geojson`;
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+  }
+
+  /** Drop what the tool drew (the card was closed); with ``forget``, its result too (another
+   * city). */
+  clear(forget = false) {
+    draw(this.ctx.map, []);
+    if (forget) this.result = null;
+  }
+
+  /** Draw every fault again (back from a feature's card). */
+  redraw() {
+    if (this.result) draw(this.ctx.map, this.result.data.features.filter((f) => f.geometry));
+  }
+}

@@ -1,0 +1,116 @@
+"""The data quality check (数据质检) on the planner map, in headless Chromium against the live
+API: Cambridge's parcels checked, the faults counted as the API counts them, one shown on the
+map and its parcel opened, the list back, and every fault downloaded; the hydrants in Chinese
+with a wider tolerance, and a bad threshold refused in words before anything is sent.
+
+Never skipped: without /usr/bin/chromium these tests error.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from test_web_planner import Opened, launched_browser
+
+ANALYSIS = "/cities/cambridge/analysis/data_quality"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    yield from launched_browser()
+
+
+def _drawn(page) -> list[dict]:  # noqa: ANN001
+    return page.evaluate("dcMap.getSource('dc-quality').serialize().data.features")
+
+
+def test_a_planner_checks_the_parcels_and_opens_a_fault(browser, live_server) -> None:  # noqa: ANN001
+    expected = httpx.post(f"{live_server}{ANALYSIS}", json={"layer": "parcels"}, timeout=120)
+    summary = expected.json()["summary"]
+    assert summary["by_check"]["overlap"] > 50  # more than a kind lists before "show all"
+    opened = Opened(browser, f"{live_server}/map?lang=en#c=cambridge&z=14&ll=-71.11,42.375")
+    page = opened.page
+    page.click("#quality")
+    page.wait_for_selector("#card .quality-form")
+    assert page.input_value("#card select[name=layer]") == "parcels"  # the city's parcels first
+    page.click("#card .quality-form button[type=submit]")
+    page.wait_for_selector("#card .quality-summary", timeout=120_000)
+    assert page.inner_text("#card .quality-summary") == (
+        f"{summary['features']:,} features checked: {summary['faults']:,} faults found."
+    )
+    for check, count in summary["by_check"].items():
+        heading = page.inner_text(f"#card .quality-kind[data-check={check}] h3")
+        assert heading.split()[-1 if check not in ("overlap", "gap") else -4] == f"{count:,}", (
+            heading
+        )
+    assert len(_drawn(page)) == summary["faults"]  # every fault with a place, in red
+    overlaps = "#card .quality-kind[data-check=overlap]"
+    assert page.locator(f"{overlaps} li").count() == 50
+    page.click(f"{overlaps} [data-all]")
+    assert page.locator(f"{overlaps} li").count() == summary["by_check"]["overlap"]
+    first = page.inner_text(f"{overlaps} li >> nth=0")
+    assert "108 HARVARD ST and Feature 6786" in first and "m²" in first
+    # shown on the map: that overlap alone, the map around it
+    page.click(f"{overlaps} li >> nth=0 >> [data-fault]")
+    page.wait_for_function("() => !dcMap.isMoving()")
+    (fault,) = _drawn(page)
+    assert fault["properties"]["check"] == "overlap" and fault["geometry"]["type"].endswith(
+        "Polygon"
+    )
+    inside = page.evaluate(
+        "g => { const b = dcMap.getBounds(); const c = g.coordinates.flat(Infinity);"
+        " for (let i = 0; i < c.length; i += 2) if (!b.contains([c[i], c[i + 1]])) return false;"
+        " return true; }",
+        fault["geometry"],
+    )
+    assert inside
+    # its parcel's card, and the way back to the faults
+    page.click(f"{overlaps} li >> nth=0 >> [data-open]")
+    page.wait_for_selector("#card-back")
+    assert (
+        "108 HARVARD ST" in opened.card()
+        and page.inner_text("#card-back") == "← Back to the faults"
+    )
+    page.click("#card-back")
+    page.wait_for_selector("#card .quality-summary")
+    assert len(_drawn(page)) == summary["faults"]
+    with page.expect_download() as download:
+        page.click("#card .quality-download")
+    saved = json.loads(open(download.value.path(), encoding="utf-8").read())  # noqa: SIM115
+    assert saved["type"] == "FeatureCollection" and len(saved["features"]) == summary["faults"]
+    assert download.value.suggested_filename == "cambridge-parcels-quality.geojson"
+    page.click("#card-close")
+    assert _drawn(page) == []
+    assert not opened.errors, opened.errors
+    opened.close()
+
+
+def test_hydrants_in_chinese_with_a_wider_tolerance(browser, live_server) -> None:  # noqa: ANN001
+    wide = httpx.post(
+        f"{live_server}{ANALYSIS}", json={"layer": "hydrants", "tolerance_m": 5}, timeout=60
+    ).json()["summary"]
+    opened = Opened(browser, f"{live_server}/map?lang=zh#c=cambridge&z=14&ll=-71.11,42.375")
+    page = opened.page
+    page.click("#quality")
+    page.select_option("#card select[name=layer]", "hydrants")
+    page.click("#card .quality-settings summary")
+    # a point layer's threshold is the tolerance; a negative one is refused before sending
+    assert page.locator("#card input[name=min_area_m2]").count() == 0
+    page.fill("#card input[name=tolerance_m]", "-1")
+    sent = len(opened.requests)
+    page.click("#card .quality-form button[type=submit]")
+    assert "请输入不小于 0 的数字" in page.inner_text("#card .error")
+    assert not [r for r in opened.requests[sent:] if "data_quality" in r.url]
+    page.fill("#card input[name=tolerance_m]", "5")
+    page.click("#card .quality-form button[type=submit]")
+    page.wait_for_selector("#card .quality-summary", timeout=60_000)
+    text = page.inner_text("#card")
+    assert f"检查了 {wide['features']:,} 个要素，发现 {wide['faults']:,} 处错误。" in text
+    duplicates = page.inner_text("#card .quality-kind[data-check=duplicate] h3")
+    assert duplicates == f"重复要素 {wide['by_check']['duplicate']}"
+    assert "两个要素的图形相同" in text and " 与 " in page.inner_text("#card .quality-list")
+    assert not opened.errors, opened.errors
+    opened.close()
