@@ -65,8 +65,13 @@ def _found(result: Any, check: str) -> dict:
     }
 
 
-def test_parcel_overlaps_and_gaps_match_shapely(cambridge) -> None:  # noqa: ANN001
-    result = data_quality(cambridge, "parcels")
+@pytest.fixture(scope="module")
+def parcels_checked(cambridge) -> Any:  # noqa: ANN001
+    return data_quality(cambridge, "parcels")
+
+
+def test_parcel_overlaps_and_gaps_match_shapely(cambridge, parcels_checked) -> None:  # noqa: ANN001
+    result = parcels_checked
     fids, geoms = _local(cambridge, "parcels")
     theirs = _overlaps(fids, geoms, 0.1)
     ours = _found(result, "overlap")
@@ -99,6 +104,30 @@ def test_parcel_overlaps_and_gaps_match_shapely(cambridge) -> None:  # noqa: ANN
     # a bigger threshold keeps fewer
     big = _found(data_quality(cambridge, "parcels", checks=["overlap"], min_area_m2=10), "overlap")
     assert set(big) == {k for k, v in theirs.items() if v >= 10} and 0 < len(big) < len(theirs)
+
+
+def test_a_check_in_an_area_finds_what_the_whole_check_finds_there(
+    cambridge,  # noqa: ANN001
+    parcels_checked,  # noqa: ANN001
+) -> None:
+    area = shapely.box(-71.125, 42.365, -71.10, 42.38)  # Harvard Square to Central Square
+    part = data_quality(cambridge, "parcels", polygon=area.__geo_interface__)
+    whole = parcels_checked.frame
+    there = whole[whole.intersects(area)]
+
+    def faults(frame: Any) -> list:
+        return sorted(
+            zip(frame["check"], frame["fid"], frame["other_fid"].astype(str), strict=True)
+        )
+
+    assert faults(part.frame) == faults(there) and len(there) > 3
+    assert list(part.frame["measure"].sort_values()) == pytest.approx(
+        list(there["measure"].sort_values())
+    )
+    fids, geoms = _local(cambridge, "parcels")
+    local = gpd.GeoSeries([area], crs=4326).to_crs(src.LOCAL).iloc[0]
+    assert part.summary["features"] == int(shapely.intersects(geoms, local).sum()) < 13116
+    assert part.provenance["parameters"]["polygon"]["area_m2"] == pytest.approx(local.area)
 
 
 def test_hydrants_nearer_than_the_tolerance_are_duplicates(cambridge) -> None:  # noqa: ANN001
@@ -282,6 +311,8 @@ def test_the_api_answers_with_geojson_and_refuses_in_words(quality_api, planner_
         ({"layer": "hydrants", "checks": ["nonsense"]}, 400),
         ({"layer": "hydrants", "tolerance_m": 0}, 400),
         ({"layer": "hydrants", "extra": 1}, 400),
+        ({"layer": "hydrants", "polygon": "POLYGON((0 0, 1 0, 1 1, 0 1, 0 0))"}, 400),
+        ({"layer": "hydrants", "polygon": {"type": "Point", "coordinates": [0, 0]}}, 400),
         ({}, 400),
         ({"layer": "no_such_layer"}, 404),
     ):

@@ -272,6 +272,19 @@ def test_a_land_bureau_user_draws_a_parcel_then_deletes_it(browser, live_server,
         assert feature["geometry"]["type"] == "MultiPolygon"
         assert len(_ring(feature)) == 4  # three corners, closed
         opened.card()  # the new parcel's card
+        # drawn over its neighbours: the card says the overlaps the new shape made, and the
+        # map marks them (the data quality check around it, quality.js)
+        fid = int(created.rsplit("/", 1)[1])
+        page.wait_for_selector("#card .quality-notice", timeout=30_000)
+        assert "The shape as saved has data faults: Overlaps" in page.inner_text(
+            "#card .quality-notice"
+        )
+        page.click("#card .quality-notice button")
+        marked = page.evaluate("dcMap.getSource('dc-quality').serialize().data.features")
+        assert marked and all(
+            fid in (f["properties"]["fid"], f["properties"]["other_fid"]) for f in marked
+        )
+        assert {f["properties"]["check"] for f in marked} <= {"overlap", "gap", "duplicate"}
         page.click("[data-edit]")
         page.wait_for_selector("#edit-delete")
         page.click("#edit-delete")

@@ -1,7 +1,8 @@
 """The data quality check (数据质检) on the planner map, in headless Chromium against the live
 API: Cambridge's parcels checked, the faults counted as the API counts them, one shown on the
 map and its parcel opened, the list back, and every fault downloaded; the hydrants in Chinese
-with a wider tolerance, and a bad threshold refused in words before anything is sent.
+with a wider tolerance, then in the map's view only, and a bad threshold refused in words
+before anything is sent.
 
 Never skipped: without /usr/bin/chromium these tests error.
 """
@@ -112,5 +113,26 @@ def test_hydrants_in_chinese_with_a_wider_tolerance(browser, live_server) -> Non
     duplicates = page.inner_text("#card .quality-kind[data-check=duplicate] h3")
     assert duplicates == f"重复要素 {wide['by_check']['duplicate']}"
     assert "两个要素的图形相同" in text and " 与 " in page.inner_text("#card .quality-list")
+    # only the map's view: what the API finds in the same box
+    page.check("#card input[name=in-view]")
+    w, s, e, n = page.evaluate(
+        "(() => { const b = dcMap.getBounds(); return [b.getWest(), b.getSouth(), b.getEast(),"
+        " b.getNorth()]; })()"
+    )
+    view = {"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}
+    there = httpx.post(
+        f"{live_server}{ANALYSIS}",
+        json={"layer": "hydrants", "tolerance_m": 5, "polygon": view},
+        timeout=60,
+    ).json()["summary"]
+    assert 0 < there["features"] < wide["features"]
+    page.click("#card .quality-form button[type=submit]")
+    page.wait_for_function(
+        "document.querySelector('#card .quality-summary')?.textContent.startsWith('当前视野内')",
+        timeout=60_000,
+    )
+    assert page.inner_text("#card .quality-summary").startswith(
+        f"当前视野内：检查了 {there['features']:,} 个要素"
+    )
     assert not opened.errors, opened.errors
     opened.close()

@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection
 
 from digitalcity.analysis import params
 from digitalcity.analysis.result import AnalysisResult, provenance
-from digitalcity.analysis.sqlrun import frame, geo_frame, stage
+from digitalcity.analysis.sqlrun import frame, geo_frame, local_srid, stage, stage_geometry
 from digitalcity.catalog import visible_fields
 from digitalcity.catalog.field_codes import field_codes, native_code_known
 from digitalcity.catalog.model import LayerDef
@@ -55,9 +55,12 @@ def data_quality(
     min_area_m2: float = 0.1,
     max_gap_m2: float = 100.0,
     tolerance_m: float = 1.0,
+    polygon: params.PolygonLike | None = None,
+    polygon_crs: str | int = "EPSG:4326",
 ) -> AnalysisResult:
     """Check ``layer_id`` for the faults of ``checks`` (default: every check its geometry type
-    has; ``checks_for``). One row per fault: the check, the feature (``fid``, ``label``), the
+    has; ``checks_for``), in ``polygon`` (in ``polygon_crs``; the map's view) when given: the
+    faults whose place meets it, found among the features around it. One row per fault: the check, the feature (``fid``, ``label``), the
     other feature when two are involved, a measure (overlap and gap area in m², undershoot
     and duplicate-point distance in m), a detail (the validity reason, the unknown code) and
     where (the overlap's or gap's shape, the undershoot's gap as a line, else a point on the
@@ -72,17 +75,31 @@ def data_quality(
     if min_area_m2 > max_gap_m2:
         raise params.InvalidParameter("min_area_m2 must not be larger than max_gap_m2")
     values = {"min_area_m2": min_area_m2, "max_gap_m2": max_gap_m2, "tolerance_m": tolerance_m}
-    frames: list[gpd.GeoDataFrame] = []
     with city.engine.begin() as conn:
-        stage(conn, city, "_features", layer, {"label": _label(city, layer)})
-        features = int(conn.exec_driver_sql("SELECT count(*) FROM _features").scalar_one())
-        for check in chosen:
-            frames += _run(conn, city, layer, check, values)
+        area = None if polygon is None else params.polygon(conn, city, polygon, polygon_crs)
+        if area is not None:
+            # the features meeting the area and those around it (``NEAR_MARGIN_M``, more than
+            # the largest tolerance): a fault that meets the area involves only such features,
+            # so each is found as over the whole layer
+            stage_geometry(conn, "_area", area, local_srid(city))
+        near = None if area is None else "_area"
+        stage(conn, city, "_features", layer, {"label": _label(city, layer)}, near=near)
+        counted = "quality_count" if area is None else "quality_count_in_area"
+        features = int(frame(conn, counted).iloc[0, 0])
+        done: dict[str, list[gpd.GeoDataFrame]] = {}
+        for check in chosen:  # in ``CHECKS`` order: duplicates before overlaps
+            done[check] = _run(conn, city, layer, check, values, near, done)
+        frames = [f for found in done.values() for f in found]
         prov = provenance(
             conn,
             city,
             "data_quality",
-            {"layer": layer_id, "checks": list(chosen), **values},
+            {
+                "layer": layer_id,
+                "checks": list(chosen),
+                **values,
+                "polygon": params.describe(area, city),
+            },
             [layer],
             method="PostGIS in the local CRS: ST_IsValidDetail; equal shapes by ST_Equals; "
             "overlaps by ST_Intersection of the polygons cut into pieces of at most 64 "
@@ -90,6 +107,9 @@ def data_quality(
             "within the tolerance of another line and more than 1 cm from every line",
         )
     found = _frame(frames, city.definition.storage_crs)
+    if area is not None:  # the faults whose place meets the area (one without a place: none)
+        inside = gpd.GeoSeries([area], crs=city.local_crs).to_crs(found.crs).iloc[0]
+        found = found[found.geometry.notna() & found.intersects(inside)].reset_index(drop=True)
     by_check = {c: int((found["check"] == c).sum()) for c in chosen}
     summary = {
         "layer": layer_id,
@@ -121,30 +141,50 @@ def _chosen(checks: Sequence[str] | None, applicable: Iterable[str], layer: Laye
     return tuple(c for c in allowed if c in checks)
 
 
+# each check's SQL (``analysis/sql/<name>.sql``); duplicates by the layer's kind of geometry
+_SQL = {
+    "empty": "quality_empty",
+    "invalid": "quality_invalid",
+    "overlap": "quality_overlaps",
+    "gap": "quality_gaps",
+    "undershoot": "quality_undershoots",
+}
+
+
 def _run(
-    conn: Connection, city: City, layer: LayerDef, check: str, values: dict[str, Any]
+    conn: Connection,
+    city: City,
+    layer: LayerDef,
+    check: str,
+    values: dict[str, Any],
+    near: str | None,
+    done: dict[str, list[gpd.GeoDataFrame]],
 ) -> list[gpd.GeoDataFrame]:
-    """The faults of one check, as frames of ``COLUMNS`` and geometry."""
+    """The faults of one check, as frames of ``COLUMNS`` and geometry (``near``: the staged
+    area the features were staged around; ``done``: the checks run before, by name)."""
     if check == "unknown_code":
-        return _unknown_codes(conn, city, layer)
+        return _unknown_codes(conn, city, layer, near)
+    points = layer.geometry_type.removeprefix("Multi") == "Point"
     if check == "duplicate":
-        points = layer.geometry_type.removeprefix("Multi") == "Point"
         sql = "quality_duplicate_points" if points else "quality_duplicate_shapes"
     else:
-        sql = (
-            f"quality_{check}s" if check in ("overlap", "gap", "undershoot") else f"quality_{check}"
-        )
+        sql = _SQL[check]
     found = geo_frame(conn, city, sql, values)
     if check == "overlap":
-        # a pair of equal shapes is a duplicate, not also an overlap
-        twins = geo_frame(conn, city, "quality_duplicate_shapes")
-        pairs = set(zip(twins["fid"], twins["other_fid"], strict=True))
+        # a pair of equal shapes is a duplicate, not also an overlap (the duplicates found
+        # already when that check ran before this one)
+        twins = done.get("duplicate") or [geo_frame(conn, city, "quality_duplicate_shapes")]
+        pairs = {
+            (a, b) for twin in twins for a, b in zip(twin["fid"], twin["other_fid"], strict=True)
+        }
         keep = [(a, b) not in pairs for a, b in zip(found["fid"], found["other_fid"], strict=True)]
         found = found[keep]
     return [_labelled(found, check)]
 
 
-def _unknown_codes(conn: Connection, city: City, layer: LayerDef) -> list[gpd.GeoDataFrame]:
+def _unknown_codes(
+    conn: Connection, city: City, layer: LayerDef, near: str | None
+) -> list[gpd.GeoDataFrame]:
     """``unknown_code`` faults of each coded field the caller may read: a classification's
     codes its crosswalk does not map (else its table lacks), a standard class field's codes
     its table lacks."""
@@ -160,7 +200,8 @@ def _unknown_codes(conn: Connection, city: City, layer: LayerDef) -> list[gpd.Ge
             listed = {c.code for c in codes}
             known = listed.__contains__
         conn.exec_driver_sql("DROP TABLE IF EXISTS _coded")
-        stage(conn, city, "_coded", layer, {"label": _label(city, layer), "code": field})
+        columns = {"label": _label(city, layer), "code": field}
+        stage(conn, city, "_coded", layer, columns, near=near)
         unknown = [c for c in frame(conn, "quality_codes")["code"] if not known(c.strip())]
         if unknown:
             found = geo_frame(conn, city, "quality_unknown_codes", {"codes": unknown})

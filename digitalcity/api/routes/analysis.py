@@ -145,6 +145,10 @@ class Quality(Params):
     min_area_m2: float = Field(0.1, ge=0, le=analysis.quality.MAX_GAP_M2)
     max_gap_m2: float = Field(100.0, gt=0, le=analysis.quality.MAX_GAP_M2)
     tolerance_m: float = Field(1.0, gt=0, le=analysis.quality.MAX_TOLERANCE_M)
+    polygon: Polygon | None = Field(
+        None, description="only the faults in this area: GeoJSON geometry or WKT, in polygon_crs"
+    )
+    polygon_crs: str = "EPSG:4326"
 
 
 def _call(name: str) -> Callable[[City, Params], analysis.AnalysisResult]:

@@ -118,7 +118,7 @@ export async function openEditForm(panel, meta, layerId, fid, { map, onSaved, on
     await apiResponse(path, { method: "PATCH", body, headers: reasonHeaders(text, etag) });
     stopShape();
     panel.innerHTML = `<p class="saved">${esc(t("saved"))}</p>`;
-    await onSaved();
+    await onSaved({ layerId, fid, geometry: body.geometry || null }); // the shape when redrawn
   }, stopShape);
   if (!shapeTools) return;
   const hint = panel.querySelector(".shape-hint");
@@ -180,7 +180,7 @@ export async function openNewFeature(panel, meta, layerId, map, onCreated) {
     editor.stop();
     const fid = (response.headers.get("location") || "").split("/").pop();
     panel.innerHTML = `<p class="saved">${esc(t("created"))}</p>`;
-    await onCreated(layerId, fid);
+    await onCreated(layerId, fid, feature.geometry);
   }, () => editor.stop());
 }
 
@@ -214,7 +214,8 @@ export async function openHistory(panel, meta, layerId, fid) {
 }
 
 /** Wire the edit and history buttons inside ``root`` (a card just rendered). ``actions``:
- * ``map`` (for shapes), ``onSaved`` and ``onDeleted``. */
+ * ``map`` (for shapes), ``onSaved({layerId, fid, geometry})`` (the geometry when the shape was
+ * redrawn, else null) and ``onDeleted``. */
 export function wireEditing(root, meta, actions) {
   for (const button of root.querySelectorAll("[data-edit]")) {
     button.onclick = () => openEditForm(button.closest(".edit-tools").nextElementSibling, meta,

@@ -179,12 +179,15 @@ function showCard(html, again) {
   state.lastCard = again;
   const back = state.back && (state.back.label || t("backToResults")); // what the way back leads to
   openCard(back ? `<p class="back"><button type="button" class="link" id="card-back">${esc(back)}</button></p>${html}` : html);
+  qualityTool.decorate(document.getElementById("card")); // a saved shape's faults (quality.js)
   if (state.back) $("card-back").onclick = () => state.back();
   wireEditing(document.getElementById("card"), state.meta, {
     map,
-    onSaved: async () => {
+    onSaved: async (saved) => {
       reloadStyle(); // the edited feature's tiles have new keys: read them again
       if (again) await again();
+      // a redrawn shape: the faults it is now part of, said in its card (quality.js)
+      if (saved?.geometry) await qualityTool.afterEdit(saved.layerId, saved.fid, saved.geometry);
     },
     onDeleted: async () => {
       clearSelection(map);
@@ -302,9 +305,10 @@ $("finish").onclick = () => drawer.finish();
 function drawNewFeature(layerId) {
   openCard(`<div class="edit-panel"></div>`);
   const panel = document.querySelector("#card .edit-panel");
-  openNewFeature(panel, state.meta, layerId, map, async (id, fid) => {
+  openNewFeature(panel, state.meta, layerId, map, async (id, fid, geometry) => {
     reloadStyle();
     if (id === state.meta.roles.parcels && fid) await showParcel(fid, false);
+    if (fid) await qualityTool.afterEdit(id, fid, geometry);
   }).catch((err) => onError(err));
 }
 $("new-feature").onclick = () => {

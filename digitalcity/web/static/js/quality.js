@@ -55,6 +55,16 @@ export class QualityTool {
     this.error = "";
     this.running = false;
     this.settingsOpen = false;
+    this.inView = false; // only the faults in the map's view (as it is when the check runs)
+  }
+
+  /** The map's view as a lon/lat GeoJSON polygon, within the Earth's. */
+  view() {
+    const b = this.ctx.map.getBounds();
+    const clamp = (v, limit) => Math.max(-limit, Math.min(limit, v));
+    const [w, s, e, n] = [clamp(b.getWest(), 180), clamp(b.getSouth(), 90), clamp(b.getEast(), 180),
+      clamp(b.getNorth(), 90)];
+    return { type: "Polygon", coordinates: [[[w, s], [e, s], [e, n], [w, n], [w, s]]] };
   }
 
   /** The layers that can be checked: every layer with geometry the caller may see. */
@@ -80,8 +90,10 @@ export class QualityTool {
     this.error = "";
     this.render();
     try {
+      const body = { layer: this.layer, ...this.settings };
+      if (this.inView) body.polygon = this.view(); // the faults in the map's view only
       const result = await api(`/cities/${this.ctx.city()}/analysis/data_quality`, {
-        method: "POST", body: { layer: this.layer, ...this.settings },
+        method: "POST", body,
       });
       if (generation !== this.generation) return;
       this.result = result;
@@ -109,6 +121,7 @@ export class QualityTool {
 <p class="muted small">${esc(t("quality_help"))}</p>
 <form class="quality-form" novalidate>
 <p><label>${esc(t("quality_layer"))} <select name="layer">${options}</select></label></p>
+<p><label class="check"><input type="checkbox" name="in-view"${this.inView ? " checked" : ""}> ${esc(t("changes_inView"))}</label></p>
 <details class="quality-settings"${this.settingsOpen ? " open" : ""}><summary>${esc(t("quality_settings"))}</summary>
 ${polygons ? field("min_area_m2", "quality_minArea") + field("max_gap_m2", "quality_maxGap") : field("tolerance_m", "quality_tolerance")}
 </details>
@@ -128,6 +141,9 @@ ${this.result && !this.running ? this.report() : ""}`;
       this.result = null;
       draw(this.ctx.map, []);
       this.render();
+    };
+    form.elements["in-view"].onchange = (event) => {
+      this.inView = event.target.checked;
     };
     form.onsubmit = (event) => {
       event.preventDefault();
@@ -177,7 +193,8 @@ ${this.result && !this.running ? this.report() : ""}`;
 <p class="muted small">${esc(t(`quality_${check}_help`))}</p>
 ${items ? `<ol class="quality-list">${items}</ol>` : ""}${more}</section>`;
     }).join("");
-    return `<p class="quality-summary"><b>${esc(t(summary.faults ? "quality_found" : "quality_clean", { n: num(summary.faults), features: num(summary.features) }))}</b></p>
+    const where = this.result.provenance.parameters.polygon ? t("quality_inView") : "";
+    return `<p class="quality-summary"><b>${esc(where + t(summary.faults ? "quality_found" : "quality_clean", { n: num(summary.faults), features: num(summary.features) }))}</b></p>
 ${summary.faults ? `<p><button type="button" class="quality-download">${esc(t("quality_download"))}</button></p>` : ""}
 ${kinds}`;
   }
@@ -215,10 +232,69 @@ ${kinds}`;
     setTimeout(() => URL.revokeObjectURL(link.href), 1000);
   }
 
+  /**
+   * After feature ``fid`` of ``layerId`` was drawn anew (``geometry``, lon/lat): the faults it
+   * is now part of (overlaps, gaps, duplicates, a line stopping short), checked around it and
+   * said at the top of the card, with a button that marks them on the map. Nothing for points.
+   */
+  async afterEdit(layerId, fid, geometry) {
+    this.notice = null;
+    const info = this.ctx.meta().layers[layerId];
+    if (!info || !geometry || /Point$/.test(info.geometry)) return;
+    const checks = isPolygon(info.geometry) ? ["invalid", "duplicate", "overlap", "gap"]
+      : ["invalid", "duplicate", "undershoot"];
+    const [w, s, e, n] = lonLatBox([geometry]);
+    const pad = 0.0005; // about 50 m around it: the neighbours it may now overlap or miss
+    const polygon = { type: "Polygon", coordinates: [[[w - pad, s - pad], [e + pad, s - pad],
+      [e + pad, n + pad], [w - pad, n + pad], [w - pad, s - pad]]] };
+    let result;
+    try {
+      result = await api(`/cities/${this.ctx.city()}/analysis/data_quality`, {
+        method: "POST", body: { layer: layerId, checks, polygon, ...this.settings },
+      });
+    } catch (err) {
+      console.warn("quality", err.message);
+      return;
+    }
+    const own = Number(fid);
+    const mine = result.data.features.filter((f) =>
+      f.properties.fid === own || f.properties.other_fid === own);
+    if (!mine.length) return;
+    const counts = checks.map((check) => [check, mine.filter((f) => f.properties.check === check).length])
+      .filter(([, count]) => count)
+      .map(([check, count]) => `${t(`quality_${check}`)} ${num(count)}`).join(t("listSep"));
+    this.notice = { layerId, fid: String(fid), counts, faults: mine.filter((f) => f.geometry) };
+    this.decorate(document.getElementById("card"));
+  }
+
+  /** Say the last edit's faults at the top of ``card`` when it is that feature's card (the
+   * card is rendered again when the map's style is: the notice is put back each time). */
+  decorate(card) {
+    const notice = this.notice;
+    if (!card || !notice) return;
+    const edit = [...card.querySelectorAll("[data-edit]")].find((b) =>
+      b.dataset.edit === notice.layerId && b.dataset.fid === notice.fid);
+    if (!edit) return;
+    card.querySelector(".quality-notice")?.remove();
+    const box = document.createElement("div");
+    box.className = "quality-notice";
+    box.setAttribute("role", "status");
+    box.innerHTML = `<p>${esc(t("quality_afterEdit", { list: notice.counts }))}</p>
+<p><button type="button" class="link">${esc(t("quality_showThese"))}</button></p>`;
+    const title = card.querySelector(".card-title, h2, h3");
+    if (title) title.after(box);
+    else card.prepend(box);
+    box.querySelector("button").onclick = () => {
+      draw(this.ctx.map, notice.faults);
+      this.ctx.fit(lonLatBox(notice.faults.map((f) => f.geometry)));
+    };
+  }
+
   /** Drop what the tool drew (the card was closed); with ``forget``, its result too (another
    * city). */
   clear(forget = false) {
     draw(this.ctx.map, []);
+    this.notice = null;
     if (forget) this.result = null;
   }
 

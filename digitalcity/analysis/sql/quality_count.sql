@@ -1,0 +1,2 @@
+-- The features of _features checked: all of them.
+SELECT count(*) AS features FROM _features
