@@ -130,6 +130,19 @@ def test_a_check_in_an_area_finds_what_the_whole_check_finds_there(
     assert part.provenance["parameters"]["polygon"]["area_m2"] == pytest.approx(local.area)
 
 
+def test_a_limit_lists_the_largest_and_counts_them_all(cambridge, parcels_checked) -> None:  # noqa: ANN001
+    whole = parcels_checked
+    top = data_quality(cambridge, "parcels", checks=["overlap", "gap"], limit=5)
+    for check in ("overlap", "gap"):
+        listed = top.frame[top.frame["check"] == check]
+        everything = whole.frame[whole.frame["check"] == check]
+        assert list(listed["measure"]) == list(everything["measure"].nlargest(5))
+        assert top.summary["by_check"][check] == len(everything) > 5  # all counted
+        assert top.summary[f"{check}_m2"] == pytest.approx(whole.summary[f"{check}_m2"])
+    assert top.summary["listed"] == 10 and top.summary["limit"] == 5
+    assert whole.summary["listed"] == whole.summary["faults"] and whole.summary["limit"] is None
+
+
 def test_hydrants_nearer_than_the_tolerance_are_duplicates(cambridge) -> None:  # noqa: ANN001
     fids, geoms = _local(cambridge, "hydrants")
     for tolerance in (1.0, 5.0):

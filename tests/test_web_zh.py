@@ -89,6 +89,12 @@ def test_planner_in_chinese_has_no_untranslated_text(browser, live_server, plann
     page.click("#boundary")  # the site boundary check's form
     page.wait_for_selector("#card .boundary-form")
     found += _untranslated(opened, codes)
+    page.click("#quality")  # the data quality check, run on the hydrants (a duplicate listed)
+    page.select_option("#card select[name=layer]", "hydrants")
+    page.evaluate("document.querySelector('#card .quality-settings').open = true")
+    page.click("#card .quality-form button[type=submit]")
+    page.wait_for_selector("#card .quality-summary", timeout=60_000)
+    found += _untranslated(opened, codes)
     # signed in, the internal layers and fields appear: they are translated too
     page.evaluate("key => sessionStorage.setItem('digitalcity.apiKey', key)", planner_key)
     page.goto("about:blank")

@@ -38,6 +38,7 @@ UNITS = {"overlap": "m²", "gap": "m²", "undershoot": "m", "duplicate": "m"}
 COLUMNS = ("check", "fid", "label", "other_fid", "other_label", "measure", "unit", "detail")
 MAX_GAP_M2 = 1_000_000.0  # a hole larger than a square kilometre is land left open, not a gap
 MAX_TOLERANCE_M = 100.0
+MAX_LIMIT = 100_000  # faults listed per check at most
 
 
 def checks_for(layer: LayerDef) -> tuple[str, ...]:
@@ -57,15 +58,17 @@ def data_quality(
     tolerance_m: float = 1.0,
     polygon: params.PolygonLike | None = None,
     polygon_crs: str | int = "EPSG:4326",
+    limit: int | None = None,
 ) -> AnalysisResult:
     """Check ``layer_id`` for the faults of ``checks`` (default: every check its geometry type
     has; ``checks_for``), in ``polygon`` (in ``polygon_crs``; the map's view) when given: the
-    faults whose place meets it, found among the features around it. One row per fault: the check, the feature (``fid``, ``label``), the
-    other feature when two are involved, a measure (overlap and gap area in m², undershoot
+    faults whose place meets it, found among the features around it. One row per fault: the
+    check, the feature (``fid``, ``label``), the other feature when two are involved, a measure (overlap and gap area in m², undershoot
     and duplicate-point distance in m), a detail (the validity reason, the unknown code) and
     where (the overlap's or gap's shape, the undershoot's gap as a line, else a point on the
-    feature or the feature), in the storage CRS. Summary: features checked, faults by check,
-    the overlaps' and gaps' areas (m²)."""
+    feature or the feature), in the storage CRS; with ``limit``, the first ``limit`` of each
+    check (overlaps and gaps largest first). Summary: features checked, faults by check (all
+    of them), faults listed, the overlaps' and gaps' areas in all (m²)."""
     layer = city.layer(layer_id)
     applicable = checks_for(layer)
     chosen = _chosen(checks, applicable, layer)
@@ -74,7 +77,12 @@ def data_quality(
     tolerance_m = params.distance(tolerance_m, "tolerance_m", maximum=MAX_TOLERANCE_M)
     if min_area_m2 > max_gap_m2:
         raise params.InvalidParameter("min_area_m2 must not be larger than max_gap_m2")
-    values = {"min_area_m2": min_area_m2, "max_gap_m2": max_gap_m2, "tolerance_m": tolerance_m}
+    if limit is not None:
+        limit = int(params.number(limit, "limit", 1, MAX_LIMIT))
+    values = {
+        "min_area_m2": min_area_m2, "max_gap_m2": max_gap_m2, "tolerance_m": tolerance_m,
+        "limit": limit,
+    }  # fmt: skip
     with city.engine.begin() as conn:
         area = None if polygon is None else params.polygon(conn, city, polygon, polygon_crs)
         if area is not None:
@@ -86,10 +94,19 @@ def data_quality(
         stage(conn, city, "_features", layer, {"label": _label(city, layer)}, near=near)
         counted = "quality_count" if area is None else "quality_count_in_area"
         features = int(frame(conn, counted).iloc[0, 0])
-        done: dict[str, list[gpd.GeoDataFrame]] = {}
-        for check in chosen:  # in ``CHECKS`` order: duplicates before overlaps
-            done[check] = _run(conn, city, layer, check, values, near, done)
-        frames = [f for found in done.values() for f in found]
+        # in an area, every fault of its features is read, then those in the area listed
+        listing = {**values, "limit": None} if area is not None else values
+        totals: dict[str, int] = {}
+        areas: dict[str, float] = {}
+        frames = []
+        for check in chosen:
+            for found in _run(conn, city, layer, check, listing, near):
+                if len(found):
+                    totals[check] = totals.get(check, 0) + int(found["found"].iloc[0])
+                    if "found_m2" in found:
+                        areas[check] = float(found["found_m2"].iloc[0])
+                kept = found.drop(columns=[c for c in ("found", "found_m2") if c in found])
+                frames.append(_labelled(kept, check))
         prov = provenance(
             conn,
             city,
@@ -107,18 +124,27 @@ def data_quality(
             "within the tolerance of another line and more than 1 cm from every line",
         )
     found = _frame(frames, city.definition.storage_crs)
-    if area is not None:  # the faults whose place meets the area (one without a place: none)
+    if area is not None:
+        # the faults whose place meets the area (one without a place: none), counted before
+        # each check's first ``limit`` are kept
         inside = gpd.GeoSeries([area], crs=city.local_crs).to_crs(found.crs).iloc[0]
-        found = found[found.geometry.notna() & found.intersects(inside)].reset_index(drop=True)
-    by_check = {c: int((found["check"] == c).sum()) for c in chosen}
+        found = found[found.geometry.notna() & found.intersects(inside)]
+        totals = {c: int((found["check"] == c).sum()) for c in chosen}
+        areas = {c: float(found.loc[found["check"] == c, "measure"].sum()) for c in chosen}
+        if limit is not None:
+            found = found.groupby("check", sort=False).head(limit)
+        found = found.reset_index(drop=True)
+    by_check = {c: totals.get(c, 0) for c in chosen}
     summary = {
         "layer": layer_id,
         "features": features,
         "checks": list(chosen),
-        "faults": len(found),
+        "faults": sum(by_check.values()),
+        "listed": len(found),
+        "limit": limit,
         "by_check": by_check,
-        "overlap_m2": float(found.loc[found["check"] == "overlap", "measure"].sum()),
-        "gap_m2": float(found.loc[found["check"] == "gap", "measure"].sum()),
+        "overlap_m2": areas.get("overlap", 0.0),
+        "gap_m2": areas.get("gap", 0.0),
     }
     return AnalysisResult(
         found, city.definition.storage_crs, {"measure": "the row's unit (m² or m)"}, prov, summary
@@ -158,32 +184,21 @@ def _run(
     check: str,
     values: dict[str, Any],
     near: str | None,
-    done: dict[str, list[gpd.GeoDataFrame]],
 ) -> list[gpd.GeoDataFrame]:
-    """The faults of one check, as frames of ``COLUMNS`` and geometry (``near``: the staged
-    area the features were staged around; ``done``: the checks run before, by name)."""
+    """The faults of one check: frames of its rows, each row with how many the check found
+    (``found``) (``near``: the staged area the features were staged around)."""
     if check == "unknown_code":
-        return _unknown_codes(conn, city, layer, near)
+        return _unknown_codes(conn, city, layer, near, values["limit"])
     points = layer.geometry_type.removeprefix("Multi") == "Point"
     if check == "duplicate":
         sql = "quality_duplicate_points" if points else "quality_duplicate_shapes"
     else:
         sql = _SQL[check]
-    found = geo_frame(conn, city, sql, values)
-    if check == "overlap":
-        # a pair of equal shapes is a duplicate, not also an overlap (the duplicates found
-        # already when that check ran before this one)
-        twins = done.get("duplicate") or [geo_frame(conn, city, "quality_duplicate_shapes")]
-        pairs = {
-            (a, b) for twin in twins for a, b in zip(twin["fid"], twin["other_fid"], strict=True)
-        }
-        keep = [(a, b) not in pairs for a, b in zip(found["fid"], found["other_fid"], strict=True)]
-        found = found[keep]
-    return [_labelled(found, check)]
+    return [geo_frame(conn, city, sql, values)]
 
 
 def _unknown_codes(
-    conn: Connection, city: City, layer: LayerDef, near: str | None
+    conn: Connection, city: City, layer: LayerDef, near: str | None, limit: int | None
 ) -> list[gpd.GeoDataFrame]:
     """``unknown_code`` faults of each coded field the caller may read: a classification's
     codes its crosswalk does not map (else its table lacks), a standard class field's codes
@@ -204,9 +219,11 @@ def _unknown_codes(
         stage(conn, city, "_coded", layer, columns, near=near)
         unknown = [c for c in frame(conn, "quality_codes")["code"] if not known(c.strip())]
         if unknown:
-            found = geo_frame(conn, city, "quality_unknown_codes", {"codes": unknown})
+            found = geo_frame(
+                conn, city, "quality_unknown_codes", {"codes": unknown, "limit": limit}
+            )
             found["detail"] = [f"{field}={code}" for code in found["detail"]]
-            out.append(_labelled(found, "unknown_code"))
+            out.append(found)
     return out
 
 

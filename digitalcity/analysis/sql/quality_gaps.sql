@@ -1,6 +1,8 @@
 -- Gaps: holes enclosed by the polygons of _features(fid, geom, label) together (interior
 -- rings of their union) of :min_area_m2 to :max_gap_m2 m² (local CRS), each with its area and
 -- the two lowest feature ids around it; geometry returned in the storage CRS.
+-- The first :limit rows (NULL: all), each with how many there are (found) and their area
+-- in all (found_m2, m²).
 WITH covered AS (
     SELECT (ST_Dump(ST_Union(geom))).geom AS geom
     FROM _features
@@ -17,6 +19,8 @@ SELECT n.fids[1] AS fid,
        n.fids[2] AS other_fid,
        b.label AS other_label,
        ST_Area(h.geom) AS measure,
+       count(*) OVER () AS found,
+       sum(ST_Area(h.geom)) OVER () AS found_m2,
        ST_AsBinary(ST_Transform(h.geom, :storage_srid)) AS geom
 FROM holes AS h
 CROSS JOIN LATERAL (
@@ -27,3 +31,4 @@ CROSS JOIN LATERAL (
 LEFT JOIN _features AS a ON a.fid = n.fids[1]
 LEFT JOIN _features AS b ON b.fid = n.fids[2]
 ORDER BY measure DESC
+LIMIT :limit

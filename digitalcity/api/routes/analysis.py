@@ -149,6 +149,12 @@ class Quality(Params):
         None, description="only the faults in this area: GeoJSON geometry or WKT, in polygon_crs"
     )
     polygon_crs: str = "EPSG:4326"
+    limit: int = Field(
+        5000,
+        ge=1,
+        le=analysis.quality.MAX_LIMIT,
+        description="faults listed per check at most (all are counted)",
+    )
 
 
 def _call(name: str) -> Callable[[City, Params], analysis.AnalysisResult]:

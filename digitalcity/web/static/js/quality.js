@@ -2,7 +2,7 @@
 // invalid shapes, lines that stop short, unknown codes) from POST
 // /cities/{city}/analysis/data_quality, counted by kind, listed, and drawn on the map in red.
 import { api, esc, lonLatBox, num } from "./common.js";
-import { pick, t } from "./i18n.js";
+import { pick, t, unitText } from "./i18n.js";
 
 const SOURCE = "dc-quality";
 const EMPTY = { type: "FeatureCollection", features: [] };
@@ -34,10 +34,10 @@ function draw(map, features) {
 
 const isPolygon = (geometryType) => /Polygon$/.test(geometryType);
 
-/** A fault's measure in words: "12.4 m²", "0.6 m". */
+/** A fault's measure in words: "12.4 m²" / "12.4 平方米", "0.6 m" / "0.6 米". */
 function measure(p) {
   if (p.measure == null) return "";
-  return `${num(p.measure, p.measure < 10 ? 2 : 1)} ${p.unit === "m²" ? "m²" : "m"}`;
+  return `${num(p.measure, p.measure < 10 ? 2 : 1)} ${unitText(p.unit)}`;
 }
 
 /**
@@ -184,13 +184,16 @@ ${this.result && !this.running ? this.report() : ""}`;
       const indexed = faults.map((f, i) => [f, i]).filter(([f]) => f.properties.check === check);
       const shown = this.all.has(check) ? indexed : indexed.slice(0, SHOWN);
       const items = shown.map(([f, i]) => this.item(f, i)).join("");
+      const count = summary.by_check[check];
+      const cut = count > indexed.length // more found than the answer lists
+        ? `<p class="muted small">${esc(t("quality_listed", { n: num(indexed.length) }))}</p>` : "";
       const more = indexed.length > shown.length
         ? `<p><button type="button" class="link" data-all="${esc(check)}">${esc(t("quality_showAll", { n: num(indexed.length) }))}</button></p>` : "";
       const total = check === "overlap" || check === "gap"
-        ? ` · ${num(summary[`${check}_m2`], 1)} m²` : "";
+        ? ` · ${num(summary[`${check}_m2`], 1)} ${unitText("m²")}` : "";
       return `<section class="quality-kind" data-check="${esc(check)}">
-<h3>${esc(t(`quality_${check}`))} <span class="quality-count${indexed.length ? " bad" : ""}">${num(indexed.length)}</span>${esc(total)}</h3>
-<p class="muted small">${esc(t(`quality_${check}_help`))}</p>
+<h3>${esc(t(`quality_${check}`))} <span class="quality-count${count ? " bad" : ""}">${num(count)}</span>${esc(total)}</h3>
+<p class="muted small">${esc(t(`quality_${check}_help`))}</p>${cut}
 ${items ? `<ol class="quality-list">${items}</ol>` : ""}${more}</section>`;
     }).join("");
     const where = this.result.provenance.parameters.polygon ? t("quality_inView") : "";
