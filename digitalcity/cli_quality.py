@@ -28,13 +28,12 @@ def quality(
 ) -> None:
     """Check a layer's data quality (as the land bureau)."""
     from digitalcity.analysis.quality import data_quality
+    from digitalcity.catalog import load_catalog
     from digitalcity.city import City
     from digitalcity.cli import _ready_engine, _settings
 
     try:
         settings = _settings()
-        from digitalcity.catalog import load_catalog
-
         catalog = load_catalog(settings.layers_dir)
         place = City(catalog, catalog.city(city), _ready_engine(settings), "land_bureau")
         result = data_quality(

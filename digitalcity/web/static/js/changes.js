@@ -2,7 +2,7 @@
 // the map's layers, newest first, in plain words (GET /cities/{city}/changes). An entry opens
 // its features with their values before and after and draws them on the map: added in green,
 // changed in orange (the shape before as a grey dashed line), removed in red dashed.
-import { api, apiResponse, esc, lonLatBox, num } from "./common.js";
+import { api, apiResponse, esc, lonLatBox, num, viewBox } from "./common.js";
 import { lang, t, unitText } from "./i18n.js";
 
 const SOURCE = "dc-changes";
@@ -160,10 +160,7 @@ export class ChangesTool {
 
   /** The map's view as a lon/lat box (w,s,e,n), within the Earth's. */
   view() {
-    const b = this.ctx.map.getBounds();
-    const clamp = (v, limit) => Math.max(-limit, Math.min(limit, v)).toFixed(6);
-    return [clamp(b.getWest(), 180), clamp(b.getSouth(), 90), clamp(b.getEast(), 180),
-      clamp(b.getNorth(), 90)].join(",");
+    return viewBox(this.ctx.map).map((v) => v.toFixed(6)).join(",");
   }
 
   async load(more) {

@@ -185,6 +185,18 @@ export function lonLatBox(geometries) {
   return box[0] === Infinity ? null : box;
 }
 
+/** The map's view as a lon/lat box [west, south, east, north], within the Earth's. */
+export function viewBox(map) {
+  const b = map.getBounds();
+  const clamp = (v, limit) => Math.max(-limit, Math.min(limit, v));
+  return [clamp(b.getWest(), 180), clamp(b.getSouth(), 90), clamp(b.getEast(), 180), clamp(b.getNorth(), 90)];
+}
+
+/** A lon/lat box [west, south, east, north] as a GeoJSON polygon. */
+export function boxPolygon([w, s, e, n]) {
+  return { type: "Polygon", coordinates: [[[w, s], [e, s], [e, n], [w, n], [w, s]]] };
+}
+
 export function swatch(colour) {
   return colour ? `<span class="swatch" style="background:${esc(colour)}"></span>` : "";
 }

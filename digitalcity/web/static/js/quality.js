@@ -1,7 +1,7 @@
 // Data quality check (数据质检) on the planner map: a layer's faults (overlaps, gaps, duplicates,
 // invalid shapes, lines that stop short, unknown codes) from POST
 // /cities/{city}/analysis/data_quality, counted by kind, listed, and drawn on the map in red.
-import { api, esc, lonLatBox, num } from "./common.js";
+import { api, boxPolygon, esc, lonLatBox, num, viewBox } from "./common.js";
 import { pick, t, unitText } from "./i18n.js";
 
 const SOURCE = "dc-quality";
@@ -58,15 +58,6 @@ export class QualityTool {
     this.inView = false; // only the faults in the map's view (as it is when the check runs)
   }
 
-  /** The map's view as a lon/lat GeoJSON polygon, within the Earth's. */
-  view() {
-    const b = this.ctx.map.getBounds();
-    const clamp = (v, limit) => Math.max(-limit, Math.min(limit, v));
-    const [w, s, e, n] = [clamp(b.getWest(), 180), clamp(b.getSouth(), 90), clamp(b.getEast(), 180),
-      clamp(b.getNorth(), 90)];
-    return { type: "Polygon", coordinates: [[[w, s], [e, s], [e, n], [w, n], [w, s]]] };
-  }
-
   /** The layers that can be checked: every layer with geometry the caller may see. */
   layers() {
     const meta = this.ctx.meta();
@@ -91,7 +82,7 @@ export class QualityTool {
     this.render();
     try {
       const body = { layer: this.layer, ...this.settings };
-      if (this.inView) body.polygon = this.view(); // the faults in the map's view only
+      if (this.inView) body.polygon = boxPolygon(viewBox(this.ctx.map)); // the map's view only
       const result = await api(`/cities/${this.ctx.city()}/analysis/data_quality`, {
         method: "POST", body,
       });
@@ -248,8 +239,7 @@ ${kinds}`;
       : ["invalid", "duplicate", "undershoot"];
     const [w, s, e, n] = lonLatBox([geometry]);
     const pad = 0.0005; // about 50 m around it: the neighbours it may now overlap or miss
-    const polygon = { type: "Polygon", coordinates: [[[w - pad, s - pad], [e + pad, s - pad],
-      [e + pad, n + pad], [w - pad, n + pad], [w - pad, s - pad]]] };
+    const polygon = boxPolygon([w - pad, s - pad, e + pad, n + pad]);
     let result;
     try {
       result = await api(`/cities/${this.ctx.city()}/analysis/data_quality`, {
