@@ -310,6 +310,48 @@ class City:
 
         return delete_feature(self._edit_context(layer_id, reason, "CRS84"), fid, etag).changeset
 
+    def split(
+        self,
+        layer_id: str,
+        fid: int,
+        line: dict[str, Any],
+        *,
+        etag: str,
+        reason: str = "",
+        crs: str = "CRS84",
+    ) -> list[int]:
+        """Split the feature along ``line`` (a GeoJSON LineString in ``crs``, lon/lat by
+        default): its largest part keeps ``fid``, the others are new features, field values
+        shared by their ``split`` policies; the features after it (``fid`` first)."""
+        from digitalcity.editing.reshape import split_feature
+
+        return split_feature(self._edit_context(layer_id, reason, crs), fid, etag, line).fids
+
+    def merge(
+        self,
+        layer_id: str,
+        fids: Sequence[int],
+        *,
+        etags: Sequence[str],
+        keep: int | None = None,
+        reason: str = "",
+    ) -> int:
+        """Merge neighbouring features into one, which keeps the id ``keep`` (default: the
+        largest's) and sums the ``merge = "sum"`` fields; ``etags``: every feature's ETag. The
+        merged feature's id."""
+        from digitalcity.editing.reshape import merge_features
+
+        ctx = self._edit_context(layer_id, reason, "CRS84")
+        return merge_features(ctx, fids, ", ".join(etags), keep).kept
+
+    def lineage(self, layer_id: str, fid: int) -> list[dict[str, Any]]:
+        """The splits and merges feature ``fid`` took part in, oldest first (change set, kind,
+        when, the features before and after, whether reverted since)."""
+        from digitalcity.editing.store import lineage_of
+
+        with self.engine.connect() as conn:
+            return lineage_of(conn, self.layer(layer_id), fid)
+
 
 _CRS84 = {"OGC:CRS84", "CRS84", "HTTP://WWW.OPENGIS.NET/DEF/CRS/OGC/1.3/CRS84"}
 

@@ -105,6 +105,13 @@ def _suffix(path: str) -> str:
 
 
 Aggregate = Literal["master", "sum", "count", "count_other", "mode_other", "first"]
+# what a field's value becomes when a feature is split along a line: the same on every part,
+# shared out by each part's share of the area (polygons) or length (lines), or kept by the
+# part that keeps the feature's id (the largest) and empty on the new parts
+SplitPolicy = Literal["duplicate", "ratio", "keep"]
+# when features are merged into one: the value of the feature whose id the merged one keeps,
+# or the sum of theirs
+MergePolicy = Literal["keep", "sum"]
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 RESERVED_COLUMNS = {"fid", "geom"}
@@ -154,6 +161,8 @@ class FieldDef(Frozen):
     # derived from another text field of the layer: its Chinese place names for English
     # readers (长宁区 → Changning District: digitalcity.romanise), written by loads and edits
     romanise: str | None = None
+    split: SplitPolicy = "duplicate"  # editing: splitting a feature (README "Split and merge")
+    merge: MergePolicy = "keep"  # editing: merging features
 
     @field_validator("name")
     @classmethod
@@ -177,6 +186,16 @@ class FieldDef(Frozen):
     @property
     def source_column(self) -> str:
         return self.source or self.name
+
+    @model_validator(mode="after")
+    def _shares_of_numbers(self) -> FieldDef:
+        """Only numbers are shared out on a split or summed on a merge."""
+        numeric = self.type in ("integer", "float")
+        if self.split == "ratio" and not numeric:
+            raise ValueError(f"field {self.name!r}: split = 'ratio' needs a number field")
+        if self.merge == "sum" and not numeric:
+            raise ValueError(f"field {self.name!r}: merge = 'sum' needs a number field")
+        return self
 
     @property
     def join_name(self) -> str | None:

@@ -177,7 +177,9 @@ def create_features(ctx: EditContext, features: Sequence[Any]) -> Outcome:
     return Outcome(changeset, fids, etags, repaired, state)
 
 
-def _locked(conn: Any, ctx: EditContext, fid: int, if_match: str | None) -> None:
+def lock_current(conn: Any, ctx: EditContext, fid: int, if_match: str | None) -> None:
+    """Feature ``fid`` locked to the end of the transaction, when its ETag is one of those in
+    ``if_match`` (428 without any, 412 when stale, 404 when there is no such feature)."""
     if not if_match:
         raise PreconditionRequired("send the feature's ETag in If-Match")
     current = store.lock_etag(conn, ctx.layer, ctx.city, fid)
@@ -197,7 +199,7 @@ def _write(
     item = _checked(ctx, [feature], partial=not replace)[0]
     with ctx.engine.begin() as conn:
         ensure_tables(conn, ctx.layer, ctx.city)
-        _locked(conn, ctx, fid, if_match)
+        lock_current(conn, ctx, fid, if_match)
         values = item.values
         if replace:  # fields not sent become NULL, except the ones the caller may not write
             writable = {
@@ -233,7 +235,7 @@ def delete_feature(ctx: EditContext, fid: int, if_match: str | None) -> Outcome:
     check_rights(ctx.layer, _role(ctx))
     with ctx.engine.begin() as conn:
         ensure_tables(conn, ctx.layer, ctx.city)
-        _locked(conn, ctx, fid, if_match)
+        lock_current(conn, ctx, fid, if_match)
         changeset = store.supersede(conn, ctx.layer, ctx.city, fid, ctx.author, "delete")
         store.delete_row(conn, ctx.layer, ctx.city, fid)
         state = store.touched(conn, ctx.layer, ctx.city, [fid])

@@ -244,3 +244,118 @@ def touched(
         return None
     refresh_copy_rows(conn, layer, city, int(row.version), list(fids))
     return int(row.version), int(row.revision)
+
+
+def current_row(
+    conn: Connection, layer: LayerDef, city: CityDef, fid: int
+) -> tuple[dict[str, Any], shapely.Geometry] | None:
+    """The current row's every column but ``fid`` and ``geom``, and its geometry (storage
+    CRS); None when there is no such row."""
+    table = layer_table(layer, city)
+    columns = [c for c in table.columns if c.name not in ("fid", "geom")]
+    row = conn.execute(
+        sa.select(*columns, sa.func.ST_AsBinary(table.c.geom).label("_wkb")).where(
+            table.c.fid == fid
+        )
+    ).first()
+    if row is None:
+        return None
+    values = {c.name: row._mapping[c.name] for c in columns}
+    return values, shapely.from_wkb(bytes(row._wkb)) if row._wkb is not None else None
+
+
+_LINEAGE = sa.text(
+    "INSERT INTO digitalcity.lineage (changeset, city, layer, kind, parent, child) "
+    "SELECT :changeset, :city, :layer, :kind, p, c FROM unnest(CAST(:parents AS bigint[])) p "
+    "CROSS JOIN unnest(CAST(:children AS bigint[])) c"
+)
+
+
+def record_lineage(
+    conn: Connection,
+    layer: LayerDef,
+    changeset: int,
+    kind: str,
+    parents: Sequence[int],
+    children: Sequence[int],
+) -> None:
+    """Change set ``changeset`` split ``parents`` (one) into ``children``, or merged
+    ``parents`` into ``children`` (one)."""
+    conn.execute(
+        _LINEAGE,
+        {
+            "changeset": changeset,
+            "city": layer.city,
+            "layer": layer.id,
+            "kind": kind,
+            "parents": list(parents),
+            "children": list(children),
+        },
+    )
+
+
+_LINEAGE_OF = sa.text(
+    "SELECT l.changeset, l.kind, array_agg(DISTINCT l.parent ORDER BY l.parent) AS parents, "
+    "array_agg(DISTINCT l.child ORDER BY l.child) AS children, c.at, "
+    "EXISTS (SELECT 1 FROM digitalcity.changesets r WHERE r.reverts = l.changeset) AS reverted "
+    "FROM digitalcity.lineage l JOIN digitalcity.changesets c ON c.id = l.changeset "
+    "WHERE l.changeset IN (SELECT changeset FROM digitalcity.lineage WHERE city = :city "
+    "AND layer = :layer AND (parent = :fid OR child = :fid)) "
+    "GROUP BY l.changeset, l.kind, c.at ORDER BY l.changeset"
+)
+
+
+def lineage_of(conn: Connection, layer: LayerDef, fid: int) -> list[dict[str, Any]]:
+    """The splits and merges feature ``fid`` took part in, oldest first: change set, kind,
+    when, the features before (``parents``) and after (``children``), and whether the change
+    set was reverted since."""
+    rows = conn.execute(_LINEAGE_OF, {"city": layer.city, "layer": layer.id, "fid": fid})
+    return [
+        {
+            "changeset": int(r.changeset),
+            "kind": r.kind,
+            "at": r.at.isoformat(),
+            "parents": [int(p) for p in r.parents],
+            "children": [int(c) for c in r.children],
+            "reverted": bool(r.reverted),
+        }
+        for r in rows
+    ]
+
+
+# features of the layer that share a stretch of boundary with (or overlap) a polygon, or meet a
+# line or point: what it may be merged with (DE-9IM: boundaries meet along a line, or interiors
+# overlap; any contact for lines and points)
+_EDGE_OR_OVERLAP = "(ST_Relate(f.geom, n.geom, '****1****') OR ST_Relate(f.geom, n.geom, '2********'))"
+
+
+def neighbours(
+    conn: Connection, layer: LayerDef, city: CityDef, fid: int, label: str | None, limit: int
+) -> list[dict[str, Any]] | None:
+    """The features of the layer next to feature ``fid`` (see above), in id order:
+    id, ETag, label (the field ``label``, when given), geometry as GeoJSON in lon/lat; None
+    when there is no feature ``fid``."""
+    table = _names(conn, layer, city)["table"]
+    quote = conn.dialect.identifier_preparer.quote
+    polygonal = layer.geometry_type.endswith("Polygon")
+    touching = _EDGE_OR_OVERLAP if polygonal else "ST_Intersects(f.geom, n.geom)"
+    label_sql = f"n.{quote(label)}::text" if label else "NULL::text"
+    exists = conn.execute(
+        sa.text(f"SELECT 1 FROM {table} WHERE fid = :fid"),  # noqa: S608 - identifiers from the catalog
+        {"fid": fid},
+    ).first()
+    if exists is None:
+        return None
+    rows = conn.execute(
+        sa.text(
+            f"SELECT n.fid, {row_etag_sql('n')} AS etag, {label_sql} AS label, "  # noqa: S608
+            "ST_AsGeoJSON(ST_Transform(n.geom, 4326), 7) AS geojson "
+            f"FROM {table} f JOIN {table} n ON n.geom && f.geom AND n.fid <> f.fid "
+            f"WHERE f.fid = :fid AND {touching} ORDER BY n.fid LIMIT :limit"
+        ),
+        {"fid": fid, "limit": limit},
+    )
+    return [
+        {"id": int(r.fid), "etag": r.etag, "label": r.label, "geometry": r.geojson}
+        for r in rows
+    ]

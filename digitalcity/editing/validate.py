@@ -177,11 +177,15 @@ def check_geometry(
         reason = result.rejected[0]
         out.fault(f"geometry: {reason}", f"几何：{geometry_reason_zh(reason, city)}")
         return
-    geom = result.geometry[0]
-    if layer.geometry_type.startswith("Multi") and not geom.geom_type.startswith("Multi"):
-        geom = _MULTI[geom.geom_type]([geom])
-    out.geometry = geom
+    out.geometry = as_layer_type(layer, result.geometry[0])
     out.repaired = bool(result.repaired)
+
+
+def as_layer_type(layer: LayerDef, geom: shapely.Geometry) -> shapely.Geometry:
+    """A single shape as a one-part multi-shape for a layer of multi-shapes."""
+    if layer.geometry_type.startswith("Multi") and not geom.geom_type.startswith("Multi"):
+        return _MULTI[geom.geom_type]([geom])
+    return geom
 
 
 # The geometry checks' reasons (``ingest.geometry``, shared with the loader, whose reports are

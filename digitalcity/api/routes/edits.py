@@ -9,6 +9,7 @@ Every write goes to the primary; the caller's next reads wait for it (read-your-
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Annotated, Any
 from urllib.parse import unquote
 
@@ -32,7 +33,14 @@ from digitalcity.editing import (
     patch_feature,
     replace_feature,
 )
+from digitalcity.editing.reshape import (
+    Reshaped,
+    merge_candidates,
+    merge_features,
+    split_feature,
+)
 from digitalcity.editing.service import EditContext, Forbidden, Outcome
+from digitalcity.editing.store import lineage_of
 from digitalcity.editing.validate import Fault
 from digitalcity.errors import NotFound
 from digitalcity.history.changesets import Author
@@ -55,6 +63,19 @@ class FeatureHistory(BaseModel):
     id: int
     collection: str
     versions: list[dict[str, Any]]
+    lineage: list[dict[str, Any]]
+
+
+class ReshapeResult(BaseModel):
+    """What a split or merge did: its change set, the id kept, the features after it (the kept
+    one first), those it created and removed, and each part's share of the whole (split)."""
+
+    changeset: int
+    id: int
+    ids: list[int]
+    created: list[int]
+    removed: list[int]
+    shares: dict[str, float]
 
 
 class LayerChanges(BaseModel):
@@ -264,7 +285,127 @@ def history(
     fid = _fid(feature_id, collection_id)
     with request.app.state.router.reader().connect() as conn:
         versions = feature_history(conn, layer, catalog.city(layer.city), role, fid)
-    return {"id": fid, "collection": collection_id, "versions": versions}
+        lineage = lineage_of(conn, layer, fid)
+    return {"id": fid, "collection": collection_id, "versions": versions, "lineage": lineage}
+
+
+def _reshaped(request: Request, layer: LayerDef, outcome: Reshaped) -> JSONResponse:
+    headers = {"X-Changeset": str(outcome.changeset), "ETag": f'"{outcome.etags[outcome.kept]}"'}
+    lsn = _remember_write(request, layer, outcome.layer_state)
+    if lsn:
+        headers["X-Commit-LSN"] = lsn
+    body = {
+        "changeset": outcome.changeset,
+        "id": outcome.kept,
+        "ids": outcome.fids,
+        "created": outcome.created,
+        "removed": outcome.removed,
+        "shares": {str(k): v for k, v in outcome.shares.items()},
+    }
+    return JSONResponse(body, headers=headers)
+
+
+@router.post(
+    "/collections/{collectionId}/items/{featureId}/split",
+    response_model=ReshapeResult,
+    summary="Split a feature along a line (its largest part keeps the id)",
+)
+async def split(
+    collection_id: CollectionIdPath,
+    feature_id: FeatureIdPath,
+    request: Request,
+    role: RoleDep,
+    body: Annotated[
+        dict[str, Any],
+        Body(description='{"line": GeoJSON LineString, "reason": "..."} or the line itself'),
+    ],
+    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+    reason: Annotated[str | None, Header(alias=REASON_HEADER)] = None,
+    content_crs: Annotated[str | None, Header(alias="Content-Crs")] = None,
+) -> JSONResponse:
+    layer = _editable(collection_id, request, role)
+    fid = _fid(feature_id, collection_id)
+    ctx = _context(request, layer, role, _reason(reason, body), content_crs)
+    line = (
+        body
+        if body.get("type") in ("LineString", "MultiLineString", "Feature")
+        else body.get("line")
+    )
+    outcome = await run_in_threadpool(split_feature, ctx, fid, if_match, line)
+    return _reshaped(request, layer, outcome)
+
+
+class Neighbour(BaseModel):
+    """A feature next to the one asked about: id, shape (lon/lat), label and ETag."""
+
+    type: str = "Feature"
+    id: int
+    geometry: dict[str, Any] | None
+    properties: dict[str, Any]
+
+
+class Neighbours(BaseModel):
+    type: str = "FeatureCollection"
+    features: list[Neighbour]
+
+
+class MergeRequest(BaseModel):
+    """The features to merge (ids), the id the merged one keeps (default: the largest's) and
+    why."""
+
+    ids: list[int]
+    keep: int | None = None
+    reason: str | None = None
+
+
+@router.post(
+    "/collections/{collectionId}/merge",
+    response_model=ReshapeResult,
+    summary="Merge neighbouring features into one (If-Match lists every feature's ETag)",
+)
+async def merge(
+    collection_id: CollectionIdPath,
+    request: Request,
+    role: RoleDep,
+    body: MergeRequest,
+    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+    reason: Annotated[str | None, Header(alias=REASON_HEADER)] = None,
+) -> JSONResponse:
+    layer = _editable(collection_id, request, role)
+    ctx = _context(request, layer, role, _reason(reason, {"reason": body.reason}), None)
+    outcome = await run_in_threadpool(merge_features, ctx, body.ids, if_match, body.keep)
+    return _reshaped(request, layer, outcome)
+
+
+@router.get(
+    "/collections/{collectionId}/items/{featureId}/neighbours",
+    response_model=Neighbours,
+    summary="The features next to a feature (sharing a boundary): what it may be merged with",
+)
+def neighbours(
+    collection_id: CollectionIdPath,
+    feature_id: FeatureIdPath,
+    request: Request,
+    catalog: CatalogDep,
+    role: RoleDep,
+) -> Response:
+    layer = visible_layer_or_404(collection_id, catalog, role)
+    fid = _fid(feature_id, collection_id)
+    with request.app.state.router.reader().connect() as conn:
+        found = merge_candidates(conn, layer, catalog.city(layer.city), role, fid)
+    if found is None:
+        raise NotFound(f"no feature {fid} in {collection_id!r}")
+    features = [
+        {
+            "type": "Feature",
+            "id": n["id"],
+            "geometry": json.loads(n["geometry"]) if n["geometry"] else None,
+            "properties": {"label": n["label"], "etag": n["etag"]},
+        }
+        for n in found
+    ]
+    body = {"type": "FeatureCollection", "features": features}
+    return JSONResponse(body, media_type="application/geo+json")
 
 
 @router.get(

@@ -47,6 +47,21 @@ CREATE TABLE IF NOT EXISTS digitalcity.changesets (
 );
 CREATE INDEX IF NOT EXISTS changesets_layer ON digitalcity.changesets (city, layer, at);
 
+-- Lineage of split and merged features (地块分割与合并): the change set that split feature
+-- ``parent`` into ``child`` features (the parent's id among them, kept by its largest part),
+-- or merged ``parent`` features into ``child`` (one of their ids).
+CREATE TABLE IF NOT EXISTS digitalcity.lineage (
+    changeset   bigint  NOT NULL REFERENCES digitalcity.changesets (id),
+    city        text    NOT NULL,
+    layer       text    NOT NULL,
+    kind        text    NOT NULL CHECK (kind IN ('split', 'merge')),
+    parent      bigint  NOT NULL,
+    child       bigint  NOT NULL,
+    PRIMARY KEY (changeset, parent, child)
+);
+CREATE INDEX IF NOT EXISTS lineage_parent ON digitalcity.lineage (city, layer, parent);
+CREATE INDEX IF NOT EXISTS lineage_child ON digitalcity.lineage (city, layer, child);
+
 -- Edits since the version was loaded: item pages and tiles are keyed by (version, revision).
 ALTER TABLE digitalcity.layer_versions ADD COLUMN IF NOT EXISTS revision integer NOT NULL DEFAULT 0;
 
