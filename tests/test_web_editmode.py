@@ -299,3 +299,82 @@ def test_a_land_bureau_user_draws_a_parcel_then_deletes_it(browser, live_server,
             etag = httpx.get(created, headers={"X-API-Key": key}).headers.get("etag", "*")
             httpx.delete(created, headers={"X-API-Key": key, "If-Match": etag})
         opened.close()
+
+
+def test_a_land_bureau_user_splits_a_parcel_then_merges_it_back(
+    browser, live_server, engine, parcel
+):
+    """Split along a line drawn across the parcel, then merge the parts again from the list of
+    neighbours; the history names both. Both change sets are reverted at the end."""
+    key = create_key(engine, "land_bureau", "reshape").key
+    admin = create_key(engine, "admin", "reshape-undo").key
+    fid = parcel["fid"]
+    collection = f"{live_server}/collections/cambridge__parcels"
+    before = httpx.get(f"{collection}/items/{fid}").json()
+    opened = _signed_in(browser, live_server, key, parcel)
+    page = opened.page
+    changesets: list[int] = []
+    try:
+        page.click("[data-edit]")
+        page.wait_for_selector("#edit-split")
+        page.fill("#edit-reason", "subdivision 分宗")
+        page.click("#edit-split")
+        page.wait_for_selector(".split-hint")
+        x, y, _ = _screen(page, parcel["lon"], parcel["lat"])
+        ends = [(x + 3, y - 240), (x - 3, y + 240)]
+        assert all(_on_canvas(page, *p) for p in ends)
+        for px, py in [*ends, ends[-1]]:  # the last point clicked again ends the line
+            page.mouse.click(px, py)
+            page.wait_for_timeout(150)
+        page.wait_for_selector("#split-send", timeout=15_000)
+        with page.expect_response(lambda r: r.url.endswith(f"/items/{fid}/split")) as sent:
+            page.click("#split-send")
+        assert sent.value.status == 200, sent.value.text()
+        split = sent.value.json()
+        changesets.append(split["changeset"])
+        assert split["id"] == fid and len(split["created"]) >= 1
+        page.wait_for_selector("#card .reshape-done", timeout=30_000)
+        page.wait_for_timeout(1000)  # the card drawn again when the style has reloaded
+        done = page.inner_text("#card .reshape-done")
+        assert f"Split into {len(split['ids'])} parts: #{fid}" in done
+        parts = [httpx.get(f"{collection}/items/{i}").json() for i in split["ids"]]
+        assert all(p["properties"]["use_code"] == before["properties"]["use_code"] for p in parts)
+        # the card is the kept part's: merge the new parts back into it
+        page.click("[data-edit]")
+        page.wait_for_selector("#edit-merge")
+        page.fill("#edit-reason", "subdivision withdrawn 撤回分宗")
+        page.click("#edit-merge")
+        page.wait_for_selector(".merge-list input")
+        for new in split["created"]:
+            page.check(f".merge-list input[value='{new}']")
+        chosen = page.evaluate(
+            "dcMap.getSource('dc-merge').serialize().data.features"
+            ".filter((f) => f.properties.chosen).map((f) => f.id)"
+        )
+        assert sorted(chosen) == sorted(split["created"])  # drawn on the map as ticked
+        assert page.input_value("#merge-keep") == str(fid)
+        with page.expect_response(lambda r: r.url.endswith("/merge")) as merged:
+            page.click("#merge-send")
+        assert merged.value.status == 200, merged.value.text()
+        result = merged.value.json()
+        changesets.append(result["changeset"])
+        assert result["id"] == fid and sorted(result["removed"]) == sorted(split["created"])
+        page.wait_for_function(
+            "document.querySelector('#card .reshape-done')?.textContent.includes('merged into')",
+            timeout=30_000,
+        )
+        page.wait_for_timeout(1000)  # the card drawn again when the style has reloaded
+        assert f"merged into #{fid}" in page.inner_text("#card .reshape-done")
+        page.click("[data-history]")
+        page.wait_for_selector(".lineage-list li")
+        told = page.inner_text(".lineage-list")
+        assert f"#{fid} split into #{fid}" in told and f"merged into #{fid}" in told
+        assert not opened.errors
+    finally:
+        for changeset in reversed(changesets):  # the parcel as it was
+            undone = httpx.post(
+                f"{collection}/changesets/{changeset}/revert", headers={"X-API-Key": admin}
+            )
+            assert undone.status_code == 200, undone.text
+        opened.close()
+    assert httpx.get(f"{collection}/items/{fid}").json()["geometry"] == before["geometry"]

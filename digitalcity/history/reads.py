@@ -207,12 +207,23 @@ def changes(
     }
 
 
+def _content(conn: Connection, relation: sa.Table, columns: list[str], *where: Any) -> Any:
+    """One row's values of the layer's ``columns`` (its geometry as WKB), or None."""
+    picked = [
+        sa.func.ST_AsBinary(relation.c[c]).label(c) if c == "geom" else relation.c[c]
+        for c in columns
+    ]
+    row = conn.execute(sa.select(*picked).where(*where).limit(1)).first()
+    return tuple(bytes(v) if isinstance(v, memoryview) else v for v in row) if row else None
+
+
 def revert_changeset(
     engine: Engine, layer: LayerDef, city: CityDef, changeset: int, author: Author
 ) -> int:
     """Undo change set ``changeset`` of ``layer`` as a new change set (kind ``revert``): every
-    feature it touched goes back to its state just before it. Refused (409) when a later
-    change touched one of those features. Returns the new change set's id."""
+    feature it touched goes back to its state just before it. Refused (409) when one of those
+    features is not now as the change set left it (changed again since, unless a later
+    revert put it back: undo after undo works step by step). Returns the new change set's id."""
     from digitalcity.editing import store
     from digitalcity.history.tables import ensure_tables
 
@@ -223,34 +234,41 @@ def revert_changeset(
         ensure_tables(conn, layer, city)
         past = history_table(layer, city)
         meta = rowmeta_table(layer, city)
+        table = layer_table(layer, city)
+        names = [c.name for c in table.columns]
         ended = {
             r.fid: r for r in conn.execute(sa.select(past).where(past.c.changeset == changeset))
         }
-        created = {
+        # the features it made a version of: current since it, or ended since by a later change
+        current = {
             int(r.fid)
             for r in conn.execute(sa.select(meta.c.fid).where(meta.c.changeset == changeset))
         }
-        later = conn.execute(
-            sa.select(past.c.fid)
-            .where(sa.func.lower(past.c.valid) == info["at"], past.c.changeset != changeset)
-            .limit(1)
-        ).scalar()
-        if later is not None:
-            raise RevertConflict(f"feature {later} was changed again after change set {changeset}")
-        for fid, old in ended.items():
-            now = conn.execute(sa.select(meta.c.changeset).where(meta.c.fid == fid)).scalar()
-            if (old.op == "update" and now != changeset) or (
-                old.op == "delete" and now is not None
-            ):
+        later = {
+            int(r.fid)
+            for r in conn.execute(
+                sa.select(past.c.fid).where(
+                    sa.func.lower(past.c.valid) == info["at"], past.c.changeset != changeset
+                )
+            )
+        }
+        made = current | later
+        for fid in sorted(made | set(ended)):
+            left: Any = None  # as the change set left it: None where it deleted the feature
+            if fid in current:
+                left = _content(conn, table, names, table.c.fid == fid)
+            elif fid in later:
+                left = _content(
+                    conn, past, names, past.c.fid == fid, sa.func.lower(past.c.valid) == info["at"]
+                )
+            if _content(conn, table, names, table.c.fid == fid) != left:
                 raise RevertConflict(
                     f"feature {fid} was changed again after change set {changeset}"
                 )
         new, _ = open_changeset(conn, "revert", layer, author, reverts=changeset)
-        table = layer_table(layer, city)
-        names = [c.name for c in table.columns]
-        touched = sorted(set(ended) | created)
+        touched = sorted(made | set(ended))
         for fid in touched:
-            if fid in created:  # the version the change set made ends now
+            if fid in made:  # the version it made (or one equal to it) ends now
                 store.close_version(
                     conn, layer, city, fid, new, "update" if fid in ended else "delete"
                 )

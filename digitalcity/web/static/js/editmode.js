@@ -6,6 +6,7 @@
 import { apiResponse, esc, num } from "./common.js";
 import { ShapeEditor, drawMode } from "./geomedit.js";
 import { lang, pick, t, unitText } from "./i18n.js";
+import { lineageHtml, reshapeButtons, wireReshape } from "./reshape.js";
 
 const REASON_HEADER = "X-Change-Reason";
 
@@ -107,10 +108,11 @@ export async function openEditForm(panel, meta, layerId, fid, { map, onSaved, on
     ? `<p class="edit-shape"><button type="button" id="edit-shape">${esc(t("editShape"))}</button> ` +
       `<button type="button" id="edit-delete">${esc(t("deleteFeature"))}</button> ` +
       `<button type="button" id="edit-delete-confirm" class="danger" hidden>${esc(t("confirmDelete"))}</button></p>` +
-      `<p class="muted shape-hint"></p>`
+      `<p class="muted shape-hint"></p>` + reshapeButtons(info.editing.geometry)
     : "";
   panel.innerHTML = formHtml(info, t("edit"), data.properties, shapeTools);
   let editor = null;
+  let stopReshape = null;
   const stopShape = () => { editor?.stop(); editor = null; };
   const { form, reason, fail } = wireForm(panel, async (text) => {
     const body = { properties: collected(form, info.editing.fields, data.properties) };
@@ -119,8 +121,17 @@ export async function openEditForm(panel, meta, layerId, fid, { map, onSaved, on
     stopShape();
     panel.innerHTML = `<p class="saved">${esc(t("saved"))}</p>`;
     await onSaved({ layerId, fid, geometry: body.geometry || null }); // the shape when redrawn
-  }, stopShape);
+  }, () => { stopShape(); stopReshape?.(); });
   if (!shapeTools) return;
+  // split and merge (reshape.js): the form's reason and fault line, then the card drawn again
+  stopReshape = wireReshape(panel, {
+    map, info, fid, etag, reason, fail,
+    done: async ({ fid: kept, message }) => {
+      stopShape();
+      panel.innerHTML = `<p class="saved">${esc(message)}</p>`;
+      await onSaved({ layerId, fid: kept, geometry: null, message });
+    },
+  });
   const hint = panel.querySelector(".shape-hint");
   const shapeButton = panel.querySelector("#edit-shape");
   shapeButton.onclick = async () => {
@@ -210,12 +221,14 @@ export async function openHistory(panel, meta, layerId, fid) {
       `${esc(who(by))}</div>${by.reason ? `<div class="muted data">${esc(by.reason)}</div>` : ""}` +
       (fields.length ? `<ul>${fields.join("")}</ul>` : "") + "</li>";
   });
-  panel.innerHTML = `<h3>${esc(t("history"))} (${num(versions.length)})</h3><ol class="history">${rows.join("")}</ol>`;
+  panel.innerHTML = `<h3>${esc(t("history"))} (${num(versions.length)})</h3><ol class="history">${rows.join("")}</ol>` +
+    lineageHtml(data.lineage);
 }
 
 /** Wire the edit and history buttons inside ``root`` (a card just rendered). ``actions``:
- * ``map`` (for shapes), ``onSaved({layerId, fid, geometry})`` (the geometry when the shape was
- * redrawn, else null) and ``onDeleted``. */
+ * ``map`` (for shapes), ``onSaved({layerId, fid, geometry, message})`` (the geometry when the
+ * shape was redrawn, else null; after a split or merge, ``fid`` the feature kept and
+ * ``message`` what was done) and ``onDeleted``. */
 export function wireEditing(root, meta, actions) {
   for (const button of root.querySelectorAll("[data-edit]")) {
     button.onclick = () => openEditForm(button.closest(".edit-tools").nextElementSibling, meta,

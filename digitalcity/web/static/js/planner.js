@@ -20,6 +20,7 @@ import { queryFromLink, queryToLink } from "./query_filter.js";
 import { BoundaryTool, installBoundary } from "./boundary.js";
 import { ChangesTool, installChanges } from "./changes.js";
 import { QualityTool, installQuality } from "./quality.js";
+import { installReshape } from "./reshape.js";
 import {
   clearSelection, closeCard, featuresUnder, fitBeside, installSelection, keepVisible, openCard,
   select, wireSearch,
@@ -104,6 +105,7 @@ async function onStyle() {
   installBoundary(map);
   installChanges(map);
   installQuality(map);
+  installReshape(map);
   installQuery(map); // below the selection, which is drawn over a query's matches
   installSelection(map);
   drawer.install();
@@ -174,8 +176,22 @@ function editTools(layerId, fid) {
   return state.asOf ? "" : editButtons(state.meta, layerId, fid);
 }
 
+// What a split or merge did, said at the top of the kept feature's card for as long as that
+// card is the one shown (the card is drawn again when the map's style reloads).
+let reshapeNotice = null;
+
+function withNotice(html) {
+  const shown = String(state.sel ?? state.selection?.fid);
+  if (reshapeNotice?.fid !== shown) {
+    reshapeNotice = null;
+    return html;
+  }
+  return `<p class="saved reshape-done">${esc(reshapeNotice.message)}</p>${html}`;
+}
+
 // A card opened from a query's results starts with a way back to them (state.back).
-function showCard(html, again) {
+function showCard(body, again) {
+  const html = withNotice(body);
   state.lastCard = again;
   const back = state.back && (state.back.label || t("backToResults")); // what the way back leads to
   openCard(back ? `<p class="back"><button type="button" class="link" id="card-back">${esc(back)}</button></p>${html}` : html);
@@ -185,6 +201,11 @@ function showCard(html, again) {
     map,
     onSaved: async (saved) => {
       reloadStyle(); // the edited feature's tiles have new keys: read them again
+      if (saved?.message) { // a split or merge (reshape.js): the feature kept, and what was done
+        reshapeNotice = { fid: String(saved.fid), message: saved.message };
+        await openFeature(saved.layerId, saved.fid);
+        return;
+      }
       if (again) await again();
       // a redrawn shape: the faults it is now part of, said in its card (quality.js)
       if (saved?.geometry) await qualityTool.afterEdit(saved.layerId, saved.fid, saved.geometry);

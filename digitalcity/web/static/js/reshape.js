@@ -1,0 +1,150 @@
+// Splitting and merging features on the planner map (地块分割与合并), inside a feature's edit
+// form: *Split along a line* draws a line across the feature (terra-draw, geomedit.js) and
+// sends it; *Merge with neighbours* lists the features sharing a boundary with it, drawn on the
+// map, to tick and merge. Both need the form's reason and send the ETags read with the
+// features (If-Match), so a feature changed meanwhile is not overwritten.
+import { apiResponse, esc, num } from "./common.js";
+import { ShapeEditor } from "./geomedit.js";
+import { lang, t } from "./i18n.js";
+
+const SOURCE = "dc-merge";
+const COLOUR = "#1f6feb";
+const EMPTY = { type: "FeatureCollection", features: [] };
+let drawn = EMPTY;
+
+/** (Re-)add the neighbours' source and layers; call after every style load. */
+export function installReshape(map) {
+  if (map.getSource(SOURCE)) return;
+  map.addSource(SOURCE, { type: "geojson", data: drawn });
+  map.addLayer({ id: "dc-merge-fill", type: "fill", source: SOURCE,
+    filter: ["all", ["==", ["get", "chosen"], true], ["==", ["geometry-type"], "Polygon"]],
+    paint: { "fill-color": COLOUR, "fill-opacity": 0.3 } });
+  map.addLayer({ id: "dc-merge-line", type: "line", source: SOURCE,
+    paint: { "line-color": COLOUR, "line-dasharray": [2, 1],
+      "line-width": ["case", ["==", ["get", "chosen"], true], 3, 1.5] } });
+}
+
+function show(map, features) {
+  drawn = { type: "FeatureCollection", features };
+  map.getSource(SOURCE)?.setData(drawn);
+}
+
+/** The split and merge buttons of an edit form, for layers of lines and polygons. */
+export function reshapeButtons(geometryType) {
+  if (!geometryType || /Point$/.test(geometryType)) return "";
+  return `<p class="edit-reshape"><button type="button" id="edit-split">${esc(t("splitFeature"))}</button> ` +
+    `<button type="button" id="edit-merge">${esc(t("mergeFeatures"))}</button></p>` +
+    `<div class="reshape-panel"></div>`;
+}
+
+const headers = (reason, etags) => ({
+  "If-Match": etags.join(", "), "X-Change-Reason": encodeURIComponent(reason), "Accept-Language": lang(),
+});
+
+const idList = (ids) => ids.map((id) => `#${id}`).join(lang() === "zh" ? "、" : ", ");
+
+/** Wire the buttons ``reshapeButtons`` made inside ``panel`` (the edit form's): ``info`` the
+ * layer's meta, ``fid``/``etag`` the feature, ``reason()`` the form's reason (null when
+ * missing: the form says so), ``fail(err)`` the form's fault line, ``done({fid, message})``
+ * after a split or merge. */
+export function wireReshape(panel, { map, info, fid, etag, reason, fail, done }) {
+  const box = panel.querySelector(".reshape-panel");
+  if (!box) return;
+  let editor = null;
+  const stop = () => { editor?.stop(); editor = null; show(map, []); box.innerHTML = ""; };
+
+  panel.querySelector("#edit-split").onclick = async () => {
+    stop();
+    box.innerHTML = `<p class="muted split-hint">${esc(t("splitHint"))}</p>` +
+      `<p><button type="button" id="split-cancel">${esc(t("cancel"))}</button></p>`;
+    box.querySelector("#split-cancel").onclick = stop;
+    editor = await new ShapeEditor(map, "LineString").start();
+    const line = await editor.drawNew();
+    if (!editor?.draw) return; // cancelled while drawing
+    box.innerHTML = `<p class="muted">${esc(t("splitReady"))}</p>` +
+      `<p><button type="button" id="split-send" class="primary">${esc(t("splitSend"))}</button> ` +
+      `<button type="button" id="split-cancel">${esc(t("cancel"))}</button></p>`;
+    box.querySelector("#split-cancel").onclick = stop;
+    box.querySelector("#split-send").onclick = async () => {
+      const text = reason();
+      if (!text) return;
+      try {
+        const { data } = await apiResponse(`/collections/${info.collection}/items/${fid}/split`, {
+          method: "POST", body: { line: editor.geometry() || line }, headers: headers(text, [etag]),
+        });
+        stop();
+        await done({ fid, message: t("splitDone", { n: num(data.ids.length), ids: idList(data.ids) }) });
+      } catch (err) {
+        fail(err);
+      }
+    };
+  };
+
+  panel.querySelector("#edit-merge").onclick = async () => {
+    stop();
+    const { data } = await apiResponse(`/collections/${info.collection}/items/${fid}/neighbours`);
+    const near = data.features;
+    if (!near.length) {
+      box.innerHTML = `<p class="muted">${esc(t("noNeighbours"))}</p>`;
+      return;
+    }
+    const chosen = new Set();
+    const label = (f) => `#${f.id}${f.properties.label ? ` ${f.properties.label}` : ""}`;
+    const redraw = () => show(map, near.map((f) => ({ ...f, properties: { chosen: chosen.has(f.id) } })));
+    box.innerHTML = `<fieldset class="merge-list"><legend>${esc(t("mergeWith"))}</legend>` +
+      near.map((f) => `<label><input type="checkbox" value="${f.id}"> <span class="data">${esc(label(f))}</span></label>`).join("") +
+      `</fieldset><label class="edit-field" for="merge-keep"><span>${esc(t("mergeKeep"))}</span>` +
+      `<select id="merge-keep"></select></label>` +
+      `<p><button type="button" id="merge-send" class="primary" disabled>${esc(t("mergeSend"))}</button> ` +
+      `<button type="button" id="merge-cancel">${esc(t("cancel"))}</button></p>`;
+    const keep = box.querySelector("#merge-keep");
+    const send = box.querySelector("#merge-send");
+    const options = () => {
+      const ids = [Number(fid), ...chosen];
+      const current = keep.value || String(fid);
+      keep.innerHTML = ids.map((id) => `<option value="${id}"${String(id) === current ? " selected" : ""}>` +
+        `${esc(id === Number(fid) ? t("mergeKeepThis", { id }) : `#${id}`)}</option>`).join("");
+      send.disabled = chosen.size === 0;
+    };
+    for (const input of box.querySelectorAll(".merge-list input")) {
+      input.onchange = () => {
+        if (input.checked) chosen.add(Number(input.value)); else chosen.delete(Number(input.value));
+        options();
+        redraw();
+      };
+    }
+    options();
+    redraw();
+    box.querySelector("#merge-cancel").onclick = stop;
+    send.onclick = async () => {
+      const text = reason();
+      if (!text) return;
+      const etags = [etag, ...near.filter((f) => chosen.has(f.id)).map((f) => `"${f.properties.etag}"`)];
+      try {
+        const { data: result } = await apiResponse(`/collections/${info.collection}/merge`, {
+          method: "POST", body: { ids: [Number(fid), ...chosen], keep: Number(keep.value) },
+          headers: headers(text, etags),
+        });
+        stop();
+        await done({ fid: result.id, message: t("mergeDone", { n: num(chosen.size + 1), id: `#${result.id}` }) });
+      } catch (err) {
+        fail(err);
+      }
+    };
+  };
+  return stop;
+}
+
+/** A feature's splits and merges in words, for its history (``lineage`` of the history). */
+export function lineageHtml(lineage) {
+  if (!lineage?.length) return "";
+  const rows = lineage.map((e) => {
+    const when = new Date(e.at).toLocaleString(lang() === "zh" ? "zh-CN" : "en-GB");
+    const words = e.kind === "split"
+      ? t("lineageSplit", { parent: `#${e.parents[0]}`, children: idList(e.children) })
+      : t("lineageMerge", { parents: idList(e.parents), child: `#${e.children[0]}` });
+    return `<li class="lineage">${esc(when)} · ${esc(words)}` +
+      `${e.reverted ? ` <span class="muted">(${esc(t("lineageReverted"))})</span>` : ""}</li>`;
+  });
+  return `<h4>${esc(t("lineage"))}</h4><ul class="lineage-list">${rows.join("")}</ul>`;
+}
