@@ -383,6 +383,30 @@ def test_hidden_fields_cannot_be_written_or_read_through_history(api, keys) -> N
     assert "secret" not in api.get(f"{url}/history").text
 
 
+def test_undo_after_undo_goes_back_step_by_step(api, keys) -> None:  # noqa: ANN001
+    """Two edits of a feature: the earlier one cannot be reverted while the later stands; once
+    the later is reverted, the feature is as the earlier left it, and that reverts too."""
+    key, admin = keys["land_bureau"], keys["admin"]
+    fid = api.post(ITEMS, json=_feature(colour="one"), headers=_h(key)).json()["ids"][0]
+    url = f"{ITEMS}/{fid}"
+
+    def patched(colour: str) -> int:
+        etag = api.get(url).headers["etag"]
+        body = {"properties": {"colour": colour}}
+        return int(
+            api.patch(url, json=body, headers=_h(key, **{"If-Match": etag})).json()["changeset"]
+        )
+
+    first, second = patched("two"), patched("three")
+    revert = f"/collections/cambridge__{LAYER}/changesets/{{}}/revert"
+    assert api.post(revert.format(first), headers=_h(admin)).status_code == 409
+    assert api.post(revert.format(second), headers=_h(admin)).status_code == 200
+    assert api.get(url).json()["properties"]["colour"] == "two"
+    assert api.post(revert.format(first), headers=_h(admin)).status_code == 200
+    assert api.get(url).json()["properties"]["colour"] == "one"
+    assert api.post(revert.format(second), headers=_h(admin)).status_code == 409  # undone already
+
+
 def test_an_edit_changes_the_tiles_it_touches(api, keys) -> None:  # noqa: ANN001
     key = keys["land_bureau"]
     lon, lat = POINT["coordinates"]

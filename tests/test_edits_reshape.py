@@ -238,6 +238,12 @@ def test_split_a_parcel_then_revert(http, keys, engine) -> None:  # noqa: ANN001
     listed = http.get(P_ITEMS, params={"bbox": ",".join(map(str, box)), "limit": 100}).json()
     assert {fid, new} <= {f["id"] for f in listed["features"]}
     assert {fid, new} <= _tile_ids(http, box)
+    # the city's recent changes call it a split, in both languages and in the Atom feed
+    feed = http.get("/cities/cambridge/changes", params={"layers": PARCELS, "lang": "en"})
+    [entry] = [e for e in feed.json()["changesets"] if e["id"] == result["changeset"]]
+    assert entry["reshape"] == "split" and (entry["added"], entry["modified"]) == (1, 1)
+    atom = http.get("/cities/cambridge/changes.atom", params={"layers": PARCELS, "lang": "zh"})
+    assert "要素分割" in atom.text
     # an admin undoes it whole: the original back, the new part gone
     undo = http.post(
         f"/collections/cambridge__{PARCELS}/changesets/{result['changeset']}/revert",

@@ -24,6 +24,8 @@ _WORDS = {
     "deleted_one": Titles(zh="删除", en="removed"),
     "load": Titles(zh="数据更新", en="new data release"),
     "revert": Titles(zh="撤销了一次修改", en="a change undone"),
+    "split": Titles(zh="要素分割", en="a feature split"),
+    "merge": Titles(zh="要素合并", en="features merged"),
     "more": Titles(zh="另有 {n} 处", en="and {n} more"),
     "feature": Titles(zh="要素 {id}", en="feature {id}"),
     "shape": Titles(zh="形状", en="shape"),
@@ -43,6 +45,8 @@ def summary(entry: dict[str, Any], lang: str) -> str:
     """One line for a change set: the layer and its counts, e.g. "Zoning districts: 1 changed"."""
     counts = [word(k, lang, n=entry[k]) for k in ("added", "modified", "deleted") if entry[k]]
     kind = [word(entry["kind"], lang)] if entry["kind"] in ("load", "revert") else []
+    if entry.get("reshape"):
+        kind.append(word(entry["reshape"], lang))
     return entry["layer_title"] + word("colon", lang) + word("sep", lang).join(kind + counts)
 
 

@@ -41,8 +41,9 @@ SCAN = 200  # change sets a page reads at most, to find ``limit`` the caller may
 DIGITS = 6  # decimal places of lon/lat in geometries (0.1 m)
 
 _CANDIDATES = sa.text(
-    "SELECT id, kind, layer, key_id, role, reason, at, reverts FROM digitalcity.changesets "
-    "WHERE city = :city AND layer = ANY(:layers) AND at > :since AND at <= :until "
+    "SELECT id, kind, layer, key_id, role, reason, at, reverts, (SELECT l.kind FROM "
+    "digitalcity.lineage l WHERE l.changeset = c.id LIMIT 1) AS reshape "
+    "FROM digitalcity.changesets c WHERE city = :city AND layer = ANY(:layers) AND at > :since AND at <= :until "
     "AND id < :before ORDER BY id DESC LIMIT :scan"
 )
 
@@ -309,6 +310,7 @@ def _what_changed(
     entry = {
         "id": int(changeset.id),
         "kind": changeset.kind,
+        "reshape": changeset.reshape,  # "split" or "merge" (editing.reshape), else None
         "at": changeset.at.isoformat(),
         "layer": layer.id,
         "collection": collection_id(layer),

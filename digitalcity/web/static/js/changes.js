@@ -79,6 +79,7 @@ export function summary(entry) {
     .filter((k) => entry[k])
     .map((k) => t(`changes_${k}`, { n: num(entry[k]) }));
   const kind = entry.kind === "load" || entry.kind === "revert" ? [t(`changes_kind_${entry.kind}`)] : [];
+  if (entry.reshape) kind.push(t(`changes_kind_${entry.reshape}`)); // a split or merge
   return [...kind, counts.join(t("listSep"))].filter(Boolean).join(" · ");
 }
 
