@@ -442,6 +442,53 @@ def test_the_same_from_python(base, catalog, engine) -> None:  # noqa: ANN001
     assert merged == fid and _row(engine, PARCELS, ids[1]) is None
     kinds = [(e["kind"], e["parents"], e["children"]) for e in city.lineage(PARCELS, fid)]
     assert kinds == [("split", [fid], ids), ("merge", ids, [fid])]
+    # a grandchild's lineage goes back through every generation
+    again = city.split(PARCELS, fid, line, etag=city.etag(PARCELS, fid) or "")
+    child = again[1]
+    east = {
+        "type": "LineString",
+        "coordinates": [
+            [box[0] - 1e-4, (box[1] + box[3]) / 2],
+            [box[2] + 1e-4, (box[1] + box[3]) / 2],
+        ],
+    }
+    last = city.split(PARCELS, child, east, etag=city.etag(PARCELS, child) or "")
+    grandchild = last[1]
+    chain = [(e["kind"], e["parents"]) for e in city.lineage(PARCELS, grandchild)]
+    assert chain == [("split", [fid]), ("merge", ids), ("split", [fid]), ("split", [child])]
+    # the part merged away: the parcel it went into is its descendant, and what became of it
+    assert [e["changeset"] for e in city.lineage(PARCELS, ids[1])] == [
+        e["changeset"] for e in city.lineage(PARCELS, grandchild)
+    ]
+    # and every other member of the family reads the same four change sets
+    assert len(city.lineage(PARCELS, last[0])) == 4 and len(city.lineage(PARCELS, again[0])) == 4
     viewer = City(extended, extended.city("cambridge"), engine, "planner")
     with pytest.raises(Forbidden):
         viewer.split(PARCELS, fid, line, etag="*")
+
+
+def test_parts_of_a_cut() -> None:
+    """``split_parts`` on shapes the parcels above do not have: a hole, several parts, several
+    crossings, a line that stops inside; ``next_to_each_other`` on corners and chains."""
+    from shapely import LineString, MultiPolygon, Polygon, box
+
+    from digitalcity.editing.reshape import next_to_each_other, split_parts
+
+    holed = Polygon(box(0, 0, 10, 10).exterior.coords, [box(4, 4, 6, 6).exterior.coords])
+    parts = split_parts(holed, LineString([(5, -1), (5, 11)]), polygonal=True)
+    assert [p.area for p in parts] == [48.0, 48.0]  # the hole halved with the square
+    two = MultiPolygon([box(0, 0, 10, 10), box(20, 0, 30, 10)])
+    parts = split_parts(two, LineString([(-1, 3), (11, 3)]), polygonal=True)
+    assert [round(p.area) for p in parts] == [170, 30]  # the missed square stays with the largest
+    zigzag = LineString([(2, -1), (2, 11), (4, 11), (4, -1)])
+    assert len(split_parts(box(0, 0, 10, 10), zigzag, polygonal=True)) == 3
+    inside = LineString([(5, -1), (5, 5)])
+    assert split_parts(box(0, 0, 10, 10), inside, polygonal=True) == [box(0, 0, 10, 10)]
+    street = LineString([(0, 0), (10, 0)])
+    parts = split_parts(street, LineString([(3, -1), (3, 1)]), polygonal=False)
+    assert [p.length for p in parts] == [7.0, 3.0]
+    a, b, c = box(0, 0, 1, 1), box(1, 0, 2, 1), box(2, 0, 3, 1)
+    assert next_to_each_other([a, b, c], polygonal=True)  # a chain: a-b, b-c
+    assert not next_to_each_other([a, box(1, 1, 2, 2)], polygonal=True)  # a corner only
+    assert not next_to_each_other([a, c], polygonal=True)
+    assert next_to_each_other([a, box(0.5, 0.5, 1.5, 1.5)], polygonal=True)  # overlapping

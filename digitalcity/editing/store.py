@@ -294,21 +294,35 @@ def record_lineage(
     )
 
 
+# the change sets of a feature's ancestry (the splits and merges that made it, and theirs,
+# each earlier than the last) and of its descendants (later ones, from it and from what it
+# became); every link goes one way in time, so the walk ends
 _LINEAGE_OF = sa.text(
+    "WITH RECURSIVE up (fid, changeset) AS ("
+    "SELECT parent, changeset FROM digitalcity.lineage "
+    "WHERE city = :city AND layer = :layer AND child = :fid "
+    "UNION SELECT l.parent, l.changeset FROM digitalcity.lineage l JOIN up "
+    "ON l.city = :city AND l.layer = :layer AND l.child = up.fid AND l.changeset < up.changeset), "
+    "down (fid, changeset) AS ("
+    "SELECT child, changeset FROM digitalcity.lineage "
+    "WHERE city = :city AND layer = :layer AND parent = :fid "
+    "UNION SELECT l.child, l.changeset FROM digitalcity.lineage l JOIN down "
+    "ON l.city = :city AND l.layer = :layer AND l.parent = down.fid "
+    "AND l.changeset > down.changeset) "
     "SELECT l.changeset, l.kind, array_agg(DISTINCT l.parent ORDER BY l.parent) AS parents, "
     "array_agg(DISTINCT l.child ORDER BY l.child) AS children, c.at, "
     "EXISTS (SELECT 1 FROM digitalcity.changesets r WHERE r.reverts = l.changeset) AS reverted "
     "FROM digitalcity.lineage l JOIN digitalcity.changesets c ON c.id = l.changeset "
-    "WHERE l.changeset IN (SELECT changeset FROM digitalcity.lineage WHERE city = :city "
-    "AND layer = :layer AND (parent = :fid OR child = :fid)) "
+    "WHERE l.changeset IN (SELECT changeset FROM up UNION SELECT changeset FROM down) "
     "GROUP BY l.changeset, l.kind, c.at ORDER BY l.changeset"
 )
 
 
 def lineage_of(conn: Connection, layer: LayerDef, fid: int) -> list[dict[str, Any]]:
-    """The splits and merges feature ``fid`` took part in, oldest first: change set, kind,
-    when, the features before (``parents``) and after (``children``), and whether the change
-    set was reverted since."""
+    """The splits and merges of feature ``fid``'s lineage, oldest first: those that made it and
+    its ancestors, and those it and its descendants took part in later; each with its change
+    set, kind, time, the features before (``parents``) and after (``children``), and whether
+    the change set was reverted since."""
     rows = conn.execute(_LINEAGE_OF, {"city": layer.city, "layer": layer.id, "fid": fid})
     return [
         {
@@ -326,7 +340,9 @@ def lineage_of(conn: Connection, layer: LayerDef, fid: int) -> list[dict[str, An
 # features of the layer that share a stretch of boundary with (or overlap) a polygon, or meet a
 # line or point: what it may be merged with (DE-9IM: boundaries meet along a line, or interiors
 # overlap; any contact for lines and points)
-_EDGE_OR_OVERLAP = "(ST_Relate(f.geom, n.geom, '****1****') OR ST_Relate(f.geom, n.geom, '2********'))"
+_EDGE_OR_OVERLAP = (
+    "(ST_Relate(f.geom, n.geom, '****1****') OR ST_Relate(f.geom, n.geom, '2********'))"
+)
 
 
 def neighbours(
@@ -356,6 +372,5 @@ def neighbours(
         {"fid": fid, "limit": limit},
     )
     return [
-        {"id": int(r.fid), "etag": r.etag, "label": r.label, "geometry": r.geojson}
-        for r in rows
+        {"id": int(r.fid), "etag": r.etag, "label": r.label, "geometry": r.geojson} for r in rows
     ]
