@@ -310,6 +310,33 @@ class City:
 
         return delete_feature(self._edit_context(layer_id, reason, "CRS84"), fid, etag).changeset
 
+    def bulk_update(
+        self,
+        layer_id: str,
+        properties: dict[str, Any],
+        *,
+        expected: int,
+        filter: str | None = None,
+        bbox: BBox | None = None,
+        reason: str = "",
+    ) -> list[int]:
+        """Set ``properties`` on every feature matching ``filter`` (CQL2 text) and ``bbox``
+        (lon/lat degrees), which must be ``expected`` features (the count the caller saw), in
+        one change set; the ids changed (those already holding the values are left)."""
+        from digitalcity.api.params import parse_filter
+        from digitalcity.editing.bulk import bulk_patch
+        from digitalcity.query.items import ItemsQuery
+
+        ctx = self._edit_context(layer_id, reason, "CRS84")
+        query = ItemsQuery(
+            layer=ctx.layer,
+            city=self.definition,
+            role=self.role,
+            bbox=bbox,
+            filter=parse_filter(filter, None) if filter else None,
+        )
+        return bulk_patch(ctx, query, expected, {"properties": properties}).changed
+
     def split(
         self,
         layer_id: str,

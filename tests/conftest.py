@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from digitalcity.catalog import Catalog, load_catalog
+from digitalcity.catalog.model import LayerDef
 from digitalcity.config import PROJECT_ROOT, Settings
 
 SHARED_DATA = Path(
@@ -213,6 +214,52 @@ def live_server(app) -> Iterator[str]:  # noqa: ANN001
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the test API server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def editable_copy(catalog: Catalog, layer_id: str, copy_id: str) -> LayerDef:
+    """A Cambridge layer's definition under ``copy_id``, editable by land_bureau and admin
+    (tests that edit load it as a layer of its own, so the demo layers stay untouched)."""
+    data = catalog.layer("cambridge", layer_id).model_dump(mode="python", exclude_none=True)
+    data["id"] = copy_id
+    data["editing"] = {"enabled": True, "roles": ["land_bureau", "admin"]}
+    data.pop("label", None)
+    return LayerDef.model_validate(data)
+
+
+def serve_with_layers(
+    settings: Settings, catalog: Catalog, engine: Engine, layers: list[LayerDef]
+) -> Iterator[str]:
+    """Load Cambridge ``layers`` with our loader (their tile copies too) and serve the API,
+    its catalog holding them, on a free local port with uvicorn; yields the base URL."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from digitalcity.api import create_app
+    from digitalcity.api.reload import Definitions, install
+    from digitalcity.ingest.loader import load_layer
+    from digitalcity.tiles.prepare import prepare_layer
+
+    city = catalog.city("cambridge")
+    extended = catalog
+    for layer in layers:
+        report = load_layer(layer, city, engine, settings, force=True)
+        prepare_layer(engine, layer, city, int(report.version or 0))
+        extended = extended.with_layer(layer)
+    app = create_app(settings.model_copy(update={"tile_cache": False}))
+    defs = app.state.definitions
+    install(app, Definitions(extended, defs.codes, defs.descriptions))
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        assert thread.is_alive(), "the test API server did not start"
         time.sleep(0.05)
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True

@@ -6,8 +6,6 @@ against PostGIS's own measures of the stored rows."""
 from __future__ import annotations
 
 import math
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
@@ -16,12 +14,9 @@ import httpx
 import mapbox_vector_tile
 import pytest
 import sqlalchemy as sa
-import uvicorn
-from conftest import free_port
+from conftest import editable_copy, serve_with_layers
 
-from digitalcity.catalog.model import LayerDef
 from digitalcity.db.keys import create_key
-from digitalcity.ingest.loader import load_layer
 
 PARCELS = "reshape_parcels"
 STREETS = "reshape_streets"
@@ -29,43 +24,13 @@ P_ITEMS = f"/collections/cambridge__{PARCELS}/items"
 S_ITEMS = f"/collections/cambridge__{STREETS}/items"
 
 
-def _copy(base: LayerDef, layer_id: str) -> LayerDef:
-    data = base.model_dump(mode="python", exclude_none=True)
-    data["id"] = layer_id
-    data["editing"] = {"enabled": True, "roles": ["land_bureau", "admin"]}
-    data.pop("label", None)
-    return LayerDef.model_validate(data)
-
-
 @pytest.fixture(scope="module")
 def base(settings, catalog, engine, loaded) -> Iterator[str]:  # noqa: ANN001
-    from digitalcity.api import create_app
-    from digitalcity.api.reload import Definitions, install
-    from digitalcity.tiles.prepare import prepare_layer
-
-    city = catalog.city("cambridge")
     layers = [
-        _copy(catalog.layer("cambridge", "parcels"), PARCELS),
-        _copy(catalog.layer("cambridge", "street_centerlines"), STREETS),
+        editable_copy(catalog, "parcels", PARCELS),
+        editable_copy(catalog, "street_centerlines", STREETS),
     ]
-    extended = catalog
-    for layer in layers:
-        report = load_layer(layer, city, engine, settings, force=True)
-        prepare_layer(engine, layer, city, int(report.version or 0))
-        extended = extended.with_layer(layer)
-    app = create_app(settings.model_copy(update={"tile_cache": False}))
-    defs = app.state.definitions
-    install(app, Definitions(extended, defs.codes, defs.descriptions))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        assert thread.is_alive()
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    yield from serve_with_layers(settings, catalog, engine, layers)
 
 
 @pytest.fixture(scope="module")
@@ -430,7 +395,7 @@ def test_the_same_from_python(base, catalog, engine) -> None:  # noqa: ANN001
     from digitalcity.city import City
     from digitalcity.editing import EditRejected, Forbidden
 
-    extended = catalog.with_layer(_copy(catalog.layer("cambridge", "parcels"), PARCELS))
+    extended = catalog.with_layer(editable_copy(catalog, "parcels", PARCELS))
     city = City(extended, extended.city("cambridge"), engine, "land_bureau")
     fid, box = _simple_parcel(engine, skip=2)
     line = _across(box)

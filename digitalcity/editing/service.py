@@ -117,7 +117,9 @@ def _role(ctx: EditContext) -> Role:
     return cast(Role, ctx.author.role)
 
 
-def _checked(ctx: EditContext, features: Sequence[Any], *, partial: bool) -> list[Checked]:
+def checked_features(ctx: EditContext, features: Sequence[Any], *, partial: bool) -> list[Checked]:
+    """``features`` checked (``partial``: merge patches), standard classes and romanised names
+    derived; EditRejected listing every fault."""
     checked = [
         check_feature(
             ctx.layer,
@@ -159,7 +161,7 @@ def create_features(ctx: EditContext, features: Sequence[Any]) -> Outcome:
                 )
             ]
         )
-    checked = _checked(ctx, features, partial=False)
+    checked = checked_features(ctx, features, partial=False)
     with ctx.engine.begin() as conn:
         ensure_tables(conn, ctx.layer, ctx.city)
         changeset, _ = open_changeset(conn, "edit", ctx.layer, ctx.author)
@@ -196,7 +198,7 @@ def _write(
     ctx: EditContext, fid: int, if_match: str | None, feature: Any, *, replace: bool
 ) -> Outcome:
     check_rights(ctx.layer, _role(ctx))
-    item = _checked(ctx, [feature], partial=not replace)[0]
+    item = checked_features(ctx, [feature], partial=not replace)[0]
     with ctx.engine.begin() as conn:
         ensure_tables(conn, ctx.layer, ctx.city)
         lock_current(conn, ctx, fid, if_match)

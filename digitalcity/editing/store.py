@@ -9,6 +9,7 @@ from typing import Any
 
 import shapely
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
 from digitalcity import pinyin_keys
@@ -75,19 +76,31 @@ def close_version(
     conn: Connection, layer: LayerDef, city: CityDef, fid: int, changeset: int, op: str
 ) -> None:
     """The row as it is now goes into the history, valid until now, ended by ``changeset``."""
+    close_versions(conn, layer, city, [fid], changeset, op)
+
+
+def close_versions(
+    conn: Connection,
+    layer: LayerDef,
+    city: CityDef,
+    fids: Sequence[int],
+    changeset: int,
+    op: str,
+) -> None:
+    """``close_version`` of every row ``fids``, in one statement."""
     names = _names(conn, layer, city)
-    columns = ", ".join(
-        conn.dialect.identifier_preparer.quote(c.name) for c in layer_table(layer, city).columns
-    )
-    selected = ", ".join(f"t.{c.strip()}" for c in columns.split(","))
+    quote = conn.dialect.identifier_preparer.quote
+    names_list = [quote(c.name) for c in layer_table(layer, city).columns]
+    columns = ", ".join(names_list)
+    selected = ", ".join(f"t.{c}" for c in names_list)
     conn.execute(
         sa.text(
             f"INSERT INTO {names['history']} ({columns}, valid, changeset, op) "  # noqa: S608
             f"SELECT {selected}, tstzrange(coalesce(m.valid_from, '-infinity'), now()), "
             f":changeset, :op FROM {names['table']} t LEFT JOIN {names['meta']} m ON m.fid = t.fid "
-            "WHERE t.fid = :fid"
+            "WHERE t.fid = ANY(:fids)"
         ),
-        {"fid": fid, "changeset": changeset, "op": op},
+        {"fids": list(fids), "changeset": changeset, "op": op},
     )
 
 
@@ -136,14 +149,22 @@ def supersede(
 
 def stamp(conn: Connection, layer: LayerDef, city: CityDef, fid: int, changeset: int) -> None:
     """The row is as it is since now, made so by ``changeset``."""
+    stamp_all(conn, layer, city, [fid], changeset)
+
+
+def stamp_all(
+    conn: Connection, layer: LayerDef, city: CityDef, fids: Sequence[int], changeset: int
+) -> None:
+    """``stamp`` of every row ``fids``, in one statement."""
     meta = _names(conn, layer, city)["meta"]
     conn.execute(
         sa.text(
-            f"INSERT INTO {meta} (fid, valid_from, changeset) VALUES (:fid, now(), :changeset) "  # noqa: S608
+            f"INSERT INTO {meta} (fid, valid_from, changeset) "  # noqa: S608
+            "SELECT f, now(), :changeset FROM unnest(CAST(:fids AS bigint[])) f "
             "ON CONFLICT (fid) DO UPDATE SET valid_from = excluded.valid_from, "
             "changeset = excluded.changeset"
         ),
-        {"fid": fid, "changeset": changeset},
+        {"fids": list(fids), "changeset": changeset},
     )
 
 
@@ -193,6 +214,19 @@ def update_row(
     return conn.execute(
         table.update().where(table.c.fid == fid).values(**changes).returning(whole_row)
     ).scalar()
+
+
+def update_rows(
+    conn: Connection, layer: LayerDef, city: CityDef, fids: Sequence[int], values: dict[str, Any]
+) -> None:
+    """The fields ``values`` of every row ``fids`` set, in one statement."""
+    table = layer_table(layer, city)
+    pinyin_keys.remember_edit(conn, layer, values)
+    conn.execute(
+        table.update()
+        .where(table.c.fid == sa.any_(sa.cast(list(fids), ARRAY(sa.BigInteger))))
+        .values(**values)
+    )
 
 
 def delete_row(conn: Connection, layer: LayerDef, city: CityDef, fid: int) -> None:

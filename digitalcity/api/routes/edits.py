@@ -18,11 +18,12 @@ from fastapi import APIRouter, Body, Header, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import QueryParams
 
 from digitalcity.api.caller import KEY_ID_STATE
 from digitalcity.api.deps import BaseUrlDep, CatalogDep, RoleDep, visible_layer_or_404
 from digitalcity.api.openapi_ogc import CollectionIdPath, FeatureIdPath
-from digitalcity.api.params import parse_as_of
+from digitalcity.api.params import items_query, parse_as_of, parse_int
 from digitalcity.catalog.access import Role
 from digitalcity.catalog.model import LayerDef
 from digitalcity.db.routing import lsn_int
@@ -33,6 +34,7 @@ from digitalcity.editing import (
     patch_feature,
     replace_feature,
 )
+from digitalcity.editing.bulk import bulk_patch
 from digitalcity.editing.reshape import (
     Reshaped,
     merge_candidates,
@@ -199,6 +201,59 @@ async def create(
     if len(outcome.fids) == 1:
         headers["Location"] = f"{base}/collections/{collection_id}/items/{outcome.fids[0]}"
     return JSONResponse(_body(outcome), status_code=201, headers=headers)
+
+
+class BulkResult(BaseModel):
+    """What a bulk change did: its change set (null when every match already held the
+    values), the features matched, and the ids changed."""
+
+    changeset: int | None
+    matched: int
+    changed: int
+    ids: list[int]
+
+
+# items parameters that choose no features, refused on a bulk change rather than ignored
+_NOT_FOR_BULK = ("as-of", "limit", "offset", "after", "sortby", "properties", "crs", "f")
+
+
+@router.patch(
+    "/collections/{collectionId}/items",
+    response_model=BulkResult,
+    summary="Set fields on every feature a query matches (bbox, filter; expected=N)",
+)
+async def bulk_update(
+    collection_id: CollectionIdPath,
+    request: Request,
+    role: RoleDep,
+    body: Annotated[dict[str, Any], Body(description='{"properties": {...}} (a merge patch)')],
+    reason: Annotated[str | None, Header(alias=REASON_HEADER)] = None,
+) -> JSONResponse:
+    layer = _editable(collection_id, request, role)
+    given = request.query_params
+    refused = sorted(k for k in given if k in _NOT_FOR_BULK)
+    if refused:
+        raise QueryError(f"{refused} choose no features: not for a change to many")
+    expected = given.get("expected")
+    selecting = QueryParams([(k, v) for k, v in given.multi_items() if k != "expected"])
+    city = request.app.state.definitions.catalog.city(layer.city)
+    query = items_query(selecting, layer, city, role, request.app.state.settings)
+    ctx = _context(request, layer, role, _reason(reason, body), None)
+    count = parse_int(expected, "expected", 0, 0, 2**31) if expected is not None else None
+    outcome = await run_in_threadpool(bulk_patch, ctx, query, count, body)
+    headers = {}
+    if outcome.changeset is not None:
+        headers["X-Changeset"] = str(outcome.changeset)
+        lsn = _remember_write(request, layer, outcome.layer_state)
+        if lsn:
+            headers["X-Commit-LSN"] = lsn
+    result = {
+        "changeset": outcome.changeset,
+        "matched": outcome.matched,
+        "changed": len(outcome.changed),
+        "ids": outcome.changed,
+    }
+    return JSONResponse(result, headers=headers)
 
 
 def _fid(text: str, collection: str) -> int:
