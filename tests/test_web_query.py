@@ -311,3 +311,69 @@ def test_a_query_on_a_past_day_reads_the_layer_as_it_was(browser, live_server):
         parse_qs(urlsplit(u).query)["as-of"][0].startswith("2020-01-0") for u in sent
     ), sent
     assert not opened.errors, opened.errors
+
+
+def test_a_land_bureau_user_changes_every_match_at_once(browser, live_server, engine):
+    """批量修改: the matches of a query given one value in one change (then reverted)."""
+    import httpx
+
+    from digitalcity.db.keys import create_key
+
+    where = "landuse_l1 = '07' AND stories >= 4"
+    expected = sql_count(engine, where)
+    anonymous = open_query(browser, live_server)
+    condition(anonymous.page, 0, "landuse_l1", "eq", "07")
+    run(anonymous.page)
+    assert anonymous.page.locator("[data-query-act=bulk-open]").count() == 0  # no edit rights
+    anonymous.close()
+    key = create_key(engine, "land_bureau", "bulk-web").key
+    admin = create_key(engine, "admin", "bulk-web-undo").key
+    opened = Opened(browser, f"{live_server}/map?lang=en{VIEW}")
+    page = opened.page
+    page.evaluate("k => sessionStorage.setItem('digitalcity.apiKey', k)", key)
+    page.reload()
+    opened.ready()
+    page.click("#query")
+    page.wait_for_selector("#card .query-form")
+    condition(page, 0, "landuse_l1", "eq", "07")
+    condition(page, 1, "stories", "ge", "4")
+    page.select_option(".query-form [name=scope]", "city")
+    run(page)
+    assert shown_count(page) == expected
+    changeset = None
+    try:
+        page.click("[data-query-act=bulk-open]")
+        page.wait_for_selector("#bulk-field")
+        page.select_option("#bulk-field", "use_desc")
+        page.wait_for_selector("#edit-use_desc")
+        page.fill("#bulk-reason", "survey of mid-rise housing 2026")
+        page.click("[data-query-act=bulk-send]")  # no value: it would clear, so asked again
+        page.wait_for_selector(".bulk-faults:not([hidden])")
+        assert "clears the field on all" in page.inner_text(".bulk-faults")
+        page.fill("#edit-use_desc", "APARTMENTS (SURVEYED 2026)")
+        page.fill("#bulk-reason", "")
+        page.click("[data-query-act=bulk-send]")  # no reason: said, nothing sent
+        page.wait_for_function(
+            "document.querySelector('.bulk-faults').textContent === 'Say why you make this change'"
+        )
+        assert page.input_value("#edit-use_desc") == "APARTMENTS (SURVEYED 2026)"  # kept
+        page.fill("#bulk-reason", "survey of mid-rise housing 2026")
+        with page.expect_response(lambda r: r.request.method == "PATCH") as sent:
+            page.click("[data-query-act=bulk-send]")
+        assert sent.value.status == 200, sent.value.text()
+        assert "expected=" in sent.value.url
+        changeset = sent.value.json()["changeset"]
+        page.wait_for_selector(".bulk-done", timeout=30_000)
+        assert page.inner_text(".bulk-done") == f"{expected} of the {expected} matches changed"
+        assert sql_count(engine, f"{where} AND use_desc = 'APARTMENTS (SURVEYED 2026)'") == expected
+        assert shown_count(page) == expected  # the query run again
+        assert not opened.errors, opened.errors
+    finally:
+        if changeset is not None:
+            undone = httpx.post(
+                f"{live_server}/collections/cambridge__parcels/changesets/{changeset}/revert",
+                headers={"X-API-Key": admin},
+            )
+            assert undone.status_code == 200, undone.text
+        opened.close()
+    assert sql_count(engine, "use_desc = 'APARTMENTS (SURVEYED 2026)'") == 0

@@ -34,6 +34,11 @@ function withInstant(path, instant) {
   return `${path}${path.includes("?") ? "&" : "?"}as-of=${encodeURIComponent(instant)}`;
 }
 
+/** Whether the map shows a past day (no editing then). */
+export function showsPast() {
+  return asOf !== null;
+}
+
 /** ``path`` with ``as-of`` added when the map shows a past day. */
 export function withAsOf(path) {
   return withInstant(path, asOf);

@@ -19,7 +19,9 @@ export function editButtons(meta, layerId, fid) {
     `data-fid="${esc(fid)}">${esc(t("history"))}</button></p><div class="edit-panel"></div>`;
 }
 
-function input(field, value, info, codes) {
+/** A labelled control for ``field`` holding ``value``: its code list, a number, a checkbox or
+ * text, titled and with its unit (``info`` the layer's meta). */
+export function fieldInput(field, value, info, codes) {
   const id = `edit-${field.name}`;
   const title = esc(pick((info.fields[field.name] || {}).title) || field.name);
   const unit = (info.fields[field.name] || {}).unit;
@@ -41,15 +43,19 @@ function input(field, value, info, codes) {
   return `<label class="edit-field" for="${id}"><span>${label}</span>${control}</label>`;
 }
 
+/** The value ``fieldInput``'s control ``el`` holds for ``field`` (null when empty). */
+export function fieldValue(el, field) {
+  if (field.type === "boolean") return el.checked;
+  if (["integer", "float"].includes(field.type)) return el.value === "" ? null : Number(el.value);
+  return el.value === "" ? null : el.value;
+}
+
 function collected(form, fields, before) {
   const patch = {};
   for (const field of fields) {
     const el = form.elements[field.name];
     if (!el) continue;
-    let value;
-    if (field.type === "boolean") value = el.checked;
-    else if (["integer", "float"].includes(field.type)) value = el.value === "" ? null : Number(el.value);
-    else value = el.value === "" ? null : el.value;
+    const value = fieldValue(el, field);
     if (value !== (before[field.name] ?? null)) patch[field.name] = value;
   }
   return patch;
@@ -61,7 +67,7 @@ const REASON_FIELD = `<label class="edit-field" for="edit-reason"><span>__REASON
 /** The form's HTML: the writable fields with ``values``, ``extra`` rows, the reason, buttons. */
 function formHtml(info, title, values, extra = "") {
   return `<form class="edit-form"><h3>${esc(title)}</h3>` +
-    info.editing.fields.map((f) => input(f, values[f.name], info, info.editing.codes || {})).join("") +
+    info.editing.fields.map((f) => fieldInput(f, values[f.name], info, info.editing.codes || {})).join("") +
     extra + REASON_FIELD.replace("__REASON__", esc(t("reason"))) +
     `<p class="error edit-faults" hidden></p>` +
     `<p><button type="submit" id="edit-save">${esc(t("save"))}</button> ` +

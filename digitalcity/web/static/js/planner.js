@@ -479,6 +479,7 @@ const queryTool = new QueryTool({
     state.back = () => queryTool.render();
     return openFeature(layerId, fid);
   },
+  onEdited: () => reloadStyle(), // a change to every match: their tiles have new keys
   onChange: (query) => {
     state.query = query ? queryToLink(query) : null; // null too for an area too large to link
     save();

@@ -3,7 +3,8 @@
 // the matches counted, listed, drawn on the map and exported whole. The conditions become a
 // CQL2 text filter on the layer's items (OGC API – Features Part 3): the server checks it and
 // applies the caller's access, as for any client.
-import { api, download, esc, lonLatBox, num, withAsOf } from "./common.js";
+import { api, apiResponse, download, esc, lonLatBox, num, showsPast, withAsOf } from "./common.js";
+import { fieldInput, fieldValue } from "./editmode.js";
 import { lang, pick, t, unitText } from "./i18n.js";
 import {
   InputError, NO_VALUE, OPS, SCOPES, blank, filterText, kindOf,
@@ -18,6 +19,7 @@ const BREAKDOWN = 12; // values listed in a breakdown of the matches (the rest s
 // is offered only below that)
 const EXPORTS = [["gpkg", "GeoPackage"], ["shp", "Shapefile"], ["fgb", "FlatGeobuf"], ["csv", "CSV"]];
 const CSV_MAX = 10000;
+const BULK_MAX = 10000; // matches one change to many may set (the API's limit)
 
 let drawn = EMPTY;
 
@@ -318,6 +320,7 @@ export class QueryTool {
       return;
     }
     this.error = "";
+    this.notice = "";
     this.result = { features: [], matched: null, next: null, filter, bbox: this.query.scope === "view" ? this.ctx.bbox() : null, breakdown: null };
     this.resultsLoading();
     try {
@@ -463,16 +466,79 @@ export class QueryTool {
       columns.slice(1).map((name) => `<td class="data">${esc(cell(f, name))}</td>`).join("") + "</tr>").join("");
     const exports = EXPORTS.filter(([f]) => f !== "csv" || (r.matched != null && r.matched <= CSV_MAX)).map(([f, label]) =>
       `<button type="button" data-export-query="${f}">${esc(label)}</button>`).join(" ");
-    return `<p class="query-count">${esc(count + shown)}</p>
+    const notice = this.notice ? `<p class="saved bulk-done">${esc(this.notice)}</p>` : "";
+    return `${notice}<p class="query-count">${esc(count + shown)}</p>
 ${this.breakdownHtml()}
 ${this.totalHtml()}
 <p><button type="button" data-query-act="zoom">${esc(t("zoomToResults"))}</button>
   ${r.next ? `<button type="button" data-query-act="more">${esc(t("loadMore", { n: num(PAGE) }))}</button>` : ""}</p>
 <p class="query-exports"><span class="muted">${esc(t("exportAll"))}</span> ${exports}</p>
+${this.bulkHtml()}
 <div class="query-table"><table><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table></div>`;
   }
 
+  /** One change to every match (editors, the map showing today, at most BULK_MAX matches):
+   * a button, then a field, its value and the reason (the API's PATCH of the items). */
+  bulkHtml() {
+    const r = this.result;
+    const info = this.ctx.meta().layers[this.query.layer];
+    const fields = info?.editing?.fields || [];
+    if (!fields.length || r.matched == null || r.matched > BULK_MAX || showsPast()) return "";
+    const n = num(r.matched);
+    if (!this.bulk) {
+      return `<p class="query-bulk"><button type="button" data-query-act="bulk-open">${esc(t("bulkOpen", { n }))}</button></p>`;
+    }
+    const field = fields.find((f) => f.name === this.bulk.field) || fields[0];
+    const options = fields.map((f) => `<option value="${esc(f.name)}"${f === field ? " selected" : ""}>` +
+      `${esc(pick(info.fields[f.name]?.title) || f.name)}</option>`).join("");
+    return `<form class="query-bulk edit-form"><h4>${esc(t("bulkTitle", { n }))}</h4>
+<label class="edit-field" for="bulk-field"><span>${esc(t("bulkField"))}</span><select id="bulk-field" name="bulk-field">${options}</select></label>
+${fieldInput(field, this.bulk.value ?? null, info, info.editing.codes || {})}
+<label class="edit-field" for="bulk-reason"><span>${esc(t("reason"))}</span><input id="bulk-reason" name="bulk-reason" type="text" maxlength="500" value="${esc(this.bulk.reason || "")}"></label>
+<p class="error bulk-faults"${this.bulk.error ? "" : " hidden"}>${esc(this.bulk.error || "")}</p>
+<p><button type="button" class="primary" data-query-act="bulk-send">${esc(t("bulkSend", { n }))}</button>
+<button type="button" data-query-act="bulk-cancel">${esc(t("cancel"))}</button></p></form>`;
+  }
+
+  /** Send the change to every match (PATCH with the matches' own parameters and their count),
+   * then run the query again. */
+  async sendBulk() {
+    const form = document.querySelector("#card .query-bulk");
+    const info = this.ctx.meta().layers[this.query.layer];
+    const field = info.editing.fields.find((f) => f.name === form.elements["bulk-field"].value);
+    const reason = form.elements["bulk-reason"].value.trim();
+    const value = fieldValue(form.elements[field.name], field);
+    const clearing = value === null && !(this.bulk.clearing && this.bulk.field === field.name);
+    Object.assign(this.bulk, { field: field.name, reason, value, clearing: value === null });
+    if (!reason) {
+      this.bulk.error = t("reasonNeeded");
+      return;
+    }
+    if (clearing) { // an empty value clears the field on every match: asked again
+      this.bulk.error = t("bulkClears", { n: num(this.result.matched) });
+      return;
+    }
+    try {
+      const { data } = await apiResponse(`${this.collectionPath()}/items?${this.selecting({ expected: this.result.matched })}`, {
+        method: "PATCH", body: { properties: { [field.name]: value } },
+        headers: { "X-Change-Reason": encodeURIComponent(reason), "Accept-Language": lang() },
+      });
+      this.bulk = null;
+      this.ctx.onEdited?.();
+      await this.run(false);
+      this.notice = t("bulkDone", { n: num(data.changed), m: num(data.matched) });
+    } catch (err) {
+      this.bulk.error = err.status === 412 ? t("bulkMoved")
+        : (err.faults?.length ? err.faults.join("; ") : err.message);
+    }
+  }
+
   async onResultsChange(event) {
+    if (event.target.name === "bulk-field") { // another field: its own control
+      this.bulk = { field: event.target.value, reason: document.querySelector("#bulk-reason")?.value };
+      this.render();
+      return;
+    }
     if (!["breakdown", "total"].includes(event.target.name)) return;
     if (event.target.name === "total") await this.sumUp(event.target.value);
     else await this.breakDown(event.target.value);
@@ -499,6 +565,14 @@ ${this.totalHtml()}
     }
     const act = event.target.closest("[data-query-act]")?.dataset.queryAct;
     if (act === "zoom") this.zoomTo();
+    if (["bulk-open", "bulk-cancel", "bulk-send"].includes(act)) {
+      if (act === "bulk-send") await this.sendBulk();
+      else this.bulk = act === "bulk-open" ? {} : null;
+      const form = document.querySelector("#card .query-form");
+      if (form) this.readForm(form);
+      this.render();
+      return;
+    }
     if (act === "more") {
       try {
         await this.more();
