@@ -23,6 +23,7 @@ from digitalcity.api.routes import (
     items,
     landing,
     planning,
+    reshape,
 )
 from digitalcity.api.routes import styles as styles_routes
 from digitalcity.api.routes import tiles as tiles_routes
@@ -66,6 +67,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(collections.router)
     app.include_router(items.router)
     app.include_router(edits.router)
+    app.include_router(reshape.router)
     app.include_router(planning.router)
     app.include_router(changes.router)
     app.include_router(analysis.router)

@@ -9,7 +9,6 @@ Every write goes to the primary; the caller's next reads wait for it (read-your-
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Annotated, Any
 from urllib.parse import unquote
 
@@ -18,12 +17,11 @@ from fastapi import APIRouter, Body, Header, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import QueryParams
 
 from digitalcity.api.caller import KEY_ID_STATE
 from digitalcity.api.deps import BaseUrlDep, CatalogDep, RoleDep, visible_layer_or_404
 from digitalcity.api.openapi_ogc import CollectionIdPath, FeatureIdPath
-from digitalcity.api.params import items_query, parse_as_of, parse_int
+from digitalcity.api.params import parse_as_of
 from digitalcity.catalog.access import Role
 from digitalcity.catalog.model import LayerDef
 from digitalcity.db.routing import lsn_int
@@ -33,13 +31,6 @@ from digitalcity.editing import (
     delete_feature,
     patch_feature,
     replace_feature,
-)
-from digitalcity.editing.bulk import bulk_patch
-from digitalcity.editing.reshape import (
-    Reshaped,
-    merge_candidates,
-    merge_features,
-    split_feature,
 )
 from digitalcity.editing.service import EditContext, Forbidden, Outcome
 from digitalcity.editing.store import lineage_of
@@ -68,18 +59,6 @@ class FeatureHistory(BaseModel):
     lineage: list[dict[str, Any]]
 
 
-class ReshapeResult(BaseModel):
-    """What a split or merge did: its change set, the id kept, the features after it (the kept
-    one first), those it created and removed, and each part's share of the whole (split)."""
-
-    changeset: int
-    id: int
-    ids: list[int]
-    created: list[int]
-    removed: list[int]
-    shares: dict[str, float]
-
-
 class LayerChanges(BaseModel):
     collection: str
     since: str
@@ -99,14 +78,14 @@ MAX_REASON = 2000
 _LSN = sa.text("SELECT pg_current_wal_lsn()::text")
 
 
-def _reason(header: str | None, body: Any) -> str:
+def change_reason(header: str | None, body: Any) -> str:
     text = unquote(header) if header else ""
     if not text and isinstance(body, dict) and isinstance(body.get("reason"), str):
         text = body["reason"]
     return text[:MAX_REASON]
 
 
-def _context(
+def edit_context(
     request: Request, layer: LayerDef, role: Role, reason: str, content_crs: str | None
 ) -> EditContext:
     city = request.app.state.definitions.catalog.city(layer.city)
@@ -123,14 +102,14 @@ def _context(
     )
 
 
-def _editable(collection: str, request: Request, role: Role) -> LayerDef:
+def editable_layer(collection: str, request: Request, role: Role) -> LayerDef:
     layer = visible_layer_or_404(collection, request.app.state.definitions.catalog, role)
     if role == "anonymous":
         raise Forbidden("sign in with an API key that may edit this layer")
     return layer
 
 
-def _remember_write(request: Request, layer: LayerDef, state: tuple[int, int] | None) -> str | None:
+def remember_write(request: Request, layer: LayerDef, state: tuple[int, int] | None) -> str | None:
     """This process's caches move on at once (others on the NOTIFY or their next poll). With
     standbys, the primary's WAL position after the write: this caller's next reads wait for
     it (without, every read is on the primary and sees the write: no round trip for it)."""
@@ -161,7 +140,7 @@ def _headers(
     request: Request, layer: LayerDef, outcome: Outcome, fid: int | None = None
 ) -> dict[str, str]:
     headers = {"X-Changeset": str(outcome.changeset)}
-    lsn = _remember_write(request, layer, outcome.layer_state)
+    lsn = remember_write(request, layer, outcome.layer_state)
     if lsn:
         headers["X-Commit-LSN"] = lsn
     if fid is not None and fid in outcome.etags:
@@ -188,8 +167,8 @@ async def create(
     reason: Annotated[str | None, Header(alias=REASON_HEADER)] = None,
     content_crs: Annotated[str | None, Header(alias="Content-Crs")] = None,
 ) -> JSONResponse:
-    layer = _editable(collection_id, request, role)
-    ctx = _context(request, layer, role, _reason(reason, body), content_crs)
+    layer = editable_layer(collection_id, request, role)
+    ctx = edit_context(request, layer, role, change_reason(reason, body), content_crs)
     if body.get("type") == "FeatureCollection":
         features = body.get("features")
         if not isinstance(features, list):
@@ -203,60 +182,7 @@ async def create(
     return JSONResponse(_body(outcome), status_code=201, headers=headers)
 
 
-class BulkResult(BaseModel):
-    """What a bulk change did: its change set (null when every match already held the
-    values), the features matched, and the ids changed."""
-
-    changeset: int | None
-    matched: int
-    changed: int
-    ids: list[int]
-
-
-# items parameters that choose no features, refused on a bulk change rather than ignored
-_NOT_FOR_BULK = ("as-of", "limit", "offset", "after", "sortby", "properties", "crs", "f")
-
-
-@router.patch(
-    "/collections/{collectionId}/items",
-    response_model=BulkResult,
-    summary="Set fields on every feature a query matches (bbox, filter; expected=N)",
-)
-async def bulk_update(
-    collection_id: CollectionIdPath,
-    request: Request,
-    role: RoleDep,
-    body: Annotated[dict[str, Any], Body(description='{"properties": {...}} (a merge patch)')],
-    reason: Annotated[str | None, Header(alias=REASON_HEADER)] = None,
-) -> JSONResponse:
-    layer = _editable(collection_id, request, role)
-    given = request.query_params
-    refused = sorted(k for k in given if k in _NOT_FOR_BULK)
-    if refused:
-        raise QueryError(f"{refused} choose no features: not for a change to many")
-    expected = given.get("expected")
-    selecting = QueryParams([(k, v) for k, v in given.multi_items() if k != "expected"])
-    city = request.app.state.definitions.catalog.city(layer.city)
-    query = items_query(selecting, layer, city, role, request.app.state.settings)
-    ctx = _context(request, layer, role, _reason(reason, body), None)
-    count = parse_int(expected, "expected", 0, 0, 2**31) if expected is not None else None
-    outcome = await run_in_threadpool(bulk_patch, ctx, query, count, body)
-    headers = {}
-    if outcome.changeset is not None:
-        headers["X-Changeset"] = str(outcome.changeset)
-        lsn = _remember_write(request, layer, outcome.layer_state)
-        if lsn:
-            headers["X-Commit-LSN"] = lsn
-    result = {
-        "changeset": outcome.changeset,
-        "matched": outcome.matched,
-        "changed": len(outcome.changed),
-        "ids": outcome.changed,
-    }
-    return JSONResponse(result, headers=headers)
-
-
-def _fid(text: str, collection: str) -> int:
+def feature_id_of(text: str, collection: str) -> int:
     if not text.isdigit() or len(text) > 18:
         raise NotFound(f"no feature {text[:40]!r} in {collection!r}")
     return int(text)
@@ -277,9 +203,9 @@ async def replace(
     reason: Annotated[str | None, Header(alias=REASON_HEADER)] = None,
     content_crs: Annotated[str | None, Header(alias="Content-Crs")] = None,
 ) -> JSONResponse:
-    layer = _editable(collection_id, request, role)
-    fid = _fid(feature_id, collection_id)
-    ctx = _context(request, layer, role, _reason(reason, body), content_crs)
+    layer = editable_layer(collection_id, request, role)
+    fid = feature_id_of(feature_id, collection_id)
+    ctx = edit_context(request, layer, role, change_reason(reason, body), content_crs)
     outcome = await run_in_threadpool(replace_feature, ctx, fid, if_match, body)
     return JSONResponse(_body(outcome), headers=_headers(request, layer, outcome, fid))
 
@@ -299,9 +225,9 @@ async def update(
     reason: Annotated[str | None, Header(alias=REASON_HEADER)] = None,
     content_crs: Annotated[str | None, Header(alias="Content-Crs")] = None,
 ) -> JSONResponse:
-    layer = _editable(collection_id, request, role)
-    fid = _fid(feature_id, collection_id)
-    ctx = _context(request, layer, role, _reason(reason, body), content_crs)
+    layer = editable_layer(collection_id, request, role)
+    fid = feature_id_of(feature_id, collection_id)
+    ctx = edit_context(request, layer, role, change_reason(reason, body), content_crs)
     outcome = await run_in_threadpool(patch_feature, ctx, fid, if_match, body)
     return JSONResponse(_body(outcome), headers=_headers(request, layer, outcome, fid))
 
@@ -317,9 +243,9 @@ async def delete(
     if_match: Annotated[str | None, Header(alias="If-Match")] = None,
     reason: Annotated[str | None, Header(alias=REASON_HEADER)] = None,
 ) -> Response:
-    layer = _editable(collection_id, request, role)
-    fid = _fid(feature_id, collection_id)
-    ctx = _context(request, layer, role, _reason(reason, None), None)
+    layer = editable_layer(collection_id, request, role)
+    fid = feature_id_of(feature_id, collection_id)
+    ctx = edit_context(request, layer, role, change_reason(reason, None), None)
     outcome = await run_in_threadpool(delete_feature, ctx, fid, if_match)
     return Response(status_code=204, headers=_headers(request, layer, outcome))
 
@@ -337,130 +263,11 @@ def history(
     role: RoleDep,
 ) -> dict[str, Any]:
     layer = visible_layer_or_404(collection_id, catalog, role)
-    fid = _fid(feature_id, collection_id)
+    fid = feature_id_of(feature_id, collection_id)
     with request.app.state.router.reader().connect() as conn:
         versions = feature_history(conn, layer, catalog.city(layer.city), role, fid)
         lineage = lineage_of(conn, layer, fid)
     return {"id": fid, "collection": collection_id, "versions": versions, "lineage": lineage}
-
-
-def _reshaped(request: Request, layer: LayerDef, outcome: Reshaped) -> JSONResponse:
-    headers = {"X-Changeset": str(outcome.changeset), "ETag": f'"{outcome.etags[outcome.kept]}"'}
-    lsn = _remember_write(request, layer, outcome.layer_state)
-    if lsn:
-        headers["X-Commit-LSN"] = lsn
-    body = {
-        "changeset": outcome.changeset,
-        "id": outcome.kept,
-        "ids": outcome.fids,
-        "created": outcome.created,
-        "removed": outcome.removed,
-        "shares": {str(k): v for k, v in outcome.shares.items()},
-    }
-    return JSONResponse(body, headers=headers)
-
-
-@router.post(
-    "/collections/{collectionId}/items/{featureId}/split",
-    response_model=ReshapeResult,
-    summary="Split a feature along a line (its largest part keeps the id)",
-)
-async def split(
-    collection_id: CollectionIdPath,
-    feature_id: FeatureIdPath,
-    request: Request,
-    role: RoleDep,
-    body: Annotated[
-        dict[str, Any],
-        Body(description='{"line": GeoJSON LineString, "reason": "..."} or the line itself'),
-    ],
-    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
-    reason: Annotated[str | None, Header(alias=REASON_HEADER)] = None,
-    content_crs: Annotated[str | None, Header(alias="Content-Crs")] = None,
-) -> JSONResponse:
-    layer = _editable(collection_id, request, role)
-    fid = _fid(feature_id, collection_id)
-    ctx = _context(request, layer, role, _reason(reason, body), content_crs)
-    line = (
-        body
-        if body.get("type") in ("LineString", "MultiLineString", "Feature")
-        else body.get("line")
-    )
-    outcome = await run_in_threadpool(split_feature, ctx, fid, if_match, line)
-    return _reshaped(request, layer, outcome)
-
-
-class Neighbour(BaseModel):
-    """A feature next to the one asked about: id, shape (lon/lat), label and ETag."""
-
-    type: str = "Feature"
-    id: int
-    geometry: dict[str, Any] | None
-    properties: dict[str, Any]
-
-
-class Neighbours(BaseModel):
-    type: str = "FeatureCollection"
-    features: list[Neighbour]
-
-
-class MergeRequest(BaseModel):
-    """The features to merge (ids), the id the merged one keeps (default: the largest's) and
-    why."""
-
-    ids: list[int]
-    keep: int | None = None
-    reason: str | None = None
-
-
-@router.post(
-    "/collections/{collectionId}/merge",
-    response_model=ReshapeResult,
-    summary="Merge neighbouring features into one (If-Match lists every feature's ETag)",
-)
-async def merge(
-    collection_id: CollectionIdPath,
-    request: Request,
-    role: RoleDep,
-    body: MergeRequest,
-    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
-    reason: Annotated[str | None, Header(alias=REASON_HEADER)] = None,
-) -> JSONResponse:
-    layer = _editable(collection_id, request, role)
-    ctx = _context(request, layer, role, _reason(reason, {"reason": body.reason}), None)
-    outcome = await run_in_threadpool(merge_features, ctx, body.ids, if_match, body.keep)
-    return _reshaped(request, layer, outcome)
-
-
-@router.get(
-    "/collections/{collectionId}/items/{featureId}/neighbours",
-    response_model=Neighbours,
-    summary="The features next to a feature (sharing a boundary): what it may be merged with",
-)
-def neighbours(
-    collection_id: CollectionIdPath,
-    feature_id: FeatureIdPath,
-    request: Request,
-    catalog: CatalogDep,
-    role: RoleDep,
-) -> Response:
-    layer = visible_layer_or_404(collection_id, catalog, role)
-    fid = _fid(feature_id, collection_id)
-    with request.app.state.router.reader().connect() as conn:
-        found = merge_candidates(conn, layer, catalog.city(layer.city), role, fid)
-    if found is None:
-        raise NotFound(f"no feature {fid} in {collection_id!r}")
-    features = [
-        {
-            "type": "Feature",
-            "id": n["id"],
-            "geometry": json.loads(n["geometry"]) if n["geometry"] else None,
-            "properties": {"label": n["label"], "etag": n["etag"]},
-        }
-        for n in found
-    ]
-    body = {"type": "FeatureCollection", "features": features}
-    return JSONResponse(body, media_type="application/geo+json")
 
 
 @router.get(
@@ -507,13 +314,13 @@ async def revert(
     author = Author(
         role=role,
         key_id=getattr(request.state, KEY_ID_STATE, None),
-        reason=_reason(reason, None) or f"revert {changeset}",
+        reason=change_reason(reason, None) or f"revert {changeset}",
     )
     city = request.app.state.definitions.catalog.city(layer.city)
     new = await run_in_threadpool(
         revert_changeset, request.app.state.engine, layer, city, changeset, author
     )
-    lsn = _remember_write(request, layer, None)
+    lsn = remember_write(request, layer, None)
     return JSONResponse(
         {"changeset": new, "reverts": changeset},
         headers={"X-Commit-LSN": lsn} if lsn else {},
