@@ -457,3 +457,64 @@ def test_parts_of_a_cut() -> None:
     assert not next_to_each_other([a, box(1, 1, 2, 2)], polygonal=True)  # a corner only
     assert not next_to_each_other([a, c], polygonal=True)
     assert next_to_each_other([a, box(0.5, 0.5, 1.5, 1.5)], polygonal=True)  # overlapping
+
+
+def test_hostile_requests_get_4xx(http, keys, engine) -> None:  # noqa: ANN001
+    """Junk lines, ids and bodies from a key that may edit: a clear 4xx each, nothing
+    written, the server still answering."""
+    bureau = keys["land_bureau"]
+    fid, box = _simple_parcel(engine, skip=3)
+    before = _row(engine, PARCELS, fid)
+    etag = http.get(f"{P_ITEMS}/{fid}").headers["etag"]
+    x, y = box[0], box[1]
+    lines: list[Any] = [
+        None, 1, "LINESTRING(0 0, 1 1)", [], {}, {"line": None}, {"type": "LineString"},
+        {"type": "LineString", "coordinates": []},
+        {"type": "LineString", "coordinates": [[x, y]]},
+        {"type": "LineString", "coordinates": [[x, y], ["a", "b"]]},
+        {"type": "LineString", "coordinates": [[x, y], [1e308, -1e308]]},
+        {"type": "LineString", "coordinates": [[x, y, 1, 2, 3], [x + 1e-3, y + 1e-3]]},
+        {"type": "LineString", "coordinates": [[[x, y]], [[x, y]]]},
+        {"type": "MultiLineString", "coordinates": [[[x, y]]]},
+        {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[[x, y]]]}},
+        {"line": {"type": "GeometryCollection", "geometries": []}},
+    ]  # fmt: skip
+    for line in lines:
+        body = line if isinstance(line, dict) and "line" in line else {"line": line}
+        answer = http.post(f"{P_ITEMS}/{fid}/split", json=body, headers=_h(bureau, etag))
+        assert 400 <= answer.status_code < 500, (line, answer.status_code, answer.text)
+    merges: list[Any] = [
+        {}, {"ids": None}, {"ids": "1,2"}, {"ids": [fid]}, {"ids": [fid, fid]},
+        {"ids": [fid, 2**70]}, {"ids": [fid, -1]}, {"ids": [fid, 0]}, {"ids": list(range(1, 200))},
+        {"ids": [fid, fid + 1], "keep": 2**70}, {"ids": [fid, 999_999_999]},
+        {"ids": [fid, 1.5]}, {"ids": [[fid]]},
+    ]  # fmt: skip
+    for body in merges:
+        answer = http.post(
+            f"/collections/cambridge__{PARCELS}/merge", json=body, headers=_h(bureau, "*")
+        )
+        assert 400 <= answer.status_code < 500, (body, answer.status_code, answer.text)
+    for path in ("0", "-1", "99999999999999999999", "abc", f"{fid}.5"):
+        assert http.get(f"{P_ITEMS}/{path}/neighbours").status_code == 404
+        split = http.post(f"{P_ITEMS}/{path}/split", json={}, headers=_h(bureau, "*"))
+        assert split.status_code in (400, 404), (path, split.status_code)
+    for expected in ("-1", "x", "1e3", "99999999999999999999", ""):
+        answer = http.patch(
+            P_ITEMS, params={"expected": expected, "bbox": ",".join(map(str, box))},
+            json={"properties": {"address": "X"}}, headers=_h(bureau),
+        )  # fmt: skip
+        assert 400 <= answer.status_code < 500, (expected, answer.status_code, answer.text)
+    for body in (
+        None,
+        [],
+        "x",
+        {"properties": None},
+        {"properties": []},
+        {"properties": {"address": 1}},
+    ):
+        answer = http.patch(
+            P_ITEMS, params={"expected": 1, "filter": "fid = 1"}, json=body, headers=_h(bureau)
+        )
+        assert 400 <= answer.status_code < 500, (body, answer.status_code, answer.text)
+    assert _row(engine, PARCELS, fid) == before
+    assert http.get(f"{P_ITEMS}/{fid}").status_code == 200

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
 
@@ -28,6 +28,7 @@ from digitalcity.api.routes.edits import (
 from digitalcity.catalog.model import LayerDef
 from digitalcity.editing.bulk import bulk_patch
 from digitalcity.editing.reshape import (
+    MAX_MERGED,
     Reshaped,
     merge_candidates,
     merge_features,
@@ -164,12 +165,15 @@ class Neighbours(BaseModel):
     features: list[Neighbour]
 
 
+FeatureId = Annotated[int, Field(ge=1, lt=2**63)]
+
+
 class MergeRequest(BaseModel):
     """The features to merge (ids), the id the merged one keeps (default: the largest's) and
     why."""
 
-    ids: list[int]
-    keep: int | None = None
+    ids: list[FeatureId] = Field(max_length=MAX_MERGED)
+    keep: FeatureId | None = None
     reason: str | None = None
 
 
