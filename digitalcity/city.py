@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -336,6 +337,36 @@ class City:
             filter=parse_filter(filter, None) if filter else None,
         )
         return bulk_patch(ctx, query, expected, {"properties": properties}).changed
+
+    def attachments(self, layer_id: str, fid: int) -> list[dict[str, Any]]:
+        """The files kept with feature ``fid`` (id, name, type, size in bytes, SHA-256, when
+        and by which role added)."""
+        from digitalcity.editing.attachments import list_attachments
+
+        with self.engine.connect() as conn:
+            found = list_attachments(conn, self.layer(layer_id), self.definition, self.role, fid)
+        return [a.listed() for a in found]
+
+    def attachment(self, layer_id: str, fid: int, attachment_id: int) -> bytes:
+        """The bytes of one file kept with feature ``fid``."""
+        from digitalcity.editing.attachments import open_attachment
+
+        with self.engine.connect() as conn:
+            return open_attachment(conn, self.layer(layer_id), self.role, fid, attachment_id)[1]
+
+    def attach(self, layer_id: str, fid: int, path: str | Path) -> int:
+        """Keep the file at ``path`` (JPEG, PNG, WebP, GIF or PDF) with feature ``fid``; its
+        attachment id."""
+        from digitalcity.editing.attachments import add_attachment
+        from digitalcity.history.changesets import Author
+
+        file = Path(path)
+        author = Author(role=self.role)
+        item = add_attachment(
+            self.engine, self.layer(layer_id), self.definition, author, fid, file.name, None,
+            file.read_bytes(),
+        )  # fmt: skip
+        return item.id
 
     def split(
         self,

@@ -16,6 +16,7 @@ from digitalcity.api.reload import install as install_definitions
 from digitalcity.api.routes import (
     admin,
     analysis,
+    attachments,
     changes,
     collections,
     edits,
@@ -68,6 +69,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(items.router)
     app.include_router(edits.router)
     app.include_router(reshape.router)
+    app.include_router(attachments.router)
     app.include_router(planning.router)
     app.include_router(changes.router)
     app.include_router(analysis.router)

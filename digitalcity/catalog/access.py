@@ -27,3 +27,21 @@ def visible_fields(role: Role, layer: LayerDef) -> tuple[FieldDef, ...]:
     if not visible_layer(role, layer):
         return ()
     return tuple(f for f in layer.all_fields if may_see(role, f.access))
+
+
+def may_read_attachments(role: Role, layer: LayerDef) -> bool:
+    """Whether ``role`` may list and open the files kept with ``layer``'s features."""
+    editing = layer.editing
+    kept = editing.attachments if editing is not None else None
+    return kept is not None and visible_layer(role, layer) and may_see(role, kept.access)
+
+
+def may_write_attachments(role: Role, layer: LayerDef) -> bool:
+    """Whether ``role`` may add and remove them: the layer's editors."""
+    editing = layer.editing
+    return (
+        may_read_attachments(role, layer)
+        and editing is not None
+        and editing.enabled
+        and role in editing.roles
+    )

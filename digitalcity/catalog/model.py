@@ -244,11 +244,22 @@ class JoinDef(Frozen):
         return self
 
 
+class AttachmentsDef(Frozen):
+    """Files kept with a layer's features (photos, scanned deeds: 附件): who may read them (an
+    access level, on top of the layer's), and the largest file in MB. The layer's editors add
+    and remove them."""
+
+    access: AccessLevel = "internal"
+    max_mb: int = Field(default=20, ge=1, le=100)
+
+
 class EditingDef(Frozen):
-    """Editing of a layer through the API and ``City``: on or off, and the roles that may."""
+    """Editing of a layer through the API and ``City``: on or off, the roles that may, and
+    whether its features keep attachments."""
 
     enabled: bool = True
     roles: tuple[Literal["planner", "land_bureau", "admin"], ...] = ("land_bureau", "admin")
+    attachments: AttachmentsDef | None = None
 
 
 SEARCH_PRIORITY_BY_KIND: dict[str, int] = {

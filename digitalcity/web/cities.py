@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from digitalcity.catalog import Catalog, CityDef, LayerDef, Role, visible_fields, visible_layer
+from digitalcity.catalog.access import may_read_attachments, may_write_attachments
 from digitalcity.catalog.codes import CodeTable
 from digitalcity.catalog.descriptions import Descriptions
 from digitalcity.catalog.field_codes import field_codes
@@ -107,6 +108,8 @@ def layer_meta(
         editing = layer.editing
         if editing is not None and editing.enabled and role in editing.roles:
             layers[layer.id]["editing"] = _editing(layer, fields, codes or {})
+        if may_read_attachments(role, layer):  # files kept with its features (附件)
+            layers[layer.id]["attachments"] = {"write": may_write_attachments(role, layer)}
     roles = city.roles
     zoning = layers.get(roles.zoning) if roles.zoning else None
     cls = catalog.layer(city_id, roles.zoning).classification if roles.zoning and zoning else None

@@ -122,3 +122,25 @@ CREATE TABLE IF NOT EXISTS digitalcity.sites (
     role       text             NOT NULL,
     created_at timestamptz      NOT NULL DEFAULT now()
 );
+
+-- Files kept with features (附件: photos, scanned deeds), per layer and feature id. Removing
+-- one keeps its row (``removed_at``, by whom): who added and removed what stays on record.
+CREATE TABLE IF NOT EXISTS digitalcity.attachments (
+    id          bigserial   PRIMARY KEY,
+    city        text        NOT NULL,
+    layer       text        NOT NULL,
+    fid         bigint      NOT NULL,
+    name        text        NOT NULL,
+    media_type  text        NOT NULL,
+    size        integer     NOT NULL,
+    sha256      text        NOT NULL,
+    content     bytea       NOT NULL,
+    added_at    timestamptz NOT NULL DEFAULT now(),
+    added_key   integer,
+    added_role  text        NOT NULL,
+    removed_at  timestamptz,
+    removed_key integer,
+    removed_role text
+);
+CREATE INDEX IF NOT EXISTS attachments_feature ON digitalcity.attachments (city, layer, fid)
+    WHERE removed_at IS NULL;
