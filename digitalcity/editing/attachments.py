@@ -35,6 +35,7 @@ _SIGNATURES: dict[str, tuple[bytes, ...]] = {
     "image/webp": (b"RIFF",),
     "application/pdf": (b"%PDF-",),
 }
+KEPT_TYPES = tuple(_SIGNATURES)
 
 
 class TooLarge(DigitalCityError):

@@ -18,6 +18,7 @@ from digitalcity.api.openapi_ogc import CollectionIdPath, FeatureIdPath
 from digitalcity.api.routes.edits import feature_id_of
 from digitalcity.catalog.access import Role
 from digitalcity.editing.attachments import (
+    KEPT_TYPES,
     Attachment,
     TooLarge,
     add_attachment,
@@ -34,11 +35,22 @@ router = APIRouter(tags=["editing"])
 AttachmentIdPath = Annotated[str, Path(alias="attachmentId", description="an attachment's id")]
 
 
-class Attachments(BaseModel):
-    """The files kept with a feature: id, name, media type, size (bytes), SHA-256, when and by
-    which role added, and where to open each."""
+class AttachmentItem(BaseModel):
+    """A file kept with a feature: id, name, media type, size (bytes), SHA-256, when and by
+    which role added, and where to open it."""
 
-    attachments: list[dict[str, Any]]
+    id: int
+    name: str
+    type: str
+    size: int
+    sha256: str
+    added_at: str
+    added_role: str
+    href: str
+
+
+class Attachments(BaseModel):
+    attachments: list[AttachmentItem]
 
 
 def _listed(item: Attachment, base: str, collection: str) -> dict[str, Any]:
@@ -79,7 +91,14 @@ def attachments(
 @router.get(
     "/collections/{collectionId}/items/{featureId}/attachments/{attachmentId}",
     summary="One file kept with a feature",
-    responses={200: {"content": {"application/octet-stream": {"schema": {"type": "string"}}}}},
+    response_class=Response,
+    responses={
+        200: {
+            "content": {
+                kind: {"schema": {"type": "string", "format": "binary"}} for kind in KEPT_TYPES
+            }
+        }
+    },
 )
 def attachment(
     collection_id: CollectionIdPath,
@@ -119,6 +138,7 @@ async def _body(request: Request, limit: int) -> bytes:
 @router.post(
     "/collections/{collectionId}/items/{featureId}/attachments",
     status_code=201,
+    response_model=AttachmentItem,
     summary="Keep a file with a feature (the body is the file; its name in name=)",
 )
 async def add(
