@@ -378,3 +378,49 @@ def test_a_land_bureau_user_splits_a_parcel_then_merges_it_back(
             assert undone.status_code == 200, undone.text
         opened.close()
     assert httpx.get(f"{collection}/items/{fid}").json()["geometry"] == before["geometry"]
+
+
+def test_a_photo_kept_with_a_parcel_from_its_card(browser, live_server, engine, parcel, tmp_path):
+    """附件: a land-bureau user adds a scan to a parcel from its card (a thumbnail shows),
+    a planner sees it without the means to change it, then it is removed (asked again)."""
+    import io
+
+    from PIL import Image
+
+    image = io.BytesIO()
+    Image.new("RGB", (80, 60), (20, 120, 200)).save(image, format="PNG")
+    scan = tmp_path / "宗地图 scan.png"
+    scan.write_bytes(image.getvalue())
+    bureau = create_key(engine, "land_bureau", "attach-web").key
+    opened = _signed_in(browser, live_server, bureau, parcel)
+    page = opened.page
+    try:
+        page.click("[data-attachments]")
+        page.wait_for_selector(".attach-form")
+        page.set_input_files(".attach-form [name=file]", str(scan))
+        page.click(".attach-form button[type=submit]")
+        page.wait_for_selector(".attach-item", timeout=30_000)
+        assert "宗地图 scan.png" in page.inner_text(".attach-list")
+        page.wait_for_function(
+            "document.querySelector('.attach-thumb')?.src.startsWith('blob:')"
+            " && document.querySelector('.attach-thumb').naturalWidth === 80"
+        )
+        planner = _signed_in(browser, live_server, create_key(engine, "planner", "a").key, parcel)
+        planner.page.click("[data-attachments]")
+        planner.page.wait_for_selector(".attach-item")
+        assert planner.page.locator(".attach-form, [data-remove]").count() == 0
+        planner.close()
+        page.click("[data-remove]")
+        assert page.inner_text("[data-remove]") == "Confirm removal"
+        page.click("[data-remove]")
+        page.wait_for_selector(".attach-panel .muted >> text=No attachments yet.", timeout=30_000)
+        assert not opened.errors
+    finally:
+        opened.close()
+    assert (
+        httpx.get(
+            f"{live_server}/collections/cambridge__parcels/items/{parcel['fid']}/attachments",
+            headers={"X-API-Key": bureau},
+        ).json()["attachments"]
+        == []
+    )

@@ -98,6 +98,23 @@ export async function api(path, { method = "GET", body, key } = {}) {
   return data;
 }
 
+/** The body of ``path`` (fetched with the key) as a Blob; throws ApiError. */
+export async function blobOf(path) {
+  const response = await fetch(path, { headers: withKey(path) });
+  if (!response.ok) throw new ApiError(response.status, response.statusText);
+  return response.blob();
+}
+
+/** Send ``file`` (a File or Blob) as the body of a POST to ``path``, with the key; the JSON
+ * answer, or an ApiError with the answer's status. */
+export async function sendFile(path, file) {
+  const headers = withKey(path, { "Content-Type": file.type || "application/octet-stream" });
+  const response = await fetch(path, { method: "POST", headers, body: file });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) throw new ApiError(response.status, data.detail || data.title || response.statusText);
+  return data;
+}
+
 /** Fetch ``path`` (with the key) and save it as ``filename``. */
 export async function download(path, filename) {
   const response = await fetch(path, { headers: withKey(path) });

@@ -21,6 +21,7 @@ import { BoundaryTool, installBoundary } from "./boundary.js";
 import { ChangesTool, installChanges } from "./changes.js";
 import { QualityTool, installQuality } from "./quality.js";
 import { installReshape } from "./reshape.js";
+import { attachmentButton, wireAttachments } from "./attachments.js";
 import {
   clearSelection, closeCard, featuresUnder, fitBeside, installSelection, keepVisible, openCard,
   select, wireSearch,
@@ -173,7 +174,7 @@ map.on("moveend", save);
 // -- cards ---------------------------------------------------------------------------------
 // Edit and history buttons (callers who may edit the layer; not on a past day's map).
 function editTools(layerId, fid) {
-  return state.asOf ? "" : editButtons(state.meta, layerId, fid);
+  return state.asOf ? "" : editButtons(state.meta, layerId, fid) + attachmentButton(state.meta, layerId, fid);
 }
 
 // What a split or merge did, said at the top of the kept feature's card for as long as that
@@ -197,6 +198,7 @@ function showCard(body, again) {
   openCard(back ? `<p class="back"><button type="button" class="link" id="card-back">${esc(back)}</button></p>${html}` : html);
   qualityTool.decorate(document.getElementById("card")); // a saved shape's faults (quality.js)
   if (state.back) $("card-back").onclick = () => state.back();
+  wireAttachments(document.getElementById("card"), state.meta); // its files (attachments.js)
   wireEditing(document.getElementById("card"), state.meta, {
     map,
     onSaved: async (saved) => {
