@@ -6,6 +6,7 @@ against PostGIS's own measures of the stored rows."""
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
@@ -150,6 +151,9 @@ def test_split_a_parcel_then_revert(http, keys, engine) -> None:  # noqa: ANN001
     )
     assert point.status_code == 400
     assert _row(engine, PARCELS, fid) == before  # nothing written by the refusals
+    with engine.connect() as conn:  # an instant before the split, on the database's clock
+        instant = conn.execute(sa.text("SELECT clock_timestamp()")).scalar_one()
+    time.sleep(0.05)
 
     done = http.post(
         f"{P_ITEMS}/{fid}/split",
@@ -203,6 +207,13 @@ def test_split_a_parcel_then_revert(http, keys, engine) -> None:  # noqa: ANN001
     listed = http.get(P_ITEMS, params={"bbox": ",".join(map(str, box)), "limit": 100}).json()
     assert {fid, new} <= {f["id"] for f in listed["features"]}
     assert {fid, new} <= _tile_ids(http, box)
+    # the map as of before the split: the parcel whole, no new part
+    past = http.get(
+        P_ITEMS,
+        params={"bbox": ",".join(map(str, box)), "limit": 100, "as-of": instant.isoformat()},
+    ).json()
+    ids_then = {f["id"] for f in past["features"]}
+    assert fid in ids_then and new not in ids_then
     # the city's recent changes call it a split, in both languages and in the Atom feed
     feed = http.get("/cities/cambridge/changes", params={"layers": PARCELS, "lang": "en"})
     [entry] = [e for e in feed.json()["changesets"] if e["id"] == result["changeset"]]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import shapely
+from shapely.ops import split
 from sqlalchemy.engine import Connection
 
 from digitalcity.catalog.access import Role, visible_fields
@@ -94,8 +95,6 @@ def split_parts(
 ) -> list[shapely.Geometry]:
     """``geom`` cut along ``cutter``, largest part first; the parts of a multi-part shape the
     line does not cross stay with the largest. One part when the line crosses nothing."""
-    from shapely.ops import split
-
     pieces = list(shapely.get_parts(geom))
     crossed = False
     for line in shapely.get_parts(cutter):

@@ -253,18 +253,22 @@ def revert_changeset(
             )
         }
         made = current | later
-        for fid in sorted(made | set(ended)):
-            left: Any = None  # as the change set left it: None where it deleted the feature
-            if fid in current:
-                left = _content(conn, table, names, table.c.fid == fid)
-            elif fid in later:
-                left = _content(
-                    conn, past, names, past.c.fid == fid, sa.func.lower(past.c.valid) == info["at"]
-                )
+        # a feature current since the change set is as it left it; one it made that changed
+        # since must be back as it left it (a later revert), and one it deleted still gone
+        for fid in sorted(later - current):
+            left = _content(
+                conn, past, names, past.c.fid == fid, sa.func.lower(past.c.valid) == info["at"]
+            )
             if _content(conn, table, names, table.c.fid == fid) != left:
                 raise RevertConflict(
                     f"feature {fid} was changed again after change set {changeset}"
                 )
+        deleted = sorted(set(ended) - made)
+        back = conn.execute(
+            sa.select(table.c.fid).where(table.c.fid.in_(deleted)).limit(1)
+        ).scalar()
+        if back is not None:
+            raise RevertConflict(f"feature {back} was changed again after change set {changeset}")
         new, _ = open_changeset(conn, "revert", layer, author, reverts=changeset)
         touched = sorted(made | set(ended))
         for fid in touched:
