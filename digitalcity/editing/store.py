@@ -234,6 +234,39 @@ def delete_row(conn: Connection, layer: LayerDef, city: CityDef, fid: int) -> No
     conn.execute(table.delete().where(table.c.fid == fid))
 
 
+def delete_rows(conn: Connection, layer: LayerDef, city: CityDef, fids: Sequence[int]) -> None:
+    """The rows ``fids`` deleted, in one statement."""
+    table = _names(conn, layer, city)["table"]
+    conn.execute(
+        sa.text(f"DELETE FROM {table} WHERE fid = ANY(:fids)"),  # noqa: S608 - catalog names
+        {"fids": list(fids)},
+    )
+
+
+def unstamp_all(conn: Connection, layer: LayerDef, city: CityDef, fids: Sequence[int]) -> None:
+    """The rowmeta of rows ``fids`` dropped, in one statement."""
+    meta = _names(conn, layer, city)["meta"]
+    conn.execute(
+        sa.text(f"DELETE FROM {meta} WHERE fid = ANY(:fids)"),  # noqa: S608 - catalog names
+        {"fids": list(fids)},
+    )
+
+
+def restore_ended(conn: Connection, layer: LayerDef, city: CityDef, changeset: int) -> None:
+    """The versions change set ``changeset`` ended written back as current rows (a revert),
+    in one statement."""
+    names = _names(conn, layer, city)
+    quote = conn.dialect.identifier_preparer.quote
+    columns = ", ".join(quote(c.name) for c in layer_table(layer, city).columns)
+    conn.execute(
+        sa.text(
+            f"INSERT INTO {names['table']} ({columns}) SELECT {columns} "  # noqa: S608
+            f"FROM {names['history']} WHERE changeset = :changeset"
+        ),
+        {"changeset": changeset},
+    )
+
+
 def current_values(
     conn: Connection, layer: LayerDef, city: CityDef, fid: int
 ) -> dict[str, Any] | None:

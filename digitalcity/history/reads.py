@@ -236,8 +236,11 @@ def revert_changeset(
         meta = rowmeta_table(layer, city)
         table = layer_table(layer, city)
         names = [c.name for c in table.columns]
-        ended = {
-            r.fid: r for r in conn.execute(sa.select(past).where(past.c.changeset == changeset))
+        ended = {  # the versions it ended: fid -> how ("update", "delete")
+            int(r.fid): r.op
+            for r in conn.execute(
+                sa.select(past.c.fid, past.c.op).where(past.c.changeset == changeset)
+            )
         }
         # the features it made a version of: current since it, or ended since by a later change
         current = {
@@ -270,17 +273,14 @@ def revert_changeset(
         if back is not None:
             raise RevertConflict(f"feature {back} was changed again after change set {changeset}")
         new, _ = open_changeset(conn, "revert", layer, author, reverts=changeset)
-        touched = sorted(made | set(ended))
-        for fid in touched:
-            if fid in made:  # the version it made (or one equal to it) ends now
-                store.close_version(
-                    conn, layer, city, fid, new, "update" if fid in ended else "delete"
-                )
-                store.delete_row(conn, layer, city, fid)
-                store.unstamp(conn, layer, city, fid)
-            if fid in ended:  # the version it ended comes back
-                old = ended[fid]
-                conn.execute(table.insert().values({n: old._mapping[n] for n in names}))
-                store.stamp(conn, layer, city, fid, new)
-        store.touched(conn, layer, city, touched)
+        # the versions it made (or ones equal to them) end now, in one statement each
+        updated = sorted(made & set(ended))
+        store.close_versions(conn, layer, city, updated, new, "update")
+        store.close_versions(conn, layer, city, sorted(made - set(ended)), new, "delete")
+        store.delete_rows(conn, layer, city, sorted(made))
+        store.unstamp_all(conn, layer, city, sorted(made))
+        # and the versions it ended come back
+        store.restore_ended(conn, layer, city, changeset)
+        store.stamp_all(conn, layer, city, sorted(ended), new)
+        store.touched(conn, layer, city, sorted(made | set(ended)))
     return new
