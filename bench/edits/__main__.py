@@ -7,11 +7,14 @@ import datetime as dt
 import itertools
 import json
 import random
+import statistics
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from urllib.parse import quote
 
+import httpx
 import morecantile
 import psycopg
 from psycopg import sql
@@ -39,17 +42,19 @@ class EditDataset:
     field: str
     centres: tuple[float, float, float, float]
     page: tuple[float, float]
+    many: str  # a CQL2 filter that is also SQL: the features one change to many sets
 
 
 DATASETS = {
     "cambridge": EditDataset(
         "Cambridge parcels (real)", city_db, CITY, "parcels", "use_desc",
-        (-71.13, 42.36, -71.09, 42.39), (0.012, 0.008),
+        (-71.13, 42.36, -71.09, 42.39), (0.012, 0.008), "use_code = '101'",
     ),
     "osm": EditDataset(
         "SYNTHETIC OSM-like roads (bench/common/osmlike.py)",
         lambda: osmlike_db(editable=True), OSM_CITY, "roads",
         "name", (8.50, 47.34, 8.58, 47.40), (0.012, 0.008),
+        "highway = 'cycleway' AND name IS NOT NULL",
     ),
 }  # fmt: skip
 
@@ -169,6 +174,110 @@ def _purged_per_edit(db: CityDB, data: EditDataset) -> None:
     )
 
 
+def _many(db: CityDB, data: EditDataset, base: str, items: str, runs: int) -> None:
+    """One change to every feature ``data.many`` matches, through the API (``PATCH …/items``,
+    history kept), against the same statements through psycopg and a plain UPDATE without
+    history; then the revert of the API's last change (median seconds of ``runs`` each, the
+    field set to another value each time, so every run changes every match)."""
+    names = Names(data)
+    where = sql.SQL(data.many)  # a constant of this bench
+    field = sql.Identifier(data.field)
+    with psycopg.connect(db.libpq_url(), autocommit=True) as conn:
+        count = sql.SQL("SELECT count(*) FROM {} WHERE {}").format(names.table(), where)
+        matched = conn.execute(count).fetchone()[0]  # type: ignore[index]
+        columns = _columns(conn, data)
+    key = create_key(db.engine, ROLE, "bench-many").key
+    admin = create_key(db.engine, "admin", "bench-many-undo").key
+    ours, kept, plain = [], [], []
+    with httpx.Client(base_url=base, timeout=600) as client:
+        for n in range(runs):
+            started = time.perf_counter()
+            done = client.patch(
+                items,
+                params={"filter": data.many, "expected": matched},
+                json={"properties": {data.field: f"many api {n}"}},
+                headers={"X-API-Key": key, "X-Change-Reason": "bench"},
+            )
+            ours.append(time.perf_counter() - started)
+            assert done.status_code == 200 and done.json()["changed"] == matched, done.text
+        with psycopg.connect(db.libpq_url()) as conn:
+            cols = sql.SQL(", ").join(map(sql.Identifier, columns))
+            for n in range(runs):
+                started = time.perf_counter()
+                with conn.transaction():
+                    fids = [
+                        r[0]
+                        for r in conn.execute(
+                            sql.SQL("SELECT fid FROM {} WHERE {} ORDER BY fid FOR UPDATE").format(
+                                names.table(), where
+                            )
+                        )
+                    ]
+                    cs = conn.execute(
+                        "INSERT INTO digitalcity.changesets (kind, city, layer, key_id, role, "
+                        "reason) VALUES ('edit', %s, %s, 1, %s, 'bench') RETURNING id",
+                        (data.city, data.layer, ROLE),
+                    ).fetchone()[0]  # type: ignore[index]
+                    conn.execute(
+                        sql.SQL(
+                            "INSERT INTO {history} ({cols}, valid, changeset, op) SELECT {cols}, "
+                            "tstzrange(coalesce(m.valid_from, '-infinity'), now()), %s, 'update' "
+                            "FROM {table} t LEFT JOIN {rowmeta} m USING (fid) WHERE t.fid = ANY(%s)"
+                        ).format(
+                            history=names.table("__history"), cols=cols, table=names.table(),
+                            rowmeta=names.table("__rowmeta"),
+                        ),
+                        (cs, fids),
+                    )  # fmt: skip
+                    conn.execute(
+                        sql.SQL("UPDATE {} SET {} = %s WHERE fid = ANY(%s)").format(
+                            names.table(), field
+                        ),
+                        (f"many floor {n}", fids),
+                    )
+                    conn.execute(
+                        sql.SQL(
+                            "INSERT INTO {} (fid, valid_from, changeset) SELECT f, now(), %s "
+                            "FROM unnest(%s::bigint[]) f ON CONFLICT (fid) DO UPDATE SET "
+                            "valid_from = excluded.valid_from, changeset = excluded.changeset"
+                        ).format(names.table("__rowmeta")),
+                        (cs, fids),
+                    )
+                kept.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                with conn.transaction():
+                    conn.execute(
+                        sql.SQL("UPDATE {} SET {} = %s WHERE {}").format(
+                            names.table(), field, where
+                        ),
+                        (f"many plain {n}",),
+                    )
+                plain.append(time.perf_counter() - started)
+        # a change through the API undone: the floor's runs changed the same features since
+        # the API's runs, so one more is made to be reverted
+        again = client.patch(
+            items,
+            params={"filter": data.many, "expected": matched},
+            json={"properties": {data.field: "many api undone"}},
+            headers={"X-API-Key": key, "X-Change-Reason": "bench"},
+        )
+        changeset = int(again.json()["changeset"])
+        started = time.perf_counter()
+        undone = client.post(
+            f"/collections/{items.split('/')[2]}/changesets/{changeset}/revert",
+            headers={"X-API-Key": admin},
+        )
+        undo = time.perf_counter() - started
+        assert undone.status_code == 200, undone.text
+    floor = statistics.median(kept)
+    print(f"  one change to the {matched:,} features matching {data.many} (median of {runs}):")
+    print(f"    {'ours (HTTP PATCH, history kept)':<38} {statistics.median(ours):6.2f} s"
+          f"  ratio to floor {statistics.median(ours) / floor:.2f}")  # fmt: skip
+    print(f"    {'SQL floor, history kept (psycopg)':<38} {floor:6.2f} s")
+    print(f"    {'plain UPDATE, no history (psycopg)':<38} {statistics.median(plain):6.2f} s")
+    print(f"    {'ours: the change reverted (HTTP POST)':<38} {undo:6.2f} s")
+
+
 def _boxes(data: EditDataset, rng: random.Random, count: int) -> Iterator[str]:
     west, south, east, north = data.centres
     half_x, half_y = data.page[0] / 2, data.page[1] / 2
@@ -204,6 +313,8 @@ def measure(data: EditDataset, args: argparse.Namespace) -> None:
         _times("SQL floor (psycopg)", floor)
         _times("ours (HTTP PATCH)", ours, floor)
         _purged_per_edit(db, data)
+        with uvicorn_server("digitalcity.api.main:app_factory", env, factory=True) as base:
+            _many(db, data, base, items, args.many_runs)
 
         instant = dt.datetime.now(dt.UTC)
         job = _floor_job(conn_of, names, fids, columns)
@@ -239,6 +350,7 @@ def main(argv: list[str] | None = None) -> None:
     # p95 of 40 pages was their second slowest: 1.25-1.41x between runs of the same code
     parser.add_argument("--pages", type=int, default=200, help="bboxes for the as-of pages")
     parser.add_argument("--dataset", choices=("cambridge", "osm", "both"), default="both")
+    parser.add_argument("--many-runs", type=int, default=5, help="runs of one change to many")
     args = parser.parse_args(argv)
     for name, data in DATASETS.items():
         if args.dataset in (name, "both"):
