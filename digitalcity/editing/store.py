@@ -31,6 +31,13 @@ def _names(conn: Connection, layer: LayerDef, city: CityDef) -> dict[str, str]:
     }
 
 
+def _column_lists(conn: Connection, layer: LayerDef, city: CityDef) -> tuple[str, str]:
+    """The layer table's columns as SQL: ``a, b, …`` and ``t.a, t.b, …``."""
+    quote = conn.dialect.identifier_preparer.quote
+    names = [quote(c.name) for c in layer_table(layer, city).columns]
+    return ", ".join(names), ", ".join(f"t.{c}" for c in names)
+
+
 def lock_etag(conn: Connection, layer: LayerDef, city: CityDef, fid: int) -> str | None:
     """The current row's ETag (a hash of every column), locked until the transaction ends;
     None when there is no such row."""
@@ -89,10 +96,7 @@ def close_versions(
 ) -> None:
     """``close_version`` of every row ``fids``, in one statement."""
     names = _names(conn, layer, city)
-    quote = conn.dialect.identifier_preparer.quote
-    names_list = [quote(c.name) for c in layer_table(layer, city).columns]
-    columns = ", ".join(names_list)
-    selected = ", ".join(f"t.{c}" for c in names_list)
+    columns, selected = _column_lists(conn, layer, city)
     conn.execute(
         sa.text(
             f"INSERT INTO {names['history']} ({columns}, valid, changeset, op) "  # noqa: S608
@@ -112,10 +116,7 @@ def supersede(
     from now, or gone for a ``delete``); the change set's id. All parts read the rows as they
     were before the statement, so the history gets the old version."""
     names = _names(conn, layer, city)
-    quote = conn.dialect.identifier_preparer.quote
-    names_list = [quote(c.name) for c in layer_table(layer, city).columns]
-    columns = ", ".join(names_list)
-    selected = ", ".join(f"t.{c}" for c in names_list)
+    columns, selected = _column_lists(conn, layer, city)
     meta = (
         f"DELETE FROM {names['meta']} WHERE fid = :fid"  # noqa: S608 - identifiers from the catalog
         if op == "delete"
@@ -256,8 +257,7 @@ def restore_ended(conn: Connection, layer: LayerDef, city: CityDef, changeset: i
     """The versions change set ``changeset`` ended written back as current rows (a revert),
     in one statement."""
     names = _names(conn, layer, city)
-    quote = conn.dialect.identifier_preparer.quote
-    columns = ", ".join(quote(c.name) for c in layer_table(layer, city).columns)
+    columns, _ = _column_lists(conn, layer, city)
     conn.execute(
         sa.text(
             f"INSERT INTO {names['table']} ({columns}) SELECT {columns} "  # noqa: S608
