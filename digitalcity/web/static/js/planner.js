@@ -20,7 +20,7 @@ import { queryFromLink, queryToLink } from "./query_filter.js";
 import { BoundaryTool, installBoundary } from "./boundary.js";
 import { ChangesTool, installChanges } from "./changes.js";
 import { QualityTool, installQuality } from "./quality.js";
-import { installReshape } from "./reshape.js";
+import { clearReshape, installReshape } from "./reshape.js";
 import { attachmentButton, wireAttachments } from "./attachments.js";
 import {
   clearSelection, closeCard, featuresUnder, fitBeside, installSelection, keepVisible, openCard,
@@ -193,6 +193,7 @@ function withNotice(html) {
 // A card opened from a query's results starts with a way back to them (state.back).
 function showCard(body, again) {
   const html = withNotice(body);
+  clearReshape(map); // a merge's neighbours belong to the card they were listed in
   state.lastCard = again;
   const back = state.back && (state.back.label || t("backToResults")); // what the way back leads to
   openCard(back ? `<p class="back"><button type="button" class="link" id="card-back">${esc(back)}</button></p>${html}` : html);

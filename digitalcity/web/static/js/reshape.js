@@ -29,6 +29,11 @@ function show(map, features) {
   map.getSource(SOURCE)?.setData(drawn);
 }
 
+/** Take the neighbours off the map (another card is shown). */
+export function clearReshape(map) {
+  show(map, []);
+}
+
 /** The split and merge buttons of an edit form, for layers of lines and polygons. */
 export function reshapeButtons(geometryType) {
   if (!geometryType || /Point$/.test(geometryType)) return "";
