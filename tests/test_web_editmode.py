@@ -365,6 +365,7 @@ def test_a_land_bureau_user_splits_a_parcel_then_merges_it_back(
         )
         page.wait_for_timeout(1000)  # the card drawn again when the style has reloaded
         assert f"merged into #{fid}" in page.inner_text("#card .reshape-done")
+        assert page.evaluate("dcMap.getSource('dc-merge').serialize().data.features.length") == 0
         page.click("[data-history]")
         page.wait_for_selector(".lineage-list li")
         told = page.inner_text(".lineage-list")
