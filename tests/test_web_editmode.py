@@ -370,6 +370,17 @@ def test_a_land_bureau_user_splits_a_parcel_then_merges_it_back(
         page.wait_for_selector(".lineage-list li")
         told = page.inner_text(".lineage-list")
         assert f"#{fid} split into #{fid}" in told and f"merged into #{fid}" in told
+        # a part merged away is no feature now: its name opens its history in its place
+        gone = split["created"][0]
+        page.click(f".lineage-list [data-lineage-fid='{gone}']")
+        page.wait_for_function(
+            f"document.querySelector('.edit-panel h3')?.textContent.startsWith('History of #{gone}')"
+        )
+        assert page.locator(".lineage-list li").count() == 2
+        # and the parcel it went into, a feature now, opens its card
+        page.click(f".lineage-list [data-lineage-fid='{fid}']")
+        page.wait_for_function("!document.querySelector('.lineage-list')")
+        assert parcel["address"] in opened.card()
         assert not opened.errors
     finally:
         for changeset in reversed(changesets):  # the parcel as it was

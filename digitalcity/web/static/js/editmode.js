@@ -210,7 +210,7 @@ function who(changeset) {
 }
 
 /** The versions of feature ``fid``, newest first, with what changed, who, when and why. */
-export async function openHistory(panel, meta, layerId, fid) {
+export async function openHistory(panel, meta, layerId, fid, openFeature = null) {
   const info = meta.layers[layerId];
   const { data } = await apiResponse(`/collections/${info.collection}/items/${fid}/history`);
   const versions = (data.versions || data).slice().reverse();
@@ -227,14 +227,25 @@ export async function openHistory(panel, meta, layerId, fid) {
       `${esc(who(by))}</div>${by.reason ? `<div class="muted data">${esc(by.reason)}</div>` : ""}` +
       (fields.length ? `<ul>${fields.join("")}</ul>` : "") + "</li>";
   });
-  panel.innerHTML = `<h3>${esc(t("history"))} (${num(versions.length)})</h3><ol class="history">${rows.join("")}</ol>` +
+  panel.innerHTML = `<h3>${esc(t("historyOf", { id: fid }))} (${num(versions.length)})</h3><ol class="history">${rows.join("")}</ol>` +
     lineageHtml(data.lineage);
+  // a feature of its lineage: its card when it is current, else its history here
+  for (const button of panel.querySelectorAll("[data-lineage-fid]")) {
+    const other = button.dataset.lineageFid;
+    button.onclick = async () => {
+      const { data: theirs } = await apiResponse(`/collections/${info.collection}/items/${other}/history`);
+      const current = (theirs.versions || []).at(-1)?.valid_to == null;
+      if (current && openFeature) await openFeature(layerId, other);
+      else await openHistory(panel, meta, layerId, other, openFeature);
+    };
+  }
 }
 
 /** Wire the edit and history buttons inside ``root`` (a card just rendered). ``actions``:
  * ``map`` (for shapes), ``onSaved({layerId, fid, geometry, message})`` (the geometry when the
  * shape was redrawn, else null; after a split or merge, ``fid`` the feature kept and
- * ``message`` what was done) and ``onDeleted``. */
+ * ``message`` what was done), ``onDeleted`` and ``openFeature(layerId, fid)`` (a feature named
+ * in a history's splits and merges). */
 export function wireEditing(root, meta, actions) {
   for (const button of root.querySelectorAll("[data-edit]")) {
     button.onclick = () => openEditForm(button.closest(".edit-tools").nextElementSibling, meta,
@@ -242,7 +253,8 @@ export function wireEditing(root, meta, actions) {
   }
   for (const button of root.querySelectorAll("[data-history]")) {
     button.onclick = () => openHistory(button.closest(".edit-tools").nextElementSibling, meta,
-      button.dataset.history, button.dataset.fid).catch((err) => console.warn("history", err.message));
+      button.dataset.history, button.dataset.fid, actions.openFeature)
+      .catch((err) => console.warn("history", err.message));
   }
 }
 

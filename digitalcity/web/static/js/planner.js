@@ -213,6 +213,7 @@ function showCard(body, again) {
       // a redrawn shape: the faults it is now part of, said in its card (quality.js)
       if (saved?.geometry) await qualityTool.afterEdit(saved.layerId, saved.fid, saved.geometry);
     },
+    openFeature: (layerId, fid) => openFeature(layerId, fid),
     onDeleted: async () => {
       clearSelection(map);
       Object.assign(state, { sel: null, selection: null, lastCard: null });

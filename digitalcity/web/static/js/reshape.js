@@ -148,7 +148,10 @@ export function lineageHtml(lineage) {
     const words = e.kind === "split"
       ? t("lineageSplit", { parent: `#${e.parents[0]}`, children: idList(e.children) })
       : t("lineageMerge", { parents: idList(e.parents), child: `#${e.children[0]}` });
-    return `<li class="lineage">${esc(when)} · ${esc(words)}` +
+    // each feature named as a button that opens it (editmode.js openHistory)
+    const linked = esc(words).replace(/#(\d+)/g, (_, id) =>
+      `<button type="button" class="link data" data-lineage-fid="${id}">#${id}</button>`);
+    return `<li class="lineage">${esc(when)} · ${linked}` +
       `${e.reverted ? ` <span class="muted">(${esc(t("lineageReverted"))})</span>` : ""}</li>`;
   });
   return `<h4>${esc(t("lineage"))}</h4><ul class="lineage-list">${rows.join("")}</ul>`;
