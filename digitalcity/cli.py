@@ -276,6 +276,7 @@ def keys_revoke(key_id: int) -> None:
     typer.echo(f"revoked key {key_id}")
 
 
+from digitalcity.cli_attach import attach  # noqa: E402
 from digitalcity.cli_export import export  # noqa: E402
 from digitalcity.cli_history import changes, revert  # noqa: E402
 from digitalcity.cli_quality import quality  # noqa: E402
@@ -286,6 +287,7 @@ app.command("export")(export)
 app.command("revert")(revert)
 app.command("changes")(changes)
 app.command("quality")(quality)
+app.command("attach")(attach)
 
 from digitalcity.cli_city import init_city  # noqa: E402
 

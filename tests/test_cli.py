@@ -195,3 +195,54 @@ def test_quality_cli_counts_lists_writes_and_fails_on_request(env, engine, catal
     assert "does not apply" in one_line_error(
         runner.invoke(app, ["quality", "cambridge", "hydrants", "--check", "gap"])
     )
+
+
+def test_attach_cli_keeps_a_folder_of_photos_with_the_features_named(
+    env, engine, catalog, tmp_path
+):
+    import io
+
+    import sqlalchemy as sa
+    from PIL import Image
+
+    from digitalcity.city import City
+
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT fid, hydrant_id FROM cambridge.hydrants WHERE hydrant_id IS NOT NULL "
+                "AND hydrant_id IN (SELECT hydrant_id FROM cambridge.hydrants "
+                "GROUP BY hydrant_id HAVING count(*) = 1) ORDER BY fid LIMIT 2"
+            )
+        ).all()
+    (first, first_id), (second, second_id) = rows
+    photo = io.BytesIO()
+    Image.new("RGB", (32, 24), (0, 90, 160)).save(photo, format="JPEG")
+    folder = tmp_path / "survey"
+    folder.mkdir()
+    (folder / f"{first_id}.jpg").write_bytes(photo.getvalue())
+    (folder / f"{second_id}_front view.jpg").write_bytes(photo.getvalue())
+    (folder / "no-such-hydrant.jpg").write_bytes(photo.getvalue())
+    (folder / f"{first_id} notes.txt").write_text("not a photo")
+    dry = runner.invoke(
+        app, ["attach", "cambridge", "hydrants", str(folder), "--by", "hydrant_id", "--dry-run"]
+    )
+    assert dry.exit_code == 0, dry.output
+    assert dry.output.splitlines()[-1] == "2 kept, 1 no feature, 0 several, 1 refused"
+    city = City(catalog, catalog.city("cambridge"), engine, "land_bureau")
+    before = len(city.attachments("hydrants", first))
+    done = runner.invoke(
+        app, ["attach", "cambridge", "hydrants", str(folder), "--by", "hydrant_id", "--fail"]
+    )
+    assert done.exit_code == 3, done.output  # not every file kept
+    assert done.output.splitlines()[-1] == "2 kept, 1 no feature, 0 several, 1 refused"
+    assert f"{first_id} notes.txt: only JPEG" in done.output
+    assert len(city.attachments("hydrants", first)) == before + 1
+    [kept] = [a for a in city.attachments("hydrants", second) if a["name"].startswith(second_id)]
+    assert (
+        kept["type"] == "image/jpeg"
+        and city.attachment("hydrants", second, kept["id"]) == photo.getvalue()
+    )
+    assert "has no field" in one_line_error(
+        runner.invoke(app, ["attach", "cambridge", "hydrants", str(folder), "--by", "nope"])
+    )

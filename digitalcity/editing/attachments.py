@@ -242,3 +242,18 @@ def remove_attachment(
         ).first()
     if done is None:
         raise NotFound(f"no attachment {attachment} of feature {fid}")
+
+
+def features_by_value(
+    conn: Connection, layer: LayerDef, city: CityDef, field: str
+) -> dict[str, list[int]]:
+    """Each text value of ``field`` among the layer's current features, with their ids (to
+    match files named after them)."""
+    table = layer_table(layer, city)
+    found: dict[str, list[int]] = {}
+    rows = conn.execute(
+        sa.select(sa.cast(table.c[field], sa.Text), table.c.fid).where(table.c[field].is_not(None))
+    )
+    for value, fid in rows:
+        found.setdefault(str(value), []).append(int(fid))
+    return found
