@@ -186,6 +186,12 @@ def test_split_a_parcel_then_revert(http, keys, engine) -> None:  # noqa: ANN001
     # everything else (use, address, the standard classes) on both
     share = {str(fid): kept["area"] / before["area"], str(new): part["area"] / before["area"]}
     assert result["shares"] == pytest.approx(share, rel=1e-6)
+    with engine.connect() as conn:  # each part's size on the ellipsoid, as the card says it
+        whole = conn.execute(
+            sa.text("SELECT ST_Area(ST_GeomFromWKB(:g, 4326)::geography)"), {"g": before["wkb"]}
+        ).scalar_one()
+    assert set(result["measures"]) == {str(fid), str(new)}
+    assert sum(result["measures"].values()) == pytest.approx(whole, abs=0.05)
     assert kept["land_area_sqft"] == pytest.approx(
         before["land_area_sqft"] * share[str(fid)], rel=1e-6
     )

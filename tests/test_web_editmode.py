@@ -336,7 +336,7 @@ def test_a_land_bureau_user_splits_a_parcel_then_merges_it_back(
         page.wait_for_selector("#card .reshape-done", timeout=30_000)
         page.wait_for_timeout(1000)  # the card drawn again when the style has reloaded
         done = page.inner_text("#card .reshape-done")
-        assert f"Split into {len(split['ids'])} parts: #{fid}" in done
+        assert f"Split into {len(split['ids'])} parts: #{fid} (" in done and " m²)" in done
         parts = [httpx.get(f"{collection}/items/{i}").json() for i in split["ids"]]
         assert all(p["properties"]["use_code"] == before["properties"]["use_code"] for p in parts)
         # the card is the kept part's: merge the new parts back into it

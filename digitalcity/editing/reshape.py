@@ -51,6 +51,7 @@ class Reshaped:
     etags: dict[int, str]
     shares: dict[int, float]
     layer_state: tuple[int, int] | None = None
+    measures: dict[int, float] | None = None  # m² (polygons) or m (lines), after it
 
     @property
     def fids(self) -> list[int]:
@@ -182,6 +183,7 @@ def split_feature(ctx: EditContext, fid: int, if_match: str | None, line: Any) -
         store.record_lineage(conn, layer, changeset, "split", [fid], [fid, *created])
         etags = {fid: tag or "", **{n: store.etag(conn, layer, city, n) or "" for n in created}}
         state = store.touched(conn, layer, city, [fid, *created])
+        sizes = store.measures(conn, layer, city, [fid, *created])
     return Reshaped(
         changeset,
         fid,
@@ -190,6 +192,7 @@ def split_feature(ctx: EditContext, fid: int, if_match: str | None, line: Any) -
         etags,
         dict(zip([fid, *created], shares, strict=True)),
         state,
+        sizes,
     )
 
 
@@ -282,7 +285,8 @@ def merge_features(
         store.stamp(conn, layer, city, keep, changeset)
         store.record_lineage(conn, layer, changeset, "merge", ids, [keep])
         state = store.touched(conn, layer, city, ids)
-    return Reshaped(changeset, keep, [], removed, {keep: tag or ""}, {}, state)
+        sizes = store.measures(conn, layer, city, [keep])
+    return Reshaped(changeset, keep, [], removed, {keep: tag or ""}, {}, state, sizes)
 
 
 def merge_candidates(

@@ -404,6 +404,22 @@ def lineage_of(conn: Connection, layer: LayerDef, fid: int) -> list[dict[str, An
     ]
 
 
+def measures(
+    conn: Connection, layer: LayerDef, city: CityDef, fids: Sequence[int]
+) -> dict[int, float]:
+    """Each feature's area in m² (polygons) or length in m (lines), on the WGS 84 ellipsoid."""
+    table = _names(conn, layer, city)["table"]
+    measure = "ST_Area" if layer.geometry_type.endswith("Polygon") else "ST_Length"
+    rows = conn.execute(
+        sa.text(
+            f"SELECT fid, {measure}(ST_Transform(geom, 4326)::geography) FROM {table} "  # noqa: S608
+            "WHERE fid = ANY(:fids)"
+        ),
+        {"fids": list(fids)},
+    )
+    return {int(fid): float(value) for fid, value in rows}
+
+
 # features of the layer that share a stretch of boundary with (or overlap) a polygon, or meet a
 # line or point: what it may be merged with (DE-9IM: boundaries meet along a line, or interiors
 # overlap; any contact for lines and points)

@@ -42,7 +42,8 @@ router = APIRouter(tags=["editing"])
 
 class ReshapeResult(BaseModel):
     """What a split or merge did: its change set, the id kept, the features after it (the kept
-    one first), those it created and removed, and each part's share of the whole (split)."""
+    one first), those it created and removed, each part's share of the whole (split), and each
+    feature's area in m² or length in m after it."""
 
     changeset: int
     id: int
@@ -50,6 +51,7 @@ class ReshapeResult(BaseModel):
     created: list[int]
     removed: list[int]
     shares: dict[str, float]
+    measures: dict[str, float]
 
 
 class BulkResult(BaseModel):
@@ -117,6 +119,8 @@ def _reshaped(request: Request, layer: LayerDef, outcome: Reshaped) -> JSONRespo
         "created": outcome.created,
         "removed": outcome.removed,
         "shares": {str(k): v for k, v in outcome.shares.items()},
+        # each feature after it: area in m² (polygons) or length in m (lines)
+        "measures": {str(k): round(v, 2) for k, v in (outcome.measures or {}).items()},
     }
     return JSONResponse(body, headers=headers)
 

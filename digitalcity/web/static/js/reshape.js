@@ -5,7 +5,7 @@
 // features (If-Match), so a feature changed meanwhile is not overwritten.
 import { apiResponse, esc, num } from "./common.js";
 import { ShapeEditor } from "./geomedit.js";
-import { lang, t } from "./i18n.js";
+import { lang, t, unitText } from "./i18n.js";
 
 const SOURCE = "dc-merge";
 const COLOUR = "#1f6feb";
@@ -48,6 +48,14 @@ const headers = (reason, etags) => ({
 
 const idList = (ids) => ids.map((id) => `#${id}`).join(lang() === "zh" ? "、" : ", ");
 
+/** The features after a split or merge with their sizes: "#102 (312 m²), #13117 (205 m²)". */
+function sized(ids, measures, polygonal) {
+  const unit = unitText(polygonal ? "m²" : "m");
+  return ids.map((id) => measures?.[id] == null ? `#${id}`
+    : t("withSize", { id: `#${id}`, size: `${num(measures[id], measures[id] < 10 ? 1 : 0)} ${unit}` }))
+    .join(lang() === "zh" ? "、" : ", ");
+}
+
 /** Wire the buttons ``reshapeButtons`` made inside ``panel`` (the edit form's): ``info`` the
  * layer's meta, ``fid``/``etag`` the feature, ``reason()`` the form's reason (null when
  * missing: the form says so), ``fail(err)`` the form's fault line, ``done({fid, message})``
@@ -78,7 +86,8 @@ export function wireReshape(panel, { map, info, fid, etag, reason, fail, done })
           method: "POST", body: { line: editor.geometry() || line }, headers: headers(text, [etag]),
         });
         stop();
-        await done({ fid, message: t("splitDone", { n: num(data.ids.length), ids: idList(data.ids) }) });
+        const polygonal = /Polygon$/.test(info.editing.geometry);
+        await done({ fid, message: t("splitDone", { n: num(data.ids.length), ids: sized(data.ids, data.measures, polygonal) }) });
       } catch (err) {
         fail(err);
       }
@@ -131,7 +140,8 @@ export function wireReshape(panel, { map, info, fid, etag, reason, fail, done })
           headers: headers(text, etags),
         });
         stop();
-        await done({ fid: result.id, message: t("mergeDone", { n: num(chosen.size + 1), id: `#${result.id}` }) });
+        const polygonal = /Polygon$/.test(info.editing.geometry);
+        await done({ fid: result.id, message: t("mergeDone", { n: num(chosen.size + 1), id: sized([result.id], result.measures, polygonal) }) });
       } catch (err) {
         fail(err);
       }
