@@ -150,7 +150,22 @@ def test_split_a_parcel_then_revert(http, keys, engine) -> None:  # noqa: ANN001
         headers=_h(bureau, etag),
     )
     assert point.status_code == 400
-    assert _row(engine, PARCELS, fid) == before  # nothing written by the refusals
+    # the preview: the parts drawn and measured, nothing written, no ETag needed
+    preview = http.post(f"{P_ITEMS}/{fid}/split/preview", json={"line": line}, headers=_h(bureau))
+    assert preview.status_code == 200, preview.text
+    parts = preview.json()["parts"]
+    assert [p["keeps_id"] for p in parts] == [True, False]
+    assert parts[0]["measure"] >= parts[1]["measure"] and all(
+        p["geometry"]["type"] == "Polygon" for p in parts
+    )
+    assert http.post(f"{P_ITEMS}/{fid}/split/preview", json={"line": line}).status_code == 403
+    assert (
+        http.post(
+            f"{P_ITEMS}/{fid}/split/preview", json={"line": inside}, headers=_h(bureau)
+        ).status_code
+        == 400
+    )
+    assert _row(engine, PARCELS, fid) == before  # nothing written by the refusals or the preview
     with engine.connect() as conn:  # an instant before the split, on the database's clock
         instant = conn.execute(sa.text("SELECT clock_timestamp()")).scalar_one()
     time.sleep(0.05)
@@ -191,6 +206,12 @@ def test_split_a_parcel_then_revert(http, keys, engine) -> None:  # noqa: ANN001
             sa.text("SELECT ST_Area(ST_GeomFromWKB(:g, 4326)::geography)"), {"g": before["wkb"]}
         ).scalar_one()
     assert set(result["measures"]) == {str(fid), str(new)}
+    assert [result["shares"][str(i)] for i in (fid, new)] == pytest.approx(
+        [p["share"] for p in parts]
+    )
+    assert [result["measures"][str(i)] for i in (fid, new)] == pytest.approx(
+        [p["measure"] for p in parts], abs=0.01
+    )
     assert sum(result["measures"].values()) == pytest.approx(whole, abs=0.05)
     assert kept["land_area_sqft"] == pytest.approx(
         before["land_area_sqft"] * share[str(fid)], rel=1e-6

@@ -327,6 +327,11 @@ def test_a_land_bureau_user_splits_a_parcel_then_merges_it_back(
             page.mouse.click(px, py)
             page.wait_for_timeout(150)
         page.wait_for_selector("#split-send", timeout=15_000)
+        # the parts it would make, drawn and measured before anything is written
+        listed = page.inner_text(".split-parts")
+        assert f"#{fid} keeps its id: " in listed and "A new feature: " in listed and "m²" in listed
+        assert page.evaluate("dcMap.getSource('dc-merge').serialize().data.features.length") >= 2
+        assert httpx.get(f"{collection}/items/{fid}").json()["geometry"] == before["geometry"]
         with page.expect_response(lambda r: r.url.endswith(f"/items/{fid}/split")) as sent:
             page.click("#split-send")
         assert sent.value.status == 200, sent.value.text()

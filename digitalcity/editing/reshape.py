@@ -29,6 +29,7 @@ from digitalcity.editing.service import (
     lock_current,
 )
 from digitalcity.editing.validate import Checked, Fault, as_layer_type, check_geometry
+from digitalcity.errors import NotFound
 from digitalcity.history.changesets import open_changeset
 from digitalcity.history.tables import ensure_tables
 
@@ -135,6 +136,54 @@ def _split_values(
     return out
 
 
+def _cut(
+    conn: Connection, ctx: EditContext, fid: int, cutter: shapely.Geometry, polygonal: bool
+) -> tuple[dict[str, Any], list[shapely.Geometry], list[float]]:
+    """Feature ``fid``'s values, its parts cut along ``cutter`` (largest first) and each part's
+    share of the whole; the refusals of a split."""
+    found = store.current_row(conn, ctx.layer, ctx.city, fid)
+    if found is None:
+        raise NotFound(f"no feature {fid} in {ctx.layer.city}__{ctx.layer.id}")
+    values, geom = found
+    if geom is None or geom.is_empty:
+        raise _refuse(f"feature {fid} has no shape to split", f"要素 {fid} 没有可分割的几何")
+    parts = split_parts(geom, cutter, polygonal)
+    if len(parts) < 2:
+        raise _refuse(
+            "the line does not cross the feature from one side to the other",
+            "分割线没有完整穿过该要素",
+        )
+    if len(parts) > MAX_PARTS:
+        raise _refuse(
+            f"the line cuts {len(parts)} parts: at most {MAX_PARTS}",
+            f"分割线切出 {len(parts)} 块：最多 {MAX_PARTS} 块",
+        )
+    whole = sum(_measure(p, polygonal) for p in parts)
+    shares = [_measure(p, polygonal) / whole for p in parts]
+    if min(shares) < MIN_SHARE:
+        raise _refuse(
+            "the line cuts off a sliver (less than a millionth of the feature): draw it again",
+            "分割线切出了细小碎片（不到要素的百万分之一）：请重新绘制",
+        )
+    return values, parts, shares
+
+
+def preview_split(ctx: EditContext, fid: int, line: Any) -> list[dict[str, Any]]:
+    """What splitting feature ``fid`` along ``line`` would make, writing nothing: each part
+    (largest first, the one keeping the id) as GeoJSON in lon/lat, its share of the whole and
+    its area in m² or length in m on the ellipsoid."""
+    check_rights(ctx.layer, cast(Role, ctx.author.role))
+    polygonal = _polygonal(ctx.layer)
+    cutter = _cutting_line(ctx, line)
+    with ctx.engine.connect() as conn:
+        _, parts, shares = _cut(conn, ctx, fid, cutter, polygonal)
+        shown = store.shapes_in_lonlat(conn, ctx.city, parts, polygonal)
+    return [
+        {"keeps_id": n == 0, "share": share, "measure": measure, "geometry": geometry}
+        for n, (share, (geometry, measure)) in enumerate(zip(shares, shown, strict=True))
+    ]
+
+
 def split_feature(ctx: EditContext, fid: int, if_match: str | None, line: Any) -> Reshaped:
     """Cut feature ``fid`` (a polygon or line) along ``line`` (GeoJSON, in the edit's CRS): its
     largest part keeps the id, each other part becomes a new feature, field values shared by
@@ -146,29 +195,7 @@ def split_feature(ctx: EditContext, fid: int, if_match: str | None, line: Any) -
     with ctx.engine.begin() as conn:
         ensure_tables(conn, layer, city)
         lock_current(conn, ctx, fid, if_match)
-        found = store.current_row(conn, layer, city, fid)
-        assert found is not None  # locked above
-        values, geom = found
-        if geom is None or geom.is_empty:
-            raise _refuse(f"feature {fid} has no shape to split", f"要素 {fid} 没有可分割的几何")
-        parts = split_parts(geom, cutter, polygonal)
-        if len(parts) < 2:
-            raise _refuse(
-                "the line does not cross the feature from one side to the other",
-                "分割线没有完整穿过该要素",
-            )
-        if len(parts) > MAX_PARTS:
-            raise _refuse(
-                f"the line cuts {len(parts)} parts: at most {MAX_PARTS}",
-                f"分割线切出 {len(parts)} 块：最多 {MAX_PARTS} 块",
-            )
-        whole = sum(_measure(p, polygonal) for p in parts)
-        shares = [_measure(p, polygonal) / whole for p in parts]
-        if min(shares) < MIN_SHARE:
-            raise _refuse(
-                "the line cuts off a sliver (less than a millionth of the feature): draw it again",
-                "分割线切出了细小碎片（不到要素的百万分之一）：请重新绘制",
-            )
+        values, parts, shares = _cut(conn, ctx, fid, cutter, polygonal)
         changeset, _ = open_changeset(conn, "edit", layer, ctx.author)
         store.close_version(conn, layer, city, fid, changeset, "update")
         kept = _split_values(layer, values, shares[0], keeps_id=True)

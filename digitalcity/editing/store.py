@@ -4,6 +4,7 @@ rowmeta, the tile copy's rows, and the layer's revision (which keys the caches).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -418,6 +419,24 @@ def measures(
         {"fids": list(fids)},
     )
     return {int(fid): float(value) for fid, value in rows}
+
+
+def shapes_in_lonlat(
+    conn: Connection, city: CityDef, shapes: Sequence[shapely.Geometry], polygonal: bool
+) -> list[tuple[dict[str, Any], float]]:
+    """Shapes in the storage CRS as GeoJSON in lon/lat (7 decimals), each with its area in m²
+    (``polygonal``) or length in m on the WGS 84 ellipsoid (for a preview: nothing is
+    written)."""
+    measure = "ST_Area" if polygonal else "ST_Length"
+    rows = conn.execute(
+        sa.text(
+            f"SELECT ST_AsGeoJSON(g, 7), {measure}(g::geography) FROM ("  # noqa: S608 - a constant
+            "SELECT n, ST_Transform(ST_SetSRID(ST_GeomFromWKB(w), :srid), 4326) AS g "
+            "FROM unnest(CAST(:shapes AS bytea[])) WITH ORDINALITY AS s (w, n)) t ORDER BY n"
+        ),
+        {"shapes": [shapely.to_wkb(g) for g in shapes], "srid": storage_srid(city)},
+    )
+    return [(json.loads(text), float(value)) for text, value in rows]
 
 
 # features of the layer that share a stretch of boundary with (or overlap) a polygon, or meet a

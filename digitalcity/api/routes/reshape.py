@@ -32,6 +32,7 @@ from digitalcity.editing.reshape import (
     Reshaped,
     merge_candidates,
     merge_features,
+    preview_split,
     split_feature,
 )
 from digitalcity.errors import NotFound
@@ -146,13 +147,55 @@ async def split(
     layer = editable_layer(collection_id, request, role)
     fid = feature_id_of(feature_id, collection_id)
     ctx = edit_context(request, layer, role, change_reason(reason, body), content_crs)
-    line = (
+    outcome = await run_in_threadpool(split_feature, ctx, fid, if_match, _line_of(body))
+    return _reshaped(request, layer, outcome)
+
+
+class SplitPart(BaseModel):
+    """One part a split would make: whether it keeps the feature's id, its share of the whole,
+    its area in m² (length in m for lines) and its shape in lon/lat."""
+
+    keeps_id: bool
+    share: float
+    measure: float
+    geometry: dict[str, Any]
+
+
+class SplitPreview(BaseModel):
+    parts: list[SplitPart]
+
+
+@router.post(
+    "/collections/{collectionId}/items/{featureId}/split/preview",
+    response_model=SplitPreview,
+    summary="The parts a split along a line would make (nothing written)",
+)
+async def split_preview(
+    collection_id: CollectionIdPath,
+    feature_id: FeatureIdPath,
+    request: Request,
+    role: RoleDep,
+    body: Annotated[
+        dict[str, Any],
+        Body(description='{"line": GeoJSON LineString} or the line itself'),
+    ],
+    content_crs: Annotated[str | None, Header(alias="Content-Crs")] = None,
+) -> dict[str, Any]:
+    layer = editable_layer(collection_id, request, role)
+    fid = feature_id_of(feature_id, collection_id)
+    ctx = edit_context(request, layer, role, "", content_crs)
+    parts = await run_in_threadpool(preview_split, ctx, fid, _line_of(body))
+    return {"parts": parts}
+
+
+def _line_of(body: dict[str, Any]) -> Any:
+    """A split request's line: the body itself when it is one (or a Feature), else its
+    ``line``."""
+    return (
         body
         if body.get("type") in ("LineString", "MultiLineString", "Feature")
         else body.get("line")
     )
-    outcome = await run_in_threadpool(split_feature, ctx, fid, if_match, line)
-    return _reshaped(request, layer, outcome)
 
 
 class Neighbour(BaseModel):

@@ -74,7 +74,26 @@ export function wireReshape(panel, { map, info, fid, etag, reason, fail, done })
     editor = await new ShapeEditor(map, "LineString").start();
     const line = await editor.drawNew();
     if (!editor?.draw) return; // cancelled while drawing
-    box.innerHTML = `<p class="muted">${esc(t("splitReady"))}</p>` +
+    // the parts it would make, drawn and measured before anything is written
+    const polygonal = /Polygon$/.test(info.editing.geometry);
+    let parts;
+    try {
+      ({ data: { parts } } = await apiResponse(`/collections/${info.collection}/items/${fid}/split/preview`, {
+        method: "POST", body: { line: editor.geometry() || line }, headers: { "Accept-Language": lang() },
+      }));
+    } catch (err) {
+      stop();
+      fail(err);
+      return;
+    }
+    show(map, parts.map((p) => ({ type: "Feature", geometry: p.geometry, properties: { chosen: true } })));
+    const unit = unitText(polygonal ? "m²" : "m");
+    const rows = parts.map((p) => {
+      const size = `${num(p.measure, p.measure < 10 ? 1 : 0)} ${unit}`;
+      const share = `${num(p.share * 100, 1)} %`;
+      return `<li>${esc(p.keeps_id ? t("splitPartKept", { id: `#${fid}`, size, share }) : t("splitPartNew", { size, share }))}</li>`;
+    }).join("");
+    box.innerHTML = `<p class="muted">${esc(t("splitReady"))}</p><ul class="split-parts">${rows}</ul>` +
       `<p><button type="button" id="split-send" class="primary">${esc(t("splitSend"))}</button> ` +
       `<button type="button" id="split-cancel">${esc(t("cancel"))}</button></p>`;
     box.querySelector("#split-cancel").onclick = stop;
