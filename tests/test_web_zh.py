@@ -18,7 +18,7 @@ from test_web_query import condition, run
 from digitalcity.catalog.codes import code_tables
 
 # Words that stay as they are in Chinese: product and format names, the language switch.
-KEPT = {"API", "EN", "digitalcity", "GeoJSON", "CSV", "PDF", "PNG", "MapLibre", "OpenStreetMap", "fid",
+KEPT = {"API", "EN", "digitalcity", "GeoJSON", "CSV", "PDF", "PNG", "JPEG", "WebP", "GIF", "MapLibre", "OpenStreetMap", "fid",
         "GeoPackage", "Shapefile", "FlatGeobuf", "CAD", "DXF", "KML", "EPSG", "Atom"}  # fmt: skip
 
 WALK = """(keptWords) => {
@@ -61,7 +61,11 @@ def codes(settings) -> set[str]:
 
 
 def _untranslated(opened: Opened, codes: set[str]) -> list[str]:
-    return [w for w in opened.page.evaluate(WALK, sorted(KEPT)) if w.split(": ")[1].split(" in ")[0] not in codes]
+    return [
+        w
+        for w in opened.page.evaluate(WALK, sorted(KEPT))
+        if w.split(": ")[1].split(" in ")[0] not in codes
+    ]
 
 
 def test_planner_in_chinese_has_no_untranslated_text(browser, live_server, planner_key, codes):
@@ -131,6 +135,53 @@ def test_public_map_in_chinese_has_no_untranslated_text(browser, live_server, co
     page.fill("#q", "38 maple")
     page.press("#q", "Enter")
     opened.card()
+    found += _untranslated(opened, codes)
+    assert not found, "\n".join(sorted(set(found)))
+    assert not opened.errors
+    opened.close()
+
+
+def test_editing_tools_in_chinese_have_no_untranslated_text(browser, live_server, engine, codes):
+    """A land-bureau user's tools on a parcel's card in 中文: the edit form with split and merge,
+    the neighbours to merge with, the attachments and the history; the query's change to all
+    its matches."""
+    from digitalcity.db.keys import create_key
+
+    url = f"{live_server}/map?lang=zh#c=cambridge&z=17&ll={MAPLE[0]},{MAPLE[1]}&lang=zh"
+    opened = Opened(browser, url)
+    page = opened.page
+    page.evaluate(
+        "key => sessionStorage.setItem('digitalcity.apiKey', key)",
+        create_key(engine, "land_bureau", "zh-tools").key,
+    )
+    page.goto("about:blank")
+    page.goto(url)
+    opened.ready()
+    opened.click_lonlat(*MAPLE)
+    opened.card()
+    page.click("[data-attachments]")
+    page.wait_for_selector(".attach-form")
+    assert page.inner_text("[data-attachments]") == "附件"
+    found = _untranslated(opened, codes)
+    page.click("[data-edit]")
+    page.wait_for_selector("#edit-merge")
+    assert page.inner_text("#edit-split") == "沿线分割"
+    page.click("#edit-merge")
+    page.wait_for_selector(".merge-list input")
+    found += _untranslated(opened, codes)
+    page.click("[data-history]")
+    page.wait_for_selector(".edit-panel h3")
+    assert "的历史记录" in page.inner_text(".edit-panel h3")
+    found += _untranslated(opened, codes)
+    page.click("#query")
+    page.wait_for_selector("#card .query-form")
+    condition(page, 0, "landuse_l1", "eq", "07")
+    condition(
+        page, 1, "stories", "ge", "4"
+    )  # 320 matches (11,047 are more than one change may set)
+    run(page)
+    page.click("[data-query-act=bulk-open]")
+    page.wait_for_selector("#bulk-field")
     found += _untranslated(opened, codes)
     assert not found, "\n".join(sorted(set(found)))
     assert not opened.errors
