@@ -20,7 +20,6 @@ from digitalcity.catalog.access import Role, may_read_attachments, may_write_att
 from digitalcity.catalog.model import CityDef, LayerDef
 from digitalcity.db.schema import layer_table
 from digitalcity.editing.service import EditRejected, Forbidden
-from digitalcity.editing.validate import Fault
 from digitalcity.errors import DigitalCityError, NotFound
 from digitalcity.history.changesets import Author
 
@@ -199,13 +198,9 @@ def add_attachment(
         )
         keys = {"city": layer.city, "layer": layer.id, "fid": fid}
         if len(conn.execute(_LIST, keys).all()) >= MAX_PER_FEATURE:
-            raise EditRejected(
-                [
-                    Fault(
-                        f"a feature keeps at most {MAX_PER_FEATURE} attachments",
-                        f"每个要素最多保存 {MAX_PER_FEATURE} 个附件",
-                    )
-                ]
+            raise EditRejected.of(
+                f"a feature keeps at most {MAX_PER_FEATURE} attachments",
+                f"每个要素最多保存 {MAX_PER_FEATURE} 个附件",
             )
         row = conn.execute(
             _ADD,

@@ -28,7 +28,6 @@ from digitalcity.editing.service import (
     check_rights,
     checked_features,
 )
-from digitalcity.editing.validate import Fault
 from digitalcity.history.changesets import open_changeset
 from digitalcity.history.tables import ensure_tables
 from digitalcity.query.items import ItemsQuery
@@ -45,10 +44,6 @@ class BulkOutcome:
     layer_state: tuple[int, int] | None = None
 
 
-def _refuse(en: str, zh: str) -> EditRejected:
-    return EditRejected([Fault(en, zh)])
-
-
 def bulk_patch(
     ctx: EditContext, query: ItemsQuery, expected: int | None, patch: Any
 ) -> BulkOutcome:
@@ -61,16 +56,16 @@ def bulk_patch(
             "say how many features the change is for (expected=N: the number matched)"
         )
     if not isinstance(patch, dict):
-        raise _refuse("the body must be a JSON object", "请求体必须是 JSON 对象")
+        raise EditRejected.of("the body must be a JSON object", "请求体必须是 JSON 对象")
     if "geometry" in patch:
-        raise _refuse(
+        raise EditRejected.of(
             "a change to many features sets fields, not shapes", "批量修改只能改字段，不能改几何"
         )
     [item] = checked_features(
         ctx, [{"type": "Feature", "properties": patch.get("properties")}], partial=True
     )
     if not item.values:
-        raise _refuse(
+        raise EditRejected.of(
             "no field to change: give them in properties",
             "没有要修改的字段：请在 properties 中给出",
         )
@@ -89,7 +84,7 @@ def bulk_patch(
             .with_for_update(of=table)
         ).all()
         if len(rows) > MAX_FEATURES:
-            raise _refuse(
+            raise EditRejected.of(
                 f"the query matches more than {MAX_FEATURES:,} features: narrow it",
                 f"查询匹配的要素超过 {MAX_FEATURES:,} 个：请缩小范围",
             )

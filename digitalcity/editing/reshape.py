@@ -28,7 +28,7 @@ from digitalcity.editing.service import (
     check_rights,
     lock_current,
 )
-from digitalcity.editing.validate import Checked, Fault, as_layer_type, check_geometry
+from digitalcity.editing.validate import Checked, as_layer_type, check_geometry
 from digitalcity.errors import NotFound
 from digitalcity.history.changesets import open_changeset
 from digitalcity.history.tables import ensure_tables
@@ -60,13 +60,9 @@ class Reshaped:
         return [self.kept, *self.created]
 
 
-def _refuse(en: str, zh: str) -> EditRejected:
-    return EditRejected([Fault(en, zh)])
-
-
 def _polygonal(layer: LayerDef) -> bool:
     if layer.geometry_type.endswith("Point"):
-        raise _refuse("points cannot be split or merged", "点要素不能分割或合并")
+        raise EditRejected.of("points cannot be split or merged", "点要素不能分割或合并")
     return layer.geometry_type.endswith("Polygon")
 
 
@@ -80,7 +76,7 @@ def _cutting_line(ctx: EditContext, line: Any) -> shapely.Geometry:
     if isinstance(line, dict) and line.get("type") == "Feature":
         line = line.get("geometry")
     if not isinstance(line, dict) or line.get("type") not in ("LineString", "MultiLineString"):
-        raise _refuse(
+        raise EditRejected.of(
             "the split needs a line: a GeoJSON LineString", "分割需要一条线：GeoJSON LineString"
         )
     as_line = ctx.layer.model_copy(update={"geometry_type": "MultiLineString"})
@@ -146,22 +142,24 @@ def _cut(
         raise NotFound(f"no feature {fid} in {ctx.layer.city}__{ctx.layer.id}")
     values, geom = found
     if geom is None or geom.is_empty:
-        raise _refuse(f"feature {fid} has no shape to split", f"要素 {fid} 没有可分割的几何")
+        raise EditRejected.of(
+            f"feature {fid} has no shape to split", f"要素 {fid} 没有可分割的几何"
+        )
     parts = split_parts(geom, cutter, polygonal)
     if len(parts) < 2:
-        raise _refuse(
+        raise EditRejected.of(
             "the line does not cross the feature from one side to the other",
             "分割线没有完整穿过该要素",
         )
     if len(parts) > MAX_PARTS:
-        raise _refuse(
+        raise EditRejected.of(
             f"the line cuts {len(parts)} parts: at most {MAX_PARTS}",
             f"分割线切出 {len(parts)} 块：最多 {MAX_PARTS} 块",
         )
     whole = sum(_measure(p, polygonal) for p in parts)
     shares = [_measure(p, polygonal) / whole for p in parts]
     if min(shares) < MIN_SHARE:
-        raise _refuse(
+        raise EditRejected.of(
             "the line cuts off a sliver (less than a millionth of the feature): draw it again",
             "分割线切出了细小碎片（不到要素的百万分之一）：请重新绘制",
         )
@@ -262,11 +260,11 @@ def merge_features(
     polygonal = _polygonal(ctx.layer)
     ids = sorted(set(fids))  # locked in id order: two merges never wait on each other
     if not 2 <= len(ids) <= MAX_MERGED:
-        raise _refuse(
+        raise EditRejected.of(
             f"a merge joins 2 to {MAX_MERGED} features", f"合并需要 2 至 {MAX_MERGED} 个要素"
         )
     if keep is not None and keep not in ids:
-        raise _refuse(
+        raise EditRejected.of(
             f"the id to keep ({keep}) is not among the merged features",
             f"保留的编号（{keep}）不在所合并的要素之中",
         )
@@ -282,10 +280,10 @@ def merge_features(
             assert found is not None  # locked above
             rows[fid], geom = found
             if geom is None or geom.is_empty:
-                raise _refuse(f"feature {fid} has no shape", f"要素 {fid} 没有几何")
+                raise EditRejected.of(f"feature {fid} has no shape", f"要素 {fid} 没有几何")
             geoms[fid] = geom
         if not next_to_each_other(list(geoms.values()), polygonal):
-            raise _refuse(
+            raise EditRejected.of(
                 "the features are not all next to each other (sharing a boundary)",
                 "这些要素并不都彼此相邻（共用边界）",
             )
@@ -294,7 +292,7 @@ def merge_features(
             merged = shapely.line_merge(merged)
         if merged.geom_type.startswith("Multi") and not layer.geometry_type.startswith("Multi"):
             count = shapely.get_num_geometries(merged)
-            raise _refuse(
+            raise EditRejected.of(
                 f"the merged shape has {count} parts: this layer holds single shapes",
                 f"合并后的几何有 {count} 个部分：本图层只存单一几何",
             )

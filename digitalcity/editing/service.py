@@ -50,6 +50,11 @@ class EditRejected(DigitalCityError):
         self.faults = faults
         self.members = {"faults": [f.en for f in faults]}
 
+    @classmethod
+    def of(cls, en: str, zh: str) -> EditRejected:
+        """A refusal with one fault, in English and Chinese."""
+        return cls([Fault(en, zh)])
+
     def members_in(self, lang: str) -> dict[str, object]:
         """The problem's members in ``lang``: every fault."""
         return {"faults": [f.get(lang) for f in self.faults]}
@@ -151,15 +156,10 @@ def create_features(ctx: EditContext, features: Sequence[Any]) -> Outcome:
     """Insert ``features`` (GeoJSON Features) as new features, all or none."""
     check_rights(ctx.layer, _role(ctx))
     if not features:
-        raise EditRejected([Fault("no features", "没有要素")])
+        raise EditRejected.of("no features", "没有要素")
     if len(features) > MAX_FEATURES:
-        raise EditRejected(
-            [
-                Fault(
-                    f"at most {MAX_FEATURES:,} features per request",
-                    f"每次最多 {MAX_FEATURES:,} 个要素",
-                )
-            ]
+        raise EditRejected.of(
+            f"at most {MAX_FEATURES:,} features per request", f"每次最多 {MAX_FEATURES:,} 个要素"
         )
     checked = checked_features(ctx, features, partial=False)
     with ctx.engine.begin() as conn:

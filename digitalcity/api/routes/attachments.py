@@ -12,11 +12,9 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from digitalcity.api.caller import KEY_ID_STATE
 from digitalcity.api.deps import BaseUrlDep, CatalogDep, RoleDep, visible_layer_or_404
 from digitalcity.api.openapi_ogc import CollectionIdPath, FeatureIdPath
-from digitalcity.api.routes.edits import feature_id_of
-from digitalcity.catalog.access import Role
+from digitalcity.api.routes.edits import feature_id_of, id_in_path, request_author
 from digitalcity.editing.attachments import (
     KEPT_TYPES,
     Attachment,
@@ -27,8 +25,6 @@ from digitalcity.editing.attachments import (
     open_attachment,
     remove_attachment,
 )
-from digitalcity.errors import NotFound
-from digitalcity.history.changesets import Author
 
 router = APIRouter(tags=["editing"])
 
@@ -56,16 +52,6 @@ class Attachments(BaseModel):
 def _listed(item: Attachment, base: str, collection: str) -> dict[str, Any]:
     href = f"{base}/collections/{collection}/items/{item.fid}/attachments/{item.id}"
     return {**item.listed(), "href": href}
-
-
-def _author(request: Request, role: Role) -> Author:
-    return Author(role=role, key_id=getattr(request.state, KEY_ID_STATE, None))
-
-
-def _attachment_id(text: str) -> int:
-    if not text.isdigit() or len(text) > 18:
-        raise NotFound(f"no attachment {text[:40]!r}")
-    return int(text)
 
 
 @router.get(
@@ -111,7 +97,9 @@ def attachment(
     layer = visible_layer_or_404(collection_id, catalog, role)
     fid = feature_id_of(feature_id, collection_id)
     with request.app.state.engine.connect() as conn:
-        item, content = open_attachment(conn, layer, role, fid, _attachment_id(attachment_id))
+        item, content = open_attachment(
+            conn, layer, role, fid, id_in_path(attachment_id, "attachment")
+        )
     # images open in the page; other kinds (PDF) are downloaded, and nothing is sniffed
     shown = "inline" if item.media_type.startswith("image/") else "attachment"
     headers = {
@@ -162,7 +150,7 @@ async def add(
         request.app.state.engine,
         layer,
         catalog.city(layer.city),
-        _author(request, role),
+        request_author(request, role),
         fid,
         name,
         content_type,
@@ -191,8 +179,8 @@ async def remove(
         remove_attachment,
         request.app.state.engine,
         layer,
-        _author(request, role),
+        request_author(request, role),
         fid,
-        _attachment_id(attachment_id),
+        id_in_path(attachment_id, "attachment"),
     )
     return Response(status_code=204)

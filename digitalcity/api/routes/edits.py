@@ -34,7 +34,6 @@ from digitalcity.editing import (
 )
 from digitalcity.editing.service import EditContext, Forbidden, Outcome
 from digitalcity.editing.store import lineage_of
-from digitalcity.editing.validate import Fault
 from digitalcity.errors import NotFound
 from digitalcity.history.changesets import Author
 from digitalcity.history.reads import changes, feature_history, revert_changeset
@@ -85,12 +84,17 @@ def change_reason(header: str | None, body: Any) -> str:
     return text[:MAX_REASON]
 
 
+def request_author(request: Request, role: Role, reason: str = "") -> Author:
+    """Who makes a change through this request: the role, the API key's id, the reason."""
+    return Author(role=role, key_id=getattr(request.state, KEY_ID_STATE, None), reason=reason)
+
+
 def edit_context(
     request: Request, layer: LayerDef, role: Role, reason: str, content_crs: str | None
 ) -> EditContext:
     city = request.app.state.definitions.catalog.city(layer.city)
     crs = parse_crs(content_crs.strip().strip("<>") if content_crs else CRS84, supported_crs(city))
-    author = Author(role=role, key_id=getattr(request.state, KEY_ID_STATE, None), reason=reason)
+    author = request_author(request, role, reason)
     return EditContext(
         request.app.state.engine,
         layer,
@@ -172,7 +176,7 @@ async def create(
     if body.get("type") == "FeatureCollection":
         features = body.get("features")
         if not isinstance(features, list):
-            raise EditRejected([Fault("features must be a list", "features 必须是列表")])
+            raise EditRejected.of("features must be a list", "features 必须是列表")
     else:
         features = [body]
     outcome = await run_in_threadpool(create_features, ctx, features)
@@ -182,10 +186,15 @@ async def create(
     return JSONResponse(_body(outcome), status_code=201, headers=headers)
 
 
-def feature_id_of(text: str, collection: str) -> int:
+def id_in_path(text: str, what: str, where: str = "") -> int:
+    """A whole-number id from a path (``what`` and ``where`` name it in the 404 otherwise)."""
     if not text.isdigit() or len(text) > 18:
-        raise NotFound(f"no feature {text[:40]!r} in {collection!r}")
+        raise NotFound(f"no {what} {text[:40]!r}{where}")
     return int(text)
+
+
+def feature_id_of(text: str, collection: str) -> int:
+    return id_in_path(text, "feature", f" in {collection!r}")
 
 
 @router.put(
@@ -311,11 +320,7 @@ async def revert(
         raise Forbidden("only an admin may revert a change set")
     if not 0 < changeset < 2**63:
         raise NotFound(f"no change set {changeset}")
-    author = Author(
-        role=role,
-        key_id=getattr(request.state, KEY_ID_STATE, None),
-        reason=change_reason(reason, None) or f"revert {changeset}",
-    )
+    author = request_author(request, role, change_reason(reason, None) or f"revert {changeset}")
     city = request.app.state.definitions.catalog.city(layer.city)
     new = await run_in_threadpool(
         revert_changeset, request.app.state.engine, layer, city, changeset, author
