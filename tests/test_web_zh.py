@@ -170,7 +170,9 @@ def test_editing_tools_in_chinese_have_no_untranslated_text(browser, live_server
     page.wait_for_selector(".merge-list input")
     found += _untranslated(opened, codes)
     page.click("[data-history]")
-    page.wait_for_selector(".edit-panel h3")
+    page.wait_for_function(  # the edit form's heading stays until the history has loaded
+        "document.querySelector('.edit-panel h3')?.textContent.includes('的历史记录')"
+    )
     assert "的历史记录" in page.inner_text(".edit-panel h3")
     found += _untranslated(opened, codes)
     page.click("#query")
