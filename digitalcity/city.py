@@ -340,19 +340,29 @@ class City:
 
     def attachments(self, layer_id: str, fid: int) -> list[dict[str, Any]]:
         """The files kept with feature ``fid`` (id, name, type, size in bytes, SHA-256, when
-        and by which role added)."""
+        and by which role added): now, or at this city's ``as_of`` instant."""
         from digitalcity.editing.attachments import list_attachments
 
+        layer = self.layer(layer_id)
         with self.engine.connect() as conn:
-            found = list_attachments(conn, self.layer(layer_id), self.definition, self.role, fid)
+            found = list_attachments(conn, layer, self.definition, self.role, fid, self.as_of)
         return [a.listed() for a in found]
 
     def attachment(self, layer_id: str, fid: int, attachment_id: int) -> bytes:
-        """The bytes of one file kept with feature ``fid``."""
+        """The bytes of one file kept with feature ``fid`` (now, or at ``as_of``)."""
         from digitalcity.editing.attachments import open_attachment
 
+        layer = self.layer(layer_id)
         with self.engine.connect() as conn:
-            return open_attachment(conn, self.layer(layer_id), self.role, fid, attachment_id)[1]
+            return open_attachment(conn, layer, self.role, fid, attachment_id, self.as_of)[1]
+
+    def attachment_record(self, layer_id: str, fid: int) -> list[dict[str, Any]]:
+        """Every file feature ``fid`` has kept, removed ones too, with when and by which role
+        each was added and removed."""
+        from digitalcity.editing.attachments import attachment_record
+
+        with self.engine.connect() as conn:
+            return attachment_record(conn, self.layer(layer_id), self.role, fid)
 
     def attach(self, layer_id: str, fid: int, path: str | Path) -> int:
         """Keep the file at ``path`` (JPEG, PNG, WebP, GIF or PDF) with feature ``fid``; its

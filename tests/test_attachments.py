@@ -175,3 +175,87 @@ def test_the_same_from_python(catalog, engine, keys, tmp_path) -> None:  # noqa:
     added = city.attach("hydrants", fid, photo)
     assert added in [a["id"] for a in city.attachments("hydrants", fid)]
     assert city.attachment("hydrants", fid, added) == photo.read_bytes()
+
+
+def _db_now(engine) -> str:  # noqa: ANN001
+    with engine.connect() as conn:
+        return conn.execute(sa.text("SELECT clock_timestamp()")).scalar_one().isoformat()
+
+
+def test_a_past_day_lists_the_files_kept_then(live_server, keys, engine) -> None:  # noqa: ANN001
+    fid = _first(engine, "hydrants") + 1
+    path = f"{HYDRANTS}/{fid}/attachments"
+    bureau = {"X-API-Key": keys["land_bureau"]}
+    before = _db_now(engine)
+    first = _post(live_server, path, _png(), keys["land_bureau"], "before.png", "image/png").json()
+    between = _db_now(engine)
+    assert httpx.delete(first["href"], headers=bureau).status_code == 204
+    deed = _pdf()
+    second = _post(live_server, path, deed, keys["land_bureau"], "after.pdf", "application/pdf")
+    second_id = second.json()["id"]
+
+    def listed(at: str | None) -> list[int]:
+        params = {"as-of": at} if at else {}
+        return [
+            a["id"] for a in httpx.get(f"{live_server}{path}", params=params).json()["attachments"]
+        ]
+
+    assert first["id"] not in listed(None) and second_id in listed(None)
+    assert first["id"] not in listed(before)
+    then = httpx.get(f"{live_server}{path}", params={"as-of": between}).json()["attachments"]
+    assert [a["id"] for a in then if a["id"] in (first["id"], second_id)] == [first["id"]]
+    kept = next(a for a in then if a["id"] == first["id"])
+    assert "as-of=" in kept["href"]  # opens the file as that day kept it
+    assert httpx.get(kept["href"]).content == _png()
+    assert httpx.get(first["href"]).status_code == 404  # not kept now
+    assert (
+        httpx.get(f"{live_server}{path}/{second_id}", params={"as-of": between}).status_code == 404
+    )
+    assert httpx.get(f"{live_server}{path}", params={"as-of": "yesterday"}).status_code == 400
+    # before the layer was loaded the hydrant was not in it: no feature, so no files
+    old = httpx.get(f"{live_server}{path}", params={"as-of": "2000-01-01T00:00:00Z"})
+    assert old.status_code == 404
+    # the feature's history keeps the record of both, with who added and removed each
+    record = httpx.get(f"{live_server}{HYDRANTS}/{fid}/history").json()["files"]
+    mine = {f["id"]: f for f in record}
+    assert mine[first["id"]]["name"] == "before.png"
+    assert mine[first["id"]]["removed_role"] == "land_bureau" and mine[first["id"]]["removed_at"]
+    assert mine[second_id]["removed_at"] is None and mine[second_id]["added_role"] == "land_bureau"
+    assert "content" not in mine[second_id] and "added_key" not in mine[second_id]
+
+
+def test_a_history_lists_files_only_to_those_cleared(live_server, keys, engine) -> None:  # noqa: ANN001
+    fid = _first(engine, "parcels") + 1
+    path = f"{PARCELS}/{fid}/attachments"
+    added = _post(live_server, path, _pdf(), keys["land_bureau"], "permit.pdf", "application/pdf")
+    assert added.status_code == 201, added.text
+    history = f"{live_server}{PARCELS}/{fid}/history"
+    assert httpx.get(history).json()["files"] == []  # the public sees the parcel, not its files
+    planner = httpx.get(history, headers={"X-API-Key": keys["planner"]}).json()["files"]
+    assert [f["name"] for f in planner] == ["permit.pdf"]
+    at = _db_now(engine)
+    assert httpx.get(f"{live_server}{path}", params={"as-of": at}).status_code == 404
+
+
+def test_a_past_day_from_python(catalog, engine, keys, tmp_path) -> None:  # noqa: ANN001
+    from digitalcity.city import City
+
+    city = City(catalog, catalog.city("cambridge"), engine, "land_bureau")
+    fid = _first(engine, "hydrants") + 2
+    photo = tmp_path / "survey.png"
+    photo.write_bytes(_png())
+    added = city.attach("hydrants", fid, photo)
+    then = city.at(_db_now(engine))
+    with engine.begin() as conn:  # removed since, as the DELETE route does it
+        conn.execute(
+            sa.text(
+                "UPDATE digitalcity.attachments SET removed_at = clock_timestamp(), "
+                "removed_role = 'land_bureau' WHERE id = :id"
+            ),
+            {"id": added},
+        )
+    assert added not in [a["id"] for a in city.attachments("hydrants", fid)]
+    assert added in [a["id"] for a in then.attachments("hydrants", fid)]
+    assert then.attachment("hydrants", fid, added) == photo.read_bytes()
+    record = {f["id"]: f for f in city.attachment_record("hydrants", fid)}
+    assert record[added]["removed_role"] == "land_bureau"

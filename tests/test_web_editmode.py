@@ -426,11 +426,29 @@ def test_a_photo_kept_with_a_parcel_from_its_card(browser, live_server, engine, 
         planner.page.click("[data-attachments]")
         planner.page.wait_for_selector(".attach-item")
         assert planner.page.locator(".attach-form, [data-remove]").count() == 0
+        # on a day's map (the date control) the files kept that day, and nothing to change
+        planner.requests.clear()
+        planner.page.fill("#as-of", dt.date.today().isoformat())
+        planner.page.dispatch_event("#as-of", "change")
+        planner.page.wait_for_function(READY, timeout=30_000)
+        planner.card()
+        planner.page.click("[data-attachments]")
+        planner.page.wait_for_selector(".attach-item")
+        assert "宗地图 scan.png" in planner.page.inner_text(".attach-list")
+        assert planner.page.locator(".attach-form, [data-remove], [data-edit]").count() == 0
+        assert [r.url for r in planner.requests if "/attachments?as-of=" in r.url]
+        assert not planner.errors
         planner.close()
         page.click("[data-remove]")
         assert page.inner_text("[data-remove]") == "Confirm removal"
         page.click("[data-remove]")
         page.wait_for_selector(".attach-panel .muted >> text=No attachments yet.", timeout=30_000)
+        # the history keeps the record: added and removed, by whom
+        page.click("[data-history]")
+        page.wait_for_selector(".file-records .file-record", timeout=30_000)
+        record = page.inner_text(".file-records")
+        assert "宗地图 scan.png" in record
+        assert "added" in record and "removed" in record and "by land bureau" in record
         assert not opened.errors
     finally:
         opened.close()

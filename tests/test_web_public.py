@@ -285,6 +285,55 @@ def test_public_search_and_language(browser, live_server):
     opened.close()
 
 
+def test_a_citizen_sees_a_hydrants_survey_photo(browser, live_server, engine):  # noqa: ANN001
+    """附件 on the public map: a hydrant's photo (its layer keeps files for everyone) is listed
+    on the hydrant's card with its thumbnail, and offers nothing to change; no key is sent."""
+    import io
+
+    import httpx
+    from PIL import Image
+
+    from digitalcity.db.keys import create_key
+
+    with engine.connect() as conn:
+        fid, hydrant = conn.execute(
+            sa.text(
+                "SELECT max(fid), hydrant_id FROM cambridge.hydrants WHERE length(hydrant_id) >= 5 "
+                "GROUP BY hydrant_id HAVING count(*) = 1 ORDER BY max(fid) DESC LIMIT 1"
+            )
+        ).one()
+    image = io.BytesIO()
+    Image.new("RGB", (90, 60), (220, 40, 40)).save(image, format="PNG")
+    added = httpx.post(
+        f"{live_server}/collections/cambridge__hydrants/items/{fid}/attachments",
+        params={"name": "survey 现场照片.png"},
+        content=image.getvalue(),
+        headers={
+            "Content-Type": "image/png",
+            "X-API-Key": create_key(engine, "land_bureau", "p").key,
+        },
+    )
+    assert added.status_code == 201, added.text
+    opened = Opened(browser, f"{live_server}{PUBLIC_URL}")
+    page = opened.page
+    try:
+        page.fill("#q", hydrant)
+        page.press("#q", "Enter")
+        opened.card()
+        page.click("#card [data-attachments]")
+        page.wait_for_selector("#card .attach-item", timeout=30_000)
+        assert "survey 现场照片.png" in page.inner_text("#card .attach-list")
+        page.wait_for_function("document.querySelector('#card .attach-thumb')?.naturalWidth === 90")
+        assert page.locator("#card .attach-form, #card [data-remove]").count() == 0
+        assert not [r for r in opened.requests if r.headers.get("x-api-key")]
+        assert not opened.errors
+    finally:
+        opened.close()
+        httpx.delete(
+            added.json()["href"], headers={"X-API-Key": create_key(engine, "admin", "p").key}
+        )
+
+
 def test_gcj02_conversion_in_the_browser_matches_python(browser, live_server):
     opened = Opened(browser, f"{live_server}{PUBLIC_URL}")
     for lon, lat in ((118.12, 24.58), (116.40, 39.91), (-71.1, 42.37)):

@@ -9,6 +9,7 @@ layer's ``max_mb`` is a 413. Who may read and write them: ``catalog.access``.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from dataclasses import dataclass
 from typing import Any, cast
@@ -21,6 +22,7 @@ from digitalcity.catalog.model import CityDef, LayerDef
 from digitalcity.db.schema import layer_table
 from digitalcity.editing.service import EditRejected, Forbidden
 from digitalcity.errors import DigitalCityError, NotFound
+from digitalcity.history.asof import as_of_relation
 from digitalcity.history.changesets import Author
 
 MAX_PER_FEATURE = 50
@@ -95,20 +97,41 @@ def check_may_write(layer: LayerDef, role: Role) -> None:
         raise Forbidden(f"{role} may not add or remove attachments of {layer.qualified_id}")
 
 
-def _feature_exists(conn: Connection, layer: LayerDef, city: CityDef, fid: int) -> None:
-    table = layer_table(layer, city)
+def _feature_exists(
+    conn: Connection, layer: LayerDef, city: CityDef, fid: int, at: dt.datetime | None = None
+) -> None:
+    """404 unless feature ``fid`` exists (at the instant ``at``, from its history, when given)."""
+    table = as_of_relation(layer, city, at) if at is not None else layer_table(layer, city)
     if conn.execute(sa.select(table.c.fid).where(table.c.fid == fid)).first() is None:
         raise NotFound(f"no feature {fid} in {layer.city}__{layer.id}")
 
 
 _COLUMNS = "id, fid, name, media_type, size, sha256, added_at, added_role"
-_LIST = sa.text(
-    f"SELECT {_COLUMNS} FROM digitalcity.attachments WHERE city = :city AND layer = :layer "  # noqa: S608 - a constant
-    "AND fid = :fid AND removed_at IS NULL ORDER BY id"
-)
-_ONE = sa.text(
-    f"SELECT {_COLUMNS}, content FROM digitalcity.attachments WHERE id = :id AND city = :city "  # noqa: S608 - a constant
-    "AND layer = :layer AND fid = :fid AND removed_at IS NULL"
+_OF_FEATURE = "city = :city AND layer = :layer AND fid = :fid"
+_KEPT_NOW = "removed_at IS NULL"
+# kept at an instant: added by then and not yet removed (a removal keeps the row)
+_KEPT_AT = "added_at <= :at AND (removed_at IS NULL OR removed_at > :at)"
+
+
+def _listing(kept: str) -> sa.TextClause:
+    return sa.text(
+        f"SELECT {_COLUMNS} FROM digitalcity.attachments WHERE {_OF_FEATURE} AND {kept} "  # noqa: S608 - constants
+        "ORDER BY id"
+    )
+
+
+def _opening(kept: str) -> sa.TextClause:
+    return sa.text(
+        f"SELECT {_COLUMNS}, content FROM digitalcity.attachments WHERE id = :id "  # noqa: S608 - constants
+        f"AND {_OF_FEATURE} AND {kept}"
+    )
+
+
+_LIST, _LIST_AT = _listing(_KEPT_NOW), _listing(_KEPT_AT)
+_ONE, _ONE_AT = _opening(_KEPT_NOW), _opening(_KEPT_AT)
+_RECORD = sa.text(
+    f"SELECT {_COLUMNS}, removed_at, removed_role FROM digitalcity.attachments "  # noqa: S608 - constants
+    f"WHERE {_OF_FEATURE} ORDER BY id"
 )
 _ADD = sa.text(
     "INSERT INTO digitalcity.attachments (city, layer, fid, name, media_type, size, sha256, "  # noqa: S608 - a constant
@@ -116,9 +139,8 @@ _ADD = sa.text(
     f":sha256, :content, :key, :role) RETURNING {_COLUMNS}"
 )
 _REMOVE = sa.text(
-    "UPDATE digitalcity.attachments SET removed_at = now(), removed_key = :key, "
-    "removed_role = :role WHERE id = :id AND city = :city AND layer = :layer AND fid = :fid "
-    "AND removed_at IS NULL RETURNING id"
+    "UPDATE digitalcity.attachments SET removed_at = now(), removed_key = :key, "  # noqa: S608 - constants
+    f"removed_role = :role WHERE id = :id AND {_OF_FEATURE} AND {_KEPT_NOW} RETURNING id"
 )
 
 
@@ -136,26 +158,59 @@ def _attachment(row: Any) -> Attachment:
 
 
 def list_attachments(
-    conn: Connection, layer: LayerDef, city: CityDef, role: Role, fid: int
+    conn: Connection,
+    layer: LayerDef,
+    city: CityDef,
+    role: Role,
+    fid: int,
+    at: dt.datetime | None = None,
 ) -> list[Attachment]:
-    """The files kept with feature ``fid``, oldest first."""
+    """The files kept with feature ``fid``, oldest first: now, or at the instant ``at`` (a
+    timezone-aware datetime; files removed since are listed, those added since are not)."""
     _readable(layer, role)
-    _feature_exists(conn, layer, city, fid)
+    _feature_exists(conn, layer, city, fid, at)
     keys = {"city": layer.city, "layer": layer.id, "fid": fid}
-    return [_attachment(r) for r in conn.execute(_LIST, keys)]
+    if at is None:
+        return [_attachment(r) for r in conn.execute(_LIST, keys)]
+    return [_attachment(r) for r in conn.execute(_LIST_AT, {**keys, "at": at})]
 
 
 def open_attachment(
-    conn: Connection, layer: LayerDef, role: Role, fid: int, attachment: int
+    conn: Connection,
+    layer: LayerDef,
+    role: Role,
+    fid: int,
+    attachment: int,
+    at: dt.datetime | None = None,
 ) -> tuple[Attachment, bytes]:
-    """One file of feature ``fid`` and its bytes."""
+    """One file of feature ``fid`` and its bytes: kept now, or at the instant ``at``."""
     _readable(layer, role)
-    row = conn.execute(
-        _ONE, {"id": attachment, "city": layer.city, "layer": layer.id, "fid": fid}
-    ).first()
+    keys = {"id": attachment, "city": layer.city, "layer": layer.id, "fid": fid}
+    if at is None:
+        row = conn.execute(_ONE, keys).first()
+    else:
+        row = conn.execute(_ONE_AT, {**keys, "at": at}).first()
     if row is None:
         raise NotFound(f"no attachment {attachment} of feature {fid}")
     return _attachment(row), bytes(row.content)
+
+
+def attachment_record(
+    conn: Connection, layer: LayerDef, role: Role, fid: int
+) -> list[dict[str, Any]]:
+    """Every file feature ``fid`` has kept, removed ones too, with when and by which role each
+    was added and removed (for its history); empty for a caller who may not read them."""
+    if not may_read_attachments(role, layer):
+        return []
+    keys = {"city": layer.city, "layer": layer.id, "fid": fid}
+    return [
+        {
+            **_attachment(row).listed(),
+            "removed_at": row.removed_at.isoformat() if row.removed_at else None,
+            "removed_role": row.removed_role,
+        }
+        for row in conn.execute(_RECORD, keys)
+    ]
 
 
 def _clean_name(name: str, media_type: str) -> str:

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from digitalcity.api.deps import BaseUrlDep, CatalogDep, RoleDep, visible_layer_or_404
 from digitalcity.api.openapi_ogc import CollectionIdPath, FeatureIdPath
+from digitalcity.api.params import AsOfQuery, parse_as_of
 from digitalcity.api.routes.edits import feature_id_of, id_in_path, request_author
 from digitalcity.editing.attachments import (
     KEPT_TYPES,
@@ -49,15 +50,20 @@ class Attachments(BaseModel):
     attachments: list[AttachmentItem]
 
 
-def _listed(item: Attachment, base: str, collection: str) -> dict[str, Any]:
+def _listed(
+    item: Attachment, base: str, collection: str, as_of: str | None = None
+) -> dict[str, Any]:
+    """``item`` as listed, with the link that opens it (at the listing's instant, if any)."""
     href = f"{base}/collections/{collection}/items/{item.fid}/attachments/{item.id}"
+    if as_of is not None:
+        href += f"?as-of={quote(as_of)}"
     return {**item.listed(), "href": href}
 
 
 @router.get(
     "/collections/{collectionId}/items/{featureId}/attachments",
     response_model=Attachments,
-    summary="The files kept with a feature",
+    summary="The files kept with a feature (now, or at the as-of instant)",
 )
 def attachments(
     collection_id: CollectionIdPath,
@@ -66,12 +72,15 @@ def attachments(
     catalog: CatalogDep,
     role: RoleDep,
     base: BaseUrlDep,
+    as_of: AsOfQuery = None,
 ) -> dict[str, Any]:
     layer = visible_layer_or_404(collection_id, catalog, role)
     fid = feature_id_of(feature_id, collection_id)
+    at = parse_as_of(as_of)
     with request.app.state.engine.connect() as conn:
-        found = list_attachments(conn, layer, catalog.city(layer.city), role, fid)
-    return {"attachments": [_listed(a, base, collection_id) for a in found]}
+        found = list_attachments(conn, layer, catalog.city(layer.city), role, fid, at)
+    shown = at.isoformat() if at is not None else None
+    return {"attachments": [_listed(a, base, collection_id, shown) for a in found]}
 
 
 @router.get(
@@ -93,12 +102,14 @@ def attachment(
     request: Request,
     catalog: CatalogDep,
     role: RoleDep,
+    as_of: AsOfQuery = None,
 ) -> Response:
     layer = visible_layer_or_404(collection_id, catalog, role)
     fid = feature_id_of(feature_id, collection_id)
+    at = parse_as_of(as_of)
     with request.app.state.engine.connect() as conn:
         item, content = open_attachment(
-            conn, layer, role, fid, id_in_path(attachment_id, "attachment")
+            conn, layer, role, fid, id_in_path(attachment_id, "attachment"), at
         )
     # images open in the page; other kinds (PDF) are downloaded, and nothing is sniffed
     shown = "inline" if item.media_type.startswith("image/") else "attachment"

@@ -32,6 +32,7 @@ from digitalcity.editing import (
     patch_feature,
     replace_feature,
 )
+from digitalcity.editing.attachments import attachment_record
 from digitalcity.editing.service import EditContext, Forbidden, Outcome
 from digitalcity.editing.store import lineage_of
 from digitalcity.errors import NotFound
@@ -56,6 +57,7 @@ class FeatureHistory(BaseModel):
     collection: str
     versions: list[dict[str, Any]]
     lineage: list[dict[str, Any]]
+    files: list[dict[str, Any]]
 
 
 class LayerChanges(BaseModel):
@@ -276,7 +278,14 @@ def history(
     with request.app.state.router.reader().connect() as conn:
         versions = feature_history(conn, layer, catalog.city(layer.city), role, fid)
         lineage = lineage_of(conn, layer, fid)
-    return {"id": fid, "collection": collection_id, "versions": versions, "lineage": lineage}
+        files = attachment_record(conn, layer, role, fid)
+    return {
+        "id": fid,
+        "collection": collection_id,
+        "versions": versions,
+        "lineage": lineage,
+        "files": files,
+    }
 
 
 @router.get(

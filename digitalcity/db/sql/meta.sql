@@ -142,5 +142,6 @@ CREATE TABLE IF NOT EXISTS digitalcity.attachments (
     removed_key integer,
     removed_role text
 );
-CREATE INDEX IF NOT EXISTS attachments_feature ON digitalcity.attachments (city, layer, fid)
-    WHERE removed_at IS NULL;
+-- every file of a feature, removed ones too: a past day's card and the history list them
+DROP INDEX IF EXISTS digitalcity.attachments_feature;
+CREATE INDEX IF NOT EXISTS attachments_of_feature ON digitalcity.attachments (city, layer, fid);

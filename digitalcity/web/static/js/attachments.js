@@ -1,7 +1,8 @@
 // Files kept with features (附件) on the planner's cards: a feature's photos and scans listed
 // (images as thumbnails), opened, and, for the layer's editors, added and removed. Read with
 // the caller's key (a layer's files may be for staff only), so images are fetched as Blobs.
-import { apiResponse, blobOf, download, esc, num, sendFile } from "./common.js";
+// On a past day's map the files kept that day are listed, and nothing can be changed.
+import { apiResponse, blobOf, download, esc, num, sendFile, showsPast, withAsOf } from "./common.js";
 import { lang, t } from "./i18n.js";
 
 const ACCEPT = "image/jpeg,image/png,image/webp,image/gif,application/pdf";
@@ -24,20 +25,26 @@ function problem(err) {
   return t("error", { msg: err.message });
 }
 
-/** List feature ``fid``'s files in ``panel``; editors also get the form to add one. */
+function day(at) {
+  return new Date(at).toLocaleDateString(lang() === "zh" ? "zh-CN" : "en-GB");
+}
+
+/** List feature ``fid``'s files in ``panel`` (those kept on the map's day); editors also get
+ * the form to add one, except on a past day. */
 async function openList(panel, meta, layerId, fid) {
   const info = meta.layers[layerId];
   const base = `/collections/${info.collection}/items/${fid}/attachments`;
-  const { data } = await apiResponse(base);
+  const { data } = await apiResponse(withAsOf(base));
   const files = data.attachments;
-  const when = (at) => new Date(at).toLocaleDateString(lang() === "zh" ? "zh-CN" : "en-GB");
+  const write = info.attachments.write && !showsPast();
+  const when = day;
   const rows = files.map((f, i) => `<li class="attach-item">` +
     (f.type.startsWith("image/") ? `<img class="attach-thumb" data-thumb="${i}" alt="${esc(f.name)}">` : "") +
     `<button type="button" class="link data" data-open="${i}">${esc(f.name)}</button> ` +
     `<span class="muted">${esc(size(f.size))} · ${esc(when(f.added_at))}</span>` +
-    (info.attachments.write ? ` <button type="button" class="link" data-remove="${i}">${esc(t("attachRemove"))}</button>` : "") +
+    (write ? ` <button type="button" class="link" data-remove="${i}">${esc(t("attachRemove"))}</button>` : "") +
     "</li>").join("");
-  const form = info.attachments.write
+  const form = write
     ? `<form class="attach-form"><label>${esc(t("attachAdd"))} <input type="file" name="file" accept="${ACCEPT}"></label> ` +
       `<button type="submit">${esc(t("attachSend"))}</button></form>`
     : "";
@@ -92,4 +99,15 @@ export function wireAttachments(root, meta) {
     button.onclick = () => openList(button.closest(".attach-tools").nextElementSibling, meta,
       button.dataset.attachments, button.dataset.fid).catch((err) => console.warn("attachments", err.message));
   }
+}
+
+/** The record of every file feature ``fid`` has kept (its history's ``files``): when and by
+ * whom each was added and removed. */
+export function fileRecordHtml(files) {
+  if (!files?.length) return "";
+  const by = (at, role) => ({ when: day(at), who: t(`role_${role}`) });
+  const rows = files.map((f) => `<li class="file-record"><span class="data">${esc(f.name)}</span> ` +
+    `<span class="muted">${esc(size(f.size))}</span> · ${esc(t("attachAddedBy", by(f.added_at, f.added_role)))}` +
+    (f.removed_at ? ` · ${esc(t("attachRemovedBy", by(f.removed_at, f.removed_role)))}` : "") + "</li>");
+  return `<h4>${esc(t("attachRecord"))}</h4><ul class="file-records">${rows.join("")}</ul>`;
 }

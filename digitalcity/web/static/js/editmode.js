@@ -6,6 +6,7 @@
 import { apiResponse, esc, num } from "./common.js";
 import { ShapeEditor, drawMode } from "./geomedit.js";
 import { lang, pick, t, unitText } from "./i18n.js";
+import { fileRecordHtml } from "./attachments.js";
 import { lineageHtml, reshapeButtons, wireReshape } from "./reshape.js";
 
 const REASON_HEADER = "X-Change-Reason";
@@ -228,7 +229,7 @@ export async function openHistory(panel, meta, layerId, fid, openFeature = null)
       (fields.length ? `<ul>${fields.join("")}</ul>` : "") + "</li>";
   });
   panel.innerHTML = `<h3>${esc(t("historyOf", { id: fid }))} (${num(versions.length)})</h3><ol class="history">${rows.join("")}</ol>` +
-    lineageHtml(data.lineage);
+    lineageHtml(data.lineage) + fileRecordHtml(data.files);
   // a feature of its lineage: its card when it is current, else its history here
   for (const button of panel.querySelectorAll("[data-lineage-fid]")) {
     const other = button.dataset.lineageFid;

@@ -172,9 +172,10 @@ function reloadStyle() {
 map.on("moveend", save);
 
 // -- cards ---------------------------------------------------------------------------------
-// Edit and history buttons (callers who may edit the layer; not on a past day's map).
+// Edit and history buttons (callers who may edit the layer; not on a past day's map) and the
+// feature's files (on a past day, those kept that day).
 function editTools(layerId, fid) {
-  return state.asOf ? "" : editButtons(state.meta, layerId, fid) + attachmentButton(state.meta, layerId, fid);
+  return (state.asOf ? "" : editButtons(state.meta, layerId, fid)) + attachmentButton(state.meta, layerId, fid);
 }
 
 // What a split or merge did, said at the top of the kept feature's card for as long as that

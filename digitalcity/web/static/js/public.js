@@ -1,5 +1,6 @@
 // The public map (/public and the static PMTiles site): public layers only, zh/en, legend,
 // search and planning details on click. Never sends an API key.
+import { attachmentButton, wireAttachments } from "./attachments.js";
 import { featuresCard, publicParcelCard } from "./cards.js";
 import { openCompare } from "./compare.js";
 import { api, cityById, config, esc, hashOf, ownFeature, readHash, writeHash } from "./common.js";
@@ -306,6 +307,14 @@ async function openShared() {
   }
 }
 
+// The card of features other than parcels, with the public files kept with the first (a
+// hydrant's survey photos) where its layer keeps them for everyone (attachments.js).
+function openFeatures(features) {
+  const [first] = features;
+  openCard(featuresCard(features, meta) + attachmentButton(meta, first.layer, first.fid));
+  wireAttachments(document.getElementById("card"), meta);
+}
+
 async function identify(e) {
   const features = map.queryRenderedFeatures(e.point).filter(ownFeature);
   const parcel = features.find((f) => f.sourceLayer === meta.roles.parcels);
@@ -332,7 +341,7 @@ async function identify(e) {
   const shown = await featuresUnder(map, e.point, meta, STATIC ? null : api);
   if (!shown.length) return;
   select(map, shown[0].geometry);
-  openCard(featuresCard(shown, meta));
+  openFeatures(shown);
   state.sel = null; // links name parcels only
   writeHash(map, state);
   again = () => identify(e);
@@ -399,7 +408,7 @@ wireSearch({
     }
     const item = await api(`/collections/${hit.collection}/items/${hit.fid}?lang=${lang()}`);
     select(map, item.geometry);
-    openCard(featuresCard([{ layer: hit.layer, properties: item.properties }], meta));
+    openFeatures([{ layer: hit.layer, fid: hit.fid, properties: item.properties }]);
   },
 });
 
