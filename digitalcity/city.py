@@ -242,7 +242,9 @@ class City:
 
         return etag_of(self.engine, self.layer(layer_id), self.definition, fid)
 
-    def _edit_context(self, layer_id: str, reason: str, crs: str) -> Any:
+    def _edit_context(
+        self, layer_id: str, reason: str, crs: str, snap_m: float | None = None
+    ) -> Any:
         from digitalcity.editing.service import EditContext
         from digitalcity.history.changesets import Author
         from digitalcity.query.crs_ref import parse_crs
@@ -257,6 +259,7 @@ class City:
             self.code_tables,
             parse_crs(crs),
             self.catalog.root,
+            snap_m,
         )
 
     def create(
@@ -266,12 +269,15 @@ class City:
         *,
         reason: str = "",
         crs: str = "CRS84",
+        snap_m: float | None = None,
     ) -> list[int]:
         """Add GeoJSON features (geometry in ``crs``, lon/lat by default), all or none; their
-        new ids."""
+        new ids. Vertices within ``snap_m`` metres of a neighbour's are put on it (None: the
+        layer's ``snap_m``; 0: not snapped)."""
         from digitalcity.editing import create_features
 
-        return create_features(self._edit_context(layer_id, reason, crs), list(features)).fids
+        ctx = self._edit_context(layer_id, reason, crs, snap_m)
+        return create_features(ctx, list(features)).fids
 
     def update(
         self,
@@ -282,11 +288,14 @@ class City:
         etag: str,
         reason: str = "",
         crs: str = "CRS84",
+        snap_m: float | None = None,
     ) -> str:
-        """Apply a JSON merge patch of a GeoJSON feature; the new ETag."""
+        """Apply a JSON merge patch of a GeoJSON feature; the new ETag (``snap_m`` as for
+        ``create``)."""
         from digitalcity.editing import patch_feature
 
-        return patch_feature(self._edit_context(layer_id, reason, crs), fid, etag, patch).etags[fid]
+        ctx = self._edit_context(layer_id, reason, crs, snap_m)
+        return patch_feature(ctx, fid, etag, patch).etags[fid]
 
     def replace(
         self,
@@ -297,13 +306,13 @@ class City:
         etag: str,
         reason: str = "",
         crs: str = "CRS84",
+        snap_m: float | None = None,
     ) -> str:
-        """Replace the feature with ``feature``; the new ETag."""
+        """Replace the feature with ``feature``; the new ETag (``snap_m`` as for ``create``)."""
         from digitalcity.editing import replace_feature
 
-        return replace_feature(self._edit_context(layer_id, reason, crs), fid, etag, feature).etags[
-            fid
-        ]
+        ctx = self._edit_context(layer_id, reason, crs, snap_m)
+        return replace_feature(ctx, fid, etag, feature).etags[fid]
 
     def delete(self, layer_id: str, fid: int, *, etag: str, reason: str = "") -> int:
         """Delete the feature (its versions stay in the history); the change set."""

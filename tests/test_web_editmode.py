@@ -301,6 +301,82 @@ def test_a_land_bureau_user_draws_a_parcel_then_deletes_it(browser, live_server,
         opened.close()
 
 
+def _draw_triangle_from(page, x: float, y: float) -> None:  # noqa: ANN001
+    """Click a triangle whose first corner is at (x, y) and close it there."""
+    corners = [(x, y), (x + 70, y + 40), (x + 10, y + 80)]
+    for cx, cy in [*corners, corners[0]]:  # clicking the first vertex again closes it
+        page.mouse.click(cx, cy)
+        page.wait_for_timeout(150)
+
+
+def _shares_vertex_with(engine, location: str, fid: int) -> bool:  # noqa: ANN001
+    """Whether the feature at ``location`` has a vertex that is, to the last bit, one of
+    parcel ``fid``'s."""
+    new = int(location.rsplit("/", 1)[1])
+    with engine.connect() as conn:
+        return bool(
+            conn.execute(
+                sa.text(
+                    "SELECT EXISTS (SELECT 1 FROM cambridge.parcels n, ST_DumpPoints(n.geom) a, "
+                    "cambridge.parcels p, ST_DumpPoints(p.geom) b WHERE n.fid = :new AND p.fid = :fid "
+                    "AND ST_X(a.geom) = ST_X(b.geom) AND ST_Y(a.geom) = ST_Y(b.geom))"
+                ),
+                {"new": new, "fid": fid},
+            ).scalar_one()
+        )
+
+
+def test_a_new_parcel_snaps_to_its_neighbours_corner(browser, live_server, engine, parcel):
+    """吸附: a corner clicked 5 px from a neighbour's corner is drawn onto it and saved exactly
+    on it (the API's 5 cm snap); with snapping turned off in the form it stays where clicked."""
+    key = create_key(engine, "land_bureau", "snap-web").key
+    with engine.connect() as conn:
+        lon, lat = conn.execute(
+            sa.text(
+                "SELECT ST_X(v), ST_Y(v) FROM (SELECT ST_PointN(ST_ExteriorRing(ST_GeometryN(geom, 1)), 1) v "
+                "FROM cambridge.parcels WHERE fid = :fid) s"
+            ),
+            {"fid": parcel["fid"]},
+        ).one()
+    opened = _signed_in(browser, live_server, key, parcel)
+    page = opened.page
+    created: list[str] = []
+    try:
+        for snapping in (True, False):
+            page.click("#new-feature")
+            if page.locator("[data-new-layer]").count():
+                page.click("[data-new-layer='parcels']")
+            page.wait_for_selector("#card #edit-snap")
+            assert page.is_checked("#card #edit-snap")
+            if not snapping:
+                page.uncheck("#card #edit-snap")
+            page.wait_for_function(  # the neighbours are read before the first click
+                "window.terraDraw !== undefined"
+            )
+            x, y, on_canvas = _screen(page, lon, lat)
+            assert on_canvas
+            _draw_triangle_from(page, x + 3, y + 4)
+            page.wait_for_selector("#edit-reason", timeout=15_000)
+            assert page.is_checked("#card #edit-snap") is snapping  # kept in the form
+            page.fill("#edit-reason", "drawn against a neighbour 吸附")
+            with page.expect_response(
+                lambda r: r.request.method == "POST" and "/items" in r.url
+            ) as posted:
+                page.click("#edit-save")
+            assert posted.value.status == 201, posted.value.text()
+            created.append(posted.value.headers["location"])
+            assert ("snap=0" not in posted.value.url) is snapping
+            assert (posted.value.json()["snapped"] != []) is snapping
+            assert _shares_vertex_with(engine, created[-1], parcel["fid"]) is snapping
+            opened.card()
+        assert not opened.errors
+    finally:
+        for location in created:
+            etag = httpx.get(location, headers={"X-API-Key": key}).headers.get("etag", "*")
+            httpx.delete(location, headers={"X-API-Key": key, "If-Match": etag})
+        opened.close()
+
+
 def test_a_land_bureau_user_splits_a_parcel_then_merges_it_back(
     browser, live_server, engine, parcel
 ):

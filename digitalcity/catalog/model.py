@@ -244,6 +244,9 @@ class JoinDef(Frozen):
         return self
 
 
+MAX_SNAP_M = 1.0  # the largest snapping tolerance (m): further than that is a redraw, not a snap
+
+
 class AttachmentsDef(Frozen):
     """Files kept with a layer's features (photos, scanned deeds: 附件): who may read them (an
     access level, on top of the layer's), and the largest file in MB. The layer's editors add
@@ -254,12 +257,14 @@ class AttachmentsDef(Frozen):
 
 
 class EditingDef(Frozen):
-    """Editing of a layer through the API and ``City``: on or off, the roles that may, and
-    whether its features keep attachments."""
+    """Editing of a layer through the API and ``City``: on or off, the roles that may, whether
+    its features keep attachments, and the snapping tolerance in metres (``snap_m``: a drawn
+    vertex that close to a neighbouring feature's vertex is put exactly on it; 0: none)."""
 
     enabled: bool = True
     roles: tuple[Literal["planner", "land_bureau", "admin"], ...] = ("land_bureau", "admin")
     attachments: AttachmentsDef | None = None
+    snap_m: float = Field(default=0, ge=0, le=MAX_SNAP_M)
 
 
 SEARCH_PRIORITY_BY_KIND: dict[str, int] = {

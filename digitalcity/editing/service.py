@@ -4,7 +4,7 @@ docstring for the rules)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -13,8 +13,9 @@ from sqlalchemy.engine import Engine
 from digitalcity.catalog.access import Role, visible_layer
 from digitalcity.catalog.codes import CodeTable
 from digitalcity.catalog.field_codes import crosswalk_of
-from digitalcity.catalog.model import CityDef, LayerDef
+from digitalcity.catalog.model import MAX_SNAP_M, CityDef, LayerDef
 from digitalcity.editing import store
+from digitalcity.editing.snapping import snapped_to_neighbours
 from digitalcity.editing.validate import Checked, Fault, check_feature
 from digitalcity.errors import DigitalCityError, NotFound
 from digitalcity.history.changesets import Author, open_changeset
@@ -72,6 +73,18 @@ class EditContext:
     codes: dict[str, CodeTable]
     crs: CRSRef
     layers_dir: Path | None = None
+    snap_m: float | None = None  # snapping tolerance (m) asked for; None: the layer's
+
+    def snap_tolerance(self) -> float:
+        """Metres within which drawn vertices are snapped to neighbours (0: not at all)."""
+        if self.snap_m is not None:
+            if not 0 <= self.snap_m <= MAX_SNAP_M:  # NaN too
+                raise EditRejected.of(
+                    f"the snapping tolerance is 0 to {MAX_SNAP_M:g} m",
+                    f"吸附容差须在 0 到 {MAX_SNAP_M:g} 米之间",
+                )
+            return self.snap_m
+        return self.layer.editing.snap_m if self.layer.editing else 0.0
 
 
 def _derive(ctx: EditContext, checked: list[Checked]) -> None:
@@ -107,6 +120,7 @@ class Outcome:
     etags: dict[int, str]
     repaired: list[int]
     layer_state: tuple[int, int] | None = None  # the layer's (version, revision) after it
+    snapped: list[int] = field(default_factory=list)  # ids whose shape was snapped (吸附)
 
 
 def check_rights(layer: LayerDef, role: Role) -> None:
@@ -148,6 +162,20 @@ def checked_features(ctx: EditContext, features: Sequence[Any], *, partial: bool
     return checked
 
 
+def snap(conn: Any, ctx: EditContext, item: Checked, own_fid: int | None) -> bool:
+    """``item``'s geometry snapped to the layer's other features within the tolerance, in
+    ``conn``'s transaction; whether it moved."""
+    if item.geometry is None:
+        return False
+    moved = snapped_to_neighbours(
+        conn, ctx.layer, ctx.city, item.geometry, ctx.snap_tolerance(), own_fid
+    )
+    if moved is None:
+        return False
+    item.geometry = moved
+    return True
+
+
 def _etag(conn: Any, ctx: EditContext, fid: int) -> str:
     return store.etag(conn, ctx.layer, ctx.city, fid) or ""
 
@@ -165,10 +193,12 @@ def create_features(ctx: EditContext, features: Sequence[Any]) -> Outcome:
     with ctx.engine.begin() as conn:
         ensure_tables(conn, ctx.layer, ctx.city)
         changeset, _ = open_changeset(conn, "edit", ctx.layer, ctx.author)
-        fids = []
+        fids, snapped = [], []
         first = store.next_fid(conn, ctx.layer, ctx.city)
         for n, item in enumerate(checked):
             fid = first + n
+            if snap(conn, ctx, item, None):
+                snapped.append(fid)
             assert item.geometry is not None
             store.insert_row(conn, ctx.layer, ctx.city, fid, item.values, item.geometry)
             store.stamp(conn, ctx.layer, ctx.city, fid, changeset)
@@ -176,7 +206,7 @@ def create_features(ctx: EditContext, features: Sequence[Any]) -> Outcome:
         etags = {fid: _etag(conn, ctx, fid) for fid in fids}
         state = store.touched(conn, ctx.layer, ctx.city, fids)
     repaired = [fids[n] for n, c in enumerate(checked) if c.repaired]
-    return Outcome(changeset, fids, etags, repaired, state)
+    return Outcome(changeset, fids, etags, repaired, state, snapped)
 
 
 def lock_current(conn: Any, ctx: EditContext, fid: int, if_match: str | None) -> None:
@@ -202,6 +232,7 @@ def _write(
     with ctx.engine.begin() as conn:
         ensure_tables(conn, ctx.layer, ctx.city)
         lock_current(conn, ctx, fid, if_match)
+        snapped = [fid] if snap(conn, ctx, item, fid) else []
         values = item.values
         if replace:  # fields not sent become NULL, except the ones the caller may not write
             writable = {
@@ -213,7 +244,7 @@ def _write(
         changeset = store.supersede(conn, ctx.layer, ctx.city, fid, ctx.author, "update")
         tag = store.update_row(conn, ctx.layer, ctx.city, fid, values, item.geometry) or ""
         state = store.touched(conn, ctx.layer, ctx.city, [fid])
-    return Outcome(changeset, [fid], {fid: tag}, [fid] if item.repaired else [], state)
+    return Outcome(changeset, [fid], {fid: tag}, [fid] if item.repaired else [], state, snapped)
 
 
 def _visible(ctx: EditContext) -> list[Any]:

@@ -49,13 +49,15 @@ def _described(descriptions: Descriptions) -> dict[str, dict[str, Any]]:
 
 def _editing(layer: Any, fields: Any, codes: dict[str, CodeTable]) -> dict[str, Any]:
     """What the caller may write on an editable layer: the fields (visible, not read-only, not
-    derived) with their types, the code list of the classification field (zh/en names) and the
-    geometry type the map's shape editor draws (stored as given, CRS84 on the wire)."""
+    derived) with their types, the code list of the classification field (zh/en names), the
+    geometry type the map's shape editor draws (stored as given, CRS84 on the wire) and the
+    snapping tolerance in metres (0: the editor does not snap)."""
     cls = layer.classification
     writable = [f for f in fields if not f.read_only and not f.derived]
     coded = field_codes(layer, codes)
     return {
         "geometry": layer.geometry_type,
+        "snap_m": layer.editing.snap_m,
         "fields": [{"name": f.name, "type": f.type} for f in writable],
         "codes": (
             {cls.field: [[c.code, c.name_zh, c.name_en] for c in coded[cls.field]]}

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from urllib.parse import unquote
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Body, Header, Request
+from fastapi import APIRouter, Body, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
@@ -23,7 +23,7 @@ from digitalcity.api.deps import BaseUrlDep, CatalogDep, RoleDep, visible_layer_
 from digitalcity.api.openapi_ogc import CollectionIdPath, FeatureIdPath
 from digitalcity.api.params import parse_as_of
 from digitalcity.catalog.access import Role
-from digitalcity.catalog.model import LayerDef
+from digitalcity.catalog.model import MAX_SNAP_M, LayerDef
 from digitalcity.db.routing import lsn_int
 from digitalcity.editing import (
     EditRejected,
@@ -45,11 +45,13 @@ router = APIRouter(tags=["editing"])
 
 
 class EditResult(BaseModel):
-    """What an edit did: its change set, the feature ids written and those repaired."""
+    """What an edit did: its change set, the feature ids written, those repaired and those
+    whose shape was snapped to their neighbours."""
 
     changeset: int
     ids: list[int]
     repaired: list[int]
+    snapped: list[int]
 
 
 class FeatureHistory(BaseModel):
@@ -92,7 +94,12 @@ def request_author(request: Request, role: Role, reason: str = "") -> Author:
 
 
 def edit_context(
-    request: Request, layer: LayerDef, role: Role, reason: str, content_crs: str | None
+    request: Request,
+    layer: LayerDef,
+    role: Role,
+    reason: str,
+    content_crs: str | None,
+    snap_m: float | None = None,
 ) -> EditContext:
     city = request.app.state.definitions.catalog.city(layer.city)
     crs = parse_crs(content_crs.strip().strip("<>") if content_crs else CRS84, supported_crs(city))
@@ -105,7 +112,19 @@ def edit_context(
         request.app.state.definitions.codes,
         crs,
         request.app.state.settings.layers_dir,
+        snap_m,
     )
+
+
+SnapQuery = Annotated[
+    float | None,
+    Query(
+        ge=0,
+        le=MAX_SNAP_M,
+        description="snapping tolerance in metres: drawn vertices this close to another "
+        "feature's vertex are put exactly on it (0: none; default: the layer's snap_m)",
+    ),
+]
 
 
 def editable_layer(collection: str, request: Request, role: Role) -> LayerDef:
@@ -155,7 +174,12 @@ def _headers(
 
 
 def _body(outcome: Outcome) -> dict[str, Any]:
-    return {"changeset": outcome.changeset, "ids": outcome.fids, "repaired": outcome.repaired}
+    return {
+        "changeset": outcome.changeset,
+        "ids": outcome.fids,
+        "repaired": outcome.repaired,
+        "snapped": outcome.snapped,
+    }
 
 
 @router.post(
@@ -172,9 +196,10 @@ async def create(
     body: Annotated[dict[str, Any], Body(description="GeoJSON Feature or FeatureCollection")],
     reason: Annotated[str | None, Header(alias=REASON_HEADER)] = None,
     content_crs: Annotated[str | None, Header(alias="Content-Crs")] = None,
+    snap: SnapQuery = None,
 ) -> JSONResponse:
     layer = editable_layer(collection_id, request, role)
-    ctx = edit_context(request, layer, role, change_reason(reason, body), content_crs)
+    ctx = edit_context(request, layer, role, change_reason(reason, body), content_crs, snap)
     if body.get("type") == "FeatureCollection":
         features = body.get("features")
         if not isinstance(features, list):
@@ -213,10 +238,11 @@ async def replace(
     if_match: Annotated[str | None, Header(alias="If-Match")] = None,
     reason: Annotated[str | None, Header(alias=REASON_HEADER)] = None,
     content_crs: Annotated[str | None, Header(alias="Content-Crs")] = None,
+    snap: SnapQuery = None,
 ) -> JSONResponse:
     layer = editable_layer(collection_id, request, role)
     fid = feature_id_of(feature_id, collection_id)
-    ctx = edit_context(request, layer, role, change_reason(reason, body), content_crs)
+    ctx = edit_context(request, layer, role, change_reason(reason, body), content_crs, snap)
     outcome = await run_in_threadpool(replace_feature, ctx, fid, if_match, body)
     return JSONResponse(_body(outcome), headers=_headers(request, layer, outcome, fid))
 
@@ -235,10 +261,11 @@ async def update(
     if_match: Annotated[str | None, Header(alias="If-Match")] = None,
     reason: Annotated[str | None, Header(alias=REASON_HEADER)] = None,
     content_crs: Annotated[str | None, Header(alias="Content-Crs")] = None,
+    snap: SnapQuery = None,
 ) -> JSONResponse:
     layer = editable_layer(collection_id, request, role)
     fid = feature_id_of(feature_id, collection_id)
-    ctx = edit_context(request, layer, role, change_reason(reason, body), content_crs)
+    ctx = edit_context(request, layer, role, change_reason(reason, body), content_crs, snap)
     outcome = await run_in_threadpool(patch_feature, ctx, fid, if_match, body)
     return JSONResponse(_body(outcome), headers=_headers(request, layer, outcome, fid))
 

@@ -5,6 +5,7 @@
 // Part 4 (PATCH or DELETE with If-Match, POST for a new feature), and a feature's history.
 import { apiResponse, esc, num } from "./common.js";
 import { ShapeEditor, drawMode } from "./geomedit.js";
+import { SnapTargets } from "./snapping.js";
 import { lang, pick, t, unitText } from "./i18n.js";
 import { fileRecordHtml } from "./attachments.js";
 import { lineageHtml, reshapeButtons, wireReshape } from "./reshape.js";
@@ -105,6 +106,24 @@ const reasonHeaders = (reason, etag) => ({
   "Accept-Language": lang(),
 });
 
+// Snapping (吸附) on a layer whose definition snaps (snap_m): the neighbours the pointer is
+// drawn to, and a box that turns it off, here and in the API (snap=0) for this edit.
+function snapTargets(map, info, fid = null) {
+  return info.editing.snap_m > 0 ? new SnapTargets(map, info.collection, fid) : null;
+}
+
+function snapBox(snapping) {
+  return snapping ? `<label class="snap-toggle"><input type="checkbox" id="edit-snap"${snapping.enabled ? " checked" : ""}> ` +
+    `${esc(t("snapToNeighbours"))}</label>` : "";
+}
+
+function wireSnapBox(panel, snapping) {
+  const box = panel.querySelector("#edit-snap");
+  if (box) box.onchange = () => { snapping.enabled = box.checked; };
+}
+
+const snapQuery = (snapping) => (snapping && !snapping.enabled ? "?snap=0" : "");
+
 /** The attribute form of feature ``fid``, with its shape and deletion when the map is given. */
 export async function openEditForm(panel, meta, layerId, fid, { map, onSaved, onDeleted }) {
   const info = meta.layers[layerId];
@@ -115,7 +134,7 @@ export async function openEditForm(panel, meta, layerId, fid, { map, onSaved, on
     ? `<p class="edit-shape"><button type="button" id="edit-shape">${esc(t("editShape"))}</button> ` +
       `<button type="button" id="edit-delete">${esc(t("deleteFeature"))}</button> ` +
       `<button type="button" id="edit-delete-confirm" class="danger" hidden>${esc(t("confirmDelete"))}</button></p>` +
-      `<p class="muted shape-hint"></p>` + reshapeButtons(info.editing.geometry)
+      `<p class="muted shape-hint"></p><p class="snap-slot"></p>` + reshapeButtons(info.editing.geometry)
     : "";
   panel.innerHTML = formHtml(info, t("edit"), data.properties, shapeTools);
   let editor = null;
@@ -123,8 +142,10 @@ export async function openEditForm(panel, meta, layerId, fid, { map, onSaved, on
   const stopShape = () => { editor?.stop(); editor = null; };
   const { form, reason, fail } = wireForm(panel, async (text) => {
     const body = { properties: collected(form, info.editing.fields, data.properties) };
-    if (editor?.changed()) body.geometry = editor.geometry();
-    await apiResponse(path, { method: "PATCH", body, headers: reasonHeaders(text, etag) });
+    const redrawn = editor?.changed();
+    if (redrawn) body.geometry = editor.geometry();
+    const query = redrawn ? snapQuery(editor.snapping) : "";
+    await apiResponse(path + query, { method: "PATCH", body, headers: reasonHeaders(text, etag) });
     stopShape();
     panel.innerHTML = `<p class="saved">${esc(t("saved"))}</p>`;
     await onSaved({ layerId, fid, geometry: body.geometry || null }); // the shape when redrawn
@@ -142,13 +163,15 @@ export async function openEditForm(panel, meta, layerId, fid, { map, onSaved, on
   const hint = panel.querySelector(".shape-hint");
   const shapeButton = panel.querySelector("#edit-shape");
   shapeButton.onclick = async () => {
+    const slot = panel.querySelector(".snap-slot");
     if (editor) { // discard the shape's changes
       stopShape();
       shapeButton.textContent = t("editShape");
       hint.textContent = "";
+      slot.innerHTML = "";
       return;
     }
-    editor = await new ShapeEditor(map, info.editing.geometry).start();
+    editor = await new ShapeEditor(map, info.editing.geometry, snapTargets(map, info, fid)).start();
     if (!editor.edit(data.geometry)) {
       stopShape();
       hint.textContent = t("shapeNotEditable");
@@ -156,6 +179,8 @@ export async function openEditForm(panel, meta, layerId, fid, { map, onSaved, on
     }
     shapeButton.textContent = t("resetShape");
     hint.textContent = t("shapeHint");
+    slot.innerHTML = snapBox(editor.snapping);
+    wireSnapBox(slot, editor.snapping);
   };
   panel.querySelector("#edit-delete").onclick = () => {
     panel.querySelector("#edit-delete-confirm").hidden = false;
@@ -177,22 +202,26 @@ export async function openEditForm(panel, meta, layerId, fid, { map, onSaved, on
 /** Draw a new feature of ``layerId`` on ``map``, then fill its form and create it (POST). */
 export async function openNewFeature(panel, meta, layerId, map, onCreated) {
   const info = meta.layers[layerId];
-  const editor = await new ShapeEditor(map, info.editing.geometry).start();
+  const editor = await new ShapeEditor(map, info.editing.geometry, snapTargets(map, info)).start();
   panel.innerHTML = `<h3>${esc(t("newFeature"))} · ${esc(pick(info.title) || layerId)}</h3>` +
     `<p class="muted shape-hint">${esc(t(`drawHint_${drawMode(info.editing.geometry)}`))}</p>` +
+    `<p>${snapBox(editor.snapping)}</p>` +
     `<p><button type="button" id="edit-cancel">${esc(t("cancel"))}</button></p>`;
+  wireSnapBox(panel, editor.snapping);
   panel.querySelector("#edit-cancel").onclick = () => { editor.stop(); panel.innerHTML = ""; };
   const geometry = await editor.drawNew();
   if (!editor.draw) return; // cancelled while drawing
   panel.innerHTML = formHtml(info, `${t("newFeature")} · ${pick(info.title) || layerId}`, {},
-    `<p class="muted shape-hint">${esc(t("shapeHint"))}</p>`);
+    `<p class="muted shape-hint">${esc(t("shapeHint"))}</p><p>${snapBox(editor.snapping)}</p>`);
+  wireSnapBox(panel, editor.snapping);
   const { form } = wireForm(panel, async (text) => {
     const feature = {
       type: "Feature",
       geometry: editor.geometry() || geometry,
       properties: collected(form, info.editing.fields, {}),
     };
-    const { response } = await apiResponse(`/collections/${info.collection}/items`, {
+    const items = `/collections/${info.collection}/items${snapQuery(editor.snapping)}`;
+    const { response } = await apiResponse(items, {
       method: "POST", body: feature, headers: reasonHeaders(text),
     });
     editor.stop();

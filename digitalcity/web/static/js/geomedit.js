@@ -57,21 +57,26 @@ export function shapeEditing() {
   return active !== null;
 }
 
-/** One drawing session on ``map`` for a layer of ``geometryType`` (e.g. "MultiPolygon"). */
+/** One drawing session on ``map`` for a layer of ``geometryType`` (e.g. "MultiPolygon");
+ * ``snapping``, when given, the neighbours new and dragged vertices snap to (snapping.js). */
 export class ShapeEditor {
-  constructor(map, geometryType) {
+  constructor(map, geometryType, snapping = null) {
     this.map = map;
     this.geometryType = geometryType;
     this.mode = drawMode(geometryType);
     this.draw = null;
+    this.snapping = snapping;
   }
 
   async start() {
     await loadTerraDraw();
     active?.stop();
+    await this.snapping?.start().catch((err) => console.warn("snapping", err.message));
     const { TerraDraw, TerraDrawSelectMode, TerraDrawPolygonMode, TerraDrawLineStringMode,
       TerraDrawPointMode } = window.terraDraw;
-    const vertices = { draggable: true, midpoints: true, deletable: true };
+    const toCustom = (event) => this.snapping?.snap(event);
+    const snapping = this.snapping ? { toCustom } : undefined;
+    const vertices = { draggable: true, midpoints: true, deletable: true, snappable: snapping };
     const flags = { [this.mode]: { feature: {
       draggable: this.mode === "point",
       coordinates: this.mode === "point" ? undefined : vertices,
@@ -87,7 +92,7 @@ export class ShapeEditor {
           flags,
           keyEvents: { deselect: "Escape", delete: null, rotate: null, scale: null },
         }),
-        new create(),
+        new create(this.mode === "point" ? {} : { snapping }),
       ],
     });
     this.draw.start();
@@ -138,6 +143,7 @@ export class ShapeEditor {
 
   stop() {
     if (active === this) active = null;
+    this.snapping?.stop();
     if (this.draw) {
       this.draw.stop();
       this.draw = null;
