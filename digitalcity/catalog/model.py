@@ -258,13 +258,18 @@ class AttachmentsDef(Frozen):
 
 class EditingDef(Frozen):
     """Editing of a layer through the API and ``City``: on or off, the roles that may, whether
-    its features keep attachments, and the snapping tolerance in metres (``snap_m``: a drawn
-    vertex that close to a neighbouring feature's vertex is put exactly on it; 0: none)."""
+    its features keep attachments, the snapping tolerance in metres (``snap_m``: a drawn
+    vertex that close to a neighbouring feature's vertex is put exactly on it; 0: none) and
+    whether edits may make features overlap (``no_overlaps``)."""
 
     enabled: bool = True
     roles: tuple[Literal["planner", "land_bureau", "admin"], ...] = ("land_bureau", "admin")
     attachments: AttachmentsDef | None = None
     snap_m: float = Field(default=0, ge=0, le=MAX_SNAP_M)
+    # topology rule (拓扑规则, polygon layers): an edit may not make a feature overlap another
+    # by more than it did (or, for a new one, at all) beyond the tolerance (m², ellipsoid)
+    no_overlaps: bool = False
+    overlap_tolerance_m2: float = Field(default=0.1, ge=0, le=10_000)
 
 
 SEARCH_PRIORITY_BY_KIND: dict[str, int] = {
@@ -462,6 +467,8 @@ class LayerDef(Frozen):
     def _consistent(self) -> LayerDef:
         if self.min_zoom > self.max_zoom:
             raise ValueError(f"min_zoom {self.min_zoom} exceeds max_zoom {self.max_zoom}")
+        if self.editing and self.editing.no_overlaps and "Polygon" not in self.geometry_type:
+            raise ValueError("[editing] no_overlaps applies to polygon layers only")
         names = [f.name for f in self.all_fields]
         duplicates = {n for n in names if names.count(n) > 1}
         if duplicates:

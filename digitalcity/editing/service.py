@@ -16,6 +16,7 @@ from digitalcity.catalog.field_codes import crosswalk_of
 from digitalcity.catalog.model import MAX_SNAP_M, CityDef, LayerDef
 from digitalcity.editing import store
 from digitalcity.editing.snapping import snapped_to_neighbours
+from digitalcity.editing.topology import MAX_LISTED, overlaps_added
 from digitalcity.editing.validate import Checked, Fault, check_feature
 from digitalcity.errors import DigitalCityError, NotFound
 from digitalcity.history.changesets import Author, open_changeset
@@ -176,6 +177,27 @@ def snap(conn: Any, ctx: EditContext, item: Checked, own_fid: int | None) -> boo
     return True
 
 
+def check_topology(conn: Any, ctx: EditContext, item: Checked, own_fid: int | None) -> None:
+    """EditRejected when ``item``'s shape breaks the layer's rule against overlaps (naming the
+    features it would overlap and by how much, m²), in ``conn``'s transaction."""
+    if item.geometry is None:
+        return
+    found = overlaps_added(conn, ctx.layer, ctx.city, item.geometry, own_fid)
+    if not found:
+        return
+    faults = [
+        Fault(
+            f"the shape would overlap feature {fid} by {m2:,.1f} m² (this layer allows no overlaps)",
+            f"该形状将与要素 {fid} 重叠 {m2:,.1f} 平方米（本图层不允许要素重叠）",
+        )
+        for fid, m2 in found[:MAX_LISTED]
+    ]
+    if len(found) > MAX_LISTED:
+        more = len(found) - MAX_LISTED
+        faults.append(Fault(f"and {more} more features", f"另有 {more} 个要素"))
+    raise EditRejected(faults)
+
+
 def _etag(conn: Any, ctx: EditContext, fid: int) -> str:
     return store.etag(conn, ctx.layer, ctx.city, fid) or ""
 
@@ -199,6 +221,7 @@ def create_features(ctx: EditContext, features: Sequence[Any]) -> Outcome:
             fid = first + n
             if snap(conn, ctx, item, None):
                 snapped.append(fid)
+            check_topology(conn, ctx, item, None)
             assert item.geometry is not None
             store.insert_row(conn, ctx.layer, ctx.city, fid, item.values, item.geometry)
             store.stamp(conn, ctx.layer, ctx.city, fid, changeset)
@@ -233,6 +256,7 @@ def _write(
         ensure_tables(conn, ctx.layer, ctx.city)
         lock_current(conn, ctx, fid, if_match)
         snapped = [fid] if snap(conn, ctx, item, fid) else []
+        check_topology(conn, ctx, item, fid)
         values = item.values
         if replace:  # fields not sent become NULL, except the ones the caller may not write
             writable = {

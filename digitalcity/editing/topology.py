@@ -1,0 +1,65 @@
+"""The layer's topology rule (拓扑规则) on edits: with ``[editing] no_overlaps``, an edited
+polygon may not overlap another feature of the layer by more than it did before the edit, and a
+new one may not overlap any, beyond ``overlap_tolerance_m2`` (m² on the WGS 84 ellipsoid). So
+overlaps already in the data do not block an edit that leaves them as they were, and no edit
+adds one (an overlap already there may move by a thousandth of its area, which rounding to
+GeoJSON's 7 decimals does to a shape sent back unchanged). Checked in the edit's transaction,
+after snapping, against the rows as they are."""
+
+from __future__ import annotations
+
+import shapely
+import sqlalchemy as sa
+from geoalchemy2 import Geography
+from sqlalchemy.engine import Connection
+
+from digitalcity.catalog.model import CityDef, LayerDef
+from digitalcity.db.schema import layer_table, storage_srid
+
+MAX_LISTED = 5  # overlapping features named in the refusal
+MAX_NEIGHBOURS = 1000
+EXISTING_SHARE = 0.001
+
+
+def _m2(geometry: sa.ColumnElement) -> sa.ColumnElement:
+    return sa.func.ST_Area(sa.cast(sa.func.ST_Transform(geometry, 4326), Geography))
+
+
+def overlaps_added(
+    conn: Connection,
+    layer: LayerDef,
+    city: CityDef,
+    geometry: shapely.Geometry,
+    own_fid: int | None,
+) -> list[tuple[int, float]]:
+    """The features ``geometry`` (storage CRS) would overlap by more than feature ``own_fid``
+    (None: a new feature) overlaps them now, beyond the layer's tolerance: (fid, m² added),
+    largest first; empty when the layer has no such rule."""
+    editing = layer.editing
+    if editing is None or not editing.no_overlaps:
+        return []
+    table = layer_table(layer, city)
+    other = table.alias("other")
+    drawn = sa.func.ST_SetSRID(
+        sa.func.ST_GeomFromWKB(sa.literal(shapely.to_wkb(geometry), sa.LargeBinary)),
+        storage_srid(city),
+    )
+    before: sa.ColumnElement = sa.null()
+    if own_fid is not None:
+        before = sa.select(table.c.geom).where(table.c.fid == own_fid).scalar_subquery()
+    now_m2 = _m2(sa.func.ST_Intersection(other.c.geom, drawn))
+    before_m2 = sa.func.coalesce(_m2(sa.func.ST_Intersection(other.c.geom, before)), 0)
+    query = sa.select(other.c.fid, now_m2, before_m2).where(
+        sa.func.ST_Intersects(other.c.geom, drawn),
+        sa.func.ST_Relate(other.c.geom, drawn, "2********"),  # interiors meet
+    )
+    if own_fid is not None:
+        query = query.where(other.c.fid != own_fid)
+    found = []
+    for fid, now, was in conn.execute(query.limit(MAX_NEIGHBOURS)):
+        # an overlap already there may move by a thousandth of its area: what rounding to
+        # GeoJSON's 7 decimals (about 1 cm) does to a shape sent back unchanged
+        allowed = max(editing.overlap_tolerance_m2, EXISTING_SHARE * float(was))
+        if float(now) - float(was) > allowed:
+            found.append((int(fid), float(now) - float(was)))
+    return sorted(found, key=lambda x: -x[1])
