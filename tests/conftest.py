@@ -220,6 +220,15 @@ def live_server(app) -> Iterator[str]:  # noqa: ANN001
     thread.join(timeout=10)
 
 
+def polygon_feature(ring: list[list[float]]) -> dict:
+    """A GeoJSON Feature of one polygon ring (lon/lat) without fields, to add by POST."""
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Polygon", "coordinates": [ring]},
+        "properties": {},
+    }
+
+
 def editable_copy(catalog: Catalog, layer_id: str, copy_id: str) -> LayerDef:
     """A Cambridge layer's definition under ``copy_id``, editable by land_bureau and admin
     (tests that edit load it as a layer of its own, so the demo layers stay untouched)."""

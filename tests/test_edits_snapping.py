@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from conftest import editable_copy, serve_with_layers
+from conftest import editable_copy, polygon_feature, serve_with_layers
 
 from digitalcity.catalog.model import LayerDef
 from digitalcity.db.keys import create_key
@@ -172,11 +172,7 @@ def test_a_new_parcel_drawn_against_a_neighbour_shares_its_corner(http, bureau, 
     ring = [near, [x + d, y - 1e-7], [x + d, y - d], [x, y - d], near]
     created = http.post(
         ITEMS,
-        json={
-            "type": "Feature",
-            "geometry": {"type": "Polygon", "coordinates": [ring]},
-            "properties": {},
-        },
+        json=polygon_feature(ring),
         headers={"X-API-Key": bureau, "X-Change-Reason": "snapping test"},
     )
     assert created.status_code == 201, created.text

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from conftest import editable_copy, serve_with_layers
+from conftest import editable_copy, polygon_feature, serve_with_layers
 
 from digitalcity.catalog.model import LayerDef
 from digitalcity.db.keys import create_key
@@ -139,11 +139,7 @@ def test_a_new_parcel_over_others_is_refused(http, bureau, engine) -> None:  # n
     count = _one(engine, f"SELECT count(*) n FROM cambridge.{PARCELS}").n  # noqa: S608
     created = http.post(
         ITEMS,
-        json={
-            "type": "Feature",
-            "geometry": {"type": "Polygon", "coordinates": [ring]},
-            "properties": {},
-        },
+        json=polygon_feature(ring),
         headers={"X-API-Key": bureau, "X-Change-Reason": "topology test"},
     )
     assert created.status_code == 400, created.text

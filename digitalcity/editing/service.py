@@ -163,7 +163,7 @@ def checked_features(ctx: EditContext, features: Sequence[Any], *, partial: bool
     return checked
 
 
-def snap(conn: Any, ctx: EditContext, item: Checked, own_fid: int | None) -> bool:
+def snap_shape(conn: Any, ctx: EditContext, item: Checked, own_fid: int | None) -> bool:
     """``item``'s geometry snapped to the layer's other features within the tolerance, in
     ``conn``'s transaction; whether it moved."""
     if item.geometry is None:
@@ -219,7 +219,7 @@ def create_features(ctx: EditContext, features: Sequence[Any]) -> Outcome:
         first = store.next_fid(conn, ctx.layer, ctx.city)
         for n, item in enumerate(checked):
             fid = first + n
-            if snap(conn, ctx, item, None):
+            if snap_shape(conn, ctx, item, None):
                 snapped.append(fid)
             check_topology(conn, ctx, item, None)
             assert item.geometry is not None
@@ -255,7 +255,7 @@ def _write(
     with ctx.engine.begin() as conn:
         ensure_tables(conn, ctx.layer, ctx.city)
         lock_current(conn, ctx, fid, if_match)
-        snapped = [fid] if snap(conn, ctx, item, fid) else []
+        snapped = [fid] if snap_shape(conn, ctx, item, fid) else []
         check_topology(conn, ctx, item, fid)
         values = item.values
         if replace:  # fields not sent become NULL, except the ones the caller may not write

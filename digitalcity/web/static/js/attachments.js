@@ -37,11 +37,10 @@ async function openList(panel, meta, layerId, fid) {
   const { data } = await apiResponse(withAsOf(base));
   const files = data.attachments;
   const write = info.attachments.write && !showsPast();
-  const when = day;
   const rows = files.map((f, i) => `<li class="attach-item">` +
     (f.type.startsWith("image/") ? `<img class="attach-thumb" data-thumb="${i}" alt="${esc(f.name)}">` : "") +
     `<button type="button" class="link data" data-open="${i}">${esc(f.name)}</button> ` +
-    `<span class="muted">${esc(size(f.size))} · ${esc(when(f.added_at))}</span>` +
+    `<span class="muted">${esc(size(f.size))} · ${esc(day(f.added_at))}</span>` +
     (write ? ` <button type="button" class="link" data-remove="${i}">${esc(t("attachRemove"))}</button>` : "") +
     "</li>").join("");
   const form = write
