@@ -28,6 +28,9 @@ def export(
     properties: Annotated[str | None, typer.Option(help="comma-separated fields")] = None,
     encoding: Annotated[str, typer.Option(help="shapefile encoding: UTF-8 or GBK")] = "UTF-8",
     role: Annotated[str, typer.Option(help="whose view of the layer")] = "admin",
+    attachments: Annotated[
+        bool, typer.Option("--attachments", help="GeoPackage: the files kept with the features")
+    ] = False,
 ) -> None:
     """Export a layer to a GeoPackage, zipped Shapefile, FlatGeobuf or KML file."""
     from dataclasses import replace
@@ -62,6 +65,7 @@ def export(
             output.resolve(),
             layer_name=f"{city}__{layer}",
             encoding=encoding,
+            attachments=attachments,
         )
     except DigitalCityError as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -14,11 +14,19 @@ from sqlalchemy.engine import Engine
 from starlette.background import BackgroundTask
 
 from digitalcity.exports import FORMATS, export_items
-from digitalcity.query.items import ItemsQuery
+from digitalcity.query.items import ItemsQuery, QueryError
 
 ALL_ROWS = (
     2**31 - 2
 )  # an export without ``limit`` holds every matching feature (LIMIT is an integer)
+
+
+def with_attachments(request: Request) -> bool:
+    """``attachments=true|false``: whether a GeoPackage carries the features' files."""
+    text = request.query_params.get("attachments", "false").lower()
+    if text not in ("true", "false"):
+        raise QueryError(f"attachments must be true or false, not {text[:20]!r}")
+    return text == "true"
 
 
 def export_response(
@@ -31,11 +39,20 @@ def export_response(
     else:
         query = replace(query, limit=min(query.limit, most))
     encoding = request.query_params.get("encoding", "UTF-8")
+    attachments = with_attachments(request)
     spec = FORMATS[fmt]
     folder = Path(tempfile.mkdtemp(prefix="digitalcity-download-"))
     out = folder / f"{collection}{spec.suffix}"
     try:
-        export_items(engine, query, fmt, out, layer_name=collection, encoding=encoding)
+        export_items(
+            engine,
+            query,
+            fmt,
+            out,
+            layer_name=collection,
+            encoding=encoding,
+            attachments=attachments,
+        )
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise

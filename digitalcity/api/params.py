@@ -33,6 +33,7 @@ STANDARD = frozenset(
         "lang",
         "api_key",
         "encoding",
+        "attachments",
         "as-of",
         "after",
     }

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -193,6 +194,46 @@ def open_attachment(
     if row is None:
         raise NotFound(f"no attachment {attachment} of feature {fid}")
     return _attachment(row), bytes(row.content)
+
+
+_OF_FEATURES = (
+    f"SELECT {_COLUMNS}, content FROM digitalcity.attachments WHERE city = :city "  # noqa: S608 - constants
+    "AND layer = :layer AND fid = ANY(:fids) AND {kept} ORDER BY fid, id"
+)
+_FILES_OF = {
+    False: sa.text(_OF_FEATURES.format(kept=_KEPT_NOW)),
+    True: sa.text(_OF_FEATURES.format(kept=_KEPT_AT)),
+}
+_SIZE_OF = (
+    "SELECT count(*), coalesce(sum(size), 0) FROM digitalcity.attachments WHERE city = :city "  # noqa: S608 - constants
+    "AND layer = :layer AND fid = ANY(:fids) AND {kept}"
+)
+_SIZES_OF = {
+    False: sa.text(_SIZE_OF.format(kept=_KEPT_NOW)),
+    True: sa.text(_SIZE_OF.format(kept=_KEPT_AT)),
+}
+
+
+def files_size(
+    conn: Connection, layer: LayerDef, fids: list[int], at: dt.datetime | None = None
+) -> tuple[int, int]:
+    """How many files features ``fids`` keep (now, or at ``at``) and their bytes in all."""
+    keys = {"city": layer.city, "layer": layer.id, "fids": fids, "at": at}
+    count, size = conn.execute(_SIZES_OF[at is not None], keys).one()
+    return int(count), int(size)
+
+
+def files_of_features(
+    conn: Connection, layer: LayerDef, fids: list[int], at: dt.datetime | None = None
+) -> Iterator[tuple[Attachment, bytes]]:
+    """The files features ``fids`` keep (now, or at ``at``) with their bytes, by feature and
+    age, read a few at a time (an export's: the caller has checked the reader's rights)."""
+    keys = {"city": layer.city, "layer": layer.id, "fids": fids, "at": at}
+    rows = conn.execution_options(stream_results=True, yield_per=8).execute(
+        _FILES_OF[at is not None], keys
+    )
+    for row in rows:
+        yield _attachment(row), bytes(row.content)
 
 
 def attachment_record(

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Engine
 
 from digitalcity.catalog.model import FieldDef
 from digitalcity.errors import DigitalCityError
+from digitalcity.exports.attachments import check_attachments, write_attachments
 from digitalcity.query.items import ItemsQuery
 
 CHUNK_ROWS = 5_000  # rows per append: ~10-20 MB of Python objects for wide parcels
@@ -107,16 +108,22 @@ def export_items(
     *,
     layer_name: str,
     encoding: str = "UTF-8",
+    attachments: bool = False,
 ) -> int:
     """Write the rows of ``query`` to ``out`` in ``fmt`` (a key of ``FORMATS``); rows written.
 
     A shapefile is written to a folder beside ``out`` and zipped into ``out`` with its ``.cpg``
     naming ``encoding`` (UTF-8 or GBK). Field names longer than 10 characters are shortened
-    by GDAL for shapefiles (the ``.dbf`` limit)."""
+    by GDAL for shapefiles (the ``.dbf`` limit). With ``attachments`` (GeoPackage only) the
+    files kept with the features go in too (``exports.attachments``)."""
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r}; one of {', '.join(FORMATS)}")
     if encoding.upper() not in ENCODINGS:
         raise ExportError(f"encoding must be one of {', '.join(ENCODINGS)}, not {encoding!r}")
+    if attachments:
+        if fmt != "gpkg":
+            raise ExportError("attachments go into a GeoPackage only (f=gpkg)")
+        check_attachments(query)
     spec = FORMATS[fmt]
     shapefile = fmt == "shp"
     work = Path(tempfile.mkdtemp(prefix="digitalcity-export-", dir=out.parent))
@@ -145,6 +152,8 @@ def export_items(
                 crs=f"EPSG:{query.crs.srid}",
                 encoding=encoding.upper() if shapefile else None,
             )
+        if attachments:
+            write_attachments(engine, query, target, layer_name)
         if shapefile:
             with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
                 for part in sorted(work.iterdir()):

@@ -455,6 +455,8 @@ def items(
     query = items_query(request.query_params, layer, catalog.city(layer.city), role, settings)
     if fmt in FORMATS:
         return export_response(request, engine, query, collection_id, fmt)
+    if "attachments" in request.query_params:
+        raise QueryError("attachments= is for GeoPackage exports (f=gpkg)")
     if fmt == "csv":
         return _csv(engine, query, collection_id)
     if fmt == "html":
