@@ -216,3 +216,50 @@ def test_the_same_from_python(base, catalog, engine) -> None:  # noqa: ANN001
     assert _shared_vertices(engine, fid) < 4
     city.update(PARCELS, fid, moved, etag=etag, reason="snapping test")  # the layer's 5 cm
     assert _shared_vertices(engine, fid) >= 4 and _overlap_m2(engine, fid) < 1e-6
+
+
+def test_a_corner_at_the_middle_of_a_neighbours_side_is_put_on_it(http, bureau, engine) -> None:  # noqa: ANN001
+    """A corner drawn 1.5 cm off the middle of a neighbour's side (no vertex there to snap to)
+    is moved onto that side."""
+    fid = _parcels_with_neighbours(engine, 4)[3]
+    with engine.connect() as conn:
+        x1, y1, x2, y2 = conn.execute(
+            sa.text(
+                "SELECT ST_X(a), ST_Y(a), ST_X(b), ST_Y(b) FROM (SELECT "  # noqa: S608
+                "ST_PointN(ST_ExteriorRing(ST_GeometryN(geom, 1)), 1) a, "
+                "ST_PointN(ST_ExteriorRing(ST_GeometryN(geom, 1)), 2) b "
+                f"FROM cambridge.{PARCELS} WHERE fid = :fid) s"
+            ),
+            {"fid": fid},
+        ).one()
+    mx, my = (x1 + x2) / 2, (y1 + y2) / 2
+    off = [mx + 1e-7, my + 1e-7]  # about 1.5 cm from the side's middle
+    d = 0.0001
+    ring = [off, [mx + d, my + 1e-7], [mx + d, my + d], [mx, my + d], off]
+    created = http.post(
+        ITEMS,
+        json=polygon_feature(ring),
+        params={"snap": 0.05},
+        headers={"X-API-Key": bureau, "X-Change-Reason": "snapping test"},
+    )
+    assert created.status_code == 201, created.text
+    new = created.json()["ids"][0]
+    assert created.json()["snapped"] == [new]
+    with engine.connect() as conn:
+        gap = conn.execute(
+            sa.text(
+                "SELECT min(ST_Distance(ST_Transform(v.geom, 26986), ST_Transform("  # noqa: S608
+                "ST_MakeLine(ST_SetSRID(ST_MakePoint(:x1, :y1), 4326), "
+                "ST_SetSRID(ST_MakePoint(:x2, :y2), 4326)), 26986))) "
+                f"FROM cambridge.{PARCELS} p, ST_DumpPoints(p.geom) v WHERE p.fid = :new"
+            ),
+            {"x1": x1, "y1": y1, "x2": x2, "y2": y2, "new": new},
+        ).scalar_one()
+    assert (
+        gap < 1e-4
+    )  # m (0.1 mm: lon/lat against State Plane lines): on the side, not 1.5 cm off it
+    etag = http.get(f"{ITEMS}/{new}").headers["etag"]
+    assert (
+        http.delete(f"{ITEMS}/{new}", headers={"X-API-Key": bureau, "If-Match": etag}).status_code
+        == 204
+    )

@@ -131,6 +131,47 @@ def _api_job(base: str, items: str, key: str, field: str, fids: list[int]) -> Ca
     return job
 
 
+def _shape_job(
+    base: str, items: str, key: str, shapes: dict[int, bytes], snap: str
+) -> Callable[[], int]:
+    """PATCHes of each feature's own shape (as the API gave it: GeoJSON's 7 decimals), with
+    ``snap`` as the request's tolerance ("": the layer's)."""
+    call = http_caller(base)
+    counter = itertools.count()
+    fids = list(shapes)
+    query = f"?snap={snap}" if snap else ""
+
+    def job() -> int:
+        fid = fids[next(counter) % len(fids)]
+        headers = {"X-API-Key": key, "If-Match": "*", "Content-Type": "application/json"}
+        return call("PATCH", f"{items}/{fid}{query}", shapes[fid], headers)
+
+    return job
+
+
+def _shapes(base: str, items: str, key: str, fids: list[int], edits: int, rounds: int) -> None:
+    """Shape edits with snapping (吸附, the layer's tolerance) and the topology rule against
+    overlaps (where the layer has one) against the same edits with ``snap=0``, in turns."""
+    shapes = {}
+    for fid in fids:
+        item = httpx.get(f"{base}{items}/{fid}", headers={"X-API-Key": key}, timeout=60).json()
+        shapes[fid] = json.dumps({"geometry": item["geometry"]}).encode()
+    series: dict[str, list[Result]] = {"snap=0": [], "the layer's": []}
+    for _ in range(rounds):
+        for label, snap in (("snap=0", "0"), ("the layer's", "")):
+            result = run([_shape_job(base, items, key, shapes, snap)] * edits, 1)
+            assert set(result.statuses) == {200}, result.statuses
+            series[label].append(result)
+    best = {label: min(runs, key=lambda r: r.median_ms()) for label, runs in series.items()}
+    plain, snapped = best["snap=0"], best["the layer's"]
+    print(f"  shape PATCH ({edits} per run, c=1, best of {rounds} rounds in turns):")
+    print(f"    snap=0          {plain.median_ms():7.2f} ms median, {plain.p95_ms():7.2f} ms p95")
+    print(
+        f"    layer's snap    {snapped.median_ms():7.2f} ms median, {snapped.p95_ms():7.2f} ms p95"
+        f" = {snapped.median_ms() / plain.median_ms():.2f}x snap=0"
+    )
+
+
 def _columns(conn: psycopg.Connection, data: EditDataset) -> list[str]:
     return [
         r[0]
@@ -315,6 +356,7 @@ def measure(data: EditDataset, args: argparse.Namespace) -> None:
         _purged_per_edit(db, data)
         with uvicorn_server("digitalcity.api.main:app_factory", env, factory=True) as base:
             _many(db, data, base, items, args.many_runs)
+            _shapes(base, items, key, sample[:50], args.shapes, 3)
 
         instant = dt.datetime.now(dt.UTC)
         job = _floor_job(conn_of, names, fids, columns)
@@ -351,6 +393,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pages", type=int, default=200, help="bboxes for the as-of pages")
     parser.add_argument("--dataset", choices=("cambridge", "osm", "both"), default="both")
     parser.add_argument("--many-runs", type=int, default=5, help="runs of one change to many")
+    parser.add_argument("--shapes", type=int, default=100, help="shape PATCHes per run")
     args = parser.parse_args(argv)
     for name, data in DATASETS.items():
         if args.dataset in (name, "both"):
