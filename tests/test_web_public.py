@@ -320,8 +320,10 @@ def test_a_citizen_sees_a_hydrants_survey_photo(browser, live_server, engine):  
         page.fill("#q", hydrant)
         page.press("#q", "Enter")
         opened.card()
+        assert page.inner_text("#card [data-attachments]") == "Photos and files"  # plain words
         page.click("#card [data-attachments]")
         page.wait_for_selector("#card .attach-item", timeout=30_000)
+        assert page.inner_text("#card .attach-panel h3") == "Photos and files (1)"
         assert "survey 现场照片.png" in page.inner_text("#card .attach-list")
         page.wait_for_function("document.querySelector('#card .attach-thumb')?.naturalWidth === 90")
         assert page.locator("#card .attach-form, #card [data-remove]").count() == 0

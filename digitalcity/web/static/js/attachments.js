@@ -8,11 +8,11 @@ import { lang, t } from "./i18n.js";
 const ACCEPT = "image/jpeg,image/png,image/webp,image/gif,application/pdf";
 
 /** The card's *Attachments* button for feature ``fid`` of ``layerId`` when the caller may
- * read its layer's files. */
-export function attachmentButton(meta, layerId, fid) {
+ * read its layer's files (``label``: the i18n key of its words; plainer on the public map). */
+export function attachmentButton(meta, layerId, fid, label = "attachments") {
   if (!meta.layers[layerId]?.attachments || fid == null) return "";
-  return `<p class="attach-tools"><button type="button" data-attachments="${esc(layerId)}" data-fid="${esc(fid)}">` +
-    `${esc(t("attachments"))}</button></p><div class="attach-panel"></div>`;
+  return `<p class="attach-tools"><button type="button" data-attachments="${esc(layerId)}" data-fid="${esc(fid)}" data-label="${esc(label)}">` +
+    `${esc(t(label))}</button></p><div class="attach-panel"></div>`;
 }
 
 function size(bytes) {
@@ -31,7 +31,7 @@ function day(at) {
 
 /** List feature ``fid``'s files in ``panel`` (those kept on the map's day); editors also get
  * the form to add one, except on a past day. */
-async function openList(panel, meta, layerId, fid) {
+async function openList(panel, meta, layerId, fid, label = "attachments") {
   const info = meta.layers[layerId];
   const base = `/collections/${info.collection}/items/${fid}/attachments`;
   const { data } = await apiResponse(withAsOf(base));
@@ -47,7 +47,7 @@ async function openList(panel, meta, layerId, fid) {
     ? `<form class="attach-form"><label>${esc(t("attachAdd"))} <input type="file" name="file" accept="${ACCEPT}"></label> ` +
       `<button type="submit">${esc(t("attachSend"))}</button></form>`
     : "";
-  panel.innerHTML = `<h3>${esc(t("attachments"))} (${num(files.length)})</h3>` +
+  panel.innerHTML = `<h3>${esc(t(label))} (${num(files.length)})</h3>` +
     (files.length ? `<ul class="attach-list">${rows}</ul>` : `<p class="muted">${esc(t("attachNone"))}</p>`) +
     `${form}<p class="error attach-error" hidden></p>`;
   const error = panel.querySelector(".attach-error");
@@ -70,7 +70,7 @@ async function openList(panel, meta, layerId, fid) {
       }
       try {
         await apiResponse(f.href, { method: "DELETE" });
-        await openList(panel, meta, layerId, fid);
+        await openList(panel, meta, layerId, fid, label);
       } catch (err) {
         fail(err);
       }
@@ -84,7 +84,7 @@ async function openList(panel, meta, layerId, fid) {
       if (!file) return;
       try {
         await sendFile(`${base}?name=${encodeURIComponent(file.name)}`, file);
-        await openList(panel, meta, layerId, fid);
+        await openList(panel, meta, layerId, fid, label);
       } catch (err) {
         fail(err);
       }
@@ -96,7 +96,7 @@ async function openList(panel, meta, layerId, fid) {
 export function wireAttachments(root, meta) {
   for (const button of root.querySelectorAll("[data-attachments]")) {
     button.onclick = () => openList(button.closest(".attach-tools").nextElementSibling, meta,
-      button.dataset.attachments, button.dataset.fid).catch((err) => console.warn("attachments", err.message));
+      button.dataset.attachments, button.dataset.fid, button.dataset.label).catch((err) => console.warn("attachments", err.message));
   }
 }
 

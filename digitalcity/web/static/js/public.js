@@ -311,7 +311,7 @@ async function openShared() {
 // hydrant's survey photos) where its layer keeps them for everyone (attachments.js).
 function openFeatures(features) {
   const [first] = features;
-  openCard(featuresCard(features, meta) + attachmentButton(meta, first.layer, first.fid));
+  openCard(featuresCard(features, meta) + attachmentButton(meta, first.layer, first.fid, "photosAndFiles"));
   wireAttachments(document.getElementById("card"), meta);
 }
 

@@ -70,10 +70,10 @@ export class SnapTargets {
     this.map.off("moveend", this.reload);
   }
 
-  /** Where a pointer at ``event`` (terra-draw's: containerX, containerY) snaps to, as
-   * [lon, lat], or undefined when no neighbour is within SNAP_PX. */
+  /** Where a pointer at ``event`` (terra-draw's: containerX, containerY, heldKeys) snaps to,
+   * as [lon, lat], or undefined when no neighbour is within SNAP_PX or Alt is held. */
   snap(event) {
-    if (!this.enabled) return undefined;
+    if (!this.enabled || event.heldKeys?.includes("Alt")) return undefined; // Alt: place freely
     const x = event.containerX;
     const y = event.containerY;
     const a = this.map.unproject([x - SNAP_PX, y + SNAP_PX]);
