@@ -362,6 +362,15 @@ def test_a_new_parcel_snaps_to_its_neighbours_corner(browser, live_server, engin
             )
             x, y, on_canvas = _screen(page, lon, lat)
             assert on_canvas
+            if snapping:  # the place it snaps to is ringed while the pointer moves near it
+                page.mouse.move(x + 3, y + 4)
+                page.wait_for_function(
+                    "dcMap.getSource('dc-snap')?.serialize().data.features.length === 1"
+                )
+                ringed = page.evaluate(
+                    "dcMap.getSource('dc-snap').serialize().data.features[0].geometry.coordinates"
+                )
+                assert abs(ringed[0] - lon) < 1e-7 and abs(ringed[1] - lat) < 1e-7
             _draw_triangle_from(page, x + 3, y + 4, held)
             page.wait_for_selector("#edit-reason", timeout=15_000)
             assert page.is_checked("#card #edit-snap") is box  # kept in the form

@@ -8,6 +8,7 @@ import { api } from "./common.js";
 
 export const SNAP_PX = 12;
 const MAX_FEATURES = 2000; // a view of a few streets holds a few hundred parcels
+const MARKER = "dc-snap";
 
 /** The rings and lines of a GeoJSON geometry, each a list of [lon, lat]. */
 function pathsOf(geometry) {
@@ -63,16 +64,41 @@ export class SnapTargets {
 
   start() {
     this.map.on("moveend", this.reload);
+    this.showMarker();
     return this.load();
   }
 
   stop() {
     this.map.off("moveend", this.reload);
+    if (this.map.getLayer(MARKER)) this.map.removeLayer(MARKER);
+    if (this.map.getSource(MARKER)) this.map.removeSource(MARKER);
+  }
+
+  // The place the pointer snaps to, ringed on the map (empty when it does not snap).
+  showMarker() {
+    if (this.map.getSource(MARKER)) return;
+    this.map.addSource(MARKER, { type: "geojson", data: { type: "FeatureCollection", features: [] } });
+    this.map.addLayer({ id: MARKER, type: "circle", source: MARKER, paint: {
+      "circle-radius": 7, "circle-color": "rgba(0,0,0,0)", "circle-stroke-color": "#d6336c",
+      "circle-stroke-width": 2.5,
+    } });
+  }
+
+  mark(position) {
+    const features = position
+      ? [{ type: "Feature", geometry: { type: "Point", coordinates: position }, properties: {} }] : [];
+    this.map.getSource(MARKER)?.setData({ type: "FeatureCollection", features });
   }
 
   /** Where a pointer at ``event`` (terra-draw's: containerX, containerY, heldKeys) snaps to,
    * as [lon, lat], or undefined when no neighbour is within SNAP_PX or Alt is held. */
   snap(event) {
+    const found = this.nearest(event);
+    this.mark(found);
+    return found;
+  }
+
+  nearest(event) {
     if (!this.enabled || event.heldKeys?.includes("Alt")) return undefined; // Alt: place freely
     const x = event.containerX;
     const y = event.containerY;
