@@ -47,6 +47,12 @@ def items_parameters(settings: Settings) -> dict[str, Json]:
             "text encoding of a shapefile export",
             {"type": "string", "enum": ["UTF-8", "GBK"]},
         ),
+        "attachments": _query(
+            "attachments",
+            "a GeoPackage export (f=gpkg) with the files kept with the features, as related "
+            "media tables (GeoPackage Related Tables Extension)",
+            {"type": "boolean", "default": False},
+        ),
         "limit": _query(
             "limit",
             "features per page; a value above the maximum is clamped to it",
@@ -112,7 +118,8 @@ def items_parameters(settings: Settings) -> dict[str, Json]:
 
 ITEMS_PARAMETERS = (
     "f", "limit", "offset", "after", "bbox", "bbox-crs", "crs", "datetime", "filter",
-    "filter-lang", "filter-crs", "properties", "sortby", "lang", "encoding", "as-of",
+    "filter-lang", "filter-crs", "properties", "sortby", "lang", "encoding", "attachments",
+    "as-of",
 )  # fmt: skip
 FEATURE_PARAMETERS = ("f", "crs", "properties", "lang", "as-of")
 
