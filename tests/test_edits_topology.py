@@ -145,6 +145,18 @@ def test_a_new_parcel_over_others_is_refused(http, bureau, engine) -> None:  # n
     assert created.status_code == 400, created.text
     assert "would overlap feature" in " ".join(created.json()["faults"])
     assert _one(engine, f"SELECT count(*) n FROM cambridge.{PARCELS}").n == count  # noqa: S608
+    # in a collection: the feature named by its place, and none created (all or none)
+    both = http.post(
+        ITEMS,
+        json={
+            "type": "FeatureCollection",
+            "features": [polygon_feature(ring), polygon_feature(ring)],
+        },
+        headers={"X-API-Key": bureau, "X-Change-Reason": "topology test"},
+    )
+    assert both.status_code == 400, both.text
+    assert any(f.startswith("feature 0: ") for f in both.json()["faults"])
+    assert _one(engine, f"SELECT count(*) n FROM cambridge.{PARCELS}").n == count  # noqa: S608
 
 
 def test_the_rule_is_for_polygons_and_on_cambridge_zoning(catalog) -> None:  # noqa: ANN001

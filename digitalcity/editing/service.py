@@ -221,7 +221,14 @@ def create_features(ctx: EditContext, features: Sequence[Any]) -> Outcome:
             fid = first + n
             if snap_shape(conn, ctx, item, None):
                 snapped.append(fid)
-            check_topology(conn, ctx, item, None)
+            try:
+                check_topology(conn, ctx, item, None)
+            except EditRejected as refused:  # which of the request's features
+                if len(checked) == 1:
+                    raise
+                raise EditRejected(
+                    [f.about(f"feature {n}: ", f"第 {n} 个要素：") for f in refused.faults]
+                ) from None
             assert item.geometry is not None
             store.insert_row(conn, ctx.layer, ctx.city, fid, item.values, item.geometry)
             store.stamp(conn, ctx.layer, ctx.city, fid, changeset)
