@@ -220,6 +220,16 @@ def live_server(app) -> Iterator[str]:  # noqa: ANN001
     thread.join(timeout=10)
 
 
+def cli_on_test_cluster(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
+    """Point the command line (run in-process by typer's CliRunner) at the test cluster."""
+    for name, value in {
+        "DIGITALCITY_DATA_DIR": settings.data_dir,
+        "DIGITALCITY_DB_PORT": settings.db_port,
+        "DIGITALCITY_SOURCE_DATA_DIR": settings.source_data_dir,
+    }.items():
+        monkeypatch.setenv(name, str(value))
+
+
 def polygon_feature(ring: list[list[float]]) -> dict:
     """A GeoJSON Feature of one polygon ring (lon/lat) without fields, to add by POST."""
     return {

@@ -14,6 +14,7 @@ from pathlib import Path
 import geopandas as gpd
 import pyogrio
 import pytest
+from conftest import cli_on_test_cluster
 from typer.testing import CliRunner
 
 PARCELS = "/collections/cambridge__parcels/items"
@@ -134,12 +135,7 @@ def test_empty_export_has_the_columns(client, tmp_path) -> None:  # noqa: ANN001
 def test_cli_export(loaded, settings, tmp_path, monkeypatch) -> None:  # noqa: ANN001
     from digitalcity.cli import app
 
-    for name, value in {
-        "DIGITALCITY_DATA_DIR": settings.data_dir,
-        "DIGITALCITY_DB_PORT": settings.db_port,
-        "DIGITALCITY_SOURCE_DATA_DIR": settings.source_data_dir,
-    }.items():
-        monkeypatch.setenv(name, str(value))
+    cli_on_test_cluster(monkeypatch, settings)
     out = tmp_path / "parcels.gpkg"
     result = CliRunner().invoke(
         app, ["export", "cambridge", "parcels", "-f", "gpkg", "-o", str(out)]

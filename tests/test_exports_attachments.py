@@ -16,6 +16,7 @@ import httpx
 import pyogrio
 import pytest
 import sqlalchemy as sa
+from conftest import cli_on_test_cluster
 from PIL import Image
 
 from digitalcity.db.keys import create_key
@@ -180,12 +181,7 @@ def test_the_command_line_exports_files_too(kept, settings, tmp_path, monkeypatc
 
     from digitalcity.cli import app
 
-    for name, value in {
-        "DIGITALCITY_DATA_DIR": settings.data_dir,
-        "DIGITALCITY_DB_PORT": settings.db_port,
-        "DIGITALCITY_SOURCE_DATA_DIR": settings.source_data_dir,
-    }.items():
-        monkeypatch.setenv(name, str(value))
+    cli_on_test_cluster(monkeypatch, settings)
     out = tmp_path / "cli.gpkg"
     result = CliRunner().invoke(
         app,
