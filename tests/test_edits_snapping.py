@@ -263,3 +263,47 @@ def test_a_corner_at_the_middle_of_a_neighbours_side_is_put_on_it(http, bureau, 
         http.delete(f"{ITEMS}/{new}", headers={"X-API-Key": bureau, "If-Match": etag}).status_code
         == 204
     )
+
+
+def test_a_split_through_two_corners_goes_exactly_through_them(http, bureau, engine) -> None:  # noqa: ANN001
+    """A split line drawn 1 cm beside a parcel's corners (as a click leaves it) is snapped to
+    them: the two parts meet along the diagonal, each with both corners to the last bit."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.text(
+                "SELECT fid, ST_X(a) ax, ST_Y(a) ay, ST_X(c) cx, ST_Y(c) cy FROM (SELECT fid, "  # noqa: S608
+                "ST_PointN(ST_ExteriorRing(ST_GeometryN(geom, 1)), 1) a, "
+                "ST_PointN(ST_ExteriorRing(ST_GeometryN(geom, 1)), 3) c "
+                f"FROM cambridge.{PARCELS} WHERE ST_NumGeometries(geom) = 1 "
+                "AND ST_NPoints(geom) = 5 AND ST_Area(geom) / ST_Area(ST_ConvexHull(geom)) > 0.99 "
+                "AND ST_Area(geom::geography) > 300 ORDER BY fid DESC LIMIT 1) s"
+            )
+        ).one()
+    ax, ay, cx, cy = row.ax, row.ay, row.cx, row.cy
+    ex, ey = cx - ax, cy - ay  # beyond each corner along the diagonal, and 1 cm beside it
+    line = {
+        "type": "LineString",
+        "coordinates": [
+            [ax - 0.2 * ex, ay - 0.2 * ey],
+            [ax + 1e-7, ay - 1e-7],
+            [cx + 1e-7, cy - 1e-7],
+            [cx + 0.2 * ex, cy + 0.2 * ey],
+        ],
+    }
+    etag = http.get(f"{ITEMS}/{row.fid}").headers["etag"]
+    headers = {"X-API-Key": bureau, "If-Match": etag, "X-Change-Reason": "split at the corners"}
+    split = http.post(f"{ITEMS}/{row.fid}/split", json={"line": line}, headers=headers)
+    assert split.status_code == 200, split.text
+    ids = [row.fid, *split.json()["created"]]
+    assert len(ids) == 2
+    with engine.connect() as conn:
+        for fid in ids:
+            corners = conn.execute(
+                sa.text(
+                    f"SELECT count(*) FROM cambridge.{PARCELS} p, ST_DumpPoints(p.geom) v "  # noqa: S608
+                    "WHERE p.fid = :fid AND ((ST_X(v.geom) = :ax AND ST_Y(v.geom) = :ay) "
+                    "OR (ST_X(v.geom) = :cx AND ST_Y(v.geom) = :cy))"
+                ),
+                {"fid": fid, "ax": ax, "ay": ay, "cx": cx, "cy": cy},
+            ).scalar_one()
+            assert corners >= 2, fid  # both corners (the ring's closing vertex may repeat one)

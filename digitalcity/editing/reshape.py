@@ -28,6 +28,7 @@ from digitalcity.editing.service import (
     check_rights,
     lock_current,
 )
+from digitalcity.editing.snapping import line_snapped_to
 from digitalcity.editing.validate import Checked, as_layer_type, check_geometry
 from digitalcity.errors import NotFound
 from digitalcity.history.changesets import open_changeset
@@ -145,7 +146,9 @@ def _cut(
         raise EditRejected.of(
             f"feature {fid} has no shape to split", f"要素 {fid} 没有可分割的几何"
         )
-    parts = split_parts(geom, cutter, polygonal)
+    parts = split_parts(
+        geom, line_snapped_to(cutter, geom, ctx.city, ctx.snap_tolerance()), polygonal
+    )
     if len(parts) < 2:
         raise EditRejected.of(
             "the line does not cross the feature from one side to the other",

@@ -73,13 +73,31 @@ def snapped_to_neighbours(
         return None
     neighbours = shapely.from_wkb(found)
     # GEOS hands back a one-part multi-geometry as a single one: cast back to the layer's type
-    onto_vertices = as_layer_type(
-        layer, shapely.snap(geometry, shapely.GeometryCollection(list(neighbours)), tolerance)
-    )
+    onto_vertices = as_layer_type(layer, onto_vertices_of(geometry, neighbours, tolerance))
     for result in (_onto_edges(onto_vertices, neighbours, tolerance), onto_vertices):
         if result.is_valid and not result.is_empty:
             return None if result.equals_exact(geometry, 0) else result
     return None
+
+
+def onto_vertices_of(
+    geometry: shapely.Geometry, references: np.ndarray, tolerance: float
+) -> shapely.Geometry:
+    """GEOS's snap of ``geometry`` to the vertices of ``references`` (same CRS units)."""
+    return shapely.snap(geometry, shapely.GeometryCollection(list(references)), tolerance)
+
+
+def line_snapped_to(
+    line: shapely.Geometry, shape: shapely.Geometry, city: CityDef, metres: float
+) -> shapely.Geometry:
+    """A split's line (storage CRS) snapped to the shape it cuts, within ``metres``: through
+    the shape's corners and onto its sides where drawn that close, so a cut through a corner
+    goes exactly through it (a line passing 5 mm beside one cut off a sliver)."""
+    if metres <= 0 or not math.isfinite(metres):
+        return line
+    tolerance = tolerance_in_storage_units(city, metres)
+    references = np.array([shape], dtype=object)
+    return _onto_edges(onto_vertices_of(line, references, tolerance), references, tolerance)
 
 
 def _onto_edges(
