@@ -2,10 +2,10 @@
 polygon may not overlap another feature of the layer by more than it did before the edit, and a
 new one may not overlap any, beyond ``overlap_tolerance_m2`` (m² on the WGS 84 ellipsoid). So
 overlaps already in the data do not block an edit that leaves them as they were, and no edit
-adds one. An overlap already there may move by a thousandth of its area (what rounding to
-GeoJSON's 7 decimals does to a shape sent back unchanged), and a new one thinner on average
-(twice its area over its perimeter) than the layer's snapping tolerance (at least 1 cm) is a
-sliver between boundaries drawn a few cm apart, not land claimed twice. Checked in the edit's transaction,
+adds one. What the edit adds to an overlap counts only when it is thicker on average (twice its
+area over its perimeter) than the layer's snapping tolerance (at least 1 cm): thinner, it is a
+sliver between boundaries drawn a few cm apart, or what rounding to GeoJSON's 7 decimals does
+to a shape sent back unchanged, not land claimed twice. Checked in the edit's transaction,
 after snapping, against the rows as they are."""
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ from digitalcity.db.schema import layer_table, storage_srid
 
 MAX_LISTED = 5  # overlapping features named in the refusal
 MAX_NEIGHBOURS = 1000
-EXISTING_SHARE = 0.001
-MIN_SLIVER_M = 0.01  # mean width (m) below which a new overlap is a sliver (1 cm: rounding)
+MIN_SLIVER_M = 0.01  # mean width (m) below which what an edit adds is a sliver (rounding)
 
 
 def _m2(geometry: sa.ColumnElement) -> sa.ColumnElement:
@@ -50,11 +49,17 @@ def overlaps_added(
     before: sa.ColumnElement = sa.null()
     if own_fid is not None:
         before = sa.select(table.c.geom).where(table.c.fid == own_fid).scalar_subquery()
-    shared = sa.func.ST_CollectionExtract(sa.func.ST_Intersection(other.c.geom, drawn), 3)
-    now_m2 = _m2(shared)
-    now_perimeter_m = sa.func.ST_Perimeter(sa.cast(sa.func.ST_Transform(shared, 4326), Geography))
-    before_m2 = sa.func.coalesce(_m2(sa.func.ST_Intersection(other.c.geom, before)), 0)
-    query = sa.select(other.c.fid, now_m2, before_m2, now_perimeter_m).where(
+    now = sa.func.ST_CollectionExtract(sa.func.ST_Intersection(other.c.geom, drawn), 3)
+    was = sa.func.ST_CollectionExtract(sa.func.ST_Intersection(other.c.geom, before), 3)
+    # the part of the overlap the edit adds (all of it for a new feature)
+    added = sa.func.coalesce(sa.func.ST_Difference(now, was), now)
+    query = sa.select(
+        other.c.fid,
+        _m2(now),
+        sa.func.coalesce(_m2(was), 0),
+        _m2(added),
+        sa.func.ST_Perimeter(sa.cast(sa.func.ST_Transform(added, 4326), Geography)),
+    ).where(
         sa.func.ST_Intersects(other.c.geom, drawn),
         sa.func.ST_Relate(other.c.geom, drawn, "2********"),  # interiors meet
     )
@@ -62,15 +67,9 @@ def overlaps_added(
         query = query.where(other.c.fid != own_fid)
     sliver_m = max(editing.snap_m, MIN_SLIVER_M)
     found = []
-    for fid, now, was, perimeter in conn.execute(query.limit(MAX_NEIGHBOURS)):
-        # an overlap already there may move by a thousandth of its area: what rounding to
-        # GeoJSON's 7 decimals (about 1 cm) does to a shape sent back unchanged
-        allowed = max(editing.overlap_tolerance_m2, EXISTING_SHARE * float(was))
-        added = float(now) - float(was)
-        # a new overlap thinner on average than the snapping tolerance is a sliver where two
-        # neighbours' boundaries were drawn a few cm apart (a vertex snapped onto the
-        # neighbour's, whose edges run otherwise), not land claimed twice
-        width = 2 * float(now) / float(perimeter) if perimeter else 0.0
-        if added > allowed and (float(was) > 0 or width > sliver_m):
-            found.append((int(fid), added))
+    for fid, now_m2, was_m2, added_m2, added_perimeter in conn.execute(query.limit(MAX_NEIGHBOURS)):
+        grown = float(now_m2) - float(was_m2)
+        width = 2 * float(added_m2) / float(added_perimeter) if added_perimeter else 0.0
+        if grown > editing.overlap_tolerance_m2 and width > sliver_m:
+            found.append((int(fid), grown))
     return sorted(found, key=lambda x: -x[1])
