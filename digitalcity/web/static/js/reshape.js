@@ -5,7 +5,6 @@
 // features (If-Match), so a feature changed meanwhile is not overwritten.
 import { apiResponse, esc, num } from "./common.js";
 import { ShapeEditor } from "./geomedit.js";
-import { SnapTargets } from "./snapping.js";
 import { lang, t, unitText } from "./i18n.js";
 
 const SOURCE = "dc-merge";
@@ -72,9 +71,7 @@ export function wireReshape(panel, { map, info, fid, etag, reason, fail, done })
     box.innerHTML = `<p class="muted split-hint">${esc(t("splitHint"))}</p>` +
       `<p><button type="button" id="split-cancel">${esc(t("cancel"))}</button></p>`;
     box.querySelector("#split-cancel").onclick = stop;
-    // the line snaps to the feature's own corners and sides too (a cut through a corner)
-    const snapping = info.editing.snap_m > 0 ? new SnapTargets(map, info.collection) : null;
-    editor = await new ShapeEditor(map, "LineString", snapping).start();
+    editor = await new ShapeEditor(map, "LineString").start();
     const line = await editor.drawNew();
     if (!editor?.draw) return; // cancelled while drawing
     // the parts it would make, drawn and measured before anything is written

@@ -62,10 +62,9 @@ export class SnapTargets {
     this.covered = box;
   }
 
-  start() {
+  async start() {
     this.map.on("moveend", this.reload);
-    this.showMarker();
-    return this.load();
+    await this.load();
   }
 
   stop() {
@@ -74,20 +73,25 @@ export class SnapTargets {
     if (this.map.getSource(MARKER)) this.map.removeSource(MARKER);
   }
 
-  // The place the pointer snaps to, ringed on the map (empty when it does not snap).
-  showMarker() {
-    if (this.map.getSource(MARKER)) return;
-    this.map.addSource(MARKER, { type: "geojson", data: { type: "FeatureCollection", features: [] } });
-    this.map.addLayer({ id: MARKER, type: "circle", source: MARKER, paint: {
-      "circle-radius": 7, "circle-color": "rgba(0,0,0,0)", "circle-stroke-color": "#d6336c",
-      "circle-stroke-width": 2.5,
-    } });
-  }
-
+  // The place the pointer snaps to, ringed on the map (empty when it does not snap). Added on
+  // first use: a style still loading takes no layer, and the ring is only a help, so the
+  // pointer snaps whether or not it can be drawn.
   mark(position) {
     const features = position
       ? [{ type: "Feature", geometry: { type: "Point", coordinates: position }, properties: {} }] : [];
-    this.map.getSource(MARKER)?.setData({ type: "FeatureCollection", features });
+    try {
+      if (!this.map.getSource(MARKER)) {
+        if (!features.length) return;
+        this.map.addSource(MARKER, { type: "geojson", data: { type: "FeatureCollection", features: [] } });
+        this.map.addLayer({ id: MARKER, type: "circle", source: MARKER, paint: {
+          "circle-radius": 7, "circle-color": "rgba(0,0,0,0)", "circle-stroke-color": "#d6336c",
+          "circle-stroke-width": 2.5,
+        } });
+      }
+      this.map.getSource(MARKER).setData({ type: "FeatureCollection", features });
+    } catch (err) {
+      console.warn("snapping ring", err.message);
+    }
   }
 
   /** Where a pointer at ``event`` (terra-draw's: containerX, containerY, heldKeys) snaps to,
