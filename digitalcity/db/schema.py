@@ -6,6 +6,9 @@ A layer's current rows live in ``<city>.<layer>``; earlier versions are kept as
 
 from __future__ import annotations
 
+from functools import lru_cache
+
+import pyproj
 import sqlalchemy as sa
 from geoalchemy2 import Geometry
 from sqlalchemy.engine import Connection
@@ -59,6 +62,16 @@ def staging_table_name(layer: LayerDef) -> str:
 
 def storage_srid(city: CityDef) -> int:
     return epsg_code(city.storage_crs)
+
+
+def storage_is_geographic(city: CityDef) -> bool:
+    """Whether the city's storage CRS is in degrees (lon/lat), asked of PROJ once per CRS."""
+    return _geographic(city.storage_crs)
+
+
+@lru_cache(maxsize=32)
+def _geographic(crs: str) -> bool:
+    return bool(pyproj.CRS.from_user_input(crs).is_geographic)
 
 
 def column_for(field: FieldDef) -> sa.Column:

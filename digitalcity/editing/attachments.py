@@ -114,22 +114,23 @@ _KEPT_NOW = "removed_at IS NULL"
 _KEPT_AT = "added_at <= :at AND (removed_at IS NULL OR removed_at > :at)"
 
 
-def _listing(kept: str) -> sa.TextClause:
-    return sa.text(
-        f"SELECT {_COLUMNS} FROM digitalcity.attachments WHERE {_OF_FEATURE} AND {kept} "  # noqa: S608 - constants
-        "ORDER BY id"
-    )
+def _now_and_then(template: str) -> dict[bool, sa.TextClause]:
+    """``template``'s statement for the files kept now (False) and at ``:at`` (True): its
+    ``{kept}`` filled in."""
+    return {
+        False: sa.text(template.format(kept=_KEPT_NOW)),
+        True: sa.text(template.format(kept=_KEPT_AT)),
+    }
 
 
-def _opening(kept: str) -> sa.TextClause:
-    return sa.text(
-        f"SELECT {_COLUMNS}, content FROM digitalcity.attachments WHERE id = :id "  # noqa: S608 - constants
-        f"AND {_OF_FEATURE} AND {kept}"
-    )
-
-
-_LIST, _LIST_AT = _listing(_KEPT_NOW), _listing(_KEPT_AT)
-_ONE, _ONE_AT = _opening(_KEPT_NOW), _opening(_KEPT_AT)
+_LIST = _now_and_then(
+    f"SELECT {_COLUMNS} FROM digitalcity.attachments WHERE {_OF_FEATURE} AND {{kept}} "  # noqa: S608 - constants
+    "ORDER BY id"
+)
+_ONE = _now_and_then(
+    f"SELECT {_COLUMNS}, content FROM digitalcity.attachments WHERE id = :id "  # noqa: S608 - constants
+    f"AND {_OF_FEATURE} AND {{kept}}"
+)
 _RECORD = sa.text(
     f"SELECT {_COLUMNS}, removed_at, removed_role FROM digitalcity.attachments "  # noqa: S608 - constants
     f"WHERE {_OF_FEATURE} ORDER BY id"
@@ -170,10 +171,8 @@ def list_attachments(
     timezone-aware datetime; files removed since are listed, those added since are not)."""
     _readable(layer, role)
     _feature_exists(conn, layer, city, fid, at)
-    keys = {"city": layer.city, "layer": layer.id, "fid": fid}
-    if at is None:
-        return [_attachment(r) for r in conn.execute(_LIST, keys)]
-    return [_attachment(r) for r in conn.execute(_LIST_AT, {**keys, "at": at})]
+    keys = {"city": layer.city, "layer": layer.id, "fid": fid, "at": at}
+    return [_attachment(r) for r in conn.execute(_LIST[at is not None], keys)]
 
 
 def open_attachment(
@@ -186,32 +185,21 @@ def open_attachment(
 ) -> tuple[Attachment, bytes]:
     """One file of feature ``fid`` and its bytes: kept now, or at the instant ``at``."""
     _readable(layer, role)
-    keys = {"id": attachment, "city": layer.city, "layer": layer.id, "fid": fid}
-    if at is None:
-        row = conn.execute(_ONE, keys).first()
-    else:
-        row = conn.execute(_ONE_AT, {**keys, "at": at}).first()
+    keys = {"id": attachment, "city": layer.city, "layer": layer.id, "fid": fid, "at": at}
+    row = conn.execute(_ONE[at is not None], keys).first()
     if row is None:
         raise NotFound(f"no attachment {attachment} of feature {fid}")
     return _attachment(row), bytes(row.content)
 
 
-_OF_FEATURES = (
+_FILES_OF = _now_and_then(
     f"SELECT {_COLUMNS}, content FROM digitalcity.attachments WHERE city = :city "  # noqa: S608 - constants
     "AND layer = :layer AND fid = ANY(:fids) AND {kept} ORDER BY fid, id"
 )
-_FILES_OF = {
-    False: sa.text(_OF_FEATURES.format(kept=_KEPT_NOW)),
-    True: sa.text(_OF_FEATURES.format(kept=_KEPT_AT)),
-}
-_SIZE_OF = (
-    "SELECT count(*), coalesce(sum(size), 0) FROM digitalcity.attachments WHERE city = :city "  # noqa: S608 - constants
+_SIZES_OF = _now_and_then(
+    "SELECT count(*), coalesce(sum(size), 0) FROM digitalcity.attachments WHERE city = :city "
     "AND layer = :layer AND fid = ANY(:fids) AND {kept}"
 )
-_SIZES_OF = {
-    False: sa.text(_SIZE_OF.format(kept=_KEPT_NOW)),
-    True: sa.text(_SIZE_OF.format(kept=_KEPT_AT)),
-}
 
 
 def files_size(
@@ -293,7 +281,7 @@ def add_attachment(
             {"k": f"attachments:{layer.qualified_id}:{fid}"},
         )
         keys = {"city": layer.city, "layer": layer.id, "fid": fid}
-        if len(conn.execute(_LIST, keys).all()) >= MAX_PER_FEATURE:
+        if len(conn.execute(_LIST[False], keys).all()) >= MAX_PER_FEATURE:
             raise EditRejected.of(
                 f"a feature keeps at most {MAX_PER_FEATURE} attachments",
                 f"每个要素最多保存 {MAX_PER_FEATURE} 个附件",

@@ -12,31 +12,24 @@ the shape invalid is not made (the shape is kept as drawn)."""
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 
 import numpy as np
-import pyproj
 import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from digitalcity.catalog.model import CityDef, LayerDef
-from digitalcity.db.schema import layer_table, storage_srid
+from digitalcity.db.schema import layer_table, storage_is_geographic, storage_srid
 from digitalcity.editing.validate import as_layer_type
+from digitalcity.ingest.geometry import METRES_PER_DEGREE  # one degree of latitude
 
-METRES_PER_DEGREE = 111_320.0  # one degree of latitude, the shortest a degree gets on the ground
 MAX_NEIGHBOURS = 500  # a drawn shape touches a few; more is a shape drawn over a district
-
-
-@lru_cache(maxsize=32)
-def _geographic(storage_crs: str) -> bool:
-    return bool(pyproj.CRS.from_user_input(storage_crs).is_geographic)
 
 
 def tolerance_in_storage_units(city: CityDef, metres: float) -> float:
     """``metres`` as a distance in the city's storage CRS (degrees for lon/lat: never
     further than ``metres`` on the ground)."""
-    return metres / METRES_PER_DEGREE if _geographic(city.storage_crs) else metres
+    return metres / METRES_PER_DEGREE if storage_is_geographic(city) else metres
 
 
 def snapped_to_neighbours(

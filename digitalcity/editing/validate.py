@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pyproj
 import shapely
 from shapely.geometry import shape
 
@@ -21,6 +20,7 @@ from digitalcity.catalog.access import Role, visible_fields
 from digitalcity.catalog.codes import CodeTable
 from digitalcity.catalog.model import CityDef, FieldDef, LayerDef
 from digitalcity.crs.transform import resolve_crs
+from digitalcity.db.schema import storage_is_geographic
 from digitalcity.ingest import geometry as geometry_checks
 from digitalcity.ingest.geometry import check_geometries
 from digitalcity.query.crs_ref import CRSRef
@@ -169,7 +169,7 @@ def check_geometry(
     if crs.swap_axes:
         geom = shapely.transform(geom, lambda xy: xy[:, ::-1])
     source = resolve_crs(f"EPSG:{crs.srid}", None)
-    geographic = pyproj.CRS.from_user_input(city.storage_crs).is_geographic
+    geographic = storage_is_geographic(city)
     result = check_geometries(
         np.array([geom], dtype=object), source, city, layer.geometry_type, geographic
     )
