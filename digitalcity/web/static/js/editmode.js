@@ -171,7 +171,10 @@ export async function openEditForm(panel, meta, layerId, fid, { map, onSaved, on
       slot.innerHTML = "";
       return;
     }
-    editor = await new ShapeEditor(map, info.editing.geometry, snapTargets(map, info, fid)).start();
+    const starting = new ShapeEditor(map, info.editing.geometry, snapTargets(map, info, fid));
+    editor = starting;
+    await starting.start();
+    if (editor !== starting || !starting.draw) return; // stopped while loading
     if (!editor.edit(data.geometry)) {
       stopShape();
       hint.textContent = t("shapeNotEditable");
@@ -203,6 +206,7 @@ export async function openEditForm(panel, meta, layerId, fid, { map, onSaved, on
 export async function openNewFeature(panel, meta, layerId, map, onCreated) {
   const info = meta.layers[layerId];
   const editor = await new ShapeEditor(map, info.editing.geometry, snapTargets(map, info)).start();
+  if (!editor.draw) return; // stopped while loading (the map's style replaced)
   panel.innerHTML = `<h3>${esc(t("newFeature"))} · ${esc(pick(info.title) || layerId)}</h3>` +
     `<p class="muted shape-hint">${esc(t(`drawHint_${drawMode(info.editing.geometry)}`))}</p>` +
     `<p>${snapBox(editor.snapping)}</p>` +

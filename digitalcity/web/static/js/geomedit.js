@@ -51,10 +51,12 @@ function joined(geometryType, geometries) {
 }
 
 let active = null;
+const starting = new Set(); // sessions still loading terra-draw or their neighbours
 
-/** Whether a shape is being drawn or edited (the map's identify click stands aside). */
+/** Whether a shape is being drawn or edited, or a session is starting (the map's identify
+ * click stands aside: a click made while terra-draw loads must not open another card). */
 export function shapeEditing() {
-  return active !== null;
+  return active !== null || starting.size > 0;
 }
 
 /** One drawing session on ``map`` for a layer of ``geometryType`` (e.g. "MultiPolygon");
@@ -66,12 +68,21 @@ export class ShapeEditor {
     this.mode = drawMode(geometryType);
     this.draw = null;
     this.snapping = snapping;
+    this.stopped = false;
   }
 
+  /** Load terra-draw and begin; resolves with this editor, not drawing (``draw`` null) when
+   * it was stopped while loading. */
   async start() {
-    await loadTerraDraw();
-    active?.stop();
-    await this.snapping?.start().catch((err) => console.warn("snapping", err.message));
+    starting.add(this);
+    try {
+      await loadTerraDraw();
+      active?.stop();
+      await this.snapping?.start().catch((err) => console.warn("snapping", err.message));
+    } finally {
+      starting.delete(this);
+    }
+    if (this.stopped) return this;
     const { TerraDraw, TerraDrawSelectMode, TerraDrawPolygonMode, TerraDrawLineStringMode,
       TerraDrawPointMode } = window.terraDraw;
     const toCustom = (event) => this.snapping?.snap(event);
@@ -142,6 +153,7 @@ export class ShapeEditor {
   }
 
   stop() {
+    this.stopped = true;
     if (active === this) active = null;
     this.snapping?.stop();
     if (this.draw) {
@@ -154,4 +166,5 @@ export class ShapeEditor {
 /** Stop any shape session (before the map's style is replaced). */
 export function stopShapeEditing() {
   active?.stop();
+  for (const editor of starting) editor.stop();
 }

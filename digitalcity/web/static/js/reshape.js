@@ -5,6 +5,7 @@
 // features (If-Match), so a feature changed meanwhile is not overwritten.
 import { apiResponse, esc, num } from "./common.js";
 import { ShapeEditor } from "./geomedit.js";
+import { SnapTargets } from "./snapping.js";
 import { lang, t, unitText } from "./i18n.js";
 
 const SOURCE = "dc-merge";
@@ -68,10 +69,16 @@ export function wireReshape(panel, { map, info, fid, etag, reason, fail, done })
 
   panel.querySelector("#edit-split").onclick = async () => {
     stop();
+    // the line snaps to the feature's own corners and sides too (a cut through a corner)
+    const snapping = info.editing.snap_m > 0 ? new SnapTargets(map, info.collection) : null;
+    const starting = new ShapeEditor(map, "LineString", snapping);
+    editor = starting;
+    await starting.start();
+    if (editor !== starting || !starting.draw) { starting.stop(); return; } // cancelled while loading
+    // the hint once the line can be drawn: a click before that would be a click on the map
     box.innerHTML = `<p class="muted split-hint">${esc(t("splitHint"))}</p>` +
       `<p><button type="button" id="split-cancel">${esc(t("cancel"))}</button></p>`;
     box.querySelector("#split-cancel").onclick = stop;
-    editor = await new ShapeEditor(map, "LineString").start();
     const line = await editor.drawNew();
     if (!editor?.draw) return; // cancelled while drawing
     // the parts it would make, drawn and measured before anything is written
