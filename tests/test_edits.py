@@ -340,7 +340,7 @@ def test_as_of_returns_the_state_before_the_edits(api, keys) -> None:  # noqa: A
     assert {"id": target["id"], "fields": ["colour"]} in changed["modified"]
 
 
-def test_revert_restores_and_refuses_conflicts(api, keys) -> None:  # noqa: ANN001
+def test_revert_restores_and_refuses_conflicts(api, keys, engine) -> None:  # noqa: ANN001
     key, admin = keys["land_bureau"], keys["admin"]
     fid = api.post(ITEMS, json=_feature(colour="one"), headers=_h(key)).json()["ids"][0]
     url = f"{ITEMS}/{fid}"
@@ -351,13 +351,56 @@ def test_revert_restores_and_refuses_conflicts(api, keys) -> None:  # noqa: ANN0
     )
     changeset = patched.json()["changeset"]
     revert = f"/collections/cambridge__{LAYER}/changesets/{changeset}/revert"
-    assert api.post(revert, headers=_h(key)).status_code == 403  # admins only
+    other = create_key(engine, "land_bureau", "edits-other-bureau").key
+    assert api.post(revert, headers=_h(other)).status_code == 403  # another editor's edit
+    assert api.post(revert, headers=_h(keys["planner"])).status_code == 403
+    assert api.post(revert).status_code == 403  # anonymous
     done = api.post(revert, headers=_h(admin))
     assert done.status_code == 200, done.text
     assert api.get(url).json()["properties"]["colour"] == "one"
     assert api.post(revert, headers=_h(admin)).status_code == 409  # changed again since
     versions = api.get(f"{url}/history").json()["versions"]
     assert [v["properties"]["colour"] for v in versions] == ["one", "two", "one"]
+
+
+def test_an_editor_undoes_their_own_edits_only(api, keys, engine) -> None:  # noqa: ANN001
+    """Undo without an admin: the layer's editor reverts a change set made with their own key
+    (and that revert, which redoes it), not another's, nor a load; the history says who."""
+    key, admin = keys["land_bureau"], keys["admin"]
+    fid = api.post(ITEMS, json=_feature(colour="one"), headers=_h(key)).json()["ids"][0]
+    url = f"{ITEMS}/{fid}"
+
+    def patched(colour: str, by: str) -> int:
+        etag = api.get(url).headers["etag"]
+        body = {"properties": {"colour": colour}}
+        answer = api.patch(url, json=body, headers=_h(by, **{"If-Match": etag}))
+        return int(answer.json()["changeset"])
+
+    revert = f"/collections/cambridge__{LAYER}/changesets/{{}}/revert"
+    mine = patched("two", key)
+    undone = api.post(revert.format(mine), headers=_h(key, **{"X-Change-Reason": "typo"}))
+    assert undone.status_code == 200, undone.text
+    assert api.get(url).json()["properties"]["colour"] == "one"
+    redone = api.post(revert.format(undone.json()["changeset"]), headers=_h(key))
+    assert redone.status_code == 200 and api.get(url).json()["properties"]["colour"] == "two"
+    theirs = patched("three", admin)
+    refused = api.post(revert.format(theirs), headers=_h(key))
+    assert refused.status_code == 403 and "only their own" in refused.json()["detail"]
+    assert api.get(url).json()["properties"]["colour"] == "three"
+    with engine.connect() as conn:
+        load = conn.execute(
+            sa.text(
+                "SELECT max(id) FROM digitalcity.changesets "
+                "WHERE city = 'cambridge' AND layer = :layer AND kind = 'load'"
+            ),
+            {"layer": LAYER},
+        ).scalar_one()
+    assert load is not None
+    assert api.post(revert.format(load), headers=_h(key)).status_code == 403
+    versions = api.get(f"{url}/history", headers=_h(key)).json()["versions"]
+    assert [v["properties"]["colour"] for v in versions] == ["one", "two", "one", "two", "three"]
+    assert versions[2]["created_by"]["reason"] == "typo"
+    assert versions[2]["created_by"]["kind"] == "revert"
 
 
 def test_hidden_fields_cannot_be_written_or_read_through_history(api, keys) -> None:  # noqa: ANN001

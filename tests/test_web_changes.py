@@ -149,7 +149,7 @@ def test_a_signed_in_planner_sees_who_why_and_compares_the_day_before(
     page.wait_for_selector("#card .changes-features li", timeout=30_000)
     text = page.inner_text("#card")
     assert "checked by the bureau" in text and "land bureau" in text
-    assert page.locator("#card .changes-revert").count() == 0  # undo: for an admin only
+    assert page.locator("#card .changes-revert").count() == 0  # undo: an admin, or the edit's own editor
     page.click("#card .changes-compare")
     page.wait_for_selector("#compare-map", timeout=30_000)
     at = page.evaluate("document.querySelector('#card time').getAttribute('datetime')")
@@ -259,6 +259,26 @@ def test_a_link_opens_a_change_and_keeps_what_is_hidden_hidden(
     assert "This change can no longer be found" in page.inner_text("#card")
     assert "checked by the bureau" not in page.content()
     assert not opened.errors, opened.errors
+
+
+def test_an_editor_may_undo_only_their_own_changes_from_the_list(
+    browser, live_server, edited, keys, engine
+) -> None:  # noqa: ANN001
+    """The land bureau key that made the edits sees *Undo this change* on them, not on a
+    data release; another land bureau key sees it on neither."""
+    for key, own in ((keys["land_bureau"], True), (create_key(engine, "land_bureau", "other").key, False)):
+        opened = _opened(browser, live_server, "map", "en", key)
+        page = opened.page
+        page.locator(ENTRIES).filter(has_text=INTERNAL_REASON).first.click()
+        page.wait_for_selector("#card .changes-features li", timeout=30_000)
+        assert page.locator("#card .changes-revert").count() == int(own)
+        page.click("#card .changes-back")
+        page.wait_for_selector(ENTRIES)
+        page.locator(ENTRIES).filter(has_text="New data release").first.click()
+        page.wait_for_selector("#card .changes-back", timeout=30_000)
+        assert page.locator("#card .changes-revert").count() == 0
+        assert not opened.errors, opened.errors
+        opened.close()
 
 
 def test_an_admin_undoes_a_change_from_the_list(browser, live_server, edited, engine) -> None:  # noqa: ANN001

@@ -93,6 +93,25 @@ def test_a_land_bureau_user_changes_a_parcels_use_on_the_map(browser, live_serve
         assert (
             "approved change of use 用途变更" in history and "101" in history and "325" in history
         )
+        # the card says it was saved, with a way for its editor to undo it (no admin needed)
+        assert page.inner_text("#card .edit-done").startswith("Saved")
+        with page.expect_response(lambda r: r.url.endswith("/revert")) as undone:
+            page.click("#edit-undo")
+        assert undone.value.status == 200, undone.value.text()
+        page.wait_for_function(
+            "document.querySelector('#card .edit-done')?.textContent === 'The change was undone.'",
+            timeout=30_000,
+        )
+        assert httpx.get(item).json()["properties"]["use_code"] == "101"
+        page.wait_for_function(
+            "([lon, lat]) => dcMap.queryRenderedFeatures(dcMap.project([lon, lat]))"
+            ".some((f) => f.sourceLayer === 'parcels' && f.properties.use_code === '101')",
+            arg=[parcel["lon"], parcel["lat"]],
+            timeout=30_000,
+        )
+        assert page.locator("#edit-undo").count() == 0
+        versions = httpx.get(f"{item}/history", headers={"X-API-Key": key}).json()["versions"]
+        assert versions[-1]["created_by"]["reason"] == "undone on the map by its editor"
         assert not opened.errors
     finally:
         etag = httpx.get(item).headers["etag"]
@@ -440,9 +459,9 @@ def test_a_land_bureau_user_splits_a_parcel_then_merges_it_back(
         split = sent.value.json()
         changesets.append(split["changeset"])
         assert split["id"] == fid and len(split["created"]) >= 1
-        page.wait_for_selector("#card .reshape-done", timeout=30_000)
+        page.wait_for_selector("#card .edit-done", timeout=30_000)
         page.wait_for_timeout(1000)  # the card drawn again when the style has reloaded
-        done = page.inner_text("#card .reshape-done")
+        done = page.inner_text("#card .edit-done")
         assert f"Split into {len(split['ids'])} parts: #{fid} (" in done and " m²)" in done
         parts = [httpx.get(f"{collection}/items/{i}").json() for i in split["ids"]]
         assert all(p["properties"]["use_code"] == before["properties"]["use_code"] for p in parts)
@@ -467,11 +486,11 @@ def test_a_land_bureau_user_splits_a_parcel_then_merges_it_back(
         changesets.append(result["changeset"])
         assert result["id"] == fid and sorted(result["removed"]) == sorted(split["created"])
         page.wait_for_function(
-            "document.querySelector('#card .reshape-done')?.textContent.includes('merged into')",
+            "document.querySelector('#card .edit-done')?.textContent.includes('merged into')",
             timeout=30_000,
         )
         page.wait_for_timeout(1000)  # the card drawn again when the style has reloaded
-        assert f"merged into #{fid}" in page.inner_text("#card .reshape-done")
+        assert f"merged into #{fid}" in page.inner_text("#card .edit-done")
         assert page.evaluate("dcMap.getSource('dc-merge').serialize().data.features.length") == 0
         page.click("[data-history]")
         page.wait_for_selector(".lineage-list li")

@@ -35,6 +35,21 @@ class RevertConflict(DigitalCityError):
     title = "Cannot revert"
 
 
+class NotYourChange(DigitalCityError):
+    status = 403
+    title = "Not allowed to revert"
+
+
+def made_by(changeset: dict[str, Any], author: Author) -> bool:
+    """Whether ``changeset`` is an edit (or revert) made with ``author``'s API key: one its
+    author may undo without an admin. A load, or a change made without a key, is nobody's."""
+    return (
+        author.key_id is not None
+        and changeset["key_id"] == author.key_id
+        and changeset["kind"] != "load"
+    )
+
+
 def _props(row: Any, fields: list[str]) -> dict[str, Any]:
     return {f: row._mapping[f] for f in fields}
 
@@ -218,12 +233,20 @@ def _content(conn: Connection, relation: sa.Table, columns: list[str], *where: A
 
 
 def revert_changeset(
-    engine: Engine, layer: LayerDef, city: CityDef, changeset: int, author: Author
+    engine: Engine,
+    layer: LayerDef,
+    city: CityDef,
+    changeset: int,
+    author: Author,
+    *,
+    own_only: bool = False,
 ) -> int:
     """Undo change set ``changeset`` of ``layer`` as a new change set (kind ``revert``): every
     feature it touched goes back to its state just before it. Refused (409) when one of those
     features is not now as the change set left it (changed again since, unless a later
-    revert put it back: undo after undo works step by step). Returns the new change set's id."""
+    revert put it back: undo after undo works step by step). With ``own_only`` (an editor, not
+    an admin) only a change set ``author`` made with the same key (``made_by``; else 403).
+    Returns the new change set's id."""
     from digitalcity.editing import store
     from digitalcity.history.tables import ensure_tables
 
@@ -231,6 +254,11 @@ def revert_changeset(
         info = get_changeset(conn, changeset)
         if info is None or info["city"] != layer.city or info["layer"] != layer.id:
             raise NotFound(f"no change set {changeset} of {layer.city}__{layer.id}")
+        if own_only and not made_by(info, author):
+            raise NotYourChange(
+                "an editor may undo only their own edits; an admin may undo any change "
+                "/ 编辑人员只能撤销自己的修改，管理员可撤销任何变更"
+            )
         ensure_tables(conn, layer, city)
         past = history_table(layer, city)
         meta = rowmeta_table(layer, city)

@@ -33,7 +33,7 @@ from digitalcity.editing import (
     replace_feature,
 )
 from digitalcity.editing.attachments import attachment_record
-from digitalcity.editing.service import EditContext, Forbidden, Outcome
+from digitalcity.editing.service import EditContext, Forbidden, Outcome, check_rights
 from digitalcity.editing.store import lineage_of
 from digitalcity.errors import NotFound
 from digitalcity.history.changesets import Author
@@ -342,7 +342,7 @@ def layer_changes(
 @router.post(
     "/collections/{collectionId}/changesets/{changeset}/revert",
     response_model=Reverted,
-    summary="Revert a change set (admin)",
+    summary="Revert a change set (admin: any; the layer's editors: their own edits)",
 )
 async def revert(
     collection_id: CollectionIdPath,
@@ -353,13 +353,19 @@ async def revert(
 ) -> JSONResponse:
     layer = visible_layer_or_404(collection_id, request.app.state.definitions.catalog, role)
     if role != "admin":
-        raise Forbidden("only an admin may revert a change set")
+        check_rights(layer, role)  # an editor of the layer undoes their own edits only
     if not 0 < changeset < 2**63:
         raise NotFound(f"no change set {changeset}")
     author = request_author(request, role, change_reason(reason, None) or f"revert {changeset}")
     city = request.app.state.definitions.catalog.city(layer.city)
     new = await run_in_threadpool(
-        revert_changeset, request.app.state.engine, layer, city, changeset, author
+        revert_changeset,
+        request.app.state.engine,
+        layer,
+        city,
+        changeset,
+        author,
+        own_only=role != "admin",
     )
     lsn = remember_write(request, layer, None)
     return JSONResponse(

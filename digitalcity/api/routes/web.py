@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from digitalcity.api.caller import KEY_ID_STATE
 from digitalcity.api.deps import CatalogDep, EngineDep, RoleDep, SettingsDep, read_engine
 from digitalcity.api.negotiation import LangDep
 from digitalcity.city import City
@@ -106,12 +107,18 @@ def city_list(catalog: CatalogDep, lang: LangDep) -> dict[str, Any]:
 @router.get("/cities/{city}", summary="A city and the layers and fields the caller may see")
 def city_layers(city: str, request: Request, catalog: CatalogDep, role: RoleDep) -> dict[str, Any]:
     """The city's layers and fields the caller may see, and since when their history runs
-    (``history_since``, RFC 3339 UTC: the maps' date controls start there)."""
+    (``history_since``, RFC 3339 UTC: the maps' date controls start there), and the id of
+    the caller's API key (``key_id``: the change sets it made are its to undo)."""
     codes = request.app.state.definitions.codes
     meta = layer_meta(catalog, city, role, codes=codes)
     with read_engine(request).connect() as conn:
         since = history_since(conn, catalog.city(city).id, list(meta["layers"]))
-    return {**meta, "role": role, "history_since": since.isoformat() if since else None}
+    return {
+        **meta,
+        "role": role,
+        "key_id": getattr(request.state, KEY_ID_STATE, None),  # the caller's own (undo: theirs)
+        "history_since": since.isoformat() if since else None,
+    }
 
 
 @router.post(

@@ -2,7 +2,7 @@
 // the map's layers, newest first, in plain words (GET /cities/{city}/changes). An entry opens
 // its features with their values before and after and draws them on the map: added in green,
 // changed in orange (the shape before as a grey dashed line), removed in red dashed.
-import { api, apiResponse, esc, lonLatBox, num, viewBox } from "./common.js";
+import { api, esc, lonLatBox, num, revertChangeset, viewBox } from "./common.js";
 import { lang, t, unitText } from "./i18n.js";
 
 const SOURCE = "dc-changes";
@@ -114,8 +114,9 @@ function fieldTable(feature) {
 /**
  * The tool. ``ctx``: {map, city() (its id), showCard(html, again), fit(box [w, s, e, n]),
  * select(geometry), opened(id) (the change set shown, null for none: the page's link carries
- * it), compareDay(day) (optional: the planner's swipe comparison with a day), canRevert() and
- * reverted() (optional: an admin's undo, and what the page does after one)}.
+ * it), compareDay(day) (optional: the planner's swipe comparison with a day), canRevert(entry)
+ * and reverted() (optional: whether the caller may undo a change set — an admin any, an editor
+ * their own — and what the page does after one)}.
  */
 export class ChangesTool {
   constructor(ctx) {
@@ -275,7 +276,7 @@ ${e.reason ? `<p class="small">${esc(t("changes_reason", { reason: e.reason }))}
 <span class="change-modified"><span class="change-mark"></span>${esc(t("changes_one_modified"))}</span>
 <span class="change-deleted"><span class="change-mark"></span>${esc(t("changes_one_deleted"))}</span></p>
 ${this.ctx.compareDay ? `<p><button type="button" class="changes-compare">${esc(t("changes_compare", { day }))}</button></p>` : ""}
-${this.ctx.canRevert?.() ? `<form class="changes-revert" novalidate>
+${this.ctx.canRevert?.(e) ? `<form class="changes-revert" novalidate>
   <label>${esc(t("changes_revertReason"))} <input type="text" name="reason" autocomplete="off"></label>
   <button type="submit" class="danger">${esc(t("changes_revert"))}</button>
   <p class="error" hidden></p></form>` : ""}
@@ -305,7 +306,7 @@ ${e.more ? `<p class="muted">${esc(t("changes_andMore", { n: num(e.more) }))}</p
     }
   }
 
-  /** Undo change set ``entry`` (an admin), with the reason given in ``form``; then the list,
+  /** Undo change set ``entry`` (an admin, or its author), with the reason given in ``form``; then the list,
    * the undoing first. A change set whose features changed again since is refused (409). */
   async revert(entry, form) {
     const reason = form.elements.reason.value.trim();
@@ -316,8 +317,7 @@ ${e.more ? `<p class="muted">${esc(t("changes_andMore", { n: num(e.more) }))}</p
       return;
     }
     try {
-      await apiResponse(`/collections/${encodeURIComponent(entry.collection)}/changesets/${entry.id}/revert`,
-        { method: "POST", headers: { "X-Change-Reason": encodeURIComponent(reason) } });
+      await revertChangeset(entry.collection, entry.id, reason);
     } catch (err) {
       error.textContent = err.status === 409 ? t("changes_revertConflict") : t("error", { msg: err.message });
       error.hidden = false;

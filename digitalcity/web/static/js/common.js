@@ -74,6 +74,13 @@ export async function apiResponse(path, { method = "GET", body, headers = {} } =
   return { response, data };
 }
 
+/** Undo change set ``changeset`` of a collection, saying why (``reason``); throws ApiError
+ * (409: its features changed again since; 403: not the caller's to undo). */
+export function revertChangeset(collection, changeset, reason) {
+  return apiResponse(`/collections/${encodeURIComponent(collection)}/changesets/${changeset}/revert`,
+    { method: "POST", headers: { "X-Change-Reason": encodeURIComponent(reason) } });
+}
+
 export class ApiError extends Error {
   constructor(status, detail) {
     super(detail);

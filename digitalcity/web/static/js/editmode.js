@@ -124,6 +124,14 @@ function wireSnapBox(panel, snapping) {
 
 const snapQuery = (snapping) => (snapping && !snapping.enabled ? "?snap=0" : "");
 
+/** Whether the caller (the city's ``meta``) may undo change set ``entry`` ({kind, layer,
+ * key_id}): an admin any; an editor of the layer the edits made with their own key. */
+export function mayUndo(meta, entry) {
+  if (meta.role === "admin") return true;
+  return entry.kind !== "load" && entry.key_id != null && entry.key_id === meta.key_id &&
+    Boolean(meta.layers[entry.layer]?.editing);
+}
+
 /** The attribute form of feature ``fid``, with its shape and deletion when the map is given. */
 export async function openEditForm(panel, meta, layerId, fid, { map, onSaved, onDeleted }) {
   const info = meta.layers[layerId];
@@ -145,19 +153,20 @@ export async function openEditForm(panel, meta, layerId, fid, { map, onSaved, on
     const redrawn = editor?.changed();
     if (redrawn) body.geometry = editor.geometry();
     const query = redrawn ? snapQuery(editor.snapping) : "";
-    await apiResponse(path + query, { method: "PATCH", body, headers: reasonHeaders(text, etag) });
+    const { data: saved } = await apiResponse(path + query, { method: "PATCH", body, headers: reasonHeaders(text, etag) });
     stopShape();
     panel.innerHTML = `<p class="saved">${esc(t("saved"))}</p>`;
-    await onSaved({ layerId, fid, geometry: body.geometry || null }); // the shape when redrawn
+    // the shape when redrawn; the change set, which its editor may undo
+    await onSaved({ layerId, fid, geometry: body.geometry || null, changeset: saved?.changeset });
   }, () => { stopShape(); stopReshape?.(); });
   if (!shapeTools) return;
   // split and merge (reshape.js): the form's reason and fault line, then the card drawn again
   stopReshape = wireReshape(panel, {
     map, info, fid, etag, reason, fail,
-    done: async ({ fid: kept, message }) => {
+    done: async ({ fid: kept, message, changeset }) => {
       stopShape();
       panel.innerHTML = `<p class="saved">${esc(message)}</p>`;
-      await onSaved({ layerId, fid: kept, geometry: null, message });
+      await onSaved({ layerId, fid: kept, geometry: null, message, changeset });
     },
   });
   const hint = panel.querySelector(".shape-hint");
@@ -276,9 +285,9 @@ export async function openHistory(panel, meta, layerId, fid, openFeature = null)
 }
 
 /** Wire the edit and history buttons inside ``root`` (a card just rendered). ``actions``:
- * ``map`` (for shapes), ``onSaved({layerId, fid, geometry, message})`` (the geometry when the
- * shape was redrawn, else null; after a split or merge, ``fid`` the feature kept and
- * ``message`` what was done), ``onDeleted`` and ``openFeature(layerId, fid)`` (a feature named
+ * ``map`` (for shapes), ``onSaved({layerId, fid, geometry, message, changeset})`` (the
+ * geometry when the shape was redrawn, else null; after a split or merge, ``fid`` the feature
+ * kept and ``message`` what was done; the edit's change set), ``onDeleted`` and ``openFeature(layerId, fid)`` (a feature named
  * in a history's splits and merges). */
 export function wireEditing(root, meta, actions) {
   for (const button of root.querySelectorAll("[data-edit]")) {

@@ -4,10 +4,10 @@ import { addBasemap } from "./basemap.js";
 import { featuresCard, parcelCard, statsCard } from "./cards.js";
 import { openCompare } from "./compare.js";
 import {
-  api, apiKey, cityById, config, download, esc, hashOf, lonLatBox, num, readHash, setApiKey,
-  setAsOf, transformRequest, withAsOf, writeHash,
+  api, apiKey, cityById, config, download, esc, hashOf, lonLatBox, num, readHash, revertChangeset,
+  setApiKey, setAsOf, transformRequest, withAsOf, writeHash,
 } from "./common.js";
-import { creatableLayers, editButtons, openNewFeature, wireEditing } from "./editmode.js";
+import { creatableLayers, editButtons, mayUndo, openNewFeature, wireEditing } from "./editmode.js";
 import { shapeEditing, stopShapeEditing } from "./geomedit.js";
 import { applyLabels, lang, mapLocale, pick, relabelMap, setLang, t } from "./i18n.js";
 import {
@@ -178,17 +178,33 @@ function editTools(layerId, fid) {
   return (state.asOf ? "" : editButtons(state.meta, layerId, fid)) + attachmentButton(state.meta, layerId, fid);
 }
 
-// What a split or merge did, said at the top of the kept feature's card for as long as that
-// card is the one shown (the card is drawn again when the map's style reloads).
-let reshapeNotice = null;
+// What an edit did ("Saved", a split's parts), said at the top of the feature's card for as
+// long as that card is the one shown (the card is drawn again when the map's style reloads),
+// with a way to undo it: the editor's own change set (an admin's too), reverted.
+let editNotice = null; // {fid, layerId, message, undo: {collection, changeset} | null}
 
 function withNotice(html) {
   const shown = String(state.sel ?? state.selection?.fid);
-  if (reshapeNotice?.fid !== shown) {
-    reshapeNotice = null;
+  if (editNotice?.fid !== shown) {
+    editNotice = null;
     return html;
   }
-  return `<p class="saved reshape-done">${esc(reshapeNotice.message)}</p>${html}`;
+  const undo = editNotice.undo ? ` <button type="button" class="link" id="edit-undo">${esc(t("undoEdit"))}</button>` : "";
+  return `<p class="saved edit-done">${esc(editNotice.message)}${undo}</p>${html}`;
+}
+
+// Undo the edit the card's notice tells of; the card then says whether it was undone.
+async function undoEdit() {
+  const { fid, layerId, undo } = editNotice;
+  let message = t("editUndone");
+  try {
+    await revertChangeset(undo.collection, undo.changeset, t("undoReason"));
+  } catch (err) {
+    message = err.status === 409 ? t("changes_revertConflict") : t("error", { msg: err.message });
+  }
+  editNotice = { fid, layerId, message, undo: null };
+  reloadStyle(); // the undone features' tiles have new keys: read them again
+  await openFeature(layerId, fid);
 }
 
 // A card opened from a query's results starts with a way back to them (state.back).
@@ -200,13 +216,19 @@ function showCard(body, again) {
   openCard(back ? `<p class="back"><button type="button" class="link" id="card-back">${esc(back)}</button></p>${html}` : html);
   qualityTool.decorate(document.getElementById("card")); // a saved shape's faults (quality.js)
   if (state.back) $("card-back").onclick = () => state.back();
+  const undo = document.getElementById("edit-undo");
+  if (undo) undo.onclick = () => { undo.disabled = true; undoEdit().catch(onError); };
   wireAttachments(document.getElementById("card"), state.meta); // its files (attachments.js)
   wireEditing(document.getElementById("card"), state.meta, {
     map,
     onSaved: async (saved) => {
       reloadStyle(); // the edited feature's tiles have new keys: read them again
-      if (saved?.message) { // a split or merge (reshape.js): the feature kept, and what was done
-        reshapeNotice = { fid: String(saved.fid), message: saved.message };
+      const collection = state.meta.layers[saved.layerId].collection;
+      editNotice = {
+        fid: String(saved.fid), layerId: saved.layerId, message: saved.message || t("saved"),
+        undo: saved.changeset ? { collection, changeset: saved.changeset } : null,
+      };
+      if (saved.message) { // a split or merge (reshape.js): the feature kept, and what was done
         await openFeature(saved.layerId, saved.fid);
         return;
       }
@@ -544,7 +566,7 @@ const changesTool = new ChangesTool({
     $("compare-day").value = day;
     openComparison();
   },
-  canRevert: () => state.meta.role === "admin" && !state.asOf,
+  canRevert: (entry) => !state.asOf && mayUndo(state.meta, entry),
   reverted: () => reloadStyle(), // the undone features' tiles have new keys: read them again
 });
 $("changes").onclick = () => changesTool.open();

@@ -113,7 +113,7 @@ export function wireReshape(panel, { map, info, fid, etag, reason, fail, done })
         });
         stop();
         const polygonal = /Polygon$/.test(info.editing.geometry);
-        await done({ fid, message: t("splitDone", { n: num(data.ids.length), ids: sized(data.ids, data.measures, polygonal) }) });
+        await done({ fid, changeset: data.changeset, message: t("splitDone", { n: num(data.ids.length), ids: sized(data.ids, data.measures, polygonal) }) });
       } catch (err) {
         fail(err);
       }
@@ -167,7 +167,7 @@ export function wireReshape(panel, { map, info, fid, etag, reason, fail, done })
         });
         stop();
         const polygonal = /Polygon$/.test(info.editing.geometry);
-        await done({ fid: result.id, message: t("mergeDone", { n: num(chosen.size + 1), id: sized([result.id], result.measures, polygonal) }) });
+        await done({ fid: result.id, changeset: result.changeset, message: t("mergeDone", { n: num(chosen.size + 1), id: sized([result.id], result.measures, polygonal) }) });
       } catch (err) {
         fail(err);
       }
