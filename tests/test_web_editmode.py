@@ -308,8 +308,58 @@ def test_a_land_bureau_user_draws_a_parcel_then_deletes_it(browser, live_server,
         page.wait_for_selector("#edit-delete")
         page.click("#edit-delete")
         page.fill("#edit-reason", "drawn in a test")
+        assert page.inner_text("#card .edit-done").startswith("Created")  # the card's notice
         page.click("#edit-delete-confirm")
-        page.wait_for_selector(".saved", timeout=30_000)
+        page.wait_for_function(  # the deletion's notice in its place
+            "document.querySelector('#card .edit-done')?.textContent.startsWith('Deleted')"
+            " && document.querySelector('#edit-undo')",
+            timeout=30_000,
+        )
+        assert httpx.get(created, headers={"X-API-Key": key}).status_code == 404
+        # deleted by mistake: undone from the notice, the parcel is back with its card
+        page.click("#edit-undo")
+        page.wait_for_function(
+            "document.querySelector('#card .edit-done')?.textContent === 'The change was undone.'"
+            " && document.querySelector('#card .card-title')",
+            timeout=30_000,
+        )
+        assert httpx.get(created, headers={"X-API-Key": key}).json()["properties"]["use_code"] == "101"
+        assert not opened.errors
+    finally:
+        if created:  # remove what a failing run left behind
+            etag = httpx.get(created, headers={"X-API-Key": key}).headers.get("etag", "*")
+            httpx.delete(created, headers={"X-API-Key": key, "If-Match": etag})
+        opened.close()
+
+
+def test_a_new_feature_is_undone_from_its_notice(browser, live_server, engine, parcel):
+    """A hydrant drawn by mistake: the notice where its form was says it was created, and its
+    undo removes it (no card left to open: the notice says it was undone)."""
+    key = create_key(engine, "land_bureau", "undo-new").key
+    opened = _signed_in(browser, live_server, key, parcel)
+    page = opened.page
+    created = None
+    try:
+        page.click("#new-feature")
+        page.click("[data-new-layer='hydrants']")
+        page.wait_for_selector("#card .shape-hint")
+        x, y, _ = _screen(page, parcel["lon"], parcel["lat"])
+        page.mouse.click(x + 40, y + 40)
+        page.wait_for_selector("#edit-reason", timeout=15_000)
+        page.fill("#edit-reason", "a hydrant drawn by mistake")
+        with page.expect_response(
+            lambda r: r.request.method == "POST" and "/items" in r.url
+        ) as posted:
+            page.click("#edit-save")
+        assert posted.value.status == 201, posted.value.text()
+        created = posted.value.headers["location"]
+        page.wait_for_selector("#card .edit-done #edit-undo", timeout=30_000)
+        assert page.inner_text("#card .edit-done").startswith("Created")
+        page.click("#edit-undo")
+        page.wait_for_function(
+            "document.querySelector('#card .edit-done')?.textContent === 'The change was undone.'",
+            timeout=30_000,
+        )
         assert httpx.get(created, headers={"X-API-Key": key}).status_code == 404
         created = None
         assert not opened.errors

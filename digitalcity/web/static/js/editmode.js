@@ -201,17 +201,18 @@ export async function openEditForm(panel, meta, layerId, fid, { map, onSaved, on
     const text = reason();
     if (!text) return;
     try {
-      await apiResponse(path, { method: "DELETE", headers: reasonHeaders(text, etag) });
+      const { response } = await apiResponse(path, { method: "DELETE", headers: reasonHeaders(text, etag) });
       stopShape();
       panel.innerHTML = `<p class="saved">${esc(t("deleted"))}</p>`;
-      await onDeleted();
+      await onDeleted({ layerId, fid, changeset: Number(response.headers.get("x-changeset")) || null });
     } catch (err) {
       fail(err);
     }
   };
 }
 
-/** Draw a new feature of ``layerId`` on ``map``, then fill its form and create it (POST). */
+/** Draw a new feature of ``layerId`` on ``map``, then fill its form and create it (POST);
+ * then ``onCreated(layerId, fid, geometry, changeset)``. */
 export async function openNewFeature(panel, meta, layerId, map, onCreated) {
   const info = meta.layers[layerId];
   const editor = await new ShapeEditor(map, info.editing.geometry, snapTargets(map, info)).start();
@@ -234,13 +235,13 @@ export async function openNewFeature(panel, meta, layerId, map, onCreated) {
       properties: collected(form, info.editing.fields, {}),
     };
     const items = `/collections/${info.collection}/items${snapQuery(editor.snapping)}`;
-    const { response } = await apiResponse(items, {
+    const { response, data } = await apiResponse(items, {
       method: "POST", body: feature, headers: reasonHeaders(text),
     });
     editor.stop();
     const fid = (response.headers.get("location") || "").split("/").pop();
     panel.innerHTML = `<p class="saved">${esc(t("created"))}</p>`;
-    await onCreated(layerId, fid, feature.geometry);
+    await onCreated(layerId, fid, feature.geometry, data?.changeset);
   }, () => editor.stop());
 }
 
@@ -287,7 +288,8 @@ export async function openHistory(panel, meta, layerId, fid, openFeature = null)
 /** Wire the edit and history buttons inside ``root`` (a card just rendered). ``actions``:
  * ``map`` (for shapes), ``onSaved({layerId, fid, geometry, message, changeset})`` (the
  * geometry when the shape was redrawn, else null; after a split or merge, ``fid`` the feature
- * kept and ``message`` what was done; the edit's change set), ``onDeleted`` and ``openFeature(layerId, fid)`` (a feature named
+ * kept and ``message`` what was done; the edit's change set), ``onDeleted({layerId, fid,
+ * changeset})`` and ``openFeature(layerId, fid)`` (a feature named
  * in a history's splits and merges). */
 export function wireEditing(root, meta, actions) {
   for (const button of root.querySelectorAll("[data-edit]")) {

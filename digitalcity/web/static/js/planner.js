@@ -180,8 +180,22 @@ function editTools(layerId, fid) {
 
 // What an edit did ("Saved", a split's parts), said at the top of the feature's card for as
 // long as that card is the one shown (the card is drawn again when the map's style reloads),
-// with a way to undo it: the editor's own change set (an admin's too), reverted.
-let editNotice = null; // {fid, layerId, message, undo: {collection, changeset} | null}
+// with a way to undo it: the editor's own change set (an admin's too), reverted. A deletion's
+// notice is a card of its own.
+let editNotice = null; // {fid, layerId, message, undo: {collection, changeset} | null, made}
+
+/** Tell of an edit of feature ``fid`` (change set ``changeset``); ``made``: "created" or
+ * "deleted" when the edit made or removed the feature. */
+function noticeOf(layerId, fid, message, changeset, made = null) {
+  const collection = state.meta.layers[layerId].collection;
+  editNotice = { fid: String(fid), layerId, message, made,
+    undo: changeset ? { collection, changeset } : null };
+}
+
+function noticeHtml() {
+  const undo = editNotice.undo ? ` <button type="button" class="link" id="edit-undo">${esc(t("undoEdit"))}</button>` : "";
+  return `<p class="saved edit-done">${esc(editNotice.message)}${undo}</p>`;
+}
 
 function withNotice(html) {
   const shown = String(state.sel ?? state.selection?.fid);
@@ -189,22 +203,39 @@ function withNotice(html) {
     editNotice = null;
     return html;
   }
-  const undo = editNotice.undo ? ` <button type="button" class="link" id="edit-undo">${esc(t("undoEdit"))}</button>` : "";
-  return `<p class="saved edit-done">${esc(editNotice.message)}${undo}</p>${html}`;
+  return noticeHtml() + html;
 }
 
-// Undo the edit the card's notice tells of; the card then says whether it was undone.
+function wireUndo() {
+  const undo = document.getElementById("edit-undo");
+  if (undo) undo.onclick = () => { undo.disabled = true; undoEdit().catch(onError); };
+}
+
+// The notice alone, for a feature there is no card of (deleted, or its making undone).
+function noticeCard() {
+  clearSelection(map);
+  Object.assign(state, { sel: null, selection: null, lastCard: null });
+  openCard(noticeHtml());
+  wireUndo();
+}
+
+// Undo the edit the notice tells of; the card (the feature's, if it exists after) then says
+// whether it was undone.
 async function undoEdit() {
-  const { fid, layerId, undo } = editNotice;
+  const { fid, layerId, undo, made } = editNotice;
+  let undone = true;
   let message = t("editUndone");
   try {
     await revertChangeset(undo.collection, undo.changeset, t("undoReason"));
   } catch (err) {
+    undone = false;
     message = err.status === 409 ? t("changes_revertConflict") : t("error", { msg: err.message });
   }
-  editNotice = { fid, layerId, message, undo: null };
+  noticeOf(layerId, fid, message, null);
   reloadStyle(); // the undone features' tiles have new keys: read them again
-  await openFeature(layerId, fid);
+  const exists = undone ? made !== "created" : made !== "deleted";
+  if (exists) await openFeature(layerId, fid);
+  else noticeCard();
 }
 
 // A card opened from a query's results starts with a way back to them (state.back).
@@ -216,18 +247,13 @@ function showCard(body, again) {
   openCard(back ? `<p class="back"><button type="button" class="link" id="card-back">${esc(back)}</button></p>${html}` : html);
   qualityTool.decorate(document.getElementById("card")); // a saved shape's faults (quality.js)
   if (state.back) $("card-back").onclick = () => state.back();
-  const undo = document.getElementById("edit-undo");
-  if (undo) undo.onclick = () => { undo.disabled = true; undoEdit().catch(onError); };
+  wireUndo();
   wireAttachments(document.getElementById("card"), state.meta); // its files (attachments.js)
   wireEditing(document.getElementById("card"), state.meta, {
     map,
     onSaved: async (saved) => {
       reloadStyle(); // the edited feature's tiles have new keys: read them again
-      const collection = state.meta.layers[saved.layerId].collection;
-      editNotice = {
-        fid: String(saved.fid), layerId: saved.layerId, message: saved.message || t("saved"),
-        undo: saved.changeset ? { collection, changeset: saved.changeset } : null,
-      };
+      noticeOf(saved.layerId, saved.fid, saved.message || t("saved"), saved.changeset);
       if (saved.message) { // a split or merge (reshape.js): the feature kept, and what was done
         await openFeature(saved.layerId, saved.fid);
         return;
@@ -237,9 +263,9 @@ function showCard(body, again) {
       if (saved?.geometry) await qualityTool.afterEdit(saved.layerId, saved.fid, saved.geometry);
     },
     openFeature: (layerId, fid) => openFeature(layerId, fid),
-    onDeleted: async () => {
-      clearSelection(map);
-      Object.assign(state, { sel: null, selection: null, lastCard: null });
+    onDeleted: async ({ layerId, fid, changeset }) => {
+      noticeOf(layerId, fid, t("deleted"), changeset, "deleted");
+      noticeCard();
       reloadStyle();
     },
   });
@@ -353,9 +379,11 @@ $("finish").onclick = () => drawer.finish();
 function drawNewFeature(layerId) {
   openCard(`<div class="edit-panel"></div>`);
   const panel = document.querySelector("#card .edit-panel");
-  openNewFeature(panel, state.meta, layerId, map, async (id, fid, geometry) => {
+  openNewFeature(panel, state.meta, layerId, map, async (id, fid, geometry, changeset) => {
     reloadStyle();
+    if (fid) noticeOf(id, fid, t("created"), changeset, "created");
     if (id === state.meta.roles.parcels && fid) await showParcel(fid, false);
+    else if (fid) noticeCard(); // the notice, with its undo, where the form was
     if (fid) await qualityTool.afterEdit(id, fid, geometry);
   }).catch((err) => onError(err));
 }
