@@ -314,7 +314,8 @@ def test_a_query_on_a_past_day_reads_the_layer_as_it_was(browser, live_server):
 
 
 def test_a_land_bureau_user_changes_every_match_at_once(browser, live_server, engine):
-    """批量修改: the matches of a query given one value in one change (then reverted)."""
+    """批量修改: the matches of a query given one value in one change, then undone by its
+    editor from the notice (撤销)."""
     import httpx
 
     from digitalcity.db.keys import create_key
@@ -364,9 +365,19 @@ def test_a_land_bureau_user_changes_every_match_at_once(browser, live_server, en
         assert "expected=" in sent.value.url
         changeset = sent.value.json()["changeset"]
         page.wait_for_selector(".bulk-done", timeout=30_000)
-        assert page.inner_text(".bulk-done") == f"{expected} of the {expected} matches changed"
+        assert page.inner_text(".bulk-done") == f"{expected} of the {expected} matches changed Undo"
         assert sql_count(engine, f"{where} AND use_desc = 'APARTMENTS (SURVEYED 2026)'") == expected
         assert shown_count(page) == expected  # the query run again
+        # the whole change undone by its editor from the notice, in one revert
+        with page.expect_response(lambda r: r.url.endswith("/revert")) as undone:
+            page.click("[data-query-act=bulk-undo]")
+        assert undone.value.status == 200, undone.value.text()
+        changeset = None
+        page.wait_for_function(
+            "document.querySelector('.bulk-done')?.textContent === 'The change was undone.'",
+            timeout=30_000,
+        )
+        assert sql_count(engine, "use_desc = 'APARTMENTS (SURVEYED 2026)'") == 0
         assert not opened.errors, opened.errors
     finally:
         if changeset is not None:

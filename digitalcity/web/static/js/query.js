@@ -3,7 +3,7 @@
 // the matches counted, listed, drawn on the map and exported whole. The conditions become a
 // CQL2 text filter on the layer's items (OGC API – Features Part 3): the server checks it and
 // applies the caller's access, as for any client.
-import { api, apiResponse, download, esc, lonLatBox, num, showsPast, withAsOf } from "./common.js";
+import { api, apiResponse, download, esc, lonLatBox, num, revertChangeset, showsPast, withAsOf } from "./common.js";
 import { fieldInput, fieldValue } from "./editmode.js";
 import { lang, pick, t, unitText } from "./i18n.js";
 import {
@@ -321,6 +321,7 @@ export class QueryTool {
     }
     this.error = "";
     this.notice = "";
+    this.undoable = null;
     this.result = { features: [], matched: null, next: null, filter, bbox: this.query.scope === "view" ? this.ctx.bbox() : null, breakdown: null };
     this.resultsLoading();
     try {
@@ -466,7 +467,8 @@ export class QueryTool {
       columns.slice(1).map((name) => `<td class="data">${esc(cell(f, name))}</td>`).join("") + "</tr>").join("");
     const exports = EXPORTS.filter(([f]) => f !== "csv" || (r.matched != null && r.matched <= CSV_MAX)).map(([f, label]) =>
       `<button type="button" data-export-query="${f}">${esc(label)}</button>`).join(" ");
-    const notice = this.notice ? `<p class="saved bulk-done">${esc(this.notice)}</p>` : "";
+    const undo = this.undoable ? ` <button type="button" class="link" data-query-act="bulk-undo">${esc(t("undoEdit"))}</button>` : "";
+    const notice = this.notice ? `<p class="saved bulk-done">${esc(this.notice)}${undo}</p>` : "";
     return `${notice}<p class="query-count">${esc(count + shown)}</p>
 ${this.breakdownHtml()}
 ${this.totalHtml()}
@@ -527,10 +529,26 @@ ${fieldInput(field, this.bulk.value ?? null, info, info.editing.codes || {})}
       this.ctx.onEdited?.();
       await this.run(false);
       this.notice = t("bulkDone", { n: num(data.changed), m: num(data.matched) });
+      this.undoable = data.changed && data.changeset ? { collection: info.collection, changeset: data.changeset } : null;
     } catch (err) {
       this.bulk.error = err.status === 412 ? t("bulkMoved")
         : (err.faults?.length ? err.faults.join("; ") : err.message);
     }
+  }
+
+  /** Undo the change just sent to every match (the editor's own change set), then run the
+   * query again, saying whether it was undone. */
+  async undoBulk() {
+    const { collection, changeset } = this.undoable;
+    let notice = t("editUndone");
+    try {
+      await revertChangeset(collection, changeset, t("undoReason"));
+    } catch (err) {
+      notice = err.status === 409 ? t("changes_revertConflict") : t("error", { msg: err.message });
+    }
+    this.ctx.onEdited?.();
+    await this.run(false);
+    this.notice = notice;
   }
 
   async onResultsChange(event) {
@@ -565,8 +583,9 @@ ${fieldInput(field, this.bulk.value ?? null, info, info.editing.codes || {})}
     }
     const act = event.target.closest("[data-query-act]")?.dataset.queryAct;
     if (act === "zoom") this.zoomTo();
-    if (["bulk-open", "bulk-cancel", "bulk-send"].includes(act)) {
+    if (["bulk-open", "bulk-cancel", "bulk-send", "bulk-undo"].includes(act)) {
       if (act === "bulk-send") await this.sendBulk();
+      else if (act === "bulk-undo") await this.undoBulk();
       else this.bulk = act === "bulk-open" ? {} : null;
       const form = document.querySelector("#card .query-form");
       if (form) this.readForm(form);
