@@ -280,12 +280,7 @@ def test_a_land_bureau_user_draws_a_parcel_then_deletes_it(browser, live_server,
         page.wait_for_selector("#edit-use_code", timeout=15_000)
         page.select_option("#edit-use_code", "101")
         page.fill("#edit-reason", "new lot from subdivision 分宗")
-        with page.expect_response(
-            lambda r: r.request.method == "POST" and "/items" in r.url
-        ) as posted:
-            page.click("#edit-save")
-        assert posted.value.status == 201, posted.value.text()
-        created = posted.value.headers["location"]
+        created = _saved_new(page).headers["location"]
         feature = httpx.get(created, headers={"X-API-Key": key}).json()
         assert feature["properties"]["use_code"] == "101"
         assert feature["geometry"]["type"] == "MultiPolygon"
@@ -347,12 +342,7 @@ def test_a_new_feature_is_undone_from_its_notice(browser, live_server, engine, p
         page.mouse.click(x + 40, y + 40)
         page.wait_for_selector("#edit-reason", timeout=15_000)
         page.fill("#edit-reason", "a hydrant drawn by mistake")
-        with page.expect_response(
-            lambda r: r.request.method == "POST" and "/items" in r.url
-        ) as posted:
-            page.click("#edit-save")
-        assert posted.value.status == 201, posted.value.text()
-        created = posted.value.headers["location"]
+        created = _saved_new(page).headers["location"]
         page.wait_for_selector("#card .edit-done #edit-undo", timeout=30_000)
         assert page.inner_text("#card .edit-done").startswith("Created")
         page.click("#edit-undo")
@@ -368,6 +358,14 @@ def test_a_new_feature_is_undone_from_its_notice(browser, live_server, engine, p
             etag = httpx.get(created, headers={"X-API-Key": key}).headers.get("etag", "*")
             httpx.delete(created, headers={"X-API-Key": key, "If-Match": etag})
         opened.close()
+
+
+def _saved_new(page):  # noqa: ANN001, ANN202
+    """Click the new feature form's *Save*: the POST's response (201 checked)."""
+    with page.expect_response(lambda r: r.request.method == "POST" and "/items" in r.url) as posted:
+        page.click("#edit-save")
+    assert posted.value.status == 201, posted.value.text()
+    return posted.value
 
 
 def _draw_triangle_from(page, x: float, y: float, held: str | None = None) -> None:  # noqa: ANN001
@@ -444,15 +442,11 @@ def test_a_new_parcel_snaps_to_its_neighbours_corner(browser, live_server, engin
             page.wait_for_selector("#edit-reason", timeout=15_000)
             assert page.is_checked("#card #edit-snap") is box  # kept in the form
             page.fill("#edit-reason", "drawn against a neighbour 吸附")
-            with page.expect_response(
-                lambda r: r.request.method == "POST" and "/items" in r.url
-            ) as posted:
-                page.click("#edit-save")
-            assert posted.value.status == 201, posted.value.text()
-            created.append(posted.value.headers["location"])
-            assert ("snap=0" not in posted.value.url) is box
+            posted = _saved_new(page)
+            created.append(posted.headers["location"])
+            assert ("snap=0" not in posted.url) is box
             if held is None:
-                assert (posted.value.json()["snapped"] != []) is snapping
+                assert (posted.json()["snapped"] != []) is snapping
             assert _shares_vertex_with(engine, created[-1], parcel["fid"]) is snapping
             opened.card()
         assert not opened.errors
