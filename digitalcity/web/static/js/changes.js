@@ -306,8 +306,8 @@ ${e.more ? `<p class="muted">${esc(t("changes_andMore", { n: num(e.more) }))}</p
     }
   }
 
-  /** Undo change set ``entry`` (an admin, or its author), with the reason given in ``form``; then the list,
-   * the undoing first. A change set whose features changed again since is refused (409). */
+  /** Undo change set ``entry`` (an admin, or its author), with the reason given in ``form``;
+   * then the list, the undoing first. A change set whose features changed again since is refused (409). */
   async revert(entry, form) {
     const reason = form.elements.reason.value.trim();
     const error = form.querySelector(".error");

@@ -82,7 +82,10 @@ export class ShapeEditor {
     } finally {
       starting.delete(this);
     }
-    if (this.stopped) return this;
+    if (this.stopped) { // stopped while loading: nothing drawn, and its snapping let go
+      this.snapping?.stop();
+      return this;
+    }
     const { TerraDraw, TerraDrawSelectMode, TerraDrawPolygonMode, TerraDrawLineStringMode,
       TerraDrawPointMode } = window.terraDraw;
     const toCustom = (event) => this.snapping?.snap(event);
