@@ -320,6 +320,22 @@ class City:
 
         return delete_feature(self._edit_context(layer_id, reason, "CRS84"), fid, etag).changeset
 
+    def revert(self, layer_id: str, changeset: int, *, reason: str = "") -> int:
+        """Undo change set ``changeset`` of the layer as a new change set (its id), as the API's
+        revert: refused (409) when its features changed again since. A city opened with the
+        ``admin`` role only: notebook edits carry no API key, so none is an editor's own."""
+        from digitalcity.editing.service import check_rights
+        from digitalcity.history.changesets import Author
+        from digitalcity.history.reads import revert_changeset
+
+        layer = self.layer(layer_id)
+        if self.role != "admin":
+            check_rights(layer, self.role)
+        author = Author(role=self.role, reason=reason or f"revert {changeset}")
+        return revert_changeset(
+            self.engine, layer, self.definition, changeset, author, own_only=self.role != "admin"
+        )
+
     def bulk_update(
         self,
         layer_id: str,

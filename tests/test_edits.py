@@ -473,6 +473,7 @@ def test_an_edit_changes_the_tiles_it_touches(api, keys) -> None:  # noqa: ANN00
 def test_the_same_rules_from_python(edit_app, engine) -> None:  # noqa: ANN001
     from digitalcity.city import City
     from digitalcity.editing import EditRejected, Forbidden, PreconditionFailed
+    from digitalcity.history.reads import NotYourChange, RevertConflict
 
     catalog = edit_app.state.catalog
     city = City(catalog, catalog.city("cambridge"), engine, "land_bureau")
@@ -490,10 +491,19 @@ def test_the_same_rules_from_python(edit_app, engine) -> None:  # noqa: ANN001
     assert fid not in city.read(LAYER, as_of=start).index
     assert [v["properties"]["colour"] for v in city.history(LAYER, fid)] == ["py", "py2"]
     assert fid in city.changes(LAYER, since=start)["added"]
-    city.delete(LAYER, fid, etag=new_tag, reason="gone")
+    deleted = city.delete(LAYER, fid, etag=new_tag, reason="gone")
     assert fid not in city.read(LAYER).index
     with pytest.raises(Forbidden):
         City(catalog, catalog.city("cambridge"), engine, "anonymous").create(LAYER, [_feature()])
+    # undone as the admin (a notebook's edit carries no key: none is an editor's own)
+    with pytest.raises(NotYourChange):
+        city.revert(LAYER, deleted)
+    admin = City(catalog, catalog.city("cambridge"), engine, "admin")
+    undone = admin.revert(LAYER, deleted, reason="deleted by mistake")
+    assert admin.read(LAYER).loc[fid, "colour"] == "py2"
+    assert city.history(LAYER, fid)[-1]["created_by"]["changeset"] == undone
+    with pytest.raises(RevertConflict):  # undone already: the feature is back since
+        admin.revert(LAYER, deleted)
 
 
 def test_etag_of_a_layer_named_like_one_of_its_fields(settings, catalog, engine, loaded) -> None:  # noqa: ANN001
