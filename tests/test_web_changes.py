@@ -224,7 +224,7 @@ def test_only_the_changes_in_the_view(browser, live_server, edited) -> None:  # 
     ).json()
     assert len(answer["changesets"]) < len(everywhere["changesets"])  # a street, not the city
     # the list follows the view: out at sea, nothing changed
-    page.evaluate("dcMap.jumpTo({center: [-70.5, 41.5], zoom: 15})")
+    page.evaluate("dcMap.jumpTo({center: [-70.5, 41.5], zoom: 15}); null")
     page.wait_for_selector("#card >> text=No changes in the map's view", timeout=15_000)
     assert page.locator(ENTRIES).count() == 0
     assert not opened.errors, opened.errors

@@ -75,7 +75,7 @@ def test_a_planner_compares_the_map_with_a_past_day(browser, live_server, lang):
     page.keyboard.press("ArrowRight")
     assert swipe.get_attribute("aria-valuenow") == "30"
     # the compared map follows the map
-    page.evaluate("dcMap.jumpTo({center: [-71.11, 42.375], zoom: 15.5})")
+    page.evaluate("dcMap.jumpTo({center: [-71.11, 42.375], zoom: 15.5}); null")
     same = page.evaluate(
         "() => { const a = dcMap.getCenter(), b = dcCompare.getCenter();"
         " return Math.abs(a.lng - b.lng) < 1e-9 && Math.abs(a.lat - b.lat) < 1e-9"

@@ -102,7 +102,8 @@ def test_dc_maps_is_importable_as_a_submodule():
 
 
 def _labels_at(page, name: str, zoom: int) -> list[str]:  # noqa: ANN001
-    page.evaluate(f"{name}.setZoom({zoom}, {{animate: false}})")
+    # nothing returned: the map object it returns takes Playwright ~7 s to serialise
+    page.evaluate(f"{name}.setZoom({zoom}, {{animate: false}}); null")
     page.wait_for_timeout(300)
     return page.eval_on_selector_all(".dc-label span", "els => els.map((e) => e.textContent)")
 

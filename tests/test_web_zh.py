@@ -127,7 +127,7 @@ def test_public_map_in_chinese_has_no_untranslated_text(browser, live_server, co
     page.wait_for_selector("#card .changes-features li", timeout=15_000)
     found += _untranslated(opened, codes)
     page.click("#card-close")
-    page.evaluate("([lon, lat]) => dcMap.jumpTo({center: [lon, lat], zoom: 17})", list(MAPLE))
+    page.evaluate("([lon, lat]) => { dcMap.jumpTo({center: [lon, lat], zoom: 17}); }", list(MAPLE))
     opened.ready()
     opened.click_lonlat(*MAPLE)
     opened.card()
