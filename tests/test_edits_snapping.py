@@ -123,6 +123,13 @@ def _patch(
     return http.patch(f"{ITEMS}/{fid}", json={"geometry": geometry}, params=params, headers=headers)
 
 
+
+def _delete(http, bureau: str, fid: int) -> None:  # noqa: ANN001
+    """Delete feature ``fid`` a test made (204 checked)."""
+    etag = http.get(f"{ITEMS}/{fid}").headers["etag"]
+    gone = http.delete(f"{ITEMS}/{fid}", headers={"X-API-Key": bureau, "If-Match": etag})
+    assert gone.status_code == 204, gone.text
+
 def test_a_redrawn_parcel_comes_back_onto_its_neighbours(http, bureau, engine) -> None:  # noqa: ANN001
     fid, other = _parcels_with_neighbours(engine, 2)
     shared = _shared_vertices(engine, fid)
@@ -187,9 +194,7 @@ def test_a_new_parcel_drawn_against_a_neighbour_shares_its_corner(http, bureau, 
             {"fid": new, "x": x, "y": y},
         ).scalar_one()
     assert corners >= 1  # the drawn corner is the neighbour's, to the last bit
-    etag = http.get(f"{ITEMS}/{new}").headers["etag"]
-    gone = http.delete(f"{ITEMS}/{new}", headers={"X-API-Key": bureau, "If-Match": etag})
-    assert gone.status_code == 204
+    _delete(http, bureau, new)
 
 
 @pytest.mark.parametrize("snap", ["-1", "1.5", "abc", "nan", "inf"])
@@ -258,11 +263,7 @@ def test_a_corner_at_the_middle_of_a_neighbours_side_is_put_on_it(http, bureau, 
     assert (
         gap < 1e-4
     )  # m (0.1 mm: lon/lat against State Plane lines): on the side, not 1.5 cm off it
-    etag = http.get(f"{ITEMS}/{new}").headers["etag"]
-    assert (
-        http.delete(f"{ITEMS}/{new}", headers={"X-API-Key": bureau, "If-Match": etag}).status_code
-        == 204
-    )
+    _delete(http, bureau, new)
 
 
 def test_a_split_through_two_corners_goes_exactly_through_them(http, bureau, engine) -> None:  # noqa: ANN001
