@@ -52,7 +52,7 @@ def independent(engine, loaded):
     best["share"] = best["area_m2"] / parcels.geometry.area.loc[best.index]
     figures = pd.read_sql(
         "SELECT fid, landuse_l1, landuse_l2, land_area_sqft, gross_area_sqft, stories "
-        "FROM cambridge.parcels",
+        "FROM cambridge.parcels ORDER BY fid",
         engine,
     ).set_index("fid")
     return figures.join(best[["zone", "share"]])
@@ -88,7 +88,7 @@ def test_rule_families_agree_with_the_zoning_code_table():
 
 def test_dominant_district_and_conformance_match_overlay(cambridge, conformance, independent):
     result = conformance
-    ours = result.frame.set_index("fid")
+    ours = result.frame.set_index("fid").sort_index()
     assert len(ours) == 13116
     both = ours.join(independent.rename(columns={"zone": "zone_ind", "share": "share_ind"}))
     same_zone = (both["zone"] == both["zone_ind"]) | (both["zone"].isna() & both["zone_ind"].isna())
@@ -132,7 +132,7 @@ def test_crosstab_reconciles_with_landuse_totals(cambridge, conformance):
 
 def test_compliance_statuses_follow_the_controls(compliance, independent):
     result = compliance
-    ours = result.frame.set_index("fid")
+    ours = result.frame.set_index("fid").sort_index()
     controls = pd.read_csv(src.CAMBRIDGE / "zoning_controls.csv").set_index("zone_type")
     ind = independent.join(controls[["max_far", "max_height_ft"]], on="zone")
     far = ind["gross_area_sqft"] / ind["land_area_sqft"].where(ind["land_area_sqft"] > 0)

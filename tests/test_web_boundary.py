@@ -124,9 +124,19 @@ def test_a_check_shared_by_link_opens_for_a_signed_in_colleague(
     page.evaluate("k => sessionStorage.setItem('digitalcity.apiKey', k)", planner_key)
     page.reload()
     opened.ready()
+    # the list of their saved checks arrives while they choose the file: the file stays
+    # chosen (the list once drew the whole card again, emptying the form)
+    held: list = []
+    page.route(lambda url: url.endswith("/cities/cambridge/sites"), lambda route: held.append(route))
     page.click("#boundary")
+    page.wait_for_selector("#card .boundary-saved[aria-busy=true]", state="attached")
     page.set_input_files("#card .boundary-form [name=file]", str(path))
     page.fill("#card [name=crs]", "EPSG:2249")
+    assert len(held) == 1
+    held[0].continue_()
+    page.unroute_all()
+    page.wait_for_selector("#card .boundary-saved:not([aria-busy])", state="attached")
+    assert page.evaluate("document.querySelector('#card [name=file]').files.length") == 1
     page.click("#card .boundary-form button[type=submit]")
     page.wait_for_selector("#card [data-boundary=share]", timeout=30_000)
     page.click("#card [data-boundary=share]")

@@ -46,16 +46,20 @@ export class BoundaryTool {
     this.loadSaved();
   }
 
-  /** The checks this caller saved (signed in), newest first, to open again or forget. */
+  /** The checks this caller saved (signed in), newest first, to open again or forget. Only
+   * the list is drawn again when it arrives: the form keeps the file and CRS being chosen. */
   async loadSaved() {
     this.saved = [];
     if (!apiKey()) return;
+    this.savedLoading = true;
+    this.renderSaved();
     try {
       this.saved = (await api(`/cities/${this.ctx.city()}/sites`)).sites;
     } catch {
       this.saved = []; // a list to come back to, not the check itself: say nothing
     }
-    if (document.querySelector("#card .boundary-form")) this.render();
+    this.savedLoading = false;
+    this.renderSaved();
   }
 
   savedHtml() {
@@ -94,8 +98,9 @@ export class BoundaryTool {
   ${this.link ? `<p class="small">${esc(t("boundaryShared"))}</p>
   <input class="share-url boundary-link" readonly value="${esc(this.link)}" aria-label="${esc(t("boundaryShared"))}">` : ""}
 </form>
-${summary}${this.statsHtml}${this.savedHtml()}`;
+${summary}${this.statsHtml}<div class="boundary-saved"></div>`;
     this.ctx.showCard(html, () => this.render());
+    this.renderSaved();
     const form = document.querySelector("#card .boundary-form");
     form.onsubmit = (event) => {
       event.preventDefault();
@@ -107,14 +112,23 @@ ${summary}${this.statsHtml}${this.savedHtml()}`;
     if (query) query.onclick = () => this.ctx.queryInside(this.feature.geometry);
     const share = form.querySelector("[data-boundary=share]");
     if (share) share.onclick = () => this.share(form);
-    for (const button of document.querySelectorAll("#card [data-saved-open]")) {
+  }
+
+  /** The saved checks' list in the card (busy while it loads), its buttons wired. */
+  renderSaved() {
+    const box = document.querySelector("#card .boundary-saved");
+    if (!box) return; // the card shows something else now
+    if (this.savedLoading) box.setAttribute("aria-busy", "true");
+    else box.removeAttribute("aria-busy");
+    box.innerHTML = this.savedHtml();
+    for (const button of box.querySelectorAll("[data-saved-open]")) {
       const site = this.saved[Number(button.dataset.savedOpen)].site;
       button.onclick = async () => {
         this.ctx.linked(site);
         await this.openSite(site);
       };
     }
-    for (const button of document.querySelectorAll("#card [data-saved-delete]")) {
+    for (const button of box.querySelectorAll("[data-saved-delete]")) {
       const site = this.saved[Number(button.dataset.savedDelete)].site;
       button.onclick = async () => {
         if (!window.confirm(t("boundaryForgetAsk"))) return;
