@@ -69,11 +69,8 @@ def edited(live_server, engine, keys) -> Iterator[dict[str, Any]]:  # noqa: ANN0
 
 
 def _opened(browser, live_server: str, page: str, lang: str, key: str | None = None) -> Opened:  # noqa: ANN001
-    opened = Opened(browser, f"{live_server}/{page}?lang={lang}#c=cambridge&z=15&ll=-71.11,42.375")
-    if key:
-        opened.page.evaluate("k => sessionStorage.setItem('digitalcity.apiKey', k)", key)
-        opened.page.reload()
-        opened.ready()
+    url = f"{live_server}/{page}?lang={lang}#c=cambridge&z=15&ll=-71.11,42.375"
+    opened = Opened(browser, url, key=key)
     opened.page.click("#changes-toggle" if page == "public" else "#changes")
     opened.page.wait_for_selector(ENTRIES, timeout=30_000)
     return opened

@@ -41,11 +41,7 @@ def parcel(engine, loaded) -> dict:  # noqa: ANN001
 
 def _signed_in(browser, live_server: str, key: str | None, parcel: dict) -> Opened:  # noqa: ANN001
     url = f"{live_server}/map?lang=en#c=cambridge&z=18&ll={parcel['lon']},{parcel['lat']}&sel={parcel['fid']}"
-    opened = Opened(browser, url)
-    if key:
-        opened.page.evaluate("k => sessionStorage.setItem('digitalcity.apiKey', k)", key)
-        opened.page.reload()
-        opened.ready()
+    opened = Opened(browser, url, key=key)
     opened.card()
     return opened
 

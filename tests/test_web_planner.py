@@ -47,13 +47,35 @@ def browser() -> Iterator:
     yield from launched_browser()
 
 
+# Signs the tab in with a key before the page's own scripts run, once per tab (sessionStorage
+# lives as long as the tab): a sign-out in the tab stays signed out across reloads.
+SIGNED_IN = """(key) => {
+  try {
+    if (sessionStorage.getItem("test.signed-in")) return;
+    sessionStorage.setItem("digitalcity.apiKey", key);
+    sessionStorage.setItem("test.signed-in", "1");
+  } catch (err) { /* about:blank has no storage */ }
+}"""
+
+
 class Opened:
+    """A page in a context of its own; with ``key``, signed in with it from the first load
+    (as the sign-in form leaves it: the key in the tab's sessionStorage)."""
+
     def __init__(
-        self, browser, url: str, width: int = 1280, height: int = 800, ready_when: str = READY
+        self,
+        browser,
+        url: str,
+        width: int = 1280,
+        height: int = 800,
+        ready_when: str = READY,
+        key: str | None = None,
     ) -> None:
         self.ready_when = ready_when  # a JS expression true once the page has drawn
         self.context = browser.new_context(viewport={"width": width, "height": height},
                                            locale="en-US", accept_downloads=True)  # fmt: skip
+        if key:
+            self.context.add_init_script(f"({SIGNED_IN})({json.dumps(key)})")
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.requests: list = []

@@ -63,11 +63,7 @@ def assert_public_only(opened: Opened, internal: set[str]) -> None:
 
 def test_public_map_shows_only_public_layers_even_with_a_key(browser, live_server, internal,
                                                               planner_key):  # fmt: skip
-    opened = Opened(browser, f"{live_server}/map#c=cambridge")
-    opened.page.evaluate("key => sessionStorage.setItem('digitalcity.apiKey', key)", planner_key)
-    opened.requests.clear()
-    opened.page.goto(f"{live_server}{PUBLIC_URL}")
-    opened.ready()
+    opened = Opened(browser, f"{live_server}{PUBLIC_URL}", key=planner_key)
     assert opened.page.evaluate("dcMap.getStyle().metadata['digitalcity:style']") == "public"
     assert drawn_share(opened.page) > 0.6
     assert_public_only(opened, internal)

@@ -148,15 +148,8 @@ def test_editing_tools_in_chinese_have_no_untranslated_text(browser, live_server
     from digitalcity.db.keys import create_key
 
     url = f"{live_server}/map?lang=zh#c=cambridge&z=17&ll={MAPLE[0]},{MAPLE[1]}&lang=zh"
-    opened = Opened(browser, url)
+    opened = Opened(browser, url, key=create_key(engine, "land_bureau", "zh-tools").key)
     page = opened.page
-    page.evaluate(
-        "key => sessionStorage.setItem('digitalcity.apiKey', key)",
-        create_key(engine, "land_bureau", "zh-tools").key,
-    )
-    page.goto("about:blank")
-    page.goto(url)
-    opened.ready()
     opened.click_lonlat(*MAPLE)
     opened.card()
     page.click("[data-attachments]")
