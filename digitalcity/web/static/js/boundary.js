@@ -39,6 +39,8 @@ export class BoundaryTool {
     this.link = ""; // the link to the saved check, once shared
     this.statsHtml = "";
     this.error = "";
+    this.saved = []; // the caller's saved checks (signed in)
+    this.savedLoading = false; // while they are asked for: the list is marked busy
   }
 
   open() {
