@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from digitalcity.config import Settings
 from digitalcity.db.cluster import EmbeddedCluster
 from digitalcity.db.engine import make_engine
-from digitalcity.db.routing import ReadRouter, lsn_int
+from digitalcity.db.routing import ReadRouter, commit_lsn, lsn_int
 from digitalcity.db.standby import StandbyCluster
 
 IN_RECOVERY = sa.text("SELECT pg_is_in_recovery()")
@@ -90,17 +90,29 @@ def test_read_your_writes_goes_to_the_primary_until_replayed(pair) -> None:  # n
     with p_engine.begin() as conn:
         conn.execute(sa.text("CREATE TABLE written AS SELECT 1 AS x"))
     with p_engine.connect() as conn:
-        commit_lsn = lsn_int(
-            conn.execute(sa.text("SELECT pg_current_wal_lsn()::text")).scalar_one()
-        )
+        written = lsn_int(commit_lsn(conn))
     # the router's view of the standby predates the write: the writer's read goes to the primary
-    assert router.reader(min_lsn=commit_lsn) is p_engine
+    assert router.reader(min_lsn=written) is p_engine
     assert router.reader() is s_engine
     _wait_for(
-        lambda: (router.refresh(force=True), router.reader(min_lsn=commit_lsn))[1] is s_engine
+        lambda: (router.refresh(force=True), router.reader(min_lsn=written))[1] is s_engine
     )
-    with router.reader(min_lsn=commit_lsn).connect() as conn:
+    with router.reader(min_lsn=written).connect() as conn:
         assert conn.execute(sa.text("SELECT x FROM written")).scalar_one() == 1
+
+
+def test_the_commit_position_covers_an_asynchronous_commit(pair) -> None:  # noqa: ANN001
+    """Under synchronous_commit = off a commit returns before its WAL is written: the
+    position a writer is given still covers it (a standby short of it is not chosen)."""
+    _, _, p_engine, _ = pair
+    with p_engine.connect() as conn:
+        with conn.begin():
+            conn.execute(sa.text("SET LOCAL synchronous_commit = off"))
+            conn.execute(sa.text("CREATE TABLE written_async AS SELECT 1 AS x"))
+            inside = lsn_int(
+                conn.execute(sa.text("SELECT pg_current_wal_insert_lsn()::text")).scalar_one()
+            )
+        assert lsn_int(commit_lsn(conn)) > inside
 
 
 def test_stopped_standby_is_skipped_and_taken_back(pair) -> None:  # noqa: ANN001

@@ -25,8 +25,17 @@ from sqlalchemy.engine import Engine
 from digitalcity.config import Settings
 from digitalcity.db.engine import make_engine
 
-_PRIMARY_LSN = sa.text("SELECT pg_current_wal_lsn()::text")
+# the insert position, not pg_current_wal_lsn() (the write position): under
+# synchronous_commit = off a commit returns before its WAL is written, and the write position
+# can still equal a standby's replay position while the commit is not on it
+_PRIMARY_LSN = sa.text("SELECT pg_current_wal_insert_lsn()::text")
 _STANDBY_LSN = sa.text("SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text")
+
+
+def commit_lsn(conn: sa.Connection) -> str:
+    """The primary's WAL position after every commit so far, as ``'16/B374D848'``: a standby
+    that has replayed it sees them all."""
+    return str(conn.execute(_PRIMARY_LSN).scalar_one())
 
 
 def lsn_int(lsn: str) -> int:
@@ -65,7 +74,7 @@ class ReadRouter:
     def _primary_lsn(self) -> int | None:
         try:
             with self.primary.connect() as conn:
-                return lsn_int(conn.execute(_PRIMARY_LSN).scalar_one())
+                return lsn_int(commit_lsn(conn))
         except sa.exc.DBAPIError:
             return None
 

@@ -24,7 +24,7 @@ from digitalcity.api.openapi_ogc import CollectionIdPath, FeatureIdPath
 from digitalcity.api.params import parse_as_of
 from digitalcity.catalog.access import Role
 from digitalcity.catalog.model import MAX_SNAP_M, LayerDef
-from digitalcity.db.routing import lsn_int
+from digitalcity.db.routing import commit_lsn, lsn_int
 from digitalcity.editing import (
     EditRejected,
     create_features,
@@ -78,7 +78,6 @@ class Reverted(BaseModel):
 
 REASON_HEADER = "X-Change-Reason"
 MAX_REASON = 2000
-_LSN = sa.text("SELECT pg_current_wal_lsn()::text")
 
 
 def change_reason(header: str | None, body: Any) -> str:
@@ -151,7 +150,7 @@ def remember_write(request: Request, layer: LayerDef, state: tuple[int, int] | N
     key_id = getattr(request.state, KEY_ID_STATE, None)
     try:
         with request.app.state.engine.connect() as conn:
-            lsn = conn.execute(_LSN).scalar_one()
+            lsn = commit_lsn(conn)
     except sa.exc.DBAPIError:
         return None
     if key_id is not None:
