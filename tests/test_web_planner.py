@@ -97,7 +97,10 @@ class Opened:
         self.page.mouse.click(x, y)
 
     def card(self) -> str:
-        self.page.wait_for_selector("#card:not([hidden]) .card-title", timeout=15_000)
+        # not while it is read again (a day chosen): aria-busy
+        self.page.wait_for_selector(
+            "#card:not([hidden]):not([aria-busy]) .card-title", timeout=15_000
+        )
         return self.page.inner_text("#card")
 
     def hash(self) -> dict[str, str]:

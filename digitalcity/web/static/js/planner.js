@@ -417,7 +417,11 @@ $("as-of").onchange = () => {
   setAsOf(state.asOf);
   document.body.classList.toggle("as-of", Boolean(state.asOf));
   reloadStyle();
-  if (state.lastCard) state.lastCard();
+  if (state.lastCard) { // the open card is read again for that day: busy (dimmed) until then
+    const card = $("card");
+    card.setAttribute("aria-busy", "true");
+    Promise.resolve(state.lastCard()).finally(() => card.removeAttribute("aria-busy"));
+  }
   openComparison(); // its left side is the map's own day
 };
 
