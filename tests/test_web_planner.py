@@ -110,6 +110,38 @@ class Opened:
         self.context.close()
 
 
+class HeldRequests:
+    """Holds ``page``'s next request whose URL holds ``part`` when asked (``hold_next``), to
+    answer it later (``release_last``): a slow answer on demand."""
+
+    def __init__(self, page, part: str) -> None:  # noqa: ANN001
+        self.page = page
+        self.held: list = []
+        self._hold = False
+        page.route(lambda url: part in url, self._route)
+
+    def _route(self, route) -> None:  # noqa: ANN001
+        if self._hold:
+            self._hold = False
+            self.held.append(route)
+        else:
+            route.continue_()
+
+    def hold_next(self) -> None:
+        self._hold = True
+
+    def wait_held(self, count: int) -> None:
+        while len(self.held) < count:
+            self.page.wait_for_timeout(20)
+
+    def release_last(self) -> None:
+        """Lets the last held request through and waits for its answer to be read."""
+        route = self.held[-1]
+        with self.page.expect_request_finished(lambda r: r.url == route.request.url):
+            route.continue_()
+        self.page.wait_for_timeout(500)  # time enough for the page to draw what it was sent
+
+
 def drawn_share(page) -> float:
     """Share of the map canvas's pixels that differ from the style's background colour."""
     image = Image.open(io.BytesIO(page.locator("#map canvas").screenshot())).convert("RGB")
@@ -158,6 +190,32 @@ def test_click_identifies_the_parcel_and_highlights_it(maple):
         "([lon, lat]) => dcMap.queryRenderedFeatures(dcMap.project([lon, lat]),"
         " {layers: ['dc-selection-fill']}).length", list(MAPLE))  # fmt: skip
     assert highlighted == 1
+    assert not maple.errors
+
+
+def test_only_the_last_parcel_clicked_is_shown(maple, client):
+    """Clicks faster than their cards: the card is the last parcel clicked's, never a slower
+    answer to an earlier click; a card closed while its answer is on its way stays closed."""
+    other = (MAPLE[0] - 0.0004, MAPLE[1] - 0.0002)  # 26 MAPLE AVE, across the street
+    url = f"/cities/cambridge/identify?lon={other[0]}&lat={other[1]}&lang=en"
+    label = client.get(url).json()["label"]
+    assert label and label != "38 MAPLE AVE"
+    page = maple.page
+    identify = HeldRequests(page, "/identify?")
+    identify.hold_next()
+    maple.click_lonlat(*MAPLE)
+    identify.wait_held(1)
+    maple.click_lonlat(*other)
+    assert label in maple.card()
+    identify.release_last()
+    assert page.inner_text("#card .card-title") == label
+    # closed while its answer is on its way
+    identify.hold_next()
+    maple.click_lonlat(*MAPLE)
+    identify.wait_held(2)
+    page.click("#card-close")
+    identify.release_last()
+    assert page.is_hidden("#card")
     assert not maple.errors
 
 

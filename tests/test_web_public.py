@@ -16,7 +16,15 @@ import pytest
 import sqlalchemy as sa
 import uvicorn
 from conftest import free_port
-from test_web_planner import MAPLE, READY, SHOTS, Opened, drawn_share, launched_browser
+from test_web_planner import (
+    MAPLE,
+    READY,
+    SHOTS,
+    HeldRequests,
+    Opened,
+    drawn_share,
+    launched_browser,
+)
 
 from digitalcity.api.routes.tiles import tile_service
 from digitalcity.catalog.access import visible_layer
@@ -91,6 +99,22 @@ def test_public_card_shows_use_zone_and_controls(browser, live_server, internal,
     SHOTS.mkdir(parents=True, exist_ok=True)
     opened.page.screenshot(path=SHOTS / "public.png")
     assert_public_only(opened, internal)
+    assert not opened.errors
+    opened.close()
+
+
+def test_a_citizen_sees_the_last_parcel_tapped(browser, live_server):
+    """Taps faster than their cards (a slow phone network): the last parcel tapped is shown,
+    never a slower answer to an earlier tap."""
+    opened = Opened(browser, f"{live_server}{PUBLIC_URL}")
+    identify = HeldRequests(opened.page, "/identify?")
+    identify.hold_next()
+    opened.click_lonlat(*MAPLE)
+    identify.wait_held(1)
+    opened.click_lonlat(MAPLE[0] - 0.0004, MAPLE[1] - 0.0002)
+    assert "26 MAPLE AVE" in opened.card()
+    identify.release_last()
+    assert opened.page.inner_text("#card .card-title") == "26 MAPLE AVE"
     assert not opened.errors
     opened.close()
 

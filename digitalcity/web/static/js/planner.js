@@ -23,8 +23,8 @@ import { QualityTool, installQuality } from "./quality.js";
 import { clearReshape, installReshape } from "./reshape.js";
 import { attachmentButton, wireAttachments } from "./attachments.js";
 import {
-  clearSelection, closeCard, featuresUnder, fitBeside, installSelection, keepVisible, openCard,
-  select, wireSearch,
+  askCard, clearSelection, closeCard, featuresUnder, fitBeside, installSelection, keepVisible,
+  openCard, select, wireSearch,
 } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
@@ -280,7 +280,7 @@ function onError(err) {
 
 async function showParcel(fid, fly) {
   try {
-    const card = await api(withAsOf(`/cities/${state.city}/parcels/${fid}?lang=${lang()}`));
+    const card = await askCard(api(withAsOf(`/cities/${state.city}/parcels/${fid}?lang=${lang()}`)));
     parcelShown(card, fly);
   } catch (err) {
     onError(err);
@@ -302,7 +302,8 @@ async function identify(lngLat, point) {
   state.back = null;
   if (state.meta.roles.parcels) { // the parcel card, where the city has parcels
     try {
-      const card = await api(withAsOf(`/cities/${state.city}/identify?lon=${lng}&lat=${lat}&lang=${lang()}`));
+      const card = await askCard(
+        api(withAsOf(`/cities/${state.city}/identify?lon=${lng}&lat=${lat}&lang=${lang()}`)));
       parcelShown(card, false);
       keepVisible(map, lngLat);
       return;
@@ -311,7 +312,7 @@ async function identify(lngLat, point) {
     }
   }
   // any other feature: its visible fields with titles and units, read from the API
-  const features = await featuresUnder(map, point, state.meta, (path) => api(withAsOf(path)));
+  const features = await askCard(featuresUnder(map, point, state.meta, (path) => api(withAsOf(path))));
   state.sel = null;
   clearSelection(map);
   if (features.length) showCard(featuresCard(features, state.meta) + editTools(features[0].layer, features[0].fid), null);
@@ -353,9 +354,9 @@ const drawer = new Drawer(map, {
     openCard(`<p>${esc(t("loading"))}</p>`);
     const again = async () => {
       try {
-        const stats = await api(`/cities/${state.city}/stats?lang=${lang()}`, {
+        const stats = await askCard(api(`/cities/${state.city}/stats?lang=${lang()}`, {
           method: "POST", body: geometry,
-        });
+        }));
         showCard(statsCard(stats, state.meta), again);
       } catch (err) {
         onError(err);
@@ -417,10 +418,9 @@ $("as-of").onchange = () => {
   setAsOf(state.asOf);
   document.body.classList.toggle("as-of", Boolean(state.asOf));
   reloadStyle();
-  if (state.lastCard) { // the open card is read again for that day: busy (dimmed) until then
-    const card = $("card");
-    card.setAttribute("aria-busy", "true");
-    Promise.resolve(state.lastCard()).finally(() => card.removeAttribute("aria-busy"));
+  if (state.lastCard) { // the open card is read again for that day: busy (dimmed) until drawn
+    $("card").setAttribute("aria-busy", "true");
+    state.lastCard();
   }
   openComparison(); // its left side is the map's own day
 };
@@ -504,7 +504,7 @@ async function openFeature(layerId, fid) {
   if (layerId === state.meta.roles.parcels) return showParcel(fid, true);
   const collection = state.meta.layers[layerId].collection;
   try {
-    const item = await api(withAsOf(`/collections/${collection}/items/${fid}?lang=${lang()}`));
+    const item = await askCard(api(withAsOf(`/collections/${collection}/items/${fid}?lang=${lang()}`)));
     const box = lonLatBox([item.geometry]);
     map.fitBounds([[box[0], box[1]], [box[2], box[3]]], { padding: 80, maxZoom: 17, duration: 600 });
     select(map, item.geometry);

@@ -11,8 +11,8 @@ import {
 import { addBasemap } from "./basemap.js";
 import { ChangesTool, installChanges } from "./changes.js";
 import {
-  clearSelection, closeCard, featuresUnder, fitBeside, installSelection, keepVisible, openCard,
-  select, wireSearch,
+  askCard, clearSelection, closeCard, featuresUnder, fitBeside, installSelection, keepVisible,
+  openCard, select, wireSearch,
 } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
@@ -61,7 +61,7 @@ locate.on("geolocate", ({ coords }) => {
   map.once("moveend", async () => {
     try {
       const { longitude: lon, latitude: lat } = coords;
-      showParcel(await api(`/cities/${city.id}/identify?lon=${lon}&lat=${lat}&lang=${lang()}`));
+      showParcel(await askCard(api(`/cities/${city.id}/identify?lon=${lon}&lat=${lat}&lang=${lang()}`)));
       keepVisible(map, [coords.longitude, coords.latitude]);
     } catch (err) {
       if (err.status !== 404) console.warn("located parcel", err.message);
@@ -294,14 +294,14 @@ async function openShared() {
   if (start.sel == null || !meta.roles.parcels) return;
   if (STATIC) return openSharedFromTiles();
   try {
-    const card = await api(`/cities/${city.id}/parcels/${start.sel}?lang=${lang()}`);
+    const card = await askCard(api(`/cities/${city.id}/parcels/${start.sel}?lang=${lang()}`));
     showParcel(card);
     // a link that names the parcel but no view, or a view without it: go to the parcel
     if (card.centroid && (start.center == null || !map.getBounds().contains(card.centroid))) {
       map.jumpTo({ center: card.centroid, zoom: Math.max(map.getZoom(), 17) });
     }
     if (card.centroid) keepVisible(map, card.centroid);
-    again = () => api(`/cities/${city.id}/parcels/${card.fid}?lang=${lang()}`).then(showParcel);
+    again = () => askCard(api(`/cities/${city.id}/parcels/${card.fid}?lang=${lang()}`)).then(showParcel);
   } catch (err) {
     console.warn("shared parcel", err.message); // gone since the link was made: the map alone
   }
@@ -321,7 +321,7 @@ async function identify(e) {
   try {
     if (parcel && !STATIC) {
       const { lng, lat } = e.lngLat;
-      const card = await api(`/cities/${city.id}/identify?lon=${lng}&lat=${lat}&lang=${lang()}`);
+      const card = await askCard(api(`/cities/${city.id}/identify?lon=${lng}&lat=${lat}&lang=${lang()}`));
       showParcel(card);
       keepVisible(map, e.lngLat);
       again = () => identify(e);
@@ -338,7 +338,7 @@ async function identify(e) {
   }
   // any other feature: every public field, read from the API (the tiles carry only what is
   // drawn at low zoom); a static site shows what its tiles carry
-  const shown = await featuresUnder(map, e.point, meta, STATIC ? null : api);
+  const shown = await askCard(featuresUnder(map, e.point, meta, STATIC ? null : api));
   if (!shown.length) return;
   select(map, shown[0].geometry);
   openFeatures(shown);
@@ -403,10 +403,10 @@ wireSearch({
     map.fitBounds(hit.bbox, { padding: 60, maxZoom: 18, duration: 600 });
     again = null;
     if (hit.layer === meta.roles.parcels) {
-      showParcel(await api(`/cities/${city.id}/parcels/${hit.fid}?lang=${lang()}`));
+      showParcel(await askCard(api(`/cities/${city.id}/parcels/${hit.fid}?lang=${lang()}`)));
       return;
     }
-    const item = await api(`/collections/${hit.collection}/items/${hit.fid}?lang=${lang()}`);
+    const item = await askCard(api(`/collections/${hit.collection}/items/${hit.fid}?lang=${lang()}`));
     select(map, item.geometry);
     openFeatures([{ layer: hit.layer, fid: hit.fid, properties: item.properties }]);
   },

@@ -36,8 +36,29 @@ export function clearSelection(map) {
 
 export function openCard(html) {
   document.getElementById("card-body").innerHTML = html;
-  document.getElementById("card").hidden = false;
+  const card = document.getElementById("card");
+  card.hidden = false;
+  card.removeAttribute("aria-busy"); // drawn anew: no longer being read again (planner.js)
   document.body.classList.remove("legend-open"); // on a phone: one bottom sheet at a time
+}
+
+let cardTurn = 0; // the card's questions asked so far (askCard)
+
+/**
+ * The answer to a question whose answer goes in the card (a parcel clicked, a search hit):
+ * only the last question asked counts, as when a parcel is clicked, then another before the
+ * first one's card came. Settles as ``promise`` does unless a later question was asked or the
+ * card closed meanwhile; then it never settles, so the code awaiting it does not go on to draw
+ * a card the reader has moved past, nor an error for it.
+ */
+export function askCard(promise) {
+  const mine = ++cardTurn;
+  return new Promise((resolve, reject) => {
+    promise.then(
+      (value) => { if (mine === cardTurn) resolve(value); },
+      (err) => { if (mine === cardTurn) reject(err); },
+    );
+  });
 }
 
 /** On narrow screens the card is a bottom sheet: pan so ``lngLat`` shows above it. */
@@ -65,6 +86,7 @@ export function fitBeside(map, box, maxZoom = 17) {
 }
 
 export function closeCard() {
+  cardTurn++; // an answer on its way is no longer wanted
   document.getElementById("card").hidden = true;
   document.getElementById("card-body").innerHTML = "";
 }
