@@ -320,6 +320,18 @@ class City:
 
         return delete_feature(self._edit_context(layer_id, reason, "CRS84"), fid, etag).changeset
 
+    def restore(
+        self, layer_id: str, fid: int, as_of: dt.datetime | str, *, etag: str, reason: str = ""
+    ) -> str:
+        """Make the version valid at ``as_of`` (an instant: a ``valid_from`` of ``history``)
+        the feature's current one again, as a new version: its shape exactly and the fields
+        this role may write; the new ETag."""
+        from digitalcity.editing.service import restore_version
+
+        instant = _instant(as_of)
+        ctx = self._edit_context(layer_id, reason or f"restore {instant.isoformat()}", "CRS84")
+        return restore_version(ctx, fid, etag, instant).etags[fid]
+
     def revert(self, layer_id: str, changeset: int, *, reason: str = "") -> int:
         """Undo change set ``changeset`` of the layer as a new change set (its id), as the API's
         revert: refused (409) when its features changed again since. A city opened with the

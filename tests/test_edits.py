@@ -403,6 +403,86 @@ def test_an_editor_undoes_their_own_edits_only(api, keys, engine) -> None:  # no
     assert versions[2]["created_by"]["kind"] == "revert"
 
 
+def test_a_past_version_is_restored_as_a_new_one(api, keys, engine) -> None:  # noqa: ANN001
+    """恢复历史版本: a version named by an instant inside it comes back as a new version, its
+    shape exactly and the fields the caller may write; a field it may not see stays as it is
+    now; undone like any edit; bad requests are refused in words, nothing written."""
+    bureau, planner = keys["land_bureau"], keys["planner"]
+    fid = api.post(ITEMS, json=_feature(colour="one", notes="first"), headers=_h(bureau)).json()[
+        "ids"
+    ][0]
+    url = f"{ITEMS}/{fid}"
+    moved = {"type": "Point", "coordinates": [-71.1031, 42.3729]}
+    patched = api.patch(
+        url,
+        json={"geometry": moved, "properties": {"colour": "two", "notes": "second"}},
+        headers=_h(bureau, **{"If-Match": api.get(url).headers["etag"]}),
+    )
+    assert patched.status_code == 200, patched.text
+    first = api.get(f"{url}/history", headers=_h(bureau)).json()["versions"][0]["valid_from"]
+    restore = f"{url}/restore?as-of={quote(first)}"
+    tag = api.get(url, headers=_h(planner)).headers["etag"]
+
+    # refused, nothing written
+    assert api.post(restore).status_code == 403  # anonymous
+    assert api.post(restore, headers=_h(planner)).status_code == 428  # no If-Match
+    stale = _h(planner, **{"If-Match": '"stale"'})
+    assert api.post(restore, headers=stale).status_code == 412
+    bad = api.post(f"{url}/restore?as-of=yesterday", headers=_h(planner, **{"If-Match": tag}))
+    assert bad.status_code == 400 and "RFC 3339" in bad.text
+    for instant in ("2000-01-01T00:00:00Z", dt.datetime.now(dt.UTC).isoformat()):
+        none = api.post(
+            f"{url}/restore?as-of={quote(instant)}", headers=_h(planner, **{"If-Match": tag})
+        )
+        assert none.status_code == 400 and "no earlier version" in none.text, none.text
+    zh = api.post(
+        f"{url}/restore?as-of=2000-01-01T00:00:00Z&lang=zh",
+        headers=_h(planner, **{"If-Match": tag, "Accept-Language": "zh"}),
+    )
+    assert "没有更早的版本" in zh.text
+    assert (
+        api.post(
+            f"{ITEMS}/999999999/restore?as-of={quote(first)}",
+            headers=_h(planner, **{"If-Match": "*"}),
+        ).status_code
+        == 404
+    )
+    assert len(api.get(f"{url}/history").json()["versions"]) == 2
+
+    done = api.post(
+        restore, headers=_h(planner, **{"If-Match": tag, "X-Change-Reason": "wrong hydrant moved"})
+    )
+    assert done.status_code == 200, done.text
+    assert done.headers["etag"] == api.get(url, headers=_h(planner)).headers["etag"]
+    now = api.get(url, headers=_h(bureau)).json()
+    assert now["properties"]["colour"] == "one"
+    assert now["properties"]["notes"] == "second"  # the planner may not see it: kept
+    with engine.connect() as conn:
+        same = conn.execute(
+            sa.text(
+                f"SELECT ST_AsBinary(c.geom) = ST_AsBinary(h.geom) FROM cambridge.{LAYER} c, "  # noqa: S608
+                f"cambridge.{LAYER}__history h WHERE c.fid = :fid AND h.fid = :fid "
+                "AND lower(h.valid) = (SELECT min(lower(valid)) FROM "
+                f"cambridge.{LAYER}__history WHERE fid = :fid)"
+            ),
+            {"fid": fid},
+        ).scalar_one()
+    assert same  # the shape exactly, not through lon/lat text
+    versions = api.get(f"{url}/history", headers=_h(bureau)).json()["versions"]
+    assert [v["properties"]["colour"] for v in versions] == ["one", "two", "one"]
+    assert versions[-1]["created_by"]["reason"] == "wrong hydrant moved"
+    assert versions[-1]["created_by"]["role"] == "planner"
+    # undone like any edit: by its editor
+    undo = api.post(
+        f"/collections/cambridge__{LAYER}/changesets/{done.json()['changeset']}/revert",
+        headers=_h(planner),
+    )
+    assert undo.status_code == 200, undo.text
+    back = api.get(url, headers=_h(bureau)).json()
+    assert back["properties"]["colour"] == "two"
+    assert back["geometry"]["coordinates"] == pytest.approx(moved["coordinates"])
+
+
 def test_hidden_fields_cannot_be_written_or_read_through_history(api, keys) -> None:  # noqa: ANN001
     bureau, planner = keys["land_bureau"], keys["planner"]
     fid = api.post(ITEMS, json=_feature(notes="secret"), headers=_h(bureau)).json()["ids"][0]
@@ -491,6 +571,10 @@ def test_the_same_rules_from_python(edit_app, engine) -> None:  # noqa: ANN001
     assert fid not in city.read(LAYER, as_of=start).index
     assert [v["properties"]["colour"] for v in city.history(LAYER, fid)] == ["py", "py2"]
     assert fid in city.changes(LAYER, since=start)["added"]
+    first = city.history(LAYER, fid)[0]["valid_from"]
+    new_tag = city.restore(LAYER, fid, first, etag=new_tag, reason="back to py")
+    assert city.read(LAYER).loc[fid, "colour"] == "py"
+    assert city.history(LAYER, fid)[-1]["created_by"]["reason"] == "back to py"
     deleted = city.delete(LAYER, fid, etag=new_tag, reason="gone")
     assert fid not in city.read(LAYER).index
     with pytest.raises(Forbidden):
@@ -500,7 +584,7 @@ def test_the_same_rules_from_python(edit_app, engine) -> None:  # noqa: ANN001
         city.revert(LAYER, deleted)
     admin = City(catalog, catalog.city("cambridge"), engine, "admin")
     undone = admin.revert(LAYER, deleted, reason="deleted by mistake")
-    assert admin.read(LAYER).loc[fid, "colour"] == "py2"
+    assert admin.read(LAYER).loc[fid, "colour"] == "py"
     assert city.history(LAYER, fid)[-1]["created_by"]["changeset"] == undone
     with pytest.raises(RevertConflict):  # undone already: the feature is back since
         admin.revert(LAYER, deleted)

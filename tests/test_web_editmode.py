@@ -55,6 +55,8 @@ def _rendered_use(page, parcel: dict) -> list:  # noqa: ANN001
 
 
 def test_a_land_bureau_user_changes_a_parcels_use_on_the_map(browser, live_server, engine, parcel):
+    """Changed through the form, undone from the card's notice, then the changed version
+    restored from the card's history."""
     key = create_key(engine, "land_bureau", "edit-mode").key
     opened = _signed_in(browser, live_server, key, parcel)
     page = opened.page
@@ -108,6 +110,26 @@ def test_a_land_bureau_user_changes_a_parcels_use_on_the_map(browser, live_serve
         assert page.locator("#edit-undo").count() == 0
         versions = httpx.get(f"{item}/history", headers={"X-API-Key": key}).json()["versions"]
         assert versions[-1]["created_by"]["reason"] == "undone on the map by its editor"
+        # 恢复此版本: the version with 325 restored from the history, asked again first
+        page.click("[data-history]")
+        page.wait_for_selector(".history .version")
+        assert page.locator(".history .version").first.locator("[data-restore]").count() == 0
+        restore = page.locator(".history .version").nth(1).locator("[data-restore]")
+        assert "325" in page.locator(".history .version").nth(1).inner_text()
+        restore.click()
+        assert restore.inner_text() == "Confirm restore"
+        with page.expect_response(lambda r: "/restore?as-of=" in r.url) as restored:
+            restore.click()
+        assert restored.value.status == 200, restored.value.text()
+        page.wait_for_function(
+            "document.querySelector('#card .edit-done')?.textContent.startsWith("
+            "'Past version restored')",
+            timeout=30_000,
+        )
+        assert "325" in opened.card() and page.locator("#edit-undo").count() == 1
+        assert httpx.get(item).json()["properties"]["use_code"] == "325"
+        versions = httpx.get(f"{item}/history", headers={"X-API-Key": key}).json()["versions"]
+        assert versions[-1]["created_by"]["reason"].startswith("restored the version of ")
         assert not opened.errors
     finally:
         etag = httpx.get(item).headers["etag"]

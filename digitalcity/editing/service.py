@@ -3,11 +3,13 @@ docstring for the rules)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+import shapely
 from sqlalchemy.engine import Engine
 
 from digitalcity.catalog.access import Role, visible_layer
@@ -20,6 +22,7 @@ from digitalcity.editing.topology import MAX_LISTED, overlaps_added
 from digitalcity.editing.validate import Checked, Fault, check_feature
 from digitalcity.errors import DigitalCityError, NotFound
 from digitalcity.history.changesets import Author, open_changeset
+from digitalcity.history.reads import version_at
 from digitalcity.history.tables import ensure_tables
 from digitalcity.query.crs_ref import CRSRef
 from digitalcity.romanise import romanise
@@ -304,3 +307,37 @@ def delete_feature(ctx: EditContext, fid: int, if_match: str | None) -> Outcome:
         store.delete_row(conn, ctx.layer, ctx.city, fid)
         state = store.touched(conn, ctx.layer, ctx.city, [fid])
     return Outcome(changeset, [fid], {}, [], state)
+
+
+def restore_version(ctx: EditContext, fid: int, if_match: str | None, instant: dt.datetime) -> Outcome:
+    """The feature as it was at ``instant`` again, as a new version (恢复历史版本): its shape
+    exactly (not snapped; checked against the layer's rule on overlaps) and every field the
+    caller may write; fields it may not write or see, and read-only ones, stay as they are now,
+    and derived ones follow the restored values. EditRejected when ``instant`` falls in the
+    current version or in none."""
+    check_rights(ctx.layer, _role(ctx))
+    writable = {
+        f.name for f in _visible(ctx) if not f.read_only and not f.derived
+    }
+    with ctx.engine.begin() as conn:
+        ensure_tables(conn, ctx.layer, ctx.city)
+        lock_current(conn, ctx, fid, if_match)
+        found = version_at(conn, ctx.layer, ctx.city, fid, instant)
+        if found is None:
+            stamp = instant.isoformat()
+            raise EditRejected.of(
+                f"feature {fid} has no earlier version at {stamp}: "
+                "name an instant inside one of its past versions (its history's valid_from)",
+                f"要素 {fid} 在 {stamp} 没有更早的版本：请给出其某个历史版本期间内的时刻（历史中的 valid_from）",
+            )
+        values, wkb = found
+        item = Checked(
+            values={name: values[name] for name in writable if name in values},
+            geometry=shapely.from_wkb(wkb) if wkb is not None else None,
+        )
+        _derive(ctx, [item])
+        check_topology(conn, ctx, item, fid)
+        changeset = store.supersede(conn, ctx.layer, ctx.city, fid, ctx.author, "update")
+        tag = store.update_row(conn, ctx.layer, ctx.city, fid, item.values, item.geometry) or ""
+        state = store.touched(conn, ctx.layer, ctx.city, [fid])
+    return Outcome(changeset, [fid], {fid: tag}, [], state)

@@ -118,6 +118,24 @@ def feature_history(
     return versions
 
 
+def version_at(
+    conn: Connection, layer: LayerDef, city: CityDef, fid: int, instant: dt.datetime
+) -> tuple[dict[str, Any], bytes | None] | None:
+    """Feature ``fid``'s past version valid at ``instant``: every field, and its geometry as
+    WKB in the storage CRS, exact; None when ``instant`` falls in no past version (the current
+    one, or before the feature or after its deletion)."""
+    past = history_table(layer, city)
+    fields = [f.name for f in layer.all_fields]
+    row = conn.execute(
+        sa.select(*(past.c[f] for f in fields), sa.func.ST_AsBinary(past.c.geom).label("wkb"))
+        .where(past.c.fid == fid, past.c.valid.op("@>")(sa.cast(instant, sa.TIMESTAMP(True))))
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return _props(row, fields), bytes(row.wkb) if row.wkb is not None else None
+
+
 def _creators_by_time(
     conn: Connection, layer: LayerDef, older: Sequence[Any], versions: list[dict[str, Any]]
 ) -> None:

@@ -33,7 +33,13 @@ from digitalcity.editing import (
     replace_feature,
 )
 from digitalcity.editing.attachments import attachment_record
-from digitalcity.editing.service import EditContext, Forbidden, Outcome, check_rights
+from digitalcity.editing.service import (
+    EditContext,
+    Forbidden,
+    Outcome,
+    check_rights,
+    restore_version,
+)
 from digitalcity.editing.store import lineage_of
 from digitalcity.errors import NotFound
 from digitalcity.history.changesets import Author
@@ -266,6 +272,37 @@ async def update(
     fid = feature_id_of(feature_id, collection_id)
     ctx = edit_context(request, layer, role, change_reason(reason, body), content_crs, snap)
     outcome = await run_in_threadpool(patch_feature, ctx, fid, if_match, body)
+    return JSONResponse(_body(outcome), headers=_headers(request, layer, outcome, fid))
+
+
+@router.post(
+    "/collections/{collectionId}/items/{featureId}/restore",
+    response_model=EditResult,
+    summary="Restore a past version of a feature (its shape and the fields the caller may write)",
+)
+async def restore(
+    collection_id: CollectionIdPath,
+    feature_id: FeatureIdPath,
+    request: Request,
+    role: RoleDep,
+    as_of: Annotated[
+        str,
+        Query(
+            alias="as-of",
+            description="an instant (RFC 3339) inside the version to restore: "
+            "its valid_from in the feature's history",
+        ),
+    ],
+    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+    reason: Annotated[str | None, Header(alias=REASON_HEADER)] = None,
+) -> JSONResponse:
+    layer = editable_layer(collection_id, request, role)
+    fid = feature_id_of(feature_id, collection_id)
+    instant = parse_as_of(as_of)
+    assert instant is not None
+    text = change_reason(reason, None) or f"restore {instant.isoformat()}"
+    ctx = edit_context(request, layer, role, text, None)
+    outcome = await run_in_threadpool(restore_version, ctx, fid, if_match, instant)
     return JSONResponse(_body(outcome), headers=_headers(request, layer, outcome, fid))
 
 

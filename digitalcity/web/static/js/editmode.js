@@ -12,6 +12,10 @@ import { lineageHtml, reshapeButtons, wireReshape } from "./reshape.js";
 
 const REASON_HEADER = "X-Change-Reason";
 
+// what the API said is wrong with an edit, in the page's language (its faults come in it)
+const faultText = (err) => (err.status === 412 ? t("editConflict")
+  : (err.faults && err.faults.length ? err.faults.join("; ") : err.message));
+
 /** Edit and history buttons for a feature of ``layerId``, when the caller may edit it. */
 export function editButtons(meta, layerId, fid) {
   const info = meta.layers[layerId];
@@ -82,8 +86,7 @@ function wireForm(panel, send, onCancel) {
   const faults = panel.querySelector(".edit-faults");
   const fail = (err) => {
     faults.hidden = false;
-    faults.textContent = err.status === 412 ? t("editConflict")
-      : (err.faults && err.faults.length ? err.faults.join("; ") : err.message);
+    faults.textContent = faultText(err);
   };
   const reason = () => {
     const text = form.elements._reason.value.trim();
@@ -254,7 +257,11 @@ function who(changeset) {
 }
 
 /** The versions of feature ``fid``, newest first, with what changed, who, when and why. */
-export async function openHistory(panel, meta, layerId, fid, openFeature = null) {
+/** Feature ``fid``'s history in ``panel``: every version, newest first, with who, when, why
+ * and the fields changed; an editor restores a past version from it (恢复此版本), asked again,
+ * then ``actions.onSaved`` as for an edit. ``actions.openFeature`` opens a feature of its
+ * lineage. */
+export async function openHistory(panel, meta, layerId, fid, actions = {}) {
   const info = meta.layers[layerId];
   const { data } = await apiResponse(`/collections/${info.collection}/items/${fid}/history`);
   const versions = (data.versions || data).slice().reverse();
@@ -267,9 +274,13 @@ export async function openHistory(panel, meta, layerId, fid, openFeature = null)
       `<span class="data">${esc(older.properties[k] ?? "—")}</span> → <span class="data">${esc(v.properties[k] ?? "—")}</span></li>`);
     const by = v.created_by || {};
     const when = new Date(v.valid_from || by.at || Date.now());
+    const restore = v.valid_to != null && actions.onSaved && v.valid_from
+      ? `<p class="restore"><button type="button" class="link" data-restore="${esc(v.valid_from)}">` +
+        `${esc(t("restoreVersion"))}</button> <span class="error" role="alert" hidden></span></p>`
+      : "";
     return `<li class="version"><div>${esc(when.toLocaleString(lang() === "zh" ? "zh-CN" : "en-GB"))} · ` +
       `${esc(who(by))}</div>${by.reason ? `<div class="muted data">${esc(by.reason)}</div>` : ""}` +
-      (fields.length ? `<ul>${fields.join("")}</ul>` : "") + "</li>";
+      (fields.length ? `<ul>${fields.join("")}</ul>` : "") + restore + "</li>";
   });
   panel.innerHTML = `<h3>${esc(t("historyOf", { id: fid }))} (${num(versions.length)})</h3><ol class="history">${rows.join("")}</ol>` +
     lineageHtml(data.lineage) + fileRecordHtml(data.files);
@@ -279,16 +290,45 @@ export async function openHistory(panel, meta, layerId, fid, openFeature = null)
     button.onclick = async () => {
       const { data: theirs } = await apiResponse(`/collections/${info.collection}/items/${other}/history`);
       const current = (theirs.versions || []).at(-1)?.valid_to == null;
-      if (current && openFeature) await openFeature(layerId, other);
-      else await openHistory(panel, meta, layerId, other, openFeature);
+      if (current && actions.openFeature) await actions.openFeature(layerId, other);
+      else await openHistory(panel, meta, layerId, other, actions);
     };
+  }
+  for (const button of panel.querySelectorAll("[data-restore]")) {
+    button.onclick = () => restoreVersion(button, info, layerId, fid, actions.onSaved);
+  }
+}
+
+// A past version made current again: asked again on the button itself, then POST …/restore
+// with the feature's current ETag; a refusal (changed since, an overlap) said beside it.
+async function restoreVersion(button, info, layerId, fid, onSaved) {
+  if (!button.classList.contains("confirm")) {
+    button.classList.add("confirm");
+    button.textContent = t("confirmRestore");
+    return;
+  }
+  const at = button.dataset.restore;
+  const when = new Date(at).toLocaleString(lang() === "zh" ? "zh-CN" : "en-GB");
+  const path = `/collections/${info.collection}/items/${fid}`;
+  const said = button.parentElement.querySelector(".error");
+  button.disabled = true;
+  try {
+    const { response } = await apiResponse(path);
+    const { data: saved } = await apiResponse(`${path}/restore?as-of=${encodeURIComponent(at)}`, {
+      method: "POST", headers: reasonHeaders(t("restoredReason", { when }), response.headers.get("etag")),
+    });
+    await onSaved({ layerId, fid, geometry: null, message: t("restored"), changeset: saved?.changeset });
+  } catch (err) {
+    said.hidden = false;
+    said.textContent = faultText(err);
+    button.disabled = false;
   }
 }
 
 /** Wire the edit and history buttons inside ``root`` (a card just rendered). ``actions``:
  * ``map`` (for shapes), ``onSaved({layerId, fid, geometry, message, changeset})`` (the
- * geometry when the shape was redrawn, else null; after a split or merge, ``fid`` the feature
- * kept and ``message`` what was done; the edit's change set), ``onDeleted({layerId, fid,
+ * geometry when the shape was redrawn, else null; after a split, merge or restore, ``fid``
+ * the feature kept and ``message`` what was done; the edit's change set), ``onDeleted({layerId, fid,
  * changeset})`` and ``openFeature(layerId, fid)`` (a feature named
  * in a history's splits and merges). */
 export function wireEditing(root, meta, actions) {
@@ -298,7 +338,7 @@ export function wireEditing(root, meta, actions) {
   }
   for (const button of root.querySelectorAll("[data-history]")) {
     button.onclick = () => openHistory(button.closest(".edit-tools").nextElementSibling, meta,
-      button.dataset.history, button.dataset.fid, actions.openFeature)
+      button.dataset.history, button.dataset.fid, actions)
       .catch((err) => console.warn("history", err.message));
   }
 }
