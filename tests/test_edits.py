@@ -481,6 +481,28 @@ def test_a_past_version_is_restored_as_a_new_one(api, keys, engine) -> None:  # 
     back = api.get(url, headers=_h(bureau)).json()
     assert back["properties"]["colour"] == "two"
     assert back["geometry"]["coordinates"] == pytest.approx(moved["coordinates"])
+    # a deleted feature comes back whole as the version named, with no ETag to match
+    gone = api.delete(url, headers=_h(bureau, **{"If-Match": api.get(url).headers["etag"]}))
+    assert gone.status_code == 204
+    last = api.get(f"{url}/history", headers=_h(bureau)).json()["versions"][-1]["valid_from"]
+    undeleted = api.post(f"{url}/restore?as-of={quote(last)}", headers=_h(planner))
+    assert undeleted.status_code == 200, undeleted.text
+    again = api.get(url, headers=_h(bureau))
+    assert again.headers["etag"] == undeleted.headers["etag"]
+    assert again.json()["properties"]["colour"] == "two"
+    assert again.json()["properties"]["notes"] == "second"
+    assert api.post(f"{url}/restore?as-of={quote(last)}", headers=_h(planner)).status_code == 428
+    kinds = [
+        (v["properties"]["colour"], v["ended_as"])
+        for v in api.get(f"{url}/history", headers=_h(bureau)).json()["versions"]
+    ]
+    assert kinds == [
+        ("one", "update"),
+        ("two", "update"),
+        ("one", "update"),
+        ("two", "delete"),
+        ("two", None),
+    ]
 
 
 def test_hidden_fields_cannot_be_written_or_read_through_history(api, keys) -> None:  # noqa: ANN001

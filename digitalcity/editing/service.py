@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
 import shapely
 from sqlalchemy.engine import Engine
@@ -313,31 +313,47 @@ def restore_version(ctx: EditContext, fid: int, if_match: str | None, instant: d
     """The feature as it was at ``instant`` again, as a new version (恢复历史版本): its shape
     exactly (not snapped; checked against the layer's rule on overlaps) and every field the
     caller may write; fields it may not write or see, and read-only ones, stay as they are now,
-    and derived ones follow the restored values. EditRejected when ``instant`` falls in the
-    current version or in none."""
+    and derived ones follow the restored values. A deleted feature comes back whole, as that
+    version, with no ETag to match. EditRejected when ``instant`` falls in the current version
+    or in none."""
     check_rights(ctx.layer, _role(ctx))
-    writable = {
-        f.name for f in _visible(ctx) if not f.read_only and not f.derived
-    }
     with ctx.engine.begin() as conn:
         ensure_tables(conn, ctx.layer, ctx.city)
-        lock_current(conn, ctx, fid, if_match)
+        store.lock_ids(conn, ctx.layer)  # so two restores of a deleted feature queue
+        current = store.lock_etag(conn, ctx.layer, ctx.city, fid)
         found = version_at(conn, ctx.layer, ctx.city, fid, instant)
+        if found is None and current is None:
+            raise NotFound(f"no feature {fid} in {ctx.layer.city}__{ctx.layer.id} at that instant")
         if found is None:
-            stamp = instant.isoformat()
-            raise EditRejected.of(
-                f"feature {fid} has no earlier version at {stamp}: "
-                "name an instant inside one of its past versions (its history's valid_from)",
-                f"要素 {fid} 在 {stamp} 没有更早的版本：请给出其某个历史版本期间内的时刻（历史中的 valid_from）",
-            )
+            _no_version(fid, instant)
         values, wkb = found
-        item = Checked(
-            values={name: values[name] for name in writable if name in values},
-            geometry=shapely.from_wkb(wkb) if wkb is not None else None,
-        )
-        _derive(ctx, [item])
-        check_topology(conn, ctx, item, fid)
-        changeset = store.supersede(conn, ctx.layer, ctx.city, fid, ctx.author, "update")
-        tag = store.update_row(conn, ctx.layer, ctx.city, fid, item.values, item.geometry) or ""
+        geometry = shapely.from_wkb(wkb) if wkb is not None else None
+        if current is None:  # deleted: back whole, as that version
+            check_topology(conn, ctx, Checked(geometry=geometry), fid)
+            changeset, _ = open_changeset(conn, "edit", ctx.layer, ctx.author)
+            if not store.insert_version(conn, ctx.layer, ctx.city, fid, instant):
+                _no_version(fid, instant)
+            store.stamp(conn, ctx.layer, ctx.city, fid, changeset)
+        else:
+            lock_current(conn, ctx, fid, if_match)
+            writable = {f.name for f in _visible(ctx) if not f.read_only and not f.derived}
+            item = Checked(
+                values={name: values[name] for name in writable if name in values},
+                geometry=geometry,
+            )
+            _derive(ctx, [item])
+            check_topology(conn, ctx, item, fid)
+            changeset = store.supersede(conn, ctx.layer, ctx.city, fid, ctx.author, "update")
+            store.update_row(conn, ctx.layer, ctx.city, fid, item.values, item.geometry)
+        tag = _etag(conn, ctx, fid)
         state = store.touched(conn, ctx.layer, ctx.city, [fid])
     return Outcome(changeset, [fid], {fid: tag}, [], state)
+
+
+def _no_version(fid: int, instant: dt.datetime) -> NoReturn:
+    stamp = instant.isoformat()
+    raise EditRejected.of(
+        f"feature {fid} has no earlier version at {stamp}: "
+        "name an instant inside one of its past versions (its history's valid_from)",
+        f"要素 {fid} 在 {stamp} 没有更早的版本：请给出其某个历史版本期间内的时刻（历史中的 valid_from）",
+    )

@@ -63,13 +63,19 @@ def etag_of(engine: Any, layer: LayerDef, city: CityDef, fid: int) -> str | None
         return etag(conn, layer, city, fid)
 
 
+def lock_ids(conn: Connection, layer: LayerDef) -> None:
+    """The layer's feature ids held to the end of the transaction (an advisory lock): no
+    feature is created or brought back beside it."""
+    conn.execute(
+        sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"fid:{layer.qualified_id}"}
+    )
+
+
 def next_fid(conn: Connection, layer: LayerDef, city: CityDef) -> int:
     """A new feature id: one more than any the layer has had (current or in its history).
     Serialised per layer by an advisory lock held to the end of the transaction."""
     names = _names(conn, layer, city)
-    conn.execute(
-        sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"fid:{layer.qualified_id}"}
-    )
+    lock_ids(conn, layer)
     return int(
         conn.execute(
             sa.text(
@@ -265,6 +271,26 @@ def restore_ended(conn: Connection, layer: LayerDef, city: CityDef, changeset: i
             f"FROM {names['history']} WHERE changeset = :changeset"
         ),
         {"changeset": changeset},
+    )
+
+
+def insert_version(
+    conn: Connection, layer: LayerDef, city: CityDef, fid: int, instant: Any
+) -> bool:
+    """Deleted feature ``fid`` back as its version valid at ``instant``, whole (every column);
+    whether there was such a version."""
+    names = _names(conn, layer, city)
+    columns, _ = _column_lists(conn, layer, city)
+    return (
+        conn.execute(
+            sa.text(
+                f"INSERT INTO {names['table']} ({columns}) SELECT {columns} "  # noqa: S608
+                f"FROM {names['history']} WHERE fid = :fid AND valid @> CAST(:at AS timestamptz) "
+                "LIMIT 1"
+            ),
+            {"fid": fid, "at": instant},
+        ).rowcount
+        == 1
     )
 
 

@@ -300,7 +300,8 @@ export async function openHistory(panel, meta, layerId, fid, actions = {}) {
 }
 
 // A past version made current again: asked again on the button itself, then POST …/restore
-// with the feature's current ETag; a refusal (changed since, an overlap) said beside it.
+// with the feature's current ETag (none for a deleted feature, which comes back whole); a
+// refusal (changed since, an overlap) said beside it.
 async function restoreVersion(button, info, layerId, fid, onSaved) {
   if (!button.classList.contains("confirm")) {
     button.classList.add("confirm");
@@ -313,9 +314,14 @@ async function restoreVersion(button, info, layerId, fid, onSaved) {
   const said = button.parentElement.querySelector(".error");
   button.disabled = true;
   try {
-    const { response } = await apiResponse(path);
+    let etag = null; // a deleted feature has none: it comes back whole
+    try {
+      etag = (await apiResponse(path)).response.headers.get("etag");
+    } catch (err) {
+      if (err.status !== 404) throw err;
+    }
     const { data: saved } = await apiResponse(`${path}/restore?as-of=${encodeURIComponent(at)}`, {
-      method: "POST", headers: reasonHeaders(t("restoredReason", { when }), response.headers.get("etag")),
+      method: "POST", headers: reasonHeaders(t("restoredReason", { when }), etag),
     });
     await onSaved({ layerId, fid, geometry: null, message: t("restored"), changeset: saved?.changeset });
   } catch (err) {
