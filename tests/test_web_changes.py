@@ -303,3 +303,50 @@ def test_an_admin_undoes_a_change_from_the_list(browser, live_server, edited, en
     page.wait_for_selector("#card .changes-revert .error:not([hidden])", timeout=30_000)
     assert "changed again since" in page.inner_text("#card .changes-revert .error")
     assert [e for e in opened.errors if "409" not in e] == []
+
+
+def test_a_deleted_hydrant_is_restored_from_the_list(browser, live_server, keys) -> None:  # noqa: ANN001
+    """恢复已删除要素: a land bureau user opens a deletion in the list, the deleted hydrant's
+    history, and restores its last version: the hydrant is back, its card says so, with Undo.
+    (Last in the module: the tests above read the newest entries.)"""
+    key = keys["land_bureau"]
+    headers = {"X-API-Key": key, "X-Change-Reason": quote("新增 survey")}
+    point = {"type": "Point", "coordinates": [-71.1102, 42.3751]}
+    created = httpx.post(
+        f"{live_server}{ITEMS}",
+        json={"type": "Feature", "geometry": point, "properties": {"hydrant_id": "T-BACK"}},
+        headers=headers,
+    )
+    assert created.status_code == 201, created.text
+    item = f"{live_server}{ITEMS}/{created.json()['ids'][0]}"
+    gone = httpx.delete(
+        item,
+        headers={"X-API-Key": key, "If-Match": created.headers["etag"],
+                 "X-Change-Reason": quote("removed in error 误删")},  # fmt: skip
+    )
+    assert gone.status_code == 204
+    opened = _opened(browser, live_server, "map", "en", key)
+    page = opened.page
+    try:
+        page.locator(ENTRIES).filter(has_text="removed in error").first.click()
+        page.click("#card [data-feature-history]", timeout=30_000)
+        restore = page.locator("#card .change-history .history .version [data-restore]").first
+        restore.wait_for(timeout=30_000)
+        restore.click()
+        with page.expect_response(lambda r: "/restore?as-of=" in r.url) as restored:
+            restore.click()
+        assert restored.value.status == 200, restored.value.text()
+        page.wait_for_function(
+            "document.querySelector('#card .edit-done')?.textContent.startsWith("
+            "'Past version restored')",
+            timeout=30_000,
+        )
+        assert "T-BACK" in opened.card() and page.locator("#edit-undo").count() == 1
+        back = httpx.get(item)
+        assert back.status_code == 200 and back.json()["properties"]["hydrant_id"] == "T-BACK"
+        assert not opened.errors, opened.errors
+    finally:
+        tag = httpx.get(item).headers.get("etag")
+        if tag:
+            httpx.delete(item, headers={"X-API-Key": key, "If-Match": tag})
+        opened.close()

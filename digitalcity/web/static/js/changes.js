@@ -116,7 +116,9 @@ function fieldTable(feature) {
  * select(geometry), opened(id) (the change set shown, null for none: the page's link carries
  * it), compareDay(day) (optional: the planner's swipe comparison with a day), canRevert(entry)
  * and reverted() (optional: whether the caller may undo a change set — an admin any, an editor
- * their own — and what the page does after one)}.
+ * their own — and what the page does after one), mayEdit(layerId) and history(layerId, fid,
+ * panel) (optional: a deleted feature's versions shown in ``panel`` for its layer's editors,
+ * who may restore one)}.
  */
 export class ChangesTool {
   constructor(ctx) {
@@ -266,7 +268,11 @@ ${this.next && !this.loading ? `<p><button type="button" class="changes-more">${
     const features = e.features.map((f, i) => `<li class="change-${esc(f.change)}">
 <button type="button" class="link" data-feature="${i}"><span class="change-mark" aria-hidden="true"></span>${
   f.name ? `<b class="data">${esc(f.name)}</b>` : esc(t("changes_feature", { id: f.id }))}</button>
-<span class="muted small">${esc(t(`changes_one_${f.change}`))}</span>${fieldTable(f)}</li>`).join("");
+<span class="muted small">${esc(t(`changes_one_${f.change}`))}</span>${fieldTable(f)}${
+  f.change === "deleted" && this.ctx.mayEdit?.(e.layer)
+    ? `<p><button type="button" class="link" data-feature-history="${i}">${esc(t("history"))}</button></p>` +
+      "<div class=\"change-history\"></div>"
+    : ""}</li>`).join("");
     const day = new Date(new Date(e.at).getTime() - 86400000).toLocaleDateString("sv-SE");
     const html = `<p class="back"><button type="button" class="link changes-back">${esc(t("changes_back"))}</button></p>
 <h2 class="card-title">${esc(e.layer_title)}</h2>
@@ -296,6 +302,12 @@ ${e.more ? `<p class="muted">${esc(t("changes_andMore", { n: num(e.more) }))}</p
       event.preventDefault();
       this.revert(e, revert);
     };
+    // a deleted feature's versions, which its editors may restore (editmode.js openHistory)
+    for (const button of card.querySelectorAll("[data-feature-history]")) {
+      const f = e.features[Number(button.dataset.featureHistory)];
+      button.onclick = () => this.ctx.history(e.layer, f.id, button.closest("li").querySelector(".change-history"))
+        .catch((err) => console.warn("history", err.message));
+    }
     for (const button of card.querySelectorAll("[data-feature]")) {
       const f = e.features[Number(button.dataset.feature)];
       button.onclick = () => {

@@ -294,15 +294,16 @@ export async function openHistory(panel, meta, layerId, fid, actions = {}) {
       else await openHistory(panel, meta, layerId, other, actions);
     };
   }
+  const gone = versions[0]?.valid_to != null; // its newest version ended: deleted
   for (const button of panel.querySelectorAll("[data-restore]")) {
-    button.onclick = () => restoreVersion(button, info, layerId, fid, actions.onSaved);
+    button.onclick = () => restoreVersion(button, info, layerId, fid, gone, actions.onSaved);
   }
 }
 
 // A past version made current again: asked again on the button itself, then POST …/restore
-// with the feature's current ETag (none for a deleted feature, which comes back whole); a
-// refusal (changed since, an overlap) said beside it.
-async function restoreVersion(button, info, layerId, fid, onSaved) {
+// with the feature's current ETag (none for a deleted feature, ``gone``, which comes back
+// whole); a refusal (changed since, an overlap) said beside it.
+async function restoreVersion(button, info, layerId, fid, gone, onSaved) {
   if (!button.classList.contains("confirm")) {
     button.classList.add("confirm");
     button.textContent = t("confirmRestore");
@@ -314,12 +315,8 @@ async function restoreVersion(button, info, layerId, fid, onSaved) {
   const said = button.parentElement.querySelector(".error");
   button.disabled = true;
   try {
-    let etag = null; // a deleted feature has none: it comes back whole
-    try {
-      etag = (await apiResponse(path)).response.headers.get("etag");
-    } catch (err) {
-      if (err.status !== 404) throw err;
-    }
+    // a deleted feature (``gone``) has no ETag: it comes back whole
+    const etag = gone ? null : (await apiResponse(path)).response.headers.get("etag");
     const { data: saved } = await apiResponse(`${path}/restore?as-of=${encodeURIComponent(at)}`, {
       method: "POST", headers: reasonHeaders(t("restoredReason", { when }), etag),
     });

@@ -7,7 +7,9 @@ import {
   api, apiKey, cityById, config, download, esc, hashOf, lonLatBox, num, readHash, revertChangeset,
   setApiKey, setAsOf, transformRequest, withAsOf, writeHash,
 } from "./common.js";
-import { creatableLayers, editButtons, mayUndo, openNewFeature, wireEditing } from "./editmode.js";
+import {
+  creatableLayers, editButtons, mayUndo, openHistory, openNewFeature, wireEditing,
+} from "./editmode.js";
 import { shapeEditing, stopShapeEditing } from "./geomedit.js";
 import { applyLabels, lang, mapLocale, pick, relabelMap, setLang, t } from "./i18n.js";
 import {
@@ -251,17 +253,7 @@ function showCard(body, again) {
   wireAttachments(document.getElementById("card"), state.meta); // its files (attachments.js)
   wireEditing(document.getElementById("card"), state.meta, {
     map,
-    onSaved: async (saved) => {
-      reloadStyle(); // the edited feature's tiles have new keys: read them again
-      noticeOf(saved.layerId, saved.fid, saved.message || t("saved"), saved.changeset);
-      if (saved.message) { // a split or merge (reshape.js): the feature kept, and what was done
-        await openFeature(saved.layerId, saved.fid);
-        return;
-      }
-      if (again) await again();
-      // a redrawn shape: the faults it is now part of, said in its card (quality.js)
-      if (saved?.geometry) await qualityTool.afterEdit(saved.layerId, saved.fid, saved.geometry);
-    },
+    onSaved: (saved) => afterSave(saved, again),
     openFeature: (layerId, fid) => openFeature(layerId, fid),
     onDeleted: async ({ layerId, fid, changeset }) => {
       noticeOf(layerId, fid, t("deleted"), changeset, "deleted");
@@ -272,6 +264,20 @@ function showCard(body, again) {
   for (const button of document.querySelectorAll("#card [data-export]")) {
     button.onclick = () => exportSelection(button.dataset.export);
   }
+}
+
+// After an edit is saved (fields, shape, split, merge, a version restored): the map read
+// again, the notice with Undo, and the card drawn again (``again``) or the feature kept opened.
+async function afterSave(saved, again) {
+  reloadStyle(); // the edited feature's tiles have new keys: read them again
+  noticeOf(saved.layerId, saved.fid, saved.message || t("saved"), saved.changeset);
+  if (saved.message) { // a split, merge or restore: the feature kept, and what was done
+    await openFeature(saved.layerId, saved.fid);
+    return;
+  }
+  if (again) await again();
+  // a redrawn shape: the faults it is now part of, said in its card (quality.js)
+  if (saved?.geometry) await qualityTool.afterEdit(saved.layerId, saved.fid, saved.geometry);
 }
 
 function onError(err) {
@@ -600,6 +606,10 @@ const changesTool = new ChangesTool({
   },
   canRevert: (entry) => !state.asOf && mayUndo(state.meta, entry),
   reverted: () => reloadStyle(), // the undone features' tiles have new keys: read them again
+  // a deleted feature's history, in ``panel``, for its layer's editors: they may restore it
+  mayEdit: (layerId) => !state.asOf && Boolean(state.meta.layers[layerId]?.editing),
+  history: (layerId, fid, panel) => openHistory(panel, state.meta, layerId, fid,
+    { openFeature, onSaved: (saved) => afterSave(saved, null) }),
 });
 $("changes").onclick = () => changesTool.open();
 // Data quality check (quality.js): a layer's faults counted, listed and marked on the map; a
