@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import pyogrio
 import pytest
 import sqlalchemy as sa
-from test_web_planner import Opened, launched_browser
+from test_web_planner import MAPLE, HeldRequests, Opened, launched_browser
 
 VIEW = "#c=cambridge&z=15&ll=-71.1039,42.37295"
 DRAWN = "dcMap.getSource('dc-query').serialize().data.features.length"
@@ -114,6 +114,28 @@ def test_a_planner_finds_parcels_by_class_and_height(browser, live_server, engin
     page.wait_for_selector(".query-count")
     assert shown_count(page) == expected
     assert not opened.errors, opened.errors
+
+
+def test_late_matches_do_not_replace_the_parcel_clicked_meanwhile(browser, live_server):
+    """A query whose matches come after the reader clicked a parcel: the parcel's card stays;
+    the matches are kept, shown when the query is opened again."""
+    opened = open_query(browser, live_server)
+    page = opened.page
+    condition(page, 0, "landuse_l1", "eq", "07")
+    items = HeldRequests(page, "/items?")
+    items.hold_next()
+    page.click(".query-form button[type=submit]")
+    items.wait_held(1)
+    opened.click_lonlat(*MAPLE)
+    assert "38 MAPLE AVE" in opened.card()
+    items.release_last()
+    assert page.inner_text("#card .card-title") == "38 MAPLE AVE"
+    assert page.locator("#card .query-form").count() == 0
+    page.click("#query")
+    page.wait_for_selector("#card .query-count", timeout=30_000)
+    assert shown_count(page) > 0
+    assert not opened.errors
+    opened.close()
 
 
 def test_many_matches_load_in_pages_and_export_whole(browser, live_server, engine, tmp_path):

@@ -25,8 +25,8 @@ import { QualityTool, installQuality } from "./quality.js";
 import { clearReshape, installReshape } from "./reshape.js";
 import { attachmentButton, wireAttachments } from "./attachments.js";
 import {
-  askCard, clearSelection, closeCard, featuresUnder, fitBeside, installSelection, keepVisible,
-  openCard, select, wireSearch,
+  askCard, cardStillAt, claimCard, clearSelection, closeCard, featuresUnder, fitBeside,
+  installSelection, keepVisible, openCard, select, wireSearch,
 } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
@@ -146,13 +146,18 @@ async function onStyle() {
     console.warn("legend", err.message);
   }
   if (state.lastCard) state.lastCard();
-  else if (linkedQuery && !queryTool.query) queryTool.open(linkedQuery);
+  else if (linkedQuery && !queryTool.query) {
+    queryCard.claim();
+    queryTool.open(linkedQuery);
+  }
   else if (start.changeset && !linkedChangeOpened) { // a link's recent change, once
     linkedChangeOpened = true;
+    changesCard.claim();
     changesTool.openById(start.changeset);
   }
   else if (start.site && !linkedSiteOpened) { // a link's saved site boundary, once
     linkedSiteOpened = true;
+    boundaryCard.claim();
     boundaryTool.openSite(start.site);
   }
   else if (state.sel != null) showParcel(state.sel, false);
@@ -279,6 +284,27 @@ async function afterSave(saved, again) {
   // a redrawn shape: the faults it is now part of, said in its card (quality.js)
   if (saved?.geometry) await qualityTool.afterEdit(saved.layerId, saved.fid, saved.geometry);
 }
+
+// A tool's card (query, boundary, changes, quality) is drawn while it is the card the reader
+// last turned to (``claim``: the tool opened, or its results gone back to): an answer the tool
+// gets after a feature was clicked, or the card closed, is kept by the tool but not drawn.
+function toolCard() {
+  let turn = -1;
+  return {
+    claim() {
+      turn = claimCard();
+    },
+    show(html, again) {
+      if (!cardStillAt(turn)) return;
+      state.back = null;
+      showCard(html, again);
+    },
+  };
+}
+const queryCard = toolCard();
+const boundaryCard = toolCard();
+const changesCard = toolCard();
+const qualityCard = toolCard();
 
 function onError(err) {
   openCard(`<p class="error">${esc(t("error", { msg: err.message }))}</p>`);
@@ -536,12 +562,12 @@ const queryTool = new QueryTool({
   map,
   meta: () => state.meta,
   bbox: () => map.getBounds().toArray().flat(),
-  showCard: (html, again) => {
-    state.back = null;
-    showCard(html, again);
-  },
+  showCard: queryCard.show,
   openFeature: (layerId, fid) => {
-    state.back = () => queryTool.render();
+    state.back = () => {
+      queryCard.claim();
+      queryTool.render();
+    };
     return openFeature(layerId, fid);
   },
   onEdited: () => reloadStyle(), // a change to every match: their tiles have new keys
@@ -567,10 +593,7 @@ let linkedSiteOpened = false;
 const boundaryTool = new BoundaryTool({
   map,
   city: () => state.city,
-  showCard: (html, again) => {
-    state.back = null;
-    showCard(html, again);
-  },
+  showCard: boundaryCard.show,
   stats: async (geometry) => statsCard(
     await api(`/cities/${state.city}/stats?lang=${lang()}`, { method: "POST", body: geometry }), state.meta),
   fit: (geometry) => fitBeside(map, lonLatBox([geometry])),
@@ -578,22 +601,25 @@ const boundaryTool = new BoundaryTool({
     state.site = token;
     save();
   },
-  queryInside: (geometry) => queryTool.open({ // every feature of the first layer inside
-    layer: state.meta.roles.parcels || Object.keys(state.meta.layers)[0],
-    conditions: [], any: false, scope: "area", area: geometry, sort: null,
-  }),
+  queryInside: (geometry) => {
+    queryCard.claim();
+    queryTool.open({ // every feature of the first layer inside
+      layer: state.meta.roles.parcels || Object.keys(state.meta.layers)[0],
+      conditions: [], any: false, scope: "area", area: geometry, sort: null,
+    });
+  },
 });
-$("boundary").onclick = () => boundaryTool.open();
+$("boundary").onclick = () => {
+  boundaryCard.claim();
+  boundaryTool.open();
+};
 $("legend-toggle").onclick = () => document.body.classList.toggle("legend-open");
 // Recent changes (changes.js): the city's change sets in words, each marked on the map, with
 // a swipe comparison against the day before it.
 const changesTool = new ChangesTool({
   map,
   city: () => state.city,
-  showCard: (html, again) => {
-    state.back = null;
-    showCard(html, again);
-  },
+  showCard: changesCard.show,
   fit: (box) => fitBeside(map, box),
   select: (geometry) => select(map, geometry),
   opened: (id) => {
@@ -611,20 +637,21 @@ const changesTool = new ChangesTool({
   history: (layerId, fid, panel) => openHistory(panel, state.meta, layerId, fid,
     { openFeature, onSaved: (saved) => afterSave(saved, null) }),
 });
-$("changes").onclick = () => changesTool.open();
+$("changes").onclick = () => {
+  changesCard.claim();
+  changesTool.open();
+};
 // Data quality check (quality.js): a layer's faults counted, listed and marked on the map; a
 // fault's feature opens with a way back to them.
 const qualityTool = new QualityTool({
   map,
   city: () => state.city,
   meta: () => state.meta,
-  showCard: (html, again) => {
-    state.back = null;
-    showCard(html, again);
-  },
+  showCard: qualityCard.show,
   fit: (box) => fitBeside(map, box),
   openFeature: (layerId, fid) => {
     state.back = Object.assign(() => {
+      qualityCard.claim();
       qualityTool.redraw();
       qualityTool.render();
     }, { label: t("quality_back") });
@@ -633,11 +660,13 @@ const qualityTool = new QualityTool({
 });
 $("quality").onclick = () => {
   changesTool.clear();
+  qualityCard.claim();
   qualityTool.open();
 };
 
 $("query").onclick = () => {
   if (drawer.mode !== "query") drawer.clear();
+  queryCard.claim();
   queryTool.open();
 };
 

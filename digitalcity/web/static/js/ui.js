@@ -52,7 +52,24 @@ let cardTurn = 0; // the card's questions asked so far (askCard)
  * a card the reader has moved past, nor an error for it.
  */
 export function askCard(promise) {
-  const mine = ++cardTurn;
+  return answeredAt(++cardTurn, promise);
+}
+
+/**
+ * The reader turned to a card of their own choosing (a tool opened, or its results gone back
+ * to): answers still on their way to the card are no longer wanted. The turn it is now, for
+ * ``cardStillAt``.
+ */
+export function claimCard() {
+  return ++cardTurn;
+}
+
+/** Whether no other card was asked for, nor the card closed, since ``turn``. */
+export function cardStillAt(turn) {
+  return turn === cardTurn;
+}
+
+function answeredAt(mine, promise) {
   return new Promise((resolve, reject) => {
     promise.then(
       (value) => { if (mine === cardTurn) resolve(value); },
