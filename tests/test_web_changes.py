@@ -18,6 +18,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 import sqlalchemy as sa
+from test_web_editmode import restore_from_history
 from test_web_planner import Opened, launched_browser
 
 from digitalcity.db.keys import create_key
@@ -332,15 +333,7 @@ def test_a_deleted_hydrant_is_restored_from_the_list(browser, live_server, keys)
         page.click("#card [data-feature-history]", timeout=30_000)
         restore = page.locator("#card .change-history .history .version [data-restore]").first
         restore.wait_for(timeout=30_000)
-        restore.click()
-        with page.expect_response(lambda r: "/restore?as-of=" in r.url) as restored:
-            restore.click()
-        assert restored.value.status == 200, restored.value.text()
-        page.wait_for_function(
-            "document.querySelector('#card .edit-done')?.textContent.startsWith("
-            "'Past version restored')",
-            timeout=30_000,
-        )
+        restore_from_history(page, restore)
         assert "T-BACK" in opened.card() and page.locator("#edit-undo").count() == 1
         back = httpx.get(item)
         assert back.status_code == 200 and back.json()["properties"]["hydrant_id"] == "T-BACK"

@@ -46,6 +46,21 @@ def _signed_in(browser, live_server: str, key: str | None, parcel: dict) -> Open
     return opened
 
 
+def restore_from_history(page, button) -> None:  # noqa: ANN001
+    """Restores the version of a history's ``button`` (asked again: clicked twice) and waits
+    for the card to say so."""
+    button.click()
+    assert button.inner_text() == "Confirm restore"
+    with page.expect_response(lambda r: "/restore?as-of=" in r.url) as restored:
+        button.click()
+    assert restored.value.status == 200, restored.value.text()
+    page.wait_for_function(
+        "document.querySelector('#card .edit-done')?.textContent.startsWith("
+        "'Past version restored')",
+        timeout=30_000,
+    )
+
+
 def _rendered_use(page, parcel: dict) -> list:  # noqa: ANN001
     return page.evaluate(
         "([lon, lat]) => dcMap.queryRenderedFeatures(dcMap.project([lon, lat]))"
@@ -116,16 +131,7 @@ def test_a_land_bureau_user_changes_a_parcels_use_on_the_map(browser, live_serve
         assert page.locator(".history .version").first.locator("[data-restore]").count() == 0
         restore = page.locator(".history .version").nth(1).locator("[data-restore]")
         assert "325" in page.locator(".history .version").nth(1).inner_text()
-        restore.click()
-        assert restore.inner_text() == "Confirm restore"
-        with page.expect_response(lambda r: "/restore?as-of=" in r.url) as restored:
-            restore.click()
-        assert restored.value.status == 200, restored.value.text()
-        page.wait_for_function(
-            "document.querySelector('#card .edit-done')?.textContent.startsWith("
-            "'Past version restored')",
-            timeout=30_000,
-        )
+        restore_from_history(page, restore)
         assert "325" in opened.card() and page.locator("#edit-undo").count() == 1
         assert httpx.get(item).json()["properties"]["use_code"] == "325"
         versions = httpx.get(f"{item}/history", headers={"X-API-Key": key}).json()["versions"]
