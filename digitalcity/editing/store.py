@@ -4,6 +4,7 @@ rowmeta, the tile copy's rows, and the layer's revision (which keys the caches).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -275,7 +276,7 @@ def restore_ended(conn: Connection, layer: LayerDef, city: CityDef, changeset: i
 
 
 def insert_version(
-    conn: Connection, layer: LayerDef, city: CityDef, fid: int, instant: Any
+    conn: Connection, layer: LayerDef, city: CityDef, fid: int, instant: dt.datetime
 ) -> bool:
     """Deleted feature ``fid`` back as its version valid at ``instant``, whole (every column);
     whether there was such a version."""

@@ -256,7 +256,6 @@ function who(changeset) {
   return `${kind} · ${t(`role_${changeset.role}`)}${key}`;
 }
 
-/** The versions of feature ``fid``, newest first, with what changed, who, when and why. */
 /** Feature ``fid``'s history in ``panel``: every version, newest first, with who, when, why
  * and the fields changed; an editor restores a past version from it (恢复此版本), asked again,
  * then ``actions.onSaved`` as for an edit. ``actions.openFeature`` opens a feature of its
