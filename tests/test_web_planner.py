@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import time
 from collections.abc import Iterator
 from urllib.parse import parse_qs
 
@@ -130,8 +131,11 @@ class HeldRequests:
     def hold_next(self) -> None:
         self._hold = True
 
-    def wait_held(self, count: int) -> None:
+    def wait_held(self, count: int, timeout_s: float = 15.0) -> None:
+        """Until ``count`` requests are held; fails after ``timeout_s`` (the page never asked)."""
+        deadline = time.monotonic() + timeout_s
         while len(self.held) < count:
+            assert time.monotonic() < deadline, f"{len(self.held)} of {count} requests held"
             self.page.wait_for_timeout(20)
 
     def release_last(self) -> None:
