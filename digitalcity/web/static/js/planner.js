@@ -408,9 +408,19 @@ for (const button of document.querySelectorAll("[data-tool]")) {
 }
 $("finish").onclick = () => drawer.finish();
 
+// A card the reader opened that is about no selected feature and is not read again (a new
+// feature's layers and form): answers still on their way to the card are not wanted, and a
+// style reload does not draw the card before it, or the selection's, over this one.
+function ownCard(html) {
+  claimCard();
+  Object.assign(state, { lastCard: null, sel: null, selection: null, back: null });
+  clearSelection(map);
+  openCard(html);
+}
+
 // A new feature (editors): choose the layer when there are several, draw it, fill its form.
 function drawNewFeature(layerId) {
-  openCard(`<div class="edit-panel"></div>`);
+  ownCard(`<div class="edit-panel"></div>`);
   const panel = document.querySelector("#card .edit-panel");
   openNewFeature(panel, state.meta, layerId, map, async (id, fid, geometry, changeset) => {
     reloadStyle();
@@ -424,7 +434,7 @@ $("new-feature").onclick = () => {
   drawer.clear();
   const layers = creatableLayers(state.meta);
   if (layers.length === 1) return drawNewFeature(layers[0]);
-  openCard(`<h3>${esc(t("chooseLayer"))}</h3><p class="new-layers">` + layers.map((id) =>
+  ownCard(`<h3>${esc(t("chooseLayer"))}</h3><p class="new-layers">` + layers.map((id) =>
     `<button type="button" data-new-layer="${esc(id)}">${esc(pick(state.meta.layers[id].title) || id)}</button>`,
   ).join(" ") + "</p>");
   for (const button of document.querySelectorAll("#card [data-new-layer]")) {
