@@ -321,15 +321,22 @@ class City:
         return delete_feature(self._edit_context(layer_id, reason, "CRS84"), fid, etag).changeset
 
     def restore(
-        self, layer_id: str, fid: int, as_of: dt.datetime | str, *, etag: str, reason: str = ""
+        self,
+        layer_id: str,
+        fid: int,
+        as_of: dt.datetime | str,
+        *,
+        etag: str | None,
+        reason: str = "",
     ) -> str:
         """Make the version valid at ``as_of`` (an instant: a ``valid_from`` of ``history``)
         the feature's current one again, as a new version: its shape exactly and the fields
-        this role may write; the new ETag."""
-        from digitalcity.editing.service import restore_version
+        this role may write (a deleted feature, with ``etag`` None: back whole); the new
+        ETag."""
+        from digitalcity.editing.service import restore_reason, restore_version
 
         instant = _instant(as_of)
-        ctx = self._edit_context(layer_id, reason or f"restore {instant.isoformat()}", "CRS84")
+        ctx = self._edit_context(layer_id, restore_reason(reason, instant), "CRS84")
         return restore_version(ctx, fid, etag, instant).etags[fid]
 
     def revert(self, layer_id: str, changeset: int, *, reason: str = "") -> int:

@@ -250,6 +250,14 @@ def lock_current(conn: Any, ctx: EditContext, fid: int, if_match: str | None) ->
     current = store.lock_etag(conn, ctx.layer, ctx.city, fid)
     if current is None:
         raise NotFound(f"no feature {fid} in {ctx.layer.city}__{ctx.layer.id}")
+    _check_if_match(current, if_match, fid)
+
+
+def _check_if_match(current: str, if_match: str | None, fid: int) -> None:
+    """PreconditionRequired without ``if_match``, PreconditionFailed when ``current`` (the
+    locked row's ETag) is not among its tags."""
+    if not if_match:
+        raise PreconditionRequired("send the feature's ETag in If-Match")
     wanted = {t.strip().removeprefix("W/").strip('"') for t in if_match.split(",")}
     if "*" not in wanted and current not in wanted:
         raise PreconditionFailed(
@@ -334,8 +342,9 @@ def restore_version(ctx: EditContext, fid: int, if_match: str | None, instant: d
             if not store.insert_version(conn, ctx.layer, ctx.city, fid, instant):
                 _no_version(fid, instant)
             store.stamp(conn, ctx.layer, ctx.city, fid, changeset)
+            tag = _etag(conn, ctx, fid)
         else:
-            lock_current(conn, ctx, fid, if_match)
+            _check_if_match(current, if_match, fid)
             writable = {f.name for f in _visible(ctx) if not f.read_only and not f.derived}
             item = Checked(
                 values={name: values[name] for name in writable if name in values},
@@ -344,10 +353,14 @@ def restore_version(ctx: EditContext, fid: int, if_match: str | None, instant: d
             _derive(ctx, [item])
             check_topology(conn, ctx, item, fid)
             changeset = store.supersede(conn, ctx.layer, ctx.city, fid, ctx.author, "update")
-            store.update_row(conn, ctx.layer, ctx.city, fid, item.values, item.geometry)
-        tag = _etag(conn, ctx, fid)
+            tag = store.update_row(conn, ctx.layer, ctx.city, fid, item.values, item.geometry) or ""
         state = store.touched(conn, ctx.layer, ctx.city, [fid])
     return Outcome(changeset, [fid], {fid: tag}, [], state)
+
+
+def restore_reason(reason: str, instant: dt.datetime) -> str:
+    """A restore's reason: the one given, else which version it restored."""
+    return reason or f"restore {instant.isoformat()}"
 
 
 def _no_version(fid: int, instant: dt.datetime) -> NoReturn:

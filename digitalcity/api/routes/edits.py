@@ -38,6 +38,7 @@ from digitalcity.editing.service import (
     Forbidden,
     Outcome,
     check_rights,
+    restore_reason,
     restore_version,
 )
 from digitalcity.editing.store import lineage_of
@@ -300,7 +301,7 @@ async def restore(
     fid = feature_id_of(feature_id, collection_id)
     instant = parse_as_of(as_of)
     assert instant is not None
-    text = change_reason(reason, None) or f"restore {instant.isoformat()}"
+    text = restore_reason(change_reason(reason, None), instant)
     ctx = edit_context(request, layer, role, text, None)
     outcome = await run_in_threadpool(restore_version, ctx, fid, if_match, instant)
     return JSONResponse(_body(outcome), headers=_headers(request, layer, outcome, fid))
