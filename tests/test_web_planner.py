@@ -237,6 +237,37 @@ def test_search_flies_to_the_address_and_selects_it(browser, live_server, client
     opened.close()
 
 
+def test_only_the_last_search_is_answered(browser, live_server, client):
+    """Searches faster than their answers: the hits and the card are the last search's, never
+    a slower answer to an earlier one; a search whose card was closed meanwhile only lists."""
+    other = client.get("/cities/cambridge/search", params={"q": "26 maple"}).json()["hits"][0]
+    assert other["label"] != "38 MAPLE AVE"
+    opened = Opened(browser, f"{live_server}/map?lang=en#c=cambridge")
+    page = opened.page
+    searches = HeldRequests(page, "/search?")
+    searches.hold_next()
+    page.fill("#q", "38 maple")
+    page.press("#q", "Enter")
+    searches.wait_held(1)
+    page.fill("#q", "26 maple")
+    page.press("#q", "Enter")
+    assert other["label"] in opened.card()
+    searches.release_last()  # the first search's answer, late
+    assert page.inner_text("#card .card-title") == other["label"]
+    assert page.inner_text("#hits li:first-child .data") == other["label"]
+    # the card closed while a search is on its way: its hits are listed, no card opens
+    searches.hold_next()
+    page.fill("#q", "38 maple")
+    page.press("#q", "Enter")
+    searches.wait_held(2)
+    page.click("#card-close")
+    searches.release_last()
+    assert page.is_hidden("#card")
+    assert page.inner_text("#hits li:first-child .data") == "38 MAPLE AVE"
+    assert not opened.errors
+    opened.close()
+
+
 def test_share_url_restores_view_layers_and_selection(browser, maple):
     maple.click_lonlat(*MAPLE)
     maple.card()

@@ -110,31 +110,41 @@ export function closeCard() {
 
 /**
  * Wire the search form: ``search(q)`` returns {hits}; the best hit is chosen at once
- * (``choose(hit)``) and the others listed to pick from.
+ * (``choose(hit)``) and the others listed to pick from. Only the last search made is
+ * answered: an earlier one's slower hits are dropped. Its best hit's card opens unless
+ * another card was asked for, or the card closed, while it was searched; its hits are then
+ * only listed.
  */
 export function wireSearch({ search, choose }) {
   const form = document.getElementById("search");
   const input = document.getElementById("q");
   const list = document.getElementById("hits");
   let hits = [];
+  let searches = 0;
   form.onsubmit = async (event) => {
     event.preventDefault();
     const q = input.value.trim();
     if (!q) return;
+    const mine = ++searches;
+    const asked = claimCard(); // a card still on its way was asked for before this search
+    let found;
     try {
-      hits = (await search(q)).hits;
+      found = (await search(q)).hits;
     } catch (err) {
+      if (mine !== searches) return;
       hits = [];
       list.innerHTML = `<li class="error">${esc(t("error", { msg: err.message }))}</li>`;
       list.hidden = false;
       return;
     }
+    if (mine !== searches) return; // searched again meanwhile
+    hits = found;
     list.innerHTML = hits.length
       ? hits.map((h, i) => `<li><button type="button" data-hit="${i}"><span class="data">${esc(h.label)}</span>` +
         `<span class="muted"> ${esc(pick(h.layer_title) || h.layer)}</span></button></li>`).join("")
       : `<li class="muted">${esc(t("noHits"))}</li>`;
     list.hidden = false;
-    if (hits.length) await choose(hits[0]);
+    if (hits.length && cardStillAt(asked)) await choose(hits[0]);
   };
   list.onclick = async (event) => {
     const button = event.target.closest("[data-hit]");
