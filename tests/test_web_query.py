@@ -138,6 +138,38 @@ def test_late_matches_do_not_replace_the_parcel_clicked_meanwhile(browser, live_
     opened.close()
 
 
+def test_the_fields_offered_are_the_last_layer_chosens(browser, live_server, client):
+    """Layers chosen faster than their queryables come: the fields offered are the last
+    layer's, never a slower answer for the layer chosen before it."""
+    opened = open_query(browser, live_server)
+    page = opened.page
+    layers = page.eval_on_selector_all(
+        ".query-form [name=layer] option", "options => options.map((o) => o.value)"
+    )
+    current = page.input_value(".query-form [name=layer]")
+    earlier, last = [layer for layer in layers if layer != current][:2]
+    meta = client.get("/cities/cambridge").json()["layers"]
+    wanted = client.get(f"/collections/{meta[last]['collection']}/queryables").json()
+    offered = {n for n, s in wanted["properties"].items() if n != "geometry" and s.get("x-ogc-role") != "id"}
+    queryables = HeldRequests(page, "/queryables?")
+    queryables.hold_next()
+    page.select_option(".query-form [name=layer]", earlier)
+    queryables.wait_held(1)
+    page.select_option(".query-form [name=layer]", last)
+    page.wait_for_function(
+        f"document.querySelector('.query-form [name=layer]').value === {last!r}"
+    )
+    queryables.release_last()  # the earlier layer's fields, late
+    assert page.input_value(".query-form [name=layer]") == last
+    page.click("[data-query=add]")
+    fields = page.eval_on_selector_all(
+        ".query-condition[data-index='0'] [name=field] option", "options => options.map((o) => o.value)"
+    )
+    assert set(fields) == offered
+    assert not opened.errors, opened.errors
+    opened.close()
+
+
 def test_many_matches_load_in_pages_and_export_whole(browser, live_server, engine, tmp_path):
     opened = open_query(browser, live_server)
     page = opened.page

@@ -83,18 +83,24 @@ export class QueryTool {
     else if (!this.query || !layers.some((l) => l.id === this.query.layer)) {
       this.query = blank(first.id);
     }
-    await this.loadSchema();
+    if (!(await this.loadSchema())) return;
     this.render();
     if (given) await this.run(false);
   }
 
+  /** Read the query's layer's queryables; false when another layer was chosen meanwhile
+   * (its answer is then left to the later read, whichever comes first). */
   async loadSchema() {
-    const info = this.ctx.meta().layers[this.query.layer];
-    this.schema = await api(`/collections/${info.collection}/queryables?lang=${lang()}`);
+    const layer = this.query.layer;
+    const info = this.ctx.meta().layers[layer];
+    const schema = await api(`/collections/${info.collection}/queryables?lang=${lang()}`);
+    if (layer !== this.query.layer) return false;
+    this.schema = schema;
     this.values = {};
     const known = this.schema.properties;
     this.query.conditions = this.query.conditions.filter((c) => known[c.field] && c.field !== "geometry");
     if (this.query.sort && !known[this.query.sort.field]) this.query.sort = null;
+    return true;
   }
 
   /** Fields a condition may use: the queryables, without the geometry and the id. */
@@ -207,8 +213,7 @@ export class QueryTool {
       this.result = null;
       this.error = "";
       draw(this.ctx.map, []);
-      await this.loadSchema();
-      this.render();
+      if (await this.loadSchema()) this.render();
     };
     form.onchange = (event) => {
       if (event.target.name === "scope") {
@@ -263,12 +268,16 @@ export class QueryTool {
   /** Read a field's commonest values and range once (datalist, hint), then show them. */
   async fetchValues(field) {
     if (this.values[field] || !this.schema.properties[field] || this.schema.properties[field].enum) return;
+    const schema = this.schema;
+    let values;
     try {
-      this.values[field] = await api(withAsOf(
+      values = await api(withAsOf(
         `${this.collectionPath()}/queryables/${encodeURIComponent(field)}/values?limit=100&lang=${lang()}`));
     } catch {
       return; // the list is a help, not a need
     }
+    if (schema !== this.schema) return; // another layer's field of the same name
+    this.values[field] = values;
     // filled in place: rendering the form again could swallow a click on it
     for (const set of document.querySelectorAll("#card .query-condition")) {
       const c = this.query.conditions[Number(set.dataset.index)];
