@@ -19,7 +19,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from test_web_editmode import restore_from_history
-from test_web_planner import Opened, launched_browser
+from test_web_planner import HeldRequests, Opened, launched_browser
 
 from digitalcity.db.keys import create_key
 
@@ -156,6 +156,37 @@ def test_a_signed_in_planner_sees_who_why_and_compares_the_day_before(
     )
     assert page.input_value("#compare-day") == local
     assert dt.date.fromisoformat(local) < dt.datetime.fromisoformat(at).date() + dt.timedelta(1)
+    assert not opened.errors, opened.errors
+
+
+def test_only_the_last_change_set_opened_is_shown(browser, live_server, edited, keys) -> None:  # noqa: ANN001
+    """Two entries clicked faster than their change sets came: the second is shown, never the
+    first's slower answer; one whose card was closed meanwhile stays closed and unmarked."""
+    opened = _opened(browser, live_server, "map", "en", keys["planner"])
+    page = opened.page
+    entries = page.locator(ENTRIES)
+    marks = "dcMap.getSource('dc-changes').serialize().data.features.length"
+    changes = HeldRequests(page, "/changes?")
+    changes.hold_next()
+    entries.nth(0).click()  # the internal comments: held
+    changes.wait_held(1)
+    entries.nth(1).click()  # the flow
+    page.wait_for_selector("#card .changes-features li", timeout=30_000)
+    second = page.inner_text("#card")
+    assert REASON in second and INTERNAL_REASON not in second
+    changes.release_last()  # the first entry's change set, late
+    assert page.inner_text("#card") == second
+    assert opened.hash()["chg"]
+    page.click("#card .changes-back")
+    page.wait_for_selector(ENTRIES)
+    changes.hold_next()
+    entries.nth(0).click()
+    changes.wait_held(2)
+    page.click("#card-close")
+    changes.release_last()
+    assert page.is_hidden("#card")
+    assert page.evaluate(marks) == 0
+    assert "chg" not in opened.hash()
     assert not opened.errors, opened.errors
 
 

@@ -131,6 +131,7 @@ export class ChangesTool {
     this.entries = [];
     this.next = null;
     this.opened = null; // the change set shown with its features
+    this.openings = 0; // change sets asked for so far: only the last one's answer is shown
     this.error = "";
   }
 
@@ -141,6 +142,7 @@ export class ChangesTool {
   }
 
   shown(entry) {
+    if (!entry) this.openings++; // back to the list, or closed: a change set on its way is not wanted
     this.opened = entry;
     this.ctx.opened(entry ? entry.id : null);
   }
@@ -244,6 +246,7 @@ ${this.next && !this.loading ? `<p><button type="button" class="changes-more">${
 
   /** Read change set ``entry`` with its features, draw them and (``fit``) fit the map to them. */
   async openEntry(entry, fit = true) {
+    const mine = ++this.openings; // another entry clicked before this one came: that one wins
     this.error = "";
     try {
       const p = new URLSearchParams({ before: String(entry.id + 1), limit: "1", lang: lang(),
@@ -251,9 +254,11 @@ ${this.next && !this.loading ? `<p><button type="button" class="changes-more">${
         since: new Date(new Date(entry.at).getTime() - 86400000).toISOString() });
       if (entry.layer) p.set("layers", entry.layer);
       const [full] = (await api(`/cities/${this.ctx.city()}/changes?${p}`)).changesets;
+      if (mine !== this.openings) return;
       if (!full || full.id !== entry.id) throw new Error(t("changes_gone"));
       this.shown(full);
     } catch (err) {
+      if (mine !== this.openings) return;
       this.error = t("error", { msg: err.message });
       this.render();
       return;
@@ -343,7 +348,7 @@ ${e.more ? `<p class="muted">${esc(t("changes_andMore", { n: num(e.more) }))}</p
 
   /** Drop what the tool drew (the card was closed). */
   clear() {
-    if (this.opened) this.shown(null);
+    this.shown(null);
     draw(this.ctx.map, []);
   }
 }
