@@ -15,10 +15,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
+import httpx
 import pytest
 import sqlalchemy as sa
 from conftest import SHARED_DATA
-from test_web_planner import Opened, launched_browser
+from test_web_planner import HeldRequests, Opened, launched_browser
 
 VIEW = "#c=cambridge&z=14&ll=-71.1039,42.37295"
 DRAWN = "dcMap.getSource('dc-boundary').serialize().data.features.length"
@@ -164,3 +165,46 @@ def test_a_check_shared_by_link_opens_for_a_signed_in_colleague(
     assert not opened.errors and not other.errors, (opened.errors, other.errors)
     # the stranger's one error is the browser's note of the site's 404, which the page says
     assert [e for e in stranger.errors if "404" not in e] == []
+
+
+def test_only_the_last_saved_site_opened_is_shown(browser, live_server, planner_key) -> None:  # noqa: ANN001
+    """Two saved checks opened faster than their boundaries came: the second is drawn with
+    its own statistics and in the link, never the first's slower answer."""
+    frame = gpd.read_file(SHARED_DATA / "cambridge_ma" / "BOUNDARY_CDDNeighborhoods.geojson")
+    tokens: dict[str, str] = {}
+    for name, row in (("first-site.geojson", 2), ("second-site.geojson", 5)):
+        body = frame.iloc[[row]][["geometry"]].to_crs(4326).to_json().encode()
+        answer = httpx.post(
+            f"{live_server}/cities/cambridge/boundary",
+            params={"name": name, "save": "true"},
+            content=body,
+            headers={"X-API-Key": planner_key},
+        )
+        assert answer.status_code == 200, answer.text
+        tokens[name] = answer.json()["properties"]["site"]
+    try:
+        opened = Opened(browser, f"{live_server}/map?lang=en{VIEW}", key=planner_key)
+        page = opened.page
+        page.click("#boundary")
+        page.wait_for_selector("#card .saved-sites", timeout=15_000)
+        sites = HeldRequests(page, "/sites/")
+        sites.hold_next()
+        opening = "#card .saved-sites tr:has-text('{}') [data-saved-open]"
+        page.click(opening.format("first-site.geojson"))
+        sites.wait_held(1)
+        page.click(opening.format("second-site.geojson"))
+        page.wait_for_selector("#card .boundary-form + table.kv td.data", timeout=30_000)
+        page.wait_for_function("!document.querySelector('#card').textContent.includes('Loading')")
+        shown = page.inner_text("#card")
+        assert "second-site.geojson" in shown
+        sites.release_last()  # the first site, late
+        assert page.inner_text("#card") == shown
+        assert f"site={tokens['second-site.geojson']}" in page.evaluate("location.hash")
+        assert page.evaluate(DRAWN) == 1
+        assert not opened.errors, opened.errors
+        opened.close()
+    finally:
+        for token in tokens.values():
+            httpx.delete(
+                f"{live_server}/cities/cambridge/sites/{token}", headers={"X-API-Key": planner_key}
+            )
