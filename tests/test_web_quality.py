@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from test_web_planner import Opened, launched_browser
+from test_web_planner import HeldRequests, Opened, launched_browser
 
 ANALYSIS = "/cities/cambridge/analysis/data_quality"
 
@@ -84,6 +84,34 @@ def test_a_planner_checks_the_parcels_and_opens_a_fault(browser, live_server) ->
     assert saved["type"] == "FeatureCollection" and len(saved["features"]) == summary["faults"]
     assert download.value.suggested_filename == "cambridge-parcels-quality.geojson"
     page.click("#card-close")
+    assert _drawn(page) == []
+    assert not opened.errors, opened.errors
+    opened.close()
+
+
+def test_a_check_of_a_layer_left_or_a_card_closed_is_dropped(browser, live_server) -> None:  # noqa: ANN001
+    """A check still running when another layer is chosen, or the card is closed: its faults
+    are neither reported for the layer chosen since nor drawn on the map."""
+    opened = Opened(browser, f"{live_server}/map?lang=en#c=cambridge&z=14&ll=-71.11,42.375")
+    page = opened.page
+    checks = HeldRequests(page, "/analysis/data_quality")
+    page.click("#quality")
+    page.wait_for_selector("#card .quality-form")
+    checks.hold_next()
+    page.click("#card .quality-form button[type=submit]")  # the parcels: held
+    checks.wait_held(1)
+    page.select_option("#card select[name=layer]", "hydrants")
+    checks.release_last()
+    assert page.input_value("#card select[name=layer]") == "hydrants"
+    assert page.locator("#card .quality-summary").count() == 0
+    assert page.is_enabled("#card .quality-form button[type=submit]")
+    assert _drawn(page) == []
+    checks.hold_next()
+    page.click("#card .quality-form button[type=submit]")  # the hydrants: held
+    checks.wait_held(2)
+    page.click("#card-close")
+    checks.release_last()
+    assert page.is_hidden("#card")
     assert _drawn(page) == []
     assert not opened.errors, opened.errors
     opened.close()

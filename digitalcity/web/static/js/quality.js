@@ -128,6 +128,7 @@ ${this.result && !this.running ? this.report() : ""}`;
       this.settingsOpen = settings.open; // kept open across a new rendering
     };
     form.elements.layer.onchange = (event) => {
+      this.forgetRunning(); // a check of the layer chosen before is no longer wanted
       this.layer = event.target.value;
       this.result = null;
       draw(this.ctx.map, []);
@@ -286,9 +287,16 @@ ${kinds}`;
   /** Drop what the tool drew (the card was closed); with ``forget``, its result too (another
    * city). */
   clear(forget = false) {
+    this.forgetRunning();
     draw(this.ctx.map, []);
     this.notice = null;
     if (forget) this.result = null;
+  }
+
+  /** A check on its way is dropped when it comes (its layer changed, or the card closed). */
+  forgetRunning() {
+    this.generation = (this.generation || 0) + 1;
+    this.running = false;
   }
 
   /** Draw every fault again (back from a feature's card). */
