@@ -141,6 +141,36 @@ def test_public_map_on_a_phone(browser, live_server, internal):
     opened.close()
 
 
+HEADER_CONTROLS = (
+    "els => els.filter((e) => e.offsetParent).map((e) => Math.round(e.getBoundingClientRect().top))"
+)
+
+
+def test_a_phones_header_is_two_rows_in_english(browser, live_server):
+    """On a 360 px phone, in English (the longer labels), the public map's and the planner's
+    header is two rows: the title (or city) with every button, then the search; the public
+    map's title whole. The language button once wrapped onto a third row."""
+    for page_name in ("public", "map"):
+        url = f"{live_server}/{page_name}?lang=en#c=cambridge&z=13&ll=-71.11,42.375"
+        opened = Opened(browser, url, width=360, height=740)
+        page = opened.page
+        tops = page.eval_on_selector_all("header.bar > button, header.bar > select", HEADER_CONTROLS)
+        assert len(tops) >= 3 and max(tops) - min(tops) <= 2, (page_name, tops)
+        search = page.locator("#search").bounding_box()
+        assert search["y"] > max(tops) + 20
+        assert page.locator("header.bar").bounding_box()["height"] < 110
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        if page_name == "public":  # the planner's title is for screen readers on a phone
+            title = page.locator("header.bar h1").bounding_box()
+            assert title["y"] + title["height"] < search["y"]
+            assert page.evaluate(
+                "(() => { const h = document.querySelector('header.bar h1');"
+                " return h.scrollWidth <= h.clientWidth; })()"
+            ), "the title is cut"
+        assert not opened.errors
+        opened.close()
+
+
 def tile_selections(requests: list) -> list[str]:
     """The ``collections`` of each city tile the page requested ("" for the whole tileset)."""
     out = []
