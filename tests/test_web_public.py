@@ -131,6 +131,11 @@ def test_public_map_on_a_phone(browser, live_server, internal):
     opened.card()
     card = page.locator("#card").bounding_box()
     assert card["x"] >= 0 and card["x"] + card["width"] <= 390 and card["y"] > 300
+    # the close button beside the title, not on a row of its own above it
+    title = page.locator("#card .card-title").bounding_box()
+    close = page.locator("#card-close").bounding_box()
+    assert title["y"] - card["y"] < 30 and close["height"] >= 44
+    assert close["x"] >= title["x"] + title["width"] - 1
     page.screenshot(path=SHOTS / "public-phone-card.png")
     page.click("#card-close")
     page.click("#legend-toggle")
