@@ -9,7 +9,7 @@ import { lang, pick, t, unitText } from "./i18n.js";
 import {
   InputError, NO_VALUE, OPS, SCOPES, blank, filterText, kindOf,
 } from "./query_filter.js";
-import { fitBeside } from "./ui.js";
+import { fitBeside, sheets } from "./ui.js";
 
 const SOURCE = "dc-query";
 const EMPTY = { type: "FeatureCollection", features: [] };
@@ -346,7 +346,7 @@ export class QueryTool {
     this.render();
     if (zoom) this.zoomTo();
     // on a phone the card is a low sheet with the form on top: bring the answer into it
-    if (window.matchMedia("(max-width: 720px)").matches) {
+    if (sheets()) {
       const answer = document.querySelector("#card .query-count") ||
         document.querySelector("#card .error:not([hidden])");
       answer?.scrollIntoView({ block: "start" });

@@ -78,10 +78,16 @@ function answeredAt(mine, promise) {
   });
 }
 
+/** Whether the card and the side panel are bottom sheets: phones, tablets held upright and
+ * narrow windows (the width app.css's ``@media (max-width: 900px)`` rules take). */
+export function sheets() {
+  return window.matchMedia("(max-width: 900px)").matches;
+}
+
 /** On narrow screens the card is a bottom sheet: pan so ``lngLat`` shows above it. */
 export function keepVisible(map, lngLat) {
   const card = document.getElementById("card");
-  if (!window.matchMedia("(max-width: 720px)").matches || card.hidden) return;
+  if (!sheets() || card.hidden) return;
   const box = map.getContainer().getBoundingClientRect();
   const free = card.getBoundingClientRect().top - box.top;
   const y = map.project(lngLat).y;
@@ -93,7 +99,7 @@ export function keepVisible(map, lngLat) {
 export function fitBeside(map, box, maxZoom = 17) {
   const card = document.getElementById("card");
   const open = card && !card.hidden;
-  const phone = window.matchMedia("(max-width: 720px)").matches;
+  const phone = sheets();
   const padding = {
     top: 40, left: 40,
     right: 40 + (open && !phone ? card.offsetWidth + 20 : 0),
