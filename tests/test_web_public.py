@@ -157,7 +157,7 @@ def test_phones_and_upright_tablets_in_english(browser, live_server):
     header is two rows, the title (or city) with every button, then the search, the public
     map's title whole (the language button once wrapped onto a third row); a 768 px tablet
     held upright has the phone's layout, its layers a sheet (a panel beside the map and a card
-    over it left the map 88 px)."""
+    over it left 98 px of the map)."""
     for page_name, width in (("public", 360), ("map", 360), ("map", 768)):
         url = f"{live_server}/{page_name}?lang=en#c=cambridge&z=13&ll=-71.11,42.375"
         opened = Opened(browser, url, width=width, height=740)
