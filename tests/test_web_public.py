@@ -187,6 +187,29 @@ def test_phones_and_upright_tablets_in_english(browser, live_server):
         opened.close()
 
 
+def test_a_phone_on_its_side_shows_the_card_beside_the_map(browser, live_server):
+    """844 x 390 (a phone on its side): the card is a panel at the left, the map's whole height,
+    not a bottom sheet of 40 % (a title and three lines); the map's buttons stay clear of it."""
+    opened = Opened(browser, f"{live_server}{PUBLIC_URL}", width=844, height=390)
+    page = opened.page
+    page.fill("#q", "38 maple")
+    page.press("#q", "Enter")
+    opened.card()
+    page.click("body", position={"x": 700, "y": 20})  # the hits list closed
+    card = page.locator("#card").bounding_box()
+    area = page.locator("#map").bounding_box()
+    assert card["x"] <= 1 and 0.4 * 844 <= card["width"] <= 0.6 * 844, card
+    assert card["height"] >= 0.9 * area["height"], (card, area)
+    zoom = page.locator(".maplibregl-ctrl-zoom-in").bounding_box()
+    assert zoom["x"] > card["x"] + card["width"]
+    # the parcel found is fitted beside the card, not under it
+    page.wait_for_function("!dcMap.isMoving()", timeout=10_000)
+    x = page.evaluate(f"dcMap.project({list(MAPLE)}).x")
+    assert card["x"] + card["width"] < area["x"] + x < area["x"] + area["width"], x
+    assert not opened.errors
+    opened.close()
+
+
 def tile_selections(requests: list) -> list[str]:
     """The ``collections`` of each city tile the page requested ("" for the whole tileset)."""
     out = []

@@ -78,10 +78,12 @@ function answeredAt(mine, promise) {
   });
 }
 
-/** Whether the card and the side panel are bottom sheets: phones, tablets held upright and
- * narrow windows (the width app.css's ``@media (max-width: 900px)`` rules take). */
+/** Whether the card is a bottom sheet: on phones, tablets held upright and narrow windows (the
+ * width app.css's ``@media (max-width: 900px)`` rules take), but not on a phone on its side,
+ * whose card is a panel at the right (app.css's ``max-height: 500px`` rule). */
 export function sheets() {
-  return window.matchMedia("(max-width: 900px)").matches;
+  return window.matchMedia("(max-width: 900px)").matches &&
+    !window.matchMedia("(min-width: 601px) and (max-height: 500px)").matches;
 }
 
 /** On narrow screens the card is a bottom sheet: pan so ``lngLat`` shows above it. */
@@ -94,17 +96,19 @@ export function keepVisible(map, lngLat) {
   if (y > free - 40) map.panBy([0, y - free / 2], { duration: 300 });
 }
 
-/** Fit the map to a lon/lat ``box`` [w, s, e, n], clear of the card beside it on a wide
- * screen (on a phone the card is a bottom sheet: padded from below instead). */
+/** Fit the map to a lon/lat ``box`` [w, s, e, n], clear of the open card: padded from below
+ * for a bottom sheet (phones), from the side the card is on otherwise (at the right on a wide
+ * screen, at the left on a phone on its side). */
 export function fitBeside(map, box, maxZoom = 17) {
   const card = document.getElementById("card");
-  const open = card && !card.hidden;
-  const phone = sheets();
-  const padding = {
-    top: 40, left: 40,
-    right: 40 + (open && !phone ? card.offsetWidth + 20 : 0),
-    bottom: 40 + (open && phone ? card.offsetHeight : 0),
-  };
+  const padding = { top: 40, left: 40, right: 40, bottom: 40 };
+  if (card && !card.hidden) {
+    const area = map.getContainer().getBoundingClientRect();
+    const over = card.getBoundingClientRect();
+    if (sheets()) padding.bottom += Math.max(0, area.bottom - over.top);
+    else if (over.left > area.left + area.width / 2) padding.right += area.right - over.left + 20;
+    else padding.left += Math.max(0, over.right - area.left) + 20;
+  }
   map.fitBounds([[box[0], box[1]], [box[2], box[3]]], { padding, maxZoom, duration: 600 });
 }
 
