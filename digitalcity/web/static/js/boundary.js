@@ -4,7 +4,7 @@
 // the card gives the site's statistics (POST /cities/{city}/stats): land use by class,
 // residents, facilities inside. A signed-in planner shares a check by link: the boundary is kept
 // on the server under a token (?save=true) that the link carries (#site=), for colleagues.
-import { api, apiKey, apiResponse, config, esc, num } from "./common.js";
+import { Latest, api, apiKey, apiResponse, config, esc, num } from "./common.js";
 import { lang, t, unitText } from "./i18n.js";
 
 const SOURCE = "dc-boundary";
@@ -41,7 +41,7 @@ export class BoundaryTool {
     this.error = "";
     this.saved = []; // the caller's saved checks (signed in)
     this.savedLoading = false; // while they are asked for: the list is marked busy
-    this.asked = 0; // boundaries asked for so far (a file checked, a site opened): the last wins
+    this.asked = new Latest(); // a boundary and its statistics: only the last asked is drawn
   }
 
   open() {
@@ -174,23 +174,20 @@ ${summary}${this.statsHtml}<div class="boundary-saved"></div>`;
 
   /** Open a saved site (a link's ``token``): drawn, with its statistics. */
   async openSite(token) {
-    const mine = ++this.asked;
     let feature;
     try {
-      feature = await api(`/cities/${this.ctx.city()}/sites/${encodeURIComponent(token)}`);
+      feature = await this.asked.ask(api(`/cities/${this.ctx.city()}/sites/${encodeURIComponent(token)}`));
     } catch (err) {
-      if (mine !== this.asked) return;
       this.clear(false);
       this.ctx.linked(null); // the link's site is not there: out of the link
       this.error = err.status === 404 ? t("boundarySiteGone") : t("error", { msg: err.message });
       this.render();
       return;
     }
-    if (mine !== this.asked) return; // another site opened, or a file checked, meanwhile
     this.feature = feature;
     this.file = null;
     this.link = location.href;
-    await this.shown(mine);
+    await this.shown();
   }
 
   async check(form) {
@@ -205,38 +202,32 @@ ${summary}${this.statsHtml}<div class="boundary-saved"></div>`;
     this.error = "";
     const submit = form.querySelector("button[type=submit]");
     submit.textContent = t("loading");
-    const mine = ++this.asked;
     let feature;
     try {
-      feature = await api(`/cities/${this.ctx.city()}/boundary?${p}`, { method: "POST", body: file });
+      feature = await this.asked.ask(api(`/cities/${this.ctx.city()}/boundary?${p}`, { method: "POST", body: file }));
     } catch (err) {
-      if (mine !== this.asked) return;
       this.clear(false);
       submit.textContent = t("boundaryCheck");
       this.say(form, t("error", { msg: err.message })); // the form keeps the file chosen
       return;
     }
-    if (mine !== this.asked) return;
     this.feature = feature;
     if (this.link) this.ctx.linked(null); // a new check: the link was the last one's
     this.link = "";
     this.file = file;
-    await this.shown(mine);
+    await this.shown();
   }
 
   /** Draw the boundary read, fit the map to it and give its statistics, unless another
-   * boundary was asked for (``mine``: the turn it was asked at) before they came. */
-  async shown(mine) {
+   * boundary was asked for before they came. */
+  async shown() {
     draw(this.ctx.map, this.feature);
     this.ctx.fit(this.feature.geometry);
     this.statsHtml = `<p class="muted">${esc(t("loading"))}</p>`;
     this.render();
     try {
-      const html = await this.ctx.stats(this.feature.geometry);
-      if (mine !== this.asked) return;
-      this.statsHtml = html;
+      this.statsHtml = await this.asked.ask(this.ctx.stats(this.feature.geometry));
     } catch (err) { // e.g. a site larger than the city: the boundary stays drawn
-      if (mine !== this.asked) return;
       this.statsHtml = "";
       this.error = t("error", { msg: err.message });
     }
@@ -257,7 +248,7 @@ ${summary}${this.statsHtml}<div class="boundary-saved"></div>`;
 
   /** Drop the boundary from the map (and, with ``show``, show the empty form). */
   clear(show) {
-    this.asked++; // a boundary or its statistics on their way are no longer wanted
+    this.asked.drop(); // a boundary or its statistics on their way are no longer wanted
     if (this.link) this.ctx.linked(null);
     this.link = "";
     this.file = null;

@@ -2,7 +2,7 @@
 // the map's layers, newest first, in plain words (GET /cities/{city}/changes). An entry opens
 // its features with their values before and after and draws them on the map: added in green,
 // changed in orange (the shape before as a grey dashed line), removed in red dashed.
-import { api, esc, lonLatBox, num, revertChangeset, viewBox } from "./common.js";
+import { Latest, api, esc, lonLatBox, num, revertChangeset, viewBox } from "./common.js";
 import { lang, t, unitText } from "./i18n.js";
 
 const SOURCE = "dc-changes";
@@ -131,7 +131,7 @@ export class ChangesTool {
     this.entries = [];
     this.next = null;
     this.opened = null; // the change set shown with its features
-    this.openings = 0; // change sets asked for so far: only the last one's answer is shown
+    this.openings = new Latest(); // change sets asked for: only the last one's is shown
     this.error = "";
   }
 
@@ -142,7 +142,7 @@ export class ChangesTool {
   }
 
   shown(entry) {
-    if (!entry) this.openings++; // back to the list, or closed: a change set on its way is not wanted
+    if (!entry) this.openings.drop(); // back to the list, or closed: one on its way is not wanted
     this.opened = entry;
     this.ctx.opened(entry ? entry.id : null);
   }
@@ -246,19 +246,17 @@ ${this.next && !this.loading ? `<p><button type="button" class="changes-more">${
 
   /** Read change set ``entry`` with its features, draw them and (``fit``) fit the map to them. */
   async openEntry(entry, fit = true) {
-    const mine = ++this.openings; // another entry clicked before this one came: that one wins
     this.error = "";
     try {
       const p = new URLSearchParams({ before: String(entry.id + 1), limit: "1", lang: lang(),
         features: String(DETAIL),
         since: new Date(new Date(entry.at).getTime() - 86400000).toISOString() });
       if (entry.layer) p.set("layers", entry.layer);
-      const [full] = (await api(`/cities/${this.ctx.city()}/changes?${p}`)).changesets;
-      if (mine !== this.openings) return;
+      // another entry clicked before this one came: that one wins
+      const [full] = (await this.openings.ask(api(`/cities/${this.ctx.city()}/changes?${p}`))).changesets;
       if (!full || full.id !== entry.id) throw new Error(t("changes_gone"));
       this.shown(full);
     } catch (err) {
-      if (mine !== this.openings) return;
       this.error = t("error", { msg: err.message });
       this.render();
       return;

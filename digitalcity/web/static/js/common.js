@@ -81,6 +81,38 @@ export function revertChangeset(collection, changeset, reason) {
     { method: "POST", headers: { "X-Change-Reason": encodeURIComponent(reason) } });
 }
 
+/**
+ * Questions of which only the last asked is answered (a card, a search, a tool's result):
+ * ``ask(promise)`` settles as ``promise`` does unless another question was asked, or ``drop()``
+ * called, meanwhile; then it never settles, so the code awaiting it does not go on to draw an
+ * answer, or an error, the reader has moved past.
+ */
+export class Latest {
+  constructor() {
+    this.turn = 0;
+  }
+
+  ask(promise) {
+    const mine = ++this.turn;
+    return new Promise((resolve, reject) => {
+      Promise.resolve(promise).then( // a value as well (a static site's search of its tiles)
+        (value) => { if (mine === this.turn) resolve(value); },
+        (err) => { if (mine === this.turn) reject(err); },
+      );
+    });
+  }
+
+  /** Answers on their way are no longer wanted; the turn it is now, for ``still``. */
+  drop() {
+    return ++this.turn;
+  }
+
+  /** Whether nothing was asked, nor dropped, since ``turn``. */
+  still(turn) {
+    return turn === this.turn;
+  }
+}
+
 export class ApiError extends Error {
   constructor(status, detail) {
     super(detail);

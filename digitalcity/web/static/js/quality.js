@@ -1,7 +1,7 @@
 // Data quality check (数据质检) on the planner map: a layer's faults (overlaps, gaps, duplicates,
 // invalid shapes, lines that stop short, unknown codes) from POST
 // /cities/{city}/analysis/data_quality, counted by kind, listed, and drawn on the map in red.
-import { api, boxPolygon, esc, lonLatBox, num, viewBox } from "./common.js";
+import { Latest, api, boxPolygon, esc, lonLatBox, num, viewBox } from "./common.js";
 import { pick, t, unitText } from "./i18n.js";
 
 const SOURCE = "dc-quality";
@@ -50,6 +50,7 @@ export class QualityTool {
     this.ctx = ctx;
     this.layer = null;
     this.settings = { min_area_m2: 0.1, max_gap_m2: 100, tolerance_m: 1 };
+    this.checks = new Latest(); // a check on its way is dropped when another is asked for
     this.result = null;
     this.all = new Set(); // kinds listed in full
     this.error = "";
@@ -76,22 +77,19 @@ export class QualityTool {
   }
 
   async run() {
-    const generation = (this.generation = (this.generation || 0) + 1);
     this.running = true;
     this.error = "";
     this.render();
     try {
       const body = { layer: this.layer, ...this.settings };
       if (this.inView) body.polygon = boxPolygon(viewBox(this.ctx.map)); // the map's view only
-      const result = await api(`/cities/${this.ctx.city()}/analysis/data_quality`, {
+      const result = await this.checks.ask(api(`/cities/${this.ctx.city()}/analysis/data_quality`, {
         method: "POST", body,
-      });
-      if (generation !== this.generation) return;
+      }));
       this.result = result;
       this.all = new Set();
       draw(this.ctx.map, result.data.features.filter((f) => f.geometry));
     } catch (err) {
-      if (generation !== this.generation) return;
       this.result = null;
       this.error = t("error", { msg: err.message });
       draw(this.ctx.map, []);
@@ -295,7 +293,7 @@ ${kinds}`;
 
   /** A check on its way is dropped when it comes (its layer changed, or the card closed). */
   forgetRunning() {
-    this.generation = (this.generation || 0) + 1;
+    this.checks.drop();
     this.running = false;
   }
 

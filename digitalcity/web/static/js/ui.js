@@ -1,6 +1,6 @@
 // Page furniture shared by the planner and the public map: the selection highlight, the card
 // panel and the search box with its hit list.
-import { esc, ownFeature } from "./common.js";
+import { Latest, esc, ownFeature } from "./common.js";
 import { lang, pick, t } from "./i18n.js";
 
 const SELECTION = "dc-selection";
@@ -42,7 +42,7 @@ export function openCard(html) {
   document.body.classList.remove("legend-open"); // on a phone: one bottom sheet at a time
 }
 
-let cardTurn = 0; // the card's questions asked so far (askCard)
+const cardQuestions = new Latest(); // the card's (askCard)
 
 /**
  * The answer to a question whose answer goes in the card (a parcel clicked, a search hit):
@@ -52,7 +52,7 @@ let cardTurn = 0; // the card's questions asked so far (askCard)
  * a card the reader has moved past, nor an error for it.
  */
 export function askCard(promise) {
-  return answeredAt(++cardTurn, promise);
+  return cardQuestions.ask(promise);
 }
 
 /**
@@ -61,21 +61,12 @@ export function askCard(promise) {
  * ``cardStillAt``.
  */
 export function claimCard() {
-  return ++cardTurn;
+  return cardQuestions.drop();
 }
 
 /** Whether no other card was asked for, nor the card closed, since ``turn``. */
 export function cardStillAt(turn) {
-  return turn === cardTurn;
-}
-
-function answeredAt(mine, promise) {
-  return new Promise((resolve, reject) => {
-    promise.then(
-      (value) => { if (mine === cardTurn) resolve(value); },
-      (err) => { if (mine === cardTurn) reject(err); },
-    );
-  });
+  return cardQuestions.still(turn);
 }
 
 /** Whether the card is a bottom sheet: on phones, tablets held upright and narrow windows (the
@@ -113,7 +104,7 @@ export function fitBeside(map, box, maxZoom = 17) {
 }
 
 export function closeCard() {
-  cardTurn++; // an answer on its way is no longer wanted
+  cardQuestions.drop(); // an answer on its way is no longer wanted
   document.getElementById("card").hidden = true;
   document.getElementById("card-body").innerHTML = "";
 }
@@ -130,24 +121,21 @@ export function wireSearch({ search, choose }) {
   const input = document.getElementById("q");
   const list = document.getElementById("hits");
   let hits = [];
-  let searches = 0;
+  const searches = new Latest();
   form.onsubmit = async (event) => {
     event.preventDefault();
     const q = input.value.trim();
     if (!q) return;
-    const mine = ++searches;
     const asked = claimCard(); // a card still on its way was asked for before this search
     let found;
     try {
-      found = (await search(q)).hits;
+      found = (await searches.ask(search(q))).hits; // a later search supersedes this one
     } catch (err) {
-      if (mine !== searches) return;
       hits = [];
       list.innerHTML = `<li class="error">${esc(t("error", { msg: err.message }))}</li>`;
       list.hidden = false;
       return;
     }
-    if (mine !== searches) return; // searched again meanwhile
     hits = found;
     list.innerHTML = hits.length
       ? hits.map((h, i) => `<li><button type="button" data-hit="${i}"><span class="data">${esc(h.label)}</span>` +
