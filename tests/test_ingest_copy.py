@@ -144,11 +144,11 @@ def test_ewkb_from_the_source_wkb_equals_encoding_again(srid: int, multi: bool) 
 def test_real_layers_encode_alike_from_source_wkb(catalog, settings) -> None:  # noqa: ANN001
     """Every Cambridge layer read through GDAL: the loader's EWKB (reusing the WKB read where
     the geometry is untouched) equals encoding each checked geometry again."""
-    from digitalcity.ingest.loader import _LayerLoad
+    from digitalcity.ingest.job import LayerLoad
 
     reused = 0
     for layer in catalog.city_layers("cambridge"):
-        job = _LayerLoad(layer, catalog.city("cambridge"), settings)
+        job = LayerLoad(layer, catalog.city("cambridge"), settings)
         if job.reader.format in ("csv", "topojson", "geotiff"):
             continue
         for batch in job.reader.batches(5_000):

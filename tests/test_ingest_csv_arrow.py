@@ -261,11 +261,11 @@ def test_plain_integer_ids_are_read_from_arrow_text(monkeypatch, catalog, tmp_pa
     (0.07 s of the 246,900 SYNTHETIC places' load through pandas); ids in other forms still
     go through ``to_numbers``, which reports a row without one."""
     from digitalcity.errors import LoadError
-    from digitalcity.ingest import loader
+    from digitalcity.ingest import job as load_job
 
     sent: list[int] = []
-    to_numbers = loader.to_numbers
-    monkeypatch.setattr(loader, "to_numbers", lambda values: sent.append(1) or to_numbers(values))
+    to_numbers = load_job.to_numbers
+    monkeypatch.setattr(load_job, "to_numbers", lambda values: sent.append(1) or to_numbers(values))
     base = catalog.layer("cambridge", "hydrants")
 
     def ids(name: str, rows: list[str]):  # noqa: ANN202
@@ -275,7 +275,7 @@ def test_plain_integer_ids_are_read_from_arrow_text(monkeypatch, catalog, tmp_pa
         reader = SourceReader(layer.source, tmp_path)
         try:
             (batch,) = list(reader.batches(100))
-            return loader._feature_ids(layer, batch)
+            return load_job.feature_ids(layer, batch)
         finally:
             reader.close()
 

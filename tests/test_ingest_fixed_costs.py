@@ -1,5 +1,5 @@
 """What a load pays once per process, not once per load. The pipeline's stages run on threads
-kept for the process's later loads (``loader._stage_thread``): pyproj builds a transformation
+kept for the process's later loads (``threads.stage_thread``): pyproj builds a transformation
 anew in each thread that first uses it, and a thread per load paid that at every load. The
 data is opened without GDAL's .prj lookup, which ``layer_info`` has made already. Xiamen
 Island's zones (661 polygons, a shapefile in a Transverse Mercator of the bureau's own):
@@ -15,18 +15,22 @@ import pytest
 
 from digitalcity.errors import SourceError
 from digitalcity.ingest import load_layer, loader
+from digitalcity.ingest.job import LayerLoad
+from digitalcity.ingest.pipeline import Pipeline
+from digitalcity.ingest.readers import SourceReader
+from digitalcity.ingest.threads import stage_thread
 from tests.test_ingest_formats import layer as xiamen_layer
 
 
 def test_loads_of_a_city_share_the_stage_threads(monkeypatch, catalog, engine, settings, loaded):
     threads: set[int] = set()
-    check = loader._LayerLoad.check
+    check = LayerLoad.check
 
     def recorded(self, batch):  # noqa: ANN001, ANN202
         threads.add(threading.get_ident())
         return check(self, batch)
 
-    monkeypatch.setattr(loader._LayerLoad, "check", recorded)
+    monkeypatch.setattr(LayerLoad, "check", recorded)
     zones, city = catalog.layer("xiamen", "island_zones"), catalog.city("xiamen")
     before = threading.active_count()
     for _ in range(3):
@@ -48,11 +52,11 @@ def test_a_failed_load_leaves_the_threads_working(catalog, engine, settings, tmp
 
 
 def _run_on_stage_thread(queue) -> None:  # noqa: ANN001
-    queue.put(loader._stage_thread("check").submit(threading.get_ident).result(timeout=20))
+    queue.put(stage_thread("check").submit(threading.get_ident).result(timeout=20))
 
 
 def test_a_forked_process_starts_its_own_threads() -> None:
-    parent = loader._stage_thread("check").submit(threading.get_ident).result()
+    parent = stage_thread("check").submit(threading.get_ident).result()
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
     child = context.Process(target=_run_on_stage_thread, args=(queue,))
@@ -94,7 +98,7 @@ def test_an_unchanged_load_does_not_wait_for_its_source(
     made is removed once it is done."""
     opened = threading.Event()
     closed: list[object] = []
-    init, close = loader._LayerLoad.__init__, loader.SourceReader.close
+    init, close = LayerLoad.__init__, SourceReader.close
 
     def slow_init(self, *args):  # noqa: ANN001, ANN202 - a source slow to open
         assert opened.wait(30)
@@ -104,8 +108,8 @@ def test_an_unchanged_load_does_not_wait_for_its_source(
         closed.append(self)
         close(self)
 
-    monkeypatch.setattr(loader._LayerLoad, "__init__", slow_init)
-    monkeypatch.setattr(loader.SourceReader, "close", counted_close)
+    monkeypatch.setattr(LayerLoad, "__init__", slow_init)
+    monkeypatch.setattr(SourceReader, "close", counted_close)
     zones, city = catalog.layer("xiamen", "island_zones"), catalog.city("xiamen")
     opened.set()
     load_layer(zones, city, engine, settings)  # as the suite loaded it, or loaded now
@@ -150,12 +154,12 @@ def test_the_pipeline_lets_each_batch_go_once_copied(catalog, settings, loaded):
             self.made = made
 
     parcels = catalog.layer("cambridge", "parcels")
-    job = loader._LayerLoad(parcels, catalog.city("cambridge"), settings)
+    job = LayerLoad(parcels, catalog.city("cambridge"), settings)
     finish = job.finish
     job.finish = lambda item: Held(finish(item))  # type: ignore[method-assign,assignment]
     alive: list[weakref.ref] = []
     try:
-        for held in loader._Pipeline(job, 2000):
+        for held in Pipeline(job, 2000):
             alive.append(weakref.ref(held))
             del held
             gc.collect()
@@ -437,7 +441,7 @@ def test_the_first_batch_is_checked_while_the_load_gets_ready(
 
     checked = threading.Event()
     seen: dict[str, object] = {}
-    check, create_table = loader._LayerLoad.check, loader.schema.create_layer_table
+    check, create_table = LayerLoad.check, loader.schema.create_layer_table
     create_copy, projects = LoadCopy.create, loader.projects_as_lonlat
 
     def noted_check(self, batch):  # noqa: ANN001, ANN202
@@ -456,7 +460,7 @@ def test_the_first_batch_is_checked_while_the_load_gets_ready(
         seen["asked on"] = threading.current_thread().name
         return projects(*args)
 
-    monkeypatch.setattr(loader._LayerLoad, "check", noted_check)
+    monkeypatch.setattr(LayerLoad, "check", noted_check)
     monkeypatch.setattr(loader.schema, "create_layer_table", waiting_create_table)
     monkeypatch.setattr(LoadCopy, "create", noted_create_copy)
     monkeypatch.setattr(loader, "projects_as_lonlat", noted_projects)
@@ -505,7 +509,7 @@ def test_a_pipeline_closed_before_it_is_read_closes_its_source(catalog, settings
     """The pipeline reads from construction on; closed unread (a load that failed before its
     first COPY), it ends its tasks and closes the source on the thread that read it."""
     closed_on: list[str] = []
-    job = loader._LayerLoad(
+    job = LayerLoad(
         catalog.layer("xiamen", "island_zones"), catalog.city("xiamen"), settings
     )
     batches = job.reader.batches
@@ -526,7 +530,7 @@ def test_a_pipeline_closed_before_it_is_read_closes_its_source(catalog, settings
     job.reader.batches = noted_batches  # type: ignore[method-assign]
     job.check = noted_check  # type: ignore[method-assign]
     try:
-        pipeline = loader._Pipeline(job, 200)
+        pipeline = Pipeline(job, 200)
         assert checked.wait(10)  # under way
         pipeline.close()
         assert len(closed_on) == 1 and closed_on[0].startswith("ingest-check")

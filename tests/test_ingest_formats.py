@@ -177,12 +177,12 @@ def test_reload_is_idempotent_and_keeps_previous_version(catalog, engine, settin
 def test_a_new_loader_version_reloads(catalog, settings, monkeypatch):
     """The loader's version is part of the fingerprint: after a change to what loads store,
     `load` reloads instead of reporting the layer unchanged."""
-    from digitalcity.ingest import loader
+    from digitalcity.ingest import fingerprints, loader
 
     blocks, city = catalog.layer("cambridge", "census_blocks_2000"), catalog.city("cambridge")
     before = loader.fingerprint(blocks, city, settings)
     assert loader.fingerprint(blocks, city, settings) == before
-    monkeypatch.setattr(loader, "LOADER_VERSION", loader.LOADER_VERSION + 1)
+    monkeypatch.setattr(fingerprints, "LOADER_VERSION", fingerprints.LOADER_VERSION + 1)
     assert loader.fingerprint(blocks, city, settings) != before
 
 
@@ -243,12 +243,12 @@ def test_load_leaves_no_object_frozen(catalog, engine, settings, loaded):
 
 def test_load_warms_the_connections_it_holds_at_once(settings, engine):
     from digitalcity.db.engine import make_engine
-    from digitalcity.ingest import loader
+    from digitalcity.ingest import staging
 
     fresh = make_engine(settings)
     try:
-        loader._warm_pool(fresh)
-        assert fresh.pool.checkedin() == loader._CONNECTIONS_AT_ONCE
+        staging.warm_pool(fresh)
+        assert fresh.pool.checkedin() == staging.CONNECTIONS_AT_ONCE
     finally:
         fresh.dispose()
 

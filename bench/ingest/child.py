@@ -17,7 +17,7 @@ from bench.ingest.measure import vm_hwm_kib
 from digitalcity.catalog import load_catalog
 from digitalcity.config import Settings
 from digitalcity.db.engine import make_engine
-from digitalcity.ingest import load_layer, loader
+from digitalcity.ingest import load_layer, staging
 
 
 def _peak_kib() -> int:
@@ -28,7 +28,7 @@ def _peak_kib() -> int:
 def _time_copy_phase(marks: list[float]) -> None:
     """Record when the loader finishes reading, validating and copying rows (it then builds
     indexes, analyses and swaps), by wrapping its report step; skipped if that step moved."""
-    finish = getattr(loader, "_finish_report", None)
+    finish = getattr(staging, "finish_report", None)
     if finish is None:
         return
 
@@ -36,7 +36,7 @@ def _time_copy_phase(marks: list[float]) -> None:
         marks.append(time.perf_counter())
         return finish(*args, **kwargs)
 
-    loader._finish_report = timed  # type: ignore[assignment]
+    staging.finish_report = timed  # type: ignore[assignment]
 
 
 def main(spec: dict[str, object]) -> dict[str, object]:
