@@ -37,7 +37,6 @@ def _file_digest(path: Path, digest: xxhash.xxh3_128) -> None:
                 digest.update(chunk)
 
 
-
 # What a layer definition says about showing the layer, not about its rows: neither the
 # load nor the tile copy reads it (the map reads it from the definition, and tile keys hold
 # the whole definition's digest), so changing a colour or a title reloads nothing.
@@ -64,4 +63,3 @@ def fingerprint(layer: LayerDef, city: CityDef, settings: Settings) -> str:
     for path in paths:
         _file_digest(path, digest)
     return digest.hexdigest()
-

@@ -244,7 +244,6 @@ class LayerLoad:
         return len(batch), len(keep), rows._replace(source_rows=batch.offset + keep + 1)
 
 
-
 def _untouched(read: np.ndarray, checked: np.ndarray) -> np.ndarray:
     """True where the checked geometry is the very object read (not reprojected, repaired or
     cast): its source WKB can be written as it is."""
@@ -258,7 +257,6 @@ class Checked:
     keep: np.ndarray  # positions of the rows with a geometry after checking
     encoded: pa.Array | None  # their EWKB (None when no row is kept)
     bounds: np.ndarray | None  # their bounding boxes, storage CRS
-
 
 
 def _check_complete(job: LayerLoad) -> None:

@@ -180,8 +180,6 @@ def _index_cost(statement: sa.Executable | str) -> int:
     return 5 if "gin_trgm_ops" in text else 2 if "USING gist" in text else 1
 
 
-
-
 def swap(
     conn: Connection,
     job: LayerLoad,

@@ -21,7 +21,6 @@ def in_background(fn: Callable[..., T], *args: Any) -> Future[T]:
         pool.shutdown(wait=False)
 
 
-
 # The pipeline's stages run on threads kept for the process's later loads (a city's layers):
 # pyproj builds a transformation anew in each thread that first uses it, which a thread per
 # load paid at every load (a shapefile's own Transverse Mercator .prj into CGCS2000: 0.37 s,
@@ -39,4 +38,3 @@ def stage_thread(stage: str) -> ThreadPoolExecutor:
             pool = ThreadPoolExecutor(1, thread_name_prefix=f"ingest-{stage}")
             _STAGE_THREADS[stage] = (os.getpid(), pool)
         return pool
-

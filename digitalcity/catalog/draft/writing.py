@@ -1,0 +1,175 @@
+"""The drafted definitions written out: ``city.toml`` (extent, storage and suggested local
+CRS), one layer TOML per draft and a code-table stub CSV per candidate code column."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pyproj
+
+from digitalcity.catalog.codes import CODE_COLUMNS
+from digitalcity.catalog.draft.drafts import CityDraft, LayerDraft, field_name
+from digitalcity.catalog.draft.folder import read_folder
+from digitalcity.crs.chinese import in_china_box
+from digitalcity.crs.datums import unknown_datum_shift
+from digitalcity.crs.zones import local_gk_crs_for
+from digitalcity.errors import CatalogError
+
+
+def suggest_local_crs(lon: float, lat: float) -> str:
+    """A projected metric CRS for a place (degrees): CGCS2000 3-degree Gauss–Krüger zone in
+    China, else the WGS 84 UTM zone; checked to be projected."""
+    if bool(np.asarray(in_china_box(lon, lat)).item()):
+        code = local_gk_crs_for(lon)
+    else:
+        code = (32600 if lat >= 0 else 32700) + int((lon + 180) // 6) + 1
+    crs = f"EPSG:{code}"
+    if not pyproj.CRS.from_user_input(crs).is_projected:
+        raise CatalogError(f"suggested local CRS {crs} is not projected")
+    return crs
+
+
+def _s(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _layer_toml(layer: LayerDraft, city_id: str, storage: str) -> str:
+    shift = _datum_note(layer, storage)
+    lines = [
+        f"# Drafted by `digitalcity init-city` from {layer.path}: edit titles, kind, access.",
+        f"id = {_s(layer.id)}",
+        f"title = {{ zh = {_s(layer.id)}, en = {_s(layer.id)} }}",
+        'kind = "boundary"  # landuse | planning | infrastructure | population | boundary | basemap',
+        f"geometry_type = {_s(layer.geometry_type)}",
+        "",
+        "[source]",
+        f"path = {_s(layer.path)}",
+        *([f"member = {_s(layer.member)}"] if layer.member else []),
+        *([f"# {shift}"] if shift else []),
+        f"crs = {_s(layer.crs)}"
+        + (
+            "  # guessed from the coordinates: the file declares no CRS"
+            if layer.crs_guessed
+            else ""
+        ),
+    ]
+    if layer.layer is not None:
+        lines.append(f"layer = {_s(layer.layer)}")
+    if layer.x and layer.y:
+        exchanged = "  # the eastings, as the coordinates tell" if layer.xy_exchanged else ""
+        lines += [f"x = {_s(layer.x)}{exchanged}", f"y = {_s(layer.y)}"]
+    if layer.wkt:
+        lines.append(f"wkt = {_s(layer.wkt)}")
+    if layer.xy:
+        lines.append(f"xy = {_s(layer.xy)}")
+        if layer.xy_order == "yx":
+            lines.append('xy_order = "yx"  # latitude first, as the coordinates tell')
+    if layer.encoding is not None:
+        lines.append(f"encoding = {_s(layer.encoding)}  # guessed from the text")
+    if layer.id_field:
+        lines.append(f"id_field = {_s(layer.id_field)}")
+    if layer.id_from_text:
+        lines.append("id_from_text = true  # text codes: the ids are derived from them")
+    for column in layer.code_columns:
+        system = f"{city_id}_{layer.id}_{field_name(column)}"
+        lines += [
+            "",
+            f"# candidate code column {column!r}: stub table codes/{system}.csv; to classify:",
+            f"# [classification]\n# field = {_s(field_name(column))}\n# system = {_s(system)}",
+        ]
+    for name, column, kind in layer.fields:
+        lines += [
+            "",
+            "[[fields]]",
+            f"name = {_s(name)}",
+            f"type = {_s(kind)}",
+            f"source = {_s(column)}",
+            f"title = {{ zh = {_s(column)}, en = {_s(column)} }}",
+            '# unit = "m"  # see catalog/units.py for the known units',
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _extent(draft: CityDraft) -> tuple[float, float, float, float]:
+    """The lon/lat box of every drafted layer."""
+    return (
+        min(x.bounds_lonlat[0] for x in draft.layers),
+        min(x.bounds_lonlat[1] for x in draft.layers),
+        max(x.bounds_lonlat[2] for x in draft.layers),
+        max(x.bounds_lonlat[3] for x in draft.layers),
+    )
+
+
+def _storage_crs(draft: CityDraft) -> str:
+    """CGCS2000 for a city in China, WGS 84 elsewhere (lon/lat)."""
+    west, south, east, north = _extent(draft)
+    china = bool(np.asarray(in_china_box((west + east) / 2, (south + north) / 2)).item())
+    return "EPSG:4490" if china else "EPSG:4326"
+
+
+def _datum_note(layer: LayerDraft, storage: str) -> str | None:
+    """The load's warning, drafted ahead, when PROJ knows no transformation from the layer's
+    datum to the storage CRS's (Beijing 1954, Xian 1980)."""
+    if layer.crs in ("GCJ-02", "BD-09"):
+        return None
+    try:
+        source = pyproj.CRS.from_user_input(layer.crs)
+    except pyproj.exceptions.CRSError:
+        return None
+    return unknown_datum_shift(source, pyproj.CRS.from_user_input(storage), layer.bounds_lonlat)
+
+
+def _city_toml(city_id: str, draft: CityDraft, folder: Path) -> str:
+    west, south, east, north = _extent(draft)
+    lon, lat = (west + east) / 2, (south + north) / 2
+    margin = 0.05
+    lines = [
+        "# Drafted by `digitalcity init-city`: edit the titles and [roles], then check-layers.",
+        *(f"# skipped {note}" for note in draft.skipped),
+        f"title = {{ zh = {_s(city_id)}, en = {_s(city_id)} }}",
+        f"storage_crs = {_s(_storage_crs(draft))}",
+        f'local_crs = "{suggest_local_crs(lon, lat)}"  # suggested from the data\'s location',
+        f"source_dir = {_s(str(folder.resolve()))}",
+        f"center = [{lon:.4f}, {lat:.4f}]",
+        f"bbox = [{west - margin:.4f}, {south - margin:.4f}, {east + margin:.4f}, "
+        f"{north + margin:.4f}]",
+        "",
+        "[roles]  # see README 'Roles': which layer plays which part in analyses",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _code_stub(path: Path, counts: dict[str, int]) -> None:
+    """A code table with every distinct value as a level-1 code named after itself."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(CODE_COLUMNS)
+        for code in sorted(counts):
+            writer.writerow([code, "1", "", code, code, "", ""])
+
+
+def write_draft(city_id: str, folder: Path, layers_dir: Path) -> list[Path]:
+    """Write the drafted definitions to ``layers_dir/<city_id>/``; returns the files written.
+
+    Refuses to overwrite an existing city folder.
+    """
+    target = layers_dir / city_id
+    if target.exists():
+        raise CatalogError(f"{target} already exists; remove it or pick another city id")
+    draft = read_folder(folder)
+    target.mkdir(parents=True)
+    written = [target / "city.toml"]
+    written[0].write_text(_city_toml(city_id, draft, folder), encoding="utf-8")
+    for layer in draft.layers:
+        path = target / f"{layer.id}.toml"
+        path.write_text(_layer_toml(layer, city_id, _storage_crs(draft)), encoding="utf-8")
+        written.append(path)
+        for column, counts in layer.code_columns.items():
+            stub = target / "codes" / f"{city_id}_{layer.id}_{field_name(column)}.csv"
+            _code_stub(stub, counts)
+            written.append(stub)
+    return written
