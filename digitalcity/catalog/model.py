@@ -1,23 +1,71 @@
-"""The layer and city model: what a ``layers/<city>/*.toml`` file may say, validated.
+"""The layer and city model: what a ``layers/<city>/*.toml`` file may say, validated. The
+parts of a layer's definition live in modules of their own (``source_def``, ``classification``,
+``editing_def``; the city's in ``city_def``) and are named here too.
 
 Every model is frozen; the registry built from them is immutable.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Container
-from functools import lru_cache
-from pathlib import Path
+from collections.abc import Container
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from digitalcity.catalog.base import IDENTIFIER, AccessLevel, Frozen, Titles, identifier
 from digitalcity.catalog.cartography import DefaultOn, LabelDef, StyleDef
-from digitalcity.catalog.codes import code_rewriter
+from digitalcity.catalog.city_def import CityDef, CityRoles
+from digitalcity.catalog.classification import Classification, CodeRewrite, Crosswalk
+from digitalcity.catalog.editing_def import MAX_SNAP_M, AttachmentsDef, EditingDef
+from digitalcity.catalog.formats import (
+    FORMAT_BY_SUFFIX,
+    UNREADABLE_FORMATS,
+    SourceFormat,
+    format_of,
+    unreadable_format,
+)
+from digitalcity.catalog.source_def import JoinDef, MasterRow, SourceDef
 
-AccessLevel = Literal["public", "internal", "restricted"]
+__all__ = [
+    "FORMAT_BY_SUFFIX",
+    "IDENTIFIER",
+    "KIND_TITLES",
+    "MAX_SNAP_M",
+    "NUMERIC",
+    "RESERVED_COLUMNS",
+    "SEARCH_PRIORITY_BY_KIND",
+    "UNREADABLE_FORMATS",
+    "AccessLevel",
+    "Aggregate",
+    "AttachmentsDef",
+    "CityDef",
+    "CityRoles",
+    "Classification",
+    "CodeRewrite",
+    "Crosswalk",
+    "EditingDef",
+    "FieldDef",
+    "FieldType",
+    "Frozen",
+    "GeometryType",
+    "JoinDef",
+    "LayerDef",
+    "LayerKind",
+    "MasterRow",
+    "MergePolicy",
+    "Simplify",
+    "SourceDef",
+    "SourceFormat",
+    "SplitPolicy",
+    "Titles",
+    "format_of",
+    "unreadable_format",
+]
+
+
 LayerKind = Literal["landuse", "planning", "infrastructure", "population", "boundary", "basemap"]
+
+
 # What each kind is called where layers are grouped by it: the maps' switchers and the API's
 # HTML pages (the pages' scripts get this table in their config).
 KIND_TITLES: dict[str, dict[str, str]] = {
@@ -28,116 +76,34 @@ KIND_TITLES: dict[str, dict[str, str]] = {
     "boundary": {"zh": "边界与底图", "en": "Boundaries & basemap"},
     "basemap": {"zh": "边界与底图", "en": "Boundaries & basemap"},
 }
+
+
 GeometryType = Literal[
     "Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon"
 ]
+
+
 FieldType = Literal["string", "integer", "float", "boolean", "date", "datetime"]
-SourceFormat = Literal[
-    "geojson",
-    "topojson",
-    "shapefile",
-    "gpkg",
-    "filegdb",
-    "flatgeobuf",
-    "kml",
-    "mapinfo",
-    "gml",
-    "dxf",
-    "csv",
-    "xlsx",
-    "ods",
-    "geotiff",
-    "geoparquet",
-    "zip",  # an archive: the format of the data file inside (``catalog.archives``)
-]
-FORMAT_BY_SUFFIX: dict[str, SourceFormat] = {
-    "geojson": "geojson",
-    "json": "geojson",
-    "topojson": "topojson",
-    "shp": "shapefile",
-    "gpkg": "gpkg",
-    "gdb": "filegdb",  # an Esri File Geodatabase: a folder
-    "fgb": "flatgeobuf",
-    "kml": "kml",
-    "kmz": "kml",  # zipped KML, as Google Earth and 奥维互动地图 save it (GDAL's LIBKML reads it)
-    "tab": "mapinfo",
-    "mif": "mapinfo",
-    "gml": "gml",
-    "dxf": "dxf",  # a CAD drawing: its entities, with their CAD layer in "Layer"
-    "csv": "csv",
-    "tsv": "csv",  # columns separated by tabs (``catalog.delimited_text``)
-    "txt": "csv",  # Excel's "Text (Tab delimited)" and "Unicode Text"
-    "xlsx": "xlsx",
-    "ods": "ods",
-    "tif": "geotiff",
-    "tiff": "geotiff",
-    "parquet": "geoparquet",  # read by pyarrow (``ingest.geoparquet``)
-    "geoparquet": "geoparquet",
-}
-
-
-# formats common in Chinese surveying and planning that GDAL (and so this loader) cannot read,
-# with what to export them as
-UNREADABLE_FORMATS = {
-    "dwg": "AutoCAD DWG (CASS drawings): save it as DXF from CAD",
-    "wt": "MapGIS points: export them to Shapefile from MapGIS",
-    "wl": "MapGIS lines: export them to Shapefile from MapGIS",
-    "wp": "MapGIS areas: export them to Shapefile from MapGIS",
-    "mdb": "an Esri personal geodatabase: export it to a File Geodatabase or GeoPackage",
-    "rar": "a RAR archive: repack it as .zip",
-    "7z": "a 7-Zip archive: repack it as .zip",
-}
-
-
-def unreadable_format(path: str) -> str | None:
-    """What a file of a known unreadable format is and what to export it as, or None."""
-    return UNREADABLE_FORMATS.get(_suffix(path))
-
-
-def format_of(path: str) -> SourceFormat | None:
-    """The format a file's suffix names (None for none we read)."""
-    return FORMAT_BY_SUFFIX.get(_suffix(path))
-
-
-def _suffix(path: str) -> str:
-    """A path's suffix, lower case, without its dot (a folder's trailing slash ignored)."""
-    return path.lower().rstrip("/\\").rsplit(".", 1)[-1]
 
 
 Aggregate = Literal["master", "sum", "count", "count_other", "mode_other", "first"]
+
+
 # what a field's value becomes when a feature is split along a line: the same on every part,
 # shared out by each part's share of the area (polygons) or length (lines), or kept by the
 # part that keeps the feature's id (the largest) and empty on the new parts
 SplitPolicy = Literal["duplicate", "ratio", "keep"]
+
+
 # when features are merged into one: the value of the feature whose id the merged one keeps,
 # or the sum of theirs
 MergePolicy = Literal["keep", "sum"]
 
-IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
+
 RESERVED_COLUMNS = {"fid", "geom"}
+
+
 NUMERIC = {"integer", "float"}
-
-
-def _identifier(value: str, what: str) -> str:
-    if not IDENTIFIER.match(value):
-        raise ValueError(
-            f"{what} {value!r} must be lower-case letters, digits and '_', starting with a letter"
-        )
-    return value
-
-
-class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Titles(Frozen):
-    """A text in Chinese and English."""
-
-    zh: str = Field(min_length=1)
-    en: str = Field(min_length=1)
-
-    def get(self, lang: str) -> str:
-        return self.zh if lang.lower().startswith("zh") else self.en
 
 
 class FieldDef(Frozen):
@@ -167,7 +133,7 @@ class FieldDef(Frozen):
     @field_validator("name")
     @classmethod
     def _valid_name(cls, value: str) -> str:
-        _identifier(value, "field name")
+        identifier(value, "field name")
         if value in RESERVED_COLUMNS:
             raise ValueError(f"field name {value!r} is reserved")
         return value
@@ -209,69 +175,6 @@ class FieldDef(Frozen):
         return self.source_column.split(".", 1)[-1]
 
 
-class MasterRow(Frozen):
-    """Which row of a one-to-many join carries the record's own values.
-
-    Rows whose ``column`` is in ``values`` are master rows (e.g. a condominium's
-    building row); when a key has none, the single row or the first row is used.
-    """
-
-    column: str
-    values: tuple[str, ...]
-
-
-class JoinDef(Frozen):
-    """A table joined onto the layer's rows by key or by row order."""
-
-    name: str
-    path: str
-    how: Literal["key", "row_order"] = "key"
-    left_key: str | None = None
-    right_key: str | None = None
-    row_id: str | None = None
-    master: MasterRow | None = None
-    encoding: str | None = None
-
-    @field_validator("name")
-    @classmethod
-    def _valid_name(cls, value: str) -> str:
-        return _identifier(value, "join name")
-
-    @model_validator(mode="after")
-    def _keys_for_key_join(self) -> JoinDef:
-        if self.how == "key" and not (self.left_key and self.right_key):
-            raise ValueError(f"join {self.name!r}: a key join needs left_key and right_key")
-        return self
-
-
-MAX_SNAP_M = 1.0  # the largest snapping tolerance (m): further than that is a redraw, not a snap
-
-
-class AttachmentsDef(Frozen):
-    """Files kept with a layer's features (photos, scanned deeds: 附件): who may read them (an
-    access level, on top of the layer's), and the largest file in MB. The layer's editors add
-    and remove them."""
-
-    access: AccessLevel = "internal"
-    max_mb: int = Field(default=20, ge=1, le=100)
-
-
-class EditingDef(Frozen):
-    """Editing of a layer through the API and ``City``: on or off, the roles that may, whether
-    its features keep attachments, the snapping tolerance in metres (``snap_m``: a drawn
-    vertex that close to a neighbouring feature's vertex is put exactly on it; 0: none) and
-    whether edits may make features overlap (``no_overlaps``)."""
-
-    enabled: bool = True
-    roles: tuple[Literal["planner", "land_bureau", "admin"], ...] = ("land_bureau", "admin")
-    attachments: AttachmentsDef | None = None
-    snap_m: float = Field(default=0, ge=0, le=MAX_SNAP_M)
-    # topology rule (拓扑规则, polygon layers): an edit may not make a feature overlap another
-    # by more than it did (or, for a new one, at all) beyond the tolerance (m², ellipsoid)
-    no_overlaps: bool = False
-    overlap_tolerance_m2: float = Field(default=0.1, ge=0, le=10_000)
-
-
 SEARCH_PRIORITY_BY_KIND: dict[str, int] = {
     "landuse": 80,  # parcels and their addresses
     "boundary": 75,  # districts, neighbourhoods
@@ -280,122 +183,6 @@ SEARCH_PRIORITY_BY_KIND: dict[str, int] = {
     "population": 50,
     "infrastructure": 40,
 }
-
-
-class SourceDef(Frozen):
-    """Where a layer's rows come from and how to read them."""
-
-    path: str
-    format: SourceFormat | None = None
-    layer: str | None = None
-    crs: str | None = None
-    encoding: str | None = None
-    x: str | None = None
-    y: str | None = None
-    wkt: str | None = None
-    xy: str | None = None  # one column holding "x,y" (a POI export's "118.089,24.479")
-    xy_order: Literal["xy", "yx"] = "xy"  # "yx": the column holds "latitude,longitude"
-    id_field: str | None = None
-    # id_field holds text codes: ids derived from them (``ingest.text_ids``), stable across loads
-    id_from_text: bool = False
-    band: int = Field(default=1, ge=1)  # a GeoTIFF's band, read as cells (attribute "value")
-    member: str | None = None  # the data file inside a .zip archive holding several
-    joins: tuple[JoinDef, ...] = ()
-
-    @property
-    def resolved_format(self) -> SourceFormat:
-        """``format``, else the one its path's suffix names; for a ``.zip`` archive, the
-        format of its ``member``, or "zip" (the format of its one data file, known once it is
-        unpacked: ``catalog.archives``)."""
-        if self.format:
-            return self.format
-        archive = self.path.lower().endswith(".zip")
-        if archive and self.member is None:
-            return "zip"
-        found = format_of(self.member if archive and self.member else self.path)
-        if found is None:
-            advice = unreadable_format(self.path)
-            if advice:
-                raise ValueError(f"{self.path!r} cannot be read: {advice}")
-            raise ValueError(f"cannot tell the format of {self.path!r}: set source.format")
-        return found
-
-    def file_format(self, read: Path) -> SourceFormat | None:
-        """The format of ``read``, the file the rows are read from: the source's own, or
-        for an archive the data file unpacked from it (``catalog.archives``)."""
-        return self.format or format_of(read.name)
-
-    @property
-    def location_columns(self) -> list[str]:
-        """The columns that locate a table's rows: ``wkt``, ``xy``, or ``x`` and ``y``."""
-        return [c for c in (self.wkt, self.xy, self.x, self.y) if c]
-
-    @model_validator(mode="after")
-    def _csv_needs_geometry(self) -> SourceDef:
-        fmt = self.resolved_format
-        ways = [bool(self.wkt), bool(self.xy), bool(self.x or self.y)]
-        if fmt in ("csv", "xlsx", "ods") and not (self.wkt or self.xy or (self.x and self.y)):
-            raise ValueError("a CSV or spreadsheet source needs wkt, xy, or both x and y columns")
-        if sum(ways) > 1 or bool(self.x) != bool(self.y):
-            raise ValueError("locate rows one way: wkt, xy, or both x and y")
-        if self.id_from_text and not self.id_field:
-            raise ValueError("id_from_text needs id_field, the column of codes")
-        names = [j.name for j in self.joins]
-        if len(names) != len(set(names)):
-            raise ValueError("join names must be unique")
-        return self
-
-
-class Crosswalk(Frozen):
-    """Maps the native code to a standard code system through a data file."""
-
-    to: str
-    file: str
-    level1_field: str
-    level2_field: str
-
-
-class CodeRewrite(Frozen):
-    """A rule of a classification's ``normalise``: a native code that ``match`` (a regular
-    expression) matches whole is written as ``to`` (``\\1``: its first group)."""
-
-    match: str
-    to: str
-
-    @model_validator(mode="after")
-    def _compiles(self) -> CodeRewrite:
-        try:
-            pattern = re.compile(self.match)
-        except re.error as exc:
-            raise ValueError(f"match {self.match!r} is not a regular expression: {exc}") from None
-        for group in re.findall(r"\\(\d+)|\\g<(\w+)>", self.to):
-            number, name = group
-            if (number and int(number) > pattern.groups) or (
-                name and not name.isdigit() and name not in pattern.groupindex
-            ):
-                raise ValueError(f"to {self.to!r} names a group {self.match!r} lacks")
-        return self
-
-
-class Classification(Frozen):
-    """How a layer's features are classified, coloured and explained in legends.
-    ``normalise``: rules that write a native code as the code table and crosswalk do (the
-    first that matches applies), for sources that write codes their own way."""
-
-    field: str
-    system: str
-    crosswalk: Crosswalk | None = None
-    normalise: tuple[CodeRewrite, ...] = ()
-
-    @property
-    def normaliser(self) -> Callable[[str], str]:
-        """A native code as the code table and crosswalk write it (white space stripped)."""
-        return _rewriter(tuple((rule.match, rule.to) for rule in self.normalise))
-
-
-@lru_cache(maxsize=64)
-def _rewriter(rules: tuple[tuple[str, str], ...]) -> Callable[[str], str]:
-    return code_rewriter(rules)
 
 
 class Simplify(Frozen):
@@ -461,7 +248,7 @@ class LayerDef(Frozen):
     @field_validator("id")
     @classmethod
     def _valid_id(cls, value: str) -> str:
-        return _identifier(value, "layer id")
+        return identifier(value, "layer id")
 
     @model_validator(mode="after")
     def _consistent(self) -> LayerDef:
@@ -498,7 +285,7 @@ class LayerDef(Frozen):
                     "another string field of the layer, itself read from the source"
                 )
         if self.theme is not None:
-            _identifier(self.theme, "theme")
+            identifier(self.theme, "theme")
         if self.label and self.label.placement == "line" and "LineString" not in self.geometry_type:
             raise ValueError(f"label placement 'line' needs a line layer, not {self.geometry_type}")
         graduated = self.style.graduated
@@ -573,72 +360,3 @@ class LayerDef(Frozen):
         if self.search_priority is not None:
             return self.search_priority
         return SEARCH_PRIORITY_BY_KIND.get(self.kind, 40)
-
-
-class CityRoles(Frozen):
-    """Which layers play which part in planning queries (identify, analyses)."""
-
-    parcels: str | None = None
-    zoning: str | None = None
-    overlays: tuple[str, ...] = ()
-    population: str | None = None
-    streets: str | None = None
-    hydrants: str | None = None
-    districts: str | None = None
-    facilities: dict[str, tuple[str, ...]] = Field(
-        default_factory=dict, description="facility type -> layer ids, e.g. school -> [...]"
-    )
-    facility_titles: dict[str, Titles] = Field(
-        default_factory=dict,
-        description="zh/en titles of facility types (keys of facilities) the package does not know",
-    )
-    life_circle: tuple[str, ...] = Field(
-        default=(), description="facility layers of the 15-minute life circle (15分钟生活圈)"
-    )
-    hydrants_in_service: dict[str, tuple[str, ...]] = Field(
-        default_factory=dict, description="field -> values of hydrants counted as in service"
-    )
-    residential_class: str | None = Field(
-        default=None, description="standard level-1 code of residential land (dasymetric mask)"
-    )
-    zoning_rules: str | None = Field(
-        default=None, description="rule table (under layers/) of uses permitted per district"
-    )
-
-
-class CityDef(Frozen):
-    """A city: its titles, its storage CRS and its local metric CRS for measurement."""
-
-    id: str
-    title: Titles
-    storage_crs: str
-    local_crs: str
-    country: str | None = None
-    center: tuple[float, float] | None = None
-    default_zoom: float = 12
-    bbox: tuple[float, float, float, float] | None = Field(
-        default=None, description="lon/lat extent (WGS84) used to reject far-away coordinates"
-    )
-    demo: bool = True
-    roles: CityRoles = Field(default_factory=CityRoles)
-    land_use_primary: Literal["native", "standard"] = Field(
-        default="standard",
-        description="the land-use classification maps, legends and cards show first, for layers "
-        "with a crosswalk: 'native' (the city's own codes, e.g. a US assessor's use classes, "
-        "coloured by their level-1 class) or 'standard' (the national classes it maps to)",
-    )
-    # -- own source directory (issue 13): see catalog/sources.py --
-    source_dir: str | None = Field(
-        default=None,
-        description="the city's source folder: absolute, or relative to the source data dir",
-    )
-
-    @field_validator("id")
-    @classmethod
-    def _valid_id(cls, value: str) -> str:
-        return _identifier(value, "city id")
-
-    @property
-    def schema_name(self) -> str:
-        """The PostgreSQL schema holding the city's layer tables."""
-        return self.id
