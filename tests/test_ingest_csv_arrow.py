@@ -15,7 +15,8 @@ from digitalcity.catalog.model import LayerDef
 from digitalcity.errors import SourceError
 from digitalcity.ingest import load_layer, readers
 from digitalcity.ingest.csv_arrow import arrow_plan
-from digitalcity.ingest.readers import SourceReader, read_table
+from digitalcity.ingest.join_tables import read_table
+from digitalcity.ingest.readers import SourceReader
 from tests.conftest import SHARED_DATA
 from tests.test_ingest_formats import layer as xiamen_layer
 

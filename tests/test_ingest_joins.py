@@ -10,8 +10,8 @@ import pytest
 
 from digitalcity.catalog.model import LayerDef
 from digitalcity.errors import SourceError
+from digitalcity.ingest.join_tables import read_table
 from digitalcity.ingest.joins import normalise_key, prepare_joins
-from digitalcity.ingest.readers import read_table
 
 # one assessor-like table: "7" has its master row (use 199) between its units; "8" has no master
 # row; "9" has only one; "10" units tie on their use codes; rows without a key count for none

@@ -17,8 +17,9 @@ import pandas as pd
 from digitalcity.catalog.model import FieldDef, JoinDef, LayerDef
 from digitalcity.catalog.source_encoding import table_encoding
 from digitalcity.errors import SourceError
+from digitalcity.ingest.join_tables import column_or_error, read_table
 from digitalcity.ingest.numbers import to_numbers
-from digitalcity.ingest.readers import column_or_error, read_table, resolve_path
+from digitalcity.ingest.readers import resolve_path
 
 
 def normalise_key(values: pd.Series) -> pd.Series:

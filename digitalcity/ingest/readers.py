@@ -8,7 +8,7 @@ cells in strips of rows (``raster.py``).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Collection, Generator, Iterator
+from collections.abc import Generator, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyogrio
 import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 
@@ -25,7 +24,6 @@ from digitalcity.catalog.delimited_text import (
     HEADER_SCAN_ROWS,
     Dialect,
     holding,
-    is_delimited_text,
     sniff,
 )
 from digitalcity.catalog.model import SourceDef
@@ -89,7 +87,7 @@ def resolve_path(path: str, data_root: Path) -> Path:
     return resolved
 
 
-def _gdal_message(exc: Exception) -> str:
+def gdal_message(exc: Exception) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else exc.__class__.__name__
 
@@ -192,7 +190,7 @@ class SourceReader:
                 self._ogr_layer = self._only_spatial_layer(*spatial_layers(self.path))
             info = layer_info(self.path, self._layer(), self.encoding)
         except (DataSourceError, DataLayerError) as exc:
-            raise SourceError(f"cannot read {self.path.name}: {_gdal_message(exc)}") from None
+            raise SourceError(f"cannot read {self.path.name}: {gdal_message(exc)}") from None
         self.file_crs = info["crs"]
         self.total = int(info["features"]) if info["features"] >= 0 else None
         self.columns = [str(c) for c in info["fields"]]
@@ -345,7 +343,7 @@ class SourceReader:
                     offset += len(table)
         except (DataSourceError, DataLayerError, OSError, RuntimeError) as exc:
             raise SourceError(
-                f"cannot read {self.path.name} (after {offset} rows): {_gdal_message(exc)}"
+                f"cannot read {self.path.name} (after {offset} rows): {gdal_message(exc)}"
             ) from None
 
     def _linearized(self, offset: int, count: int) -> np.ndarray:
@@ -488,87 +486,3 @@ def _gathered(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.Table
             held, count = rest.to_batches(), rest.num_rows
     if count:
         yield pa.Table.from_batches(held).combine_chunks()
-
-
-def read_table(
-    path: Path, encoding: str | None = None, columns: Collection[str] | None = None
-) -> pd.DataFrame:
-    """A small attribute table (join source) as strings; empty cells become missing.
-
-    With ``columns``, only those are read (names compare stripped); a missing one is a
-    ``SourceError`` naming the columns the table has.
-    """
-    wanted = None if columns is None else {c.strip() for c in columns}
-    try:
-        if is_delimited_text(path):
-            frame = _read_csv(path, encoding or "utf-8", wanted)
-        else:
-            frame = pyogrio.read_dataframe(path, read_geometry=False, encoding=encoding)
-            frame = frame.astype(str).replace({"": None}).dropna(how="all")
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise SourceError(f"cannot read {path.name}: {exc}") from None
-    except (DataSourceError, DataLayerError) as exc:
-        raise SourceError(f"cannot read {path.name}: {_gdal_message(exc)}") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return frame
-
-
-def _read_csv(path: Path, encoding: str, wanted: set[str] | None) -> pd.DataFrame:
-    """The CSV's (wanted) columns as strings, empty cells None: read by Arrow (8x faster,
-    without holding the GIL) where it reads the file as pandas does (``csv_arrow``), else
-    by pandas (which then raises pandas' errors for bad rows and bytes)."""
-    dialect = sniff(path, encoding)
-    header = [
-        str(c) for c in pd.read_csv(path, nrows=0, sep=dialect.separator, encoding=encoding).columns
-    ]
-    if wanted is not None:
-        _require(path, wanted, [c.strip() for c in header])
-    names = [c for c in header if wanted is None or c.strip() in wanted]
-    plan = arrow_plan(path, encoding, dialect, header)
-    if plan is not None:
-        try:
-            tables = list(plan.batches(max(plan.rows, 1), names))
-            empty = pa.table({name: pa.array([], pa.string()) for name in names})
-            return _text_frame(pa.concat_tables(tables) if tables else empty, names)
-        except (pa.ArrowInvalid, UnicodeError):
-            pass
-    frame = pd.read_csv(
-        path,
-        sep=dialect.separator,
-        dtype=str,
-        keep_default_na=False,
-        encoding=encoding,
-        usecols=None if wanted is None else (lambda c: str(c).strip() in wanted),
-    )
-    return frame.replace({"": None}).dropna(how="all")
-
-
-def _text_frame(table: pa.Table, names: list[str]) -> pd.DataFrame:
-    """``names`` of a table read by Arrow as pandas reads them (``dtype=str,
-    keep_default_na=False``, then "" -> None): a column with empty cells has object dtype and
-    None there, a column without ``str``; rows empty in every column dropped."""
-    columns = table.select(names).columns
-    frame = pd.DataFrame(
-        {
-            name: column.to_pandas()
-            if column.null_count == 0
-            else pd.Series(column.to_numpy(zero_copy_only=False), dtype=object)
-            for name, column in zip(names, columns, strict=True)
-        }
-    )
-    # a row can be empty only if every column has empty cells
-    return frame.dropna(how="all") if all(c.null_count for c in columns) else frame
-
-
-def _require(path: Path, wanted: set[str], header: list[str]) -> None:
-    missing = sorted(wanted - set(header))
-    if missing:
-        raise SourceError(f"{path.name}: no column {missing[0]!r} (has {', '.join(header)})")
-
-
-def column_or_error(frame: pd.DataFrame, column: str, where: str) -> Any:
-    if column not in frame.columns:
-        raise SourceError(
-            f"{where}: no column {column!r} (has {', '.join(map(str, frame.columns))})"
-        )
-    return frame[column]
