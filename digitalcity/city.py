@@ -459,7 +459,7 @@ class City:
     def lineage(self, layer_id: str, fid: int) -> list[dict[str, Any]]:
         """The splits and merges feature ``fid`` took part in, oldest first (change set, kind,
         when, the features before and after, whether reverted since)."""
-        from digitalcity.editing.store import lineage_of
+        from digitalcity.editing.lineage import lineage_of
 
         with self.engine.connect() as conn:
             return lineage_of(conn, self.layer(layer_id), fid)

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 
 from digitalcity.catalog.access import Role, visible_fields
 from digitalcity.catalog.model import CityDef, LayerDef
-from digitalcity.editing import store
+from digitalcity.editing import lineage, shapes, store
 from digitalcity.editing.service import (
     EditContext,
     EditRejected,
@@ -178,7 +178,7 @@ def preview_split(ctx: EditContext, fid: int, line: Any) -> list[dict[str, Any]]
     cutter = _cutting_line(ctx, line)
     with ctx.engine.connect() as conn:
         _, parts, shares = _cut(conn, ctx, fid, cutter, polygonal)
-        shown = store.shapes_in_lonlat(conn, ctx.city, parts, polygonal)
+        shown = shapes.shapes_in_lonlat(conn, ctx.city, parts, polygonal)
     return [
         {"keeps_id": n == 0, "share": share, "measure": measure, "geometry": geometry}
         for n, (share, (geometry, measure)) in enumerate(zip(shares, shown, strict=True))
@@ -208,10 +208,10 @@ def split_feature(ctx: EditContext, fid: int, if_match: str | None, line: Any) -
             fresh = _split_values(layer, values, share, keeps_id=False)
             store.insert_row(conn, layer, city, new, fresh, as_layer_type(layer, part))
             store.stamp(conn, layer, city, new, changeset)
-        store.record_lineage(conn, layer, changeset, "split", [fid], [fid, *created])
+        lineage.record_lineage(conn, layer, changeset, "split", [fid], [fid, *created])
         etags = {fid: tag or "", **{n: store.etag(conn, layer, city, n) or "" for n in created}}
         state = store.touched(conn, layer, city, [fid, *created])
-        sizes = store.measures(conn, layer, city, [fid, *created])
+        sizes = shapes.measures(conn, layer, city, [fid, *created])
     return Reshaped(
         changeset,
         fid,
@@ -311,19 +311,19 @@ def merge_features(
         values = _merged_values(layer, rows, keep)
         tag = store.update_row(conn, layer, city, keep, values, as_layer_type(layer, merged))
         store.stamp(conn, layer, city, keep, changeset)
-        store.record_lineage(conn, layer, changeset, "merge", ids, [keep])
+        lineage.record_lineage(conn, layer, changeset, "merge", ids, [keep])
         state = store.touched(conn, layer, city, ids)
-        sizes = store.measures(conn, layer, city, [keep])
+        sizes = shapes.measures(conn, layer, city, [keep])
     return Reshaped(changeset, keep, [], removed, {keep: tag or ""}, {}, state, sizes)
 
 
 def merge_candidates(
     conn: Connection, layer: LayerDef, city: CityDef, role: Role, fid: int
 ) -> list[dict[str, Any]] | None:
-    """The features feature ``fid`` may be merged with (``store.neighbours``): id, ETag, label
+    """The features feature ``fid`` may be merged with (``shapes.neighbours``): id, ETag, label
     (when the role may read the layer's label field), geometry as GeoJSON text in lon/lat;
     None when there is no feature ``fid``."""
     _polygonal(layer)
     readable = {f.name for f in visible_fields(role, layer)}
     label = layer.label_field if layer.label_field in readable else None
-    return store.neighbours(conn, layer, city, fid, label, MAX_NEIGHBOURS)
+    return shapes.neighbours(conn, layer, city, fid, label, MAX_NEIGHBOURS)

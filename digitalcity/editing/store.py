@@ -5,7 +5,6 @@ rowmeta, the tile copy's rows, and the layer's revision (which keys the caches).
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,7 +22,7 @@ from digitalcity.history.tables import history_name, rowmeta_name
 from digitalcity.tiles.prepare import refresh_copy_rows
 
 
-def _names(conn: Connection, layer: LayerDef, city: CityDef) -> dict[str, str]:
+def table_names(conn: Connection, layer: LayerDef, city: CityDef) -> dict[str, str]:
     quote = conn.dialect.identifier_preparer.quote
     schema = quote(city.schema_name)
     return {
@@ -43,7 +42,7 @@ def _column_lists(conn: Connection, layer: LayerDef, city: CityDef) -> tuple[str
 def lock_etag(conn: Connection, layer: LayerDef, city: CityDef, fid: int) -> str | None:
     """The current row's ETag (a hash of every column), locked until the transaction ends;
     None when there is no such row."""
-    table = _names(conn, layer, city)["table"]
+    table = table_names(conn, layer, city)["table"]
     return conn.execute(
         sa.text(f"SELECT {row_etag_sql('t')} FROM {table} t WHERE t.fid = :fid FOR UPDATE"),  # noqa: S608 - identifiers from the catalog
         {"fid": fid},
@@ -51,7 +50,7 @@ def lock_etag(conn: Connection, layer: LayerDef, city: CityDef, fid: int) -> str
 
 
 def etag(conn: Connection, layer: LayerDef, city: CityDef, fid: int) -> str | None:
-    table = _names(conn, layer, city)["table"]
+    table = table_names(conn, layer, city)["table"]
     return conn.execute(
         sa.text(f"SELECT {row_etag_sql('t')} FROM {table} t WHERE t.fid = :fid"),  # noqa: S608
         {"fid": fid},
@@ -75,7 +74,7 @@ def lock_ids(conn: Connection, layer: LayerDef) -> None:
 def next_fid(conn: Connection, layer: LayerDef, city: CityDef) -> int:
     """A new feature id: one more than any the layer has had (current or in its history).
     Serialised per layer by an advisory lock held to the end of the transaction."""
-    names = _names(conn, layer, city)
+    names = table_names(conn, layer, city)
     lock_ids(conn, layer)
     return int(
         conn.execute(
@@ -103,7 +102,7 @@ def close_versions(
     op: str,
 ) -> None:
     """``close_version`` of every row ``fids``, in one statement."""
-    names = _names(conn, layer, city)
+    names = table_names(conn, layer, city)
     columns, selected = _column_lists(conn, layer, city)
     conn.execute(
         sa.text(
@@ -123,7 +122,7 @@ def supersede(
     it is now into the history (valid until now, ended by it) and the row's rowmeta (valid
     from now, or gone for a ``delete``); the change set's id. All parts read the rows as they
     were before the statement, so the history gets the old version."""
-    names = _names(conn, layer, city)
+    names = table_names(conn, layer, city)
     columns, selected = _column_lists(conn, layer, city)
     meta = (
         f"DELETE FROM {names['meta']} WHERE fid = :fid"  # noqa: S608 - identifiers from the catalog
@@ -165,7 +164,7 @@ def stamp_all(
     conn: Connection, layer: LayerDef, city: CityDef, fids: Sequence[int], changeset: int
 ) -> None:
     """``stamp`` of every row ``fids``, in one statement."""
-    meta = _names(conn, layer, city)["meta"]
+    meta = table_names(conn, layer, city)["meta"]
     conn.execute(
         sa.text(
             f"INSERT INTO {meta} (fid, valid_from, changeset) "  # noqa: S608
@@ -178,7 +177,7 @@ def stamp_all(
 
 
 def unstamp(conn: Connection, layer: LayerDef, city: CityDef, fid: int) -> None:
-    meta = _names(conn, layer, city)["meta"]
+    meta = table_names(conn, layer, city)["meta"]
     conn.execute(sa.text(f"DELETE FROM {meta} WHERE fid = :fid"), {"fid": fid})  # noqa: S608
 
 
@@ -245,7 +244,7 @@ def delete_row(conn: Connection, layer: LayerDef, city: CityDef, fid: int) -> No
 
 def delete_rows(conn: Connection, layer: LayerDef, city: CityDef, fids: Sequence[int]) -> None:
     """The rows ``fids`` deleted, in one statement."""
-    table = _names(conn, layer, city)["table"]
+    table = table_names(conn, layer, city)["table"]
     conn.execute(
         sa.text(f"DELETE FROM {table} WHERE fid = ANY(:fids)"),  # noqa: S608 - catalog names
         {"fids": list(fids)},
@@ -254,7 +253,7 @@ def delete_rows(conn: Connection, layer: LayerDef, city: CityDef, fids: Sequence
 
 def unstamp_all(conn: Connection, layer: LayerDef, city: CityDef, fids: Sequence[int]) -> None:
     """The rowmeta of rows ``fids`` dropped, in one statement."""
-    meta = _names(conn, layer, city)["meta"]
+    meta = table_names(conn, layer, city)["meta"]
     conn.execute(
         sa.text(f"DELETE FROM {meta} WHERE fid = ANY(:fids)"),  # noqa: S608 - catalog names
         {"fids": list(fids)},
@@ -264,7 +263,7 @@ def unstamp_all(conn: Connection, layer: LayerDef, city: CityDef, fids: Sequence
 def restore_ended(conn: Connection, layer: LayerDef, city: CityDef, changeset: int) -> None:
     """The versions change set ``changeset`` ended written back as current rows (a revert),
     in one statement."""
-    names = _names(conn, layer, city)
+    names = table_names(conn, layer, city)
     columns, _ = _column_lists(conn, layer, city)
     conn.execute(
         sa.text(
@@ -280,7 +279,7 @@ def insert_version(
 ) -> bool:
     """Deleted feature ``fid`` back as its version valid at ``instant``, whole (every column);
     whether there was such a version."""
-    names = _names(conn, layer, city)
+    names = table_names(conn, layer, city)
     columns, _ = _column_lists(conn, layer, city)
     return (
         conn.execute(
@@ -312,7 +311,7 @@ def touched(
     which key the tiles they touch), the API processes told, and the tile copy's rows of
     ``fids`` rebuilt; the layer's (version, revision) after the edit, None when the layer has
     no current version. One round trip for the bookkeeping."""
-    names = _names(conn, layer, city)
+    names = table_names(conn, layer, city)
     statement = (
         "WITH b AS (UPDATE digitalcity.layer_versions SET revision = revision + 1 "  # noqa: S608 - identifiers from the catalog
         "WHERE city = :city AND layer = :layer AND is_current RETURNING version, revision), "
@@ -357,149 +356,3 @@ def current_row(
         return None
     values = {c.name: row._mapping[c.name] for c in columns}
     return values, shapely.from_wkb(bytes(row._wkb)) if row._wkb is not None else None
-
-
-_LINEAGE = sa.text(
-    "INSERT INTO digitalcity.lineage (changeset, city, layer, kind, parent, child) "
-    "SELECT :changeset, :city, :layer, :kind, p, c FROM unnest(CAST(:parents AS bigint[])) p "
-    "CROSS JOIN unnest(CAST(:children AS bigint[])) c"
-)
-
-
-def record_lineage(
-    conn: Connection,
-    layer: LayerDef,
-    changeset: int,
-    kind: str,
-    parents: Sequence[int],
-    children: Sequence[int],
-) -> None:
-    """Change set ``changeset`` split ``parents`` (one) into ``children``, or merged
-    ``parents`` into ``children`` (one)."""
-    conn.execute(
-        _LINEAGE,
-        {
-            "changeset": changeset,
-            "city": layer.city,
-            "layer": layer.id,
-            "kind": kind,
-            "parents": list(parents),
-            "children": list(children),
-        },
-    )
-
-
-# the change sets of a feature's ancestry (the splits and merges that made it, and theirs,
-# each earlier than the last) and of its descendants (later ones, from it and from what it
-# became); every link goes one way in time, so the walk ends
-_LINEAGE_OF = sa.text(
-    "WITH RECURSIVE up (fid, changeset) AS ("
-    "SELECT parent, changeset FROM digitalcity.lineage "
-    "WHERE city = :city AND layer = :layer AND child = :fid "
-    "UNION SELECT l.parent, l.changeset FROM digitalcity.lineage l JOIN up "
-    "ON l.city = :city AND l.layer = :layer AND l.child = up.fid AND l.changeset < up.changeset), "
-    "down (fid, changeset) AS ("
-    "SELECT child, changeset FROM digitalcity.lineage "
-    "WHERE city = :city AND layer = :layer AND parent = :fid "
-    "UNION SELECT l.child, l.changeset FROM digitalcity.lineage l JOIN down "
-    "ON l.city = :city AND l.layer = :layer AND l.parent = down.fid "
-    "AND l.changeset > down.changeset) "
-    "SELECT l.changeset, l.kind, array_agg(DISTINCT l.parent ORDER BY l.parent) AS parents, "
-    "array_agg(DISTINCT l.child ORDER BY l.child) AS children, c.at, "
-    "EXISTS (SELECT 1 FROM digitalcity.changesets r WHERE r.reverts = l.changeset) AS reverted "
-    "FROM digitalcity.lineage l JOIN digitalcity.changesets c ON c.id = l.changeset "
-    "WHERE l.changeset IN (SELECT changeset FROM up UNION SELECT changeset FROM down) "
-    "GROUP BY l.changeset, l.kind, c.at ORDER BY l.changeset"
-)
-
-
-def lineage_of(conn: Connection, layer: LayerDef, fid: int) -> list[dict[str, Any]]:
-    """The splits and merges of feature ``fid``'s lineage, oldest first: those that made it and
-    its ancestors, and those it and its descendants took part in later; each with its change
-    set, kind, time, the features before (``parents``) and after (``children``), and whether
-    the change set was reverted since."""
-    rows = conn.execute(_LINEAGE_OF, {"city": layer.city, "layer": layer.id, "fid": fid})
-    return [
-        {
-            "changeset": int(r.changeset),
-            "kind": r.kind,
-            "at": r.at.isoformat(),
-            "parents": [int(p) for p in r.parents],
-            "children": [int(c) for c in r.children],
-            "reverted": bool(r.reverted),
-        }
-        for r in rows
-    ]
-
-
-def measures(
-    conn: Connection, layer: LayerDef, city: CityDef, fids: Sequence[int]
-) -> dict[int, float]:
-    """Each feature's area in m² (polygons) or length in m (lines), on the WGS 84 ellipsoid."""
-    table = _names(conn, layer, city)["table"]
-    measure = "ST_Area" if layer.geometry_type.endswith("Polygon") else "ST_Length"
-    rows = conn.execute(
-        sa.text(
-            f"SELECT fid, {measure}(ST_Transform(geom, 4326)::geography) FROM {table} "  # noqa: S608
-            "WHERE fid = ANY(:fids)"
-        ),
-        {"fids": list(fids)},
-    )
-    return {int(fid): float(value) for fid, value in rows}
-
-
-def shapes_in_lonlat(
-    conn: Connection, city: CityDef, shapes: Sequence[shapely.Geometry], polygonal: bool
-) -> list[tuple[dict[str, Any], float]]:
-    """Shapes in the storage CRS as GeoJSON in lon/lat (7 decimals), each with its area in m²
-    (``polygonal``) or length in m on the WGS 84 ellipsoid (for a preview: nothing is
-    written)."""
-    measure = "ST_Area" if polygonal else "ST_Length"
-    rows = conn.execute(
-        sa.text(
-            f"SELECT ST_AsGeoJSON(g, 7), {measure}(g::geography) FROM ("  # noqa: S608 - a constant
-            "SELECT n, ST_Transform(ST_SetSRID(ST_GeomFromWKB(w), :srid), 4326) AS g "
-            "FROM unnest(CAST(:shapes AS bytea[])) WITH ORDINALITY AS s (w, n)) t ORDER BY n"
-        ),
-        {"shapes": [shapely.to_wkb(g) for g in shapes], "srid": storage_srid(city)},
-    )
-    return [(json.loads(text), float(value)) for text, value in rows]
-
-
-# features of the layer that share a stretch of boundary with (or overlap) a polygon, or meet a
-# line or point: what it may be merged with (DE-9IM: boundaries meet along a line, or interiors
-# overlap; any contact for lines and points)
-_EDGE_OR_OVERLAP = (
-    "(ST_Relate(f.geom, n.geom, '****1****') OR ST_Relate(f.geom, n.geom, '2********'))"
-)
-
-
-def neighbours(
-    conn: Connection, layer: LayerDef, city: CityDef, fid: int, label: str | None, limit: int
-) -> list[dict[str, Any]] | None:
-    """The features of the layer next to feature ``fid`` (see above), in id order:
-    id, ETag, label (the field ``label``, when given), geometry as GeoJSON in lon/lat; None
-    when there is no feature ``fid``."""
-    table = _names(conn, layer, city)["table"]
-    quote = conn.dialect.identifier_preparer.quote
-    polygonal = layer.geometry_type.endswith("Polygon")
-    touching = _EDGE_OR_OVERLAP if polygonal else "ST_Intersects(f.geom, n.geom)"
-    label_sql = f"n.{quote(label)}::text" if label else "NULL::text"
-    exists = conn.execute(
-        sa.text(f"SELECT 1 FROM {table} WHERE fid = :fid"),  # noqa: S608 - identifiers from the catalog
-        {"fid": fid},
-    ).first()
-    if exists is None:
-        return None
-    rows = conn.execute(
-        sa.text(
-            f"SELECT n.fid, {row_etag_sql('n')} AS etag, {label_sql} AS label, "  # noqa: S608
-            "ST_AsGeoJSON(ST_Transform(n.geom, 4326), 7) AS geojson "
-            f"FROM {table} f JOIN {table} n ON n.geom && f.geom AND n.fid <> f.fid "
-            f"WHERE f.fid = :fid AND {touching} ORDER BY n.fid LIMIT :limit"
-        ),
-        {"fid": fid, "limit": limit},
-    )
-    return [
-        {"id": int(r.fid), "etag": r.etag, "label": r.label, "geometry": r.geojson} for r in rows
-    ]

@@ -33,6 +33,7 @@ from digitalcity.editing import (
     replace_feature,
 )
 from digitalcity.editing.attachments import attachment_record
+from digitalcity.editing.lineage import lineage_of
 from digitalcity.editing.service import (
     EditContext,
     Forbidden,
@@ -41,7 +42,6 @@ from digitalcity.editing.service import (
     restore_reason,
     restore_version,
 )
-from digitalcity.editing.store import lineage_of
 from digitalcity.errors import NotFound
 from digitalcity.history.changesets import Author
 from digitalcity.history.reads import changes, feature_history, revert_changeset
