@@ -18,7 +18,7 @@ from bench.common.osmlike import CITY as OSM_CITY
 from bench.common.servers import uvicorn_server
 from digitalcity.catalog.access import visible_fields
 from digitalcity.city import City
-from digitalcity.history import feed
+from digitalcity.history.changeset_sql import changeset_statement
 
 PAGE = {"limit": "20", "features": "20", "lang": "en", "since": "2000-01-01"}
 
@@ -98,7 +98,7 @@ def floor_walk(db: CityDB, name: str) -> tuple[float, int]:
         fields = visible_fields("anonymous", layer)
         if not fields and layer.access != "public":
             continue
-        stmt = feed._statement(layer, city, fields, 20, False)  # noqa: SLF001 - the feed's own
+        stmt = changeset_statement(layer, city, fields, 20, False)
         compiled = stmt.compile(db.engine)
         statements[layer.id] = (str(compiled), dict(compiled.params))
     visible = [i for i in statements if layers[i].access == "public"]
