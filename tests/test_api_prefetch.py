@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from fastapi.testclient import TestClient
 
-from digitalcity.api.routes.items import next_pages
+from digitalcity.api.item_pages import next_pages
 from digitalcity.config import Settings
 
 PARCELS = "/collections/cambridge__parcels/items"

@@ -22,7 +22,7 @@ import uvicorn
 from conftest import free_port
 from fastapi.testclient import TestClient
 
-from digitalcity.api.routes.items import next_pages
+from digitalcity.api.item_pages import next_pages
 from digitalcity.catalog.model import LayerDef
 from digitalcity.db.keys import create_key
 from digitalcity.ingest.loader import load_layer
