@@ -20,8 +20,9 @@ from geoalchemy2 import Geometry
 from digitalcity import pinyin_keys
 from digitalcity.catalog.access import visible_fields, visible_layer
 from digitalcity.catalog.ids import collection_id
-from digitalcity.catalog.model import LayerDef
+from digitalcity.catalog.model import CityDef, LayerDef
 from digitalcity.city import City
+from digitalcity.coordinates import LONLAT, places
 from digitalcity.errors import DigitalCityError
 from digitalcity.query.like import like_escaped
 
@@ -49,7 +50,7 @@ class SearchHit:
     rank: float = 0.0  # score weighted by the layer's search priority
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "bbox": list(self.bbox)}
+        return {"kind": "feature", **self.__dict__, "bbox": list(self.bbox)}
 
 
 def _label(label: Any, value: Any) -> str | None:
@@ -284,3 +285,31 @@ def grouped(hits: list[SearchHit]) -> list[dict[str, Any]]:
         )
         group["hits"].append(hit.to_dict())
     return list(groups.values())
+
+
+def coordinate_hits(q: str, city: CityDef) -> list[dict[str, Any]]:
+    """The places the coordinates typed as ``q`` stand for in ``city`` (``coordinates``), as
+    search hits of kind "coordinates": the point (lon/lat degrees), the values as read with
+    their CRS's axis names (``label``) and the CRS (``layer_title``, zh and en)."""
+    hits = []
+    for place in places(q, city):
+        if place.crs == LONLAT:
+            label = f"{place.lon:.6f}, {place.lat:.6f}"
+            title = {"zh": "经纬度", "en": "Longitude, latitude"}
+        else:
+            (a, b), (x, y) = place.axes, place.values
+            label = f"{a} {x:.2f}, {b} {y:.2f}"
+            title = {"zh": f"坐标 · {place.crs}", "en": f"Coordinates · {place.crs_name}"}
+        hits.append(
+            {
+                "kind": "coordinates",
+                "label": label,
+                "value": q,
+                "crs": place.crs,
+                "lon": round(place.lon, 7),
+                "lat": round(place.lat, 7),
+                "bbox": [round(place.lon, 7), round(place.lat, 7)] * 2,
+                "layer_title": title,
+            }
+        )
+    return hits

@@ -97,3 +97,31 @@ def test_a_layer_defined_but_not_loaded_yet_is_left_out(settings, catalog, loade
             response = client.get("/cities/cambridge/search", params=params)
             assert response.status_code == 200, response.text
         assert client.get("/cities/cambridge/search", params={"q": "Harvard"}).json() == before
+
+
+def test_coordinates_typed_are_a_place_first(client) -> None:  # noqa: ANN001
+    """坐标定位: a pair of coordinates comes back first as a hit of kind "coordinates" with the
+    point in lon/lat and what was read (CRS, axes); identifying there finds the parcel at it
+    (38 Maple Ave, typed in Massachusetts Mainland metres). Feature hits say their kind."""
+    import pyproj
+
+    lonlat = (-71.1039, 42.37295)
+    east, north = pyproj.Transformer.from_crs(4326, 26986, always_xy=True).transform(*lonlat)
+    body = client.get(
+        "/cities/cambridge/search", params={"q": f"{east:.2f}, {north:.2f}", "lang": "en"}
+    ).json()
+    first = body["hits"][0]
+    assert first["kind"] == "coordinates" and first["crs"] == "EPSG:26986"
+    assert first["label"] == f"X {east:.2f}, Y {north:.2f}"
+    assert first["layer_title"]["en"] == "Coordinates · NAD83 / Massachusetts Mainland"
+    assert first["layer_title"]["zh"] == "坐标 · EPSG:26986"
+    assert abs(first["lon"] - lonlat[0]) < 1e-6 and abs(first["lat"] - lonlat[1]) < 1e-6
+    assert all(g["layer"] for g in body["groups"])  # groups hold features only
+    card = client.get(
+        "/cities/cambridge/identify", params={"lon": first["lon"], "lat": first["lat"]}
+    ).json()
+    assert card["label"] == "38 MAPLE AVE"
+    words = client.get("/cities/cambridge/search", params={"q": "38 maple"}).json()["hits"]
+    assert words and {h["kind"] for h in words} == {"feature"}
+    elsewhere = client.get("/cities/cambridge/search", params={"q": "118.0894, 24.4798"})
+    assert all(h["kind"] == "feature" for h in elsewhere.json()["hits"])

@@ -299,7 +299,7 @@ def test_language_switch_changes_every_label_and_the_style(maple):
     maple.ready()
     page.wait_for_function("document.querySelector('section.group h3').textContent === '土地利用'")
     assert page.inner_text("h1") == "规划工作图"
-    assert page.get_attribute("#q", "placeholder") == "地址、地块编号、名称…"
+    assert page.get_attribute("#q", "placeholder") == "地址、地块编号、名称、坐标…"
     chinese = page.inner_text("header") + page.inner_text("#side")
     assert "量距离" in chinese and "分享链接" in chinese and "地块（土地利用现状）" in chinese
     assert not set(re.findall(r"[A-Za-z]{4,}", chinese)) & {"Layers", "Tools", "Search", "Share"}
@@ -391,3 +391,48 @@ def test_city_switcher_opens_another_city(maple):
     assert page.evaluate("dcMap.getCenter().toArray()") == pytest.approx([118.12, 24.58], abs=0.01)
     assert drawn_share(page) > 0.3
     assert not maple.errors
+
+
+def test_the_pointers_coordinates_and_a_place_found_by_them(browser, live_server):
+    """坐标显示 and 坐标定位: the pointer's coordinates in lon/lat and in the city's local CRS
+    (Massachusetts Mainland, metres), to the centimetre of pyproj's; the same CRS's
+    coordinates of 38 Maple Ave typed into the search fly there, pin the place and open the
+    parcel's card; closing the card takes the pin away."""
+    from pyproj import Transformer
+
+    to_local = Transformer.from_crs(4326, 26986, always_xy=True)
+    opened = Opened(browser, f"{live_server}/map?lang=en#c=cambridge")
+    page = opened.page
+    box = page.evaluate("(() => { const r = dcMap.getCanvas().getBoundingClientRect();"
+                        " return [r.left, r.top, r.width, r.height]; })()")  # fmt: skip
+    x, y = round(box[0] + box[2] * 0.4), round(box[1] + box[3] * 0.6)  # whole pixels, as events
+    page.mouse.move(x, y)
+    shown = page.inner_text("#pointer-xy")
+    lng, lat = page.evaluate(
+        "([x, y]) => { const p = dcMap.unproject([x, y]); return [p.lng, p.lat]; }",
+        [x - box[0], y - box[1]],
+    )
+    read = re.fullmatch(r"Lon/lat (\S+), (\S+) · X (\S+), Y (\S+)", shown)
+    assert read, shown
+    east, north = to_local.transform(lng, lat)
+    assert abs(float(read[1]) - lng) < 1e-6 and abs(float(read[2]) - lat) < 1e-6
+    assert abs(float(read[3]) - east) < 0.02 and abs(float(read[4]) - north) < 0.02, shown
+    assert "EPSG:26986" in page.get_attribute("#pointer-xy", "title")
+    page.mouse.move(box[0] - 100, box[1] + 100)  # off the map, over the layers
+    page.wait_for_selector("#pointer-xy", state="hidden")
+
+    east, north = to_local.transform(*MAPLE)
+    page.fill("#q", f"X={east:.2f} Y={north:.2f}")
+    page.press("#q", "Enter")
+    opened.card()
+    assert page.inner_text("#card .card-title") == "38 MAPLE AVE"
+    assert page.inner_text("#hits li").startswith(f"X {east:.2f}, Y {north:.2f}")
+    pin = page.locator(".maplibregl-marker[aria-label='Place searched']")
+    assert pin.count() == 1
+    center = page.evaluate("(() => { const c = dcMap.getCenter(); return [c.lng, c.lat]; })()")
+    assert Geod(ellps="WGS84").inv(*center, *MAPLE)[2] < 1.0
+    assert page.evaluate("dcMap.getZoom()") >= 17
+    page.click("#card-close")
+    assert pin.count() == 0
+    assert not opened.errors
+    opened.close()

@@ -374,6 +374,23 @@ def test_public_search_and_language(browser, live_server):
     opened.close()
 
 
+def test_a_citizen_finds_a_place_by_the_coordinates_a_map_app_gave(browser, live_server):
+    """坐标定位 on the public map: latitude and longitude as a phone's map app copies them
+    (latitude first) fly to the place, pin it and open the card of the parcel there."""
+    opened = Opened(browser, f"{live_server}{PUBLIC_URL}")
+    page = opened.page
+    page.fill("#q", f"{MAPLE[1]}, {MAPLE[0]}")
+    page.press("#q", "Enter")
+    opened.card()
+    assert page.inner_text("#card .card-title") == "38 MAPLE AVE"
+    assert page.locator(".maplibregl-marker[aria-label='Place searched']").count() == 1
+    page.fill("#q", "38 maple")  # a search by words takes the pin away
+    page.press("#q", "Enter")
+    page.wait_for_function("!document.querySelector('.maplibregl-marker')")
+    assert not opened.errors
+    opened.close()
+
+
 def test_a_citizen_sees_a_hydrants_survey_photo(browser, live_server, engine):  # noqa: ANN001
     """附件 on the public map: a hydrant's photo (its layer keeps files for everyone) is listed
     on the hydrant's card with its thumbnail, and offers nothing to change; no key is sent."""

@@ -15,6 +15,7 @@ from digitalcity.catalog.descriptions import Descriptions
 from digitalcity.catalog.field_codes import field_codes
 from digitalcity.catalog.ids import collection_id
 from digitalcity.catalog.roles import facility_titles
+from digitalcity.coordinates import crs_for_pages
 from digitalcity.planning.card import CONTROL_MEANINGS
 
 
@@ -119,6 +120,7 @@ def layer_meta(
         zoning["descriptions"] = _described(descriptions[cls.system])
     return {
         "city": city_summary(city),
+        "local_crs": crs_for_pages(city.local_crs),  # the pointer's coordinates (planner)
         "layers": layers,
         "roles": {
             "parcels": roles.parcels if roles.parcels in layers else None,

@@ -24,7 +24,7 @@ from digitalcity.planning.sites import (
 )
 from digitalcity.query.crs_ref import CRS84, parse_crs, supported_crs
 from digitalcity.query.items import QueryError
-from digitalcity.search import grouped, search
+from digitalcity.search import coordinate_hits, grouped, search
 
 router = APIRouter(tags=["planning"])
 FidPath = Annotated[int, Path(ge=0, le=2**63 - 1, description="feature id")]
@@ -61,7 +61,8 @@ def city_search(
         ...,
         max_length=200,
         pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$",  # no control characters (NUL...)
-        description="text: parcel id, address, name (中文也可)",
+        description="text: parcel id, address, name (中文也可), or coordinates: lon/lat in "
+        "degrees, or x/y in the city's local CRS (a Gauss-Kruger easting with its zone number too)",
     ),
     limit: int = Query(10, ge=1, le=100),
     layers: str | None = Query(None, description="comma-separated layer ids to search"),
@@ -70,15 +71,21 @@ def city_search(
 ) -> dict[str, Any]:
     wanted = [x.strip() for x in layers.split(",")] if layers else None
     live = request.app.state.layers
+    place = _city(city, catalog, engine, role, request, as_of)
     hits = search(
-        _city(city, catalog, engine, role, request, as_of),
+        place,
         q,
         layers=wanted,
         limit=limit,
         loaded=lambda layer: live.get(layer) is not None,
         lang=lang,
     )
-    return {"query": q, "hits": [h.to_dict() for h in hits], "groups": grouped(hits)}
+    located = coordinate_hits(q, place.definition)  # typed coordinates: the places first
+    return {
+        "query": q,
+        "hits": located + [h.to_dict() for h in hits],
+        "groups": grouped(hits),
+    }
 
 
 @router.get("/cities/{city}/identify", summary="The parcel at a point, with its full card")

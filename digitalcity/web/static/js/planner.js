@@ -16,6 +16,7 @@ import {
   applyVisibility, followZoom, renderSwitcher, setOpacity, visibleInStyle,
 } from "./layers.js";
 import { Drawer } from "./measure.js";
+import { PointerCoordinates } from "./pointer.js";
 import { printSheet } from "./print.js";
 import { QueryTool, installQuery } from "./query.js";
 import { queryFromLink, queryToLink } from "./query_filter.js";
@@ -25,8 +26,8 @@ import { QualityTool, installQuality } from "./quality.js";
 import { clearReshape, installReshape } from "./reshape.js";
 import { attachmentButton, wireAttachments } from "./attachments.js";
 import {
-  askCard, cardStillAt, claimCard, clearSelection, closeCard, featuresUnder, fitBeside,
-  installSelection, keepVisible, openCard, select, wireSearch,
+  askCard, cardStillAt, claimCard, clearSelection, closeCard, featuresUnder, fitBeside, goToPlace,
+  installSelection, keepVisible, markPlace, openCard, select, wireSearch,
 } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
@@ -67,6 +68,7 @@ window.dcMap = map;
 new ResizeObserver(() => map.resize()).observe(document.getElementById("map"));
 map.addControl(new maplibregl.NavigationControl(), "top-right");
 map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
+map.addControl(new PointerCoordinates(() => state.meta.local_crs), "bottom-left");
 
 function styleUrl() {
   return `/styles/${state.city}/planner?lang=${lang()}`;
@@ -563,6 +565,11 @@ wireSearch({
   search: (q) => api(`/cities/${state.city}/search?q=${encodeURIComponent(q)}&limit=8&lang=${lang()}`),
   choose: async (hit) => {
     state.back = null;
+    if (hit.kind === "coordinates") { // 坐标定位: what lies at the place, as a click there
+      const at = await goToPlace(map, hit);
+      return identify(at, map.project(at));
+    }
+    markPlace(map, null);
     await openFeature(hit.layer, hit.fid);
   },
 });

@@ -11,8 +11,8 @@ import {
 import { addBasemap } from "./basemap.js";
 import { ChangesTool, installChanges } from "./changes.js";
 import {
-  askCard, clearSelection, closeCard, featuresUnder, fitBeside, installSelection, keepVisible,
-  openCard, select, wireSearch,
+  askCard, clearSelection, closeCard, featuresUnder, fitBeside, goToPlace, installSelection,
+  keepVisible, markPlace, openCard, select, wireSearch,
 } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
@@ -393,6 +393,11 @@ wireSearch({
     : api(`/cities/${city.id}/search?q=${encodeURIComponent(q)}&limit=8&lang=${lang()}`)),
   choose: async (hit) => {
     state.sel = null; // a parcel's card sets it again
+    if (hit.kind === "coordinates") { // 坐标定位: what lies at the place, as a tap there
+      const at = await goToPlace(map, hit);
+      return identify({ lngLat: at, point: map.project(at) });
+    }
+    markPlace(map, null);
     if (hit.feature) {
       select(map, hit.feature.geometry);
       const c = hit.feature.geometry.type === "Point" ? hit.feature.geometry.coordinates : null;

@@ -103,8 +103,31 @@ export function fitBeside(map, box, maxZoom = 17) {
   map.fitBounds([[box[0], box[1]], [box[2], box[3]]], { padding, maxZoom, duration: 600 });
 }
 
+let pin = null; // the place searched by its coordinates (goToPlace)
+
+/** Pin ``lngLat``, a place searched by its coordinates, in place of the last pin (none when
+ * ``lngLat`` is null). */
+export function markPlace(map, lngLat) {
+  if (pin) pin.remove();
+  pin = lngLat ? new maplibregl.Marker({ color: "#d62728" }).setLngLat(lngLat).addTo(map) : null;
+  if (pin) pin.getElement().setAttribute("aria-label", t("placeSearched"));
+}
+
+/** Fly to a search hit of kind "coordinates" (坐标定位: lon, lat in degrees) and pin it;
+ * resolves with its LngLat once the map has drawn there, so what lies under it can be read
+ * from the tiles as a click would. */
+export async function goToPlace(map, hit) {
+  const lngLat = new maplibregl.LngLat(hit.lon, hit.lat);
+  markPlace(map, lngLat);
+  map.flyTo({ center: lngLat, zoom: Math.max(map.getZoom(), 17), duration: 600 });
+  await map.once("idle");
+  return lngLat;
+}
+
 export function closeCard() {
   cardQuestions.drop(); // an answer on its way is no longer wanted
+  if (pin) pin.remove();
+  pin = null;
   document.getElementById("card").hidden = true;
   document.getElementById("card-body").innerHTML = "";
 }
