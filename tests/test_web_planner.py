@@ -394,8 +394,9 @@ def test_city_switcher_opens_another_city(maple):
 
 
 def test_the_pointers_coordinates_and_a_place_found_by_them(browser, live_server):
-    """坐标显示 and 坐标定位: the pointer's coordinates in lon/lat and in the city's local CRS
-    (Massachusetts Mainland, metres), to the centimetre of pyproj's; the same CRS's
+    """坐标显示, 此处坐标 and 坐标定位: the pointer's coordinates in lon/lat and in the city's
+    local CRS (Massachusetts Mainland, metres), to the centimetre of pyproj's, and the same
+    offered to copy by a right click there; the same CRS's
     coordinates of 38 Maple Ave typed into the search fly there, pin the place and open the
     parcel's card; closing the card takes the pin away."""
     from pyproj import Transformer
@@ -418,6 +419,17 @@ def test_the_pointers_coordinates_and_a_place_found_by_them(browser, live_server
     assert abs(float(read[1]) - lng) < 1e-6 and abs(float(read[2]) - lat) < 1e-6
     assert abs(float(read[3]) - east) < 0.02 and abs(float(read[4]) - north) < 0.02, shown
     assert "EPSG:26986" in page.get_attribute("#pointer-xy", "title")
+
+    # 此处坐标: a right click there offers the same coordinates to copy
+    opened.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server)
+    page.mouse.click(x, y, button="right")
+    here = page.wait_for_selector(".coords-here")
+    assert here.inner_text().startswith("Coordinates here")
+    local = page.inner_text(".coords-here div:nth-of-type(2) .data")
+    assert local == shown.split(" · ")[1]
+    page.click(".coords-here [data-copy='1']")
+    assert page.evaluate("navigator.clipboard.readText()") == local
+    assert page.inner_text(".coords-here [data-copy='1']") == "Copied"
     page.mouse.move(box[0] - 100, box[1] + 100)  # off the map, over the layers
     page.wait_for_selector("#pointer-xy", state="hidden")
 

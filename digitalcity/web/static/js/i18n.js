@@ -3,7 +3,8 @@ export const STRINGS = {
   zh: {
     plannerTitle: "规划工作图", publicTitle: "公众地图", city: "城市",
     search: "搜索", searchPlaceholder: "地址、地块编号、名称、坐标…",
-    lonLat: "经纬度", placeSearched: "搜索的坐标点", pointerCrs: "坐标系 {code}", searchAddress: "搜索地址…",
+    lonLat: "经纬度", placeSearched: "搜索的坐标点", pointerCrs: "坐标系 {code}",
+    coordinatesHere: "此处坐标", copy: "复制", copiedText: "已复制", copyRefused: "请手动复制", searchAddress: "搜索地址…",
     noHits: "未找到结果", switchLang: "切换语言", langButton: "EN",
     signIn: "登录", signOut: "退出", apiKey: "API 密钥", cancel: "取消",
     keyHelp: "输入 API 密钥以查看内部图层；密钥只保存在本浏览器标签页中。",
@@ -144,6 +145,7 @@ export const STRINGS = {
     plannerTitle: "Planner map", publicTitle: "Public map", city: "City",
     search: "Search", searchPlaceholder: "Address, parcel id, name, coordinates…",
     lonLat: "Lon/lat", placeSearched: "Place searched", pointerCrs: "{code} · {name}",
+    coordinatesHere: "Coordinates here", copy: "Copy", copiedText: "Copied", copyRefused: "Copy it by hand",
     searchAddress: "Search an address…",
     noHits: "Nothing found", switchLang: "Switch language", langButton: "中文",
     signIn: "Sign in", signOut: "Sign out", apiKey: "API key", cancel: "Cancel",

@@ -16,7 +16,7 @@ import {
   applyVisibility, followZoom, renderSwitcher, setOpacity, visibleInStyle,
 } from "./layers.js";
 import { Drawer } from "./measure.js";
-import { PointerCoordinates } from "./pointer.js";
+import { PointerCoordinates, installCoordinatesHere } from "./pointer.js";
 import { printSheet } from "./print.js";
 import { QueryTool, installQuery } from "./query.js";
 import { queryFromLink, queryToLink } from "./query_filter.js";
@@ -69,6 +69,7 @@ new ResizeObserver(() => map.resize()).observe(document.getElementById("map"));
 map.addControl(new maplibregl.NavigationControl(), "top-right");
 map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
 map.addControl(new PointerCoordinates(() => state.meta.local_crs), "bottom-left");
+installCoordinatesHere(map, () => state.meta.local_crs, () => drawer.active || shapeEditing());
 
 function styleUrl() {
   return `/styles/${state.city}/planner?lang=${lang()}`;
