@@ -21,9 +21,12 @@ from typing import Any
 import pyproj
 
 from digitalcity.catalog.model import CityDef
+from digitalcity.crs.chinese import bd09_to_wgs84, gcj02_to_wgs84, place_in_china
 from digitalcity.crs.zones import GK3_ZONES, GK6_ZONES, PREFIX_MIN_EASTING, gk3_epsg, gk6_epsg
 
 LONLAT = "EPSG:4326"
+# the offset lon/lat of Chinese map services: Amap and Tencent Maps (GCJ-02), Baidu (BD-09)
+OFFSETS = {"GCJ-02": gcj02_to_wgs84, "BD-09": bd09_to_wgs84}
 MAX_TEXT = 80  # longer text is not a pair of coordinates
 SAME_PLACE_M = 1.0  # readings closer than this are one place
 
@@ -108,14 +111,16 @@ def places(text: str, city: CityDef) -> list[Place]:
     if reading is None or city.bbox is None:
         return []
     found: list[Place] = []
-    for place in (*_geographic(reading), *_projected(reading, city)):
+    for place in (*_geographic(reading, city), *_projected(reading, city)):
         if _inside(place, city.bbox) and not any(_near(place, p) for p in found):
             found.append(place)
     return found
 
 
-def _geographic(reading: Reading) -> list[Place]:
-    """Longitude and latitude, in the order the hemisphere letters say, else both orders."""
+def _geographic(reading: Reading, city: CityDef) -> list[Place]:
+    """Longitude and latitude, in the order the hemisphere letters say, else both orders:
+    WGS 84 first, then, in a city in China, as the offset lon/lat its map services copy
+    (``OFFSETS``), each taken back to WGS 84."""
     a, b = reading.first, reading.second
     if reading.hemispheres[0] in ("N", "S") or reading.hemispheres[1] in ("E", "W"):
         orders = [(b, a)]
@@ -123,11 +128,14 @@ def _geographic(reading: Reading) -> list[Place]:
         orders = [(a, b)]
     else:
         orders = [(a, b), (b, a)]
-    return [
-        Place(lon, lat, LONLAT, "WGS 84", (lon, lat), ("Lon", "Lat"))
-        for lon, lat in orders
-        if -180 <= lon <= 180 and -90 <= lat <= 90
-    ]
+    valid = [(lon, lat) for lon, lat in orders if -180 <= lon <= 180 and -90 <= lat <= 90]
+    found = [Place(lon, lat, LONLAT, "WGS 84", (lon, lat), ("Lon", "Lat")) for lon, lat in valid]
+    if place_in_china(city.center, city.bbox):
+        for name, to_wgs84 in OFFSETS.items():
+            for lon, lat in valid:
+                x, y = to_wgs84(lon, lat)
+                found.append(Place(float(x), float(y), name, name, (lon, lat), ("Lon", "Lat")))
+    return found
 
 
 def _projected(reading: Reading, city: CityDef) -> list[Place]:

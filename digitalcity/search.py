@@ -287,6 +287,15 @@ def grouped(hits: list[SearchHit]) -> list[dict[str, Any]]:
     return list(groups.values())
 
 
+OFFSET_TITLES = {
+    "GCJ-02": {
+        "zh": "经纬度 · GCJ-02（高德、腾讯地图）",
+        "en": "Longitude, latitude · GCJ-02 (Amap, Tencent Maps)",
+    },
+    "BD-09": {"zh": "经纬度 · BD-09（百度地图）", "en": "Longitude, latitude · BD-09 (Baidu Maps)"},
+}
+
+
 def coordinate_hits(q: str, city: CityDef) -> list[dict[str, Any]]:
     """The places the coordinates typed as ``q`` stand for in ``city`` (``coordinates``), as
     search hits of kind "coordinates": the point (lon/lat degrees), the values as read with
@@ -296,6 +305,9 @@ def coordinate_hits(q: str, city: CityDef) -> list[dict[str, Any]]:
         if place.crs == LONLAT:
             label = f"{place.lon:.6f}, {place.lat:.6f}"
             title = {"zh": "经纬度", "en": "Longitude, latitude"}
+        elif place.crs in OFFSET_TITLES:  # as a Chinese map service copies them
+            label = f"{place.values[0]:.6f}, {place.values[1]:.6f}"
+            title = OFFSET_TITLES[place.crs]
         else:
             (a, b), (x, y) = place.axes, place.values
             label = f"{a} {x:.2f}, {b} {y:.2f}"

@@ -49,8 +49,10 @@ def test_degrees_minutes_seconds_with_their_hemispheres(catalog):
     city = catalog.city("xiamen")
     for text in ["24°28′47.28″N 118°05′21.84″E", "118°05'21.84\"E, 24°28'47.28\"N",
                  "东经118度05分21.84秒 北纬24度28分47.28秒"]:  # fmt: skip
-        [place] = places(text, city)
+        place, *offset = places(text, city)  # then as GCJ-02 and BD-09: a city in China
+        assert place.crs == "EPSG:4326"
         assert _metres_apart((place.lon, place.lat), XIAMEN_HALL) < 0.5, text
+        assert [p.crs for p in offset] == ["GCJ-02", "BD-09"]
     west = read_pair("42°22′22.62″N 71°06′14.04″W")
     assert west is not None and west.second == pytest.approx(MAPLE[0], abs=1e-6)
 
@@ -72,6 +74,25 @@ def test_local_coordinates_in_either_order(catalog, city_id, lonlat, epsg):
     axes = pyproj.CRS.from_epsg(epsg).axis_info
     expected = (east, north) if axes[0].direction == "east" else (north, east)
     assert found[0].values == pytest.approx(expected, abs=1e-3)
+
+
+def test_lon_lat_as_chinese_map_apps_copy_them(catalog):
+    """In a city in China, lon/lat is also read as the offset coordinates its map apps copy:
+    Amap's and Tencent's GCJ-02, Baidu's BD-09, each taken back to WGS 84 (to half a metre:
+    the inverses iterate); WGS 84 stays first. A city elsewhere has no such readings."""
+    from digitalcity.crs.chinese import wgs84_to_bd09, wgs84_to_gcj02
+
+    city = catalog.city("xiamen")
+    for crs, forward in (("GCJ-02", wgs84_to_gcj02), ("BD-09", wgs84_to_bd09)):
+        lon, lat = forward(*XIAMEN_HALL)
+        found = places(f"{lon:.7f},{lat:.7f}", city)
+        assert found[0].crs == "EPSG:4326"
+        [offset] = [p for p in found if p.crs == crs]
+        assert _metres_apart((offset.lon, offset.lat), XIAMEN_HALL) < 0.5
+        assert offset.values == (round(lon, 7), round(lat, 7))
+    assert {p.crs for p in places("42.37295, -71.1039", catalog.city("cambridge"))} == {
+        "EPSG:4326"
+    }
 
 
 def test_an_easting_with_its_zone_number(catalog):

@@ -125,3 +125,22 @@ def test_coordinates_typed_are_a_place_first(client) -> None:  # noqa: ANN001
     assert words and {h["kind"] for h in words} == {"feature"}
     elsewhere = client.get("/cities/cambridge/search", params={"q": "118.0894, 24.4798"})
     assert all(h["kind"] == "feature" for h in elsewhere.json()["hits"])
+
+
+def test_lon_lat_in_a_chinese_city_is_offered_as_each_map_app_writes_it(client) -> None:  # noqa: ANN001
+    """In Xiamen a lon/lat pair is a place in WGS 84 (first: picked at once), then as Amap's
+    and Tencent's GCJ-02 and Baidu's BD-09 would have it, each hit saying which in zh and en."""
+    hits = client.get("/cities/xiamen/search", params={"q": "118.0894, 24.4798"}).json()["hits"]
+    placed = [h for h in hits if h["kind"] == "coordinates"]
+    assert [h["crs"] for h in placed] == ["EPSG:4326", "GCJ-02", "BD-09"]
+    assert hits[: len(placed)] == placed
+    assert placed[1]["layer_title"] == {
+        "zh": "经纬度 · GCJ-02（高德、腾讯地图）",
+        "en": "Longitude, latitude · GCJ-02 (Amap, Tencent Maps)",
+    }
+    assert placed[1]["label"] == "118.089400, 24.479800"
+    # the place Amap means lies 300-800 m from the same numbers read as WGS 84
+    from pyproj import Geod
+
+    apart = Geod(ellps="WGS84").inv(placed[0]["lon"], placed[0]["lat"], placed[1]["lon"], placed[1]["lat"])[2]
+    assert 300 < apart < 800, apart
