@@ -1,5 +1,6 @@
 """A site boundary (红线) from a file a planner brings: a CAD drawing, a shapefile, a
-GeoPackage, GeoJSON, KML or FlatGeobuf, its areas read, reprojected, repaired and merged into
+GeoPackage, GeoJSON, KML or FlatGeobuf, or a survey's list of boundary points (界址点坐标, a
+``.txt``: ``boundary_text``), its areas read, reprojected, repaired and merged into
 one (multi)polygon in lon/lat (CRS84), so the planner map can draw it and run the area's
 statistics on it.
 
@@ -26,15 +27,17 @@ import pyogrio.raw
 import pyproj
 import shapely
 
+from digitalcity.boundary_text import CoordinateTextError, read_coordinate_text
 from digitalcity.catalog.model import CityDef, Titles
 from digitalcity.catalog.prepared import PreparedSource
 from digitalcity.crs import parse_crs, resolve_crs, transform_geometries
+from digitalcity.crs.chinese import place_in_china
 from digitalcity.editing.validate import geometry_reason_zh
 from digitalcity.errors import SourceError
 from digitalcity.ingest.geometry import check_geometries
 
 # what a boundary may come as (by the file name's ending)
-SUFFIXES = (".dxf", ".zip", ".gpkg", ".geojson", ".json", ".kml", ".kmz", ".fgb")
+SUFFIXES = (".dxf", ".zip", ".gpkg", ".geojson", ".json", ".kml", ".kmz", ".fgb", ".txt")
 MAX_BYTES = 20 * 1024 * 1024
 MAX_FEATURES = 10_000
 LISTED_REJECTS = 20  # rejected features named in a report (all are counted)
@@ -137,19 +140,39 @@ def _read_all(path: Path) -> tuple[np.ndarray, str | None, bool]:
     return found, crs, path.suffix.lower() == ".dxf"
 
 
+def _read_points(path: Path, city: CityDef) -> tuple[np.ndarray, str | None, bool]:
+    """``_read_areas`` of a list of boundary points (``boundary_text``): in a city in China
+    a plain list's pairs are X (northing) then Y."""
+    try:
+        polygons, crs = read_coordinate_text(
+            path.read_bytes(), northing_first=place_in_china(city.center, city.bbox)
+        )
+    except CoordinateTextError as exc:
+        raise BoundaryError(str(exc), exc.zh) from None
+    if len(polygons) > MAX_FEATURES:
+        raise BoundaryError(
+            f"a boundary file holds at most {MAX_FEATURES:,} features",
+            f"红线文件最多包含 {MAX_FEATURES:,} 个要素",
+        )
+    return polygons, crs, False
+
+
 def read_boundary(path: Path, city: CityDef, crs: str | None = None) -> Boundary:
     """The boundary in the file at ``path`` (``crs``: the CRS of its coordinates when the
     file declares none or a wrong one: an EPSG code, ``CGCS2000-GK3``, ``GCJ-02``…). Raises
     ``SourceError`` (a 400) for a file that is not one, holds no area near the city, or whose
     CRS is unknown."""
-    try:
-        prepared = PreparedSource(path, None)
-    except SourceError as exc:  # an archive refused (a path out of it, a bomb, several files)
-        raise BoundaryError(str(exc), f"无法打开该文件：{exc}") from None
-    try:
-        geoms, file_crs, cad = _read_areas(prepared.path)
-    finally:
-        prepared.close()
+    if path.suffix.lower() == ".txt":
+        geoms, file_crs, cad = _read_points(path, city)
+    else:
+        try:
+            prepared = PreparedSource(path, None)
+        except SourceError as exc:  # an archive refused (a path out of it, a bomb, several files)
+            raise BoundaryError(str(exc), f"无法打开该文件：{exc}") from None
+        try:
+            geoms, file_crs, cad = _read_areas(prepared.path)
+        finally:
+            prepared.close()
     present = geoms[~shapely.is_missing(geoms)] if len(geoms) else geoms
     if not len(present):
         raise BoundaryError("the file holds no geometry", "文件中没有图形")

@@ -9,7 +9,7 @@ import { lang, t, unitText } from "./i18n.js";
 
 const SOURCE = "dc-boundary";
 const EMPTY = { type: "FeatureCollection", features: [] };
-const ACCEPT = ".dxf,.zip,.gpkg,.geojson,.json,.kml,.kmz,.fgb";
+const ACCEPT = ".dxf,.zip,.gpkg,.geojson,.json,.kml,.kmz,.fgb,.txt";
 let drawn = EMPTY;
 
 /** (Re-)add the boundary's source and layer; call after every style load. */
