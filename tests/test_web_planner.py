@@ -380,6 +380,12 @@ def test_export_downloads_the_selected_parcel(maple):
         maple.page.click("[data-export=csv]")
     rows = open(download.value.path(), encoding="utf-8").read().strip().splitlines()
     assert len(rows) == 2 and "38 MAPLE AVE" in rows[1]
+    # 界址点坐标: the parcel's boundary points in the city's local CRS (Massachusetts, metres)
+    with maple.page.expect_download() as download:
+        maple.page.click("[data-export=txt]")
+    assert download.value.suggested_filename.endswith(f"-{fid}.txt")
+    text = open(download.value.path(), encoding="utf-8").read()
+    assert "EPSG:26986" in text and f",{fid},38 MAPLE AVE,面,,,,@" in text
 
 
 def test_city_switcher_opens_another_city(maple):

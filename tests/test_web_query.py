@@ -188,6 +188,12 @@ def test_many_matches_load_in_pages_and_export_whole(browser, live_server, engin
     download.value.save_as(path)
     frame = pyogrio.read_dataframe(path)
     assert len(frame) == expected and set(frame["landuse_l1"]) == {"07"}
+    # the same matches as boundary points (界址点坐标), one parcel block per polygon
+    with page.expect_download(timeout=60_000) as download:
+        page.click("[data-export-query=txt]")
+    text = open(download.value.path(), encoding="utf-8").read()
+    assert "[地块坐标]" in text
+    assert len({line.split(",")[2] for line in text.splitlines() if line.endswith("@")}) == expected
     assert not opened.errors, opened.errors
 
 

@@ -19,7 +19,7 @@ from digitalcity.catalog.codes import code_tables
 
 # Words that stay as they are in Chinese: product and format names, the language switch.
 KEPT = {"API", "EN", "digitalcity", "GeoJSON", "CSV", "PDF", "PNG", "JPEG", "WebP", "GIF", "MapLibre", "OpenStreetMap", "fid",
-        "GeoPackage", "Shapefile", "FlatGeobuf", "CAD", "DXF", "KML", "EPSG", "Atom"}  # fmt: skip
+        "GeoPackage", "Shapefile", "FlatGeobuf", "CAD", "DXF", "KML", "EPSG", "Atom", "TXT"}  # fmt: skip
 
 WALK = """(keptWords) => {
   const kept = new Set(keptWords);

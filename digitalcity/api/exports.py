@@ -1,4 +1,4 @@
-"""Items as a file download (``f=gpkg|shp|fgb|kml``): written to a temporary file by
+"""Items as a file download (``f=gpkg|shp|fgb|kml|txt``): written to a temporary file by
 ``digitalcity.exports`` from the request's ``ItemsQuery``, sent, then deleted."""
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from fastapi.responses import FileResponse
 from sqlalchemy.engine import Engine
 from starlette.background import BackgroundTask
 
+from digitalcity.crs import epsg_code
 from digitalcity.exports import FORMATS, export_items
+from digitalcity.query.crs_ref import crs_uri, parse_crs
 from digitalcity.query.items import ItemsQuery, QueryError
 
 ALL_ROWS = (
@@ -38,6 +40,8 @@ def export_response(
         query = replace(query, limit=min(ALL_ROWS, most))
     else:
         query = replace(query, limit=min(query.limit, most))
+    if fmt == "txt" and "crs" not in request.query_params:  # boundary points: in metres
+        query = replace(query, crs=parse_crs(crs_uri(epsg_code(query.city.local_crs))))
     encoding = request.query_params.get("encoding", "UTF-8")
     attachments = with_attachments(request)
     spec = FORMATS[fmt]

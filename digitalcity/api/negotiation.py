@@ -55,7 +55,7 @@ async def output_format(request: Request) -> Format:
     return "json"
 
 
-ItemsFormat = Literal["json", "html", "csv", "gpkg", "shp", "fgb", "kml"]
+ItemsFormat = Literal["json", "html", "csv", "gpkg", "shp", "fgb", "kml", "txt"]
 _EXPORTS: dict[str, ItemsFormat] = {
     "gpkg": "gpkg",
     "application/geopackage+sqlite3": "gpkg",
@@ -65,6 +65,7 @@ _EXPORTS: dict[str, ItemsFormat] = {
     "application/flatgeobuf": "fgb",
     "kml": "kml",
     "application/vnd.google-earth.kml+xml": "kml",
+    "txt": "txt",  # boundary points (界址点坐标), the coordinate exchange format
 }
 
 

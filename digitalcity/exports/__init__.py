@@ -1,4 +1,5 @@
-"""Exports for desktop GIS: GeoPackage, Shapefile (zipped, UTF-8 or GBK), FlatGeobuf and KML.
+"""Exports for desktop GIS: GeoPackage, Shapefile (zipped, UTF-8 or GBK), FlatGeobuf and KML;
+and polygons as a survey's boundary points (界址点坐标 TXT, ``exports.boundary_points``).
 
 The rows come from the same ``ItemsQuery`` as the GeoJSON items (bbox, filter, properties,
 crs, sortby, the caller's field access), read through a server-side cursor ``CHUNK_ROWS`` at a
@@ -21,12 +22,14 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyogrio
+import pyproj
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from digitalcity.catalog.model import FieldDef
 from digitalcity.errors import DigitalCityError
 from digitalcity.exports.attachments import check_attachments, write_attachments
+from digitalcity.exports.boundary_points import write_boundary_points
 from digitalcity.query.items import ItemsQuery
 
 CHUNK_ROWS = 5_000  # rows per append: ~10-20 MB of Python objects for wide parcels
@@ -47,6 +50,8 @@ FORMATS: dict[str, ExportFormat] = {
     "shp": ExportFormat("ESRI Shapefile", ".zip", "application/x-shapefile+zip"),
     "fgb": ExportFormat("FlatGeobuf", ".fgb", "application/flatgeobuf"),
     "kml": ExportFormat("KML", ".kml", "application/vnd.google-earth.kml+xml"),
+    # not GDAL's: the coordinate exchange format, written by exports.boundary_points
+    "txt": ExportFormat("", ".txt", "text/plain"),
 }
 
 
@@ -124,6 +129,8 @@ def export_items(
         if fmt != "gpkg":
             raise ExportError("attachments go into a GeoPackage only (f=gpkg)")
         check_attachments(query)
+    if fmt == "txt":
+        return _export_boundary_points(engine, query, out, encoding.upper())
     spec = FORMATS[fmt]
     shapefile = fmt == "shp"
     work = Path(tempfile.mkdtemp(prefix="digitalcity-export-", dir=out.parent))
@@ -163,3 +170,31 @@ def export_items(
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return written
+
+
+def _export_boundary_points(engine: Engine, query: ItemsQuery, out: Path, encoding: str) -> int:
+    """``export_items`` as boundary points: polygons, in a projected output CRS; each named by
+    the layer's label field when the caller may read it."""
+    if "Polygon" not in query.layer.geometry_type:
+        raise ExportError("boundary points (f=txt) are written for polygon layers only")
+    if pyproj.CRS.from_epsg(query.crs.srid).is_geographic:
+        raise ExportError(
+            "boundary points (f=txt) are written in a projected CRS (crs=, e.g. the city's "
+            f"local CRS), not EPSG:{query.crs.srid}"
+        )
+    readable = {f.name for f in query.output_fields()}
+    label = query.layer.label_field if query.layer.label_field in readable else None
+    codec = "gb18030" if encoding == "GBK" else "utf-8"
+    with engine.connect() as conn, out.open("w", encoding=codec, newline="") as text:
+        result = conn.execution_options(stream_results=True, yield_per=CHUNK_ROWS).execute(
+            query.export_select()
+        )
+        rows = (
+            (
+                int(r.fid),
+                str(r._mapping[label]) if label and r._mapping[label] is not None else None,
+                r.wkb,
+            )
+            for r in result
+        )
+        return write_boundary_points(text, query.crs.srid, rows)

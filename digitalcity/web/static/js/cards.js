@@ -165,7 +165,8 @@ export function parcelCard(card, meta) {
     `<h3>${esc(t("residents400"))}</h3><p class="residents">${residents}</p>` +
     `<details><summary>${esc(t("properties"))}</summary>${table(fieldRows(props, info))}</details>` +
     `<p class="export">${esc(t("export"))}: <button type="button" data-export="geojson">GeoJSON</button> ` +
-    `<button type="button" data-export="csv">CSV</button></p>`;
+    `<button type="button" data-export="csv">CSV</button> ` +
+    `<button type="button" data-export="txt">${esc(t("boundaryPoints"))}</button></p>`;
 }
 
 /** The public card of a parcel: its use, its zone and the zone's controls. */

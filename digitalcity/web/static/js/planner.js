@@ -363,10 +363,9 @@ async function exportSelection(format) {
   const card = state.selection;
   if (!card) return;
   const base = `/collections/${card.collection}/items`;
-  const path = format === "csv"
-    ? `${base}?f=csv&filter=${encodeURIComponent(`fid=${card.fid}`)}`
-    : `${base}/${card.fid}`;
-  await download(path, `${card.collection}-${card.fid}.${format === "csv" ? "csv" : "geojson"}`);
+  const path = format === "geojson" ? `${base}/${card.fid}` // csv, txt: the one feature's row
+    : `${base}?f=${format}&filter=${encodeURIComponent(`fid=${card.fid}`)}`;
+  await download(path, `${card.collection}-${card.fid}.${format}`);
 }
 
 // -- tools ---------------------------------------------------------------------------------

@@ -17,7 +17,8 @@ export const PAGE = 500; // matches drawn and listed per request ("Load more" ad
 const BREAKDOWN = 12; // values listed in a breakdown of the matches (the rest summed)
 // every match, whatever the page size (CSV: the items' maximum page, 10,000 by default, so it
 // is offered only below that)
-const EXPORTS = [["gpkg", "GeoPackage"], ["shp", "Shapefile"], ["fgb", "FlatGeobuf"], ["csv", "CSV"]];
+// the file formats a query's matches export to; "txt": boundary points (界址点坐标), polygons only
+const EXPORTS = [["gpkg", "GeoPackage"], ["shp", "Shapefile"], ["fgb", "FlatGeobuf"], ["csv", "CSV"], ["txt", null]];
 const CSV_MAX = 10000;
 const BULK_MAX = 10000; // matches one change to many may set (the API's limit)
 
@@ -474,8 +475,10 @@ export class QueryTool {
     const rows = r.features.map((f, i) => `<tr><td><button type="button" class="link data" data-row="${i}">` +
       `${esc(cell(f, columns[0]) || `#${f.id}`)}</button></td>` +
       columns.slice(1).map((name) => `<td class="data">${esc(cell(f, name))}</td>`).join("") + "</tr>").join("");
-    const exports = EXPORTS.filter(([f]) => f !== "csv" || (r.matched != null && r.matched <= CSV_MAX)).map(([f, label]) =>
-      `<button type="button" data-export-query="${f}">${esc(label)}</button>`).join(" ");
+    const polygons = /Polygon/.test(this.ctx.meta().layers[this.query.layer]?.geometry || "");
+    const exports = EXPORTS.filter(([f]) => (f !== "csv" || (r.matched != null && r.matched <= CSV_MAX)) &&
+      (f !== "txt" || polygons)).map(([f, label]) =>
+      `<button type="button" data-export-query="${f}">${esc(label || t("boundaryPoints"))}</button>`).join(" ");
     const undo = this.undoable ? ` <button type="button" class="link" data-query-act="bulk-undo">${esc(t("undoEdit"))}</button>` : "";
     const notice = this.notice ? `<p class="saved bulk-done">${esc(this.notice)}${undo}</p>` : "";
     return `${notice}<p class="query-count">${esc(count + shown)}</p>
@@ -614,7 +617,7 @@ ${fieldInput(field, this.bulk.value ?? null, info, info.editing.codes || {})}
     const format = event.target.closest("[data-export-query]")?.dataset.exportQuery;
     if (format) {
       const info = this.ctx.meta().layers[this.query.layer];
-      const ext = { csv: "csv", fgb: "fgb", gpkg: "gpkg", shp: "zip" }[format];
+      const ext = { csv: "csv", fgb: "fgb", gpkg: "gpkg", shp: "zip", txt: "txt" }[format];
       const extra = format === "csv" ? { f: format, limit: CSV_MAX } : { f: format };
       try {
         await download(this.itemsPath(extra), `${info.collection}-query.${ext}`);
