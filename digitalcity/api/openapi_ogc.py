@@ -39,8 +39,9 @@ def items_parameters(settings: Settings) -> dict[str, Json]:
     return {
         "f": _query(
             "f",
-            "output format; gpkg, shp (zip), fgb and kml are file exports of every match",
-            {"type": "string", "enum": ["json", "html", "csv", "gpkg", "shp", "fgb", "kml"]},
+            "output format; gpkg, shp (zip), fgb and kml are file exports of every match, txt "
+            "their boundary points (界址点坐标, polygon layers, a projected CRS)",
+            {"type": "string", "enum": ["json", "html", "csv", "gpkg", "shp", "fgb", "kml", "txt"]},
         ),
         "encoding": _query(
             "encoding",
