@@ -1,6 +1,7 @@
 """Coordinates typed into the search (坐标定位), read as places in the demo cities: lon/lat
 in either order and in degrees, minutes and seconds, x/y in each city's local CRS in either
-order, a Gauss–Krüger easting with its zone number; anything else gives no place. The
+order, a Gauss–Krüger easting with its zone number; anything else gives no place (fuzzed, with
+boundary points text: 界址点坐标). The
 expected places come from pyproj, the reference the readings must agree with; the points are
 real: 38 Maple Ave in Cambridge, Xiamen's city hall, Shanghai's People's Square."""
 
@@ -10,7 +11,11 @@ import math
 
 import pyproj
 import pytest
+import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from digitalcity.boundary_text import CoordinateTextError, read_coordinate_text
 from digitalcity.coordinates import crs_for_pages, places, read_pair
 
 MAPLE = (-71.1039, 42.37295)  # 38 MAPLE AVE, Cambridge (EPSG:26986: X east, Y north)
@@ -144,3 +149,32 @@ def test_the_pages_projection_names_the_axes_as_the_crs_does(epsg):
     lonlat = MAPLE if epsg in (26986, 2249) else XIAMEN_HALL if epsg == 4548 else PEOPLES_SQUARE
     a, b = from_definition.transform(*lonlat), reference.transform(*lonlat)
     assert math.dist(a, b) < 0.001
+
+
+_TYPED = st.text(alphabet="0123456789.,-+ °′″'\"NSEWXY=:经纬度东北分秒eE\t", max_size=60)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.one_of(_TYPED, st.text(max_size=90)))
+def test_any_text_is_places_or_none(catalog, text):
+    """Whatever is typed, the answer is a list of places inside the city, never an error."""
+    city = catalog.city("xiamen")
+    for place in places(text, city):
+        west, south, east, north = city.bbox
+        assert west <= place.lon <= east and south <= place.lat <= north
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=st.one_of(
+    st.binary(max_size=300),
+    st.text(alphabet="0123456789.,-J@ \n[]地块坐标属性描述=带号", max_size=300).map(str.encode),
+))  # fmt: skip
+def test_any_boundary_text_is_polygons_or_a_named_line(data):
+    """Boundary points text (界址点坐标): any bytes give polygons (or parts left out) or an
+    error naming a line, never anything else."""
+    try:
+        polygons, _ = read_coordinate_text(data, northing_first=True)
+    except CoordinateTextError as exc:
+        assert "line" in str(exc) and "行" in exc.zh
+        return
+    assert all(p is None or isinstance(p, shapely.Polygon) for p in polygons)
