@@ -166,6 +166,25 @@ class City(CityEditing):
         )
         return frame.set_index("fid")
 
+    def locate(self, text: str) -> gpd.GeoDataFrame:
+        """The places the coordinates typed as ``text`` stand for in the city (坐标定位), read
+        as the maps' search reads them (``digitalcity.coordinates``: lon/lat, degrees and
+        minutes, the local CRS's x/y, a Gauss–Krüger easting with its zone, GCJ-02 and BD-09
+        in China): one row per reading inside the city, WGS 84 first, with the CRS, its name
+        and the values as read (in the CRS's axis order); points in OGC:CRS84."""
+        from digitalcity.coordinates import places
+
+        found = places(text, self.definition)
+        return gpd.GeoDataFrame(
+            {
+                "crs": [p.crs for p in found],
+                "crs_name": [p.crs_name for p in found],
+                "values": [p.values for p in found],
+            },
+            geometry=gpd.points_from_xy([p.lon for p in found], [p.lat for p in found]),
+            crs="OGC:CRS84",
+        )
+
     # -- history and editing (the rules of the API's Part 4 endpoints) ---------------------------
     def history(self, layer_id: str, fid: int) -> list[dict[str, Any]]:
         """Every version of feature ``fid``, oldest first (periods, change sets, fields the

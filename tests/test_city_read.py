@@ -59,3 +59,21 @@ def test_read_in_crs84_and_refuse_a_crs_without_a_code(catalog, engine, loaded):
     for bad in ("ESRI:99999999", "not a crs", "+proj=ortho +lat_0=42 +lon_0=-71"):
         with pytest.raises(DigitalCityError, match="EPSG code"):
             city.read("hydrants", crs=bad, limit=1)
+
+
+def test_locate_reads_coordinates_as_the_maps_search_does(catalog, engine, loaded):
+    """A notebook's 坐标定位: the same readings as the search's, as a GeoDataFrame of points
+    whose parcel a spatial join then finds (38 Maple Ave, typed in Massachusetts metres)."""
+    import geopandas as gpd
+    import pyproj
+
+    city = City(catalog, catalog.city("cambridge"), engine, "land_bureau")
+    east, north = pyproj.Transformer.from_crs(4326, 26986, always_xy=True).transform(
+        -71.1039, 42.37295
+    )
+    found = city.locate(f"X={east:.2f} Y={north:.2f}")
+    assert list(found["crs"]) == ["EPSG:26986"] and str(found.crs) == "OGC:CRS84"
+    parcels = city.read("parcels", bbox=(-71.105, 42.372, -71.103, 42.374), crs="OGC:CRS84")
+    hit = gpd.sjoin(found, parcels, predicate="within")
+    assert list(hit["address"]) == ["38 MAPLE AVE"]
+    assert city.locate("38 Maple Ave").empty
