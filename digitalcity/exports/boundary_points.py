@@ -33,12 +33,13 @@ def write_boundary_points(
     out.write(_header(srid))
     written = 0
     for fid, name, wkb in features:
-        geometry = shapely.from_wkb(wkb) if wkb is not None else None
-        parts = (
-            [g for g in shapely.get_parts(geometry) if isinstance(g, shapely.Polygon)]
-            if (geometry is not None)
-            else []
-        )
+        if wkb is None:
+            continue
+        parts = [
+            g
+            for g in shapely.get_parts(shapely.from_wkb(wkb))
+            if isinstance(g, shapely.Polygon) and not g.is_empty
+        ]
         for polygon in parts:
             out.write(_parcel(fid, name, polygon))
         written += bool(parts)
