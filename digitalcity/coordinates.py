@@ -31,12 +31,16 @@ MAX_TEXT = 80  # longer text is not a pair of coordinates
 SAME_PLACE_M = 1.0  # readings closer than this are one place
 
 # one coordinate: a signed decimal number, or degrees with minutes and seconds, each with an
-# optional hemisphere letter (or 东经/北纬 before it)
+# optional hemisphere letter after it, or (as GPS receivers write) before it when the text
+# starts with one, or 东经/北纬
 _NUMBER = r"[+-]?\d+(?:\.\d+)?"
-_COORDINATE = re.compile(
+_DEGREES = (
     rf"(?P<deg>{_NUMBER})\s*(?:(?:°|度)\s*(?:(?P<min>\d+(?:\.\d+)?)\s*(?:′|'|分)\s*)?"
-    r"(?:(?P<sec>\d+(?:\.\d+)?)\s*(?:″|\"|''|秒)\s*)?)?\s*(?P<hemi>[NSEWnsew](?![A-Za-z]))?"
+    r"(?:(?P<sec>\d+(?:\.\d+)?)\s*(?:″|\"|''|秒)\s*)?)?"
 )
+_SUFFIXED = re.compile(_DEGREES + r"\s*(?P<hemi>[NSEWnsew](?![A-Za-z]))?")
+_PREFIXED = re.compile(r"(?P<hemi>[NSEW])?\s*" + _DEGREES)
+_STARTS_PREFIXED = re.compile(r"\s*[NSEW]\s*[+-]?\d")
 # what may stand around the numbers: axis names, separators and labels
 _LABELS = re.compile(
     r"(?i)\b(?:x|y|e|n|lon|lng|long|lat|longitude|latitude|easting|northing)\b"
@@ -75,31 +79,34 @@ def read_pair(text: str) -> Reading | None:
     address, one number or three)."""
     if len(text) > MAX_TEXT:
         return None
-    found = [m for m in _COORDINATE.finditer(text) if m.group("deg")]
+    coordinate = _PREFIXED if _STARTS_PREFIXED.match(text) else _SUFFIXED
+    found = [m for m in coordinate.finditer(text) if m.group("deg")]
     if len(found) != 2:
         return None
-    rest = _COORDINATE.sub(" ", text)
+    rest = coordinate.sub(" ", text)
     if _LABELS.sub("", rest):
         return None
-    values = [_decimal(m) for m in found]
+    hemis = tuple((m.group("hemi") or "").upper() for m in found)
+    if any(hemis) and any(abs(float(m.group("deg"))) > 180 for m in found):
+        hemis = ("", "")  # not hemispheres: an easting's E and a northing's N
+    values = [_decimal(m, h) for m, h in zip(found, hemis, strict=True)]
     if any(v is None for v in values):
         return None
-    hemis = tuple((m.group("hemi") or "").upper() for m in found)
     degrees = bool(_GEOGRAPHIC_LABELS.search(text)) or any(hemis)
     first, second = (float(v) for v in values if v is not None)
     return Reading(first, second, (hemis[0], hemis[1]), degrees)
 
 
-def _decimal(match: re.Match[str]) -> float | None:
+def _decimal(match: re.Match[str], hemisphere: str) -> float | None:
     """A coordinate's value in decimal (degrees, minutes, seconds added up); a west or south
-    hemisphere makes it negative; minutes or seconds of 60 or more are not coordinates."""
+    ``hemisphere`` makes it negative; minutes or seconds of 60 or more are not coordinates."""
     degrees = float(match.group("deg"))
     minutes = float(match.group("min") or 0)
     seconds = float(match.group("sec") or 0)
     if minutes >= 60 or seconds >= 60 or not math.isfinite(degrees):
         return None
     value = abs(degrees) + minutes / 60 + seconds / 3600
-    negative = degrees < 0 or (match.group("hemi") or "").upper() in ("W", "S")
+    negative = degrees < 0 or hemisphere in ("W", "S")
     return -value if negative else value
 
 

@@ -50,6 +50,22 @@ def test_longitude_and_latitude_in_either_order(catalog, text):
     assert place.crs == "EPSG:4326" and place.axes == ("Lon", "Lat")
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "N 42°22′22.62″ W 71°06′14.04″",  # hemispheres first, as GPS receivers write
+        "N42.37295 W71.1039",
+        "42.37295N 71.1039W",
+        "E 232623.74 N 902569.77",  # not hemispheres: the easting's E and the northing's N
+        "N 902569.77, E 232623.74",
+    ],
+)
+def test_hemisphere_and_axis_letters_before_or_after(catalog, text):
+    [place] = places(text, catalog.city("cambridge"))
+    assert _metres_apart((place.lon, place.lat), MAPLE) < 0.05, text
+    assert place.crs == ("EPSG:26986" if "232623" in text else "EPSG:4326")
+
+
 def test_degrees_minutes_seconds_with_their_hemispheres(catalog):
     city = catalog.city("xiamen")
     for text in ["24°28′47.28″N 118°05′21.84″E", "118°05'21.84\"E, 24°28'47.28\"N",

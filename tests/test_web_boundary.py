@@ -1,7 +1,7 @@
 """Site boundary check (红线核查) on the planner map, in headless Chromium against the live
-API: a CAD drawing of a real Cambridge neighbourhood opened from disk, read in the CRS the
-planner names, drawn as a red line with the site's statistics; a drawing without its CRS
-refused in the page's language.
+API: a CAD drawing of a real Cambridge neighbourhood opened from disk (and the same as a
+survey's boundary points in text, 界址点坐标), read in the CRS the planner names, drawn as a
+red line with the site's statistics; a drawing without its CRS refused in the page's language.
 
 Never skipped: without /usr/bin/chromium these tests error.
 """
@@ -208,3 +208,29 @@ def test_only_the_last_saved_site_opened_is_shown(browser, live_server, planner_
             httpx.delete(
                 f"{live_server}/cities/cambridge/sites/{token}", headers={"X-API-Key": planner_key}
             )
+
+
+def test_boundary_points_as_text_are_checked_like_a_drawing(browser, live_server, tmp_path):
+    """界址点坐标: the same neighbourhood as a survey's list of points (`.txt`, named points,
+    easting then northing in Massachusetts metres), opened in the tool with its CRS named:
+    drawn, with its area."""
+    frame = gpd.read_file(SHARED_DATA / "cambridge_ma" / "BOUNDARY_CDDNeighborhoods.geojson")
+    site = frame.iloc[[3]].to_crs(26986).geometry.iloc[0]
+    outline = max(getattr(site, "geoms", [site]), key=lambda p: p.area)
+    path = tmp_path / "界址点.txt"
+    path.write_text(
+        "\n".join(f"J{i} {x:.3f} {y:.3f}" for i, (x, y) in enumerate(outline.exterior.coords, 1)),
+        encoding="utf-8",
+    )
+    opened = open_tool(browser, live_server, "en")
+    page = opened.page
+    assert ".txt" in page.get_attribute("#card .boundary-form [name=file]", "accept")
+    page.set_input_files("#card .boundary-form [name=file]", str(path))
+    page.fill("#card [name=crs]", "EPSG:26986")
+    page.click("#card .boundary-form button[type=submit]")
+    page.wait_for_selector("#card .card-title", timeout=30_000)
+    assert page.evaluate(DRAWN) == 1
+    shown = re.search(r"([\d,]+) m²", page.inner_text("#card"))
+    assert shown and abs(int(shown.group(1).replace(",", "")) - outline.area) < 1
+    assert not opened.errors
+    opened.close()
