@@ -133,10 +133,7 @@ def _read_all(path: Path) -> tuple[np.ndarray, str | None, bool]:
         raise BoundaryError(f"cannot read the file: {said}", f"无法读取该文件：{said}") from None
     found = np.concatenate(geoms) if geoms else np.array([], dtype=object)
     if len(found) > MAX_FEATURES:
-        raise BoundaryError(
-            f"a boundary file holds at most {MAX_FEATURES:,} features",
-            f"红线文件最多包含 {MAX_FEATURES:,} 个要素",
-        )
+        raise too_many()
     return found, crs, path.suffix.lower() == ".dxf"
 
 
@@ -150,10 +147,7 @@ def _read_points(path: Path, city: CityDef) -> tuple[np.ndarray, str | None, boo
     except CoordinateTextError as exc:
         raise BoundaryError(str(exc), exc.zh) from None
     if len(polygons) > MAX_FEATURES:
-        raise BoundaryError(
-            f"a boundary file holds at most {MAX_FEATURES:,} features",
-            f"红线文件最多包含 {MAX_FEATURES:,} 个要素",
-        )
+        raise too_many()
     return polygons, crs, False
 
 
@@ -208,6 +202,14 @@ def read_boundary(path: Path, city: CityDef, crs: str | None = None) -> Boundary
         crs=str(source),
         rejected=rejected[:LISTED_REJECTS],
         rejected_count=len(rejected),
+    )
+
+
+def too_many() -> BoundaryError:
+    """The refusal of a file of more than MAX_FEATURES features."""
+    return BoundaryError(
+        f"a boundary file holds at most {MAX_FEATURES:,} features",
+        f"红线文件最多包含 {MAX_FEATURES:,} 个要素",
     )
 
 

@@ -215,12 +215,12 @@ def crs_for_pages(crs: str) -> dict[str, Any]:
     with warnings.catch_warnings():  # "may lose important projection information": not here
         warnings.simplefilter("ignore", UserWarning)
         definition = source.to_proj4()
-    axes = source.axis_info
+    _, name, axes, east_first = _projection(crs)  # the axes as the search reads them
     return {
         "code": crs,
-        "name": source.name,
+        "name": name,
         "proj4": definition,
-        "axes": [axes[0].abbrev, axes[1].abbrev],
-        "east_first": axes[0].direction.lower() == "east",
-        "unit": axes[0].unit_name,
+        "axes": list(axes),
+        "east_first": east_first,
+        "unit": source.axis_info[0].unit_name,
     }
