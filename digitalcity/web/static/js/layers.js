@@ -8,10 +8,18 @@ const TEXT = {
   zh: {
     noTheme: "不显示专题图层", opacity: "不透明度", zoomIn: "放大后可见", zoomOut: "缩小后可见",
     zoomRange: "在第 {min}–{max} 级显示",
+    noData: "这座城市的地图还没有数据。",
+    notLoaded: "这座城市还没有载入图层。管理员用这条命令载入：",
+    noneOpen: "这里没有您可以查看的图层。",
+    signInForMore: "登录后可以看到更多。",
   },
   en: {
     noTheme: "No thematic layer", opacity: "Opacity", zoomIn: "Zoom in to see",
     zoomOut: "Zoom out to see", zoomRange: "Shown at zoom levels {min}–{max}",
+    noData: "This city's map has no data yet.",
+    notLoaded: "No layers of this city are loaded yet. An administrator loads them with:",
+    noneOpen: "No layers here are open to you.",
+    signInForMore: "Sign in to see more.",
   },
 };
 export const say = (key, vars = {}) => (TEXT[lang()] || TEXT.en)[key]
@@ -169,15 +177,51 @@ function rowHtml(layer, meta, visible, options) {
 }
 
 /**
+ * What the switcher and the map say when the legend lists no layer (HTML). The public map:
+ * that the city's map has no data yet. The planner (``meta``: /cities/{city}, the layers the
+ * caller may see, loaded or not): that they are not loaded yet, with the command that loads
+ * them, or that none is open to the caller, and that signing in may show more.
+ */
+export function emptyHtml(meta, city, { publicMap = false, signedIn = false } = {}) {
+  if (publicMap) return esc(say("noData"));
+  if (Object.keys((meta && meta.layers) || {}).length) {
+    return `${esc(say("notLoaded"))} <code class="data">digitalcity load ${esc(city)}</code>`;
+  }
+  return esc(say("noneOpen")) + (signedIn ? "" : ` ${esc(say("signInForMore"))}`);
+}
+
+/** Show ``html`` in a notice at the top of ``map`` (none: remove it). */
+export function mapNotice(map, html) {
+  const box = map.getContainer();
+  let notice = box.querySelector(".map-notice");
+  if (!html) {
+    if (notice) notice.remove();
+    return;
+  }
+  if (!notice) {
+    notice = document.createElement("p");
+    notice.className = "map-notice";
+    notice.setAttribute("role", "status");
+    box.appendChild(notice);
+  }
+  notice.innerHTML = html;
+}
+
+/**
  * Render the switcher into ``container`` from a legend document (/styles/{city}/legend) and
  * the layer metadata; ``onToggle(id, on)`` is called when a box changes. Options:
  * ``themes`` (public map): themed layers become radios of one group, one theme at a time, and
  * ``onTheme(id | null)`` is called; ``opacity`` (planner): a slider per fill layer calling
- * ``onOpacity(id, factor)``; ``opacities`` the current factors.
+ * ``onOpacity(id, factor)``; ``opacities`` the current factors; ``empty`` the HTML shown
+ * when the legend lists no layer (``emptyHtml``).
  */
 export function renderSwitcher(container, legend, meta, visible, onToggle, interactive = true,
   options = {}) {
   const opts = { interactive, themes: false, opacity: false, opacities: {}, ...options };
+  if (!legend.layers.length) { // nothing loaded, or nothing the caller may see
+    container.innerHTML = `<p class="layers-empty muted">${opts.empty || esc(say("noData"))}</p>`;
+    return;
+  }
   const byKind = new Map(GROUPS.map(([name]) => [name, []]));
   for (const layer of legend.layers) {
     const kind = (meta.layers[layer.id] || {}).kind || "boundary";

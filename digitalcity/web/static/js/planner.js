@@ -13,7 +13,7 @@ import {
 import { shapeEditing, stopShapeEditing } from "./geomedit.js";
 import { applyLabels, lang, mapLocale, pick, relabelMap, setLang, t } from "./i18n.js";
 import {
-  applyVisibility, followZoom, renderSwitcher, setOpacity, visibleInStyle,
+  applyVisibility, emptyHtml, followZoom, mapNotice, renderSwitcher, setOpacity, visibleInStyle,
 } from "./layers.js";
 import { Drawer } from "./measure.js";
 import { PointerCoordinates, installCoordinatesHere } from "./pointer.js";
@@ -129,6 +129,8 @@ async function onStyle() {
     state.legend = legend;
     if (compare) compare.refresh();
     for (const [id, factor] of Object.entries(state.opacity)) setOpacity(map, legend, id, factor);
+    const empty = emptyHtml(state.meta, state.city, { signedIn: Boolean(apiKey()) });
+    mapNotice(map, legend.layers.length ? null : empty);
     renderSwitcher($("layer-list"), legend, state.meta, state.visible, (id, on) => {
       if (on) state.visible.add(id);
       else state.visible.delete(id);
@@ -136,6 +138,7 @@ async function onStyle() {
       if (compare) compare.refresh();
       save();
     }, true, {
+      empty,
       opacity: true,
       opacities: state.opacity,
       onOpacity: (id, factor) => {

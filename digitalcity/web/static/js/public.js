@@ -6,7 +6,8 @@ import { openCompare } from "./compare.js";
 import { api, cityById, config, esc, hashOf, ownFeature, readHash, writeHash } from "./common.js";
 import { applyLabels, lang, mapLocale, pick, relabelMap, setLang, t } from "./i18n.js";
 import {
-  applyVisibility, chooseTheme, followZoom, renderSwitcher, say, visibleInStyle,
+  applyVisibility, chooseTheme, emptyHtml, followZoom, mapNotice, renderSwitcher, say,
+  visibleInStyle,
 } from "./layers.js";
 import { addBasemap } from "./basemap.js";
 import { ChangesTool, installChanges } from "./changes.js";
@@ -83,6 +84,7 @@ map.on("style.load", async () => {
   applyVisibility(map, state.visible);
   try {
     legend = await (await fetch(legendUrl())).json();
+    mapNotice(map, legend.layers.length ? null : emptyHtml(meta, city.id, { publicMap: true }));
     const changed = () => {
       applyVisibility(map, state.visible);
       writeHash(map, state);
@@ -93,6 +95,7 @@ map.on("style.load", async () => {
       changed();
       if (compare) compare.refresh();
     }, true, {
+      empty: emptyHtml(meta, city.id, { publicMap: true }),
       themes: true, // one thematic fill at a time (layers with a ``theme`` in their definitions)
       onTheme: (id) => {
         chooseTheme(state.visible, legend, id);
