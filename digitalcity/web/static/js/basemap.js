@@ -73,8 +73,11 @@ async function shiftedTile(template, z, x, y) {
 let registered = false;
 
 /** Add the raster basemap ``spec`` ({url, crs, attribution}) under the first city layer. */
+/** The id of the external basemap's source: another service's tiles, not the city's data. */
+export const BASEMAP_SOURCE = "dc-basemap";
+
 export function addBasemap(map, spec) {
-  if (!spec || map.getSource("dc-basemap")) return;
+  if (!spec || map.getSource(BASEMAP_SOURCE)) return;
   let url = spec.url;
   if (spec.crs === "GCJ-02") {
     if (!registered) {
@@ -86,9 +89,9 @@ export function addBasemap(map, spec) {
     }
     url = `gcj02://${encodeURIComponent(spec.url)}#{z}/{x}/{y}`;
   }
-  map.addSource("dc-basemap", {
+  map.addSource(BASEMAP_SOURCE, {
     type: "raster", tiles: [url], tileSize: 256, attribution: spec.attribution || "",
   });
   const first = map.getStyle().layers.find((l) => l.type !== "background");
-  map.addLayer({ id: "dc-basemap", type: "raster", source: "dc-basemap" }, first && first.id);
+  map.addLayer({ id: BASEMAP_SOURCE, type: "raster", source: BASEMAP_SOURCE }, first && first.id);
 }

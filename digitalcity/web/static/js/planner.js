@@ -15,6 +15,7 @@ import { applyLabels, lang, mapLocale, pick, relabelMap, setLang, t } from "./i1
 import {
   applyVisibility, emptyHtml, followZoom, mapNotice, renderSwitcher, setOpacity, visibleInStyle,
 } from "./layers.js";
+import { watchMapStatus } from "./mapstatus.js";
 import { Drawer } from "./measure.js";
 import { PointerCoordinates, installCoordinatesHere } from "./pointer.js";
 import { printSheet } from "./print.js";
@@ -68,6 +69,7 @@ window.dcMap = map;
 new ResizeObserver(() => map.resize()).observe(document.getElementById("map"));
 map.addControl(new maplibregl.NavigationControl(), "top-right");
 map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
+watchMapStatus(map, () => reloadStyle()); // data that cannot be read: said, and read again
 map.addControl(new PointerCoordinates(() => state.meta.local_crs), "bottom-left");
 installCoordinatesHere(map, () => state.meta.local_crs, () => drawer.active || shapeEditing());
 

@@ -9,6 +9,7 @@ import {
   applyVisibility, chooseTheme, emptyHtml, followZoom, mapNotice, renderSwitcher, say,
   visibleInStyle,
 } from "./layers.js";
+import { watchMapStatus } from "./mapstatus.js";
 import { addBasemap } from "./basemap.js";
 import { ChangesTool, installChanges } from "./changes.js";
 import {
@@ -53,6 +54,7 @@ window.dcMap = map;
 new ResizeObserver(() => map.resize()).observe(document.getElementById("map"));
 map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
 map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
+watchMapStatus(map, () => reloadStyle()); // data that cannot be read: said, and read again
 const locate = new maplibregl.GeolocateControl({ fitBoundsOptions: { maxZoom: 17 } });
 map.addControl(locate, "top-right");
 // Located: the card of the parcel where the reader stands ("what applies here"), once the
