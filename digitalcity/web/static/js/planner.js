@@ -4,9 +4,10 @@ import { addBasemap } from "./basemap.js";
 import { featuresCard, parcelCard, statsCard } from "./cards.js";
 import { openCompare } from "./compare.js";
 import {
-  api, apiKey, cityById, config, download, esc, hashOf, lonLatBox, num, readHash, revertChangeset,
-  setApiKey, setAsOf, transformRequest, withAsOf, writeHash,
+  api, apiKey, cityById, config, download, esc, hashOf, lonLatBox, num, readHash, setAsOf,
+  transformRequest, withAsOf, writeHash,
 } from "./common.js";
+import { EditNotice } from "./editnotice.js";
 import {
   creatableLayers, editButtons, mayUndo, openHistory, openNewFeature, wireEditing,
 } from "./editmode.js";
@@ -18,7 +19,8 @@ import {
 import { watchMapStatus } from "./mapstatus.js";
 import { Drawer } from "./measure.js";
 import { PointerCoordinates, installCoordinatesHere } from "./pointer.js";
-import { printSheet } from "./print.js";
+import { wirePrintDialog } from "./print.js";
+import { showSignedIn, wireSignIn } from "./signin.js";
 import { QueryTool, installQuery } from "./query.js";
 import { queryFromLink, queryToLink } from "./query_filter.js";
 import { BoundaryTool, installBoundary } from "./boundary.js";
@@ -96,8 +98,7 @@ function dateRange() {
 async function loadMeta() {
   state.meta = await api(`/cities/${state.city}`);
   dateRange();
-  $("signin").textContent = apiKey() ? t("signOut") : t("signIn");
-  $("signin").title = apiKey() ? t("signedIn", { role: t(`role_${state.meta.role}`) }) : "";
+  showSignedIn(state.meta.role);
   $("new-feature").hidden = state.asOf != null || !creatableLayers(state.meta).length;
 }
 
@@ -193,83 +194,43 @@ function editTools(layerId, fid) {
   return (state.asOf ? "" : editButtons(state.meta, layerId, fid)) + attachmentButton(state.meta, layerId, fid);
 }
 
-// What an edit did ("Saved", a split's parts), said at the top of the feature's card for as
-// long as that card is the one shown (the card is drawn again when the map's style reloads),
-// with a way to undo it: the editor's own change set (an admin's too), reverted. A deletion's
-// notice is a card of its own.
-let editNotice = null; // {fid, layerId, message, undo: {collection, changeset} | null, made}
-
-/** Tell of an edit of feature ``fid`` (change set ``changeset``); ``made``: "created" or
- * "deleted" when the edit made or removed the feature. */
-function noticeOf(layerId, fid, message, changeset, made = null) {
-  const collection = state.meta.layers[layerId].collection;
-  editNotice = { fid: String(fid), layerId, message, made,
-    undo: changeset ? { collection, changeset } : null };
-}
-
-function noticeHtml() {
-  const undo = editNotice.undo ? ` <button type="button" class="link" id="edit-undo">${esc(t("undoEdit"))}</button>` : "";
-  return `<p class="saved edit-done">${esc(editNotice.message)}${undo}</p>`;
-}
-
-function withNotice(html) {
-  const shown = String(state.sel ?? state.selection?.fid);
-  if (editNotice?.fid !== shown) {
-    editNotice = null;
-    return html;
-  }
-  return noticeHtml() + html;
-}
-
-function wireUndo() {
-  const undo = document.getElementById("edit-undo");
-  if (undo) undo.onclick = () => { undo.disabled = true; undoEdit().catch(onError); };
-}
+// What an edit did, said over the feature's card with a way to undo it (editnotice.js).
+const notice = new EditNotice({
+  meta: () => state.meta,
+  shown: () => String(state.sel ?? state.selection?.fid),
+  undone: async (layerId, fid, exists) => {
+    reloadStyle(); // the undone features' tiles have new keys: read them again
+    if (exists) await openFeature(layerId, fid);
+    else noticeCard();
+  },
+  onError,
+});
 
 // The notice alone, for a feature there is no card of (deleted, or its making undone).
 function noticeCard() {
   clearSelection(map);
   Object.assign(state, { sel: null, selection: null, lastCard: null });
-  openCard(noticeHtml());
-  wireUndo();
-}
-
-// Undo the edit the notice tells of; the card (the feature's, if it exists after) then says
-// whether it was undone.
-async function undoEdit() {
-  const { fid, layerId, undo, made } = editNotice;
-  let undone = true;
-  let message = t("editUndone");
-  try {
-    await revertChangeset(undo.collection, undo.changeset, t("undoReason"));
-  } catch (err) {
-    undone = false;
-    message = err.status === 409 ? t("changes_revertConflict") : t("error", { msg: err.message });
-  }
-  noticeOf(layerId, fid, message, null);
-  reloadStyle(); // the undone features' tiles have new keys: read them again
-  const exists = undone ? made !== "created" : made !== "deleted";
-  if (exists) await openFeature(layerId, fid);
-  else noticeCard();
+  openCard(notice.html());
+  notice.wire();
 }
 
 // A card opened from a query's results starts with a way back to them (state.back).
 function showCard(body, again) {
-  const html = withNotice(body);
+  const html = notice.wrap(body);
   clearReshape(map); // a merge's neighbours belong to the card they were listed in
   state.lastCard = again;
   const back = state.back && (state.back.label || t("backToResults")); // what the way back leads to
   openCard(back ? `<p class="back"><button type="button" class="link" id="card-back">${esc(back)}</button></p>${html}` : html);
   qualityTool.decorate(document.getElementById("card")); // a saved shape's faults (quality.js)
   if (state.back) $("card-back").onclick = () => state.back();
-  wireUndo();
+  notice.wire();
   wireAttachments(document.getElementById("card"), state.meta); // its files (attachments.js)
   wireEditing(document.getElementById("card"), state.meta, {
     map,
     onSaved: (saved) => afterSave(saved, again),
     openFeature: (layerId, fid) => openFeature(layerId, fid),
     onDeleted: async ({ layerId, fid, changeset }) => {
-      noticeOf(layerId, fid, t("deleted"), changeset, "deleted");
+      notice.tell(layerId, fid, t("deleted"), changeset, "deleted");
       noticeCard();
       reloadStyle();
     },
@@ -283,7 +244,7 @@ function showCard(body, again) {
 // again, the notice with Undo, and the card drawn again (``again``) or the feature kept opened.
 async function afterSave(saved, again) {
   reloadStyle(); // the edited feature's tiles have new keys: read them again
-  noticeOf(saved.layerId, saved.fid, saved.message || t("saved"), saved.changeset);
+  notice.tell(saved.layerId, saved.fid, saved.message || t("saved"), saved.changeset);
   if (saved.message) { // a split, merge or restore: the feature kept, and what was done
     await openFeature(saved.layerId, saved.fid);
     return;
@@ -431,7 +392,7 @@ function drawNewFeature(layerId) {
   const panel = document.querySelector("#card .edit-panel");
   openNewFeature(panel, state.meta, layerId, map, async (id, fid, geometry, changeset) => {
     reloadStyle();
-    if (fid) noticeOf(id, fid, t("created"), changeset, "created");
+    if (fid) notice.tell(id, fid, t("created"), changeset, "created");
     if (id === state.meta.roles.parcels && fid) await showParcel(fid, false);
     else if (fid) noticeCard(); // the notice, with its undo, where the form was
     if (fid) await qualityTool.afterEdit(id, fid, geometry);
@@ -492,30 +453,10 @@ function openComparison() {
 }
 $("compare-day").onchange = openComparison;
 
-$("print").onclick = () => {
-  const cityTitle = pick(cityById(state.city).title) || state.city;
-  $("print-title").value = `${cityTitle} · ${new Date().toLocaleDateString(lang() === "zh" ? "zh-CN" : "en-GB")}`;
-  $("print-status").textContent = "";
-  $("print-dialog").showModal();
-};
-$("print-ok").onclick = async (event) => {
-  event.preventDefault();
-  $("print-status").textContent = t("loading");
-  try {
-    await printSheet(map, {
-      paper: $("print-paper").value,
-      orientation: $("print-orientation").value,
-      format: $("print-format").value,
-      title: $("print-title").value,
-      legend: state.legend,
-      visible: state.visible || new Set(),
-      fileStem: state.city,
-    });
-    $("print-dialog").close();
-  } catch (err) {
-    $("print-status").textContent = t("error", { msg: err.message });
-  }
-};
+wirePrintDialog(map, {
+  cityTitle: () => pick(cityById(state.city).title) || state.city,
+  sheet: () => ({ legend: state.legend, visible: state.visible || new Set(), fileStem: state.city }),
+});
 
 $("share").onclick = async () => {
   const url = location.href.split("#")[0] + hashOf(map, state);
@@ -702,32 +643,14 @@ $("lang").onclick = () => {
   save();
 };
 
-$("signin").onclick = () => {
-  if (apiKey()) {
-    setApiKey(null);
+wireSignIn({
+  city: () => state.city,
+  signedOut: () => reloadStyle(),
+  signedIn: () => {
+    state.visible = null; // show the newly visible layers as the style sets them
     reloadStyle();
-    return;
-  }
-  $("key-error").hidden = true;
-  $("key-dialog").showModal();
-};
-$("key-form").onsubmit = async (event) => {
-  if (event.submitter && event.submitter.value !== "ok") return;
-  event.preventDefault();
-  const key = $("key").value.trim();
-  try {
-    await api(`/cities/${state.city}`, { key });
-  } catch (err) {
-    $("key-error").textContent = err.status === 401 ? t("badKey") : err.message;
-    $("key-error").hidden = false;
-    return;
-  }
-  setApiKey(key);
-  $("key").value = "";
-  $("key-dialog").close();
-  state.visible = null; // show the newly visible layers as the style sets them
-  reloadStyle();
-};
+  },
+});
 
 $("card-close").onclick = () => {
   stopShapeEditing();

@@ -280,3 +280,34 @@ export async function printSheet(map, options) {
   window.dcPrint = result;
   return result;
 }
+
+/**
+ * Wire the print button and its dialog (paper, orientation, format, title): the title starts
+ * as the city's and the day's; ``sheet()`` gives what the sheet shows besides the map (the
+ * legend, the visible layers, the file's stem).
+ */
+export function wirePrintDialog(map, { cityTitle, sheet }) {
+  const $ = (id) => document.getElementById(id);
+  $("print").onclick = () => {
+    const day = new Date().toLocaleDateString(lang() === "zh" ? "zh-CN" : "en-GB");
+    $("print-title").value = `${cityTitle()} · ${day}`;
+    $("print-status").textContent = "";
+    $("print-dialog").showModal();
+  };
+  $("print-ok").onclick = async (event) => {
+    event.preventDefault();
+    $("print-status").textContent = t("loading");
+    try {
+      await printSheet(map, {
+        paper: $("print-paper").value,
+        orientation: $("print-orientation").value,
+        format: $("print-format").value,
+        title: $("print-title").value,
+        ...sheet(),
+      });
+      $("print-dialog").close();
+    } catch (err) {
+      $("print-status").textContent = t("error", { msg: err.message });
+    }
+  };
+}
