@@ -10,7 +10,10 @@ and two SQL floors through psycopg: the statements our server runs, rows joined 
 ours are, and the page assembled in PostgreSQL (``string_agg`` of the same feature texts, one
 row). Prints req/s, median and p95 at concurrency 1 and 8, and cold against the better floor
 (issue 16's target: at least 0.9x). A third series, the first floor with its text gzipped as
-our pages are, is a diagnostic, not a floor: cold against it is the HTTP stack's share. Every series runs one untimed request per client thread
+our pages are, is a diagnostic, not a floor: cold against it is the HTTP stack's share. So is a
+fourth, our page rendered in this process by the server's own code (``render_page``: the
+statement, its rows gzipped as they come, the tail), without HTTP: against the floors it is
+what the page itself costs, and cold against it what the HTTP stack adds. Every series runs one untimed request per client thread
 first (``run(warm=True)``): the timed pages then measure the pages, not the connections each
 thread and the server open on first use.
 
@@ -29,6 +32,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from starlette.datastructures import QueryParams
 
 from bench.common.city import CITY, city_db, osmlike_db
 from bench.common.cluster import BenchDB
@@ -36,9 +40,11 @@ from bench.common.osmlike import CENTRE, SIDE_M
 from bench.common.osmlike import CITY as OSM_CITY
 from bench.common.runner import Result, http_jobs, run, thread_connection
 from bench.common.servers import tipg_env, uvicorn_server
+from digitalcity.api.item_pages import render_page
 from digitalcity.catalog import Catalog
 from digitalcity.catalog.ids import collection_id
 from digitalcity.config import Settings
+from digitalcity.db.engine import make_engine
 from digitalcity.db.schema import layer_table
 from digitalcity.query.items import ItemsQuery
 from digitalcity.tiles.compress import GzipWriter
@@ -158,6 +164,23 @@ def assembled_floor_jobs(data: Dataset) -> list[Callable[[], int]]:
     return [job(q) for q in _queries(data)]
 
 
+def rendered_jobs(data: Dataset) -> list[Callable[[], int]]:
+    """Our pages rendered in this process by the server's code (``render_page``) on an
+    engine made as the server makes its own: the page without HTTP (a diagnostic)."""
+    settings = data.db.settings
+    engine = make_engine(settings, parallel_workers=Settings().api_parallel_workers)
+    params = QueryParams(f"limit={LIMIT}")
+
+    def job(query: ItemsQuery) -> Callable[[], int]:
+        def go() -> int:
+            page = render_page(engine, params, "http://bench", data.layer, query, counting=True)
+            return 200 if page.body else 500
+
+        return go
+
+    return [job(q) for q in _queries(data)]
+
+
 def line(name: str, result: Result) -> str:
     bad = {k: v for k, v in result.statuses.items() if k not in (200,)}
     note = f"  statuses {bad}" if bad else ""
@@ -193,6 +216,7 @@ def measure(data: Dataset, rounds: int = ROUNDS) -> dict[tuple[str, int], Result
             "sql": lambda c: floor_jobs(data.db, _queries(data)),
             "sql_fc": lambda c: assembled_floor_jobs(data),
             "sql_gz": lambda c: floor_jobs(data.db, _queries(data), gzip=True),
+            "rendered": lambda c: rendered_jobs(data),
             "cold": lambda c: http_jobs(cold, ours, c),
             "warm": lambda c: http_jobs(warm, ours, c),
         }
@@ -227,6 +251,7 @@ def report(data: Dataset, results: dict[tuple[str, int], Result]) -> None:
         ("sql", "SQL floor: our statements, rows"),
         ("sql_fc", "SQL floor: page assembled in SQL"),
         ("sql_gz", "our statements, rows, gzipped"),
+        ("rendered", "our page rendered, no HTTP"),
         ("cold", "digitalcity items, cold"),
         ("warm", "digitalcity items, warm cache"),
         ("tipg", "tipg items"),
@@ -244,6 +269,12 @@ def report(data: Dataset, results: dict[tuple[str, int], Result]) -> None:
         # not a target: the floor plus the compression every page pays, so what is left is
         # the HTTP stack's share
         print(f"  cold / our statements gzipped: {cold.rps / gzipped:.2f}x  (diagnostic)")
+        rendered = results[("rendered", concurrency)].rps
+        # what the page itself costs against the floor, and what HTTP adds to it
+        print(
+            f"  our page rendered, no HTTP / best SQL floor: {rendered / best:.2f}x  (diagnostic)"
+        )
+        print(f"  cold / our page rendered, no HTTP: {cold.rps / rendered:.2f}x  (diagnostic)")
         if ("tipg", concurrency) in results:
             tipg = results[("tipg", concurrency)]
             print(f"  cold / tipg:      {cold.rps / tipg.rps:.2f}x")

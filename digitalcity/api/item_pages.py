@@ -210,7 +210,7 @@ def geojson_page(
     gzip_ok = "gzip" in request.headers.get("accept-encoding", "").lower()
     headers["Vary"] = "Accept-Encoding"
     if key is None:
-        rendered = _render(
+        rendered = render_page(
             engine, request.query_params, base, collection, query, _counting(request, query)
         )
         return _page_response(rendered.body, gzip_ok, headers)
@@ -223,7 +223,7 @@ def geojson_page(
     cached = state.pages.get(key)
     if cached is not None:
         return _page_response(cached, gzip_ok, headers)
-    rendered = next_pages(request.app).take(key) or _render(
+    rendered = next_pages(request.app).take(key) or render_page(
         engine, request.query_params, base, collection, query, _counting(request, query)
     )
     state.pages.put(key, rendered.body)
@@ -246,7 +246,7 @@ def _counting(request: Request, query: ItemsQuery) -> bool:
     )
 
 
-def _render(
+def render_page(
     engine: Engine,
     params: QueryParams,
     base: str,
@@ -288,7 +288,7 @@ def _walk_on(
         return
 
     next_pages(request.app).schedule(
-        key, lambda: _render(engine, params, base, collection, ahead, counting=False)
+        key, lambda: render_page(engine, params, base, collection, ahead, counting=False)
     )
 
 
