@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from digitalcity.catalog.delimited_text import Dialect, sniff
 from digitalcity.catalog.model import LayerDef
 from digitalcity.errors import SourceError
-from digitalcity.ingest import load_layer, readers
+from digitalcity.ingest import load_layer, table_rows
 from digitalcity.ingest.csv_arrow import arrow_plan
 from digitalcity.ingest.join_tables import read_table
 from digitalcity.ingest.readers import SourceReader
@@ -55,7 +55,7 @@ def _load_both_ways(monkeypatch, catalog, engine, settings, city: str, layer: La
         reader.close()
     by_arrow = load_layer(layer, catalog.city(city), engine, settings, force=True)
     with monkeypatch.context() as patched:
-        patched.setattr(readers, "arrow_plan", lambda *args: None)
+        patched.setattr(table_rows, "arrow_plan", lambda *args: None)
         other = layer.model_copy(update={"id": f"{layer.id}_pandas"})
         by_pandas = load_layer(other, catalog.city(city), engine, settings, force=True)
     assert by_arrow.rows_read == by_pandas.rows_read == total
@@ -190,7 +190,7 @@ def test_a_file_changed_under_the_reader_is_a_source_error(monkeypatch, settings
             fh.write(b"\xd1\xd1")
         return plan
 
-    monkeypatch.setattr(readers, "arrow_plan", planned_then_changed)
+    monkeypatch.setattr(table_rows, "arrow_plan", planned_then_changed)
     reader = SourceReader(layer.source, settings.source_data_dir)
     try:
         with pytest.raises(SourceError, match=r"cannot read points.csv \(after \d+ rows\)"):
@@ -215,7 +215,7 @@ def test_an_unchanged_table_is_not_scanned(
         scans.append(args[0])
         return arrow_plan(*args)
 
-    monkeypatch.setattr(readers, "arrow_plan", counted)
+    monkeypatch.setattr(table_rows, "arrow_plan", counted)
     city = catalog.city("xiamen")
     assert load_layer(layer, city, engine, settings).rows_loaded == len(districts)
     assert load_layer(layer, city, engine, settings).status == "unchanged"
@@ -230,13 +230,13 @@ def test_plain_decimal_coordinates_are_read_from_arrow_text(monkeypatch, tmp_pat
     from digitalcity.catalog.model import SourceDef
 
     sent: list[str] = []
-    coordinate_numbers = readers.coordinate_numbers
+    coordinate_numbers = table_rows.coordinate_numbers
 
     def counted(values, **kwargs):  # noqa: ANN001, ANN003, ANN202
         sent.append(str(values.iloc[0]))
         return coordinate_numbers(values, **kwargs)
 
-    monkeypatch.setattr(readers, "coordinate_numbers", counted)
+    monkeypatch.setattr(table_rows, "coordinate_numbers", counted)
     rows = ["name,x,y", "a,118.0891,24.4791", "b,,24.5", "c,-0.5,.25", "d,118,24"]
     (tmp_path / "plain.csv").write_text("\n".join(rows) + "\n")
     (tmp_path / "dms.csv").write_text("\n".join([*rows, "e,118°04'12.5\"E,24.4"]) + "\n")

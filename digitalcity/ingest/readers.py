@@ -1,7 +1,7 @@
 """Read a layer's source file in batches: attribute columns (``Columns``) and geometries.
 
 Spatial formats stream through pyogrio's Arrow reader (memory bounded by the batch size for
-formats GDAL streams); CSV streams through pandas in chunks; a GeoTIFF grid streams as vector
+formats GDAL streams); CSV streams through Arrow or pandas in batches (``table_rows``); a GeoTIFF grid streams as vector
 cells in strips of rows (``raster.py``).
 """
 
@@ -37,13 +37,11 @@ from digitalcity.catalog.prepared import PreparedSource
 from digitalcity.catalog.source_encoding import declared_encoding, source_encoding
 from digitalcity.errors import SourceError
 from digitalcity.ingest.columns import Columns
-from digitalcity.ingest.csv_arrow import ArrowPlan, arrow_plan
 from digitalcity.ingest.geoparquet import GeoParquet
-from digitalcity.ingest.numbers import plain_numbers
 from digitalcity.ingest.raster import RasterCells
 from digitalcity.ingest.sheets import SHEET_FORMATS, read_sheet
+from digitalcity.ingest.table_rows import csv_tables, table_geometry
 from digitalcity.ingest.topojson import Topology, read_topology, topojson_frames
-from digitalcity.ingest.written_forms import coordinate_numbers, split_pairs
 
 
 @dataclass
@@ -374,72 +372,17 @@ class SourceReader:
         return np.asarray(geoms, dtype=object)
 
     def _csv_batches(self, batch_rows: int) -> Iterator[Batch]:
-        # scanned only when read: a load that finds its source unchanged never reads it
-        plan = arrow_plan(self.path, self.encoding, self.dialect, self.columns)
-        if plan is not None:
-            self.total = plan.rows  # counted by the scan: a file cut short meanwhile is seen
-            yield from self._arrow_csv_batches(plan, batch_rows)
-            return
-        offset = 0
-        try:
-            chunks = pd.read_csv(
-                self.path,
-                sep=self.dialect.separator,
-                skiprows=self.dialect.header,
-                chunksize=batch_rows,
-                dtype=str,
-                keep_default_na=False,
-                encoding=self.encoding or "utf-8",
-            )
-            for chunk in chunks:
-                columns = Columns(chunk.reset_index(drop=True))
-                yield Batch(offset, columns, self._csv_geometry(columns))
-                offset += len(chunk)
-        except (UnicodeDecodeError, pd.errors.ParserError) as exc:
-            raise SourceError(
-                f"cannot read {self.path.name} (after {offset} rows): {exc}"
-            ) from None
+        def counted(rows: int) -> None:
+            self.total = rows
 
-    def _arrow_csv_batches(self, plan: ArrowPlan, batch_rows: int) -> Iterator[Batch]:
-        offset = 0
-        try:
-            for table in plan.batches(batch_rows):
-                columns = Columns(table)
-                yield Batch(offset, columns, self._csv_geometry(columns))
-                offset += table.num_rows
-        except (pa.ArrowInvalid, UnicodeError) as exc:
-            raise SourceError(
-                f"cannot read {self.path.name} (after {offset} rows): {exc}"
-            ) from None
+        tables = csv_tables(
+            self.path, self.encoding, self.dialect, self.columns, batch_rows, counted
+        )
+        for offset, columns in tables:
+            yield Batch(offset, columns, self._csv_geometry(columns))
 
     def _csv_geometry(self, columns: Columns) -> np.ndarray:
-        """The points (or WKT geometries) of a table's rows; None where a row has none."""
-        if self.source.wkt:
-            cells = columns.series(self.source.wkt).to_numpy(dtype=object)
-            text = np.array([c if isinstance(c, str) and c else None for c in cells], dtype=object)
-            return shapely.from_wkt(text, on_invalid="ignore")
-        if self.source.xy:
-            pairs = split_pairs(columns.series(self.source.xy), decimal_comma=self.decimal_comma)
-            x_text, y_text = (
-                (pairs[0], pairs[1]) if self.source.xy_order == "xy" else (pairs[1], pairs[0])
-            )
-            x = coordinate_numbers(x_text, decimal_comma=self.decimal_comma)
-            y = coordinate_numbers(y_text, decimal_comma=self.decimal_comma)
-        else:  # the definition's checks ensure x and y are both set
-            x, y = (self._coordinates(columns, str(c)) for c in (self.source.x, self.source.y))
-        points = np.asarray(shapely.points(x, y), dtype=object)
-        points[np.isnan(x) | np.isnan(y)] = None
-        return points
-
-    def _coordinates(self, columns: Columns, name: str) -> np.ndarray:
-        """The numbers of coordinate column ``name`` (float64, NaN where none): read by Arrow
-        and all plain numbers, cast from the Arrow text (``plain_numbers``); else through
-        pandas (``coordinate_numbers``), which also reads other forms."""
-        text = columns.arrow(name)
-        numbers = plain_numbers(text) if text is not None and not self.decimal_comma else None
-        if numbers is not None:
-            return numbers.astype(np.float64, copy=False)
-        return coordinate_numbers(columns.series(name), decimal_comma=self.decimal_comma)
+        return table_geometry(columns, self.source, decimal_comma=self.decimal_comma)
 
 
 @dataclass
