@@ -99,6 +99,15 @@ def test_planner_in_chinese_has_no_untranslated_text(browser, live_server, plann
     page.click("#card .quality-form button[type=submit]")
     page.wait_for_selector("#card .quality-summary", timeout=60_000)
     found += _untranslated(opened, codes)
+    page.click("#catchments")  # walking catchments: the fire stations', then the life circle
+    page.select_option("#card select[name=layer]", "fire_stations")
+    page.click("#card .catchments-form button[type=submit]")
+    page.wait_for_selector("#card .catchments-table", timeout=60_000)
+    found += _untranslated(opened, codes)
+    page.check("#card input[name=mode][value=circle]")
+    page.click("#card .catchments-form button[type=submit]")
+    page.wait_for_selector("#card .catchments-table", timeout=60_000)
+    found += _untranslated(opened, codes)
     # signed in, the internal layers and fields appear: they are translated too
     page.evaluate("key => sessionStorage.setItem('digitalcity.apiKey', key)", planner_key)
     page.goto("about:blank")

@@ -127,6 +127,9 @@ def layer_meta(
             "zoning": roles.zoning if roles.zoning in layers else None,
             "overlays": [x for x in roles.overlays if x in layers],
             "population": roles.population if roles.population in layers else None,
+            # the street network walking catchments follow (the planner's catchments tool)
+            "streets": roles.streets if roles.streets in layers else None,
+            "life_circle": [x for x in roles.life_circle if x in layers],
             "facilities": sorted(
                 {x for ids in roles.facilities.values() for x in ids} & set(layers)
             ),

@@ -24,6 +24,7 @@ import { showSignedIn, wireSignIn } from "./signin.js";
 import { QueryTool, installQuery } from "./query.js";
 import { queryFromLink, queryToLink } from "./query_filter.js";
 import { BoundaryTool, installBoundary } from "./boundary.js";
+import { CatchmentsTool, installCatchments } from "./catchments.js";
 import { ChangesTool, installChanges } from "./changes.js";
 import { QualityTool, installQuality } from "./quality.js";
 import { clearReshape, installReshape } from "./reshape.js";
@@ -100,6 +101,7 @@ async function loadMeta() {
   dateRange();
   showSignedIn(state.meta.role);
   $("new-feature").hidden = state.asOf != null || !creatableLayers(state.meta).length;
+  $("catchments").hidden = !CatchmentsTool.offered(state.meta);
 }
 
 // Bumped when the style is replaced: a style.load handler still awaiting the meta or the legend
@@ -114,6 +116,7 @@ async function onStyle() {
   installBoundary(map);
   installChanges(map);
   installQuality(map);
+  installCatchments(map);
   installReshape(map);
   installQuery(map); // below the selection, which is drawn over a query's matches
   installSelection(map);
@@ -274,6 +277,7 @@ const queryCard = toolCard();
 const boundaryCard = toolCard();
 const changesCard = toolCard();
 const qualityCard = toolCard();
+const catchmentsCard = toolCard();
 
 function onError(err) {
   openCard(`<p class="error">${esc(t("error", { msg: err.message }))}</p>`);
@@ -483,6 +487,7 @@ citySelect.onchange = () => {
   queryTool.clear();
   boundaryTool.clear(false);
   qualityTool.clear(true);
+  catchmentsTool.clear(true);
   closeCard();
   drawer.clear();
   map.jumpTo({ center: next.center, zoom: next.zoom });
@@ -623,8 +628,24 @@ const qualityTool = new QualityTool({
 });
 $("quality").onclick = () => {
   changesTool.clear();
+  catchmentsTool.clear();
   qualityCard.claim();
   qualityTool.open();
+};
+
+// Walking catchments (catchments.js): a kind of facility's, or the life circle's, on the map.
+const catchmentsTool = new CatchmentsTool({
+  map,
+  city: () => state.city,
+  meta: () => state.meta,
+  showCard: catchmentsCard.show,
+  fit: (box) => fitBeside(map, box),
+});
+$("catchments").onclick = () => {
+  changesTool.clear();
+  qualityTool.clear();
+  catchmentsCard.claim();
+  catchmentsTool.open();
 };
 
 $("query").onclick = () => {
@@ -657,6 +678,7 @@ $("card-close").onclick = () => {
   if (document.querySelector("#card .query-form")) queryTool.clear(); // closing the query ends it
   changesTool.clear();
   qualityTool.clear();
+  catchmentsTool.clear();
   closeCard();
   clearSelection(map);
   Object.assign(state, { sel: null, selection: null, lastCard: null, back: null });
