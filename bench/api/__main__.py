@@ -32,6 +32,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 from starlette.datastructures import QueryParams
 
 from bench.common.city import CITY, city_db, osmlike_db
@@ -45,6 +46,7 @@ from digitalcity.catalog import Catalog
 from digitalcity.catalog.ids import collection_id
 from digitalcity.config import Settings
 from digitalcity.db.engine import make_engine
+from digitalcity.db.routing import api_parallel_workers
 from digitalcity.db.schema import layer_table
 from digitalcity.query.items import ItemsQuery
 from digitalcity.tiles.compress import GzipWriter
@@ -164,11 +166,9 @@ def assembled_floor_jobs(data: Dataset) -> list[Callable[[], int]]:
     return [job(q) for q in _queries(data)]
 
 
-def rendered_jobs(data: Dataset) -> list[Callable[[], int]]:
-    """Our pages rendered in this process by the server's code (``render_page``) on an
-    engine made as the server makes its own: the page without HTTP (a diagnostic)."""
-    settings = data.db.settings
-    engine = make_engine(settings, parallel_workers=Settings().api_parallel_workers)
+def rendered_jobs(data: Dataset, engine: Engine) -> list[Callable[[], int]]:
+    """Our pages rendered in this process by the server's code (``render_page``) on
+    ``engine``, made as the server makes its own: the page without HTTP (a diagnostic)."""
     params = QueryParams(f"limit={LIMIT}")
 
     def job(query: ItemsQuery) -> Callable[[], int]:
@@ -209,6 +209,8 @@ def measure(data: Dataset, rounds: int = ROUNDS) -> dict[tuple[str, int], Result
     cold_env = {**env, "DIGITALCITY_ITEMS_CACHE_MB": "0"}
     tipg_settings = {**tipg_env(data.db, [schema]), "TIPG_MAX_FEATURES_PER_QUERY": str(LIMIT * 10)}
     with ExitStack() as servers:
+        engine = make_engine(data.db.settings, parallel_workers=api_parallel_workers(Settings()))
+        servers.callback(engine.dispose)
         app = "digitalcity.api.main:app_factory"
         cold = servers.enter_context(uvicorn_server(app, cold_env, factory=True))
         warm = servers.enter_context(uvicorn_server(app, env, factory=True))
@@ -216,7 +218,7 @@ def measure(data: Dataset, rounds: int = ROUNDS) -> dict[tuple[str, int], Result
             "sql": lambda c: floor_jobs(data.db, _queries(data)),
             "sql_fc": lambda c: assembled_floor_jobs(data),
             "sql_gz": lambda c: floor_jobs(data.db, _queries(data), gzip=True),
-            "rendered": lambda c: rendered_jobs(data),
+            "rendered": lambda c: rendered_jobs(data, engine),
             "cold": lambda c: http_jobs(cold, ours, c),
             "warm": lambda c: http_jobs(warm, ours, c),
         }

@@ -5,7 +5,7 @@
 // of them at once (analysis/life_circle). The catchments are drawn on the map, coloured by
 // minutes or by kind, with a table of areas, residents and shares; the result downloads as
 // GeoJSON. Offered where the city names its street network and has facilities.
-import { Latest, api, esc, lonLatBox, num } from "./common.js";
+import { Latest, api, esc, lonLatBox, num, saveBlob } from "./common.js";
 import { lang, pick, unitText } from "./i18n.js";
 
 const TEXT = {
@@ -264,13 +264,9 @@ ${this.result && !this.running ? this.report() : ""}`;
 
   /** The catchments as a GeoJSON file (lon/lat), for desktop GIS. */
   download() {
-    const link = document.createElement("a");
-    link.href = URL.createObjectURL(new Blob([JSON.stringify(this.result.data)],
-      { type: "application/geo+json" }));
     const what = this.result.mode === "circle" ? "life-circle" : this.result.provenance.parameters.facility_layer;
-    link.download = `${this.ctx.city()}-${what}-catchments.geojson`;
-    link.click();
-    setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+    saveBlob(new Blob([JSON.stringify(this.result.data)], { type: "application/geo+json" }),
+      `${this.ctx.city()}-${what}-catchments.geojson`);
   }
 
   /** Drop what the tool drew (the card was closed); with ``forget``, its result too (another

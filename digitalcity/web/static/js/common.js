@@ -158,8 +158,13 @@ export async function sendFile(path, file) {
 export async function download(path, filename) {
   const response = await fetch(path, { headers: withKey(path) });
   if (!response.ok) throw new ApiError(response.status, response.statusText);
+  saveBlob(await response.blob(), filename);
+}
+
+/** Save ``blob`` as a file named ``filename`` (the browser's download). */
+export function saveBlob(blob, filename) {
   const link = document.createElement("a");
-  link.href = URL.createObjectURL(await response.blob());
+  link.href = URL.createObjectURL(blob);
   link.download = filename;
   document.body.append(link);
   link.click();

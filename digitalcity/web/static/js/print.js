@@ -3,7 +3,7 @@
 // attribution, as PNG or PDF. The map is drawn again off screen at the sheet's size (same
 // style, same requests and key), then the sheet is composed on a 2D canvas. The PDF is a
 // single page holding the sheet as one JPEG (a small writer below: no library needed).
-import { transformRequest } from "./common.js";
+import { saveBlob, transformRequest } from "./common.js";
 import { lang, legendCaption, pick, t } from "./i18n.js";
 
 const PAPER_MM = { A4: [210, 297], A3: [297, 420] };
@@ -253,28 +253,16 @@ function toBlob(canvas, type, quality) {
   return new Promise((resolve) => canvas.toBlob(resolve, type, quality));
 }
 
-function save(blob, name) {
-  const a = document.createElement("a");
-  a.href = URL.createObjectURL(blob);
-  a.download = name;
-  document.body.appendChild(a);
-  a.click();
-  setTimeout(() => {
-    URL.revokeObjectURL(a.href);
-    a.remove();
-  }, 1000);
-}
-
 /** Compose and download the sheet; returns what was drawn (for tests and power users). */
 export async function printSheet(map, options) {
   const sheet = await composeSheet(map, options);
   const stem = `${options.fileStem || "map"}-${options.paper}-${options.orientation}`;
   if (options.format === "png") {
-    save(await toBlob(sheet.canvas, "image/png"), `${stem}.png`);
+    saveBlob(await toBlob(sheet.canvas, "image/png"), `${stem}.png`);
   } else {
     const jpeg = new Uint8Array(await (await toBlob(sheet.canvas, "image/jpeg", 0.92)).arrayBuffer());
     const { pt } = sheetSize(options.paper, options.orientation);
-    save(new Blob([pdfBytes(jpeg, sheet.size[0], sheet.size[1], pt)], { type: "application/pdf" }), `${stem}.pdf`);
+    saveBlob(new Blob([pdfBytes(jpeg, sheet.size[0], sheet.size[1], pt)], { type: "application/pdf" }), `${stem}.pdf`);
   }
   const result = { regions: sheet.regions, size: sheet.size, metresPerPixel: sheet.metresPerPixel };
   window.dcPrint = result;

@@ -1,7 +1,7 @@
 // Data quality check (数据质检) on the planner map: a layer's faults (overlaps, gaps, duplicates,
 // invalid shapes, lines that stop short, unknown codes) from POST
 // /cities/{city}/analysis/data_quality, counted by kind, listed, and drawn on the map in red.
-import { Latest, api, boxPolygon, esc, lonLatBox, num, viewBox } from "./common.js";
+import { Latest, api, boxPolygon, esc, lonLatBox, num, saveBlob, viewBox } from "./common.js";
 import { pick, t, unitText } from "./i18n.js";
 
 const SOURCE = "dc-quality";
@@ -218,11 +218,8 @@ ${kinds}`;
   /** Every fault as a GeoJSON file (lon/lat), for desktop GIS. */
   download() {
     const text = JSON.stringify(this.result.data);
-    const link = document.createElement("a");
-    link.href = URL.createObjectURL(new Blob([text], { type: "application/geo+json" }));
-    link.download = `${this.ctx.city()}-${this.result.summary.layer}-quality.geojson`;
-    link.click();
-    setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+    saveBlob(new Blob([text], { type: "application/geo+json" }),
+      `${this.ctx.city()}-${this.result.summary.layer}-quality.geojson`);
   }
 
   /**
