@@ -101,6 +101,7 @@ export class CatchmentsTool {
     this.result = null;
     this.error = "";
     this.running = false;
+    this.shown = false; // a result drawn on the map
   }
 
   /** Whether the city can answer: a street network and facilities the caller may see. */
@@ -223,6 +224,28 @@ ${this.result && !this.running ? this.report() : ""}`;
       ? matched("layer", kinds, BY_KIND, ALL_KINDS)
       : matched("minutes", minutes, BY_MINUTES, BY_MINUTES[0]);
     draw(this.ctx.map, features, paint);
+    this.shown = true;
+  }
+
+  /** The legend of what is drawn (for the printed sheet): none when nothing is. */
+  legendGroups() {
+    if (!this.result || !this.shown) return [];
+    const { minutes, kinds } = this.classes();
+    const walk = minutes.map((m) => say("walk", { m: num(m) })).join(" / ");
+    if (this.result.mode === "circle") {
+      return [{
+        title: `${say("title")} · ${say("lifeCircle")} · ${walk}`,
+        entries: [
+          ...kinds.map((id, i) => ({ colour: BY_KIND[i % BY_KIND.length], label: this.title(id) })),
+          { colour: ALL_KINDS, label: say("allKinds") },
+        ],
+      }];
+    }
+    const what = this.title(this.result.provenance.parameters.facility_layer);
+    return [{
+      title: `${say("title")} · ${what}`,
+      entries: minutes.map((m, i) => ({ colour: BY_MINUTES[i % BY_MINUTES.length], label: say("walk", { m: num(m) }) })),
+    }];
   }
 
   report() {
@@ -274,6 +297,7 @@ ${this.result && !this.running ? this.report() : ""}`;
   clear(forget = false) {
     this.forgetRunning();
     draw(this.ctx.map, [], colour);
+    this.shown = false;
     if (forget) this.result = null;
   }
 

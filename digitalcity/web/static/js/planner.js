@@ -459,7 +459,12 @@ $("compare-day").onchange = openComparison;
 
 wirePrintDialog(map, {
   cityTitle: () => pick(cityById(state.city).title) || state.city,
-  sheet: () => ({ legend: state.legend, visible: state.visible || new Set(), fileStem: state.city }),
+  sheet: () => ({
+    legend: state.legend,
+    visible: state.visible || new Set(),
+    extra: catchmentsTool.legendGroups(), // what a tool drew over the map: on the sheet too
+    fileStem: state.city,
+  }),
 });
 
 $("share").onclick = async () => {

@@ -79,7 +79,9 @@ function fitText(ctx, text, maxWidth) {
   return `${cut}…`;
 }
 
-function drawLegend(ctx, box, legend, visible) {
+// ``extra``: groups of what the tools drew over the map ({title, entries: [{colour, label}]}),
+// listed first: the sheet is about them. Returns the box drawn and the rows' texts in it.
+function drawLegend(ctx, box, legend, visible, extra = []) {
   const unit = Math.round(box.w / 16);
   let y = box.y + unit;
   ctx.fillStyle = INK;
@@ -87,6 +89,10 @@ function drawLegend(ctx, box, legend, visible) {
   ctx.fillText(t("legend"), box.x, y);
   y += unit * 0.8;
   const rows = [];
+  for (const group of extra) {
+    rows.push({ head: group.title });
+    for (const e of group.entries) rows.push({ colour: e.colour, label: e.label });
+  }
   for (const layer of (legend && legend.layers) || []) {
     if (!visible.has(layer.id)) continue;
     rows.push({ head: pick(layer.title) || layer.id });
@@ -94,8 +100,10 @@ function drawLegend(ctx, box, legend, visible) {
     const entries = layer.entries.length > 1 ? layer.entries.slice(0, 12) : layer.entries;
     for (const e of entries) rows.push({ colour: e.colour, label: layer.entries.length > 1 ? e.label : "" });
   }
+  const drawn = [];
   for (const row of rows) {
     if (y > box.y + box.h - unit) break;
+    drawn.push(row.head || row.note || row.label || "");
     y += unit * 0.9;
     if (row.head) {
       ctx.font = `bold ${Math.round(unit * 0.62)}px sans-serif`;
@@ -119,7 +127,7 @@ function drawLegend(ctx, box, legend, visible) {
       ctx.fillText(fitText(ctx, row.label, box.w - unit * 1.1), box.x + unit * 1.1, y);
     }
   }
-  return { x: box.x, y: box.y, w: box.w, h: y - box.y };
+  return { x: box.x, y: box.y, w: box.w, h: y - box.y, rows: drawn };
 }
 
 function drawScaleBar(ctx, box, metresPerPixel) {
@@ -168,7 +176,7 @@ function drawNorthArrow(ctx, box, bearing) {
 }
 
 /** Compose the sheet of ``map`` on a canvas; also returns the regions drawn (sheet pixels). */
-export async function composeSheet(map, { paper, orientation, title, legend, visible }) {
+export async function composeSheet(map, { paper, orientation, title, legend, visible, extra }) {
   const { px } = sheetSize(paper, orientation);
   const L = layout(px);
   const { copy, holder } = await renderOffscreen(map, L.map.w, L.map.h);
@@ -189,7 +197,7 @@ export async function composeSheet(map, { paper, orientation, title, legend, vis
     const metresPerPixel = (EARTH_M * Math.cos((lat * Math.PI) / 180)) / (512 * 2 ** copy.getZoom());
     const regions = {
       map: L.map,
-      legend: drawLegend(ctx, L.legend, legend, visible),
+      legend: drawLegend(ctx, L.legend, legend, visible, extra),
       scale: drawScaleBar(ctx, L.map, metresPerPixel),
     };
     drawNorthArrow(ctx, L.map, map.getBearing());
