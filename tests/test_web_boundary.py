@@ -20,6 +20,7 @@ import pytest
 import sqlalchemy as sa
 from conftest import SHARED_DATA
 from test_web_planner import HeldRequests, Opened, launched_browser
+from test_web_print import printed_legend
 
 VIEW = "#c=cambridge&z=14&ll=-71.1039,42.37295"
 DRAWN = "dcMap.getSource('dc-boundary').serialize().data.features.length"
@@ -125,7 +126,9 @@ def test_a_check_shared_by_link_opens_for_a_signed_in_colleague(
     # the list of their saved checks arrives while they choose the file: the file stays
     # chosen (the list once drew the whole card again, emptying the form)
     held: list = []
-    page.route(lambda url: url.endswith("/cities/cambridge/sites"), lambda route: held.append(route))
+    page.route(
+        lambda url: url.endswith("/cities/cambridge/sites"), lambda route: held.append(route)
+    )
     page.click("#boundary")
     page.wait_for_selector("#card .boundary-saved[aria-busy=true]", state="attached")
     page.set_input_files("#card .boundary-form [name=file]", str(path))
@@ -232,5 +235,7 @@ def test_boundary_points_as_text_are_checked_like_a_drawing(browser, live_server
     assert page.evaluate(DRAWN) == 1
     shown = re.search(r"([\d,]+) m²", page.inner_text("#card"))
     assert shown and abs(int(shown.group(1).replace(",", "")) - outline.area) < 1
+    # printed (红线图), the sheet's legend starts with the red line and its file
+    assert printed_legend(page)[:2] == ["Check a site boundary", "界址点.txt"]
     assert not opened.errors
     opened.close()

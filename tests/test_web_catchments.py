@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from test_web_planner import READY, Opened, launched_browser
+from test_web_print import printed_legend
 
 PLANNER = "/map?city={city}&lang={lang}"
 TABLE_ROWS = "#card .catchments-table tr:has(td)"
@@ -78,24 +79,14 @@ def test_a_kind_of_facility_s_catchments_as_the_api_gives_them(browser, live_ser
     assert len(saved["features"]) == len(api["data"]["features"])
     assert {f["properties"]["minutes"] for f in saved["features"]} == {5.0, 10.0}
     # printed, the sheet's legend starts with them
-    page.click("#print")
-    page.select_option("#print-format", "png")
-    with page.expect_download(timeout=90_000):
-        page.click("#print-ok")
-    page.wait_for_function("window.dcPrint && !document.querySelector('#print-dialog').open")
-    rows = page.evaluate("window.dcPrint.regions.legend.rows")
+    rows = printed_legend(page)
     assert rows[:3] == ["Walking catchments · Fire stations", "5 min walk", "10 min walk"], rows
     # closing the card takes them off the map, and off the next sheet
     page.click("#card-close")
     page.wait_for_function(
         "dcMap.queryRenderedFeatures({layers: ['dc-catchments-fill']}).length === 0"
     )
-    page.evaluate("window.dcPrint = null")
-    page.click("#print")
-    with page.expect_download(timeout=90_000):
-        page.click("#print-ok")
-    page.wait_for_function("window.dcPrint && !document.querySelector('#print-dialog').open")
-    rows = page.evaluate("window.dcPrint.regions.legend.rows")
+    rows = printed_legend(page)
     assert not [r for r in rows if "catchments" in r or "min walk" in r], rows
     assert not opened.errors, opened.errors
     opened.close()

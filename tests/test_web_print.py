@@ -40,6 +40,18 @@ def _export(opened: Opened, paper: str, orientation: str, fmt: str, tmp: Path) -
     return path, page.evaluate("window.dcPrint")
 
 
+def printed_legend(page) -> list[str]:  # noqa: ANN001
+    """Print the map as it is (PNG, the dialog's defaults) and return the sheet's legend rows:
+    each group's title, note or entry label, top to bottom."""
+    page.evaluate("window.dcPrint = null")
+    page.click("#print")
+    page.select_option("#print-format", "png")
+    with page.expect_download(timeout=90_000):
+        page.click("#print-ok")
+    page.wait_for_function("window.dcPrint && !document.querySelector('#print-dialog').open")
+    return page.evaluate("window.dcPrint.regions.legend.rows")
+
+
 def _inked(image: np.ndarray, box: dict, scale: float) -> float:
     """Share of non-white pixels inside ``box`` (sheet pixels, scaled to the image)."""
     x, y = int(box["x"] * scale), int(box["y"] * scale)
@@ -80,13 +92,17 @@ def test_pdf_sheet_a4_landscape_has_map_legend_and_scale_bar(browser, live_serve
 
 
 def test_png_sheet_a3_portrait_in_chinese(browser, live_server, tmp_path):
-    opened = Opened(browser, f"{live_server}/map?lang=zh#c=cambridge&z=15&ll={MAPLE[0]},{MAPLE[1]}&lang=zh")
+    opened = Opened(
+        browser, f"{live_server}/map?lang=zh#c=cambridge&z=15&ll={MAPLE[0]},{MAPLE[1]}&lang=zh"
+    )
     assert opened.page.inner_text("#print") == "打印地图"
     path, sheet = _export(opened, "A3", "portrait", "png", tmp_path)
     image = Image.open(path)
     width, height = image.size
     assert (width, height) == tuple(sheet["size"])
     assert height / width == pytest.approx(420 / 297, rel=0.01)  # A3 portrait
-    assert _inked(np.asarray(image.convert("RGB")).astype(int), sheet["regions"]["legend"], 1) > 0.02
+    assert (
+        _inked(np.asarray(image.convert("RGB")).astype(int), sheet["regions"]["legend"], 1) > 0.02
+    )
     assert not opened.errors
     opened.close()

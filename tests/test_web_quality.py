@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from test_web_planner import HeldRequests, Opened, launched_browser
+from test_web_print import printed_legend
 
 ANALYSIS = "/cities/cambridge/analysis/data_quality"
 
@@ -141,6 +142,10 @@ def test_hydrants_in_chinese_with_a_wider_tolerance(browser, live_server) -> Non
     duplicates = page.inner_text("#card .quality-kind[data-check=duplicate] h3")
     assert duplicates == f"重复要素 {wide['by_check']['duplicate']}"
     assert "两个要素的图形相同" in text and " 与 " in page.inner_text("#card .quality-list")
+    # printed, the sheet's legend starts with the faults marked
+    title = httpx.get(f"{live_server}/cities/cambridge").json()["layers"]["hydrants"]["title"]["zh"]
+    marked = page.evaluate("dcMap.getSource('dc-quality').getData().then((d) => d.features.length)")
+    assert printed_legend(page)[:2] == [f"数据质检 · {title}", f"数据错误 {marked:,} 处"]
     # only the map's view: what the API finds in the same box
     page.check("#card input[name=in-view]")
     w, s, e, n = page.evaluate(

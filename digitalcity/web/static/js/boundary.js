@@ -10,6 +10,7 @@ import { lang, t, unitText } from "./i18n.js";
 const SOURCE = "dc-boundary";
 const EMPTY = { type: "FeatureCollection", features: [] };
 const ACCEPT = ".dxf,.zip,.gpkg,.geojson,.json,.kml,.kmz,.fgb,.txt";
+const RED = "#e0001b";
 let drawn = EMPTY;
 
 /** (Re-)add the boundary's source and layer; call after every style load. */
@@ -17,7 +18,7 @@ export function installBoundary(map) {
   if (map.getSource(SOURCE)) return;
   map.addSource(SOURCE, { type: "geojson", data: drawn });
   map.addLayer({ id: "dc-boundary-line", type: "line", source: SOURCE,
-    paint: { "line-color": "#e0001b", "line-width": 3, "line-dasharray": [3, 1.5] } });
+    paint: { "line-color": RED, "line-width": 3, "line-dasharray": [3, 1.5] } });
 }
 
 function draw(map, feature) {
@@ -244,6 +245,13 @@ ${summary}${this.statsHtml}<div class="boundary-saved"></div>`;
   /** Draw ``area`` (a GeoJSON polygon: a linked query's) as the boundary line. */
   showArea(area) {
     draw(this.ctx.map, { type: "Feature", properties: {}, geometry: area });
+  }
+
+  /** The legend of the site drawn (for the printed sheet): the red line and the file it
+   * was read from; none when no site is drawn. */
+  legendGroups() {
+    if (!this.feature || !drawn.features.length) return [];
+    return [{ title: t("boundary"), entries: [{ colour: RED, label: this.file?.name || t("boundaryLine") }] }];
   }
 
   /** Drop the boundary from the map (and, with ``show``, show the empty form). */

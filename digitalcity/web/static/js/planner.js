@@ -462,7 +462,8 @@ wirePrintDialog(map, {
   sheet: () => ({
     legend: state.legend,
     visible: state.visible || new Set(),
-    extra: catchmentsTool.legendGroups(), // what a tool drew over the map: on the sheet too
+    // what the tools drew over the map: on the sheet too, first
+    extra: [boundaryTool, qualityTool, catchmentsTool].flatMap((tool) => tool.legendGroups()),
     fileStem: state.city,
   }),
 });

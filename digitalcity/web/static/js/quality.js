@@ -279,6 +279,14 @@ ${kinds}`;
     };
   }
 
+  /** The legend of the faults drawn (for the printed sheet); none when none are. */
+  legendGroups() {
+    if (!this.result || !drawn.features.length) return [];
+    const layer = pick(this.ctx.meta().layers[this.result.summary.layer]?.title) || this.result.summary.layer;
+    return [{ title: `${t("quality")} · ${layer}`,
+      entries: [{ colour: COLOUR, label: t("quality_legend", { n: num(drawn.features.length) }) }] }];
+  }
+
   /** Drop what the tool drew (the card was closed); with ``forget``, its result too (another
    * city). */
   clear(forget = false) {
