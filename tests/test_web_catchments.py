@@ -8,6 +8,7 @@ Never skipped: without /usr/bin/chromium these tests error.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -147,6 +148,21 @@ def test_bad_walking_times_are_refused_before_asking(
     assert not [r for r in opened.requests[asked:] if "/analysis/" in r.url]
     assert page.input_value("#card input[name=minutes]") == minutes  # kept to mend
     opened.close()
+
+
+def test_on_a_past_day_s_map_the_card_says_it_works_from_today_s_data(browser, live_server) -> None:  # noqa: ANN001
+    today = dt.date.today().isoformat()
+    url = live_server + PLANNER.format(city="cambridge", lang="en") + f"#at={today}"
+    opened = Opened(browser, url, ready_when=READY)
+    opened.page.click("#catchments")
+    assert opened.page.inner_text("#card .catchments-today") == (
+        "The map shows a past day: catchments are worked out from today's streets, "
+        "facilities and residents."
+    )
+    opened.close()
+    current = _open_tool(browser, live_server, "en")  # today's map: nothing to say
+    assert current.page.locator("#card .catchments-today").count() == 0
+    current.close()
 
 
 def test_a_city_without_a_street_network_offers_no_catchments(browser, live_server) -> None:  # noqa: ANN001

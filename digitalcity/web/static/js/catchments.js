@@ -5,7 +5,7 @@
 // of them at once (analysis/life_circle). The catchments are drawn on the map, coloured by
 // minutes or by kind, with a table of areas, residents and shares; the result downloads as
 // GeoJSON. Offered where the city names its street network and has facilities.
-import { Latest, api, esc, lonLatBox, num, saveBlob } from "./common.js";
+import { Latest, api, esc, lonLatBox, num, saveBlob, showsPast } from "./common.js";
 import { lang, pick, unitText } from "./i18n.js";
 
 const TEXT = {
@@ -19,6 +19,7 @@ const TEXT = {
     facilities: "{n} 处{what}，步行速度 {speed} 千米/小时。", allKinds: "各类设施都能到达",
     lifeCircleNote: "{kinds}：每类设施步行 {m} 分钟可达的人口，以及各类都能到达的人口。",
     download: "下载服务范围（GeoJSON）", city: "全市常住人口 {n} 人。",
+    today: "地图显示的是过去某一天，服务范围按今天的街道、设施和人口计算。",
   },
   en: {
     title: "Walking catchments", help: "How far people walk from facilities along the streets in a given time, and the residents within reach (census units shared by area).",
@@ -30,6 +31,7 @@ const TEXT = {
     facilities: "{n} {what}, walking at {speed} km/h.", allKinds: "Within reach of every kind",
     lifeCircleNote: "{kinds}: the residents within a {m}-minute walk of each kind, and of every kind at once.",
     download: "Download the catchments (GeoJSON)", city: "The city's residents: {n}.",
+    today: "The map shows a past day: catchments are worked out from today's streets, facilities and residents.",
   },
 };
 const say = (key, vars = {}) => (TEXT[lang()] || TEXT.en)[key]
@@ -133,6 +135,7 @@ export class CatchmentsTool {
     const offersCircle = meta.roles.life_circle?.length > 1;
     const html = `<h2 class="card-title">${esc(say("title"))}</h2>
 <p class="muted small">${esc(say("help"))}</p>
+${showsPast() ? `<p class="catchments-today small">${esc(say("today"))}</p>` : ""}
 <form class="catchments-form" novalidate>
 ${offersCircle ? `<p>${radio("one", "oneKind")} ${radio("circle", "lifeCircle")}</p>` : ""}
 ${circle ? "" : `<p><label>${esc(say("facility"))} <select name="layer">${options}</select></label></p>`}
