@@ -5,8 +5,8 @@
 // of them at once (analysis/life_circle). The catchments are drawn on the map, coloured by
 // minutes or by kind, with a table of areas, residents and shares; the result downloads as
 // GeoJSON. Offered where the city names its street network and has facilities.
-import { Latest, api, esc, lonLatBox, num, saveBlob, showsPast } from "./common.js";
-import { lang, pick, unitText } from "./i18n.js";
+import { Latest, api, esc, lonLatBox, num, saveBlob, showsPast, swatch } from "./common.js";
+import { lang, phrases, pick, unitText } from "./i18n.js";
 
 const TEXT = {
   zh: {
@@ -34,8 +34,7 @@ const TEXT = {
     today: "The map shows a past day: catchments are worked out from today's streets, facilities and residents.",
   },
 };
-const say = (key, vars = {}) => (TEXT[lang()] || TEXT.en)[key]
-  .replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ""));
+const say = phrases(TEXT);
 
 const SOURCE = "dc-catchments";
 const EMPTY = { type: "FeatureCollection", features: [] };
@@ -85,7 +84,6 @@ function matched(name, values, colours, otherwise) {
   return ["match", ["get", name], ...values.flatMap((v, i) => [v, colours[i % colours.length]]), otherwise];
 }
 
-const swatch = (c) => `<span class="swatch" style="background:${esc(c)}"></span>`;
 const km2 = (m2) => `${num(m2 / 1e6, 2)} ${esc(unitText("km²"))}`;
 const percent = (share) => `${num(share * 100, 1)}%`;
 

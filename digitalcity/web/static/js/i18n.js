@@ -369,9 +369,15 @@ export function lang() {
 }
 
 /** The string ``key`` in the current language, with {name} placeholders filled. */
-export function t(key, vars = {}) {
-  const text = STRINGS[current][key] ?? STRINGS.en[key] ?? key;
-  return text.replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ""));
+export const t = phrases(STRINGS);
+
+/** ``say(key, vars)`` over a module's own strings (``{zh: {...}, en: {...}}``): the current
+ * language's text (else English's, else the key) with ``{name}`` filled from ``vars``. */
+export function phrases(table) {
+  return (key, vars = {}) => {
+    const text = table[current]?.[key] ?? table.en[key] ?? key;
+    return text.replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ""));
+  };
 }
 
 // Tables the page's config carries from the package, the one place they are written: units as

@@ -1,7 +1,7 @@
 // Layer switcher with legends, grouped by kind; visibility is set on every style layer that
 // draws a catalog layer (style metadata "digitalcity:layer").
 import { esc, swatch } from "./common.js";
-import { kindTitle, lang, legendCaption, pick, t } from "./i18n.js";
+import { kindTitle, legendCaption, phrases, pick, t } from "./i18n.js";
 
 // Strings of the switcher's theme and opacity controls, zh and en.
 const TEXT = {
@@ -22,8 +22,7 @@ const TEXT = {
     signInForMore: "Sign in to see more.",
   },
 };
-export const say = (key, vars = {}) => (TEXT[lang()] || TEXT.en)[key]
-  .replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ""));
+export const say = phrases(TEXT);
 
 const GROUPS = [
   ["landuse", ["landuse"]],

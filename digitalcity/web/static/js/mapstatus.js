@@ -5,7 +5,7 @@
 // basemap's (another service's tiles under the city's layers).
 import { BASEMAP_SOURCE } from "./basemap.js";
 import { esc } from "./common.js";
-import { lang } from "./i18n.js";
+import { phrases } from "./i18n.js";
 import { mapNotice } from "./layers.js";
 
 const TEXT = {
@@ -20,7 +20,7 @@ const TEXT = {
     retry: "Try again",
   },
 };
-const say = (key) => (TEXT[lang()] || TEXT.en)[key];
+const say = phrases(TEXT);
 
 /** Whether MapLibre's ``error`` is data that did not arrive: a failed request (no status, or
  * status 0) or a server error (5xx); a request the map itself cancelled is not. */
