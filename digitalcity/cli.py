@@ -6,6 +6,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -19,7 +20,10 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-db_app = typer.Typer(help="The embedded PostgreSQL + PostGIS cluster.", no_args_is_help=True)
+db_app = typer.Typer(
+    help="The database: the embedded PostgreSQL + PostGIS cluster, its URL, backups.",
+    no_args_is_help=True,
+)
 app.add_typer(db_app, name="db")
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -43,13 +47,19 @@ def _settings() -> Settings:
     return settings_from_environment()
 
 
-def _ready_engine(settings: Settings):  # noqa: ANN202
-    """Start the embedded cluster unless an external database is configured; return an engine."""
+def _database_up(settings: Settings) -> None:
+    """Start the embedded cluster unless an external database is configured."""
     from digitalcity.db.cluster import EmbeddedCluster
-    from digitalcity.db.engine import ensure_ready, make_engine
 
     if not settings.database_url:
         EmbeddedCluster(settings).start()
+
+
+def _ready_engine(settings: Settings):  # noqa: ANN202
+    """Start the embedded cluster unless an external database is configured; return an engine."""
+    from digitalcity.db.engine import ensure_ready, make_engine
+
+    _database_up(settings)
     engine = make_engine(settings)
     ensure_ready(engine)
     return engine
@@ -110,6 +120,60 @@ def db_url() -> None:
     from digitalcity.db.engine import database_url
 
     typer.echo(database_url(_settings()))
+
+
+@db_app.command("backup")
+@one_line_errors
+def db_backup(
+    path: Annotated[
+        Path | None,
+        typer.Argument(
+            help="The file to write (default: <data dir>/backups/<database>-<time>.dump)."
+        ),
+    ] = None,
+) -> None:
+    """Back up the whole database in use (layers, history, attachments, keys) to one file."""
+    from digitalcity.db.backup import backup
+
+    settings = _settings()
+    _database_up(settings)
+    report = backup(settings, path)
+    typer.echo(
+        f"backup written: {report.path} ({report.size / 1e6:.1f} MB, {report.tables} tables, "
+        f"{report.layers} layers, {report.seconds:.1f} s)"
+    )
+
+
+@db_app.command("restore")
+@one_line_errors
+def db_restore(
+    path: Annotated[Path, typer.Argument(help="A file written by `digitalcity db backup`.")],
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Restore without asking (scripts, CI).")
+    ] = False,
+) -> None:
+    """Restore a backup in place of the database in use, which is kept under another name.
+    Stop the API servers and notebooks using the database first."""
+    from digitalcity.db.backup import restore
+
+    settings = _settings()
+    if not yes:
+        if not sys.stdin.isatty():
+            typer.echo("error: a restore replaces the database in use: pass --yes", err=True)
+            raise typer.Exit(1)
+        typer.confirm(f"Replace the database in use with {path}?", abort=True)
+    _database_up(settings)
+    report = restore(settings, path)
+    typer.echo(
+        f"restored {path} into {report.database!r} ({report.tables} tables, "
+        f"{report.layers} layers, {report.seconds:.1f} s)"
+    )
+    typer.echo(
+        f"the database as it was is kept as {report.kept_as!r}: drop it once satisfied "
+        f'(DROP DATABASE "{report.kept_as}")'
+    )
+    if report.tile_cache_cleared:
+        typer.echo("the tile cache was cleared: tiles are drawn again from the restored layers")
 
 
 # -- catalog ------------------------------------------------------------------------------------
