@@ -131,17 +131,25 @@ def db_backup(
             help="The file to write (default: <data dir>/backups/<database>-<time>.dump)."
         ),
     ] = None,
+    keep: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Then remove the default folder's older backups but the KEEP newest."
+        ),
+    ] = None,
 ) -> None:
     """Back up the whole database in use (layers, history, attachments, keys) to one file."""
     from digitalcity.db.backup import backup
 
     settings = _settings()
     _database_up(settings)
-    report = backup(settings, path)
+    report = backup(settings, path, keep)
     typer.echo(
         f"backup written: {report.path} ({report.size / 1e6:.1f} MB, {report.tables} tables, "
         f"{report.layers} layers, {report.seconds:.1f} s)"
     )
+    for old in report.removed:
+        typer.echo(f"removed an older backup: {old}")
 
 
 @db_app.command("restore")

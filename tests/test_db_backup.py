@@ -220,6 +220,20 @@ def test_the_commands(own: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: 
     assert done.exit_code == 0, done.output
     assert f"backup written: {target}" in done.output and "2 layers" in done.output
 
+    # a nightly job's rotation: default names, the two newest kept, other files left alone
+    folder = own.data_dir / "backups"
+    folder.mkdir(exist_ok=True)
+    (folder / "before-the-move.dump").write_bytes(b"kept by hand")
+    runs = [runner.invoke(app, ["db", "backup", "--keep", "2"]) for _ in range(3)]
+    assert [r.exit_code for r in runs] == [0, 0, 0], runs[-1].output
+    written = [Path(r.output.split("backup written: ")[1].split(" (")[0]) for r in runs]
+    assert len(set(written)) == 3  # within one second too
+    assert "removed an older backup" in runs[2].output
+    assert sorted(p.name for p in folder.glob("*.dump")) == sorted(
+        [written[1].name, written[2].name, "before-the-move.dump"]
+    )
+    assert runner.invoke(app, ["db", "backup", "--keep", "0"]).exit_code != 0
+
     unasked = runner.invoke(app, ["db", "restore", str(target)])  # no terminal to ask on
     assert unasked.exit_code == 1 and "pass --yes" in unasked.output
 

@@ -52,6 +52,7 @@ class BackupReport:
     seconds: float
     tables: int
     layers: int
+    removed: tuple[Path, ...] = ()  # older backups past ``keep``
 
 
 @dataclass(frozen=True)
@@ -150,13 +151,18 @@ def _run(args: list[str | Path], server: _Server, what: str) -> str:
     return done.stdout
 
 
-def backup(settings: Settings, path: Path | None = None) -> BackupReport:
+def backup(settings: Settings, path: Path | None = None, keep: int | None = None) -> BackupReport:
     """Write a backup of the database in use to ``path`` (default: ``<data_dir>/backups/
-    <database>-<time>.dump``); an existing file is never overwritten."""
+    <database>-<time>.dump``); an existing file is never overwritten. With ``keep``, the
+    default folder's backups of this database beyond the ``keep`` newest are then removed
+    (a nightly job's rotation): only files named as the default names them."""
     server = _Server.of(settings)
     started = time.perf_counter()
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = path or settings.data_dir / "backups" / f"{server.database}-{stamp}.dump"
+    folder = settings.data_dir / "backups"
+    path = path or _free_name(folder, f"{server.database}-{stamp}")
+    if keep is not None and keep < 1:
+        raise BackupError("--keep must be at least 1 (the backup just written)")
     if path.exists():
         raise BackupError(f"{path} exists: choose another name (a backup is never overwritten)")
     major, layers = server.summary(server.database)
@@ -177,7 +183,32 @@ def backup(settings: Settings, path: Path | None = None) -> BackupReport:
     finally:
         partial.unlink(missing_ok=True)
     tables = contents(path, client_tool("pg_restore", major, settings), server)
-    return BackupReport(path, path.stat().st_size, time.perf_counter() - started, tables, layers)
+    removed = _rotate(folder, server.database, keep) if keep else ()
+    seconds = time.perf_counter() - started
+    return BackupReport(path, path.stat().st_size, seconds, tables, layers, removed)
+
+
+def _free_name(folder: Path, stem: str) -> Path:
+    """``<stem>.dump`` in ``folder``, or ``<stem>-2.dump``… when backups follow each other
+    within a second."""
+    path, n = folder / f"{stem}.dump", 1
+    while path.exists():
+        n += 1
+        path = folder / f"{stem}-{n}.dump"
+    return path
+
+
+def _rotate(folder: Path, database: str, keep: int) -> tuple[Path, ...]:
+    """Remove this database's default-named backups in ``folder`` but the ``keep`` newest."""
+    named = re.compile(rf"^{re.escape(database)}-\d{{8}}-\d{{6}}(-\d+)?\.dump$")
+    ours = sorted(
+        (p for p in folder.glob("*.dump") if named.match(p.name)),
+        key=lambda p: (p.stat().st_mtime_ns, p.name),
+    )
+    old = tuple(ours[:-keep])
+    for stale in old:
+        stale.unlink(missing_ok=True)
+    return old
 
 
 def contents(path: Path, pg_restore: Path, server: _Server) -> int:
