@@ -2,7 +2,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint check bench bench-ingest bench-tiles bench-api bench-analysis bench-deps bench-clients bench-cql2 bench-scale bench-edits bench-feed bench-quality bench-raster
+.PHONY: setup demo test lint check bench bench-ingest bench-tiles bench-api bench-analysis bench-deps bench-clients bench-cql2 bench-scale bench-edits bench-feed bench-quality bench-raster bench-search
 
 setup:
 	@bash scripts/setup.sh
@@ -23,7 +23,7 @@ check: setup
 	$(BIN)/digitalcity check-layers
 
 # every bench that runs on both datasets (Cambridge and the SYNTHETIC OSM-like set)
-bench: bench-ingest bench-tiles bench-api bench-clients bench-cql2 bench-analysis bench-edits bench-feed bench-quality
+bench: bench-ingest bench-tiles bench-api bench-clients bench-cql2 bench-analysis bench-edits bench-feed bench-quality bench-search
 
 bench-ingest: setup
 	$(BIN)/python -m bench.ingest
@@ -66,3 +66,6 @@ bench-quality: setup
 
 bench-raster: setup
 	$(BIN)/python -m bench.raster
+
+bench-search: setup
+	$(BIN)/python -m bench.search

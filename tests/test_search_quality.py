@@ -142,5 +142,41 @@ def test_lon_lat_in_a_chinese_city_is_offered_as_each_map_app_writes_it(client) 
     # the place Amap means lies 300-800 m from the same numbers read as WGS 84
     from pyproj import Geod
 
-    apart = Geod(ellps="WGS84").inv(placed[0]["lon"], placed[0]["lat"], placed[1]["lon"], placed[1]["lat"])[2]
+    apart = Geod(ellps="WGS84").inv(
+        placed[0]["lon"], placed[0]["lat"], placed[1]["lon"], placed[1]["lat"]
+    )[2]
     assert 300 < apart < 800, apart
+
+
+def test_a_statement_is_built_once_per_shape_and_the_query_is_bound(
+    catalog, engine, loaded
+) -> None:  # noqa: ANN001
+    """The union of every searchable field's branch is compiled once per shape (city, role,
+    language, limit, layers, catalog) and reused with the query bound: the same hits as a
+    statement built afresh, and text that looks like SQL or a placeholder is only text."""
+    from digitalcity import search as module
+    from digitalcity.city import City
+
+    city = City(catalog, catalog.city("cambridge"), engine, "anonymous")
+    module._STATEMENTS.clear()
+    for q in ("Harvard", "38 maple", "a_b", "o'brien", "%(needle)s", "50%", "x' OR '1'='1"):
+        cached = module.search(city, q)
+        assert len(module._STATEMENTS) == 1, q
+        module._STATEMENTS.clear()
+        assert module.search(city, q) == cached, q
+    for text in ("%(needle)s", "x' OR '1'='1"):  # fuzzy neighbours at most, never everything
+        assert all(h.score < 0.6 for h in module.search(city, text, limit=100)), text
+
+    module._STATEMENTS.clear()
+    module.search(city, "Harvard")
+    others = [
+        (City(catalog, catalog.city("cambridge"), engine, "land_bureau"), {}),
+        (city, {"lang": "en"}),
+        (city, {"limit": 3}),
+        (city, {"layers": ["parcels"]}),
+        (City(catalog.with_layer(catalog.layer("cambridge", "parcels")), city.definition,
+              engine, "anonymous"), {}),
+    ]  # fmt: skip
+    for n, (other, options) in enumerate(others, start=2):
+        module.search(other, "Harvard", **options)
+        assert len(module._STATEMENTS) == n, options
