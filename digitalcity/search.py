@@ -187,15 +187,16 @@ class _Shape:
         city = self.city
         inside = bool(self.spelled) and self.key is not None and len(self.key) >= MIN_INSIDE
         layers = tuple(layer.id for layer in self.candidates)
-        return (id(city.catalog), city.id, city.role, str(city.as_of), self.lang, layers,
-                self.fetch, self.spelled, inside)  # fmt: skip
+        return (id(city.catalog), id(city.definition), city.role, str(city.as_of), self.lang,
+                layers, self.fetch, self.spelled, inside)  # fmt: skip
 
 
 # Compiled statements by shape: building and compiling the union of every searchable field's
 # branch took about half of a search (Cambridge, 44 branches: 72 ms a search, of which the
 # statement 30-35 ms in Python); the query's text is bound, so a shape seen before is reused.
-# Entries hold their catalog, so a reloaded catalog never meets another's statement.
-_STATEMENTS: OrderedDict[tuple[Any, ...], tuple[Any, Compiled, list[tuple[LayerDef, str]]]]
+# Entries hold their catalog and city definition, so a reloaded catalog never meets another's
+# statement.
+_STATEMENTS: OrderedDict[tuple[Any, ...], tuple[Any, Any, Compiled, list[tuple[LayerDef, str]]]]
 _STATEMENTS = OrderedDict()
 _STATEMENTS_KEPT = 64
 _STATEMENTS_LOCK = threading.Lock()
@@ -207,15 +208,16 @@ def _statement(shape: _Shape) -> tuple[Compiled, list[tuple[LayerDef, str]]] | N
     cache_key = shape.cache_key()
     with _STATEMENTS_LOCK:
         cached = _STATEMENTS.get(cache_key)
-        if cached is not None and cached[0] is shape.city.catalog:
+        city = shape.city
+        if cached and cached[0] is city.catalog and cached[1] is city.definition:
             _STATEMENTS.move_to_end(cache_key)
-            return cached[1], cached[2]
+            return cached[2], cached[3]
     built = _build(shape)
     if built is None:
         return None
     compiled = built[0].compile(dialect=shape.city.engine.dialect)
     with _STATEMENTS_LOCK:
-        _STATEMENTS[cache_key] = (shape.city.catalog, compiled, built[1])
+        _STATEMENTS[cache_key] = (shape.city.catalog, shape.city.definition, compiled, built[1])
         while len(_STATEMENTS) > _STATEMENTS_KEPT:
             _STATEMENTS.popitem(last=False)
     return compiled, built[1]
