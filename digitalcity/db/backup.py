@@ -78,8 +78,9 @@ class _Server:
     @classmethod
     def of(cls, settings: Settings) -> _Server:
         url = make_url(database_url(settings))
+        socket = url.query.get("host")  # ?host=/var/run/postgresql: a Unix socket
         env = {
-            "PGHOST": url.host or "127.0.0.1",
+            "PGHOST": url.host or (socket if isinstance(socket, str) else None) or "127.0.0.1",
             "PGPORT": str(url.port or 5432),
             "PGUSER": url.username or "",
             "PGPASSWORD": url.password or "",
@@ -105,8 +106,12 @@ class _Server:
     def summary(self, database: str) -> tuple[int, int]:
         """(server major version, current layers) of ``database``."""
         with self.connect(database) as conn:
-            row = conn.execute(CURRENT_LAYERS).fetchone()
-            return int(conn.info.server_version) // 10000, int(row[0]) if row else 0
+            major = int(conn.info.server_version) // 10000
+            try:
+                row = conn.execute(CURRENT_LAYERS).fetchone()
+            except psycopg.errors.UndefinedTable:  # a database the project never set up
+                return major, 0
+            return major, int(row[0]) if row else 0
 
 
 def _first_line(error: object) -> str:
@@ -182,7 +187,7 @@ def backup(settings: Settings, path: Path | None = None, keep: int | None = None
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
-    tables = contents(path, client_tool("pg_restore", major, settings), server)
+    tables = contents(path, client_tool("pg_restore", major, settings), server, ours=False)
     removed = _rotate(folder, server.database, keep) if keep else ()
     seconds = time.perf_counter() - started
     return BackupReport(path, path.stat().st_size, seconds, tables, layers, removed)
@@ -211,9 +216,9 @@ def _rotate(folder: Path, database: str, keep: int) -> tuple[Path, ...]:
     return old
 
 
-def contents(path: Path, pg_restore: Path, server: _Server) -> int:
-    """The number of tables a backup file holds; a file that is not a digitalcity backup
-    (not ``pg_restore``'s to read, or without the project's metadata) is a BackupError."""
+def contents(path: Path, pg_restore: Path, server: _Server, *, ours: bool = True) -> int:
+    """The number of tables a backup file holds; a file ``pg_restore`` cannot read, or (with
+    ``ours``) one without the project's metadata, is a BackupError."""
     if not path.is_file():
         raise BackupError(f"no backup file {path}")
     listing = _run(
@@ -221,7 +226,7 @@ def contents(path: Path, pg_restore: Path, server: _Server) -> int:
     )
     data = [line.split() for line in listing.splitlines() if " TABLE DATA " in line]
     tables = {(words[-3], words[-2]) for words in data if len(words) >= 3}
-    if MARKER not in tables:
+    if ours and MARKER not in tables:
         raise BackupError(
             f"{path} is not a digitalcity backup (it has no digitalcity.layer_versions)"
         )
