@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
 from geoalchemy2 import Geometry
+from sqlalchemy.engine import Connection
 from sqlalchemy.sql.compiler import Compiled
 
 from digitalcity import pinyin_keys
@@ -154,15 +155,13 @@ def search(
         # fields of the city hold such values)
         spelled = frozenset(pinyin_keys.spelled_fields(conn, city.id) if key else ())
         shape = _Shape(city, tuple(candidates), lang, limit * MERGE_FETCH, spelled, key)
-        statement = _statement(shape)
-        if statement is None:
+        branches = _branches(shape)
+        if branches is None:
             return []
-        compiled, parts = statement
-        values = compiled.construct_params(_values(q, key))
-        rows = list(conn.exec_driver_sql(compiled.string, values))  # type: ignore[arg-type]
+        rows = _rows(conn, shape, branches, _values(q, key))
     best: dict[str, dict[int, SearchHit]] = {layer.id: {} for layer in candidates}
     for row in rows:
-        layer, name = parts[row.part]
+        layer, name = branches.parts[row.part]
         hit = _hit(layer, name, row, min_score)
         found = best[layer.id]
         if hit is not None and (row.fid not in found or found[row.fid].score < hit.score):
@@ -191,58 +190,124 @@ class _Shape:
                 layers, self.fetch, self.spelled, inside)  # fmt: skip
 
 
-# Compiled statements by shape: building and compiling the union of every searchable field's
-# branch took about half of a search (Cambridge, 44 branches: 72 ms a search, of which the
-# statement 30-35 ms in Python); the query's text is bound, so a shape seen before is reused.
-# Entries hold their catalog and city definition, so a reloaded catalog never meets another's
-# statement.
-_STATEMENTS: OrderedDict[tuple[Any, ...], tuple[Any, Any, Compiled, list[tuple[LayerDef, str]]]]
-_STATEMENTS = OrderedDict()
-_STATEMENTS_KEPT = 64
+# Built and compiled statements by shape: building and compiling the union of every
+# searchable field's branch took about half of a search (Cambridge, 44 branches: 72 ms a
+# search, of which the statement 30-35 ms in Python); the query's text is bound, so a shape
+# seen before is reused. Entries hold their catalog and city definition, so a reloaded catalog
+# never meets another's statement.
+_STATEMENTS: OrderedDict[tuple[Any, ...], tuple[Any, Any, Any]] = OrderedDict()
+_STATEMENTS_KEPT = 128
 _STATEMENTS_LOCK = threading.Lock()
 
 
-def _statement(shape: _Shape) -> tuple[Compiled, list[tuple[LayerDef, str]]] | None:
-    """The compiled union for ``shape`` and each branch's (layer, field) by its ``part``; None
-    when no field is searchable."""
-    cache_key = shape.cache_key()
+def _cached(key: tuple[Any, ...], city: City, build: Callable[[], Any]) -> Any:
+    """``build()`` once per ``key`` for ``city``'s catalog and definition."""
     with _STATEMENTS_LOCK:
-        cached = _STATEMENTS.get(cache_key)
-        city = shape.city
+        cached = _STATEMENTS.get(key)
         if cached and cached[0] is city.catalog and cached[1] is city.definition:
-            _STATEMENTS.move_to_end(cache_key)
-            return cached[2], cached[3]
-    built = _build(shape)
-    if built is None:
-        return None
-    compiled = built[0].compile(dialect=shape.city.engine.dialect)
+            _STATEMENTS.move_to_end(key)
+            return cached[2]
+    built = build()
     with _STATEMENTS_LOCK:
-        _STATEMENTS[cache_key] = (shape.city.catalog, shape.city.definition, compiled, built[1])
+        _STATEMENTS[key] = (city.catalog, city.definition, built)
         while len(_STATEMENTS) > _STATEMENTS_KEPT:
             _STATEMENTS.popitem(last=False)
-    return compiled, built[1]
+    return built
 
 
-def _build(shape: _Shape) -> tuple[sa.CompoundSelect, list[tuple[LayerDef, str]]] | None:
-    """One statement for every field of every layer: one round trip instead of one per field
-    (44 on Cambridge: 121-182 -> 109-141 ms in-process), each field's best ``fetch`` in its
-    own branch, tagged with its index in the parts returned."""
+@dataclass(frozen=True)
+class _Branches:
+    """A shape's branches: each one field's best ``fetch`` (``parts[i]``: its layer and
+    field), ``fuzzy[i]`` when its matches include the fuzzy arm (not a pinyin branch)."""
+
+    parts: list[tuple[LayerDef, str]]
+    selects: list[sa.Select]
+    fuzzy: list[bool]
+
+
+def _branches(shape: _Shape) -> _Branches | None:
+    """Every field of every layer, a branch each (None when no field is searchable)."""
+    built = _cached(("branches", *shape.cache_key()), shape.city, lambda: _build(shape))
+    return built if built.parts else None
+
+
+def _compiled(shape: _Shape, branches: _Branches, indices: tuple[int, ...]) -> Compiled:
+    """One statement of the branches ``indices``: one round trip for all of them (a statement
+    per field took 121-182 ms for Cambridge's 44, one 109-141 ms in-process)."""
+
+    def build() -> Compiled:
+        union = sa.union_all(*(branches.selects[i] for i in indices))
+        return union.compile(dialect=shape.city.engine.dialect)
+
+    return _cached(("compiled", indices, *shape.cache_key()), shape.city, build)
+
+
+def _build(shape: _Shape) -> _Branches:
     city = shape.city
-    parts: list[tuple[LayerDef, str]] = []
-    selects: list[sa.Select] = []
+    out = _Branches([], [], [])
     for layer in shape.candidates:
         table = city.relation(layer)
         visible = {f.name for f in visible_fields(city.role, layer)}
         named = layer.name_field(shape.lang, visible)
         label = sa.cast(table.c[named], sa.Text) if named else None
         for name in (n for n in layer.search_fields if n in visible):
-            selects.append(_field_select(table, name, label, shape.fetch, len(parts)))
-            parts.append((layer, name))
+            out.selects.append(_field_select(table, name, label, shape.fetch, len(out.parts)))
+            out.parts.append((layer, name))
+            out.fuzzy.append(True)
             if shape.key and (layer.id, name) in shape.spelled:
                 inside = len(shape.key) >= MIN_INSIDE
-                selects.append(_spelled_select(table, name, label, inside, shape.fetch, len(parts)))
-                parts.append((layer, name))
-    return (sa.union_all(*selects), parts) if selects else None
+                part = len(out.parts)
+                out.selects.append(_spelled_select(table, name, label, inside, shape.fetch, part))
+                out.parts.append((layer, name))
+                out.fuzzy.append(False)
+    return out
+
+
+def _run(conn: Connection, compiled: Compiled, values: dict[str, str]) -> list[Any]:
+    params = compiled.construct_params(values)
+    return list(conn.exec_driver_sql(compiled.string, params))  # type: ignore[arg-type]
+
+
+# Layers of this many rows or more are searched in two steps: their fields' fuzzy arm (pg_trgm's
+# ``%``: similarity above the session's threshold, 0.3 by default) first asks for similarities
+# above FIRST_PASS, and only a field that finds fewer than its ``fetch`` rows so is asked again
+# with the rest. Every row the first step leaves out scores FIRST_PASS or less, below every row
+# it returns, so a field that fills its ``fetch`` has its final rows: the hits are those of one
+# step (tested). The trigram index answers ``%`` by rechecking every row sharing enough of the
+# query's trigrams, and at 0.3 "main st 12" shares " st" and "st " with nearly every address:
+# on 1.3 million SYNTHETIC parcel addresses, 418,360 rows rechecked for 12,318 matches, 1.0 s;
+# at 0.5, 120 ms (``bench.search``). Smaller layers are searched in one step, as before.
+BIG_LAYER_ROWS = 100_000
+FIRST_PASS = 0.5
+_BIG_LAYERS = sa.text(
+    "SELECT layer FROM digitalcity.layer_versions "
+    "WHERE city = :city AND is_current AND rows_loaded >= :rows"
+)
+_THRESHOLD = sa.text("SELECT current_setting('pg_trgm.similarity_threshold', true)")
+_SET_THRESHOLD = sa.text("SELECT set_config('pg_trgm.similarity_threshold', :t, true)")
+
+
+def _rows(
+    conn: Connection, shape: _Shape, branches: _Branches, values: dict[str, str]
+) -> list[Any]:
+    """Every branch's best ``fetch`` rows, big layers' fields in two steps (``FIRST_PASS``)."""
+    big = {
+        str(r[0])
+        for r in conn.execute(_BIG_LAYERS, {"city": shape.city.id, "rows": BIG_LAYER_ROWS})
+    }
+    every = tuple(range(len(branches.parts)))
+    first = tuple(i for i in every if branches.fuzzy[i] and branches.parts[i][0].id in big)
+    if not first:
+        return _run(conn, _compiled(shape, branches, every), values)
+    default = conn.execute(_THRESHOLD).scalar() or "0.3"  # pg_trgm's own default
+    conn.execute(_SET_THRESHOLD, {"t": str(FIRST_PASS)})  # local to this transaction
+    found = _run(conn, _compiled(shape, branches, first), values)
+    conn.execute(_SET_THRESHOLD, {"t": default})
+    counts = Counter(row.part for row in found)
+    settled = {i for i in first if counts[i] == shape.fetch}
+    rows = [row for row in found if row.part in settled]
+    rest = tuple(i for i in every if i not in settled)
+    return rows + (_run(conn, _compiled(shape, branches, rest), values) if rest else [])
 
 
 def _hit_columns(

@@ -161,7 +161,7 @@ def test_a_statement_is_built_once_per_shape_and_the_query_is_bound(
     module._STATEMENTS.clear()
     for q in ("Harvard", "38 maple", "a_b", "o'brien", "%(needle)s", "50%", "x' OR '1'='1"):
         cached = module.search(city, q)
-        assert len(module._STATEMENTS) == 1, q
+        assert _shapes() == 1, q
         module._STATEMENTS.clear()
         assert module.search(city, q) == cached, q
     for text in ("%(needle)s", "x' OR '1'='1"):  # fuzzy neighbours at most, never everything
@@ -179,4 +179,76 @@ def test_a_statement_is_built_once_per_shape_and_the_query_is_bound(
     ]  # fmt: skip
     for n, (other, options) in enumerate(others, start=2):
         module.search(other, "Harvard", **options)
-        assert len(module._STATEMENTS) == n, options
+        assert _shapes() == n, options
+
+
+def _shapes() -> int:
+    """Search statements built (one per shape; each compiled once per set of branches)."""
+    from digitalcity import search as module
+
+    return sum(key[0] == "branches" for key in module._STATEMENTS)
+
+
+# Queries for the two steps of a big layer's fuzzy arm (``search.FIRST_PASS``): addresses and
+# ids as typed, typos, words out of order, short and common ones, Chinese and pinyin
+STEP_QUERIES = [
+    *((city, q) for city, q, _, _ in QUERIES),
+    ("cambridge", "main st 12"),
+    ("cambridge", "harvrd st"),
+    ("cambridge", "massachussets av"),
+    ("cambridge", "ave mass"),
+    ("cambridge", "1 brattle"),
+    ("cambridge", "st"),
+    ("cambridge", "10"),
+    ("cambridge", "central sq"),
+    ("cambridge", "kendal"),
+    ("cambridge", "163-15"),
+    ("xiamen", "siming"),
+    ("xiamen", "厦门"),
+    ("shanghai", "pd"),
+    ("beijing", "朝阳区"),
+]
+
+
+@pytest.mark.parametrize("limit", [1, 10, 50])
+def test_big_layers_searched_in_two_steps_give_the_hits_of_one(
+    catalog, engine, loaded, monkeypatch: pytest.MonkeyPatch, limit: int
+) -> None:  # noqa: ANN001
+    """Every layer taken as big (its fields' close fuzzy matches asked first, the others only
+    for fields that found too few) gives exactly the hits of one step: the same features,
+    order, scores and merged extents. And the first step is enough for some fields."""
+    from digitalcity import search as module
+    from digitalcity.city import City
+
+    settled_somewhere = False
+    for city_id, q in STEP_QUERIES:
+        for role in ("anonymous", "land_bureau"):
+            city = City(catalog, catalog.city(city_id), engine, role)
+            monkeypatch.setattr(module, "BIG_LAYER_ROWS", 10**12)
+            one_step = module.search(city, q, limit=limit)
+            monkeypatch.setattr(module, "BIG_LAYER_ROWS", 1)
+            statements = _statements_run(city, lambda c=city, q=q: module.search(c, q, limit=limit))
+            assert module.search(city, q, limit=limit) == one_step, (city_id, q, role)
+            steps = [s for s in statements if "UNION ALL" in s or "similarity(" in s]
+            assert len(steps) in (1, 2), (city_id, q)
+            settled_somewhere |= len(steps) == 2 and steps[1].count("UNION ALL") < steps[0].count(
+                "UNION ALL"
+            )
+    assert settled_somewhere
+
+
+def _statements_run(city, call) -> list[str]:  # noqa: ANN001
+    """The SQL statements ``call()`` runs on ``city``'s engine."""
+    import sqlalchemy as sa
+
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *_):  # noqa: ANN001, ANN002, ANN202
+        seen.append(statement)
+
+    sa.event.listen(city.engine, "before_cursor_execute", record)
+    try:
+        call()
+    finally:
+        sa.event.remove(city.engine, "before_cursor_execute", record)
+    return seen

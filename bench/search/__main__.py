@@ -7,12 +7,15 @@ Two datasets, each searched as a whole city (every searchable layer the admin se
   loaded by our loader.
 
 Queries as people type them: addresses, a street, a place, typos, words out of order, a
-parcel id (Cambridge has no Chinese values). For each, two series, taking turns over
+parcel id (Cambridge has no Chinese values). For each, three series, taking turns over
 ``--rounds`` (5) rounds, medians kept:
-- ours: ``search(limit=10)`` as the API runs it;
+- ours: ``search(limit=10)`` as the API runs it (layers of ``search.BIG_LAYER_ROWS`` rows or
+  more in two steps: close fuzzy matches first);
+- one step: every layer searched in one step (``BIG_LAYER_ROWS`` set out of reach: the code
+  before the two steps);
 - the floor: ours's statements (captured as run), executed straight through psycopg.
 
-Prints each query's milliseconds and ours against the floor.
+Prints each query's milliseconds, and ours against one step and against the floor.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from bench.common.city import load_city_layers, settle_statistics
 from bench.common.cluster import BenchDB, throwaway_cluster
 from bench.ingest.inputs import PARCELS_PATH, bench_layer, write_synthetic
 from bench.scale.probes import side_by_side
+from digitalcity import search as search_module
 from digitalcity.catalog import load_catalog
 from digitalcity.city import City
 from digitalcity.ingest import load_layer
@@ -86,25 +90,34 @@ def _floor(dsn: str, statements: list[tuple[str, object]]) -> Callable[[], objec
 
 def measure(label: str, db: BenchDB, city: City, layers: list[str], rounds: int) -> None:
     dsn = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    series: dict[str, dict[str, list[float]]] = {q: {"ours": [], "floor": []} for q in QUERIES}
+    series: dict[str, dict[str, list[float]]] = {
+        q: {"ours": [], "one": [], "floor": []} for q in QUERIES
+    }
     floors = {q: _floor(dsn, _statements(city, q, layers)) for q in QUERIES}
+    big = search_module.BIG_LAYER_ROWS
     for _ in range(rounds):
         for q in QUERIES:
             series[q]["ours"].append(_ms(lambda q=q: search(city, q, layers=layers, limit=LIMIT)))
+            search_module.BIG_LAYER_ROWS = 10**12  # one step for every layer
+            try:
+                series[q]["one"].append(
+                    _ms(lambda q=q: search(city, q, layers=layers, limit=LIMIT))
+                )
+            finally:
+                search_module.BIG_LAYER_ROWS = big
             series[q]["floor"].append(_ms(floors[q]))
     print(f"\n{label}: search(limit={LIMIT}), medians of {rounds} rounds (ms)")
-    print(f"{'query':<20}{'ours':>10}{'floor':>10}{'÷ floor':>9}")
-    totals = {"ours": 0.0, "floor": 0.0}
-    for q in QUERIES:
-        m = {k: statistics.median(v) for k, v in series[q].items()}
+    print(f"{'query':<20}{'ours':>10}{'one step':>10}{'floor':>10}{'÷ one':>8}{'÷ floor':>9}")
+    totals = {"ours": 0.0, "one": 0.0, "floor": 0.0}
+    rows = [(q, {k: statistics.median(v) for k, v in series[q].items()}) for q in QUERIES]
+    for _, m in rows:
         for k in totals:
             totals[k] += m[k]
-        print(f"{q:<20}{m['ours']:>10.1f}{m['floor']:>10.1f}{m['ours'] / m['floor']:>9.2f}")
-    all_ = "all queries"
-    print(
-        f"{all_:<20}{totals['ours']:>10.1f}{totals['floor']:>10.1f}"
-        f"{totals['ours'] / totals['floor']:>9.2f}"
-    )
+    for q, m in [*rows, ("all queries", totals)]:
+        print(
+            f"{q:<20}{m['ours']:>10.1f}{m['one']:>10.1f}{m['floor']:>10.1f}"
+            f"{m['ours'] / m['one']:>8.2f}{m['ours'] / m['floor']:>9.2f}"
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
