@@ -102,15 +102,22 @@ def db_status() -> None:
     settings = _settings()
     if settings.database_url:
         typer.echo("external database (DIGITALCITY_DATABASE_URL)")
-        return
-    status = EmbeddedCluster(settings).status()
-    if status.running:
+    else:
+        status = EmbeddedCluster(settings).status()
+        if not status.running:
+            typer.echo(f"stopped: {status.data_dir}")
+            raise typer.Exit(3)
         typer.echo(
             f"running: {status.data_dir} on {settings.db_host}:{status.port} (pid {status.pid})"
         )
-    else:
-        typer.echo(f"stopped: {status.data_dir}")
-        raise typer.Exit(3)
+    from digitalcity.db.backup import kept_databases
+
+    try:
+        kept = kept_databases(settings)
+    except DigitalCityError:  # the database itself not created yet, or not reachable
+        kept = []
+    for name, size in kept:
+        typer.echo(f"kept by a restore: {name} ({size / 1e6:.1f} MB; drop it once satisfied)")
 
 
 @db_app.command("url")

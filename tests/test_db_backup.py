@@ -246,3 +246,6 @@ def test_the_commands(own: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: 
     restored = runner.invoke(app, ["db", "restore", str(target), "--yes"])
     assert restored.exit_code == 0, restored.output
     assert "2 layers" in restored.output and "_before_restore_" in restored.output
+    kept = restored.output.split("is kept as '")[1].split("'")[0]
+    status = runner.invoke(app, ["db", "status"])  # the databases kept aside, to drop
+    assert status.exit_code == 0 and f"kept by a restore: {kept} (" in status.output

@@ -288,6 +288,20 @@ def restore(settings: Settings, path: Path) -> RestoreReport:
     return RestoreReport(target, kept, seconds, tables, layers, cleared)
 
 
+def kept_databases(settings: Settings) -> list[tuple[str, int]]:
+    """The databases restores have kept aside (``<name>_before_restore_<time>``) on the server
+    of the database in use, with their sizes (bytes), oldest first."""
+    server = _Server.of(settings)
+    prefix = server.database[: MAX_NAME - len(KEPT_SUFFIX) - 15] + KEPT_SUFFIX
+    with server.connect(server.database) as conn:
+        rows = conn.execute(
+            "SELECT datname, pg_database_size(oid) FROM pg_database "
+            "WHERE starts_with(datname, %s) ORDER BY datname",
+            (prefix,),
+        ).fetchall()
+    return [(str(name), int(size)) for name, size in rows]
+
+
 def _refuse_if_connected(admin: psycopg.Connection, database: str) -> None:
     row = admin.execute(
         "SELECT count(*), string_agg(DISTINCT coalesce(nullif(application_name, ''), "
