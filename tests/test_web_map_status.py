@@ -46,6 +46,25 @@ def test_tiles_that_fail_are_said_and_read_again(browser, live_server: str) -> N
     opened.close()
 
 
+def test_tiles_failed_before_the_legend_arrived_stay_said(browser, live_server: str) -> None:  # noqa: ANN001
+    """The page clears its own notice (a city with nothing to show) once the legend arrives;
+    tiles that failed before that must stay said. Caught in CI, where the legend came late:
+    the notice went and the blank map was left unsaid."""
+    opened = Opened(browser, "about:blank", 390, 844, ready_when="true")
+    page = opened.page
+    held = []
+    page.route("**/styles/cambridge/legend*", lambda route: held.append(route))  # answered later
+    page.route(TILES, lambda route: route.abort("failed"))
+    page.goto(live_server + PUBLIC.format(lang="en"))
+    page.wait_for_selector(NOTICE)
+    assert held, "the legend was not asked for"
+    for route in held:
+        route.continue_()
+    page.wait_for_function("document.querySelectorAll('#layer-list li').length > 0")
+    assert page.inner_text(NOTICE) == "The map's data could not be loaded. Try again"
+    opened.close()
+
+
 @pytest.mark.parametrize(("status", "said"), [(503, True), (500, True), (404, False)])
 def test_a_server_error_is_said_and_a_refusal_is_not(
     browser, live_server: str, status: int, said: bool

@@ -189,20 +189,28 @@ export function emptyHtml(meta, city, { publicMap = false, signedIn = false } = 
   return esc(say("noneOpen")) + (signedIn ? "" : ` ${esc(say("signInForMore"))}`);
 }
 
-/** Show ``html`` in a notice at the top of ``map`` (none: remove it). */
-export function mapNotice(map, html) {
+/**
+ * Show ``html`` in a notice at the top of ``map`` (none: remove it), as a notice of ``kind``:
+ * "empty" (the page's: a city with nothing to show) or "status" (``mapstatus.js``: data that
+ * cannot be read). A status notice stays until its own kind clears it: the page clearing its
+ * empty notice once the legend arrives, after tiles failed meanwhile, left a blank map unsaid.
+ */
+export function mapNotice(map, html, kind = "empty") {
   const box = map.getContainer();
   let notice = box.querySelector(".map-notice");
+  const current = notice ? notice.dataset.kind : null;
   if (!html) {
-    if (notice) notice.remove();
+    if (notice && current === kind) notice.remove();
     return;
   }
+  if (current === "status" && kind !== "status") return;
   if (!notice) {
     notice = document.createElement("p");
     notice.className = "map-notice";
     notice.setAttribute("role", "status");
     box.appendChild(notice);
   }
+  notice.dataset.kind = kind;
   notice.innerHTML = html;
 }
 

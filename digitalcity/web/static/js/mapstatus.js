@@ -32,27 +32,31 @@ export function unreadable(error) {
 
 /**
  * Watch ``map`` for data it cannot read; ``reload()`` reads its style and tiles again (the
- * page's own, whose handler of the loaded style then clears the notice).
+ * page's own).
  */
 export function watchMapStatus(map, reload) {
   let shown = null; // "unreadable" | "offline" | null
   const show = (key) => {
     shown = key;
     const button = `<button type="button" class="link map-retry">${esc(say("retry"))}</button>`;
-    mapNotice(map, `${esc(say(key))} ${button}`);
+    mapNotice(map, `${esc(say(key))} ${button}`, "status");
     map.getContainer().querySelector(".map-retry").onclick = retry;
   };
   const retry = () => {
     shown = null;
-    mapNotice(map, null);
+    mapNotice(map, null, "status");
     reload();
   };
   map.on("error", (event) => {
     if (event.sourceId === BASEMAP_SOURCE || !unreadable(event.error)) return;
     show(navigator.onLine ? "unreadable" : "offline");
   });
-  // a loaded style clears the notice (the page's own handler draws what it has to say)
-  map.on("style.load", () => { shown = null; });
+  // a style loaded afresh clears the notice: its tiles are asked for after it, and said again
+  // if they fail
+  map.on("style.load", () => {
+    shown = null;
+    mapNotice(map, null, "status");
+  });
   window.addEventListener("offline", () => show("offline"));
   window.addEventListener("online", () => { if (shown) retry(); });
 }
