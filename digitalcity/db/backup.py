@@ -34,6 +34,7 @@ from digitalcity.errors import ConfigError, DigitalCityError
 
 MARKER = ("digitalcity", "layer_versions")  # the table every digitalcity database has
 KEPT_SUFFIX = "_before_restore_"
+KEPT_STAMP = "%Y%m%d_%H%M%S"  # 15 characters
 STAGING_SUFFIX = "_restoring"
 MAX_NAME = 63  # PostgreSQL's identifier length
 CURRENT_LAYERS = "SELECT count(*) FROM digitalcity.layer_versions WHERE is_current AND NOT dropped"
@@ -241,8 +242,7 @@ def restore(settings: Settings, path: Path) -> RestoreReport:
     started = time.perf_counter()
     target = server.database
     staging = target[: MAX_NAME - len(STAGING_SUFFIX)] + STAGING_SUFFIX
-    stamp = datetime.now().strftime("%Y%m%d_%H%M%S")
-    kept = target[: MAX_NAME - len(KEPT_SUFFIX) - len(stamp)] + KEPT_SUFFIX + stamp
+    kept = _kept_prefix(target) + datetime.now().strftime(KEPT_STAMP)
     with server.connect("postgres") as admin:
         pg_restore = client_tool("pg_restore", int(admin.info.server_version) // 10000, settings)
         tables = contents(path, pg_restore, server)
@@ -288,11 +288,18 @@ def restore(settings: Settings, path: Path) -> RestoreReport:
     return RestoreReport(target, kept, seconds, tables, layers, cleared)
 
 
+def _kept_prefix(database: str) -> str:
+    """The start of the names restores keep ``database`` under (``<name>_before_restore_``,
+    the name shortened so the time fits PostgreSQL's 63 characters)."""
+    room = MAX_NAME - len(KEPT_SUFFIX) - len(datetime.now().strftime(KEPT_STAMP))
+    return database[:room] + KEPT_SUFFIX
+
+
 def kept_databases(settings: Settings) -> list[tuple[str, int]]:
     """The databases restores have kept aside (``<name>_before_restore_<time>``) on the server
     of the database in use, with their sizes (bytes), oldest first."""
     server = _Server.of(settings)
-    prefix = server.database[: MAX_NAME - len(KEPT_SUFFIX) - 15] + KEPT_SUFFIX
+    prefix = _kept_prefix(server.database)
     with server.connect(server.database) as conn:
         rows = conn.execute(
             "SELECT datname, pg_database_size(oid) FROM pg_database "
