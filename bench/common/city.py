@@ -60,11 +60,13 @@ def osmlike_db(
     editable: bool = False,
     population: bool = False,
     places: bool = False,
+    searchable: bool = False,
     shared_buffers_mb: int | None = None,
 ) -> Iterator[CityDB]:
     """A fast (unsafe) throwaway cluster with the SYNTHETIC OSM-like dataset
     (``bench/common/osmlike.py``; ``editable``: its roads may be edited; ``population``: with
-    its SYNTHETIC population grid; ``places``: with its places table, 246,900 points)
+    its SYNTHETIC population grid; ``places``: with its places table, 246,900 points;
+    ``searchable``: its buildings and roads searched by name and street)
     written to a temporary folder, loaded by our loader and its 3857 copies built; the
     settings' layers directory is the dataset's, so servers started with ``env()`` serve it."""
     with (
@@ -74,7 +76,11 @@ def osmlike_db(
         ) as db,
     ):
         layers = write_dataset(
-            Path(tmp) / "osmlike", editable=editable, population=population, places=places
+            Path(tmp) / "osmlike",
+            editable=editable,
+            population=population,
+            places=places,
+            searchable=searchable,
         )
         catalog = load_catalog(layers)
         osm = CityDB(

@@ -47,6 +47,10 @@ SPARSE = [("name", 0.18), ("addr_street", 0.12), ("addr_housenumber", 0.11), ("a
           ("source", 0.2), ("note", 0.005), ("start_date", 0.01)]  # fmt: skip
 
 
+# the fields bench.search searches (``write_dataset(searchable=True)``)
+SEARCHED = {"buildings": ("name", "addr_street"), "roads": ("name", "addr_street")}
+
+
 def _metres_to_degrees(xy: np.ndarray) -> np.ndarray:
     lon0, lat0 = CENTRE
     per_lat = 111_320.0
@@ -145,13 +149,16 @@ def write_dataset(
     population: bool = False,
     places: bool = False,
     text_copies: bool = False,
+    searchable: bool = False,
 ) -> Path:
     """Write the GeoPackage and the layers directory under ``folder``; returns the layers dir.
     ``editable``: the roads may be edited (by ``land_bureau``). ``population``: also a
     SYNTHETIC population grid (a GeoTIFF, ``osmlike_population``) and its layer. ``places``:
     also the places table (CSV) and its layer; ``text_copies``: also the buildings as a GeoJSON
     and a KML file, and their layers (``BUILDINGS_AS``; both for bench.ingest, the other
-    benches serve the city without them)."""
+    benches serve the city without them). ``searchable``: the buildings and roads are
+    searched by name and street (``SEARCHED``; for bench.search: the trigram indexes a
+    searched field needs would weigh on every other bench's loads)."""
     folder.mkdir(parents=True, exist_ok=True)
     gpkg = folder / "SYNTHETIC_osmlike.gpkg"
     gpkg.unlink(missing_ok=True)
@@ -206,7 +213,7 @@ def write_dataset(
     )
     tif = folder / POPULATION_TIF if population else None
     table = folder / PLACES_CSV if places else None
-    layers = _write_layers(folder / "layers", gpkg, editable, tif, table)
+    layers = _write_layers(folder / "layers", gpkg, editable, tif, table, searchable)
     for layer_id, (name, driver) in BUILDINGS_AS.items() if text_copies else ():
         # KML keeps a feature's name in its own element, which GDAL reads as "Name"
         tables = [_field_toml(c) for c, _ in SPARSE if c != "name" or driver != "KML"]
@@ -261,7 +268,12 @@ access = "public"
 
 
 def _write_layers(
-    layers: Path, gpkg: Path, editable: bool, population: Path | None, places: Path | None
+    layers: Path,
+    gpkg: Path,
+    editable: bool,
+    population: Path | None,
+    places: Path | None,
+    searchable: bool,
 ) -> Path:
     city_dir = layers / CITY
     city_dir.mkdir(parents=True, exist_ok=True)
@@ -309,6 +321,9 @@ districts = "districts"
             else "",
             "landuse": classification,
         }.get(layer, "")
+        if searchable and layer in SEARCHED:  # a top-level key: before any [table]
+            searched = ", ".join(f'"{name}"' for name in SEARCHED[layer])
+            section = f"search_fields = [{searched}]\n{section}"
         _write_layer(
             city_dir, layer, (f"合成{layer}", f"SYNTHETIC {layer}"), kind, geometry,
             f"min_zoom = 10\nmax_zoom = 22\n\n{section}",
