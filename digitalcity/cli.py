@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -283,6 +284,8 @@ def serve(
 
     settings = _settings()
     _ready_engine(settings).dispose()
+    if workers > 1:
+        _share_metrics(settings)
     uvicorn.run(
         "digitalcity.api.main:app_factory",
         factory=True,
@@ -291,6 +294,21 @@ def serve(
         workers=workers,
         log_level="info",
     )
+
+
+def _share_metrics(settings: Settings) -> None:
+    """Workers keep their metrics in files of one folder, so that any worker's ``/metrics``
+    answers for all (``digitalcity.metrics``); emptied at each start. A folder already set in
+    ``PROMETHEUS_MULTIPROC_DIR`` is the deployment's own and is left as it is."""
+    from digitalcity.metrics import MULTIPROCESS_DIR
+
+    if os.environ.get(MULTIPROCESS_DIR):
+        return
+    folder = settings.data_dir / "metrics"
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+    os.environ[MULTIPROCESS_DIR] = str(folder)
 
 
 @app.command("demo")

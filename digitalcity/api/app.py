@@ -9,6 +9,7 @@ from digitalcity import __version__
 from digitalcity.api import problems
 from digitalcity.api.caller import CallerMiddleware
 from digitalcity.api.head import HeadAsGet
+from digitalcity.api.metrics import RequestMetrics
 from digitalcity.api.page_cache import PageCache
 from digitalcity.api.problem_pages import ProblemPages
 from digitalcity.api.reload import build_definitions
@@ -63,6 +64,8 @@ def create_app(settings: Settings) -> FastAPI:
         timeout_of=lambda role: app.state.settings.statement_timeout_ms(role),
         written_lsn=lambda key_id: app.state.writes.get(key_id),
     )
+    # inside HeadAsGet (it sees the route the router picks), outside the rest (401s count)
+    app.add_middleware(RequestMetrics, engine_of=lambda: app.state.engine)
     app.add_middleware(HeadAsGet)  # outermost: HEAD goes through everything as a GET
     app.include_router(landing.router)
     app.include_router(collections.router)

@@ -16,6 +16,7 @@ from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.engine import Engine
 from starlette.datastructures import QueryParams
 
+from digitalcity import metrics
 from digitalcity.api.caller import KEY_QUERY_PARAMETER
 from digitalcity.api.page_cache import PageCache
 from digitalcity.api.params import items_query
@@ -221,6 +222,7 @@ def geojson_page(
     if request.headers.get("if-none-match") == headers["ETag"]:
         return Response(status_code=304, headers=headers)
     cached = state.pages.get(key)
+    metrics.cache_lookup("items", cached is not None)
     if cached is not None:
         return _page_response(cached, gzip_ok, headers)
     rendered = next_pages(request.app).take(key) or render_page(

@@ -48,6 +48,7 @@ def lsn_int(lsn: str) -> int:
 class _Health:
     ok: bool = False
     replay_lsn: int = 0
+    lag_bytes: int = 0
 
 
 class ReadRouter:
@@ -89,6 +90,7 @@ class ReadRouter:
                 continue
             health.replay_lsn = lsn_int(replay) if replay else 0
             lag = 0 if primary_lsn is None else max(0, primary_lsn - health.replay_lsn)
+            health.lag_bytes = lag
             # a promoted standby (no longer in recovery) is a primary of its own: not a reader
             health.ok = bool(in_recovery) and lag <= self.max_lag_bytes
 
@@ -118,6 +120,11 @@ class ReadRouter:
 
     def healthy_standbys(self) -> int:
         return sum(h.ok for h in self._health)
+
+    def standby_states(self) -> list[tuple[bool, int]]:
+        """Whether each standby takes reads, and its replay lag (bytes), as last checked."""
+        self.refresh()
+        return [(h.ok, h.lag_bytes) for h in self._health]
 
 
 def standby_urls(settings: Settings) -> list[str]:
