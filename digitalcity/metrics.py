@@ -73,6 +73,12 @@ LAYER_VERSION = Gauge(
     ["city", "layer"],
     multiprocess_mode="mostrecent",
 )
+LAYER_LOADED = Gauge(
+    "digitalcity_layer_loaded_timestamp_seconds",
+    "When each layer's current version was loaded (Unix time, s; read at each scrape)",
+    ["city", "layer"],
+    multiprocess_mode="mostrecent",
+)
 STANDBY_LAG = Gauge(
     "digitalcity_standby_lag_bytes",
     "WAL bytes each configured standby's replay is behind the primary (last check)",
@@ -127,11 +133,12 @@ def pool_state(in_use: int, idle: int) -> None:
     _POOL_IDLE.set(idle)
 
 
-def layers_state(layers: Iterable[tuple[str, str, int, int]]) -> None:
-    """(city, layer, version, rows) of every current layer version."""
-    for city, layer, version, rows in layers:
+def layers_state(layers: Iterable[tuple[str, str, int, int, float]]) -> None:
+    """(city, layer, version, rows, loaded at as Unix time) of every current layer version."""
+    for city, layer, version, rows, loaded_at in layers:
         LAYER_ROWS.labels(city, layer).set(rows)
         LAYER_VERSION.labels(city, layer).set(version)
+        LAYER_LOADED.labels(city, layer).set(loaded_at)
 
 
 def standbys_state(standbys: Iterable[tuple[bool, int]]) -> None:

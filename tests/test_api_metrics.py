@@ -114,14 +114,16 @@ def test_caches_pool_and_layers(live_server: str, admin_key: str, engine: sa.Eng
     assert _value(after, pool, state="idle") >= 1
     assert _value(after, pool, state="in_use") >= 0
     with engine.connect() as conn:
-        version, rows = conn.execute(
+        version, rows, loaded_at = conn.execute(
             sa.text(
-                "SELECT version, rows_loaded FROM digitalcity.layer_versions "
+                "SELECT version, rows_loaded, loaded_at FROM digitalcity.layer_versions "
                 "WHERE city = 'cambridge' AND layer = 'hydrants' AND is_current"
             )
         ).one()
     assert _value(after, "digitalcity_layer_rows", city="cambridge", layer="hydrants") == rows
     assert _value(after, "digitalcity_layer_version", city="cambridge", layer="hydrants") == version
+    loaded = "digitalcity_layer_loaded_timestamp_seconds"
+    assert _value(after, loaded, city="cambridge", layer="hydrants") == loaded_at.timestamp()
     assert any(name == "digitalcity_build_info" for name, _ in after)
 
 

@@ -54,7 +54,14 @@ def metrics_page(request: Request, role: RoleDep, engine: EngineDep) -> Response
     with engine.connect() as conn:
         current = [v for v in list_versions(conn) if v["is_current"]]
     metrics.layers_state(
-        (v["city"], v["layer"], int(v["version"]), int(v["rows_loaded"] or 0)) for v in current
+        (
+            v["city"],
+            v["layer"],
+            int(v["version"]),
+            int(v["rows_loaded"] or 0),
+            v["loaded_at"].timestamp(),
+        )
+        for v in current
     )
     metrics.standbys_state(request.app.state.router.standby_states())
     return Response(
