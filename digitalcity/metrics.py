@@ -134,7 +134,10 @@ def pool_state(in_use: int, idle: int) -> None:
 
 
 def layers_state(layers: Iterable[tuple[str, str, int, int, float]]) -> None:
-    """(city, layer, version, rows, loaded at as Unix time) of every current layer version."""
+    """(city, layer, version, rows, loaded at as Unix time) of every current layer version;
+    a layer no longer listed leaves the gauges."""
+    for gauge in (LAYER_ROWS, LAYER_VERSION, LAYER_LOADED):
+        gauge.clear()
     for city, layer, version, rows, loaded_at in layers:
         LAYER_ROWS.labels(city, layer).set(rows)
         LAYER_VERSION.labels(city, layer).set(version)
