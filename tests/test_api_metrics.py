@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -30,9 +31,12 @@ def admin_key(engine: sa.Engine, loaded) -> str:  # noqa: ANN001
     return create_key(engine, "admin", "metrics tests").key
 
 
-def _scrape(base: str, key: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """Every sample of ``/metrics``: (name, sorted labels) -> value."""
-    response = httpx.get(f"{base}/metrics", headers={"Authorization": f"Bearer {key}"})
+def _scrape(
+    base: str, key: str, client: Any = httpx
+) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of ``/metrics`` (from ``client``: httpx, or a TestClient with ``base``
+    empty): (name, sorted labels) -> value."""
+    response = client.get(f"{base}/metrics", headers={"Authorization": f"Bearer {key}"})
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain")
     assert response.headers["cache-control"] == "no-store"
@@ -125,6 +129,27 @@ def test_caches_pool_and_layers(live_server: str, admin_key: str, engine: sa.Eng
     loaded = "digitalcity_layer_loaded_timestamp_seconds"
     assert _value(after, loaded, city="cambridge", layer="hydrants") == loaded_at.timestamp()
     assert any(name == "digitalcity_build_info" for name, _ in after)
+
+
+def test_a_cache_turned_off_counts_no_lookups(settings: Settings, admin_key: str) -> None:
+    from fastapi.testclient import TestClient
+
+    from digitalcity.api import create_app
+
+    off = settings.model_copy(update={"items_cache_mb": 0, "tile_cache": False})
+    with TestClient(create_app(off)) as client:
+        before = _scrape("", admin_key, client)
+        for _ in range(2):
+            assert client.get(HYDRANTS, params={"limit": 4}).status_code == 200
+            assert client.get("/tiles/cambridge/16/19829/24234").status_code in (200, 204)
+        after = _scrape("", admin_key, client)
+    lookups = [k for k in {*before, *after} if k[0] == "digitalcity_cache_lookups_total"]
+    assert all(after.get(k, 0.0) == before.get(k, 0.0) for k in lookups)
+    requests = (
+        "digitalcity_http_requests_total",
+        (("method", "GET"), ("route", ITEMS), ("status", "200")),
+    )
+    assert after[requests] - before.get(requests, 0.0) == 2  # the pages themselves were counted
 
 
 @pytest.fixture(scope="module")

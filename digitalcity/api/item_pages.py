@@ -222,7 +222,8 @@ def geojson_page(
     if request.headers.get("if-none-match") == headers["ETag"]:
         return Response(status_code=304, headers=headers)
     cached = state.pages.get(key)
-    metrics.cache_lookup("items", cached is not None)
+    if state.pages.max_bytes:  # the cache is on (DIGITALCITY_ITEMS_CACHE_MB)
+        metrics.cache_lookup("items", cached is not None)
     if cached is not None:
         return _page_response(cached, gzip_ok, headers)
     rendered = next_pages(request.app).take(key) or render_page(
