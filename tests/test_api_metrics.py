@@ -1,6 +1,7 @@
 """``GET /metrics``: Prometheus metrics over real HTTP, for admin keys only; requests counted by
 route template (never by a caller's path, query or key), caches, the pool, the layers; and one
-count across the workers of ``digitalcity serve --workers 2``."""
+count across the workers of ``digitalcity serve --workers 2``, whose access log never holds a
+key sent in a query string."""
 
 from __future__ import annotations
 
@@ -152,9 +153,13 @@ def test_a_cache_turned_off_counts_no_lookups(settings: Settings, admin_key: str
     assert after[requests] - before.get(requests, 0.0) == 2  # the pages themselves were counted
 
 
+SERVE_LOGS: dict[str, Path] = {}
+
+
 @pytest.fixture(scope="module")
-def two_workers(settings: Settings, loaded) -> Iterator[str]:  # noqa: ANN001
-    """``digitalcity serve --workers 2`` on the test cluster, in a process of its own."""
+def two_workers(settings: Settings, loaded, tmp_path_factory) -> Iterator[str]:  # noqa: ANN001
+    """``digitalcity serve --workers 2`` on the test cluster, in a process of its own; its
+    log (uvicorn's access lines too) in ``SERVE_LOGS``."""
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"},
@@ -164,24 +169,26 @@ def two_workers(settings: Settings, loaded) -> Iterator[str]:  # noqa: ANN001
     }
     command = [str(Path(sys.executable).parent / "digitalcity"), "serve", "--workers", "2"]
     command += ["--port", str(port)]
-    server = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    output = log.open("w")
+    server = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     try:
         while True:
-            assert server.poll() is None, server.stderr.read() if server.stderr else ""
+            assert server.poll() is None, log.read_text()
             assert time.monotonic() < deadline, "digitalcity serve --workers 2 did not start"
             try:
                 if httpx.get(f"{base}/conformance", timeout=2).status_code == 200:
                     break
             except httpx.TransportError:
                 time.sleep(0.2)
+        SERVE_LOGS[base] = log
         yield base
     finally:
         server.terminate()
         server.wait(timeout=30)
+        output.close()
 
 
 def test_workers_count_as_one_server(two_workers: str, admin_key: str) -> None:
@@ -198,3 +205,20 @@ def test_workers_count_as_one_server(two_workers: str, admin_key: str) -> None:
         )
         assert counted - base == 40
         assert _value(samples, "digitalcity_http_requests_in_progress") >= 1  # the scrape itself
+
+
+def test_keys_never_reach_the_access_log(two_workers: str, planner_key: str) -> None:
+    for name in ("api_key", "%61pi%5Fkey"):  # the API decodes names: both are its key
+        url = (
+            f"{two_workers}/collections/cambridge__utility_poles/items?limit=2&{name}={planner_key}"
+        )
+        assert httpx.get(url).status_code == 200  # an internal layer: the key was read
+    assert httpx.get(f"{two_workers}{HYDRANTS}?limit=9&api_key=dc_not_a_key").status_code == 401
+    deadline = time.monotonic() + 10
+    log = SERVE_LOGS[two_workers]
+    while log.read_text().count("cambridge__utility_poles/items?limit=2") < 2:
+        assert time.monotonic() < deadline, log.read_text()[-2000:]
+        time.sleep(0.1)
+    text = log.read_text()
+    assert planner_key not in text and "dc_not_a_key" not in text
+    assert "limit=2&api_key=[redacted]" in text and "limit=2&%61pi%5Fkey=[redacted]" in text

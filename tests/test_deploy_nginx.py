@@ -42,6 +42,9 @@ http {
 """
 
 
+ACCESS_LOGS: dict[str, Path] = {}  # the proxy's URL -> its access log
+
+
 @pytest.fixture(scope="module")
 def proxy(live_server: str) -> Iterator[str]:
     root = Path(tempfile.mkdtemp(prefix="digitalcity-nginx-"))
@@ -52,6 +55,7 @@ def proxy(live_server: str) -> Iterator[str]:
             cache_dir=root / "cache",
             api_address=live_server.removeprefix("http://"),
             listen=f"127.0.0.1:{port}",
+            access_log=root / "access.log",
         )
     )
     user = "user root;" if os.geteuid() == 0 else ""
@@ -74,6 +78,7 @@ def proxy(live_server: str) -> Iterator[str]:
                 process.kill()
                 raise
             time.sleep(0.05)
+    ACCESS_LOGS[url] = root / "access.log"
     yield url
     process.terminate()
     process.wait(timeout=10)
@@ -114,6 +119,20 @@ def test_key_holders_are_never_cached(proxy: str, planner_key: str, how: str) ->
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(anonymous, timeout=30)
     assert refused.value.code == 404
+
+
+def test_keys_never_reach_the_access_log(proxy: str, planner_key: str) -> None:
+    paths = [
+        f"/collections/cambridge__utility_poles/items?limit=6&api_key={planner_key}",
+        f"/collections/cambridge__utility_poles/items?%61pi%5Fkey={planner_key}&limit=7",
+        "/collections/cambridge__hydrants/items?limit=8&bbox=-71.12,42.37,-71.10,42.38",
+    ]
+    for path in paths:
+        assert _get(proxy + path)[0] == 200
+    log = ACCESS_LOGS[proxy].read_text()
+    assert planner_key not in log
+    assert log.count("[withheld: a key parameter]") >= 2
+    assert "cambridge__hydrants/items?limit=8&bbox=-71.12,42.37,-71.10,42.38" in log  # no key
 
 
 def test_private_answer_is_not_stored(proxy: str, planner_key: str) -> None:

@@ -7,6 +7,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 
 from digitalcity import __version__
 from digitalcity.api import problems
+from digitalcity.api.access_log import redact_access_log
 from digitalcity.api.caller import CallerMiddleware
 from digitalcity.api.head import HeadAsGet
 from digitalcity.api.metrics import RequestMetrics
@@ -47,6 +48,7 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    redact_access_log()  # a key sent as ?api_key= never reaches uvicorn's access log
     install_definitions(app, build_definitions(app))
     app.state.engine = make_engine(settings, parallel_workers=api_parallel_workers(settings))
     app.state.router = make_router(settings, app.state.engine)
