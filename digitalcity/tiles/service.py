@@ -19,6 +19,7 @@ import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from digitalcity import metrics
 from digitalcity.catalog import Catalog, CityDef, LayerDef, Role
 from digitalcity.catalog.ids import collection_id
 from digitalcity.db.live import LayerState, VersionListener, VersionMap
@@ -300,7 +301,9 @@ class TileService:
             return b""
         if not self.options.cache:
             return None
-        return self.cache.get(tileset.key, tile, self.tile_tag(tileset, tile))
+        gz = self.cache.get(tileset.key, tile, self.tile_tag(tileset, tile))
+        metrics.cache_lookup("tiles", gz is not None)
+        return gz
 
     def tile(self, engine: Engine, tileset: Tileset, tile: TileIndex) -> bytes:
         """The gzip-compressed MVT of ``tile`` (b"" when empty): from the cache or rendered.

@@ -15,7 +15,6 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from digitalcity import metrics
 from digitalcity.api.deps import (
     CatalogDep,
     RoleDep,
@@ -194,8 +193,6 @@ async def _tile_response(
     if etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     gz = service.cached(tileset, tile)
-    if service.options.cache and tileset.plans:
-        metrics.cache_lookup("tiles", gz is not None)
     if gz is None:
         gz = await run_in_threadpool(service.tile, read_engine(request), tileset, tile)
     if not gz:
