@@ -157,7 +157,16 @@ async function onStyle() {
   } catch (err) {
     console.warn("legend", err.message);
   }
-  if (state.lastCard) state.lastCard();
+  if (state.lastCard) {
+    // read again before the map says it is ready: drawn later, it replaced what the reader
+    // had opened in the card meanwhile (a history opened just after a save: found by CI)
+    try {
+      await state.lastCard();
+    } catch (err) {
+      console.warn("card", err.message);
+    }
+    if (generation !== styleGeneration) return;
+  }
   else if (linkedQuery && !queryTool.query) {
     queryCard.claim();
     queryTool.open(linkedQuery);
