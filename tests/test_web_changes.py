@@ -19,7 +19,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from test_web_editmode import restore_from_history
-from test_web_planner import HeldRequests, Opened, launched_browser
+from test_web_planner import DESKTOP, WIDE, HeldRequests, Opened, launched_browser
 
 from digitalcity.db.keys import create_key
 
@@ -69,9 +69,16 @@ def edited(live_server, engine, keys) -> Iterator[dict[str, Any]]:  # noqa: ANN0
     _patch(live_server, key, row.fid, {"flow_gpm": row.flow_gpm, "comments": row.comments}, "x")
 
 
-def _opened(browser, live_server: str, page: str, lang: str, key: str | None = None) -> Opened:  # noqa: ANN001
+def _opened(  # noqa: ANN001
+    browser,
+    live_server: str,
+    page: str,
+    lang: str,
+    key: str | None = None,
+    size: tuple[int, int] = DESKTOP,
+) -> Opened:
     url = f"{live_server}/{page}?lang={lang}#c=cambridge&z=15&ll=-71.11,42.375"
-    opened = Opened(browser, url, key=key)
+    opened = Opened(browser, url, *size, key=key)
     opened.page.click("#changes-toggle" if page == "public" else "#changes")
     opened.page.wait_for_selector(ENTRIES, timeout=30_000)
     return opened
@@ -93,7 +100,7 @@ def test_the_public_map_says_what_changed_and_marks_it(
     changed,
     flow,
 ) -> None:
-    opened = _opened(browser, live_server, "public", lang)
+    opened = _opened(browser, live_server, "public", lang, size=WIDE)  # the change marked in view
     page = opened.page
     first = page.locator(ENTRIES).first.inner_text()
     assert title in first and changed in first, first

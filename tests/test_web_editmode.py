@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import sqlalchemy as sa
-from test_web_planner import READY, Opened, launched_browser
+from test_web_planner import DESKTOP, READY, WIDE, Opened, launched_browser
 
 from digitalcity.db.keys import create_key
 
@@ -39,9 +39,11 @@ def parcel(engine, loaded) -> dict:  # noqa: ANN001
     return dict(row._mapping)
 
 
-def _signed_in(browser, live_server: str, key: str | None, parcel: dict) -> Opened:  # noqa: ANN001
+def _signed_in(  # noqa: ANN001
+    browser, live_server: str, key: str | None, parcel: dict, size: tuple[int, int] = DESKTOP
+) -> Opened:
     url = f"{live_server}/map?lang=en#c=cambridge&z=18&ll={parcel['lon']},{parcel['lat']}&sel={parcel['fid']}"
-    opened = Opened(browser, url, key=key)
+    opened = Opened(browser, url, *size, key=key)
     opened.card()
     return opened
 
@@ -206,7 +208,7 @@ def test_a_land_bureau_user_moves_a_parcel_vertex_on_the_map(browser, live_serve
     fid = parcel["fid"]
     item = f"{live_server}/collections/cambridge__parcels/items/{fid}"
     before = httpx.get(item).json()
-    opened = _signed_in(browser, live_server, key, parcel)
+    opened = _signed_in(browser, live_server, key, parcel, WIDE)  # the vertex clear of the card
     page = opened.page
     try:
         page.click("[data-edit]")
@@ -494,7 +496,7 @@ def test_a_land_bureau_user_splits_a_parcel_then_merges_it_back(
     fid = parcel["fid"]
     collection = f"{live_server}/collections/cambridge__parcels"
     before = httpx.get(f"{collection}/items/{fid}").json()
-    opened = _signed_in(browser, live_server, key, parcel)
+    opened = _signed_in(browser, live_server, key, parcel, WIDE)  # its neighbours in view
     page = opened.page
     changesets: list[int] = []
     held: list = []  # terra-draw held back, as by a busy server, until the test lets it load

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
-from test_web_planner import READY, Opened, launched_browser
+from test_web_planner import READY, WIDE, Opened, launched_browser
 from test_web_public import static_site  # noqa: F401 - the static PMTiles site fixture
 
 from digitalcity.catalog.access import visible_layer
@@ -155,7 +155,8 @@ def test_each_neighbourhood_is_named_once(browser, live_server, engine, loaded, 
     )
     with engine.connect() as conn:
         points = [list(r) for r in conn.execute(query)]
-    opened = Opened(browser, f"{live_server}/{page}?lang=en#c=cambridge&z=13&ll=-71.11,42.378")
+    url = f"{live_server}/{page}?lang=en#c=cambridge&z=13&ll=-71.11,42.378"
+    opened = Opened(browser, url, *WIDE)  # every neighbourhood in view
     wait_for_labels(opened, "neighbourhoods-label", "name")
     opened.page.wait_for_function(READY.replace("dcMap", "map"), timeout=30_000)
     expected = set(opened.page.evaluate(NAMED_ON_SCREEN, points))

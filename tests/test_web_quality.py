@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from test_web_planner import HeldRequests, Opened, launched_browser
+from test_web_planner import WIDE, HeldRequests, Opened, launched_browser
 from test_web_print import printed_legend
 
 ANALYSIS = "/cities/cambridge/analysis/data_quality"
@@ -30,7 +30,7 @@ def _drawn(page) -> list[dict]:  # noqa: ANN001
 
 
 def test_a_planner_checks_the_parcels_and_opens_a_fault(browser, live_server) -> None:  # noqa: ANN001
-    opened = Opened(browser, f"{live_server}/map?lang=en#c=cambridge&z=14&ll=-71.11,42.375")
+    opened = Opened(browser, f"{live_server}/map?lang=en#c=cambridge&z=14&ll=-71.11,42.375", *WIDE)
     page = opened.page
     page.click("#quality")
     page.wait_for_selector("#card .quality-form")
@@ -99,7 +99,7 @@ def test_a_planner_checks_the_parcels_and_opens_a_fault(browser, live_server) ->
 def test_a_check_of_a_layer_left_or_a_card_closed_is_dropped(browser, live_server) -> None:  # noqa: ANN001
     """A check still running when another layer is chosen, or the card is closed: its faults
     are neither reported for the layer chosen since nor drawn on the map."""
-    opened = Opened(browser, f"{live_server}/map?lang=en#c=cambridge&z=14&ll=-71.11,42.375")
+    opened = Opened(browser, f"{live_server}/map?lang=en#c=cambridge&z=14&ll=-71.11,42.375", *WIDE)
     page = opened.page
     checks = HeldRequests(page, "/analysis/data_quality")
     page.click("#quality")

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import pyogrio
 import pytest
 import sqlalchemy as sa
-from test_web_planner import MAPLE, HeldRequests, Opened, launched_browser
+from test_web_planner import DESKTOP, MAPLE, WIDE, HeldRequests, Opened, launched_browser
 
 VIEW = "#c=cambridge&z=15&ll=-71.1039,42.37295"
 DRAWN = "dcMap.getSource('dc-query').serialize().data.features.length"
@@ -61,8 +61,10 @@ def run(page) -> None:  # noqa: ANN001
     page.wait_for_selector(".query-count", timeout=30_000)
 
 
-def open_query(browser, live_server: str, lang: str = "en", hash_: str = VIEW) -> Opened:  # noqa: ANN001
-    opened = Opened(browser, f"{live_server}/map?lang={lang}{hash_}")
+def open_query(  # noqa: ANN001
+    browser, live_server: str, lang: str = "en", hash_: str = VIEW, size: tuple[int, int] = DESKTOP
+) -> Opened:
+    opened = Opened(browser, f"{live_server}/map?lang={lang}{hash_}", *size)
     opened.page.click("#query")
     opened.page.wait_for_selector("#card .query-form")
     return opened
@@ -119,7 +121,7 @@ def test_a_planner_finds_parcels_by_class_and_height(browser, live_server, engin
 def test_late_matches_do_not_replace_the_parcel_clicked_meanwhile(browser, live_server):
     """A query whose matches come after the reader clicked a parcel: the parcel's card stays;
     the matches are kept, shown when the query is opened again."""
-    opened = open_query(browser, live_server)
+    opened = open_query(browser, live_server, size=WIDE)  # the parcel clicked clear of the card
     page = opened.page
     condition(page, 0, "landuse_l1", "eq", "07")
     items = HeldRequests(page, "/items?")
@@ -322,7 +324,9 @@ def test_the_layers_and_fields_offered_follow_access(browser, live_server, plann
 
 
 def test_an_area_drawn_on_the_map_bounds_the_query(browser, live_server, engine):
-    opened = open_query(browser, live_server, hash_="#c=cambridge&z=16&ll=-71.1039,42.37295")
+    opened = open_query(
+        browser, live_server, hash_="#c=cambridge&z=16&ll=-71.1039,42.37295", size=WIDE
+    )
     page = opened.page
     condition(page, 0, "stories", "ge", "3")
     page.select_option(".query-form [name=scope]", "area")
@@ -358,7 +362,7 @@ def test_an_area_drawn_on_the_map_bounds_the_query(browser, live_server, engine)
     )
     assert shown_count(page) == expected > 10
     # and reopens the query with it drawn
-    again = Opened(browser, page.url)
+    again = Opened(browser, page.url, *WIDE)
     again.page.wait_for_selector(".query-count", timeout=30_000)
     assert shown_count(again.page) == expected
     assert again.page.evaluate("dcMap.getSource('dc-draw').serialize().data.features.length") > 1
