@@ -227,8 +227,10 @@ def test_big_layers_searched_in_two_steps_give_the_hits_of_one(
             monkeypatch.setattr(module, "BIG_LAYER_ROWS", 10**12)
             one_step = module.search(city, q, limit=limit)
             monkeypatch.setattr(module, "BIG_LAYER_ROWS", 1)
-            statements = _statements_run(city, lambda c=city, q=q: module.search(c, q, limit=limit))
-            assert module.search(city, q, limit=limit) == one_step, (city_id, q, role)
+            two_steps, statements = _statements_run(
+                city, lambda c=city, q=q: module.search(c, q, limit=limit)
+            )
+            assert two_steps == one_step, (city_id, q, role)
             steps = [s for s in statements if "UNION ALL" in s or "similarity(" in s]
             assert len(steps) in (1, 2), (city_id, q)
             settled_somewhere |= len(steps) == 2 and steps[1].count("UNION ALL") < steps[0].count(
@@ -237,8 +239,8 @@ def test_big_layers_searched_in_two_steps_give_the_hits_of_one(
     assert settled_somewhere
 
 
-def _statements_run(city, call) -> list[str]:  # noqa: ANN001
-    """The SQL statements ``call()`` runs on ``city``'s engine."""
+def _statements_run(city, call) -> tuple[object, list[str]]:  # noqa: ANN001
+    """What ``call()`` returns, and the SQL statements it runs on ``city``'s engine."""
     import sqlalchemy as sa
 
     seen: list[str] = []
@@ -248,7 +250,7 @@ def _statements_run(city, call) -> list[str]:  # noqa: ANN001
 
     sa.event.listen(city.engine, "before_cursor_execute", record)
     try:
-        call()
+        result = call()
     finally:
         sa.event.remove(city.engine, "before_cursor_execute", record)
-    return seen
+    return result, seen
