@@ -18,7 +18,6 @@ import re
 from collections.abc import Iterable
 
 import sqlalchemy as sa
-from pypinyin import Style, pinyin
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
 
@@ -45,6 +44,8 @@ def keys(value: str) -> tuple[str, str]:
     name (``romanise.place_syllables``: 长宁区 ``changningqu``); then one character read
     otherwise at a time, where a character has other readings outside a known word
     (``zhangningqu``...)."""
+    from pypinyin import Style, pinyin  # imported when first read (see romanise.place_syllables)
+
     readings = pinyin(value, heteronym=True, style=Style.NORMAL)
     if len(readings) == len(value) and _HAN_ONLY.match(value):  # a place name's reading first
         for reading, place in zip(readings, place_syllables(value), strict=True):

@@ -18,7 +18,6 @@ from __future__ import annotations
 import re
 
 import pyarrow as pa
-from pypinyin import Style, lazy_pinyin
 
 # Generic terms at the end of a name, longest first, and how an English map says them.
 GENERIC_TERMS = (
@@ -40,6 +39,10 @@ _HAN = re.compile(r"[\u3400-\u9fff]")
 def place_syllables(text: str) -> list[str]:
     """Syllables of a run of Chinese characters, one per character, as a place name reads
     them (``PLACE_READINGS`` over pypinyin's reading)."""
+    # imported when first read: its phrase dictionary takes 0.35-0.45 s to load, which every
+    # API process and command paid at start-up before a Chinese name was ever read
+    from pypinyin import Style, lazy_pinyin
+
     read = lazy_pinyin(text, style=Style.NORMAL)
     if len(read) != len(text):  # a character pypinyin does not read: kept as written
         return read
