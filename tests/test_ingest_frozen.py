@@ -93,9 +93,13 @@ def test_the_load_copy_equals_a_copy_filled_from_the_table(
     geometries = ["geom", *(f"g{z}" for z in simplified_zooms(parcels))]
     assert len(geometries) >= 3
     fields = " - ".join(["to_jsonb({})", *(f"'{g}'" for g in geometries)])
+    # the same number of points, each within a micrometre of its counterpart (the same path:
+    # ring and index). ST_HausdorffDistance said the same in 19 s (it compares every point with
+    # every other), this in 0.6 s.
     apart = " OR ".join(
-        f"ST_NPoints(k.{g}) IS DISTINCT FROM ST_NPoints(f.{g}) "
-        f"OR ST_HausdorffDistance(k.{g}, f.{g}) > 1e-6"
+        f"ST_NPoints(k.{g}) IS DISTINCT FROM ST_NPoints(f.{g}) OR EXISTS (SELECT 1 FROM "  # noqa: S608 - test tables
+        f"ST_DumpPoints(k.{g}) a JOIN ST_DumpPoints(f.{g}) b USING (path) "
+        "WHERE ST_Distance(a.geom, b.geom) > 1e-6)"
         for g in geometries
     )
     try:
