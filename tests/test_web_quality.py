@@ -99,7 +99,7 @@ def test_a_planner_checks_the_parcels_and_opens_a_fault(browser, live_server) ->
 def test_a_check_of_a_layer_left_or_a_card_closed_is_dropped(browser, live_server) -> None:  # noqa: ANN001
     """A check still running when another layer is chosen, or the card is closed: its faults
     are neither reported for the layer chosen since nor drawn on the map."""
-    opened = Opened(browser, f"{live_server}/map?lang=en#c=cambridge&z=14&ll=-71.11,42.375", *WIDE)
+    opened = Opened(browser, f"{live_server}/map?lang=en#c=cambridge&z=14&ll=-71.11,42.375")
     page = opened.page
     checks = HeldRequests(page, "/analysis/data_quality")
     page.click("#quality")
