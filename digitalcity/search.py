@@ -99,6 +99,31 @@ _KEY_WHOLE = sa.bindparam("key_whole", type_=sa.Text)  # pinyin key as a whole w
 _KEY_START = sa.bindparam("key_start", type_=sa.Text)  # at a word's start
 _KEY_INSIDE = sa.bindparam("key_inside", type_=sa.Text)  # anywhere in a spelling
 
+# Every word of the query inside a value, in any order ("ave mass" in "1234 MASSACHUSETTS
+# AVE"): a conjunction of LIKEs the field's trigram index answers by intersecting its lists.
+# Without it, words out of order were found only by trigram similarity, whose matches at 0.3
+# recheck nearly every address on a big layer (1.3 million SYNTHETIC parcels: "ave mass" about
+# 1 s, bench.search). Scored above FIRST_PASS, so a big layer's first step finds them.
+MAX_WORDS = 4  # the longest words a statement tests (each is a bound LIKE)
+MIN_WORD = 3  # shorter words ("st", "12") have no trigram for the index to narrow by
+WORDS_SCORE = 0.55  # below a substring of the whole query (0.6), above FIRST_PASS (0.5)
+
+
+def _word_param(i: int) -> sa.BindParameter:
+    return sa.bindparam(f"word_{i}", type_=sa.Text)
+
+
+def query_words(q: str) -> list[str]:
+    """The words of ``q`` (lower case, split at spaces and commas) that the words arm tests:
+    the ``MAX_WORDS`` longest of ``MIN_WORD`` characters or more, in the query's order; none
+    for a query of one word (the substring arm already tests it)."""
+    words = list(dict.fromkeys(w for w in q.lower().replace(",", " ").split()))
+    kept = sorted(
+        (w for w in words if len(w) >= MIN_WORD), key=lambda w: (-len(w), words.index(w))
+    )[:MAX_WORDS]
+    kept.sort(key=words.index)
+    return kept if len(kept) >= 2 else []
+
 
 def _values(q: str, key: str | None) -> dict[str, str]:
     """The bound values of ``_NEEDLE`` and the others for the query ``q`` (pinyin ``key``)."""
@@ -107,18 +132,32 @@ def _values(q: str, key: str | None) -> dict[str, str]:
     values = {"needle": needle, "prefix": escaped + "%", "inside": "%" + escaped + "%"}
     if key:  # letters and digits only (``pinyin_keys.spelling``): nothing to escape
         values |= {"key_whole": f"% {key} %", "key_start": f"% {key}%", "key_inside": f"%{key}%"}
+    for i, word in enumerate(query_words(q)):
+        values[f"word_{i}"] = "%" + like_escaped(word) + "%"
     return values
 
 
-def _score(column: sa.ColumnElement) -> sa.ColumnElement:
-    """1 for an exact match, 0.9 for a prefix, 0.6 for a substring, else trigram similarity."""
+def _every_word(text: sa.ColumnElement, words: int) -> sa.ColumnElement | None:
+    """``text`` holds each of the query's ``words`` words (None when the query has none)."""
+    if not words:
+        return None
+    return sa.and_(*(text.like(_word_param(i), escape="\\") for i in range(words)))
+
+
+def _score(column: sa.ColumnElement, words: int) -> sa.ColumnElement:
+    """1 for an exact match, 0.9 for a prefix, 0.6 for a substring, at least ``WORDS_SCORE``
+    for every word in any order (more when the whole text is close), else trigram similarity."""
     text = sa.func.lower(column)
-    return sa.case(
+    similarity = sa.func.similarity(text, _NEEDLE)
+    cases: list[tuple[Any, Any]] = [
         (text == _NEEDLE, 1.0),
         (text.like(_PREFIX, escape="\\"), 0.9),
         (text.like(_INSIDE, escape="\\"), 0.6),
-        else_=sa.func.similarity(text, _NEEDLE),
-    )
+    ]
+    every = _every_word(text, words)
+    if every is not None:
+        cases.append((every, sa.func.greatest(WORDS_SCORE, similarity)))
+    return sa.case(*cases, else_=similarity)
 
 
 def search(
@@ -154,7 +193,8 @@ def search(
         # a Latin query also matches Chinese values by their pinyin (one small read: which
         # fields of the city hold such values)
         spelled = frozenset(pinyin_keys.spelled_fields(conn, city.id) if key else ())
-        shape = _Shape(city, tuple(candidates), lang, limit * MERGE_FETCH, spelled, key)
+        words = len(query_words(q))
+        shape = _Shape(city, tuple(candidates), lang, limit * MERGE_FETCH, spelled, key, words)
         branches = _branches(shape)
         if branches is None:
             return []
@@ -181,13 +221,14 @@ class _Shape:
     fetch: int
     spelled: frozenset[tuple[str, str]]  # fields keyed in pinyin, for a Latin query
     key: str | None
+    words: int  # the query's words tested in any order (``query_words``)
 
     def cache_key(self) -> tuple[Any, ...]:
         city = self.city
         inside = bool(self.spelled) and self.key is not None and len(self.key) >= MIN_INSIDE
         layers = tuple(layer.id for layer in self.candidates)
         return (id(city.catalog), id(city.definition), city.role, str(city.as_of), self.lang,
-                layers, self.fetch, self.spelled, inside)  # fmt: skip
+                layers, self.fetch, self.spelled, inside, self.words)  # fmt: skip
 
 
 # Built and compiled statements by shape: building and compiling the union of every
@@ -251,7 +292,8 @@ def _build(shape: _Shape) -> _Branches:
         named = layer.name_field(shape.lang, visible)
         label = sa.cast(table.c[named], sa.Text) if named else None
         for name in (n for n in layer.search_fields if n in visible):
-            out.selects.append(_field_select(table, name, label, shape.fetch, len(out.parts)))
+            part = len(out.parts)
+            out.selects.append(_field_select(table, name, label, shape.fetch, part, shape.words))
             out.parts.append((layer, name))
             out.fuzzy.append(True)
             if shape.key and (layer.id, name) in shape.spelled:
@@ -371,23 +413,24 @@ def _spelled_select(
 
 
 def _field_select(
-    table: Any, name: str, label: sa.ColumnElement | None, fetch: int, part: int
+    table: Any, name: str, label: sa.ColumnElement | None, fetch: int, part: int, words: int
 ) -> sa.Select:
     """The best ``fetch`` matches of field ``name`` of ``table`` (``_hit_columns``), tagged
-    ``part``."""
+    ``part`` (``words``: the query's words tested in any order)."""
     column = sa.cast(table.c[name], sa.Text)
-    score = _score(column).label("score")
+    text = sa.func.lower(column)
+    score = _score(column, words).label("score")
+    # every arm answerable from the field's trigram index (a substring test by strpos was
+    # not, so every search scanned the table: Cambridge's parcel addresses 42 -> 29 ms for
+    # "main st 12")
+    # a value holding the whole query holds each of its words: with words, their arm finds
+    # every substring match too, and one arm less is tested on each row of a scanned table
+    every = _every_word(text, words)
+    inside = text.like(_INSIDE, escape="\\") if every is None else every
+    arms: list[sa.ColumnElement] = [text.op("%")(_NEEDLE), inside]
     return (
         sa.select(*_hit_columns(table, column, label, score, part))
-        .where(
-            # both arms answerable from the field's trigram index (a substring test by
-            # strpos was not, so every search scanned the table: Cambridge's parcel
-            # addresses 42 -> 29 ms for "main st 12")
-            sa.or_(
-                sa.func.lower(column).op("%")(_NEEDLE),
-                sa.func.lower(column).like(_INSIDE, escape="\\"),
-            )
-        )
+        .where(sa.or_(*arms))
         .order_by(score.desc(), table.c.fid)
         .limit(fetch)
     )

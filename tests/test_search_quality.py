@@ -158,12 +158,18 @@ def test_a_statement_is_built_once_per_shape_and_the_query_is_bound(
     from digitalcity.city import City
 
     city = City(catalog, catalog.city("cambridge"), engine, "anonymous")
-    module._STATEMENTS.clear()
     for q in ("Harvard", "38 maple", "a_b", "o'brien", "%(needle)s", "50%", "x' OR '1'='1"):
+        module._STATEMENTS.clear()
         cached = module.search(city, q)
         assert _shapes() == 1, q
         module._STATEMENTS.clear()
         assert module.search(city, q) == cached, q
+    # queries of as many words tested in any order (``search.query_words``) share one shape
+    for same in (("Harvard", "a_b", "50%", "main st 12"), ("ave mass", "maple ave", "oak street")):
+        module._STATEMENTS.clear()
+        for q in same:
+            module.search(city, q)
+        assert _shapes() == 1, same
     for text in ("%(needle)s", "x' OR '1'='1"):  # fuzzy neighbours at most, never everything
         assert all(h.score < 0.6 for h in module.search(city, text, limit=100)), text
 
@@ -254,3 +260,49 @@ def _statements_run(city, call) -> tuple[object, list[str]]:  # noqa: ANN001
     finally:
         sa.event.remove(city.engine, "before_cursor_execute", record)
     return result, seen
+
+
+@pytest.mark.parametrize(
+    ("q", "words"),
+    [
+        ("ave mass", ["ave", "mass"]),
+        ("Harvard", []),  # one word: the substring arm tests it
+        ("main st 12", []),  # "st" and "12" have no trigram: one word left
+        ("main,street", ["main", "street"]),
+        ("oak oak", []),  # one word, twice
+        ("ave mass cambridge 1000 north", ["mass", "cambridge", "1000", "north"]),  # 4 longest
+        ("思明 区", []),
+    ],
+)
+def test_the_words_tested_in_any_order(q: str, words: list[str]) -> None:
+    from digitalcity.search import query_words
+
+    assert query_words(q) == words
+
+
+def test_words_out_of_order_find_what_holds_them_all(client) -> None:  # noqa: ANN001
+    """"ave mass" is Massachusetts Ave typed backwards: the hits that hold both words come
+    first (by trigram similarity alone they were Max Ave, Manassas Ave, Maple Ave…)."""
+    hits = client.get("/cities/cambridge/search", params={"q": "ave mass", "limit": 10}).json()
+    values = [h["value"].lower() for h in hits["hits"][:6]]
+    assert all("ave" in v and "mass" in v for v in values), values
+
+
+def test_words_out_of_order_settle_a_big_layers_field_in_the_first_step(
+    catalog, engine, loaded, monkeypatch: pytest.MonkeyPatch
+) -> None:  # noqa: ANN001
+    """Every word in any order scores above ``search.FIRST_PASS``, so the parcels' addresses
+    (the layer taken as big) have their hits for "ave mass" from the first step: only the
+    map-lot field, which has none, is asked again (before, both were, and over 1.3 million
+    SYNTHETIC addresses the second step rechecked most of them: ``bench.search``)."""
+    from digitalcity import search as module
+    from digitalcity.city import City
+
+    city = City(catalog, catalog.city("cambridge"), engine, "land_bureau")
+    monkeypatch.setattr(module, "BIG_LAYER_ROWS", 1)
+    hits, statements = _statements_run(
+        city, lambda: module.search(city, "ave mass", layers=["parcels"], limit=10)
+    )
+    steps = [s for s in statements if "similarity(" in s]
+    assert [s.count("UNION ALL") for s in steps] == [1, 0]  # address and map-lot; map-lot
+    assert hits and all("ave" in h.value.lower() and "mass" in h.value.lower() for h in hits)
