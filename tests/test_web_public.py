@@ -607,6 +607,12 @@ def test_the_static_site_searches_its_tiles_below_the_detail_zoom(browser, stati
     opened.page.press("#q", "Enter")
     opened.page.wait_for_selector("#hits button, #card:not([hidden]) .card-title")
     assert "38 MAPLE AVE" in opened.page.inner_text("body")
+    opened.page.fill("#q", "")  # hides the last search's hits
+    opened.page.fill("#q", "ave maple")  # words in any order, as the API's search finds them
+    opened.page.press("#q", "Enter")
+    opened.page.wait_for_selector("#hits:not([hidden]) li")
+    found = opened.page.inner_text("#hits")
+    assert "MAPLE AVE" in found, found  # not "no results"
     assert not opened.errors
     opened.close()
 

@@ -373,16 +373,34 @@ function spelledBy(value, key) {
     || (key.length >= 4 && spelled.some((k) => k.includes(key)));
 }
 
+// The words of a query matched in any order, by the rules of the API's search
+// (digitalcity/search.py, query_words): its four longest of three letters or more, when it
+// has two or more.
+function queryWords(q) {
+  const words = [...new Set(q.toLowerCase().replace(/,/g, " ").split(/\s+/).filter(Boolean))];
+  const kept = words.filter((w) => [...w].length >= 3)
+    .sort((a, b) => [...b].length - [...a].length || words.indexOf(a) - words.indexOf(b))
+    .slice(0, 4);
+  return kept.length >= 2 ? kept : [];
+}
+
+// Whether ``value`` holds the query: the whole of it, or each of its words in any order.
+function holds(value, needle, words) {
+  const text = String(value ?? "").toLowerCase();
+  return text.includes(needle) || (words.length > 0 && words.every((w) => text.includes(w)));
+}
+
 // Static site: search what is in the loaded tiles (label and search fields of each layer),
-// Chinese names by their pinyin too.
+// words in any order, Chinese names by their pinyin too.
 function searchTiles(q) {
   const needle = q.toLowerCase();
+  const words = queryWords(q);
   const key = spelling(q);
   const hits = [];
   for (const [id, info] of Object.entries(meta.layers)) {
     const fields = [...new Set([info.label, ...info.search].filter(Boolean))];
     for (const f of map.querySourceFeatures(city.id, { sourceLayer: id })) {
-      const value = fields.map((n) => f.properties[n]).find((v) => String(v ?? "").toLowerCase().includes(needle)
+      const value = fields.map((n) => f.properties[n]).find((v) => holds(v, needle, words)
         || spelledBy(v, key));
       if (value != null && !hits.some((h) => h.layer === id && h.fid === f.id)) {
         const name = (info.names && f.properties[pick(info.names)]) ?? f.properties[info.label];
