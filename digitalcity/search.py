@@ -1,5 +1,6 @@
-"""Text search over every layer that declares ``search_fields``: prefix, fuzzy (trigram) and
-substring matching, so parcel ids, English addresses and Chinese names all work.
+"""Text search over every layer that declares ``search_fields``: prefix, fuzzy (trigram),
+substring and every-word (the query's words in any order) matching, so parcel ids, English
+addresses and Chinese names all work.
 
 Hits rank by match quality weighted by the layer's search priority (``search_priority`` in
 its definition, else its kind's: addresses and parcels, streets, places and districts before
@@ -420,11 +421,10 @@ def _field_select(
     column = sa.cast(table.c[name], sa.Text)
     text = sa.func.lower(column)
     score = _score(column, words).label("score")
-    # every arm answerable from the field's trigram index (a substring test by strpos was
+    # every arm is answerable from the field's trigram index (a substring test by strpos was
     # not, so every search scanned the table: Cambridge's parcel addresses 42 -> 29 ms for
-    # "main st 12")
-    # a value holding the whole query holds each of its words: with words, their arm finds
-    # every substring match too, and one arm less is tested on each row of a scanned table
+    # "main st 12"); a value holding the whole query holds each of its words, so with words
+    # their arm replaces the substring arm (one test less on each row of a scanned table)
     every = _every_word(text, words)
     inside = text.like(_INSIDE, escape="\\") if every is None else every
     arms: list[sa.ColumnElement] = [text.op("%")(_NEEDLE), inside]
