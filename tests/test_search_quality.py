@@ -306,3 +306,21 @@ def test_words_out_of_order_settle_a_big_layers_field_in_the_first_step(
     steps = [s for s in statements if "similarity(" in s]
     assert [s.count("UNION ALL") for s in steps] == [1, 0]  # address and map-lot; map-lot
     assert hits and all("ave" in h.value.lower() and "mass" in h.value.lower() for h in hits)
+
+
+def test_an_id_or_number_is_matched_by_nearly_its_characters(client) -> None:  # noqa: ANN001
+    """A query without letters (``search.is_letterless``) is an id or a number: it finds the
+    values holding it, and fuzzily only values of nearly its characters ("163 15" finds the
+    street light 163-15), never an address sharing a "15" (at 0.3 "163-15" listed 5 BREWER ST
+    and 112 MT AUBURN ST after its one hit)."""
+
+    def hits(q: str) -> list[dict]:
+        return client.get("/cities/cambridge/search", params={"q": q, "limit": 10}).json()["hits"]
+
+    for q in ("163-15", "163 15"):
+        found = hits(q)
+        assert found and found[0]["value"] == "163-15", (q, found[:3])
+        assert all("163-15" in h["value"] or h["score"] >= 0.8 for h in found), found
+    numbers = hits("4999")
+    assert numbers and all("4999" in h["value"] for h in numbers), numbers
+    assert hits("02139") == []  # no hydrant "2139" by three shared trigrams
