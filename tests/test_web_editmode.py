@@ -533,7 +533,7 @@ def test_a_land_bureau_user_splits_a_parcel_then_merges_it_back(
         changesets.append(split["changeset"])
         assert split["id"] == fid and len(split["created"]) >= 1
         page.wait_for_selector("#card .edit-done", timeout=30_000)
-        page.wait_for_timeout(1000)  # the card drawn again when the style has reloaded
+        page.wait_for_function(READY, timeout=30_000)  # the card drawn again with the new style
         done = page.inner_text("#card .edit-done")
         assert f"Split into {len(split['ids'])} parts: #{fid} (" in done and " m²)" in done
         parts = [httpx.get(f"{collection}/items/{i}").json() for i in split["ids"]]
@@ -562,7 +562,7 @@ def test_a_land_bureau_user_splits_a_parcel_then_merges_it_back(
             "document.querySelector('#card .edit-done')?.textContent.includes('merged into')",
             timeout=30_000,
         )
-        page.wait_for_timeout(1000)  # the card drawn again when the style has reloaded
+        page.wait_for_function(READY, timeout=30_000)  # the card drawn again with the new style
         assert f"merged into #{fid}" in page.inner_text("#card .edit-done")
         assert page.evaluate("dcMap.getSource('dc-merge').serialize().data.features.length") == 0
         page.click("[data-history]")
