@@ -126,14 +126,15 @@ def query_words(q: str) -> list[str]:
     return kept if len(kept) >= 2 else []
 
 
-def _values(q: str, key: str | None) -> dict[str, str]:
-    """The bound values of ``_NEEDLE`` and the others for the query ``q`` (pinyin ``key``)."""
+def _values(q: str, key: str | None, words: list[str]) -> dict[str, str]:
+    """The bound values of ``_NEEDLE`` and the others for the query ``q`` (pinyin ``key``,
+    ``words``: ``query_words(q)``)."""
     needle = q.lower()
     escaped = like_escaped(needle)
     values = {"needle": needle, "prefix": escaped + "%", "inside": "%" + escaped + "%"}
     if key:  # letters and digits only (``pinyin_keys.spelling``): nothing to escape
         values |= {"key_whole": f"% {key} %", "key_start": f"% {key}%", "key_inside": f"%{key}%"}
-    for i, word in enumerate(query_words(q)):
+    for i, word in enumerate(words):
         values[f"word_{i}"] = "%" + like_escaped(word) + "%"
     return values
 
@@ -194,12 +195,14 @@ def search(
         # a Latin query also matches Chinese values by their pinyin (one small read: which
         # fields of the city hold such values)
         spelled = frozenset(pinyin_keys.spelled_fields(conn, city.id) if key else ())
-        words = len(query_words(q))
-        shape = _Shape(city, tuple(candidates), lang, limit * MERGE_FETCH, spelled, key, words)
+        words = query_words(q)
+        fetch = limit * MERGE_FETCH
+        shape = _Shape(city, tuple(candidates), lang, fetch, spelled, key, len(words))
         branches = _branches(shape)
         if branches is None:
             return []
-        rows = _rows(conn, shape, branches, _values(q, key), letterless=is_letterless(q))
+        values = _values(q, key, words)
+        rows = _rows(conn, shape, branches, values, letterless=is_letterless(q))
     best: dict[str, dict[int, SearchHit]] = {layer.id: {} for layer in candidates}
     for row in rows:
         layer, name = branches.parts[row.part]
