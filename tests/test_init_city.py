@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tomllib
 from pathlib import Path
 
 import geopandas as gpd
+import mapbox_vector_tile
 import pandas as pd
 import pyogrio
 import pyproj
@@ -22,6 +24,9 @@ from digitalcity.config import Settings
 from digitalcity.crs import wgs84_to_gcj02
 from digitalcity.crs.zones import gk3_epsg
 from digitalcity.ingest import load_layer
+from digitalcity.tiles.options import TileOptions
+from digitalcity.tiles.service import TileService
+from digitalcity.tiles.tms import TileIndex
 from tests.conftest import CityDrafter
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -367,3 +372,67 @@ def test_a_kmz_survey_is_drafted_folder_by_folder(layers: Path, tmp_path: Path) 
     assert {d["source"]["path"] for d in drafted.values()} == {"survey.kmz"}
     assert {d["geometry_type"] for d in drafted.values()} == {"Point"}
     assert problems(layers) == []
+
+
+def _tile(catalog, engine, tmp_path: Path, city: str, tile) -> dict:  # noqa: ANN001
+    """``tile`` (a TileIndex) of ``city``'s public tileset: its bytes and its layers."""
+    service = TileService(catalog, TileOptions(tiles_dir=tmp_path, cache=False))
+    service.start(engine, listen=False)
+    try:
+        assert service.wait_for_copies(60)
+        data = service.render(engine, service.city_tileset(city, "anonymous", tile.z), tile)
+    finally:
+        service.stop()
+    return {"bytes": len(data), "layers": mapbox_vector_tile.decode(data)}
+
+
+def test_crowded_layers_are_drafted_with_light_and_simplified_tiles(
+    layers: Path, tmp_path: Path, engine, settings
+) -> None:
+    """A layer whose tiles would be crowded is drafted with a ``detail_zoom`` (read off its
+    densest tile), a line or polygon layer with shapes simplified up to z12; a light layer
+    with neither. Cambridge's parcels come as TopoJSON, whose driver tells no CRS nor extent:
+    both are read off the features. Loaded, the drafted parcels' tiles leave out their fields
+    below the detail zoom, carry them from it, and are lighter at z12 than unsimplified."""
+    folder = tmp_path / "cambridge_dense"
+    folder.mkdir()
+    for name in (
+        "ASSESSING_ParcelsFY2014.topojson",
+        "TRANS_Centerlines.geojson",
+        "INFRA_Hydrants.geojson",
+        "PUBLICSAFETY_FireStations.geojson",
+    ):
+        (folder / name).symlink_to(SHARED / "cambridge_ma" / name)
+    init("camdense", folder)
+    drafted = drafts(layers, "camdense")
+    parcels = drafted["assessing_parcelsfy2014"]
+    assert parcels["source"]["crs"] == "EPSG:4326"
+    # densest tile by box centre: 3,031 parcels at z14, 1,270 at z15
+    assert parcels["detail_zoom"] == 15
+    assert parcels["simplify"] == [{"max_zoom": 12, "tolerance_m": 0.0}]
+    assert drafted["trans_centerlines"]["detail_zoom"] == 13  # 1,760 segments at z12
+    assert "simplify" in drafted["trans_centerlines"]
+    assert drafted["infra_hydrants"]["detail_zoom"] == 12  # 1,960 points at z10-z11
+    assert "simplify" not in drafted["infra_hydrants"]  # points
+    assert not {"detail_zoom", "simplify"} & set(drafted["publicsafety_firestations"])
+    assert problems(layers) == []
+
+    catalog = load_catalog(layers)
+    layer = catalog.layer("camdense", "assessing_parcelsfy2014")
+    report = load_layer(layer, catalog.city("camdense"), engine, settings)
+    assert report.rows_loaded == 13_116, report.summary()
+    densest_z14 = _tile(catalog, engine, tmp_path / "t14", "camdense", TileIndex(14, 4955, 6059))
+    features = densest_z14["layers"]["assessing_parcelsfy2014"]["features"]
+    assert len(features) > 2_000 and not any(f["properties"] for f in features)
+    z15 = _tile(catalog, engine, tmp_path / "t15", "camdense", TileIndex(15, 9911, 12119))
+    features = z15["layers"]["assessing_parcelsfy2014"]["features"]
+    assert features and all(f["properties"].get("ml") for f in features)
+
+    simplified = _tile(catalog, engine, tmp_path / "s", "camdense", TileIndex(12, 1238, 1514))
+    path = layers / "camdense" / "assessing_parcelsfy2014.toml"  # the staff's edit: no simplify
+    text = path.read_text(encoding="utf-8")
+    path.write_text(re.sub(r"\[\[simplify\]\].*\n.*\n.*\n", "", text), encoding="utf-8")
+    plain = _tile(
+        load_catalog(layers), engine, tmp_path / "p", "camdense", TileIndex(12, 1238, 1514)
+    )
+    assert simplified["bytes"] < 0.8 * plain["bytes"], (simplified["bytes"], plain["bytes"])

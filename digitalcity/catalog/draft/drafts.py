@@ -49,6 +49,7 @@ class LayerDraft:
     xy: str | None = None  # a column of coordinate pairs
     xy_order: str = "xy"  # "yx": its pairs are "latitude,longitude"
     member: str | None = None  # the data file inside the archive at ``path``
+    densest_tiles: dict[int, int] = field(default_factory=dict)  # zoom -> features (density)
 
 
 @dataclass

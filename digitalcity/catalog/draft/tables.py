@@ -11,6 +11,7 @@ import pandas as pd
 import shapely
 
 from digitalcity.catalog.delimited_text import read_delimited
+from digitalcity.catalog.draft.density import densest_tiles
 from digitalcity.catalog.draft.drafts import (
     LayerDraft,
     attributes_of,
@@ -187,6 +188,7 @@ def read_table(path: Path, folder: Path) -> LayerDraft:
         crs=crs_hint(path, crs, located.columns),
         crs_guessed=True,
         bounds_lonlat=bounds,
+        densest_tiles=densest_tiles(shapely.bounds(geometry), crs),
         x=x,
         y=y,
         wkt=located.wkt,

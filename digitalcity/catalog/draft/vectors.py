@@ -11,6 +11,7 @@ import pyogrio
 import pyproj
 import shapely
 
+from digitalcity.catalog.draft.density import densest_tiles
 from digitalcity.catalog.draft.drafts import (
     LayerDraft,
     attributes_of,
@@ -31,6 +32,7 @@ from digitalcity.catalog.ogr_layers import (
 from digitalcity.catalog.prepared import source_file
 from digitalcity.catalog.source_encoding import reading_encoding
 from digitalcity.crs.chinese import place_in_china
+from digitalcity.errors import CatalogError
 from digitalcity.ingest.geoparquet import GeoParquet, is_geoparquet
 
 VECTOR_SUFFIXES = {
@@ -77,11 +79,14 @@ def read_layers(path: Path, folder: Path) -> list[LayerDraft]:
 
 def read_layer(path: Path, folder: Path, layer: str | None, layer_id: str) -> LayerDraft:
     info = layer_info(path, layer)
+    with measures_read_quietly():
+        feature_bounds = pyogrio.read_bounds(path, layer=layer)[1].T
+    total = info["total_bounds"]
+    if total is None:  # a driver that tells no extent (TopoJSON)
+        total = _total_bounds(feature_bounds)
     declared = info["crs"]
-    crs = declared or undeclared_crs(tuple(info["total_bounds"]))
-    bounds = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform_bounds(
-        *info["total_bounds"]
-    )
+    crs = declared or undeclared_crs(tuple(total))
+    bounds = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform_bounds(*total)
     in_china = place_in_china(None, bounds)
     # as the loader will read it (a shapefile without .cpg: its text's encoding guessed)
     shapefile = "shapefile" if path.suffix.lower() == ".shp" else ""
@@ -106,8 +111,18 @@ def read_layer(path: Path, folder: Path, layer: str | None, layer_id: str) -> La
         crs=crs_hint(path, crs),
         crs_guessed=declared is None,
         bounds_lonlat=lonlat_box(bounds),
+        densest_tiles=densest_tiles(feature_bounds, crs),
         **attributes_of(frame, kinds),
     )
+
+
+def _total_bounds(feature_bounds: np.ndarray) -> tuple[float, float, float, float]:
+    """The box of the features' boxes (rows of minx, miny, maxx, maxy); a CatalogError for
+    a layer without any geometry."""
+    present = feature_bounds[np.isfinite(feature_bounds).all(axis=1)]
+    if not len(present):
+        raise CatalogError("holds no geometry")
+    return lonlat_box([*present[:, :2].min(axis=0), *present[:, 2:].max(axis=0)])
 
 
 _DRAFT_ROWS = 100_000  # rows of a GeoParquet file read to draft its fields and extent
@@ -145,5 +160,8 @@ def read_parquet(path: Path, folder: Path) -> LayerDraft:
         crs=crs_hint(path, crs),
         crs_guessed=source.file_crs is None,
         bounds_lonlat=lonlat_bounds(crs, geoms),
+        densest_tiles=densest_tiles(
+            shapely.bounds(geoms), crs, scale=source.total / max(len(geoms), 1)
+        ),
         **attributes_of(table.to_pandas(), kinds),
     )
