@@ -18,6 +18,8 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from digitalcity.catalog import load_catalog
+from digitalcity.catalog.draft import LayerDraft
+from digitalcity.catalog.draft.writing import layer_toml
 from digitalcity.catalog.validate import validate_catalog
 from digitalcity.cli import app
 from digitalcity.config import Settings
@@ -436,3 +438,23 @@ def test_crowded_layers_are_drafted_with_light_and_simplified_tiles(
         load_catalog(layers), engine, tmp_path / "p", "camdense", TileIndex(12, 1238, 1514)
     )
     assert simplified["bytes"] < 0.8 * plain["bytes"], (simplified["bytes"], plain["bytes"])
+
+
+def test_a_layer_crowded_at_its_first_zoom_is_drafted_with_a_min_zoom_to_consider() -> None:
+    """The densest tiles of the 246,900 SYNTHETIC roads (bench/common/osmlike.py) by zoom:
+    the draft suggests, as a comment (only the staff know whether the layer may go unseen
+    there), the first zoom whose densest tile holds at most 50,000; a lighter layer gets none."""
+    roads = {10: 246_900, 11: 180_633, 12: 75_070, 13: 18_989, 14: 4_861, 15: 1_322, 16: 357}
+    draft = LayerDraft(
+        id="roads", path="roads.gpkg", layer=None, encoding=None, crs_guessed=False,
+        geometry_type="LineString", crs="EPSG:4326", fields=[("name", "name", "string")],
+        id_field=None, id_from_text=False, code_columns={}, bounds_lonlat=(0, 0, 1, 1),
+        densest_tiles=roads,
+    )  # fmt: skip
+    text = layer_toml(draft, "synthetic", "EPSG:4326")
+    data = tomllib.loads(text)
+    assert "min_zoom" not in data and "# min_zoom = 13\n" in text
+    assert data["detail_zoom"] == 15 and data["simplify"][0]["max_zoom"] == 12
+    draft.densest_tiles = {z: n // 5 for z, n in roads.items()}  # 49,380 at z10
+    text = layer_toml(draft, "synthetic", "EPSG:4326")
+    assert "min_zoom" not in text and tomllib.loads(text)["detail_zoom"] == 14

@@ -11,7 +11,7 @@ import numpy as np
 import pyproj
 
 from digitalcity.catalog.codes import CODE_COLUMNS
-from digitalcity.catalog.draft.density import detail_zoom
+from digitalcity.catalog.draft.density import detail_zoom, suggested_min_zoom
 from digitalcity.catalog.draft.drafts import CityDraft, LayerDraft, field_name
 from digitalcity.catalog.draft.folder import read_folder
 from digitalcity.crs.chinese import in_china_box
@@ -37,7 +37,8 @@ def _s(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def _layer_toml(layer: LayerDraft, city_id: str, storage: str) -> str:
+def layer_toml(layer: LayerDraft, city_id: str, storage: str) -> str:
+    """The TOML drafted for ``layer`` of ``city_id`` (``storage``: the city's storage CRS)."""
     shift = _datum_note(layer, storage)
     lines = [
         f"# Drafted by `digitalcity init-city` from {layer.path}: edit titles, kind, access.",
@@ -97,16 +98,25 @@ def _layer_toml(layer: LayerDraft, city_id: str, storage: str) -> str:
 
 
 def _detail_lines(layer: LayerDraft) -> list[str]:
-    """``detail_zoom`` for a layer with fields whose tiles would be crowded (``density``)."""
-    zoom = detail_zoom(layer.densest_tiles) if layer.fields else None
-    if zoom is None:
-        return []
-    below = layer.densest_tiles[zoom - 1]
-    return [
-        f"# the densest z{zoom - 1} tile holds {below:,} features: below z{zoom} tiles leave "
-        "out the fields the map does not draw (cards read them from the API)",
-        f"detail_zoom = {zoom}",
-    ]
+    """``detail_zoom`` for a layer with fields whose tiles would be crowded, and a
+    ``min_zoom`` suggested (a comment) for one crowded at its first zoom (``density``)."""
+    counts = layer.densest_tiles
+    lines = []
+    if (first := suggested_min_zoom(counts)) is not None:
+        lines += [
+            f"# the densest z{min(counts)} tile holds {counts[min(counts)]:,} features, the "
+            f"densest z{first} tile {counts[first]:,}: to keep low zooms light,",
+            f"# min_zoom = {first}",
+        ]
+    zoom = detail_zoom(counts) if layer.fields else None
+    if zoom is not None:
+        lines += [
+            f"# the densest z{zoom - 1} tile holds {counts[zoom - 1]:,} features: below "
+            f"z{zoom} tiles leave out the fields the map does not draw (cards read them from "
+            "the API)",
+            f"detail_zoom = {zoom}",
+        ]
+    return lines
 
 
 # the finest zoom a drafted line or polygon layer keeps pre-simplified geometry for: the
@@ -203,7 +213,7 @@ def write_draft(city_id: str, folder: Path, layers_dir: Path) -> list[Path]:
     written[0].write_text(_city_toml(city_id, draft, folder), encoding="utf-8")
     for layer in draft.layers:
         path = target / f"{layer.id}.toml"
-        path.write_text(_layer_toml(layer, city_id, _storage_crs(draft)), encoding="utf-8")
+        path.write_text(layer_toml(layer, city_id, _storage_crs(draft)), encoding="utf-8")
         written.append(path)
         for column, counts in layer.code_columns.items():
             stub = target / "codes" / f"{city_id}_{layer.id}_{field_name(column)}.csv"
