@@ -15,10 +15,13 @@ import pyogrio
 import pyproj
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from digitalcity.api import create_app
 from digitalcity.catalog import load_catalog
 from digitalcity.catalog.draft import LayerDraft
+from digitalcity.catalog.draft.naming import naming
 from digitalcity.catalog.draft.writing import layer_toml
 from digitalcity.catalog.validate import validate_catalog
 from digitalcity.cli import app
@@ -388,14 +391,18 @@ def _tile(catalog, engine, tmp_path: Path, city: str, tile) -> dict:  # noqa: AN
     return {"bytes": len(data), "layers": mapbox_vector_tile.decode(data)}
 
 
-def test_crowded_layers_are_drafted_with_light_and_simplified_tiles(
+def test_drafted_layers_are_named_searched_labelled_and_tiled_light(
     layers: Path, tmp_path: Path, engine, settings
 ) -> None:
-    """A layer whose tiles would be crowded is drafted with a ``detail_zoom`` (read off its
-    densest tile), a line or polygon layer with shapes simplified up to z12; a light layer
-    with neither. Cambridge's parcels come as TopoJSON, whose driver tells no CRS nor extent:
-    both are read off the features. Loaded, the drafted parcels' tiles leave out their fields
-    below the detail zoom, carry them from it, and are lighter at z12 than unsimplified."""
+    """Real Cambridge files drafted and loaded as they are. A layer whose tiles would be
+    crowded is drafted with a ``detail_zoom`` (read off its densest tile), a line or polygon
+    layer with shapes simplified up to z12; a light layer with neither. Name and address
+    columns are drafted as the search fields, the hits' titles and the map's labels (from the
+    zoom the layer's densest tile is light enough). Cambridge's parcels come as TopoJSON,
+    whose driver tells no CRS nor extent: both are read off the features. Loaded, the drafted
+    parcels' tiles leave out their fields below the detail zoom, carry them from it, and are
+    lighter at z12 than unsimplified; the fire stations are found by name and by address,
+    and the style labels them and the streets."""
     folder = tmp_path / "cambridge_dense"
     folder.mkdir()
     for name in (
@@ -416,7 +423,17 @@ def test_crowded_layers_are_drafted_with_light_and_simplified_tiles(
     assert "simplify" in drafted["trans_centerlines"]
     assert drafted["infra_hydrants"]["detail_zoom"] == 12  # 1,960 points at z10-z11
     assert "simplify" not in drafted["infra_hydrants"]  # points
-    assert not {"detail_zoom", "simplify"} & set(drafted["publicsafety_firestations"])
+    stations = drafted["publicsafety_firestations"]
+    assert not {"detail_zoom", "simplify"} & set(stations)
+    assert (stations["label_field"], stations["search_fields"]) == (
+        "site_name",
+        ["site_name", "address"],
+    )
+    assert stations["label"] == {"field": "site_name", "min_zoom": 10, "placement": "point"}
+    # a hydrant has no name: titled and found by its location, not labelled on the map
+    hydrants = drafted["infra_hydrants"]
+    assert hydrants["search_fields"] == ["hydrant_location"] and "label" not in hydrants
+    assert "label_field" not in parcels  # no column named as a name or an address
     assert problems(layers) == []
 
     catalog = load_catalog(layers)
@@ -430,6 +447,25 @@ def test_crowded_layers_are_drafted_with_light_and_simplified_tiles(
     features = z15["layers"]["assessing_parcelsfy2014"]["features"]
     assert features and all(f["properties"].get("ml") for f in features)
 
+    for layer_id in ("trans_centerlines", "publicsafety_firestations"):
+        report = load_layer(
+            catalog.layer("camdense", layer_id), catalog.city("camdense"), engine, settings
+        )
+        assert not report.rejected, report.summary()
+    served = settings.model_copy(update={"layers_dir": layers, "tile_cache": False})
+    with TestClient(create_app(served)) as client:
+        hits = client.get("/cities/camdense/search", params={"q": "fire company 4", "lang": "en"})
+        first = hits.json()["hits"][0]
+        assert (first["layer"], first["label"]) == ("publicsafety_firestations", "Fire Company 4")
+        hits = client.get("/cities/camdense/search", params={"q": "2029 mass", "lang": "en"})
+        assert hits.json()["hits"][0]["label"] == "Fire Company 4"  # by its address
+        style = client.get("/styles/camdense/planner", params={"lang": "en"}).json()
+    labels = {x["source-layer"]: x for x in style["layers"] if x["type"] == "symbol"}
+    assert sorted(labels) == ["publicsafety_firestations", "trans_centerlines"]
+    streets = labels["trans_centerlines"]
+    assert streets["layout"]["text-field"] == ["get", "label"]
+    assert (streets["layout"]["symbol-placement"], streets["minzoom"]) == ("line", 15)
+    assert labels["publicsafety_firestations"]["layout"]["text-field"] == ["get", "site_name"]
     simplified = _tile(catalog, engine, tmp_path / "s", "camdense", TileIndex(12, 1238, 1514))
     path = layers / "camdense" / "assessing_parcelsfy2014.toml"  # the staff's edit: no simplify
     text = path.read_text(encoding="utf-8")
@@ -455,6 +491,33 @@ def test_a_layer_crowded_at_its_first_zoom_is_drafted_with_a_min_zoom_to_conside
     data = tomllib.loads(text)
     assert "min_zoom" not in data and "# min_zoom = 13\n" in text
     assert data["detail_zoom"] == 15 and data["simplify"][0]["max_zoom"] == 12
+    # labelled by name along the line, from z16 (357 roads in the densest tile; z15: 1,322)
+    assert data["label"] == {"field": "name", "min_zoom": 16, "placement": "line"}
     draft.densest_tiles = {z: n // 5 for z, n in roads.items()}  # 49,380 at z10
     text = layer_toml(draft, "synthetic", "EPSG:4326")
-    assert "min_zoom" not in text and tomllib.loads(text)["detail_zoom"] == 14
+    assert "# min_zoom" not in text and tomllib.loads(text)["detail_zoom"] == 14
+
+
+@pytest.mark.parametrize(
+    ("columns", "geometry", "name", "address"),
+    [
+        (["OBJECTID", "学校名称", "地址", "联系人姓名"], "Point", "学校名称", "地址"),
+        (["owner_name", "StreetName", "use"], "Point", None, "streetname"),  # an address
+        (["StreetName", "Label", "Alias"], "LineString", "label", None),  # label first
+        (["ROAD_ID", "道路名称"], "MultiLineString", "道路名称", None),
+        (["Street", "CONTACT_NAME"], "MultiLineString", "street", None),  # a street's name
+        (["name_en", "名称", "坐落"], "Polygon", "名称", "坐落"),
+        (["site_name", "full_address"], "Polygon", "site_name", "full_address"),
+        (["MC", "DZ"], "Point", "mc", None),  # 名称's initials, as Chinese exports write it
+    ],
+)
+def test_name_and_address_columns_are_read_off_their_names(
+    columns: list[str], geometry: str, name: str | None, address: str | None
+) -> None:
+    """Which column names a feature and which gives its address (``draft.naming``): never a
+    person's name; a street's name is a line's name but a point's or an area's address."""
+    fields = [(c.lower(), c, "string") for c in columns]
+    found = naming(fields, geometry, None, {10: 30})
+    assert (found.name, found.address) == (name, address)
+    assert found.search_fields == tuple(f for f in (name, address) if f)
+    assert found.label_field == (name or address) and found.label_min_zoom == 10

@@ -14,6 +14,7 @@ from digitalcity.catalog.codes import CODE_COLUMNS
 from digitalcity.catalog.draft.density import detail_zoom, suggested_min_zoom
 from digitalcity.catalog.draft.drafts import CityDraft, LayerDraft, field_name
 from digitalcity.catalog.draft.folder import read_folder
+from digitalcity.catalog.draft.naming import Naming, naming
 from digitalcity.crs.chinese import in_china_box
 from digitalcity.crs.datums import unknown_datum_shift
 from digitalcity.crs.zones import local_gk_crs_for
@@ -40,6 +41,7 @@ def _s(text: str) -> str:
 def layer_toml(layer: LayerDraft, city_id: str, storage: str) -> str:
     """The TOML drafted for ``layer`` of ``city_id`` (``storage``: the city's storage CRS)."""
     shift = _datum_note(layer, storage)
+    names = _naming(layer)
     lines = [
         f"# Drafted by `digitalcity init-city` from {layer.path}: edit titles, kind, access.",
         f"id = {_s(layer.id)}",
@@ -47,6 +49,7 @@ def layer_toml(layer: LayerDraft, city_id: str, storage: str) -> str:
         'kind = "boundary"  # landuse | planning | infrastructure | population | boundary | basemap',
         f"geometry_type = {_s(layer.geometry_type)}",
         *_detail_lines(layer),
+        *_name_lines(names),
         "",
         "[source]",
         f"path = {_s(layer.path)}",
@@ -76,6 +79,7 @@ def layer_toml(layer: LayerDraft, city_id: str, storage: str) -> str:
         lines.append(f"id_field = {_s(layer.id_field)}")
     if layer.id_from_text:
         lines.append("id_from_text = true  # text codes: the ids are derived from them")
+    lines += _label_lines(layer, names)
     lines += _simplify_lines(layer)
     for column in layer.code_columns:
         system = f"{city_id}_{layer.id}_{field_name(column)}"
@@ -117,6 +121,44 @@ def _detail_lines(layer: LayerDraft) -> list[str]:
             f"detail_zoom = {zoom}",
         ]
     return lines
+
+
+def _naming(layer: LayerDraft) -> Naming:
+    text_id = next(
+        (
+            name
+            for name, column, _ in layer.fields
+            if column == layer.id_field and layer.id_from_text
+        ),
+        None,
+    )
+    return naming(layer.fields, layer.geometry_type, text_id, layer.densest_tiles)
+
+
+def _name_lines(names: Naming) -> list[str]:
+    """``label_field`` and ``search_fields``, from the columns named as names and addresses."""
+    lines = []
+    if names.label_field:
+        lines.append(f"label_field = {_s(names.label_field)}  # titles cards and search hits")
+    if names.search_fields:
+        fields = ", ".join(_s(f) for f in names.search_fields)
+        lines.append(f"search_fields = [{fields}]  # searched by the maps' search box")
+    return lines
+
+
+def _label_lines(layer: LayerDraft, names: Naming) -> list[str]:
+    """A map label from the name column, from the zoom its densest tile is light enough."""
+    if names.name is None:
+        return []
+    line = "LineString" in layer.geometry_type
+    return [
+        "",
+        f"[label]  # drawn from z{names.label_min_zoom}: its densest tile holds "
+        f"{layer.densest_tiles.get(names.label_min_zoom, 0):,} features",
+        f"field = {_s(names.name)}",
+        f"min_zoom = {names.label_min_zoom}",
+        f'placement = "{"line" if line else "point"}"',
+    ]
 
 
 # the finest zoom a drafted line or polygon layer keeps pre-simplified geometry for: the

@@ -1,0 +1,105 @@
+"""What a drafted layer is called by and found by: its name and address columns read off
+their names, drafted as ``label_field``, ``search_fields`` and a map ``[label]``.
+
+A column is a feature's name when its name says so (``name``, ``名称``, ``site_name``,
+``学校名称``, ``label``; on a line layer also a street's name: ``street``, ``路名``), never a
+person's (``owner_name``, ``姓名``, ``联系人``: no map labels people). It is an address when
+its name says that (``address``, ``addr_street``, ``location``, ``地址``, ``门牌``, ``坐落``;
+on a point or area layer also a street's name). Only a name is drawn on the map; cards and
+search hits are titled by the name, else the address.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from digitalcity.catalog.draft.density import DRAFT_ZOOMS
+
+# best first: the first pattern a column matches ranks it
+_NAMES = (
+    re.compile(r"(?i)^(name|名称|名字|地名|mc|title|标题)$"),
+    re.compile(r"(?i)^(label|标注|注记)$"),
+    re.compile(r"(?i)(^|_)name($|_)|名称$|^名称|地名"),
+)
+_STREETS = re.compile(r"(?i)(^|_)(street|road|st)(_?name)?$|路名|道路名|街道名|街路")
+_ADDRESSES = re.compile(r"(?i)(^|_)(address|addr|full_?address|location)($|_)|地址|门牌|坐落")
+_PEOPLE = re.compile(
+    r"(?i)owner|contact|user|editor|person|creator|姓名|联系人|负责人|法人|户主|权利人|经办"
+)
+
+# a label drawn from the first zoom whose densest tile holds at most this many features. Real
+# Cambridge: street centre lines 595 at z14, 218 at z15, where their hand-written labels
+# start; fire stations 8 at z10
+LABEL_FEATURES = 500
+
+
+@dataclass(frozen=True)
+class Naming:
+    """A drafted layer's names: its ``name`` field (its map label) and ``address`` field
+    (None: none found), its ``search_fields``, and the zoom its map label starts at."""
+
+    name: str | None
+    address: str | None
+    search_fields: tuple[str, ...]
+    label_min_zoom: int
+
+    @property
+    def label_field(self) -> str | None:
+        """What cards and search hits are titled by: the name, else the address."""
+        return self.name or self.address
+
+
+def _words(column: str) -> str:
+    """``column`` with its camel case split by underscores: "StreetName" -> "Street_Name"."""
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", "_", column)
+
+
+def _rank(column: str, patterns: tuple[re.Pattern[str], ...]) -> int | None:
+    words = _words(column)
+    if _PEOPLE.search(words):
+        return None
+    return next((n for n, p in enumerate(patterns) if p.search(words)), None)
+
+
+def _best(
+    fields: list[tuple[str, str, str]],
+    patterns: tuple[re.Pattern[str], ...],
+    unless: re.Pattern[str] | None = None,
+) -> str | None:
+    """The field whose text column ranks first under ``patterns`` (ties: the first), leaving
+    out columns that match ``unless``."""
+    ranked = [
+        (rank, n, name)
+        for n, (name, column, kind) in enumerate(fields)
+        if kind == "string"
+        and not (unless and unless.search(_words(column)))
+        and (rank := _rank(column, patterns)) is not None
+    ]
+    return min(ranked)[2] if ranked else None
+
+
+def label_zoom(counts: dict[int, int]) -> int:
+    """The first zoom whose densest tile holds at most ``LABEL_FEATURES`` features."""
+    zooms = sorted(counts) or [DRAFT_ZOOMS[0]]
+    return next((z for z in zooms if counts.get(z, 0) <= LABEL_FEATURES), zooms[-1])
+
+
+def naming(
+    fields: list[tuple[str, str, str]],
+    geometry_type: str,
+    text_id: str | None,
+    counts: dict[int, int],
+) -> Naming:
+    """The names of a layer with ``fields`` ((field, source column, type)), of
+    ``geometry_type``, whose ids are the text codes of field ``text_id`` (None: not text),
+    whose densest tiles hold ``counts`` (zoom -> features). A street's name names a line,
+    but is the address of a point or an area."""
+    if "LineString" in geometry_type:
+        name = _best(fields, (*_NAMES, _STREETS))
+        address = _best(fields, (_ADDRESSES,))
+    else:
+        name = _best(fields, _NAMES, unless=_STREETS)
+        address = _best(fields, (_ADDRESSES, _STREETS))
+    searched = tuple(dict.fromkeys(f for f in (name, address, text_id) if f))
+    return Naming(name, address, searched, label_zoom(counts))
