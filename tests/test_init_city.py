@@ -509,6 +509,8 @@ def test_a_layer_crowded_at_its_first_zoom_is_drafted_with_a_min_zoom_to_conside
         (["name_en", "名称", "坐落"], "Polygon", "名称", "坐落"),
         (["site_name", "full_address"], "Polygon", "site_name", "full_address"),
         (["MC", "DZ"], "Point", "mc", None),  # 名称's initials, as Chinese exports write it
+        (["adcode", "province", "city", "district"], "MultiPolygon", "district", None),
+        (["编号", "乡镇", "户主姓名"], "Polygon", "乡镇", None),
     ],
 )
 def test_name_and_address_columns_are_read_off_their_names(

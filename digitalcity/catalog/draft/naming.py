@@ -2,7 +2,7 @@
 their names, drafted as ``label_field``, ``search_fields`` and a map ``[label]``.
 
 A column is a feature's name when its name says so (``name``, ``名称``, ``site_name``,
-``学校名称``, ``label``; on a line layer also a street's name: ``street``, ``路名``), never a
+``学校名称``, ``label``; an area's unit: ``district``, ``区县``; on a line layer also a street's name: ``street``, ``路名``), never a
 person's (``owner_name``, ``姓名``, ``联系人``: no map labels people). It is an address when
 its name says that (``address``, ``addr_street``, ``location``, ``地址``, ``门牌``, ``坐落``;
 on a point or area layer also a street's name). Only a name is drawn on the map; cards and
@@ -21,6 +21,11 @@ _NAMES = (
     re.compile(r"(?i)^(name|名称|名字|地名|mc|title|标题)$"),
     re.compile(r"(?i)^(label|标注|注记)$"),
     re.compile(r"(?i)(^|_)name($|_)|名称$|^名称|地名"),
+    # an area named by the unit it is: a district layer's "district", 区县, 乡镇, 社区
+    re.compile(
+        r"(?i)^(district|county|township|town|village|neighbou?rhood|community|"
+        r"区|区县|县|乡镇|街道|社区|村|小区)$"
+    ),
 )
 _STREETS = re.compile(r"(?i)(^|_)(street|road|st)(_?name)?$|路名|道路名|街道名|街路")
 _ADDRESSES = re.compile(r"(?i)(^|_)(address|addr|full_?address|location)($|_)|地址|门牌|坐落")
