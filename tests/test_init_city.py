@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from digitalcity.api import create_app
 from digitalcity.catalog import load_catalog
 from digitalcity.catalog.draft import LayerDraft
-from digitalcity.catalog.draft.naming import naming
+from digitalcity.catalog.draft.naming import layer_kind, naming
 from digitalcity.catalog.draft.writing import layer_toml
 from digitalcity.catalog.validate import validate_catalog
 from digitalcity.cli import app
@@ -434,9 +434,35 @@ def test_drafted_layers_are_named_searched_labelled_and_tiled_light(
     hydrants = drafted["infra_hydrants"]
     assert hydrants["search_fields"] == ["hydrant_location"] and "label" not in hydrants
     assert "label_field" not in parcels  # no column named as a name or an address
+    assert {k: drafted[k]["kind"] for k in sorted(drafted)} == {
+        "assessing_parcelsfy2014": "landuse",
+        "infra_hydrants": "infrastructure",
+        "publicsafety_firestations": "infrastructure",
+        "trans_centerlines": "infrastructure",
+    }
+    # one parcel of the TopoJSON is empty: GDAL's box of it (0, 0) is not the city's extent
+    city_path = layers / "camdense" / "city.toml"
+    city_text = city_path.read_text(encoding="utf-8")
+    city = tomllib.loads(city_text)
+    assert city["local_crs"] == "EPSG:32619"
+    assert -71.3 < city["bbox"][0] < city["bbox"][2] < -71.0 < 42.2 < city["bbox"][1]
+    suggested = [
+        '# parcels = "assessing_parcelsfy2014"',
+        '# streets = "trans_centerlines"',
+        '# hydrants = "infra_hydrants"',
+        "# [roles.facilities]",
+        '# fire_station = ["publicsafety_firestations"]',
+    ]
+    assert city_text.rstrip().endswith("\n".join(suggested)), city_text
+    # the staff agree: uncommented, the roles pass check-layers (kinds and geometry fit)
+    for line in suggested:
+        city_text = city_text.replace(line, line[2:])
+    city_path.write_text(city_text, encoding="utf-8")
     assert problems(layers) == []
 
     catalog = load_catalog(layers)
+    roles = catalog.city("camdense").roles
+    assert (roles.parcels, roles.hydrants) == ("assessing_parcelsfy2014", "infra_hydrants")
     layer = catalog.layer("camdense", "assessing_parcelsfy2014")
     report = load_layer(layer, catalog.city("camdense"), engine, settings)
     assert report.rows_loaded == 13_116, report.summary()
@@ -523,3 +549,27 @@ def test_name_and_address_columns_are_read_off_their_names(
     assert (found.name, found.address) == (name, address)
     assert found.search_fields == tuple(f for f in (name, address) if f)
     assert found.label_field == (name or address) and found.label_min_zoom == 10
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [
+        ("CDD_ZoningDistricts.geojson", "planning"),  # zoning before districts
+        ("derived_xiamen_districts_gcj02_census2020.geojson", "boundary"),  # before census
+        ("DEMOGRAPHICS_Blocks2020.geojson", "population"),
+        ("derived_xiamen_island_taz_pop_wgs84.geojson", "population"),
+        ("宗地图斑.shp", "landuse"),
+        ("控规地块.shp", "planning"),
+        ("道路中心线.shp", "infrastructure"),
+        ("LANDMARK_PublicLibraries.geojson", "infrastructure"),
+        ("HYDRO_WaterBodies.geojson", "basemap"),
+        ("survey_2024.gpkg", "boundary"),  # says nothing
+    ],
+)
+def test_a_layers_kind_is_read_off_its_name(path: str, kind: str) -> None:
+    draft = LayerDraft(
+        id="field", path=path, layer=None, encoding=None, crs_guessed=False,
+        geometry_type="Polygon", crs="EPSG:4326", fields=[], id_field=None,
+        id_from_text=False, code_columns={}, bounds_lonlat=(0, 0, 1, 1),
+    )  # fmt: skip
+    assert layer_kind(draft) == kind

@@ -29,14 +29,21 @@ DETAIL_FEATURES = 1_500
 MIN_ZOOM_FEATURES = 50_000
 
 
+def present_bounds(bounds: np.ndarray) -> np.ndarray:
+    """The rows (minx, miny, maxx, maxy) of geometries that are there: an empty or missing
+    one's box is NaN (shapely) or all zeros (GDAL's, read by ``pyogrio.read_bounds``; one
+    empty parcel of Cambridge's TopoJSON stretched the city's drafted extent to 0° 0°)."""
+    bounds = np.asarray(bounds, dtype=float).reshape(-1, 4)
+    return bounds[np.isfinite(bounds).all(axis=1) & (bounds != 0).any(axis=1)]
+
+
 def densest_tiles(
     bounds: np.ndarray, crs: str, zooms: range = DRAFT_ZOOMS, scale: float = 1.0
 ) -> dict[int, int]:
     """Zoom -> features in its densest tile, from the features' bounding boxes (``bounds``:
-    rows of minx, miny, maxx, maxy in ``crs``'s units; empty geometries' NaN rows are left
-    out). ``scale`` multiplies the counts (a sample of 1 row in ``scale``)."""
-    bounds = np.asarray(bounds, dtype=float).reshape(-1, 4)
-    bounds = bounds[np.isfinite(bounds).all(axis=1)]
+    rows of minx, miny, maxx, maxy in ``crs``'s units; empty geometries' rows are left
+    out: ``present_bounds``). ``scale`` multiplies the counts (a sample of 1 row in ``scale``)."""
+    bounds = present_bounds(bounds)
     if not len(bounds):
         return {}
     x, y = (bounds[:, 0] + bounds[:, 2]) / 2, (bounds[:, 1] + bounds[:, 3]) / 2

@@ -1,5 +1,6 @@
-"""What a drafted layer is called by and found by: its name and address columns read off
-their names, drafted as ``label_field``, ``search_fields`` and a map ``[label]``.
+"""What a drafted layer is and what its features are called and found by, read off names:
+its ``kind`` off the file's (or layer's) name; its name and address columns off theirs,
+drafted as ``label_field``, ``search_fields`` and a map ``[label]``.
 
 A column is a feature's name when its name says so (``name``, ``名称``, ``site_name``,
 ``学校名称``, ``label``; an area's unit: ``district``, ``区县``; on a line layer also a street's name: ``street``, ``路名``), never a
@@ -13,8 +14,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from digitalcity.catalog.draft.density import DRAFT_ZOOMS
+from digitalcity.catalog.draft.drafts import LayerDraft
 
 # best first: the first pattern a column matches ranks it
 _NAMES = (
@@ -32,6 +35,40 @@ _ADDRESSES = re.compile(r"(?i)(^|_)(address|addr|full_?address|location)($|_)|�
 _PEOPLE = re.compile(
     r"(?i)owner|contact|user|editor|person|creator|姓名|联系人|负责人|法人|户主|权利人|经办"
 )
+
+# a layer's kind by the words of its file's or layer's name, the first kind matched: zoning
+# before districts ("ZoningDistricts"), districts before census ("districts_census2020")
+_KINDS = (
+    ("planning", r"zoning|zone_?plan|land_?use_?plan|控规|规划|容积率|用地规划"),
+    ("boundary", r"boundar|district|admin|neighbo|ward|行政|区划|边界|街道|乡镇|县界|市界"),
+    ("population", r"census|demograph|population|(^|_)pop(_|$)|人口|普查|网格人口"),
+    (
+        "landuse",
+        r"parcel|cadast|land_?use|landuse|(^|_)lots?(_|$)|open_?space|宗地|地块|地籍|用地|土地|绿地|公园",
+    ),
+    (
+        "infrastructure",
+        r"road|street|centerline|centreline|highway|transit|subway|metro|bus|rail|bridge|"
+        r"pipe|sewer|drain|hydrant|water_?main|utilit|pole|light|infra|school|hospital|"
+        r"clinic|health|fire|police|librar|municipal|station|shelter|facilit|道路|路网|管线|管网|"
+        r"消防|学校|医院|卫生|设施|车站|地铁|公交|桥",
+    ),
+    ("basemap", r"building|hydro|water|river|lake|basemap|建筑|房屋|水系|河流|湖"),
+)
+
+
+def layer_words(layer: LayerDraft) -> str:
+    """A drafted layer's names in lower case: its id, its file's stem, its layer's name in
+    the file and its file's in an archive (camel case split by underscores)."""
+    parts = (layer.id, Path(layer.path).stem, layer.layer or "", layer.member or "")
+    return " ".join(_words(p).lower() for p in parts if p)
+
+
+def layer_kind(layer: LayerDraft) -> str:
+    """The kind a layer's names say it is; ``boundary`` when they say none."""
+    words = layer_words(layer)
+    return next((kind for kind, pattern in _KINDS if re.search(pattern, words)), "boundary")
+
 
 # a label drawn from the first zoom whose densest tile holds at most this many features. Real
 # Cambridge: street centre lines 595 at z14, 218 at z15, where their hand-written labels

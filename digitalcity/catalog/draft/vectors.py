@@ -11,7 +11,7 @@ import pyogrio
 import pyproj
 import shapely
 
-from digitalcity.catalog.draft.density import densest_tiles
+from digitalcity.catalog.draft.density import densest_tiles, present_bounds
 from digitalcity.catalog.draft.drafts import (
     LayerDraft,
     attributes_of,
@@ -119,7 +119,7 @@ def read_layer(path: Path, folder: Path, layer: str | None, layer_id: str) -> La
 def _total_bounds(feature_bounds: np.ndarray) -> tuple[float, float, float, float]:
     """The box of the features' boxes (rows of minx, miny, maxx, maxy); a CatalogError for
     a layer without any geometry."""
-    present = feature_bounds[np.isfinite(feature_bounds).all(axis=1)]
+    present = present_bounds(feature_bounds)
     if not len(present):
         raise CatalogError("holds no geometry")
     return lonlat_box([*present[:, :2].min(axis=0), *present[:, 2:].max(axis=0)])

@@ -14,7 +14,8 @@ from digitalcity.catalog.codes import CODE_COLUMNS
 from digitalcity.catalog.draft.density import detail_zoom, suggested_min_zoom
 from digitalcity.catalog.draft.drafts import CityDraft, LayerDraft, field_name
 from digitalcity.catalog.draft.folder import read_folder
-from digitalcity.catalog.draft.naming import Naming, naming
+from digitalcity.catalog.draft.naming import Naming, layer_kind, naming
+from digitalcity.catalog.draft.roles import suggested_roles
 from digitalcity.crs.chinese import in_china_box
 from digitalcity.crs.datums import unknown_datum_shift
 from digitalcity.crs.zones import local_gk_crs_for
@@ -46,7 +47,8 @@ def layer_toml(layer: LayerDraft, city_id: str, storage: str) -> str:
         f"# Drafted by `digitalcity init-city` from {layer.path}: edit titles, kind, access.",
         f"id = {_s(layer.id)}",
         f"title = {{ zh = {_s(layer.id)}, en = {_s(layer.id)} }}",
-        'kind = "boundary"  # landuse | planning | infrastructure | population | boundary | basemap',
+        f"kind = {_s(layer_kind(layer))}  # read off its name: landuse | planning | infrastructure "
+        "| population | boundary | basemap",
         f"geometry_type = {_s(layer.geometry_type)}",
         *_detail_lines(layer),
         *_name_lines(names),
@@ -228,6 +230,10 @@ def _city_toml(city_id: str, draft: CityDraft, folder: Path) -> str:
         "",
         "[roles]  # see README 'Roles': which layer plays which part in analyses",
     ]
+    suggested = suggested_roles(draft.layers)
+    if suggested:
+        lines.append("# suggested from the layers' names, kinds and geometry: check, uncomment")
+        lines += [f"# {line}" for line in suggested]
     return "\n".join(lines) + "\n"
 
 
