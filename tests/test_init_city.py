@@ -285,9 +285,18 @@ def test_tables_with_coordinates_or_wkt_are_drafted_and_load(
         folder / "areas.csv", index=False
     )
     pd.DataFrame({"a": [1, 2], "b": ["x", "y"]}).to_csv(folder / "notes.csv", index=False)
+    (folder / "学校名录.csv").write_text(table, encoding="utf-8")  # a Chinese file name
     init("xiamen5", folder)
     drafted = drafts(layers, "xiamen5")
-    assert sorted(drafted) == ["areas", "hydrants", "schools"]
+    assert sorted(drafted) == ["areas", "hydrants", "schools", "xuexiaominglu"]
+    # Chinese names in pinyin (they all made "field", "field_2" …), written as they are in zh
+    listed = drafted["xuexiaominglu"]
+    assert listed["title"] == {"zh": "学校名录", "en": "Xuexiaominglu"}
+    assert listed["kind"] == "infrastructure"  # 学校
+    assert [f["name"] for f in listed["fields"]] == ["mingcheng", "renkou"]
+    assert listed["fields"][0]["title"] == {"zh": "名称", "en": "名称"}
+    assert (listed["label_field"], listed["search_fields"]) == ("mingcheng", ["mingcheng"])
+    assert [f["name"] for f in drafted["hydrants"]["fields"]] == ["bianhao", "zhuangtai"]
     assert {k: drafted["schools"]["source"][k] for k in ("x", "y", "crs")} == {
         "x": "经度",
         "y": "纬度",
@@ -340,7 +349,7 @@ def test_poi_exports_are_drafted_with_their_offset_and_order(
     ).to_csv(folder / "tencent_poi.csv", index=False)
     init("xiamen8", folder)
     drafted = drafts(layers, "xiamen8")
-    amap, tencent = drafted["poi"], drafted["tencent_poi"]
+    amap, tencent = drafted["gaode_poi_quzhengfu"], drafted["tencent_poi"]  # 高德: pinyin
     assert (amap["source"]["xy"], amap["source"].get("xy_order", "xy")) == ("location", "xy")
     assert (tencent["source"]["xy"], tencent["source"]["xy_order"]) == ("latlng", "yx")
     assert amap["source"]["crs"] == tencent["source"]["crs"] == "GCJ-02"

@@ -18,6 +18,7 @@ import shapely
 from digitalcity.catalog.model import RESERVED_COLUMNS
 from digitalcity.crs.zones import GK3_ZONES, GK6_ZONES, detect_prefixed_zone, gk3_epsg, gk6_epsg
 from digitalcity.errors import CatalogError
+from digitalcity.romanise import place_syllables
 
 MAX_CODES = 100  # a text column with at most this many distinct values is a code candidate
 
@@ -60,8 +61,15 @@ class CityDraft:
     skipped: list[str] = field(default_factory=list)
 
 
+_HAN_RUN = re.compile(r"[\u3400-\u9fff]+")
+
+
 def field_name(text: str) -> str:
-    name = re.sub(r"[^0-9a-z]+", "_", text.lower()).strip("_") or "field"
+    """An identifier for a field or layer named ``text``: lower case ASCII words joined by
+    underscores, Chinese in pinyin ("学校名称" -> "xuexiaomingcheng", "消防站 2024" ->
+    "xiaofangzhan_2024"; before, every Chinese name made "field", "field_2" …)."""
+    spelled = _HAN_RUN.sub(lambda run: f" {''.join(place_syllables(run.group()))} ", text)
+    name = re.sub(r"[^0-9a-z]+", "_", spelled.lower()).strip("_") or "field"
     name = f"f_{name}" if name[0].isdigit() else name
     return f"{name}_src" if name in RESERVED_COLUMNS else name
 
@@ -179,7 +187,7 @@ def attributes_of(frame: pd.DataFrame, kinds: dict[str, str]) -> dict[str, Any]:
     n = len(frame)
     for column, kind in kinds.items():
         values = frame[column].dropna()
-        name = unique_name(field_name(column), taken)  # "名称" and "人口" both make "field"
+        name = unique_name(field_name(column), taken)  # "Name" and "NAME" both make "name"
         fields.append((name, column, kind))
         unique = values.nunique()
         if unique == n == len(values) > 0:

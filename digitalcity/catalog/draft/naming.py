@@ -49,7 +49,7 @@ _KINDS = (
     (
         "infrastructure",
         r"road|street|centerline|centreline|highway|transit|subway|metro|bus|rail|bridge|"
-        r"pipe|sewer|drain|hydrant|water_?main|utilit|pole|light|infra|school|hospital|"
+        r"pipe|sewer|drain|hydrant|消火栓|water_?main|utilit|pole|light|infra|school|hospital|"
         r"clinic|health|fire|police|librar|municipal|station|shelter|facilit|道路|路网|管线|管网|"
         r"消防|学校|医院|卫生|设施|车站|地铁|公交|桥",
     ),

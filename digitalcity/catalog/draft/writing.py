@@ -20,6 +20,7 @@ from digitalcity.crs.chinese import in_china_box
 from digitalcity.crs.datums import unknown_datum_shift
 from digitalcity.crs.zones import local_gk_crs_for
 from digitalcity.errors import CatalogError
+from digitalcity.romanise import romanise
 
 
 def suggest_local_crs(lon: float, lat: float) -> str:
@@ -46,7 +47,7 @@ def layer_toml(layer: LayerDraft, city_id: str, storage: str) -> str:
     lines = [
         f"# Drafted by `digitalcity init-city` from {layer.path}: edit titles, kind, access.",
         f"id = {_s(layer.id)}",
-        f"title = {{ zh = {_s(layer.id)}, en = {_s(layer.id)} }}",
+        _title(layer),
         f"kind = {_s(layer_kind(layer))}  # read off its name: landuse | planning | infrastructure "
         "| population | boundary | basemap",
         f"geometry_type = {_s(layer.geometry_type)}",
@@ -123,6 +124,12 @@ def _detail_lines(layer: LayerDraft) -> list[str]:
             f"detail_zoom = {zoom}",
         ]
     return lines
+
+
+def _title(layer: LayerDraft) -> str:
+    """The layer's name as its source writes it; in English, Chinese in pinyin."""
+    written = layer.layer or Path(layer.member or layer.path).stem
+    return f"title = {{ zh = {_s(written)}, en = {_s(romanise(written) or layer.id)} }}"
 
 
 def _naming(layer: LayerDraft) -> Naming:
