@@ -28,6 +28,7 @@ from digitalcity.cli import app
 from digitalcity.config import Settings
 from digitalcity.crs import wgs84_to_gcj02
 from digitalcity.crs.zones import gk3_epsg
+from digitalcity.db.keys import create_key
 from digitalcity.ingest import load_layer
 from digitalcity.tiles.options import TileOptions
 from digitalcity.tiles.service import TileService
@@ -389,12 +390,12 @@ def test_a_kmz_survey_is_drafted_folder_by_folder(layers: Path, tmp_path: Path) 
 
 
 def _tile(catalog, engine, tmp_path: Path, city: str, tile) -> dict:  # noqa: ANN001
-    """``tile`` (a TileIndex) of ``city``'s public tileset: its bytes and its layers."""
+    """``tile`` (a TileIndex) of ``city``'s tileset as planners see it: bytes and layers."""
     service = TileService(catalog, TileOptions(tiles_dir=tmp_path, cache=False))
     service.start(engine, listen=False)
     try:
         assert service.wait_for_copies(60)
-        data = service.render(engine, service.city_tileset(city, "anonymous", tile.z), tile)
+        data = service.render(engine, service.city_tileset(city, "planner", tile.z), tile)
     finally:
         service.stop()
     return {"bytes": len(data), "layers": mapbox_vector_tile.decode(data)}
@@ -442,6 +443,9 @@ def test_drafted_layers_are_named_searched_labelled_and_tiled_light(
     # a hydrant has no name: titled and found by its location, not labelled on the map
     hydrants = drafted["infra_hydrants"]
     assert hydrants["search_fields"] == ["hydrant_location"] and "label" not in hydrants
+    assert {x["access"] for x in drafted.values()} == {"internal"}
+    staff_only = {f["source"] for f in hydrants["fields"] if f.get("access") == "internal"}
+    assert staff_only == {"LASTEDITOR", "HYDRANT_OWNER", "created_user", "last_edited_user"}
     assert "label_field" not in parcels  # no column named as a name or an address
     assert {k: drafted[k]["kind"] for k in sorted(drafted)} == {
         "assessing_parcelsfy2014": "landuse",
@@ -488,13 +492,19 @@ def test_drafted_layers_are_named_searched_labelled_and_tiled_light(
         )
         assert not report.rejected, report.summary()
     served = settings.model_copy(update={"layers_dir": layers, "tile_cache": False})
+    key = {"X-API-Key": create_key(engine, "planner", "tests").key}
     with TestClient(create_app(served)) as client:
-        hits = client.get("/cities/camdense/search", params={"q": "fire company 4", "lang": "en"})
+        find = {"q": "fire company 4", "lang": "en"}
+        # drafted staff-only: citizens find nothing until the staff open a layer
+        assert client.get("/cities/camdense/search", params=find).json()["hits"] == []
+        hits = client.get("/cities/camdense/search", params=find, headers=key)
         first = hits.json()["hits"][0]
         assert (first["layer"], first["label"]) == ("publicsafety_firestations", "Fire Company 4")
-        hits = client.get("/cities/camdense/search", params={"q": "2029 mass", "lang": "en"})
+        hits = client.get(
+            "/cities/camdense/search", params={"q": "2029 mass", "lang": "en"}, headers=key
+        )
         assert hits.json()["hits"][0]["label"] == "Fire Company 4"  # by its address
-        style = client.get("/styles/camdense/planner", params={"lang": "en"}).json()
+        style = client.get("/styles/camdense/planner", params={"lang": "en"}, headers=key).json()
     labels = {x["source-layer"]: x for x in style["layers"] if x["type"] == "symbol"}
     assert sorted(labels) == ["publicsafety_firestations", "trans_centerlines"]
     streets = labels["trans_centerlines"]

@@ -32,8 +32,11 @@ _NAMES = (
 )
 _STREETS = re.compile(r"(?i)(^|_)(street|road|st)(_?name)?$|路名|道路名|街道名|街路")
 _ADDRESSES = re.compile(r"(?i)(^|_)(address|addr|full_?address|location)($|_)|地址|门牌|坐落")
+# a column about people: their names and contacts, and the staff who edited a record (a GIS
+# export's created_user, last_edited_user); never a map label, and drafted staff-only
 _PEOPLE = re.compile(
-    r"(?i)owner|contact|user|editor|person|creator|姓名|联系人|负责人|法人|户主|权利人|经办"
+    r"(?i)owner|contact|user|editor|person|creator|phone|(^|_)tel($|_)|mobile|e_?mail|"
+    r"id_?card|ssn|姓名|联系|负责人|法人|户主|权利人|经办|电话|手机|邮箱|身份证"
 )
 
 # a layer's kind by the words of its file's or layer's name, the first kind matched: zoning
@@ -97,10 +100,15 @@ def _words(column: str) -> str:
     return re.sub(r"(?<=[a-z])(?=[A-Z])", "_", column)
 
 
+def about_people(column: str) -> bool:
+    """Whether a column's name says it holds a person's name or contact (``_PEOPLE``)."""
+    return bool(_PEOPLE.search(_words(column)))
+
+
 def _rank(column: str, patterns: tuple[re.Pattern[str], ...]) -> int | None:
-    words = _words(column)
-    if _PEOPLE.search(words):
+    if about_people(column):
         return None
+    words = _words(column)
     return next((n for n, p in enumerate(patterns) if p.search(words)), None)
 
 

@@ -14,7 +14,7 @@ from digitalcity.catalog.codes import CODE_COLUMNS
 from digitalcity.catalog.draft.density import detail_zoom, suggested_min_zoom
 from digitalcity.catalog.draft.drafts import CityDraft, LayerDraft, field_name
 from digitalcity.catalog.draft.folder import read_folder
-from digitalcity.catalog.draft.naming import Naming, layer_kind, naming
+from digitalcity.catalog.draft.naming import Naming, about_people, layer_kind, naming
 from digitalcity.catalog.draft.roles import suggested_roles
 from digitalcity.crs.chinese import in_china_box
 from digitalcity.crs.datums import unknown_datum_shift
@@ -51,6 +51,8 @@ def layer_toml(layer: LayerDraft, city_id: str, storage: str) -> str:
         f"kind = {_s(layer_kind(layer))}  # read off its name: landuse | planning | infrastructure "
         "| population | boundary | basemap",
         f"geometry_type = {_s(layer.geometry_type)}",
+        'access = "internal"  # staff only until opened: public (the citizens\' map too) | '
+        "internal | restricted",
         *_detail_lines(layer),
         *_name_lines(names),
         "",
@@ -99,6 +101,11 @@ def layer_toml(layer: LayerDraft, city_id: str, storage: str) -> str:
             f"type = {_s(kind)}",
             f"source = {_s(column)}",
             f"title = {{ zh = {_s(column)}, en = {_s(column)} }}",
+            *(
+                ["access = \"internal\"  # a person's name or contact, or staff's: never public"]
+                if about_people(column)
+                else []
+            ),
             '# unit = "m"  # see catalog/units.py for the known units',
         ]
     return "\n".join(lines) + "\n"
