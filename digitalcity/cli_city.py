@@ -21,4 +21,8 @@ def init_city(
     written = write_draft(city, folder, settings_from_environment().layers_dir)
     for path in written:
         typer.echo(f"wrote {path}")
-    typer.echo("next: edit titles, kinds and [roles], then `digitalcity check-layers`")
+    typer.echo(
+        "next: check the drafted titles, kinds and labels, open to citizens the layers they may "
+        "see (access = \"public\"), uncomment the [roles] suggested in city.toml, then "
+        "`digitalcity check-layers`"
+    )
