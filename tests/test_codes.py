@@ -258,3 +258,24 @@ def test_code_rewrite_rules() -> None:
 def test_bad_rewrite_rules_are_refused(rule: dict[str, str], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Classification.model_validate({"field": "f", "system": "s", "normalise": [rule]})
+
+
+@pytest.mark.parametrize(
+    ("rules", "forms"),
+    [
+        ([("(.+)K", "\\1")], ("0101", "0101K")),  # 三调's adjustable K
+        ([("DL-(.*)", "\\g<1>")], ("0101", "DL-0101")),  # a prefix
+        ([("0(...)", "\\1"), ("(...).", "\\1")], ("0101",)),  # Cambridge's: not a fixed affix
+        ([("(.+)K", "X\\1")], ("0101",)),  # the code rewritten, not kept
+    ],
+)
+def test_a_maps_colours_reach_the_forms_a_rule_strips_an_affix_from(
+    rules: list[tuple[str, str]], forms: tuple[str, ...]
+) -> None:
+    """The forms of a code a map's ``match`` lists: those a rule stripping a fixed suffix or
+    prefix writes as the code; each is normalised back to it."""
+    cls = Classification.model_validate(
+        {"field": "dlbm", "system": "s", "normalise": [{"match": m, "to": t} for m, t in rules]}
+    )
+    assert cls.written_forms("0101") == forms
+    assert all(cls.normaliser(form) == "0101" for form in forms[1:])

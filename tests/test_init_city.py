@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from digitalcity.api import create_app
 from digitalcity.catalog import load_catalog
+from digitalcity.catalog.codes import load_code_table
 from digitalcity.catalog.draft import LayerDraft
 from digitalcity.catalog.draft.naming import layer_kind, naming
 from digitalcity.catalog.draft.writing import layer_toml
@@ -592,3 +593,70 @@ def test_a_layers_kind_is_read_off_its_name(path: str, kind: str) -> None:
         id_from_text=False, code_columns={}, bounds_lonlat=(0, 0, 1, 1),
     )  # fmt: skip
     assert layer_kind(draft) == kind
+
+
+def test_land_use_codes_of_a_national_standard_are_classified_by_it(
+    layers: Path, tmp_path: Path, engine, settings
+) -> None:
+    """Xiamen island's 661 real TAZ polygons carrying, derived here, the columns of a 三调
+    survey (DLBM codes, some with 三调's K, and DLMC names of GB/T 21010-2017), of a plan
+    (codes only the 2023 guide has) and of a layer whose codes both standards hold with
+    different meanings and nothing says which. The first two are classified by their
+    standard (no stub table); the third names both and classifies by neither. Loaded, the
+    survey's map colours its classes as GB/T 21010 does, K or not."""
+    gbt = load_code_table(layers / "codes" / "gbt21010_2017.csv", "gbt21010_2017")
+    guide = load_code_table(layers / "codes" / "tdyh_2023.csv", "tdyh_2023")
+    differ = [
+        c.code
+        for c in gbt
+        if c.level == 2 and (other := guide.get(c.code)) and other.name_zh != c.name_zh
+    ]
+    guide_only = [c.code for c in guide if c.level == 2 and c.code not in gbt]
+    taz = gpd.read_file(SHARED / "xiamen_island/derived_xiamen_island_taz_pop_wgs84.geojson")
+    taz = taz[["geometry"]]
+    n = len(taz)
+    folder = tmp_path / "xiamen_landuse"
+    folder.mkdir()
+    codes = [differ[i % len(differ)] for i in range(n)]
+    survey = taz.assign(
+        DLBM=[c + ("K" if i % 7 == 0 else "") for i, c in enumerate(codes)],
+        DLMC=[gbt.get(c).name_zh for c in codes],  # type: ignore[union-attr]
+    )
+    survey.to_file(folder / "三调图斑.geojson")
+    taz.assign(YDXZ=[guide_only[i % len(guide_only)] for i in range(n)]).to_file(
+        folder / "规划用地.geojson"
+    )
+    taz.assign(CODE=codes).to_file(folder / "landcover.geojson")
+    init("xiamen9", folder)
+    drafted = drafts(layers, "xiamen9")
+    assert drafted["sandiaotuban"]["kind"] == "landuse"
+    assert drafted["sandiaotuban"]["classification"] == {
+        "field": "dlbm",
+        "system": "gbt21010_2017",
+        "normalise": [{"match": "(.+)K", "to": "\\1"}],
+    }
+    assert drafted["guihuayongdi"]["classification"] == {"field": "ydxz", "system": "tdyh_2023"}
+    assert "classification" not in drafted["landcover"]
+    text = (layers / "xiamen9" / "landcover.toml").read_text(encoding="utf-8")
+    assert "those of gbt21010_2017 and tdyh_2023, which mean different classes" in text
+    stubs = sorted(p.name for p in (layers / "xiamen9" / "codes").glob("*.csv"))
+    assert "xiamen9_sandiaotuban_dlbm.csv" not in stubs and "xiamen9_landcover_code.csv" in stubs
+    assert problems(layers) == []
+
+    catalog = load_catalog(layers)
+    layer = catalog.layer("xiamen9", "sandiaotuban")
+    report = load_layer(layer, catalog.city("xiamen9"), engine, settings)
+    assert report.rows_loaded == n and not report.rejected, report.summary()
+    served = settings.model_copy(update={"layers_dir": layers, "tile_cache": False})
+    key = {"X-API-Key": create_key(engine, "planner", "tests").key}
+    with TestClient(create_app(served)) as client:
+        style = client.get("/styles/xiamen9/planner", headers=key).json()
+    fill = next(x for x in style["layers"] if x.get("source-layer") == "sandiaotuban")
+    match = fill["paint"]["fill-color"]
+    colours = {tuple(match[i]): match[i + 1] for i in range(2, len(match) - 1, 2)}
+    with engine.connect() as conn:
+        stored = set(
+            conn.execute(sa.text("SELECT DISTINCT dlbm FROM xiamen9.sandiaotuban")).scalars()
+        )
+    assert {"0501", "0501K"} <= stored  # kept as the survey writes them
+    assert colours[("0501", "0501K")] == gbt.colour_for("0501") != guide.colour_for("0501")

@@ -59,6 +59,25 @@ class Classification(Frozen):
         """A native code as the code table and crosswalk write it (white space stripped)."""
         return _rewriter(tuple((rule.match, rule.to) for rule in self.normalise))
 
+    def written_forms(self, code: str) -> tuple[str, ...]:
+        """``code`` and the native forms the ``normalise`` rules that strip a fixed suffix or
+        prefix write as it (``(.+)K`` -> ``\\1``: 0101K is 0101), for maps, which match
+        the stored codes: a MapLibre expression cannot run the rules themselves."""
+        forms = [code]
+        for rule in self.normalise:
+            if rule.to not in ("\\1", "\\g<1>"):
+                continue
+            if suffix := _AFFIX_AFTER.fullmatch(rule.match):
+                forms.append(code + suffix.group(1))
+            elif prefix := _AFFIX_BEFORE.fullmatch(rule.match):
+                forms.append(prefix.group(1) + code)
+        return tuple(dict.fromkeys(forms))
+
+
+# a rule that keeps everything before or after a fixed affix of letters, digits, '-' or '_'
+_AFFIX_AFTER = re.compile(r"\(\.[+*]\)([\w-]+)")
+_AFFIX_BEFORE = re.compile(r"([\w-]+)\(\.[+*]\)")
+
 
 @lru_cache(maxsize=64)
 def _rewriter(rules: tuple[tuple[str, str], ...]) -> Callable[[str], str]:

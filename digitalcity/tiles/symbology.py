@@ -199,6 +199,7 @@ class Symbology:
                 c.name(lang),
                 c.code,
                 (parent.name(lang) if (parent := table.get(c.parent)) else None),
+                values=forms if len(forms := cls.written_forms(c.code)) > 1 else (),
             )
             for c in leaves
         )

@@ -47,7 +47,8 @@ _KINDS = (
     ("population", r"census|demograph|population|(^|_)pop(_|$)|人口|普查|网格人口"),
     (
         "landuse",
-        r"parcel|cadast|land_?use|landuse|(^|_)lots?(_|$)|open_?space|宗地|地块|地籍|用地|土地|绿地|公园",
+        r"parcel|cadast|land_?use|landuse|(^|_)lots?(_|$)|open_?space|dltb|"
+        r"宗地|地块|地籍|用地|土地|绿地|公园|三调|图斑|地类",
     ),
     (
         "infrastructure",

@@ -16,6 +16,7 @@ from digitalcity.catalog.draft.drafts import CityDraft, LayerDraft, field_name
 from digitalcity.catalog.draft.folder import read_folder
 from digitalcity.catalog.draft.naming import Naming, about_people, layer_kind, naming
 from digitalcity.catalog.draft.roles import suggested_roles
+from digitalcity.catalog.draft.standards import Standard, shared_tables, standard_for
 from digitalcity.crs.chinese import in_china_box
 from digitalcity.crs.datums import unknown_datum_shift
 from digitalcity.crs.zones import local_gk_crs_for
@@ -40,8 +41,11 @@ def _s(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def layer_toml(layer: LayerDraft, city_id: str, storage: str) -> str:
-    """The TOML drafted for ``layer`` of ``city_id`` (``storage``: the city's storage CRS)."""
+def layer_toml(
+    layer: LayerDraft, city_id: str, storage: str, standard: Standard | None = None
+) -> str:
+    """The TOML drafted for ``layer`` of ``city_id`` (``storage``: the city's storage CRS;
+    ``standard``: the shared code table a code column follows, ``draft.standards``)."""
     shift = _datum_note(layer, storage)
     names = _naming(layer)
     lines = [
@@ -86,7 +90,10 @@ def layer_toml(layer: LayerDraft, city_id: str, storage: str) -> str:
         lines.append("id_from_text = true  # text codes: the ids are derived from them")
     lines += _label_lines(layer, names)
     lines += _simplify_lines(layer)
+    lines += _classification_lines(layer, standard)
     for column in layer.code_columns:
+        if standard is not None and standard.column == column and standard.system:
+            continue
         system = f"{city_id}_{layer.id}_{field_name(column)}"
         lines += [
             "",
@@ -131,6 +138,35 @@ def _detail_lines(layer: LayerDraft) -> list[str]:
             f"detail_zoom = {zoom}",
         ]
     return lines
+
+
+def _classification_lines(layer: LayerDraft, standard: Standard | None) -> list[str]:
+    """The layer's ``[classification]`` by a shared code table its codes follow; when they
+    fit several tables that give them different meanings, the candidates in a comment."""
+    if standard is None:
+        return []
+    field = next(name for name, column, _ in layer.fields if column == standard.column)
+    rule = r'{ match = "(.+)K", to = "\\1" }'  # TOML's "\\1" is \1: the class without K
+    if standard.system is None:
+        return [
+            "",
+            f"# the codes of {standard.column!r} are those of "
+            f"{' and '.join(standard.candidates)}, which mean different classes by them: "
+            "classify by the one the data follows",
+            f"# [classification]\n# field = {_s(field)}\n# system = {_s(standard.candidates[0])}",
+            *([f"# normalise = [{rule}]"] if standard.adjustable else []),
+        ]
+    others = [s for s in standard.candidates if s != standard.system]
+    return [
+        "",
+        f"[classification]  # {standard.share:.0%} of the rows' codes are {standard.system}'s"
+        + (f" (and {', '.join(others)}'s: the names beside them are {standard.system}'s)"
+           if others else ""),
+        f"field = {_s(field)}",
+        f"system = {_s(standard.system)}",
+        *([f"normalise = [{rule}]  # 0101K (三调: adjustable) is class 0101"]
+          if standard.adjustable else []),
+    ]  # fmt: skip
 
 
 def _title(layer: LayerDraft) -> str:
@@ -273,11 +309,16 @@ def write_draft(city_id: str, folder: Path, layers_dir: Path) -> list[Path]:
     target.mkdir(parents=True)
     written = [target / "city.toml"]
     written[0].write_text(_city_toml(city_id, draft, folder), encoding="utf-8")
+    tables = shared_tables(layers_dir)
     for layer in draft.layers:
         path = target / f"{layer.id}.toml"
-        path.write_text(layer_toml(layer, city_id, _storage_crs(draft)), encoding="utf-8")
+        standard = standard_for(layer.code_columns, tables)
+        text = layer_toml(layer, city_id, _storage_crs(draft), standard)
+        path.write_text(text, encoding="utf-8")
         written.append(path)
         for column, counts in layer.code_columns.items():
+            if standard is not None and standard.column == column and standard.system:
+                continue  # classified by the shared table
             stub = target / "codes" / f"{city_id}_{layer.id}_{field_name(column)}.csv"
             _code_stub(stub, counts)
             written.append(stub)
