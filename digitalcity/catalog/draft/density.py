@@ -48,8 +48,11 @@ def densest_tiles(
         return {}
     x, y = (bounds[:, 0] + bounds[:, 2]) / 2, (bounds[:, 1] + bounds[:, 3]) / 2
     lon, lat = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(x, y)
-    lat = np.radians(np.clip(lat, -85.05, 85.05))
-    across = (np.asarray(lon) + 180.0) / 360.0  # 0 at the west edge, 1 at the east
+    placed = np.isfinite(lon) & np.isfinite(lat)  # off the CRS's area: inf
+    if not placed.any():
+        return {}
+    lon, lat = np.asarray(lon)[placed], np.radians(np.clip(np.asarray(lat)[placed], -85.05, 85.05))
+    across = (lon + 180.0) / 360.0  # 0 at the west edge, 1 at the east
     down = (1.0 - np.log(np.tan(lat) + 1.0 / np.cos(lat)) / math.pi) / 2.0  # 0 at the top
     counts = {}
     for z in zooms:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from digitalcity.catalog.codes import CodeTable, load_code_table
+from digitalcity.errors import CatalogError
 
 FITS = 0.95  # share of a column's rows whose codes a table must hold
 NAMED = 0.8  # share of a name column's values that must be the table's names of those codes
@@ -36,8 +37,13 @@ class Standard:
 def shared_tables(layers_dir: Path) -> dict[str, CodeTable]:
     """The shared code tables (``layers_dir/codes/<system>.csv``) by system."""
     folder = layers_dir / "codes"
-    paths = sorted(folder.glob("*.csv")) if folder.is_dir() else []
-    return {p.stem: load_code_table(p, p.stem) for p in paths}
+    tables = {}
+    for path in sorted(folder.glob("*.csv")) if folder.is_dir() else []:
+        try:
+            tables[path.stem] = load_code_table(path, path.stem)
+        except CatalogError:  # check-layers names it; the draft goes on without it
+            continue
+    return tables
 
 
 def _share(counts: Mapping[str, int], table: CodeTable) -> tuple[float, bool]:
