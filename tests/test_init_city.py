@@ -636,6 +636,8 @@ def test_land_use_codes_of_a_national_standard_are_classified_by_it(
         "normalise": [{"match": "(.+)K", "to": "\\1"}],
     }
     assert drafted["guihuayongdi"]["classification"] == {"field": "ydxz", "system": "tdyh_2023"}
+    themes = {k: x.get("theme") for k, x in drafted.items()}
+    assert themes == {"sandiaotuban": "landuse", "guihuayongdi": "zoning", "landcover": None}
     assert "classification" not in drafted["landcover"]
     text = (layers / "xiamen9" / "landcover.toml").read_text(encoding="utf-8")
     assert "those of gbt21010_2017 and tdyh_2023, which mean different classes" in text

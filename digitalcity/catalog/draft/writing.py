@@ -59,6 +59,7 @@ def layer_toml(
         "internal | restricted",
         *_detail_lines(layer),
         *_name_lines(names),
+        *_theme_lines(layer, standard),
         "",
         "[source]",
         f"path = {_s(layer.path)}",
@@ -138,6 +139,17 @@ def _detail_lines(layer: LayerDraft) -> list[str]:
             f"detail_zoom = {zoom}",
         ]
     return lines
+
+
+# the public map's theme of a layer classified by a shared table, by its kind
+_THEMES = {"landuse": "landuse", "planning": "zoning"}
+
+
+def _theme_lines(layer: LayerDraft, standard: Standard | None) -> list[str]:
+    """A classified land-use or planning layer is a theme of the public map (shown one at a
+    time, coloured by its classes)."""
+    theme = _THEMES.get(layer_kind(layer)) if standard and standard.system else None
+    return [f"theme = {_s(theme)}  # the public map's {theme} theme, once opened"] if theme else []
 
 
 def _classification_lines(layer: LayerDraft, standard: Standard | None) -> list[str]:
