@@ -22,8 +22,8 @@ from digitalcity.api import create_app
 from digitalcity.catalog import load_catalog
 from digitalcity.catalog.codes import load_code_table
 from digitalcity.catalog.draft import LayerDraft
+from digitalcity.catalog.draft.layer_toml import layer_toml
 from digitalcity.catalog.draft.naming import layer_kind, naming
-from digitalcity.catalog.draft.writing import layer_toml
 from digitalcity.catalog.validate import validate_catalog
 from digitalcity.cli import app
 from digitalcity.config import Settings

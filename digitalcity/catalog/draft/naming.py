@@ -3,8 +3,9 @@ its ``kind`` off the file's (or layer's) name; its name and address columns off 
 drafted as ``label_field``, ``search_fields`` and a map ``[label]``.
 
 A column is a feature's name when its name says so (``name``, ``名称``, ``site_name``,
-``学校名称``, ``label``; an area's unit: ``district``, ``区县``; on a line layer also a street's name: ``street``, ``路名``), never a
-person's (``owner_name``, ``姓名``, ``联系人``: no map labels people). It is an address when
+``学校名称``, ``label``; an area's unit: ``district``, ``区县``; on a line layer also a
+street's name: ``street``, ``路名``), never a person's (``owner_name``, ``姓名``, ``联系人``:
+no map labels people). It is an address when
 its name says that (``address``, ``addr_street``, ``location``, ``地址``, ``门牌``, ``坐落``;
 on a point or area layer also a street's name). Only a name is drawn on the map; cards and
 search hits are titled by the name, else the address.

@@ -84,14 +84,11 @@ def standard_for(
         adjustable = any(v[1] for v in fitting.values())
         chosen = next(iter(fitting)) if len(fitting) == 1 else None
         if chosen is None:
+            names = [v for c, v in code_columns.items() if c != column]  # other columns
             named = {
-                s: max(
-                    (_named_by(tables[s], counts, names) for c, names in code_columns.items()
-                     if c != column),
-                    default=0.0,
-                )
+                s: max((_named_by(tables[s], counts, n) for n in names), default=0.0)
                 for s in fitting
-            }  # fmt: skip
+            }
             best = sorted(named.items(), key=lambda item: item[1], reverse=True)
             if best[0][1] >= NAMED and (len(best) == 1 or best[1][1] < best[0][1]):
                 chosen = best[0][0]
