@@ -212,7 +212,7 @@ def _label_lines(layer: LayerDraft, names: Naming) -> list[str]:
 # the finest zoom a drafted line or polygon layer keeps pre-simplified geometry for: the
 # 48,600 buildings, 24,000 land-use polygons and 246,900 roads of the SYNTHETIC OSM-like set
 # (bench/common/osmlike.py), drafted: the largest z10 / z11 / z12 tile around its centre
-# 6.07 / 5.30 / 2.65 MB gzipped without, 2.79 / 2.57 / 1.62 MB with, rendered in 0.60-0.96x
+# 6.07 / 5.30 / 2.65 MB gzipped without, 2.79 / 2.57 / 1.62 MB with, rendered in 0.67-1.0x
 # the time; simplified up to z13-z14 too, those tiles were 13-20 % smaller but slower
 SIMPLIFIED_UP_TO = 12
 
