@@ -662,3 +662,37 @@ def test_land_use_codes_of_a_national_standard_are_classified_by_it(
         )
     assert {"0501", "0501K"} <= stored  # kept as the survey writes them
     assert colours[("0501", "0501K")] == gbt.colour_for("0501") != guide.colour_for("0501")
+
+
+def test_an_area_layer_with_a_density_is_drafted_as_a_choropleth(
+    layers: Path, tmp_path: Path, engine, settings
+) -> None:
+    """Xiamen's six real districts with their GHSL population density: drafted coloured by
+    it in quintile classes (the public map's population theme); its population counts are
+    not (a count per area is no choropleth). Loaded, the legend shows the five classes."""
+    folder = tmp_path / "xiamen_density"
+    folder.mkdir()
+    name = "derived_xiamen_districts_gcj02_census2020.geojson"
+    (folder / name).symlink_to(SHARED / "china_districts" / name)
+    init("xiamen10", folder)
+    (layer_id,) = drafts(layers, "xiamen10")
+    drafted = drafts(layers, "xiamen10")[layer_id]
+    graduated = drafted["style"]["graduated"]
+    assert graduated["field"] == "ghsl_pop_dens" and drafted["theme"] == "population"
+    density = gpd.read_file(folder / name)["GHSL_POP_DENS"]
+    breaks = graduated["breaks"]
+    assert breaks == sorted(breaks) and density.min() < breaks[0] <= breaks[-1] <= density.max()
+    assert len(graduated["colours"]) == len(breaks) + 1
+    assert problems(layers) == []
+    catalog = load_catalog(layers)
+    report = load_layer(
+        catalog.layer("xiamen10", layer_id), catalog.city("xiamen10"), engine, settings
+    )
+    assert report.rows_loaded == 6, report.summary()
+    served = settings.model_copy(update={"layers_dir": layers, "tile_cache": False})
+    key = {"X-API-Key": create_key(engine, "planner", "tests").key}
+    with TestClient(create_app(served)) as client:
+        legend = client.get("/styles/xiamen10/legend", params={"lang": "en"}, headers=key).json()
+    (entry,) = legend["layers"]
+    assert entry["field"] == "ghsl_pop_dens"
+    assert [e["colour"] for e in entry["entries"]] == graduated["colours"]

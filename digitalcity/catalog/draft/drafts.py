@@ -4,6 +4,7 @@ columns, a CRS read off the coordinates or the file's name, extents in lon/lat (
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -51,6 +52,8 @@ class LayerDraft:
     xy_order: str = "xy"  # "yx": its pairs are "latitude,longitude"
     member: str | None = None  # the data file inside the archive at ``path``
     densest_tiles: dict[int, int] = field(default_factory=dict)  # zoom -> features (density)
+    breaks: dict[str, tuple[float, ...]] = field(default_factory=dict)  # numeric column ->
+    # its quintiles (``quantile_breaks``)
 
 
 @dataclass
@@ -174,14 +177,35 @@ def geometry_type_of(geoms: np.ndarray) -> str:
     return _WKT_TYPES.get(max(types, default=0), "Point")
 
 
+def _significant(value: float, digits: int = 2) -> float:
+    """``value`` rounded to ``digits`` significant digits (a legend's round limits)."""
+    if value == 0 or not math.isfinite(value):
+        return value
+    return round(value, digits - 1 - math.floor(math.log10(abs(value))))
+
+
+def quantile_breaks(values: pd.Series, classes: int = 5) -> tuple[float, ...]:
+    """Class limits that put about as many features in each of ``classes`` classes
+    (quantiles, rounded to two significant digits; equal ones merged); () for a column of
+    fewer values than classes."""
+    numbers = pd.to_numeric(values, errors="coerce").dropna()
+    numbers = numbers[np.isfinite(numbers)]
+    if len(numbers) < classes:
+        return ()
+    limits = np.quantile(numbers, [k / classes for k in range(1, classes)])
+    rounded = sorted({_significant(float(x)) for x in limits})
+    return tuple(x for x in rounded if numbers.min() < x <= numbers.max())
+
+
 def attributes_of(frame: pd.DataFrame, kinds: dict[str, str]) -> dict[str, Any]:
     """The draft's ``fields`` (one per column of ``kinds``: column -> field type), its
     ``id_field`` (the first column of distinct whole numbers, else the first of distinct
-    text codes whose name says it is one: ``id_from_text``) and ``code_columns`` (text
-    columns of a few repeated values)."""
+    text codes whose name says it is one: ``id_from_text``), ``code_columns`` (text
+    columns of a few repeated values) and ``breaks`` (numeric columns' quintiles)."""
     fields: list[tuple[str, str, str]] = []
     taken: set[str] = set()
     codes: dict[str, dict[str, int]] = {}
+    breaks: dict[str, tuple[float, ...]] = {}
     whole_ids: list[str] = []
     text_ids: list[str] = []
     n = len(frame)
@@ -195,6 +219,8 @@ def attributes_of(frame: pd.DataFrame, kinds: dict[str, str]) -> dict[str, Any]:
                 whole_ids.append(column)
             elif kind == "string" and _ID_NAME.search(column):  # a code, not a name
                 text_ids.append(column)
+        if kind in ("integer", "float") and (limits := quantile_breaks(values)):
+            breaks[column] = limits
         if kind == "string" and 1 < unique <= MAX_CODES and unique < n:
             counts = values.astype(str).str.strip().value_counts()
             codes[column] = {str(k): int(v) for k, v in counts.items() if k}
@@ -214,6 +240,7 @@ def attributes_of(frame: pd.DataFrame, kinds: dict[str, str]) -> dict[str, Any]:
         "id_field": id_field,
         "id_from_text": from_text,
         "code_columns": codes,
+        "breaks": breaks,
     }
 
 

@@ -11,7 +11,13 @@ import pyproj
 
 from digitalcity.catalog.draft.density import detail_zoom, suggested_min_zoom
 from digitalcity.catalog.draft.drafts import LayerDraft, field_name
-from digitalcity.catalog.draft.naming import Naming, about_people, layer_kind, naming
+from digitalcity.catalog.draft.naming import (
+    Naming,
+    about_people,
+    density_field,
+    layer_kind,
+    naming,
+)
 from digitalcity.catalog.draft.standards import Standard
 from digitalcity.crs.datums import unknown_datum_shift
 from digitalcity.romanise import romanise
@@ -76,6 +82,7 @@ def layer_toml(
     lines += _label_lines(layer, names)
     lines += _simplify_lines(layer)
     lines += _classification_lines(layer, standard)
+    lines += _graduated_lines(layer, standard)
     for column in layer.code_columns:
         if standard is not None and standard.column == column and standard.system:
             continue
@@ -131,9 +138,42 @@ _THEMES = {"landuse": "landuse", "planning": "zoning"}
 
 def _theme_lines(layer: LayerDraft, standard: Standard | None) -> list[str]:
     """A classified land-use or planning layer is a theme of the public map (shown one at a
-    time, coloured by its classes)."""
+    time, coloured by its classes); so is an area layer coloured by its density."""
     theme = _THEMES.get(layer_kind(layer)) if standard and standard.system else None
+    if theme is None and _graduated(layer, standard) is not None:
+        theme = "population"
     return [f"theme = {_s(theme)}  # the public map's {theme} theme, once opened"] if theme else []
+
+
+# a sequential ramp (light to dark: low to high), its colours picked evenly per class count
+_RAMP = ("#ffffcc", "#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026")
+
+
+def _graduated(layer: LayerDraft, standard: Standard | None) -> tuple[str, str] | None:
+    """The density field (field, column) an unclassified area layer is coloured by."""
+    if (standard and standard.system) or "Polygon" not in layer.geometry_type:
+        return None
+    found = density_field(layer.fields)
+    return found if found and layer.breaks.get(found[1]) else None
+
+
+def _graduated_lines(layer: LayerDraft, standard: Standard | None) -> list[str]:
+    """``[style.graduated]``: an area layer with a density column coloured by its quintiles
+    (as many features in each class), on a light-to-dark ramp."""
+    found = _graduated(layer, standard)
+    if found is None:
+        return []
+    field, column = found
+    breaks = layer.breaks[column]
+    n = len(breaks)
+    colours = [_RAMP[round(i * (len(_RAMP) - 1) / n)] for i in range(n + 1)]
+    return [
+        "",
+        f"[style.graduated]  # {column!r} in {n + 1} classes of about as many features each",
+        f"field = {_s(field)}",
+        f"breaks = [{', '.join(f'{b:g}' for b in breaks)}]",
+        f"colours = [{', '.join(_s(c) for c in colours)}]",
+    ]
 
 
 def _classification_lines(layer: LayerDraft, standard: Standard | None) -> list[str]:

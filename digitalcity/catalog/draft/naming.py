@@ -62,6 +62,22 @@ _KINDS = (
 )
 
 
+# a column of a quantity per area: a choropleth's proper field (a count per unit is not)
+_DENSITY = re.compile(r"(?i)(^|_)dens(ity)?($|_)|per_?(km2|sq)|/km|密度")
+
+
+def density_field(fields: list[tuple[str, str, str]]) -> tuple[str, str] | None:
+    """The first numeric field whose column's name says it is a density: (field, column)."""
+    return next(
+        (
+            (name, column)
+            for name, column, kind in fields
+            if kind in ("integer", "float") and _DENSITY.search(_words(column))
+        ),
+        None,
+    )
+
+
 def layer_words(layer: LayerDraft) -> str:
     """A drafted layer's names in lower case: its id, its file's stem, its layer's name in
     the file and its file's in an archive (camel case split by underscores)."""
