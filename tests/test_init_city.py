@@ -23,7 +23,7 @@ from digitalcity.catalog import load_catalog
 from digitalcity.catalog.codes import load_code_table
 from digitalcity.catalog.draft import LayerDraft
 from digitalcity.catalog.draft.layer_toml import layer_toml
-from digitalcity.catalog.draft.naming import layer_kind, naming
+from digitalcity.catalog.draft.naming import layer_kind, naming, unit_of
 from digitalcity.catalog.validate import validate_catalog
 from digitalcity.cli import app
 from digitalcity.config import Settings
@@ -683,6 +683,12 @@ def test_an_area_layer_with_a_density_is_drafted_as_a_choropleth(
     breaks = graduated["breaks"]
     assert breaks == sorted(breaks) and density.min() < breaks[0] <= breaks[-1] <= density.max()
     assert len(graduated["colours"]) == len(breaks) + 1
+    units = {f["source"]: f.get("unit") for f in drafted["fields"]}
+    assert (units["GHSL_POP_DENS"], units["POPU"], units["POPU_URB"]) == (
+        "persons/km²",
+        "persons",
+        None,  # a share: its name writes no unit
+    )
     assert problems(layers) == []
     catalog = load_catalog(layers)
     report = load_layer(
@@ -696,3 +702,24 @@ def test_an_area_layer_with_a_density_is_drafted_as_a_choropleth(
     (entry,) = legend["layers"]
     assert entry["field"] == "ghsl_pop_dens"
     assert [e["colour"] for e in entry["entries"]] == graduated["colours"]
+
+
+@pytest.mark.parametrize(
+    ("column", "kind", "unit"),
+    [
+        ("area_km2", "float", "km²"),
+        ("LAND_AREA_SQFT", "integer", "ft²"),
+        ("面积（平方米）", "float", "m²"),
+        ("height_m", "float", "m"),
+        ("人口密度", "float", "persons/km²"),
+        ("总人口", "integer", "persons"),
+        ("POPU_URB", "float", None),  # a share of the population
+        ("绿地率", "float", None),  # a fraction or a percentage: not told
+        ("Shape_Area", "float", None),  # in the CRS's units, whatever they are
+        ("area_km2", "string", None),  # not a number
+    ],
+)
+def test_a_fields_unit_is_drafted_only_where_its_name_writes_it(
+    column: str, kind: str, unit: str | None
+) -> None:
+    assert unit_of(column, kind) == unit

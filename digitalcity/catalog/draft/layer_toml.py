@@ -17,6 +17,7 @@ from digitalcity.catalog.draft.naming import (
     density_field,
     layer_kind,
     naming,
+    unit_of,
 )
 from digitalcity.catalog.draft.standards import Standard
 from digitalcity.crs.datums import unknown_datum_shift
@@ -105,7 +106,11 @@ def layer_toml(
                 if about_people(column)
                 else []
             ),
-            '# unit = "m"  # see catalog/units.py for the known units',
+            (
+                f"unit = {_s(unit)}  # as the column's name writes it"
+                if (unit := unit_of(column, kind))
+                else '# unit = "m"  # see catalog/units.py for the known units'
+            ),
         ]
     return "\n".join(lines) + "\n"
 

@@ -78,6 +78,31 @@ def density_field(fields: list[tuple[str, str, str]]) -> tuple[str, str] | None:
     )
 
 
+# a field's unit, when its column's name writes it (first match; none guessed from a bare
+# "area" or "height", whose unit differs by country and source, nor for shares and rates,
+# written as fractions or as percentages; a population only by the bare name: POPU_URB is a
+# share, in Xiamen's census columns)
+_UNITS = (
+    ("persons/km²", r"(pop|人口).*(dens|密度)|人口密度"),
+    ("km²", r"km2|km²|sq_?km|平方公里|平方千米"),
+    ("ft²", r"sq_?ft|sqft|ft2|ft²|平方英尺"),
+    ("m²", r"(^|_)(m2|sqm|sq_m|area_m)($|_)|m²|平方米"),
+    ("ha", r"(^|_)(ha|hectares?)($|_)|公顷"),
+    ("km", r"(^|_)km($|_)|公里|千米"),
+    ("ft", r"(^|_)(ft|feet)($|_)|英尺"),
+    ("m", r"_m$|（米）|\(m\)|\(米\)"),
+    ("persons", r"^(pop|popu|population|人口|总人口|常住人口|户籍人口)$"),
+)
+
+
+def unit_of(column: str, kind: str) -> str | None:
+    """The unit a numeric column's name writes (``catalog.units``), else None."""
+    if kind not in ("integer", "float"):
+        return None
+    words = _words(column).lower()
+    return next((unit for unit, pattern in _UNITS if re.search(pattern, words)), None)
+
+
 def layer_words(layer: LayerDraft) -> str:
     """A drafted layer's names in lower case: its id, its file's stem, its layer's name in
     the file and its file's in an archive (camel case split by underscores)."""
