@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
@@ -343,3 +344,50 @@ def test_the_map_pages_name_their_feed(api, catalog) -> None:  # noqa: ANN001
     config = page_config("static", catalog, "cambridge", "zh", None, "assets")
     static = render("static", config, "zh")  # a static site has no API, so no feed
     assert "application/atom+xml" not in static and "{{feeds}}" not in static
+
+
+def test_the_other_language_is_named_from_the_same_rows(feed_app, api, engine) -> None:  # noqa: ANN001
+    """A change set's statement runs once for both languages: read in English, then in
+    Chinese, each change set (the load of 13,116 parcels among them) is counted and boxed
+    once; its rows are kept apart from the language and named again in Chinese."""
+    from digitalcity.history.feed import FeedQuery, city_changes
+
+    defs = feed_app.state.definitions
+    city = defs.catalog.city("cambridge")
+    ran: list[str] = []
+
+    def counted(conn, cursor, statement, params, context, executemany) -> None:  # noqa: ANN001
+        if "n_added" in statement:  # a change set's statement
+            ran.append(statement)
+
+    # seven features an entry: no earlier test's page kept these answers
+    query = FeedQuery(
+        since=dt.datetime(2000, 1, 1, tzinfo=dt.UTC),
+        until=dt.datetime.now(dt.UTC),
+        limit=100,
+        features=7,
+        lang="en",
+    )
+    sa.event.listen(engine, "before_cursor_execute", counted)
+    try:
+        with engine.connect() as conn:
+            en = city_changes(conn, defs.catalog, city, "anonymous", query, codes=defs.codes)
+            once = len(ran)
+            zh = city_changes(
+                conn, defs.catalog, city, "anonymous", replace(query, lang="zh"), codes=defs.codes
+            )
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", counted)
+    assert once >= len(en["changesets"]) > 0 and len(ran) == once
+    counts = [
+        (c["id"], c["added"], c["modified"], c["deleted"], c["bbox"]) for c in en["changesets"]
+    ]
+    assert counts == [
+        (c["id"], c["added"], c["modified"], c["deleted"], c["bbox"]) for c in zh["changesets"]
+    ]
+    load = next(c for c in zh["changesets"] if c["layer"] == PARCELS and c["kind"] == "load")
+    assert (
+        load["added"] == 13_116
+        and load["layer_title"]
+        != next(c for c in en["changesets"] if c["id"] == load["id"])["layer_title"]
+    )

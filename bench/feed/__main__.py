@@ -59,14 +59,15 @@ def make_edits(db: CityDB, data: FeedDataset, count: int) -> None:
         )  # fmt: skip
 
 
-def walk(base: str, city: str) -> tuple[float, int, int]:
-    """Every page of ``city``'s feed by ``before``: (seconds, pages, change sets)."""
+def walk(base: str, city: str, lang: str = "en") -> tuple[float, int, int]:
+    """Every page of ``city``'s feed by ``before``, in ``lang``: (seconds, pages, change
+    sets)."""
     path = f"/cities/{city}/changes"
     pages = entries = 0
     before = None
     t0 = time.perf_counter()
     while True:
-        query = dict(PAGE, **({"before": str(before)} if before else {}))
+        query = dict(PAGE, lang=lang, **({"before": str(before)} if before else {}))
         url = f"{base}{path}?" + "&".join(f"{k}={v}" for k, v in query.items())
         with urllib.request.urlopen(url) as answer:  # noqa: S310 - our own local server
             page = json.load(answer)
@@ -126,17 +127,18 @@ def floor_walk(db: CityDB, name: str) -> tuple[float, int]:
 def measure(data: FeedDataset, edits: int, rounds: int) -> None:
     with data.open_db() as db:
         make_edits(db, data, edits)
-        floors, colds, warms, atoms = [], [], [], []
+        floors, colds, others, warms, atoms = [], [], [], [], []
         for _ in range(rounds):
             floors.append(floor_walk(db, data.city))
             app = "digitalcity.api.main:app_factory"
             with uvicorn_server(app, db.env(), factory=True) as base:
                 urllib.request.urlopen(f"{base}/cities/{data.city}").read()  # noqa: S310
                 colds.append(walk(base, data.city))
+                others.append(walk(base, data.city, "zh"))  # the statements' rows kept
                 warms.append(walk(base, data.city))
                 atoms.append(atom(base, data.city, 20))
     floor, changesets = min(floors)
-    cold, warm = min(colds), min(warms)
+    cold, other, warm = min(colds), min(others), min(warms)
     print(
         f"\n{data.label}: {changesets} change sets the public may see ({edits} edits of "
         f"{data.layer} and the loads), walked 20 a page with 20 features each; best of {rounds}"
@@ -145,6 +147,10 @@ def measure(data: FeedDataset, edits: int, rounds: int) -> None:
     print(
         f"  digitalcity feed, cold (a new process)      {cold[0]:7.3f} s a walk "
         f"({cold[1]} pages, {cold[1] / cold[0]:6.1f} pages/s)"
+    )
+    print(
+        f"  the other language next, first time (zh)    {other[0]:7.3f} s a walk "
+        f"({other[1] / other[0]:6.1f} pages/s)"
     )
     print(
         f"  digitalcity feed, warm (kept)               {warm[0]:7.3f} s a walk "

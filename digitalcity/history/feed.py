@@ -238,14 +238,20 @@ def _cached(
     codes: Mapping[str, CodeTable],
     area: tuple[float, float, float, float] | None,
 ) -> dict[str, Any] | None:
-    """``_what_changed`` (in ``area``), kept (``_KEPT``)."""
+    """``_what_changed`` (in ``area``), kept (``_KEPT``); its statement's rows kept apart
+    from the language (``_ROWS``)."""
     shape = statement_shape(layer, city, fields, query.features, area is not None)
     key = (*shape, changeset.id, changeset.at, query.lang, area)
     kept = _KEPT.get(key)
     if kept is not None and kept[0] is codes:  # kept with these code tables
         return kept[1]
-    found, weight = _what_changed(conn, layer, city, fields, changeset, query, codes, area)
-    _KEPT.put(key, (codes, found), weight)
+    rows_key = (*shape, changeset.id, changeset.at, area)
+    rows = _ROWS.get(rows_key)
+    if rows is None:
+        rows = _changed_rows(conn, layer, city, fields, changeset, query, area)
+        _ROWS.put(rows_key, rows, _weight(rows))
+    found = _what_changed(rows, layer, fields, changeset, query, codes)
+    _KEPT.put(key, (codes, found), _weight(rows))
     return found
 
 
@@ -258,34 +264,53 @@ def _cached(
 _KEPT: BoundedLRU[tuple, tuple[Mapping[str, CodeTable], dict[str, Any] | None]] = BoundedLRU(
     64 * 2**20
 )
+# The statement's rows, kept apart from the language: a big load is counted and boxed over
+# all its rows (the 246,900 SYNTHETIC roads: most of a cold walk's 3.5 s), then named in each
+# language from the same rows.
+_ROWS: BoundedLRU[tuple, list[Any]] = BoundedLRU(32 * 2**20)
 
 
-def _what_changed(
+def _changed_rows(
     conn: Connection,
     layer: LayerDef,
     city: CityDef,
     fields: tuple[FieldDef, ...],
     changeset: Any,
     query: FeedQuery,
-    codes: Mapping[str, CodeTable],
-    area: tuple[float, float, float, float] | None = None,
-) -> tuple[dict[str, Any] | None, int]:
-    """A change set's counts, box and first features over ``fields`` (those meeting ``area``,
-    lon/lat degrees, when given), None when empty; and about how many bytes it holds."""
+    area: tuple[float, float, float, float] | None,
+) -> list[Any]:
+    """The change set's statement's rows: its counts and box on each, and its first
+    ``query.features`` features over ``fields`` (those meeting ``area``, lon/lat degrees,
+    when given); none when it changed nothing there."""
     values: dict[str, Any] = {"changeset": changeset.id, "at": changeset.at}
     if area is not None:
         values.update(zip(("area_w", "area_s", "area_e", "area_n"), area, strict=True))
-    rows = conn.execute(
-        changeset_statement(layer, city, fields, query.features, area is not None), values
-    ).all()
-    if not rows:
-        return None, 100
-    first = rows[0]
-    weight = 500 + sum(
+    statement = changeset_statement(layer, city, fields, query.features, area is not None)
+    return list(conn.execute(statement, values).all())
+
+
+def _weight(rows: list[Any]) -> int:
+    """About how many bytes an answer from ``rows`` holds."""
+    return 500 + sum(
         300 + len(r.geometry or "") + len(r.previous_geometry or "")
         for r in rows
         if r.fid is not None
     )
+
+
+def _what_changed(
+    rows: list[Any],
+    layer: LayerDef,
+    fields: tuple[FieldDef, ...],
+    changeset: Any,
+    query: FeedQuery,
+    codes: Mapping[str, CodeTable],
+) -> dict[str, Any] | None:
+    """A change set's counts, box and first features, in ``query.lang``, from its
+    statement's ``rows``; None when empty."""
+    if not rows:
+        return None
+    first = rows[0]
     named = layer.name_field(query.lang, {f.name for f in fields})
     # each coded field's names, once a change set (per feature and field, they took more
     # time than the statement: bench.feed)
@@ -309,7 +334,7 @@ def _what_changed(
         "features": features,
         "more": int(first.n_added + first.n_modified + first.n_deleted) - len(features),
     }
-    return entry, weight
+    return entry
 
 
 def _box(row: Any) -> list[float] | None:
