@@ -22,6 +22,7 @@ from digitalcity.api import create_app
 from digitalcity.catalog import load_catalog
 from digitalcity.catalog.codes import load_code_table
 from digitalcity.catalog.draft import LayerDraft
+from digitalcity.catalog.draft.glossary import english
 from digitalcity.catalog.draft.layer_toml import layer_toml
 from digitalcity.catalog.draft.naming import layer_kind, naming, unit_of
 from digitalcity.catalog.validate import validate_catalog
@@ -293,10 +294,10 @@ def test_tables_with_coordinates_or_wkt_are_drafted_and_load(
     assert sorted(drafted) == ["areas", "hydrants", "schools", "xuexiaominglu"]
     # Chinese names in pinyin (they all made "field", "field_2" …), written as they are in zh
     listed = drafted["xuexiaominglu"]
-    assert listed["title"] == {"zh": "学校名录", "en": "Xuexiaominglu"}
+    assert listed["title"] == {"zh": "学校名录", "en": "School list"}  # the glossary's
     assert listed["kind"] == "infrastructure"  # 学校
     assert [f["name"] for f in listed["fields"]] == ["mingcheng", "renkou"]
-    assert listed["fields"][0]["title"] == {"zh": "名称", "en": "名称"}
+    assert listed["fields"][0]["title"] == {"zh": "名称", "en": "Name"}
     assert (listed["label_field"], listed["search_fields"]) == ("mingcheng", ["mingcheng"])
     assert [f["name"] for f in drafted["hydrants"]["fields"]] == ["bianhao", "zhuangtai"]
     assert {k: drafted["schools"]["source"][k] for k in ("x", "y", "crs")} == {
@@ -723,3 +724,19 @@ def test_a_fields_unit_is_drafted_only_where_its_name_writes_it(
     column: str, kind: str, unit: str | None
 ) -> None:
     assert unit_of(column, kind) == unit
+
+
+@pytest.mark.parametrize(
+    ("name", "en"),
+    [
+        ("市政消火栓 2024", "Municipal hydrants 2024"),
+        ("学校名录", "School list"),
+        ("地类编码", "Land class code"),  # 三调's DLBM
+        ("人口密度", "Population density"),
+        ("用地性质", "Land use class"),  # the longest word first
+        ("权利人", None),  # a word the glossary has not: no half-translated title
+        ("Parcels", None),  # no Chinese
+    ],
+)
+def test_chinese_names_in_english_by_the_glossary(name: str, en: str | None) -> None:
+    assert english(name) == en

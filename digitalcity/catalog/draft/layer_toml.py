@@ -11,6 +11,7 @@ import pyproj
 
 from digitalcity.catalog.draft.density import detail_zoom, suggested_min_zoom
 from digitalcity.catalog.draft.drafts import LayerDraft, field_name
+from digitalcity.catalog.draft.glossary import english
 from digitalcity.catalog.draft.naming import (
     Naming,
     about_people,
@@ -100,7 +101,7 @@ def layer_toml(
             f"name = {_s(name)}",
             f"type = {_s(kind)}",
             f"source = {_s(column)}",
-            f"title = {{ zh = {_s(column)}, en = {_s(column)} }}",
+            f"title = {{ zh = {_s(column)}, en = {_s(english(column) or column)} }}",
             *(
                 ["access = \"internal\"  # a person's name or contact, or staff's: never public"]
                 if about_people(column)
@@ -211,9 +212,11 @@ def _classification_lines(layer: LayerDraft, standard: Standard | None) -> list[
 
 
 def _title(layer: LayerDraft) -> str:
-    """The layer's name as its source writes it; in English, Chinese in pinyin."""
+    """The layer's name as its source writes it; in English, Chinese by the glossary
+    (``glossary.english``), else in pinyin."""
     written = layer.layer or Path(layer.member or layer.path).stem
-    return f"title = {{ zh = {_s(written)}, en = {_s(romanise(written) or layer.id)} }}"
+    en = english(written) or romanise(written) or layer.id
+    return f"title = {{ zh = {_s(written)}, en = {_s(en)} }}"
 
 
 def _naming(layer: LayerDraft) -> Naming:
