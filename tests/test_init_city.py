@@ -22,9 +22,11 @@ from digitalcity.api import create_app
 from digitalcity.catalog import load_catalog
 from digitalcity.catalog.codes import load_code_table
 from digitalcity.catalog.draft import LayerDraft
+from digitalcity.catalog.draft.drafts import field_name
 from digitalcity.catalog.draft.glossary import english
 from digitalcity.catalog.draft.layer_toml import layer_toml
 from digitalcity.catalog.draft.naming import layer_kind, naming, unit_of
+from digitalcity.catalog.draft.semantics import semantics_of
 from digitalcity.catalog.validate import validate_catalog
 from digitalcity.cli import app
 from digitalcity.config import Settings
@@ -449,6 +451,8 @@ def test_drafted_layers_are_named_searched_labelled_and_tiled_light(
     staff_only = {f["source"] for f in hydrants["fields"] if f.get("access") == "internal"}
     assert staff_only == {"LASTEDITOR", "HYDRANT_OWNER", "created_user", "last_edited_user"}
     assert "label_field" not in parcels  # no column named as a name or an address
+    # its map-lot id (ML) is a parcel id: searched, and meant as one to the cards
+    assert parcels["search_fields"] == ["ml"] and parcels["semantics"] == {"parcel_id": "ml"}
     assert {k: drafted[k]["kind"] for k in sorted(drafted)} == {
         "assessing_parcelsfy2014": "landuse",
         "infra_hydrants": "infrastructure",
@@ -637,6 +641,12 @@ def test_land_use_codes_of_a_national_standard_are_classified_by_it(
         "normalise": [{"match": "(.+)K", "to": "\\1"}],
     }
     assert drafted["guihuayongdi"]["classification"] == {"field": "ydxz", "system": "tdyh_2023"}
+    meanings = {k: x.get("semantics") for k, x in drafted.items()}
+    assert meanings == {
+        "sandiaotuban": {"land_use": "dlbm"},
+        "guihuayongdi": {"zone_code": "ydxz"},
+        "landcover": None,
+    }
     themes = {k: x.get("theme") for k, x in drafted.items()}
     assert themes == {"sandiaotuban": "landuse", "guihuayongdi": "zoning", "landcover": None}
     assert "classification" not in drafted["landcover"]
@@ -740,3 +750,33 @@ def test_a_fields_unit_is_drafted_only_where_its_name_writes_it(
 )
 def test_chinese_names_in_english_by_the_glossary(name: str, en: str | None) -> None:
     assert english(name) == en
+
+
+@pytest.mark.parametrize(
+    ("columns", "kind", "meanings"),
+    [
+        (
+            [("宗地代码", "string"), ("地址", "string"), ("宗地面积", "float"), ("建筑面积", "float"),
+             ("层数", "integer"), ("建成年份", "integer"), ("权利人", "string")],
+            "landuse",
+            {"address": "dizhi", "parcel_id": "zongdidaima", "land_area": "zongdimianji",
+             "floor_area": "jianzhumianji", "stories": "cengshu", "year_built": "jianchengnianfen"},
+        ),
+        (
+            [("ZONE_NAME", "string"), ("MAX_FAR", "float"), ("HEIGHT_LIMIT", "float"),
+             ("OPEN_SPACE_PCT", "float")],
+            "planning",
+            {"zone_name": "zone_name", "max_far": "max_far", "max_height": "height_limit",
+             "min_open_space": "open_space_pct"},
+        ),
+        ([("人口", "integer"), ("人口密度", "float")], "population", {"population": "renkou"}),
+        ([("人口", "integer")], "boundary", {}),  # a meaning only on its kind of layer
+        ([("LAND_AREA", "string")], "landuse", {}),  # text: no area
+    ],
+)  # fmt: skip
+def test_what_fields_mean_is_read_off_their_names(
+    columns: list[tuple[str, str]], kind: str, meanings: dict[str, str]
+) -> None:
+    fields = [(field_name(c), c, t) for c, t in columns]
+    names = naming(fields, "Polygon", None, {10: 10})
+    assert semantics_of(fields, kind, names, None) == meanings

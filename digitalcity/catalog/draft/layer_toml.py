@@ -20,6 +20,7 @@ from digitalcity.catalog.draft.naming import (
     naming,
     unit_of,
 )
+from digitalcity.catalog.draft.semantics import semantics_of
 from digitalcity.catalog.draft.standards import Standard
 from digitalcity.crs.datums import unknown_datum_shift
 from digitalcity.romanise import romanise
@@ -40,6 +41,7 @@ def layer_toml(
     ``standard``: the shared code table a code column follows, ``draft.standards``)."""
     shift = _datum_note(layer, storage)
     names = _naming(layer)
+    meanings = _meanings(layer, names, standard)
     lines = [
         f"# Drafted by `digitalcity init-city` from {layer.path}: edit titles, kind, access.",
         f"id = {_s(layer.id)}",
@@ -50,7 +52,7 @@ def layer_toml(
         'access = "internal"  # staff only until opened: public (the citizens\' map too) | '
         "internal | restricted",
         *_detail_lines(layer),
-        *_name_lines(names),
+        *_name_lines(names, meanings.get("parcel_id")),
         *_theme_lines(layer, standard),
         "",
         "[source]",
@@ -81,6 +83,7 @@ def layer_toml(
         lines.append(f"id_field = {_s(layer.id_field)}")
     if layer.id_from_text:
         lines.append("id_from_text = true  # text codes: the ids are derived from them")
+    lines += _semantics_lines(meanings)
     lines += _label_lines(layer, names)
     lines += _simplify_lines(layer)
     lines += _classification_lines(layer, standard)
@@ -211,6 +214,25 @@ def _classification_lines(layer: LayerDraft, standard: Standard | None) -> list[
     ]  # fmt: skip
 
 
+def _meanings(layer: LayerDraft, names: Naming, standard: Standard | None) -> dict[str, str]:
+    """What the fields mean to analyses and cards (``draft.semantics``)."""
+    classified = None
+    if standard is not None and standard.system:
+        classified = next(n for n, column, _ in layer.fields if column == standard.column)
+    return semantics_of(layer.fields, layer_kind(layer), names, classified)
+
+
+def _semantics_lines(meanings: dict[str, str]) -> list[str]:
+    """``[semantics]``, when the fields' names say what some of them mean."""
+    if not meanings:
+        return []
+    return [
+        "",
+        "[semantics]  # what the fields mean to analyses and cards, read off their names",
+        *(f"{meaning} = {_s(field)}" for meaning, field in meanings.items()),
+    ]
+
+
 def _title(layer: LayerDraft) -> str:
     """The layer's name as its source writes it; in English, Chinese by the glossary
     (``glossary.english``), else in pinyin."""
@@ -231,13 +253,15 @@ def _naming(layer: LayerDraft) -> Naming:
     return naming(layer.fields, layer.geometry_type, text_id, layer.densest_tiles)
 
 
-def _name_lines(names: Naming) -> list[str]:
-    """``label_field`` and ``search_fields``, from the columns named as names and addresses."""
+def _name_lines(names: Naming, parcel_id: str | None) -> list[str]:
+    """``label_field`` and ``search_fields``, from the columns named as names and addresses
+    (and a parcel's id, searched too)."""
     lines = []
     if names.label_field:
         lines.append(f"label_field = {_s(names.label_field)}  # titles cards and search hits")
-    if names.search_fields:
-        fields = ", ".join(_s(f) for f in names.search_fields)
+    searched = tuple(dict.fromkeys((*names.search_fields, *([parcel_id] if parcel_id else []))))
+    if searched:
+        fields = ", ".join(_s(f) for f in searched)
         lines.append(f"search_fields = [{fields}]  # searched by the maps' search box")
     return lines
 
