@@ -67,19 +67,56 @@ def problems(root: Path) -> list[str]:
     return validate_catalog(load_catalog(root), settings)
 
 
-def test_wuhan_boundary_is_drafted_and_the_raster_noted(layers: Path) -> None:
-    init("wuhan", SHARED / "wuhan_population")
-    city_text = (layers / "wuhan" / "city.toml").read_text(encoding="utf-8")
-    assert "skipped derived_pop_age20plus_sum_wuhan.tif: raster" in city_text
+def test_wuhan_boundary_and_population_grid_are_drafted(layers: Path, engine, settings) -> None:
+    """Wuhan's boundary shapefile and WorldPop grid (a GeoTIFF): the grid drafted as the
+    loader reads it, one square per cell with people, its value the residents (a count: the
+    file's name says pop), coloured by quintiles without outlines; loaded from the draft, it
+    holds the grid's 9,491,334 residents."""
+    init("wuhan2", SHARED / "wuhan_population")
+    city_text = (layers / "wuhan2" / "city.toml").read_text(encoding="utf-8")
+    assert "skipped derived_pop" not in city_text
+    grid = drafts(layers, "wuhan2")["derived_pop_age20plus_sum_wuhan"]
+    assert (grid["kind"], grid["source"]["band"], grid["theme"]) == ("population", 1, "population")
+    assert grid["fields"] == [
+        {
+            "name": "population",
+            "type": "float",
+            "source": "value",
+            "title": {"zh": "人口", "en": "Population"},
+            "unit": "persons",
+        }
+    ]
+    assert grid["semantics"] == {"population": "population"}
+    assert (
+        grid["style"]["outline_width"] == 0 and grid["style"]["graduated"]["field"] == "population"
+    )
+    assert "simplify" not in grid  # square cells
+    assert "# min_zoom = 11" in (
+        layers / "wuhan2" / "derived_pop_age20plus_sum_wuhan.toml"
+    ).read_text(encoding="utf-8")  # 102,919 cells in the densest z10 tile
     city = tomllib.loads(city_text)
     local = pyproj.CRS.from_user_input(city["local_crs"])
     assert local.is_projected and "Gauss" in local.name and "CGCS2000" in local.name
-    layer = tomllib.loads((layers / "wuhan" / "wuhan_boundary.toml").read_text(encoding="utf-8"))
+    layer = tomllib.loads((layers / "wuhan2" / "wuhan_boundary.toml").read_text(encoding="utf-8"))
     info = pyogrio.read_info(SHARED / "wuhan_population" / "wuhan-boundary.shp")
     assert layer["geometry_type"] == info["geometry_type"]
     assert [f["source"] for f in layer["fields"]] == list(info["fields"])
     assert layer["source"]["id_field"] == "osm_id"
     assert problems(layers) == []
+    catalog = load_catalog(layers)
+    report = load_layer(
+        catalog.layer("wuhan2", "derived_pop_age20plus_sum_wuhan"),
+        catalog.city("wuhan2"),
+        engine,
+        settings,
+    )
+    assert report.rows_loaded == 494_676 and not report.rejected, report.summary()
+    schema = catalog.city("wuhan2").schema_name
+    with engine.connect() as conn:
+        residents = conn.execute(
+            sa.text(f"SELECT sum(population) FROM {schema}.derived_pop_age20plus_sum_wuhan")  # noqa: S608
+        ).scalar_one()
+    assert round(residents) == 9_491_334
 
 
 def test_china_districts_with_code_stubs(layers: Path) -> None:

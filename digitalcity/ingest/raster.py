@@ -50,6 +50,7 @@ class RasterCells:
             with rasterio.open(path) as dataset:
                 if not 1 <= band <= dataset.count:
                     raise SourceError(f"{path.name}: no band {band} (has {dataset.count})")
+                self.bands = dataset.count
                 self.file_crs = dataset.crs.to_wkt() if dataset.crs else None
                 self.width, self.height = dataset.width, dataset.height
                 self.transform = dataset.transform
@@ -80,6 +81,11 @@ class RasterCells:
                 values, bounds, held = [], [], 0
         if held:
             yield self._batch(values, bounds)
+
+    def values_and_boxes(self, batch_rows: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(values, boxes as rows of xmin, ymin, xmax, ymax in the raster's CRS) of the cells
+        with data, a strip of raster rows at a time: the cells without their polygons."""
+        yield from self._strips(batch_rows)
 
     @staticmethod
     def _batch(

@@ -54,6 +54,8 @@ class LayerDraft:
     densest_tiles: dict[int, int] = field(default_factory=dict)  # zoom -> features (density)
     breaks: dict[str, tuple[float, ...]] = field(default_factory=dict)  # numeric column ->
     # its quintiles (``quantile_breaks``)
+    band: int | None = None  # a raster grid's band, read as cells (``draft.rasters``)
+    bands: int = 0  # how many the raster holds
 
 
 @dataclass

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from digitalcity.catalog.archives import Unpacked, is_archive
 from digitalcity.catalog.draft.drafts import CityDraft, LayerDraft, unique_name
+from digitalcity.catalog.draft.rasters import RASTER_SUFFIXES as GRID_SUFFIXES
+from digitalcity.catalog.draft.rasters import read_raster
 from digitalcity.catalog.draft.tables import TABLE_SUFFIXES, read_table
 from digitalcity.catalog.draft.vectors import VECTOR_FOLDER_SUFFIXES, VECTOR_SUFFIXES, read_vector
 from digitalcity.catalog.model import unreadable_format
@@ -22,8 +24,16 @@ def read_folder(folder: Path) -> CityDraft:
     draft = CityDraft()
     for path in sorted(folder.iterdir()):
         suffix = path.suffix.lower()
-        if path.is_file() and suffix in RASTER_SUFFIXES:
-            draft.skipped.append(f"{path.name}: raster, not drafted (vector layers only for now)")
+        if path.is_file() and suffix in GRID_SUFFIXES:
+            try:
+                draft.layers.append(read_raster(path, folder))
+            except Exception as exc:  # noqa: BLE001 - as for a vector file
+                draft.skipped.append(f"{path.name}: unreadable: {exc}")
+        elif path.is_file() and suffix in RASTER_SUFFIXES:
+            draft.skipped.append(
+                f"{path.name}: raster, not drafted: the loader reads GeoTIFF grids (convert it "
+                "with gdal_translate -of GTiff)"
+            )
         elif path.is_file() and (advice := unreadable_format(path.name)):
             draft.skipped.append(f"{path.name}: cannot be read: {advice}")
         elif (path.is_file() and suffix in VECTOR_SUFFIXES) or (

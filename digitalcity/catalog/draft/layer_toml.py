@@ -66,6 +66,12 @@ def layer_toml(
             else ""
         ),
     ]
+    if layer.band is not None:
+        lines.append(f"band = {layer.band}  # read as one square per cell that holds a value")
+        if layer.bands > 1:
+            lines.append(
+                f"# the file holds {layer.bands} bands: a copy of this layer reads another"
+            )
     if layer.layer is not None:
         lines.append(f"layer = {_s(layer.layer)}")
     if layer.x and layer.y:
@@ -104,15 +110,15 @@ def layer_toml(
             f"name = {_s(name)}",
             f"type = {_s(kind)}",
             f"source = {_s(column)}",
-            f"title = {{ zh = {_s(column)}, en = {_s(english(column) or column)} }}",
+            _field_title(layer, name, column),
             *(
                 ["access = \"internal\"  # a person's name or contact, or staff's: never public"]
                 if about_people(column)
                 else []
             ),
             (
-                f"unit = {_s(unit)}  # as the column's name writes it"
-                if (unit := unit_of(column, kind))
+                f"unit = {_s(unit)}  # as its name writes it"
+                if (unit := unit_of(column, kind) or unit_of(name, kind))
                 else '# unit = "m"  # see catalog/units.py for the known units'
             ),
         ]
@@ -162,7 +168,10 @@ def _graduated(layer: LayerDraft, standard: Standard | None) -> tuple[str, str] 
     """The density field (field, column) an unclassified area layer is coloured by."""
     if (standard and standard.system) or "Polygon" not in layer.geometry_type:
         return None
-    found = density_field(layer.fields)
+    if layer.band is not None:  # a grid's cells: equal areas, so their values map as is
+        found: tuple[str, str] | None = (layer.fields[0][0], layer.fields[0][1])
+    else:
+        found = density_field(layer.fields)
     return found if found and layer.breaks.get(found[1]) else None
 
 
@@ -176,7 +185,13 @@ def _graduated_lines(layer: LayerDraft, standard: Standard | None) -> list[str]:
     breaks = layer.breaks[column]
     n = len(breaks)
     colours = [_RAMP[round(i * (len(_RAMP) - 1) / n)] for i in range(n + 1)]
+    grid = [
+        "",
+        "[style]  # cells: no outlines, which would hide the colours",
+        "outline_width = 0.0",
+    ]
     return [
+        *(grid if layer.band is not None else []),
         "",
         f"[style.graduated]  # {column!r} in {n + 1} classes of about as many features each",
         f"field = {_s(field)}",
@@ -231,6 +246,20 @@ def _semantics_lines(meanings: dict[str, str]) -> list[str]:
         "[semantics]  # what the fields mean to analyses and cards, read off their names",
         *(f"{meaning} = {_s(field)}" for meaning, field in meanings.items()),
     ]
+
+
+# a grid's one field (``draft.rasters``): its residents, or its value
+_GRID_TITLES = {"population": ("人口", "Population"), "value": ("值", "Value")}
+
+
+def _field_title(layer: LayerDraft, name: str, column: str) -> str:
+    """A field's title: its column's name, in English by the glossary; a grid's field by
+    what it holds."""
+    if layer.band is not None and name in _GRID_TITLES:
+        zh, en = _GRID_TITLES[name]
+    else:
+        zh, en = column, english(column) or column
+    return f"title = {{ zh = {_s(zh)}, en = {_s(en)} }}"
 
 
 def _title(layer: LayerDraft) -> str:
@@ -291,8 +320,10 @@ SIMPLIFIED_UP_TO = 12
 
 def _simplify_lines(layer: LayerDraft) -> list[str]:
     """Tiles up to ``SIMPLIFIED_UP_TO`` simplified by half a screen pixel, for lines and
-    polygons (``tiles.content.tolerance``: ``tolerance_m`` 0 keeps that least)."""
-    if "LineString" not in layer.geometry_type and "Polygon" not in layer.geometry_type:
+    polygons (``tiles.content.tolerance``: ``tolerance_m`` 0 keeps that least); not for a
+    grid's square cells, which have nothing to simplify."""
+    shapes = "LineString" in layer.geometry_type or "Polygon" in layer.geometry_type
+    if not shapes or layer.band is not None:
         return []
     return [
         "",

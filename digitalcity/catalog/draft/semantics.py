@@ -66,7 +66,7 @@ def semantics_of(
                 name not in taken
                 and field_type in types
                 and not about_people(column)
-                and re.search(pattern, words)
+                and (re.search(pattern, words) or re.search(pattern, name))
             ):
                 found[meaning] = name
                 taken.add(name)
