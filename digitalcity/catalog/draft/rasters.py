@@ -23,15 +23,19 @@ from digitalcity.errors import CatalogError
 from digitalcity.ingest.raster import VALUE_COLUMN, RasterCells
 
 RASTER_SUFFIXES = {".tif", ".tiff"}  # the grids the loader reads
+_CELLS_READ = 4_000_000  # at most about this many cells of a grid are read for its draft
 
 
 def read_raster(path: Path, folder: Path) -> LayerDraft:
     """A draft of band 1 of ``path``: one float field of the cells' values."""
     grid = RasterCells(path, band=1)
+    # every ``stride``-th cell of a large grid: its counts scaled back up (a draft needs the
+    # shape of the density, not every cell: 4 million cells' boxes take 128 MB)
+    stride = max(1, grid.width * grid.height // _CELLS_READ)
     values, boxes = [], []
     for strip_values, strip_boxes in grid.values_and_boxes(100_000):
-        values.append(strip_values)
-        boxes.append(strip_boxes)
+        values.append(strip_values[::stride])
+        boxes.append(strip_boxes[::stride])
     if not values:
         raise CatalogError("no cell holds a value above 0")
     cells = np.concatenate(boxes)
@@ -51,7 +55,7 @@ def read_raster(path: Path, folder: Path) -> LayerDraft:
         id_from_text=False,
         code_columns={},
         bounds_lonlat=lonlat_box(to_lonlat.transform_bounds(*total)),
-        densest_tiles=densest_tiles(cells, crs),
+        densest_tiles=densest_tiles(cells, crs, scale=stride),
         breaks={VALUE_COLUMN: quantile_breaks(pd.Series(np.concatenate(values)))},
         band=1,
         bands=grid.bands,
