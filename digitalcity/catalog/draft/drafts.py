@@ -153,6 +153,12 @@ def undeclared_crs(bounds: tuple[float, float, float, float]) -> str:
     )
 
 
+def epsg_or_as_given(crs: str) -> str:
+    """``crs`` as ``EPSG:n`` when it has a code, else as given (a WKT)."""
+    code = pyproj.CRS.from_user_input(crs).to_epsg()
+    return f"EPSG:{code}" if code else crs
+
+
 def lonlat_box(bounds: Sequence[float]) -> tuple[float, float, float, float]:
     return (float(bounds[0]), float(bounds[1]), float(bounds[2]), float(bounds[3]))
 

@@ -72,7 +72,7 @@ def density_field(fields: list[tuple[str, str, str]]) -> tuple[str, str] | None:
         (
             (name, column)
             for name, column, kind in fields
-            if kind in ("integer", "float") and _DENSITY.search(_words(column))
+            if kind in ("integer", "float") and _DENSITY.search(split_words(column))
         ),
         None,
     )
@@ -99,7 +99,7 @@ def unit_of(column: str, kind: str) -> str | None:
     """The unit a numeric column's name writes (``catalog.units``), else None."""
     if kind not in ("integer", "float"):
         return None
-    words = _words(column).lower()
+    words = split_words(column).lower()
     return next((unit for unit, pattern in _UNITS if re.search(pattern, words)), None)
 
 
@@ -107,7 +107,7 @@ def layer_words(layer: LayerDraft) -> str:
     """A drafted layer's names in lower case: its id, its file's stem, its layer's name in
     the file and its file's in an archive (camel case split by underscores)."""
     parts = (layer.id, Path(layer.path).stem, layer.layer or "", layer.member or "")
-    return " ".join(_words(p).lower() for p in parts if p)
+    return " ".join(split_words(p).lower() for p in parts if p)
 
 
 def layer_kind(layer: LayerDraft) -> str:
@@ -138,20 +138,20 @@ class Naming:
         return self.name or self.address
 
 
-def _words(column: str) -> str:
+def split_words(column: str) -> str:
     """``column`` with its camel case split by underscores: "StreetName" -> "Street_Name"."""
     return re.sub(r"(?<=[a-z])(?=[A-Z])", "_", column)
 
 
 def about_people(column: str) -> bool:
     """Whether a column's name says it holds a person's name or contact (``_PEOPLE``)."""
-    return bool(_PEOPLE.search(_words(column)))
+    return bool(_PEOPLE.search(split_words(column)))
 
 
 def _rank(column: str, patterns: tuple[re.Pattern[str], ...]) -> int | None:
     if about_people(column):
         return None
-    words = _words(column)
+    words = split_words(column)
     return next((n for n, p in enumerate(patterns) if p.search(words)), None)
 
 
@@ -166,7 +166,7 @@ def _best(
         (rank, n, name)
         for n, (name, column, kind) in enumerate(fields)
         if kind == "string"
-        and not (unless and unless.search(_words(column)))
+        and not (unless and unless.search(split_words(column)))
         and (rank := _rank(column, patterns)) is not None
     ]
     return min(ranked)[2] if ranked else None

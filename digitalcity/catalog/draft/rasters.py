@@ -13,6 +13,7 @@ import pyproj
 from digitalcity.catalog.draft.density import densest_tiles
 from digitalcity.catalog.draft.drafts import (
     LayerDraft,
+    epsg_or_as_given,
     field_name,
     lonlat_box,
     quantile_breaks,
@@ -40,7 +41,7 @@ def read_raster(path: Path, folder: Path) -> LayerDraft:
         raise CatalogError("no cell holds a value above 0")
     cells = np.concatenate(boxes)
     total = (*cells[:, :2].min(axis=0), *cells[:, 2:].max(axis=0))
-    crs = _crs(grid.file_crs) or undeclared_crs(tuple(total))
+    crs = epsg_or_as_given(grid.file_crs) if grid.file_crs else undeclared_crs(tuple(total))
     to_lonlat = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
     draft = LayerDraft(
         id=field_name(path.stem),
@@ -64,11 +65,3 @@ def read_raster(path: Path, folder: Path) -> LayerDraft:
         # a grid of counts (not of densities, which name themselves): each cell's residents
         draft.fields = [("population", VALUE_COLUMN, "float")]
     return draft
-
-
-def _crs(wkt: str | None) -> str | None:
-    """The raster's CRS as ``EPSG:n`` when it has a code, else as its WKT."""
-    if wkt is None:
-        return None
-    code = pyproj.CRS.from_wkt(wkt).to_epsg()
-    return f"EPSG:{code}" if code else wkt

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from digitalcity.catalog.draft.naming import Naming, about_people
+from digitalcity.catalog.draft.naming import Naming, about_people, split_words
 from digitalcity.catalog.semantics import SEMANTIC_KEYS
 
 _NUMBER = ("integer", "float")
@@ -37,10 +37,6 @@ _BY_NAME: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
-def _words(column: str) -> str:
-    return re.sub(r"(?<=[a-z])(?=[A-Z])", "_", column).lower()
-
-
 def semantics_of(
     fields: list[tuple[str, str, str]],
     kind: str,
@@ -61,7 +57,7 @@ def semantics_of(
         if kind not in SEMANTIC_KEYS[meaning].kinds or meaning in found:
             continue
         for name, column, field_type in fields:
-            words = _words(column)
+            words = split_words(column).lower()
             if (
                 name not in taken
                 and field_type in types

@@ -16,6 +16,7 @@ from digitalcity.catalog.draft.drafts import (
     LayerDraft,
     attributes_of,
     crs_hint,
+    epsg_or_as_given,
     field_name,
     field_type,
     geometry_type_of,
@@ -148,8 +149,7 @@ def read_parquet(path: Path, folder: Path) -> LayerDraft:
     table, geoms, _ = next(source.batches(_DRAFT_ROWS))
     bounds_native = tuple(shapely.total_bounds(geoms))
     crs = undeclared_crs(bounds_native) if source.file_crs is None else source.file_crs
-    code = pyproj.CRS.from_user_input(crs).to_epsg()
-    crs = f"EPSG:{code}" if code else crs
+    crs = epsg_or_as_given(crs)
     kinds = {name: _arrow_type(table.schema.field(name).type) for name in source.columns}
     return LayerDraft(
         id=field_name(path.stem),
